@@ -1,0 +1,105 @@
+"""The ``edgefact`` command line.
+
+Sub-commands live in the modules that implement them and are imported only when invoked, so
+``edgefact targets`` does not pay for importing torch or TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from edgefact.errors import EdgefactError
+
+# name -> "module:attribute" of a click.Command
+COMMANDS: dict[str, str] = {
+    "targets": "edgefact.targets.cli:targets_cmd",
+    "doctor": "edgefact.doctor:doctor_cmd",
+    "run": "edgefact.firmware.cli:run_cmd",
+    "memory": "edgefact.firmware.cli:memory_cmd",
+    "models": "edgefact.models.cli:models_cmd",
+    "train": "edgefact.pipeline.cli:train_cmd",
+    "factorize": "edgefact.pipeline.cli:factorize_cmd",
+    "cluster": "edgefact.pipeline.cli:cluster_cmd",
+    "export": "edgefact.export.cli:export_cmd",
+    "inspect": "edgefact.export.cli:inspect_cmd",
+    "convert": "edgefact.export.cli:convert_cmd",
+    "build": "edgefact.pipeline.build_cli:build_cmd",
+    "compare": "edgefact.report.cli:compare_cmd",
+    "flash": "edgefact.targets.board_cli:flash_cmd",
+    "bench": "edgefact.targets.board_cli:bench_cmd",
+}
+
+HELP: dict[str, str] = {
+    "targets": "List the cores and boards edgefact can build for.",
+    "doctor": "Check toolchain, emulator, data sets and Python packages.",
+    "run": "Build the firmware template (or a given app) for a target and run it.",
+    "memory": "Flash/RAM report of a firmware ELF.",
+    "models": "List the model zoo with params and MACs.",
+    "train": "Train a zoo model on a data set.",
+    "factorize": "Factorize a trained model's convolutions and fine-tune by distillation.",
+    "cluster": "k-means weight sharing with fine-tuning.",
+    "export": "Export a checkpoint to ONNX or full-integer int8 TFLite.",
+    "inspect": "Show the operators and tensors of a .tflite model.",
+    "convert": "Generate C for an int8 .tflite model.",
+    "build": "The whole chain: train, factorize, cluster, export, C, firmware, run, report.",
+    "compare": "Compare build directories side by side.",
+    "flash": "Flash a firmware to a real board.",
+    "bench": "Run a firmware on a board or emulator and report figures.",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+            return getattr(module, attr)
+        except (ImportError, AttributeError):
+            # Keep `edgefact --help` usable while a command is being developed; invoking it
+            # reports what is missing.
+            @click.command(name=cmd_name, help=HELP.get(cmd_name, ""))
+            def _unavailable() -> None:
+                raise EdgefactError(f"command '{cmd_name}' is not available: cannot import {target}")
+
+            return _unavailable
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, HELP.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(package_name="edgefact")
+def cli() -> None:
+    """edgefact: factorized CNNs onto microcontrollers, measured on the device."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning EdgefactError into a clean message and exit status 2."""
+    try:
+        cli.main(args=argv, standalone_mode=False)
+    except EdgefactError as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

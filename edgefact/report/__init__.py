@@ -1,0 +1,1 @@
+"""edgefact.report"""

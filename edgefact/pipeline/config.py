@@ -1,0 +1,133 @@
+"""Build configuration: defaults, ``edgefact.toml`` files and CLI overrides.
+
+Every option of ``edgefact build`` is a field of :class:`BuildConfig` and a key of the TOML file
+(``[build]`` table or top level). Precedence: CLI > config file > defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgefact.errors import EdgefactError
+
+FACTORIZE_METHODS = ("none", "spatial", "lowrank", "dictionary", "depthwise", "grouped")
+
+
+@dataclass
+class BuildConfig:
+    """All options of one build. Field docs double as the config-file reference (docs/build.md)."""
+
+    target: str = "cortex-m7"
+    """Core or board name (``edgefact targets``)."""
+    model: str = ""
+    """Zoo name, a training checkpoint (.pt), an .onnx or an .tflite; empty = the default zoo model."""
+    dataset: str = "fashion-mnist"
+    factorize: str = "none"
+    """Factorization applied to the trained model: one of FACTORIZE_METHODS."""
+    rank: int | None = None
+    """Rank for spatial/lowrank factorization (None = chosen by ``energy``)."""
+    energy: float = 0.9
+    atoms: int | None = None
+    """Dictionary atoms per input channel for ``dictionary`` (None = h*w/2)."""
+    groups: int = 2
+    """Groups for ``grouped`` factorization."""
+    cluster: int = 16
+    """k-means clusters per layer (0 = no clustering)."""
+    cluster_per_channel: bool = True
+    epochs: float = 0.0
+    """Training epochs (0 = the default model's recommended setting)."""
+    finetune_epochs: float = 1.0
+    """Fine-tuning epochs after factorization and after clustering."""
+    batch_size: int = 128
+    lr: float = 0.0
+    """Learning rate (0 = the model's recommended setting)."""
+    width: float = 1.0
+    seed: int = 0
+    train_samples: int = 0
+    """Use only this many training samples (0 = all); for quick runs and tests."""
+    calib_samples: int = 300
+    min_agreement: float = 0.98
+    eval_samples: int = 100
+    """Test samples run on the device for on-device accuracy (0 = skip)."""
+    bitexact_inputs: int = 8
+    opt: str = "-O2"
+    runner: str = ""
+    """Runner (qemu, host, gdb, serial, pyocd); empty = the target's default."""
+    bench_runs: int = 1
+    timeout: float = 300.0
+    no_run: bool = False
+    out: str = "build"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if self.factorize not in FACTORIZE_METHODS:
+            raise EdgefactError(
+                f"unknown factorization '{self.factorize}': choose one of {', '.join(FACTORIZE_METHODS)}"
+            )
+        if self.cluster < 0 or self.cluster == 1 or self.cluster > 256:
+            raise EdgefactError(f"--cluster must be 0 (off) or between 2 and 256, got {self.cluster}")
+        if not 0.0 < self.min_agreement <= 1.0:
+            raise EdgefactError(f"min_agreement must be in (0, 1], got {self.min_agreement}")
+        if self.epochs < 0 or self.finetune_epochs < 0:
+            raise EdgefactError("epochs must not be negative")
+
+
+def config_keys() -> list[str]:
+    return [f.name for f in dataclasses.fields(BuildConfig) if f.name != "extra"]
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Read an ``edgefact.toml``; unknown keys are an error naming the valid ones."""
+    p = Path(path)
+    if not p.is_file():
+        raise EdgefactError(f"config file not found: {p}")
+    try:
+        data = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise EdgefactError(f"config file {p} is not valid TOML: {exc}") from None
+    table = data.get("build", data)
+    valid = set(config_keys())
+    unknown = sorted(k.replace("-", "_") for k in table if k.replace("-", "_") not in valid)
+    if unknown:
+        raise EdgefactError(
+            f"unknown key(s) in {p}: {', '.join(unknown)}; valid keys: {', '.join(sorted(valid))}"
+        )
+    return {k.replace("-", "_"): v for k, v in table.items()}
+
+
+def make_config(file_values: dict[str, Any] | None, cli_values: dict[str, Any]) -> BuildConfig:
+    """Merge defaults < config file < CLI (CLI values of None mean 'not given')."""
+    values: dict[str, Any] = {}
+    types = {f.name: f.type for f in dataclasses.fields(BuildConfig)}
+    for source in (file_values or {}, {k: v for k, v in cli_values.items() if v is not None}):
+        for key, value in source.items():
+            if key not in types:
+                raise EdgefactError(f"unknown build option '{key}'")
+            values[key] = value
+    try:
+        cfg = BuildConfig(**values)
+    except TypeError as exc:
+        raise EdgefactError(f"bad build configuration: {exc}") from None
+    _coerce(cfg)
+    cfg.validate()
+    return cfg
+
+
+def _coerce(cfg: BuildConfig) -> None:
+    """Coerce TOML values (ints for floats, etc.) and reject wrong types with the key's name."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        default = f.default if f.default is not dataclasses.MISSING else None
+        if value is None or default is None or f.name == "extra":
+            continue
+        expected = type(default)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            setattr(cfg, f.name, float(value))
+        elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise EdgefactError(
+                f"build option '{f.name}' must be {expected.__name__}, got {type(value).__name__} ({value!r})"
+            )

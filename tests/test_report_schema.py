@@ -1,0 +1,112 @@
+"""report.json schema: accepts a complete report, rejects broken ones naming the field (engineer E)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from report_samples import sample_report
+
+from edgefact.errors import EdgefactError
+from edgefact.report.schema import (
+    REPORT_SCHEMA,
+    ReportSchemaError,
+    derive_fields,
+    load_json_schema,
+    load_report,
+    validate_report,
+)
+
+
+def test_complete_report_is_valid() -> None:
+    validate_report(sample_report())
+
+
+def test_minimal_report_is_valid() -> None:
+    r = sample_report()
+    for key in ("memory", "bitexact", "accuracy", "stages"):
+        del r[key]
+    r["layers"] = [{"index": 0, "op": "CONV_2D", "macs": 10}]
+    r["totals"] = {"macs": 10}
+    validate_report(r)
+
+
+def test_shipped_json_schema_is_the_versioned_one() -> None:
+    s = load_json_schema()
+    assert s["$id"] == REPORT_SCHEMA
+    assert s["properties"]["schema"]["const"] == REPORT_SCHEMA
+
+
+def _broken(mutate) -> dict:
+    r = sample_report()
+    mutate(r)
+    return r
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda r: r.pop("target"), "report.target"),
+        (lambda r: r.__setitem__("schema", "something/1"), "report.schema"),
+        (lambda r: r["layers"][2].__setitem__("macs", -5), "report.layers[2].macs"),
+        (lambda r: r["layers"][1].__setitem__("macs", "many"), "report.layers[1].macs"),
+        (lambda r: r["layers"][0].pop("op"), "report.layers[0].op"),
+        (lambda r: r["target"].__setitem__("kind", "fpga"), "report.target.kind"),
+        (lambda r: r.__setitem__("unit", "seconds"), "report.unit"),
+        (lambda r: r["accuracy"].__setitem__("int8", 89.3), "report.accuracy.int8"),
+        (lambda r: r["model"]["input"].__setitem__("shape", [1, "28"]), "report.model.input.shape[1]"),
+        (lambda r: r["memory"]["flash_sections"].__setitem__(".text", -1), 'report.memory.flash_sections[".text"]'),
+        (lambda r: r["stages"][1].__setitem__("cached", "yes"), "report.stages[1].cached"),
+        (lambda r: r.__setitem__("created", "yesterday"), "report.created"),
+        (lambda r: r["totals"].__setitem__("macs", True), "report.totals.macs"),
+        (lambda r: r["layers"][3].__setitem__("index", 0), "report.layers[3].index"),
+        (lambda r: r["layers"][0].__setitem__("share", 0.99), "report.layers[*].share"),
+    ],
+)
+def test_broken_report_names_the_field(mutate, field: str) -> None:
+    with pytest.raises(ReportSchemaError) as info:
+        validate_report(_broken(mutate))
+    assert str(info.value).startswith(field + ":"), str(info.value)
+    assert isinstance(info.value, EdgefactError)
+
+
+def test_newer_schema_version_is_refused_with_advice() -> None:
+    with pytest.raises(ReportSchemaError, match="edgefact.report/2.*regenerate"):
+        validate_report(sample_report(schema="edgefact.report/2"))
+
+
+def test_load_report_reads_a_directory(tmp_path) -> None:
+    (tmp_path / "report.json").write_text(json.dumps(sample_report()))
+    assert load_report(tmp_path)["model"]["name"] == "fmnist_dws"
+    with pytest.raises(EdgefactError, match="no report.json"):
+        load_report(tmp_path / "nope")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "report.json").write_text("{not json")
+    with pytest.raises(EdgefactError, match="not valid JSON"):
+        load_report(tmp_path / "bad")
+
+
+def test_derive_fields_computes_share_ratio_and_estimate() -> None:
+    r = sample_report()
+    for layer in r["layers"]:
+        for key in ("share", "macs_per_count", "est_ms"):
+            del layer[key]
+    for key in ("params", "weight_bytes", "est_ms"):
+        del r["totals"][key]
+    d = derive_fields(r)
+    validate_report(d)
+    conv = d["layers"][0]
+    assert conv["share"] == pytest.approx(401234 / 830000)
+    assert conv["macs_per_count"] == pytest.approx(112896 / 401234)
+    assert conv["est_ms"] == pytest.approx(401234 / 216e3)
+    assert d["totals"]["params"] == 160 + 160 + 544 + 0 + 330
+    assert d["totals"]["est_ms"] == pytest.approx(830000 / 216e3)
+    # no clock: no estimate
+    r2 = copy.deepcopy(r)
+    r2["target"]["clock_hz"] = None
+    assert "est_ms" not in derive_fields(r2)["layers"][0]
+    # host timings are not instruction counts: no estimate even with a clock
+    r3 = copy.deepcopy(r)
+    r3["unit"] = "ns (host)"
+    assert derive_fields(r3)["layers"][0].get("est_ms") is None

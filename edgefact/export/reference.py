@@ -1,0 +1,661 @@
+"""Reference inference: the oracles our generated C is tested against.
+
+Two interpreters run a full-integer .tflite on the host:
+
+* **TFLM** (``tflite_micro.runtime``): the TensorFlow Lite Micro host interpreter, i.e. the same
+  reference kernels that run on a microcontroller. The firmware is bit-exact against this one.
+* **LiteRT reference** (``ai_edge_litert`` with ``OpResolverType.BUILTIN_REF``): TensorFlow Lite's
+  portable reference kernels (no XNNPACK, no optimized kernels).
+
+They agree on almost everything; :func:`compare_oracles` reports where they do not, down to the
+operator where a difference first appears (see docs/reference-oracles.md for why).
+
+Input convention (all runners): for a model input of shape ``(1, *S)`` pass an array of shape
+``(N, *S)`` (N samples; the model's batch axis carries the sample index), or a list of such
+arrays, one per model input, for multi-input models. For a single-input model a list of
+per-sample arrays is also accepted. Outputs come back the same way: one array ``(N, *S_out)``
+per model output. A model whose leading dimension is not 1 gets a new leading sample axis.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgefact.errors import EdgefactError, MalformedModelError, UnsupportedOpError
+
+ModelLike = bytes | bytearray | memoryview | str | os.PathLike[str]
+InputsLike = np.ndarray | Sequence[np.ndarray]
+
+_TFLITE_IDENTIFIER = b"TFL3"
+
+
+# --------------------------------------------------------------------------------------------
+# Model bytes, validation and I/O description
+# --------------------------------------------------------------------------------------------
+
+
+def _schema() -> Any:
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated
+
+    return schema_py_generated
+
+
+def load_model_bytes(model: ModelLike) -> bytes:
+    """Return the model's bytes from bytes or a path, with a clear error for a missing file."""
+    if isinstance(model, bytes | bytearray | memoryview):
+        return bytes(model)
+    path = Path(model)
+    if not path.is_file():
+        raise EdgefactError(f"model file not found: {path} (give the path of an existing .tflite file)")
+    return path.read_bytes()
+
+
+def _parse(data: bytes) -> Any:
+    """Unpack the whole flatbuffer (touching every table and vector), or raise MalformedModelError.
+
+    The C++ interpreters do not all verify the buffer; a truncated file could crash the process,
+    so every model is fully unpacked in Python first.
+    """
+    if len(data) < 8 or data[4:8] != _TFLITE_IDENTIFIER:
+        raise MalformedModelError(
+            f"not a TFLite model: expected the flatbuffer identifier {_TFLITE_IDENTIFIER!r} at bytes 4..8 "
+            f"of a {len(data)}-byte input; give an int8 .tflite file (e.g. from `edgefact export --to tflite`)"
+        )
+    s = _schema()
+    try:
+        model = s.ModelT.InitFromObj(s.Model.GetRootAsModel(data, 0))
+    except Exception as exc:  # struct.error, IndexError, ... from reading past the end
+        raise MalformedModelError(
+            f"malformed or truncated TFLite model ({len(data)} bytes): {type(exc).__name__}: {exc}; "
+            "re-export or re-copy the .tflite file"
+        ) from None
+    if not model.subgraphs:
+        raise MalformedModelError("TFLite model has no subgraph; re-export the .tflite file")
+    sg = model.subgraphs[0]
+    n_tensors = len(sg.tensors) if sg.tensors is not None else 0
+    n_buffers = len(model.buffers) if model.buffers is not None else 0
+    for t in sg.tensors or []:
+        if t.buffer >= n_buffers:
+            raise MalformedModelError(
+                f"TFLite model tensor refers to buffer {t.buffer} of {n_buffers}; re-export the .tflite file"
+            )
+    for idx in list(sg.inputs if sg.inputs is not None else []) + list(
+        sg.outputs if sg.outputs is not None else []
+    ):
+        if not 0 <= idx < n_tensors:
+            raise MalformedModelError(
+                f"TFLite model input/output refers to tensor {idx} of {n_tensors}; re-export the .tflite file"
+            )
+    n_codes = len(model.operatorCodes) if model.operatorCodes is not None else 0
+    for op in sg.operators or []:
+        if op.opcodeIndex >= n_codes:
+            raise MalformedModelError(
+                f"TFLite operator uses opcode {op.opcodeIndex} of {n_codes}; re-export the .tflite file"
+            )
+    return model
+
+
+_DTYPES = {
+    "INT8": np.int8,
+    "UINT8": np.uint8,
+    "INT16": np.int16,
+    "INT32": np.int32,
+    "INT64": np.int64,
+    "FLOAT32": np.float32,
+    "BOOL": np.bool_,
+}
+
+
+def _enum_names(enum_cls: Any) -> dict[int, str]:
+    return {v: k for k, v in vars(enum_cls).items() if not k.startswith("_") and isinstance(v, int)}
+
+
+@dataclass(frozen=True)
+class TensorIO:
+    """One model input or output: what to feed or expect."""
+
+    index: int  # tensor index in subgraph 0
+    name: str
+    shape: tuple[int, ...]
+    dtype: type[np.generic]
+    scale: float | None  # None for a non-quantized tensor
+    zero_point: int | None
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        """Quantize real values to this tensor's integer type (round half away from zero, saturate)."""
+        if self.scale is None or self.zero_point is None:
+            raise EdgefactError(
+                f"tensor {self.name!r} is not quantized; feed {np.dtype(self.dtype).name} values"
+            )
+        info = np.iinfo(self.dtype)
+        q = np.round(np.asarray(x, np.float64) / self.scale) + self.zero_point
+        return np.clip(q, info.min, info.max).astype(self.dtype)
+
+    def dequantize(self, q: np.ndarray) -> np.ndarray:
+        """Real values of quantized data (float32)."""
+        if self.scale is None or self.zero_point is None:
+            return np.asarray(q, np.float32)
+        return ((np.asarray(q, np.int32) - self.zero_point) * self.scale).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class ModelIO:
+    """Inputs, outputs and operator list (execution order) of a model's main subgraph."""
+
+    inputs: tuple[TensorIO, ...]
+    outputs: tuple[TensorIO, ...]
+    ops: tuple[str, ...]
+
+
+def _tensor_io(model: Any, tidx: int) -> TensorIO:
+    s = _schema()
+    t = model.subgraphs[0].tensors[tidx]
+    type_name = _enum_names(s.TensorType).get(t.type, str(t.type))
+    dtype = _DTYPES.get(type_name)
+    if dtype is None:
+        raise UnsupportedOpError(
+            f"model input/output tensor {tidx} has type {type_name}; the oracles support "
+            f"{', '.join(sorted(_DTYPES))}"
+        )
+    scale = zp = None
+    q = t.quantization
+    if q is not None and q.scale is not None and len(q.scale) > 0:
+        scale = float(q.scale[0])
+        zp = int(q.zeroPoint[0]) if q.zeroPoint is not None and len(q.zeroPoint) else 0
+    shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
+    name = t.name.decode() if isinstance(t.name, bytes) else str(t.name)
+    return TensorIO(tidx, name, shape, dtype, scale, zp)
+
+
+def _op_names(model: Any) -> list[str]:
+    s = _schema()
+    names = _enum_names(s.BuiltinOperator)
+    out = []
+    for op in model.subgraphs[0].operators or []:
+        code = model.operatorCodes[op.opcodeIndex]
+        builtin = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
+        if builtin == s.BuiltinOperator.CUSTOM:
+            custom = code.customCode.decode() if isinstance(code.customCode, bytes) else code.customCode
+            out.append(f"CUSTOM:{custom}")
+        else:
+            out.append(names.get(builtin, f"BUILTIN_{builtin}"))
+    return out
+
+
+def model_io_quant(model: ModelLike) -> ModelIO:
+    """Input/output shapes, dtypes, scales and zero points, and the operator list of a model."""
+    m = _parse(load_model_bytes(model))
+    sg = m.subgraphs[0]
+    return ModelIO(
+        inputs=tuple(_tensor_io(m, int(i)) for i in sg.inputs),
+        outputs=tuple(_tensor_io(m, int(i)) for i in sg.outputs),
+        ops=tuple(_op_names(m)),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Input normalisation
+# --------------------------------------------------------------------------------------------
+
+
+def _sample_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Per-sample shape in the batched form: the batch axis of a batch-1 model carries samples."""
+    return shape[1:] if len(shape) >= 1 and shape[0] == 1 else shape
+
+
+def _to_batch(arr: np.ndarray, tio: TensorIO) -> np.ndarray:
+    ss = _sample_shape(tio.shape)
+    a = np.asarray(arr)
+    if ss != tio.shape and (a.shape == tio.shape or a.shape[1:] == tio.shape):
+        a = a.reshape((-1, *ss))  # one sample, or a stack of samples, with the model's batch axis
+    elif a.shape == ss:  # one sample without a sample axis
+        a = a.reshape((1, *ss))
+    if a.shape[1:] != ss:
+        raise EdgefactError(
+            f"input {tio.name!r}: got an array of shape {tuple(np.asarray(arr).shape)}; expected "
+            f"(N, {', '.join(map(str, ss))}) for N samples (model input shape {tio.shape})"
+        )
+    want = np.dtype(tio.dtype)
+    if a.dtype != want:
+        if np.issubdtype(want, np.integer) and np.issubdtype(a.dtype, np.integer):
+            info = np.iinfo(want)
+            if a.size and (a.min() < info.min or a.max() > info.max):
+                raise EdgefactError(
+                    f"input {tio.name!r}: values {a.min()}..{a.max()} do not fit {want.name}; "
+                    f"quantize real inputs with scale {tio.scale} and zero point {tio.zero_point}"
+                )
+            a = a.astype(want)
+        elif np.issubdtype(want, np.floating) and np.issubdtype(a.dtype, np.number):
+            a = a.astype(want)
+        else:
+            raise EdgefactError(
+                f"input {tio.name!r}: got {a.dtype.name} data, the model expects {want.name}; "
+                f"quantize real inputs with scale {tio.scale} and zero point {tio.zero_point} "
+                "(TensorIO.quantize)"
+            )
+    return np.ascontiguousarray(a)
+
+
+def normalize_inputs(io: ModelIO, inputs: InputsLike) -> tuple[list[np.ndarray], int]:
+    """Return one batched array ``(N, *S)`` per model input and the sample count N."""
+    n_in = len(io.inputs)
+    if isinstance(inputs, np.ndarray):
+        parts: list[np.ndarray] = [inputs]
+    else:
+        parts = [np.asarray(x) for x in inputs]
+    if n_in == 1 and len(parts) != 1:
+        if not parts:
+            raise EdgefactError("no input samples given; pass at least one input array")
+        batches = [np.concatenate([_to_batch(p, io.inputs[0]) for p in parts], axis=0)]
+    elif len(parts) != n_in:
+        raise EdgefactError(
+            f"the model has {n_in} inputs ({', '.join(t.name for t in io.inputs)}); got {len(parts)} "
+            "arrays: pass a list with one (N, ...) array per model input"
+        )
+    else:
+        batches = [_to_batch(p, t) for p, t in zip(parts, io.inputs, strict=True)]
+    counts = {b.shape[0] for b in batches}
+    if len(counts) != 1:
+        raise EdgefactError(
+            f"model inputs have different sample counts {sorted(counts)}; give each the same N"
+        )
+    n = counts.pop()
+    if n == 0:
+        raise EdgefactError("no input samples given; pass at least one input sample")
+    return batches, n
+
+
+# --------------------------------------------------------------------------------------------
+# C-level output capture (TFLM prints with fprintf/printf, not through Python's sys.stderr)
+# --------------------------------------------------------------------------------------------
+
+
+class _Captured:
+    text: str = ""
+
+
+def _c_fflush() -> None:
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None).fflush(None)
+
+
+@contextlib.contextmanager
+def capture_c_output() -> Iterator[_Captured]:
+    """Redirect file descriptors 1 and 2 into a temporary file; ``.text`` holds it afterwards."""
+    result = _Captured()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _c_fflush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        try:
+            for fd in (1, 2):
+                os.dup2(tmp.fileno(), fd)
+            yield result
+        finally:
+            _c_fflush()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, s in saved.items():
+                os.dup2(s, fd)
+                os.close(s)
+            tmp.seek(0)
+            result.text = tmp.read().decode("utf-8", errors="replace")
+
+
+# --------------------------------------------------------------------------------------------
+# TFLM
+# --------------------------------------------------------------------------------------------
+
+
+def _tensor_bytes(model: Any) -> int:
+    total = 0
+    for t in model.subgraphs[0].tensors or []:
+        n = int(np.prod(t.shape)) if t.shape is not None and len(t.shape) else 1
+        total += max(n, 1) * 8  # upper bound on the element size
+    return total
+
+
+def _default_arena(data: bytes, model: Any) -> int:
+    """An arena that is certainly large enough (the interpreter only uses what it needs)."""
+    return len(data) + _tensor_bytes(model) + (1 << 20)
+
+
+def _make_tflm(data: bytes, model: Any, arena_size: int | None = None, preserve_all: bool = False) -> Any:
+    from tflite_micro import runtime
+
+    cfg = (
+        runtime.InterpreterConfig.kPreserveAllTensors
+        if preserve_all
+        else runtime.InterpreterConfig.kAllocationRecording
+    )
+    size = arena_size if arena_size is not None else _default_arena(data, model)
+    with capture_c_output() as cap:
+        try:
+            interp = runtime.Interpreter.from_bytes(data, arena_size=size, intrepreter_config=cfg)
+        except RuntimeError as exc:
+            err: RuntimeError | None = exc
+        else:
+            err = None
+    if err is not None:
+        log = cap.text.strip()
+        if "Didn't find op" in log or "Failed to get registration" in log:
+            raise UnsupportedOpError(
+                f"TFLM cannot run this model: {log.splitlines()[0] if log else err}; "
+                f"operators: {', '.join(_op_names(model))}"
+            )
+        raise EdgefactError(f"TFLM could not prepare the model ({err}): {log or 'no log'}")
+    return interp
+
+
+def run_tflm(model: ModelLike, inputs: InputsLike, arena_size: int | None = None) -> list[np.ndarray]:
+    """Run every sample through one TFLM host interpreter; one ``(N, ...)`` array per output."""
+    data = load_model_bytes(model)
+    m = _parse(data)
+    io = _io_from(m)
+    batches, n = normalize_inputs(io, inputs)
+    interp = _make_tflm(data, m, arena_size)
+    outs = [np.empty((n, *_sample_shape(t.shape)), t.dtype) for t in io.outputs]
+    for i in range(n):
+        for k, (b, t) in enumerate(zip(batches, io.inputs, strict=True)):
+            interp.set_input(b[i].reshape(t.shape), k)
+        interp.invoke()
+        for k, t in enumerate(io.outputs):
+            outs[k][i] = np.asarray(interp.get_output(k)).reshape(_sample_shape(t.shape))
+    return outs
+
+
+def _io_from(m: Any) -> ModelIO:
+    sg = m.subgraphs[0]
+    return ModelIO(
+        inputs=tuple(_tensor_io(m, int(i)) for i in sg.inputs),
+        outputs=tuple(_tensor_io(m, int(i)) for i in sg.outputs),
+        ops=tuple(_op_names(m)),
+    )
+
+
+@dataclass(frozen=True)
+class TflmArena:
+    """TFLM's arena use for a model, as printed by its RecordingMicroAllocator (host build).
+
+    ``total`` = ``head`` (the non-persistent area holding all activation tensors and scratch
+    buffers, planned by TFLM's greedy planner) + ``tail`` (persistent: TfLiteEvalTensor structs,
+    quantization data, per-op persistent buffers, node structs). ``minimal`` is the smallest
+    ``arena_size`` with which the interpreter allocates (bisection), or None if not searched.
+    The host build has 64-bit pointers, so ``tail`` is somewhat larger than on a Cortex-M; ``head``
+    is the same on both.
+    """
+
+    total: int
+    head: int
+    tail: int
+    minimal: int | None = None
+
+
+def _parse_allocations(text: str) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        for key in ("total", "head", "tail"):
+            marker = f"Arena allocation {key} "
+            if marker in line:
+                with contextlib.suppress(ValueError):
+                    found[key] = int(line.split(marker, 1)[1].split()[0])
+    return found
+
+
+def tflm_arena(model: ModelLike, find_minimal: bool = False) -> TflmArena:
+    """Measure TFLM's arena for a model (one invoke on zero inputs, then ``print_allocations``)."""
+    data = load_model_bytes(model)
+    m = _parse(data)
+    io = _io_from(m)
+    interp = _make_tflm(data, m)
+    for k, t in enumerate(io.inputs):
+        interp.set_input(np.zeros(t.shape, t.dtype), k)
+    interp.invoke()
+    with capture_c_output() as cap:
+        interp.print_allocations()
+    vals = _parse_allocations(cap.text)
+    if "total" not in vals:
+        raise EdgefactError(
+            "could not read TFLM's arena size: print_allocations() printed no 'Arena allocation total' "
+            f"line (got {cap.text[:200]!r}); check the tflite-micro version in requirements.lock"
+        )
+    minimal = _minimal_arena(data, m, vals["total"]) if find_minimal else None
+    return TflmArena(vals["total"], vals.get("head", 0), vals.get("tail", 0), minimal)
+
+
+def _allocates(data: bytes, m: Any, size: int) -> bool:
+    try:
+        _make_tflm(data, m, arena_size=size)
+    except EdgefactError:
+        return False
+    return True
+
+
+def _minimal_arena(data: bytes, m: Any, total: int) -> int:
+    hi = total
+    step = 64
+    while not _allocates(data, m, hi):  # alignment of the arena start can need a little more
+        hi += step
+        step *= 2
+    lo = 0  # known failing
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _allocates(data, m, mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def tflm_arena_bytes(model: ModelLike) -> int:
+    """TFLM's total arena use ("Arena allocation total N bytes" of ``print_allocations``).
+
+    This is the figure TFLM users size ``kTensorArenaSize`` from, and the one the memory planner
+    is compared with. See :class:`TflmArena` for the head/tail split.
+    """
+    return tflm_arena(model).total
+
+
+# --------------------------------------------------------------------------------------------
+# LiteRT reference kernels
+# --------------------------------------------------------------------------------------------
+
+
+def _make_litert(data: bytes, m: Any, preserve_all: bool = False) -> Any:
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    try:
+        interp = Interpreter(
+            model_content=data,
+            experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+            experimental_preserve_all_tensors=preserve_all,
+            num_threads=1,
+        )
+        interp.allocate_tensors()
+    except (ValueError, RuntimeError) as exc:
+        msg = str(exc)
+        if "op" in msg.lower() and ("registration" in msg.lower() or "not supported" in msg.lower()):
+            raise UnsupportedOpError(
+                f"LiteRT reference kernels cannot run this model: {msg.strip()}; operators: "
+                f"{', '.join(_op_names(m))}"
+            ) from None
+        raise MalformedModelError(
+            f"LiteRT rejected the model: {msg.strip()}; re-export the .tflite file"
+        ) from None
+    return interp
+
+
+def run_litert_ref(model: ModelLike, inputs: InputsLike) -> list[np.ndarray]:
+    """Run every sample through LiteRT with the reference op resolver (BUILTIN_REF)."""
+    data = load_model_bytes(model)
+    m = _parse(data)
+    io = _io_from(m)
+    batches, n = normalize_inputs(io, inputs)
+    interp = _make_litert(data, m)
+    outs = [np.empty((n, *_sample_shape(t.shape)), t.dtype) for t in io.outputs]
+    for i in range(n):
+        for b, t in zip(batches, io.inputs, strict=True):
+            interp.set_tensor(t.index, b[i].reshape(t.shape))
+        interp.invoke()
+        for k, t in enumerate(io.outputs):
+            outs[k][i] = interp.get_tensor(t.index).reshape(_sample_shape(t.shape))
+    return outs
+
+
+# --------------------------------------------------------------------------------------------
+# Comparison
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TensorDiff:
+    """Differences on one tensor produced by an operator, over all samples."""
+
+    tensor_index: int
+    name: str
+    op_index: int
+    op_type: str
+    n_elements: int  # per sample times samples
+    n_differ: int
+    max_abs_lsb: int
+    samples_differ: int
+    origin_samples: int = 0  # samples where this op's output differs although its inputs agreed
+
+    @property
+    def equal(self) -> bool:
+        return self.n_differ == 0
+
+
+@dataclass
+class OracleDiff:
+    """TFLM vs LiteRT reference on the same inputs."""
+
+    n_samples: int
+    outputs: list[TensorDiff]
+    tensors: list[TensorDiff] = field(default_factory=list)  # every op output (if requested)
+
+    @property
+    def equal(self) -> bool:
+        return all(d.equal for d in self.outputs) and all(d.equal for d in self.tensors)
+
+    def origin_op_types(self) -> dict[str, int]:
+        """Op type -> number of (op, sample) pairs where a difference first appears."""
+        out: dict[str, int] = {}
+        for d in self.tensors:
+            if d.origin_samples:
+                out[d.op_type] = out.get(d.op_type, 0) + d.origin_samples
+        return out
+
+    def summary(self) -> str:
+        lines = [f"{self.n_samples} samples"]
+        for d in self.outputs:
+            lines.append(
+                f"output {d.name!r} (from {d.op_type}): {d.n_differ}/{d.n_elements} elements differ "
+                f"in {d.samples_differ} samples, max {d.max_abs_lsb} LSB"
+            )
+        origins = self.origin_op_types()
+        if origins:
+            lines.append(
+                "differences originate in: " + ", ".join(f"{k} x{v}" for k, v in sorted(origins.items()))
+            )
+        return "\n".join(lines)
+
+
+def _producers(m: Any) -> dict[int, tuple[int, str]]:
+    names = _op_names(m)
+    prod: dict[int, tuple[int, str]] = {}
+    for i, op in enumerate(m.subgraphs[0].operators or []):
+        for t in op.outputs if op.outputs is not None else []:
+            prod[int(t)] = (i, names[i])
+    return prod
+
+
+def _diff(a: np.ndarray, b: np.ndarray) -> tuple[int, int, int]:
+    """(elements differing, max |a-b| in units of the integer type, samples differing)."""
+    if np.issubdtype(a.dtype, np.floating):
+        d = np.abs(a.astype(np.float64) - b.astype(np.float64))
+        differ = d > 0
+        maxd = float(d.max()) if d.size else 0.0
+        return int(differ.sum()), int(np.ceil(maxd)), int(differ.reshape(len(a), -1).any(axis=1).sum())
+    d = np.abs(a.astype(np.int64) - b.astype(np.int64))
+    differ = d > 0
+    return int(differ.sum()), int(d.max()) if d.size else 0, int(differ.reshape(len(a), -1).any(axis=1).sum())
+
+
+def compare_oracles(model: ModelLike, inputs: InputsLike, intermediates: bool = True) -> OracleDiff:
+    """Run TFLM and LiteRT-reference on the same inputs and report every difference.
+
+    With ``intermediates`` both interpreters keep all tensors, every operator output is compared
+    per sample, and an operator is marked as an *origin* of a difference in a sample when its
+    output differs there while all its non-constant inputs were identical.
+    """
+    data = load_model_bytes(model)
+    m = _parse(data)
+    io = _io_from(m)
+    batches, n = normalize_inputs(io, inputs)
+    sg = m.subgraphs[0]
+    prod = _producers(m)
+    tflm = _make_tflm(data, m, preserve_all=intermediates)
+    lite = _make_litert(data, m, preserve_all=intermediates)
+    ops = list(sg.operators or [])
+    op_out = [int(t) for op in ops for t in (op.outputs if op.outputs is not None else [])]
+    watch = (
+        sorted(set(op_out) | {t.index for t in io.outputs})
+        if intermediates
+        else [t.index for t in io.outputs]
+    )
+    res_a: dict[int, list[np.ndarray]] = {t: [] for t in watch}
+    res_b: dict[int, list[np.ndarray]] = {t: [] for t in watch}
+    origin: dict[int, int] = {}
+    for i in range(n):
+        for k, (b, t) in enumerate(zip(batches, io.inputs, strict=True)):
+            x = b[i].reshape(t.shape)
+            tflm.set_input(x, k)
+            lite.set_tensor(t.index, x)
+        tflm.invoke()
+        lite.invoke()
+        sample_eq: dict[int, bool] = {}
+        for tidx in watch:
+            if intermediates:
+                a = np.asarray(tflm.GetTensor(tidx, 0)["tensor_data"])
+            else:
+                a = np.asarray(tflm.get_output([t.index for t in io.outputs].index(tidx)))
+            b2 = lite.get_tensor(tidx)
+            a = a.reshape(b2.shape)
+            res_a[tidx].append(a.copy())
+            res_b[tidx].append(b2.copy())
+            sample_eq[tidx] = bool(np.array_equal(a, b2))
+        if intermediates:
+            for op in ops:
+                outs_ = [int(t) for t in op.outputs]
+                if all(sample_eq.get(t, True) for t in outs_):
+                    continue
+                ins = [int(t) for t in op.inputs if int(t) >= 0]
+                if all(sample_eq.get(t, True) for t in ins):
+                    for t in outs_:
+                        if not sample_eq.get(t, True):
+                            origin[t] = origin.get(t, 0) + 1
+
+    def make(tidx: int) -> TensorDiff:
+        a = np.stack(res_a[tidx])
+        b = np.stack(res_b[tidx])
+        nd, mx, sd = _diff(a, b)
+        op_i, op_t = prod.get(tidx, (-1, "INPUT"))
+        t = sg.tensors[tidx]
+        name = t.name.decode() if isinstance(t.name, bytes) else str(t.name)
+        return TensorDiff(tidx, name, op_i, op_t, int(a.size), nd, mx, sd, origin.get(tidx, 0))
+
+    outputs = [make(t.index) for t in io.outputs]
+    tensors = [make(t) for t in watch] if intermediates else []
+    return OracleDiff(n, outputs, tensors)

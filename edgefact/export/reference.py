@@ -32,22 +32,14 @@ from typing import Any
 import numpy as np
 
 from edgefact.errors import EdgefactError, MalformedModelError, UnsupportedOpError
+from edgefact.export.tflite_model import TFLiteModel, load_tflite
 
 ModelLike = bytes | bytearray | memoryview | str | os.PathLike[str]
 InputsLike = np.ndarray | Sequence[np.ndarray]
 
-_TFLITE_IDENTIFIER = b"TFL3"
-
-
 # --------------------------------------------------------------------------------------------
 # Model bytes, validation and I/O description
 # --------------------------------------------------------------------------------------------
-
-
-def _schema() -> Any:
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated
-
-    return schema_py_generated
 
 
 def load_model_bytes(model: ModelLike) -> bytes:
@@ -60,52 +52,16 @@ def load_model_bytes(model: ModelLike) -> bytes:
     return path.read_bytes()
 
 
-def _parse(data: bytes) -> Any:
-    """Unpack the whole flatbuffer (touching every table and vector), or raise MalformedModelError.
+def _parse(data: bytes) -> TFLiteModel:
+    """Read and validate the model with the project's reader (MalformedModelError on bad bytes).
 
-    The C++ interpreters do not all verify the buffer; a truncated file could crash the process,
-    so every model is fully unpacked in Python first.
+    The C++ interpreters do not all verify the flatbuffer; a truncated file could crash the
+    process, so every model goes through the validating reader first.
     """
-    if len(data) < 8 or data[4:8] != _TFLITE_IDENTIFIER:
-        raise MalformedModelError(
-            f"not a TFLite model: expected the flatbuffer identifier {_TFLITE_IDENTIFIER!r} at bytes 4..8 "
-            f"of a {len(data)}-byte input; give an int8 .tflite file (e.g. from `edgefact export --to tflite`)"
-        )
-    s = _schema()
-    try:
-        model = s.ModelT.InitFromObj(s.Model.GetRootAsModel(data, 0))
-    except Exception as exc:  # struct.error, IndexError, ... from reading past the end
-        raise MalformedModelError(
-            f"malformed or truncated TFLite model ({len(data)} bytes): {type(exc).__name__}: {exc}; "
-            "re-export or re-copy the .tflite file"
-        ) from None
-    if not model.subgraphs:
-        raise MalformedModelError("TFLite model has no subgraph; re-export the .tflite file")
-    sg = model.subgraphs[0]
-    n_tensors = len(sg.tensors) if sg.tensors is not None else 0
-    n_buffers = len(model.buffers) if model.buffers is not None else 0
-    for t in sg.tensors or []:
-        if t.buffer >= n_buffers:
-            raise MalformedModelError(
-                f"TFLite model tensor refers to buffer {t.buffer} of {n_buffers}; re-export the .tflite file"
-            )
-    for idx in list(sg.inputs if sg.inputs is not None else []) + list(
-        sg.outputs if sg.outputs is not None else []
-    ):
-        if not 0 <= idx < n_tensors:
-            raise MalformedModelError(
-                f"TFLite model input/output refers to tensor {idx} of {n_tensors}; re-export the .tflite file"
-            )
-    n_codes = len(model.operatorCodes) if model.operatorCodes is not None else 0
-    for op in sg.operators or []:
-        if op.opcodeIndex >= n_codes:
-            raise MalformedModelError(
-                f"TFLite operator uses opcode {op.opcodeIndex} of {n_codes}; re-export the .tflite file"
-            )
-    return model
+    return load_tflite(data)
 
 
-_DTYPES = {
+_DTYPES: dict[str, type[np.generic]] = {
     "INT8": np.int8,
     "UINT8": np.uint8,
     "INT16": np.int16,
@@ -114,10 +70,6 @@ _DTYPES = {
     "FLOAT32": np.float32,
     "BOOL": np.bool_,
 }
-
-
-def _enum_names(enum_cls: Any) -> dict[int, str]:
-    return {v: k for k, v in vars(enum_cls).items() if not k.startswith("_") and isinstance(v, int)}
 
 
 @dataclass(frozen=True)
@@ -132,7 +84,7 @@ class TensorIO:
     zero_point: int | None
 
     def quantize(self, x: np.ndarray) -> np.ndarray:
-        """Quantize real values to this tensor's integer type (round half away from zero, saturate)."""
+        """Quantize real values to this tensor's integer type (nearest, ties to even; saturating)."""
         if self.scale is None or self.zero_point is None:
             raise EdgefactError(
                 f"tensor {self.name!r} is not quantized; feed {np.dtype(self.dtype).name} values"
@@ -157,50 +109,28 @@ class ModelIO:
     ops: tuple[str, ...]
 
 
-def _tensor_io(model: Any, tidx: int) -> TensorIO:
-    s = _schema()
-    t = model.subgraphs[0].tensors[tidx]
-    type_name = _enum_names(s.TensorType).get(t.type, str(t.type))
-    dtype = _DTYPES.get(type_name)
+def _tensor_io(model: TFLiteModel, tidx: int) -> TensorIO:
+    t = model.tensor(tidx)
+    dtype = _DTYPES.get(t.type_name)
     if dtype is None:
         raise UnsupportedOpError(
-            f"model input/output tensor {tidx} has type {type_name}; the oracles support "
+            f"model input/output tensor {tidx} ({t.name!r}) has type {t.type_name}; the oracles support "
             f"{', '.join(sorted(_DTYPES))}"
         )
     scale = zp = None
-    q = t.quantization
-    if q is not None and q.scale is not None and len(q.scale) > 0:
-        scale = float(q.scale[0])
-        zp = int(q.zeroPoint[0]) if q.zeroPoint is not None and len(q.zeroPoint) else 0
-    shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
-    name = t.name.decode() if isinstance(t.name, bytes) else str(t.name)
-    return TensorIO(tidx, name, shape, dtype, scale, zp)
+    if t.quantization is not None:
+        scale = float(t.quantization.scales[0])
+        zp = int(t.quantization.zero_points[0])
+    return TensorIO(tidx, t.name, t.shape, dtype, scale, zp)
 
 
-def _op_names(model: Any) -> list[str]:
-    s = _schema()
-    names = _enum_names(s.BuiltinOperator)
-    out = []
-    for op in model.subgraphs[0].operators or []:
-        code = model.operatorCodes[op.opcodeIndex]
-        builtin = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
-        if builtin == s.BuiltinOperator.CUSTOM:
-            custom = code.customCode.decode() if isinstance(code.customCode, bytes) else code.customCode
-            out.append(f"CUSTOM:{custom}")
-        else:
-            out.append(names.get(builtin, f"BUILTIN_{builtin}"))
-    return out
+def _op_names(model: TFLiteModel) -> list[str]:
+    return [f"CUSTOM:{op.custom_code}" if op.name == "CUSTOM" else op.name for op in model.operators]
 
 
 def model_io_quant(model: ModelLike) -> ModelIO:
     """Input/output shapes, dtypes, scales and zero points, and the operator list of a model."""
-    m = _parse(load_model_bytes(model))
-    sg = m.subgraphs[0]
-    return ModelIO(
-        inputs=tuple(_tensor_io(m, int(i)) for i in sg.inputs),
-        outputs=tuple(_tensor_io(m, int(i)) for i in sg.outputs),
-        ops=tuple(_op_names(m)),
-    )
+    return _io_from(_parse(load_model_bytes(model)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -318,20 +248,18 @@ def capture_c_output() -> Iterator[_Captured]:
 # --------------------------------------------------------------------------------------------
 
 
-def _tensor_bytes(model: Any) -> int:
-    total = 0
-    for t in model.subgraphs[0].tensors or []:
-        n = int(np.prod(t.shape)) if t.shape is not None and len(t.shape) else 1
-        total += max(n, 1) * 8  # upper bound on the element size
-    return total
+def _tensor_bytes(model: TFLiteModel) -> int:
+    return sum(max(t.size, 1) * 8 for t in model.tensors)  # 8: upper bound on the element size
 
 
-def _default_arena(data: bytes, model: Any) -> int:
+def _default_arena(data: bytes, model: TFLiteModel) -> int:
     """An arena that is certainly large enough (the interpreter only uses what it needs)."""
     return len(data) + _tensor_bytes(model) + (1 << 20)
 
 
-def _make_tflm(data: bytes, model: Any, arena_size: int | None = None, preserve_all: bool = False) -> Any:
+def _make_tflm(
+    data: bytes, model: TFLiteModel, arena_size: int | None = None, preserve_all: bool = False
+) -> Any:
     from tflite_micro import runtime
 
     cfg = (
@@ -375,11 +303,10 @@ def run_tflm(model: ModelLike, inputs: InputsLike, arena_size: int | None = None
     return outs
 
 
-def _io_from(m: Any) -> ModelIO:
-    sg = m.subgraphs[0]
+def _io_from(m: TFLiteModel) -> ModelIO:
     return ModelIO(
-        inputs=tuple(_tensor_io(m, int(i)) for i in sg.inputs),
-        outputs=tuple(_tensor_io(m, int(i)) for i in sg.outputs),
+        inputs=tuple(_tensor_io(m, i) for i in m.inputs),
+        outputs=tuple(_tensor_io(m, i) for i in m.outputs),
         ops=tuple(_op_names(m)),
     )
 
@@ -434,7 +361,7 @@ def tflm_arena(model: ModelLike, find_minimal: bool = False) -> TflmArena:
     return TflmArena(vals["total"], vals.get("head", 0), vals.get("tail", 0), minimal)
 
 
-def _allocates(data: bytes, m: Any, size: int) -> bool:
+def _allocates(data: bytes, m: TFLiteModel, size: int) -> bool:
     try:
         _make_tflm(data, m, arena_size=size)
     except EdgefactError:
@@ -442,7 +369,7 @@ def _allocates(data: bytes, m: Any, size: int) -> bool:
     return True
 
 
-def _minimal_arena(data: bytes, m: Any, total: int) -> int:
+def _minimal_arena(data: bytes, m: TFLiteModel, total: int) -> int:
     hi = total
     step = 64
     while not _allocates(data, m, hi):  # alignment of the arena start can need a little more
@@ -472,7 +399,7 @@ def tflm_arena_bytes(model: ModelLike) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def _make_litert(data: bytes, m: Any, preserve_all: bool = False) -> Any:
+def _make_litert(data: bytes, m: TFLiteModel, preserve_all: bool = False) -> Any:
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     try:
@@ -572,13 +499,9 @@ class OracleDiff:
         return "\n".join(lines)
 
 
-def _producers(m: Any) -> dict[int, tuple[int, str]]:
+def _producers(m: TFLiteModel) -> dict[int, tuple[int, str]]:
     names = _op_names(m)
-    prod: dict[int, tuple[int, str]] = {}
-    for i, op in enumerate(m.subgraphs[0].operators or []):
-        for t in op.outputs if op.outputs is not None else []:
-            prod[int(t)] = (i, names[i])
-    return prod
+    return {t: (op.index, names[op.index]) for op in m.operators for t in op.outputs}
 
 
 def _diff(a: np.ndarray, b: np.ndarray) -> tuple[int, int, int]:
@@ -604,12 +527,11 @@ def compare_oracles(model: ModelLike, inputs: InputsLike, intermediates: bool = 
     m = _parse(data)
     io = _io_from(m)
     batches, n = normalize_inputs(io, inputs)
-    sg = m.subgraphs[0]
     prod = _producers(m)
     tflm = _make_tflm(data, m, preserve_all=intermediates)
     lite = _make_litert(data, m, preserve_all=intermediates)
-    ops = list(sg.operators or [])
-    op_out = [int(t) for op in ops for t in (op.outputs if op.outputs is not None else [])]
+    ops = m.operators
+    op_out = [t for op in ops for t in op.outputs]
     watch = (
         sorted(set(op_out) | {t.index for t in io.outputs})
         if intermediates
@@ -638,10 +560,10 @@ def compare_oracles(model: ModelLike, inputs: InputsLike, intermediates: bool = 
             sample_eq[tidx] = bool(np.array_equal(a, b2))
         if intermediates:
             for op in ops:
-                outs_ = [int(t) for t in op.outputs]
+                outs_ = list(op.outputs)
                 if all(sample_eq.get(t, True) for t in outs_):
                     continue
-                ins = [int(t) for t in op.inputs if int(t) >= 0]
+                ins = [t for t in op.inputs if t >= 0]
                 if all(sample_eq.get(t, True) for t in ins):
                     for t in outs_:
                         if not sample_eq.get(t, True):
@@ -652,9 +574,7 @@ def compare_oracles(model: ModelLike, inputs: InputsLike, intermediates: bool = 
         b = np.stack(res_b[tidx])
         nd, mx, sd = _diff(a, b)
         op_i, op_t = prod.get(tidx, (-1, "INPUT"))
-        t = sg.tensors[tidx]
-        name = t.name.decode() if isinstance(t.name, bytes) else str(t.name)
-        return TensorDiff(tidx, name, op_i, op_t, int(a.size), nd, mx, sd, origin.get(tidx, 0))
+        return TensorDiff(tidx, m.tensor(tidx).name, op_i, op_t, int(a.size), nd, mx, sd, origin.get(tidx, 0))
 
     outputs = [make(t.index) for t in io.outputs]
     tensors = [make(t) for t in watch] if intermediates else []

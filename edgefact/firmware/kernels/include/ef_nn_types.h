@@ -1,0 +1,177 @@
+/*
+ * edgefact int8 kernel library: types shared by every kernel.
+ *
+ * Conventions (see docs/kernels.md):
+ *  - Tensors are NHWC, int8, dense, row-major; dims are given in ef_dims {n, h, w, c}.
+ *  - Offsets follow TFLite: an *input* offset is the NEGATED zero point of that input
+ *    (added to every input value), an *output* offset is the output zero point.
+ *  - Requantization multipliers/shifts are exactly those of TFLite's QuantizeMultiplier:
+ *    multiplier is a Q31 value in [2^30, 2^31), shift > 0 means left shift
+ *    (compute them with edgefact.export.quant).
+ *  - Every kernel returns an ef_status; kernels never allocate memory. Kernels that need
+ *    scratch memory have an ef_<op>_s8_get_buffer_size() function and take a `scratch`
+ *    pointer (aligned to 4 bytes) of at least that many bytes.
+ */
+#ifndef EF_NN_TYPES_H
+#define EF_NN_TYPES_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Result of every kernel. */
+typedef enum {
+    EF_OK = 0,
+    EF_ERR_NULL = -1,        /**< a required pointer is NULL */
+    EF_ERR_DIMS = -2,        /**< dims are non-positive or inconsistent with each other */
+    EF_ERR_PARAM = -3,       /**< a parameter is out of range (stride, shift, activation, ...) */
+    EF_ERR_UNSUPPORTED = -4  /**< a valid but unsupported combination (e.g. dilation) */
+} ef_status;
+
+/** 4-D tensor shape, NHWC. Vectors use {n = batches, h = 1, w = 1, c = length}. */
+typedef struct {
+    int32_t n;
+    int32_t h;
+    int32_t w;
+    int32_t c;
+} ef_dims;
+
+/** A (height, width) pair: strides, padding, dilation, pool filter size. */
+typedef struct {
+    int32_t h;
+    int32_t w;
+} ef_tile;
+
+/** Clamp range of the output in the quantized domain (fused RELU/RELU6 or [-128, 127]). */
+typedef struct {
+    int32_t min;
+    int32_t max;
+} ef_activation;
+
+/** One requantization multiplier (Q31) and shift (>0: left). */
+typedef struct {
+    int32_t multiplier;
+    int32_t shift;
+} ef_per_tensor_quant;
+
+/** Per-output-channel requantization: arrays of length output channels. */
+typedef struct {
+    const int32_t *multiplier;
+    const int32_t *shift;
+} ef_per_channel_quant;
+
+/** CONV_2D. padding is the top/left padding TFLite computes (bottom/right follows from the
+ *  output size). Grouped convolution when filter_dims->c < input_dims->c
+ *  (groups = input c / filter c; output channels split evenly across groups). */
+typedef struct {
+    int32_t input_offset;   /**< -input zero point */
+    int32_t output_offset;  /**< output zero point */
+    ef_tile stride;
+    ef_tile padding;
+    ef_tile dilation;       /**< must be {1, 1} for now */
+    ef_activation activation;
+} ef_conv_params;
+
+/** DEPTHWISE_CONV_2D. Output channel oc = ic * ch_mult + m. */
+typedef struct {
+    int32_t input_offset;
+    int32_t output_offset;
+    int32_t ch_mult;        /**< depth multiplier */
+    ef_tile stride;
+    ef_tile padding;
+    ef_tile dilation;       /**< must be {1, 1} for now */
+    ef_activation activation;
+} ef_dw_conv_params;
+
+/** FULLY_CONNECTED. */
+typedef struct {
+    int32_t input_offset;   /**< -input zero point */
+    int32_t filter_offset;  /**< -filter zero point (0 for TFLite int8 weights) */
+    int32_t output_offset;  /**< output zero point */
+    ef_activation activation;
+} ef_fc_params;
+
+/** AVERAGE_POOL_2D / MAX_POOL_2D (input and output share scale and zero point, as in TFLite). */
+typedef struct {
+    ef_tile stride;
+    ef_tile padding;
+    ef_tile filter;
+    ef_activation activation;
+} ef_pool_params;
+
+/** ADD: both inputs are rescaled to a common scale with `left_shift` bits of headroom
+ *  (TFLite: left_shift = 20 for int8), summed, then rescaled to the output. */
+typedef struct {
+    int32_t input1_offset;
+    int32_t input2_offset;
+    int32_t output_offset;
+    int32_t left_shift;
+    int32_t input1_multiplier;
+    int32_t input1_shift;   /**< <= 0 */
+    int32_t input2_multiplier;
+    int32_t input2_shift;   /**< <= 0 */
+    int32_t output_multiplier;
+    int32_t output_shift;   /**< <= 0 */
+    ef_activation activation;
+} ef_add_params;
+
+/** MUL. */
+typedef struct {
+    int32_t input1_offset;
+    int32_t input2_offset;
+    int32_t output_offset;
+    int32_t output_multiplier;
+    int32_t output_shift;
+    ef_activation activation;
+} ef_mul_params;
+
+/** MEAN over H and W (keep_dims or not; the output is n x c either way). */
+typedef struct {
+    int32_t input_offset;   /**< -input zero point */
+    int32_t output_offset;  /**< output zero point */
+    int32_t multiplier;     /**< QuantizeMultiplier(input_scale / output_scale) */
+    int32_t shift;
+    ef_activation activation; /**< normally [-128, 127] */
+} ef_mean_params;
+
+/** SOFTMAX over the innermost dimension (int8 in, int8 out with scale 1/256, zp -128). */
+typedef struct {
+    int32_t input_multiplier;  /**< from PreprocessSoftmaxScaling(beta, input_scale, 5) */
+    int32_t input_left_shift;
+    int32_t diff_min;          /**< -CalculateInputRadius(5, input_left_shift) */
+} ef_softmax_params;
+
+/** One input of CONCATENATION along the channel axis. When `requantize` is 0 the values are
+ *  copied unchanged (same scale and zero point as the output, TFLM's behaviour); otherwise
+ *  out = clamp(MultiplyByQuantizedMultiplier(in + input_offset, multiplier, shift) + output_offset). */
+typedef struct {
+    const int8_t *data;
+    int32_t channels;       /**< size of this input along the concatenation axis */
+    int32_t requantize;
+    int32_t input_offset;
+    int32_t multiplier;
+    int32_t shift;
+} ef_concat_input;
+
+/** PAD: amounts before/after each dimension (NHWC). */
+typedef struct {
+    ef_dims before;
+    ef_dims after;
+    int8_t pad_value;       /**< normally the input zero point */
+} ef_pad_params;
+
+/** QUANTIZE int8 -> int8 (requantize) parameters. */
+typedef struct {
+    int32_t input_offset;   /**< -input zero point */
+    int32_t output_offset;  /**< output zero point */
+    int32_t multiplier;     /**< QuantizeMultiplier(input_scale / output_scale) */
+    int32_t shift;
+} ef_requantize_params;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EF_NN_TYPES_H */

@@ -1,0 +1,227 @@
+"""Build driver: compile the firmware template plus an application for a target.
+
+``build_firmware`` compiles every source to an object (with ``-fstack-usage``), links with the
+target's linker script and returns the ELF (or the native executable for ``host``). Builds are
+skipped when nothing changed: the inputs (flags, sources, headers, linker script) are hashed, and
+the first 12 hex digits of that hash are the *build id* the firmware prints in its hello record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from fractions import Fraction
+from pathlib import Path
+
+from edgefact.errors import EdgefactError, MissingToolError, ModelTooLargeError
+from edgefact.fsutil import atomic_output_path, atomic_write_text
+from edgefact.targets import Target, get_target
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "template"
+INCLUDE_DIR = TEMPLATE_DIR / "include"
+LD_DIR = TEMPLATE_DIR / "ld"
+SRC_DIR = TEMPLATE_DIR / "src"
+DEMO_SOURCES = (TEMPLATE_DIR / "demo" / "ef_demo.c",)
+SELFTEST_SOURCES = (TEMPLATE_DIR / "selftest" / "ef_selftest.c", TEMPLATE_DIR / "selftest" / "ef_calib_loop.S")
+
+BASE_CFLAGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections",
+               "-fstack-usage", "-g")
+ARM_TOOLCHAIN_HINT = "install it: sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi"
+
+DefineValue = str | int | None
+
+
+def _tool(name: str, hint: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise MissingToolError(f"{name} not found on PATH; {hint}")
+    return path
+
+
+def compiler_for(target: Target) -> str:
+    """Path of the C compiler for ``target`` (MissingToolError with the apt command if absent)."""
+    if target.is_host:
+        return _tool(os.environ.get("CC", "gcc"), "install it: sudo apt-get install gcc")
+    return _tool("arm-none-eabi-gcc", ARM_TOOLCHAIN_HINT)
+
+
+def template_sources(target: Target) -> list[Path]:
+    """The template's own C/assembly files for ``target``."""
+    common = ["ef_main.c", "ef_log.c", "ef_profile.c"]
+    if target.is_host:
+        return [SRC_DIR / f for f in [*common, "ef_host.c"]]
+    return [SRC_DIR / f for f in [*common, "ef_startup.S", "ef_cortexm.c", "ef_timer.c", "ef_fault.c",
+                                  "ef_stack.c"]]
+
+
+def linker_script(target: Target) -> Path | None:
+    return None if target.is_host or target.linker_script is None else LD_DIR / target.linker_script
+
+
+def target_defines(target: Target) -> dict[str, DefineValue]:
+    """Defines that describe the target to the template (timer, UART, unit)."""
+    d: dict[str, DefineValue] = {"EF_TARGET_NAME": f'"{target.name}"', "EF_CORE_NAME": f'"{target.core}"',
+                                 "EF_UNIT": f'"{target.unit}"'}
+    if target.is_host:
+        d["EF_TIMER_HOST"] = 1
+        return d
+    assert target.timer is not None
+    timer = target.timer
+    if timer.kind == "cmsdk-dualtimer":
+        d["EF_TIMER_CMSDK_DUALTIMER"] = 1
+    elif timer.kind == "sse300-syscounter":
+        d["EF_TIMER_SSE300_COUNTER"] = 1
+        d["EF_TIMER_CONTROL"] = f"0x{timer.control:08x}u"
+    d["EF_TIMER_BASE"] = f"0x{timer.base:08x}u"
+    ratio = 1 / Fraction(timer.ticks_per_instruction())  # instructions per tick
+    d["EF_TICKS_NUM"] = f"{ratio.numerator}ull"
+    d["EF_TICKS_DEN"] = f"{ratio.denominator}ull"
+    d["EF_UART_BASE"] = f"0x{target.uart_base:08x}u"
+    d["EF_LOG_SEMIHOST"] = 1
+    d["EF_LOG_UART"] = 1
+    return d
+
+
+def _define_flags(defines: Mapping[str, DefineValue]) -> list[str]:
+    return [f"-D{k}" if v is None else f"-D{k}={v}" for k, v in sorted(defines.items())]
+
+
+def _hash_inputs(parts: Iterable[str | bytes]) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        b = p.encode() if isinstance(p, str) else p
+        h.update(len(b).to_bytes(8, "little"))
+        h.update(b)
+    return h.hexdigest()
+
+
+def _headers(dirs: Sequence[Path]) -> list[Path]:
+    out: list[Path] = []
+    for d in dirs:
+        if d.is_dir():
+            out.extend(sorted(p for p in d.rglob("*") if p.suffix in (".h", ".inc") and p.is_file()))
+    return out
+
+
+def _run(cmd: list[str], what: str) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        msg = (proc.stderr or proc.stdout).strip()
+        m = re.search(r"region [`'](\w+)' overflowed by (\d+) bytes", msg)
+        if m:
+            raise ModelTooLargeError(
+                f"{what}: memory region {m.group(1)} overflowed by {m.group(2)} bytes; "
+                "use a target with more memory or a smaller model (fewer weights / smaller arena)")
+        lines = msg.splitlines()
+        short = "\n".join(lines[:40]) + ("\n..." if len(lines) > 40 else "")
+        raise EdgefactError(f"{what} failed (exit {proc.returncode}):\n{short}\ncommand: {' '.join(cmd)}")
+
+
+def build_firmware(target: Target | str, app_sources: Sequence[str | os.PathLike[str]],
+                   include_dirs: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
+                   defines: Mapping[str, DefineValue] | None = None, opt: str = "-O2",
+                   extra_cflags: Sequence[str] | None = None, *, check_fit: bool = True) -> Path:
+    """Build the template plus ``app_sources`` for ``target`` into ``out_dir``; return the ELF path.
+
+    ``defines`` override the template's (e.g. ``{"EF_BENCH_RUNS": 3}``). For a board the linked
+    image is checked against the board's flash/RAM budget (ModelTooLargeError if it does not fit).
+    Also writes ``build.json`` (build id, target, unit, sizes) and keeps objects and ``.su`` stack
+    usage files in ``out_dir/obj``.
+    """
+    tgt = get_target(target)
+    cc = compiler_for(tgt)
+    out = Path(out_dir).resolve()
+    srcs = [*template_sources(tgt), *(Path(s).resolve() for s in app_sources)]
+    for s in srcs:
+        if not s.is_file():
+            raise EdgefactError(f"source file {s} does not exist; check the app_sources passed to the build")
+    incs = [INCLUDE_DIR, *(Path(i).resolve() for i in include_dirs)]
+    ld = linker_script(tgt)
+    all_defines: dict[str, DefineValue] = {**target_defines(tgt), **(defines or {})}
+    cflags = [*tgt.cpu_flags, *BASE_CFLAGS, opt, *(extra_cflags or [])]
+    if tgt.is_host:
+        cflags.append("-D_POSIX_C_SOURCE=200809L")
+
+    version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout.splitlines()[:1]
+    key_parts: list[str | bytes] = [cc, *version, *cflags, *_define_flags(all_defines)]
+    for p in [*srcs, *_headers(incs), *([ld] if ld else [])]:
+        key_parts += [str(p), p.read_bytes()]
+    key = _hash_inputs(key_parts)
+    build_id = key[:12]
+    all_defines["EF_BUILD_ID"] = f'"{build_id}"'
+    elf = out / ("firmware" if tgt.is_host else "firmware.elf")
+    meta_path = out / "build.json"
+    if elf.is_file() and meta_path.is_file():
+        try:
+            if json.loads(meta_path.read_text()).get("key") == key:
+                return elf
+        except ValueError:
+            pass
+
+    objdir = out / "obj"
+    objdir.mkdir(parents=True, exist_ok=True)
+    inc_flags = [f"-I{i}" for i in incs]
+    dflags = _define_flags(all_defines)
+    jobs = []
+    objs = []
+    for i, s in enumerate(srcs):
+        obj = objdir / f"{i:02d}_{s.stem}.o"
+        objs.append(obj)
+        jobs.append(([cc, *cflags, *dflags, *inc_flags, "-c", str(s), "-o", str(obj)], f"compiling {s.name}"))
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as ex:
+        list(ex.map(lambda j: _run(*j), jobs))
+
+    with atomic_output_path(elf) as tmp:
+        if tgt.is_host:
+            link = [cc, *cflags, *[str(o) for o in objs], "-o", str(tmp), "-lm"]
+        else:
+            assert ld is not None
+            link = [cc, *tgt.cpu_flags, opt, "-nostartfiles", "--specs=nano.specs", f"-T{ld}",
+                    "-Wl,--gc-sections", f"-Wl,-Map={out / 'firmware.map'}", "-Wl,--no-warn-rwx-segments",
+                    *[str(o) for o in objs], "-o", str(tmp), "-lc", "-lgcc"]
+        _run(link, f"linking for {tgt.name}")
+
+    meta: dict[str, object] = {"key": key, "build_id": build_id, "target": tgt.name, "unit": tgt.unit,
+                               "defines": {k: v for k, v in all_defines.items()}, "cflags": cflags}
+    if not tgt.is_host:
+        from edgefact.firmware.elfmem import memory_report
+
+        rep = memory_report(elf)
+        meta["flash_bytes"] = rep.flash_bytes
+        meta["ram_bytes"] = rep.ram_bytes
+        if check_fit:
+            _check_fit(tgt, rep.flash_bytes, rep.ram_bytes, elf)
+    atomic_write_text(meta_path, json.dumps(meta, indent=2, sort_keys=True))
+    return elf
+
+
+def _check_fit(tgt: Target, flash: int, ram: int, elf: Path) -> None:
+    problems = []
+    if tgt.flash_bytes is not None and flash > tgt.flash_bytes:
+        problems.append(f"flash {flash} B > {tgt.flash_bytes} B")
+    if tgt.ram_bytes is not None and ram > tgt.ram_bytes:
+        problems.append(f"RAM {ram} B > {tgt.ram_bytes} B")
+    if problems:
+        elf.unlink(missing_ok=True)
+        raise ModelTooLargeError(
+            f"firmware does not fit {tgt.name}: {'; '.join(problems)}; pick a target with more memory "
+            "(`edgefact targets`) or shrink the model (factorize/cluster, smaller input)")
+
+
+def build_info(elf: str | os.PathLike[str]) -> dict[str, object] | None:
+    """The build.json written next to an ELF by build_firmware, if any."""
+    p = Path(elf).parent / "build.json"
+    try:
+        return json.loads(p.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+__all__ = ["DEMO_SOURCES", "INCLUDE_DIR", "SELFTEST_SOURCES", "TEMPLATE_DIR", "build_firmware",
+           "build_info", "compiler_for", "linker_script", "target_defines", "template_sources"]

@@ -1,0 +1,244 @@
+"""The runner interface: a built artifact in; streamed log, parsed figures and exit status out.
+
+Every runner (``qemu``, ``host`` here; ``gdb``, ``pyocd``, ``serial`` for real boards) subclasses
+:class:`Runner`, registers itself with :func:`register_runner` and turns its byte stream into a
+:class:`RunResult` with :func:`result_from_log`, so fault/timeout handling is the same everywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgefact.errors import EdgefactError
+from edgefact.report.logproto import LogFeeder, ParsedLog, Record
+from edgefact.targets import Target
+
+#: runner names that live in edgefact.targets.runners.<name> and are imported on first use
+KNOWN_RUNNERS = ("qemu", "host", "gdb", "pyocd", "serial")
+
+#: firmware exit statuses (see docs/log-protocol.md)
+EXIT_OK = 0
+EXIT_APP_ERROR = 1
+EXIT_SETUP_ERROR = 2
+EXIT_FAULT = 3
+
+FAULT_REGISTERS = ("cfsr", "hfsr", "mmfar", "bfar", "pc", "lr", "xpsr", "sfsr", "exc_return")
+
+
+class RunTimeoutError(EdgefactError):
+    """The firmware did not finish in time (hang, endless loop, no exit). Carries the log tail."""
+
+    def __init__(self, message: str, tail: Sequence[str] = (), log: ParsedLog | None = None) -> None:
+        self.tail = list(tail)
+        self.log = log
+        text = message
+        if self.tail:
+            text += "\nlast log lines:\n  " + "\n  ".join(self.tail)
+        else:
+            text += "\n(no output at all: check the target's UART/semihosting set-up)"
+        super().__init__(text)
+
+
+class FirmwareFaultError(EdgefactError):
+    """The firmware took a fault; ``registers`` holds CFSR, HFSR, MMFAR, BFAR, stacked PC/LR..."""
+
+    def __init__(self, registers: dict[str, Any], log: ParsedLog | None = None,
+                 exit_status: int | None = None) -> None:
+        self.registers = dict(registers)
+        self.log = log
+        self.exit_status = exit_status
+        regs = " ".join(f"{k.upper()}={_hex(v)}" for k, v in self.registers.items() if k != "t")
+        super().__init__(f"firmware fault: {regs}\n"
+                         "look up the stacked PC with `arm-none-eabi-addr2line -e <elf> <PC>`; "
+                         "CFSR bits name the fault cause (docs/log-protocol.md)")
+
+
+def _hex(v: Any) -> str:
+    return f"0x{v:08x}" if isinstance(v, int) else str(v)
+
+
+@dataclass
+class RunResult:
+    """What a runner hands back. ``regions``/``totals`` are in ``unit``."""
+
+    exit_status: int
+    log: ParsedLog
+    raw_output: str
+    unit: str | None
+    regions: dict[str, int] = field(default_factory=dict)
+    totals: list[int] = field(default_factory=list)
+    peak_stack: int | None = None
+    command: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0 and self.log.status == 0
+
+    @property
+    def total(self) -> int | None:
+        """The minimum over the timed runs (identical runs under emulation)."""
+        return min(self.totals) if self.totals else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"exit_status": self.exit_status, "unit": self.unit, "regions": self.regions,
+                "totals": self.totals, "peak_stack": self.peak_stack,
+                "status": self.log.status, "hello": self.log.hello,
+                "checksums": self.log.checksums, "log_errors": [str(e) for e in self.log.errors]}
+
+
+def result_from_log(log: ParsedLog, exit_status: int, raw_output: str, *, command: Sequence[str] = (),
+                    wall_s: float = 0.0) -> RunResult:
+    """Build a RunResult; a fault record (or the fault exit status) raises FirmwareFaultError."""
+    if log.fault is not None:
+        raise FirmwareFaultError({k: v for k, v in log.fault.items() if k != "t"}, log, exit_status)
+    if exit_status == EXIT_FAULT and log.status is None:
+        raise FirmwareFaultError({"exit_status": exit_status}, log, exit_status)
+    return RunResult(exit_status=exit_status, log=log, raw_output=raw_output, unit=log.unit,
+                     regions=log.regions, totals=log.totals, peak_stack=log.peak_stack,
+                     command=list(command), wall_s=wall_s)
+
+
+class Runner(ABC):
+    """Runs an artifact built for ``target`` and returns its figures."""
+
+    name: str = ""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    @abstractmethod
+    def run(self, artifact: Path, target: Target, timeout_s: float = 60.0,
+            on_record: Callable[[Record], None] | None = None) -> RunResult:
+        """Run ``artifact``; stream records to ``on_record``; raise RunTimeoutError/FirmwareFaultError."""
+
+    def check_available(self) -> None:  # noqa: B027 - optional hook
+        """Raise MissingToolError if an external tool is missing (default: nothing needed)."""
+
+
+_REGISTRY: dict[str, type[Runner]] = {}
+
+
+def register_runner(name: str) -> Callable[[type[Runner]], type[Runner]]:
+    """Class decorator: make a Runner available to :func:`get_runner` under ``name``."""
+
+    def deco(cls: type[Runner]) -> type[Runner]:
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+def get_runner(kind: str, **options: Any) -> Runner:
+    """Instantiate the runner ``kind`` (qemu, host, gdb, pyocd, serial) with its options."""
+    if kind not in _REGISTRY and kind in KNOWN_RUNNERS:
+        try:
+            importlib.import_module(f"edgefact.targets.runners.{kind}")
+        except ImportError as exc:
+            raise EdgefactError(f"runner '{kind}' is not available ({exc})") from None
+    cls = _REGISTRY.get(kind)
+    if cls is None:
+        valid = sorted(set(KNOWN_RUNNERS) | set(_REGISTRY))
+        raise EdgefactError(f"unknown runner '{kind}'; valid runners: {', '.join(valid)}")
+    return cls(**options)
+
+
+def default_runner_for(target: Target) -> str:
+    return "host" if target.is_host else "qemu"
+
+
+@dataclass
+class StreamedProcess:
+    """Outcome of :func:`run_streaming`."""
+
+    returncode: int | None  # None on timeout
+    log: ParsedLog
+    raw: str
+    stderr: str
+    timed_out: bool
+    wall_s: float
+
+
+def run_streaming(cmd: Sequence[str], timeout_s: float, *, on_record: Callable[[Record], None] | None = None,
+                  cwd: str | os.PathLike[str] | None = None, stream: str = "stdout",
+                  done: Callable[[ParsedLog], bool] | None = None) -> StreamedProcess:
+    """Run ``cmd``, feeding its ``stream`` ("stdout"/"stderr") through a LogFeeder as it arrives.
+
+    On timeout the whole process group is killed. ``done(log)`` may end the run early (e.g. once
+    an ``end`` record arrived from a device that never exits).
+    """
+    t0 = time.monotonic()
+    proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
+                            start_new_session=True)
+    feeder = LogFeeder()
+    other: list[bytes] = []
+    raw: list[bytes] = []
+    lock = threading.Lock()
+    finished = threading.Event()
+
+    def pump_log(f: Any) -> None:
+        for chunk in iter(lambda: f.read1(4096), b""):
+            with lock:
+                raw.append(chunk)
+                recs = feeder.feed(chunk)
+            for r in recs:
+                if on_record:
+                    on_record(r)
+            if done is not None and done(feeder.log):
+                finished.set()
+        finished.set()
+
+    def pump_other(f: Any) -> None:
+        for chunk in iter(lambda: f.read1(4096), b""):
+            other.append(chunk)
+
+    log_pipe, other_pipe = (proc.stdout, proc.stderr) if stream == "stdout" else (proc.stderr, proc.stdout)
+    threads = [threading.Thread(target=pump_log, args=(log_pipe,), daemon=True),
+               threading.Thread(target=pump_other, args=(other_pipe,), daemon=True)]
+    for th in threads:
+        th.start()
+    timed_out = False
+    deadline = t0 + timeout_s
+    while True:
+        try:
+            proc.wait(timeout=0.05)
+            break
+        except subprocess.TimeoutExpired:
+            if finished.is_set() and done is not None:
+                _kill(proc)
+                break
+            if time.monotonic() > deadline:
+                timed_out = True
+                _kill(proc)
+                break
+    for th in threads:
+        th.join(timeout=2.0)
+    with lock:
+        log = feeder.finish()
+        text = b"".join(raw).decode("utf-8", errors="replace")
+    return StreamedProcess(returncode=None if timed_out else proc.returncode, log=log, raw=text,
+                           stderr=b"".join(other).decode("utf-8", errors="replace"),
+                           timed_out=timed_out, wall_s=time.monotonic() - t0)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+__all__ = ["EXIT_APP_ERROR", "EXIT_FAULT", "EXIT_OK", "EXIT_SETUP_ERROR", "KNOWN_RUNNERS",
+           "FirmwareFaultError", "RunResult", "RunTimeoutError", "Runner", "StreamedProcess",
+           "default_runner_for", "get_runner", "register_runner", "result_from_log", "run_streaming"]

@@ -1,0 +1,67 @@
+/* CONV_2D with an ungrouped 1x1 filter: a matrix product, one input pixel per output pixel. */
+#include "ef_nn_internal.h"
+
+ef_status ef_conv_1x1_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
+                         const ef_dims *input_dims, const int8_t *input,
+                         const ef_dims *filter_dims, const int8_t *filter,
+                         const int32_t *bias,
+                         const ef_dims *output_dims, int8_t *output)
+{
+    if (params == 0 || quant == 0 || quant->multiplier == 0 || quant->shift == 0 || input == 0 ||
+        filter == 0 || output == 0) {
+        return EF_ERR_NULL;
+    }
+    if (!ef_dims_valid(input_dims) || !ef_dims_valid(filter_dims) || !ef_dims_valid(output_dims)) {
+        return EF_ERR_DIMS;
+    }
+    const ef_dims *in = input_dims;
+    const ef_dims *out = output_dims;
+    if (filter_dims->h != 1 || filter_dims->w != 1 || filter_dims->c != in->c ||
+        filter_dims->n != out->c || out->n != in->n) {
+        return EF_ERR_DIMS;
+    }
+    if (params->padding.h != 0 || params->padding.w != 0 || params->dilation.h != 1 ||
+        params->dilation.w != 1) {
+        return EF_ERR_UNSUPPORTED;
+    }
+    if (!ef_out_size_ok(in->h, 1, params->stride.h, 0, out->h) ||
+        !ef_out_size_ok(in->w, 1, params->stride.w, 0, out->w)) {
+        return EF_ERR_DIMS;
+    }
+    if (!ef_activation_valid(&params->activation)) {
+        return EF_ERR_PARAM;
+    }
+    for (int32_t oc = 0; oc < out->c; ++oc) {
+        if (!ef_shift_valid(quant->shift[oc])) {
+            return EF_ERR_PARAM;
+        }
+    }
+
+    const int32_t depth = in->c;
+    const int32_t in_off = params->input_offset;
+    const int32_t out_off = params->output_offset;
+    const int32_t act_min = params->activation.min;
+    const int32_t act_max = params->activation.max;
+    int8_t *dst = output;
+    for (int32_t b = 0; b < in->n; ++b) {
+        for (int32_t oy = 0; oy < out->h; ++oy) {
+            const int32_t iy = oy * params->stride.h;
+            for (int32_t ox = 0; ox < out->w; ++ox) {
+                const int32_t ix = ox * params->stride.w;
+                const int8_t *src = input + ((b * in->h + iy) * in->w + ix) * depth;
+                const int8_t *f = filter;
+                for (int32_t oc = 0; oc < out->c; ++oc) {
+                    int32_t acc = ef_dot_s8_s8_offset(src, in_off, f, depth);
+                    f += depth;
+                    if (bias != 0) {
+                        acc += bias[oc];
+                    }
+                    acc = ef_requantize(acc, quant->multiplier[oc], quant->shift[oc]) + out_off;
+                    dst[oc] = ef_clamp_to_s8(acc, act_min, act_max);
+                }
+                dst += out->c;
+            }
+        }
+    }
+    return EF_OK;
+}

@@ -1,0 +1,81 @@
+/* DEPTHWISE_CONV_2D specialised for 3x3 filters, depth multiplier 1, padding <= 1: the inner
+ * loop runs over channels with the 9 taps unrolled, so the common MobileNet-style layer avoids
+ * per-tap bounds checks in the interior. */
+#include "ef_dw_check.h"
+
+ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                   const ef_dims *input_dims, const int8_t *input,
+                                   const ef_dims *filter_dims, const int8_t *filter,
+                                   const int32_t *bias,
+                                   const ef_dims *output_dims, int8_t *output)
+{
+    const ef_status st = ef_dw_check(params, quant, input_dims, input, filter_dims, filter,
+                                     output_dims, output);
+    if (st != EF_OK) {
+        return st;
+    }
+    if (filter_dims->h != 3 || filter_dims->w != 3 || params->ch_mult != 1 ||
+        params->padding.h > 1 || params->padding.w > 1) {
+        return EF_ERR_UNSUPPORTED;
+    }
+    const ef_dims *in = input_dims;
+    const ef_dims *out = output_dims;
+    const int32_t C = in->c;
+    const int32_t row = in->w * C;
+    const int32_t in_off = params->input_offset;
+
+    int8_t *dst = output;
+    for (int32_t b = 0; b < in->n; ++b) {
+        const int8_t *img = input + b * in->h * row;
+        for (int32_t oy = 0; oy < out->h; ++oy) {
+            const int32_t iy0 = oy * params->stride.h - params->padding.h;
+            for (int32_t ox = 0; ox < out->w; ++ox) {
+                const int32_t ix0 = ox * params->stride.w - params->padding.w;
+                const int interior = iy0 >= 0 && iy0 + 3 <= in->h && ix0 >= 0 && ix0 + 3 <= in->w;
+                const int32_t base_index = iy0 * row + ix0 * C; /* negative at the top/left border */
+                if (interior) {
+                    const int8_t *base = img + base_index;
+                    for (int32_t c = 0; c < C; ++c) {
+                        const int8_t *p = base + c;
+                        const int8_t *f = filter + c;
+                        int32_t acc = 0;
+                        acc += (p[0] + in_off) * f[0];
+                        acc += (p[C] + in_off) * f[C];
+                        acc += (p[2 * C] + in_off) * f[2 * C];
+                        acc += (p[row] + in_off) * f[3 * C];
+                        acc += (p[row + C] + in_off) * f[4 * C];
+                        acc += (p[row + 2 * C] + in_off) * f[5 * C];
+                        acc += (p[2 * row] + in_off) * f[6 * C];
+                        acc += (p[2 * row + C] + in_off) * f[7 * C];
+                        acc += (p[2 * row + 2 * C] + in_off) * f[8 * C];
+                        if (bias != 0) {
+                            acc += bias[c];
+                        }
+                        acc = ef_requantize(acc, quant->multiplier[c], quant->shift[c]) + params->output_offset;
+                        dst[c] = ef_clamp_to_s8(acc, params->activation.min, params->activation.max);
+                    }
+                } else {
+                    const int32_t ky_begin = EF_MAX(0, -iy0);
+                    const int32_t ky_end = EF_MIN(3, in->h - iy0);
+                    const int32_t kx_begin = EF_MAX(0, -ix0);
+                    const int32_t kx_end = EF_MIN(3, in->w - ix0);
+                    for (int32_t c = 0; c < C; ++c) {
+                        int32_t acc = 0;
+                        for (int32_t ky = ky_begin; ky < ky_end; ++ky) {
+                            for (int32_t kx = kx_begin; kx < kx_end; ++kx) {
+                                acc += (img[base_index + ky * row + kx * C + c] + in_off) * filter[(ky * 3 + kx) * C + c];
+                            }
+                        }
+                        if (bias != 0) {
+                            acc += bias[c];
+                        }
+                        acc = ef_requantize(acc, quant->multiplier[c], quant->shift[c]) + params->output_offset;
+                        dst[c] = ef_clamp_to_s8(acc, params->activation.min, params->activation.max);
+                    }
+                }
+                dst += out->c;
+            }
+        }
+    }
+    return EF_OK;
+}

@@ -1,0 +1,100 @@
+/* FULLY_CONNECTED, per-tensor and per-channel requantization. */
+#include "ef_nn_internal.h"
+
+static ef_status fc_check(const ef_fc_params *params, const ef_dims *in, const int8_t *input,
+                          const ef_dims *fd, const int8_t *filter, const ef_dims *out,
+                          const int8_t *output)
+{
+    if (params == 0 || input == 0 || filter == 0 || output == 0) {
+        return EF_ERR_NULL;
+    }
+    if (!ef_dims_valid(in) || !ef_dims_valid(fd) || !ef_dims_valid(out)) {
+        return EF_ERR_DIMS;
+    }
+    const int32_t depth = fd->h * fd->w * fd->c;
+    const int32_t batches = out->n * out->h * out->w;
+    if (in->n * in->h * in->w * in->c != batches * depth || out->c != fd->n) {
+        return EF_ERR_DIMS;
+    }
+    if (!ef_activation_valid(&params->activation)) {
+        return EF_ERR_PARAM;
+    }
+    return EF_OK;
+}
+
+/* Shared loop; `mult`/`shift` advance by `qstep` (0: per tensor, 1: per channel). */
+static void fc_run(const ef_fc_params *params, const int32_t *mult, const int32_t *shift,
+                   int32_t qstep, const int8_t *input, const ef_dims *fd, const int8_t *filter,
+                   const int32_t *bias, const ef_dims *out, int8_t *output)
+{
+    const int32_t depth = fd->h * fd->w * fd->c;
+    const int32_t units = out->c;
+    const int32_t batches = out->n * out->h * out->w;
+    for (int32_t b = 0; b < batches; ++b) {
+        const int8_t *x = input + b * depth;
+        const int8_t *f = filter;
+        for (int32_t u = 0; u < units; ++u) {
+            int32_t acc;
+            if (params->filter_offset == 0) {
+                acc = ef_dot_s8_s8_offset(x, params->input_offset, f, depth);
+            } else {
+                acc = 0;
+                for (int32_t i = 0; i < depth; ++i) {
+                    acc += (x[i] + params->input_offset) * (f[i] + params->filter_offset);
+                }
+            }
+            f += depth;
+            if (bias != 0) {
+                acc += bias[u];
+            }
+            acc = ef_requantize(acc, mult[u * qstep], shift[u * qstep]) + params->output_offset;
+            output[u] = ef_clamp_to_s8(acc, params->activation.min, params->activation.max);
+        }
+        output += units;
+    }
+}
+
+ef_status ef_fully_connected_s8(const ef_fc_params *params, const ef_per_tensor_quant *quant,
+                                const ef_dims *input_dims, const int8_t *input,
+                                const ef_dims *filter_dims, const int8_t *filter,
+                                const int32_t *bias,
+                                const ef_dims *output_dims, int8_t *output)
+{
+    if (quant == 0) {
+        return EF_ERR_NULL;
+    }
+    const ef_status st = fc_check(params, input_dims, input, filter_dims, filter, output_dims, output);
+    if (st != EF_OK) {
+        return st;
+    }
+    if (!ef_shift_valid(quant->shift)) {
+        return EF_ERR_PARAM;
+    }
+    fc_run(params, &quant->multiplier, &quant->shift, 0, input, filter_dims, filter, bias,
+           output_dims, output);
+    return EF_OK;
+}
+
+ef_status ef_fully_connected_per_channel_s8(const ef_fc_params *params,
+                                            const ef_per_channel_quant *quant,
+                                            const ef_dims *input_dims, const int8_t *input,
+                                            const ef_dims *filter_dims, const int8_t *filter,
+                                            const int32_t *bias,
+                                            const ef_dims *output_dims, int8_t *output)
+{
+    if (quant == 0 || quant->multiplier == 0 || quant->shift == 0) {
+        return EF_ERR_NULL;
+    }
+    const ef_status st = fc_check(params, input_dims, input, filter_dims, filter, output_dims, output);
+    if (st != EF_OK) {
+        return st;
+    }
+    for (int32_t u = 0; u < output_dims->c; ++u) {
+        if (!ef_shift_valid(quant->shift[u])) {
+            return EF_ERR_PARAM;
+        }
+    }
+    fc_run(params, quant->multiplier, quant->shift, 1, input, filter_dims, filter, bias,
+           output_dims, output);
+    return EF_OK;
+}

@@ -1,0 +1,541 @@
+"""One-op full-int8 TFLite models for per-op tests (kernels, code generator, oracles).
+
+Each case is a tiny TensorFlow function (random weights, fixed seed per case) converted with
+``TFLiteConverter``: representative data set, ``TFLITE_BUILTINS_INT8`` only, int8 input and output
+(float at the boundary only for the QUANTIZE/DEQUANTIZE cases), per-channel weights. Generation
+takes a fraction of a second per model after TensorFlow's import (~4 s); results are cached under
+``.cache/opmodels/<hash>.tflite``, keyed by the case spec, the generator version and the TF version.
+
+Usage::
+
+    from opmodels import OPMODEL_CASES, get_opmodel, random_inputs
+
+    @pytest.mark.parametrize("case", sorted(OPMODEL_CASES))
+    def test_op(case):
+        model = get_opmodel(case)
+        xs = random_inputs(model, 20, seed=0)   # one (N, ...) array per model input
+        ...
+
+``get_opmodel`` checks that the produced model holds exactly ``spec.expected_ops`` (LiteRT's op
+list) and raises otherwise, so a converter change that alters the graph cannot go unnoticed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgefact.errors import EdgefactError
+from edgefact.fsutil import atomic_write_bytes
+
+GENERATOR_VERSION = 3  # bump when a builder changes, to invalidate cached models
+CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache" / "opmodels"
+CALIBRATION_SAMPLES = 64
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """A one-op model: the builder ``kind``, its parameters and the ops the .tflite must contain."""
+
+    op: str  # the TFLite builtin op under test
+    kind: str  # builder name in _BUILDERS
+    params: dict[str, Any] = field(default_factory=dict)
+    expected_ops: tuple[str, ...] = ()  # exact op list, execution order; default (op,)
+    input_ranges: tuple[tuple[float, float], ...] = ((-1.0, 1.0),)  # calibration range per input
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        return self.expected_ops or (self.op,)
+
+
+def _conv(
+    h: int,
+    w: int,
+    cin: int,
+    cout: int,
+    kh: int,
+    kw: int,
+    stride: int = 1,
+    padding: str = "SAME",
+    act: str = "NONE",
+    groups: int = 1,
+) -> OpSpec:
+    return OpSpec(
+        "CONV_2D",
+        "conv",
+        dict(
+            h=h, w=w, cin=cin, cout=cout, kh=kh, kw=kw, stride=stride, padding=padding, act=act, groups=groups
+        ),
+    )
+
+
+def _dw(h: int, w: int, c: int, mult: int, k: int, stride: int, padding: str, act: str = "NONE") -> OpSpec:
+    return OpSpec(
+        "DEPTHWISE_CONV_2D",
+        "dw",
+        dict(h=h, w=w, c=c, mult=mult, k=k, stride=stride, padding=padding, act=act),
+    )
+
+
+def _pool(kind: str, h: int, w: int, c: int, size: int, stride: int, padding: str) -> OpSpec:
+    op = "AVERAGE_POOL_2D" if kind == "avg" else "MAX_POOL_2D"
+    return OpSpec(op, "pool", dict(pool=kind, h=h, w=w, c=c, size=size, stride=stride, padding=padding))
+
+
+OPMODEL_CASES: dict[str, OpSpec] = {
+    # CONV_2D: kernel sizes, strides, padding, odd sizes, channel counts not multiple of 4
+    "conv_1x1_s1": _conv(9, 9, 6, 10, 1, 1),
+    "conv_1x1_s2_relu": _conv(9, 7, 5, 7, 1, 1, stride=2, padding="VALID", act="RELU"),
+    "conv_3x3_s1_same_relu": _conv(11, 11, 3, 8, 3, 3, act="RELU"),
+    "conv_3x3_s1_valid": _conv(10, 9, 4, 6, 3, 3, padding="VALID"),
+    "conv_3x3_s2_same_relu6": _conv(11, 11, 5, 7, 3, 3, stride=2, act="RELU6"),
+    "conv_3x3_s2_valid": _conv(12, 12, 4, 6, 3, 3, stride=2, padding="VALID"),
+    "conv_5x5_s1_same": _conv(9, 9, 3, 5, 5, 5),
+    "conv_5x5_s2_valid_relu": _conv(13, 13, 2, 3, 5, 5, stride=2, padding="VALID", act="RELU"),
+    "conv_3x1_same": _conv(10, 7, 6, 6, 3, 1),
+    "conv_1x3_same_relu": _conv(7, 10, 6, 6, 1, 3, act="RELU"),
+    "conv_5x1_s2_valid": _conv(11, 9, 3, 5, 5, 1, stride=2, padding="VALID"),
+    "conv_1x5_s2_same_relu6": _conv(9, 11, 3, 5, 1, 5, stride=2, act="RELU6"),
+    "conv_g2_3x3_s1_same": _conv(9, 9, 6, 10, 3, 3, groups=2),
+    "conv_g2_1x1_relu": _conv(7, 7, 10, 6, 1, 1, act="RELU", groups=2),
+    "conv_g4_3x3_s2_valid": _conv(10, 10, 8, 12, 3, 3, stride=2, padding="VALID", groups=4),
+    "conv_g4_1x1_relu6": _conv(6, 6, 12, 8, 1, 1, act="RELU6", groups=4),
+    # DEPTHWISE_CONV_2D
+    "dw_3x3_m1_s1_same": _dw(9, 9, 6, 1, 3, 1, "SAME"),
+    "dw_3x3_m1_s2_valid_relu": _dw(11, 11, 5, 1, 3, 2, "VALID", "RELU"),
+    "dw_3x3_m2_s1_valid": _dw(8, 9, 3, 2, 3, 1, "VALID"),
+    "dw_3x3_m2_s2_same_relu6": _dw(9, 9, 5, 2, 3, 2, "SAME", "RELU6"),
+    "dw_5x5_m1_s1_same_relu6": _dw(10, 10, 7, 1, 5, 1, "SAME", "RELU6"),
+    "dw_5x5_m2_s2_valid": _dw(13, 11, 3, 2, 5, 2, "VALID"),
+    # FULLY_CONNECTED
+    "fc_bias": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=20, n_out=7, bias=True, act="NONE")),
+    "fc_bias_relu": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=33, n_out=10, bias=True, act="RELU")),
+    "fc_nobias": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=16, n_out=5, bias=False, act="NONE")),
+    # pools
+    "avgpool_2x2_s2_valid": _pool("avg", 8, 8, 6, 2, 2, "VALID"),
+    "avgpool_3x3_s2_same": _pool("avg", 9, 9, 5, 3, 2, "SAME"),
+    "avgpool_3x3_s1_same": _pool("avg", 7, 6, 3, 3, 1, "SAME"),
+    "maxpool_2x2_s2_valid": _pool("max", 8, 8, 6, 2, 2, "VALID"),
+    "maxpool_3x3_s2_same": _pool("max", 9, 9, 5, 3, 2, "SAME"),
+    "maxpool_3x3_s1_valid": _pool("max", 7, 6, 3, 3, 1, "VALID"),
+    # element-wise with two inputs of different scales
+    "add": OpSpec(
+        "ADD", "binary", dict(fn="add", shape=(1, 5, 5, 6), act="NONE"), input_ranges=((-1, 1), (-4, 3))
+    ),
+    "add_relu": OpSpec(
+        "ADD", "binary", dict(fn="add", shape=(1, 7, 3, 5), act="RELU"), input_ranges=((-2, 1), (-0.5, 0.7))
+    ),
+    "mul": OpSpec(
+        "MUL", "binary", dict(fn="mul", shape=(1, 5, 5, 6), act="NONE"), input_ranges=((-1, 1), (-4, 3))
+    ),
+    # reductions and data movement
+    "mean_hw_keepdims": OpSpec("MEAN", "mean", dict(shape=(1, 7, 5, 6), keepdims=True)),
+    "mean_hw": OpSpec("MEAN", "mean", dict(shape=(1, 6, 6, 10), keepdims=False)),
+    "pad": OpSpec("PAD", "pad", dict(shape=(1, 5, 6, 3), paddings=((0, 0), (1, 2), (2, 1), (0, 0)))),
+    "reshape": OpSpec("RESHAPE", "reshape", dict(shape=(1, 4, 3, 6), new_shape=(1, 72))),
+    # The converter puts every CONCATENATION input on the output's scale, and both TFLM and LiteRT
+    # refuse int8 CONCATENATION with differing scales (they check it in Prepare); so the inputs'
+    # ranges differ here but their scales are equal, as in every real model.
+    "concat_c": OpSpec(
+        "CONCATENATION",
+        "concat",
+        dict(shapes=((1, 5, 5, 3), (1, 5, 5, 6))),
+        input_ranges=((-1, 1), (-5, 2)),
+    ),
+    "softmax": OpSpec("SOFTMAX", "softmax", dict(shape=(1, 10)), input_ranges=((-6, 6),)),
+    # the float boundary
+    "quantize_in": OpSpec(
+        "QUANTIZE",
+        "boundary",
+        dict(shape=(1, 6, 6, 4), float_in=True, float_out=False),
+        expected_ops=("QUANTIZE", "MAX_POOL_2D"),
+        input_ranges=((-2, 2),),
+    ),
+    "dequantize_out": OpSpec(
+        "DEQUANTIZE",
+        "boundary",
+        dict(shape=(1, 6, 6, 4), float_in=False, float_out=True),
+        expected_ops=("MAX_POOL_2D", "DEQUANTIZE"),
+        input_ranges=((-2, 2),),
+    ),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Builders: (params, rng) -> (tf.function, input shapes)
+# --------------------------------------------------------------------------------------------
+
+
+def _tf() -> Any:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    return tf
+
+
+def _act(tf: Any, y: Any, act: str) -> Any:
+    if act == "RELU":
+        return tf.nn.relu(y)
+    if act == "RELU6":
+        return tf.nn.relu6(y)
+    if act != "NONE":
+        raise ValueError(f"unknown activation {act}")
+    return y
+
+
+def _weights(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int) -> np.ndarray:
+    # Different magnitude per output channel so per-channel scales really differ.
+    w = rng.normal(0.0, 1.0 / np.sqrt(fan_in), shape)
+    ch = rng.uniform(0.3, 2.0, shape[-1])
+    return (w * ch).astype(np.float32)
+
+
+def _build_conv(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+    cin_g = p["cin"] // p["groups"]
+    w = tf.constant(_weights(rng, (p["kh"], p["kw"], cin_g, p["cout"]), p["kh"] * p["kw"] * cin_g))
+    b = tf.constant(rng.normal(0, 0.2, p["cout"]).astype(np.float32))
+
+    def f(x: Any) -> Any:
+        y = tf.nn.conv2d(x, w, strides=p["stride"], padding=p["padding"]) + b
+        return _act(tf, y, p["act"])
+
+    return f, [(1, p["h"], p["w"], p["cin"])]
+
+
+def _build_dw(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+    k = p["k"]
+    w = _weights(rng, (k, k, p["c"] * p["mult"]), k * k).reshape(k, k, p["c"], p["mult"])
+    wt = tf.constant(w)
+    b = tf.constant(rng.normal(0, 0.2, p["c"] * p["mult"]).astype(np.float32))
+    s = p["stride"]
+
+    def f(x: Any) -> Any:
+        y = tf.nn.depthwise_conv2d(x, wt, strides=(1, s, s, 1), padding=p["padding"]) + b
+        return _act(tf, y, p["act"])
+
+    return f, [(1, p["h"], p["w"], p["c"])]
+
+
+def _build_fc(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+    w = tf.constant(_weights(rng, (p["n_in"], p["n_out"]), p["n_in"]))
+    b = tf.constant(rng.normal(0, 0.2, p["n_out"]).astype(np.float32))
+
+    def f(x: Any) -> Any:
+        y = tf.matmul(x, w)
+        if p["bias"]:
+            y = y + b
+        return _act(tf, y, p["act"])
+
+    return f, [(1, p["n_in"])]
+
+
+def _build_pool(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+    fn = tf.nn.avg_pool2d if p["pool"] == "avg" else tf.nn.max_pool2d
+
+    def f(x: Any) -> Any:
+        return fn(x, ksize=p["size"], strides=p["stride"], padding=p["padding"])
+
+    return f, [(1, p["h"], p["w"], p["c"])]
+
+
+def _build_binary(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+
+    def f(x: Any, y: Any) -> Any:
+        z = tf.add(x, y) if p["fn"] == "add" else tf.multiply(x, y)
+        return _act(tf, z, p["act"])
+
+    shape = tuple(p["shape"])
+    return f, [shape, shape]
+
+
+def _build_mean(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+
+    def f(x: Any) -> Any:
+        return tf.reduce_mean(x, axis=[1, 2], keepdims=p["keepdims"])
+
+    return f, [tuple(p["shape"])]
+
+
+def _build_pad(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+    pads = tf.constant(np.array(p["paddings"], np.int32))
+
+    def f(x: Any) -> Any:
+        return tf.pad(x, pads)
+
+    return f, [tuple(p["shape"])]
+
+
+def _build_reshape(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+
+    def f(x: Any) -> Any:
+        return tf.reshape(x, p["new_shape"])
+
+    return f, [tuple(p["shape"])]
+
+
+def _build_concat(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+
+    def f(x: Any, y: Any) -> Any:
+        return tf.concat([x, y], axis=3)
+
+    return f, [tuple(s) for s in p["shapes"]]
+
+
+def _build_softmax(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+
+    def f(x: Any) -> Any:
+        return tf.nn.softmax(x)
+
+    return f, [tuple(p["shape"])]
+
+
+def _build_boundary(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+
+    def f(x: Any) -> Any:
+        return tf.nn.max_pool2d(x, ksize=2, strides=2, padding="VALID")
+
+    return f, [tuple(p["shape"])]
+
+
+_BUILDERS: dict[
+    str, Callable[[dict[str, Any], np.random.Generator], tuple[Callable[..., Any], list[Any]]]
+] = {
+    "conv": _build_conv,
+    "dw": _build_dw,
+    "fc": _build_fc,
+    "pool": _build_pool,
+    "binary": _build_binary,
+    "mean": _build_mean,
+    "pad": _build_pad,
+    "reshape": _build_reshape,
+    "concat": _build_concat,
+    "softmax": _build_softmax,
+    "boundary": _build_boundary,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Generation, verification and cache
+# --------------------------------------------------------------------------------------------
+
+
+def _spec_json(spec: OpSpec) -> str:
+    return json.dumps(asdict(spec), sort_keys=True, default=list)
+
+
+def _seed(case_id: str) -> int:
+    return zlib.crc32(case_id.encode())
+
+
+def build_opmodel(case_id: str, spec: OpSpec) -> bytes:
+    """Convert one case with TFLiteConverter (no cache)."""
+    tf = _tf()
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    rng = np.random.default_rng(_seed(case_id))
+    fn, shapes = _BUILDERS[spec.kind](spec.params, rng)
+    sig = [tf.TensorSpec(s, tf.float32) for s in shapes]
+    tf_fn = tf.function(fn, input_signature=sig)
+    ranges = list(spec.input_ranges) + [spec.input_ranges[-1]] * (len(shapes) - len(spec.input_ranges))
+    cal_rng = np.random.default_rng(_seed(case_id) + 1)
+    cal = [
+        [cal_rng.uniform(lo, hi, s).astype(np.float32) for s, (lo, hi) in zip(shapes, ranges, strict=True)]
+        for _ in range(CALIBRATION_SAMPLES)
+    ]
+    for sample in cal[:2]:  # make sure the calibration range reaches both ends
+        for i, (lo, hi) in enumerate(ranges):
+            sample[i].flat[0] = lo
+            sample[i].flat[-1] = hi
+
+    def rep() -> Iterator[list[np.ndarray]]:
+        yield from cal
+
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([tf_fn.get_concrete_function()], tf_fn)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = rep
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.float32 if spec.params.get("float_in") else tf.int8
+    conv.inference_output_type = tf.float32 if spec.params.get("float_out") else tf.int8
+    return bytes(conv.convert())
+
+
+def interpreter_ops(model: bytes) -> list[str]:
+    """The op list LiteRT's interpreter sees, in execution order."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=model)
+    return [d["op_name"] for d in interp._get_ops_details()]
+
+
+def check_opmodel(case_id: str, spec: OpSpec, model: bytes) -> None:
+    """Raise EdgefactError unless the model holds exactly the intended ops (and int8 tensors)."""
+    ops = interpreter_ops(model)
+    if tuple(ops) != spec.ops:
+        raise EdgefactError(f"op model {case_id!r}: expected ops {list(spec.ops)}, converter produced {ops}")
+    problems = _option_problems(spec, model)
+    if problems:
+        raise EdgefactError(f"op model {case_id!r} is not what the spec asks: {'; '.join(problems)}")
+
+
+def _option_problems(spec: OpSpec, model: bytes) -> list[str]:
+    """Compare the op under test (options, filter shape, quantization) with the spec."""
+    from edgefact.export.tflite_model import load_tflite
+
+    m = load_tflite(model)
+    op = next(o for o in m.operators if o.name == spec.op)
+    p = spec.params
+    opt = op.options
+    bad: list[str] = []
+
+    def want(what: str, got: Any, expected: Any) -> None:
+        if got != expected:
+            bad.append(f"{what} is {got!r}, expected {expected!r}")
+
+    def q(tidx: int) -> tuple[float, int] | None:
+        qq = m.tensor(tidx).quantization
+        return None if qq is None else (float(qq.scales[0]), int(qq.zero_points[0]))
+
+    if spec.kind in ("conv", "dw", "fc", "binary"):
+        want("fused activation", opt.get("fused_activation_function"), p.get("act", "NONE"))
+    if spec.kind in ("conv", "dw", "pool"):
+        want("padding", opt.get("padding"), p["padding"])
+        want("stride", (opt.get("stride_h"), opt.get("stride_w")), (p["stride"], p["stride"]))
+    if spec.kind == "conv":
+        filt = m.tensor(op.inputs[1])
+        want("filter shape", filt.shape, (p["cout"], p["kh"], p["kw"], p["cin"] // p["groups"]))
+        want("input channels", m.tensor(op.inputs[0]).shape[-1], p["cin"])
+    if spec.kind == "dw":
+        want("filter shape", m.tensor(op.inputs[1]).shape, (1, p["k"], p["k"], p["c"] * p["mult"]))
+        want("depth multiplier", opt.get("depth_multiplier"), p["mult"])
+    if spec.kind in ("conv", "dw", "fc"):
+        fq = m.tensor(op.inputs[1]).quantization
+        n_out = m.tensor(op.inputs[1]).shape[-1 if spec.kind == "dw" else 0]
+        if fq is None or len(fq.scales) != n_out:
+            bad.append(
+                f"weights are not per-channel quantized ({0 if fq is None else len(fq.scales)} scales)"
+            )
+    if spec.kind == "fc":
+        has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
+        want("bias present", has_bias, p["bias"])
+    if spec.kind == "pool":
+        want("pool size", (opt.get("filter_height"), opt.get("filter_width")), (p["size"], p["size"]))
+    if spec.kind == "mean":
+        want("keep_dims", opt.get("keep_dims"), p["keepdims"])
+    if spec.kind == "binary":
+        qs = [q(t) for t in (*op.inputs, *op.outputs)]
+        if len(set(qs)) != len(qs):
+            bad.append(f"inputs/output do not all have different quantization: {qs}")
+    for tidx in (*m.inputs, *m.outputs):
+        t = m.tensor(tidx)
+        float_ok = (tidx in m.inputs and p.get("float_in")) or (tidx in m.outputs and p.get("float_out"))
+        want(f"type of model I/O tensor {t.name!r}", t.type_name, "FLOAT32" if float_ok else "INT8")
+    return bad
+
+
+def _cache_path(case_id: str, spec: OpSpec) -> Path:
+    from importlib.metadata import version
+
+    # The installed version, read without importing TensorFlow (a 4 s import): cache hits stay fast.
+    key = f"{GENERATOR_VERSION}|{version('tensorflow')}|{case_id}|{_spec_json(spec)}"
+    return CACHE_DIR / f"{case_id}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.tflite"
+
+
+def get_opmodel(case_id: str) -> bytes:
+    """The .tflite bytes of a case (cached; generated and verified on first use)."""
+    spec = OPMODEL_CASES.get(case_id)
+    if spec is None:
+        raise EdgefactError(f"unknown op model {case_id!r}; valid: {', '.join(sorted(OPMODEL_CASES))}")
+    path = _cache_path(case_id, spec)
+    if path.is_file():
+        return path.read_bytes()
+    model = build_opmodel(case_id, spec)
+    check_opmodel(case_id, spec, model)
+    atomic_write_bytes(path, model)
+    return model
+
+
+def random_inputs(model: bytes, n: int, seed: int = 0) -> list[np.ndarray]:
+    """``n`` random samples per model input, one ``(n, ...)`` array each.
+
+    Integer inputs are uniform over the whole type range, and the first two samples are all-min
+    and all-max (saturation paths). Float inputs span the float range that the model's first
+    QUANTIZE maps onto int8, widened by 25% on each side so saturation is exercised too.
+    """
+    from edgefact.export.reference import model_io_quant
+    from edgefact.export.tflite_model import load_tflite
+
+    io = model_io_quant(model)
+    rng = np.random.default_rng(seed)
+    out = []
+    for t in io.inputs:
+        shape = (n, *(t.shape[1:] if t.shape and t.shape[0] == 1 else t.shape))
+        if np.issubdtype(t.dtype, np.integer):
+            info = np.iinfo(t.dtype)
+            x = rng.integers(info.min, info.max, size=shape, endpoint=True, dtype=t.dtype)
+            if n >= 3:
+                x[0] = info.min
+                x[1] = info.max
+        else:
+            lo, hi = -1.0, 1.0
+            m = load_tflite(model)
+            for op in m.operators:
+                if op.name == "QUANTIZE" and op.inputs[0] == t.index:
+                    q = m.tensor(op.outputs[0]).quantization
+                    if q is not None:
+                        s, z = float(q.scales[0]), int(q.zero_points[0])
+                        lo, hi = (-128 - z) * s, (127 - z) * s
+            span = hi - lo
+            x = rng.uniform(lo - 0.25 * span, hi + 0.25 * span, size=shape).astype(t.dtype)
+        out.append(x)
+    return out
+
+
+def main() -> None:
+    """Generate (or load) every case and print its ops: ``python tests/opmodels.py``."""
+    for cid in sorted(OPMODEL_CASES):
+        m = get_opmodel(cid)
+        print(f"{cid:28s} {len(m):6d} B  {' '.join(interpreter_ops(m))}")
+
+
+if __name__ == "__main__":
+    main()

@@ -182,7 +182,7 @@ def build_firmware(target: Target | str, app_sources: Sequence[str | os.PathLike
             link = [cc, *cflags, *[str(o) for o in objs], "-o", str(tmp), "-lm"]
         else:
             assert ld is not None
-            link = [cc, *tgt.cpu_flags, opt, "-nostartfiles", "--specs=nano.specs", f"-T{ld}",
+            link = [cc, *tgt.cpu_flags, opt, "-nostartfiles", "--specs=nano.specs", f"-L{LD_DIR}", f"-T{ld}",
                     "-Wl,--gc-sections", f"-Wl,-Map={out / 'firmware.map'}", "-Wl,--no-warn-rwx-segments",
                     *[str(o) for o in objs], "-o", str(tmp), "-lc", "-lgcc"]
         _run(link, f"linking for {tgt.name}")

@@ -11,7 +11,7 @@ extern "C" {
 #endif
 
 void ef_platform_init(void);                    /* UART, timer */
-void ef_platform_write(const char *s, size_t n); /* one complete line (or text) to all channels */
+void ef_platform_puts(const char *s); /* NUL-terminated text to every enabled channel */
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,97 @@
+"""QEMU runner: run a firmware ELF on the target's emulated machine with exact instruction counts.
+
+The firmware writes every log record to the CMSDK UART (read here from QEMU's stdout) and to
+semihosting (QEMU's stderr); ``channel`` picks which one is parsed. The exit status comes from
+semihosting SYS_EXIT_EXTENDED. :func:`qemu_command` is public so that other runners (the gdb runner
+starts QEMU with ``-s -S``) build the same machine.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from edgefact.errors import EdgefactError, MissingToolError
+from edgefact.report.logproto import Record
+from edgefact.targets import ICOUNT_SHIFT, Target
+from edgefact.targets.runners.base import (
+    RunResult,
+    Runner,
+    RunTimeoutError,
+    register_runner,
+    result_from_log,
+    run_streaming,
+)
+
+QEMU = "qemu-system-arm"
+QEMU_HINT = "install it: sudo apt-get install qemu-system-arm"
+
+
+def qemu_binary() -> str:
+    path = shutil.which(QEMU)
+    if path is None:
+        raise MissingToolError(f"{QEMU} not found on PATH; {QEMU_HINT}")
+    return path
+
+
+def qemu_command(target: Target, artifact: str | Path, *, icount: bool = True, gdb_port: int | None = None,
+                 wait_for_gdb: bool = False, serial: str = "stdio", semihosting: bool = True,
+                 extra: Sequence[str] = ()) -> list[str]:
+    """The qemu-system-arm command line that runs ``artifact`` on ``target``'s machine.
+
+    ``serial`` is QEMU's -serial argument (``stdio``, ``file:PATH``, ``tcp::PORT,server``...);
+    semihosting output goes to stderr. ``gdb_port``/``wait_for_gdb`` add ``-gdb tcp::PORT`` and
+    ``-S`` for a debugger-driven run.
+    """
+    if target.qemu_machine is None:
+        raise EdgefactError(f"target '{target.name}' has no emulator; use the host runner for it")
+    cmd = [qemu_binary(), "-M", target.qemu_machine, "-display", "none", "-monitor", "none",
+           "-nodefaults", "-serial", serial, "-kernel", str(artifact)]
+    if icount:
+        # shift=10: one instruction = 1024 virtual ns; the timers then count instructions exactly
+        cmd += ["-icount", f"shift={ICOUNT_SHIFT}"]
+    if semihosting:
+        cmd += ["-semihosting-config", "enable=on,target=native"]
+    if gdb_port is not None:
+        cmd += ["-gdb", f"tcp::{gdb_port}"]
+    if wait_for_gdb:
+        cmd.append("-S")
+    return [*cmd, *extra]
+
+
+@register_runner("qemu")
+class QemuRunner(Runner):
+    """Options: ``channel`` ("uart" default, or "semihosting"), ``icount`` (default True)."""
+
+    def check_available(self) -> None:
+        qemu_binary()
+
+    def run(self, artifact: Path, target: Target, timeout_s: float = 60.0,
+            on_record: Callable[[Record], None] | None = None) -> RunResult:
+        artifact = Path(artifact)
+        if not artifact.is_file():
+            raise EdgefactError(f"firmware {artifact} does not exist; build it first")
+        channel = self.options.get("channel", "uart")
+        if channel not in ("uart", "semihosting"):
+            raise EdgefactError(f"qemu runner: channel '{channel}' unknown; valid: uart, semihosting")
+        cmd = qemu_command(target, artifact, icount=self.options.get("icount", True))
+        proc = run_streaming(cmd, timeout_s, on_record=on_record,
+                             stream="stdout" if channel == "uart" else "stderr")
+        if proc.timed_out:
+            raise RunTimeoutError(f"{target.name}: QEMU ({target.qemu_machine}) did not exit within "
+                                  f"{timeout_s:g} s (firmware hang?)", proc.log.tail(15), proc.log)
+        assert proc.returncode is not None
+        if proc.returncode != 0 and not proc.log.records:
+            # QEMU itself failed (bad ELF, bad machine): its own message is on the other stream
+            other = proc.stderr if channel == "uart" else proc.raw
+            raise EdgefactError(f"QEMU failed (exit {proc.returncode}) running {artifact}:\n{other.strip()[:2000]}")
+        return result_from_log(proc.log, proc.returncode, proc.raw, command=cmd, wall_s=proc.wall_s)
+
+
+def run_qemu(artifact: Path, target: Target, timeout_s: float = 60.0, **options: Any) -> RunResult:
+    return QemuRunner(**options).run(artifact, target, timeout_s)
+
+
+__all__ = ["QemuRunner", "qemu_binary", "qemu_command", "run_qemu"]

@@ -88,7 +88,7 @@ class MemoryReport:
         for s in self.sections:
             lines.append(f"    {s.name:<16} {s.kind:<5} 0x{s.address:08x} {s.size:>10}")
         if self.symbols:
-            lines.append(f"  largest symbols:")
+            lines.append("  largest symbols:")
             for sym in self.largest(n_symbols):
                 lines.append(f"    {sym.size:>10}  {sym.kind:<6} {sym.section:<10} {sym.name}")
         return "\n".join(lines)

@@ -9,8 +9,8 @@ from edgefact.errors import EdgefactError
 from edgefact.report.logproto import Record
 from edgefact.targets import Target
 from edgefact.targets.runners.base import (
-    RunResult,
     Runner,
+    RunResult,
     RunTimeoutError,
     register_runner,
     result_from_log,

@@ -17,8 +17,8 @@ from edgefact.errors import EdgefactError, MissingToolError
 from edgefact.report.logproto import Record
 from edgefact.targets import ICOUNT_SHIFT, Target
 from edgefact.targets.runners.base import (
-    RunResult,
     Runner,
+    RunResult,
     RunTimeoutError,
     register_runner,
     result_from_log,

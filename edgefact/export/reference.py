@@ -471,6 +471,8 @@ class OracleDiff:
     n_samples: int
     outputs: list[TensorDiff]
     tensors: list[TensorDiff] = field(default_factory=list)  # every op output (if requested)
+    # tensor index -> (TFLM values, LiteRT values), each (N, *shape), with keep_values=True
+    values: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     @property
     def equal(self) -> bool:
@@ -516,12 +518,15 @@ def _diff(a: np.ndarray, b: np.ndarray) -> tuple[int, int, int]:
     return int(differ.sum()), int(d.max()) if d.size else 0, int(differ.reshape(len(a), -1).any(axis=1).sum())
 
 
-def compare_oracles(model: ModelLike, inputs: InputsLike, intermediates: bool = True) -> OracleDiff:
+def compare_oracles(
+    model: ModelLike, inputs: InputsLike, intermediates: bool = True, keep_values: bool = False
+) -> OracleDiff:
     """Run TFLM and LiteRT-reference on the same inputs and report every difference.
 
     With ``intermediates`` both interpreters keep all tensors, every operator output is compared
     per sample, and an operator is marked as an *origin* of a difference in a sample when its
-    output differs there while all its non-constant inputs were identical.
+    output differs there while all its non-constant inputs were identical. ``keep_values`` also
+    returns the compared tensors (and the model inputs) of both interpreters in ``values``.
     """
     data = load_model_bytes(model)
     m = _parse(data)
@@ -537,6 +542,8 @@ def compare_oracles(model: ModelLike, inputs: InputsLike, intermediates: bool = 
         if intermediates
         else [t.index for t in io.outputs]
     )
+    if intermediates and keep_values:
+        watch = sorted(set(watch) | {t.index for t in io.inputs})
     res_a: dict[int, list[np.ndarray]] = {t: [] for t in watch}
     res_b: dict[int, list[np.ndarray]] = {t: [] for t in watch}
     origin: dict[int, int] = {}
@@ -577,5 +584,6 @@ def compare_oracles(model: ModelLike, inputs: InputsLike, intermediates: bool = 
         return TensorDiff(tidx, m.tensor(tidx).name, op_i, op_t, int(a.size), nd, mx, sd, origin.get(tidx, 0))
 
     outputs = [make(t.index) for t in io.outputs]
-    tensors = [make(t) for t in watch] if intermediates else []
-    return OracleDiff(n, outputs, tensors)
+    tensors = [make(t) for t in watch if t in prod] if intermediates else []
+    values = {t: (np.stack(res_a[t]), np.stack(res_b[t])) for t in watch} if keep_values else {}
+    return OracleDiff(n, outputs, tensors, values)

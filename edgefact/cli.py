@@ -22,7 +22,7 @@ COMMANDS: dict[str, str] = {
     "models": "edgefact.models.cli:models_cmd",
     "train": "edgefact.pipeline.cli:train_cmd",
     "factorize": "edgefact.pipeline.cli:factorize_cmd",
-    "cluster": "edgefact.pipeline.cli:cluster_cmd",
+    "cluster": "edgefact.pipeline.cluster_cli:cluster_cmd",
     "export": "edgefact.export.cli:export_cmd",
     "inspect": "edgefact.export.cli:inspect_cmd",
     "convert": "edgefact.export.cli:convert_cmd",

@@ -281,8 +281,9 @@ def run_int8(model_bytes: bytes, x_nchw: np.ndarray) -> np.ndarray:
     """Quantize float NCHW inputs, run the int8 model with LiteRT, return dequantized outputs."""
     from ai_edge_litert.interpreter import Interpreter
 
-    it = Interpreter(model_content=model_bytes, num_threads=1)
-    it.allocate_tensors()
+    with _quiet_fds(Path(os.devnull)):  # "Created TensorFlow Lite XNNPACK delegate" banner
+        it = Interpreter(model_content=model_bytes, num_threads=1)
+        it.allocate_tensors()
     inp = it.get_input_details()[0]
     out = it.get_output_details()[0]
     s_in, zp_in = inp["quantization"]

@@ -305,11 +305,16 @@ def cluster_model(
             with torch.no_grad():
                 w.copy_(original)
             drop = 100.0 * (base_val - acc)
+            if lc.drop is None:
+                first_drop = drop
             lc.drop = round(drop, 3)
             if drop <= cfg.max_layer_drop:
                 lc.k, lc.status = k, "clustered"
                 if mult > 1:
-                    lc.reason = f"K={cfg.k} cost more than {cfg.max_layer_drop} points; K raised to {k}"
+                    lc.reason = (
+                        f"K={cfg.k} cost {first_drop:.2f} points (limit {cfg.max_layer_drop}); "
+                        f"K raised to {k} (cost {drop:.2f})"
+                    )
                 plan.append((m, cents, idx))
                 break
             if k == 256:
@@ -471,11 +476,13 @@ def verify_clustering(
 
 def format_table(rows: list[TfliteWeightRow], report: ClusterReport | None = None) -> str:
     """Per-layer table: K, distinct int8 per channel, bits/weight, plus the accuracy line."""
-    lines = [f"{'op':>3} {'kind':<18} {'shape':<16} {'layer':<28} {'K':>4} {'distinct/ch':>11} {'bits':>4} ok"]
+    lines = [
+        f"{'op':>3} {'kind':<18} {'shape':<16} {'layer':<28} {'K':>4} {'distinct/ch':>11} {'total':>5} {'bits':>4} ok"
+    ]
     for r in rows:
         lines.append(
             f"{r.op_index:>3} {r.op:<18} {'x'.join(map(str, r.shape)):<16} {str(r.layer or '-'):<28} "
-            f"{str(r.k or '-'):>4} {r.max_distinct:>11} {r.bits:>4} {'yes' if r.ok else 'NO'}"
+            f"{str(r.k or '-'):>4} {r.max_distinct:>11} {r.distinct_total:>5} {r.bits:>4} {'yes' if r.ok else 'NO'}"
         )
     if report is not None:
 
@@ -487,6 +494,6 @@ def format_table(rows: list[TfliteWeightRow], report: ClusterReport | None = Non
             f"fine-tuned {pct(report.acc_finetuned)}  int8 {pct(report.acc_int8)}"
         )
         for lc in report.layers:
-            if lc.status != "clustered" or lc.reason:
+            if lc.status == "skipped" or (lc.status == "clustered" and lc.reason):
                 lines.append(f"  {lc.name}: {lc.status} {lc.reason}".rstrip())
     return "\n".join(lines)

@@ -129,7 +129,8 @@ def build_firmware(target: Target | str, app_sources: Sequence[str | os.PathLike
                    extra_cflags: Sequence[str] | None = None, *, check_fit: bool = True) -> Path:
     """Build the template plus ``app_sources`` for ``target`` into ``out_dir``; return the ELF path.
 
-    ``defines`` override the template's (e.g. ``{"EF_BENCH_RUNS": 3}``). For a board the linked
+    ``defines`` override the template's (e.g. ``{"EF_BENCH_RUNS": 3}``; ``EF_STACK_SIZE`` also sets
+    the linker's stack reservation, default 32 KiB). For a board the linked
     image is checked against the board's flash/RAM budget (ModelTooLargeError if it does not fit).
     Also writes ``build.json`` (build id, target, unit, sizes) and keeps objects and ``.su`` stack
     usage files in ``out_dir/obj``.
@@ -185,6 +186,8 @@ def build_firmware(target: Target | str, app_sources: Sequence[str | os.PathLike
             link = [cc, *tgt.cpu_flags, opt, "-nostartfiles", "--specs=nano.specs", f"-L{LD_DIR}", f"-T{ld}",
                     "-Wl,--gc-sections", f"-Wl,-Map={out / 'firmware.map'}", "-Wl,--no-warn-rwx-segments",
                     *[str(o) for o in objs], "-o", str(tmp), "-lc", "-lgcc"]
+            if all_defines.get("EF_STACK_SIZE") is not None:
+                link.insert(-5, f"-Wl,--defsym=__stack_size={int(str(all_defines['EF_STACK_SIZE']), 0)}")
         _run(link, f"linking for {tgt.name}")
 
     meta: dict[str, object] = {"key": key, "build_id": build_id, "target": tgt.name, "unit": tgt.unit,

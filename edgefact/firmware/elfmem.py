@@ -151,6 +151,19 @@ def memory_report(elf: str | os.PathLike[str], peak_stack: int | None = None) ->
                         stack_size=stack_size, peak_stack=peak_stack)
 
 
+def symbolize(elf: str | os.PathLike[str], address: int) -> str | None:
+    """Name of the function containing ``address`` (Thumb bit ignored), or None."""
+    try:
+        rep = memory_report(elf)
+    except EdgefactError:
+        return None
+    address &= ~1
+    for s in rep.symbols:
+        if s.kind == "func" and s.address <= address < s.address + s.size:
+            return s.name
+    return None
+
+
 def parse_stack_usage(su_text: str) -> dict[str, tuple[int, str]]:
     """Parse a gcc ``-fstack-usage`` file: function -> (bytes, qualifier e.g. "static")."""
     out: dict[str, tuple[int, str]] = {}
@@ -163,4 +176,4 @@ def parse_stack_usage(su_text: str) -> dict[str, tuple[int, str]]:
     return out
 
 
-__all__ = ["MemoryReport", "SectionInfo", "SymbolInfo", "memory_report", "parse_stack_usage"]
+__all__ = ["MemoryReport", "SectionInfo", "SymbolInfo", "memory_report", "parse_stack_usage", "symbolize"]

@@ -97,7 +97,9 @@ class ParsedLog:
     @property
     def peak_stack(self) -> int | None:
         r = self.first("stack")
-        return int(r.data["peak"]) if r and r.data.get("peak") is not None else None
+        if r is None or r.data.get("peak") is None or r.data.get("size") == 0:
+            return None  # size 0: no painted stack (host build)
+        return int(r.data["peak"])
 
     @property
     def fault(self) -> dict[str, Any] | None:

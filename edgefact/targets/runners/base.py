@@ -58,10 +58,32 @@ class FirmwareFaultError(EdgefactError):
         self.registers = dict(registers)
         self.log = log
         self.exit_status = exit_status
-        regs = " ".join(f"{k.upper()}={_hex(v)}" for k, v in self.registers.items() if k != "t")
-        super().__init__(f"firmware fault: {regs}\n"
-                         "look up the stacked PC with `arm-none-eabi-addr2line -e <elf> <PC>`; "
-                         "CFSR bits name the fault cause (docs/log-protocol.md)")
+        regs = " ".join(f"{k.upper()}={_hex(v)}" for k, v in self.registers.items()
+                        if k not in ("t", "exception", "function"))
+        exc = self.registers.get("exception")
+        where = f" in {self.registers['function']}()" if self.registers.get("function") else ""
+        causes = decode_fault(self.registers)
+        super().__init__(f"firmware fault ({_EXC_NAMES.get(exc, f'exception {exc}')}{where}"
+                         f"{': ' + ', '.join(causes) if causes else ''}): {regs}\n"
+                         "look up the stacked PC with `arm-none-eabi-addr2line -e <elf> <PC>`")
+
+
+_EXC_NAMES = {2: "NMI", 3: "HardFault", 4: "MemManage", 5: "BusFault", 6: "UsageFault", 7: "SecureFault"}
+_CFSR_BITS = {0: "IACCVIOL", 1: "DACCVIOL", 3: "MUNSTKERR", 4: "MSTKERR", 5: "MLSPERR", 7: "MMARVALID",
+              8: "IBUSERR", 9: "PRECISERR", 10: "IMPRECISERR", 11: "UNSTKERR", 12: "STKERR", 13: "LSPERR",
+              15: "BFARVALID", 16: "UNDEFINSTR", 17: "INVSTATE", 18: "INVPC", 19: "NOCP", 20: "STKOF",
+              24: "UNALIGNED", 25: "DIVBYZERO"}
+_HFSR_BITS = {1: "VECTTBL", 30: "FORCED", 31: "DEBUGEVT"}
+
+
+def decode_fault(regs: dict[str, Any]) -> list[str]:
+    """Names of the set CFSR/HFSR bits (e.g. PRECISERR, BFARVALID, FORCED)."""
+    out = []
+    for key, bits in (("cfsr", _CFSR_BITS), ("hfsr", _HFSR_BITS)):
+        v = regs.get(key)
+        if isinstance(v, int):
+            out += [name for bit, name in sorted(bits.items()) if v >> bit & 1]
+    return out
 
 
 def _hex(v: Any) -> str:

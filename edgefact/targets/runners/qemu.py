@@ -17,6 +17,7 @@ from edgefact.errors import EdgefactError, MissingToolError
 from edgefact.report.logproto import Record
 from edgefact.targets import ICOUNT_SHIFT, Target
 from edgefact.targets.runners.base import (
+    FirmwareFaultError,
     Runner,
     RunResult,
     RunTimeoutError,
@@ -87,7 +88,18 @@ class QemuRunner(Runner):
             # QEMU itself failed (bad ELF, bad machine): its own message is on the other stream
             other = proc.stderr if channel == "uart" else proc.raw
             raise EdgefactError(f"QEMU failed (exit {proc.returncode}) running {artifact}:\n{other.strip()[:2000]}")
-        return result_from_log(proc.log, proc.returncode, proc.raw, command=cmd, wall_s=proc.wall_s)
+        try:
+            return result_from_log(proc.log, proc.returncode, proc.raw, command=cmd, wall_s=proc.wall_s)
+        except FirmwareFaultError as exc:
+            pc = exc.registers.get("pc")
+            if isinstance(pc, int) and "function" not in exc.registers:
+                from edgefact.firmware.elfmem import symbolize
+
+                func = symbolize(artifact, pc)
+                if func:
+                    raise FirmwareFaultError({**exc.registers, "function": func}, exc.log,
+                                             exc.exit_status) from None
+            raise
 
 
 def run_qemu(artifact: Path, target: Target, timeout_s: float = 60.0, **options: Any) -> RunResult:

@@ -1,0 +1,119 @@
+"""`edgefact run` (build the template with an app and run it) and `edgefact memory ELF`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from edgefact.errors import EdgefactError
+from edgefact.firmware.build import DEMO_SOURCES, SELFTEST_SOURCES, build_firmware
+from edgefact.firmware.elfmem import memory_report
+from edgefact.targets import get_target
+from edgefact.targets.runners import RunResult, default_runner_for, get_runner
+
+APPS = {"demo": DEMO_SOURCES, "selftest": SELFTEST_SOURCES}
+
+
+def _parse_define(text: str) -> tuple[str, str | None]:
+    key, sep, val = text.partition("=")
+    if not key.isidentifier():
+        raise EdgefactError(f"--define '{text}': expected NAME or NAME=VALUE")
+    return key, (val if sep else None)
+
+
+def format_result(res: RunResult, target_name: str) -> str:
+    """Human-readable figures of a run, every number with its unit."""
+    tgt = get_target(target_name)
+    unit = res.unit or "?"
+    lines = []
+    hello = res.log.hello or {}
+    lines.append(f"target {tgt.name} (core {tgt.core}, {tgt.qemu_machine or 'native'}), build {hello.get('build')}")
+    lines.append(f"unit: {unit}")
+    regs = res.log.region_records
+    if regs:
+        width = max(len(r["name"]) for r in regs)
+        total = res.total or 0
+        for r in regs:
+            share = f"{100 * r['count'] / total:5.1f}%" if total else ""
+            lines.append(f"  {r['name']:<{width}}  {r['count']:>12}  {share}  calls={r['calls']}")
+    if res.totals:
+        lines.append(f"total per run: {', '.join(str(t) for t in res.totals)} {unit}")
+        est = tgt.estimate_ms(res.total or 0) if unit.startswith("instructions") else None
+        if est is not None:
+            lines.append(f"estimate at {tgt.clock_hz / 1e6:g} MHz (1 instruction/cycle): {est:.3f} ms")
+    if res.peak_stack is not None:
+        size = next((r.get("size") for r in res.log.of_type("stack")), None)
+        lines.append(f"peak stack: {res.peak_stack} B (measured, painted stack of {size} B)")
+    elif tgt.is_host:
+        lines.append("peak stack: not measured on the host")
+    for name, value in res.log.checksums.items():
+        lines.append(f"checksum {name}: {value}")
+    for m in res.log.of_type("metric"):
+        lines.append(f"metric {m.get('name')}: {m.get('value')}")
+    for e in res.log.errors:
+        lines.append(f"log error: {e}")
+    lines.append(f"status: {res.log.status} (exit {res.exit_status})")
+    return "\n".join(lines)
+
+
+@click.command(name="run")
+@click.option("--target", "-t", "target_name", required=True, help="Core or board (see `edgefact targets`).")
+@click.option("--app", type=click.Choice(sorted(APPS)), default="demo", show_default=True,
+              help="Built-in application (ignored when --source is given).")
+@click.option("--source", "sources", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Application C/asm source (repeatable) providing ef_app_setup/run/report.")
+@click.option("--include", "includes", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Extra include directory (repeatable).")
+@click.option("--define", "-D", "define_list", multiple=True, help="NAME[=VALUE] preprocessor define.")
+@click.option("--runs", type=click.IntRange(1), default=1, show_default=True, help="Timed runs.")
+@click.option("--warmup", type=click.IntRange(0), default=1, show_default=True, help="Warm-up runs.")
+@click.option("--opt", default="-O2", show_default=True, help="Optimisation flag.")
+@click.option("--runner", "runner_name", default=None, help="Runner (default: qemu, or host for target host).")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds before a hang is declared.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Build directory (default out/run/<target>-<app>).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def run_cmd(target_name: str, app: str, sources: tuple[str, ...], includes: tuple[str, ...],
+            define_list: tuple[str, ...], runs: int, warmup: int, opt: str, runner_name: str | None,
+            timeout: float, out_dir: str | None, as_json: bool) -> None:
+    """Build the firmware template with an application for TARGET, run it and print its figures."""
+    tgt = get_target(target_name)
+    if tgt.is_host and app == "selftest" and not sources:
+        raise EdgefactError("the selftest app uses Arm assembly; run it on a Cortex-M target, or use --app demo")
+    srcs = [Path(s) for s in sources] or list(APPS[app])
+    defines: dict[str, str | int | None] = {"EF_BENCH_RUNS": runs, "EF_BENCH_WARMUP": warmup}
+    defines.update(dict(_parse_define(d) for d in define_list))
+    out = Path(out_dir) if out_dir else Path("out") / "run" / f"{tgt.name}-{'custom' if sources else app}"
+    elf = build_firmware(tgt, srcs, list(includes), out, defines=defines, opt=opt)
+    runner = get_runner(runner_name or default_runner_for(tgt))
+    res = runner.run(elf, tgt, timeout_s=timeout)
+    if as_json:
+        d = res.as_dict() | {"target": tgt.as_dict(), "artifact": str(elf)}
+        if not tgt.is_host:
+            d["memory"] = memory_report(elf, res.peak_stack).as_dict()
+        click.echo(json.dumps(d, indent=2))
+    else:
+        click.echo(format_result(res, tgt.name))
+        if not tgt.is_host:
+            rep = memory_report(elf, res.peak_stack)
+            click.echo(f"flash: {rep.flash_bytes} B of {tgt.flash_bytes} B, static RAM: {rep.ram_bytes} B of "
+                       f"{tgt.ram_bytes} B ({elf})")
+    if not res.ok:
+        raise EdgefactError(f"firmware finished with status {res.log.status} (exit {res.exit_status}); "
+                            "see the log messages above")
+
+
+@click.command(name="memory")
+@click.argument("elf", type=click.Path(dir_okay=False))
+@click.option("--peak-stack", type=int, default=None, help="Measured peak stack in bytes (from a run log).")
+@click.option("--symbols", "n_symbols", type=int, default=10, show_default=True, help="Largest symbols to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def memory_cmd(elf: str, peak_stack: int | None, n_symbols: int, as_json: bool) -> None:
+    """Flash and static RAM of a firmware ELF (same totals as arm-none-eabi-size)."""
+    rep = memory_report(elf, peak_stack)
+    if as_json:
+        click.echo(json.dumps(rep.as_dict(n_symbols), indent=2))
+    else:
+        click.echo(rep.format(n_symbols))

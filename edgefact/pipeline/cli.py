@@ -1,0 +1,162 @@
+"""``edgefact train`` and ``edgefact factorize`` (``cluster`` is implemented in
+``edgefact.pipeline.cluster`` and re-exported here lazily)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edgefact.errors import EdgefactError
+
+
+def _dataset_meta_matches(ds: Any, ckpt: Any) -> None:
+    if tuple(ds.input_shape) != tuple(ckpt.input_shape) or len(ds.classes) != len(ckpt.classes):
+        raise EdgefactError(
+            f"data set {ds.name} ({'x'.join(map(str, ds.input_shape))}, {len(ds.classes)} classes) does not match the "
+            f"checkpoint ({'x'.join(map(str, ckpt.input_shape))}, {len(ckpt.classes)} classes): pass --dataset {ckpt.dataset.get('name')}"
+        )
+
+
+@click.command(name="train")
+@click.option("--model", "model_name", default=None, help="Zoo model (see `edgefact models`); default: the default model.")
+@click.option("--dataset", default="fashion-mnist", show_default=True, help="fashion-mnist, mnist-5k, digits, a .npz or an image folder.")
+@click.option("--epochs", type=int, default=None, help="Epochs (default: the default model's recipe).")
+@click.option("--batch-size", type=int, default=None)
+@click.option("--lr", type=float, default=None, help="Peak learning rate (cosine schedule).")
+@click.option("--optimizer", type=click.Choice(["adam", "adamw", "sgd"]), default=None)
+@click.option("--weight-decay", type=float, default=None)
+@click.option("--width", type=float, default=1.0, show_default=True, help="Width multiplier.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--teacher", type=click.Path(path_type=Path), default=None, help="Teacher checkpoint for distillation.")
+@click.option("--kd-alpha", type=float, default=0.7, show_default=True, help="Weight of the distillation loss.")
+@click.option("--kd-temperature", type=float, default=4.0, show_default=True)
+@click.option("--max-train-samples", type=int, default=None, help="Train on the first N samples only.")
+@click.option("--threads", type=int, default=None, help="Torch threads (default min(2, CPUs)).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Checkpoint to write.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train_cmd(
+    model_name: str | None, dataset: str, epochs: int | None, batch_size: int | None, lr: float | None,
+    optimizer: str | None, weight_decay: float | None, width: float, seed: int, teacher: Path | None,
+    kd_alpha: float, kd_temperature: float, max_train_samples: int | None, threads: int | None, out: Path, quiet: bool,
+) -> None:  # fmt: skip
+    """Train a zoo model on a data set and write a checkpoint."""
+    import torch
+
+    from edgefact.models.zoo import DEFAULT_MODEL, DEFAULT_TRAIN, build_model
+    from edgefact.pipeline.checkpoint import load_checkpoint, save_checkpoint
+    from edgefact.pipeline.data import load_dataset
+    from edgefact.pipeline.train import seed_everything, set_threads, train_model
+
+    name = model_name or DEFAULT_MODEL
+    recipe = dict(DEFAULT_TRAIN)
+    for key, val in (("epochs", epochs), ("batch_size", batch_size), ("lr", lr), ("optimizer", optimizer), ("weight_decay", weight_decay)):
+        if val is not None:
+            recipe[key] = val
+    set_threads(threads)
+    ds = load_dataset(dataset)
+    arch_args = {"input_shape": list(ds.input_shape), "num_classes": ds.num_classes, "width": width}
+    seed_everything(seed)
+    model = build_model(name, **arch_args)
+    teacher_model = None
+    if teacher is not None:
+        tck = load_checkpoint(teacher)
+        _dataset_meta_matches(ds, tck)
+        teacher_model = tck.build_model()
+    click.echo(f"training {name} on {ds.name}: {len(ds.y_train)} train / {len(ds.y_test)} test, {ds.input_shape}, "
+               f"{recipe['epochs']} epochs, {torch.get_num_threads()} threads")  # fmt: skip
+    metrics = train_model(
+        model, ds, epochs=int(recipe["epochs"]), batch_size=int(recipe["batch_size"]), lr=float(recipe["lr"]),
+        optimizer=str(recipe["optimizer"]), weight_decay=float(recipe["weight_decay"]), seed=seed,
+        teacher=teacher_model, kd_alpha=kd_alpha, kd_temperature=kd_temperature, progress=not quiet,
+        max_train_samples=max_train_samples, threads=threads,
+    )  # fmt: skip
+    save_checkpoint(out, model, name, arch_args, ds.meta(), metrics, extra={"recipe": recipe, "seed": seed})
+    click.echo(f"test accuracy {metrics['test_accuracy']:.4f}, train {metrics['seconds']:.1f} s -> {out}")
+
+
+@click.command(name="factorize")
+@click.argument("checkpoint", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--method", type=click.Choice(["spatial", "lowrank", "dictionary", "depthwise", "grouped"]), required=True)
+@click.option("--rank", type=int, default=None, help="spatial/lowrank: explicit rank (else chosen by --energy).")
+@click.option("--energy", type=float, default=0.9, show_default=True, help="spatial/lowrank: kept share of the squared spectrum.")
+@click.option("--max-ratio", type=float, default=0.5, show_default=True, help="Energy-chosen ranks keep at most this share of a layer's params.")
+@click.option("--atoms", type=int, default=4, show_default=True, help="dictionary: atoms per dictionary.")
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="dictionary: l1 weight (0 = dense codes).")
+@click.option("--groups", type=int, default=2, show_default=True, help="grouped: number of groups.")
+@click.option("--include-input-layer", is_flag=True, help="Also factorize the first conv.")
+@click.option("--dataset", default=None, help="Data set for the fine-tune (default: the checkpoint's).")
+@click.option("--epochs", type=int, default=2, show_default=True, help="Distillation fine-tune epochs (0: none).")
+@click.option("--batch-size", type=int, default=128, show_default=True)
+@click.option("--lr", type=float, default=0.002, show_default=True)
+@click.option("--kd-alpha", type=float, default=0.7, show_default=True)
+@click.option("--kd-temperature", type=float, default=4.0, show_default=True)
+@click.option("--max-train-samples", type=int, default=None)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--threads", type=int, default=None)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def factorize_cmd(
+    checkpoint: Path, method: str, rank: int | None, energy: float, max_ratio: float, atoms: int, alpha: float,
+    groups: int, include_input_layer: bool, dataset: str | None, epochs: int, batch_size: int, lr: float,
+    kd_alpha: float, kd_temperature: float, max_train_samples: int | None, seed: int, threads: int | None,
+    out: Path, quiet: bool,
+) -> None:  # fmt: skip
+    """Factorize a trained model's convolutions, then fine-tune by distillation from the original."""
+    from edgefact.pipeline.checkpoint import load_checkpoint, save_checkpoint
+    from edgefact.pipeline.data import load_dataset
+    from edgefact.pipeline.factorize import factorize_model
+    from edgefact.pipeline.train import evaluate, set_threads, train_model
+
+    set_threads(threads)
+    ck = load_checkpoint(checkpoint)
+    ds = load_dataset(dataset or ck.dataset["name"])
+    _dataset_meta_matches(ds, ck)
+    teacher = ck.build_model()
+    student, report = factorize_model(
+        teacher, method, ck.input_shape, rank=rank, energy=energy, atoms=atoms, alpha=alpha, groups=groups,
+        include_input_layer=include_input_layer, max_ratio=max_ratio or None, seed=seed,
+    )  # fmt: skip
+    click.echo(f"{method} factorization of {checkpoint} ({ck.arch}):")
+    click.echo(report.table())
+    if not any(c.replaced for c in report.layers):
+        raise EdgefactError(
+            f"no layer was factorized by '{method}' (see the reasons above): try --include-input-layer, a smaller "
+            "--rank/--energy, or another method"
+        )
+    mean, std = ck.normalization
+    acc_teacher = evaluate(teacher, ds.x_test, ds.y_test, mean, std)
+    acc_init = evaluate(student, ds.x_test, ds.y_test, mean, std)
+    metrics: dict[str, Any] = {"teacher_accuracy": acc_teacher, "init_accuracy": acc_init}
+    if epochs > 0:
+        ds.mean, ds.std = list(mean), list(std)
+        metrics.update(
+            train_model(
+                student, ds, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, teacher=teacher, kd_alpha=kd_alpha,
+                kd_temperature=kd_temperature, progress=not quiet, max_train_samples=max_train_samples, threads=threads,
+                label=f"fine-tune ({method})",
+            )  # fmt: skip
+        )
+    else:
+        metrics["test_accuracy"] = acc_init
+    extra = dict(ck.extra)
+    extra["factorization"] = {
+        "method": method, "source": str(checkpoint), "params_before": report.params_before,
+        "params_after": report.params_after, "macs_before": report.macs_before, "macs_after": report.macs_after,
+        "layers": [c.__dict__ for c in report.layers],
+    }  # fmt: skip
+    save_checkpoint(out, student, ck.arch, ck.arch_args, ck.dataset, metrics, extra=extra)
+    click.echo(
+        f"accuracy: original {acc_teacher:.4f}, after init {acc_init:.4f}, after fine-tune {metrics['test_accuracy']:.4f}; "
+        f"params {report.params_before} -> {report.params_after}, MACs {report.macs_before} -> {report.macs_after} -> {out}"
+    )
+
+
+def __getattr__(name: str) -> Any:
+    # `edgefact cluster` lives with the clustering code (engineer C); import it only when asked for.
+    if name == "cluster_cmd":
+        from edgefact.pipeline.cluster import cluster_cmd
+
+        return cluster_cmd
+    raise AttributeError(name)

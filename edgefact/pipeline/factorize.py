@@ -1,0 +1,521 @@
+"""Factorizing the convolutions of a trained model, initialized from its weights.
+
+Methods (each replaces an eligible ``nn.Conv2d`` -- groups 1, kernel larger than 1×1, not the
+input layer -- by a module below; BatchNorm/activation after it are kept):
+
+* ``spatial`` -- Jaderberg et al. 2014, scheme 2: W (D_out, D_in, h, w) reshaped to the matrix
+  M[(i, y), (o, x)] and truncated by SVD: a h×1 conv (D_in -> R) then a 1×w conv (R -> D_out).
+  Exact at R = min(D_in·h, D_out·w). MACs ≈ H'W'·R·(h·D_in + w·D_out).
+* ``lowrank`` -- Tucker-2 by HOSVD: 1×1 (D_in -> R_in), h×w core (R_in -> R_out), 1×1 (R_out -> D_out).
+  Exact at R_in = D_in, R_out = D_out. MACs = H·W·D_in·R_in + H'W'·h·w·R_in·R_out + H'W'·R_out·D_out.
+* ``dictionary`` -- sparse dictionary learning on the h×w kernels, X (D_out·D_in, h·w) ≈ U·V with
+  K unit-norm atoms V and sparse codes U (ℓ1, scikit-learn): a depthwise conv applying the K shared
+  atoms to every input channel (D_in -> D_in·K) then a sparse 1×1 conv with the codes. Exact for
+  dense codes (alpha 0) and K = h·w. MACs = H'W'·D_in·K·(h·w + D_out).
+* ``depthwise`` -- depthwise h×w + pointwise 1×1, initialized by a rank-1 SVD per input channel
+  of W[:, i] (D_out × h·w). MACs = H'W'·D_in·(h·w + D_out).
+* ``grouped`` -- a grouped conv (g groups) initialized with the block-diagonal part of W.
+  MACs = H'W'·h·w·D_in·D_out/g.
+
+``depthwise`` and ``grouped`` are structural replacements whose accuracy comes from the
+distillation fine-tune. Each replacement records its constructor arguments, so a checkpoint can
+rebuild the factorized structure (``apply_transforms``) before loading the weights.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from edgefact.errors import EdgefactError
+from edgefact.models.ops import count_ops
+
+METHODS = ("spatial", "lowrank", "dictionary", "depthwise", "grouped")
+
+
+def _pair(v: Any) -> tuple[int, int]:
+    return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+class FactorizedConv(nn.Module):
+    """Base: remembers its constructor arguments (``ef_args``) and gives its equivalent dense kernel."""
+
+    kind = "factorized"
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool) -> None:
+        super().__init__()
+        self.in_ch, self.out_ch = int(in_ch), int(out_ch)
+        self.kernel, self.stride, self.padding = _pair(kernel), _pair(stride), _pair(padding)
+        self.ef_args: dict[str, Any] = {
+            "in_ch": self.in_ch, "out_ch": self.out_ch, "kernel": list(self.kernel),
+            "stride": list(self.stride), "padding": list(self.padding), "bias": bool(bias),
+        }  # fmt: skip
+
+    def dense_weight(self) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class SpatialSeparableConv(FactorizedConv):
+    kind = "spatial"
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool, rank: int) -> None:
+        super().__init__(in_ch, out_ch, kernel, stride, padding, bias)
+        self.ef_args["rank"] = int(rank)
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        self.vertical = nn.Conv2d(in_ch, rank, (kh, 1), (sh, 1), (ph, 0), bias=False)
+        self.horizontal = nn.Conv2d(rank, out_ch, (1, kw), (1, sw), (0, pw), bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.horizontal(self.vertical(x))
+
+    def dense_weight(self) -> torch.Tensor:
+        v = self.vertical.weight[:, :, :, 0]  # (R, I, kh)
+        h = self.horizontal.weight[:, :, 0, :]  # (O, R, kw)
+        return torch.einsum("riy,orx->oiyx", v, h)
+
+
+class Tucker2Conv(FactorizedConv):
+    kind = "lowrank"
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool, rank_in: int, rank_out: int) -> None:
+        super().__init__(in_ch, out_ch, kernel, stride, padding, bias)
+        self.ef_args.update(rank_in=int(rank_in), rank_out=int(rank_out))
+        self.first = nn.Conv2d(in_ch, rank_in, 1, bias=False)
+        self.core = nn.Conv2d(rank_in, rank_out, self.kernel, self.stride, self.padding, bias=False)
+        self.last = nn.Conv2d(rank_out, out_ch, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.last(self.core(self.first(x)))
+
+    def dense_weight(self) -> torch.Tensor:
+        a = self.first.weight[:, :, 0, 0]  # (Ri, I)
+        b = self.last.weight[:, :, 0, 0]  # (O, Ro)
+        return torch.einsum("or,rsyx,si->oiyx", b, self.core.weight, a)
+
+
+class SharedAtomDepthwise(nn.Module):
+    """Depthwise conv applying the same K atoms (K, h, w) to every input channel: C -> C·K channels
+    (output channel c·K + k = atom k on channel c). Params K·h·w; MACs H'W'·h·w·C·K."""
+
+    def __init__(self, channels: int, atoms: int, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]) -> None:
+        super().__init__()
+        self.channels, self.atoms = channels, atoms
+        self.stride, self.padding = stride, padding
+        self.weight = nn.Parameter(torch.zeros(atoms, 1, *kernel))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight.repeat(self.channels, 1, 1, 1)
+        return F.conv2d(x, w, stride=self.stride, padding=self.padding, groups=self.channels)
+
+    def ef_macs(self, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> int:
+        c, h, w = out_shape[-3:]
+        return int(h * w * c * self.weight.shape[-1] * self.weight.shape[-2])
+
+    def ef_params(self) -> int:
+        return int(self.weight.numel())
+
+
+class MaskedConv2d(nn.Conv2d):
+    """A Conv2d whose weight is multiplied by a fixed 0/1 mask (keeps sparse codes sparse in fine-tuning)."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.register_buffer("mask", torch.ones_like(self.weight))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._conv_forward(x, self.weight * self.mask, self.bias)
+
+
+class DictionaryConv(FactorizedConv):
+    kind = "dictionary"
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool, atoms: int) -> None:
+        super().__init__(in_ch, out_ch, kernel, stride, padding, bias)
+        self.ef_args["atoms"] = int(atoms)
+        self.atoms = int(atoms)
+        self.depthwise = SharedAtomDepthwise(in_ch, atoms, self.kernel, self.stride, self.padding)
+        self.pointwise = MaskedConv2d(in_ch * atoms, out_ch, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pointwise(self.depthwise(x))
+
+    def dense_weight(self) -> torch.Tensor:
+        codes = (self.pointwise.weight * self.pointwise.mask)[:, :, 0, 0].view(self.out_ch, self.in_ch, self.atoms)
+        return torch.einsum("oik,kyx->oiyx", codes, self.depthwise.weight[:, 0])
+
+
+class DepthwiseSeparableConv(FactorizedConv):
+    kind = "depthwise"
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool) -> None:
+        super().__init__(in_ch, out_ch, kernel, stride, padding, bias)
+        self.depthwise = nn.Conv2d(in_ch, in_ch, self.kernel, self.stride, self.padding, groups=in_ch, bias=False)
+        self.pointwise = nn.Conv2d(in_ch, out_ch, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pointwise(self.depthwise(x))
+
+    def dense_weight(self) -> torch.Tensor:
+        return torch.einsum("oi,iyx->oiyx", self.pointwise.weight[:, :, 0, 0], self.depthwise.weight[:, 0])
+
+
+class GroupedConv2d(FactorizedConv):
+    kind = "grouped"
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool, groups: int) -> None:
+        super().__init__(in_ch, out_ch, kernel, stride, padding, bias)
+        self.ef_args["groups"] = int(groups)
+        self.conv = nn.Conv2d(in_ch, out_ch, self.kernel, self.stride, self.padding, groups=groups, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+    def dense_weight(self) -> torch.Tensor:
+        g = self.conv.groups
+        oi, ii = self.out_ch // g, self.in_ch // g
+        w = torch.zeros(self.out_ch, self.in_ch, *self.kernel)
+        for k in range(g):
+            w[k * oi : (k + 1) * oi, k * ii : (k + 1) * ii] = self.conv.weight[k * oi : (k + 1) * oi]
+        return w
+
+
+LAYER_TYPES: dict[str, type[FactorizedConv]] = {
+    c.kind: c for c in (SpatialSeparableConv, Tucker2Conv, DictionaryConv, DepthwiseSeparableConv, GroupedConv2d)
+}
+
+
+# -- initializations from a trained kernel ------------------------------------------------------
+
+
+def rank_for_energy(singular_values: np.ndarray, energy: float) -> int:
+    """Smallest rank whose singular values keep at least ``energy`` of the squared spectrum."""
+    s2 = np.asarray(singular_values, dtype=np.float64) ** 2
+    if s2.sum() == 0:
+        return 1
+    cum = np.cumsum(s2) / s2.sum()
+    return int(min(len(s2), np.searchsorted(cum, energy - 1e-12) + 1))
+
+
+def _geometry(conv: nn.Conv2d) -> dict[str, Any]:
+    return {
+        "in_ch": conv.in_channels, "out_ch": conv.out_channels, "kernel": conv.kernel_size,
+        "stride": conv.stride, "padding": conv.padding, "bias": conv.bias is not None,
+    }  # fmt: skip
+
+
+def _copy_bias(conv: nn.Conv2d, target: nn.Conv2d) -> None:
+    if conv.bias is not None and target.bias is not None:
+        target.bias.data.copy_(conv.bias.data)
+
+
+@torch.no_grad()
+def spatial_from_conv(
+    conv: nn.Conv2d, rank: int | None = None, energy: float = 0.9, max_ratio: float | None = None
+) -> SpatialSeparableConv:
+    """``rank`` explicit, or the smallest keeping ``energy``, capped (if ``max_ratio``) so that the
+    layer keeps at most ``max_ratio`` of the original parameters."""
+    w = conv.weight.detach().double()
+    o, i, kh, kw = w.shape
+    m = w.permute(1, 2, 0, 3).reshape(i * kh, o * kw)  # M[(i,y),(o,x)]
+    u, s, vt = torch.linalg.svd(m, full_matrices=False)
+    full = len(s)
+    r = min(full, rank) if rank else rank_for_energy(s.numpy(), energy)
+    if not rank and max_ratio:
+        r = max(1, min(r, int(max_ratio * kh * kw * i * o / (kh * i + kw * o))))
+    layer = SpatialSeparableConv(**_geometry(conv), rank=r)
+    root = s[:r].sqrt()
+    vert = (u[:, :r] * root).t().reshape(r, i, kh, 1)
+    horiz = (vt[:r] * root[:, None]).reshape(r, o, kw).permute(1, 0, 2).reshape(o, r, 1, kw)
+    layer.vertical.weight.copy_(vert.float())
+    layer.horizontal.weight.copy_(horiz.float())
+    _copy_bias(conv, layer.horizontal)
+    return layer
+
+
+@torch.no_grad()
+def tucker2_from_conv(
+    conv: nn.Conv2d, rank: int | tuple[int, int] | None = None, energy: float = 0.9, max_ratio: float | None = None
+) -> Tucker2Conv:
+    """Ranks explicit, or the smallest keeping ``energy`` of each unfolding's spectrum, lowered (if
+    ``max_ratio``) until the layer keeps at most ``max_ratio`` of the original parameters."""
+    w = conv.weight.detach().double()
+    o, i, kh, kw = w.shape
+    u_out, s_out, _ = torch.linalg.svd(w.reshape(o, -1), full_matrices=False)
+    u_in, s_in, _ = torch.linalg.svd(w.permute(1, 0, 2, 3).reshape(i, -1), full_matrices=False)
+    if rank:
+        r_in, r_out = (rank, rank) if isinstance(rank, int) else rank
+        r_in, r_out = min(r_in, len(s_in)), min(r_out, len(s_out))
+    else:
+        r_in, r_out = rank_for_energy(s_in.numpy(), energy), rank_for_energy(s_out.numpy(), energy)
+        if max_ratio:
+            budget = max_ratio * i * o * kh * kw
+            while i * r_in + r_in * r_out * kh * kw + r_out * o > budget and max(r_in, r_out) > 1:
+                if r_in / i >= r_out / o and r_in > 1:
+                    r_in -= 1
+                else:
+                    r_out -= 1
+    a = u_in[:, :r_in]  # (I, Ri)
+    b = u_out[:, :r_out]  # (O, Ro)
+    core = torch.einsum("oiyx,or,is->rsyx", w, b, a)  # (Ro, Ri, kh, kw)
+    layer = Tucker2Conv(**_geometry(conv), rank_in=r_in, rank_out=r_out)
+    layer.first.weight.copy_(a.t().reshape(r_in, i, 1, 1).float())
+    layer.core.weight.copy_(core.float())
+    layer.last.weight.copy_(b.reshape(o, r_out, 1, 1).float())
+    _copy_bias(conv, layer.last)
+    return layer
+
+
+@torch.no_grad()
+def dictionary_from_conv(conv: nn.Conv2d, atoms: int = 4, alpha: float = 0.05, seed: int = 0) -> DictionaryConv:
+    """Dictionary of ``atoms`` unit-norm atoms over the h×w kernels.
+
+    ``alpha`` is the ℓ1 weight relative to the kernels' RMS. ``alpha = 0`` gives dense codes: the
+    atoms are then the leading principal directions of the kernels (the optimal dense dictionary)
+    and the codes their least-squares coefficients.
+    """
+    w = conv.weight.detach().double()
+    o, i, kh, kw = w.shape
+    x = w.reshape(o * i, kh * kw).numpy()
+    k = max(1, min(int(atoms), kh * kw))
+    scale = float(np.sqrt((x**2).mean())) or 1.0
+    xs = x / scale
+    if alpha <= 0:
+        _, _, vt = np.linalg.svd(xs, full_matrices=False)
+        v = vt[:k]
+        codes = xs @ v.T
+    else:
+        from sklearn.decomposition import DictionaryLearning
+
+        dl = DictionaryLearning(
+            n_components=k, alpha=alpha, max_iter=200, fit_algorithm="cd", transform_algorithm="lasso_cd",
+            transform_alpha=alpha, random_state=seed,
+        )  # fmt: skip
+        codes = dl.fit_transform(xs)
+        v = dl.components_
+        norms = np.linalg.norm(v, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        v = v / norms
+        codes = codes * norms.T
+    layer = DictionaryConv(**_geometry(conv), atoms=k)
+    layer.depthwise.weight.copy_(torch.from_numpy(v.reshape(k, 1, kh, kw)).float())
+    c = torch.from_numpy(codes * scale).float().reshape(o, i * k, 1, 1)
+    layer.pointwise.weight.copy_(c)
+    if alpha > 0:
+        layer.pointwise.mask.copy_((c != 0).float())
+    _copy_bias(conv, layer.pointwise)
+    return layer
+
+
+@torch.no_grad()
+def depthwise_from_conv(conv: nn.Conv2d) -> DepthwiseSeparableConv:
+    w = conv.weight.detach().double()
+    o, i, kh, kw = w.shape
+    layer = DepthwiseSeparableConv(**_geometry(conv))
+    for c in range(i):
+        u, s, vt = torch.linalg.svd(w[:, c].reshape(o, kh * kw), full_matrices=False)
+        root = s[0].sqrt()
+        layer.depthwise.weight[c, 0] = (vt[0] * root).reshape(kh, kw).float()
+        layer.pointwise.weight[:, c, 0, 0] = (u[:, 0] * root).float()
+    _copy_bias(conv, layer.pointwise)
+    return layer
+
+
+@torch.no_grad()
+def grouped_from_conv(conv: nn.Conv2d, groups: int = 2) -> GroupedConv2d:
+    o, i = conv.out_channels, conv.in_channels
+    layer = GroupedConv2d(**_geometry(conv), groups=groups)
+    oi, ii = o // groups, i // groups
+    for k in range(groups):
+        layer.conv.weight[k * oi : (k + 1) * oi] = conv.weight[k * oi : (k + 1) * oi, k * ii : (k + 1) * ii]
+    _copy_bias(conv, layer.conv)
+    return layer
+
+
+def relative_error(conv: nn.Conv2d, layer: FactorizedConv) -> float:
+    """||W - W_hat|| / ||W|| (Frobenius) between the conv kernel and the factorized layer's equivalent."""
+    with torch.no_grad():
+        w = conv.weight.detach()
+        return float((w - layer.dense_weight()).norm() / w.norm().clamp_min(1e-12))
+
+
+# -- whole-model factorization --------------------------------------------------------------------
+
+
+@dataclass
+class LayerChange:
+    name: str
+    params_before: int
+    macs_before: int
+    params_after: int
+    macs_after: int
+    rel_error: float | None
+    detail: str
+    replaced: bool
+
+
+@dataclass
+class FactorizeReport:
+    method: str
+    layers: list[LayerChange] = field(default_factory=list)
+    params_before: int = 0
+    macs_before: int = 0
+    params_after: int = 0
+    macs_after: int = 0
+
+    def table(self) -> str:
+        rows = [
+            f"{'layer':26} {'params':>8} {'-> after':>9} {'MACs':>10} {'-> after':>10} {'init err':>9}  detail",
+        ]
+        for c in self.layers:
+            err = f"{c.rel_error:9.4f}" if c.rel_error is not None else f"{'-':>9}"
+            rows.append(
+                f"{c.name[:26]:26} {c.params_before:8d} {c.params_after:9d} {c.macs_before:10d} {c.macs_after:10d} {err}  {c.detail}"
+            )
+        rows.append(
+            f"{'total (model)':26} {self.params_before:8d} {self.params_after:9d} {self.macs_before:10d} {self.macs_after:10d}"
+        )
+        return "\n".join(rows)
+
+
+def _eligible(name: str, conv: nn.Conv2d, method: str, groups: int, input_layer: bool) -> str | None:
+    """None if ``conv`` can be factorized by ``method``, else the reason why not."""
+    if conv.groups != 1:
+        return "already grouped/depthwise"
+    if conv.kernel_size == (1, 1):
+        return "1×1 kernel"
+    if conv.dilation != (1, 1) or conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+        return "dilation/padding mode not supported"
+    if input_layer:
+        return "input layer"
+    if method == "grouped" and (conv.in_channels % groups or conv.out_channels % groups):
+        return f"channels not divisible by {groups} groups"
+    return None
+
+
+def _set_module(model: nn.Module, path: str, module: nn.Module) -> None:
+    parent_path, _, attr = path.rpartition(".")
+    parent = model.get_submodule(parent_path) if parent_path else model
+    setattr(parent, attr, module)
+
+
+def factorize_model(
+    model: nn.Module,
+    method: str,
+    input_shape: tuple[int, int, int],
+    *,
+    rank: int | None = None,
+    energy: float = 0.9,
+    atoms: int = 4,
+    alpha: float = 0.05,
+    groups: int = 2,
+    include_input_layer: bool = False,
+    keep_if_larger: bool = True,
+    max_ratio: float | None = 0.5,
+    seed: int = 0,
+) -> tuple[nn.Module, FactorizeReport]:
+    """A factorized copy of ``model`` and the per-layer report. The copy carries ``ef_transforms``
+    (the model's previous transforms plus this one) for ``save_checkpoint``.
+
+    Ranks chosen by ``energy`` are capped so that a layer keeps at most ``max_ratio`` of its
+    parameters (None: no cap); an explicit ``rank`` is used as given.
+
+    Layers whose factorization would not save parameters are kept unless ``keep_if_larger`` is False.
+    """
+    if method not in METHODS:
+        raise EdgefactError(f"unknown factorization method '{method}': use one of {', '.join(METHODS)}")
+    if not 0 < energy <= 1:
+        raise EdgefactError(f"energy {energy} must be in (0, 1], e.g. 0.9")
+    if rank is not None and rank < 1:
+        raise EdgefactError(f"rank {rank} must be at least 1")
+    if atoms < 1 or groups < 1 or alpha < 0:
+        raise EdgefactError(f"atoms ({atoms}) and groups ({groups}) must be >= 1, alpha ({alpha}) >= 0")
+    student = copy.deepcopy(model).eval()
+    before = count_ops(student, input_shape)
+    by_name = {layer.name: layer for layer in before.layers}
+    convs = [(n, m) for n, m in student.named_modules() if type(m) is nn.Conv2d]
+    first_conv = convs[0][0] if convs else None
+    report = FactorizeReport(method=method, params_before=before.deploy_params, macs_before=before.total_macs)
+    records: list[dict[str, Any]] = []
+    torch.manual_seed(seed)
+    for name, conv in convs:
+        info = by_name.get(name)
+        if info is None:
+            continue  # conv not reached by the forward pass
+        reason = _eligible(name, conv, method, groups, name == first_conv and not include_input_layer)
+        if reason:
+            report.layers.append(LayerChange(name, info.params, info.macs, info.params, info.macs, None, f"kept: {reason}", False))
+            continue
+        if method == "spatial":
+            layer: FactorizedConv = spatial_from_conv(conv, rank, energy, max_ratio)
+            detail = f"rank {layer.ef_args['rank']}"
+        elif method == "lowrank":
+            layer = tucker2_from_conv(conv, rank, energy, max_ratio)
+            detail = f"ranks in {layer.ef_args['rank_in']} out {layer.ef_args['rank_out']}"
+        elif method == "dictionary":
+            layer = dictionary_from_conv(conv, atoms, alpha, seed)
+            mask = layer.pointwise.mask
+            detail = f"{layer.atoms} atoms, codes {int(mask.sum())}/{mask.numel()} non-zero"
+        elif method == "depthwise":
+            layer = depthwise_from_conv(conv)
+            detail = "depthwise + pointwise"
+        else:
+            layer = grouped_from_conv(conv, groups)
+            detail = f"{groups} groups"
+        sub = count_ops(_Probe(layer), info.input_shape)
+        p_after, m_after = sub.deploy_params, sub.total_macs
+        if keep_if_larger and p_after >= info.params and rank is None:
+            report.layers.append(
+                LayerChange(name, info.params, info.macs, info.params, info.macs, None, f"kept: {detail} saves nothing", False)
+            )
+            continue
+        err = relative_error(conv, layer)
+        _set_module(student, name, layer)
+        records.append({"path": name, "type": layer.kind, "args": dict(layer.ef_args)})
+        report.layers.append(LayerChange(name, info.params, info.macs, p_after, m_after, err, detail, True))
+    after = count_ops(student, input_shape)
+    report.params_after, report.macs_after = after.deploy_params, after.total_macs
+    student.ef_transforms = list(getattr(model, "ef_transforms", [])) + [{"method": method, "layers": records}]
+    return student, report
+
+
+class _Probe(nn.Module):
+    """Wraps one layer so count_ops can be run on it alone."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer(x)
+
+
+def apply_transforms(model: nn.Module, transforms: list[dict[str, Any]]) -> nn.Module:
+    """Replay recorded structural edits on a freshly built model (weights are loaded afterwards)."""
+    for t in transforms:
+        for rec in t.get("layers", []):
+            cls = LAYER_TYPES.get(rec["type"])
+            if cls is None:
+                raise EdgefactError(
+                    f"checkpoint uses factorized layer type '{rec['type']}' unknown to this edgefact "
+                    f"(known: {', '.join(LAYER_TYPES)}): upgrade edgefact or refactorize"
+                )
+            _set_module(model, rec["path"], cls(**rec["args"]))
+    model.ef_transforms = list(transforms)
+    return model
+
+
+def param_count(model: nn.Module) -> int:
+    return int(sum(p.numel() for p in model.parameters()))
+
+
+__all__ = [
+    "METHODS", "LAYER_TYPES", "factorize_model", "apply_transforms", "spatial_from_conv", "tucker2_from_conv",
+    "dictionary_from_conv", "depthwise_from_conv", "grouped_from_conv", "relative_error", "rank_for_energy",
+    "FactorizeReport", "LayerChange",
+]  # fmt: skip

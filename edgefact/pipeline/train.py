@@ -1,0 +1,192 @@
+"""Training and evaluation on CPU: Adam or SGD with a cosine schedule, optional distillation.
+
+``train_model`` is the one training loop of edgefact: ``edgefact train``, the factorization
+fine-tune and the clustering fine-tune all call it. Runs are deterministic for a given seed and
+thread count (seeded init by the caller, seeded shuffling here).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from typing import Any
+
+import click
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from edgefact.errors import EdgefactError
+from edgefact.pipeline.data import Dataset, normalize
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+def set_threads(threads: int | None) -> int:
+    """Use ``threads`` torch threads (default: min(2, CPUs)); returns the number set."""
+    n = threads or min(2, os.cpu_count() or 1)
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % (2**32))
+
+
+def _call_progress_hooks(model: nn.Module, progress: float) -> None:
+    for m in model.modules():
+        hook = getattr(m, "ef_train_progress", None)
+        if callable(hook):
+            hook(progress)
+
+
+def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Hinton et al. 2015: KL(teacher || student) on temperature-softened outputs, times T²."""
+    t = temperature
+    return F.kl_div(
+        F.log_softmax(student_logits / t, dim=1), F.softmax(teacher_logits / t, dim=1), reduction="batchmean"
+    ) * (t * t)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Logits for already-normalized NCHW inputs (model put in eval mode)."""
+    model.eval()
+    out = [model(torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size]))) for i in range(0, len(x), batch_size)]
+    return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
+
+
+def evaluate(
+    model: nn.Module,
+    x: np.ndarray,
+    y: np.ndarray,
+    mean: list[float] | None = None,
+    std: list[float] | None = None,
+    batch_size: int = 512,
+) -> float:
+    """Top-1 accuracy. ``x`` is normalized with ``mean``/``std`` first if they are given."""
+    if len(x) == 0:
+        raise EdgefactError("cannot evaluate on an empty test set: give a data set with test samples")
+    if mean is not None and std is not None:
+        x = normalize(x, mean, std)
+    logits = predict(model, x.astype(np.float32, copy=False), batch_size)
+    return float((logits.argmax(1) == np.asarray(y)).mean())
+
+
+def train_model(
+    model: nn.Module,
+    dataset: Dataset,
+    epochs: int = 4,
+    batch_size: int = 128,
+    lr: float = 0.004,
+    optimizer: str = "adam",
+    seed: int = 0,
+    teacher: nn.Module | None = None,
+    kd_alpha: float = 0.7,
+    kd_temperature: float = 4.0,
+    progress: bool = True,
+    max_train_samples: int | None = None,
+    threads: int | None = None,
+    weight_decay: float = 0.0,
+    max_steps: int | None = None,
+    evaluate_test: bool = True,
+    label: str = "train",
+) -> dict[str, Any]:
+    """Train ``model`` in place on ``dataset`` (normalized with its mean/std); returns metrics.
+
+    With a ``teacher`` the loss is ``kd_alpha·KD + (1 - kd_alpha)·CE``. ``max_steps`` caps the number
+    of optimizer steps (for tests). Metrics: test_accuracy, train_accuracy, train_loss, epochs,
+    steps, seconds, samples.
+    """
+    if epochs < 1 and not max_steps:
+        raise EdgefactError(f"epochs={epochs}: train for at least one epoch")
+    if optimizer not in OPTIMIZERS:
+        raise EdgefactError(f"unknown optimizer '{optimizer}': use one of {', '.join(OPTIMIZERS)}")
+    if batch_size < 1 or lr <= 0:
+        raise EdgefactError(f"batch size {batch_size} and learning rate {lr} must be positive")
+    if not 0.0 <= kd_alpha <= 1.0:
+        raise EdgefactError(f"kd_alpha={kd_alpha} must be in [0, 1]")
+    set_threads(threads)
+    seed_everything(seed)
+    x = normalize(dataset.x_train[:max_train_samples], dataset.mean, dataset.std)
+    y = dataset.y_train[:max_train_samples]
+    n = len(x)
+    if n == 0:
+        raise EdgefactError(f"data set {dataset.name} has no training samples")
+    xt = torch.from_numpy(x)
+    yt = torch.from_numpy(np.asarray(y, dtype=np.int64))
+    steps_per_epoch = math.ceil(n / batch_size)
+    total = steps_per_epoch * epochs
+    if max_steps:
+        total = min(total, max_steps) if epochs >= 1 else max_steps
+    params = [p for p in model.parameters() if p.requires_grad]
+    if optimizer == "sgd":
+        opt: torch.optim.Optimizer = torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay)
+    elif optimizer == "adamw":
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    else:
+        opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    if teacher is not None:
+        teacher.eval()
+    gen = torch.Generator().manual_seed(seed)
+    start = time.perf_counter()
+    step = 0
+    loss_sum = 0.0
+    correct = 0
+    seen = 0
+    bar_ctx = click.progressbar(length=total, label=label, show_eta=True, file=None) if progress else None
+    bar = bar_ctx.__enter__() if bar_ctx is not None else None
+    try:
+        model.train()
+        while step < total:
+            perm = torch.randperm(n, generator=gen)
+            for i in range(0, n, batch_size):
+                if step >= total:
+                    break
+                idx = perm[i : i + batch_size]
+                xb, yb = xt[idx], yt[idx]
+                _call_progress_hooks(model, step / max(total - 1, 1))
+                logits = model(xb)
+                loss = F.cross_entropy(logits, yb)
+                if teacher is not None:
+                    with torch.no_grad():
+                        t_logits = teacher(xb)
+                    loss = kd_alpha * kd_loss(logits, t_logits, kd_temperature) + (1 - kd_alpha) * loss
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                step += 1
+                loss_sum += float(loss.detach()) * len(idx)
+                correct += int((logits.argmax(1) == yb).sum())
+                seen += len(idx)
+                if bar is not None:
+                    bar.label = f"{label} loss {loss_sum / seen:.3f} acc {correct / seen:.3f}"
+                    bar.update(1)
+    finally:
+        if bar_ctx is not None:
+            bar_ctx.__exit__(None, None, None)
+    _call_progress_hooks(model, 1.0)
+    from edgefact.models.layers import harden_shifts
+
+    harden_shifts(model)
+    model.eval()
+    seconds = time.perf_counter() - start
+    metrics: dict[str, Any] = {
+        "train_loss": loss_sum / max(seen, 1),
+        "train_accuracy": correct / max(seen, 1),
+        "epochs": epochs,
+        "steps": step,
+        "samples": n,
+        "seconds": round(seconds, 2),
+        "threads": torch.get_num_threads(),
+        "distilled": teacher is not None,
+    }
+    if evaluate_test and len(dataset.x_test):
+        metrics["test_accuracy"] = evaluate(model, dataset.x_test, dataset.y_test, dataset.mean, dataset.std)
+    return metrics

@@ -25,7 +25,7 @@ COMMANDS: dict[str, str] = {
     "cluster": "edgefact.pipeline.cluster_cli:cluster_cmd",
     "export": "edgefact.export.cli:export_cmd",
     "inspect": "edgefact.export.cli:inspect_cmd",
-    "convert": "edgefact.export.cli:convert_cmd",
+    "convert": "edgefact.export.convert_cli:convert_cmd",
     "build": "edgefact.pipeline.build_cli:build_cmd",
     "compare": "edgefact.report.cli:compare_cmd",
     "flash": "edgefact.targets.board_cli:flash_cmd",

@@ -202,9 +202,21 @@ def softmax_params(input_scale: float, beta: float = 1.0) -> SoftmaxParams:
 
 def mean_params(s_in: float, zp_in: int, s_out: float, zp_out: int) -> tuple[int, int, int, int]:
     """MEAN over H,W: ``(input_offset, output_offset, multiplier, shift)`` with the multiplier of
-    ``s_in / s_out``; the kernel divides the rescaled sum by the element count."""
+    ``s_in / s_out``; the kernel folds the element count in (see :func:`mean_count_multiplier`)."""
     m, s = quantize_multiplier(float(s_in) / float(s_out))
     return -int(zp_in), int(zp_out), m, s
+
+
+def mean_count_multiplier(multiplier: int, shift: int, count: int) -> tuple[int, int]:
+    """TFLite Micro's integer MEAN: 1/count folded into the multiplier.
+
+    ``k = min(floor(log2(count)), 31 + shift)``; returns ``((multiplier << k) // count, shift - k)``.
+    The mean is then ``MultiplyByQuantizedMultiplier(sum(x) - zp_in * count, m, s) + zp_out``.
+    """
+    if count <= 0:
+        raise EdgefactError(f"MEAN over {count} elements: the reduced axes must not be empty")
+    k = min(count.bit_length() - 1, 32, 31 + shift)
+    return (multiplier << k) // count, shift - k
 
 
 def requantize_params(s_in: float, zp_in: int, s_out: float, zp_out: int) -> tuple[int, int, int, int]:

@@ -127,7 +127,8 @@ typedef struct {
     ef_activation activation;
 } ef_mul_params;
 
-/** MEAN over H and W (keep_dims or not; the output is n x c either way). */
+/** MEAN over H and W (keep_dims or not; the output is n x c either way). The kernel folds
+ *  the element count H*W into the multiplier as TFLite Micro does. */
 typedef struct {
     int32_t input_offset;   /**< -input zero point */
     int32_t output_offset;  /**< output zero point */

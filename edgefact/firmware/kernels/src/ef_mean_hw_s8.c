@@ -1,5 +1,7 @@
-/* MEAN over H and W (TFLite's integer path for 4-D inputs reduced over axes 1 and 2):
- * sum of (x - zp_in), rescaled by s_in/s_out, divided by H*W rounding half away from zero. */
+/* MEAN over H and W, TFLite Micro's integer path (the same for keep_dims true and false):
+ * the count H*W is folded into the multiplier as floor((multiplier << k) / count) with
+ * k = floor(log2(count)) (capped so the shift stays valid), then the zero-point-corrected sum
+ * is requantized once. (Not sum/count then rescale: that rounds differently.) */
 #include "ef_nn_internal.h"
 
 ef_status ef_mean_hw_s8(const ef_mean_params *params,
@@ -14,21 +16,29 @@ ef_status ef_mean_hw_s8(const ef_mean_params *params,
         output_dims->h != 1 || output_dims->w != 1) {
         return EF_ERR_DIMS;
     }
-    if (!ef_activation_valid(&params->activation) || !ef_shift_valid(params->shift)) {
+    if (!ef_activation_valid(&params->activation) || !ef_shift_valid(params->shift) ||
+        params->multiplier < 0) {
         return EF_ERR_PARAM;
     }
     const ef_dims *in = input_dims;
     const int32_t count = in->h * in->w;
+    int32_t k = 0;
+    while (k < 30 && ((int64_t)1 << (k + 1)) <= count) {
+        ++k;
+    }
+    k = EF_MIN(k, 31 + params->shift);
+    const int32_t mult = (int32_t)(((int64_t)params->multiplier << k) / count);
+    const int32_t shift = params->shift - k;
+    const int32_t zp_term = params->input_offset * count;
+
     for (int32_t b = 0; b < in->n; ++b) {
         const int8_t *img = input + b * count * in->c;
         for (int32_t c = 0; c < in->c; ++c) {
             int32_t acc = 0;
             for (int32_t i = 0; i < count; ++i) {
-                acc += img[i * in->c + c] + params->input_offset;
+                acc += img[i * in->c + c];
             }
-            acc = ef_requantize(acc, params->multiplier, params->shift);
-            acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-            acc += params->output_offset;
+            acc = ef_requantize(acc + zp_term, mult, shift) + params->output_offset;
             output[b * in->c + c] = ef_clamp_to_s8(acc, params->activation.min, params->activation.max);
         }
     }

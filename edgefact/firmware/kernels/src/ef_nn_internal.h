@@ -66,12 +66,16 @@ static inline int ef_shift_valid(int32_t shift)
     return shift >= -31 && shift <= 30;
 }
 
-/* Number of outputs a (padded) window sweep produces: the consistency check for conv/pool. */
+/* Output size consistent with TFLite's padding: the implied bottom/right padding
+ * (out-1)*stride + k - in - pad must be at most pad + 1 (SAME splits odd totals that way) and
+ * above -stride (VALID leaves fewer than `stride` rows unused). */
 static inline int ef_out_size_ok(int32_t in, int32_t k, int32_t stride, int32_t pad, int32_t out)
 {
-    /* The last window must start inside input + top padding, and there must be no extra window. */
-    const int32_t last_start = (out - 1) * stride - pad;
-    return out > 0 && stride > 0 && pad >= 0 && pad < k + stride && last_start < in && last_start + k > 0;
+    if (out <= 0 || stride <= 0 || k <= 0 || pad < 0 || pad >= k) {
+        return 0;
+    }
+    const int32_t after = (out - 1) * stride + k - in - pad;
+    return after > -stride && after <= pad + 1;
 }
 
 /*

@@ -283,6 +283,8 @@ class GdbRunner(Runner):
                  exit_symbol: str | None = None, gdb: str | None = None, load: bool = True,
                  **options: Any) -> None:
         super().__init__(gdb_server=gdb_server, server=server, semihosting=semihosting, **options)
+        if gdb_server is not None:
+            parse_server(gdb_server)  # fail early on a malformed HOST:PORT
         self.gdb_server = gdb_server
         self.server = server or ("qemu" if gdb_server is None else "generic")
         if self.server not in SERVER_KINDS:
@@ -461,7 +463,10 @@ class GdbRunner(Runner):
                 return int(feeder.log.status)
             tail = feeder.log.tail()
             log = feeder.log
-        raise RunTimeoutError(f"{desc}: the connection closed before the firmware finished", tail=tail, log=log)
+        hint = ("" if log.records else
+                "; no log arrived: enable semihosting in the server (QEMU: -semihosting-config enable=on,target=gdb; "
+                "pyOCD: -S -O semihost_use_syscalls=true; OpenOCD: arm semihosting enable) and check its own output")
+        raise RunTimeoutError(f"{desc}: the connection closed before the firmware finished{hint}", tail=tail, log=log)
 
     @staticmethod
     def _interrupt_where(mi: MiSession, n_stops: int) -> str:

@@ -92,7 +92,8 @@ class SerialRunner(Runner):
                     break
         finally:
             ser.close()
-        log = feeder.finish()
+        # Bytes after the end record belong to whatever the board does next, not to this run.
+        log = feeder.log if feeder.log.status is not None else feeder.finish()
         wall = time.monotonic() - t0
         text = raw.decode("utf-8", errors="replace")
         where = f"serial {self.port} @ {self.baud} baud"

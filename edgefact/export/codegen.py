@@ -97,12 +97,12 @@ class _Writer:
     def ptr(self, tensor: int, writable: bool) -> str:
         buf = self.plan.buffer_of(tensor)
         ctype = _CTYPE[self.g.tensors[tensor].type_name]
-        if buf.kind == "input":
-            if writable:
+        if buf.kind in ("input", "output"):
+            if writable and buf.kind == "input":
                 raise EdgefactError(f"generator bug: tensor {tensor} would be written into the model input")
-            return "in"
-        if buf.kind == "output":
-            return "out"
+            base = "in" if buf.kind == "input" else "out"
+            item = 4 if self.g.tensors[tensor].type_name == "FLOAT32" else 1
+            return f"({base} + {buf.io_offset // item})" if buf.io_offset else base
         assert buf.offset is not None
         if self.g.tensors[tensor].nbytes > buf.size or buf.offset + buf.size > self.plan.arena_bytes:
             raise EdgefactError(f"generator bug: tensor {tensor} does not fit its arena buffer")
@@ -286,6 +286,21 @@ class _Writer:
             raise EdgefactError(f"generator bug: no C emitter for {layer.op}")
         return decl, calls
 
+    def io_macros(self) -> str:
+        if len(self.g.inputs) == 1 and len(self.g.outputs) == 1:
+            return ""
+        lines = ["", "/* Several inputs/outputs: offsets (in elements) inside `in` / `out`. */"]
+        for kind, idx in (("INPUT", self.g.inputs), ("OUTPUT", self.g.outputs)):
+            off = 0
+            for i, t in enumerate(idx):
+                ti = self.g.tensors[t]
+                size = int(np.prod(ti.shape))
+                lines += [f"#define EF_MODEL_{kind}{i}_OFFSET {off}", f"#define EF_MODEL_{kind}{i}_SIZE {size}",
+                          f"#define EF_MODEL_{kind}{i}_SCALE {_cfloat(ti.scale)}",
+                          f"#define EF_MODEL_{kind}{i}_ZERO_POINT ({ti.zero_point})"]
+                off += size
+        return "\n".join(lines) + "\n"
+
     # ---- files -----------------------------------------------------------------------------
 
     def render(self) -> dict[str, str]:
@@ -330,7 +345,8 @@ extern "C" {{
 #define EF_MODEL_INPUT_H {ins[1]}
 #define EF_MODEL_INPUT_W {ins[2]}
 #define EF_MODEL_INPUT_C {ins[3]}
-#define EF_MODEL_INPUT_SIZE {int(np.prod(tin.shape))}
+#define EF_MODEL_NUM_INPUTS {len(g.inputs)}
+#define EF_MODEL_INPUT_SIZE {sum(int(np.prod(g.tensors[t].shape)) for t in g.inputs)}
 #define EF_MODEL_INPUT_SCALE {_cfloat(tin.scale)}
 #define EF_MODEL_INPUT_ZERO_POINT ({tin.zero_point})
 typedef {in_c} ef_model_input_t;
@@ -340,18 +356,21 @@ typedef {in_c} ef_model_input_t;
 #define EF_MODEL_OUTPUT_H {outs[1]}
 #define EF_MODEL_OUTPUT_W {outs[2]}
 #define EF_MODEL_OUTPUT_C {outs[3]}
-#define EF_MODEL_OUTPUT_SIZE {int(np.prod(tout.shape))}
+#define EF_MODEL_NUM_OUTPUTS {len(g.outputs)}
+#define EF_MODEL_OUTPUT_SIZE {sum(int(np.prod(g.tensors[t].shape)) for t in g.outputs)}
 #define EF_MODEL_OUTPUT_SCALE {_cfloat(tout.scale)}
 #define EF_MODEL_OUTPUT_ZERO_POINT ({tout.zero_point})
 typedef {out_c} ef_model_output_t;
-
+{self.io_macros()}
 /* Activations: one static arena, planned ahead of time (see plan.txt). */
 #define EF_MODEL_ARENA_SIZE {plan.arena_bytes}
 #define EF_MODEL_NUM_LAYERS {n_layers}
 #define EF_MODEL_MACS {g.total_macs}
 
 /* One inference: reads EF_MODEL_INPUT_SIZE values from `in`, writes EF_MODEL_OUTPUT_SIZE values
- * to `out` (the two must not overlap). Returns 0, or 1 + the position of the failing layer. */
+ * to `out` (the two must not overlap; several inputs/outputs lie back to back, see the
+ * EF_MODEL_INPUTi_ and EF_MODEL_OUTPUTi_ macros). Returns 0, or 1 + the position of the failing
+ * layer. */
 int ef_model_run(const {in_c} *in, {out_c} *out);
 
 #ifdef __cplusplus
@@ -359,6 +378,14 @@ int ef_model_run(const {in_c} *in, {out_c} *out);
 #endif
 #endif /* EF_MODEL_H */
 """
+        if plan.arena_bytes > 0:
+            arena_decl = f"""/* The arena: {plan.arena_bytes} bytes (peak of live tensors {plan.peak_live_bytes} bytes). */
+static int8_t ef_arena[EF_MODEL_ARENA_SIZE] EF_MODEL_ALIGNED;
+#define EF_ARENA_I8(offset) (&ef_arena[(offset)])
+#define EF_ARENA_F32(offset) ((float *)(void *)&ef_arena[(offset)])
+"""
+        else:
+            arena_decl = "/* No arena: the layers read the caller's input and write its output directly. */\n"
         model_c = f"""{head}
 #include <stddef.h>
 #include <stdint.h>
@@ -378,11 +405,7 @@ int ef_model_run(const {in_c} *in, {out_c} *out);
 #endif
 #endif
 
-/* The arena: {plan.arena_bytes} bytes (peak of live tensors {plan.peak_live_bytes} bytes). */
-static int8_t ef_arena[EF_MODEL_ARENA_SIZE > 0 ? EF_MODEL_ARENA_SIZE : 1] EF_MODEL_ALIGNED;
-#define EF_ARENA_I8(offset) (&ef_arena[(offset)])
-#define EF_ARENA_F32(offset) ((float *)(void *)&ef_arena[(offset)])
-
+{arena_decl}
 {chr(10).join(decls)}
 int ef_model_run(const {in_c} *in, {out_c} *out)
 {{

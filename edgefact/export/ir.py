@@ -507,7 +507,9 @@ class _Lowering:
 def lower(model: TFLiteModel) -> Graph:
     """Lower a loaded TFLite model to the IR; raises UnsupportedOpError naming op, index and the list."""
     graph = _Lowering(model).lower()
-    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
-        raise UnsupportedOpError(f"the model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
-                                 "the generated ef_model_run() supports one input and one output")
+    for what, idx in (("inputs", graph.inputs), ("outputs", graph.outputs)):
+        types = {graph.tensors[t].type_name for t in idx}
+        if len(types) > 1:
+            raise UnsupportedOpError(f"the model's {what} mix types {sorted(types)}; ef_model_run() passes all "
+                                     f"{what} in one buffer, so they must share one type")
     return graph

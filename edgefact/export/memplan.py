@@ -36,6 +36,7 @@ class Buffer:
     kind: str = "tensor"  # "tensor" | "scratch" | "input" | "output"
     offset: int | None = None  # arena offset; None for input/output (caller's pointers)
     layer: int | None = None  # for scratch: position of its layer
+    io_offset: int = 0  # input/output: byte offset in the caller's buffer (inputs back to back)
 
     def overlaps_in_time(self, other: Buffer) -> bool:
         return self.first <= other.last and other.first <= self.last
@@ -87,7 +88,6 @@ def plan_memory(graph: Graph, alignment: int = ALIGN, inplace: bool = True) -> M
     uf = _UnionFind()
     for t in graph.tensors:
         uf.find(t)
-    in_t, out_t = graph.inputs[0], graph.outputs[0]
 
     # last reader of each tensor (by layer position)
     last_use: dict[int, int] = {}
@@ -99,7 +99,7 @@ def plan_memory(graph: Graph, alignment: int = ALIGN, inplace: bool = True) -> M
         return [t for t in graph.tensors if uf.find(t) == root]
 
     def external(root: int) -> bool:
-        return root in (uf.find(in_t), uf.find(out_t))
+        return root in {uf.find(t) for t in (*graph.inputs, *graph.outputs)}
 
     for pos, layer in enumerate(layers):
         if layer.attrs.get("alias"):
@@ -136,7 +136,17 @@ def plan_memory(graph: Graph, alignment: int = ALIGN, inplace: bool = True) -> M
     buffers: list[Buffer] = []
     tensor_buffer: dict[int, int] = {}
     for root, members in sorted(roots.items()):
-        kind = "input" if uf.find(in_t) == root else "output" if uf.find(out_t) == root else "tensor"
+        ins = [t for t in graph.inputs if uf.find(t) == root]
+        outs = [t for t in graph.outputs if uf.find(t) == root]
+        kind = "input" if ins else "output" if outs else "tensor"
+        if len(ins) + len(outs) > 1:
+            raise EdgefactError(f"model inputs/outputs {ins + outs} share one buffer; edgefact needs distinct "
+                                "model inputs and outputs")
+        io_offset = 0
+        for t in graph.inputs if ins else graph.outputs if outs else []:
+            if t in members:
+                break
+            io_offset += graph.tensors[t].nbytes
         firsts = [produced_at[m] for m in members if m in produced_at]
         lasts = [last_use[m] for m in members if m in last_use]
         first = min(firsts) if firsts else 0
@@ -147,7 +157,8 @@ def plan_memory(graph: Graph, alignment: int = ALIGN, inplace: bool = True) -> M
             last = len(layers) - 1
         size = max(graph.tensors[m].nbytes for m in members)
         name = graph.tensors[min(members, key=lambda m: produced_at.get(m, -1))].name
-        b = Buffer(id=len(buffers), name=name, size=size, first=first, last=last, tensors=sorted(members), kind=kind)
+        b = Buffer(id=len(buffers), name=name, size=size, first=first, last=last, tensors=sorted(members), kind=kind,
+                   io_offset=io_offset)
         buffers.append(b)
         for m in members:
             tensor_buffer[m] = b.id

@@ -433,3 +433,31 @@ def test_bench_command_prints_figures_with_units(demo_elf, direct_run) -> None:
     assert f"= {1e3 * total / 216e6:.3f} ms at 216 MHz (estimate: 1 instruction per cycle)" in res.output
     for name, count in direct_run.regions.items():
         assert re.search(rf"\| {name}\s+\|\s+{count:,} \|", res.output)
+
+
+def test_bench_serial_flashes_with_pyocd_after_opening_the_port(fake_pyocd, tmp_path) -> None:
+    """`bench --runner serial --flash`: the board is flashed (pyOCD doubles) and reset, then its UART log is read."""
+    elf = tmp_path / "fw.elf"
+    elf.write_bytes(b"\x7fELF")
+    master, slave = os.openpty()
+
+    class Booting(FakeCortexM):
+        def reset(self) -> None:  # the board boots and prints its log on the UART
+            super().reset()
+            os.write(master, _records({"t": "hello", "v": 1, "unit": "cycles (device)"},
+                                      {"t": "total", "run": 0, "count": 777},
+                                      {"t": "region", "id": 0, "name": "fc", "count": 700, "calls": 1},
+                                      {"t": "end", "status": 0}))
+
+    core = Booting([])
+    fake_pyocd["session"] = FakeSession(core)
+    try:
+        res = CliRunner().invoke(cli, ["bench", "--target", "nucleo-h743zi", "--runner", "serial", "--port",
+                                       os.ttyname(slave), "--baud", "230400", "--flash", "--timeout", "10", str(elf)])
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert res.exit_code == 0, res.output
+    assert FakeProgrammer.programmed == [(str(elf), "elf")] and core.calls == ["reset"]
+    assert "total: 777 cycles (device) per inference = 0.002 ms at 480 MHz (measured cycles)" in res.output
+    assert re.search(r"\| fc\s+\|\s+700 \|", res.output)

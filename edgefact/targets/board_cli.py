@@ -17,12 +17,21 @@ _elf_arg = click.argument("elf", type=click.Path(exists=True, dir_okay=False, pa
 
 
 def _runner_options(runner: str, *, port: str | None, baud: int, gdb_server: str | None, server_kind: str | None,
-                    probe: str | None, pyocd_target: str | None, frequency: int | None) -> dict[str, Any]:
+                    probe: str | None, pyocd_target: str | None, frequency: int | None,
+                    flash_first: bool = False) -> dict[str, Any]:
     if runner == "serial":
         if not port:
             raise EdgefactError("--runner serial needs --port (e.g. /dev/ttyACM0); list ports with "
                                 "`python -m serial.tools.list_ports`")
-        return {"port": port, "baud": baud}
+        opts: dict[str, Any] = {"port": port, "baud": baud}
+        if flash_first:
+            from edgefact.targets.runners.pyocd import flash_with_pyocd
+
+            def start(elf: Path, target: Target) -> None:  # flash + reset once the port is open
+                flash_with_pyocd(elf, target, probe=probe, target_type=pyocd_target, frequency=frequency)
+
+            opts["start"] = start
+        return opts
     if runner == "gdb":
         return {"gdb_server": gdb_server, "server": server_kind}
     if runner == "pyocd":
@@ -109,12 +118,14 @@ def flash_cmd(target_name: str, runner: str, probe: str | None, pyocd_target: st
 @click.option("--probe", help="pyOCD probe unique id.")
 @click.option("--pyocd-target", help="pyOCD target type, overriding the board's.")
 @click.option("--frequency", type=int, help="SWD clock in Hz for pyOCD.")
+@click.option("--flash", "flash_first", is_flag=True,
+              help="--runner serial: flash the ELF with pyOCD (and reset) after opening the port.")
 @click.option("--timeout", "timeout_s", type=float, default=120.0, show_default=True, help="Seconds before giving up.")
 @click.option("--json", "as_json", is_flag=True, help="Print the parsed figures as JSON.")
 @_elf_arg
 def bench_cmd(target_name: str, runner: str | None, port: str | None, baud: int, gdb_server: str | None,
               server_kind: str | None, probe: str | None, pyocd_target: str | None, frequency: int | None,
-              timeout_s: float, as_json: bool, elf: Path) -> None:
+              flash_first: bool, timeout_s: float, as_json: bool, elf: Path) -> None:
     """Run a firmware ELF and print its figures (instructions under emulation, cycles on a board)."""
     target = get_target(target_name)
     if runner is None:
@@ -122,7 +133,8 @@ def bench_cmd(target_name: str, runner: str | None, port: str | None, baud: int,
     if runner in ("qemu",) and target.qemu_machine is None:
         raise EdgefactError(f"'{target.name}' has no emulator; use --runner pyocd, gdb or serial")
     options = _runner_options(runner, port=port, baud=baud, gdb_server=gdb_server, server_kind=server_kind,
-                              probe=probe, pyocd_target=pyocd_target, frequency=frequency)
+                              probe=probe, pyocd_target=pyocd_target, frequency=frequency,
+                              flash_first=flash_first)
     run = get_runner(runner, **options)
     run.check_available()
     result = run.run(elf, target, timeout_s=timeout_s)

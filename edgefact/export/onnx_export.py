@@ -61,6 +61,62 @@ def _onnx_ops(model: Any) -> dict[str, int]:
     return dict(Counter(node.op_type for node in model.graph.node))
 
 
+def _const_ints(model: Any, name: str) -> list[int] | None:
+    from onnx import numpy_helper
+
+    for init in model.graph.initializer:
+        if init.name == name:
+            return [int(v) for v in numpy_helper.to_array(init).reshape(-1)]
+    for node in model.graph.node:
+        if node.op_type == "Constant" and node.output[0] == name:
+            for a in node.attribute:
+                if a.name == "value":
+                    return [int(v) for v in numpy_helper.to_array(a.t).reshape(-1)]
+    return None
+
+
+def canonicalize_for_tflite(model: Any) -> int:
+    """Rewrite graph patterns that onnx2tf converts badly; returns the number of rewrites.
+
+    ``ReduceMean`` over the spatial axes (2, 3) of a 4-D tensor becomes ``GlobalAveragePool``
+    (+ ``Flatten`` when keepdims=0). Same numbers, but onnx2tf 1.29 loses track of the NHWC layout
+    when such a ReduceMean follows a residual ``Add`` and emits a TRANSPOSE back to NCHW before a
+    MEAN; GlobalAveragePool always becomes a plain MEAN over H, W in NHWC.
+    """
+    import onnx
+    from onnx import helper
+
+    inferred = onnx.shape_inference.infer_shapes(model)
+    ranks = {
+        vi.name: len(vi.type.tensor_type.shape.dim)
+        for vi in [*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output]
+    }
+    new_nodes = []
+    count = 0
+    for node in model.graph.node:
+        if node.op_type == "ReduceMean" and ranks.get(node.input[0]) == 4:
+            attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+            axes = attrs.get("axes")
+            if axes is None and len(node.input) > 1 and node.input[1]:
+                axes = _const_ints(model, node.input[1])
+            keep = int(attrs.get("keepdims", 1))
+            if axes is not None and sorted(int(a) % 4 for a in axes) == [2, 3]:
+                out = node.output[0]
+                if keep:
+                    new_nodes.append(helper.make_node("GlobalAveragePool", [node.input[0]], [out], name=node.name))
+                else:
+                    mid = f"{out}__gap"
+                    new_nodes.append(helper.make_node("GlobalAveragePool", [node.input[0]], [mid], name=node.name))
+                    new_nodes.append(helper.make_node("Flatten", [mid], [out], name=f"{node.name}__flatten", axis=1))
+                count += 1
+                continue
+        new_nodes.append(node)
+    if count:
+        del model.graph.node[:]
+        model.graph.node.extend(new_nodes)
+    return count
+
+
 def run_onnx(path: str | os.PathLike[str], inputs: np.ndarray) -> np.ndarray:
     """Run an exported (batch-1) ONNX model sample by sample with onnxruntime on CPU."""
     import onnxruntime as ort
@@ -84,6 +140,7 @@ def export_onnx(
     check_inputs: Any = None,
     tolerance: float = DEFAULT_TOLERANCE,
     check_samples: int = 16,
+    canonicalize: bool = True,
 ) -> OnnxExportResult:
     """Export ``model`` (a torch.nn.Module) to ONNX at ``path`` and check it.
 
@@ -91,7 +148,8 @@ def export_onnx(
     samples) are run through both PyTorch and onnxruntime; without them ``check_samples``
     deterministic random inputs are used. The export fails (and ``path`` is left untouched) when
     the ONNX checker rejects the graph or the outputs differ by more than ``tolerance`` relative
-    to the range of the PyTorch outputs.
+    to the range of the PyTorch outputs. ``canonicalize`` applies :func:`canonicalize_for_tflite`
+    (checked by the same parity test).
     """
     import onnx
     import torch
@@ -156,6 +214,8 @@ def export_onnx(
                         "another --opset"
                     ) from exc
             onnx_model = onnx.load(str(tmp))
+            if canonicalize and canonicalize_for_tflite(onnx_model):
+                onnx.save(onnx_model, str(tmp))
             try:
                 onnx.checker.check_model(onnx_model, full_check=True)
             except onnx.checker.ValidationError as exc:

@@ -128,3 +128,35 @@ def test_kernels_compile_for_every_core(core: str, tmp_path) -> None:
     r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert len(list(tmp_path.glob("*.o"))) == len(kernel_sources())
+
+
+def test_fc_rounding_tflm_double_litert_single() -> None:
+    """TFLM's FULLY_CONNECTED requantizes with double rounding (what the kernels do), LiteRT's
+    reference FC with single rounding: a Python model of each matches its interpreter exactly."""
+    from opmodels import get_opmodel, random_inputs
+
+    from edgefact.export.reference import run_litert_ref, run_tflm
+    from edgefact.export.tflite_model import load_tflite
+
+    model = get_opmodel("fc_bias")
+    m = load_tflite(model)
+    op = m.operators[0]
+    x_t, w_t, b_t, y_t = (m.tensor(op.inputs[0]), m.tensor(op.inputs[1]), m.tensor(op.inputs[2]),
+                          m.tensor(op.outputs[0]))
+    s_in, zp_in = float(x_t.quantization.scales[0]), int(x_t.quantization.zero_points[0])
+    s_out, zp_out = float(y_t.quantization.scales[0]), int(y_t.quantization.zero_points[0])
+    units = w_t.shape[0]
+    mults, shifts = quant.per_channel_multipliers(s_in, w_t.quantization.scales, s_out, units)
+    xs = random_inputs(model, 200, seed=5)[0].reshape(200, -1)
+    acc = (xs.astype(np.int64) - zp_in) @ w_t.data.astype(np.int64).T + b_t.data.astype(np.int64)
+
+    def model_out(fn) -> np.ndarray:
+        return np.array([[min(127, max(-128, fn(int(a), mults[u], shifts[u]) + zp_out))
+                          for u, a in enumerate(row)] for row in acc], dtype=np.int8)
+
+    double = model_out(quant.multiply_by_quantized_multiplier)
+    single = model_out(quant.multiply_by_quantized_multiplier_single_round)
+    assert np.array_equal(double, run_tflm(model, [xs])[0].reshape(200, -1))
+    assert np.array_equal(single, run_litert_ref(model, [xs])[0].reshape(200, -1))
+    diff = np.abs(double.astype(int) - single.astype(int))
+    assert np.count_nonzero(diff) > 0 and diff.max() == 1  # rare, 1 LSB

@@ -255,6 +255,15 @@ def multiply_by_quantized_multiplier(x: int, multiplier: int, shift: int) -> int
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(v, multiplier), right)
 
 
+def multiply_by_quantized_multiplier_single_round(x: int, multiplier: int, shift: int) -> int:
+    """The single-rounding variant (TFLite built with ``TFLITE_SINGLE_ROUNDING``):
+    ``(x * multiplier + 2**(30 - shift)) >> (31 - shift)``. LiteRT's reference FULLY_CONNECTED
+    rounds this way; TFLite Micro (our oracle) and every edgefact kernel use the double rounding
+    of :func:`multiply_by_quantized_multiplier`. They differ by 1 LSB on rare ties."""
+    total = 31 - shift
+    return (x * multiplier + (1 << (total - 1))) >> total
+
+
 def requantize(acc: int, multiplier: int, shift: int, output_offset: int,
                act_min: int = INT8_MIN, act_max: int = INT8_MAX) -> int:
     """Accumulator -> int8, the epilogue of every conv/FC kernel."""

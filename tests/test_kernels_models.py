@@ -1,0 +1,100 @@
+"""Kernel library on whole models and on cases the one-op factory does not cover.
+
+- The three MLPerf Tiny int8 reference models, run op by op with the kernels, equal TFLM.
+- ADD/MUL with broadcasting (squeeze-excitation style [1,H,W,C] x [1,1,1,C], and a row
+  broadcast) equal TFLM; the models are converted here with TFLiteConverter and cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import pytest
+from kernels_harness import ROOT, build_driver, run_model
+from opmodels import random_inputs
+
+from edgefact.export.reference import run_tflm
+from edgefact.fsutil import atomic_write_bytes
+
+MLPERF = Path("/work/shared/models/mlperf-tiny")
+CACHE = ROOT / ".cache" / "kernels_models"
+
+BROADCAST_CASES = {
+    # name: (op, shape1, shape2, activation, range1, range2)
+    "add_bc_channel_relu": ("add", (1, 5, 5, 6), (1, 1, 1, 6), "relu", (-1.0, 1.0), (-3.0, 2.0)),
+    "mul_bc_channel": ("mul", (1, 5, 5, 6), (1, 1, 1, 6), "none", (-2.0, 2.0), (0.0, 1.0)),
+    "add_bc_row": ("add", (1, 4, 5, 3), (1, 4, 1, 3), "none", (-1.0, 1.0), (-0.5, 0.25)),
+    "mul_bc_first": ("mul", (1, 1, 1, 7), (1, 3, 4, 7), "relu", (-1.0, 1.0), (-2.0, 2.0)),
+}
+
+
+@pytest.fixture(scope="module")
+def driver():
+    return build_driver()
+
+
+@pytest.mark.parametrize("name", ["ad_fc_autoencoder_int8", "ic_resnet8_int8", "kws_dscnn_int8"])
+def test_mlperf_tiny_bitexact(name: str, driver) -> None:
+    path = MLPERF / f"{name}.tflite"
+    if not path.is_file():
+        pytest.skip(f"{path} not present")
+    model = path.read_bytes()
+    xs = random_inputs(model, 30, seed=21)
+    ref = run_tflm(model, xs)
+    got = run_model(model, xs, driver)
+    for r, g in zip(ref, got, strict=True):
+        assert np.array_equal(r, g.reshape(r.shape)), f"{name}: {np.count_nonzero(r != g.reshape(r.shape))} differ"
+
+
+def _broadcast_model(name: str) -> bytes:
+    spec = BROADCAST_CASES[name]
+    key = hashlib.sha256(f"1|{version('tensorflow')}|{name}|{spec}".encode()).hexdigest()[:16]
+    path = CACHE / f"{name}-{key}.tflite"
+    if path.is_file():
+        return path.read_bytes()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    op, s1, s2, act, r1, r2 = spec
+
+    @tf.function(input_signature=[tf.TensorSpec(s1, tf.float32), tf.TensorSpec(s2, tf.float32)])
+    def f(a, b):
+        y = a + b if op == "add" else a * b
+        return tf.nn.relu(y) if act == "relu" else y
+
+    rng = np.random.default_rng(int(key[:8], 16))
+
+    def rep():
+        for i in range(64):
+            a = rng.uniform(*r1, s1).astype(np.float32)
+            b = rng.uniform(*r2, s2).astype(np.float32)
+            if i == 0:
+                a.flat[0], a.flat[-1], b.flat[0], b.flat[-1] = r1[0], r1[1], r2[0], r2[1]
+            yield [a, b]
+
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = rep
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    model = bytes(conv.convert())
+    atomic_write_bytes(path, model)
+    return model
+
+
+@pytest.mark.parametrize("name", sorted(BROADCAST_CASES))
+def test_broadcast_add_mul_bitexact(name: str, driver) -> None:
+    from edgefact.export.tflite_model import load_tflite
+
+    model = _broadcast_model(name)
+    m = load_tflite(model)
+    assert [o.name for o in m.operators] == [BROADCAST_CASES[name][0].upper()]
+    xs = random_inputs(model, 200, seed=4)
+    ref = run_tflm(model, xs)[0]
+    got = run_model(model, xs, driver)[0].reshape(ref.shape)
+    assert np.array_equal(ref, got), f"{name}: {np.count_nonzero(ref != got)}/{ref.size} differ"

@@ -100,6 +100,7 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "conv_3x3_s2_valid": _conv(12, 12, 4, 6, 3, 3, stride=2, padding="VALID"),
     "conv_5x5_s1_same": _conv(9, 9, 3, 5, 5, 5),
     "conv_5x5_s2_valid_relu": _conv(13, 13, 2, 3, 5, 5, stride=2, padding="VALID", act="RELU"),
+    "conv_3x3_c1_8x8": _conv(8, 8, 1, 4, 3, 3, act="RELU"),  # one input channel; digits-shaped input
     "conv_3x1_same": _conv(10, 7, 6, 6, 3, 1),
     "conv_1x3_same_relu": _conv(7, 10, 6, 6, 1, 3, act="RELU"),
     "conv_5x1_s2_valid": _conv(11, 9, 3, 5, 5, 1, stride=2, padding="VALID"),

@@ -49,6 +49,37 @@ def direct_run(demo_elf: Path):
     return log
 
 
+_MISBEHAVING_APP = r"""
+#include "ef_app.h"
+#include "ef_log.h"
+int ef_app_setup(void) { ef_log_msg("setting up"); return 0; }
+volatile unsigned ef_spin;
+int ef_app_run(void)
+{
+#ifdef EF_TEST_HANG
+    for (;;) { ef_spin++; }
+#else
+    return *(volatile int *)0xFFFFFFF0u; /* bus fault */
+#endif
+}
+void ef_app_report(void) {}
+"""
+
+
+@pytest.fixture(scope="session")
+def misbehaving_elfs() -> dict[str, Path]:
+    """Two tiny apps on the template: one spins forever in ef_app_run, one takes a bus fault."""
+    from edgefact.firmware.build import build_firmware
+
+    root = ROOT / ".cache" / "test_runners_boards"
+    src = root / "misbehave.c"
+    if not src.is_file() or src.read_text() != _MISBEHAVING_APP:
+        root.mkdir(parents=True, exist_ok=True)
+        src.write_text(_MISBEHAVING_APP)
+    return {"hang": build_firmware("cortex-m4", [src], [], root / "hang", defines={"EF_TEST_HANG": 1}),
+            "fault": build_firmware("cortex-m4", [src], [], root / "fault")}
+
+
 def _same_figures(result, log) -> None:
     assert result.exit_status == 0 and result.ok
     assert result.unit == log.unit == "instructions (emulated)"
@@ -104,6 +135,18 @@ def test_gdb_runner_explains_unhandled_semihosting(demo_elf) -> None:
     finally:
         qemu.kill()
         qemu.wait()
+
+
+@needs_arm
+@pytest.mark.qemu
+def test_gdb_runner_timeout_names_where_the_core_was_and_faults_name_registers(misbehaving_elfs) -> None:
+    m4 = get_target("cortex-m4")
+    with pytest.raises(RunTimeoutError, match=r"did not finish within 2 s \(stopped at 0x[0-9a-f]+ in ef_app_run\)") as info:
+        get_runner("gdb").run(misbehaving_elfs["hang"], m4, timeout_s=2)
+    assert any("setting up" in line for line in info.value.tail)
+    with pytest.raises(FirmwareFaultError, match="CFSR=") as fault:
+        get_runner("gdb").run(misbehaving_elfs["fault"], m4, timeout_s=30)
+    assert fault.value.exit_status == 3
 
 
 def test_gdb_runner_bad_input_errors(tmp_path) -> None:

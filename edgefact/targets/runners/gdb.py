@@ -370,6 +370,7 @@ class GdbRunner(Runner):
         try:
             mi.command("-gdb-set confirm off")
             mi.command("-gdb-set pagination off")
+            mi.command("-gdb-set mi-async on")  # so -exec-interrupt works while the core runs
             mi.command(f'-file-exec-and-symbols "{elf}"')
             self._connect(mi, host, port, qemu, server_desc)
             self._prepare_core(mi, elf)

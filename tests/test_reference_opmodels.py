@@ -136,7 +136,7 @@ def test_real_inputs_from_a_dataset() -> None:
         atol=t.scale / 2 + 1e-6,
     )
     assert len(np.unique(x)) > 8 and x.min() < -64 and x.max() > 64  # real images use the range
-    np.testing.assert_array_equal(ref.real_inputs_for(model, "digits", 30)[0], x)
+    np.testing.assert_array_equal(ref.real_inputs_for(model, ds, 30)[0], x)
     assert ref.compare_oracles(model, [x]).equal
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import os
 from pathlib import Path
 
 import numpy as np
@@ -164,3 +165,14 @@ def test_fc_difference_is_single_vs_double_rounding() -> None:
         assert r["tflm_eq_double"] == r["elements"]
         assert r["litert_eq_single"] == r["elements"]
         assert r["oracles_differ"] == r["modes_differ"]
+
+
+def test_c_level_output_is_captured_not_leaked(capfd: pytest.CaptureFixture[str]) -> None:
+    with ref.capture_c_output() as cap:
+        os.write(2, b"to fd 2\n")
+        os.write(1, b"to fd 1\n")
+    assert "to fd 2" in cap.text and "to fd 1" in cap.text
+    ref.tflm_arena(MLPERF_DIR / "kws_dscnn_int8.tflite", find_minimal=True)  # prints, and fails allocations
+    out, err = capfd.readouterr()
+    assert "to fd" not in out + err
+    assert "RecordingMicroAllocator" not in out + err and "Failed" not in out + err

@@ -26,7 +26,9 @@ from edgefact.export.tflite_model import Operator, TFLiteModel, load_tflite
 from edgefact.firmware.kernels import buffer_size, kernel_include_dir, kernel_sources
 
 ROOT = Path(__file__).resolve().parent.parent
-DRIVER_SRC = Path(__file__).resolve().parent / "kernels_driver" / "ef_kernel_driver.c"
+DRIVER_DIR = Path(__file__).resolve().parent / "kernels_driver"
+DRIVER_SRC = DRIVER_DIR / "ef_kernel_driver.c"
+RUNNER_SRC = DRIVER_DIR / "ef_kernel_runner.c"
 CACHE = ROOT / ".cache" / "kernels_driver"
 
 OPCODES = {
@@ -40,8 +42,9 @@ _NP = {S8: np.int8, S32: np.int32, F32: np.float32}
 
 def build_driver(cc: str = "gcc", extra_flags: tuple[str, ...] = ()) -> Path:
     """Compile the driver + kernels (cached by source content and flags)."""
-    srcs = [DRIVER_SRC, *kernel_sources()]
-    headers = sorted(kernel_include_dir().glob("*.h")) + sorted(kernel_sources()[0].parent.glob("*.h"))
+    srcs = [DRIVER_SRC, RUNNER_SRC, *kernel_sources()]
+    headers = (sorted(kernel_include_dir().glob("*.h")) + sorted(kernel_sources()[0].parent.glob("*.h"))
+               + sorted(DRIVER_DIR.glob("*.h")))
     h = hashlib.sha256(" ".join([cc, *extra_flags]).encode())
     for p in srcs + headers:
         h.update(p.name.encode())
@@ -54,7 +57,7 @@ def build_driver(cc: str = "gcc", extra_flags: tuple[str, ...] = ()) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".tmp.{out.name}")
     cmd = [cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", *extra_flags,
-           f"-I{kernel_include_dir()}", *map(str, srcs), "-lm", "-o", str(tmp)]
+           f"-I{kernel_include_dir()}", f"-I{DRIVER_DIR}", *map(str, srcs), "-lm", "-o", str(tmp)]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     tmp.replace(out)
     return out
@@ -76,8 +79,8 @@ def _pad4(b: bytes) -> bytes:
     return b + b"\0" * (-len(b) % 4)
 
 
-def run_call(driver: Path, call: KernelCall, inputs: list[np.ndarray]) -> np.ndarray:
-    """Run ``call`` over N samples (``inputs``: one (N, ...) array per kernel input)."""
+def case_blob(call: KernelCall, inputs: list[np.ndarray]) -> bytes:
+    """The case file of ``call`` over N samples (layout: tests/kernels_driver/ef_kernel_runner.c)."""
     n = inputs[0].shape[0]
     parts = [b"EFKT", struct.pack("<ii", OPCODES[call.op], len(call.params)),
              struct.pack(f"<{len(call.params)}i", *call.params), struct.pack("<i", len(call.arrays))]
@@ -94,9 +97,15 @@ def run_call(driver: Path, call: KernelCall, inputs: list[np.ndarray]) -> np.nda
     for i in range(n):
         for x in flat:
             parts.append(_pad4(x[i].tobytes()))
+    return b"".join(parts)
+
+
+def run_call(driver: Path, call: KernelCall, inputs: list[np.ndarray]) -> np.ndarray:
+    """Run ``call`` over N samples (``inputs``: one (N, ...) array per kernel input)."""
+    n = inputs[0].shape[0]
     with tempfile.TemporaryDirectory(prefix="efk") as d:
         case, out = Path(d) / "case.bin", Path(d) / "out.bin"
-        case.write_bytes(b"".join(parts))
+        case.write_bytes(case_blob(call, inputs))
         r = subprocess.run([str(driver), str(case), str(out)], capture_output=True, text=True)
         if r.returncode != 0:
             raise AssertionError(f"kernel driver failed for {call.op}: {r.stderr.strip()}")

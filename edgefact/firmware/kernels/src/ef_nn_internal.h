@@ -79,28 +79,112 @@ static inline int ef_out_size_ok(int32_t in, int32_t k, int32_t stride, int32_t 
 }
 
 /*
- * Dot products: the inner loops that DSP (SMLAD) or MVE paths replace. Plain C here; they are
- * exact int32 sums so any reordering is bit-exact.
+ * Dot products: the inner loops of conv and FC. Three interchangeable implementations, all exact
+ * int32 sums (so bit-exact with each other whatever the order):
+ *   - MVE (Helium, Cortex-M55): 8 or 16 lanes with tail predication, VMLADAVA;
+ *   - DSP (Cortex-M4/M7/M33): SMLAD on pairs of sign-extended halfwords (SXTB16/SXTAB16);
+ *   - portable C99.
+ * EF_NN_PORTABLE forces the portable path (used by the tests to compare paths on one core).
  */
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1) && !defined(EF_NN_PORTABLE)
+#define EF_NN_USE_MVE 1
+#include <arm_mve.h>
+#elif defined(__ARM_FEATURE_DSP) && !defined(EF_NN_PORTABLE)
+#define EF_NN_USE_DSP 1
+#include <arm_acle.h>
+#include <string.h>
+#endif
+
+#if defined(EF_NN_USE_DSP)
+/* Unaligned 32-bit load (memcpy compiles to a single LDR on cores that allow unaligned access). */
+static inline uint32_t ef_read_u32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Rotate and halfword packing in plain C: GCC emits ROR/PKHBT/PKHTB for these idioms (its
+ * arm_acle.h has no __ror/__pkhbt). */
+static inline uint32_t ef_ror8(uint32_t x)
+{
+    return (x >> 8) | (x << 24);
+}
+
+/* low half of lo, low half of hi in the top half */
+static inline uint32_t ef_pack_lo(uint32_t lo, uint32_t hi)
+{
+    return (lo & 0xFFFFu) | (hi << 16);
+}
+
+/* high half of lo in the bottom half, high half of hi on top */
+static inline uint32_t ef_pack_hi(uint32_t lo, uint32_t hi)
+{
+    return (hi & 0xFFFF0000u) | (lo >> 16);
+}
+#endif
+
+/* sum(a[i] * b[i]), a int16 (an im2col column, offset already added), b int8 (filter). */
 static inline int32_t ef_dot_s16_s8(const int16_t *a, const int8_t *b, int32_t n)
 {
     int32_t acc = 0;
-    for (int32_t i = 0; i < n; ++i) {
+    int32_t i = 0;
+#if defined(EF_NN_USE_MVE)
+    for (; i < n; i += 8) {
+        const mve_pred16_t p = vctp16q((uint32_t)(n - i));
+        const int16x8_t va = vldrhq_z_s16(a + i, p);
+        const int16x8_t vb = vldrbq_z_s16(b + i, p);
+        acc = vmladavaq_p_s16(acc, va, vb, p);
+    }
+#elif defined(EF_NN_USE_DSP)
+    for (; i + 4 <= n; i += 4) {
+        const uint32_t w = ef_read_u32(b + i);
+        const uint32_t a01 = ef_read_u32(a + i);
+        const uint32_t a23 = ef_read_u32(a + i + 2);
+        /* pair (a0, a2) with bytes 0 and 2 of w, (a1, a3) with bytes 1 and 3 */
+        const uint32_t a02 = ef_pack_lo(a01, a23);
+        const uint32_t a13 = ef_pack_hi(a01, a23);
+        acc = (int32_t)__smlad(a02, __sxtb16(w), (uint32_t)acc);
+        acc = (int32_t)__smlad(a13, __sxtb16(ef_ror8(w)), (uint32_t)acc);
+    }
+#endif
+    for (; i < n; ++i) {
         acc += (int32_t)a[i] * (int32_t)b[i];
     }
     return acc;
 }
 
-/* sum((a[i] + a_off) * b[i]) computed as sum(a*b) + a_off * sum(b). */
+/* sum((a[i] + a_off) * b[i]), a and b int8, a_off in [-127, 128]. */
 static inline int32_t ef_dot_s8_s8_offset(const int8_t *a, int32_t a_off, const int8_t *b, int32_t n)
 {
     int32_t acc = 0;
+    int32_t i = 0;
+#if defined(EF_NN_USE_MVE)
     int32_t bsum = 0;
-    for (int32_t i = 0; i < n; ++i) {
-        acc += (int32_t)a[i] * (int32_t)b[i];
-        bsum += b[i];
+    for (; i < n; i += 16) {
+        const mve_pred16_t p = vctp8q((uint32_t)(n - i));
+        const int8x16_t va = vldrbq_z_s8(a + i, p);
+        const int8x16_t vb = vldrbq_z_s8(b + i, p);
+        acc = vmladavaq_p_s8(acc, va, vb, p);
+        bsum = vaddvaq_p_s8(bsum, vb, p);
     }
     return acc + a_off * bsum;
+#else
+#if defined(EF_NN_USE_DSP)
+    /* (a + off) fits a halfword, so SXTAB16 widens and adds the offset in one step. */
+    const uint32_t off2 = ((uint32_t)(uint16_t)a_off << 16) | (uint16_t)a_off;
+    for (; i + 4 <= n; i += 4) {
+        const uint32_t va = ef_read_u32(a + i);
+        const uint32_t vb = ef_read_u32(b + i);
+        acc = (int32_t)__smlad(__sxtab16(off2, va), __sxtb16(vb), (uint32_t)acc);
+        acc = (int32_t)__smlad(__sxtab16(off2, ef_ror8(va)), __sxtb16(ef_ror8(vb)), (uint32_t)acc);
+    }
+#endif
+    for (; i < n; ++i) {
+        acc += ((int32_t)a[i] + a_off) * (int32_t)b[i];
+    }
+    return acc;
+#endif
 }
 
 #endif /* EF_NN_INTERNAL_H */

@@ -69,7 +69,7 @@ def test_exact_instruction_counts(selftest, core: str) -> None:  # type: ignore[
     _, res = selftest[core]
     r = res.regions
     assert r["loop_1000"] - r["loop_0"] == 2 * N1
-    assert r["loop_100000"] - r["loop_0"] == 2 * N2
+    assert r["loop_n2"] - r["loop_0"] == 2 * N2
     # the loop at n=0 (cbz + bx) plus the caller's load of n and the call: a handful, never 0
     assert 2 < r["loop_0"] < 10
     # hook overhead is calibrated away exactly
@@ -77,6 +77,35 @@ def test_exact_instruction_counts(selftest, core: str) -> None:  # type: ignore[
     # emulated counts are deterministic run to run
     assert res.totals[0] == res.totals[1]
     assert res.totals[0] >= sum(r.values())
+
+
+@needs_arm
+@pytest.mark.qemu
+def test_exact_count_across_32bit_timer_wrap() -> None:
+    """200 M instructions > 2^32 ticks of the 25 MHz dual timer: the 64-bit extension must hold."""
+    n = 100_000_000
+    elf = _build("cortex-m4", "long", SELFTEST_SOURCES, {"EF_SELFTEST_N2": f"{n}u", "EF_BENCH_WARMUP": 0})
+    res = get_runner("qemu").run(elf, get_target("cortex-m4"), timeout_s=60)
+    assert res.ok
+    assert res.regions["loop_n2"] - res.regions["loop_0"] == 2 * n
+    assert res.totals[0] > 2**32 / 25.6
+
+
+@needs_arm
+@pytest.mark.qemu
+def test_semihosting_channel_and_dwt_board_build() -> None:
+    """The log reads the same on semihosting; a DWT (real-board) build says cycles (device)."""
+    elf = _build("cortex-m7", "demo", DEMO_SOURCES)
+    uart = get_runner("qemu").run(elf, get_target("cortex-m7"), timeout_s=30)
+    semi = get_runner("qemu", channel="semihosting").run(elf, get_target("cortex-m7"), timeout_s=30)
+    assert [r.data for r in semi.log.records] == [r.data for r in uart.log.records]
+    assert uart.ok and semi.ok
+    dwt = _build("cortex-m7", "dwt", DEMO_SOURCES, {"EF_TIMER_DWT": 1})
+    assert build_info(dwt)["unit"] == "cycles (device)"
+    res = get_runner("qemu").run(dwt, get_target("stm32f746g-disco"), timeout_s=30)
+    assert res.ok and res.unit == "cycles (device)"
+    assert res.log.checksums == uart.log.checksums
+    assert all(v == 0 for v in res.regions.values())  # QEMU does not model CYCCNT
 
 
 @needs_arm

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from edgefact.errors import EdgefactError, MissingToolError, ModelTooLargeError
 from edgefact.fsutil import atomic_output_path, atomic_write_text
-from edgefact.targets import Target, get_target
+from edgefact.targets import UNIT_DEVICE, Target, get_target
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "template"
 INCLUDE_DIR = TEMPLATE_DIR / "include"
@@ -129,9 +129,11 @@ def build_firmware(target: Target | str, app_sources: Sequence[str | os.PathLike
                    extra_cflags: Sequence[str] | None = None, *, check_fit: bool = True) -> Path:
     """Build the template plus ``app_sources`` for ``target`` into ``out_dir``; return the ELF path.
 
-    ``defines`` override the template's (e.g. ``{"EF_BENCH_RUNS": 3}``; ``EF_STACK_SIZE`` also sets
-    the linker's stack reservation, default 32 KiB). For a board the linked
-    image is checked against the board's flash/RAM budget (ModelTooLargeError if it does not fit).
+    ``defines`` override the template's, e.g. ``{"EF_BENCH_RUNS": 3}``. Special ones:
+    ``EF_STACK_SIZE`` also sets the linker's stack reservation (default 32 KiB); ``EF_TIMER_DWT=1``
+    selects DWT cycle counting (unit ``cycles (device)``, for real boards; reads 0 under QEMU);
+    ``EF_LOG_SEMIHOST=0`` drops semihosting (required on a board without a debugger).
+    For a board the linked image is checked against the board's flash/RAM budget (ModelTooLargeError if it does not fit).
     Also writes ``build.json`` (build id, target, unit, sizes) and keeps objects and ``.su`` stack
     usage files in ``out_dir/obj``.
     """
@@ -145,6 +147,12 @@ def build_firmware(target: Target | str, app_sources: Sequence[str | os.PathLike
     incs = [INCLUDE_DIR, *(Path(i).resolve() for i in include_dirs)]
     ld = linker_script(tgt)
     all_defines: dict[str, DefineValue] = {**target_defines(tgt), **(defines or {})}
+    if (defines or {}).get("EF_TIMER_DWT") and not tgt.is_host:
+        # real-board timing: DWT cycles replace the emulator's timer and its tick ratio
+        for k in ("EF_TIMER_CMSDK_DUALTIMER", "EF_TIMER_SSE300_COUNTER", "EF_TICKS_NUM", "EF_TICKS_DEN"):
+            all_defines.pop(k, None)
+        if "EF_UNIT" not in (defines or {}):
+            all_defines["EF_UNIT"] = f'"{UNIT_DEVICE}"'
     cflags = [*tgt.cpu_flags, *BASE_CFLAGS, opt, *(extra_cflags or [])]
     if tgt.is_host:
         cflags.append("-D_POSIX_C_SOURCE=200809L")
@@ -190,7 +198,8 @@ def build_firmware(target: Target | str, app_sources: Sequence[str | os.PathLike
                 link.insert(-5, f"-Wl,--defsym=__stack_size={int(str(all_defines['EF_STACK_SIZE']), 0)}")
         _run(link, f"linking for {tgt.name}")
 
-    meta: dict[str, object] = {"key": key, "build_id": build_id, "target": tgt.name, "unit": tgt.unit,
+    unit = str(all_defines["EF_UNIT"]).strip('"')
+    meta: dict[str, object] = {"key": key, "build_id": build_id, "target": tgt.name, "unit": unit,
                                "defines": {k: v for k, v in all_defines.items()}, "cflags": cflags}
     if not tgt.is_host:
         from edgefact.firmware.elfmem import memory_report

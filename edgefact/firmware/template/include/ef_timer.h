@@ -9,8 +9,9 @@
  * Under QEMU -icount shift=10 the emulated timers advance exactly freq*1024/1e9 ticks per guest
  * instruction; ef_timer_to_count() turns ticks into instructions with the exact rational
  * EF_TICKS_NUM/EF_TICKS_DEN (instructions = round(ticks * NUM / DEN)), set by the build driver.
- * 32-bit counters are extended to 64 bits in software: read them at least once per wrap
- * (~167 M instructions for the 25 MHz dual timer); every profiling hook does.
+ * All back-ends return 64-bit ticks: the CMSDK back-end combines the exact 32-bit timer 1 with
+ * timer 2 prescaled by 256 (no read-frequency requirement); DWT CYCCNT is extended in software and
+ * must be read at least once per 2^32 cycles (every profiling hook reads it).
  */
 #ifndef EF_TIMER_H
 #define EF_TIMER_H

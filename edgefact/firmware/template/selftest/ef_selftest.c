@@ -1,7 +1,8 @@
 /*
  * ef_selftest.c - the template's self-test application.
  *
- * EF_SELFTEST_MODE 0 (default): times ef_calib_loop() for three loop lengths (exact-count check),
+ * EF_SELFTEST_MODE 0 (default): times ef_calib_loop() for 0, 1000 and EF_SELFTEST_N2 iterations
+ *   (exact-count check; a large N2 spans a wrap of the 32-bit timer),
  *   an empty region (hook overhead check) and measures the stack of a known frame
  *   (ef_selftest_frame, compared with -fstack-usage by the tests).
  * EF_SELFTEST_MODE 1: a bus fault (load from an unmapped address) -> fault record, status 3.
@@ -28,7 +29,11 @@ uint32_t ef_calib_loop(uint32_t n);
 
 static volatile uint32_t ef_n0 = 0u;
 static volatile uint32_t ef_n1 = 1000u;
-static volatile uint32_t ef_n2 = 100000u;
+#ifndef EF_SELFTEST_N2
+#define EF_SELFTEST_N2 100000u
+#endif
+
+static volatile uint32_t ef_n2 = EF_SELFTEST_N2;
 static volatile uint32_t ef_sink;
 
 void ef_selftest_frame(void);
@@ -63,7 +68,7 @@ int ef_app_run(void)
     EF_PROFILE_BEGIN(1, "loop_1000");
     ef_calib_loop(ef_n1);
     EF_PROFILE_END(1);
-    EF_PROFILE_BEGIN(2, "loop_100000");
+    EF_PROFILE_BEGIN(2, "loop_n2");
     ef_calib_loop(ef_n2);
     EF_PROFILE_END(2);
     EF_PROFILE_BEGIN(3, "empty");

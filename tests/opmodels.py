@@ -170,6 +170,28 @@ OPMODEL_CASES: dict[str, OpSpec] = {
 }
 
 
+# Tiny multi-op models (residual, depthwise-separable, inverted residual, Fire, classifier head,
+# PyTorch-style explicit PAD, flatten + FC, spatially separable): for model-level tests of the code
+# generator and memory planner (liveness, in-place ADD, CONCATENATION of branches). Kept apart from
+# OPMODEL_CASES so per-kernel tests stay one-op; get_opmodel() serves both.
+def _block(name: str, ops: tuple[str, ...], shape: tuple[int, ...], **kw: Any) -> OpSpec:
+    return OpSpec(ops[-1], "block", dict(block=name, shape=shape, **kw), expected_ops=ops)
+
+
+BLOCK_CASES: dict[str, OpSpec] = {
+    "block_residual": _block("residual", ("CONV_2D", "CONV_2D", "ADD"), (1, 8, 8, 8)),
+    "block_dwsep": _block("dwsep", ("DEPTHWISE_CONV_2D", "CONV_2D"), (1, 9, 9, 6)),
+    "block_inverted_residual": _block(
+        "inverted_residual", ("CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D", "ADD"), (1, 7, 7, 8)
+    ),
+    "block_fire": _block("fire", ("CONV_2D", "CONV_2D", "CONV_2D", "CONCATENATION"), (1, 8, 8, 8)),
+    "block_head": _block("head", ("CONV_2D", "MEAN", "FULLY_CONNECTED", "SOFTMAX"), (1, 8, 8, 3)),
+    "block_pad_conv_pool": _block("pad_conv_pool", ("PAD", "CONV_2D", "MAX_POOL_2D"), (1, 10, 10, 3)),
+    "block_flatten_fc": _block("flatten_fc", ("CONV_2D", "RESHAPE", "FULLY_CONNECTED"), (1, 5, 5, 4)),
+    "block_spatial_separable": _block("spatial_separable", ("CONV_2D", "CONV_2D"), (1, 9, 9, 5)),
+}
+
+
 # --------------------------------------------------------------------------------------------
 # Builders: (params, rng) -> (tf.function, input shapes)
 # --------------------------------------------------------------------------------------------
@@ -339,6 +361,90 @@ def _build_boundary(
     return f, [tuple(p["shape"])]
 
 
+def _build_block(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+    shape = tuple(p["shape"])
+    c = shape[-1]
+
+    def conv(cin: int, cout: int, kh: int, kw: int) -> tuple[Any, Any]:
+        w = tf.constant(_weights(rng, (kh, kw, cin, cout), kh * kw * cin))
+        return w, tf.constant(rng.normal(0, 0.2, cout).astype(np.float32))
+
+    def dwconv(ch: int, k: int) -> tuple[Any, Any]:
+        w = tf.constant(_weights(rng, (k, k, ch), k * k).reshape(k, k, ch, 1))
+        return w, tf.constant(rng.normal(0, 0.2, ch).astype(np.float32))
+
+    def c2d(x: Any, wb: tuple[Any, Any], stride: int = 1, padding: str = "SAME") -> Any:
+        return tf.nn.conv2d(x, wb[0], strides=stride, padding=padding) + wb[1]
+
+    def dw(x: Any, wb: tuple[Any, Any], stride: int = 1) -> Any:
+        return tf.nn.depthwise_conv2d(x, wb[0], strides=(1, stride, stride, 1), padding="SAME") + wb[1]
+
+    kind = p["block"]
+    if kind == "residual":
+        a, b = conv(c, c, 3, 3), conv(c, c, 3, 3)
+
+        def f(x: Any) -> Any:
+            return tf.nn.relu(c2d(tf.nn.relu(c2d(x, a)), b) + x)
+
+    elif kind == "dwsep":
+        d, pw = dwconv(c, 3), conv(c, 10, 1, 1)
+
+        def f(x: Any) -> Any:
+            return tf.nn.relu6(c2d(tf.nn.relu6(dw(x, d, 2)), pw))
+
+    elif kind == "inverted_residual":
+        e, d, pj = conv(c, 3 * c, 1, 1), dwconv(3 * c, 3), conv(3 * c, c, 1, 1)
+
+        def f(x: Any) -> Any:
+            return c2d(tf.nn.relu6(dw(tf.nn.relu6(c2d(x, e)), d)), pj) + x
+
+    elif kind == "fire":
+        sq, e1, e3 = conv(c, 4, 1, 1), conv(4, 6, 1, 1), conv(4, 6, 3, 3)
+
+        def f(x: Any) -> Any:
+            s_ = tf.nn.relu(c2d(x, sq))
+            return tf.concat([tf.nn.relu(c2d(s_, e1)), tf.nn.relu(c2d(s_, e3))], axis=3)
+
+    elif kind == "head":
+        cv = conv(c, 12, 3, 3)
+        w = tf.constant(_weights(rng, (12, 10), 12))
+        b = tf.constant(rng.normal(0, 0.2, 10).astype(np.float32))
+
+        def f(x: Any) -> Any:
+            h = tf.reduce_mean(tf.nn.relu(c2d(x, cv, stride=2)), axis=[1, 2])
+            return tf.nn.softmax(tf.matmul(h, w) + b)
+
+    elif kind == "pad_conv_pool":
+        cv = conv(c, 7, 3, 3)
+        pads = tf.constant(np.array([[0, 0], [1, 1], [1, 1], [0, 0]], np.int32))
+
+        def f(x: Any) -> Any:
+            y = tf.nn.relu(c2d(tf.pad(x, pads), cv, stride=2, padding="VALID"))
+            return tf.nn.max_pool2d(y, ksize=2, strides=2, padding="VALID")
+
+    elif kind == "flatten_fc":
+        cv = conv(c, 6, 1, 1)
+        n_flat = shape[1] * shape[2] * 6
+        w = tf.constant(_weights(rng, (n_flat, 5), n_flat))
+        b = tf.constant(rng.normal(0, 0.2, 5).astype(np.float32))
+
+        def f(x: Any) -> Any:
+            return tf.matmul(tf.reshape(tf.nn.relu(c2d(x, cv)), (1, n_flat)), w) + b
+
+    elif kind == "spatial_separable":
+        v, h_ = conv(c, 6, 3, 1), conv(6, 7, 1, 3)
+
+        def f(x: Any) -> Any:
+            return tf.nn.relu(c2d(c2d(x, v), h_))
+
+    else:
+        raise ValueError(f"unknown block {kind!r}")
+    return f, [shape]
+
+
 _BUILDERS: dict[
     str, Callable[[dict[str, Any], np.random.Generator], tuple[Callable[..., Any], list[Any]]]
 ] = {
@@ -353,6 +459,7 @@ _BUILDERS: dict[
     "concat": _build_concat,
     "softmax": _build_softmax,
     "boundary": _build_boundary,
+    "block": _build_block,
 }
 
 
@@ -424,6 +531,8 @@ def _option_problems(spec: OpSpec, model: bytes) -> list[str]:
 
     m = load_tflite(model)
     op = next(o for o in m.operators if o.name == spec.op)
+    if spec.kind == "block":
+        op = m.operators[-1]
     p = spec.params
     opt = op.options
     bad: list[str] = []
@@ -483,9 +592,10 @@ def _cache_path(case_id: str, spec: OpSpec) -> Path:
 
 def get_opmodel(case_id: str) -> bytes:
     """The .tflite bytes of a case (cached; generated and verified on first use)."""
-    spec = OPMODEL_CASES.get(case_id)
+    spec = OPMODEL_CASES.get(case_id) or BLOCK_CASES.get(case_id)
     if spec is None:
-        raise EdgefactError(f"unknown op model {case_id!r}; valid: {', '.join(sorted(OPMODEL_CASES))}")
+        valid = ", ".join(sorted(OPMODEL_CASES) + sorted(BLOCK_CASES))
+        raise EdgefactError(f"unknown op model {case_id!r}; valid: {valid}")
     path = _cache_path(case_id, spec)
     if path.is_file():
         return path.read_bytes()
@@ -533,7 +643,7 @@ def random_inputs(model: bytes, n: int, seed: int = 0) -> list[np.ndarray]:
 
 def main() -> None:
     """Generate (or load) every case and print its ops: ``python tests/opmodels.py``."""
-    for cid in sorted(OPMODEL_CASES):
+    for cid in sorted(OPMODEL_CASES) + sorted(BLOCK_CASES):
         m = get_opmodel(cid)
         print(f"{cid:28s} {len(m):6d} B  {' '.join(interpreter_ops(m))}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from opmodels import (
+    BLOCK_CASES,
     CACHE_DIR,
     OPMODEL_CASES,
     _cache_path,
@@ -145,3 +146,17 @@ def test_real_inputs_refuse_a_mismatched_dataset() -> None:
         ref.real_inputs_for("/work/shared/models/mlperf-tiny/kws_dscnn_int8.tflite", "digits", 5)
     with pytest.raises(EdgefactError, match=r"test split of .digits. has \d+"):
         ref.real_inputs_for(get_opmodel("conv_3x3_c1_8x8"), "digits", 100000)
+
+
+@pytest.mark.parametrize("case", sorted(BLOCK_CASES))
+def test_block_models(case: str) -> None:
+    spec = BLOCK_CASES[case]
+    model = get_opmodel(case)
+    check_opmodel(case, spec, model)
+    assert interpreter_ops(model) == list(spec.expected_ops)
+    xs = random_inputs(model, 12, seed=5)
+    d = ref.compare_oracles(model, xs)
+    if "FULLY_CONNECTED" in spec.expected_ops:
+        assert set(d.origin_op_types()) <= {"FULLY_CONNECTED"}
+    else:
+        assert d.equal, d.summary()

@@ -168,11 +168,21 @@ def test_vector_table_is_read_from_the_elf(demo_elf) -> None:
 
 
 # ------------------------------------------------------------------ serial runner
+@pytest.fixture(scope="session")
+def uart_only_elf() -> Path:
+    """The demo built like a stand-alone board firmware: UART log only, and no semihosting exit (it
+    idles after the end record, so the pty stays open as a board's port would)."""
+    from edgefact.firmware.build import DEMO_SOURCES, build_firmware
+
+    return build_firmware("cortex-m7", list(DEMO_SOURCES), [], ROOT / ".cache" / "test_runners_boards" / "m7-uart",
+                          defines={"EF_LOG_SEMIHOST": 0})
+
+
 @needs_arm
 @pytest.mark.qemu
-def test_serial_runner_reads_qemu_uart_through_a_pty(demo_elf, direct_run) -> None:
+def test_serial_runner_reads_qemu_uart_through_a_pty(uart_only_elf, direct_run) -> None:
     """QEMU's UART on a pseudo-terminal (-serial pty), read with pyserial; started after the port is open."""
-    cmd = [*qemu_gdb_command(get_target("cortex-m7"), 1, "chardev"), "-kernel", str(demo_elf)]
+    cmd = [*qemu_gdb_command(get_target("cortex-m7"), 1, "chardev"), "-kernel", str(uart_only_elf)]
     i = cmd.index("-gdb")
     del cmd[i:i + 2]
     cmd[cmd.index("-serial") + 1] = "pty"
@@ -195,7 +205,7 @@ def test_serial_runner_reads_qemu_uart_through_a_pty(demo_elf, direct_run) -> No
             qemu.stdin.flush()
 
         result = get_runner("serial", port=m.group(1).decode(), baud=115200, start=start).run(
-            demo_elf, get_target("cortex-m7"), timeout_s=30)
+            uart_only_elf, get_target("cortex-m7"), timeout_s=30)
         _same_figures(result, direct_run)
         assert result.command == [f"serial {m.group(1).decode()} @ 115200 baud"]
     finally:

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "convert": "edgefact.export.convert_cli:convert_cmd",
     "build": "edgefact.pipeline.build_cli:build_cmd",
     "compare": "edgefact.report.cli:compare_cmd",
+    "report": "edgefact.report.cli:report_cmd",
     "flash": "edgefact.targets.board_cli:flash_cmd",
     "bench": "edgefact.targets.board_cli:bench_cmd",
 }
@@ -46,6 +47,7 @@ HELP: dict[str, str] = {
     "convert": "Generate C for an int8 .tflite model.",
     "build": "The whole chain: train, factorize, cluster, export, C, firmware, run, report.",
     "compare": "Compare build directories side by side.",
+    "report": "Validate a report.json, print it and re-render report.md/html.",
     "flash": "Flash a firmware to a real board.",
     "bench": "Run a firmware on a board or emulator and report figures.",
 }

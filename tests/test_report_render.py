@@ -99,3 +99,20 @@ def test_format_table_pads_and_aligns() -> None:
     assert lines[3] == "| long | 12345 |"
     with pytest.raises(ValueError):
         format_table(["a", "b"], [["only one"]])
+
+
+def test_report_command_validates_prints_and_rerenders(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from edgefact.cli import cli
+
+    (tmp_path / "report.json").write_text(json.dumps(sample_report()))
+    res = CliRunner().invoke(cli, ["report", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "## Per layer" in res.output and summary_line(sample_report()) in res.output
+    assert (tmp_path / "report.html").is_file() and (tmp_path / "report.md").read_text() in res.output
+    broken = sample_report()
+    broken["layers"][1]["op"] = ""
+    (tmp_path / "report.json").write_text(json.dumps(broken))
+    res = CliRunner().invoke(cli, ["report", str(tmp_path / "report.json")])
+    assert res.exit_code != 0 and "report.layers[1].op" in str(res.exception)

@@ -28,3 +28,22 @@ def compare_cmd(dirs: tuple[Path, ...], out_dir: Path, no_plot: bool) -> None:
     if not no_plot:
         for path in write_compare(variants, out_dir):
             click.echo(f"wrote {path}")
+
+
+@click.command(name="report")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--no-write", is_flag=True, help="Only print; do not rewrite report.md/report.html.")
+def report_cmd(path: Path, no_write: bool) -> None:
+    """Validate a build's report.json, print its Markdown summary and re-render report.md/html.
+
+    PATH is a build directory or a report.json file.
+    """
+    from edgefact.report.render import render_markdown, write_reports
+    from edgefact.report.schema import load_report
+
+    report = load_report(path)
+    click.echo(render_markdown(report))
+    if not no_write:
+        out = path if path.is_dir() else path.parent
+        for p in write_reports(report, out)[1:]:
+            click.echo(f"wrote {p}")

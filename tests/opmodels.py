@@ -37,7 +37,10 @@ from edgefact.errors import EdgefactError
 from edgefact.fsutil import atomic_write_bytes
 
 GENERATOR_VERSION = 3  # bump when a builder changes, to invalidate cached models
-CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache" / "opmodels"
+# EDGEFACT_OPMODELS_CACHE moves the cache (e.g. to time a cold run); default .cache/opmodels.
+CACHE_DIR = Path(
+    os.environ.get("EDGEFACT_OPMODELS_CACHE", Path(__file__).resolve().parent.parent / ".cache" / "opmodels")
+)
 CALIBRATION_SAMPLES = 64
 
 

@@ -137,6 +137,10 @@ def test_compare_oracles_on_kws() -> None:
         if t.op_type in ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D"):
             assert t.equal, t
     assert "40 samples" in d.summary()
+    fig = d.to_dict()
+    assert fig["inputs"] == 40 and fig["output_elements"] == 40 * 12
+    assert fig["output_elements_differing"] == d.outputs[0].n_differ
+    assert set(fig["origin_ops"]) <= {"FULLY_CONNECTED"}
 
 
 def _oracle_diff_script():  # noqa: ANN202

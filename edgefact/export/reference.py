@@ -486,6 +486,18 @@ class OracleDiff:
                 out[d.op_type] = out.get(d.op_type, 0) + d.origin_samples
         return out
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready figures for a report: how far LiteRT's reference is from TFLM on these inputs."""
+        return {
+            "reference": "tflm",
+            "other": "litert-builtin-ref",
+            "inputs": self.n_samples,
+            "output_elements": sum(d.n_elements for d in self.outputs),
+            "output_elements_differing": sum(d.n_differ for d in self.outputs),
+            "max_abs_lsb": max((d.max_abs_lsb for d in self.outputs), default=0),
+            "origin_ops": self.origin_op_types(),
+        }
+
     def summary(self) -> str:
         lines = [f"{self.n_samples} samples"]
         for d in self.outputs:

@@ -245,8 +245,10 @@ def lower(m: TFLiteModel, op: Operator, variant: str = "") -> KernelCall:
     raise NotImplementedError(name)
 
 
-def run_model(model: bytes, inputs: list[np.ndarray], driver: Path, variant: str = "") -> list[np.ndarray]:
-    """Execute the model op by op with the kernels; one (N, ...) array per model output."""
+def run_model(model: bytes, inputs: list[np.ndarray], driver: Path, variant: str = "",
+              trace: list[tuple[KernelCall, list[np.ndarray], np.ndarray]] | None = None) -> list[np.ndarray]:
+    """Execute the model op by op with the kernels; one (N, ...) array per model output.
+    ``trace`` (if given) receives ``(call, inputs, output)`` of every kernel call."""
     m = load_tflite(model)
     n = inputs[0].shape[0]
     values: dict[int, np.ndarray] = {}
@@ -259,6 +261,8 @@ def run_model(model: bytes, inputs: list[np.ndarray], driver: Path, variant: str
         call = lower(m, op, variant)
         ins = [values[t] for t in op.inputs if t >= 0 and not m.tensor(t).is_constant]
         values[op.outputs[0]] = run_call(driver, call, ins)
+        if trace is not None:
+            trace.append((call, ins, values[op.outputs[0]]))
     outs = []
     for t in m.outputs:
         shape = m.tensor(t).shape

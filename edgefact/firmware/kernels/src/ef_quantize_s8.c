@@ -1,7 +1,20 @@
 /* Model boundary: QUANTIZE float -> int8, DEQUANTIZE int8 -> float, QUANTIZE int8 -> int8. */
-#include <math.h>
-
 #include "ef_nn_internal.h"
+
+/* round(v) half away from zero for |v| < 2^24, without libm (firmware links no -lm):
+ * v - trunc(v) is exact, so comparing it with 0.5 decides exactly as roundf does. */
+static inline int32_t ef_round_half_away(float v)
+{
+    const int32_t t = (int32_t)v;
+    const float frac = v - (float)t;
+    if (frac >= 0.5f) {
+        return t + 1;
+    }
+    if (frac <= -0.5f) {
+        return t - 1;
+    }
+    return t;
+}
 
 ef_status ef_quantize_f32_s8(const float *input, int8_t *output, int32_t size,
                              float scale, int32_t zero_point)
@@ -17,16 +30,16 @@ ef_status ef_quantize_f32_s8(const float *input, int8_t *output, int32_t size,
     }
     for (int32_t i = 0; i < size; ++i) {
         /* float division (not a multiply by 1/scale) and round half away from zero, as TFLite. */
-        const float q = roundf(input[i] / scale);
+        const float q = input[i] / scale;
         int32_t v;
         if (q != q) { /* NaN */
             v = zero_point;
-        } else if (q >= 255.0f) {
+        } else if (q >= 256.0f) {
             v = 127;
-        } else if (q <= -256.0f) {
+        } else if (q <= -257.0f) {
             v = -128;
         } else {
-            v = (int32_t)q + zero_point;
+            v = ef_round_half_away(q) + zero_point;
         }
         output[i] = ef_clamp_to_s8(v, -128, 127);
     }

@@ -318,6 +318,10 @@ class FakeCortexM:
     def find_breakpoint(self, addr: int) -> None:
         return None
 
+    def get_target_context(self) -> FakeCortexM:
+        self.calls.append("get_target_context")
+        return self
+
     def get_state(self):
         return self.state
 
@@ -429,7 +433,8 @@ def test_pyocd_runner_flashes_runs_and_parses_semihosting(fake_pyocd, tmp_path) 
     assert fake_pyocd["kwargs"]["unique_id"] == "0669FF"
     assert fake_pyocd["kwargs"]["options"]["target_override"] == "stm32h743xx"
     assert FakeProgrammer.programmed == [(str(elf), "elf")]
-    assert core.calls[0] == "reset_and_halt"
+    assert core.calls[:2] == ["reset_and_halt", "write32 0xe000edfc 0x1000000"]
+    assert "get_target_context" in core.calls
     assert "write32 0xe000edfc 0x1000000" in core.calls  # DEMCR.TRCENA for the cycle counter
     assert result.exit_status == 0 and result.ok
     assert result.unit == "cycles (device)" and result.totals == [4242] and result.regions == {"conv": 4000}

@@ -222,7 +222,9 @@ class PyocdRunner(Runner):
                 flash_elf(session, Path(artifact), self.programmer_factory)
             tgt.reset_and_halt()
             enable_cycle_counter(tgt)
-            agent = SemihostAgent(tgt, console=_make_console(feeder, on_record))
+            # pyOCD's own gdbserver hands the agent the core's debug context (it has .core and .session)
+            ctx = tgt.get_target_context() if hasattr(tgt, "get_target_context") else tgt
+            agent = SemihostAgent(ctx, console=_make_console(feeder, on_record))
             try:
                 tgt.resume()
                 deadline = time.monotonic() + timeout_s
@@ -245,6 +247,7 @@ class PyocdRunner(Runner):
                     if exit_status is not None:
                         break
                     if agent.check_and_handle_semihost_request():
+                        tgt.write32(DFSR, DFSR_BKPT)  # DFSR bits are sticky (write 1 to clear)
                         tgt.resume()
                         continue
                     raise FirmwareFaultError(_fault_registers(tgt), feeder.log)

@@ -6,7 +6,7 @@ ELF (``load``), puts the core at the reset vector (a ``monitor reset halt`` on r
 QEMU, SP/PC/xPSR from the ELF's vector table), continues, and collects the semihosting output:
 
 * forwarded to GDB (GDB File-I/O: QEMU ``-semihosting-config target=gdb``, OpenOCD
-  ``arm semihosting_fileio enable``, pyOCD ``-O semihost_use_syscalls=true``; also J-Link's
+  ``arm semihosting_fileio enable``, pyOCD ``-O semihost_use_syscalls=true -O semihost_console_type=console``; also J-Link's
   console packets): it arrives as MI target-stream records (``@"..."``);
 * or on QEMU's own semihosting chardev (``target=native``; QEMU's stderr) when this runner starts
   QEMU with ``semihosting="chardev"``.
@@ -404,7 +404,7 @@ class GdbRunner(Runner):
             if time.monotonic() > deadline:
                 msg = (rec.get("payload") or {}).get("msg", "")
                 raise EdgefactError(f"cannot connect to the {desc} ({msg}); start the server first "
-                                    "(e.g. `pyocd gdbserver -S -O semihost_use_syscalls=true`, `openocd -f board/...cfg`, "
+                                    "(e.g. `pyocd gdbserver -S -O semihost_use_syscalls=true -O semihost_console_type=console`, `openocd -f board/...cfg`, "
                                     "or `qemu-system-arm ... -s -S`) and check --gdb-server")
             time.sleep(0.1)
 
@@ -447,7 +447,7 @@ class GdbRunner(Runner):
                 raise EdgefactError(
                     f"{desc}: the core stopped ({stop.get('signal-name', reason)}) at {frame.get('addr')} "
                     f"in {frame.get('func', '?')}; if this is a semihosting BKPT 0xAB, enable semihosting in the "
-                    "server (pyOCD: -S -O semihost_use_syscalls=true; OpenOCD: arm semihosting enable)")
+                    "server (pyOCD: -S -O semihost_use_syscalls=true -O semihost_console_type=console; OpenOCD: arm semihosting enable)")
             # another stop (e.g. a user breakpoint): keep going
             mi.command("-exec-continue", check=False)
 
@@ -466,7 +466,7 @@ class GdbRunner(Runner):
             log = feeder.log
         hint = ("" if log.records else
                 "; no log arrived: enable semihosting in the server (QEMU: -semihosting-config enable=on,target=gdb; "
-                "pyOCD: -S -O semihost_use_syscalls=true; OpenOCD: arm semihosting enable) and check its own output")
+                "pyOCD: -S -O semihost_use_syscalls=true -O semihost_console_type=console; OpenOCD: arm semihosting enable) and check its own output")
         raise RunTimeoutError(f"{desc}: the connection closed before the firmware finished{hint}", tail=tail, log=log)
 
     @staticmethod

@@ -160,3 +160,32 @@ def test_fc_rounding_tflm_double_litert_single() -> None:
     assert np.array_equal(single, run_litert_ref(model, [xs])[0].reshape(200, -1))
     diff = np.abs(double.astype(int) - single.astype(int))
     assert np.count_nonzero(diff) > 0 and diff.max() == 1  # rare, 1 LSB
+
+
+def test_c_quantize_dequantize_match_tflite_formulas() -> None:
+    """ef_quantize_f32_s8: round(x / scale) half away from zero (float division) + zp, saturated;
+    ef_dequantize_s8_f32: float(double(scale) * (q - zp)). Ties, near-ties, huge values, NaN."""
+    import struct
+
+    driver = build_driver()
+    scale, zp = np.float32(0.05), -3
+    q = np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999997, -0.49999997, 126.5, -127.5, 1e9, -1e9,
+                  3.0e38, 254.6, -300.2, 0.0, -0.0], np.float32)
+    x = (q * scale).astype(np.float32)
+    x = np.concatenate([x, np.random.default_rng(2).uniform(-9, 9, 200).astype(np.float32),
+                        np.array([np.nan], np.float32)])
+    ratio = (x / scale).astype(np.float32).astype(np.float64)
+    want = np.where(np.isnan(ratio), 0, np.sign(ratio) * np.floor(np.abs(np.nan_to_num(ratio)) + 0.5))
+    want = np.clip(np.clip(want, -1e6, 1e6) + zp, -128, 127).astype(np.int8)
+    want[np.isnan(ratio)] = zp
+    bits = struct.unpack("<i", struct.pack("<f", float(scale)))[0]
+    n = x.size
+    got = run_call(driver, KernelCall("QUANTIZE", [n, bits, zp], [], n), [x.reshape(1, n)])[0]
+    assert got.tolist() == want.tolist()
+
+    qs = np.arange(-128, 128, dtype=np.int8)
+    for s in (np.float32(0.0123457), np.float32(3.1e-5), np.float32(17.25)):
+        b = struct.unpack("<i", struct.pack("<f", float(s)))[0]
+        out = run_call(driver, KernelCall("DEQUANTIZE", [256, b, 7], [], 256, 2), [qs.reshape(1, 256)])[0]
+        ref = (np.float64(s) * (qs.astype(np.float64) - 7)).astype(np.float32)
+        assert out.view(np.int32).tolist() == ref.view(np.int32).tolist()

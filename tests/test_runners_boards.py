@@ -519,3 +519,17 @@ def test_bench_serial_flashes_with_pyocd_after_opening_the_port(fake_pyocd, tmp_
     assert FakeProgrammer.programmed == [(str(elf), "elf")] and core.calls == ["reset"]
     assert "total: 777 cycles (device) per inference = 0.002 ms at 480 MHz (measured cycles)" in res.output
     assert re.search(r"\| fc\s+\|\s+700 \|", res.output)
+
+
+def test_bench_and_flash_option_errors(tmp_path) -> None:
+    elf = tmp_path / "fw.elf"
+    elf.write_bytes(b"\x7fELF")
+    cases = [
+        (["bench", "--target", "nucleo-h743zi", "--runner", "serial", str(elf)], "needs --port"),
+        (["flash", "--target", "nucleo-h743zi", "--runner", "gdb", str(elf)], "needs --gdb-server"),
+        (["bench", "--target", "no-such-board", str(elf)], "valid boards: "),
+        (["bench", "--target", "cortex-m7", "--runner", "gdb", "--gdb-server", "nope", str(elf)], "not HOST:PORT"),
+    ]
+    for args, message in cases:
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code != 0 and message in str(res.exception), (args, res.output, res.exception)

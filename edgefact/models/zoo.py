@@ -31,7 +31,7 @@ from edgefact.models.layers import (
 DEFAULT_MODEL = "dscnn"
 DEFAULT_DATASET = "fashion-mnist"
 DEFAULT_TRAIN: dict[str, Any] = {
-    "epochs": 4,
+    "epochs": 3,
     "batch_size": 128,
     "lr": 0.004,
     "optimizer": "adam",

@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from edgefact.errors import EdgefactError
@@ -99,55 +98,46 @@ class Tucker2Conv(FactorizedConv):
         return torch.einsum("or,rsyx,si->oiyx", b, self.core.weight, a)
 
 
-class SharedAtomDepthwise(nn.Module):
-    """Depthwise conv applying the same K atoms (K, h, w) to every input channel: C -> C·K channels
-    (output channel c·K + k = atom k on channel c). Params K·h·w; MACs H'W'·h·w·C·K."""
-
-    def __init__(self, channels: int, atoms: int, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]) -> None:
-        super().__init__()
-        self.channels, self.atoms = channels, atoms
-        self.stride, self.padding = stride, padding
-        self.weight = nn.Parameter(torch.zeros(atoms, 1, *kernel))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = self.weight.repeat(self.channels, 1, 1, 1)
-        return F.conv2d(x, w, stride=self.stride, padding=self.padding, groups=self.channels)
-
-    def ef_macs(self, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> int:
-        c, h, w = out_shape[-3:]
-        return int(h * w * c * self.weight.shape[-1] * self.weight.shape[-2])
-
-    def ef_params(self) -> int:
-        return int(self.weight.numel())
-
-
-class MaskedConv2d(nn.Conv2d):
-    """A Conv2d whose weight is multiplied by a fixed 0/1 mask (keeps sparse codes sparse in fine-tuning)."""
-
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.register_buffer("mask", torch.ones_like(self.weight))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(x, self.weight * self.mask, self.bias)
-
-
 class DictionaryConv(FactorizedConv):
+    """Depthwise conv applying K atoms to every input channel (D_in -> D_in·K; output channel i·K + k
+    is atom k on channel i), then a 1×1 conv (D_in·K -> D_out) holding the sparse codes.
+
+    Both are plain ``nn.Conv2d`` so that the layer exports as DEPTHWISE_CONV_2D + CONV_2D. The
+    atoms' sharing across channels and the codes' sparsity pattern are restored after every
+    optimizer step (``ef_after_step``, called by ``train_model``). Deployed params (counted as
+    stored by TFLite): D_in·K·h·w + D_in·K·D_out; the shared atoms themselves are only K·h·w.
+    """
+
     kind = "dictionary"
 
     def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool, atoms: int) -> None:
         super().__init__(in_ch, out_ch, kernel, stride, padding, bias)
         self.ef_args["atoms"] = int(atoms)
         self.atoms = int(atoms)
-        self.depthwise = SharedAtomDepthwise(in_ch, atoms, self.kernel, self.stride, self.padding)
-        self.pointwise = MaskedConv2d(in_ch * atoms, out_ch, 1, bias=bias)
+        self.depthwise = nn.Conv2d(in_ch, in_ch * atoms, self.kernel, self.stride, self.padding, groups=in_ch, bias=False)
+        self.pointwise = nn.Conv2d(in_ch * atoms, out_ch, 1, bias=bias)
+        self.register_buffer("mask", torch.ones_like(self.pointwise.weight))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pointwise(self.depthwise(x))
 
+    def atom_tensor(self) -> torch.Tensor:
+        """The K shared atoms (K, h, w): the mean over input channels of the depthwise kernels."""
+        return self.depthwise.weight.view(self.in_ch, self.atoms, *self.kernel).mean(0)
+
+    @torch.no_grad()
+    def set_atoms(self, atoms: torch.Tensor) -> None:
+        self.depthwise.weight.copy_(atoms.reshape(1, self.atoms, *self.kernel).expand(self.in_ch, -1, -1, -1)
+                                    .reshape_as(self.depthwise.weight))  # fmt: skip
+
+    @torch.no_grad()
+    def ef_after_step(self) -> None:
+        self.set_atoms(self.atom_tensor())
+        self.pointwise.weight.mul_(self.mask)
+
     def dense_weight(self) -> torch.Tensor:
-        codes = (self.pointwise.weight * self.pointwise.mask)[:, :, 0, 0].view(self.out_ch, self.in_ch, self.atoms)
-        return torch.einsum("oik,kyx->oiyx", codes, self.depthwise.weight[:, 0])
+        codes = (self.pointwise.weight * self.mask)[:, :, 0, 0].view(self.out_ch, self.in_ch, self.atoms)
+        return torch.einsum("oik,kyx->oiyx", codes, self.atom_tensor())
 
 
 class DepthwiseSeparableConv(FactorizedConv):
@@ -303,11 +293,11 @@ def dictionary_from_conv(conv: nn.Conv2d, atoms: int = 4, alpha: float = 0.05, s
         v = v / norms
         codes = codes * norms.T
     layer = DictionaryConv(**_geometry(conv), atoms=k)
-    layer.depthwise.weight.copy_(torch.from_numpy(v.reshape(k, 1, kh, kw)).float())
+    layer.set_atoms(torch.from_numpy(v.reshape(k, kh, kw)).float())
     c = torch.from_numpy(codes * scale).float().reshape(o, i * k, 1, 1)
     layer.pointwise.weight.copy_(c)
     if alpha > 0:
-        layer.pointwise.mask.copy_((c != 0).float())
+        layer.mask.copy_((c != 0).float())
     _copy_bias(conv, layer.pointwise)
     return layer
 
@@ -459,7 +449,7 @@ def factorize_model(
             detail = f"ranks in {layer.ef_args['rank_in']} out {layer.ef_args['rank_out']}"
         elif method == "dictionary":
             layer = dictionary_from_conv(conv, atoms, alpha, seed)
-            mask = layer.pointwise.mask
+            mask = layer.mask
             detail = f"{layer.atoms} atoms, codes {int(mask.sum())}/{mask.numel()} non-zero"
         elif method == "depthwise":
             layer = depthwise_from_conv(conv)

@@ -44,6 +44,14 @@ def _call_progress_hooks(model: nn.Module, progress: float) -> None:
             hook(progress)
 
 
+def _call_step_hooks(model: nn.Module) -> None:
+    """Let layers re-impose structural constraints after an optimizer step (e.g. shared atoms)."""
+    for m in model.modules():
+        hook = getattr(m, "ef_after_step", None)
+        if callable(hook):
+            hook()
+
+
 def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """Hinton et al. 2015: KL(teacher || student) on temperature-softened outputs, times T²."""
     t = temperature
@@ -160,6 +168,7 @@ def train_model(
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                _call_step_hooks(model)
                 sched.step()
                 step += 1
                 loss_sum += float(loss.detach()) * len(idx)

@@ -180,6 +180,8 @@ def load_report(path: Any) -> dict[str, Any]:
     p = Path(path)
     if p.is_dir():
         p = p / "report.json"
+    if p.is_file() and p.suffix != ".json":
+        raise EdgefactError(f"{p}: not a build directory or a report.json; pass the folder `edgefact build --out` wrote")
     if not p.is_file():
         raise EdgefactError(
             f"{p}: no report.json here; run `edgefact build --out {p.parent}` first or pass a build directory"

@@ -116,3 +116,12 @@ def test_report_command_validates_prints_and_rerenders(tmp_path) -> None:
     (tmp_path / "report.json").write_text(json.dumps(broken))
     res = CliRunner().invoke(cli, ["report", str(tmp_path / "report.json")])
     assert res.exit_code != 0 and "report.layers[1].op" in str(res.exception)
+
+
+def test_terminal_summary_ends_with_the_paste_line() -> None:
+    from edgefact.report.render import render_terminal
+
+    text = render_terminal(sample_report())
+    assert text.splitlines()[-1] == summary_line(sample_report())
+    assert "DEPTHWISE_CONV_2D" in text and "accuracy: float 91.0%" in text and "device 89.0%" in text
+    assert "bit-exact vs tflm: yes" in text and "| flash" in text

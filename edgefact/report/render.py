@@ -276,6 +276,27 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def render_terminal(report: dict[str, Any]) -> str:
+    """A compact summary for the terminal after a build: per-layer table, memory, accuracy, and
+    last the paste-able :func:`summary_line` (no Markdown fences around it)."""
+    r = derive_fields(report)
+    out = [f"{r['model']['name']} on {r['target']['name']} ({r['unit']})", ""]
+    headers, rows, align = _layer_table(r)
+    out += [format_table(headers, rows, align), _emulation_note(r), ""]
+    headers, rows, align = _memory_table(r)
+    rows = [row for row in rows if row[0] in ("flash", "RAM")]
+    if rows:
+        out += [format_table(headers, rows, align), ""]
+    headers, rows, align = _accuracy_table(r)
+    if rows:
+        out += ["accuracy: " + ", ".join(f"{row[0]} {row[1]}" for row in rows), ""]
+    be = r.get("bitexact")
+    if be:
+        out += [f"bit-exact vs {be['reference']}: " + ("yes" if be["equal"] else f"NO ({be.get('mismatches')} mismatches)"), ""]
+    out.append(summary_line(r))
+    return "\n".join(out)
+
+
 # ---------------------------------------------------------------- plots
 def _png(fig: Any) -> str:
     buf = io.BytesIO()

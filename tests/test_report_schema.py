@@ -110,3 +110,24 @@ def test_derive_fields_computes_share_ratio_and_estimate() -> None:
     r3 = copy.deepcopy(r)
     r3["unit"] = "ns (host)"
     assert derive_fields(r3)["layers"][0].get("est_ms") is None
+
+
+def test_validator_understands_every_keyword_of_the_shipped_schema() -> None:
+    """A keyword the hand-written validator does not implement would be silently ignored."""
+    supported = {"$schema", "$id", "$defs", "$ref", "title", "description", "type", "const", "enum", "required",
+                 "properties", "additionalProperties", "items", "minimum", "maximum", "exclusiveMinimum",
+                 "minLength", "pattern"}
+    seen: set[str] = set()
+
+    def walk(node, in_props: bool = False) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if not in_props:
+                    seen.add(key)
+                walk(value, in_props=(key in ("properties", "$defs") and not in_props))
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(load_json_schema())
+    assert seen <= supported, seen - supported

@@ -279,5 +279,6 @@ def test_run_command_prints_figures(selftest) -> None:  # type: ignore[no-untype
     for s in ("unit: instructions (emulated)", "fc1", "fc2", "estimate at 216 MHz", "peak stack:",
               "checksum output:", "status: 0"):
         assert s in res.output
-    mem = CliRunner().invoke(cli, ["memory", str(out / "firmware.elf")])
-    assert mem.exit_code == 0 and "flash" in mem.output and "largest symbols" in mem.output
+    mem = CliRunner().invoke(cli, ["memory", str(out / "firmware.elf"), "--log", str(out / "run.log")])
+    assert mem.exit_code == 0, mem.output
+    assert "flash" in mem.output and "largest symbols" in mem.output and "measured (painted stack)" in mem.output

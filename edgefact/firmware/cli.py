@@ -10,6 +10,8 @@ import click
 from edgefact.errors import EdgefactError
 from edgefact.firmware.build import DEMO_SOURCES, SELFTEST_SOURCES, build_firmware
 from edgefact.firmware.elfmem import memory_report
+from edgefact.fsutil import atomic_write_text
+from edgefact.report.logproto import parse_log
 from edgefact.targets import get_target
 from edgefact.targets.runners import RunResult, default_runner_for, get_runner
 
@@ -89,6 +91,7 @@ def run_cmd(target_name: str, app: str, sources: tuple[str, ...], includes: tupl
     elf = build_firmware(tgt, srcs, list(includes), out, defines=defines, opt=opt)
     runner = get_runner(runner_name or default_runner_for(tgt))
     res = runner.run(elf, tgt, timeout_s=timeout)
+    atomic_write_text(elf.parent / "run.log", res.raw_output)
     if as_json:
         d = res.as_dict() | {"target": tgt.as_dict(), "artifact": str(elf)}
         if not tgt.is_host:
@@ -107,11 +110,19 @@ def run_cmd(target_name: str, app: str, sources: tuple[str, ...], includes: tupl
 
 @click.command(name="memory")
 @click.argument("elf", type=click.Path(dir_okay=False))
-@click.option("--peak-stack", type=int, default=None, help="Measured peak stack in bytes (from a run log).")
+@click.option("--peak-stack", type=int, default=None, help="Measured peak stack in bytes.")
+@click.option("--log", "log_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A run log (e.g. run.log written by `edgefact run`) to take the measured peak stack from.")
 @click.option("--symbols", "n_symbols", type=int, default=10, show_default=True, help="Largest symbols to list.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def memory_cmd(elf: str, peak_stack: int | None, n_symbols: int, as_json: bool) -> None:
+def memory_cmd(elf: str, peak_stack: int | None, log_path: str | None, n_symbols: int, as_json: bool) -> None:
     """Flash and static RAM of a firmware ELF (same totals as arm-none-eabi-size)."""
+    if log_path is not None and peak_stack is None:
+        log = parse_log(Path(log_path).read_bytes())
+        peak_stack = log.peak_stack
+        if peak_stack is None:
+            raise EdgefactError(f"{log_path} has no stack record (run not finished, or a host run); "
+                                "pass --peak-stack or a complete run log")
     rep = memory_report(elf, peak_stack)
     if as_json:
         click.echo(json.dumps(rep.as_dict(n_symbols), indent=2))

@@ -379,6 +379,10 @@ class GdbRunner(Runner):
             mi.command("-exec-continue")
             exit_status = self._wait_exit(mi, n_stops, bkpt, feeder, lock, qemu, timeout_s, server_desc, elf)
         finally:
+            if self.gdb_server is not None and mi.proc.poll() is None:
+                # leave a server we did not start (a board) running instead of killing its program
+                with contextlib.suppress(EdgefactError):
+                    mi.command("-target-detach", timeout_s=3.0, check=False)
             mi.close()
             if qemu is not None:
                 if qemu.poll() is None:

@@ -195,11 +195,12 @@ class StreamedProcess:
 
 def run_streaming(cmd: Sequence[str], timeout_s: float, *, on_record: Callable[[Record], None] | None = None,
                   cwd: str | os.PathLike[str] | None = None, stream: str = "stdout",
-                  done: Callable[[ParsedLog], bool] | None = None) -> StreamedProcess:
+                  done: Callable[[ParsedLog], bool] | None = None, grace_s: float = 0.0) -> StreamedProcess:
     """Run ``cmd``, feeding its ``stream`` ("stdout"/"stderr") through a LogFeeder as it arrives.
 
     On timeout the whole process group is killed. ``done(log)`` may end the run early (e.g. once
-    an ``end`` record arrived from a device that never exits).
+    an ``end`` record arrived from a firmware that cannot exit): the process then gets ``grace_s``
+    seconds to exit by itself before it is killed (``returncode`` None, ``timed_out`` False).
     """
     t0 = time.monotonic()
     proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
@@ -232,15 +233,20 @@ def run_streaming(cmd: Sequence[str], timeout_s: float, *, on_record: Callable[[
     for th in threads:
         th.start()
     timed_out = False
+    killed_done = False
     deadline = t0 + timeout_s
+    done_at: float | None = None
     while True:
         try:
             proc.wait(timeout=0.05)
             break
         except subprocess.TimeoutExpired:
-            if finished.is_set() and done is not None:
-                _kill(proc)
-                break
+            if finished.is_set() and done is not None and done(feeder.log):
+                done_at = done_at or time.monotonic()
+                if time.monotonic() - done_at >= grace_s:
+                    _kill(proc)
+                    killed_done = True
+                    break
             if time.monotonic() > deadline:
                 timed_out = True
                 _kill(proc)
@@ -250,7 +256,7 @@ def run_streaming(cmd: Sequence[str], timeout_s: float, *, on_record: Callable[[
     with lock:
         log = feeder.finish()
         text = b"".join(raw).decode("utf-8", errors="replace")
-    return StreamedProcess(returncode=None if timed_out else proc.returncode, log=log, raw=text,
+    return StreamedProcess(returncode=None if timed_out or killed_done else proc.returncode, log=log, raw=text,
                            stderr=b"".join(other).decode("utf-8", errors="replace"),
                            timed_out=timed_out, wall_s=time.monotonic() - t0)
 

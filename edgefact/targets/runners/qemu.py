@@ -78,12 +78,16 @@ class QemuRunner(Runner):
         if channel not in ("uart", "semihosting"):
             raise EdgefactError(f"qemu runner: channel '{channel}' unknown; valid: uart, semihosting")
         cmd = qemu_command(target, artifact, icount=self.options.get("icount", True))
+        # a firmware built without semihosting exit (EF_LOG_SEMIHOST=0, board images) parks after
+        # its end record: stop it then, with the status from the log
         proc = run_streaming(cmd, timeout_s, on_record=on_record,
-                             stream="stdout" if channel == "uart" else "stderr")
+                             stream="stdout" if channel == "uart" else "stderr",
+                             done=lambda log: log.status is not None, grace_s=1.0)
         if proc.timed_out:
             raise RunTimeoutError(f"{target.name}: QEMU ({target.qemu_machine}) did not exit within "
                                   f"{timeout_s:g} s (firmware hang?)", proc.log.tail(15), proc.log)
-        assert proc.returncode is not None
+        if proc.returncode is None:  # stopped after the end record
+            proc.returncode = proc.log.status if proc.log.status is not None else -1
         if proc.returncode != 0 and not proc.log.records:
             # QEMU itself failed (bad ELF, bad machine): its own message is on the other stream
             other = proc.stderr if channel == "uart" else proc.raw

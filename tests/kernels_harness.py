@@ -275,3 +275,39 @@ def lsb_diff(a: np.ndarray, b: np.ndarray) -> int:
     if a.dtype.kind == "f":
         return 0 if np.array_equal(a.view(np.int32), b.view(np.int32)) else math.inf  # type: ignore[return-value]
     return int(np.max(np.abs(a.astype(np.int32) - b.astype(np.int32)))) if a.size else 0
+
+
+# ---- extra one-op models for kernel paths the shared catalogue does not reach ---------------
+
+def _conv_spec(h: int, w: int, cin: int, cout: int, k: int, stride: int, padding: str, act: str,
+               groups: int) -> dict[str, object]:
+    return dict(h=h, w=w, cin=cin, cout=cout, kh=k, kw=k, stride=stride, padding=padding, act=act, groups=groups)
+
+
+#: Filter depth a multiple of 4 with an odd number of output channels per group: the SMLAD
+#: column path and its single-channel tail (tests/opmodels.py has even counts there).
+EXTRA_CONV_CASES: dict[str, dict[str, object]] = {
+    "xconv_3x3_c8_o5_same": _conv_spec(7, 7, 8, 5, 3, 1, "SAME", "NONE", 1),
+    "xconv_g2_3x3_c16_o6_s2_relu": _conv_spec(9, 8, 16, 6, 3, 2, "SAME", "RELU", 2),
+    "xconv_5x5_c4_o3_valid_relu6": _conv_spec(9, 9, 4, 3, 5, 1, "VALID", "RELU6", 1),
+    "xconv_g4_3x3_c16_o4_valid": _conv_spec(6, 7, 16, 4, 3, 1, "VALID", "NONE", 4),
+}
+
+
+def extra_opmodel(case_id: str) -> bytes:
+    """Build (through tests/opmodels.py's converter and checks) and cache an extra conv case."""
+    from importlib.metadata import version
+
+    from opmodels import OpSpec, build_opmodel, check_opmodel
+
+    from edgefact.fsutil import atomic_write_bytes
+
+    spec = OpSpec("CONV_2D", "conv", dict(EXTRA_CONV_CASES[case_id]))
+    key = hashlib.sha256(f"1|{version('tensorflow')}|{case_id}|{sorted(spec.params.items())}".encode())
+    path = ROOT / ".cache" / "kernels_models" / f"{case_id}-{key.hexdigest()[:16]}.tflite"
+    if path.is_file():
+        return path.read_bytes()
+    model = build_opmodel(case_id, spec)
+    check_opmodel(case_id, spec, model)
+    atomic_write_bytes(path, model)
+    return model

@@ -13,7 +13,16 @@ import zlib
 from pathlib import Path
 
 import pytest
-from kernels_harness import DRIVER_DIR, ROOT, KernelCall, build_driver, case_blob, run_model
+from kernels_harness import (
+    DRIVER_DIR,
+    EXTRA_CONV_CASES,
+    ROOT,
+    KernelCall,
+    build_driver,
+    case_blob,
+    extra_opmodel,
+    run_model,
+)
 from opmodels import OPMODEL_CASES, get_opmodel, random_inputs
 
 from edgefact.firmware.build import build_firmware
@@ -40,8 +49,8 @@ class Cases:
 def cases() -> Cases:
     driver = build_driver()
     c = Cases()
-    for case in sorted(OPMODEL_CASES):
-        model = get_opmodel(case)
+    for case in [*sorted(OPMODEL_CASES), *sorted(EXTRA_CONV_CASES)]:
+        model = get_opmodel(case) if case in OPMODEL_CASES else extra_opmodel(case)
         trace: list[tuple[KernelCall, list, object]] = []
         run_model(model, random_inputs(model, N_SAMPLES, seed=13), driver, trace=trace)
         for k, (call, ins, out) in enumerate(trace):
@@ -102,7 +111,7 @@ def test_dsp_path_matches_portable_and_is_faster(cases: Cases) -> None:
     _check("cortex-m4 (portable)", cases, portable)
     # The regions include the runner's CRC of the outputs, which dilutes the gain; summed over the
     # conv/FC cases the SMLAD loops must still save instructions (so the DSP path is really taken).
-    convs = [n for n in cases.names if n.startswith(("conv_", "fc_"))]
+    convs = [n for n in cases.names if n.startswith(("conv_", "xconv_", "fc_"))]
     d = sum(dsp.regions[n] for n in convs)
     p = sum(portable.regions[n] for n in convs)
     assert d < 0.97 * p, (d, p)

@@ -37,6 +37,84 @@ static void fill_column(int16_t *col, const int8_t *input, const ef_dims *in, in
     }
 }
 
+#if defined(EF_NN_USE_DSP)
+/*
+ * DSP fast path, used when the filter depth is a multiple of 4: the column is stored with each
+ * group of 4 values as (a0, a2) (a1, a3) halfword pairs, which is what SXTAB16 produces from 4
+ * input bytes and what SMLAD needs against SXTB16 of 4 filter bytes (and its 8-bit rotation).
+ * Two output channels share every column load.
+ */
+static void fill_column_paired(uint32_t *col, const int8_t *input, const ef_dims *in, int32_t b,
+                               int32_t iy0, int32_t ix0, int32_t kh, int32_t kw, int32_t c0, int32_t fc,
+                               int32_t input_offset)
+{
+    const uint32_t off2 = ((uint32_t)(uint16_t)input_offset << 16) | (uint16_t)input_offset;
+    uint32_t *dst = col;
+    for (int32_t ky = 0; ky < kh; ++ky) {
+        const int32_t iy = iy0 + ky;
+        for (int32_t kx = 0; kx < kw; ++kx) {
+            const int32_t ix = ix0 + kx;
+            if (iy < 0 || iy >= in->h || ix < 0 || ix >= in->w) {
+                for (int32_t ci = 0; ci < fc; ci += 4) {
+                    *dst++ = 0;
+                    *dst++ = 0;
+                }
+            } else {
+                const int8_t *src = input + (((b * in->h + iy) * in->w + ix) * in->c + c0);
+                for (int32_t ci = 0; ci < fc; ci += 4) {
+                    const uint32_t w = ef_read_u32(src + ci);
+                    *dst++ = __sxtab16(off2, w);
+                    *dst++ = __sxtab16(off2, ef_ror8(w));
+                }
+            }
+        }
+    }
+}
+
+/* Dot products of one paired column (n values, n % 4 == 0) with two filters. */
+static inline void dot_paired_x2(const uint32_t *col, const int8_t *f0, const int8_t *f1, int32_t n,
+                                 int32_t *acc0, int32_t *acc1)
+{
+    uint32_t s0 = 0;
+    uint32_t s1 = 0;
+    for (int32_t i = 0; i < n; i += 4) {
+        const uint32_t c02 = col[0];
+        const uint32_t c13 = col[1];
+        col += 2;
+        const uint32_t w0 = ef_read_u32(f0 + i);
+        const uint32_t w1 = ef_read_u32(f1 + i);
+        s0 = __smlad(c02, __sxtb16(w0), s0);
+        s0 = __smlad(c13, __sxtb16(ef_ror8(w0)), s0);
+        s1 = __smlad(c02, __sxtb16(w1), s1);
+        s1 = __smlad(c13, __sxtb16(ef_ror8(w1)), s1);
+    }
+    *acc0 = (int32_t)s0;
+    *acc1 = (int32_t)s1;
+}
+
+static inline int32_t dot_paired(const uint32_t *col, const int8_t *f, int32_t n)
+{
+    uint32_t s = 0;
+    for (int32_t i = 0; i < n; i += 4) {
+        const uint32_t w = ef_read_u32(f + i);
+        s = __smlad(col[0], __sxtb16(w), s);
+        s = __smlad(col[1], __sxtb16(ef_ror8(w)), s);
+        col += 2;
+    }
+    return (int32_t)s;
+}
+#endif
+
+static inline int8_t conv_output(int32_t acc, const int32_t *bias, int32_t oc, const ef_per_channel_quant *quant,
+                                 int32_t out_off, int32_t act_min, int32_t act_max)
+{
+    if (bias != 0) {
+        acc += bias[oc];
+    }
+    acc = ef_requantize(acc, quant->multiplier[oc], quant->shift[oc]) + out_off;
+    return ef_clamp_to_s8(acc, act_min, act_max);
+}
+
 ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
                      const ef_dims *input_dims, const int8_t *input,
                      const ef_dims *filter_dims, const int8_t *filter,
@@ -101,15 +179,31 @@ ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *q
             for (int32_t ox = 0; ox < out->w; ++ox) {
                 const int32_t ix0 = ox * params->stride.w - params->padding.w;
                 for (int32_t g = 0; g < groups; ++g) {
-                    fill_column(col, input, in, b, iy0, ix0, kh, kw, g * fc, fc, in_off);
-                    const int32_t oc_end = (g + 1) * oc_per_group;
-                    for (int32_t oc = g * oc_per_group; oc < oc_end; ++oc) {
-                        int32_t acc = ef_dot_s16_s8(col, filter + oc * col_len, col_len);
-                        if (bias != 0) {
-                            acc += bias[oc];
+                    int32_t oc = g * oc_per_group;
+                    const int32_t oc_end = oc + oc_per_group;
+#if defined(EF_NN_USE_DSP)
+                    if ((fc & 3) == 0) {
+                        uint32_t *pcol = (uint32_t *)scratch;
+                        fill_column_paired(pcol, input, in, b, iy0, ix0, kh, kw, g * fc, fc, in_off);
+                        for (; oc + 1 < oc_end; oc += 2) {
+                            int32_t acc0;
+                            int32_t acc1;
+                            dot_paired_x2(pcol, filter + oc * col_len, filter + (oc + 1) * col_len, col_len,
+                                          &acc0, &acc1);
+                            dst[oc] = conv_output(acc0, bias, oc, quant, out_off, act_min, act_max);
+                            dst[oc + 1] = conv_output(acc1, bias, oc + 1, quant, out_off, act_min, act_max);
                         }
-                        acc = ef_requantize(acc, quant->multiplier[oc], quant->shift[oc]) + out_off;
-                        dst[oc] = ef_clamp_to_s8(acc, act_min, act_max);
+                        if (oc < oc_end) {
+                            const int32_t acc = dot_paired(pcol, filter + oc * col_len, col_len);
+                            dst[oc] = conv_output(acc, bias, oc, quant, out_off, act_min, act_max);
+                        }
+                        continue;
+                    }
+#endif
+                    fill_column(col, input, in, b, iy0, ix0, kh, kw, g * fc, fc, in_off);
+                    for (; oc < oc_end; ++oc) {
+                        const int32_t acc = ef_dot_s16_s8(col, filter + oc * col_len, col_len);
+                        dst[oc] = conv_output(acc, bias, oc, quant, out_off, act_min, act_max);
                     }
                 }
                 dst += out->c;

@@ -49,7 +49,7 @@ def sample_report(**overrides: Any) -> dict[str, Any]:
                    "largest_symbols": [{"name": "ef_weights_conv_2d_2", "bytes": 640, "section": ".rodata"}]},
         "bitexact": {"reference": "tflm", "inputs": 8, "equal": True, "mismatches": 0},
         "accuracy": {"float": 0.91, "factorized": 0.90, "clustered": 0.895, "int8": 0.893, "device": 0.89,
-                     "device_samples": 100},
+                     "device_samples": 100, "reference_on_device_samples": 0.89},
         "stages": [{"name": "train", "seconds": 12.3, "cached": False},
                    {"name": "cluster", "seconds": 3.1, "cached": True}],
     }

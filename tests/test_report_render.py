@@ -44,6 +44,7 @@ def test_markdown_has_tables_and_final_line(written) -> None:
     assert cells[10] == f"{210000 / 216e3:.3f}"
     assert "estimate under emulation" in md
     assert "59.8 KiB" in md and "4.00 MiB" in md  # flash against its budget
+    assert "100 test samples; TFLite reference on the same samples 89.0%" in md
     last = md.strip().splitlines()[-2]
     assert last == summary_line(sample_report())
     assert "cortex-m7" in last and "89.0%" in last and "830,000 instructions" in last

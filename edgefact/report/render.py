@@ -203,6 +203,8 @@ def _accuracy_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]],
         note = ""
         if stage == "device" and acc.get("device_samples"):
             note = f"{acc['device_samples']} test samples"
+            if acc.get("reference_on_device_samples") is not None:
+                note += f"; TFLite reference on the same samples {fmt_pct(acc['reference_on_device_samples'])}"
             if acc.get("device_agrees_with_reference") is not None:
                 note += ", predictions " + ("equal" if acc["device_agrees_with_reference"] else "DIFFER from")
                 note += " the TFLite reference"

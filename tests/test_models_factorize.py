@@ -1,0 +1,171 @@
+"""Factorization initializations: reconstruction errors, exactness at full rank, rebuild from checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from edgefact.errors import EdgefactError
+from edgefact.models.zoo import build_model
+from edgefact.pipeline.checkpoint import load_checkpoint, save_checkpoint
+from edgefact.pipeline.factorize import (
+    DictionaryConv,
+    depthwise_from_conv,
+    dictionary_from_conv,
+    factorize_model,
+    grouped_from_conv,
+    rank_for_energy,
+    relative_error,
+    spatial_from_conv,
+    tucker2_from_conv,
+)
+
+torch.set_num_threads(1)
+
+
+def _conv(stride: int = 1, bias: bool = True, seed: int = 0) -> nn.Conv2d:
+    torch.manual_seed(seed)
+    return nn.Conv2d(6, 10, 3, stride=stride, padding=1, bias=bias)
+
+
+def _out_err(conv: nn.Module, layer: nn.Module, shape: tuple[int, ...] = (2, 6, 11, 9)) -> float:
+    x = torch.randn(*shape)
+    with torch.no_grad():
+        ref = conv(x)
+        return float((layer(x) - ref).abs().max() / ref.abs().max())
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_spatial_svd_error_matches_discarded_spectrum(stride: int) -> None:
+    conv = _conv(stride)
+    w = conv.weight.detach().numpy().astype(np.float64)
+    o, i, kh, kw = w.shape
+    # independent reshape: rows (input channel, row), columns (output channel, column)
+    m = np.stack([np.stack([w[:, c, y, :].reshape(-1) for y in range(kh)]) for c in range(i)]).reshape(i * kh, o * kw)
+    s = np.linalg.svd(m, compute_uv=False)
+    for rank in (1, 4, 9):
+        layer = spatial_from_conv(conv, rank=rank)
+        assert layer.vertical.kernel_size == (3, 1) and layer.horizontal.kernel_size == (1, 3)
+        expected = np.sqrt((s[rank:] ** 2).sum() / (s**2).sum())
+        assert relative_error(conv, layer) == pytest.approx(expected, rel=1e-4, abs=1e-6)
+    full = spatial_from_conv(conv, rank=len(s))
+    assert relative_error(conv, full) < 1e-6
+    assert _out_err(conv, full) < 1e-5
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_tucker2_exact_at_full_rank_and_bounded_below(stride: int) -> None:
+    conv = _conv(stride)
+    full = tucker2_from_conv(conv, rank=(6, 10))
+    assert relative_error(conv, full) < 1e-6
+    assert _out_err(conv, full) < 1e-5
+    w = conv.weight.detach().double()
+    s_out = torch.linalg.svdvals(w.reshape(10, -1)).numpy()
+    s_in = torch.linalg.svdvals(w.permute(1, 0, 2, 3).reshape(6, -1)).numpy()
+    low = tucker2_from_conv(conv, rank=(3, 5))
+    err2 = relative_error(conv, low) ** 2
+    d_in = (s_in[3:] ** 2).sum() / (s_in**2).sum()
+    d_out = (s_out[5:] ** 2).sum() / (s_out**2).sum()
+    # HOSVD: each mode's discarded energy is a lower bound, their sum an upper bound
+    assert max(d_in, d_out) - 1e-9 <= err2 <= d_in + d_out + 1e-9
+    assert low.first.out_channels == 3 and low.core.out_channels == 5
+
+
+def test_rank_by_energy() -> None:
+    assert rank_for_energy(np.array([3.0, 2.0, 1.0]), 9 / 14) == 1
+    assert rank_for_energy(np.array([3.0, 2.0, 1.0]), 0.9) == 2
+    assert rank_for_energy(np.array([3.0, 2.0, 1.0]), 1.0) == 3
+    conv = _conv()
+    layer = spatial_from_conv(conv, energy=0.95, max_ratio=None)
+    s = torch.linalg.svdvals(conv.weight.detach().double().permute(1, 2, 0, 3).reshape(18, 30)).numpy()
+    assert layer.ef_args["rank"] == rank_for_energy(s, 0.95)
+    capped = spatial_from_conv(conv, energy=0.95, max_ratio=0.3)
+    params = capped.vertical.weight.numel() + capped.horizontal.weight.numel()
+    assert params <= 0.3 * conv.weight.numel()
+
+
+def test_dictionary_dense_full_dictionary_reproduces_conv() -> None:
+    conv = _conv()
+    layer = dictionary_from_conv(conv, atoms=9, alpha=0.0)
+    assert isinstance(layer, DictionaryConv)
+    assert layer.depthwise.groups == 6 and layer.depthwise.out_channels == 6 * 9
+    atoms = layer.atom_tensor().reshape(9, 9)
+    assert torch.allclose(atoms.norm(dim=1), torch.ones(9), atol=1e-5)
+    assert _out_err(conv, layer) < 1e-5
+    assert relative_error(conv, layer) < 1e-5
+
+
+def test_dictionary_sparse_codes_stay_sparse_and_atoms_shared() -> None:
+    conv = _conv()
+    layer = dictionary_from_conv(conv, atoms=4, alpha=0.3)
+    mask = layer.mask.clone()
+    assert 0 < mask.mean() < 1, "codes should be sparse with alpha > 0"
+    assert 0 < relative_error(conv, layer) < 1
+    opt = torch.optim.SGD(layer.parameters(), lr=0.1)
+    layer(torch.randn(2, 6, 7, 7)).square().mean().backward()
+    opt.step()
+    layer.ef_after_step()
+    w = layer.depthwise.weight.view(6, 4, 3, 3)
+    assert torch.allclose(w, w[:1].expand_as(w))
+    assert torch.all(layer.pointwise.weight[mask == 0] == 0)
+
+
+def test_depthwise_init_exact_for_separable_kernel() -> None:
+    conv = _conv()
+    with torch.no_grad():
+        d = torch.randn(6, 3, 3)
+        p = torch.randn(10, 6)
+        conv.weight.copy_(p[:, :, None, None] * d[None])
+    layer = depthwise_from_conv(conv)
+    assert relative_error(conv, layer) < 1e-5
+    assert _out_err(conv, layer) < 1e-5
+    assert 0.3 < relative_error(_conv(seed=3), depthwise_from_conv(_conv(seed=3))) < 1
+
+
+def test_grouped_init_keeps_block_diagonal() -> None:
+    torch.manual_seed(0)
+    conv = nn.Conv2d(6, 10, 3, padding=1)
+    with torch.no_grad():
+        for k in range(2):
+            conv.weight[k * 5 : (k + 1) * 5, (1 - k) * 3 : (2 - k) * 3] = 0
+    layer = grouped_from_conv(conv, groups=2)
+    assert layer.conv.groups == 2
+    assert relative_error(conv, layer) < 1e-6
+    assert _out_err(conv, layer) < 1e-5
+
+
+def test_factorize_model_report_and_checkpoint_rebuild(tmp_path: Path) -> None:
+    shape = (1, 12, 12)
+    torch.manual_seed(0)
+    model = build_model("cnn", shape, num_classes=4).eval()
+    student, report = factorize_model(model, "lowrank", shape, rank=4)
+    assert [c.replaced for c in report.layers] == [False, True, True]
+    assert "input layer" in report.layers[0].detail
+    assert report.params_after < report.params_before
+    assert all(c.rel_error is not None and 0 < c.rel_error < 1 for c in report.layers if c.replaced)
+    meta = {"name": "x", "classes": list("abcd"), "mean": [0.5], "std": [0.25], "input_shape": list(shape)}
+    path = save_checkpoint(tmp_path / "f.pt", student, "cnn", {"input_shape": shape, "num_classes": 4}, meta, {"a": 1})
+    # a second factorization on top of the first is replayed too
+    student2, _ = factorize_model(student, "spatial", shape, rank=2)
+    path2 = save_checkpoint(tmp_path / "f2.pt", student2, "cnn", {"input_shape": shape, "num_classes": 4}, meta)
+    x = torch.randn(3, *shape)
+    for p, m in ((path, student), (path2, student2)):
+        ck = load_checkpoint(p)
+        rebuilt = ck.build_model()
+        assert not rebuilt.training
+        with torch.no_grad():
+            assert torch.equal(rebuilt(x), m(x))
+    assert load_checkpoint(path).normalization == ([0.5], [0.25])
+    assert len(load_checkpoint(path2).transforms) == 2
+
+
+def test_factorize_errors() -> None:
+    model = build_model("cnn", (1, 12, 12))
+    with pytest.raises(EdgefactError, match="spatial, lowrank"):
+        factorize_model(model, "pruning", (1, 12, 12))
+    _, rep = factorize_model(model, "grouped", (1, 12, 12), groups=3)
+    assert any("not divisible" in c.detail for c in rep.layers)

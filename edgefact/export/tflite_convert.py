@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 import time
 from collections import Counter
@@ -188,14 +189,25 @@ def onnx_to_saved_model(onnx_path: Path, out_dir: Path, sample_nhwc: np.ndarray,
         raise EdgefactError(f"onnx2tf wrote no SavedModel for {onnx_path}:\n{_log_tail(log_path)}")
 
 
+_NEEDS_FLEX = re.compile(r"'(tf\.\w+)' op is neither a custom op nor a flex op")
+_LOC_LAYER = re.compile(r'fused\["(\w+):", "([^"@]+)')
+
+
 def _unsupported_from_message(msg: str) -> list[str]:
-    """Lines of a converter error that name the ops lacking an int8 builtin kernel."""
-    keep = []
+    """The ops (and the TF layers that produced them) a converter error names as unsupported."""
+    found: list[str] = []
     for line in msg.splitlines():
-        low = line.lower()
-        if "op is neither" in low or "not supported" in low or "error:" in low or "flex" in low:
-            keep.append(line.strip())
-    return keep[:12]
+        m = _NEEDS_FLEX.search(line)
+        if not m:
+            continue
+        loc = _LOC_LAYER.search(line)
+        where = f" (layer '{loc.group(2)}')" if loc else ""
+        item = f"{m.group(1)}{where} has no TFLite builtin kernel (would need a Flex op)"
+        if item not in found:
+            found.append(item)
+    if not found:
+        found = [ln.strip() for ln in msg.splitlines() if "error" in ln.lower()][:6]
+    return found
 
 
 def saved_model_to_int8(saved_dir: Path, calib_nhwc: np.ndarray, log_path: Path) -> bytes:
@@ -255,6 +267,18 @@ def check_int8_model(model_bytes: bytes, nchw_shape: tuple[int, ...]) -> Any:
                     f"op {op.index} {op.name} filter '{w.name}' is not quantized per output channel "
                     f"({len(q.scales)} scales for {n_ch} channels)"
                 )
+    io_tensors = set(m.inputs) | set(m.outputs)
+    for op in m.operators:
+        floats = [
+            m.tensors[i].name
+            for i in (*op.inputs, *op.outputs)
+            if i >= 0 and i not in io_tensors and m.tensors[i].type_name in ("FLOAT32", "FLOAT16")
+        ]
+        if floats:
+            problems.append(
+                f"op {op.index} {op.name} runs in float (tensor '{floats[0]}'): the converter kept it out of int8 "
+                "because it has no int8 kernel; replace that layer"
+            )
     for role, idx in (("input", m.inputs), ("output", m.outputs)):
         for i in idx:
             t = m.tensors[i]

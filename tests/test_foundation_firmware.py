@@ -155,6 +155,33 @@ def test_fault_gives_registers() -> None:
     assert "CFSR=0x00008200" in msg and "BFAR=0xf0000000" in msg and "PC=0x" in msg and "LR=0x" in msg
 
 
+OVERFLOW = r"""
+#include <stdint.h>
+#include "ef_app.h"
+static volatile uint32_t sink;
+static uint32_t recurse(uint32_t n)
+{
+    volatile uint8_t buf[256];
+    buf[0] = (uint8_t)n;
+    return n == 0 ? buf[0] : recurse(n - 1) + buf[0];
+}
+int ef_app_setup(void) { return 0; }
+int ef_app_run(void) { sink = recurse(100000); return 0; }
+void ef_app_report(void) {}
+"""
+
+
+@needs_arm
+@pytest.mark.qemu
+def test_stack_overflow_faults_on_armv8m(tmp_path: Path) -> None:
+    src = tmp_path / "overflow.c"
+    src.write_text(OVERFLOW)
+    elf = build_firmware("cortex-m33", [src], [], CACHE / "cortex-m33-overflow")
+    with pytest.raises(FirmwareFaultError, match=r"STKOF") as ei:
+        get_runner("qemu").run(elf, get_target("cortex-m33"), timeout_s=30)
+    assert ei.value.registers["function"] == "recurse"
+
+
 @needs_arm
 @pytest.mark.qemu
 def test_hang_times_out_with_log_tail() -> None:

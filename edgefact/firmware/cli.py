@@ -48,6 +48,9 @@ def format_result(res: RunResult, target_name: str) -> str:
     if res.peak_stack is not None:
         size = next((r.get("size") for r in res.log.of_type("stack")), None)
         lines.append(f"peak stack: {res.peak_stack} B (measured, painted stack of {size} B)")
+        if size and res.peak_stack >= size:
+            lines.append("WARNING: the whole stack was used (overflow likely); rebuild with a larger "
+                         "-D EF_STACK_SIZE=...")
     elif tgt.is_host:
         lines.append("peak stack: not measured on the host")
     for name, value in res.log.checksums.items():

@@ -1,7 +1,7 @@
 /*
  * ef_startup.S - vector table and reset handler for Armv7-M / Armv8-M mainline cores.
  *
- * Reset: set MSP, enable the FPU/MVE (CPACR CP10/CP11) before any C code, copy .data, zero .bss,
+ * Reset: set MSP (and MSPLIM on Armv8-M), enable the FPU/MVE (CPACR CP10/CP11) before any C code, copy .data, zero .bss,
  * paint the whole stack with EF_STACK_PAINT (for ef_stack_peak), call main(), exit with its value.
  * Every fault and unexpected interrupt goes to ef_fault_entry, which hands the stacked frame to
  * ef_fault_report() (ef_fault.c).
@@ -30,6 +30,11 @@ ef_vector_table:
 Reset_Handler:
     ldr r0, =__StackTop
     msr msp, r0
+#if defined(__ARM_ARCH_8M_MAIN__) || defined(__ARM_ARCH_8_1M_MAIN__)
+    /* Armv8-M: a stack overflow raises a STKOF UsageFault instead of corrupting .bss */
+    ldr r0, =__StackLimit
+    msr msplim, r0
+#endif
     /* CPACR |= CP10/CP11 full access: FPU and MVE usable */
     ldr r0, =0xE000ED88
     ldr r1, [r0]

@@ -12,7 +12,7 @@ from edgefact.firmware.build import DEMO_SOURCES, SELFTEST_SOURCES, build_firmwa
 from edgefact.firmware.elfmem import memory_report
 from edgefact.fsutil import atomic_write_text
 from edgefact.report.logproto import parse_log
-from edgefact.targets import get_target
+from edgefact.targets import UNIT_EMULATED, get_target
 from edgefact.targets.runners import RunResult, default_runner_for, get_runner
 
 APPS = {"demo": DEMO_SOURCES, "selftest": SELFTEST_SOURCES}
@@ -97,6 +97,9 @@ def run_cmd(target_name: str, app: str, sources: tuple[str, ...], includes: tupl
     atomic_write_text(elf.parent / "run.log", res.raw_output)
     if as_json:
         d = res.as_dict() | {"target": tgt.as_dict(), "artifact": str(elf)}
+        if res.total is not None and res.unit == UNIT_EMULATED and tgt.clock_hz:
+            # instructions at the board clock, 1 instruction per cycle: an estimate, not a measurement
+            d["estimate_ms"] = tgt.estimate_ms(res.total)
         if not tgt.is_host:
             d["memory"] = memory_report(elf, res.peak_stack).as_dict()
         click.echo(json.dumps(d, indent=2))

@@ -128,6 +128,7 @@ def test_stack_of_known_frame_equals_fstack_usage(selftest, core: str) -> None: 
 
 
 @needs_arm
+@pytest.mark.qemu
 @pytest.mark.parametrize("core", CORES)
 def test_memory_report_equals_arm_none_eabi_size(selftest, core: str) -> None:  # type: ignore[no-untyped-def]
     elf, _ = selftest[core]

@@ -23,7 +23,7 @@ import numpy as np
 
 from edgefact.export import quant
 from edgefact.export.tflite_model import Operator, TFLiteModel, load_tflite
-from edgefact.firmware.kernels import buffer_size, kernel_include_dir, kernel_sources
+from edgefact.firmware.kernels import buffer_size, kernel_headers, kernel_include_dir, kernel_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 DRIVER_DIR = Path(__file__).resolve().parent / "kernels_driver"
@@ -43,8 +43,7 @@ _NP = {S8: np.int8, S32: np.int32, F32: np.float32}
 def build_driver(cc: str = "gcc", extra_flags: tuple[str, ...] = ()) -> Path:
     """Compile the driver + kernels (cached by source content and flags)."""
     srcs = [DRIVER_SRC, RUNNER_SRC, *kernel_sources()]
-    headers = (sorted(kernel_include_dir().glob("*.h")) + sorted(kernel_sources()[0].parent.glob("*.h"))
-               + sorted(DRIVER_DIR.glob("*.h")))
+    headers = kernel_headers() + sorted(DRIVER_DIR.glob("*.h"))
     h = hashlib.sha256(" ".join([cc, *extra_flags]).encode())
     for p in srcs + headers:
         h.update(p.name.encode())

@@ -13,7 +13,9 @@ _ROOT = Path(__file__).resolve().parent
 
 
 def kernel_include_dir() -> Path:
-    """Folder to pass as ``-I`` (holds ``ef_nn.h`` and ``ef_nn_types.h``)."""
+    """Folder to pass as ``-I`` (holds ``ef_nn.h`` and ``ef_nn_types.h``; the kernels' private
+    headers live in its ``internal/`` folder, so build caches that hash the include folders
+    see changes to them too)."""
     return _ROOT / "include"
 
 
@@ -45,3 +47,8 @@ KNOWN_OPS = frozenset({
     "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD", "MUL",
     "MEAN", "PAD", "RESHAPE", "CONCATENATION", "SOFTMAX", "QUANTIZE", "DEQUANTIZE",
 })
+
+
+def kernel_headers() -> list[Path]:
+    """Every header of the library (public and ``internal/``), for build-cache keys."""
+    return sorted(kernel_include_dir().rglob("*.h"))

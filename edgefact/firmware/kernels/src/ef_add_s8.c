@@ -1,6 +1,6 @@
 /* ADD: each input is shifted left by `left_shift`, rescaled to a common scale, summed and
  * rescaled to the output scale (TFLite's int8 ADD). */
-#include "ef_broadcast.h"
+#include "internal/ef_broadcast.h"
 
 static inline int8_t add_one(const ef_add_params *p, int32_t a, int32_t b)
 {

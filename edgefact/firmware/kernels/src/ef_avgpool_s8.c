@@ -1,6 +1,6 @@
 /* AVERAGE_POOL_2D: mean of the in-bounds taps (padding is not counted), rounded half away
  * from zero, in the input's quantization (TFLite requires output scale/zp == input's). */
-#include "ef_pool_check.h"
+#include "internal/ef_pool_check.h"
 
 ef_status ef_avgpool_s8(const ef_pool_params *params,
                         const ef_dims *input_dims, const int8_t *input,

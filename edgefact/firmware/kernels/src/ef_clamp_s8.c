@@ -1,5 +1,5 @@
 /* Standalone RELU/RELU6 when input and output share quantization: a clamp in place. */
-#include "ef_nn_internal.h"
+#include "internal/ef_nn_internal.h"
 
 ef_status ef_clamp_s8(const ef_activation *act, int8_t *data, int32_t size)
 {

@@ -1,5 +1,5 @@
 /* CONCATENATION along the innermost axis, copying or requantizing each input. */
-#include "ef_nn_internal.h"
+#include "internal/ef_nn_internal.h"
 
 ef_status ef_concat_c_s8(const ef_concat_input *inputs, int32_t num_inputs, int32_t outer,
                          int32_t output_offset, int8_t *output)

@@ -1,6 +1,18 @@
 /* CONV_2D with an ungrouped 1x1 filter: a matrix product, one input pixel per output pixel. */
-#include "ef_nn_internal.h"
+#include "internal/ef_nn_internal.h"
 
+static inline int8_t output_value(int32_t acc, const int32_t *bias, int32_t oc,
+                                  const ef_per_channel_quant *quant, int32_t out_off, int32_t act_min,
+                                  int32_t act_max)
+{
+    if (bias != 0) {
+        acc += bias[oc];
+    }
+    acc = ef_requantize(acc, quant->multiplier[oc], quant->shift[oc]) + out_off;
+    return ef_clamp_to_s8(acc, act_min, act_max);
+}
+
+/* Output channels go in pairs so both share each widened input word (DSP/MVE dot2). */
 ef_status ef_conv_1x1_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
                          const ef_dims *input_dims, const int8_t *input,
                          const ef_dims *filter_dims, const int8_t *filter,
@@ -49,15 +61,18 @@ ef_status ef_conv_1x1_s8(const ef_conv_params *params, const ef_per_channel_quan
             for (int32_t ox = 0; ox < out->w; ++ox) {
                 const int32_t ix = ox * params->stride.w;
                 const int8_t *src = input + ((b * in->h + iy) * in->w + ix) * depth;
-                const int8_t *f = filter;
-                for (int32_t oc = 0; oc < out->c; ++oc) {
-                    int32_t acc = ef_dot_s8_s8_offset(src, in_off, f, depth);
-                    f += depth;
-                    if (bias != 0) {
-                        acc += bias[oc];
-                    }
-                    acc = ef_requantize(acc, quant->multiplier[oc], quant->shift[oc]) + out_off;
-                    dst[oc] = ef_clamp_to_s8(acc, act_min, act_max);
+                int32_t oc = 0;
+                for (; oc + 1 < out->c; oc += 2) {
+                    int32_t acc0;
+                    int32_t acc1;
+                    ef_dot2_s8_s8_offset(src, in_off, filter + oc * depth, filter + (oc + 1) * depth, depth,
+                                         &acc0, &acc1);
+                    dst[oc] = output_value(acc0, bias, oc, quant, out_off, act_min, act_max);
+                    dst[oc + 1] = output_value(acc1, bias, oc + 1, quant, out_off, act_min, act_max);
+                }
+                if (oc < out->c) {
+                    const int32_t acc = ef_dot_s8_s8_offset(src, in_off, filter + oc * depth, depth);
+                    dst[oc] = output_value(acc, bias, oc, quant, out_off, act_min, act_max);
                 }
                 dst += out->c;
             }

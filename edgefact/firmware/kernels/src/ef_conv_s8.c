@@ -1,5 +1,5 @@
 /* CONV_2D, generic: any kernel size and stride, SAME/VALID padding, grouped convolution. */
-#include "ef_nn_internal.h"
+#include "internal/ef_nn_internal.h"
 
 int32_t ef_conv_s8_get_buffer_size(const ef_dims *input_dims, const ef_dims *filter_dims)
 {

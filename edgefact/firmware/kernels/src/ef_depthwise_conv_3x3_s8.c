@@ -1,7 +1,7 @@
 /* DEPTHWISE_CONV_2D specialised for 3x3 filters, depth multiplier 1, padding <= 1: the inner
  * loop runs over channels with the 9 taps unrolled, so the common MobileNet-style layer avoids
  * per-tap bounds checks in the interior. */
-#include "ef_dw_check.h"
+#include "internal/ef_dw_check.h"
 
 ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
                                    const ef_dims *input_dims, const int8_t *input,

@@ -1,5 +1,5 @@
 /* DEPTHWISE_CONV_2D, generic: any kernel size, stride, padding and depth multiplier. */
-#include "ef_dw_check.h"
+#include "internal/ef_dw_check.h"
 
 ef_status ef_depthwise_conv_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
                                const ef_dims *input_dims, const int8_t *input,

@@ -1,5 +1,5 @@
 /* FULLY_CONNECTED, per-tensor and per-channel requantization. */
-#include "ef_nn_internal.h"
+#include "internal/ef_nn_internal.h"
 
 static ef_status fc_check(const ef_fc_params *params, const ef_dims *in, const int8_t *input,
                           const ef_dims *fd, const int8_t *filter, const ef_dims *out,
@@ -22,6 +22,16 @@ static ef_status fc_check(const ef_fc_params *params, const ef_dims *in, const i
     return EF_OK;
 }
 
+static inline int8_t fc_output(const ef_fc_params *params, int32_t acc, const int32_t *bias, int32_t u,
+                               int32_t mult, int32_t shift)
+{
+    if (bias != 0) {
+        acc += bias[u];
+    }
+    acc = ef_requantize(acc, mult, shift) + params->output_offset;
+    return ef_clamp_to_s8(acc, params->activation.min, params->activation.max);
+}
+
 /* Shared loop; `mult`/`shift` advance by `qstep` (0: per tensor, 1: per channel). */
 static void fc_run(const ef_fc_params *params, const int32_t *mult, const int32_t *shift,
                    int32_t qstep, const int8_t *input, const ef_dims *fd, const int8_t *filter,
@@ -32,8 +42,20 @@ static void fc_run(const ef_fc_params *params, const int32_t *mult, const int32_
     const int32_t batches = out->n * out->h * out->w;
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *x = input + b * depth;
-        const int8_t *f = filter;
-        for (int32_t u = 0; u < units; ++u) {
+        int32_t u = 0;
+        if (params->filter_offset == 0) {
+            /* two units per pass share the widened input (DSP/MVE dot2) */
+            for (; u + 1 < units; u += 2) {
+                int32_t acc0;
+                int32_t acc1;
+                ef_dot2_s8_s8_offset(x, params->input_offset, filter + u * depth, filter + (u + 1) * depth, depth,
+                                     &acc0, &acc1);
+                output[u] = fc_output(params, acc0, bias, u, mult[u * qstep], shift[u * qstep]);
+                output[u + 1] = fc_output(params, acc1, bias, u + 1, mult[(u + 1) * qstep], shift[(u + 1) * qstep]);
+            }
+        }
+        for (; u < units; ++u) {
+            const int8_t *f = filter + u * depth;
             int32_t acc;
             if (params->filter_offset == 0) {
                 acc = ef_dot_s8_s8_offset(x, params->input_offset, f, depth);
@@ -43,12 +65,7 @@ static void fc_run(const ef_fc_params *params, const int32_t *mult, const int32_
                     acc += (x[i] + params->input_offset) * (f[i] + params->filter_offset);
                 }
             }
-            f += depth;
-            if (bias != 0) {
-                acc += bias[u];
-            }
-            acc = ef_requantize(acc, mult[u * qstep], shift[u * qstep]) + params->output_offset;
-            output[u] = ef_clamp_to_s8(acc, params->activation.min, params->activation.max);
+            output[u] = fc_output(params, acc, bias, u, mult[u * qstep], shift[u * qstep]);
         }
         output += units;
     }

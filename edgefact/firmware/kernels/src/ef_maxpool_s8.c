@@ -1,5 +1,5 @@
 /* MAX_POOL_2D over the in-bounds taps. */
-#include "ef_pool_check.h"
+#include "internal/ef_pool_check.h"
 
 ef_status ef_maxpool_s8(const ef_pool_params *params,
                         const ef_dims *input_dims, const int8_t *input,

@@ -2,7 +2,7 @@
  * the count H*W is folded into the multiplier as floor((multiplier << k) / count) with
  * k = floor(log2(count)) (capped so the shift stays valid), then the zero-point-corrected sum
  * is requantized once. (Not sum/count then rescale: that rounds differently.) */
-#include "ef_nn_internal.h"
+#include "internal/ef_nn_internal.h"
 
 ef_status ef_mean_hw_s8(const ef_mean_params *params,
                         const ef_dims *input_dims, const int8_t *input,

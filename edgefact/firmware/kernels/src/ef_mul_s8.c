@@ -1,5 +1,5 @@
 /* MUL: (a + off1) * (b + off2) rescaled by s1*s2/s_out (TFLite's int8 MUL). */
-#include "ef_broadcast.h"
+#include "internal/ef_broadcast.h"
 
 static inline int8_t mul_one(const ef_mul_params *p, int32_t a, int32_t b)
 {

@@ -1,5 +1,5 @@
 /* PAD of a 4-D NHWC tensor with a constant value. */
-#include "ef_nn_internal.h"
+#include "internal/ef_nn_internal.h"
 
 ef_status ef_pad_s8(const ef_pad_params *params,
                     const ef_dims *input_dims, const int8_t *input,

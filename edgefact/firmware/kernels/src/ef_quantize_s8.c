@@ -1,5 +1,5 @@
 /* Model boundary: QUANTIZE float -> int8, DEQUANTIZE int8 -> float, QUANTIZE int8 -> int8. */
-#include "ef_nn_internal.h"
+#include "internal/ef_nn_internal.h"
 
 /* round(v) half away from zero for |v| < 2^24, without libm (firmware links no -lm):
  * v - trunc(v) is exact, so comparing it with 0.5 decides exactly as roundf does. */

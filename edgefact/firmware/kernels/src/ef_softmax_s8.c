@@ -5,7 +5,7 @@
  *   sum of exps in Q12.19; reciprocal by Newton-Raphson; output = exp * (1/sum) in 1/256 units.
  * Every step is integer arithmetic with gemmlowp's rounding conventions.
  */
-#include "ef_nn_internal.h"
+#include "internal/ef_nn_internal.h"
 
 #define EF_SM_DIFF_INT_BITS 5  /* integer bits of the rescaled difference */
 #define EF_SM_ACC_INT_BITS 12  /* integer bits of the sum of exponentials */

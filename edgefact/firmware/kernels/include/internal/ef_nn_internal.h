@@ -12,26 +12,28 @@
 #define EF_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define EF_MAX(a, b) ((a) > (b) ? (a) : (b))
 
-/* Q31 x Q31 -> Q31 with rounding; saturates the single overflow case (MIN * MIN). */
+/* Q31 x Q31 -> Q31 with rounding; saturates the single overflow case (MIN * MIN).
+ * gemmlowp writes this as (ab + (ab >= 0 ? 2^30 : 1 - 2^30)) / 2^31 with C division truncating
+ * toward zero; for every product that equals floor((ab + 2^30) / 2^31) (for ab < 0 the
+ * truncation of a negative value is its ceiling, and ceil((ab + 1 - 2^30) / 2^31) =
+ * floor((ab + 2^30) / 2^31)), i.e. one SMLAL and a 64-bit arithmetic shift (gcc: arithmetic). */
 static inline int32_t ef_sat_rounding_doubling_high_mul(int32_t a, int32_t b)
 {
     if (a == INT32_MIN && b == INT32_MIN) {
         return INT32_MAX;
     }
-    const int64_t ab = (int64_t)a * (int64_t)b;
-    const int64_t nudge = ab >= 0 ? (int64_t)(1 << 30) : (int64_t)(1 - (1 << 30));
-    /* C99 division truncates toward zero, which the rounding nudge above assumes. */
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
 }
 
-/* Arithmetic right shift rounding half away from zero. */
+/* Arithmetic right shift rounding half away from zero (gemmlowp's RoundingDivideByPOT);
+ * exponent in [0, 31]. */
 static inline int32_t ef_rounding_divide_by_pot(int32_t x, int32_t exponent)
 {
-    const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    const int32_t mask = (int32_t)((1u << exponent) - 1u);
     const int32_t remainder = x & mask;
-    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    const int32_t threshold = (mask >> 1) + (x < 0);
     /* >> on a negative int32 is arithmetic on every compiler we target (gcc documents it). */
-    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold);
 }
 
 /* TFLite's MultiplyByQuantizedMultiplier (double rounding). shift > 0: left shift. */
@@ -184,6 +186,58 @@ static inline int32_t ef_dot_s8_s8_offset(const int8_t *a, int32_t a_off, const 
         acc += ((int32_t)a[i] + a_off) * (int32_t)b[i];
     }
     return acc;
+#endif
+}
+
+/* Two dot products sharing the input vector a: r0 = sum((a + a_off) * b0), r1 = ... b1. */
+static inline void ef_dot2_s8_s8_offset(const int8_t *a, int32_t a_off, const int8_t *b0, const int8_t *b1,
+                                        int32_t n, int32_t *r0, int32_t *r1)
+{
+    int32_t acc0 = 0;
+    int32_t acc1 = 0;
+    int32_t i = 0;
+#if defined(EF_NN_USE_MVE)
+    int32_t bsum0 = 0;
+    int32_t bsum1 = 0;
+    for (; i < n; i += 16) {
+        const mve_pred16_t p = vctp8q((uint32_t)(n - i));
+        const int8x16_t va = vldrbq_z_s8(a + i, p);
+        const int8x16_t vb0 = vldrbq_z_s8(b0 + i, p);
+        const int8x16_t vb1 = vldrbq_z_s8(b1 + i, p);
+        acc0 = vmladavaq_p_s8(acc0, va, vb0, p);
+        acc1 = vmladavaq_p_s8(acc1, va, vb1, p);
+        bsum0 = vaddvaq_p_s8(bsum0, vb0, p);
+        bsum1 = vaddvaq_p_s8(bsum1, vb1, p);
+    }
+    *r0 = acc0 + a_off * bsum0;
+    *r1 = acc1 + a_off * bsum1;
+    return;
+#else
+#if defined(EF_NN_USE_DSP)
+    const uint32_t off2 = ((uint32_t)(uint16_t)a_off << 16) | (uint16_t)a_off;
+    uint32_t s0 = 0;
+    uint32_t s1 = 0;
+    for (; i + 4 <= n; i += 4) {
+        const uint32_t va = ef_read_u32(a + i);
+        const uint32_t a02 = __sxtab16(off2, va);
+        const uint32_t a13 = __sxtab16(off2, ef_ror8(va));
+        const uint32_t w0 = ef_read_u32(b0 + i);
+        const uint32_t w1 = ef_read_u32(b1 + i);
+        s0 = __smlad(a02, __sxtb16(w0), s0);
+        s0 = __smlad(a13, __sxtb16(ef_ror8(w0)), s0);
+        s1 = __smlad(a02, __sxtb16(w1), s1);
+        s1 = __smlad(a13, __sxtb16(ef_ror8(w1)), s1);
+    }
+    acc0 = (int32_t)s0;
+    acc1 = (int32_t)s1;
+#endif
+    for (; i < n; ++i) {
+        const int32_t x = (int32_t)a[i] + a_off;
+        acc0 += x * (int32_t)b0[i];
+        acc1 += x * (int32_t)b1[i];
+    }
+    *r0 = acc0;
+    *r1 = acc1;
 #endif
 }
 

@@ -18,3 +18,15 @@ def test_atomic_dir_leaves_nothing_on_error(tmp_path) -> None:
         raise RuntimeError("boom")
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_outputs_are_not_private(tmp_path) -> None:
+    import os
+
+    p = atomic_write_text(tmp_path / "r.txt", "x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~mask
+    with atomic_output_dir(tmp_path / "d") as d:
+        (d / "f").write_text("y")
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o777 & ~mask

@@ -10,6 +10,7 @@ with the TFLM interpreter on the same inputs.
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import json
 import zlib
 from pathlib import Path
@@ -20,7 +21,7 @@ import numpy as np
 from edgefact.errors import EdgefactError, ModelTooLargeError
 from edgefact.export.codegen import GeneratedModel, generate_c
 from edgefact.export.tflite_model import TFLiteModel, load_tflite
-from edgefact.fsutil import atomic_write_text
+from edgefact.fsutil import atomic_write_bytes, atomic_write_text
 
 DEFAULT_RANDOM_INPUTS = 4
 #: flash the firmware template and kernel library take besides the model (a conservative floor
@@ -238,6 +239,12 @@ def deploy_tflite(tflite_path: str | Path, target: Any, out_dir: str | Path, inp
                                 f"{result.log.status}); log tail:\n" + "\n".join(result.raw_output.splitlines()[-15:]))
         counts = dict(result.regions)
         bitexact = compare_with_tflm(path, gen, inputs, result)
+        device_out = device_outputs(gen, len(inputs), result)
+        if device_out is not None:
+            # what the device computed for every embedded input, for on-device accuracy
+            buf = io.BytesIO()
+            np.save(buf, device_out)
+            atomic_write_bytes(out / "outputs.npy", buf.getvalue())
 
     tin, tout = gen.graph.tensors[gen.graph.inputs[0]], gen.graph.tensors[gen.graph.outputs[0]]
     layers = []
@@ -270,6 +277,18 @@ def deploy_tflite(tflite_path: str | Path, target: Any, out_dir: str | Path, inp
     if write_report:
         _write_report(report, out)
     return report
+
+
+def device_outputs(gen: GeneratedModel, n_inputs: int, result: Any) -> np.ndarray | None:
+    """The outputs the firmware logged, shaped (N, *output shape without batch), or None."""
+    outs = result.log.outputs().get("outputs") if callable(getattr(result.log, "outputs", None)) else None
+    if outs is None:
+        return None
+    tout = gen.graph.tensors[gen.graph.outputs[0]]
+    shape = [int(d) for d in tout.shape]
+    if shape and shape[0] == 1:
+        shape = shape[1:]
+    return np.asarray(outs, dtype=np.int64).astype(_np_type(tout.type_name)).reshape(n_inputs, *shape)
 
 
 def compare_with_tflm(path: Path, gen: GeneratedModel, inputs: np.ndarray, result: Any) -> dict[str, Any]:

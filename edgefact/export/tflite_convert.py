@@ -152,6 +152,19 @@ def _import_tf() -> Any:
     return tf
 
 
+def _write_saved_model(model: Any, out_dir: Path) -> None:
+    import tensorflow as tf
+    import tf_keras
+
+    archive = tf_keras.export.ExportArchive()
+    archive.add_endpoint(
+        name="serving_default",
+        fn=lambda *inputs: model(inputs),
+        input_signature=[tf.TensorSpec(t.shape, t.dtype, t.name) for t in model.inputs],
+    )
+    archive.write_out(str(out_dir))
+
+
 def onnx_to_saved_model(onnx_path: Path, out_dir: Path, sample_nhwc: np.ndarray, log_path: Path) -> None:
     """Run onnx2tf in-process into ``out_dir`` with its sample-image downloader replaced."""
     _import_tf()
@@ -169,13 +182,18 @@ def onnx_to_saved_model(onnx_path: Path, out_dir: Path, sample_nhwc: np.ndarray,
     try:
         os.chdir(out_dir.parent)  # onnx2tf writes helper files to the working directory
         with _quiet_fds(log_path):
-            onnx2tf.convert(
+            # disable_model_save: onnx2tf returns the Keras model before writing anything (it
+            # would otherwise also convert float32 and float16 .tflite files we do not use);
+            # the SavedModel is written below exactly as onnx2tf's signature-def route does.
+            keras_model = onnx2tf.convert(
                 input_onnx_file_path=str(onnx_path),
                 output_folder_path=str(out_dir),
                 output_signaturedefs=True,
+                disable_model_save=True,
                 non_verbose=True,
                 verbosity="error",
             )
+            _write_saved_model(keras_model, out_dir)
     except Exception as exc:
         raise EdgefactError(
             f"onnx2tf could not convert {onnx_path}: {type(exc).__name__}: {str(exc)[:400]}\n"

@@ -292,16 +292,28 @@ EXTRA_CONV_CASES: dict[str, dict[str, object]] = {
     "xconv_g4_3x3_c16_o4_valid": _conv_spec(6, 7, 16, 4, 3, 1, "VALID", "NONE", 4),
 }
 
+#: 3x3 depthwise with channels a multiple of 4: the SMLABB/SMLATT 4-channel path (interior and
+#: border taps); tests/opmodels.py's 3x3 multiplier-1 cases have 5 and 6 channels.
+EXTRA_DW_CASES: dict[str, dict[str, object]] = {
+    "xdw_3x3_c8_s1_same": dict(h=7, w=5, c=8, mult=1, k=3, stride=1, padding="SAME", act="NONE"),
+    "xdw_3x3_c16_s2_same_relu6": dict(h=9, w=6, c=16, mult=1, k=3, stride=2, padding="SAME", act="RELU6"),
+    "xdw_3x3_c4_s2_valid_relu": dict(h=8, w=9, c=4, mult=1, k=3, stride=2, padding="VALID", act="RELU"),
+}
+EXTRA_CASES = [*EXTRA_CONV_CASES, *EXTRA_DW_CASES]
+
 
 def extra_opmodel(case_id: str) -> bytes:
-    """Build (through tests/opmodels.py's converter and checks) and cache an extra conv case."""
+    """Build (through tests/opmodels.py's converter and checks) and cache an extra case."""
     from importlib.metadata import version
 
     from opmodels import OpSpec, build_opmodel, check_opmodel
 
     from edgefact.fsutil import atomic_write_bytes
 
-    spec = OpSpec("CONV_2D", "conv", dict(EXTRA_CONV_CASES[case_id]))
+    if case_id in EXTRA_CONV_CASES:
+        spec = OpSpec("CONV_2D", "conv", dict(EXTRA_CONV_CASES[case_id]))
+    else:
+        spec = OpSpec("DEPTHWISE_CONV_2D", "dw", dict(EXTRA_DW_CASES[case_id]))
     key = hashlib.sha256(f"1|{version('tensorflow')}|{case_id}|{sorted(spec.params.items())}".encode())
     path = ROOT / ".cache" / "kernels_models" / f"{case_id}-{key.hexdigest()[:16]}.tflite"
     if path.is_file():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from kernels_harness import EXTRA_CONV_CASES, build_driver, extra_opmodel, lower, run_call, run_model
+from kernels_harness import EXTRA_CASES, build_driver, extra_opmodel, lower, run_call, run_model
 from opmodels import OPMODEL_CASES, get_opmodel, random_inputs
 
 from edgefact.export.reference import run_litert_ref, run_tflm
@@ -54,8 +54,8 @@ def test_op_bitexact(case: str, driver) -> None:
     _assert_same(case, ref, got)
 
 
-@pytest.mark.parametrize("case", sorted(EXTRA_CONV_CASES))
-def test_extra_conv_bitexact(case: str, driver) -> None:
+@pytest.mark.parametrize("case", EXTRA_CASES)
+def test_extra_case_bitexact(case: str, driver) -> None:
     model = extra_opmodel(case)
     xs = random_inputs(model, N_SAMPLES, seed=8)
     _assert_same(case, run_tflm(model, xs), run_model(model, xs, driver))

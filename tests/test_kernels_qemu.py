@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from kernels_harness import (
     DRIVER_DIR,
-    EXTRA_CONV_CASES,
+    EXTRA_CASES,
     ROOT,
     KernelCall,
     build_driver,
@@ -49,7 +49,7 @@ class Cases:
 def cases() -> Cases:
     driver = build_driver()
     c = Cases()
-    for case in [*sorted(OPMODEL_CASES), *sorted(EXTRA_CONV_CASES)]:
+    for case in [*sorted(OPMODEL_CASES), *EXTRA_CASES]:
         model = get_opmodel(case) if case in OPMODEL_CASES else extra_opmodel(case)
         trace: list[tuple[KernelCall, list, object]] = []
         run_model(model, random_inputs(model, N_SAMPLES, seed=13), driver, trace=trace)

@@ -3,6 +3,73 @@
  * per-tap bounds checks in the interior. */
 #include "internal/ef_dw_check.h"
 
+#if defined(EF_NN_HAS_DSP)
+static inline int8_t dw_out(int32_t acc, const int32_t *bias, int32_t c, const ef_per_channel_quant *quant,
+                            const ef_dw_conv_params *params)
+{
+    if (bias != 0) {
+        acc += bias[c];
+    }
+    acc = ef_requantize(acc, quant->multiplier[c], quant->shift[c]) + params->output_offset;
+    return ef_clamp_to_s8(acc, params->activation.min, params->activation.max);
+}
+
+/* Four channels per pass (C % 4 == 0): each tap loads 4 inputs and 4 weights as words,
+ * SXTAB16/SXTB16 split them into halfword pairs, and SMLABB/SMLATT accumulate per channel.
+ * Border pixels use the same loop over their in-bounds taps. */
+static void dw3x3_dsp(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                      const int8_t *input, const int8_t *filter, const int32_t *bias, const ef_dims *out,
+                      int8_t *output)
+{
+    const int32_t C = in->c;
+    const int32_t row = in->w * C;
+    const uint32_t off2 = ((uint32_t)(uint16_t)params->input_offset << 16) | (uint16_t)params->input_offset;
+    int8_t *dst = output;
+    for (int32_t b = 0; b < in->n; ++b) {
+        const int8_t *img = input + b * in->h * row;
+        for (int32_t oy = 0; oy < out->h; ++oy) {
+            const int32_t iy0 = oy * params->stride.h - params->padding.h;
+            const int32_t ky0 = EF_MAX(0, -iy0);
+            const int32_t ky1 = EF_MIN(3, in->h - iy0);
+            for (int32_t ox = 0; ox < out->w; ++ox) {
+                const int32_t ix0 = ox * params->stride.w - params->padding.w;
+                const int32_t kx0 = EF_MAX(0, -ix0);
+                const int32_t kx1 = EF_MIN(3, in->w - ix0);
+                for (int32_t c = 0; c < C; c += 4) {
+                    int32_t a0 = 0;
+                    int32_t a1 = 0;
+                    int32_t a2 = 0;
+                    int32_t a3 = 0;
+                    for (int32_t ky = ky0; ky < ky1; ++ky) {
+                        const int8_t *src = img + (iy0 + ky) * row + (ix0 + kx0) * C + c;
+                        const int8_t *f = filter + (ky * 3 + kx0) * C + c;
+                        for (int32_t kx = kx0; kx < kx1; ++kx) {
+                            const uint32_t x = ef_read_u32(src);
+                            const uint32_t w = ef_read_u32(f);
+                            const uint32_t x02 = __sxtab16(off2, x);
+                            const uint32_t x13 = __sxtab16(off2, ef_ror8(x));
+                            const uint32_t w02 = __sxtb16(w);
+                            const uint32_t w13 = __sxtb16(ef_ror8(w));
+                            a0 = __smlabb((int32_t)x02, (int32_t)w02, a0);
+                            a2 = __smlatt((int32_t)x02, (int32_t)w02, a2);
+                            a1 = __smlabb((int32_t)x13, (int32_t)w13, a1);
+                            a3 = __smlatt((int32_t)x13, (int32_t)w13, a3);
+                            src += C;
+                            f += C;
+                        }
+                    }
+                    dst[c] = dw_out(a0, bias, c, quant, params);
+                    dst[c + 1] = dw_out(a1, bias, c + 1, quant, params);
+                    dst[c + 2] = dw_out(a2, bias, c + 2, quant, params);
+                    dst[c + 3] = dw_out(a3, bias, c + 3, quant, params);
+                }
+                dst += out->c;
+            }
+        }
+    }
+}
+#endif
+
 ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
                                    const ef_dims *input_dims, const int8_t *input,
                                    const ef_dims *filter_dims, const int8_t *filter,
@@ -21,6 +88,12 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
     const ef_dims *in = input_dims;
     const ef_dims *out = output_dims;
     const int32_t C = in->c;
+#if defined(EF_NN_HAS_DSP)
+    if ((C & 3) == 0) {
+        dw3x3_dsp(params, quant, in, input, filter, bias, out, output);
+        return EF_OK;
+    }
+#endif
     const int32_t row = in->w * C;
     const int32_t in_off = params->input_offset;
 

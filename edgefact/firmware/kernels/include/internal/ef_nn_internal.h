@@ -93,11 +93,16 @@ static inline int ef_out_size_ok(int32_t in, int32_t k, int32_t stride, int32_t 
 #include <arm_mve.h>
 #elif defined(__ARM_FEATURE_DSP) && !defined(EF_NN_PORTABLE)
 #define EF_NN_USE_DSP 1
+#endif
+
+/* DSP instructions exist (also on Cortex-M55, where the dot products use MVE instead). */
+#if defined(__ARM_FEATURE_DSP) && !defined(EF_NN_PORTABLE)
+#define EF_NN_HAS_DSP 1
 #include <arm_acle.h>
 #include <string.h>
 #endif
 
-#if defined(EF_NN_USE_DSP)
+#if defined(EF_NN_HAS_DSP)
 /* Unaligned 32-bit load (memcpy compiles to a single LDR on cores that allow unaligned access). */
 static inline uint32_t ef_read_u32(const void *p)
 {

@@ -31,7 +31,7 @@ def test_zoo_macs_match_flop_counter(name: str, shape: tuple[int, int, int]) -> 
 @pytest.mark.parametrize("method", METHODS)
 def test_factorized_macs_match_flop_counter(method: str) -> None:
     shape = (1, 16, 16)
-    model = build_model("cnn", shape).eval()
+    model = build_model("cnn", shape, width=0.5).eval()
     student, report = factorize_model(model, method, shape, rank=3 if method in ("spatial", "lowrank") else None)
     assert report.macs_after == flop_counter_macs(student, shape) == count_ops(student, shape).total_macs
     assert report.macs_before == flop_counter_macs(model, shape)

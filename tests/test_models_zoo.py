@@ -71,7 +71,7 @@ def test_zoo_model_trains_and_exports(name: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("method", METHODS)
 def test_factorized_baseline_exports(method: str, tmp_path: Path) -> None:
     torch.manual_seed(0)
-    model = build_model("cnn", SHAPE, num_classes=3).eval()
+    model = build_model("cnn", SHAPE, num_classes=3, width=0.5).eval()
     student, report = factorize_model(model, method, SHAPE, rank=4 if method in ("spatial", "lowrank") else None)
     assert any(c.replaced for c in report.layers)
     ops = _export_and_compare(student, SHAPE, tmp_path / f"cnn_{method}.onnx")

@@ -83,7 +83,7 @@ def train_cmd(
 @click.option("--energy", type=float, default=0.9, show_default=True, help="spatial/lowrank: kept share of the squared spectrum.")
 @click.option("--max-ratio", type=float, default=0.5, show_default=True, help="Energy-chosen ranks keep at most this share of a layer's params.")
 @click.option("--atoms", type=int, default=4, show_default=True, help="dictionary: atoms per dictionary.")
-@click.option("--alpha", type=float, default=0.05, show_default=True, help="dictionary: l1 weight (0 = dense codes).")
+@click.option("--alpha", type=float, default=0.2, show_default=True, help="dictionary: l1 weight (0 = dense codes).")
 @click.option("--groups", type=int, default=2, show_default=True, help="grouped: number of groups.")
 @click.option("--include-input-layer", is_flag=True, help="Also factorize the first conv.")
 @click.option("--dataset", default=None, help="Data set for the fine-tune (default: the checkpoint's).")

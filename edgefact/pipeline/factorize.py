@@ -262,7 +262,7 @@ def tucker2_from_conv(
 
 
 @torch.no_grad()
-def dictionary_from_conv(conv: nn.Conv2d, atoms: int = 4, alpha: float = 0.05, seed: int = 0) -> DictionaryConv:
+def dictionary_from_conv(conv: nn.Conv2d, atoms: int = 4, alpha: float = 0.2, seed: int = 0) -> DictionaryConv:
     """Dictionary of ``atoms`` unit-norm atoms over the h×w kernels.
 
     ``alpha`` is the ℓ1 weight relative to the kernels' RMS. ``alpha = 0`` gives dense codes: the
@@ -283,7 +283,7 @@ def dictionary_from_conv(conv: nn.Conv2d, atoms: int = 4, alpha: float = 0.05, s
         from sklearn.decomposition import DictionaryLearning
 
         dl = DictionaryLearning(
-            n_components=k, alpha=alpha, max_iter=200, fit_algorithm="cd", transform_algorithm="lasso_cd",
+            n_components=k, alpha=alpha, max_iter=30, fit_algorithm="cd", transform_algorithm="lasso_cd",
             transform_alpha=alpha, random_state=seed,
         )  # fmt: skip
         codes = dl.fit_transform(xs)
@@ -402,7 +402,7 @@ def factorize_model(
     rank: int | None = None,
     energy: float = 0.9,
     atoms: int = 4,
-    alpha: float = 0.05,
+    alpha: float = 0.2,
     groups: int = 2,
     include_input_layer: bool = False,
     keep_if_larger: bool = True,

@@ -57,7 +57,7 @@ def template_sources(target: Target) -> list[Path]:
     if target.is_host:
         return [SRC_DIR / f for f in [*common, "ef_host.c"]]
     return [SRC_DIR / f for f in [*common, "ef_startup.S", "ef_cortexm.c", "ef_timer.c", "ef_fault.c",
-                                  "ef_stack.c"]]
+                                  "ef_stack.c", "ef_rtt.c"]]
 
 
 def linker_script(target: Target) -> Path | None:
@@ -126,7 +126,8 @@ def _run(cmd: list[str], what: str) -> None:
 def build_firmware(target: Target | str, app_sources: Sequence[str | os.PathLike[str]],
                    include_dirs: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
                    defines: Mapping[str, DefineValue] | None = None, opt: str = "-O2",
-                   extra_cflags: Sequence[str] | None = None, *, check_fit: bool = True) -> Path:
+                   extra_cflags: Sequence[str] | None = None, *, check_fit: bool = True,
+                   hardware: bool = False) -> Path:
     """Build the template plus ``app_sources`` for ``target`` into ``out_dir``; return the ELF path.
 
     ``defines`` override the template's, e.g. ``{"EF_BENCH_RUNS": 3}``. Special ones:
@@ -134,6 +135,9 @@ def build_firmware(target: Target | str, app_sources: Sequence[str | os.PathLike
     selects DWT cycle counting (unit ``cycles (device)``, for real boards; reads 0 under QEMU);
     ``EF_LOG_SEMIHOST=0`` drops semihosting (required on a board without a debugger).
     For a board the linked image is checked against the board's flash/RAM budget (ModelTooLargeError if it does not fit).
+    ``hardware=True`` (boards with a ``[hardware]`` table only, see ``edgefact.firmware.boards``)
+    builds for the real part instead of the board's emulated core: the part's memory map, its UART
+    port, DWT cycles, log on UART + RTT, no semihosting (``defines`` still override these).
     Also writes ``build.json`` (build id, target, unit, sizes) and keeps objects and ``.su`` stack
     usage files in ``out_dir/obj``.
     """
@@ -146,7 +150,28 @@ def build_firmware(target: Target | str, app_sources: Sequence[str | os.PathLike
             raise EdgefactError(f"source file {s} does not exist; check the app_sources passed to the build")
     incs = [INCLUDE_DIR, *(Path(i).resolve() for i in include_dirs)]
     ld = linker_script(tgt)
-    all_defines: dict[str, DefineValue] = {**target_defines(tgt), **(defines or {})}
+    base_defines = target_defines(tgt)
+    hw_meta: dict[str, object] | None = None
+    if hardware:
+        from edgefact.firmware.boards import hardware_port
+
+        port = hardware_port(tgt)
+        gen = out / "board"
+        gen.mkdir(parents=True, exist_ok=True)
+        for name, text in (("board.ld", port.linker_script()), ("ef_board_cfg.h", port.config_header())):
+            f = gen / name
+            if not f.is_file() or f.read_text() != text:
+                atomic_write_text(f, text)
+        ld = gen / "board.ld"
+        srcs.append(port.source)
+        incs.append(gen)
+        base_defines.pop("EF_UART_BASE", None)  # the port drives the part's own UART
+        defines = {**port.defines(), **(defines or {})}
+        hw_meta = {"board": port.board, "port": port.port, "cpu_clock_hz": port.cpu_clock_hz,
+                   "clock": port.clock_note, "uart": port.uart_note, "baud": port.baud,
+                   "memory": [{"name": m.name, "origin": m.origin, "length": m.length, "use": m.use}
+                              for m in port.memory]}
+    all_defines: dict[str, DefineValue] = {**base_defines, **(defines or {})}
     if (defines or {}).get("EF_TIMER_DWT") and not tgt.is_host:
         # real-board timing: DWT cycles replace the emulator's timer and its tick ratio
         for k in ("EF_TIMER_CMSDK_DUALTIMER", "EF_TIMER_SSE300_COUNTER", "EF_TICKS_NUM", "EF_TICKS_DEN"):
@@ -200,7 +225,8 @@ def build_firmware(target: Target | str, app_sources: Sequence[str | os.PathLike
 
     unit = str(all_defines["EF_UNIT"]).strip('"')
     meta: dict[str, object] = {"key": key, "build_id": build_id, "target": tgt.name, "unit": unit,
-                               "defines": {k: v for k, v in all_defines.items()}, "cflags": cflags}
+                               "defines": {k: v for k, v in all_defines.items()}, "cflags": cflags,
+                               "hardware": hw_meta}
     if not tgt.is_host:
         from edgefact.firmware.elfmem import memory_report
 

@@ -4,12 +4,14 @@
  * Log text goes to every enabled channel: semihosting SYS_WRITE0 (EF_LOG_SEMIHOST) and the CMSDK
  * UART at EF_UART_BASE (EF_LOG_UART). A real-board port overrides the weak ef_board_init() and
  * ef_board_putc() and builds with EF_LOG_SEMIHOST=0 (a semihosting call without a debugger
- * attached would fault).
+ * attached would fault). EF_LOG_RTT=1 adds an RTT up-buffer a probe reads while the core runs
+ * (ef_rtt.c).
  */
 #include <stdint.h>
 
 #include "ef_app.h"
 #include "ef_platform.h"
+#include "ef_rtt.h"
 #include "ef_timer.h"
 
 #ifndef EF_LOG_SEMIHOST
@@ -17,6 +19,9 @@
 #endif
 #ifndef EF_LOG_UART
 #define EF_LOG_UART 1
+#endif
+#ifndef EF_LOG_RTT
+#define EF_LOG_RTT 0
 #endif
 #ifndef EF_EXIT_SEMIHOST
 #define EF_EXIT_SEMIHOST EF_LOG_SEMIHOST
@@ -59,12 +64,22 @@ __attribute__((weak)) void ef_board_putc(char c) { (void)c; }
 
 void ef_platform_init(void)
 {
+#if EF_LOG_RTT
+    ef_rtt_init(); /* first, so a probe can find the control block as early as possible */
+#endif
     ef_board_init();
     ef_timer_init();
 }
 
 void ef_platform_puts(const char *s)
 {
+#if EF_LOG_RTT
+    size_t n = 0;
+    while (s[n]) {
+        ++n;
+    }
+    ef_rtt_write(s, n);
+#endif
 #if EF_LOG_SEMIHOST
     ef_semihost(EF_SH_SYS_WRITE0, s);
 #endif

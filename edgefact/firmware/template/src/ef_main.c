@@ -46,6 +46,9 @@ int main(void)
     ef_log_int("warmup", EF_BENCH_WARMUP);
     ef_log_int("runs", EF_BENCH_RUNS);
     ef_log_uint("overhead", ef_profile_overhead());
+#ifdef EF_CPU_CLOCK_HZ
+    ef_log_uint("clock_hz", EF_CPU_CLOCK_HZ); /* the core clock of a real-part build */
+#endif
     ef_log_end();
 
     int rc = ef_app_setup();

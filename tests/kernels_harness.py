@@ -283,13 +283,16 @@ def _conv_spec(h: int, w: int, cin: int, cout: int, k: int, stride: int, padding
     return dict(h=h, w=w, cin=cin, cout=cout, kh=k, kw=k, stride=stride, padding=padding, act=act, groups=groups)
 
 
-#: Filter depth a multiple of 4 with an odd number of output channels per group: the SMLAD
-#: column path and its single-channel tail (tests/opmodels.py has even counts there).
+#: Filter depth a multiple of 4 with odd output channel counts: the SMLAD column path, the
+#: 4-channel 1x1 path and their tails (tests/opmodels.py has even counts / odd depths there).
 EXTRA_CONV_CASES: dict[str, dict[str, object]] = {
     "xconv_3x3_c8_o5_same": _conv_spec(7, 7, 8, 5, 3, 1, "SAME", "NONE", 1),
     "xconv_g2_3x3_c16_o6_s2_relu": _conv_spec(9, 8, 16, 6, 3, 2, "SAME", "RELU", 2),
     "xconv_5x5_c4_o3_valid_relu6": _conv_spec(9, 9, 4, 3, 5, 1, "VALID", "RELU6", 1),
     "xconv_g4_3x3_c16_o4_valid": _conv_spec(6, 7, 16, 4, 3, 1, "VALID", "NONE", 4),
+    # 1x1 with depth % 4 == 0: four output channels per pass, then the pair and single tails
+    "xconv_1x1_c8_o7": _conv_spec(5, 6, 8, 7, 1, 1, "SAME", "NONE", 1),
+    "xconv_1x1_c16_o6_s2_relu": _conv_spec(7, 7, 16, 6, 1, 2, "VALID", "RELU", 1),
 }
 
 #: 3x3 depthwise with channels a multiple of 4: the SMLABB/SMLATT 4-channel path (interior and

@@ -62,6 +62,18 @@ ef_status ef_conv_1x1_s8(const ef_conv_params *params, const ef_per_channel_quan
                 const int32_t ix = ox * params->stride.w;
                 const int8_t *src = input + ((b * in->h + iy) * in->w + ix) * depth;
                 int32_t oc = 0;
+#if defined(EF_NN_USE_DSP)
+                if ((depth & 3) == 0) {
+                    for (; oc + 3 < out->c; oc += 4) {
+                        int32_t acc[4];
+                        const int8_t *f = filter + oc * depth;
+                        ef_dot4_s8_s8_offset(src, in_off, f, f + depth, f + 2 * depth, f + 3 * depth, depth, acc);
+                        for (int32_t k = 0; k < 4; ++k) {
+                            dst[oc + k] = output_value(acc[k], bias, oc + k, quant, out_off, act_min, act_max);
+                        }
+                    }
+                }
+#endif
                 for (; oc + 1 < out->c; oc += 2) {
                     int32_t acc0;
                     int32_t acc1;

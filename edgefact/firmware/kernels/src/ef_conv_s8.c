@@ -201,6 +201,14 @@ ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *q
                     }
 #endif
                     fill_column(col, input, in, b, iy0, ix0, kh, kw, g * fc, fc, in_off);
+                    for (; oc + 1 < oc_end; oc += 2) {
+                        int32_t acc0;
+                        int32_t acc1;
+                        ef_dot2_s16_s8(col, filter + oc * col_len, filter + (oc + 1) * col_len, col_len, &acc0,
+                                       &acc1);
+                        dst[oc] = conv_output(acc0, bias, oc, quant, out_off, act_min, act_max);
+                        dst[oc + 1] = conv_output(acc1, bias, oc + 1, quant, out_off, act_min, act_max);
+                    }
                     for (; oc < oc_end; ++oc) {
                         const int32_t acc = ef_dot_s16_s8(col, filter + oc * col_len, col_len);
                         dst[oc] = conv_output(acc, bias, oc, quant, out_off, act_min, act_max);

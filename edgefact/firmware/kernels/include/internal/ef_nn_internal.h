@@ -161,6 +161,46 @@ static inline int32_t ef_dot_s16_s8(const int16_t *a, const int8_t *b, int32_t n
     return acc;
 }
 
+/* Two dot products of one int16 column with two int8 filters (shared column loads). */
+static inline void ef_dot2_s16_s8(const int16_t *a, const int8_t *b0, const int8_t *b1, int32_t n,
+                                  int32_t *r0, int32_t *r1)
+{
+    int32_t acc0 = 0;
+    int32_t acc1 = 0;
+    int32_t i = 0;
+#if defined(EF_NN_USE_MVE)
+    for (; i < n; i += 8) {
+        const mve_pred16_t p = vctp16q((uint32_t)(n - i));
+        const int16x8_t va = vldrhq_z_s16(a + i, p);
+        acc0 = vmladavaq_p_s16(acc0, va, vldrbq_z_s16(b0 + i, p), p);
+        acc1 = vmladavaq_p_s16(acc1, va, vldrbq_z_s16(b1 + i, p), p);
+    }
+#elif defined(EF_NN_USE_DSP)
+    uint32_t s0 = 0;
+    uint32_t s1 = 0;
+    for (; i + 4 <= n; i += 4) {
+        const uint32_t a01 = ef_read_u32(a + i);
+        const uint32_t a23 = ef_read_u32(a + i + 2);
+        const uint32_t a02 = ef_pack_lo(a01, a23);
+        const uint32_t a13 = ef_pack_hi(a01, a23);
+        const uint32_t w0 = ef_read_u32(b0 + i);
+        const uint32_t w1 = ef_read_u32(b1 + i);
+        s0 = __smlad(a02, __sxtb16(w0), s0);
+        s0 = __smlad(a13, __sxtb16(ef_ror8(w0)), s0);
+        s1 = __smlad(a02, __sxtb16(w1), s1);
+        s1 = __smlad(a13, __sxtb16(ef_ror8(w1)), s1);
+    }
+    acc0 = (int32_t)s0;
+    acc1 = (int32_t)s1;
+#endif
+    for (; i < n; ++i) {
+        acc0 += (int32_t)a[i] * (int32_t)b0[i];
+        acc1 += (int32_t)a[i] * (int32_t)b1[i];
+    }
+    *r0 = acc0;
+    *r1 = acc1;
+}
+
 /* sum((a[i] + a_off) * b[i]), a and b int8, a_off in [-127, 128]. */
 static inline int32_t ef_dot_s8_s8_offset(const int8_t *a, int32_t a_off, const int8_t *b, int32_t n)
 {
@@ -245,5 +285,39 @@ static inline void ef_dot2_s8_s8_offset(const int8_t *a, int32_t a_off, const in
     *r1 = acc1;
 #endif
 }
+
+#if defined(EF_NN_USE_DSP)
+/* Four dot products sharing the widened input (n % 4 == 0): r[k] = sum((a + a_off) * bk). */
+static inline void ef_dot4_s8_s8_offset(const int8_t *a, int32_t a_off, const int8_t *b0, const int8_t *b1,
+                                        const int8_t *b2, const int8_t *b3, int32_t n, int32_t r[4])
+{
+    const uint32_t off2 = ((uint32_t)(uint16_t)a_off << 16) | (uint16_t)a_off;
+    uint32_t s0 = 0;
+    uint32_t s1 = 0;
+    uint32_t s2 = 0;
+    uint32_t s3 = 0;
+    for (int32_t i = 0; i < n; i += 4) {
+        const uint32_t va = ef_read_u32(a + i);
+        const uint32_t a02 = __sxtab16(off2, va);
+        const uint32_t a13 = __sxtab16(off2, ef_ror8(va));
+        uint32_t w = ef_read_u32(b0 + i);
+        s0 = __smlad(a02, __sxtb16(w), s0);
+        s0 = __smlad(a13, __sxtb16(ef_ror8(w)), s0);
+        w = ef_read_u32(b1 + i);
+        s1 = __smlad(a02, __sxtb16(w), s1);
+        s1 = __smlad(a13, __sxtb16(ef_ror8(w)), s1);
+        w = ef_read_u32(b2 + i);
+        s2 = __smlad(a02, __sxtb16(w), s2);
+        s2 = __smlad(a13, __sxtb16(ef_ror8(w)), s2);
+        w = ef_read_u32(b3 + i);
+        s3 = __smlad(a02, __sxtb16(w), s3);
+        s3 = __smlad(a13, __sxtb16(ef_ror8(w)), s3);
+    }
+    r[0] = (int32_t)s0;
+    r[1] = (int32_t)s1;
+    r[2] = (int32_t)s2;
+    r[3] = (int32_t)s3;
+}
+#endif
 
 #endif /* EF_NN_INTERNAL_H */

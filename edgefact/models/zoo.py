@@ -235,7 +235,7 @@ _ZOO: dict[str, ZooEntry] = {
     for e in [
         ZooEntry("cnn", cnn, "plain 3×3 CNN baseline"),
         ZooEntry("cnn-spatial", cnn_spatial, "baseline with 3×1+1×3 spatially separable convs"),
-        ZooEntry("dscnn", dscnn, "DS-CNN, depthwise-separable (default)"),
+        ZooEntry("dscnn", dscnn, "DS-CNN, depthwise-separable"),
         ZooEntry("mobilenetv1", mobilenetv1, "MobileNetV1, depthwise-separable"),
         ZooEntry("mobilenetv2", mobilenetv2, "MobileNetV2, inverted residuals"),
         ZooEntry("squeezenet", squeezenet, "SqueezeNet, Fire modules"),

@@ -44,12 +44,14 @@ def train_cmd(
     """Train a zoo model on a data set and write a checkpoint."""
     import torch
 
-    from edgefact.models.zoo import DEFAULT_MODEL, DEFAULT_TRAIN, build_model
+    from edgefact.models.zoo import DEFAULT_MODEL, DEFAULT_TRAIN, build_model, list_models
     from edgefact.pipeline.checkpoint import load_checkpoint, save_checkpoint
     from edgefact.pipeline.data import load_dataset
     from edgefact.pipeline.train import seed_everything, set_threads, train_model
 
     name = model_name or DEFAULT_MODEL
+    if name not in list_models():
+        raise EdgefactError(f"unknown model '{name}': choose one of {', '.join(list_models())}")
     recipe = dict(DEFAULT_TRAIN)
     for key, val in (("epochs", epochs), ("batch_size", batch_size), ("lr", lr), ("optimizer", optimizer), ("weight_decay", weight_decay)):
         if val is not None:

@@ -11,6 +11,12 @@ QEMU, SP/PC/xPSR from the ELF's vector table), continues, and collects the semih
 * or on QEMU's own semihosting chardev (``target=native``; QEMU's stderr) when this runner starts
   QEMU with ``semihosting="chardev"``.
 
+* or, with ``channel="rtt"`` (default ``auto``: when the ELF has an RTT control block, e.g. a
+  real-part build), from the firmware's RTT up-buffer: the core is halted every ``rtt_poll_s``
+  seconds, the buffer is read with ``-data-read-memory-bytes`` and its read offset written back
+  (GDB reads memory only while the core is halted; halting does not change QEMU's instruction
+  counts, and DWT CYCCNT does not count while a real core is halted).
+
 The exit is detected from GDB's ``*stopped,reason="exited"`` (QEMU ends on SYS_EXIT_EXTENDED), from
 the server closing the connection, or from a breakpoint on the firmware's exit function
 (``ef_exit``; its first argument, r0, is the status) for servers that do not end.
@@ -42,6 +48,7 @@ from edgefact.targets.runners.base import (
     register_runner,
     result_from_log,
 )
+from edgefact.targets.runners.rtt import RTT_READY_SYMBOL, RTT_SYMBOL, RttReader, rtt_symbol_address
 
 GDB_HINT = "install it: sudo apt-get install gdb-multiarch"
 QEMU_HINT = "install it: sudo apt-get install qemu-system-arm"
@@ -277,11 +284,13 @@ class GdbRunner(Runner):
                     is not QEMU; QEMU ends by itself on semihosting exit).
     ``gdb``         the GDB executable (default gdb-multiarch).
     ``load``        False to run what is already in flash.
+    ``channel``     auto (RTT when the ELF has ``_SEGGER_RTT``, else semihosting) | semihosting | rtt.
+    ``rtt_poll_s``  seconds between RTT reads (each one halts the core briefly).
     """
 
     def __init__(self, gdb_server: str | None = None, server: str | None = None, semihosting: str = "gdb",
                  exit_symbol: str | None = None, gdb: str | None = None, load: bool = True,
-                 **options: Any) -> None:
+                 channel: str = "auto", rtt_poll_s: float = 0.05, **options: Any) -> None:
         super().__init__(gdb_server=gdb_server, server=server, semihosting=semihosting, **options)
         if gdb_server is not None:
             parse_server(gdb_server)  # fail early on a malformed HOST:PORT
@@ -294,6 +303,10 @@ class GdbRunner(Runner):
         if semihosting == "chardev" and gdb_server is not None:
             raise EdgefactError("semihosting=chardev reads QEMU's own output and needs the runner to start QEMU; "
                                 "drop --gdb-server or use semihosting=gdb")
+        if channel not in ("auto", "semihosting", "rtt"):
+            raise EdgefactError(f"log channel '{channel}' unknown; valid: auto, semihosting, rtt")
+        self.channel = channel
+        self.rtt_poll_s = rtt_poll_s
         self.semihosting = semihosting
         self.exit_symbol = exit_symbol
         self.gdb = gdb
@@ -351,6 +364,13 @@ class GdbRunner(Runner):
                 if on_record is not None:
                     on_record(rec)
 
+        rtt_addr = None if self.channel == "semihosting" else rtt_symbol_address(elf)
+        if self.channel == "rtt" and rtt_addr is None:
+            raise EdgefactError(f"{elf} has no RTT control block ({RTT_SYMBOL}); build it with EF_LOG_RTT=1 "
+                                "(real-part builds have it) or use channel semihosting")
+        use_rtt = rtt_addr is not None
+        stream_feed: Callable[[bytes | str], None] = (lambda _data: None) if use_rtt else feed
+
         qemu: subprocess.Popen[bytes] | None = None
         pump: _Pump | None = None
         command: list[str] = []
@@ -360,12 +380,12 @@ class GdbRunner(Runner):
             qemu = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.PIPE, start_new_session=True)
             if self.semihosting == "chardev":
-                pump = _Pump(qemu.stderr, feed)
+                pump = _Pump(qemu.stderr, stream_feed)
             host = "127.0.0.1"
         else:
             host, port = parse_server(self.gdb_server)
         server_desc = f"{self.server} GDB server at {host}:{port}"
-        mi = MiSession(gdb, feed)
+        mi = MiSession(gdb, stream_feed)
         exit_status: int | None = None
         try:
             mi.command("-gdb-set confirm off")
@@ -374,10 +394,14 @@ class GdbRunner(Runner):
             mi.command(f'-file-exec-and-symbols "{elf}"')
             self._connect(mi, host, port, qemu, server_desc)
             self._prepare_core(mi, elf)
-            bkpt = self._exit_breakpoint(mi, elf)
-            n_stops = len(mi.events.stopped)
-            mi.command("-exec-continue")
-            exit_status = self._wait_exit(mi, n_stops, bkpt, feeder, lock, qemu, timeout_s, server_desc, elf)
+            if use_rtt:
+                assert rtt_addr is not None
+                exit_status = self._run_rtt(mi, elf, rtt_addr, feed, feeder, lock, qemu, timeout_s, server_desc)
+            else:
+                bkpt = self._exit_breakpoint(mi, elf)
+                n_stops = len(mi.events.stopped)
+                mi.command("-exec-continue")
+                exit_status = self._wait_exit(mi, n_stops, bkpt, feeder, lock, qemu, timeout_s, server_desc, elf)
         finally:
             if self.gdb_server is not None and mi.proc.poll() is None:
                 # leave a server we did not start (a board) running instead of killing its program
@@ -454,6 +478,68 @@ class GdbRunner(Runner):
                     "server (pyOCD: -S -O semihost_use_syscalls=true -O semihost_console_type=console; OpenOCD: arm semihosting enable)")
             # another stop (e.g. a user breakpoint): keep going
             mi.command("-exec-continue", check=False)
+
+    # -- RTT: halt, read the up-buffer, continue ---------------------------------------------------
+    def _run_rtt(self, mi: MiSession, elf: Path, address: int, feed: Callable[[bytes], None], feeder: LogFeeder,
+                 lock: threading.Lock, qemu: subprocess.Popen[bytes] | None, timeout_s: float, desc: str) -> int:
+        def read(addr: int, n: int) -> bytes:
+            rec = mi.command(f"-data-read-memory-bytes {addr:#x} {n}")
+            return b"".join(bytes.fromhex(m["contents"]) for m in rec["payload"]["memory"])
+
+        def write32(addr: int, value: int) -> None:
+            mi.command(f"-data-write-memory-bytes {addr:#x} {(value & 0xFFFFFFFF).to_bytes(4, 'little').hex()}")
+
+        reader = RttReader(read, write32, address)
+        names = [self.exit_symbol] if self.exit_symbol else elf_symbols(elf, EXIT_SYMBOLS)[:1]
+        bkpt = str(mi.command(f"-break-insert {names[0]}")["payload"]["bkpt"]["number"]) if names else None
+        ready = None
+        if elf_symbols(elf, (RTT_READY_SYMBOL,)):  # attach before the first record: blocking mode
+            ready = str(mi.command(f"-break-insert -t {RTT_READY_SYMBOL}")["payload"]["bkpt"]["number"])
+        n_stops = len(mi.events.stopped)
+        mi.command("-exec-continue")
+        deadline = time.monotonic() + timeout_s
+        while True:
+            stop = mi.wait_stopped(n_stops, self.rtt_poll_s)
+            interrupted = stop is None
+            if stop is None:
+                if mi.events.closed:
+                    return self._status_after_close(qemu, feeder, lock, desc)
+                mi.command("-exec-interrupt", timeout_s=5.0, check=False)
+                stop = mi.wait_stopped(n_stops, 5.0)
+                if stop is None:
+                    if mi.events.closed:
+                        return self._status_after_close(qemu, feeder, lock, desc)
+                    raise EdgefactError(f"{desc}: the core did not halt for an RTT read (-exec-interrupt)")
+            n_stops += 1
+            reason = stop.get("reason", "")
+            if reason == "exited":
+                return int(stop.get("exit-code", "0"), 8)
+            if reason == "exited-normally":
+                return 0
+            number = str(stop.get("bkptno")) if reason == "breakpoint-hit" else None
+            if number is not None and number == ready:
+                reader.attach()
+            data = reader.poll()
+            if data:
+                feed(data)
+            if number is not None and number == bkpt:
+                value = mi.command("-data-evaluate-expression $r0")["payload"]["value"]
+                return int(value.split()[0], 0) & 0xFF
+            with lock:
+                status = feeder.log.status
+            if status is not None:
+                return int(status)
+            if reason == "signal-received" and not interrupted and stop.get("signal-name") not in ("SIGINT", "SIGTRAP"):
+                frame = stop.get("frame") or {}
+                raise EdgefactError(f"{desc}: the core stopped ({stop.get('signal-name')}) at {frame.get('addr')} "
+                                    f"in {frame.get('func', '?')}")
+            if time.monotonic() > deadline:
+                frame = stop.get("frame") or {}
+                with lock:
+                    tail, log = feeder.log.tail(), feeder.log
+                raise RunTimeoutError(f"{desc}: the firmware did not finish within {timeout_s:g} s (stopped at "
+                                      f"{frame.get('addr')} in {frame.get('func', '?')})", tail=tail, log=log)
+            mi.command("-exec-continue")
 
     @staticmethod
     def _status_after_close(qemu: subprocess.Popen[bytes] | None, feeder: LogFeeder, lock: threading.Lock,

@@ -8,6 +8,11 @@ except the exit requests (SYS_EXIT / SYS_EXIT_EXTENDED), which pyOCD does not im
 end the run with the firmware's exit status here. Any other halt is reported as a fault with the
 fault status registers.
 
+A firmware with an RTT up-buffer (``_SEGGER_RTT``; real-part builds, ``EF_LOG_RTT=1``) is read
+through RTT instead (``channel="auto"``/``"rtt"``): pyOCD reads the control block while the core
+runs; a breakpoint on the template's first call after ``ef_rtt_init`` lets the runner switch the
+buffer to blocking mode before the first record; the run ends with the ``end`` record.
+
 No board is attached on the machine this was written on: the path is tested up to the pyOCD API
 with test doubles (tests/test_runners_boards.py); see docs/boards.md.
 """
@@ -30,6 +35,7 @@ from edgefact.targets.runners.base import (
     register_runner,
     result_from_log,
 )
+from edgefact.targets.runners.rtt import RTT_READY_SYMBOL, RttReader, elf_function_address, rtt_symbol_address
 
 # Board name -> pyOCD target type. Types marked "pack" need the device's CMSIS pack:
 # `pyocd pack install <part>` once (downloads from the internet).
@@ -158,7 +164,7 @@ def _fault_registers(tgt: Any) -> dict[str, int]:
     return regs
 
 
-def _make_console(feeder: LogFeeder, on_record: Callable[[Record], None] | None) -> Any:
+def _make_console(feeder: LogFeeder | None, on_record: Callable[[Record], None] | None) -> Any:
     from pyocd.debug.semihost import SemihostIOHandler
 
     class LogConsole(SemihostIOHandler):  # type: ignore[misc]
@@ -166,6 +172,8 @@ def _make_console(feeder: LogFeeder, on_record: Callable[[Record], None] | None)
 
         def write(self, fd: int, ptr: int, length: int) -> int:
             data = self.agent.get_data(ptr, length)
+            if feeder is None:  # the log is read through RTT
+                return 0
             for rec in feeder.feed(bytes(data)):
                 if on_record is not None:
                     on_record(rec)
@@ -181,6 +189,7 @@ def _make_console(feeder: LogFeeder, on_record: Callable[[Record], None] | None)
 class PyocdRunner(Runner):
     """Options: ``probe`` (unique id), ``target_type``, ``frequency``, ``pack``, ``flash`` (default True).
 
+    ``channel``: auto (RTT when the ELF has an RTT control block, else semihosting) | semihosting | rtt.
     ``session_factory`` and ``programmer_factory`` replace pyOCD's ConnectHelper and FileProgrammer
     (used by the tests; no hardware here).
     """
@@ -188,7 +197,8 @@ class PyocdRunner(Runner):
     def __init__(self, probe: str | None = None, target_type: str | None = None, frequency: int | None = None,
                  pack: str | None = None, flash: bool = True, poll_s: float = 0.002,
                  session_factory: SessionFactory | None = None,
-                 programmer_factory: ProgrammerFactory | None = None, **options: Any) -> None:
+                 programmer_factory: ProgrammerFactory | None = None, channel: str = "auto",
+                 **options: Any) -> None:
         super().__init__(probe=probe, target_type=target_type, frequency=frequency, pack=pack, **options)
         self.probe = probe
         self.target_type = target_type
@@ -198,6 +208,9 @@ class PyocdRunner(Runner):
         self.poll_s = poll_s
         self.session_factory = session_factory
         self.programmer_factory = programmer_factory
+        if channel not in ("auto", "semihosting", "rtt"):
+            raise EdgefactError(f"log channel '{channel}' unknown; valid: auto, semihosting, rtt")
+        self.channel = channel
 
     def check_available(self) -> None:
         if self.session_factory is None:
@@ -213,6 +226,17 @@ class PyocdRunner(Runner):
 
         t0 = time.monotonic()
         feeder = LogFeeder()
+        rtt_addr = None if self.channel == "semihosting" else rtt_symbol_address(artifact)
+        if self.channel == "rtt" and rtt_addr is None:
+            raise EdgefactError(f"{artifact} has no RTT control block; build it with EF_LOG_RTT=1 "
+                                "(`--hardware` builds have it) or use the semihosting channel")
+        ready_addr = elf_function_address(artifact, RTT_READY_SYMBOL) if rtt_addr is not None else None
+
+        def feed(data: bytes) -> None:
+            for rec in feeder.feed(data):
+                if on_record is not None:
+                    on_record(rec)
+
         session = open_session(target, probe=self.probe, target_type=self.target_type,
                                frequency=self.frequency, pack=self.pack, session_factory=self.session_factory)
         exit_status: int | None = None
@@ -224,7 +248,12 @@ class PyocdRunner(Runner):
             enable_cycle_counter(tgt)
             # pyOCD's own gdbserver hands the agent the core's debug context (it has .core and .session)
             ctx = tgt.get_target_context() if hasattr(tgt, "get_target_context") else tgt
-            agent = SemihostAgent(ctx, console=_make_console(feeder, on_record))
+            agent = SemihostAgent(ctx, console=_make_console(None if rtt_addr is not None else feeder, on_record))
+            reader = None
+            if rtt_addr is not None:
+                reader = RttReader(lambda a, n: bytes(tgt.read_memory_block8(a, n)), tgt.write32, rtt_addr)
+                if ready_addr is not None:
+                    tgt.set_breakpoint(ready_addr)
             try:
                 tgt.resume()
                 deadline = time.monotonic() + timeout_s
@@ -240,11 +269,27 @@ class PyocdRunner(Runner):
                     if state == "LOCKUP":
                         tgt.halt()
                         raise FirmwareFaultError(_fault_registers(tgt), feeder.log)
+                    if reader is not None:  # memory reads while the core runs
+                        data = reader.poll()
+                        if data:
+                            feed(data)
+                        if feeder.log.status is not None:  # the end record: the firmware idles now
+                            exit_status = feeder.log.status
+                            break
                     if state != "HALTED":
                         time.sleep(self.poll_s)
                         continue
+                    if reader is not None and ready_addr is not None and tgt.read_core_register("pc") == ready_addr:
+                        tgt.remove_breakpoint(ready_addr)
+                        ready_addr = None
+                        reader.attach()  # switches the buffer to blocking before the first record
+                        tgt.write32(DFSR, DFSR_BKPT)
+                        tgt.resume()
+                        continue
                     exit_status = semihost_exit_status(tgt)
                     if exit_status is not None:
+                        if reader is not None:
+                            feed(reader.poll())
                         break
                     if agent.check_and_handle_semihost_request():
                         tgt.write32(DFSR, DFSR_BKPT)  # DFSR bits are sticky (write 1 to clear)

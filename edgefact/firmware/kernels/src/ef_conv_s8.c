@@ -64,7 +64,7 @@ static void fill_column_paired(uint32_t *col, const int8_t *input, const ef_dims
                 for (int32_t ci = 0; ci < fc; ci += 4) {
                     const uint32_t w = ef_read_u32(src + ci);
                     *dst++ = __sxtab16(off2, w);
-                    *dst++ = __sxtab16(off2, ef_ror8(w));
+                    *dst++ = ef_sxtab16_ror8(off2, w);
                 }
             }
         }
@@ -84,9 +84,9 @@ static inline void dot_paired_x2(const uint32_t *col, const int8_t *f0, const in
         const uint32_t w0 = ef_read_u32(f0 + i);
         const uint32_t w1 = ef_read_u32(f1 + i);
         s0 = __smlad(c02, __sxtb16(w0), s0);
-        s0 = __smlad(c13, __sxtb16(ef_ror8(w0)), s0);
+        s0 = __smlad(c13, ef_sxtb16_ror8(w0), s0);
         s1 = __smlad(c02, __sxtb16(w1), s1);
-        s1 = __smlad(c13, __sxtb16(ef_ror8(w1)), s1);
+        s1 = __smlad(c13, ef_sxtb16_ror8(w1), s1);
     }
     *acc0 = (int32_t)s0;
     *acc1 = (int32_t)s1;
@@ -98,7 +98,7 @@ static inline int32_t dot_paired(const uint32_t *col, const int8_t *f, int32_t n
     for (int32_t i = 0; i < n; i += 4) {
         const uint32_t w = ef_read_u32(f + i);
         s = __smlad(col[0], __sxtb16(w), s);
-        s = __smlad(col[1], __sxtb16(ef_ror8(w)), s);
+        s = __smlad(col[1], ef_sxtb16_ror8(w), s);
         col += 2;
     }
     return (int32_t)s;

@@ -47,9 +47,9 @@ static void dw3x3_dsp(const ef_dw_conv_params *params, const ef_per_channel_quan
                             const uint32_t x = ef_read_u32(src);
                             const uint32_t w = ef_read_u32(f);
                             const uint32_t x02 = __sxtab16(off2, x);
-                            const uint32_t x13 = __sxtab16(off2, ef_ror8(x));
+                            const uint32_t x13 = ef_sxtab16_ror8(off2, x);
                             const uint32_t w02 = __sxtb16(w);
-                            const uint32_t w13 = __sxtb16(ef_ror8(w));
+                            const uint32_t w13 = ef_sxtb16_ror8(w);
                             a0 = __smlabb((int32_t)x02, (int32_t)w02, a0);
                             a2 = __smlatt((int32_t)x02, (int32_t)w02, a2);
                             a1 = __smlabb((int32_t)x13, (int32_t)w13, a1);

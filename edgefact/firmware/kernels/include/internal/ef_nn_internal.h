@@ -118,6 +118,22 @@ static inline uint32_t ef_ror8(uint32_t x)
     return (x >> 8) | (x << 24);
 }
 
+/* SXTB16 / SXTAB16 of the input rotated by 8 bits in one instruction (GCC does not fold the
+ * rotation into the extend on its own). */
+static inline uint32_t ef_sxtb16_ror8(uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+
+static inline uint32_t ef_sxtab16_ror8(uint32_t acc, uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(x));
+    return r;
+}
+
 /* low half of lo, low half of hi in the top half */
 static inline uint32_t ef_pack_lo(uint32_t lo, uint32_t hi)
 {
@@ -152,7 +168,7 @@ static inline int32_t ef_dot_s16_s8(const int16_t *a, const int8_t *b, int32_t n
         const uint32_t a02 = ef_pack_lo(a01, a23);
         const uint32_t a13 = ef_pack_hi(a01, a23);
         acc = (int32_t)__smlad(a02, __sxtb16(w), (uint32_t)acc);
-        acc = (int32_t)__smlad(a13, __sxtb16(ef_ror8(w)), (uint32_t)acc);
+        acc = (int32_t)__smlad(a13, ef_sxtb16_ror8(w), (uint32_t)acc);
     }
 #endif
     for (; i < n; ++i) {
@@ -186,9 +202,9 @@ static inline void ef_dot2_s16_s8(const int16_t *a, const int8_t *b0, const int8
         const uint32_t w0 = ef_read_u32(b0 + i);
         const uint32_t w1 = ef_read_u32(b1 + i);
         s0 = __smlad(a02, __sxtb16(w0), s0);
-        s0 = __smlad(a13, __sxtb16(ef_ror8(w0)), s0);
+        s0 = __smlad(a13, ef_sxtb16_ror8(w0), s0);
         s1 = __smlad(a02, __sxtb16(w1), s1);
-        s1 = __smlad(a13, __sxtb16(ef_ror8(w1)), s1);
+        s1 = __smlad(a13, ef_sxtb16_ror8(w1), s1);
     }
     acc0 = (int32_t)s0;
     acc1 = (int32_t)s1;
@@ -224,7 +240,7 @@ static inline int32_t ef_dot_s8_s8_offset(const int8_t *a, int32_t a_off, const 
         const uint32_t va = ef_read_u32(a + i);
         const uint32_t vb = ef_read_u32(b + i);
         acc = (int32_t)__smlad(__sxtab16(off2, va), __sxtb16(vb), (uint32_t)acc);
-        acc = (int32_t)__smlad(__sxtab16(off2, ef_ror8(va)), __sxtb16(ef_ror8(vb)), (uint32_t)acc);
+        acc = (int32_t)__smlad(ef_sxtab16_ror8(off2, va), ef_sxtb16_ror8(vb), (uint32_t)acc);
     }
 #endif
     for (; i < n; ++i) {
@@ -265,13 +281,13 @@ static inline void ef_dot2_s8_s8_offset(const int8_t *a, int32_t a_off, const in
     for (; i + 4 <= n; i += 4) {
         const uint32_t va = ef_read_u32(a + i);
         const uint32_t a02 = __sxtab16(off2, va);
-        const uint32_t a13 = __sxtab16(off2, ef_ror8(va));
+        const uint32_t a13 = ef_sxtab16_ror8(off2, va);
         const uint32_t w0 = ef_read_u32(b0 + i);
         const uint32_t w1 = ef_read_u32(b1 + i);
         s0 = __smlad(a02, __sxtb16(w0), s0);
-        s0 = __smlad(a13, __sxtb16(ef_ror8(w0)), s0);
+        s0 = __smlad(a13, ef_sxtb16_ror8(w0), s0);
         s1 = __smlad(a02, __sxtb16(w1), s1);
-        s1 = __smlad(a13, __sxtb16(ef_ror8(w1)), s1);
+        s1 = __smlad(a13, ef_sxtb16_ror8(w1), s1);
     }
     acc0 = (int32_t)s0;
     acc1 = (int32_t)s1;
@@ -299,19 +315,19 @@ static inline void ef_dot4_s8_s8_offset(const int8_t *a, int32_t a_off, const in
     for (int32_t i = 0; i < n; i += 4) {
         const uint32_t va = ef_read_u32(a + i);
         const uint32_t a02 = __sxtab16(off2, va);
-        const uint32_t a13 = __sxtab16(off2, ef_ror8(va));
+        const uint32_t a13 = ef_sxtab16_ror8(off2, va);
         uint32_t w = ef_read_u32(b0 + i);
         s0 = __smlad(a02, __sxtb16(w), s0);
-        s0 = __smlad(a13, __sxtb16(ef_ror8(w)), s0);
+        s0 = __smlad(a13, ef_sxtb16_ror8(w), s0);
         w = ef_read_u32(b1 + i);
         s1 = __smlad(a02, __sxtb16(w), s1);
-        s1 = __smlad(a13, __sxtb16(ef_ror8(w)), s1);
+        s1 = __smlad(a13, ef_sxtb16_ror8(w), s1);
         w = ef_read_u32(b2 + i);
         s2 = __smlad(a02, __sxtb16(w), s2);
-        s2 = __smlad(a13, __sxtb16(ef_ror8(w)), s2);
+        s2 = __smlad(a13, ef_sxtb16_ror8(w), s2);
         w = ef_read_u32(b3 + i);
         s3 = __smlad(a02, __sxtb16(w), s3);
-        s3 = __smlad(a13, __sxtb16(ef_ror8(w)), s3);
+        s3 = __smlad(a13, ef_sxtb16_ror8(w), s3);
     }
     r[0] = (int32_t)s0;
     r[1] = (int32_t)s1;

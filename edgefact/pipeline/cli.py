@@ -1,5 +1,4 @@
-"""``edgefact train`` and ``edgefact factorize`` (``cluster`` is implemented in
-``edgefact.pipeline.cluster`` and re-exported here lazily)."""
+"""``edgefact train`` and ``edgefact factorize``."""
 
 from __future__ import annotations
 
@@ -154,11 +153,3 @@ def factorize_cmd(
         f"params {report.params_before} -> {report.params_after}, MACs {report.macs_before} -> {report.macs_after} -> {out}"
     )
 
-
-def __getattr__(name: str) -> Any:
-    # `edgefact cluster` lives with the clustering code (engineer C); import it only when asked for.
-    if name == "cluster_cmd":
-        from edgefact.pipeline.cluster import cluster_cmd
-
-        return cluster_cmd
-    raise AttributeError(name)

@@ -132,8 +132,12 @@ class DictionaryConv(FactorizedConv):
 
     @torch.no_grad()
     def ef_after_step(self) -> None:
-        self.set_atoms(self.atom_tensor())
-        self.pointwise.weight.mul_(self.mask)
+        # Only when the weights are plain parameters: under weight sharing (clustering) they are
+        # recomputed from centroids before every forward pass.
+        if isinstance(self.depthwise.weight, nn.Parameter):
+            self.set_atoms(self.atom_tensor())
+        if isinstance(self.pointwise.weight, nn.Parameter):
+            self.pointwise.weight.mul_(self.mask)
 
     def dense_weight(self) -> torch.Tensor:
         codes = (self.pointwise.weight * self.mask)[:, :, 0, 0].view(self.out_ch, self.in_ch, self.atoms)

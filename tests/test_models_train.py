@@ -104,5 +104,13 @@ def test_cli_train_factorize_models(tmp_path: Path, digits) -> None:  # type: ig
     assert r.exit_code == 0, r.output
     for name in ("cnn", "dscnn", "mobilenetv2", "shiftnet", "resnet8"):
         assert name in r.output
+    r = runner.invoke(cli, ["train", "--model", "shiftnet", "--arg", "keep=2", "--dataset", "digits", "--epochs", "1",
+                            "--max-train-samples", "64", "--threads", "1", "--quiet", "--out", str(tmp_path / "s.pt")])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    s = load_checkpoint(tmp_path / "s.pt")
+    assert s.arch_args["keep"] == 2
+    assert s.build_model().features[1].shift.keep == 2
+    r = runner.invoke(cli, ["train", "--model", "cnn", "--arg", "nonsense", "--out", str(tmp_path / "x.pt")])
+    assert isinstance(r.exception, EdgefactError) and "KEY=VALUE" in str(r.exception)
     r = runner.invoke(cli, ["models", "--input", "28x28"])
     assert isinstance(r.exception, EdgefactError)

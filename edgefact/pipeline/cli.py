@@ -18,6 +18,22 @@ def _dataset_meta_matches(ds: Any, ckpt: Any) -> None:
         )
 
 
+def _parse_model_args(items: tuple[str, ...]) -> dict[str, Any]:
+    """KEY=VALUE strings -> kwargs; values parsed as Python literals (ints, floats, tuples), else strings."""
+    import ast
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise EdgefactError(f"model argument '{item}' must look like KEY=VALUE, e.g. --arg keep=2")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
+
+
 @click.command(name="train")
 @click.option("--model", "model_name", default=None, help="Zoo model (see `edgefact models`); default: the default model.")
 @click.option("--dataset", default="fashion-mnist", show_default=True, help="fashion-mnist, mnist-5k, digits, a .npz or an image folder.")
@@ -27,6 +43,8 @@ def _dataset_meta_matches(ds: Any, ckpt: Any) -> None:
 @click.option("--optimizer", type=click.Choice(["adam", "adamw", "sgd"]), default=None)
 @click.option("--weight-decay", type=float, default=None)
 @click.option("--width", type=float, default=1.0, show_default=True, help="Width multiplier.")
+@click.option("--arg", "model_args", multiple=True, metavar="KEY=VALUE",
+              help="Extra model argument, e.g. --arg keep=2 (shiftnet SAL2), --arg blocks=4 (dscnn).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--teacher", type=click.Path(path_type=Path), default=None, help="Teacher checkpoint for distillation.")
 @click.option("--kd-alpha", type=float, default=0.7, show_default=True, help="Weight of the distillation loss.")
@@ -37,7 +55,8 @@ def _dataset_meta_matches(ds: Any, ckpt: Any) -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_cmd(
     model_name: str | None, dataset: str, epochs: int | None, batch_size: int | None, lr: float | None,
-    optimizer: str | None, weight_decay: float | None, width: float, seed: int, teacher: Path | None,
+    optimizer: str | None, weight_decay: float | None, width: float, model_args: tuple[str, ...], seed: int,
+    teacher: Path | None,
     kd_alpha: float, kd_temperature: float, max_train_samples: int | None, threads: int | None, out: Path, quiet: bool,
 ) -> None:  # fmt: skip
     """Train a zoo model on a data set and write a checkpoint."""
@@ -57,7 +76,8 @@ def train_cmd(
             recipe[key] = val
     set_threads(threads)
     ds = load_dataset(dataset)
-    arch_args = {"input_shape": list(ds.input_shape), "num_classes": ds.num_classes, "width": width}
+    arch_args: dict[str, Any] = {"input_shape": list(ds.input_shape), "num_classes": ds.num_classes, "width": width}
+    arch_args.update(_parse_model_args(model_args))
     seed_everything(seed)
     model = build_model(name, **arch_args)
     teacher_model = None

@@ -110,6 +110,11 @@ class HardwarePort:
         out += ["", f"#endif /* {guard} */", ""]
         return "\n".join(out)
 
+    def runs_on_emulator(self, target: Target) -> bool:
+        """True when the part's memory map is the emulated machine's (Corstone-300 = mps3-an547)."""
+        key = lambda m: (m.origin, m.length, m.use)  # noqa: E731
+        return sorted(map(key, self.memory)) == sorted(map(key, target.memory))
+
     def defines(self) -> dict[str, str | int | None]:
         return {**HARDWARE_DEFINES, "EF_CPU_CLOCK_HZ": f"{self.cpu_clock_hz}u"}
 
@@ -174,6 +179,31 @@ def hardware_port(target: Target | str) -> HardwarePort:
                         config=dict(config), setbits=tuple(setbits))
 
 
+def check_elf_for_runner(elf: str | Path, target: Target, runner: str, *, gdb_server: str | None = None) -> None:
+    """Refuse an ELF whose build.json says it was built for the other world: an emulator image
+    sent to a real board, a real-part image to QEMU, or a real-part image of another board."""
+    from edgefact.firmware.build import build_info
+
+    info = build_info(elf)
+    if not info or target.kind != "board":
+        return
+    hw = info.get("hardware")
+    built_for = info.get("target")
+    if hardware_runner(runner, gdb_server=gdb_server):
+        if isinstance(hw, dict) and hw.get("board") != target.name:
+            raise BoardPortError(f"{elf} was built for the {hw.get('board')} part, not {target.name}; rebuild: "
+                                 f"edgefact run --target {target.name} --hardware --no-run")
+        if hw is None and built_for == target.name and isinstance(target.extra.get("hardware"), dict):
+            raise BoardPortError(
+                f"{elf} was built for {target.name}'s emulated core (QEMU memory map and UART), not for the real "
+                f"part; rebuild it with `edgefact run --target {target.name} --hardware --no-run` "
+                "(or build_firmware(..., hardware=True))")
+    elif runner == "qemu" and isinstance(hw, dict) and not hardware_port(target).runs_on_emulator(target):
+        raise BoardPortError(f"{elf} is a real-part build for {target.name}: it does not run on QEMU's "
+                             f"{target.qemu_machine}; run it on the board (--runner pyocd/gdb/serial) or rebuild "
+                             "without --hardware")
+
+
 def hardware_runner(runner: str | None, *, gdb_server: str | None = None) -> bool:
     """Whether a run with ``runner`` needs real-part firmware: pyocd and serial always talk to a
     board; gdb does when it is given a server (without one it starts QEMU)."""
@@ -181,4 +211,5 @@ def hardware_runner(runner: str | None, *, gdb_server: str | None = None) -> boo
 
 
 __all__ = ["BOARDS_DIR", "HARDWARE_DEFINES", "BoardPortError", "HardwarePort", "boards_with_ports",
+           "check_elf_for_runner",
            "hardware_port", "hardware_runner"]

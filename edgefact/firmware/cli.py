@@ -80,9 +80,14 @@ def format_result(res: RunResult, target_name: str) -> str:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Build directory (default out/run/<target>-<app>).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--hardware", is_flag=True,
+              help="Build for the board's real part (its memory map and UART, DWT cycles, RTT + UART log); "
+                   "run it with --runner pyocd (default) / gdb / serial, or only build with --no-run.")
+@click.option("--no-run", is_flag=True, help="Only build; print the ELF path.")
 def run_cmd(target_name: str, app: str, sources: tuple[str, ...], includes: tuple[str, ...],
             define_list: tuple[str, ...], runs: int, warmup: int, opt: str, runner_name: str | None,
-            timeout: float, out_dir: str | None, as_json: bool) -> None:
+            timeout: float, out_dir: str | None, as_json: bool, hardware: bool = False,
+            no_run: bool = False) -> None:
     """Build the firmware template with an application for TARGET, run it and print its figures."""
     tgt = get_target(target_name)
     if tgt.is_host and app == "selftest" and not sources:
@@ -90,8 +95,19 @@ def run_cmd(target_name: str, app: str, sources: tuple[str, ...], includes: tupl
     srcs = [Path(s) for s in sources] or list(APPS[app])
     defines: dict[str, str | int | None] = {"EF_BENCH_RUNS": runs, "EF_BENCH_WARMUP": warmup}
     defines.update(dict(_parse_define(d) for d in define_list))
-    out = Path(out_dir) if out_dir else Path("out") / "run" / f"{tgt.name}-{'custom' if sources else app}"
-    elf = build_firmware(tgt, srcs, list(includes), out, defines=defines, opt=opt)
+    hw = "-hw" if hardware else ""
+    out = Path(out_dir) if out_dir else Path("out") / "run" / f"{tgt.name}{hw}-{'custom' if sources else app}"
+    elf = build_firmware(tgt, srcs, list(includes), out, defines=defines, opt=opt, hardware=hardware)
+    if no_run:
+        click.echo(str(elf))
+        if hardware:
+            click.echo(f"flash and run it: edgefact bench --target {tgt.name} --runner pyocd {elf}")
+        return
+    if hardware:
+        from edgefact.firmware.boards import check_elf_for_runner
+
+        runner_name = runner_name or "pyocd"
+        check_elf_for_runner(elf, tgt, runner_name)  # e.g. a real-part image on QEMU
     runner = get_runner(runner_name or default_runner_for(tgt))
     res = runner.run(elf, tgt, timeout_s=timeout)
     atomic_write_text(elf.parent / "run.log", res.raw_output)

@@ -52,10 +52,13 @@ def format_result(result: RunResult, target: Target, runner: str) -> str:
         text = f"total: {fmt_int(total)} {unit} per inference"
         if len(result.totals) > 1:
             text += f" (min of {len(result.totals)} runs, max {fmt_int(max(result.totals))})"
-        if target.clock_hz and unit in (UNIT_EMULATED, "cycles (device)"):
-            ms = 1e3 * total / target.clock_hz
+        # a real-part build states the clock it runs at (its reset clock) in the hello record
+        clock = hello.get("clock_hz") if unit == "cycles (device)" else None
+        clock = clock if isinstance(clock, int) and clock > 0 else target.clock_hz
+        if clock and unit in (UNIT_EMULATED, "cycles (device)"):
+            ms = 1e3 * total / clock
             label = "estimate: 1 instruction per cycle" if unit == UNIT_EMULATED else "measured cycles"
-            text += f" = {ms:.3f} ms at {target.clock_hz / 1e6:g} MHz ({label})"
+            text += f" = {ms:.3f} ms at {clock / 1e6:g} MHz ({label})"
         lines.append(text)
     if result.regions:
         denom = total or sum(result.regions.values()) or 1
@@ -91,6 +94,9 @@ def flash_cmd(target_name: str, runner: str, probe: str | None, pyocd_target: st
     if target.kind != "board":
         raise EdgefactError(f"'{target.name}' is an emulated core, not a board; run it with "
                             f"`edgefact bench --target {target.name} ELF` or flash a board (see `edgefact targets`)")
+    from edgefact.firmware.boards import check_elf_for_runner
+
+    check_elf_for_runner(elf, target, "pyocd")  # an emulator image would not run on the part
     if runner == "pyocd":
         from edgefact.targets.runners.pyocd import flash_with_pyocd
 
@@ -132,6 +138,9 @@ def bench_cmd(target_name: str, runner: str | None, port: str | None, baud: int,
         runner = "qemu" if target.qemu_machine else "pyocd"
     if runner in ("qemu",) and target.qemu_machine is None:
         raise EdgefactError(f"'{target.name}' has no emulator; use --runner pyocd, gdb or serial")
+    from edgefact.firmware.boards import check_elf_for_runner
+
+    check_elf_for_runner(elf, target, runner, gdb_server=gdb_server)
     options = _runner_options(runner, port=port, baud=baud, gdb_server=gdb_server, server_kind=server_kind,
                               probe=probe, pyocd_target=pyocd_target, frequency=frequency,
                               flash_first=flash_first)

@@ -118,3 +118,15 @@ def test_board_build_fits_nrf52840(tmp_path: Path) -> None:
     rep = deploy_tflite(MLPERF["kws_dscnn"], "nrf52840dk", tmp_path / "nrf", n_random=2, run=False)
     assert rep["totals"]["flash_bytes"] <= 1024 * 1024 and rep["totals"]["ram_bytes"] <= 256 * 1024
     assert rep["bitexact"] is None
+
+
+@pytest.mark.parametrize("case", ["quantize_in", "dequantize_out", "add"])
+def test_deploy_float_boundary_and_two_inputs_on_host(case: str, tmp_path: Path) -> None:
+    """Float input (QUANTIZE) / float output (DEQUANTIZE) and a two-input model through the firmware path."""
+    from opmodels import get_opmodel
+
+    path = tmp_path / f"{case}.tflite"
+    path.write_bytes(get_opmodel(case))
+    rep = deploy_tflite(path, "host", tmp_path / "out", n_random=3, write_report=False)
+    assert rep["bitexact"]["equal"] and rep["bitexact"]["inputs"] == 3
+    assert (tmp_path / "out" / "outputs.npy").is_file()

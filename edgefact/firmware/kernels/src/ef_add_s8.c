@@ -31,8 +31,10 @@ ef_status ef_add_s8(const ef_add_params *params, const int8_t *input1, const int
     if (!add_params_ok(params)) {
         return EF_ERR_PARAM;
     }
+    /* a local copy: int8 stores may alias *params, which would force reloads every element */
+    const ef_add_params p = *params;
     for (int32_t i = 0; i < size; ++i) {
-        output[i] = add_one(params, input1[i], input2[i]);
+        output[i] = add_one(&p, input1[i], input2[i]);
     }
     return EF_OK;
 }
@@ -56,13 +58,14 @@ ef_status ef_add_broadcast_s8(const ef_add_params *params,
         return EF_ERR_PARAM;
     }
     const ef_dims *o = output_dims;
+    const ef_add_params p = *params;
     for (int32_t n = 0; n < o->n; ++n) {
         for (int32_t h = 0; h < o->h; ++h) {
             for (int32_t w = 0; w < o->w; ++w) {
                 const int32_t b1 = n * s1[0] + h * s1[1] + w * s1[2];
                 const int32_t b2 = n * s2[0] + h * s2[1] + w * s2[2];
                 for (int32_t c = 0; c < o->c; ++c) {
-                    *output++ = add_one(params, input1[b1 + c * s1[3]], input2[b2 + c * s2[3]]);
+                    *output++ = add_one(&p, input1[b1 + c * s1[3]], input2[b2 + c * s2[3]]);
                 }
             }
         }

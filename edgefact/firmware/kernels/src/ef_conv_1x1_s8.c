@@ -1,14 +1,13 @@
 /* CONV_2D with an ungrouped 1x1 filter: a matrix product, one input pixel per output pixel. */
 #include "internal/ef_nn_internal.h"
 
-static inline int8_t output_value(int32_t acc, const int32_t *bias, int32_t oc,
-                                  const ef_per_channel_quant *quant, int32_t out_off, int32_t act_min,
-                                  int32_t act_max)
+static inline int8_t output_value(int32_t acc, const int32_t *bias, int32_t oc, const int32_t *mult,
+                                  const int32_t *shift, int32_t out_off, int32_t act_min, int32_t act_max)
 {
     if (bias != 0) {
         acc += bias[oc];
     }
-    acc = ef_requantize(acc, quant->multiplier[oc], quant->shift[oc]) + out_off;
+    acc = ef_requantize(acc, mult[oc], shift[oc]) + out_off;
     return ef_clamp_to_s8(acc, act_min, act_max);
 }
 
@@ -54,6 +53,8 @@ ef_status ef_conv_1x1_s8(const ef_conv_params *params, const ef_per_channel_quan
     const int32_t out_off = params->output_offset;
     const int32_t act_min = params->activation.min;
     const int32_t act_max = params->activation.max;
+    const int32_t *qm = quant->multiplier;
+    const int32_t *qs = quant->shift;
     int8_t *dst = output;
     for (int32_t b = 0; b < in->n; ++b) {
         for (int32_t oy = 0; oy < out->h; ++oy) {
@@ -69,7 +70,7 @@ ef_status ef_conv_1x1_s8(const ef_conv_params *params, const ef_per_channel_quan
                         const int8_t *f = filter + oc * depth;
                         ef_dot4_s8_s8_offset(src, in_off, f, f + depth, f + 2 * depth, f + 3 * depth, depth, acc);
                         for (int32_t k = 0; k < 4; ++k) {
-                            dst[oc + k] = output_value(acc[k], bias, oc + k, quant, out_off, act_min, act_max);
+                            dst[oc + k] = output_value(acc[k], bias, oc + k, qm, qs, out_off, act_min, act_max);
                         }
                     }
                 }
@@ -79,12 +80,12 @@ ef_status ef_conv_1x1_s8(const ef_conv_params *params, const ef_per_channel_quan
                     int32_t acc1;
                     ef_dot2_s8_s8_offset(src, in_off, filter + oc * depth, filter + (oc + 1) * depth, depth,
                                          &acc0, &acc1);
-                    dst[oc] = output_value(acc0, bias, oc, quant, out_off, act_min, act_max);
-                    dst[oc + 1] = output_value(acc1, bias, oc + 1, quant, out_off, act_min, act_max);
+                    dst[oc] = output_value(acc0, bias, oc, qm, qs, out_off, act_min, act_max);
+                    dst[oc + 1] = output_value(acc1, bias, oc + 1, qm, qs, out_off, act_min, act_max);
                 }
                 if (oc < out->c) {
                     const int32_t acc = ef_dot_s8_s8_offset(src, in_off, filter + oc * depth, depth);
-                    dst[oc] = output_value(acc, bias, oc, quant, out_off, act_min, act_max);
+                    dst[oc] = output_value(acc, bias, oc, qm, qs, out_off, act_min, act_max);
                 }
                 dst += out->c;
             }

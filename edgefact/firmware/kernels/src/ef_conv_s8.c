@@ -105,13 +105,15 @@ static inline int32_t dot_paired(const uint32_t *col, const int8_t *f, int32_t n
 }
 #endif
 
-static inline int8_t conv_output(int32_t acc, const int32_t *bias, int32_t oc, const ef_per_channel_quant *quant,
-                                 int32_t out_off, int32_t act_min, int32_t act_max)
+/* mult/shift are passed as plain pointers (not through the quant struct) so the int8 output
+ * stores, which may alias anything, do not force reloads of the struct. */
+static inline int8_t conv_output(int32_t acc, const int32_t *bias, int32_t oc, const int32_t *mult,
+                                 const int32_t *shift, int32_t out_off, int32_t act_min, int32_t act_max)
 {
     if (bias != 0) {
         acc += bias[oc];
     }
-    acc = ef_requantize(acc, quant->multiplier[oc], quant->shift[oc]) + out_off;
+    acc = ef_requantize(acc, mult[oc], shift[oc]) + out_off;
     return ef_clamp_to_s8(acc, act_min, act_max);
 }
 
@@ -165,6 +167,8 @@ ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *q
     }
 
     int16_t *col = (int16_t *)scratch;
+    const int32_t *qm = quant->multiplier;
+    const int32_t *qs = quant->shift;
     const int32_t col_len = kh * kw * fc;
     const int32_t oc_per_group = out->c / groups;
     const int32_t in_off = params->input_offset;
@@ -190,12 +194,12 @@ ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *q
                             int32_t acc1;
                             dot_paired_x2(pcol, filter + oc * col_len, filter + (oc + 1) * col_len, col_len,
                                           &acc0, &acc1);
-                            dst[oc] = conv_output(acc0, bias, oc, quant, out_off, act_min, act_max);
-                            dst[oc + 1] = conv_output(acc1, bias, oc + 1, quant, out_off, act_min, act_max);
+                            dst[oc] = conv_output(acc0, bias, oc, qm, qs, out_off, act_min, act_max);
+                            dst[oc + 1] = conv_output(acc1, bias, oc + 1, qm, qs, out_off, act_min, act_max);
                         }
                         if (oc < oc_end) {
                             const int32_t acc = dot_paired(pcol, filter + oc * col_len, col_len);
-                            dst[oc] = conv_output(acc, bias, oc, quant, out_off, act_min, act_max);
+                            dst[oc] = conv_output(acc, bias, oc, qm, qs, out_off, act_min, act_max);
                         }
                         continue;
                     }
@@ -206,12 +210,12 @@ ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *q
                         int32_t acc1;
                         ef_dot2_s16_s8(col, filter + oc * col_len, filter + (oc + 1) * col_len, col_len, &acc0,
                                        &acc1);
-                        dst[oc] = conv_output(acc0, bias, oc, quant, out_off, act_min, act_max);
-                        dst[oc + 1] = conv_output(acc1, bias, oc + 1, quant, out_off, act_min, act_max);
+                        dst[oc] = conv_output(acc0, bias, oc, qm, qs, out_off, act_min, act_max);
+                        dst[oc + 1] = conv_output(acc1, bias, oc + 1, qm, qs, out_off, act_min, act_max);
                     }
                     for (; oc < oc_end; ++oc) {
                         const int32_t acc = ef_dot_s16_s8(col, filter + oc * col_len, col_len);
-                        dst[oc] = conv_output(acc, bias, oc, quant, out_off, act_min, act_max);
+                        dst[oc] = conv_output(acc, bias, oc, qm, qs, out_off, act_min, act_max);
                     }
                 }
                 dst += out->c;

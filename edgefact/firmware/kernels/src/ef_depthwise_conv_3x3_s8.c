@@ -4,14 +4,14 @@
 #include "internal/ef_dw_check.h"
 
 #if defined(EF_NN_HAS_DSP)
-static inline int8_t dw_out(int32_t acc, const int32_t *bias, int32_t c, const ef_per_channel_quant *quant,
-                            const ef_dw_conv_params *params)
+static inline int8_t dw_out(int32_t acc, const int32_t *bias, int32_t c, const int32_t *mult,
+                            const int32_t *shift, int32_t out_off, int32_t act_min, int32_t act_max)
 {
     if (bias != 0) {
         acc += bias[c];
     }
-    acc = ef_requantize(acc, quant->multiplier[c], quant->shift[c]) + params->output_offset;
-    return ef_clamp_to_s8(acc, params->activation.min, params->activation.max);
+    acc = ef_requantize(acc, mult[c], shift[c]) + out_off;
+    return ef_clamp_to_s8(acc, act_min, act_max);
 }
 
 /* Four channels per pass (C % 4 == 0): each tap loads 4 inputs and 4 weights as words,
@@ -24,15 +24,24 @@ static void dw3x3_dsp(const ef_dw_conv_params *params, const ef_per_channel_quan
     const int32_t C = in->c;
     const int32_t row = in->w * C;
     const uint32_t off2 = ((uint32_t)(uint16_t)params->input_offset << 16) | (uint16_t)params->input_offset;
+    const int32_t *qm = quant->multiplier;
+    const int32_t *qs = quant->shift;
+    const int32_t out_off = params->output_offset;
+    const int32_t act_min = params->activation.min;
+    const int32_t act_max = params->activation.max;
+    const int32_t stride_h = params->stride.h;
+    const int32_t stride_w = params->stride.w;
+    const int32_t pad_h = params->padding.h;
+    const int32_t pad_w = params->padding.w;
     int8_t *dst = output;
     for (int32_t b = 0; b < in->n; ++b) {
         const int8_t *img = input + b * in->h * row;
         for (int32_t oy = 0; oy < out->h; ++oy) {
-            const int32_t iy0 = oy * params->stride.h - params->padding.h;
+            const int32_t iy0 = oy * stride_h - pad_h;
             const int32_t ky0 = EF_MAX(0, -iy0);
             const int32_t ky1 = EF_MIN(3, in->h - iy0);
             for (int32_t ox = 0; ox < out->w; ++ox) {
-                const int32_t ix0 = ox * params->stride.w - params->padding.w;
+                const int32_t ix0 = ox * stride_w - pad_w;
                 const int32_t kx0 = EF_MAX(0, -ix0);
                 const int32_t kx1 = EF_MIN(3, in->w - ix0);
                 for (int32_t c = 0; c < C; c += 4) {
@@ -58,10 +67,10 @@ static void dw3x3_dsp(const ef_dw_conv_params *params, const ef_per_channel_quan
                             f += C;
                         }
                     }
-                    dst[c] = dw_out(a0, bias, c, quant, params);
-                    dst[c + 1] = dw_out(a1, bias, c + 1, quant, params);
-                    dst[c + 2] = dw_out(a2, bias, c + 2, quant, params);
-                    dst[c + 3] = dw_out(a3, bias, c + 3, quant, params);
+                    dst[c] = dw_out(a0, bias, c, qm, qs, out_off, act_min, act_max);
+                    dst[c + 1] = dw_out(a1, bias, c + 1, qm, qs, out_off, act_min, act_max);
+                    dst[c + 2] = dw_out(a2, bias, c + 2, qm, qs, out_off, act_min, act_max);
+                    dst[c + 3] = dw_out(a3, bias, c + 3, qm, qs, out_off, act_min, act_max);
                 }
                 dst += out->c;
             }

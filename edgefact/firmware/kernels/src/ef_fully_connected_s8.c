@@ -31,12 +31,15 @@ static inline int8_t fc_output(const ef_fc_params *params, int32_t acc, const in
     acc = ef_requantize(acc, mult, shift) + params->output_offset;
     return ef_clamp_to_s8(acc, params->activation.min, params->activation.max);
 }
+/* (fc_run works on a local copy of the params: int8 stores may alias the caller's struct.) */
 
 /* Shared loop; `mult`/`shift` advance by `qstep` (0: per tensor, 1: per channel). */
-static void fc_run(const ef_fc_params *params, const int32_t *mult, const int32_t *shift,
+static void fc_run(const ef_fc_params *params_in, const int32_t *mult, const int32_t *shift,
                    int32_t qstep, const int8_t *input, const ef_dims *fd, const int8_t *filter,
                    const int32_t *bias, const ef_dims *out, int8_t *output)
 {
+    const ef_fc_params local = *params_in;
+    const ef_fc_params *params = &local;
     const int32_t depth = fd->h * fd->w * fd->c;
     const int32_t units = out->c;
     const int32_t batches = out->n * out->h * out->w;

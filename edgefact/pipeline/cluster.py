@@ -50,6 +50,7 @@ class ClusterConfig:
     lr: float = 1e-3
     batch_size: int = 128
     distill: bool = True  # fine-tune against the unclustered model's outputs (plus labels)
+    threads: int | None = None  # torch threads for fine-tuning (None: train_model's default)
 
     def check(self) -> None:
         if self.mode not in MODES:
@@ -353,6 +354,7 @@ def cluster_model(
             progress=False,
             max_steps=max_steps,
             evaluate_test=False,
+            threads=cfg.threads,
             label="cluster fine-tune",
         )
     strip_shared(model)

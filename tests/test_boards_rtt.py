@@ -73,7 +73,35 @@ def test_rtt_channel_is_really_rtt(rtt_elfs: dict[str, Path]) -> None:
     from edgefact.targets.runners import RunTimeoutError
 
     with pytest.raises(RunTimeoutError):
-        get_runner("gdb", channel="semihosting").run(rtt_elfs["cortex-m4"], get_target("cortex-m4"), timeout_s=4)
+        get_runner("gdb", channel="semihosting").run(rtt_elfs["cortex-m4"], get_target("cortex-m4"), timeout_s=2)
+
+
+@needs_arm
+@pytest.mark.qemu
+def test_real_part_image_through_an_external_gdb_server(tmp_path: Path) -> None:
+    """The board flow end to end on the one part QEMU models exactly (Corstone-300 = mps3-an547):
+    a --hardware image, a GDB server the runner did not start, log through RTT, exit status from
+    the ef_exit breakpoint, the core left running after detach."""
+    import subprocess
+
+    from edgefact.firmware.build import DEMO_SOURCES, build_firmware
+    from edgefact.targets.runners.gdb import free_port, qemu_gdb_command
+
+    tgt = get_target("corstone-300")
+    elf = build_firmware(tgt, list(DEMO_SOURCES), [], CACHE / "corstone-300-hw", hardware=True)
+    direct = get_runner("qemu").run(elf, tgt, timeout_s=60)  # its UART, through the CMSDK port
+    port = free_port()
+    server = subprocess.Popen(qemu_gdb_command(tgt, port, "gdb"), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        res = get_runner("gdb", gdb_server=f"127.0.0.1:{port}", rtt_poll_s=0.02).run(elf, tgt, timeout_s=60)
+        assert server.poll() is None  # detached, not killed
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+    assert res.ok and res.exit_status == 0 and res.unit == "cycles (device)"
+    assert [r.data for r in res.log.records] == [r.data for r in direct.log.records]
+    assert res.log.hello["clock_hz"] == 32_000_000
 
 
 def test_rtt_channel_needs_the_control_block(tmp_path: Path) -> None:

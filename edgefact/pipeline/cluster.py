@@ -387,6 +387,11 @@ class TfliteWeightRow:
     bits: int  # index bits needed for max_distinct
     ok: bool
 
+    @property
+    def name(self) -> str:
+        """The PyTorch layer name when matched, else the TFLite tensor name."""
+        return self.layer or self.tensor
+
 
 def _signature(w: np.ndarray, axis: int) -> np.ndarray:
     """Per-channel sorted |w| / max|w|: invariant to BN folding scales, sign and layout."""

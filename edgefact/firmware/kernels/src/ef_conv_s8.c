@@ -160,6 +160,9 @@ ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *q
     if (scratch == 0) {
         return EF_ERR_NULL;
     }
+    if (((uintptr_t)scratch & 3u) != 0) {
+        return EF_ERR_PARAM; /* the column is written as words (STRD/STM need 4-byte alignment) */
+    }
     for (int32_t oc = 0; oc < out->c; ++oc) {
         if (!ef_shift_valid(quant->shift[oc])) {
             return EF_ERR_PARAM;

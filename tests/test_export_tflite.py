@@ -250,3 +250,28 @@ def test_input_errors(tmp_path: Path) -> None:
     export_onnx(_tiny(), (1, 8, 8), onnx_path)
     with pytest.raises(EdgefactError, match="calibration data has shape"):
         tc.convert_to_int8_tflite(onnx_path, np.zeros((4, 1, 9, 9), np.float32), tmp_path / "o.tflite")
+
+
+@pytest.mark.slow
+def test_export_and_inspect_cli(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from edgefact.cli import cli
+    from edgefact.pipeline.checkpoint import save_checkpoint
+
+    ds = load_dataset("digits")
+    torch.manual_seed(0)
+    model = build_model("dscnn", (1, 8, 8), 10, width=0.25)
+    ckpt = save_checkpoint(tmp_path / "d.pt", model, "dscnn", {"input_shape": (1, 8, 8), "num_classes": 10,
+                                                              "width": 0.25}, ds.meta())
+    out = tmp_path / "d.tflite"
+    r = CliRunner().invoke(cli, ["export", str(ckpt), "--to", "tflite", "--out", str(out), "--calib-samples", "50",
+                                 "--min-agreement", "0", "--onnx-out", str(tmp_path / "d.onnx")])
+    assert r.exit_code == 0, r.output
+    assert out.is_file() and (tmp_path / "d.onnx").is_file()
+    assert "calibrated on 50 training samples" in r.output and f"test split ({len(ds.y_test)} samples)" in r.output
+    r = CliRunner().invoke(cli, ["inspect", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "DEPTHWISE_CONV_2D" in r.output and "per-channel(dim 3)" in r.output and "input #0 [1, 8, 8, 1] INT8" in r.output
+    r = CliRunner().invoke(cli, ["inspect", str(tmp_path / "d.onnx")])
+    assert r.exit_code != 0 and "not a TFLite model" in str(r.exception)

@@ -259,6 +259,13 @@ def test_cli_hardware_flag(hw_elfs: dict[str, Path]) -> None:
     # a real-part image is refused by QEMU, an emulator image of the board by the probe runners
     r = runner.invoke(cli, ["bench", "--target", "nucleo-h743zi", "--runner", "qemu", str(hw_elfs["nucleo-h743zi"])])
     assert r.exit_code != 0 and "does not run on QEMU" in _text(r)
+    from edgefact.firmware.boards import check_elf_for_runner
+    from edgefact.targets import get_target
+
+    with pytest.raises(BoardPortError, match="does not run on QEMU"):  # gdb without a server starts QEMU
+        check_elf_for_runner(hw_elfs["nucleo-h743zi"], get_target("nucleo-h743zi"), "gdb")
+    check_elf_for_runner(hw_elfs["nucleo-h743zi"], get_target("nucleo-h743zi"), "gdb", gdb_server="localhost:3333")
+    check_elf_for_runner(hw_elfs["corstone-300"], get_target("corstone-300"), "qemu")  # same map as QEMU
     r = runner.invoke(cli, ["flash", "--target", "nrf52840dk", str(hw_elfs["nucleo-h743zi"])])
     assert r.exit_code != 0 and "built for the nucleo-h743zi part" in _text(r)
 

@@ -208,7 +208,10 @@ class FakeRttCore:
         self.cb = cb
         self.ready = elf_function_address(elf, RTT_READY_SYMBOL)
         self.ring_size = ring
-        self.ring: RingTarget | None = None
+        # RAM survives a reset: the previous run's control block is still there, with unread bytes
+        self.ring: RingTarget | None = self._new_ring()
+        self.ring.write(encode_record({"t": "end", "status": 7}).encode() + b"\n")
+        self.startup_polls = 3  # get_state() calls while the start-up code runs (before .bss is zeroed)
         self.pending = b"".join(line.encode() for line in lines)
         self.state = self.State.HALTED
         self.booted = False
@@ -217,6 +220,10 @@ class FakeRttCore:
         self.dfsr = 0
         self.core = self
         self.calls: list[str] = []
+
+    def _new_ring(self) -> RingTarget:
+        base = self.cb & ~0xFFF
+        return RingTarget(self.ring_size, cb=self.cb, buf=base + 0x1800, mode=0, base=base, mem_size=0x2000)
 
     def _ring_addr(self, addr: int) -> bool:
         return self.ring is not None and self.ring.base <= addr < self.ring.base + len(self.ring.mem)
@@ -264,16 +271,19 @@ class FakeRttCore:
 
     def resume(self) -> None:
         self.state = self.State.RUNNING
-        if not self.booted:
+
+    def get_state(self):
+        if self.state == self.State.RUNNING and not self.booted:
+            self.startup_polls -= 1
+            if self.startup_polls > 0:
+                return self.state  # still in the start-up code: the stale block is readable
             self.booted = True
-            base = self.cb & ~0xFFF  # boot: the control block in drop mode, as ef_rtt_init leaves it
-            self.ring = RingTarget(self.ring_size, cb=self.cb, buf=base + 0x1800, mode=0, base=base, mem_size=0x2000)
+            self.ring = self._new_ring()  # .bss zeroed, ef_rtt_init: the block in drop mode
             if self.ready in self.breakpoints:
                 self.state = self.State.HALTED
                 self.regs["pc"] = self.ready
                 self.dfsr = 0x2
-
-    def get_state(self):
+            return self.state
         if self.state == self.State.RUNNING and self.pending and self.ring is not None:
             line_end = self.pending.find(b"\n") + 1
             chunk = self.pending[:min(line_end, 20)]
@@ -305,3 +315,4 @@ def test_pyocd_runner_reads_rtt(rtt_elfs: dict[str, Path], tmp_path: Path) -> No
     desc = core.cb + 24
     assert f"write32 {desc + 20:#x} 0x2" in core.calls  # blocking mode set at the ready breakpoint
     assert not core.breakpoints  # the breakpoint was removed again
+    assert f"write32 {core.cb:#x} 0x0" in core.calls  # the stale id was cleared before the run

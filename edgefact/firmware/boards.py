@@ -198,7 +198,8 @@ def check_elf_for_runner(elf: str | Path, target: Target, runner: str, *, gdb_se
                 f"{elf} was built for {target.name}'s emulated core (QEMU memory map and UART), not for the real "
                 f"part; rebuild it with `edgefact run --target {target.name} --hardware --no-run` "
                 "(or build_firmware(..., hardware=True))")
-    elif runner == "qemu" and isinstance(hw, dict) and not hardware_port(target).runs_on_emulator(target):
+    elif (runner == "qemu" or (runner == "gdb" and gdb_server is None)) and isinstance(hw, dict) \
+            and not hardware_port(target).runs_on_emulator(target):
         raise BoardPortError(f"{elf} is a real-part build for {target.name}: it does not run on QEMU's "
                              f"{target.qemu_machine}; run it on the board (--runner pyocd/gdb/serial) or rebuild "
                              "without --hardware")

@@ -490,6 +490,7 @@ class GdbRunner(Runner):
             mi.command(f"-data-write-memory-bytes {addr:#x} {(value & 0xFFFFFFFF).to_bytes(4, 'little').hex()}")
 
         reader = RttReader(read, write32, address)
+        reader.invalidate()  # a board's RAM still holds the previous run's control block
         names = [self.exit_symbol] if self.exit_symbol else elf_symbols(elf, EXIT_SYMBOLS)[:1]
         bkpt = str(mi.command(f"-break-insert {names[0]}")["payload"]["bkpt"]["number"]) if names else None
         ready = None

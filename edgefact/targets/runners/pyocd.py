@@ -252,8 +252,9 @@ class PyocdRunner(Runner):
             reader = None
             if rtt_addr is not None:
                 reader = RttReader(lambda a, n: bytes(tgt.read_memory_block8(a, n)), tgt.write32, rtt_addr)
-                if ready_addr is not None:
-                    tgt.set_breakpoint(ready_addr)
+                reader.invalidate()  # the previous run's control block is still in RAM
+                if ready_addr is not None and tgt.set_breakpoint(ready_addr) is False:
+                    ready_addr = None  # no breakpoint unit left: attach whenever the block appears
             try:
                 tgt.resume()
                 deadline = time.monotonic() + timeout_s
@@ -269,8 +270,8 @@ class PyocdRunner(Runner):
                     if state == "LOCKUP":
                         tgt.halt()
                         raise FirmwareFaultError(_fault_registers(tgt), feeder.log)
-                    if reader is not None:  # memory reads while the core runs
-                        data = reader.poll()
+                    if reader is not None and (ready_addr is None or reader.up is not None):
+                        data = reader.poll()  # memory reads while the core runs
                         if data:
                             feed(data)
                         if feeder.log.status is not None:  # the end record: the firmware idles now

@@ -131,6 +131,14 @@ class RttReader:
             self._write32(desc + 20, (flags & ~3) | self.mode)
         return True
 
+    def invalidate(self) -> None:
+        """Clear the id string in target RAM while the core is halted at reset: RAM survives a
+        reset, and a control block left by the previous run must not be read before the firmware
+        sets up the new one (it writes the id last)."""
+        for off in range(0, 16, 4):
+            self._write32(self.address + off, 0)
+        self.up = None
+
     def poll(self) -> bytes:
         """Bytes written since the last poll (empty if none); frees them in the target's ring."""
         if self.up is None and not self.attach():

@@ -201,8 +201,8 @@ def check_elf_for_runner(elf: str | Path, target: Target, runner: str, *, gdb_se
     elif (runner == "qemu" or (runner == "gdb" and gdb_server is None)) and isinstance(hw, dict) \
             and not hardware_port(target).runs_on_emulator(target):
         raise BoardPortError(f"{elf} is a real-part build for {target.name}: it does not run on QEMU's "
-                             f"{target.qemu_machine}; run it on the board (--runner pyocd/gdb/serial) or rebuild "
-                             "without --hardware")
+                             f"{target.qemu_machine}; run it on the board (`edgefact bench --target {target.name} --runner "
+                             "pyocd|serial ELF`, or --runner gdb --gdb-server HOST:PORT) or rebuild without --hardware")
 
 
 def hardware_runner(runner: str | None, *, gdb_server: str | None = None) -> bool:

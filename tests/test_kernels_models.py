@@ -98,3 +98,54 @@ def test_broadcast_add_mul_bitexact(name: str, driver) -> None:
     ref = run_tflm(model, xs)[0]
     got = run_model(model, xs, driver)[0].reshape(ref.shape)
     assert np.array_equal(ref, got), f"{name}: {np.count_nonzero(ref != got)}/{ref.size} differ"
+
+
+def _with_input_quant(model: bytes, qparams: list[tuple[float, int]]) -> bytes:
+    """The model with its int8 inputs given other scales/zero points (CONCATENATION then has to
+    requantize; the converter itself always unifies the scales)."""
+    import flatbuffers
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    mt = schema.ModelT.InitFromPackedBuf(model, 0)
+    sg = mt.subgraphs[0]
+    for tidx, (scale, zp) in zip(sg.inputs, qparams, strict=True):
+        q = sg.tensors[int(tidx)].quantization
+        q.scale = [scale]
+        q.zeroPoint = [zp]
+    builder = flatbuffers.Builder(len(model) + 1024)
+    builder.Finish(mt.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def test_concat_with_requantization(driver) -> None:
+    """CONCATENATION of inputs whose scales differ from the output's. Neither TFLM nor LiteRT
+    runs such an int8 model (both require equal scales, and the converter always unifies them), so
+    the kernel's requantizing path is pinned to the Python model of QUANTIZE int8->int8
+    (quant.requantize)."""
+    from opmodels import get_opmodel
+
+    from edgefact.errors import EdgefactError
+    from edgefact.export import quant
+    from edgefact.export.reference import run_litert_ref
+    from edgefact.export.tflite_model import load_tflite
+
+    base = get_opmodel("concat_c")
+    model = _with_input_quant(base, [(0.0123, -7), (0.05, 20)])
+    m = load_tflite(model)
+    out_t = m.tensor(m.outputs[0])
+    s_out, zp_out = float(out_t.quantization.scales[0]), int(out_t.quantization.zero_points[0])
+    xs = random_inputs(model, 200, seed=9)
+    got = run_model(model, xs, driver)[0].reshape(200, -1, out_t.shape[-1])
+    want_parts = []
+    for x, t in zip(xs, m.inputs, strict=True):
+        q = m.tensor(t).quantization
+        s, z = float(np.float32(q.scales[0])), int(q.zero_points[0])
+        in_off, out_off, mm, sh = quant.requantize_params(s, z, s_out, zp_out)
+        flat = x.reshape(200, -1, m.tensor(t).shape[-1]).astype(np.int64)
+        want_parts.append(np.vectorize(lambda v, mm=mm, sh=sh, in_off=in_off, out_off=out_off:
+                                       quant.requantize(int(v) + in_off, mm, sh, out_off))(flat))
+    want = np.concatenate(want_parts, axis=-1).astype(np.int8)
+    assert np.array_equal(got, want)
+    for oracle in (run_litert_ref, run_tflm):
+        with pytest.raises(EdgefactError):
+            oracle(model, xs)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import tempfile
 import time
 from collections import Counter
@@ -388,7 +389,11 @@ def convert_to_int8_tflite(
         tmp_dir = Path(tmp)
         log_path = tmp_dir / "convert.log"
         saved = tmp_dir / "saved_model"
-        onnx_to_saved_model(onnx_path.resolve(), saved, calib_nhwc, log_path)
+        # onnx2tf rewrites the file it is given (onnxsim in place): convert a private copy so the
+        # caller's .onnx (and any cache keyed on its hash) is left untouched
+        onnx_copy = tmp_dir / "model.onnx"
+        shutil.copyfile(onnx_path, onnx_copy)
+        onnx_to_saved_model(onnx_copy, saved, calib_nhwc, log_path)
         model_bytes = saved_model_to_int8(saved, calib_nhwc, log_path)
 
     m = check_int8_model(model_bytes, tuple(dims))

@@ -49,6 +49,7 @@ class MemoryPlan:
     scratch: dict[int, int]  # layer position -> scratch buffer id
     arena_bytes: int
     alignment: int = ALIGN
+    unpacked: dict[int, int] = field(default_factory=dict)  # layer position -> buffer of its unpacked weights
 
     def buffer_of(self, tensor: int) -> Buffer:
         return self.buffers[self.tensor_buffer[tensor]]
@@ -169,6 +170,14 @@ def plan_memory(graph: Graph, alignment: int = ALIGN, inplace: bool = True) -> M
                        last=pos, kind="scratch", layer=pos)
             buffers.append(b)
             scratch[pos] = b.id
+    unpacked: dict[int, int] = {}
+    for pos, layer in enumerate(layers):
+        # packed (clustered) weights are expanded into the arena just before their layer
+        if layer.attrs.get("unpack_bytes", 0) > 0:
+            b = Buffer(id=len(buffers), name=f"unpacked weights of {layer.name}", size=int(layer.attrs["unpack_bytes"]),
+                       first=pos, last=pos, kind="scratch", layer=pos)
+            buffers.append(b)
+            unpacked[pos] = b.id
 
     # greedy by size
     placed: list[Buffer] = []
@@ -183,7 +192,7 @@ def plan_memory(graph: Graph, alignment: int = ALIGN, inplace: bool = True) -> M
         b.offset = offset
         placed.append(b)
     arena = _align(max((b.offset + b.size for b in placed if b.offset is not None), default=0), alignment)
-    plan = MemoryPlan(buffers, tensor_buffer, scratch, arena, alignment)
+    plan = MemoryPlan(buffers, tensor_buffer, scratch, arena, alignment, unpacked)
     check_plan(plan)
     return plan
 

@@ -160,6 +160,24 @@ ef_status ef_dequantize_s8_f32(const int8_t *input, float *output, int32_t size,
 ef_status ef_requantize_s8(const ef_requantize_params *params, const int8_t *input,
                            int8_t *output, int32_t size);
 
+/* ---- packed (clustered) weights ---------------------------------------------------------- */
+
+/** Packed weight tensor seen as [outer, channels, inner], channels = the quantized axis
+ *  (CONV_2D/FULLY_CONNECTED: outer 1; DEPTHWISE_CONV_2D [1, kh, kw, C]: outer kh*kw, inner 1).
+ *  Layout: edgefact.export.packing and docs/packing.md. */
+typedef struct {
+    int32_t outer;     /**< product of the dims before the channel axis */
+    int32_t channels;  /**< size of the channel axis */
+    int32_t inner;     /**< product of the dims after it */
+    int32_t bits;      /**< index width: 1, 2 or 4 */
+    int32_t num_luts;  /**< 1 (one table for the tensor) or `channels` (one per channel) */
+} ef_unpack_params;
+
+/** Expand `bits`-wide indices into int8 weights through tables of 2^bits int8 values each:
+ *  output[i] = luts[lut_of(channel(i)) * 2^bits + index(i)], outer*channels*inner values. */
+ef_status ef_unpack_s8(const ef_unpack_params *params, const uint8_t *packed, const int8_t *luts,
+                       int8_t *output);
+
 #ifdef __cplusplus
 }
 #endif

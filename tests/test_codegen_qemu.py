@@ -1,24 +1,24 @@
-"""Firmware deploy: the MLPerf Tiny models give the same outputs on host and the four emulated cores
-(checksums compared on the host, and both equal to TFLM), memory checks before running."""
+"""Firmware: the MLPerf Tiny models and every zoo model give the same outputs on the four emulated
+cores as TFLM on the host (checksums compared on the host); the single-model deploy path (report,
+per-layer counts, memory), memory checks before running, float boundary and two-input models."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import shutil
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from codegen_util import MLPERF
+from codegen_util import MLPERF, zoo_tflite_path
 
 from edgefact.errors import ModelTooLargeError
 from edgefact.export.tflite_model import load_tflite
-from edgefact.pipeline.deploy import deploy_tflite
+from edgefact.pipeline.deploy import deploy_many, deploy_tflite
 
 CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
-N_INPUTS = 3  # per emulated run: > 1, small enough for the test budget
+N_INPUTS = 2  # per model and core: > 1, small enough for the test budget
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "codegen" / "deploy"
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
@@ -30,74 +30,81 @@ def _need_tools() -> None:
             pytest.fail(f"{tool} is missing: sudo apt-get install gcc-arm-none-eabi qemu-system-arm gcc")
 
 
-def _inputs(name: str) -> np.ndarray:
-    model = load_tflite(MLPERF[name])
+def _inputs(path: Path, seed: int) -> np.ndarray:
+    model = load_tflite(path)
     shape = model.tensors[model.inputs[0]].shape[1:]
-    rng = np.random.default_rng(7)
-    x = rng.integers(-128, 128, (N_INPUTS, *shape), dtype=np.int8)
+    x = np.random.default_rng(seed).integers(-128, 128, (N_INPUTS, *shape), dtype=np.int8)
     x[0] = 127  # one saturated input
     return x
 
 
 @pytest.fixture(scope="session")
-def deployed() -> dict[tuple[str, str], dict]:
-    """(model, target) -> report, for host and every core (builds cached under .cache)."""
+def all_models(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, Path, np.ndarray]]:
+    """The three MLPerf Tiny models and every zoo model (int8 .tflite), with their inputs."""
+    models = [(name, path, _inputs(path, 7)) for name, path in sorted(MLPERF.items())]
+    try:
+        import torch
+
+        from edgefact.models.zoo import list_models
+    except ImportError:  # pragma: no cover
+        return models
+    torch.set_num_threads(1)
+    work = tmp_path_factory.mktemp("zoo_onnx")
+    for name in list_models():
+        path = zoo_tflite_path(name, work)
+        models.append((name, path, _inputs(path, 8)))
+    return models
+
+
+@pytest.fixture(scope="session")
+def on_cores(all_models: list[tuple[str, Path, np.ndarray]]) -> dict[str, dict[str, dict]]:
+    """core -> model -> result: all models in one firmware per core (one build per core)."""
     _need_tools()
-    reports = {}
-    for name in sorted(MLPERF):
-        x = _inputs(name)
-        # the host deploy path once; the cores of every model (report files written once: slow to render)
-        targets = ("host", *CORES) if name == "kws_dscnn" else CORES
-        for target in targets:
-            reports[(name, target)] = deploy_tflite(MLPERF[name], target, CACHE / name / target, inputs=x,
-                                                    timeout_s=120,
-                                                    write_report=(name, target) == ("kws_dscnn", "cortex-m4"))
-    return reports
+    return {core: deploy_many(all_models, core, CACHE / "many" / core, timeout_s=240) for core in CORES}
 
 
-@pytest.mark.parametrize("name", sorted(MLPERF))
-def test_same_outputs_on_every_core(name: str, deployed: dict[tuple[str, str], dict]) -> None:
-    from edgefact.export.reference import run_tflm
-
-    x = _inputs(name)
-    host_crc = f"{zlib.crc32(np.ascontiguousarray(run_tflm(MLPERF[name], x)[0]).tobytes()) & 0xFFFFFFFF:08x}"
-    if (name, "host") in deployed:
-        host = deployed[(name, "host")]["bitexact"]
-        assert host["equal"] and host["inputs"] == N_INPUTS and host["checksum"] == host_crc
-    for core in CORES:
-        rep = deployed[(name, core)]
-        be = rep["bitexact"]
-        print(f"{name} {core}: checksum {be['checksum']} (host {host_crc}), "
-              f"{rep['totals']['count']} instructions, {rep['totals']['macs']} MACs")
-        assert be["checksum"] == host_crc == be["reference_checksum"]
-        assert be["equal"] and be["mismatches"] == 0 and be["inputs"] == N_INPUTS
+@pytest.mark.parametrize("core", CORES)
+def test_every_model_same_outputs_on_core(core: str, on_cores: dict[str, dict[str, dict]],
+                                          all_models: list[tuple[str, Path, np.ndarray]]) -> None:
+    res = on_cores[core]
+    assert set(res) == {name for name, _, _ in all_models} and len(res) >= 3
+    for name, r in res.items():
+        print(f"{core} {name}: checksum {r['checksum']} TFLM {r['reference_checksum']}")
+        assert r["inputs"] == N_INPUTS
+        assert r["checksum"] == r["reference_checksum"], f"{name} on {core} differs from TFLM"
+        assert r["checksum"] == on_cores[CORES[0]][name]["checksum"]
 
 
-def test_report_files_written(deployed: dict[tuple[str, str], dict]) -> None:
-    out = CACHE / "kws_dscnn" / "cortex-m4"
-    saved = json.loads((out / "report.json").read_text())
-    assert saved["bitexact"]["equal"] is True and saved["target"]["name"] == "cortex-m4"
-    assert len(saved["layers"]) == len(deployed[("kws_dscnn", "cortex-m4")]["layers"])
-    assert (out / "report.md").is_file() and (out / "report.html").is_file()
+@pytest.fixture(scope="session")
+def kws_reports() -> dict[str, dict]:
+    """The single-model deploy path (what `edgefact build --tflite` runs) on host and cortex-m4."""
+    _need_tools()
+    path = MLPERF["kws_dscnn"]
+    return {t: deploy_tflite(path, t, CACHE / "kws_dscnn" / t, inputs=_inputs(path, 9), timeout_s=120,
+                             write_report=(t == "cortex-m4")) for t in ("host", "cortex-m4")}
 
 
-@pytest.mark.parametrize("name", sorted(MLPERF))
-def test_reports_have_layers_memory_and_counts(name: str, deployed: dict[tuple[str, str], dict]) -> None:
+def test_deploy_report(kws_reports: dict[str, dict]) -> None:
     from edgefact.report.schema import validate_report
 
-    for core in CORES:
-        rep = deployed[(name, core)]
-        validate_report(rep)
-        t = rep["totals"]
-        assert t["count"] > t["macs"] / 4  # a kernel does at least 1 instruction per 4 MACs
-        assert 0 < t["arena_bytes"] <= rep["memory"]["tflm_arena_bytes"]
-        assert t["flash_bytes"] > t["weight_bytes"] and t["ram_bytes"] > t["arena_bytes"]
-        assert t["peak_stack_bytes"] and t["peak_stack_bytes"] < 4096
-        for layer in rep["layers"]:
-            if layer["op"] != "RESHAPE":
-                assert layer["count"] > 0, layer
-        build = json.loads((CACHE / name / core / "build" / "build.json").read_text())
-        assert "-Werror" in build["cflags"] and "-Wextra" in build["cflags"] and "-std=c99" in build["cflags"]
+    host, rep = kws_reports["host"], kws_reports["cortex-m4"]
+    assert host["bitexact"]["equal"] and host["bitexact"]["inputs"] == N_INPUTS
+    assert rep["bitexact"]["equal"] and rep["bitexact"]["checksum"] == host["bitexact"]["checksum"]
+    validate_report(rep)
+    t = rep["totals"]
+    assert t["count"] > t["macs"] / 4  # a kernel does at least 1 instruction per 4 MACs
+    assert sum(la["count"] for la in rep["layers"]) <= t["count"]
+    assert 0 < t["arena_bytes"] <= rep["memory"]["tflm_arena_bytes"]
+    assert t["flash_bytes"] > t["weight_bytes"] and t["ram_bytes"] > t["arena_bytes"]
+    assert t["peak_stack_bytes"] and t["peak_stack_bytes"] < 4096
+    for layer in rep["layers"]:
+        assert layer["count"] > 0 or layer["op"] == "RESHAPE", layer
+    out = CACHE / "kws_dscnn" / "cortex-m4"
+    saved = json.loads((out / "report.json").read_text())
+    assert saved["bitexact"]["equal"] is True and len(saved["layers"]) == len(rep["layers"])
+    assert (out / "report.md").is_file() and (out / "report.html").is_file()
+    build = json.loads((out / "build" / "build.json").read_text())
+    assert {"-Werror", "-Wextra", "-Wall", "-std=c99"} <= set(build["cflags"])
 
 
 def test_oversize_model_rejected_before_build(tmp_path: Path) -> None:
@@ -116,17 +123,22 @@ def test_oversize_model_rejected_before_build(tmp_path: Path) -> None:
 def test_board_build_fits_nrf52840(tmp_path: Path) -> None:
     _need_tools()
     rep = deploy_tflite(MLPERF["kws_dscnn"], "nrf52840dk", tmp_path / "nrf", n_random=2, run=False)
-    assert rep["totals"]["flash_bytes"] <= 1024 * 1024 and rep["totals"]["ram_bytes"] <= 256 * 1024
+    assert 0 < rep["totals"]["flash_bytes"] <= 1024 * 1024 and 0 < rep["totals"]["ram_bytes"] <= 256 * 1024
     assert rep["bitexact"] is None
 
 
-@pytest.mark.parametrize("case", ["quantize_in", "dequantize_out", "add"])
-def test_deploy_float_boundary_and_two_inputs_on_host(case: str, tmp_path: Path) -> None:
-    """Float input (QUANTIZE) / float output (DEQUANTIZE) and a two-input model through the firmware path."""
-    from opmodels import get_opmodel
+def test_float_boundary_and_two_inputs_on_host(tmp_path: Path) -> None:
+    """Float input (QUANTIZE), float output (DEQUANTIZE) and a two-input ADD through the firmware."""
+    from opmodels import get_opmodel, random_inputs
 
-    path = tmp_path / f"{case}.tflite"
-    path.write_bytes(get_opmodel(case))
-    rep = deploy_tflite(path, "host", tmp_path / "out", n_random=3, write_report=False)
-    assert rep["bitexact"]["equal"] and rep["bitexact"]["inputs"] == 3
-    assert (tmp_path / "out" / "outputs.npy").is_file()
+    models = []
+    for case in ("quantize_in", "dequantize_out", "add"):
+        path = tmp_path / f"{case}.tflite"
+        path.write_bytes(get_opmodel(case))
+        xs = random_inputs(path.read_bytes(), 3, seed=2)
+        models.append((case, path, list(xs) if len(xs) > 1 else xs[0]))
+    res = deploy_many(models, "host", tmp_path / "many")
+    for case, r in res.items():
+        assert r["equal"] and r["inputs"] == 3, case
+    single = deploy_tflite(models[1][1], "host", tmp_path / "one", n_random=3, write_report=False)
+    assert single["bitexact"]["equal"] and (tmp_path / "one" / "outputs.npy").is_file()

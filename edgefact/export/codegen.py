@@ -13,6 +13,7 @@ shapes and the plan (a mismatch is a generator bug and raises before any C is wr
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import numpy as np
 from edgefact.errors import EdgefactError
 from edgefact.export.ir import Graph, Layer, lower
 from edgefact.export.memplan import MemoryPlan, format_plan, plan_memory
+from edgefact.export.packing import PackedTensor, apply_packing
 from edgefact.export.tflite_model import TFLiteModel, load_tflite
 from edgefact.fsutil import atomic_write_text
 
@@ -38,6 +40,12 @@ class GeneratedModel:
     const_bytes: int  # bytes of const data emitted in model_data.c
     input_type: str
     output_type: str
+    packed: dict[int, PackedTensor] | None = None  # layer position -> packed filter (edgefact.export.packing)
+
+    @property
+    def num_regions(self) -> int:
+        """EF_PROFILE regions used: one per layer plus one per unpacked filter."""
+        return len(self.graph.layers) + len(self.packed or {})
 
     @property
     def sources(self) -> list[Path]:
@@ -63,8 +71,10 @@ def _shape_str(shape: tuple[int, ...]) -> str:
 
 
 class _Writer:
-    def __init__(self, graph: Graph, plan: MemoryPlan, model_name: str, target_name: str) -> None:
+    def __init__(self, graph: Graph, plan: MemoryPlan, model_name: str, target_name: str,
+                 profile_base: int = 0) -> None:
         self.g = graph
+        self.profile_base = profile_base
         self.plan = plan
         self.name = model_name
         self.target = target_name
@@ -73,6 +83,7 @@ class _Writer:
         self.const_bytes = 0
         self.in_t = graph.inputs[0]
         self.out_t = graph.outputs[0]
+        self.pre: dict[int, list[str]] = {}  # layer position -> unpack statements run before the layer
 
     # ---- constants -------------------------------------------------------------------------
 
@@ -91,6 +102,24 @@ class _Writer:
         self.data_c += [comment, f"const {ctype} {sym}[{flat.size}] EF_MODEL_ALIGNED = {{", *rows, "};", ""]
         self.const_bytes += int(flat.size) * np.dtype(arr.dtype).itemsize
         return sym
+
+    def filter_ref(self, pos: int, layer: Layer, what: str) -> str:
+        """The filter argument: a const array, or (packed) the arena buffer ``ef_unpack_s8`` fills."""
+        p: PackedTensor | None = layer.attrs.get("packed")
+        if p is None:
+            return self.const_array(layer, "filter", layer.consts["filter"], "int8_t", what)
+        L = f"L{layer.index}"
+        note = (f"packed {what}, K={p.max_distinct} -> {p.bits}-bit indices, {p.num_luts} LUT(s); "
+                f"{p.stored_bytes} bytes instead of {p.original_bytes} (saves {p.saved_bytes})")
+        idx = self.const_array(layer, "filter_idx", p.packed, "uint8_t", f"{what} indices [{note}]")
+        lut = self.const_array(layer, "filter_lut", p.luts, "int8_t", f"{what} LUTs ({1 << p.bits} entries each)")
+        b = self.plan.buffers[self.plan.unpacked[pos]]
+        if b.size < p.num_elements or b.offset is None:
+            raise EdgefactError(f"generator bug: unpack buffer of {layer.name} is {b.size} < {p.num_elements} bytes")
+        self.pre[pos] = [f"static const ef_unpack_params {L}_unpack = {{.outer = {p.outer}, .channels = "
+                         f"{p.channels}, .inner = {p.inner}, .bits = {p.bits}, .num_luts = {p.num_luts}}};",
+                         f"st = ef_unpack_s8(&{L}_unpack, {idx}, {lut}, EF_ARENA_I8({b.offset}));"]
+        return f"EF_ARENA_I8({b.offset})"
 
     # ---- pointers --------------------------------------------------------------------------
 
@@ -144,7 +173,7 @@ class _Writer:
             return f"&{L}_{suffix}"
 
         if layer.op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-            filt = self.const_array(layer, "filter", layer.consts["filter"], "int8_t", "filter")
+            filt = self.filter_ref(pos, layer, "filter")
             bias = (self.const_array(layer, "bias", layer.consts["bias"], "int32_t", "bias")
                     if "bias" in layer.consts else "NULL")
             mult = self.const_array(layer, "multiplier", layer.consts["multiplier"], "int32_t", "requant multiplier")
@@ -171,7 +200,7 @@ class _Writer:
                 calls = [f"st = ef_depthwise_conv_s8(&{L}_params, &{L}_quant, {d_in}, {ins[0]}, {d_f}, {filt},",
                          f"                          {bias}, {d_out}, {out});"]
         elif layer.op == "FULLY_CONNECTED":
-            filt = self.const_array(layer, "filter", layer.consts["filter"], "int8_t", "weights")
+            filt = self.filter_ref(pos, layer, "weights")
             bias = (self.const_array(layer, "bias", layer.consts["bias"], "int32_t", "bias")
                     if "bias" in layer.consts else "NULL")
             decl += [f"static const ef_fc_params {L}_params = {{",
@@ -318,13 +347,19 @@ class _Writer:
             if d:
                 decls += [f"/* layer {layer.index}: {layer.op} {_short(layer.attrs.get('tensor_name', ''))} */", *d, ""]
             body.append(f"    /* {layer.index}: {summary} */")
+            if pos in self.pre:  # expand packed weights, profiled on their own
+                rid = self.profile_base + n_layers + sorted(self.pre).index(pos)
+                body.append(f'    EF_PROFILE_BEGIN({rid}, "unpack_{layer.name}");')
+                body += ["    " + line for line in self.pre[pos]]
+                body.append(f"    EF_PROFILE_END({rid});")
+                body.append(f"    if (st != EF_OK) return {pos + 1};")
             if not c:
                 body.append("    /* no code: the output aliases the input buffer */")
                 body.append("")
                 continue
-            body.append(f'    EF_PROFILE_BEGIN({pos}, "{layer.name}");')
+            body.append(f'    EF_PROFILE_BEGIN({self.profile_base + pos}, "{layer.name}");')
             body += ["    " + line for line in c]
-            body.append(f"    EF_PROFILE_END({pos});")
+            body.append(f"    EF_PROFILE_END({self.profile_base + pos});")
             if any("st = " in line for line in c):
                 body.append(f"    if (st != EF_OK) return {pos + 1};")
             body.append("")
@@ -400,8 +435,8 @@ static int8_t ef_arena[EF_MODEL_ARENA_SIZE] EF_MODEL_ALIGNED;
 #define EF_PROFILE_END(id) ((void)0)
 #else
 #include "ef_profile.h"
-#if EF_MODEL_NUM_LAYERS > EF_MAX_REGIONS
-#error "more layers than profiling regions: build with -DEF_MAX_REGIONS=EF_MODEL_NUM_LAYERS or more"
+#if {self.profile_base} + EF_MODEL_NUM_LAYERS + {len(self.pre)} > EF_MAX_REGIONS
+#error "more layers than profiling regions: build with a larger -DEF_MAX_REGIONS"
 #endif
 #endif
 
@@ -453,10 +488,37 @@ def layer_table(graph: Graph) -> str:
     return "\n".join(rows)
 
 
+def _rename(text: str, prefix: str) -> str:
+    """Give every global name of the generated code the prefix (several models in one firmware).
+
+    ``ef_model_run`` -> ``<prefix>_run``, ``EF_MODEL_*`` -> ``<PREFIX>_*``, data arrays ``ef_l3_filter``
+    -> ``<prefix>_l3_filter``, ``model.h`` -> ``<prefix>.h``. The build switches EF_MODEL_NO_PROFILE
+    and EF_MODEL_ALIGNED keep their names (shared by all models).
+    """
+    up = prefix.upper()
+    text = re.sub(r"\bef_l(\d+)_", rf"{prefix}_l\1_", text)
+    text = text.replace("ef_model_", f"{prefix}_").replace("EF_MODEL_", f"{up}_")
+    text = text.replace(f"{up}_NO_PROFILE", "EF_MODEL_NO_PROFILE").replace(f"{up}_ALIGNED", "EF_MODEL_ALIGNED")
+    return text.replace('#include "model.h"', f'#include "{prefix}.h"').replace(
+        '#include "model_data.h"', f'#include "{prefix}_data.h"')
+
+
 def generate_c(model: TFLiteModel | str | os.PathLike[str] | bytes, out_dir: str | os.PathLike[str],
                target_name: str = "host", model_name: str | None = None,
-               tflm_arena: int | None = None) -> GeneratedModel:
-    """Generate the C files for ``model`` into ``out_dir`` (written atomically, one by one)."""
+               tflm_arena: int | None = None, prefix: str = "ef_model", profile_base: int = 0,
+               pack: str = "auto") -> GeneratedModel:
+    """Generate the C files for ``model`` into ``out_dir`` (written atomically, one by one).
+
+    ``prefix`` (a C identifier) renames the entry point and every global symbol and macro, and the
+    files (``<prefix>.c``, ``<prefix>_data.c`` ...), so several models can live in one firmware;
+    ``profile_base`` offsets the EF_PROFILE region ids. ``GeneratedModel.files`` keeps the
+    default keys ("model.c", "model_data.c", ...) whatever the file names.
+    ``pack`` ("auto" | "always" | "never"): store clustered filters as small indices + LUTs,
+    expanded into the arena before their layer (:mod:`edgefact.export.packing`); profile regions
+    ``unpack_<layer>`` get ids after the layers' (``GeneratedModel.num_regions`` in all).
+    """
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", prefix):
+        raise EdgefactError(f"symbol prefix {prefix!r} must be a lower-case C identifier (e.g. ef_kws)")
     if isinstance(model, TFLiteModel):
         m = model
         name = model_name or "model"
@@ -464,15 +526,22 @@ def generate_c(model: TFLiteModel | str | os.PathLike[str] | bytes, out_dir: str
         m = load_tflite(model)
         name = model_name or (Path(model).name if not isinstance(model, bytes) else "model")
     graph = lower(m)
+    packed = apply_packing(graph, pack)
     plan = plan_memory(graph)
-    w = _Writer(graph, plan, name, target_name)
+    w = _Writer(graph, plan, name, target_name, profile_base)
     texts = w.render()
     texts["plan.txt"] = (f"edgefact memory plan and layers of {name}\n\n{layer_table(graph)}\n\n"
                          f"{format_plan(plan, graph, tflm_arena)}\n")
     out = Path(out_dir)
-    files = {fname: atomic_write_text(out / fname, text) for fname, text in texts.items()}
+    if prefix == "ef_model":
+        files = {fname: atomic_write_text(out / fname, text) for fname, text in texts.items()}
+    else:
+        files = {fname: atomic_write_text(out / (fname.replace("model", prefix, 1) if fname != "plan.txt"
+                                                 else f"{prefix}_plan.txt"), _rename(text, prefix))
+                 for fname, text in texts.items()}
     tin, tout = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
-    return GeneratedModel(graph, plan, files, plan.arena_bytes, w.const_bytes, tin.type_name, tout.type_name)
+    return GeneratedModel(graph, plan, files, plan.arena_bytes, w.const_bytes, tin.type_name, tout.type_name,
+                          packed)
 
 
 def describe(gen: GeneratedModel) -> dict[str, Any]:

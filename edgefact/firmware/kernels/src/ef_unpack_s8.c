@@ -28,6 +28,9 @@ static uint32_t ef_unpack_run(const uint8_t *packed, uint32_t pos, uint32_t bits
         pos += bits;
         --n;
     }
+    if (n == 0) {
+        return pos; /* the run ended before a byte boundary */
+    }
     const uint8_t *src = packed + (pos >> 3);
     if (bits == 4u) {
         for (; n >= 4; n -= 4) {
@@ -70,7 +73,7 @@ static uint32_t ef_unpack_run(const uint8_t *packed, uint32_t pos, uint32_t bits
             out += 8;
         }
     }
-    pos = (uint32_t)(src - packed) << 3;
+    pos = (uint32_t)(src - packed) << 3; /* byte aligned here */
     /* tail: fewer elements than one byte holds */
     for (; n > 0; --n) {
         *out++ = lut[ef_unpack_index(packed, pos, mask)];

@@ -109,7 +109,7 @@ class _Writer:
         if p is None:
             return self.const_array(layer, "filter", layer.consts["filter"], "int8_t", what)
         L = f"L{layer.index}"
-        note = (f"packed {what}, K={p.max_distinct} -> {p.bits}-bit indices, {p.num_luts} LUT(s); "
+        note = (f"{_shape_str(p.shape)} {what} packed, K={p.max_distinct} -> {p.bits}-bit indices, {p.num_luts} LUT(s); "
                 f"{p.stored_bytes} bytes instead of {p.original_bytes} (saves {p.saved_bytes})")
         idx = self.const_array(layer, "filter_idx", p.packed, "uint8_t", f"{what} indices [{note}]")
         lut = self.const_array(layer, "filter_lut", p.luts, "int8_t", f"{what} LUTs ({1 << p.bits} entries each)")

@@ -23,7 +23,10 @@ from edgefact.errors import EdgefactError
               help="Folder for model.c/.h, model_data.c/.h and plan.txt.")
 @click.option("--tflm/--no-tflm", "with_tflm", default=True, show_default=True,
               help="Also measure TFLite Micro's arena for the same model and print it beside ours.")
-def convert_cmd(model: Path, target: str, out_dir: Path, with_tflm: bool) -> None:
+@click.option("--pack", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Store clustered filters as 1/2/4-bit indices + int8 look-up tables, expanded before their "
+                   "layer (auto: where it saves flash; see docs/packing.md).")
+def convert_cmd(model: Path, target: str, out_dir: Path, with_tflm: bool, pack: str = "auto") -> None:
     """Generate C for the int8 MODEL (.tflite): one kernel call per layer and a static memory plan."""
     from edgefact.export.codegen import generate_c, layer_table
     from edgefact.export.tflite_model import load_tflite
@@ -39,7 +42,7 @@ def convert_cmd(model: Path, target: str, out_dir: Path, with_tflm: bool) -> Non
         from edgefact.export.reference import tflm_arena_bytes
 
         tflm = tflm_arena_bytes(model)
-    gen = generate_c(m, out_dir, target_name=tgt.name, model_name=model.name, tflm_arena=tflm)
+    gen = generate_c(m, out_dir, target_name=tgt.name, model_name=model.name, tflm_arena=tflm, pack=pack)
     check_fits(tgt, *estimate_footprint(gen, 0), what=f"model {model.name}")
     click.echo(layer_table(gen.graph))
     click.echo("")
@@ -47,6 +50,10 @@ def convert_cmd(model: Path, target: str, out_dir: Path, with_tflm: bool) -> Non
     if tflm is not None:
         line += f" | TFLM {tflm} bytes"
     click.echo(line + f"; weights {gen.const_bytes} bytes in flash")
+    for pos, p in sorted((gen.packed or {}).items()):
+        layer = gen.graph.layers[pos]
+        click.echo(f"packed {layer.name}: K={p.max_distinct}, {p.bits}-bit indices, {p.num_luts} LUT(s), "
+                   f"{p.stored_bytes} bytes instead of {p.original_bytes} (saves {p.saved_bytes})")
     for name in ("model.h", "model.c", "model_data.h", "model_data.c", "plan.txt"):
         click.echo(f"wrote {gen.files[name]}")
 

@@ -164,7 +164,7 @@ def _input_rows(flat: np.ndarray, ctype: str) -> str:
 
 
 def deploy_many(models: list[tuple[str, str | Path, Any]], target: Any, out_dir: str | Path, opt: str = "-O2",
-                runner: str | None = None, timeout_s: float = 300.0) -> dict[str, dict[str, Any]]:
+                runner: str | None = None, timeout_s: float = 300.0, pack: str = "auto") -> dict[str, dict[str, Any]]:
     """Several models in ONE firmware (one build per target), each on its own inputs.
 
     ``models``: (name, tflite path, inputs) with inputs as for :func:`deploy_tflite`. Every model
@@ -192,8 +192,9 @@ def deploy_many(models: list[tuple[str, str | Path, Any]], target: Any, out_dir:
     base = 0
     for k, (name, path, inputs) in enumerate(models):
         p = f"ef_m{k}"
-        gen = generate_c(path, out / "gen", target_name=tgt.name, model_name=name, prefix=p, profile_base=base)
-        base += len(gen.graph.layers)
+        gen = generate_c(path, out / "gen", target_name=tgt.name, model_name=name, prefix=p, profile_base=base,
+                         pack=pack)
+        base += gen.num_regions
         sources += gen.sources
         g = gen.graph
         ctype_in = "int8_t" if g.tensors[g.inputs[0]].type_name == "INT8" else "float"
@@ -267,7 +268,7 @@ def deploy_tflite(tflite_path: str | Path, target: Any, out_dir: str | Path,
                   run: bool = True, opt: str = "-O2", runner: str | None = None,
                   real_inputs: np.ndarray | None = None, n_random: int = DEFAULT_RANDOM_INPUTS,
                   timeout_s: float = 300.0, log_outputs: bool = True, write_report: bool = True,
-                  model_name: str | None = None, warmup: int | None = None) -> dict[str, Any]:
+                  model_name: str | None = None, warmup: int | None = None, pack: str = "auto") -> dict[str, Any]:
     """Generate, build, (run, compare with TFLM) and report; return the report dict.
 
     ``inputs``: int8 (or float for a float-boundary model) samples, shape (N, *input shape without
@@ -275,6 +276,9 @@ def deploy_tflite(tflite_path: str | Path, target: Any, out_dir: str | Path,
     random inputs, followed by ``real_inputs`` if given (single-input models).
     ``warmup``: untimed runs before the timed one; default 0 under QEMU (instruction counts do
     not depend on caches), the template's default elsewhere.
+    ``pack``: "auto" | "always" | "never", clustered filters stored as indices + LUTs
+    (:mod:`edgefact.export.packing`); packed layers' rows carry ``packed`` and their ``count``
+    includes the decode (also given alone as ``packed.decode_count``).
     """
     from edgefact.targets import get_target
 
@@ -301,7 +305,8 @@ def deploy_tflite(tflite_path: str | Path, target: Any, out_dir: str | Path,
     from edgefact.export.reference import tflm_arena_bytes
 
     tflm_arena = tflm_arena_bytes(path)
-    gen = generate_c(model, out / "gen", target_name=tgt.name, model_name=path.name, tflm_arena=tflm_arena)
+    gen = generate_c(model, out / "gen", target_name=tgt.name, model_name=path.name, tflm_arena=tflm_arena,
+                     pack=pack)
     n_in = len(flatten_inputs(gen, inputs))
     check_fits(tgt, *estimate_footprint(gen, n_in), what=f"model {name} with {n_in} embedded inputs")
     app_sources = write_app(gen, inputs, out / "app", log_outputs=log_outputs)
@@ -310,7 +315,7 @@ def deploy_tflite(tflite_path: str | Path, target: Any, out_dir: str | Path,
     from edgefact.firmware.kernels import kernel_include_dir, kernel_sources
 
     n_layers = len(gen.graph.layers)
-    defines: dict[str, str | int | None] = {"EF_MAX_REGIONS": max(64, n_layers)}
+    defines: dict[str, str | int | None] = {"EF_MAX_REGIONS": max(64, n_layers, gen.num_regions)}
     runner_kind = runner
     if runner_kind is None:
         from edgefact.targets.runners.base import default_runner_for
@@ -366,6 +371,12 @@ def deploy_tflite(tflite_path: str | Path, target: Any, out_dir: str | Path,
                                  "params": int(layer.params), "weight_bytes": int(layer.weight_bytes)}
         if result is not None:
             entry["count"] = int(counts.get(layer.name, 0))
+        if "packed" in layer.attrs:
+            entry["packed"] = layer.attrs["packed"].describe()
+            if result is not None:
+                decode = int(counts.get(f"unpack_{layer.name}", 0))
+                entry["packed"]["decode_count"] = decode
+                entry["count"] += decode
         layers.append(entry)
     total_count = result.total if result is not None else None
     report: dict[str, Any] = {

@@ -290,6 +290,10 @@ EXTRA_CONV_CASES: dict[str, dict[str, object]] = {
     "xconv_g2_3x3_c16_o6_s2_relu": _conv_spec(9, 8, 16, 6, 3, 2, "SAME", "RELU", 2),
     "xconv_5x5_c4_o3_valid_relu6": _conv_spec(9, 9, 4, 3, 5, 1, "VALID", "RELU6", 1),
     "xconv_g4_3x3_c16_o4_valid": _conv_spec(6, 7, 16, 4, 3, 1, "VALID", "NONE", 4),
+    # two output pixels per pass (DSP): pairs straddling rows (odd width, even count), exact channel
+    # pairs, and a single output pixel (only the odd-pixel tail)
+    "xconv_3x3_c4_o2_w5_relu": _conv_spec(6, 5, 4, 2, 3, 1, "SAME", "RELU", 1),
+    "xconv_3x3_c12_o3_1px_valid": _conv_spec(3, 3, 12, 3, 3, 1, "VALID", "NONE", 1),
     # 1x1 with depth % 4 == 0: four output channels per pass, then the pair and single tails
     "xconv_1x1_c8_o7": _conv_spec(5, 6, 8, 7, 1, 1, "SAME", "NONE", 1),
     "xconv_1x1_c16_o6_s2_relu": _conv_spec(7, 7, 16, 6, 1, 2, "VALID", "RELU", 1),

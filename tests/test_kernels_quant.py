@@ -103,8 +103,8 @@ def test_c_requantize_matches_python_model() -> None:
 
 def test_buffer_size() -> None:
     assert buffer_size("CONV_2D", kernel_h=1, kernel_w=1, filter_c=8, input_c=8) == 0
-    assert buffer_size("CONV_2D", kernel_h=3, kernel_w=3, filter_c=3, input_c=3) == 56  # 2*27 -> 56
-    assert buffer_size("CONV_2D", kernel_h=1, kernel_w=1, filter_c=4, input_c=8) == 8  # grouped
+    assert buffer_size("CONV_2D", kernel_h=3, kernel_w=3, filter_c=3, input_c=3) == 108  # two columns of 27 int16
+    assert buffer_size("CONV_2D", kernel_h=1, kernel_w=1, filter_c=4, input_c=8) == 16  # grouped
     assert buffer_size("DEPTHWISE_CONV_2D") == 0
     with pytest.raises(EdgefactError, match="known"):
         buffer_size("LSTM")

@@ -29,15 +29,15 @@ def buffer_size(op: str, *, kernel_h: int = 1, kernel_w: int = 1, filter_c: int 
                 input_c: int = 1) -> int:
     """Scratch bytes a kernel needs, the Python mirror of ``ef_<op>_s8_get_buffer_size``.
 
-    Only CONV_2D takes scratch: an int16 column of one output pixel (kh*kw*filter_c values),
-    rounded up to 4 bytes, except for the ungrouped 1x1 case (a plain matrix product, no scratch;
+    Only CONV_2D takes scratch: two int16 columns (kh*kw*filter_c values each; the DSP path
+    computes two output pixels per pass, the other paths use the first), except for the ungrouped 1x1 case (a plain matrix product, no scratch;
     TFLite never pads a 1x1 convolution). Every other op needs none.
     """
     name = op.upper()
     if name == "CONV_2D":
         if kernel_h == 1 and kernel_w == 1 and filter_c == input_c:
             return 0
-        return (2 * kernel_h * kernel_w * filter_c + 3) & ~3
+        return 4 * kernel_h * kernel_w * filter_c
     if name in KNOWN_OPS:
         return 0
     raise EdgefactError(f"unknown op {op!r} for buffer_size; known: {', '.join(sorted(KNOWN_OPS | {'CONV_2D'}))}")

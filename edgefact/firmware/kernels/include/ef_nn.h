@@ -34,8 +34,8 @@ ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *q
                      const int32_t *bias,
                      const ef_dims *output_dims, int8_t *output,
                      void *scratch);
-/** Scratch bytes for ef_conv_s8: 0 for an ungrouped 1x1 filter, else an int16 column of
- *  kh * kw * filter c values rounded up to 4 bytes. The scratch pointer must be 4-byte aligned
+/** Scratch bytes for ef_conv_s8: 0 for an ungrouped 1x1 filter, else two int16 columns of
+ *  kh * kw * filter c values each (4 * kh * kw * filter c; the DSP path fills both). The scratch pointer must be 4-byte aligned
  *  (EF_ERR_PARAM otherwise). */
 int32_t ef_conv_s8_get_buffer_size(const ef_dims *input_dims, const ef_dims *filter_dims);
 

@@ -9,7 +9,8 @@ int32_t ef_conv_s8_get_buffer_size(const ef_dims *input_dims, const ef_dims *fil
     if (filter_dims->h == 1 && filter_dims->w == 1 && filter_dims->c == input_dims->c) {
         return 0;
     }
-    return (2 * filter_dims->h * filter_dims->w * filter_dims->c + 3) & ~3;
+    /* two int16 columns (the DSP path computes two output pixels per pass) */
+    return 4 * filter_dims->h * filter_dims->w * filter_dims->c;
 }
 
 /* Fills `col` with the (input + offset) values under the window at (iy0, ix0) for one group;
@@ -42,11 +43,12 @@ static void fill_column(int16_t *col, const int8_t *input, const ef_dims *in, in
  * DSP fast path, used when the filter depth is a multiple of 4: the column is stored with each
  * group of 4 values as (a0, a2) (a1, a3) halfword pairs, which is what SXTAB16 produces from 4
  * input bytes and what SMLAD needs against SXTB16 of 4 filter bytes (and its 8-bit rotation).
- * Two output channels share every column load.
+ * Two output channels share every column load. `skip` is the word step between groups: 2 for one
+ * column, 4 for two interleaved columns (two output pixels, see dot_2px_2ch).
  */
 static void fill_column_paired(uint32_t *col, const int8_t *input, const ef_dims *in, int32_t b,
                                int32_t iy0, int32_t ix0, int32_t kh, int32_t kw, int32_t c0, int32_t fc,
-                               int32_t input_offset)
+                               int32_t input_offset, int32_t skip)
 {
     const uint32_t off2 = ((uint32_t)(uint16_t)input_offset << 16) | (uint16_t)input_offset;
     uint32_t *dst = col;
@@ -56,15 +58,17 @@ static void fill_column_paired(uint32_t *col, const int8_t *input, const ef_dims
             const int32_t ix = ix0 + kx;
             if (iy < 0 || iy >= in->h || ix < 0 || ix >= in->w) {
                 for (int32_t ci = 0; ci < fc; ci += 4) {
-                    *dst++ = 0;
-                    *dst++ = 0;
+                    dst[0] = 0;
+                    dst[1] = 0;
+                    dst += skip;
                 }
             } else {
                 const int8_t *src = input + (((b * in->h + iy) * in->w + ix) * in->c + c0);
                 for (int32_t ci = 0; ci < fc; ci += 4) {
                     const uint32_t w = ef_read_u32(src + ci);
-                    *dst++ = __sxtab16(off2, w);
-                    *dst++ = ef_sxtab16_ror8(off2, w);
+                    dst[0] = __sxtab16(off2, w);
+                    dst[1] = ef_sxtab16_ror8(off2, w);
+                    dst += skip;
                 }
             }
         }
@@ -103,6 +107,74 @@ static inline int32_t dot_paired(const uint32_t *col, const int8_t *f, int32_t n
     }
     return (int32_t)s;
 }
+
+/* acc += SMLAD(x, y) with the accumulator tied to one register: GCC otherwise rotates the four
+ * accumulators of dot_2px_2ch through extra MOVs every iteration. */
+static inline void ef_smlad_acc(uint32_t *acc, uint32_t x, uint32_t y)
+{
+    __asm__("smlad %0, %1, %2, %0" : "+r"(*acc) : "r"(x), "r"(y));
+}
+
+/* Two output pixels x two output channels per pass over two interleaved paired columns
+ * ([A02, A13, B02, B13] per group of 4 values): each filter word is sign-extended once for both
+ * pixels and each column word is used by both channels, so 16 MACs cost 8 SMLAD, 4 extends and
+ * 2 LDRD + 2 LDR (CMSIS-NN-style 2x2 blocking, written here from scratch). acc: [A0, A1, B0, B1]. */
+static inline void dot_2px_2ch(const uint32_t *col, const int8_t *f0, const int8_t *f1, int32_t n,
+                               int32_t acc[4])
+{
+    uint32_t a0 = 0;
+    uint32_t a1 = 0;
+    uint32_t b0 = 0;
+    uint32_t b1 = 0;
+    for (int32_t i = n >> 2; i > 0; --i) {
+        const uint32_t ca02 = col[0];
+        const uint32_t ca13 = col[1];
+        const uint32_t cb02 = col[2];
+        const uint32_t cb13 = col[3];
+        col += 4;
+        uint32_t w = ef_read_u32(f0);
+        f0 += 4;
+        uint32_t we = __sxtb16(w);
+        ef_smlad_acc(&a0, ca02, we);
+        ef_smlad_acc(&b0, cb02, we);
+        we = ef_sxtb16_ror8(w);
+        ef_smlad_acc(&a0, ca13, we);
+        ef_smlad_acc(&b0, cb13, we);
+        w = ef_read_u32(f1);
+        f1 += 4;
+        we = __sxtb16(w);
+        ef_smlad_acc(&a1, ca02, we);
+        ef_smlad_acc(&b1, cb02, we);
+        we = ef_sxtb16_ror8(w);
+        ef_smlad_acc(&a1, ca13, we);
+        ef_smlad_acc(&b1, cb13, we);
+    }
+    acc[0] = (int32_t)a0;
+    acc[1] = (int32_t)a1;
+    acc[2] = (int32_t)b0;
+    acc[3] = (int32_t)b1;
+}
+
+/* The odd last output channel of dot_2px_2ch. */
+static inline void dot_2px_1ch(const uint32_t *col, const int8_t *f, int32_t n, int32_t *ra, int32_t *rb)
+{
+    uint32_t a = 0;
+    uint32_t b = 0;
+    const uint32_t *end = col + n;
+    while (col != end) {
+        const uint32_t w = ef_read_u32(f);
+        f += 4;
+        const uint32_t w02 = __sxtb16(w);
+        const uint32_t w13 = ef_sxtb16_ror8(w);
+        a = __smlad(col[0], w02, a);
+        a = __smlad(col[1], w13, a);
+        b = __smlad(col[2], w02, b);
+        b = __smlad(col[3], w13, b);
+        col += 4;
+    }
+    *ra = (int32_t)a;
+    *rb = (int32_t)b;
+}
 #endif
 
 /* mult/shift are passed as plain pointers (not through the quant struct) so the int8 output
@@ -116,6 +188,99 @@ static inline int8_t conv_output(int32_t acc, const int32_t *bias, int32_t oc, c
     acc = ef_requantize(acc, mult[oc], shift[oc]) + out_off;
     return ef_clamp_to_s8(acc, act_min, act_max);
 }
+
+#if defined(EF_NN_USE_DSP)
+/* Everything conv_s8 needs per output value, gathered so the DSP path takes one argument. */
+typedef struct {
+    const int32_t *bias;
+    const int32_t *mult;
+    const int32_t *shift;
+    int32_t out_off;
+    int32_t act_min;
+    int32_t act_max;
+} conv_out_params;
+
+/* DSP path (filter depth % 4 == 0): output pixels in pairs (consecutive in raster order, so a
+ * pair may straddle two rows), two interleaved columns in scratch, 2 pixels x 2 channels per
+ * pass; an odd last pixel goes through one column and dot_paired_x2. */
+static void conv_dsp(const ef_conv_params *params, const conv_out_params *op, const ef_dims *in,
+                     const int8_t *input, int32_t kh, int32_t kw, int32_t fc, const int8_t *filter,
+                     const ef_dims *out, int8_t *output, uint32_t *pcol)
+{
+    const int32_t col_len = kh * kw * fc;
+    const int32_t groups = in->c / fc;
+    const int32_t oc_per_group = out->c / groups;
+    const int32_t n_px = out->h * out->w;
+    const int32_t in_off = params->input_offset;
+    const int32_t *bias = op->bias;
+    const int32_t *qm = op->mult;
+    const int32_t *qs = op->shift;
+    const int32_t out_off = op->out_off;
+    const int32_t act_min = op->act_min;
+    const int32_t act_max = op->act_max;
+    int8_t *dst = output;
+    for (int32_t b = 0; b < in->n; ++b) {
+        int32_t p = 0;
+        for (; p + 1 < n_px; p += 2) {
+            const int32_t oya = p / out->w;
+            const int32_t oxa = p - oya * out->w;
+            const int32_t oyb = (p + 1) / out->w;
+            const int32_t oxb = (p + 1) - oyb * out->w;
+            const int32_t iya = oya * params->stride.h - params->padding.h;
+            const int32_t ixa = oxa * params->stride.w - params->padding.w;
+            const int32_t iyb = oyb * params->stride.h - params->padding.h;
+            const int32_t ixb = oxb * params->stride.w - params->padding.w;
+            int8_t *dsta = dst;
+            int8_t *dstb = dst + out->c;
+            for (int32_t g = 0; g < groups; ++g) {
+                fill_column_paired(pcol, input, in, b, iya, ixa, kh, kw, g * fc, fc, in_off, 4);
+                fill_column_paired(pcol + 2, input, in, b, iyb, ixb, kh, kw, g * fc, fc, in_off, 4);
+                int32_t oc = g * oc_per_group;
+                const int32_t oc_end = oc + oc_per_group;
+                for (; oc + 1 < oc_end; oc += 2) {
+                    int32_t acc[4];
+                    dot_2px_2ch(pcol, filter + oc * col_len, filter + (oc + 1) * col_len, col_len, acc);
+                    dsta[oc] = conv_output(acc[0], bias, oc, qm, qs, out_off, act_min, act_max);
+                    dsta[oc + 1] = conv_output(acc[1], bias, oc + 1, qm, qs, out_off, act_min, act_max);
+                    dstb[oc] = conv_output(acc[2], bias, oc, qm, qs, out_off, act_min, act_max);
+                    dstb[oc + 1] = conv_output(acc[3], bias, oc + 1, qm, qs, out_off, act_min, act_max);
+                }
+                if (oc < oc_end) {
+                    int32_t acca;
+                    int32_t accb;
+                    dot_2px_1ch(pcol, filter + oc * col_len, col_len, &acca, &accb);
+                    dsta[oc] = conv_output(acca, bias, oc, qm, qs, out_off, act_min, act_max);
+                    dstb[oc] = conv_output(accb, bias, oc, qm, qs, out_off, act_min, act_max);
+                }
+            }
+            dst += 2 * out->c;
+        }
+        if (p < n_px) {
+            const int32_t oy = p / out->w;
+            const int32_t ox = p - oy * out->w;
+            const int32_t iy0 = oy * params->stride.h - params->padding.h;
+            const int32_t ix0 = ox * params->stride.w - params->padding.w;
+            for (int32_t g = 0; g < groups; ++g) {
+                fill_column_paired(pcol, input, in, b, iy0, ix0, kh, kw, g * fc, fc, in_off, 2);
+                int32_t oc = g * oc_per_group;
+                const int32_t oc_end = oc + oc_per_group;
+                for (; oc + 1 < oc_end; oc += 2) {
+                    int32_t acc0;
+                    int32_t acc1;
+                    dot_paired_x2(pcol, filter + oc * col_len, filter + (oc + 1) * col_len, col_len, &acc0, &acc1);
+                    dst[oc] = conv_output(acc0, bias, oc, qm, qs, out_off, act_min, act_max);
+                    dst[oc + 1] = conv_output(acc1, bias, oc + 1, qm, qs, out_off, act_min, act_max);
+                }
+                if (oc < oc_end) {
+                    const int32_t acc = dot_paired(pcol, filter + oc * col_len, col_len);
+                    dst[oc] = conv_output(acc, bias, oc, qm, qs, out_off, act_min, act_max);
+                }
+            }
+            dst += out->c;
+        }
+    }
+}
+#endif
 
 ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
                      const ef_dims *input_dims, const int8_t *input,
@@ -179,6 +344,13 @@ ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *q
     const int32_t act_min = params->activation.min;
     const int32_t act_max = params->activation.max;
     int8_t *dst = output;
+#if defined(EF_NN_USE_DSP)
+    if ((fc & 3) == 0) {
+        const conv_out_params op = {bias, qm, qs, out_off, act_min, act_max};
+        conv_dsp(params, &op, in, input, kh, kw, fc, filter, out, output, (uint32_t *)scratch);
+        return EF_OK;
+    }
+#endif
 
     for (int32_t b = 0; b < in->n; ++b) {
         for (int32_t oy = 0; oy < out->h; ++oy) {
@@ -188,25 +360,6 @@ ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *q
                 for (int32_t g = 0; g < groups; ++g) {
                     int32_t oc = g * oc_per_group;
                     const int32_t oc_end = oc + oc_per_group;
-#if defined(EF_NN_USE_DSP)
-                    if ((fc & 3) == 0) {
-                        uint32_t *pcol = (uint32_t *)scratch;
-                        fill_column_paired(pcol, input, in, b, iy0, ix0, kh, kw, g * fc, fc, in_off);
-                        for (; oc + 1 < oc_end; oc += 2) {
-                            int32_t acc0;
-                            int32_t acc1;
-                            dot_paired_x2(pcol, filter + oc * col_len, filter + (oc + 1) * col_len, col_len,
-                                          &acc0, &acc1);
-                            dst[oc] = conv_output(acc0, bias, oc, qm, qs, out_off, act_min, act_max);
-                            dst[oc + 1] = conv_output(acc1, bias, oc + 1, qm, qs, out_off, act_min, act_max);
-                        }
-                        if (oc < oc_end) {
-                            const int32_t acc = dot_paired(pcol, filter + oc * col_len, col_len);
-                            dst[oc] = conv_output(acc, bias, oc, qm, qs, out_off, act_min, act_max);
-                        }
-                        continue;
-                    }
-#endif
                     fill_column(col, input, in, b, iy0, ix0, kh, kw, g * fc, fc, in_off);
                     for (; oc + 1 < oc_end; oc += 2) {
                         int32_t acc0;

@@ -21,6 +21,7 @@ from kernels_harness import (
     build_driver,
     case_blob,
     extra_opmodel,
+    run_call,
     run_model,
 )
 from opmodels import OPMODEL_CASES, get_opmodel, random_inputs
@@ -59,7 +60,34 @@ def cases() -> Cases:
             c.crcs.append(f"{zlib.crc32(out.tobytes()) & 0xFFFFFFFF:08x}")  # type: ignore[attr-defined]
             c.out_cap = max(c.out_cap, (out.nbytes // N_SAMPLES + 3) & ~3)  # type: ignore[attr-defined]
             c.scratch_cap = max(c.scratch_cap, (call.scratch + 3) & ~3)
+    for name, call, x in requant_edge_cases():
+        out = run_call(driver, call, [x])
+        c.names.append(name)
+        c.blobs.append(case_blob(call, [x]))
+        c.crcs.append(f"{zlib.crc32(out.tobytes()) & 0xFFFFFFFF:08x}")
+        c.out_cap = max(c.out_cap, (out.nbytes // N_SAMPLES + 3) & ~3)
     return c
+
+
+#: (multiplier, shift, input offset): the extremes of MultiplyByQuantizedMultiplier for the vector
+#: requantization (MVE): largest left/right shifts, left shifts that wrap, multipliers at both ends of
+#: [2^30, 2^31), and the saturating INT32_MIN * INT32_MIN product (-2 << 30 with multiplier -2^31).
+REQUANT_EDGES = [
+    (2**31 - 1, 30, 0), (2**30, 30, -1), (2**31 - 1, -31, 127), (2**30, -31, -127), (1518500250, 0, 5),
+    (-(2**31), 30, 126), (-(2**31), -1, 0), (-1234567891, 3, -64), (1, 12, 128), (1717986918, -20, 77),
+]
+
+
+def requant_edge_cases() -> list[tuple[str, KernelCall, object]]:
+    """REQUANT (QUANTIZE int8->int8) over every int8 value (plus random ones) per edge of
+    REQUANT_EDGES; 257 values so the 4-lane vector loop has a predicated tail."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    x = np.concatenate([np.tile(np.arange(-128, 128, dtype=np.int8), (N_SAMPLES, 1)),
+                        rng.integers(-128, 128, (N_SAMPLES, 1), dtype=np.int8)], axis=1)
+    return [(f"xrequant_{k}", KernelCall("REQUANT", [x.shape[1], off, 3, m, s], [], x.shape[1]), x)
+            for k, (m, s, off) in enumerate(REQUANT_EDGES)]
 
 
 def _cases_c(c: Cases, path: Path) -> Path:

@@ -3,7 +3,7 @@
  * per-tap bounds checks in the interior. */
 #include "internal/ef_dw_check.h"
 
-#if defined(EF_NN_HAS_DSP)
+#if defined(EF_NN_HAS_DSP) && !defined(EF_NN_USE_MVE)
 static inline int8_t dw_out(int32_t acc, const int32_t *bias, int32_t c, const int32_t *mult,
                             const int32_t *shift, int32_t out_off, int32_t act_min, int32_t act_max)
 {
@@ -79,6 +79,55 @@ static void dw3x3_dsp(const ef_dw_conv_params *params, const ef_per_channel_quan
 }
 #endif
 
+#if defined(EF_NN_USE_MVE)
+/* MVE (Cortex-M55): four channels per int32x4 vector, any channel count (the last group is
+ * tail-predicated): per tap one widening byte load of inputs and of weights, the input offset,
+ * a VMUL and a VADD (MVE has no vector-by-vector VMLA); the four results are requantized together (ef_store_requantized_x4). */
+static void dw3x3_mve(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                      const int8_t *input, const int8_t *filter, const int32_t *bias, const ef_dims *out,
+                      int8_t *output)
+{
+    const int32_t C = in->c;
+    const int32_t row = in->w * C;
+    const int32_t in_off = params->input_offset;
+    const int32_t *qm = quant->multiplier;
+    const int32_t *qs = quant->shift;
+    const int32_t out_off = params->output_offset;
+    const int32_t act_min = params->activation.min;
+    const int32_t act_max = params->activation.max;
+    int8_t *dst = output;
+    for (int32_t b = 0; b < in->n; ++b) {
+        const int8_t *img = input + b * in->h * row;
+        for (int32_t oy = 0; oy < out->h; ++oy) {
+            const int32_t iy0 = oy * params->stride.h - params->padding.h;
+            const int32_t ky0 = EF_MAX(0, -iy0);
+            const int32_t ky1 = EF_MIN(3, in->h - iy0);
+            for (int32_t ox = 0; ox < out->w; ++ox) {
+                const int32_t ix0 = ox * params->stride.w - params->padding.w;
+                const int32_t kx0 = EF_MAX(0, -ix0);
+                const int32_t kx1 = EF_MIN(3, in->w - ix0);
+                for (int32_t c = 0; c < C; c += 4) {
+                    const mve_pred16_t p = vctp32q((uint32_t)(C - c));
+                    int32x4_t acc = bias != 0 ? vldrwq_z_s32(bias + c, p) : vdupq_n_s32(0);
+                    for (int32_t ky = ky0; ky < ky1; ++ky) {
+                        const int8_t *src = img + (iy0 + ky) * row + (ix0 + kx0) * C + c;
+                        const int8_t *f = filter + (ky * 3 + kx0) * C + c;
+                        for (int32_t kx = kx0; kx < kx1; ++kx) {
+                            const int32x4_t x = vaddq_n_s32(vldrbq_z_s32(src, p), in_off);
+                            acc = vaddq_s32(acc, vmulq_s32(x, vldrbq_z_s32(f, p)));
+                            src += C;
+                            f += C;
+                        }
+                    }
+                    ef_store_requantized_x4(dst + c, acc, qm + c, qs + c, out_off, act_min, act_max, p);
+                }
+                dst += out->c;
+            }
+        }
+    }
+}
+#endif
+
 ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
                                    const ef_dims *input_dims, const int8_t *input,
                                    const ef_dims *filter_dims, const int8_t *filter,
@@ -97,7 +146,10 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
     const ef_dims *in = input_dims;
     const ef_dims *out = output_dims;
     const int32_t C = in->c;
-#if defined(EF_NN_HAS_DSP)
+#if defined(EF_NN_USE_MVE)
+    dw3x3_mve(params, quant, in, input, filter, bias, out, output);
+    return EF_OK;
+#elif defined(EF_NN_HAS_DSP)
     if ((C & 3) == 0) {
         dw3x3_dsp(params, quant, in, input, filter, bias, out, output);
         return EF_OK;

@@ -76,6 +76,19 @@ ef_status ef_requantize_s8(const ef_requantize_params *params, const int8_t *inp
     if (!ef_shift_valid(params->shift)) {
         return EF_ERR_PARAM;
     }
+#if defined(EF_NN_USE_MVE)
+    /* 4 lanes per step through the vector requantization (tail-predicated) */
+    const int32x4_t vm = vdupq_n_s32(params->multiplier);
+    const int32x4_t vs = vdupq_n_s32(params->shift);
+    for (int32_t i = 0; i < size; i += 4) {
+        const mve_pred16_t p = vctp32q((uint32_t)(size - i));
+        int32x4_t v = vaddq_n_s32(vldrbq_z_s32(input + i, p), params->input_offset);
+        v = vaddq_n_s32(ef_requantize_x4(v, vm, vs), params->output_offset);
+        v = vminq_s32(vmaxq_s32(v, vdupq_n_s32(-128)), vdupq_n_s32(127));
+        vstrbq_p_s32(output + i, v, p);
+    }
+    return EF_OK;
+#endif
     for (int32_t i = 0; i < size; ++i) {
         const int32_t v = ef_requantize(input[i] + params->input_offset, params->multiplier, params->shift) +
                           params->output_offset;

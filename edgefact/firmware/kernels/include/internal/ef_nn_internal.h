@@ -95,6 +95,36 @@ static inline int ef_out_size_ok(int32_t in, int32_t k, int32_t stride, int32_t 
 #define EF_NN_USE_DSP 1
 #endif
 
+#if defined(EF_NN_USE_MVE)
+/* ef_requantize on 4 lanes (bit-exact with it): VQRDMULH is gemmlowp's
+ * SaturatingRoundingDoublingHighMul (floor((2ab + 2^31) / 2^32), MIN*MIN saturating), and
+ * RoundingDivideByPOT is VRSHL by a negative amount (ties up) after subtracting 1 from negative
+ * values (the AND with the negative shift keeps x's sign bit only when there is a right shift),
+ * which turns ties up into ties away from zero; VQADD keeps INT32_MIN (same result). The left
+ * shift wraps like the scalar `(uint32_t)x << left`. */
+static inline int32x4_t ef_requantize_x4(int32x4_t x, int32x4_t mult, int32x4_t shift)
+{
+    const int32x4_t zero = vdupq_n_s32(0);
+    const int32x4_t right = vminq_s32(shift, zero);
+    x = vshlq_s32(x, vmaxq_s32(shift, zero));
+    x = vqrdmulhq_s32(x, mult);
+    x = vqaddq_s32(x, vshrq_n_s32(vandq_s32(x, right), 31));
+    return vrshlq_s32(x, right);
+}
+
+/* Requantize 4 accumulators of channels c..c+3 (per-channel multiplier/shift), add the output
+ * zero point, clamp to the activation range and store the active lanes as int8. */
+static inline void ef_store_requantized_x4(int8_t *dst, int32x4_t acc, const int32_t *mult, const int32_t *shift,
+                                           int32_t out_off, int32_t act_min, int32_t act_max, mve_pred16_t p)
+{
+    acc = ef_requantize_x4(acc, vldrwq_z_s32(mult, p), vldrwq_z_s32(shift, p));
+    acc = vaddq_n_s32(acc, out_off);
+    acc = vmaxq_s32(acc, vdupq_n_s32(act_min));
+    acc = vminq_s32(acc, vdupq_n_s32(act_max));
+    vstrbq_p_s32(dst, acc, p);
+}
+#endif
+
 /* DSP instructions exist (also on Cortex-M55, where the dot products use MVE instead). */
 #if defined(__ARM_FEATURE_DSP) && !defined(EF_NN_PORTABLE)
 #define EF_NN_HAS_DSP 1

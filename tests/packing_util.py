@@ -12,13 +12,15 @@ K_CYCLE = (16, 4, 2, 16, 3, 16)
 
 
 def cluster_channels(w: np.ndarray, axis: int, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Each channel of ``w`` (along ``axis``) snapped to at most ``k`` of its own values."""
+    """Each channel of ``w`` (along ``axis``) snapped to at most ``k`` of its own values (evenly
+    spaced quantiles, so the model keeps working; ``rng`` jitters which values are picked)."""
     moved = np.moveaxis(w, axis, 0).copy()
     for c in range(moved.shape[0]):
         row = moved[c].reshape(-1)
         vals = np.unique(row)
         if len(vals) > k:
-            centers = np.sort(rng.choice(vals, size=k, replace=False))
+            q = (np.arange(k) + rng.uniform(0.3, 0.7, k)) / k
+            centers = np.unique(np.quantile(row, q, method="nearest"))
             near = np.abs(row[:, None].astype(np.int32) - centers[None, :].astype(np.int32)).argmin(axis=1)
             moved[c] = centers[near].reshape(moved[c].shape)
     return np.moveaxis(moved, 0, axis)

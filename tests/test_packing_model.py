@@ -16,6 +16,7 @@ from codegen_util import MLPERF
 from opmodels import random_inputs
 from packing_util import clustered_model
 
+from edgefact.export import packing
 from edgefact.export.codegen import generate_c
 from edgefact.export.hostcheck import run_host_batch
 from edgefact.export.reference import run_tflm
@@ -51,17 +52,30 @@ def test_every_filter_packed_with_the_expected_width(kws_clustered, generated) -
         assert p.max_distinct <= k if p.num_luts > 1 else True
         assert p.bits == {2: 1, 3: 2, 4: 2, 16: 4}[k] or p.num_luts == 1
     assert generated["never"].packed == {}
-    # auto: only the tensors where packing saves enough
-    auto = generated["auto"].packed
-    assert auto and set(auto) < set(gen.packed)
-    assert all(p.saved_bytes >= 64 for p in auto.values())
+
+
+def test_auto_bounds_the_arena_growth(kws_clustered, generated, tmp_path: Path, monkeypatch) -> None:
+    """KWS keeps two 8000-byte activations live at every layer, so any expanded filter raises the
+    arena by its full size: at 1/4 byte of RAM per byte of flash saved, "auto" packs nothing.
+    Allowing 1:1, it packs where it pays and the arena stays within the bound."""
+    path, _ = kws_clustered
+    never, auto = generated["never"], generated["auto"]
+    assert auto.packed == {} and auto.arena_bytes == never.arena_bytes
+    monkeypatch.setattr(packing, "AUTO_RAM_PER_FLASH", 1.0)
+    gen = generate_c(path, tmp_path / "auto1", pack="auto")
+    saved = sum(p.saved_bytes for p in gen.packed.values())
+    assert gen.packed and set(gen.packed) < set(generated["always"].packed)
+    assert all(p.saved_bytes >= 64 for p in gen.packed.values())
+    assert never.arena_bytes < gen.arena_bytes <= never.arena_bytes + saved
+    assert never.const_bytes - gen.const_bytes == saved > 8000
+    x = random_inputs(path.read_bytes(), 32, 14)[0]
+    np.testing.assert_array_equal(run_host_batch(gen, x), run_tflm(path, x)[0])
 
 
 def test_flash_smaller_by_the_packing_savings(generated) -> None:
-    never, always, auto = generated["never"], generated["always"], generated["auto"]
+    never, always = generated["never"], generated["always"]
     saved = sum(p.saved_bytes for p in always.packed.values())
-    assert never.const_bytes - always.const_bytes == saved
-    assert never.const_bytes - auto.const_bytes == sum(p.saved_bytes for p in auto.packed.values()) > 8000
+    assert never.const_bytes - always.const_bytes == saved > 9000
     # what model_data.c really holds: the packed arrays and no int8 copy of a packed filter
     text = always.files["model_data.c"].read_text()
     for pos, p in always.packed.items():
@@ -83,8 +97,7 @@ def test_bitexact_with_tflm_on_host(kws_clustered, generated) -> None:
     x[1] = -128
     ref = run_tflm(path, x)[0]
     assert len({r.tobytes() for r in ref}) > N_HOST // 8  # the outputs depend on the inputs
-    for pol in ("always", "auto"):
-        np.testing.assert_array_equal(run_host_batch(generated[pol], x), ref, err_msg=f"pack={pol}")
+    np.testing.assert_array_equal(run_host_batch(generated["always"], x), ref)
 
 
 def test_corrupted_packing_is_detected(kws_clustered, tmp_path: Path) -> None:

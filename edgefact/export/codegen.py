@@ -22,8 +22,8 @@ import numpy as np
 
 from edgefact.errors import EdgefactError
 from edgefact.export.ir import Graph, Layer, lower
-from edgefact.export.memplan import MemoryPlan, format_plan, plan_memory
-from edgefact.export.packing import PackedTensor, apply_packing
+from edgefact.export.memplan import MemoryPlan, format_plan
+from edgefact.export.packing import PackedTensor, pack_and_plan
 from edgefact.export.tflite_model import TFLiteModel, load_tflite
 from edgefact.fsutil import atomic_write_text
 
@@ -514,7 +514,8 @@ def generate_c(model: TFLiteModel | str | os.PathLike[str] | bytes, out_dir: str
     ``profile_base`` offsets the EF_PROFILE region ids. ``GeneratedModel.files`` keeps the
     default keys ("model.c", "model_data.c", ...) whatever the file names.
     ``pack`` ("auto" | "always" | "never"): store clustered filters as small indices + LUTs,
-    expanded into the arena before their layer (:mod:`edgefact.export.packing`); profile regions
+    expanded into the arena before their layer (:mod:`edgefact.export.packing`; "auto" only where
+    the arena does not grow); profile regions
     ``unpack_<layer>`` get ids after the layers' (``GeneratedModel.num_regions`` in all).
     """
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", prefix):
@@ -526,8 +527,7 @@ def generate_c(model: TFLiteModel | str | os.PathLike[str] | bytes, out_dir: str
         m = load_tflite(model)
         name = model_name or (Path(model).name if not isinstance(model, bytes) else "model")
     graph = lower(m)
-    packed = apply_packing(graph, pack)
-    plan = plan_memory(graph)
+    packed, plan = pack_and_plan(graph, pack)
     w = _Writer(graph, plan, name, target_name, profile_base)
     texts = w.render()
     texts["plan.txt"] = (f"edgefact memory plan and layers of {name}\n\n{layer_table(graph)}\n\n"

@@ -21,12 +21,14 @@ Layout (what ``ef_unpack_s8`` reads):
 
 Policy (``pack=``): ``"never"`` keeps int8; ``"always"`` packs every tensor that fits in 4 bits
 or fewer; ``"auto"`` packs when it saves at least :data:`AUTO_MIN_SAVED_BYTES` bytes and at least
-:data:`AUTO_MIN_SAVED_FRACTION` of the tensor's int8 bytes. The decode costs a few instructions
+:data:`AUTO_MIN_SAVED_FRACTION` of the tensor's int8 bytes, while the arena grows by at most
+:data:`AUTO_RAM_PER_FLASH` byte per byte of flash saved (:func:`pack_and_plan`). The decode costs a few instructions
 per weight once per inference: negligible for convolutions (each weight is used H_out*W_out
 times) and about the kernel's own cost for a batch-1 FULLY_CONNECTED (each weight used once);
 ``"auto"`` therefore also skips FULLY_CONNECTED layers with one batch unless the saving is large
 (:data:`AUTO_FC_MIN_SAVED_BYTES`). The price in RAM is the unpacked tensor in the arena during
-its layer (the memory planner places it; see docs/packing.md for measured figures).
+its layer (the memory planner places it; ``"auto"`` bounds that growth;
+see docs/packing.md for measured figures).
 """
 
 from __future__ import annotations
@@ -40,12 +42,16 @@ from edgefact.errors import EdgefactError
 
 if TYPE_CHECKING:
     from edgefact.export.ir import Graph, Layer
+    from edgefact.export.memplan import MemoryPlan
 
 POLICIES: tuple[str, ...] = ("auto", "always", "never")
 PACKABLE_OPS: tuple[str, ...] = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 AUTO_MIN_SAVED_BYTES = 64
 AUTO_MIN_SAVED_FRACTION = 0.25
 AUTO_FC_MIN_SAVED_BYTES = 4096
+#: "auto" accepts this many bytes of arena growth per byte of flash saved (RAM is the scarcer
+#: memory on most microcontrollers: typically 1/4 to 1/8 of the flash)
+AUTO_RAM_PER_FLASH = 0.25
 
 
 def index_bits(k: int) -> int:
@@ -237,6 +243,8 @@ def apply_packing(graph: Graph, policy: str = "auto") -> dict[int, PackedTensor]
     out: dict[int, PackedTensor] = {}
     if policy == "never":
         return out
+    for layer in graph.layers:  # a second call starts from int8 filters again
+        unpack_layer(layer)
     for pos, layer in enumerate(graph.layers):
         if layer.op not in PACKABLE_OPS or "filter" not in layer.consts:
             continue
@@ -254,3 +262,47 @@ def apply_packing(graph: Graph, policy: str = "auto") -> dict[int, PackedTensor]
         layer.weight_bytes -= p.saved_bytes
         out[pos] = p
     return out
+
+
+def unpack_layer(layer: Layer) -> None:
+    """Undo :func:`apply_packing` for one layer (its filter is stored as int8 again)."""
+    p = layer.attrs.pop("packed", None)
+    layer.attrs.pop("unpack_bytes", None)
+    if p is not None:
+        layer.weight_bytes += p.saved_bytes
+
+
+def pack_and_plan(graph: Graph, policy: str = "auto") -> tuple[dict[int, PackedTensor], MemoryPlan]:
+    """Apply the packing policy, then plan the memory; return (packed layers, plan).
+
+    ``"auto"`` lets the arena grow by at most :data:`AUTO_RAM_PER_FLASH` bytes per byte of flash
+    saved: while it grows more, the largest expanded filter that ends above that limit (it lives
+    where the activations peak) is stored as int8 again and the plan is redone.
+    ``"always"`` keeps every packed filter and accepts the larger arena.
+    """
+    from edgefact.export.memplan import plan_memory
+
+    check_policy(policy)
+    if policy != "auto":
+        packed = apply_packing(graph, policy)
+        return packed, plan_memory(graph)
+    for layer in graph.layers:
+        unpack_layer(layer)
+    base = plan_memory(graph).arena_bytes
+    packed = apply_packing(graph, policy)
+    plan = plan_memory(graph)
+
+    def limit() -> int:
+        return base + int(AUTO_RAM_PER_FLASH * sum(p.saved_bytes for p in packed.values()))
+
+    while packed and plan.arena_bytes > limit():
+        lim = limit()
+        over = [pos for pos, bid in plan.unpacked.items()
+                if (plan.buffers[bid].offset or 0) + plan.buffers[bid].size > lim]
+        # the expanded filters above the limit go back to int8, the largest first
+        drop = [max(over or packed, key=lambda q: packed[q].num_elements)]
+        for pos in drop:
+            unpack_layer(graph.layers[pos])
+            del packed[pos]
+        plan = plan_memory(graph)
+    return packed, plan

@@ -48,6 +48,10 @@ ef_status ef_conv_1x1_s8(const ef_conv_params *params, const ef_per_channel_quan
         }
     }
 
+#if defined(EF_NN_USE_MVE)
+    ef_conv_mve_s8_run(params, quant, in, input, filter_dims, filter, bias, out, output, 0);
+    return EF_OK;
+#endif
     const int32_t depth = in->c;
     const int32_t in_off = params->input_offset;
     const int32_t out_off = params->output_offset;

@@ -344,6 +344,10 @@ ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *q
     const int32_t act_min = params->activation.min;
     const int32_t act_max = params->activation.max;
     int8_t *dst = output;
+#if defined(EF_NN_USE_MVE)
+    ef_conv_mve_s8_run(params, quant, in, input, filter_dims, filter, bias, out, output, (int8_t *)scratch);
+    return EF_OK;
+#endif
 #if defined(EF_NN_USE_DSP)
     if ((fc & 3) == 0) {
         const conv_out_params op = {bias, qm, qs, out_off, act_min, act_max};

@@ -125,6 +125,14 @@ static inline void ef_store_requantized_x4(int8_t *dst, int32x4_t acc, const int
 }
 #endif
 
+#if defined(EF_NN_USE_MVE)
+/* The MVE convolution engine (src/ef_conv_mve_s8.c), called after argument checks by ef_conv_s8
+ * (scratch: two int8 columns) and ef_conv_1x1_s8 (scratch NULL: ungrouped 1x1, no padding). */
+void ef_conv_mve_s8_run(const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                        const int8_t *input, const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                        const ef_dims *out, int8_t *output, int8_t *scratch);
+#endif
+
 /* DSP instructions exist (also on Cortex-M55, where the dot products use MVE instead). */
 #if defined(__ARM_FEATURE_DSP) && !defined(EF_NN_PORTABLE)
 #define EF_NN_HAS_DSP 1

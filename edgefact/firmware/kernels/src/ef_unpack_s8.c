@@ -6,9 +6,12 @@
  * padding between channels. Channel c uses table luts[c << bits] (or luts[0] when num_luts == 1).
  *
  * Runs once per inference before the layer that reads the weights, so it is written for speed:
- * whole bytes at a time (two, four or eight elements per byte load), the table pointer
+ * whole bytes at a time (4-bit: a word of eight indices per load, weights stored four per
+ * word; 2- and 1-bit: four or eight elements per byte load), the table pointer
  * hoisted per channel, and a separate loop for inner == 1 (depthwise filters, whose channel
  * changes with every element). */
+#include <string.h>
+
 #include "ef_nn.h"
 
 /* One index at bit position `pos`. */
@@ -33,6 +36,24 @@ static uint32_t ef_unpack_run(const uint8_t *packed, uint32_t pos, uint32_t bits
     }
     const uint8_t *src = packed + (pos >> 3);
     if (bits == 4u) {
+        /* eight indices per word load, four weights per word store (unaligned word accesses
+         * are fine on v7-M/v8-M and the host; memcpy compiles to single LDR/STR; the byte
+         * order is little-endian, as on every Cortex-M target and the host) */
+        for (; n >= 8; n -= 8) {
+            uint32_t w;
+            memcpy(&w, src, 4);
+            src += 4;
+            const uint32_t lo = (uint32_t)(uint8_t)lut[w & 15u] | ((uint32_t)(uint8_t)lut[(w >> 4) & 15u] << 8) |
+                                ((uint32_t)(uint8_t)lut[(w >> 8) & 15u] << 16) |
+                                ((uint32_t)(uint8_t)lut[(w >> 12) & 15u] << 24);
+            const uint32_t hi = (uint32_t)(uint8_t)lut[(w >> 16) & 15u] |
+                                ((uint32_t)(uint8_t)lut[(w >> 20) & 15u] << 8) |
+                                ((uint32_t)(uint8_t)lut[(w >> 24) & 15u] << 16) |
+                                ((uint32_t)(uint8_t)lut[w >> 28] << 24);
+            memcpy(out, &lo, 4);
+            memcpy(out + 4, &hi, 4);
+            out += 8;
+        }
         for (; n >= 4; n -= 4) {
             const uint32_t b0 = src[0];
             const uint32_t b1 = src[1];

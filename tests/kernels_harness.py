@@ -297,6 +297,10 @@ EXTRA_CONV_CASES: dict[str, dict[str, object]] = {
     # 1x1 with depth % 4 == 0: four output channels per pass, then the pair and single tails
     "xconv_1x1_c8_o7": _conv_spec(5, 6, 8, 7, 1, 1, "SAME", "NONE", 1),
     "xconv_1x1_c16_o6_s2_relu": _conv_spec(7, 7, 16, 6, 1, 2, "VALID", "RELU", 1),
+    # 1x1 through the 2-pixel engine (depth <= 64, stack columns): odd pixel and channel counts;
+    # depth 68 keeps the four-channel path straight from the input
+    "xconv_1x1_c12_o5_odd_relu6": _conv_spec(5, 3, 12, 5, 1, 1, "VALID", "RELU6", 1),
+    "xconv_1x1_c68_o6": _conv_spec(3, 3, 68, 6, 1, 1, "SAME", "NONE", 1),
 }
 
 #: 3x3 depthwise with channels a multiple of 4: the SMLABB/SMLATT 4-channel path (interior and

@@ -190,34 +190,27 @@ static inline int8_t conv_output(int32_t acc, const int32_t *bias, int32_t oc, c
 }
 
 #if defined(EF_NN_USE_DSP)
-/* Everything conv_s8 needs per output value, gathered so the DSP path takes one argument. */
-typedef struct {
-    const int32_t *bias;
-    const int32_t *mult;
-    const int32_t *shift;
-    int32_t out_off;
-    int32_t act_min;
-    int32_t act_max;
-} conv_out_params;
-
 /* DSP path (filter depth % 4 == 0): output pixels in pairs (consecutive in raster order, so a
  * pair may straddle two rows), two interleaved columns in scratch, 2 pixels x 2 channels per
- * pass; an odd last pixel goes through one column and dot_paired_x2. */
-static void conv_dsp(const ef_conv_params *params, const conv_out_params *op, const ef_dims *in,
-                     const int8_t *input, int32_t kh, int32_t kw, int32_t fc, const int8_t *filter,
-                     const ef_dims *out, int8_t *output, uint32_t *pcol)
+ * pass; an odd last pixel goes through one column and dot_paired_x2. Also the engine of
+ * ef_conv_1x1_s8 for small depths (its columns live on the stack there). */
+void ef_conv_dsp_s8_run(const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                        const int8_t *input, const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                        const ef_dims *out, int8_t *output, uint32_t *pcol)
 {
+    const int32_t kh = filter_dims->h;
+    const int32_t kw = filter_dims->w;
+    const int32_t fc = filter_dims->c;
     const int32_t col_len = kh * kw * fc;
     const int32_t groups = in->c / fc;
     const int32_t oc_per_group = out->c / groups;
     const int32_t n_px = out->h * out->w;
     const int32_t in_off = params->input_offset;
-    const int32_t *bias = op->bias;
-    const int32_t *qm = op->mult;
-    const int32_t *qs = op->shift;
-    const int32_t out_off = op->out_off;
-    const int32_t act_min = op->act_min;
-    const int32_t act_max = op->act_max;
+    const int32_t *qm = quant->multiplier;
+    const int32_t *qs = quant->shift;
+    const int32_t out_off = params->output_offset;
+    const int32_t act_min = params->activation.min;
+    const int32_t act_max = params->activation.max;
     int8_t *dst = output;
     for (int32_t b = 0; b < in->n; ++b) {
         int32_t p = 0;
@@ -350,8 +343,7 @@ ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *q
 #endif
 #if defined(EF_NN_USE_DSP)
     if ((fc & 3) == 0) {
-        const conv_out_params op = {bias, qm, qs, out_off, act_min, act_max};
-        conv_dsp(params, &op, in, input, kh, kw, fc, filter, out, output, (uint32_t *)scratch);
+        ef_conv_dsp_s8_run(params, quant, in, input, filter_dims, filter, bias, out, output, (uint32_t *)scratch);
         return EF_OK;
     }
 #endif

@@ -133,6 +133,14 @@ void ef_conv_mve_s8_run(const ef_conv_params *params, const ef_per_channel_quant
                         const ef_dims *out, int8_t *output, int8_t *scratch);
 #endif
 
+#if defined(EF_NN_USE_DSP)
+/* The DSP convolution engine (src/ef_conv_s8.c; filter depth % 4 == 0): scratch holds two
+ * paired int16 columns (4 * kh * kw * filter c bytes, 4-byte aligned). */
+void ef_conv_dsp_s8_run(const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                        const int8_t *input, const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                        const ef_dims *out, int8_t *output, uint32_t *pcol);
+#endif
+
 /* DSP instructions exist (also on Cortex-M55, where the dot products use MVE instead). */
 #if defined(__ARM_FEATURE_DSP) && !defined(EF_NN_PORTABLE)
 #define EF_NN_HAS_DSP 1

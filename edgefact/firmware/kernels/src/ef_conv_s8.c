@@ -87,10 +87,10 @@ static inline void dot_paired_x2(const uint32_t *col, const int8_t *f0, const in
         col += 2;
         const uint32_t w0 = ef_read_u32(f0 + i);
         const uint32_t w1 = ef_read_u32(f1 + i);
-        s0 = __smlad(c02, __sxtb16(w0), s0);
-        s0 = __smlad(c13, ef_sxtb16_ror8(w0), s0);
-        s1 = __smlad(c02, __sxtb16(w1), s1);
-        s1 = __smlad(c13, ef_sxtb16_ror8(w1), s1);
+        ef_smlad_acc(&s0, c02, __sxtb16(w0));
+        ef_smlad_acc(&s0, c13, ef_sxtb16_ror8(w0));
+        ef_smlad_acc(&s1, c02, __sxtb16(w1));
+        ef_smlad_acc(&s1, c13, ef_sxtb16_ror8(w1));
     }
     *acc0 = (int32_t)s0;
     *acc1 = (int32_t)s1;
@@ -101,18 +101,11 @@ static inline int32_t dot_paired(const uint32_t *col, const int8_t *f, int32_t n
     uint32_t s = 0;
     for (int32_t i = 0; i < n; i += 4) {
         const uint32_t w = ef_read_u32(f + i);
-        s = __smlad(col[0], __sxtb16(w), s);
-        s = __smlad(col[1], ef_sxtb16_ror8(w), s);
+        ef_smlad_acc(&s, col[0], __sxtb16(w));
+        ef_smlad_acc(&s, col[1], ef_sxtb16_ror8(w));
         col += 2;
     }
     return (int32_t)s;
-}
-
-/* acc += SMLAD(x, y) with the accumulator tied to one register: GCC otherwise rotates the four
- * accumulators of dot_2px_2ch through extra MOVs every iteration. */
-static inline void ef_smlad_acc(uint32_t *acc, uint32_t x, uint32_t y)
-{
-    __asm__("smlad %0, %1, %2, %0" : "+r"(*acc) : "r"(x), "r"(y));
 }
 
 /* Two output pixels x two output channels per pass over two interleaved paired columns
@@ -166,10 +159,10 @@ static inline void dot_2px_1ch(const uint32_t *col, const int8_t *f, int32_t n, 
         f += 4;
         const uint32_t w02 = __sxtb16(w);
         const uint32_t w13 = ef_sxtb16_ror8(w);
-        a = __smlad(col[0], w02, a);
-        a = __smlad(col[1], w13, a);
-        b = __smlad(col[2], w02, b);
-        b = __smlad(col[3], w13, b);
+        ef_smlad_acc(&a, col[0], w02);
+        ef_smlad_acc(&a, col[1], w13);
+        ef_smlad_acc(&b, col[2], w02);
+        ef_smlad_acc(&b, col[3], w13);
         col += 4;
     }
     *ra = (int32_t)a;

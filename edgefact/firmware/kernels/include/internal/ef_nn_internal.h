@@ -180,6 +180,13 @@ static inline uint32_t ef_sxtab16_ror8(uint32_t acc, uint32_t x)
     return r;
 }
 
+/* acc += SMLAD(x, y) with the accumulator tied to one register: GCC otherwise rotates several
+ * accumulators through extra MOVs every iteration (seen in every multi-accumulator loop). */
+static inline void ef_smlad_acc(uint32_t *acc, uint32_t x, uint32_t y)
+{
+    __asm__("smlad %0, %1, %2, %0" : "+r"(*acc) : "r"(x), "r"(y));
+}
+
 /* low half of lo, low half of hi in the top half */
 static inline uint32_t ef_pack_lo(uint32_t lo, uint32_t hi)
 {
@@ -247,10 +254,10 @@ static inline void ef_dot2_s16_s8(const int16_t *a, const int8_t *b0, const int8
         const uint32_t a13 = ef_pack_hi(a01, a23);
         const uint32_t w0 = ef_read_u32(b0 + i);
         const uint32_t w1 = ef_read_u32(b1 + i);
-        s0 = __smlad(a02, __sxtb16(w0), s0);
-        s0 = __smlad(a13, ef_sxtb16_ror8(w0), s0);
-        s1 = __smlad(a02, __sxtb16(w1), s1);
-        s1 = __smlad(a13, ef_sxtb16_ror8(w1), s1);
+        ef_smlad_acc(&s0, a02, __sxtb16(w0));
+        ef_smlad_acc(&s0, a13, ef_sxtb16_ror8(w0));
+        ef_smlad_acc(&s1, a02, __sxtb16(w1));
+        ef_smlad_acc(&s1, a13, ef_sxtb16_ror8(w1));
     }
     acc0 = (int32_t)s0;
     acc1 = (int32_t)s1;
@@ -330,10 +337,10 @@ static inline void ef_dot2_s8_s8_offset(const int8_t *a, int32_t a_off, const in
         const uint32_t a13 = ef_sxtab16_ror8(off2, va);
         const uint32_t w0 = ef_read_u32(b0 + i);
         const uint32_t w1 = ef_read_u32(b1 + i);
-        s0 = __smlad(a02, __sxtb16(w0), s0);
-        s0 = __smlad(a13, ef_sxtb16_ror8(w0), s0);
-        s1 = __smlad(a02, __sxtb16(w1), s1);
-        s1 = __smlad(a13, ef_sxtb16_ror8(w1), s1);
+        ef_smlad_acc(&s0, a02, __sxtb16(w0));
+        ef_smlad_acc(&s0, a13, ef_sxtb16_ror8(w0));
+        ef_smlad_acc(&s1, a02, __sxtb16(w1));
+        ef_smlad_acc(&s1, a13, ef_sxtb16_ror8(w1));
     }
     acc0 = (int32_t)s0;
     acc1 = (int32_t)s1;
@@ -363,17 +370,17 @@ static inline void ef_dot4_s8_s8_offset(const int8_t *a, int32_t a_off, const in
         const uint32_t a02 = __sxtab16(off2, va);
         const uint32_t a13 = ef_sxtab16_ror8(off2, va);
         uint32_t w = ef_read_u32(b0 + i);
-        s0 = __smlad(a02, __sxtb16(w), s0);
-        s0 = __smlad(a13, ef_sxtb16_ror8(w), s0);
+        ef_smlad_acc(&s0, a02, __sxtb16(w));
+        ef_smlad_acc(&s0, a13, ef_sxtb16_ror8(w));
         w = ef_read_u32(b1 + i);
-        s1 = __smlad(a02, __sxtb16(w), s1);
-        s1 = __smlad(a13, ef_sxtb16_ror8(w), s1);
+        ef_smlad_acc(&s1, a02, __sxtb16(w));
+        ef_smlad_acc(&s1, a13, ef_sxtb16_ror8(w));
         w = ef_read_u32(b2 + i);
-        s2 = __smlad(a02, __sxtb16(w), s2);
-        s2 = __smlad(a13, ef_sxtb16_ror8(w), s2);
+        ef_smlad_acc(&s2, a02, __sxtb16(w));
+        ef_smlad_acc(&s2, a13, ef_sxtb16_ror8(w));
         w = ef_read_u32(b3 + i);
-        s3 = __smlad(a02, __sxtb16(w), s3);
-        s3 = __smlad(a13, ef_sxtb16_ror8(w), s3);
+        ef_smlad_acc(&s3, a02, __sxtb16(w));
+        ef_smlad_acc(&s3, a13, ef_sxtb16_ror8(w));
     }
     r[0] = (int32_t)s0;
     r[1] = (int32_t)s1;

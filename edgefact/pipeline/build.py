@@ -289,7 +289,13 @@ class Build:
     def _deploy(self, tflite: Path, mean: list[float] | None, std: list[float] | None) -> StageResult:
         cfg = self.cfg
         name = f"deploy-{self.target.name}"
+        runner_options: dict[str, Any] = {}
+        if cfg.runner == "serial":
+            runner_options = {"port": cfg.port, "baud": cfg.baud}
+        elif cfg.runner == "gdb" and cfg.gdb_server:
+            runner_options = {"gdb_server": cfg.gdb_server}
         options = {"target": self.target.name, "opt": cfg.opt, "runner": cfg.runner, "no_run": cfg.no_run,
+                   "pack": cfg.pack, "runner_options": runner_options, "bench_runs": cfg.bench_runs,
                    "eval_samples": cfg.eval_samples, "bitexact_inputs": cfg.bitexact_inputs,
                    "dataset": cfg.dataset, "mean": mean, "std": std}
 
@@ -299,7 +305,8 @@ class Build:
             x_eval, y_eval = self._eval_inputs(tflite, mean, std)
             report = deploy_tflite(tflite, self.target.name, tmp, real_inputs=x_eval, run=not cfg.no_run,
                                    opt=cfg.opt, runner=cfg.runner or None, n_random=max(1, cfg.bitexact_inputs),
-                                   timeout_s=cfg.timeout, write_report=False,
+                                   timeout_s=cfg.timeout, write_report=False, pack=cfg.pack,
+                                   runner_options=runner_options, runs=cfg.bench_runs,
                                    model_name=Path(cfg.model).stem if cfg.model else None)
             info: dict[str, Any] = {}
             outputs = tmp / "outputs.npy"

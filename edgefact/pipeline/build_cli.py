@@ -36,6 +36,12 @@ from edgefact.pipeline.config import FACTORIZE_METHODS, load_config_file, make_c
 @click.option("--bitexact-inputs", type=int, default=None, help="Random inputs checked against TFLM. [8]")
 @click.option("--opt", default=None, help="Compiler optimization flag. [-O2]")
 @click.option("--runner", default=None, help="qemu, host, gdb, serial or pyocd (default: the target's).")
+@click.option("--pack", type=click.Choice(["auto", "always", "never"]), default=None,
+              help="Store clustered weights as indices + look-up tables. [auto]")
+@click.option("--port", default=None, help="Serial port of a real board (--runner serial).")
+@click.option("--baud", type=int, default=None, help="Baud rate for --runner serial. [115200]")
+@click.option("--gdb-server", default=None, help="HOST:PORT of a board's GDB server (--runner gdb).")
+@click.option("--bench-runs", type=int, default=None, help="Timed runs on the device. [1]")
 @click.option("--timeout", type=float, default=None, help="Run timeout in seconds. [300]")
 @click.option("--no-run", is_flag=True, default=None, help="Build the firmware but do not run it.")
 @click.option("--out", "-o", default=None, help="Output directory. [build]")

@@ -15,6 +15,7 @@ from typing import Any
 from edgefact.errors import EdgefactError
 
 FACTORIZE_METHODS = ("none", "spatial", "lowrank", "dictionary", "depthwise", "grouped")
+PACK_POLICIES = ("auto", "always", "never")
 
 
 @dataclass
@@ -57,6 +58,13 @@ class BuildConfig:
     opt: str = "-O2"
     runner: str = ""
     """Runner (qemu, host, gdb, serial, pyocd); empty = the target's default."""
+    pack: str = "auto"
+    """Clustered weights in flash as small indices + look-up tables: auto, always or never."""
+    port: str = ""
+    """Serial port of a real board (runner serial)."""
+    baud: int = 115200
+    gdb_server: str = ""
+    """HOST:PORT of a GDB server attached to a real board (runner gdb)."""
     bench_runs: int = 1
     timeout: float = 300.0
     no_run: bool = False
@@ -70,6 +78,8 @@ class BuildConfig:
             )
         if self.cluster < 0 or self.cluster == 1 or self.cluster > 256:
             raise EdgefactError(f"--cluster must be 0 (off) or between 2 and 256, got {self.cluster}")
+        if self.pack not in PACK_POLICIES:
+            raise EdgefactError(f"unknown pack policy '{self.pack}': choose one of {', '.join(PACK_POLICIES)}")
         if not 0.0 < self.min_agreement <= 1.0:
             raise EdgefactError(f"min_agreement must be in (0, 1], got {self.min_agreement}")
         if self.epochs < 0 or self.finetune_epochs < 0:

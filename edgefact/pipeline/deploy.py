@@ -268,7 +268,8 @@ def deploy_tflite(tflite_path: str | Path, target: Any, out_dir: str | Path,
                   run: bool = True, opt: str = "-O2", runner: str | None = None,
                   real_inputs: np.ndarray | None = None, n_random: int = DEFAULT_RANDOM_INPUTS,
                   timeout_s: float = 300.0, log_outputs: bool = True, write_report: bool = True,
-                  model_name: str | None = None, warmup: int | None = None, pack: str = "auto") -> dict[str, Any]:
+                  model_name: str | None = None, warmup: int | None = None, pack: str = "auto",
+                  runner_options: dict[str, Any] | None = None, runs: int | None = None) -> dict[str, Any]:
     """Generate, build, (run, compare with TFLM) and report; return the report dict.
 
     ``inputs``: int8 (or float for a float-boundary model) samples, shape (N, *input shape without
@@ -276,6 +277,8 @@ def deploy_tflite(tflite_path: str | Path, target: Any, out_dir: str | Path,
     random inputs, followed by ``real_inputs`` if given (single-input models).
     ``warmup``: untimed runs before the timed one; default 0 under QEMU (instruction counts do
     not depend on caches), the template's default elsewhere.
+    ``runner_options`` go to the runner (e.g. ``port``/``baud`` for serial, ``gdb_server`` for gdb);
+    a runner that talks to a real board gets firmware built for the real part.
     ``pack``: "auto" | "always" | "never", clustered filters stored as indices + LUTs
     (:mod:`edgefact.export.packing`); packed layers' rows carry ``packed`` and their ``count``
     includes the decode (also given alone as ``packed.decode_count``).
@@ -325,9 +328,15 @@ def deploy_tflite(tflite_path: str | Path, target: Any, out_dir: str | Path,
         warmup = 0
     if warmup is not None:
         defines["EF_BENCH_WARMUP"] = int(warmup)
+    if runs is not None:
+        defines["EF_BENCH_RUNS"] = max(1, int(runs))  # the report keeps the fastest run
+    from edgefact.firmware.boards import hardware_runner
+
+    runner_options = dict(runner_options or {})
+    hardware = hardware_runner(runner_kind, gdb_server=runner_options.get("gdb_server"))
     elf = build_firmware(tgt, [*gen.sources, app_sources[0], app_sources[1], *kernel_sources()],
                          [gen.files["model.c"].parent, out / "app", kernel_include_dir()], out / "build",
-                         defines=defines, opt=opt)
+                         defines=defines, opt=opt, hardware=hardware)
 
     mem: dict[str, Any] = {"tflm_arena_bytes": tflm_arena}
     flash_bytes = ram_bytes = None
@@ -348,7 +357,7 @@ def deploy_tflite(tflite_path: str | Path, target: Any, out_dir: str | Path,
     if run:
         from edgefact.targets.runners import get_runner
 
-        r = get_runner(runner_kind)
+        r = get_runner(runner_kind, **runner_options)
         result = r.run(elf, tgt, timeout_s=timeout_s)
         if not result.ok:
             raise EdgefactError(f"firmware run on {tgt.name} failed (exit {result.exit_status}, status "
@@ -386,7 +395,7 @@ def deploy_tflite(tflite_path: str | Path, target: Any, out_dir: str | Path,
         "target": tgt.as_dict() if hasattr(tgt, "as_dict") else {"name": tgt.name, "kind": tgt.kind, "core": tgt.core},
         "model": {"name": name, "path": str(path.resolve()), "sha256": model.sha256,
                   "input": _tensor_desc(tin), "output": _tensor_desc(tout)},
-        "unit": tgt.unit,
+        "unit": (result.unit if result is not None and result.unit else tgt.unit),
         "layers": layers,
         "totals": {"macs": int(gen.graph.total_macs), "params": int(gen.graph.total_params),
                    "weight_bytes": int(gen.graph.total_weight_bytes), "count": total_count,
@@ -396,6 +405,9 @@ def deploy_tflite(tflite_path: str | Path, target: Any, out_dir: str | Path,
         "bitexact": bitexact,
         "artifacts": {"elf": str(elf), "generated": str(out / "gen"), "plan": str(gen.files["plan.txt"])},
     }
+    clock = (result.log.hello or {}).get("clock_hz") if result is not None and hardware else None
+    if clock:
+        report["target"]["clock_hz"] = int(clock)  # the clock the firmware really ran at
     if write_report:
         _write_report(report, out)
     return report

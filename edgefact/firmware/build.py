@@ -1,7 +1,7 @@
 """Build driver: compile the firmware template plus an application for a target.
 
-``build_firmware`` compiles every source to an object (with ``-fstack-usage``), links with the
-target's linker script and returns the ELF (or the native executable for ``host``). Builds are
+``build_firmware`` compiles every source to an object (with ``-fstack-usage``; objects are reused
+across firmwares through ``edgefact.firmware.objcache``), links with the target's linker script and returns the ELF (or the native executable for ``host``). Builds are
 skipped when nothing changed: the inputs (flags, sources, headers, linker script) are hashed, and
 the first 12 hex digits of that hash are the *build id* the firmware prints in its hello record.
 """
@@ -20,6 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from edgefact.errors import EdgefactError, MissingToolError, ModelTooLargeError
+from edgefact.firmware.objcache import ObjectCache, object_cache_dir
 from edgefact.fsutil import atomic_output_path, atomic_write_text
 from edgefact.targets import UNIT_DEVICE, Target, get_target
 
@@ -200,16 +201,20 @@ def build_firmware(target: Target | str, app_sources: Sequence[str | os.PathLike
 
     objdir = out / "obj"
     objdir.mkdir(parents=True, exist_ok=True)
-    inc_flags = [f"-I{i}" for i in incs]
     dflags = _define_flags(all_defines)
-    jobs = []
+    # EF_BUILD_ID changes with every input of the firmware: give it only to the file that prints it,
+    # so that every other object is shared between firmwares through the object cache.
+    common_dflags = _define_flags({k: v for k, v in all_defines.items() if k != "EF_BUILD_ID"})
+    cache = ObjectCache(object_cache_dir(), [cc, *version])
     objs = []
+    units = []
     for i, s in enumerate(srcs):
         obj = objdir / f"{i:02d}_{s.stem}.o"
         objs.append(obj)
-        jobs.append(([cc, *cflags, *dflags, *inc_flags, "-c", str(s), "-o", str(obj)], f"compiling {s.name}"))
-    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as ex:
-        list(ex.map(lambda j: _run(*j), jobs))
+        flags = [*cflags, *(dflags if s == SRC_DIR / "ef_main.c" else common_dflags)]
+        units.append((s, flags, obj))
+    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as ex:
+        list(ex.map(lambda u: cache.compile(cc, u[0], u[1], incs, u[2], _run), units))
 
     with atomic_output_path(elf) as tmp:
         if tgt.is_host:
@@ -226,7 +231,8 @@ def build_firmware(target: Target | str, app_sources: Sequence[str | os.PathLike
     unit = str(all_defines["EF_UNIT"]).strip('"')
     meta: dict[str, object] = {"key": key, "build_id": build_id, "target": tgt.name, "unit": unit,
                                "defines": {k: v for k, v in all_defines.items()}, "cflags": cflags,
-                               "hardware": hw_meta}
+                               "hardware": hw_meta,
+                               "objects": {"compiled": sorted(cache.compiled), "cached": sorted(cache.hits)}}
     if not tgt.is_host:
         from edgefact.firmware.elfmem import memory_report
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-MLPERF_DIR = Path("/work/shared/models/mlperf-tiny")
+from shared_paths import MLPERF_DIR
+
 MLPERF = {p.stem.replace("_int8", ""): p for p in sorted(MLPERF_DIR.glob("*.tflite"))}
 
 

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_paths import MLPERF_DIR
 
 from edgefact.errors import MalformedModelError
 from edgefact.export.tflite_model import load_tflite
 
-MLPERF = sorted(Path("/work/shared/models/mlperf-tiny").glob("*.tflite"))
+MLPERF = sorted(MLPERF_DIR.glob("*.tflite"))
 
 
 @pytest.mark.parametrize("path", MLPERF, ids=lambda p: p.stem)
@@ -48,7 +49,7 @@ def test_round_trip_matches_litert(path: Path) -> None:
 
 
 def test_options_decoded() -> None:
-    model = load_tflite(Path("/work/shared/models/mlperf-tiny/kws_dscnn_int8.tflite"))
+    model = load_tflite(MLPERF_DIR / "kws_dscnn_int8.tflite")
     conv = model.operators[0]
     assert conv.name == "CONV_2D"
     assert conv.options["padding"] in ("SAME", "VALID")

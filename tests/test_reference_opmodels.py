@@ -16,6 +16,7 @@ from opmodels import (
     interpreter_ops,
     random_inputs,
 )
+from shared_paths import MLPERF_DIR
 
 from edgefact.errors import EdgefactError
 from edgefact.export import reference as ref
@@ -146,7 +147,7 @@ def test_real_inputs_from_a_dataset() -> None:
 
 def test_real_inputs_refuse_a_mismatched_dataset() -> None:
     with pytest.raises(EdgefactError, match=r"8x8x1 .* model input is \[1, 49, 10, 1\]"):
-        ref.real_inputs_for("/work/shared/models/mlperf-tiny/kws_dscnn_int8.tflite", "digits", 5)
+        ref.real_inputs_for(MLPERF_DIR / "kws_dscnn_int8.tflite", "digits", 5)
     with pytest.raises(EdgefactError, match=r"test split of .digits. has \d+"):
         ref.real_inputs_for(get_opmodel("conv_3x3_c1_8x8"), "digits", 100000)
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_paths import MLPERF_DIR
 
 from edgefact.errors import EdgefactError, MalformedModelError
 from edgefact.export import reference as ref
 
-MLPERF_DIR = Path("/work/shared/models/mlperf-tiny")
 MLPERF = sorted(MLPERF_DIR.glob("*.tflite"))
 N = 24
 

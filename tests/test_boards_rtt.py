@@ -301,7 +301,7 @@ def _records() -> list[str]:
 
 
 def test_pyocd_runner_reads_rtt(rtt_elfs: dict[str, Path], tmp_path: Path) -> None:
-    from tests.test_runners_boards import FakeProgrammer, FakeSession
+    from test_runners_boards import FakeProgrammer, FakeSession
 
     elf = rtt_elfs["cortex-m4"]
     core = FakeRttCore(elf, _records(), ring=48)  # every record is longer than the ring

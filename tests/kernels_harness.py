@@ -294,6 +294,10 @@ EXTRA_CONV_CASES: dict[str, dict[str, object]] = {
     # pairs, and a single output pixel (only the odd-pixel tail)
     "xconv_3x3_c4_o2_w5_relu": _conv_spec(6, 5, 4, 2, 3, 1, "SAME", "RELU", 1),
     "xconv_3x3_c12_o3_1px_valid": _conv_spec(3, 3, 12, 3, 3, 1, "VALID", "NONE", 1),
+    # depth not a multiple of 4 but the flattened column is (the flat DSP column with no C tail)
+    # (>= 12 output channels: EF_CONV_FLAT_MIN_CHANNELS), and a ResNet-style 3-channel first layer
+    "xconv_4x4_c1_o13_s2": _conv_spec(9, 6, 1, 13, 4, 2, "SAME", "NONE", 1),
+    "xconv_3x3_c3_o16_relu": _conv_spec(7, 7, 3, 16, 3, 1, "SAME", "RELU", 1),
     # 1x1 with depth % 4 == 0: four output channels per pass, then the pair and single tails
     "xconv_1x1_c8_o7": _conv_spec(5, 6, 8, 7, 1, 1, "SAME", "NONE", 1),
     "xconv_1x1_c16_o6_s2_relu": _conv_spec(7, 7, 16, 6, 1, 2, "VALID", "RELU", 1),

@@ -22,6 +22,7 @@ list) and raises otherwise, so a converter change that alters the graph cannot g
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -482,7 +483,10 @@ def _seed(case_id: str) -> int:
 def build_opmodel(case_id: str, spec: OpSpec) -> bytes:
     """Convert one case with TFLiteConverter (no cache)."""
     tf = _tf()
-    tf.config.threading.set_intra_op_parallelism_threads(1)
+    # TensorFlow refuses a thread setting once it has run anything (another test may have
+    # converted a model in this process already); the models do not depend on it
+    with contextlib.suppress(RuntimeError):
+        tf.config.threading.set_intra_op_parallelism_threads(1)
     rng = np.random.default_rng(_seed(case_id))
     fn, shapes = _BUILDERS[spec.kind](spec.params, rng)
     sig = [tf.TensorSpec(s, tf.float32) for s in shapes]

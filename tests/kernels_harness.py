@@ -313,6 +313,8 @@ EXTRA_DW_CASES: dict[str, dict[str, object]] = {
     "xdw_3x3_c8_s1_same": dict(h=7, w=5, c=8, mult=1, k=3, stride=1, padding="SAME", act="NONE"),
     "xdw_3x3_c16_s2_same_relu6": dict(h=9, w=6, c=16, mult=1, k=3, stride=2, padding="SAME", act="RELU6"),
     "xdw_3x3_c4_s2_valid_relu": dict(h=8, w=9, c=4, mult=1, k=3, stride=2, padding="VALID", act="RELU"),
+    # MVE: 8 channels as int16 lanes, then a predicated 4-lane tail (13 = 8 + 4 + 1)
+    "xdw_3x3_c13_s1_same_relu": dict(h=5, w=6, c=13, mult=1, k=3, stride=1, padding="SAME", act="RELU"),
 }
 EXTRA_CASES = [*EXTRA_CONV_CASES, *EXTRA_DW_CASES]
 

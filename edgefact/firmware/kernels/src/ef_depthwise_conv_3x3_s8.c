@@ -80,9 +80,12 @@ static void dw3x3_dsp(const ef_dw_conv_params *params, const ef_per_channel_quan
 #endif
 
 #if defined(EF_NN_USE_MVE)
-/* MVE (Cortex-M55): four channels per int32x4 vector, any channel count (the last group is
- * tail-predicated): per tap one widening byte load of inputs and of weights, the input offset,
- * a VMUL and a VADD (MVE has no vector-by-vector VMLA); the four results are requantized together (ef_store_requantized_x4). */
+/* MVE (Cortex-M55): eight channels per step as int16 lanes ((x + offset) fits 16 bits), the
+ * products widened into even/odd int32 accumulators by VMULLB/VMULLT, multipliers and shifts
+ * de-interleaved to match by VLD2, results re-interleaved by VMOVNB/VMOVNT into one narrowing
+ * store; the last C % 8 channels four per int32x4 vector (tail-predicated): per tap one widening
+ * byte load of inputs and of weights, the input offset, a VMUL and a VADD (MVE has no
+ * vector-by-vector VMLA); the four results are requantized together (ef_store_requantized_x4). */
 static void dw3x3_mve(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
                       const int8_t *input, const int8_t *filter, const int32_t *bias, const ef_dims *out,
                       int8_t *output)
@@ -106,7 +109,36 @@ static void dw3x3_mve(const ef_dw_conv_params *params, const ef_per_channel_quan
                 const int32_t ix0 = ox * params->stride.w - params->padding.w;
                 const int32_t kx0 = EF_MAX(0, -ix0);
                 const int32_t kx1 = EF_MIN(3, in->w - ix0);
-                for (int32_t c = 0; c < C; c += 4) {
+                int32_t c = 0;
+                for (; c + 8 <= C; c += 8) {
+                    int32x4_t acc_e = vdupq_n_s32(0);
+                    int32x4_t acc_o = vdupq_n_s32(0);
+                    if (bias != 0) {
+                        const int32x4x2_t bv = vld2q_s32(bias + c);
+                        acc_e = bv.val[0];
+                        acc_o = bv.val[1];
+                    }
+                    for (int32_t ky = ky0; ky < ky1; ++ky) {
+                        const int8_t *src = img + (iy0 + ky) * row + (ix0 + kx0) * C + c;
+                        const int8_t *f = filter + (ky * 3 + kx0) * C + c;
+                        for (int32_t kx = kx0; kx < kx1; ++kx) {
+                            const int16x8_t x = vaddq_n_s16(vldrbq_s16(src), (int16_t)in_off);
+                            const int16x8_t w = vldrbq_s16(f);
+                            acc_e = vaddq_s32(acc_e, vmullbq_int_s16(x, w));
+                            acc_o = vaddq_s32(acc_o, vmulltq_int_s16(x, w));
+                            src += C;
+                            f += C;
+                        }
+                    }
+                    const int32x4x2_t mv = vld2q_s32(qm + c);
+                    const int32x4x2_t sv = vld2q_s32(qs + c);
+                    acc_e = vaddq_n_s32(ef_requantize_x4(acc_e, mv.val[0], sv.val[0]), out_off);
+                    acc_o = vaddq_n_s32(ef_requantize_x4(acc_o, mv.val[1], sv.val[1]), out_off);
+                    acc_e = vminq_s32(vmaxq_s32(acc_e, vdupq_n_s32(act_min)), vdupq_n_s32(act_max));
+                    acc_o = vminq_s32(vmaxq_s32(acc_o, vdupq_n_s32(act_min)), vdupq_n_s32(act_max));
+                    vstrbq_s16(dst + c, vmovntq_s32(vmovnbq_s32(vdupq_n_s16(0), acc_e), acc_o));
+                }
+                for (; c < C; c += 4) {
                     const mve_pred16_t p = vctp32q((uint32_t)(C - c));
                     int32x4_t acc = bias != 0 ? vldrwq_z_s32(bias + c, p) : vdupq_n_s32(0);
                     for (int32_t ky = ky0; ky < ky1; ++ky) {

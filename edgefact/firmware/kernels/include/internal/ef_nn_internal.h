@@ -39,10 +39,21 @@ static inline int32_t ef_rounding_divide_by_pot(int32_t x, int32_t exponent)
 /* TFLite's MultiplyByQuantizedMultiplier (double rounding). shift > 0: left shift. */
 static inline int32_t ef_requantize(int32_t x, int32_t multiplier, int32_t shift)
 {
+    /* The two helpers above, fused so GCC emits one straight path (BIC/SUB for the shifts, the
+     * rare saturating case out of line) instead of a copy per shift sign: ~30 instead of ~40
+     * instructions per output value on Cortex-M4. */
     const int32_t left = shift > 0 ? shift : 0;
-    const int32_t right = shift > 0 ? 0 : -shift;
-    const int32_t shifted = (int32_t)((uint32_t)x << left);
-    return ef_rounding_divide_by_pot(ef_sat_rounding_doubling_high_mul(shifted, multiplier), right);
+    const int32_t right = left - shift;
+    const int32_t a = (int32_t)((uint32_t)x << left);
+    int32_t t;
+    if (__builtin_expect(a == INT32_MIN, 0) && multiplier == INT32_MIN) {
+        t = INT32_MAX;
+    } else {
+        t = (int32_t)(((int64_t)a * (int64_t)multiplier + ((int64_t)1 << 30)) >> 31);
+    }
+    const int32_t mask = (int32_t)((1u << right) - 1u);
+    const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)t >> 31);
+    return (t >> right) + ((t & mask) > threshold);
 }
 
 static inline int8_t ef_clamp_to_s8(int32_t v, int32_t lo, int32_t hi)

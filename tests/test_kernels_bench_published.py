@@ -12,10 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from shared_paths import MLPERF_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "bench_published"
-README = Path("/work/shared/models/mlperf-tiny/README.md")
+README = MLPERF_DIR / "README.md"
 
 
 def _module():

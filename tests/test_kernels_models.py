@@ -10,17 +10,17 @@ from __future__ import annotations
 import hashlib
 import os
 from importlib.metadata import version
-from pathlib import Path
 
 import numpy as np
 import pytest
 from kernels_harness import ROOT, build_driver, run_model
 from opmodels import random_inputs
+from shared_paths import MLPERF_DIR
 
 from edgefact.export.reference import run_tflm
 from edgefact.fsutil import atomic_write_bytes
 
-MLPERF = Path("/work/shared/models/mlperf-tiny")
+MLPERF = MLPERF_DIR
 CACHE = ROOT / ".cache" / "kernels_models"
 
 BROADCAST_CASES = {

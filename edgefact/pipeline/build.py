@@ -307,7 +307,7 @@ class Build:
                                    opt=cfg.opt, runner=cfg.runner or None, n_random=max(1, cfg.bitexact_inputs),
                                    timeout_s=cfg.timeout, write_report=False, pack=cfg.pack,
                                    runner_options=runner_options, runs=cfg.bench_runs,
-                                   model_name=Path(cfg.model).stem if cfg.model else None)
+                                   model_name=self._model_label())
             info: dict[str, Any] = {}
             outputs = tmp / "outputs.npy"
             if x_eval is not None and outputs.is_file():
@@ -324,6 +324,16 @@ class Build:
 
         return self.runner.run(name, run, inputs={"tflite": tflite}, options=options,
                                tools=("cmd:arm-none-eabi-gcc", "cmd:qemu-system-arm", "tflite-micro"))
+
+    def _model_label(self) -> str:
+        from edgefact.models.zoo import DEFAULT_MODEL
+
+        label = (self.cfg.model or DEFAULT_MODEL) if self.kind == "zoo" else Path(self.cfg.model).stem
+        if self.cfg.factorize != "none":
+            label += f"-{self.cfg.factorize}"
+        if self.kind in ("zoo", "checkpoint") and self.cfg.cluster > 0:
+            label += f"-k{self.cfg.cluster}"
+        return label
 
     # -- the chain --------------------------------------------------------------------------
     def run(self) -> BuildResult:

@@ -140,6 +140,17 @@ class Build:
 
         return self.runner.run("train", run, options=options, tools=("torch",))
 
+    def _finetune_setup(self, ckpt: Path) -> tuple[Any, Any, Any, tuple[int, int | None]]:
+        """What the factorize and cluster stages start from: the checkpoint, its model, the data
+        set normalized as the checkpoint says, and the fine-tuning (epochs, max_steps)."""
+        from edgefact.pipeline.checkpoint import load_checkpoint
+
+        ck = load_checkpoint(ckpt)
+        mean, std = ck.normalization
+        ds = _dataset(self.cfg, mean, std)
+        return ck, ck.build_model(), ds, _epochs_to_steps(self.cfg.finetune_epochs, len(ds.x_train),
+                                                            self.cfg.batch_size)
+
     def _factorize(self, ckpt: Path) -> StageResult:
         cfg = self.cfg
         options = {"method": cfg.factorize, "rank": cfg.rank, "energy": cfg.energy, "atoms": cfg.atoms,
@@ -147,14 +158,11 @@ class Build:
                    "train_samples": cfg.train_samples, "batch_size": cfg.batch_size, "dataset": cfg.dataset}
 
         def run(tmp: Path) -> dict[str, Any]:
-            from edgefact.pipeline.checkpoint import load_checkpoint, save_checkpoint
+            from edgefact.pipeline.checkpoint import save_checkpoint
             from edgefact.pipeline.factorize import factorize_model
             from edgefact.pipeline.train import evaluate, train_model
 
-            ck = load_checkpoint(ckpt)
-            teacher = ck.build_model()
-            mean, std = ck.normalization
-            ds = _dataset(cfg, mean, std)
+            ck, teacher, ds, (epochs, steps) = self._finetune_setup(ckpt)
             kw: dict[str, Any] = {"energy": cfg.energy, "groups": cfg.groups, "seed": cfg.seed}
             if cfg.rank is not None:
                 kw["rank"] = cfg.rank
@@ -162,8 +170,7 @@ class Build:
                 kw["atoms"] = cfg.atoms
             model, rep = factorize_model(teacher, cfg.factorize, ck.input_shape, **kw)
             self.echo(rep.table())
-            before = evaluate(model, ds.x_test, ds.y_test, mean, std)
-            epochs, steps = _epochs_to_steps(cfg.finetune_epochs, len(ds.x_train), cfg.batch_size)
+            before = evaluate(model, ds.x_test, ds.y_test, ds.mean, ds.std)
             metrics = train_model(model, ds, epochs=epochs, max_steps=steps, batch_size=cfg.batch_size,
                                   lr=1e-3, teacher=teacher, seed=cfg.seed, label="fine-tune")
             save_checkpoint(tmp / "model.pt", model, ck.arch, ck.arch_args, ck.dataset, metrics,
@@ -180,14 +187,10 @@ class Build:
                    "train_samples": cfg.train_samples, "batch_size": cfg.batch_size, "dataset": cfg.dataset}
 
         def run(tmp: Path) -> dict[str, Any]:
-            from edgefact.pipeline.checkpoint import load_checkpoint, save_checkpoint
+            from edgefact.pipeline.checkpoint import save_checkpoint
             from edgefact.pipeline.cluster import ClusterConfig, cluster_model
 
-            ck = load_checkpoint(ckpt)
-            model = ck.build_model()
-            mean, std = ck.normalization
-            ds = _dataset(cfg, mean, std)
-            epochs, steps = _epochs_to_steps(cfg.finetune_epochs, len(ds.x_train), cfg.batch_size)
+            ck, model, ds, (epochs, steps) = self._finetune_setup(ckpt)
             ccfg = ClusterConfig(k=cfg.cluster, mode=mode, seed=cfg.seed, epochs=epochs, batch_size=cfg.batch_size)
             val = min(2000, max(200, len(ds.x_train) // 10))
             clustered, rep = cluster_model(model, ds, ccfg, val_samples=val, max_steps=steps, log=self.echo)

@@ -415,12 +415,11 @@ def deploy_tflite(tflite_path: str | Path, target: Any, out_dir: str | Path,
 
 def device_outputs(gen: GeneratedModel, n_inputs: int, result: Any) -> np.ndarray | None:
     """The outputs the firmware logged, shaped (N, *output shape without batch), or None."""
-    outs = result.log.outputs().get("outputs") if callable(getattr(result.log, "outputs", None)) else None
-    if outs is None:
+    raw = _logged_output_bytes(result)
+    if raw is None:
         return None
     g = gen.graph
     tout = g.tensors[g.outputs[0]]
-    raw = np.asarray(outs, dtype=np.int64).astype(np.int8).tobytes()  # the logged bytes of the outputs
     values = np.frombuffer(raw, dtype=_np_type(tout.type_name))
     if len(g.outputs) > 1:
         return values.reshape(n_inputs, -1)  # outputs back to back per sample
@@ -428,6 +427,14 @@ def device_outputs(gen: GeneratedModel, n_inputs: int, result: Any) -> np.ndarra
     if shape and shape[0] == 1:
         shape = shape[1:]
     return values.reshape(n_inputs, *shape)
+
+
+def _logged_output_bytes(result: Any) -> bytes | None:
+    """The raw bytes of every output the firmware logged (its 'outputs' record), or None."""
+    outs = result.log.outputs().get("outputs") if callable(getattr(result.log, "outputs", None)) else None
+    if outs is None:
+        return None
+    return np.asarray(outs, dtype=np.int64).astype(np.int8).tobytes()
 
 
 def compare_with_tflm(path: Path, gen: GeneratedModel, inputs: np.ndarray, result: Any) -> dict[str, Any]:
@@ -441,11 +448,10 @@ def compare_with_tflm(path: Path, gen: GeneratedModel, inputs: np.ndarray, resul
     ref = np.concatenate([np.ascontiguousarray(r, dtype=dt).reshape(n, -1) for r in refs], axis=1)
     want_crc = f"{zlib.crc32(ref.tobytes()) & 0xFFFFFFFF:08x}"
     got_crc = result.log.checksums.get("outputs")
-    outs = result.log.outputs().get("outputs") if callable(getattr(result.log, "outputs", None)) else None
+    raw = _logged_output_bytes(result)
     mismatches = 0
-    if outs is not None:
-        got = np.asarray(outs, dtype=np.int64).astype(np.int8).tobytes()
-        got_arr = np.frombuffer(got, dtype=ref.dtype)
+    if raw is not None:
+        got_arr = np.frombuffer(raw, dtype=ref.dtype)
         if got_arr.size != ref.size:
             raise EdgefactError(f"the firmware logged {got_arr.size} output values, expected {ref.size}")
         got_arr = got_arr.reshape(ref.shape)
@@ -453,7 +459,7 @@ def compare_with_tflm(path: Path, gen: GeneratedModel, inputs: np.ndarray, resul
     equal = got_crc is not None and got_crc.lower() == want_crc and mismatches == 0
     if got_crc is None:
         raise EdgefactError("the firmware log has no 'outputs' checksum record; the run was incomplete")
-    if not equal and outs is None:
+    if not equal and raw is None:
         mismatches = -1
     return {"reference": "tflm", "inputs": int(n), "equal": bool(equal), "mismatches": max(mismatches, 0),
             "checksum": got_crc, "reference_checksum": want_crc}

@@ -8,13 +8,12 @@ the first 12 hex digits of that hash are the *build id* the firmware prints in i
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 from edgefact.errors import EdgefactError, MissingToolError, ModelTooLargeError
 from edgefact.firmware.objcache import ObjectCache, object_cache_dir
 from edgefact.fsutil import atomic_output_path, atomic_write_text
+from edgefact.hashing import digest
 from edgefact.targets import UNIT_DEVICE, Target, get_target
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "template"
@@ -91,15 +91,6 @@ def target_defines(target: Target) -> dict[str, DefineValue]:
 
 def _define_flags(defines: Mapping[str, DefineValue]) -> list[str]:
     return [f"-D{k}" if v is None else f"-D{k}={v}" for k, v in sorted(defines.items())]
-
-
-def _hash_inputs(parts: Iterable[str | bytes]) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        b = p.encode() if isinstance(p, str) else p
-        h.update(len(b).to_bytes(8, "little"))
-        h.update(b)
-    return h.hexdigest()
 
 
 def _headers(dirs: Sequence[Path]) -> list[Path]:
@@ -187,7 +178,7 @@ def build_firmware(target: Target | str, app_sources: Sequence[str | os.PathLike
     key_parts: list[str | bytes] = [cc, *version, *cflags, *_define_flags(all_defines)]
     for p in [*srcs, *_headers(incs), *([ld] if ld else [])]:
         key_parts += [str(p), p.read_bytes()]
-    key = _hash_inputs(key_parts)
+    key = digest(key_parts)
     build_id = key[:12]
     all_defines["EF_BUILD_ID"] = f'"{build_id}"'
     elf = out / ("firmware" if tgt.is_host else "firmware.elf")

@@ -19,14 +19,16 @@ concurrent builds in several processes can share the directory. The cache lives 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
+import subprocess
 import threading
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from edgefact.hashing import digest, file_sha256
 
 RunFn = Callable[[list[str], str], None]
 
@@ -42,13 +44,10 @@ def object_cache_dir() -> Path:
     return Path.home() / ".cache" / "edgefact" / "obj"
 
 
-def _digest(parts: Sequence[str | bytes]) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        b = p.encode() if isinstance(p, str) else p
-        h.update(len(b).to_bytes(8, "little"))
-        h.update(b)
-    return h.hexdigest()
+def compiler_id(cc: str) -> list[str]:
+    """The compiler part of every source key: its name and the first line of ``cc --version``."""
+    proc = subprocess.run([cc, "--version"], capture_output=True, text=True)
+    return [cc, *proc.stdout.splitlines()[:1]]
 
 
 def parse_depfile(text: str) -> list[Path]:
@@ -85,7 +84,7 @@ class ObjectCache:
             if p in self._hashes:
                 return self._hashes[p]
         try:
-            h: str | None = hashlib.sha256(p.read_bytes()).hexdigest()
+            h: str | None = file_sha256(p)
         except OSError:
             h = None
         with self._lock:
@@ -119,7 +118,7 @@ class ObjectCache:
     def compile(self, cc: str, src: Path, flags: Sequence[str], incs: Sequence[Path], obj: Path,
                 run: RunFn) -> bool:
         """Produce ``obj`` (and its ``.su``) for ``src``; True if it came from the cache."""
-        skey = _digest([*self.tool_id, "\0flags", *flags, "\0src", str(src), src.read_bytes()])
+        skey = digest([*self.tool_id, "\0flags", *flags, "\0src", str(src), src.read_bytes()])
         entry_dir = self.root / skey[:2] / skey
         search = self._search(src, incs)
         su_out = obj.with_suffix(".su")
@@ -165,7 +164,7 @@ class ObjectCache:
             if sha is None:
                 return False  # a dependency vanished meanwhile: do not cache this object
             deps.append((self._name_for(d, search), sha))
-        okey = _digest([skey, *(f"{n}\0{h}" for n, h in deps)])
+        okey = digest([skey, *(f"{n}\0{h}" for n, h in deps)])
         try:
             entry_dir.mkdir(parents=True, exist_ok=True)
             stem = entry_dir / okey[:32]
@@ -180,4 +179,4 @@ class ObjectCache:
         return False
 
 
-__all__ = ["ObjectCache", "object_cache_dir", "parse_depfile"]
+__all__ = ["ObjectCache", "compiler_id", "object_cache_dir", "parse_depfile"]

@@ -306,7 +306,7 @@ class Build:
             from edgefact.pipeline.deploy import deploy_tflite
 
             x_eval, y_eval = self._eval_inputs(tflite, mean, std)
-            report = deploy_tflite(tflite, self.target.name, tmp, real_inputs=x_eval, run=not cfg.no_run,
+            report = deploy_tflite(tflite, self.target, tmp, real_inputs=x_eval, run=not cfg.no_run,
                                    opt=cfg.opt, runner=cfg.runner or None, n_random=max(1, cfg.bitexact_inputs),
                                    timeout_s=cfg.timeout, write_report=False, pack=cfg.pack,
                                    runner_options=runner_options, runs=cfg.bench_runs,

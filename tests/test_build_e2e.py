@@ -83,7 +83,8 @@ def test_on_device_accuracy_equals_tflite_reference(m4_build, build_dir: Path) -
     assert acc["device_samples"] == SMALL["eval_samples"]
     assert acc["device"] == acc["reference_on_device_samples"]
     # recompute from the device's own outputs, independently of the build code
-    from edgefact.export.reference import real_samples, run_tflm
+    from edgefact.export.reference import run_tflm
+    from edgefact.pipeline.samples import real_samples
 
     dep = build_dir / "deploy-cortex-m4"
     device = np.load(dep / "outputs.npy")[-SMALL["eval_samples"]:]

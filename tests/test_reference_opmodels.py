@@ -16,7 +16,6 @@ from opmodels import (
     interpreter_ops,
     random_inputs,
 )
-from shared_paths import MLPERF_DIR
 
 from edgefact.errors import EdgefactError
 from edgefact.export import reference as ref
@@ -123,33 +122,6 @@ def test_float_boundary_models() -> None:
     deq = get_opmodel("dequantize_out")
     y = ref.run_tflm(deq, random_inputs(deq, 5, seed=0))[0]
     assert y.dtype == np.float32
-
-
-def test_real_inputs_from_a_dataset() -> None:
-    from edgefact.pipeline.data import load_dataset, normalize
-
-    model = get_opmodel("conv_3x3_c1_8x8")
-    ds = load_dataset("digits")
-    (x,), labels = ref.real_samples(model, ds, 30)
-    assert x.shape == (30, 8, 8, 1) and x.dtype == np.int8
-    np.testing.assert_array_equal(labels, ds.y_test[:30])
-    t = ref.model_io_quant(model).inputs[0]
-    want = np.transpose(normalize(ds.x_test[:30], ds.mean, ds.std), (0, 2, 3, 1))
-    np.testing.assert_allclose(
-        t.dequantize(x),
-        np.clip(want, t.dequantize(np.int8(-128)), t.dequantize(np.int8(127))),
-        atol=t.scale / 2 + 1e-6,
-    )
-    assert len(np.unique(x)) > 8 and x.min() < -64 and x.max() > 64  # real images use the range
-    np.testing.assert_array_equal(ref.real_inputs_for(model, ds, 30)[0], x)
-    assert ref.compare_oracles(model, [x]).equal
-
-
-def test_real_inputs_refuse_a_mismatched_dataset() -> None:
-    with pytest.raises(EdgefactError, match=r"8x8x1 .* model input is \[1, 49, 10, 1\]"):
-        ref.real_inputs_for(MLPERF_DIR / "kws_dscnn_int8.tflite", "digits", 5)
-    with pytest.raises(EdgefactError, match=r"test split of .digits. has \d+"):
-        ref.real_inputs_for(get_opmodel("conv_3x3_c1_8x8"), "digits", 100000)
 
 
 @pytest.mark.parametrize("case", sorted(BLOCK_CASES))

@@ -13,6 +13,7 @@ from shared_paths import MLPERF_DIR
 
 from edgefact.errors import EdgefactError, MalformedModelError
 from edgefact.export import reference as ref
+from edgefact.stdio import capture_output
 
 MLPERF = sorted(MLPERF_DIR.glob("*.tflite"))
 N = 24
@@ -172,7 +173,7 @@ def test_fc_difference_is_single_vs_double_rounding() -> None:
 
 
 def test_c_level_output_is_captured_not_leaked(capfd: pytest.CaptureFixture[str]) -> None:
-    with ref.capture_c_output() as cap:
+    with capture_output() as cap:
         os.write(2, b"to fd 2\n")
         os.write(1, b"to fd 1\n")
     assert "to fd 2" in cap.text and "to fd 1" in cap.text

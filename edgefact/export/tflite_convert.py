@@ -29,6 +29,7 @@ import numpy as np
 
 from edgefact.errors import EdgefactError, UnsupportedOpError
 from edgefact.fsutil import atomic_write_bytes
+from edgefact.stdio import capture_output
 
 DEFAULT_CALIB_SAMPLES = 300
 DEFAULT_MIN_AGREEMENT = 0.98
@@ -106,29 +107,6 @@ def select_calibration(
     return x[np.sort(np.asarray(chosen))]
 
 
-@contextlib.contextmanager
-def _quiet_fds(log_path: Path) -> Iterator[None]:
-    """Send C-level and Python stdout/stderr to ``log_path`` (TensorFlow and onnx2tf are chatty)."""
-    import sys
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    with open(log_path, "ab") as log, open(log_path, "a") as log_text:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-        try:
-            with contextlib.redirect_stdout(log_text), contextlib.redirect_stderr(log_text):
-                yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            for fd in saved:
-                os.close(fd)
-
-
 def _log_tail(log_path: Path, lines: int = 12) -> str:
     try:
         text = log_path.read_text(errors="replace").splitlines()
@@ -143,7 +121,7 @@ def _import_tf() -> Any:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "tensorflow" not in sys.modules:
-        with _quiet_fds(Path(os.devnull)):  # import-time CUDA/XLA registration noise
+        with capture_output(os.devnull, python_streams=True):  # import-time CUDA/XLA registration noise
             import tensorflow  # noqa: F401
     import tensorflow as tf
 
@@ -182,7 +160,7 @@ def onnx_to_saved_model(onnx_path: Path, out_dir: Path, sample_nhwc: np.ndarray,
     cwd = os.getcwd()
     try:
         os.chdir(out_dir.parent)  # onnx2tf writes helper files to the working directory
-        with _quiet_fds(log_path):
+        with capture_output(log_path, python_streams=True):
             # disable_model_save: onnx2tf returns the Keras model before writing anything (it
             # would otherwise also convert float32 and float16 .tflite files we do not use);
             # the SavedModel is written below exactly as onnx2tf's signature-def route does.
@@ -245,7 +223,7 @@ def saved_model_to_int8(saved_dir: Path, calib_nhwc: np.ndarray, log_path: Path)
     conv.inference_output_type = tf.int8
     conv._experimental_disable_per_channel = False  # per-channel is the default; keep it explicit
     try:
-        with _quiet_fds(log_path):
+        with capture_output(log_path, python_streams=True):
             return bytes(conv.convert())
     except Exception as exc:
         detail = _unsupported_from_message(str(exc)) or [str(exc)[:600]]
@@ -324,7 +302,7 @@ def run_int8(model_bytes: bytes, x_nchw: np.ndarray) -> np.ndarray:
     """Quantize float NCHW inputs, run the int8 model with LiteRT, return dequantized outputs."""
     from ai_edge_litert.interpreter import Interpreter
 
-    with _quiet_fds(Path(os.devnull)):  # "Created TensorFlow Lite XNNPACK delegate" banner
+    with capture_output(os.devnull, python_streams=True):  # "Created TensorFlow Lite XNNPACK delegate" banner
         it = Interpreter(model_content=model_bytes, num_threads=1)
         it.allocate_tensors()
     inp = it.get_input_details()[0]

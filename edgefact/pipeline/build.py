@@ -278,8 +278,8 @@ class Build:
         cfg = self.cfg
         if cfg.eval_samples <= 0:
             return None, None
-        from edgefact.export.reference import real_samples
         from edgefact.pipeline.data import load_dataset
+        from edgefact.pipeline.samples import real_samples
 
         try:
             ds = load_dataset(cfg.dataset, max_test=cfg.eval_samples)

@@ -22,8 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from edgefact.export import quant
+from edgefact.export.ops import Dims
+from edgefact.export.ops.conv import conv_scratch_bytes
 from edgefact.export.tflite_model import Operator, TFLiteModel, load_tflite
-from edgefact.firmware.kernels import buffer_size, kernel_headers, kernel_include_dir, kernel_sources
+from edgefact.firmware.kernels import kernel_headers, kernel_include_dir, kernel_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 DRIVER_DIR = Path(__file__).resolve().parent / "kernels_driver"
@@ -163,7 +165,8 @@ def lower(m: TFLiteModel, op: Operator, variant: str = "") -> KernelCall:
         if name == "CONV_2D":
             call = KernelCall("CONV_1X1" if variant == "1x1" else "CONV",
                               head + [-zp_in, zp_out, sh, sw, ph, pw] + _act(m, op), arrays, out_elems)
-            call.scratch = buffer_size("CONV_2D", kernel_h=kh, kernel_w=kw, filter_c=w.shape[-1], input_c=c)
+            pointwise = (kh, kw) == (1, 1) and w.shape[-1] == c
+            call.scratch = conv_scratch_bytes("ef_conv_1x1_s8" if pointwise else "ef_conv_s8", Dims.of(tuple(w.shape)))
             return call
         return KernelCall("DW_3X3" if variant == "3x3" else "DW",
                           head + [-zp_in, zp_out, oc // c, sh, sw, ph, pw] + _act(m, op), arrays, out_elems)

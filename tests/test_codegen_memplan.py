@@ -9,7 +9,7 @@ import pytest
 from codegen_util import MLPERF
 
 from edgefact.errors import EdgefactError
-from edgefact.export.ir import lower
+from edgefact.export.lowering import lower
 from edgefact.export.memplan import check_plan, format_plan, plan_memory
 from edgefact.export.tflite_model import load_tflite
 
@@ -38,9 +38,9 @@ def test_inplace_add_and_reshape_alias() -> None:
     graph = lower(load_tflite(MLPERF["ic_resnet8"]))
     plan = plan_memory(graph)
     adds = [layer for layer in graph.layers if layer.op == "ADD"]
-    assert adds and all("inplace_input" in layer.attrs for layer in adds)
+    assert adds and all(layer.inplace_input is not None for layer in adds)
     for layer in adds:
-        src = layer.inputs[layer.attrs["inplace_input"]]
+        src = layer.inputs[layer.inplace_input]
         assert plan.tensor_buffer[src] == plan.tensor_buffer[layer.output]
     (reshape,) = (layer for layer in graph.layers if layer.op == "RESHAPE")
     assert plan.tensor_buffer[reshape.inputs[0]] == plan.tensor_buffer[reshape.output]

@@ -13,7 +13,9 @@ from kernels_harness import KernelCall, build_driver, run_call
 
 from edgefact.errors import EdgefactError
 from edgefact.export import quant
-from edgefact.firmware.kernels import buffer_size, kernel_include_dir, kernel_sources
+from edgefact.export.ops import Dims, get_op
+from edgefact.export.ops.conv import conv_scratch_bytes
+from edgefact.firmware.kernels import kernel_include_dir, kernel_sources
 
 
 def test_quantize_multiplier_known_values() -> None:
@@ -102,12 +104,10 @@ def test_c_requantize_matches_python_model() -> None:
 
 
 def test_buffer_size() -> None:
-    assert buffer_size("CONV_2D", kernel_h=1, kernel_w=1, filter_c=8, input_c=8) == 0
-    assert buffer_size("CONV_2D", kernel_h=3, kernel_w=3, filter_c=3, input_c=3) == 108  # two columns of 27 int16
-    assert buffer_size("CONV_2D", kernel_h=1, kernel_w=1, filter_c=4, input_c=8) == 16  # grouped
-    assert buffer_size("DEPTHWISE_CONV_2D") == 0
-    with pytest.raises(EdgefactError, match="known"):
-        buffer_size("LSTM")
+    assert conv_scratch_bytes("ef_conv_1x1_s8", Dims(8, 1, 1, 8)) == 0
+    assert conv_scratch_bytes("ef_conv_s8", Dims(8, 3, 3, 3)) == 108  # two columns of 27 int16
+    assert conv_scratch_bytes("ef_conv_s8", Dims(8, 1, 1, 4)) == 16  # grouped 1x1 takes the generic kernel
+    assert get_op("LSTM") is None
 
 
 CORES = {

@@ -108,10 +108,15 @@ def test_rejects_non_int8_and_bad_axis() -> None:
         packing.check_policy("sometimes")
 
 
+class _FakeArgs:
+    def __init__(self, batches: int) -> None:
+        self.batches = batches
+
+
 class _FakeLayer:
     def __init__(self, op: str, batches: int = 1) -> None:
         self.op = op
-        self.attrs = {"batches": batches}
+        self.args = _FakeArgs(batches)
 
 
 def test_policy_decisions() -> None:

@@ -103,10 +103,10 @@ def plan_memory(graph: Graph, alignment: int = ALIGN, inplace: bool = True) -> M
         return root in {uf.find(t) for t in (*graph.inputs, *graph.outputs)}
 
     for pos, layer in enumerate(layers):
-        if layer.attrs.get("alias"):
+        if layer.alias:
             src, dst = layer.inputs[0], layer.output
             if external(uf.find(src)) and external(uf.find(dst)) and uf.find(src) != uf.find(dst):
-                layer.attrs["copy"] = True  # input -> output directly: a copy, not an alias
+                layer.copy = True  # input -> output directly: a copy, not an alias
                 continue
             uf.union(src, dst)
             continue
@@ -126,7 +126,7 @@ def plan_memory(graph: Graph, alignment: int = ALIGN, inplace: bool = True) -> M
             if graph.tensors[src].nbytes != out.nbytes:
                 continue
             uf.union(src, layer.output)
-            layer.attrs["inplace_input"] = p
+            layer.inplace_input = p
             break
 
     # one buffer per alias class
@@ -173,8 +173,8 @@ def plan_memory(graph: Graph, alignment: int = ALIGN, inplace: bool = True) -> M
     unpacked: dict[int, int] = {}
     for pos, layer in enumerate(layers):
         # packed (clustered) weights are expanded into the arena just before their layer
-        if layer.attrs.get("unpack_bytes", 0) > 0:
-            b = Buffer(id=len(buffers), name=f"unpacked weights of {layer.name}", size=int(layer.attrs["unpack_bytes"]),
+        if layer.unpack_bytes > 0:
+            b = Buffer(id=len(buffers), name=f"unpacked weights of {layer.name}", size=layer.unpack_bytes,
                        first=pos, last=pos, kind="scratch", layer=pos)
             buffers.append(b)
             unpacked[pos] = b.id

@@ -219,7 +219,7 @@ def decide(layer: Layer, p: PackedTensor | None, policy: str) -> bool:
         return True
     if p.saved_bytes < max(AUTO_MIN_SAVED_BYTES, AUTO_MIN_SAVED_FRACTION * p.original_bytes):
         return False
-    if layer.op == "FULLY_CONNECTED" and int(layer.attrs.get("batches", 1)) == 1:
+    if layer.op == "FULLY_CONNECTED" and layer.args.batches == 1:
         return p.saved_bytes >= AUTO_FC_MIN_SAVED_BYTES
     return True
 
@@ -234,8 +234,8 @@ def check_policy(policy: str) -> str:
 def apply_packing(graph: Graph, policy: str = "auto") -> dict[int, PackedTensor]:
     """Decide, per layer, whether its filter is stored packed; annotate the layers.
 
-    A packed layer gets ``attrs["packed"]`` (the :class:`PackedTensor`) and
-    ``attrs["unpack_bytes"]`` (arena bytes of the expanded filter, placed by the memory planner),
+    A packed layer gets ``packed`` (the :class:`PackedTensor`) and
+    ``unpack_bytes`` (arena bytes of the expanded filter, placed by the memory planner),
     and its ``weight_bytes`` becomes what is stored in flash (indices + LUTs + bias).
     Returns {layer position: PackedTensor}.
     """
@@ -257,8 +257,8 @@ def apply_packing(graph: Graph, policy: str = "auto") -> dict[int, PackedTensor]
         assert p is not None
         if not np.array_equal(unpack_weights(p), filt):  # cheap, and it guards the C layout
             raise EdgefactError(f"packing bug: layer {layer.index} ({layer.name}) does not round-trip")
-        layer.attrs["packed"] = p
-        layer.attrs["unpack_bytes"] = int(filt.nbytes)
+        layer.packed = p
+        layer.unpack_bytes = int(filt.nbytes)
         layer.weight_bytes -= p.saved_bytes
         out[pos] = p
     return out
@@ -266,8 +266,7 @@ def apply_packing(graph: Graph, policy: str = "auto") -> dict[int, PackedTensor]
 
 def unpack_layer(layer: Layer) -> None:
     """Undo :func:`apply_packing` for one layer (its filter is stored as int8 again)."""
-    p = layer.attrs.pop("packed", None)
-    layer.attrs.pop("unpack_bytes", None)
+    p, layer.packed, layer.unpack_bytes = layer.packed, None, 0
     if p is not None:
         layer.weight_bytes += p.saved_bytes
 

@@ -1,0 +1,110 @@
+"""Lower a TFLite model to the graph IR (:mod:`edgefact.export.ir`) through the operator registry.
+
+The driver here owns what every operator shares: activation tensors (int8, or float32 at the
+model boundary), constants, fused activations as clamp ranges, and the error messages naming the
+operator, its index and its output tensor. Each operator's own lowering, kernel choice and
+scratch size live in its registry entry (:mod:`edgefact.export.ops`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from edgefact.errors import UnsupportedOpError
+from edgefact.export import quant
+from edgefact.export.ir import Graph, Layer, TensorInfo, scale_zp
+from edgefact.export.ops import get_op, supported_ops
+from edgefact.export.tflite_model import Operator, Tensor, TFLiteModel
+
+if TYPE_CHECKING:
+    from edgefact.targets import Target
+
+
+class _Lowering:
+    """The :class:`~edgefact.export.ops.base.LowerContext` handed to the registry entries."""
+
+    def __init__(self, model: TFLiteModel, target: Target | None) -> None:
+        self.model = model
+        self.target = target
+        self.tensors: dict[int, TensorInfo] = {}
+
+    def fail(self, op: Operator, why: str) -> UnsupportedOpError:
+        return UnsupportedOpError(f"operator {op.index} ({op.name}, output "
+                                  f"'{self.model.tensors[op.outputs[0]].name}'): {why}")
+
+    def act(self, op: Operator, out: Tensor) -> tuple[int, int]:
+        scale, zp = scale_zp(out)
+        act = op.options.get("fused_activation_function", "NONE")
+        if act not in quant.ACTIVATIONS:
+            raise self.fail(op, f"fused activation {act}; supported: {', '.join(quant.ACTIVATIONS)}")
+        return quant.activation_range(act, scale, zp)
+
+    def activation_tensor(self, idx: int, op: Operator) -> TensorInfo:
+        t = self.model.tensors[idx]
+        if t.is_constant:
+            raise self.fail(op, f"constant tensor '{t.name}' used as an activation input; "
+                                "only weights and biases may be constants")
+        if idx not in self.tensors:
+            if t.type_name not in ("INT8", "FLOAT32"):
+                raise self.fail(op, f"tensor '{t.name}' has type {t.type_name}; the generator supports int8 "
+                                    "activations (float32 only at the model boundary). Convert with "
+                                    "full-integer int8 quantization")
+            scale, zp = scale_zp(t)
+            if t.type_name == "INT8" and t.quantization is None:
+                raise self.fail(op, f"int8 tensor '{t.name}' has no quantization parameters")
+            self.tensors[idx] = TensorInfo(idx, t.name, t.shape, t.type_name, scale, zp, t.nbytes)
+        return self.tensors[idx]
+
+    def const(self, op: Operator, pos: int, what: str) -> Tensor | None:
+        if pos >= len(op.inputs) or op.inputs[pos] < 0:
+            return None
+        t = self.model.tensors[op.inputs[pos]]
+        if not t.is_constant:
+            raise self.fail(op, f"the {what} '{t.name}' is not a constant; edgefact needs constant {what}s")
+        return t
+
+    def base(self, op: Operator, kernel: str, inputs: list[int]) -> Layer:
+        ins = [self.activation_tensor(i, op) for i in inputs]
+        out = self.activation_tensor(op.outputs[0], op)
+        return Layer(index=op.index, op=op.name, name=f"{op.name.lower()}_{op.index}", kernel=kernel,
+                     inputs=list(inputs), output=out.index, input_shapes=[t.shape for t in ins],
+                     output_shape=out.shape, tensor_name=out.name.split(";")[0])
+
+    def require_int8(self, op: Operator, layer: Layer) -> None:
+        for i in [*layer.inputs, layer.output]:
+            if self.tensors[i].type_name != "INT8":
+                raise self.fail(op, f"tensor '{self.tensors[i].name}' is {self.tensors[i].type_name}; "
+                                    f"{op.name} is supported with int8 tensors only")
+
+    def lower(self) -> Graph:
+        m = self.model
+        if m.subgraph_count != 1:
+            raise UnsupportedOpError(f"the model has {m.subgraph_count} subgraphs; edgefact supports "
+                                     "single-subgraph models (no control flow)")
+        layers: list[Layer] = []
+        for op in m.operators:
+            entry = get_op(op.name)
+            if entry is None:
+                out_name = m.tensors[op.outputs[0]].name if op.outputs else "?"
+                raise UnsupportedOpError(
+                    f"unsupported operator {op.name} at index {op.index} (output '{out_name}'); "
+                    f"supported: {', '.join(supported_ops())}. Change the model to avoid it")
+            if len(op.outputs) != 1:
+                raise self.fail(op, f"{len(op.outputs)} outputs; edgefact supports single-output operators")
+            layers.append(entry.lower(self, op))
+        for i in m.inputs:
+            if i not in self.tensors:
+                self.tensors[i] = self.activation_tensor(i, m.operators[0])
+        return Graph(m, self.tensors, layers, list(m.inputs), list(m.outputs))
+
+
+def lower(model: TFLiteModel, target: Target | None = None) -> Graph:
+    """Lower a loaded TFLite model to the IR, choosing each layer's kernel for ``target`` (None:
+    any target). Raises UnsupportedOpError naming the operator, its index and the supported list."""
+    graph = _Lowering(model, target).lower()
+    for what, idx in (("inputs", graph.inputs), ("outputs", graph.outputs)):
+        types = {graph.tensors[t].type_name for t in idx}
+        if len(types) > 1:
+            raise UnsupportedOpError(f"the model's {what} mix types {sorted(types)}; ef_model_run() passes all "
+                                     f"{what} in one buffer, so they must share one type")
+    return graph

@@ -1,0 +1,151 @@
+"""What an operator entry of the registry is, and the two contexts it works in.
+
+An :class:`OpDef` describes one TFLite builtin operator end to end: how it is lowered from the
+.tflite to a :class:`~edgefact.export.ir.Layer` (shapes, quantization, MACs and parameters), which
+C kernel runs it (chosen at generation time from the shapes and the target: generated code calls
+the specialised kernel directly, no run-time dispatch), how much scratch that kernel needs, and
+the C it emits (parameter struct initializers and the call). The lowering driver
+(:mod:`edgefact.export.lowering`) and the C generator (:mod:`edgefact.export.codegen`) hand an
+entry the small contexts defined here, so an entry never imports them.
+
+Parameter structs are :class:`CStruct` dataclasses whose fields mirror the C struct of
+``ef_nn_types.h`` one to one (a test checks names and order), so the initializer is generated,
+not written by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import numpy as np
+
+from edgefact.errors import UnsupportedOpError
+from edgefact.export.ir import Layer, TensorInfo
+
+if TYPE_CHECKING:
+    from edgefact.export.tflite_model import Operator, Tensor, TFLiteModel
+    from edgefact.targets import Target
+
+
+def c_value(v: Any) -> str:
+    """C initializer text of a field value: ints, (nested) tuples and nested CStructs as braces."""
+    if isinstance(v, CStruct):
+        return "{" + ", ".join(c_value(getattr(v, f.name)) for f in fields(v)) + "}"
+    if isinstance(v, tuple | list):
+        return "{" + ", ".join(c_value(x) for x in v) + "}"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, int | np.integer):
+        return str(int(v))
+    raise TypeError(f"no C initializer for {type(v).__name__} {v!r}")
+
+
+@dataclass(frozen=True)
+class CStruct:
+    """A parameter struct: subclasses are frozen dataclasses named by ``C_TYPE``."""
+
+    C_TYPE: ClassVar[str] = ""
+
+    def c_fields(self) -> list[tuple[str, str]]:
+        return [(f.name, c_value(getattr(self, f.name))) for f in fields(self)]
+
+    def c_define(self, var: str) -> list[str]:
+        """``static const <C_TYPE> var = { .field = value, ... };`` as lines."""
+        return [f"static const {self.C_TYPE} {var} = {{", *(f"    .{n} = {v}," for n, v in self.c_fields()), "};"]
+
+
+@dataclass(frozen=True)
+class Dims(CStruct):
+    """ef_dims: NHWC extents."""
+
+    C_TYPE: ClassVar[str] = "ef_dims"
+    n: int
+    h: int
+    w: int
+    c: int
+
+    @classmethod
+    def of(cls, shape: tuple[int, ...]) -> Dims:
+        s = (1,) * (4 - len(shape)) + tuple(int(d) for d in shape)
+        return cls(*s)
+
+    @property
+    def size(self) -> int:
+        return self.n * self.h * self.w * self.c
+
+
+@dataclass
+class Emission:
+    """What one layer contributes to model.c: file-scope declarations and statements."""
+
+    decls: list[str] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+
+
+class LowerContext(Protocol):
+    """What the lowering driver offers an entry (see :mod:`edgefact.export.lowering`)."""
+
+    model: TFLiteModel
+    tensors: dict[int, TensorInfo]
+    target: Target | None
+
+    def fail(self, op: Operator, why: str) -> UnsupportedOpError: ...
+    def act(self, op: Operator, out: Tensor) -> tuple[int, int]: ...
+    def activation_tensor(self, idx: int, op: Operator) -> TensorInfo: ...
+    def const(self, op: Operator, pos: int, what: str) -> Tensor | None: ...
+    def base(self, op: Operator, kernel: str, inputs: list[int]) -> Layer: ...
+    def require_int8(self, op: Operator, layer: Layer) -> None: ...
+
+
+class EmitContext(Protocol):
+    """What the C generator offers an entry (see :mod:`edgefact.export.codegen`)."""
+
+    def tensor(self, index: int) -> TensorInfo: ...
+    def ptr(self, tensor: int, writable: bool) -> str: ...
+    def const_array(self, layer: Layer, role: str, arr: np.ndarray, ctype: str, what: str) -> str: ...
+    def filter_ref(self, pos: int, layer: Layer, what: str) -> str: ...
+    def scratch(self, pos: int, layer: Layer) -> str: ...
+    def check_size(self, layer: Layer, tensor: int, dims: tuple[int, ...]) -> None: ...
+    def aliased(self, a: int, b: int) -> bool: ...
+
+
+class OpDef:
+    """One supported TFLite operator (subclass per operator; register an instance)."""
+
+    name: ClassVar[str]  # TFLite builtin operator name
+    constraints: ClassVar[str] = ""  # what edgefact supports of it, one line (docs, error messages)
+
+    def lower(self, ctx: LowerContext, op: Operator) -> Layer:
+        """Build the layer (shapes, args, consts, MACs, params, kernel, scratch) or raise
+        UnsupportedOpError naming the problem."""
+        raise NotImplementedError
+
+    def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
+        """C declarations and statements of the layer at position ``pos``."""
+        raise NotImplementedError
+
+    def scratch_c_expr(self, layer: Layer) -> str | None:
+        """A C expression giving the chosen kernel's own ``*_get_buffer_size`` for this layer
+        (None when the kernel takes no scratch): the parity test evaluates it against
+        ``layer.scratch_bytes``."""
+        return None
+
+
+def dims_decl(em: Emission, layer: Layer, suffix: str, shape: tuple[int, ...] | Dims) -> str:
+    """Declare ``static const ef_dims L<i>_<suffix>`` and return ``&L<i>_<suffix>``."""
+    d = shape if isinstance(shape, Dims) else Dims.of(shape)
+    em.decls.append(f"static const ef_dims L{layer.index}_{suffix} = {c_value(d)};")
+    return f"&L{layer.index}_{suffix}"
+
+
+def struct_decl(em: Emission, layer: Layer, suffix: str, value: CStruct) -> str:
+    """Declare ``static const <type> L<i>_<suffix>`` from a CStruct and return its address."""
+    if not is_dataclass(value):
+        raise TypeError(value)
+    em.decls += value.c_define(f"L{layer.index}_{suffix}")
+    return f"&L{layer.index}_{suffix}"
+
+
+def activation(t: tuple[int, int]) -> tuple[int, int]:
+    return int(t[0]), int(t[1])

@@ -1,0 +1,202 @@
+"""CONV_2D and DEPTHWISE_CONV_2D.
+
+MACs: CONV_2D = N*H_out*W_out*kh*kw*(C_in/groups)*C_out, DEPTHWISE = N*H_out*W_out*kh*kw*C*mult.
+
+Kernels, chosen here from the shapes (the generated code calls them directly):
+- ``ef_conv_1x1_s8``: ungrouped 1x1 without padding, a matrix product, no scratch;
+- ``ef_conv_s8``: any other convolution (grouped included), two int16 im2col columns of scratch;
+- ``ef_depthwise_conv_3x3_s8``: 3x3, depth multiplier 1, padding <= 1 before;
+- ``ef_depthwise_conv_s8``: any other depthwise convolution.
+The DSP / Helium / portable body of each kernel is chosen when the library is compiled for the
+target (``EF_NN_USE_DSP`` / ``EF_NN_USE_MVE``).
+
+Not done: recognising a "shift" DEPTHWISE_CONV_2D (one-hot kernels that only re-index the input).
+TFLite requantizes even a one-hot kernel, so it runs as a depthwise convolution, bit-exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from edgefact.export import quant
+from edgefact.export.ir import Layer, compute_padding, shape4
+from edgefact.export.ops.base import (
+    CStruct,
+    Dims,
+    Emission,
+    EmitContext,
+    LowerContext,
+    OpDef,
+    c_value,
+    dims_decl,
+)
+from edgefact.export.ops.registry import register
+from edgefact.export.tflite_model import Operator
+
+
+@dataclass(frozen=True)
+class ConvParams(CStruct):
+    """ef_conv_params."""
+
+    C_TYPE: ClassVar[str] = "ef_conv_params"
+    input_offset: int
+    output_offset: int
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    activation: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class DwConvParams(CStruct):
+    """ef_dw_conv_params."""
+
+    C_TYPE: ClassVar[str] = "ef_dw_conv_params"
+    input_offset: int
+    output_offset: int
+    ch_mult: int
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    activation: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class ConvArgs:
+    """Arguments of a (depthwise) convolution call."""
+
+    params: ConvParams | DwConvParams
+    input_dims: Dims
+    filter_dims: Dims
+    output_dims: Dims
+    groups: int  # 1 for depthwise
+    padding_after: tuple[int, int]
+
+
+def conv_scratch_bytes(kernel: str, filter_dims: Dims) -> int:
+    """Scratch of ``ef_conv_s8``: two int16 columns of kh*kw*filter_c values (the DSP path
+    computes two output pixels per pass; the other paths use the first); none for the 1x1 kernel."""
+    if kernel == "ef_conv_1x1_s8":
+        return 0
+    return 4 * filter_dims.h * filter_dims.w * filter_dims.c
+
+
+class _ConvBase(OpDef):
+    depthwise: ClassVar[bool] = False
+
+    def lower(self, ctx: LowerContext, op: Operator) -> Layer:
+        layer = ctx.base(op, "", [op.inputs[0]])
+        ctx.require_int8(op, layer)
+        filt = ctx.const(op, 1, "filter")
+        bias = ctx.const(op, 2, "bias")
+        if filt is None:
+            raise ctx.fail(op, "no filter tensor")
+        inp, out = ctx.tensors[op.inputs[0]], ctx.tensors[layer.output]
+        n, h, w, c = shape4(inp.shape)
+        o = op.options
+        dh, dw = int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))
+        if (dh, dw) != (1, 1):
+            raise ctx.fail(op, f"dilation {dh}x{dw}; supported: dilation 1")
+        sh, sw = int(o["stride_h"]), int(o["stride_w"])
+        fo, kh, kw, fi = filt.shape
+        oh, pt, pb = compute_padding(h, kh, sh, 1, o["padding"])
+        ow, pl, pr = compute_padding(w, kw, sw, 1, o["padding"])
+        _, ohh, oww, oc = shape4(out.shape)
+        if (ohh, oww) != (oh, ow):
+            raise ctx.fail(op, f"output {out.shape} disagrees with the computed {oh}x{ow}")
+        act = ctx.act(op, ctx.model.tensors[out.index])
+        fused = o.get("fused_activation_function", "NONE").lower()
+        if self.depthwise:
+            mult = int(o.get("depth_multiplier", 1)) or oc // c
+            if oc != c * mult or fi != oc:
+                raise ctx.fail(op, f"depthwise filter {filt.shape} does not match input channels {c}")
+            params: ConvParams | DwConvParams = DwConvParams(-inp.zero_point, out.zero_point, oc // c, (sh, sw),
+                                                             (pt, pl), (1, 1), act)
+            groups = 1
+            layer.macs = oh * ow * kh * kw * oc * n
+            describe = f"{kh}x{kw} dw x{oc // c}"
+            small_pad = pt <= 1 and pl <= 1
+            layer.kernel = ("ef_depthwise_conv_3x3_s8" if (kh, kw) == (3, 3) and oc // c == 1 and small_pad
+                            else "ef_depthwise_conv_s8")
+        else:
+            if c % fi != 0 or oc % (c // fi) != 0:
+                raise ctx.fail(op, f"filter {filt.shape} does not divide input channels {c} into groups")
+            groups = c // fi
+            params = ConvParams(-inp.zero_point, out.zero_point, (sh, sw), (pt, pl), (1, 1), act)
+            layer.macs = n * oh * ow * kh * kw * fi * oc
+            describe = f"{kh}x{kw}" + (f" groups={groups}" if groups > 1 else "")
+            pointwise = (kh, kw) == (1, 1) and groups == 1 and (pt, pl, pb, pr) == (0, 0, 0, 0)
+            layer.kernel = "ef_conv_1x1_s8" if pointwise else "ef_conv_s8"
+        args = ConvArgs(params, Dims.of(inp.shape), Dims.of(tuple(filt.shape)), Dims.of(out.shape), groups, (pb, pr))
+        layer.args = args
+        layer.describe = f"{describe} s{sh} {o['padding']} {fused}"
+        fq = filt.quantization
+        if fq is None or filt.type_name != "INT8":
+            raise ctx.fail(op, f"filter '{filt.name}' must be int8 with quantization parameters")
+        if np.any(fq.zero_points != 0):
+            raise ctx.fail(op, "filter zero points must be 0 (symmetric int8 weights)")
+        m, s = quant.per_channel_multipliers(inp.scale, fq.scales, out.scale, oc)
+        layer.consts["filter"] = filt.data
+        layer.const_names["filter"] = filt.name
+        if bias is not None:
+            if bias.type_name != "INT32":
+                raise ctx.fail(op, f"bias '{bias.name}' is {bias.type_name}; int32 biases are supported")
+            layer.consts["bias"] = bias.data
+            layer.const_names["bias"] = bias.name
+        layer.consts["multiplier"] = np.asarray(m, dtype=np.int32)
+        layer.consts["shift"] = np.asarray(s, dtype=np.int32)
+        layer.params = int(filt.data.size) + (int(bias.data.size) if bias is not None else 0)
+        layer.weight_bytes = int(filt.data.nbytes) + (int(bias.data.nbytes) if bias is not None else 0)
+        if not self.depthwise:
+            layer.scratch_bytes = conv_scratch_bytes(layer.kernel, args.filter_dims)
+        return layer
+
+    def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
+        a: ConvArgs = layer.args
+        e = Emission()
+        L = f"L{layer.index}"
+        filt = em.filter_ref(pos, layer, "filter")
+        bias = (em.const_array(layer, "bias", layer.consts["bias"], "int32_t", "bias")
+                if "bias" in layer.consts else "NULL")
+        mult = em.const_array(layer, "multiplier", layer.consts["multiplier"], "int32_t", "requant multiplier")
+        shift = em.const_array(layer, "shift", layer.consts["shift"], "int32_t", "requant shift")
+        e.decls += a.params.c_define(f"{L}_params")
+        e.decls.append(f"static const ef_per_channel_quant {L}_quant = {{{mult}, {shift}}};")
+        d_in = dims_decl(e, layer, "input_dims", a.input_dims)
+        d_f = dims_decl(e, layer, "filter_dims", a.filter_dims)
+        d_out = dims_decl(e, layer, "output_dims", a.output_dims)
+        em.check_size(layer, layer.inputs[0], layer.input_shapes[0])
+        em.check_size(layer, layer.output, layer.output_shape)
+        x, y = em.ptr(layer.inputs[0], False), em.ptr(layer.output, True)
+        k = layer.kernel
+        pad = " " * (len(k) + 6)
+        tail = f"{d_out}, {y}, {em.scratch(pos, layer)});" if k == "ef_conv_s8" else f"{d_out}, {y});"
+        if self.depthwise:
+            e.calls = [f"st = {k}(&{L}_params, &{L}_quant, {d_in}, {x}, {d_f}, {filt},", f"{pad}{bias}, {tail}"]
+        else:
+            e.calls = [f"st = {k}(&{L}_params, &{L}_quant, {d_in}, {x}, {d_f}, {filt}, {bias},", f"{pad}{tail}"]
+        return e
+
+    def scratch_c_expr(self, layer: Layer) -> str | None:
+        if layer.kernel != "ef_conv_s8":
+            return None
+        a: ConvArgs = layer.args
+        return (f"ef_conv_s8_get_buffer_size(&(const ef_dims){c_value(a.input_dims)}, "
+                f"&(const ef_dims){c_value(a.filter_dims)})")
+
+
+@register
+class Conv2D(_ConvBase):
+    name = "CONV_2D"
+    constraints = ("int8 per-channel symmetric filters, any kernel size, stride, SAME/VALID, groups; "
+                   "dilation 1")
+
+
+@register
+class DepthwiseConv2D(_ConvBase):
+    name = "DEPTHWISE_CONV_2D"
+    constraints = "int8 per-channel symmetric filters, any kernel size, stride, depth multiplier; dilation 1"
+    depthwise = True

@@ -1,0 +1,103 @@
+"""FULLY_CONNECTED: ``batches`` rows of ``depth`` values times a [units, depth] int8 matrix.
+
+MACs = batches*depth*units. Kernels: ``ef_fully_connected_s8`` (per-tensor quantization) or
+``ef_fully_connected_per_channel_s8`` (one scale per unit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from edgefact.export import quant
+from edgefact.export.ir import Layer, prod
+from edgefact.export.ops.base import CStruct, Dims, Emission, EmitContext, LowerContext, OpDef, dims_decl
+from edgefact.export.ops.registry import register
+from edgefact.export.tflite_model import Operator
+
+
+@dataclass(frozen=True)
+class FcParams(CStruct):
+    """ef_fc_params."""
+
+    C_TYPE: ClassVar[str] = "ef_fc_params"
+    input_offset: int
+    filter_offset: int
+    output_offset: int
+    activation: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class FcArgs:
+    params: FcParams
+    batches: int
+    depth: int
+    units: int
+
+
+@register
+class FullyConnected(OpDef):
+    name = "FULLY_CONNECTED"
+    constraints = "int8 weights (per-tensor or per-unit scales), int32 bias, any batch count"
+
+    def lower(self, ctx: LowerContext, op: Operator) -> Layer:
+        filt = ctx.const(op, 1, "weight")
+        bias = ctx.const(op, 2, "bias")
+        if filt is None:
+            raise ctx.fail(op, "no weight tensor")
+        layer = ctx.base(op, "ef_fully_connected_s8", [op.inputs[0]])
+        ctx.require_int8(op, layer)
+        inp, out = ctx.tensors[op.inputs[0]], ctx.tensors[layer.output]
+        units, depth = filt.shape
+        total = prod(inp.shape)
+        if total % depth:
+            raise ctx.fail(op, f"input {inp.shape} is not a multiple of the weight depth {depth}")
+        batches = total // depth
+        fq = filt.quantization
+        if fq is None or filt.type_name != "INT8":
+            raise ctx.fail(op, f"weight '{filt.name}' must be int8 with quantization parameters")
+        m, s = quant.per_channel_multipliers(inp.scale, fq.scales, out.scale, len(fq.scales))
+        if len(fq.scales) > 1:
+            layer.kernel = "ef_fully_connected_per_channel_s8"
+        layer.consts.update(filter=filt.data, multiplier=np.asarray(m, dtype=np.int32),
+                            shift=np.asarray(s, dtype=np.int32))
+        layer.const_names["filter"] = filt.name
+        if bias is not None:
+            layer.consts["bias"] = bias.data
+            layer.const_names["bias"] = bias.name
+        params = FcParams(-inp.zero_point, -int(fq.zero_points[0]), out.zero_point,
+                          ctx.act(op, ctx.model.tensors[out.index]))
+        layer.args = FcArgs(params, batches, depth, units)
+        layer.describe = op.options.get("fused_activation_function", "NONE").lower()
+        layer.macs = batches * depth * units
+        layer.params = int(filt.data.size) + (int(bias.data.size) if bias is not None else 0)
+        layer.weight_bytes = int(filt.data.nbytes) + (int(bias.data.nbytes) if bias is not None else 0)
+        return layer
+
+    def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
+        a: FcArgs = layer.args
+        e = Emission()
+        L = f"L{layer.index}"
+        filt = em.filter_ref(pos, layer, "weights")
+        bias = (em.const_array(layer, "bias", layer.consts["bias"], "int32_t", "bias")
+                if "bias" in layer.consts else "NULL")
+        e.decls += a.params.c_define(f"{L}_params")
+        mult, shift = layer.consts["multiplier"], layer.consts["shift"]
+        if layer.kernel == "ef_fully_connected_per_channel_s8":
+            m = em.const_array(layer, "multiplier", mult, "int32_t", "requant multiplier")
+            s = em.const_array(layer, "shift", shift, "int32_t", "requant shift")
+            e.decls.append(f"static const ef_per_channel_quant {L}_quant = {{{m}, {s}}};")
+        else:
+            e.decls.append(f"static const ef_per_tensor_quant {L}_quant = {{{int(mult[0])}, {int(shift[0])}}};")
+        b, d, u = a.batches, a.depth, a.units
+        d_in = dims_decl(e, layer, "input_dims", Dims(b, 1, 1, d))
+        d_f = dims_decl(e, layer, "filter_dims", Dims(u, 1, 1, d))
+        d_out = dims_decl(e, layer, "output_dims", Dims(b, 1, 1, u))
+        em.check_size(layer, layer.inputs[0], (b, d))
+        em.check_size(layer, layer.output, (b, u))
+        x, y = em.ptr(layer.inputs[0], False), em.ptr(layer.output, True)
+        e.calls = [f"st = {layer.kernel}(&{L}_params, &{L}_quant, {d_in}, {x}, {d_f}, {filt}, {bias},",
+                   f"        {d_out}, {y});"]
+        return e

@@ -39,7 +39,7 @@ def export_cmd(
     data: str | None,
 ) -> None:
     """Export a checkpoint to ONNX or to a checked full-integer int8 TFLite model."""
-    from edgefact.export import from_checkpoint as fc
+    from edgefact.pipeline import from_checkpoint as fc
 
     if fmt == "onnx":
         res = fc.export_onnx_from_checkpoint(checkpoint, out, opset=opset, data=data)

@@ -30,7 +30,8 @@ def convert_cmd(model: Path, target: str, out_dir: Path, with_tflm: bool, pack: 
     """Generate C for the int8 MODEL (.tflite): one kernel call per layer and a static memory plan."""
     from edgefact.export.codegen import generate_c, layer_table
     from edgefact.export.tflite_model import load_tflite
-    from edgefact.pipeline.deploy import check_fits, estimate_footprint
+    from edgefact.firmware.fit import check_fits
+    from edgefact.pipeline.deploy import estimate_footprint
     from edgefact.targets import get_target
 
     if not model.is_file():

@@ -207,7 +207,7 @@ class Build:
 
     def _onnx(self, ckpt: Path) -> StageResult:
         def run(tmp: Path) -> dict[str, Any]:
-            from edgefact.export.from_checkpoint import export_onnx_from_checkpoint
+            from edgefact.pipeline.from_checkpoint import export_onnx_from_checkpoint
 
             res = export_onnx_from_checkpoint(ckpt, tmp / "model.onnx", data=self.cfg.dataset)
             return {"max_abs_diff": getattr(res, "max_abs_diff", None)}

@@ -31,10 +31,10 @@ def run_cluster(
     checked to hold at most K distinct int8 values per output channel (an error otherwise).
     Returns the ``extra["cluster"]`` dict.
     """
-    from edgefact.export.from_checkpoint import dataset_for_checkpoint, export_model_to_tflite
     from edgefact.pipeline.checkpoint import load_checkpoint, save_checkpoint
     from edgefact.pipeline.cluster import cluster_model, format_table, verify_clustering
     from edgefact.pipeline.data import Dataset
+    from edgefact.pipeline.from_checkpoint import dataset_for_checkpoint, export_model_to_tflite
 
     say = log or click.echo
     ckpt = load_checkpoint(checkpoint)

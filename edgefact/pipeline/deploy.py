@@ -5,7 +5,7 @@ models in one firmware (test suites and benchmarks). Both only orchestrate; the 
 
 * input selection and the firmware application: :mod:`edgefact.pipeline.app`;
 * C generation: :mod:`edgefact.export.codegen`;
-* the fit check: :func:`check_fits` (before the build, from the generated sizes);
+* the fit check: :func:`edgefact.firmware.fit.check_fits` (before the build, from the generated sizes);
 * firmware build and ELF memory: :mod:`edgefact.firmware`;
 * the run: the runner (:mod:`edgefact.targets.runners`);
 * bit-exactness against TFLM: :mod:`edgefact.pipeline.bitexact`;
@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from edgefact.errors import EdgefactError, ModelTooLargeError
+from edgefact.errors import EdgefactError
 from edgefact.export.codegen import GeneratedModel, generate_c
 from edgefact.export.tflite_model import load_tflite
+from edgefact.firmware.fit import check_fits
 from edgefact.fsutil import atomic_write_bytes
 from edgefact.pipeline.app import DEFAULT_RANDOM_INPUTS, AppModel, flatten_inputs, select_inputs, write_app
 from edgefact.pipeline.bitexact import compare_with_tflm, crc32_hex, device_outputs, tflm_outputs
@@ -87,19 +88,6 @@ def estimate_footprint(gen: GeneratedModel, n_inputs: int) -> tuple[int, int]:
     flash = gen.const_bytes + n_inputs * in_bytes + CODE_FLOOR_BYTES
     ram = gen.arena_bytes + max(n_inputs, 1) * out_bytes
     return flash, ram
-
-
-def check_fits(target: Any, flash: int, ram: int, what: str = "model") -> None:
-    """ModelTooLargeError with both figures when the estimate exceeds the target's budget."""
-    problems = []
-    if target.flash_bytes is not None and flash > target.flash_bytes:
-        problems.append(f"flash needs at least {flash} bytes but {target.name} has {target.flash_bytes}")
-    if target.ram_bytes is not None and ram > target.ram_bytes:
-        problems.append(f"RAM needs at least {ram} bytes but {target.name} has {target.ram_bytes}")
-    if problems:
-        raise ModelTooLargeError(f"{what} does not fit {target.name}: {'; '.join(problems)}. Pick a target with "
-                                 "more memory (`edgefact targets`) or shrink the model (factorize, cluster, "
-                                 "smaller input)")
 
 
 # -- build and run ----------------------------------------------------------------------------

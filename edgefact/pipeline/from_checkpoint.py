@@ -24,12 +24,12 @@ from edgefact.export.tflite_convert import (
     convert_to_int8_tflite,
     select_calibration,
 )
+from edgefact.pipeline.checkpoint import load_checkpoint
+from edgefact.pipeline.data import Dataset, load_dataset, normalize
 
 
-def dataset_for_checkpoint(ckpt: Any, data: str | None = None, max_test: int | None = None) -> Any:
+def dataset_for_checkpoint(ckpt: Any, data: str | None = None, max_test: int | None = None) -> Dataset:
     """Load the data set a checkpoint was trained on (or ``data``), with the checkpoint's normalization."""
-    from edgefact.pipeline.data import Dataset, load_dataset
-
     name = data or ckpt.dataset.get("path") or ckpt.dataset.get("name")
     if not name:
         raise EdgefactError("the checkpoint does not name its data set: pass --data NAME_OR_PATH")
@@ -46,9 +46,7 @@ def dataset_for_checkpoint(ckpt: Any, data: str | None = None, max_test: int | N
     return Dataset(ds.name, ds.x_train, ds.y_train, ds.x_test, ds.y_test, ds.classes, list(mean), list(std))
 
 
-def _normalized(ds: Any, x: np.ndarray) -> np.ndarray:
-    from edgefact.pipeline.data import normalize
-
+def _normalized(ds: Dataset, x: np.ndarray) -> np.ndarray:
     return normalize(x, ds.mean, ds.std)
 
 
@@ -60,8 +58,6 @@ def export_onnx_from_checkpoint(
     data: str | None = None,
 ) -> OnnxExportResult:
     """ONNX export of a checkpoint with the parity check on its data set's first test samples."""
-    from edgefact.pipeline.checkpoint import load_checkpoint
-
     ckpt = load_checkpoint(ckpt_path)
     model = ckpt.build_model()
     ds = dataset_for_checkpoint(ckpt, data, max_test=check_samples)
@@ -111,8 +107,6 @@ def export_checkpoint_to_tflite(
     data: str | None = None,
 ) -> TfliteExport:
     """Checkpoint -> checked int8 TFLite (see :func:`export_model_to_tflite`)."""
-    from edgefact.pipeline.checkpoint import load_checkpoint
-
     ckpt = load_checkpoint(ckpt_path)
     model = ckpt.build_model()
     ds = dataset_for_checkpoint(ckpt, data)

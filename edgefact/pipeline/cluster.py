@@ -10,7 +10,8 @@ Why it survives int8: BatchNorm folding multiplies each output channel by a cons
 converter quantizes each output channel with its own symmetric scale; both are functions applied
 channel by channel, so a channel that holds at most K distinct float values holds at most K
 distinct int8 values (rounding can only merge values). Per-tensor tables give the same bound per
-channel. :func:`verify_clustering` checks this on the real ``.tflite`` file, because a converter
+channel. :mod:`edgefact.export.cluster_check` checks this on the real ``.tflite`` file (through
+:func:`verify_clustering` here, which hands it the model's weights as arrays), because a converter
 that folded a per-*input*-channel factor into the weights would break it.
 
 Layers that cost too much accuracy (measured one layer at a time on held-out training samples)
@@ -32,6 +33,8 @@ import torch
 from torch import nn
 
 from edgefact.errors import EdgefactError
+from edgefact.export import cluster_check as check
+from edgefact.export.cluster_check import LayerWeight, TfliteWeightRow
 
 MODES = ("per-channel", "per-tensor")
 INITS = ("kmeans++", "linear")
@@ -363,51 +366,10 @@ def cluster_model(
     return model, report
 
 
-def max_distinct_per_channel(w: np.ndarray, axis: int = 0) -> int:
-    """Largest number of distinct values in any slice of ``w`` along ``axis`` (output channels)."""
-    w = np.moveaxis(np.asarray(w), axis, 0).reshape(np.asarray(w).shape[axis], -1)
-    return max((len(np.unique(row)) for row in w), default=0)
-
-
-# ---------------------------------------------------------------------------- verification on .tflite
-
-_WEIGHT_OPS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
-
-
-@dataclass
-class TfliteWeightRow:
-    op_index: int
-    op: str
-    tensor: str
-    shape: list[int]
-    layer: str | None  # matched PyTorch layer
-    k: int | None  # expected bound (None: layer not clustered)
-    max_distinct: int  # distinct int8 values per output channel, maximum over channels
-    distinct_total: int
-    bits: int  # index bits needed for max_distinct
-    ok: bool
-
-    @property
-    def name(self) -> str:
-        """The PyTorch layer name when matched, else the TFLite tensor name."""
-        return self.layer or self.tensor
-
-
-def _signature(w: np.ndarray, axis: int) -> np.ndarray:
-    """Per-channel sorted |w| / max|w|: invariant to BN folding scales, sign and layout."""
-    rows = np.abs(np.moveaxis(w, axis, 0).reshape(w.shape[axis], -1).astype(np.float64))
-    rows = np.sort(rows, axis=1)
-    return rows / np.maximum(rows[:, -1:], 1e-12)
-
-
-def _torch_in_tflite_layout(w: np.ndarray, kind: str) -> tuple[tuple[int, ...], int]:
-    """Shape and channel axis a PyTorch weight has once converted."""
-    if w.ndim == 2:
-        return w.shape, 0
-    o, i, kh, kw = w.shape
-    if kind == "depthwise":
-        return (1, kh, kw, o), 3
-    return (o, kh, kw, i), 0
+def layer_weights(model: nn.Module) -> list[LayerWeight]:
+    """The weights of a model's clusterable layers as plain arrays, for the export-side check."""
+    return [LayerWeight(name, layer.weight.detach().cpu().numpy(), layer_kind(layer) == "depthwise")
+            for name, layer in clusterable_layers(model)]
 
 
 def verify_clustering(
@@ -415,70 +377,10 @@ def verify_clustering(
     expected: dict[str, int] | None = None,
     model: nn.Module | None = None,
 ) -> list[TfliteWeightRow]:
-    """Count distinct int8 values per output channel of every weight tensor of a ``.tflite``.
-
-    With ``model`` (the clustered PyTorch model) and ``expected`` (layer name -> K), each TFLite
-    weight is matched to its PyTorch layer by shape and value pattern, and ``ok`` says whether it
-    holds at most K distinct int8 values per output channel. Unclustered weights are listed with
-    ``k=None`` (always ok).
-    """
-    from edgefact.export.tflite_model import load_tflite
-
-    data = tflite_path if isinstance(tflite_path, bytes) else Path(tflite_path).read_bytes()
-    m = load_tflite(data)
-    candidates: list[tuple[str, tuple[int, ...], np.ndarray]] = []
-    if model is not None:
-        for name, layer in clusterable_layers(model):
-            w = layer.weight.detach().cpu().numpy()
-            shape, axis = _torch_in_tflite_layout(w, layer_kind(layer))
-            candidates.append((name, tuple(shape), _signature(w, 0)))
-    used: set[str] = set()
-    rows: list[TfliteWeightRow] = []
-    for op in m.operators:
-        if op.name not in _WEIGHT_OPS or len(op.inputs) < 2:
-            continue
-        t = m.tensors[op.inputs[1]]
-        if t.data is None:
-            continue
-        axis = _WEIGHT_OPS[op.name]
-        q = np.asarray(t.data)
-        distinct = max_distinct_per_channel(q, axis)
-        layer_name = None
-        if candidates:
-            sig = _signature(q, axis)
-            best, best_err = None, 0.05
-            for name, shape, tsig in candidates:
-                if name in used or shape != tuple(q.shape) or tsig.shape != sig.shape:
-                    continue
-                err = float(np.mean(np.abs(tsig - sig)))
-                if err < best_err:
-                    best, best_err = name, err
-            if best is not None:
-                used.add(best)
-                layer_name = best
-        k = (expected or {}).get(layer_name) if layer_name else None
-        rows.append(
-            TfliteWeightRow(
-                op_index=op.index,
-                op=op.name,
-                tensor=t.name,
-                shape=list(q.shape),
-                layer=layer_name,
-                k=k,
-                max_distinct=distinct,
-                distinct_total=len(np.unique(q)),
-                bits=max(1, math.ceil(math.log2(max(distinct, 1)))),
-                ok=k is None or distinct <= k,
-            )
-        )
-    if expected:
-        missing = sorted(set(expected) - used)
-        if missing:
-            raise EdgefactError(
-                f"clustered layers {missing} were not found among the .tflite weights; the converter "
-                "changed them (e.g. folded a per-input-channel factor), so sharing is not verifiable"
-            )
-    return rows
+    """:func:`edgefact.export.cluster_check.verify_clustering` with the weights of ``model`` (the
+    clustered PyTorch model): distinct int8 values per output channel of every .tflite weight,
+    matched to ``model``'s layers and checked against ``expected`` (layer name -> K)."""
+    return check.verify_clustering(tflite_path, expected, layer_weights(model) if model is not None else ())
 
 
 def format_table(rows: list[TfliteWeightRow], report: ClusterReport | None = None) -> str:

@@ -355,7 +355,7 @@ def layer_table(graph: Graph) -> str:
 def generate_c(model: TFLiteModel | str | os.PathLike[str] | bytes, out_dir: str | os.PathLike[str],
                target: Target | None = None, model_name: str | None = None,
                tflm_arena: int | None = None, prefix: str = DEFAULT_PREFIX, profile_base: int = 0,
-               pack: str = "auto") -> GeneratedModel:
+               pack: str = "auto", kernels: dict[int, str] | None = None) -> GeneratedModel:
     """Generate the C files for ``model`` into ``out_dir`` (written atomically, one by one).
 
     ``target`` chooses each layer's kernel (None: code valid for any target; the kernel bodies
@@ -368,7 +368,9 @@ def generate_c(model: TFLiteModel | str | os.PathLike[str] | bytes, out_dir: str
     ``pack`` ("auto" | "always" | "never"): store clustered filters as small indices + LUTs,
     expanded into the arena before their layer (:mod:`edgefact.export.packing`; "auto" only where
     the arena does not grow); profile regions ``unpack_<layer>`` get ids after the layers'
-    (``GeneratedModel.num_regions`` in all).
+    (``GeneratedModel.num_regions`` in all). ``kernels`` ({operator index: kernel name}) runs
+    those layers on another kernel their registry entry allows (tests and benchmarks of the
+    generic kernels on shapes that would get a specialised one).
     """
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", prefix):
         raise EdgefactError(f"symbol prefix {prefix!r} must be a lower-case C identifier (e.g. ef_kws)")
@@ -379,6 +381,11 @@ def generate_c(model: TFLiteModel | str | os.PathLike[str] | bytes, out_dir: str
         m = load_tflite(model)
         name = model_name or (Path(model).name if not isinstance(model, bytes) else "model")
     graph = lower(m, target)
+    for layer in graph.layers:
+        if kernels and layer.index in kernels:
+            entry = get_op(layer.op)
+            assert entry is not None
+            entry.use_kernel(layer, kernels[layer.index])
     packed, plan = pack_and_plan(graph, pack)
     w = _Writer(graph, plan, name, target.name if target is not None else "any", prefix, profile_base)
     texts = w.render()

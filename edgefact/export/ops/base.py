@@ -115,6 +115,7 @@ class OpDef:
 
     name: ClassVar[str]  # TFLite builtin operator name
     constraints: ClassVar[str] = ""  # what edgefact supports of it, one line (docs, error messages)
+    kernel_names: ClassVar[tuple[str, ...]] = ()  # every C kernel it may call (``edgefact ops``, tests)
 
     def lower(self, ctx: LowerContext, op: Operator) -> Layer:
         """Build the layer (shapes, args, consts, MACs, params, kernel, scratch) or raise
@@ -124,6 +125,20 @@ class OpDef:
     def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
         """C declarations and statements of the layer at position ``pos``."""
         raise NotImplementedError
+
+    def kernels(self, layer: Layer) -> tuple[str, ...]:
+        """Every kernel that can run this lowered layer, the one :meth:`lower` chose first.
+        Entries with alternatives (a specialised and a generic kernel) override this and
+        :meth:`use_kernel`."""
+        return (layer.kernel,)
+
+    def use_kernel(self, layer: Layer, kernel: str) -> None:
+        """Run ``layer`` on ``kernel`` (one of :meth:`kernels`) instead of the chosen one, e.g. to
+        test or measure a generic kernel on a shape the generator would specialise."""
+        if kernel not in self.kernels(layer):
+            raise UnsupportedOpError(f"layer {layer.index} ({layer.op}) cannot run on {kernel}; "
+                                     f"possible: {', '.join(self.kernels(layer))}")
+        layer.kernel = kernel
 
     def scratch_c_expr(self, layer: Layer) -> str | None:
         """A C expression giving the chosen kernel's own ``*_get_buffer_size`` for this layer

@@ -180,6 +180,15 @@ class _ConvBase(OpDef):
             e.calls = [f"st = {k}(&{L}_params, &{L}_quant, {d_in}, {x}, {d_f}, {filt}, {bias},", f"{pad}{tail}"]
         return e
 
+    def kernels(self, layer: Layer) -> tuple[str, ...]:
+        generic = "ef_depthwise_conv_s8" if self.depthwise else "ef_conv_s8"
+        return (layer.kernel, generic) if layer.kernel != generic else (generic,)
+
+    def use_kernel(self, layer: Layer, kernel: str) -> None:
+        super().use_kernel(layer, kernel)
+        if not self.depthwise:
+            layer.scratch_bytes = conv_scratch_bytes(kernel, layer.args.filter_dims)
+
     def scratch_c_expr(self, layer: Layer) -> str | None:
         if layer.kernel != "ef_conv_s8":
             return None
@@ -191,6 +200,7 @@ class _ConvBase(OpDef):
 @register
 class Conv2D(_ConvBase):
     name = "CONV_2D"
+    kernel_names = ("ef_conv_1x1_s8", "ef_conv_s8")
     constraints = ("int8 per-channel symmetric filters, any kernel size, stride, SAME/VALID, groups; "
                    "dilation 1")
 
@@ -198,5 +208,6 @@ class Conv2D(_ConvBase):
 @register
 class DepthwiseConv2D(_ConvBase):
     name = "DEPTHWISE_CONV_2D"
+    kernel_names = ("ef_depthwise_conv_3x3_s8", "ef_depthwise_conv_s8")
     constraints = "int8 per-channel symmetric filters, any kernel size, stride, depth multiplier; dilation 1"
     depthwise = True

@@ -100,6 +100,7 @@ class _Binary(OpDef):
 class Add(_Binary):
     name = "ADD"
     kernel = "ef_add_s8"
+    kernel_names = ("ef_add_s8", "ef_add_broadcast_s8")
 
     def params(self, a: TensorInfo, b: TensorInfo, out: TensorInfo, act: str) -> AddParams:
         p = quant.add_params(a.scale, a.zero_point, b.scale, b.zero_point, out.scale, out.zero_point, act)
@@ -112,6 +113,7 @@ class Add(_Binary):
 class Mul(_Binary):
     name = "MUL"
     kernel = "ef_mul_s8"
+    kernel_names = ("ef_mul_s8", "ef_mul_broadcast_s8")
 
     def params(self, a: TensorInfo, b: TensorInfo, out: TensorInfo, act: str) -> MulParams:
         p = quant.mul_params(a.scale, a.zero_point, b.scale, b.zero_point, out.scale, out.zero_point, act)
@@ -121,6 +123,7 @@ class Mul(_Binary):
 
 class _Clamp(OpDef):
     constraints = "int8, input and output quantization equal"
+    kernel_names = ("ef_clamp_s8",)
 
     def lower(self, ctx: LowerContext, op: Operator) -> Layer:
         layer = ctx.base(op, "ef_clamp_s8", [op.inputs[0]])

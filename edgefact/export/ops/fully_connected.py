@@ -40,6 +40,7 @@ class FcArgs:
 @register
 class FullyConnected(OpDef):
     name = "FULLY_CONNECTED"
+    kernel_names = ("ef_fully_connected_s8", "ef_fully_connected_per_channel_s8")
     constraints = "int8 weights (per-tensor or per-unit scales), int32 bias, any batch count"
 
     def lower(self, ctx: LowerContext, op: Operator) -> Layer:

@@ -52,6 +52,7 @@ class PadParams(CStruct):
 @register
 class Pad(OpDef):
     name = "PAD"
+    kernel_names = ("ef_pad_s8",)
     constraints = "int8, constant paddings, up to 4-D, unchanged quantization"
 
     def lower(self, ctx: LowerContext, op: Operator) -> Layer:
@@ -102,6 +103,7 @@ class ConcatArgs:
 @register
 class Concatenation(OpDef):
     name = "CONCATENATION"
+    kernel_names = ("ef_concat_c_s8",)
     constraints = "int8 computed inputs along the channel (last) axis, requantized when scales differ"
 
     def lower(self, ctx: LowerContext, op: Operator) -> Layer:

@@ -74,17 +74,20 @@ class _Pool(OpDef):
 class AveragePool2D(_Pool):
     name = "AVERAGE_POOL_2D"
     kernel = "ef_avgpool_s8"
+    kernel_names = ("ef_avgpool_s8",)
 
 
 @register
 class MaxPool2D(_Pool):
     name = "MAX_POOL_2D"
     kernel = "ef_maxpool_s8"
+    kernel_names = ("ef_maxpool_s8",)
 
 
 @register
 class Mean(OpDef):
     name = "MEAN"
+    kernel_names = ("ef_mean_hw_s8",)
     constraints = "int8, over H and W (axes [1, 2]) of a 4-D NHWC tensor, constant axes"
 
     def lower(self, ctx: LowerContext, op: Operator) -> Layer:

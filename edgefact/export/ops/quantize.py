@@ -42,6 +42,7 @@ class AffineArgs:
 @register
 class Quantize(OpDef):
     name = "QUANTIZE"
+    kernel_names = ("ef_quantize_f32_s8", "ef_requantize_s8")
     constraints = "float32 -> int8, or int8 -> int8 (requantization)"
 
     def lower(self, ctx: LowerContext, op: Operator) -> Layer:
@@ -74,6 +75,7 @@ class Quantize(OpDef):
 @register
 class Dequantize(OpDef):
     name = "DEQUANTIZE"
+    kernel_names = ("ef_dequantize_s8_f32",)
     constraints = "int8 -> float32"
 
     def lower(self, ctx: LowerContext, op: Operator) -> Layer:

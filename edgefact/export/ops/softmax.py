@@ -32,6 +32,7 @@ class SoftmaxArgs:
 @register
 class Softmax(OpDef):
     name = "SOFTMAX"
+    kernel_names = ("ef_softmax_s8",)
     constraints = "int8 in, int8 out with scale 1/256 and zero point -128 (TFLite's rule), any beta"
 
     def lower(self, ctx: LowerContext, op: Operator) -> Layer:

@@ -173,7 +173,10 @@ class _ConvBase(OpDef):
         x, y = em.ptr(layer.inputs[0], False), em.ptr(layer.output, True)
         k = layer.kernel
         pad = " " * (len(k) + 6)
-        tail = f"{d_out}, {y}, {em.scratch(pos, layer)});" if k == "ef_conv_s8" else f"{d_out}, {y});"
+        tail = f"{d_out}, {y});"
+        if k == "ef_conv_s8":  # scratch travels with its size, checked by the kernel
+            e.decls.append(f"static const ef_context {L}_ctx = {{{em.scratch(pos, layer)}, {layer.scratch_bytes}}};")
+            tail = f"{d_out}, {y}, &{L}_ctx);"
         if self.depthwise:
             e.calls = [f"st = {k}(&{L}_params, &{L}_quant, {d_in}, {x}, {d_f}, {filt},", f"{pad}{bias}, {tail}"]
         else:

@@ -4,21 +4,29 @@ A small driver (``ef_batch_main.c``, written next to the generated files) reads 
 binary file, calls ``ef_model_run`` on each and writes the N outputs to another file. This is
 the fast path for checking hundreds of inputs against TFLM; the firmware path (template + log
 records) is :mod:`edgefact.pipeline.deploy`.
+
+Everything is compiled through the firmware's object cache (:mod:`edgefact.firmware.objcache`),
+so the host library and binaries are rebuilt exactly when a source or any header they include
+changes, like the firmware.
 """
 
 from __future__ import annotations
 
-import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from edgefact.errors import EdgefactError, MissingToolError
 from edgefact.export.codegen import GeneratedModel
+from edgefact.firmware.kernels import kernel_include_dir, kernel_sources
+from edgefact.firmware.objcache import ObjectCache, compiler_id, object_cache_dir
 from edgefact.fsutil import atomic_write_text
+from edgefact.hashing import digest, file_sha256
 
 _DRIVER = r"""/* Batch driver for host checks: ef_batch IN_FILE OUT_FILE N */
 #include <stdio.h>
@@ -63,61 +71,102 @@ int main(int argc, char **argv)
 CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "codegen"
 
 _NP = {"INT8": np.int8, "FLOAT32": np.float32}
+_CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror"]
 
 
-def kernel_library(cc: str = "gcc", opt: str = "-O2") -> Path:
-    """The kernel library compiled once for the host (a static archive cached by content hash)."""
-    from edgefact.firmware.kernels import kernel_include_dir, kernel_sources
+@dataclass(frozen=True)
+class KernelTree:
+    """Where a kernel library's C sources and its ``-I`` folder are.
 
-    h = hashlib.sha256(f"{cc} {opt}".encode())
-    for p in [*kernel_sources(), *sorted(kernel_include_dir().glob("*.h")),
-              *sorted(kernel_sources()[0].parent.glob("*.h"))]:
-        h.update(p.name.encode() + p.read_bytes())
-    lib_dir = CACHE_DIR / f"kernels-{h.hexdigest()[:16]}"
-    lib = lib_dir / "libefnn.a"
-    if lib.is_file():
-        return lib
-    lib_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="ef_kern_", dir=lib_dir) as tmp:
-        objs = []
-        for src in kernel_sources():
-            obj = Path(tmp) / (src.stem + ".o")
-            r = subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", opt, f"-I{kernel_include_dir()}",
-                                "-c", str(src), "-o", str(obj)], capture_output=True, text=True)
-            if r.returncode != 0:
-                raise EdgefactError(f"compiling the kernel library for the host failed:\n{r.stderr[-4000:]}")
-            objs.append(str(obj))
+    :meth:`installed` is the package's library; :meth:`copy_to` makes a private copy (tests edit
+    headers there, never in the shared tree other processes compile).
+    """
+
+    sources: tuple[Path, ...]
+    include_dir: Path
+
+    @classmethod
+    def installed(cls) -> KernelTree:
+        return cls(tuple(kernel_sources()), kernel_include_dir())
+
+    def copy_to(self, dest: Path) -> KernelTree:
+        """Copy the tree (the folder holding the sources and the include folder) below ``dest``."""
+        root = Path(os.path.commonpath([self.include_dir, *self.sources]))
+        shutil.copytree(root, dest, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+        return KernelTree(tuple(dest / s.relative_to(root) for s in self.sources),
+                          dest / self.include_dir.relative_to(root))
+
+
+def _run(cmd: list[str], what: str) -> None:
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise EdgefactError(f"{what} for the host failed:\n{r.stderr[-4000:]}")
+
+
+def _compile(cache: ObjectCache, cc: str, srcs: list[Path], flags: list[str], incs: list[Path],
+             obj_dir: Path) -> list[Path]:
+    """Compile through the shared object cache (whose keys follow every header in the depfile)."""
+    obj_dir.mkdir(parents=True, exist_ok=True)
+    objs = []
+    for k, src in enumerate(srcs):
+        obj = obj_dir / f"{k:02d}_{src.stem}.o"
+        cache.compile(cc, src, flags, incs, obj, _run)
+        objs.append(obj)
+    return objs
+
+
+def _objects_key(head: list[str], objs: list[Path]) -> str:
+    return digest([*head, *(part for o in objs for part in (o.name, file_sha256(o)))])
+
+
+def kernel_library(cc: str = "gcc", opt: str = "-O2", *, tree: KernelTree | None = None,
+                   cache: ObjectCache | None = None, cache_dir: Path | None = None) -> Path:
+    """The kernel library compiled for the host: a static archive named by its objects' content.
+
+    Every source goes through the firmware's content-addressed object cache, which reuses an
+    object only while each header gcc reported for it (public and ``internal/`` alike) is
+    unchanged; the archive is then looked up by the hash of those objects, so an edited header
+    can never leave a stale ``libefnn.a`` behind.
+    """
+    tree = tree or KernelTree.installed()
+    cache = cache or ObjectCache(object_cache_dir(), compiler_id(cc))
+    root = cache_dir or CACHE_DIR
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ef_kern_", dir=root) as tmp:
+        objs = _compile(cache, cc, list(tree.sources), [*_CFLAGS, opt], [tree.include_dir], Path(tmp))
+        lib = root / f"kernels-{_objects_key([cc, opt], objs)[:16]}" / "libefnn.a"
+        if lib.is_file():
+            return lib
         tmp_lib = Path(tmp) / "libefnn.a"
-        r = subprocess.run(["ar", "rcs", str(tmp_lib), *objs], capture_output=True, text=True)
+        r = subprocess.run(["ar", "rcs", str(tmp_lib), *map(str, objs)], capture_output=True, text=True)
         if r.returncode != 0:
             raise EdgefactError(f"ar failed: {r.stderr}; install binutils (sudo apt-get install binutils)")
+        lib.parent.mkdir(parents=True, exist_ok=True)
         tmp_lib.replace(lib)
     return lib
 
 
-def build_host_batch(gen: GeneratedModel, cc: str = "gcc", opt: str = "-O2") -> Path:
+def build_host_batch(gen: GeneratedModel, cc: str = "gcc", opt: str = "-O2", *,
+                     tree: KernelTree | None = None) -> Path:
     """Compile the generated model, the kernel library and the batch driver; return the binary."""
-    from edgefact.firmware.kernels import kernel_include_dir
-
     if shutil.which(cc) is None:
         raise MissingToolError(f"C compiler '{cc}' not found; install it: sudo apt-get install gcc")
+    tree = tree or KernelTree.installed()
+    cache = ObjectCache(object_cache_dir(), compiler_id(cc))
     out_dir = gen.files["model.c"].parent
     driver = out_dir / "ef_batch_main.c"
-    atomic_write_text(driver, _DRIVER)
+    if not driver.is_file() or driver.read_text() != _DRIVER:
+        atomic_write_text(driver, _DRIVER)
     srcs = [gen.files["model.c"], gen.files["model_data.c"], driver]
-    lib = kernel_library(cc, opt)
-    h = hashlib.sha256(opt.encode() + lib.read_bytes())
-    for p in [*srcs, gen.files["model.h"], gen.files["model_data.h"]]:
-        h.update(p.read_bytes())
-    exe = out_dir / f"ef_batch_{h.hexdigest()[:12]}"
+    lib = kernel_library(cc, opt, tree=tree, cache=cache)
+    objs = _compile(cache, cc, srcs, [*_CFLAGS, opt, "-DEF_MODEL_NO_PROFILE"], [out_dir, tree.include_dir],
+                    out_dir / "host_obj")
+    exe = out_dir / f"ef_batch_{_objects_key([cc, opt, file_sha256(lib)], objs)[:12]}"
     if exe.is_file():
         return exe
-    cmd = [cc, "-std=c99", "-Wall", "-Wextra", "-Werror", opt, "-DEF_MODEL_NO_PROFILE",
-           f"-I{out_dir}", f"-I{kernel_include_dir()}", *map(str, srcs), str(lib), "-o", str(exe) + ".tmp", "-lm"]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise EdgefactError(f"compiling the generated model for the host failed:\n{r.stderr[-4000:]}")
-    Path(str(exe) + ".tmp").replace(exe)
+    tmp = Path(f"{exe}.{os.getpid()}.tmp")
+    _run([cc, opt, *map(str, objs), str(lib), "-o", str(tmp), "-lm"], "linking the generated model")
+    tmp.replace(exe)
     return exe
 
 

@@ -10,10 +10,10 @@ import torch
 from torch import nn
 
 from edgefact.errors import EdgefactError
+from edgefact.models.factorized import FactorizedDictionary
 from edgefact.models.zoo import build_model
 from edgefact.pipeline.checkpoint import load_checkpoint, save_checkpoint
 from edgefact.pipeline.factorize import (
-    DictionaryConv,
     depthwise_from_conv,
     dictionary_from_conv,
     factorize_model,
@@ -91,7 +91,7 @@ def test_rank_by_energy() -> None:
 def test_dictionary_dense_full_dictionary_reproduces_conv() -> None:
     conv = _conv()
     layer = dictionary_from_conv(conv, atoms=9, alpha=0.0)
-    assert isinstance(layer, DictionaryConv)
+    assert isinstance(layer, FactorizedDictionary)
     assert layer.depthwise.groups == 6 and layer.depthwise.out_channels == 6 * 9
     atoms = layer.atom_tensor().reshape(9, 9)
     assert torch.allclose(atoms.norm(dim=1), torch.ones(9), atol=1e-5)

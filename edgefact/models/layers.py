@@ -1,5 +1,7 @@
-"""Factorized convolution layers, built only from ops that reach int8 TFLite as plain
-CONV_2D / DEPTHWISE_CONV_2D / ADD / CONCATENATION / pooling / MEAN.
+"""Building blocks of the model zoo (factorized convolution blocks with BatchNorm and activation),
+built only from ops that reach int8 TFLite as plain CONV_2D / DEPTHWISE_CONV_2D / ADD /
+CONCATENATION / pooling / MEAN. The drop-in replacements of one trained conv that factorization
+puts into a model are :mod:`edgefact.models.factorized`.
 
 Notation for the cost formulas: input D_in×H×W, output D_out×H'×W', kernel h×w, groups g.
 A standard convolution costs MACs = H'·W'·h·w·D_in·D_out/g and params = h·w·D_in·D_out/g (+D_out
@@ -8,13 +10,16 @@ bias). BatchNorm layers fold into the preceding convolution at export and are no
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 
-def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+def pair(v: int | Sequence[int]) -> tuple[int, int]:
+    """(h, w) of a kernel/stride/padding given as one int or two (tuple or list, as in checkpoints)."""
+    return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
 def activation(kind: str | None) -> nn.Module:
@@ -40,8 +45,8 @@ class ConvBNAct(nn.Sequential):
         act: str | None = "relu",
         padding: int | tuple[int, int] | None = None,
     ) -> None:
-        k = _pair(kernel)
-        pad = (k[0] // 2, k[1] // 2) if padding is None else _pair(padding)
+        k = pair(kernel)
+        pad = (k[0] // 2, k[1] // 2) if padding is None else pair(padding)
         super().__init__(
             nn.Conv2d(in_ch, out_ch, k, stride=stride, padding=pad, groups=groups, bias=False),
             nn.BatchNorm2d(out_ch),

@@ -8,7 +8,7 @@ A checkpoint is a ``torch.save``-d dict of plain types and tensors (loadable wit
      "dataset": {"name", "classes", "mean", "std", "input_shape", ...}, "metrics": {...}, "extra": {...}}
 
 ``Checkpoint.build_model()`` rebuilds ``zoo.build_model(arch, **arch_args)``, replays the
-``transforms`` (see ``edgefact.pipeline.factorize.apply_transforms``), loads the weights and
+``transforms`` (see ``edgefact.models.factorized.apply_transforms``), loads the weights and
 returns the model in eval mode.
 """
 
@@ -60,7 +60,7 @@ class Checkpoint:
 
         model = build_model(self.arch, **self.arch_args)
         if self.transforms:
-            from edgefact.pipeline.factorize import apply_transforms
+            from edgefact.models.factorized import apply_transforms
 
             apply_transforms(model, self.transforms)
         try:

@@ -1,7 +1,8 @@
 """Factorizing the convolutions of a trained model, initialized from its weights.
 
 Methods (each replaces an eligible ``nn.Conv2d`` -- groups 1, kernel larger than 1×1, not the
-input layer -- by a module below; BatchNorm/activation after it are kept):
+input layer -- by a layer of :mod:`edgefact.models.factorized`; BatchNorm/activation after it
+are kept):
 
 * ``spatial`` -- Jaderberg et al. 2014, scheme 2: W (D_out, D_in, h, w) reshaped to the matrix
   M[(i, y), (o, x)] and truncated by SVD: a h×1 conv (D_in -> R) then a 1×w conv (R -> D_out).
@@ -19,7 +20,8 @@ input layer -- by a module below; BatchNorm/activation after it are kept):
 
 ``depthwise`` and ``grouped`` are structural replacements whose accuracy comes from the
 distillation fine-tune. Each replacement records its constructor arguments, so a checkpoint can
-rebuild the factorized structure (``apply_transforms``) before loading the weights.
+rebuild the factorized structure (:func:`edgefact.models.factorized.apply_transforms`) before
+loading the weights.
 """
 
 from __future__ import annotations
@@ -33,155 +35,18 @@ import torch
 from torch import nn
 
 from edgefact.errors import EdgefactError
+from edgefact.models.factorized import (
+    FactorizedConv,
+    FactorizedDepthwise,
+    FactorizedDictionary,
+    FactorizedGrouped,
+    FactorizedSpatial,
+    FactorizedTucker2,
+    set_module,
+)
 from edgefact.models.ops import count_ops
 
 METHODS = ("spatial", "lowrank", "dictionary", "depthwise", "grouped")
-
-
-def _pair(v: Any) -> tuple[int, int]:
-    return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
-
-
-class FactorizedConv(nn.Module):
-    """Base: remembers its constructor arguments (``ef_args``) and gives its equivalent dense kernel."""
-
-    kind = "factorized"
-
-    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool) -> None:
-        super().__init__()
-        self.in_ch, self.out_ch = int(in_ch), int(out_ch)
-        self.kernel, self.stride, self.padding = _pair(kernel), _pair(stride), _pair(padding)
-        self.ef_args: dict[str, Any] = {
-            "in_ch": self.in_ch, "out_ch": self.out_ch, "kernel": list(self.kernel),
-            "stride": list(self.stride), "padding": list(self.padding), "bias": bool(bias),
-        }  # fmt: skip
-
-    def dense_weight(self) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-class SpatialSeparableConv(FactorizedConv):
-    kind = "spatial"
-
-    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool, rank: int) -> None:
-        super().__init__(in_ch, out_ch, kernel, stride, padding, bias)
-        self.ef_args["rank"] = int(rank)
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
-        self.vertical = nn.Conv2d(in_ch, rank, (kh, 1), (sh, 1), (ph, 0), bias=False)
-        self.horizontal = nn.Conv2d(rank, out_ch, (1, kw), (1, sw), (0, pw), bias=bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.horizontal(self.vertical(x))
-
-    def dense_weight(self) -> torch.Tensor:
-        v = self.vertical.weight[:, :, :, 0]  # (R, I, kh)
-        h = self.horizontal.weight[:, :, 0, :]  # (O, R, kw)
-        return torch.einsum("riy,orx->oiyx", v, h)
-
-
-class Tucker2Conv(FactorizedConv):
-    kind = "lowrank"
-
-    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool, rank_in: int, rank_out: int) -> None:
-        super().__init__(in_ch, out_ch, kernel, stride, padding, bias)
-        self.ef_args.update(rank_in=int(rank_in), rank_out=int(rank_out))
-        self.first = nn.Conv2d(in_ch, rank_in, 1, bias=False)
-        self.core = nn.Conv2d(rank_in, rank_out, self.kernel, self.stride, self.padding, bias=False)
-        self.last = nn.Conv2d(rank_out, out_ch, 1, bias=bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.last(self.core(self.first(x)))
-
-    def dense_weight(self) -> torch.Tensor:
-        a = self.first.weight[:, :, 0, 0]  # (Ri, I)
-        b = self.last.weight[:, :, 0, 0]  # (O, Ro)
-        return torch.einsum("or,rsyx,si->oiyx", b, self.core.weight, a)
-
-
-class DictionaryConv(FactorizedConv):
-    """Depthwise conv applying K atoms to every input channel (D_in -> D_in·K; output channel i·K + k
-    is atom k on channel i), then a 1×1 conv (D_in·K -> D_out) holding the sparse codes.
-
-    Both are plain ``nn.Conv2d`` so that the layer exports as DEPTHWISE_CONV_2D + CONV_2D. The
-    atoms' sharing across channels and the codes' sparsity pattern are restored after every
-    optimizer step (``ef_after_step``, called by ``train_model``). Deployed params (counted as
-    stored by TFLite): D_in·K·h·w + D_in·K·D_out; the shared atoms themselves are only K·h·w.
-    """
-
-    kind = "dictionary"
-
-    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool, atoms: int) -> None:
-        super().__init__(in_ch, out_ch, kernel, stride, padding, bias)
-        self.ef_args["atoms"] = int(atoms)
-        self.atoms = int(atoms)
-        self.depthwise = nn.Conv2d(in_ch, in_ch * atoms, self.kernel, self.stride, self.padding, groups=in_ch, bias=False)
-        self.pointwise = nn.Conv2d(in_ch * atoms, out_ch, 1, bias=bias)
-        self.register_buffer("mask", torch.ones_like(self.pointwise.weight))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.pointwise(self.depthwise(x))
-
-    def atom_tensor(self) -> torch.Tensor:
-        """The K shared atoms (K, h, w): the mean over input channels of the depthwise kernels."""
-        return self.depthwise.weight.view(self.in_ch, self.atoms, *self.kernel).mean(0)
-
-    @torch.no_grad()
-    def set_atoms(self, atoms: torch.Tensor) -> None:
-        self.depthwise.weight.copy_(atoms.reshape(1, self.atoms, *self.kernel).expand(self.in_ch, -1, -1, -1)
-                                    .reshape_as(self.depthwise.weight))  # fmt: skip
-
-    @torch.no_grad()
-    def ef_after_step(self) -> None:
-        # Only when the weights are plain parameters: under weight sharing (clustering) they are
-        # recomputed from centroids before every forward pass.
-        if isinstance(self.depthwise.weight, nn.Parameter):
-            self.set_atoms(self.atom_tensor())
-        if isinstance(self.pointwise.weight, nn.Parameter):
-            self.pointwise.weight.mul_(self.mask)
-
-    def dense_weight(self) -> torch.Tensor:
-        codes = (self.pointwise.weight * self.mask)[:, :, 0, 0].view(self.out_ch, self.in_ch, self.atoms)
-        return torch.einsum("oik,kyx->oiyx", codes, self.atom_tensor())
-
-
-class DepthwiseSeparableConv(FactorizedConv):
-    kind = "depthwise"
-
-    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool) -> None:
-        super().__init__(in_ch, out_ch, kernel, stride, padding, bias)
-        self.depthwise = nn.Conv2d(in_ch, in_ch, self.kernel, self.stride, self.padding, groups=in_ch, bias=False)
-        self.pointwise = nn.Conv2d(in_ch, out_ch, 1, bias=bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.pointwise(self.depthwise(x))
-
-    def dense_weight(self) -> torch.Tensor:
-        return torch.einsum("oi,iyx->oiyx", self.pointwise.weight[:, :, 0, 0], self.depthwise.weight[:, 0])
-
-
-class GroupedConv2d(FactorizedConv):
-    kind = "grouped"
-
-    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool, groups: int) -> None:
-        super().__init__(in_ch, out_ch, kernel, stride, padding, bias)
-        self.ef_args["groups"] = int(groups)
-        self.conv = nn.Conv2d(in_ch, out_ch, self.kernel, self.stride, self.padding, groups=groups, bias=bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x)
-
-    def dense_weight(self) -> torch.Tensor:
-        g = self.conv.groups
-        oi, ii = self.out_ch // g, self.in_ch // g
-        w = torch.zeros(self.out_ch, self.in_ch, *self.kernel)
-        for k in range(g):
-            w[k * oi : (k + 1) * oi, k * ii : (k + 1) * ii] = self.conv.weight[k * oi : (k + 1) * oi]
-        return w
-
-
-LAYER_TYPES: dict[str, type[FactorizedConv]] = {
-    c.kind: c for c in (SpatialSeparableConv, Tucker2Conv, DictionaryConv, DepthwiseSeparableConv, GroupedConv2d)
-}
 
 
 # -- initializations from a trained kernel ------------------------------------------------------
@@ -211,7 +76,7 @@ def _copy_bias(conv: nn.Conv2d, target: nn.Conv2d) -> None:
 @torch.no_grad()
 def spatial_from_conv(
     conv: nn.Conv2d, rank: int | None = None, energy: float = 0.9, max_ratio: float | None = None
-) -> SpatialSeparableConv:
+) -> FactorizedSpatial:
     """``rank`` explicit, or the smallest keeping ``energy``, capped (if ``max_ratio``) so that the
     layer keeps at most ``max_ratio`` of the original parameters."""
     w = conv.weight.detach().double()
@@ -222,7 +87,7 @@ def spatial_from_conv(
     r = min(full, rank) if rank else rank_for_energy(s.numpy(), energy)
     if not rank and max_ratio:
         r = max(1, min(r, int(max_ratio * kh * kw * i * o / (kh * i + kw * o))))
-    layer = SpatialSeparableConv(**_geometry(conv), rank=r)
+    layer = FactorizedSpatial(**_geometry(conv), rank=r)
     root = s[:r].sqrt()
     vert = (u[:, :r] * root).t().reshape(r, i, kh, 1)
     horiz = (vt[:r] * root[:, None]).reshape(r, o, kw).permute(1, 0, 2).reshape(o, r, 1, kw)
@@ -235,7 +100,7 @@ def spatial_from_conv(
 @torch.no_grad()
 def tucker2_from_conv(
     conv: nn.Conv2d, rank: int | tuple[int, int] | None = None, energy: float = 0.9, max_ratio: float | None = None
-) -> Tucker2Conv:
+) -> FactorizedTucker2:
     """Ranks explicit, or the smallest keeping ``energy`` of each unfolding's spectrum, lowered (if
     ``max_ratio``) until the layer keeps at most ``max_ratio`` of the original parameters."""
     w = conv.weight.detach().double()
@@ -257,7 +122,7 @@ def tucker2_from_conv(
     a = u_in[:, :r_in]  # (I, Ri)
     b = u_out[:, :r_out]  # (O, Ro)
     core = torch.einsum("oiyx,or,is->rsyx", w, b, a)  # (Ro, Ri, kh, kw)
-    layer = Tucker2Conv(**_geometry(conv), rank_in=r_in, rank_out=r_out)
+    layer = FactorizedTucker2(**_geometry(conv), rank_in=r_in, rank_out=r_out)
     layer.first.weight.copy_(a.t().reshape(r_in, i, 1, 1).float())
     layer.core.weight.copy_(core.float())
     layer.last.weight.copy_(b.reshape(o, r_out, 1, 1).float())
@@ -266,7 +131,7 @@ def tucker2_from_conv(
 
 
 @torch.no_grad()
-def dictionary_from_conv(conv: nn.Conv2d, atoms: int = 4, alpha: float = 0.2, seed: int = 0) -> DictionaryConv:
+def dictionary_from_conv(conv: nn.Conv2d, atoms: int = 4, alpha: float = 0.2, seed: int = 0) -> FactorizedDictionary:
     """Dictionary of ``atoms`` unit-norm atoms over the h×w kernels.
 
     ``alpha`` is the ℓ1 weight relative to the kernels' RMS. ``alpha = 0`` gives dense codes: the
@@ -296,7 +161,7 @@ def dictionary_from_conv(conv: nn.Conv2d, atoms: int = 4, alpha: float = 0.2, se
         norms[norms == 0] = 1.0
         v = v / norms
         codes = codes * norms.T
-    layer = DictionaryConv(**_geometry(conv), atoms=k)
+    layer = FactorizedDictionary(**_geometry(conv), atoms=k)
     layer.set_atoms(torch.from_numpy(v.reshape(k, kh, kw)).float())
     c = torch.from_numpy(codes * scale).float().reshape(o, i * k, 1, 1)
     layer.pointwise.weight.copy_(c)
@@ -307,10 +172,10 @@ def dictionary_from_conv(conv: nn.Conv2d, atoms: int = 4, alpha: float = 0.2, se
 
 
 @torch.no_grad()
-def depthwise_from_conv(conv: nn.Conv2d) -> DepthwiseSeparableConv:
+def depthwise_from_conv(conv: nn.Conv2d) -> FactorizedDepthwise:
     w = conv.weight.detach().double()
     o, i, kh, kw = w.shape
-    layer = DepthwiseSeparableConv(**_geometry(conv))
+    layer = FactorizedDepthwise(**_geometry(conv))
     for c in range(i):
         u, s, vt = torch.linalg.svd(w[:, c].reshape(o, kh * kw), full_matrices=False)
         root = s[0].sqrt()
@@ -321,9 +186,9 @@ def depthwise_from_conv(conv: nn.Conv2d) -> DepthwiseSeparableConv:
 
 
 @torch.no_grad()
-def grouped_from_conv(conv: nn.Conv2d, groups: int = 2) -> GroupedConv2d:
+def grouped_from_conv(conv: nn.Conv2d, groups: int = 2) -> FactorizedGrouped:
     o, i = conv.out_channels, conv.in_channels
-    layer = GroupedConv2d(**_geometry(conv), groups=groups)
+    layer = FactorizedGrouped(**_geometry(conv), groups=groups)
     oi, ii = o // groups, i // groups
     for k in range(groups):
         layer.conv.weight[k * oi : (k + 1) * oi] = conv.weight[k * oi : (k + 1) * oi, k * ii : (k + 1) * ii]
@@ -390,12 +255,6 @@ def _eligible(name: str, conv: nn.Conv2d, method: str, groups: int, input_layer:
     if method == "grouped" and (conv.in_channels % groups or conv.out_channels % groups):
         return f"channels not divisible by {groups} groups"
     return None
-
-
-def _set_module(model: nn.Module, path: str, module: nn.Module) -> None:
-    parent_path, _, attr = path.rpartition(".")
-    parent = model.get_submodule(parent_path) if parent_path else model
-    setattr(parent, attr, module)
 
 
 def factorize_model(
@@ -469,7 +328,7 @@ def factorize_model(
             )
             continue
         err = relative_error(conv, layer)
-        _set_module(student, name, layer)
+        set_module(student, name, layer)
         records.append({"path": name, "type": layer.kind, "args": dict(layer.ef_args)})
         report.layers.append(LayerChange(name, info.params, info.macs, p_after, m_after, err, detail, True))
     after = count_ops(student, input_shape)
@@ -489,27 +348,12 @@ class _Probe(nn.Module):
         return self.layer(x)
 
 
-def apply_transforms(model: nn.Module, transforms: list[dict[str, Any]]) -> nn.Module:
-    """Replay recorded structural edits on a freshly built model (weights are loaded afterwards)."""
-    for t in transforms:
-        for rec in t.get("layers", []):
-            cls = LAYER_TYPES.get(rec["type"])
-            if cls is None:
-                raise EdgefactError(
-                    f"checkpoint uses factorized layer type '{rec['type']}' unknown to this edgefact "
-                    f"(known: {', '.join(LAYER_TYPES)}): upgrade edgefact or refactorize"
-                )
-            _set_module(model, rec["path"], cls(**rec["args"]))
-    model.ef_transforms = list(transforms)
-    return model
-
-
 def param_count(model: nn.Module) -> int:
     return int(sum(p.numel() for p in model.parameters()))
 
 
 __all__ = [
-    "METHODS", "LAYER_TYPES", "factorize_model", "apply_transforms", "spatial_from_conv", "tucker2_from_conv",
+    "METHODS", "factorize_model", "spatial_from_conv", "tucker2_from_conv",
     "dictionary_from_conv", "depthwise_from_conv", "grouped_from_conv", "relative_error", "rank_for_energy",
     "FactorizeReport", "LayerChange",
 ]  # fmt: skip

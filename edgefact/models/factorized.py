@@ -1,0 +1,190 @@
+"""Factorized replacements of one trained ``nn.Conv2d``, and their replay on a fresh model.
+
+Each class stands in for a single convolution (same input/output channels, kernel, stride,
+padding): a product of plain ``nn.Conv2d`` with no BatchNorm or activation in between, so it has an
+equivalent dense kernel (``dense_weight``) and exports as CONV_2D / DEPTHWISE_CONV_2D. They are what
+``edgefact.pipeline.factorize`` puts in place of a trained conv (initialized from its weights).
+The building blocks of :mod:`edgefact.models.layers` (``DepthwiseSeparable``, ``GroupedConv``,
+``SpatialSeparable``) are a different thing: blocks for designing a model, with BatchNorm and
+activation inside, so they are not linear in their input and have no dense equivalent.
+
+``kind`` names each class in checkpoints: a factorized model records ``{"path", "type": kind,
+"args": ef_args}`` per replaced layer, and :func:`apply_transforms` rebuilds the structure from
+those records before the weights are loaded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from edgefact.errors import EdgefactError
+from edgefact.models.layers import pair
+
+
+class FactorizedConv(nn.Module):
+    """Base: remembers its constructor arguments (``ef_args``) and gives its equivalent dense kernel."""
+
+    kind = "factorized"
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool) -> None:
+        super().__init__()
+        self.in_ch, self.out_ch = int(in_ch), int(out_ch)
+        self.kernel, self.stride, self.padding = pair(kernel), pair(stride), pair(padding)
+        self.ef_args: dict[str, Any] = {
+            "in_ch": self.in_ch, "out_ch": self.out_ch, "kernel": list(self.kernel),
+            "stride": list(self.stride), "padding": list(self.padding), "bias": bool(bias),
+        }  # fmt: skip
+
+    def dense_weight(self) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class FactorizedSpatial(FactorizedConv):
+    kind = "spatial"
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool, rank: int) -> None:
+        super().__init__(in_ch, out_ch, kernel, stride, padding, bias)
+        self.ef_args["rank"] = int(rank)
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        self.vertical = nn.Conv2d(in_ch, rank, (kh, 1), (sh, 1), (ph, 0), bias=False)
+        self.horizontal = nn.Conv2d(rank, out_ch, (1, kw), (1, sw), (0, pw), bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.horizontal(self.vertical(x))
+
+    def dense_weight(self) -> torch.Tensor:
+        v = self.vertical.weight[:, :, :, 0]  # (R, I, kh)
+        h = self.horizontal.weight[:, :, 0, :]  # (O, R, kw)
+        return torch.einsum("riy,orx->oiyx", v, h)
+
+
+class FactorizedTucker2(FactorizedConv):
+    kind = "lowrank"
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool, rank_in: int, rank_out: int) -> None:
+        super().__init__(in_ch, out_ch, kernel, stride, padding, bias)
+        self.ef_args.update(rank_in=int(rank_in), rank_out=int(rank_out))
+        self.first = nn.Conv2d(in_ch, rank_in, 1, bias=False)
+        self.core = nn.Conv2d(rank_in, rank_out, self.kernel, self.stride, self.padding, bias=False)
+        self.last = nn.Conv2d(rank_out, out_ch, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.last(self.core(self.first(x)))
+
+    def dense_weight(self) -> torch.Tensor:
+        a = self.first.weight[:, :, 0, 0]  # (Ri, I)
+        b = self.last.weight[:, :, 0, 0]  # (O, Ro)
+        return torch.einsum("or,rsyx,si->oiyx", b, self.core.weight, a)
+
+
+class FactorizedDictionary(FactorizedConv):
+    """Depthwise conv applying K atoms to every input channel (D_in -> D_in·K; output channel i·K + k
+    is atom k on channel i), then a 1×1 conv (D_in·K -> D_out) holding the sparse codes.
+
+    Both are plain ``nn.Conv2d`` so that the layer exports as DEPTHWISE_CONV_2D + CONV_2D. The
+    atoms' sharing across channels and the codes' sparsity pattern are restored after every
+    optimizer step (``ef_after_step``, called by ``train_model``). Deployed params (counted as
+    stored by TFLite): D_in·K·h·w + D_in·K·D_out; the shared atoms themselves are only K·h·w.
+    """
+
+    kind = "dictionary"
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool, atoms: int) -> None:
+        super().__init__(in_ch, out_ch, kernel, stride, padding, bias)
+        self.ef_args["atoms"] = int(atoms)
+        self.atoms = int(atoms)
+        self.depthwise = nn.Conv2d(in_ch, in_ch * atoms, self.kernel, self.stride, self.padding, groups=in_ch, bias=False)
+        self.pointwise = nn.Conv2d(in_ch * atoms, out_ch, 1, bias=bias)
+        self.register_buffer("mask", torch.ones_like(self.pointwise.weight))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pointwise(self.depthwise(x))
+
+    def atom_tensor(self) -> torch.Tensor:
+        """The K shared atoms (K, h, w): the mean over input channels of the depthwise kernels."""
+        return self.depthwise.weight.view(self.in_ch, self.atoms, *self.kernel).mean(0)
+
+    @torch.no_grad()
+    def set_atoms(self, atoms: torch.Tensor) -> None:
+        self.depthwise.weight.copy_(atoms.reshape(1, self.atoms, *self.kernel).expand(self.in_ch, -1, -1, -1)
+                                    .reshape_as(self.depthwise.weight))  # fmt: skip
+
+    @torch.no_grad()
+    def ef_after_step(self) -> None:
+        # Only when the weights are plain parameters: under weight sharing (clustering) they are
+        # recomputed from centroids before every forward pass.
+        if isinstance(self.depthwise.weight, nn.Parameter):
+            self.set_atoms(self.atom_tensor())
+        if isinstance(self.pointwise.weight, nn.Parameter):
+            self.pointwise.weight.mul_(self.mask)
+
+    def dense_weight(self) -> torch.Tensor:
+        codes = (self.pointwise.weight * self.mask)[:, :, 0, 0].view(self.out_ch, self.in_ch, self.atoms)
+        return torch.einsum("oik,kyx->oiyx", codes, self.atom_tensor())
+
+
+class FactorizedDepthwise(FactorizedConv):
+    kind = "depthwise"
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool) -> None:
+        super().__init__(in_ch, out_ch, kernel, stride, padding, bias)
+        self.depthwise = nn.Conv2d(in_ch, in_ch, self.kernel, self.stride, self.padding, groups=in_ch, bias=False)
+        self.pointwise = nn.Conv2d(in_ch, out_ch, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pointwise(self.depthwise(x))
+
+    def dense_weight(self) -> torch.Tensor:
+        return torch.einsum("oi,iyx->oiyx", self.pointwise.weight[:, :, 0, 0], self.depthwise.weight[:, 0])
+
+
+class FactorizedGrouped(FactorizedConv):
+    kind = "grouped"
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool, groups: int) -> None:
+        super().__init__(in_ch, out_ch, kernel, stride, padding, bias)
+        self.ef_args["groups"] = int(groups)
+        self.conv = nn.Conv2d(in_ch, out_ch, self.kernel, self.stride, self.padding, groups=groups, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+    def dense_weight(self) -> torch.Tensor:
+        g = self.conv.groups
+        oi, ii = self.out_ch // g, self.in_ch // g
+        w = torch.zeros(self.out_ch, self.in_ch, *self.kernel)
+        for k in range(g):
+            w[k * oi : (k + 1) * oi, k * ii : (k + 1) * ii] = self.conv.weight[k * oi : (k + 1) * oi]
+        return w
+
+
+#: kind -> class, as checkpoints name them
+LAYER_TYPES: dict[str, type[FactorizedConv]] = {
+    c.kind: c for c in (FactorizedSpatial, FactorizedTucker2, FactorizedDictionary, FactorizedDepthwise, FactorizedGrouped)
+}
+
+
+
+def set_module(model: nn.Module, path: str, module: nn.Module) -> None:
+    """Replace the submodule at dotted ``path`` by ``module``."""
+    parent_path, _, attr = path.rpartition(".")
+    parent = model.get_submodule(parent_path) if parent_path else model
+    setattr(parent, attr, module)
+
+
+def apply_transforms(model: nn.Module, transforms: list[dict[str, Any]]) -> nn.Module:
+    """Replay recorded structural edits on a freshly built model (weights are loaded afterwards)."""
+    for t in transforms:
+        for rec in t.get("layers", []):
+            cls = LAYER_TYPES.get(rec["type"])
+            if cls is None:
+                raise EdgefactError(
+                    f"checkpoint uses factorized layer type '{rec['type']}' unknown to this edgefact "
+                    f"(known: {', '.join(LAYER_TYPES)}): upgrade edgefact or refactorize"
+                )
+            set_module(model, rec["path"], cls(**rec["args"]))
+    model.ef_transforms = list(transforms)
+    return model

@@ -1,4 +1,4 @@
-"""report.json schema: accepts a complete report, rejects broken ones naming the field (engineer E)."""
+"""report.json schema: accepts a complete report, rejects broken ones naming the field (via jsonschema)."""
 
 from __future__ import annotations
 
@@ -113,7 +113,8 @@ def test_derive_fields_computes_share_ratio_and_estimate() -> None:
 
 
 def test_validator_understands_every_keyword_of_the_shipped_schema() -> None:
-    """A keyword the hand-written validator does not implement would be silently ignored."""
+    """Every keyword of the shipped schema is one whose failure the error message puts in words, and
+    none is a typo (JSON Schema validators, jsonschema included, silently ignore unknown keywords)."""
     supported = {"$schema", "$id", "$defs", "$ref", "title", "description", "type", "const", "enum", "required",
                  "properties", "additionalProperties", "items", "minimum", "maximum", "exclusiveMinimum",
                  "minLength", "pattern"}
@@ -131,3 +132,37 @@ def test_validator_understands_every_keyword_of_the_shipped_schema() -> None:
 
     walk(load_json_schema())
     assert seen <= supported, seen - supported
+
+
+def test_shipped_schema_is_valid_draft_2020_12() -> None:
+    from jsonschema import Draft202012Validator
+
+    schema = load_json_schema()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(schema)
+
+
+def test_python_tuples_count_as_arrays() -> None:
+    r = sample_report()
+    r["model"]["input"]["shape"] = tuple(r["model"]["input"]["shape"])
+    r["layers"] = tuple(r["layers"])
+    validate_report(r)
+    r["model"]["input"]["shape"] = (1, "28")
+    with pytest.raises(ReportSchemaError, match=r"^report\.model\.input\.shape\[1\]: expected integer"):
+        validate_report(r)
+
+
+def test_unknown_field_of_a_closed_object_is_named() -> None:
+    """An ``additionalProperties: false`` error names the unexpected key, not the object."""
+    from jsonschema import Draft202012Validator
+
+    from edgefact.report.schema import _schema_error
+
+    closed = Draft202012Validator({"type": "object", "properties": {"a": {}}, "additionalProperties": False})
+    (err,) = closed.iter_errors({"a": 1, "b": 2})
+    assert str(_schema_error(err)) == "report.b: unknown field (valid: a)"
+
+
+def test_non_object_report_is_refused() -> None:
+    with pytest.raises(ReportSchemaError, match="^report: expected a JSON object, got list"):
+        validate_report([])

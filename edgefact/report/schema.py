@@ -1,11 +1,13 @@
 """The versioned ``report.json`` schema (``edgefact.report/1``) and its validator.
 
-The JSON Schema shipped next to this module (``report.schema.json``) is the single source of truth;
-:func:`validate_report` interprets the subset of JSON Schema it uses (type, const, enum, required,
-properties, additionalProperties, items, minimum/maximum, exclusiveMinimum, minLength, pattern,
-local ``$ref``) so no extra package is needed, and names the offending field in its error
-(``report.layers[2].macs: expected integer >= 0, got -5``). A few rules JSON Schema cannot say
+The JSON Schema shipped next to this module (``report.schema.json``, draft 2020-12) is the single
+source of truth. :func:`validate_report` checks a report with the ``jsonschema`` library and turns
+its first error into an :class:`EdgefactError` that names the offending field
+(``report.layers[2].macs: expected a value >= 0, got -5``). A few rules JSON Schema cannot say
 (unique layer indices, shares summing to at most 1) are checked afterwards.
+
+:data:`REPORT_SCHEMA` is the one spelling of the schema id: producers write it, the shipped schema
+carries it as ``$id`` and as the ``schema`` field's ``const``.
 
 :func:`derive_fields` fills the values computed from others (share, MACs per count, estimated ms,
 totals) so every producer computes them the same way.
@@ -16,9 +18,12 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import re
+from collections.abc import Iterable
 from importlib import resources
 from typing import Any
+
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import ValidationError, best_match
 
 from edgefact.errors import EdgefactError
 
@@ -46,23 +51,19 @@ def load_json_schema() -> dict[str, Any]:
     return json.loads(text)
 
 
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "object": (dict,),
-    "array": (list, tuple),
-    "string": (str,),
-    "number": (int, float),
-    "integer": (int,),
-    "boolean": (bool,),
-    "null": (type(None),),
-}
+# Producers build reports in Python before writing JSON: a tuple is as good as a list there.
+_ReportValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+        "array", lambda _checker, value: isinstance(value, list | tuple)),
+)
 
 
-def _type_ok(value: Any, name: str) -> bool:
-    if name in ("number", "integer") and isinstance(value, bool):
-        return False  # JSON booleans are not numbers, Python's are
-    if name == "integer" and isinstance(value, float):
-        return value.is_integer()
-    return isinstance(value, _JSON_TYPES[name])
+@functools.lru_cache(maxsize=1)
+def _validator() -> Any:
+    schema = load_json_schema()
+    Draft202012Validator.check_schema(schema)  # a broken shipped schema is a bug, not a bad report
+    return _ReportValidator(schema)
 
 
 def _describe(value: Any) -> str:
@@ -70,77 +71,56 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _resolve(ref: str, root: dict[str, Any]) -> dict[str, Any]:
-    if not ref.startswith("#/"):
-        raise ValueError(f"only local $ref supported, got {ref}")
-    node: Any = root
-    for part in ref[2:].split("/"):
-        node = node[part]
-    return node
-
-
-def _join(path: str, key: str) -> str:
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
     return f"{path}.{key}" if key.isidentifier() else f"{path}[{json.dumps(key)}]"
 
 
-def _check(value: Any, schema: dict[str, Any], path: str, root: dict[str, Any]) -> None:
-    """Raise ReportSchemaError at the first violation under ``path``."""
-    if "$ref" in schema:
-        schema = _resolve(schema["$ref"], root)
+def _field(parts: Iterable[str | int]) -> str:
+    path = "report"
+    for key in parts:
+        path = _join(path, key)
+    return path
 
-    def fail(expected: str) -> None:
-        raise ReportSchemaError(
-            f"{path}: expected {expected}, got {_describe(value)} "
-            f"(see docs/report-schema.md, schema {REPORT_SCHEMA})"
-        )
 
-    if "const" in schema and value != schema["const"]:
-        fail(_describe(schema["const"]))
-    if "enum" in schema and value not in schema["enum"]:
-        fail("one of " + ", ".join(_describe(v) for v in schema["enum"]))
-    types = schema.get("type")
-    if types is not None:
-        names = [types] if isinstance(types, str) else list(types)
-        if not any(_type_ok(value, t) for t in names):
-            bound = ""
-            if "minimum" in schema:
-                bound = f" >= {schema['minimum']}"
-            fail(" or ".join(names) + bound)
-    if value is None:
-        return
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            fail(f"a value >= {schema['minimum']}")
-        if "maximum" in schema and value > schema["maximum"]:
-            fail(f"a value <= {schema['maximum']}")
-        if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
-            fail(f"a value > {schema['exclusiveMinimum']}")
-    if isinstance(value, str):
-        if len(value) < schema.get("minLength", 0):
-            fail("a non-empty string")
-        if "pattern" in schema and not re.search(schema["pattern"], value):
-            fail(f"a string matching {schema['pattern']}")
-    if isinstance(value, dict):
-        for key in schema.get("required", []):
-            if key not in value:
-                raise ReportSchemaError(
-                    f"{path}.{key}: required field is missing (see docs/report-schema.md, "
-                    f"schema {REPORT_SCHEMA})"
-                )
-        props = schema.get("properties", {})
-        extra = schema.get("additionalProperties", True)
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ReportSchemaError(f"{path}: keys must be strings, got {_describe(key)}")
-            if key in props:
-                _check(item, props[key], _join(path, key), root)
-            elif extra is False:
-                raise ReportSchemaError(f"{_join(path, key)}: unknown field (valid: {', '.join(sorted(props))})")
-            elif isinstance(extra, dict):
-                _check(item, extra, _join(path, key), root)
-    if isinstance(value, list | tuple) and "items" in schema:
-        for i, item in enumerate(value):
-            _check(item, schema["items"], f"{path}[{i}]", root)
+def _expected(err: ValidationError) -> str:
+    """What the failing keyword wanted, in words."""
+    kw, want, schema = err.validator, err.validator_value, err.schema
+    if kw == "type":
+        names = [want] if isinstance(want, str) else list(want)
+        bound = f" >= {schema['minimum']}" if isinstance(schema, dict) and "minimum" in schema else ""
+        return " or ".join(names) + bound
+    if kw == "const":
+        return _describe(want)
+    if kw == "enum":
+        return "one of " + ", ".join(_describe(v) for v in want)
+    if kw == "minimum":
+        return f"a value >= {want}"
+    if kw == "maximum":
+        return f"a value <= {want}"
+    if kw == "exclusiveMinimum":
+        return f"a value > {want}"
+    if kw == "minLength":
+        return "a non-empty string" if want == 1 else f"a string of at least {want} characters"
+    if kw == "pattern":
+        return f"a string matching {want}"
+    return err.message
+
+
+def _schema_error(err: ValidationError) -> ReportSchemaError:
+    """The report error for jsonschema's error: the field's path first, then what was wrong."""
+    path = _field(err.absolute_path)
+    see = f"(see docs/report-schema.md, schema {REPORT_SCHEMA})"
+    inst = err.instance
+    if err.validator == "required" and isinstance(inst, dict):
+        missing = next((k for k in err.validator_value if k not in inst), "?")
+        return ReportSchemaError(f"{_join(path, missing)}: required field is missing {see}")
+    if err.validator == "additionalProperties" and isinstance(inst, dict) and isinstance(err.schema, dict):
+        props = err.schema.get("properties", {})
+        extra = next((k for k in inst if k not in props), "?")
+        return ReportSchemaError(f"{_join(path, extra)}: unknown field (valid: {', '.join(sorted(props))})")
+    return ReportSchemaError(f"{path}: expected {_expected(err)}, got {_describe(inst)} {see}")
 
 
 def validate_report(d: Any) -> None:
@@ -153,8 +133,9 @@ def validate_report(d: Any) -> None:
             f"report.schema: this edgefact reads {REPORT_SCHEMA}, the report is {schema_id}; "
             "regenerate the report with this version (edgefact build) or use the matching edgefact"
         )
-    root = load_json_schema()
-    _check(d, root, "report", root)
+    err = best_match(_validator().iter_errors(d))
+    if err is not None:
+        raise _schema_error(err)
     seen: dict[int, int] = {}
     share_sum = 0.0
     for pos, layer in enumerate(d["layers"]):

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from edgefact.cli import cli
 from edgefact.errors import EdgefactError, ModelTooLargeError
 from edgefact.firmware.boards import BoardPortError, boards_with_ports, hardware_port
+from edgefact.targets import get_target
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "test_boards_ports"
@@ -43,7 +44,7 @@ def _build(board: str, sources: list[Path] | None = None, out: Path | None = Non
            defines: dict | None = None) -> Path:
     from edgefact.firmware.build import DEMO_SOURCES, build_firmware
 
-    return build_firmware(board, sources or list(DEMO_SOURCES), [], out or CACHE / board,
+    return build_firmware(get_target(board), sources or list(DEMO_SOURCES), [], out or CACHE / board,
                           defines=defines or dict(RUN_DEFINES), hardware=True)
 
 
@@ -101,7 +102,6 @@ def test_hardware_image_fits_the_real_part(hw_elfs: dict[str, Path], board: str)
     dis = subprocess.run(["arm-none-eabi-objdump", "-d", str(elf)], capture_output=True, text=True).stdout
     assert not re.search(r"\bbkpt\s+0x00ab\b", dis, re.IGNORECASE)
     # the budget of the board file agrees with the part
-    from edgefact.targets import get_target
 
     tgt = get_target(board)
     assert tgt.flash_bytes <= part["flash"][1]
@@ -176,7 +176,7 @@ SECTIONS { .text : { KEEP(*(.vectors)) *(.text*) *(.rodata*) } > FLASH  .bss : {
 def test_nrf_uart_driver_on_qemu_microbit(tmp_path: Path) -> None:
     """The nRF52840 port's UART0 code (legacy UART: same registers and base address as the nRF51's)
     runs on QEMU's micro:bit (nRF51822, Cortex-M0) UART model and the bytes arrive on its serial."""
-    port = hardware_port("nrf52840dk")
+    port = hardware_port(get_target("nrf52840dk"))
     (tmp_path / "ef_board_cfg.h").write_text(port.config_header())
     (tmp_path / "main.c").write_text(_MICROBIT_MAIN)
     (tmp_path / "link.ld").write_text(_MICROBIT_LD)
@@ -206,7 +206,7 @@ STM32_EXPECTED = {
 def test_stm32_uart_driver_against_register_model(tmp_path: Path, board: str) -> None:
     if shutil.which("gcc") is None:
         pytest.skip("needs gcc")
-    port = hardware_port(board)
+    port = hardware_port(get_target(board))
     (tmp_path / "ef_board_cfg.h").write_text(port.config_header())
     exe = tmp_path / "model"
     subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", f"-I{tmp_path}",
@@ -232,7 +232,6 @@ def test_stm32_uart_driver_against_register_model(tmp_path: Path, board: str) ->
 @pytest.mark.qemu
 def test_corstone300_hardware_image_runs_on_qemu(hw_elfs: dict[str, Path]) -> None:
     """Corstone-300 has QEMU's mps3-an547 map: its real-part image (CMSDK port, DWT, RTT) runs there."""
-    from edgefact.targets import get_target
     from edgefact.targets.runners import get_runner
 
     res = get_runner("qemu").run(hw_elfs["corstone-300"], get_target("corstone-300"), timeout_s=60)
@@ -259,8 +258,7 @@ def test_cli_hardware_flag(hw_elfs: dict[str, Path]) -> None:
     # a real-part image is refused by QEMU, an emulator image of the board by the probe runners
     r = runner.invoke(cli, ["bench", "--target", "nucleo-h743zi", "--runner", "qemu", str(hw_elfs["nucleo-h743zi"])])
     assert r.exit_code != 0 and "does not run on QEMU" in _text(r)
-    from edgefact.firmware.boards import check_elf_for_runner
-    from edgefact.targets import get_target
+    from edgefact.targets.runners import check_elf_for_runner
 
     with pytest.raises(BoardPortError, match="does not run on QEMU"):  # gdb without a server starts QEMU
         check_elf_for_runner(hw_elfs["nucleo-h743zi"], get_target("nucleo-h743zi"), "gdb")
@@ -272,11 +270,10 @@ def test_cli_hardware_flag(hw_elfs: dict[str, Path]) -> None:
 
 @needs_arm
 def test_emulator_image_refused_by_board_runners(tmp_path: Path) -> None:
-    from edgefact.firmware.boards import check_elf_for_runner
     from edgefact.firmware.build import DEMO_SOURCES, build_firmware
-    from edgefact.targets import get_target
+    from edgefact.targets.runners import check_elf_for_runner
 
-    elf = build_firmware("nrf52840dk", list(DEMO_SOURCES), [], CACHE / "nrf-emulated")
+    elf = build_firmware(get_target("nrf52840dk"), list(DEMO_SOURCES), [], CACHE / "nrf-emulated")
     tgt = get_target("nrf52840dk")
     for runner, server in (("pyocd", None), ("serial", None), ("gdb", "localhost:3333")):
         with pytest.raises(BoardPortError, match="--hardware"):
@@ -286,10 +283,9 @@ def test_emulator_image_refused_by_board_runners(tmp_path: Path) -> None:
 
 
 def test_port_table_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    from edgefact.targets import get_target
 
     with pytest.raises(EdgefactError, match="nucleo-h743zi"):
-        hardware_port("cortex-m7")
+        hardware_port(get_target("cortex-m7"))
     tgt = get_target("nucleo-l4r5zi")
     good = dict(tgt.extra["hardware"])
     bad = {**good, "uart_kind": "spi"}

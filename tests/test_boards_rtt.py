@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from edgefact.errors import EdgefactError
+from edgefact.firmware.elf import symbol_address
 from edgefact.report.logproto import encode_record
 from edgefact.targets import get_target
 from edgefact.targets.runners import get_runner
@@ -18,7 +19,6 @@ from edgefact.targets.runners.rtt import (
     RTT_READY_SYMBOL,
     RttError,
     RttReader,
-    elf_function_address,
     rtt_symbol_address,
     scan_for_control_block,
 )
@@ -36,7 +36,7 @@ SMALL_RING = 128
 def _rtt_build(core: str) -> Path:
     from edgefact.firmware.build import DEMO_SOURCES, build_firmware
 
-    return build_firmware(core, list(DEMO_SOURCES), [], CACHE / core,
+    return build_firmware(get_target(core), list(DEMO_SOURCES), [], CACHE / core,
                           defines={"EF_LOG_RTT": 1, "EF_LOG_SEMIHOST": 0, "EF_RTT_BUF_SIZE": SMALL_RING})
 
 
@@ -206,7 +206,7 @@ class FakeRttCore:
         cb = rtt_symbol_address(elf)
         assert cb is not None
         self.cb = cb
-        self.ready = elf_function_address(elf, RTT_READY_SYMBOL)
+        self.ready = symbol_address(elf, RTT_READY_SYMBOL, function=True)
         self.ring_size = ring
         # RAM survives a reset: the previous run's control block is still there, with unread bytes
         self.ring: RingTarget | None = self._new_ring()

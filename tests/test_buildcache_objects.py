@@ -16,6 +16,7 @@ import pytest
 from edgefact.errors import EdgefactError
 from edgefact.firmware.build import DEMO_SOURCES, build_firmware, build_info
 from edgefact.firmware.objcache import parse_depfile
+from edgefact.targets import get_target
 
 needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc (sudo apt-get install gcc)")
 needs_arm = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None,
@@ -67,11 +68,11 @@ def _metric(elf: Path) -> str:
 @needs_gcc
 def test_second_build_compiles_nothing_and_runs(cache: Path, tmp_path: Path) -> None:
     src, inc = _app(tmp_path / "a", 41)
-    e1 = build_firmware("host", [src], [inc], tmp_path / "out1")
+    e1 = build_firmware(get_target("host"), [src], [inc], tmp_path / "out1")
     o1 = _objects(e1)
     assert o1["cached"] == [] and "app.c" in o1["compiled"] and "ef_main.c" in o1["compiled"]
     assert any(cache.rglob("*.deps"))
-    e2 = build_firmware("host", [src], [inc], tmp_path / "out2")  # another firmware, same inputs
+    e2 = build_firmware(get_target("host"), [src], [inc], tmp_path / "out2")  # another firmware, same inputs
     o2 = _objects(e2)
     assert o2["compiled"] == [] and sorted(o2["cached"]) == sorted(o1["compiled"])
     assert build_info(e1)["build_id"] == build_info(e2)["build_id"]  # type: ignore[index]
@@ -84,9 +85,9 @@ def test_second_build_compiles_nothing_and_runs(cache: Path, tmp_path: Path) -> 
 @needs_gcc
 def test_header_change_recompiles_only_its_includers(cache: Path, tmp_path: Path) -> None:
     src, inc = _app(tmp_path / "a", 1)
-    build_firmware("host", [src], [inc], tmp_path / "out1")
+    build_firmware(get_target("host"), [src], [inc], tmp_path / "out1")
     (inc / "app.h").write_text("#define APP_VALUE 2\n")
-    e = build_firmware("host", [src], [inc], tmp_path / "out2")
+    e = build_firmware(get_target("host"), [src], [inc], tmp_path / "out2")
     # ef_main.c carries the build id, which changes with any input
     assert sorted(_objects(e)["compiled"]) == ["app.c", "ef_main.c"]
     assert '"value":2' in _metric(e).replace(" ", "")
@@ -95,11 +96,11 @@ def test_header_change_recompiles_only_its_includers(cache: Path, tmp_path: Path
 @needs_gcc
 def test_shadowing_header_earlier_in_path_misses(cache: Path, tmp_path: Path) -> None:
     src, inc = _app(tmp_path / "a", 1)
-    build_firmware("host", [src], [inc], tmp_path / "out1")
+    build_firmware(get_target("host"), [src], [inc], tmp_path / "out1")
     shadow = tmp_path / "shadow"
     shadow.mkdir()
     (shadow / "app.h").write_text("#define APP_VALUE 3\n")
-    e = build_firmware("host", [src], [shadow, inc], tmp_path / "out2")
+    e = build_firmware(get_target("host"), [src], [shadow, inc], tmp_path / "out2")
     assert "app.c" in _objects(e)["compiled"]
     assert '"value":3' in _metric(e).replace(" ", "")
 
@@ -113,8 +114,8 @@ def test_shared_source_hits_across_include_dirs(cache: Path, tmp_path: Path) -> 
     (kdir / "include" / "kern.h").write_text("#define KERN_FACTOR 2\nint kern_twice(int x);\n")
     src1, inc1 = _app(tmp_path / "m1", 1)
     src2, inc2 = _app(tmp_path / "m2", 2)
-    build_firmware("host", [src1, kdir / "kern.c"], [inc1, kdir / "include"], tmp_path / "out1")
-    e = build_firmware("host", [src2, kdir / "kern.c"], [inc2, kdir / "include"], tmp_path / "out2")
+    build_firmware(get_target("host"), [src1, kdir / "kern.c"], [inc1, kdir / "include"], tmp_path / "out1")
+    e = build_firmware(get_target("host"), [src2, kdir / "kern.c"], [inc2, kdir / "include"], tmp_path / "out2")
     o = _objects(e)
     assert "kern.c" in o["cached"] and "app.c" in o["compiled"]
 
@@ -123,12 +124,12 @@ def test_shared_source_hits_across_include_dirs(cache: Path, tmp_path: Path) -> 
 @pytest.mark.parametrize("change", ["define", "flag"])
 def test_define_or_flag_change_recompiles_everything(cache: Path, tmp_path: Path, change: str) -> None:
     src, inc = _app(tmp_path / "a", 1)
-    e1 = build_firmware("host", [src], [inc], tmp_path / "out1", defines={"EF_BENCH_RUNS": 2})
+    e1 = build_firmware(get_target("host"), [src], [inc], tmp_path / "out1", defines={"EF_BENCH_RUNS": 2})
     n = len(_objects(e1)["compiled"])
     if change == "define":
-        e2 = build_firmware("host", [src], [inc], tmp_path / "out2", defines={"EF_BENCH_RUNS": 3})
+        e2 = build_firmware(get_target("host"), [src], [inc], tmp_path / "out2", defines={"EF_BENCH_RUNS": 3})
     else:
-        e2 = build_firmware("host", [src], [inc], tmp_path / "out2", defines={"EF_BENCH_RUNS": 2}, opt="-O1")
+        e2 = build_firmware(get_target("host"), [src], [inc], tmp_path / "out2", defines={"EF_BENCH_RUNS": 2}, opt="-O1")
     o = _objects(e2)
     assert o["cached"] == [] and len(o["compiled"]) == n
 
@@ -136,16 +137,16 @@ def test_define_or_flag_change_recompiles_everything(cache: Path, tmp_path: Path
 @needs_gcc
 def test_warning_is_still_an_error_after_a_cache_hit(cache: Path, tmp_path: Path) -> None:
     src, inc = _app(tmp_path / "a", 1)
-    build_firmware("host", [src], [inc], tmp_path / "out1")
+    build_firmware(get_target("host"), [src], [inc], tmp_path / "out1")
     src.write_text(APP + "static int unused_fn(void) { return 1; }\n")
     with pytest.raises(EdgefactError, match="compiling app.c"):
-        build_firmware("host", [src], [inc], tmp_path / "out2")
+        build_firmware(get_target("host"), [src], [inc], tmp_path / "out2")
 
 
 @needs_arm
 def test_arm_hit_restores_stack_usage_files(cache: Path, tmp_path: Path) -> None:
-    e1 = build_firmware("cortex-m7", list(DEMO_SOURCES), [], tmp_path / "m7a")
-    e2 = build_firmware("cortex-m7", list(DEMO_SOURCES), [], tmp_path / "m7b")
+    e1 = build_firmware(get_target("cortex-m7"), list(DEMO_SOURCES), [], tmp_path / "m7a")
+    e2 = build_firmware(get_target("cortex-m7"), list(DEMO_SOURCES), [], tmp_path / "m7b")
     assert _objects(e2)["compiled"] == []
     su1 = {p.name: p.read_text() for p in (e1.parent / "obj").glob("*.su")}
     su2 = {p.name: p.read_text() for p in (e2.parent / "obj").glob("*.su")}

@@ -18,9 +18,10 @@ from click.testing import CliRunner
 from edgefact.cli import cli
 from edgefact.errors import EdgefactError, MissingToolError, ModelTooLargeError
 from edgefact.firmware.build import DEMO_SOURCES, SELFTEST_SOURCES, build_firmware, build_info
-from edgefact.firmware.elfmem import memory_report, parse_stack_usage
-from edgefact.targets import UNIT_EMULATED, get_target
+from edgefact.firmware.elf import memory_report, parse_stack_usage
+from edgefact.targets import get_target
 from edgefact.targets.runners import FirmwareFaultError, RunResult, RunTimeoutError, get_runner
+from edgefact.units import UNIT_EMULATED
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "foundation"
@@ -32,7 +33,7 @@ needs_arm = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shut
 
 
 def _build(core: str, name: str, sources, defines=None) -> Path:  # type: ignore[no-untyped-def]
-    return build_firmware(core, sources, [], CACHE / f"{core}-{name}", defines=defines)
+    return build_firmware(get_target(core), sources, [], CACHE / f"{core}-{name}", defines=defines)
 
 
 @pytest.fixture(scope="session")
@@ -179,7 +180,7 @@ void ef_app_report(void) {}
 def test_stack_overflow_faults_on_armv8m(tmp_path: Path) -> None:
     src = tmp_path / "overflow.c"
     src.write_text(OVERFLOW)
-    elf = build_firmware("cortex-m33", [src], [], CACHE / "cortex-m33-overflow")
+    elf = build_firmware(get_target("cortex-m33"), [src], [], CACHE / "cortex-m33-overflow")
     with pytest.raises(FirmwareFaultError, match=r"STKOF") as ei:
         get_runner("qemu").run(elf, get_target("cortex-m33"), timeout_s=30)
     assert ei.value.registers["function"] == "recurse"
@@ -228,7 +229,7 @@ def test_large_constant_data_fits_on_m55(tmp_path: Path) -> None:
     if not inc.exists():
         inc.write_text(",\n".join(",".join(str(b) for b in data[i:i + 64]) for i in range(0, len(data), 64)))
     (src_dir / "big.c").write_text(BIG_CONST)
-    elf = build_firmware("cortex-m55", [src_dir / "big.c"], [src_dir], CACHE / "cortex-m55-bigconst")
+    elf = build_firmware(get_target("cortex-m55"), [src_dir / "big.c"], [src_dir], CACHE / "cortex-m55-bigconst")
     rep = memory_report(elf)
     rodata = next(s for s in rep.sections if s.name == ".rodata")
     assert rodata.size >= len(data) and 0x38000000 <= rodata.address < 0x38800000
@@ -252,15 +253,15 @@ def test_board_ram_budget_is_checked(tmp_path: Path) -> None:
     src = tmp_path / "big_bss.c"
     src.write_text(BIG_BSS)
     with pytest.raises(ModelTooLargeError, match=r"does not fit nrf52840dk: RAM \d+ B > 262144 B"):
-        build_firmware("nrf52840dk", [src], [], tmp_path / "nrf")
+        build_firmware(get_target("nrf52840dk"), [src], [], tmp_path / "nrf")
     # the same image fits the core's 4 MB emulated RAM and a 640 KB board
-    assert build_firmware("nucleo-l4r5zi", [src], [], tmp_path / "l4").is_file()
+    assert build_firmware(get_target("nucleo-l4r5zi"), [src], [], tmp_path / "l4").is_file()
 
 
 def test_missing_toolchain_names_the_apt_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(MissingToolError, match="arm-none-eabi-gcc not found.*apt-get install gcc-arm-none-eabi"):
-        build_firmware("cortex-m4", DEMO_SOURCES, [], tmp_path / "x")
+        build_firmware(get_target("cortex-m4"), DEMO_SOURCES, [], tmp_path / "x")
     from edgefact.targets.runners.qemu import qemu_binary
 
     with pytest.raises(MissingToolError, match="qemu-system-arm not found.*apt-get install qemu-system-arm"):
@@ -271,11 +272,11 @@ def test_compile_error_is_reported_with_compiler_output(tmp_path: Path) -> None:
     src = tmp_path / "bad.c"
     src.write_text("int ef_app_setup(void) { int unused; return 0; }\n")
     with pytest.raises(EdgefactError, match="(?s)compiling bad.c failed.*unused variable"):
-        build_firmware("host", [src], [], tmp_path / "b")
+        build_firmware(get_target("host"), [src], [], tmp_path / "b")
 
 
 def test_host_demo_matches_emulated_checksum_and_log_cuts_long_records(tmp_path: Path) -> None:
-    elf = build_firmware("host", DEMO_SOURCES, [], CACHE / "host-demo")
+    elf = build_firmware(get_target("host"), DEMO_SOURCES, [], CACHE / "host-demo")
     res = get_runner("host").run(elf, get_target("host"), timeout_s=30)
     assert res.ok and res.unit == "ns (host)" and res.log.errors == []
     assert set(res.regions) == {"fc1", "relu", "fc2"}
@@ -295,7 +296,7 @@ int ef_app_run(void) { return 0; }
 void ef_app_report(void) { ef_log_begin("metric"); ef_log_str("name", "long"); ef_log_i32_array("v", v, 200);
   ef_log_end(); ef_log_output_i8("y", (const int8_t *)v, 150); }
 """)
-    res = get_runner("host").run(build_firmware("host", [src], [], tmp_path / "long"), get_target("host"))
+    res = get_runner("host").run(build_firmware(get_target("host"), [src], [], tmp_path / "long"), get_target("host"))
     assert res.log.errors == []
     m = res.log.of_type("metric")[0]
     assert m.get("cut") == 1 and "v" not in m.data and m.get("name") == "long"

@@ -10,16 +10,15 @@ from click.testing import CliRunner
 from edgefact.cli import cli
 from edgefact.errors import EdgefactError
 from edgefact.targets import (
-    UNIT_EMULATED,
-    UNIT_HOST,
     TargetDataError,
     all_targets,
     get_target,
     parse_board,
     parse_core,
 )
-from edgefact.targets.runners import Runner, get_runner, register_runner
+from edgefact.targets.runners import Runner, RunnerCapabilities, get_runner, register_runner
 from edgefact.targets.runners.qemu import qemu_command
+from edgefact.units import UNIT_EMULATED, UNIT_HOST
 
 CORES = {"cortex-m4": "mps2-an386", "cortex-m7": "mps2-an500", "cortex-m33": "mps2-an505",
          "cortex-m55": "mps3-an547"}
@@ -97,7 +96,7 @@ def test_targets_command_prints_every_target() -> None:
     assert res.exit_code == 0, res.output
     for name in [*CORES, "host", *BOARDS]:
         assert name in res.output
-    assert "216 MHz" in res.output and "320 KB" in res.output
+    assert "216 MHz" in res.output and "320.0 KiB" in res.output  # binary prefixes (edgefact.units)
 
 
 def test_qemu_command_line() -> None:
@@ -119,6 +118,9 @@ def test_runner_registry() -> None:
 
     @register_runner("test-dummy")
     class Dummy(Runner):
+        capabilities = RunnerCapabilities(runs_on="native", exact_counts=False, can_flash=False,
+                                          log_transports=("stdout",), unit=UNIT_HOST)
+
         def run(self, artifact, target, timeout_s=60.0, on_record=None):  # type: ignore[no-untyped-def]
             raise NotImplementedError
 

@@ -18,10 +18,11 @@ from click.testing import CliRunner
 
 from edgefact.cli import cli
 from edgefact.errors import EdgefactError
+from edgefact.firmware.elf import vector_table
 from edgefact.report.logproto import encode_record, parse_log
 from edgefact.targets import get_target
 from edgefact.targets.runners import FirmwareFaultError, RunTimeoutError, get_runner
-from edgefact.targets.runners.gdb import free_port, qemu_gdb_command, vector_table
+from edgefact.targets.runners.gdb import free_port, qemu_gdb_command
 
 ROOT = Path(__file__).resolve().parents[1]
 HAVE_ARM = shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc") and shutil.which("gdb-multiarch")
@@ -34,7 +35,7 @@ def demo_elf() -> Path:
     """The template's demo app for cortex-m7 (build_firmware skips the build when nothing changed)."""
     from edgefact.firmware.build import DEMO_SOURCES, build_firmware
 
-    return build_firmware("cortex-m7", list(DEMO_SOURCES), [], ROOT / ".cache" / "test_runners_boards" / "m7")
+    return build_firmware(get_target("cortex-m7"), list(DEMO_SOURCES), [], ROOT / ".cache" / "test_runners_boards" / "m7")
 
 
 @pytest.fixture(scope="session")
@@ -76,8 +77,8 @@ def misbehaving_elfs() -> dict[str, Path]:
     if not src.is_file() or src.read_text() != _MISBEHAVING_APP:
         root.mkdir(parents=True, exist_ok=True)
         src.write_text(_MISBEHAVING_APP)
-    return {"hang": build_firmware("cortex-m4", [src], [], root / "hang", defines={"EF_TEST_HANG": 1}),
-            "fault": build_firmware("cortex-m4", [src], [], root / "fault")}
+    return {"hang": build_firmware(get_target("cortex-m4"), [src], [], root / "hang", defines={"EF_TEST_HANG": 1}),
+            "fault": build_firmware(get_target("cortex-m4"), [src], [], root / "fault")}
 
 
 def _same_figures(result, log) -> None:
@@ -174,7 +175,7 @@ def uart_only_elf() -> Path:
     idles after the end record, so the pty stays open as a board's port would)."""
     from edgefact.firmware.build import DEMO_SOURCES, build_firmware
 
-    return build_firmware("cortex-m7", list(DEMO_SOURCES), [], ROOT / ".cache" / "test_runners_boards" / "m7-uart",
+    return build_firmware(get_target("cortex-m7"), list(DEMO_SOURCES), [], ROOT / ".cache" / "test_runners_boards" / "m7-uart",
                           defines={"EF_LOG_SEMIHOST": 0})
 
 
@@ -187,7 +188,6 @@ def test_serial_runner_reads_qemu_uart_through_a_pty(uart_only_elf, direct_run) 
     del cmd[i:i + 2]
     cmd[cmd.index("-serial") + 1] = "pty"
     cmd[cmd.index("-monitor") + 1] = "stdio"
-    cmd.remove("-nographic")
     qemu = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         buf = b""

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from edgefact.errors import EdgefactError
-from edgefact.targets import MemoryRegion, Target, all_targets, get_target
+from edgefact.targets import MemoryRegion, Target, all_targets
+from edgefact.targets.validate import Table
 
 BOARDS_DIR = Path(__file__).resolve().parent / "template" / "boards"
 PORTS = ("stm32", "nrf52", "cmsdk")
@@ -119,77 +119,50 @@ class HardwarePort:
         return {**HARDWARE_DEFINES, "EF_CPU_CLOCK_HZ": f"{self.cpu_clock_hz}u"}
 
 
-def _need(d: dict[str, Any], key: str, typ: type, where: str) -> Any:
-    if key not in d:
-        raise BoardPortError(f"{where}: missing key '{key}'; add `{key} = ...` (see docs/boards.md)")
-    val = d[key]
-    if not isinstance(val, typ) or (typ is int and isinstance(val, bool)):
-        raise BoardPortError(f"{where}: '{key}' must be {typ.__name__}, got {val!r}")
-    return val
-
-
 def boards_with_ports() -> list[str]:
     return [n for n, t in all_targets().items() if t.kind == "board" and isinstance(t.extra.get("hardware"), dict)]
 
 
-def hardware_port(target: Target | str) -> HardwarePort:
+def hardware_port(tgt: Target) -> HardwarePort:
     """The validated hardware port of a board; BoardPortError naming the fix otherwise."""
-    tgt = get_target(target)
     hw = tgt.extra.get("hardware") if tgt.kind == "board" else None
     if not isinstance(hw, dict):
         kind = "an emulated core" if tgt.kind == "core" else ("the host" if tgt.is_host else "a board without a port")
         raise BoardPortError(
             f"'{tgt.name}' is {kind}: no real-part firmware; --hardware needs one of the boards with a port: "
             f"{', '.join(boards_with_ports())} (or add a [hardware] table to its TOML, see docs/boards.md)")
-    where = f"targets/data/boards/{tgt.name}.toml [hardware]"
-    port = _need(hw, "port", str, where)
-    if port not in PORTS:
-        raise BoardPortError(f"{where}: port '{port}' unknown; valid: {', '.join(PORTS)}")
-    kind = _need(hw, "uart_kind", str, where)
-    if kind not in UART_KINDS:
-        raise BoardPortError(f"{where}: uart_kind '{kind}' unknown; valid: {', '.join(UART_KINDS)}")
-    baud = _need(hw, "baud", int, where)
-    uart_clock = None if kind == "nrf-uart" else _need(hw, "uart_clock_hz", int, where)
+    t = Table(hw, f"targets/data/boards/{tgt.name}.toml [hardware]", BoardPortError, "(see docs/boards.md)")
+    port = t.choice("port", PORTS)
+    kind = t.choice("uart_kind", UART_KINDS)
+    baud = t.req("baud", int)
+    uart_clock = None if kind == "nrf-uart" else t.req("uart_clock_hz", int)
     if kind == "nrf-uart" and baud not in NRF_BAUDRATE:
-        raise BoardPortError(f"{where}: baud {baud} not available on the nRF UART; valid: "
-                             f"{', '.join(map(str, NRF_BAUDRATE))}")
+        raise t.fail(f"baud {baud} not available on the nRF UART; valid: {', '.join(map(str, NRF_BAUDRATE))}")
     if uart_clock is not None and not 0 < baud * (3 if kind == "lpuart" else 16) <= uart_clock:
-        raise BoardPortError(f"{where}: baud {baud} too fast for a {uart_clock} Hz UART clock; lower `baud`")
-    mems = []
-    for i, m in enumerate(_need(hw, "memory", list, where)):
-        w = f"{where} [[hardware.memory]] #{i}"
-        use = _need(m, "use", str, w)
-        if use not in ("code", "data", "vectors", "stack"):
-            raise BoardPortError(f"{w}: use '{use}' unknown; valid: code, data, vectors, stack")
-        mems.append(MemoryRegion(_need(m, "name", str, w), _need(m, "origin", int, w), _need(m, "length", int, w), use))
-    for need in ("code", "data"):
-        if not any(m.use == need for m in mems):
-            raise BoardPortError(f"{where}: needs a [[hardware.memory]] region with use = \"{need}\"")
-    config = _need(hw, "config", dict, where) if "config" in hw else {}
+        raise t.fail(f"baud {baud} too fast for a {uart_clock} Hz UART clock; lower `baud`")
+    mems = t.regions("memory", "hardware.memory")
+    config = t.opt("config", dict, {})
     for k, v in config.items():
         if not k.isidentifier() or not isinstance(v, int) or isinstance(v, bool):
-            raise BoardPortError(f"{where}.config: '{k}' must be a C identifier with an integer value")
-    setbits = []
-    for i, s in enumerate(hw.get("setbits", [])):
-        w = f"{where} [[hardware.setbits]] #{i}"
-        setbits.append((_need(s, "reg", int, w), _need(s, "bits", int, w), str(s.get("what", "")).replace("*/", "")))
-    return HardwarePort(board=tgt.name, port=port, cpu_clock_hz=_need(hw, "cpu_clock_hz", int, where),
+            raise BoardPortError(f"{t.where}.config: '{k}' must be a C identifier with an integer value")
+    setbits = tuple((s.req("reg", int), s.req("bits", int), str(s.opt("what", str, "")).replace("*/", ""))
+                    for s in (t.items("setbits", "hardware.setbits") if "setbits" in t else []))
+    return HardwarePort(board=tgt.name, port=port, cpu_clock_hz=t.req("cpu_clock_hz", int),
                         clock_note=str(hw.get("clock_note", "")), uart_note=str(hw.get("uart_note", "")),
-                        uart_kind=kind, baud=baud, uart_clock_hz=uart_clock, memory=tuple(mems),
-                        config=dict(config), setbits=tuple(setbits))
+                        uart_kind=kind, baud=baud, uart_clock_hz=uart_clock, memory=mems,
+                        config=dict(config), setbits=setbits)
 
 
-def check_elf_for_runner(elf: str | Path, target: Target, runner: str, *, gdb_server: str | None = None) -> None:
-    """Refuse an ELF whose build.json says it was built for the other world: an emulator image
-    sent to a real board, a real-part image to QEMU, or a real-part image of another board."""
-    from edgefact.firmware.build import build_info
-
-    info = build_info(elf)
+def check_image(info: dict[str, object] | None, elf: str | Path, target: Target, *, real_part: bool,
+                emulator: bool) -> None:
+    """Refuse an image whose build.json (``info``) says it was built for the other world: an emulator
+    image sent to a real board (``real_part``), a real-part image to QEMU (``emulator``), or a
+    real-part image of another board."""
     if not info or target.kind != "board":
         return
     hw = info.get("hardware")
     built_for = info.get("target")
-    if hardware_runner(runner, gdb_server=gdb_server):
+    if real_part:
         if isinstance(hw, dict) and hw.get("board") != target.name:
             raise BoardPortError(f"{elf} was built for the {hw.get('board')} part, not {target.name}; rebuild: "
                                  f"edgefact run --target {target.name} --hardware --no-run")
@@ -198,19 +171,11 @@ def check_elf_for_runner(elf: str | Path, target: Target, runner: str, *, gdb_se
                 f"{elf} was built for {target.name}'s emulated core (QEMU memory map and UART), not for the real "
                 f"part; rebuild it with `edgefact run --target {target.name} --hardware --no-run` "
                 "(or build_firmware(..., hardware=True))")
-    elif (runner == "qemu" or (runner == "gdb" and gdb_server is None)) and isinstance(hw, dict) \
-            and not hardware_port(target).runs_on_emulator(target):
+    elif emulator and isinstance(hw, dict) and not hardware_port(target).runs_on_emulator(target):
         raise BoardPortError(f"{elf} is a real-part build for {target.name}: it does not run on QEMU's "
                              f"{target.qemu_machine}; run it on the board (`edgefact bench --target {target.name} --runner "
                              "pyocd|serial ELF`, or --runner gdb --gdb-server HOST:PORT) or rebuild without --hardware")
 
 
-def hardware_runner(runner: str | None, *, gdb_server: str | None = None) -> bool:
-    """Whether a run with ``runner`` needs real-part firmware: pyocd and serial always talk to a
-    board; gdb does when it is given a server (without one it starts QEMU)."""
-    return runner in ("pyocd", "serial") or (runner == "gdb" and gdb_server is not None)
-
-
-__all__ = ["BOARDS_DIR", "HARDWARE_DEFINES", "BoardPortError", "HardwarePort", "boards_with_ports",
-           "check_elf_for_runner",
-           "hardware_port", "hardware_runner"]
+__all__ = ["BOARDS_DIR", "HARDWARE_DEFINES", "BoardPortError", "HardwarePort", "boards_with_ports", "check_image",
+           "hardware_port"]

@@ -19,10 +19,13 @@ from fractions import Fraction
 from pathlib import Path
 
 from edgefact.errors import EdgefactError, MissingToolError, ModelTooLargeError
+from edgefact.firmware.boards import hardware_port
+from edgefact.firmware.elf import memory_report
 from edgefact.firmware.objcache import ObjectCache, object_cache_dir
 from edgefact.fsutil import atomic_output_path, atomic_write_text
 from edgefact.hashing import digest
-from edgefact.targets import UNIT_DEVICE, Target, get_target
+from edgefact.targets import Target
+from edgefact.units import UNIT_DEVICE
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "template"
 INCLUDE_DIR = TEMPLATE_DIR / "include"
@@ -115,7 +118,7 @@ def _run(cmd: list[str], what: str) -> None:
         raise EdgefactError(f"{what} failed (exit {proc.returncode}):\n{short}\ncommand: {' '.join(cmd)}")
 
 
-def build_firmware(target: Target | str, app_sources: Sequence[str | os.PathLike[str]],
+def build_firmware(target: Target, app_sources: Sequence[str | os.PathLike[str]],
                    include_dirs: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
                    defines: Mapping[str, DefineValue] | None = None, opt: str = "-O2",
                    extra_cflags: Sequence[str] | None = None, *, check_fit: bool = True,
@@ -133,7 +136,10 @@ def build_firmware(target: Target | str, app_sources: Sequence[str | os.PathLike
     Also writes ``build.json`` (build id, target, unit, sizes) and keeps objects and ``.su`` stack
     usage files in ``out_dir/obj``.
     """
-    tgt = get_target(target)
+    if not isinstance(target, Target):
+        raise TypeError(f"build_firmware takes a Target (resolve names with edgefact.targets.get_target), "
+                        f"got {target!r}")
+    tgt = target
     cc = compiler_for(tgt)
     out = Path(out_dir).resolve()
     srcs = [*template_sources(tgt), *(Path(s).resolve() for s in app_sources)]
@@ -145,8 +151,6 @@ def build_firmware(target: Target | str, app_sources: Sequence[str | os.PathLike
     base_defines = target_defines(tgt)
     hw_meta: dict[str, object] | None = None
     if hardware:
-        from edgefact.firmware.boards import hardware_port
-
         port = hardware_port(tgt)
         gen = out / "board"
         gen.mkdir(parents=True, exist_ok=True)
@@ -225,8 +229,6 @@ def build_firmware(target: Target | str, app_sources: Sequence[str | os.PathLike
                                "hardware": hw_meta,
                                "objects": {"compiled": sorted(cache.compiled), "cached": sorted(cache.hits)}}
     if not tgt.is_host:
-        from edgefact.firmware.elfmem import memory_report
-
         rep = memory_report(elf)
         meta["flash_bytes"] = rep.flash_bytes
         meta["ram_bytes"] = rep.ram_bytes

@@ -9,13 +9,16 @@ import click
 
 from edgefact.errors import EdgefactError
 from edgefact.firmware.build import DEMO_SOURCES, SELFTEST_SOURCES, build_firmware
-from edgefact.firmware.elfmem import memory_report
+from edgefact.firmware.elf import memory_report
 from edgefact.fsutil import atomic_write_text
 from edgefact.report.logproto import parse_log
-from edgefact.targets import UNIT_EMULATED, get_target
-from edgefact.targets.runners import RunResult, default_runner_for, get_runner
+from edgefact.targets import Target, get_target
+from edgefact.targets.runners import RunResult, check_elf_for_runner, default_runner_for, get_runner
+from edgefact.units import UNIT_EMULATED
 
 APPS = {"demo": DEMO_SOURCES, "selftest": SELFTEST_SOURCES}
+#: the runner of a --hardware build when --runner is not given (a board through its probe)
+HARDWARE_RUNNER = "pyocd"
 
 
 def _parse_define(text: str) -> tuple[str, str | None]:
@@ -25,9 +28,8 @@ def _parse_define(text: str) -> tuple[str, str | None]:
     return key, (val if sep else None)
 
 
-def format_result(res: RunResult, target_name: str) -> str:
+def format_result(res: RunResult, tgt: Target) -> str:
     """Human-readable figures of a run, every number with its unit."""
-    tgt = get_target(target_name)
     unit = res.unit or "?"
     lines = []
     hello = res.log.hello or {}
@@ -42,7 +44,7 @@ def format_result(res: RunResult, target_name: str) -> str:
             lines.append(f"  {r['name']:<{width}}  {r['count']:>12}  {share}  calls={r['calls']}")
     if res.totals:
         lines.append(f"total per run: {', '.join(str(t) for t in res.totals)} {unit}")
-        est = tgt.estimate_ms(res.total or 0) if unit.startswith("instructions") else None
+        est = tgt.estimate_ms(res.total or 0) if unit == UNIT_EMULATED else None
         if est is not None:
             lines.append(f"estimate at {tgt.clock_hz / 1e6:g} MHz (1 instruction/cycle): {est:.3f} ms")
     if res.peak_stack is not None:
@@ -104,9 +106,7 @@ def run_cmd(target_name: str, app: str, sources: tuple[str, ...], includes: tupl
             click.echo(f"flash and run it: edgefact bench --target {tgt.name} --runner pyocd {elf}")
         return
     if hardware:
-        from edgefact.firmware.boards import check_elf_for_runner
-
-        runner_name = runner_name or "pyocd"
+        runner_name = runner_name or HARDWARE_RUNNER
         check_elf_for_runner(elf, tgt, runner_name)  # e.g. a real-part image on QEMU
     runner = get_runner(runner_name or default_runner_for(tgt))
     res = runner.run(elf, tgt, timeout_s=timeout)
@@ -120,7 +120,7 @@ def run_cmd(target_name: str, app: str, sources: tuple[str, ...], includes: tupl
             d["memory"] = memory_report(elf, res.peak_stack).as_dict()
         click.echo(json.dumps(d, indent=2))
     else:
-        click.echo(format_result(res, tgt.name))
+        click.echo(format_result(res, tgt))
         if not tgt.is_host:
             rep = memory_report(elf, res.peak_stack)
             click.echo(f"flash: {rep.flash_bytes} B of {tgt.flash_bytes} B, static RAM: {rep.ram_bytes} B of "

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from edgefact.pipeline.config import FACTORIZE_METHODS, load_config_file, make_config
+from edgefact.targets.option_cli import runner_click_options
 
 
 @click.command(name="build")
@@ -38,9 +39,7 @@ from edgefact.pipeline.config import FACTORIZE_METHODS, load_config_file, make_c
 @click.option("--runner", default=None, help="qemu, host, gdb, serial or pyocd (default: the target's).")
 @click.option("--pack", type=click.Choice(["auto", "always", "never"]), default=None,
               help="Store clustered weights as indices + look-up tables. [auto]")
-@click.option("--port", default=None, help="Serial port of a real board (--runner serial).")
-@click.option("--baud", type=int, default=None, help="Baud rate for --runner serial. [115200]")
-@click.option("--gdb-server", default=None, help="HOST:PORT of a board's GDB server (--runner gdb).")
+@runner_click_options()
 @click.option("--bench-runs", type=int, default=None, help="Timed runs on the device. [1]")
 @click.option("--timeout", type=float, default=None, help="Run timeout in seconds. [300]")
 @click.option("--no-run", is_flag=True, default=None, help="Build the firmware but do not run it.")

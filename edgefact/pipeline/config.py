@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from edgefact.errors import EdgefactError
+from edgefact.targets.runners.options import option_keys, split_runner_values
 
 FACTORIZE_METHODS = ("none", "spatial", "lowrank", "dictionary", "depthwise", "grouped")
 PACK_POLICIES = ("auto", "always", "never")
@@ -60,11 +61,9 @@ class BuildConfig:
     """Runner (qemu, host, gdb, serial, pyocd); empty = the target's default."""
     pack: str = "auto"
     """Clustered weights in flash as small indices + look-up tables: auto, always or never."""
-    port: str = ""
-    """Serial port of a real board (runner serial)."""
-    baud: int = 115200
-    gdb_server: str = ""
-    """HOST:PORT of a GDB server attached to a real board (runner gdb)."""
+    runner_options: dict[str, Any] = field(default_factory=dict)
+    """Runner options by their keys (``port``, ``baud``, ``gdb_server``, ``probe``...): top-level keys of
+    the config file and CLI flags, from the runners' one option schema (``edgefact.targets.runners.options``)."""
     bench_runs: int = 1
     timeout: float = 300.0
     no_run: bool = False
@@ -87,7 +86,7 @@ class BuildConfig:
 
 
 def config_keys() -> list[str]:
-    return [f.name for f in dataclasses.fields(BuildConfig) if f.name != "extra"]
+    return [f.name for f in dataclasses.fields(BuildConfig) if f.name not in ("extra", "runner_options")]
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
@@ -100,7 +99,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise EdgefactError(f"config file {p} is not valid TOML: {exc}") from None
     table = data.get("build", data)
-    valid = set(config_keys())
+    valid = set(config_keys()) | set(option_keys())
     unknown = sorted(k.replace("-", "_") for k in table if k.replace("-", "_") not in valid)
     if unknown:
         raise EdgefactError(
@@ -115,11 +114,12 @@ def make_config(file_values: dict[str, Any] | None, cli_values: dict[str, Any]) 
     types = {f.name: f.type for f in dataclasses.fields(BuildConfig)}
     for source in (file_values or {}, {k: v for k, v in cli_values.items() if v is not None}):
         for key, value in source.items():
-            if key not in types:
+            if key not in types and key not in option_keys():
                 raise EdgefactError(f"unknown build option '{key}'")
             values[key] = value
+    values, runner_values = split_runner_values(values)
     try:
-        cfg = BuildConfig(**values)
+        cfg = BuildConfig(**values, runner_options=runner_values)
     except TypeError as exc:
         raise EdgefactError(f"bad build configuration: {exc}") from None
     _coerce(cfg)

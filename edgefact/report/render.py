@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from edgefact.fsutil import atomic_write_text
-from edgefact.report.schema import UNIT_CYCLES, UNIT_INSTRUCTIONS, derive_fields, validate_report
+from edgefact.report.schema import UNIT_CYCLES, UNIT_INSTRUCTIONS, UNIT_NS, derive_fields, validate_report
+from edgefact.units import format_bytes
 
 ACCURACY_STAGES = ("float", "factorized", "clustered", "int8", "device")
 
@@ -30,13 +31,7 @@ def fmt_int(v: Any) -> str:
 
 
 def fmt_bytes(v: Any) -> str:
-    if v is None:
-        return "–"
-    if v < 1024:
-        return f"{int(v)} B"
-    if v < 1024 * 1024:
-        return f"{v / 1024:.1f} KiB"
-    return f"{v / (1024 * 1024):.2f} MiB"
+    return format_bytes(v)
 
 
 def fmt_pct(v: Any, digits: int = 1) -> str:
@@ -110,7 +105,7 @@ def latency_text(report: dict[str, Any]) -> str:
     count = totals.get("count")
     if count is None:
         return "not measured"
-    if unit == "ns (host)":
+    if unit == UNIT_NS:
         return f"{count / 1e6:.3f} ms (host)"
     text = f"{fmt_int(count)} {count_name(unit)}"
     est = totals.get("est_ms")

@@ -8,7 +8,6 @@ clock for time estimates. See docs/targets.md for how to add one.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache
@@ -16,25 +15,10 @@ from importlib import resources
 from typing import Any
 
 from edgefact.errors import EdgefactError
-
-UNIT_EMULATED = "instructions (emulated)"
-UNIT_DEVICE = "cycles (device)"
-UNIT_HOST = "ns (host)"
-
-#: 2**shift virtual ns per guest instruction under ``qemu -icount shift=10``.
-ICOUNT_SHIFT = 10
+from edgefact.targets.validate import MemoryRegion, Table, TargetDataError, load_toml
+from edgefact.units import ICOUNT_SHIFT, UNIT_EMULATED, UNIT_HOST
 
 TIMER_KINDS = ("cmsdk-dualtimer", "sse300-syscounter", "host")
-
-
-@dataclass(frozen=True)
-class MemoryRegion:
-    """One memory bank of the emulated machine, as used by its linker script."""
-
-    name: str
-    origin: int
-    length: int
-    use: str  # "code" | "data" | "vectors" | "stack"
 
 
 @dataclass(frozen=True)
@@ -103,10 +87,6 @@ class Target:
         }
 
 
-class TargetDataError(EdgefactError):
-    """A target TOML file is malformed."""
-
-
 def _data_files(sub: str) -> dict[str, str]:
     """name -> TOML text for every file in data/<sub>."""
     out: dict[str, str] = {}
@@ -117,91 +97,55 @@ def _data_files(sub: str) -> dict[str, str]:
     return out
 
 
-def _req(d: dict[str, Any], key: str, typ: type | tuple[type, ...], where: str) -> Any:
-    if key not in d:
-        raise TargetDataError(f"{where}: missing key '{key}'; add `{key} = ...` to the file")
-    val = d[key]
-    if not isinstance(val, typ) or (typ is int and isinstance(val, bool)):
-        tname = typ.__name__ if isinstance(typ, type) else " or ".join(t.__name__ for t in typ)
-        raise TargetDataError(f"{where}: '{key}' must be {tname}, got {val!r}")
-    return val
-
-
-def _opt(d: dict[str, Any], key: str, typ: type, where: str) -> Any:
-    return _req(d, key, typ, where) if key in d else None
-
-
 def parse_core(text: str, where: str) -> Target:
     """Parse and validate one core TOML document."""
-    try:
-        d = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise TargetDataError(f"{where}: invalid TOML: {exc}") from None
-    name = _req(d, "name", str, where)
-    arch = _req(d, "arch", str, where)
-    flags = _req(d, "cpu_flags", list, where)
-    if not all(isinstance(f, str) for f in flags):
-        raise TargetDataError(f"{where}: 'cpu_flags' must be a list of strings")
-    desc = _req(d, "description", str, where)
+    d = Table(load_toml(text, where), where)
+    name = d.req("name", str)
+    arch = d.req("arch", str)
+    flags = d.strings("cpu_flags")
+    desc = d.req("description", str)
     if arch == "host":
         return Target(name=name, kind="host", core=name, description=desc, arch=arch,
-                      cpu_flags=tuple(flags), qemu_machine=None, clock_hz=None, flash_bytes=None,
+                      cpu_flags=flags, qemu_machine=None, clock_hz=None, flash_bytes=None,
                       ram_bytes=None, linker_script=None, timer=TimerInfo(kind="host"))
-    machine = _req(d, "qemu_machine", str, where)
-    ld = _req(d, "linker_script", str, where)
-    uart = _req(d, "uart_base", int, where)
-    t = _req(d, "timer", dict, where)
-    kind = _req(t, "kind", str, f"{where} [timer]")
+    machine = d.req("qemu_machine", str)
+    ld = d.req("linker_script", str)
+    uart = d.req("uart_base", int)
+    t = d.sub("timer")
+    kind = t.req("kind", str)
     if kind not in TIMER_KINDS:
-        raise TargetDataError(f"{where}: timer kind '{kind}' unknown; valid: {', '.join(TIMER_KINDS)}")
-    timer = TimerInfo(kind=kind, base=_req(t, "base", int, f"{where} [timer]"),
-                      freq_hz=_req(t, "freq_hz", int, f"{where} [timer]"),
-                      control=_opt(t, "control", int, f"{where} [timer]"))
-    mems = []
-    for i, m in enumerate(_req(d, "memory", list, where)):
-        w = f"{where} [[memory]] #{i}"
-        use = _req(m, "use", str, w)
-        if use not in ("code", "data", "vectors", "stack"):
-            raise TargetDataError(f"{w}: use '{use}' unknown; valid: code, data, vectors, stack")
-        mems.append(MemoryRegion(_req(m, "name", str, w), _req(m, "origin", int, w),
-                                 _req(m, "length", int, w), use))
-    uses = {m.use for m in mems}
-    for need in ("code", "data"):
-        if need not in uses:
-            raise TargetDataError(f"{where}: needs a [[memory]] region with use = \"{need}\"")
+        raise d.fail(f"timer kind '{kind}' unknown; valid: {', '.join(TIMER_KINDS)}")
+    timer = TimerInfo(kind=kind, base=t.req("base", int), freq_hz=t.req("freq_hz", int),
+                      control=t.opt("control", int))
+    mems = d.regions("memory", "memory")
     code = next(m for m in mems if m.use == "code")
     data = next(m for m in mems if m.use == "data")
     return Target(name=name, kind="core", core=name, description=desc, arch=arch,
-                  cpu_flags=tuple(flags), qemu_machine=machine, clock_hz=_opt(d, "clock_hz", int, where),
+                  cpu_flags=flags, qemu_machine=machine, clock_hz=d.opt("clock_hz", int),
                   flash_bytes=code.length, ram_bytes=data.length, linker_script=ld,
-                  memory=tuple(mems), timer=timer, uart_base=uart)
+                  memory=mems, timer=timer, uart_base=uart)
+
+
+#: keys of a board file that become Target fields; any other key is kept in ``Target.extra``
+BOARD_KEYS = ("name", "core", "clock_hz", "flash_bytes", "ram_bytes", "description", "vendor")
 
 
 def parse_board(text: str, where: str, cores: dict[str, Target]) -> Target:
     """Parse and validate one board TOML document against the known cores."""
-    try:
-        d = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise TargetDataError(f"{where}: invalid TOML: {exc}") from None
-    name = _req(d, "name", str, where)
-    core_name = _req(d, "core", str, where)
+    d = Table(load_toml(text, where), where)
+    name = d.req("name", str)
+    core_name = d.req("core", str)
     core = cores.get(core_name)
     if core is None or core.is_host:
         valid = ", ".join(sorted(n for n, c in cores.items() if not c.is_host))
-        raise TargetDataError(f"{where}: core '{core_name}' unknown; valid cores: {valid}")
-    clock = _req(d, "clock_hz", int, where)
-    flash = _req(d, "flash_bytes", int, where)
-    ram = _req(d, "ram_bytes", int, where)
-    for key, val in (("clock_hz", clock), ("flash_bytes", flash), ("ram_bytes", ram)):
-        if val <= 0:
-            raise TargetDataError(f"{where}: '{key}' must be positive, got {val}")
-    known = {"name", "core", "clock_hz", "flash_bytes", "ram_bytes", "description", "vendor"}
-    extra = {k: v for k, v in d.items() if k not in known}
-    return Target(name=name, kind="board", core=core.name, description=_req(d, "description", str, where),
+        raise d.fail(f"core '{core_name}' unknown; valid cores: {valid}")
+    clock, flash, ram = d.positive("clock_hz"), d.positive("flash_bytes"), d.positive("ram_bytes")
+    extra = {k: v for k, v in d.data.items() if k not in BOARD_KEYS}
+    return Target(name=name, kind="board", core=core.name, description=d.req("description", str),
                   arch=core.arch, cpu_flags=core.cpu_flags, qemu_machine=core.qemu_machine,
                   clock_hz=clock, flash_bytes=flash, ram_bytes=ram, linker_script=core.linker_script,
                   memory=core.memory, timer=core.timer, uart_base=core.uart_base,
-                  vendor=_opt(d, "vendor", str, where), extra=extra)
+                  vendor=d.opt("vendor", str), extra=extra)
 
 
 def _natural(name: str) -> tuple[object, ...]:
@@ -248,7 +192,5 @@ def get_target(name: str | Target) -> Target:
     return t
 
 
-__all__ = [
-    "ICOUNT_SHIFT", "UNIT_DEVICE", "UNIT_EMULATED", "UNIT_HOST", "MemoryRegion", "Target",
-    "TargetDataError", "TimerInfo", "all_targets", "get_target", "target_names",
-]
+__all__ = ["MemoryRegion", "Target", "TargetDataError", "TimerInfo", "all_targets", "get_target", "parse_board",
+           "parse_core", "target_names"]

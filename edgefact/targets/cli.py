@@ -7,14 +7,7 @@ import json
 import click
 
 from edgefact.targets import all_targets
-
-
-def _size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    if n % (1024 * 1024) == 0:
-        return f"{n // (1024 * 1024)} MB"
-    return f"{n // 1024} KB" if n % 1024 == 0 else f"{n} B"
+from edgefact.units import format_bytes
 
 
 @click.command(name="targets")
@@ -30,7 +23,7 @@ def targets_cmd(as_json: bool) -> None:
     for t in ts.values():
         rows.append((t.name, t.kind, t.core, t.qemu_machine or "native",
                      f"{t.clock_hz / 1e6:g} MHz" if t.clock_hz else "-",
-                     _size(t.flash_bytes), _size(t.ram_bytes), t.description))
+                     format_bytes(t.flash_bytes, "-"), format_bytes(t.ram_bytes, "-"), t.description))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())

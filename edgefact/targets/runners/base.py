@@ -1,14 +1,14 @@
 """The runner interface: a built artifact in; streamed log, parsed figures and exit status out.
 
-Every runner (``qemu``, ``host`` here; ``gdb``, ``pyocd``, ``serial`` for real boards) subclasses
-:class:`Runner`, registers itself with :func:`register_runner` and turns its byte stream into a
-:class:`RunResult` with :func:`result_from_log`, so fault/timeout handling is the same everywhere.
+Every runner (``qemu``, ``host``; ``gdb``, ``pyocd``, ``serial`` for real boards) subclasses
+:class:`Runner`, declares its :class:`RunnerCapabilities`, registers itself with
+:func:`register_runner` and turns its byte stream into a :class:`RunResult` with
+:func:`result_from_log`, so fault/timeout handling is the same everywhere.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import signal
 import subprocess
@@ -18,14 +18,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from edgefact.errors import EdgefactError
 from edgefact.report.logproto import LogFeeder, ParsedLog, Record
 from edgefact.targets import Target
-
-#: runner names that live in edgefact.targets.runners.<name> and are imported on first use
-KNOWN_RUNNERS = ("qemu", "host", "gdb", "pyocd", "serial")
+from edgefact.targets.runners.capabilities import RunnerCapabilities
 
 #: firmware exit statuses (see docs/log-protocol.md)
 EXIT_OK = 0
@@ -136,9 +134,15 @@ class Runner(ABC):
     """Runs an artifact built for ``target`` and returns its figures."""
 
     name: str = ""
+    capabilities: ClassVar[RunnerCapabilities]
 
     def __init__(self, **options: Any) -> None:
         self.options = options
+
+    @property
+    def caps(self) -> RunnerCapabilities:
+        """The capabilities of this instance (its options may attach it to a board)."""
+        return self.capabilities.resolve(self.options)
 
     @abstractmethod
     def run(self, artifact: Path, target: Target, timeout_s: float = 60.0,
@@ -148,6 +152,10 @@ class Runner(ABC):
     def check_available(self) -> None:  # noqa: B027 - optional hook
         """Raise MissingToolError if an external tool is missing (default: nothing needed)."""
 
+    def flash(self, artifact: Path, target: Target, reset: bool = True) -> None:
+        """Write ``artifact`` to the board's flash (runners whose capabilities say ``can_flash``)."""
+        raise EdgefactError(f"the {self.name} runner cannot flash a board")
+
 
 _REGISTRY: dict[str, type[Runner]] = {}
 
@@ -156,6 +164,8 @@ def register_runner(name: str) -> Callable[[type[Runner]], type[Runner]]:
     """Class decorator: make a Runner available to :func:`get_runner` under ``name``."""
 
     def deco(cls: type[Runner]) -> type[Runner]:
+        if not isinstance(getattr(cls, "capabilities", None), RunnerCapabilities):
+            raise TypeError(f"runner {cls.__name__} must declare `capabilities = RunnerCapabilities(...)`")
         cls.name = name
         _REGISTRY[name] = cls
         return cls
@@ -163,18 +173,26 @@ def register_runner(name: str) -> Callable[[type[Runner]], type[Runner]]:
     return deco
 
 
-def get_runner(kind: str, **options: Any) -> Runner:
-    """Instantiate the runner ``kind`` (qemu, host, gdb, pyocd, serial) with its options."""
-    if kind not in _REGISTRY and kind in KNOWN_RUNNERS:
-        try:
-            importlib.import_module(f"edgefact.targets.runners.{kind}")
-        except ImportError as exc:
-            raise EdgefactError(f"runner '{kind}' is not available ({exc})") from None
+def registered_runners() -> dict[str, type[Runner]]:
+    """Every registered runner class by name (the built-in ones register when the package loads)."""
+    return dict(_REGISTRY)
+
+
+def runner_class(kind: str) -> type[Runner]:
     cls = _REGISTRY.get(kind)
     if cls is None:
-        valid = sorted(set(KNOWN_RUNNERS) | set(_REGISTRY))
-        raise EdgefactError(f"unknown runner '{kind}'; valid runners: {', '.join(valid)}")
-    return cls(**options)
+        raise EdgefactError(f"unknown runner '{kind}'; valid runners: {', '.join(sorted(_REGISTRY))}")
+    return cls
+
+
+def runner_capabilities(kind: str, options: dict[str, Any] | None = None) -> RunnerCapabilities:
+    """The capabilities of a run of ``kind`` with ``options`` (without instantiating the runner)."""
+    return runner_class(kind).capabilities.resolve(options or {})
+
+
+def get_runner(kind: str, **options: Any) -> Runner:
+    """Instantiate the runner ``kind`` (qemu, host, gdb, pyocd, serial) with its options."""
+    return runner_class(kind)(**options)
 
 
 def default_runner_for(target: Target) -> str:
@@ -267,6 +285,7 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-__all__ = ["EXIT_APP_ERROR", "EXIT_FAULT", "EXIT_OK", "EXIT_SETUP_ERROR", "KNOWN_RUNNERS",
+__all__ = ["EXIT_APP_ERROR", "EXIT_FAULT", "EXIT_OK", "EXIT_SETUP_ERROR",
            "FirmwareFaultError", "RunResult", "RunTimeoutError", "Runner", "StreamedProcess",
-           "default_runner_for", "get_runner", "register_runner", "result_from_log", "run_streaming"]
+           "default_runner_for", "get_runner", "register_runner", "registered_runners", "result_from_log",
+           "run_streaming", "runner_capabilities", "runner_class"]

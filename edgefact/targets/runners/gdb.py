@@ -25,20 +25,15 @@ the server closing the connection, or from a breakpoint on the firmware's exit f
 from __future__ import annotations
 
 import contextlib
-import os
-import queue
-import shutil
-import signal
-import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edgefact.errors import EdgefactError, MissingToolError
+from edgefact.errors import EdgefactError
+from edgefact.firmware.elf import function_symbols, vector_table
 from edgefact.report.logproto import LogFeeder, Record
 from edgefact.targets import Target
 from edgefact.targets.runners.base import (
@@ -48,214 +43,38 @@ from edgefact.targets.runners.base import (
     register_runner,
     result_from_log,
 )
+from edgefact.targets.runners.capabilities import RunnerCapabilities, RunnerOption
+from edgefact.targets.runners.gdb_mi import MiSession, find_gdb, kill_group
+from edgefact.targets.runners.gdb_servers import (
+    SERVER_KINDS,
+    ServerProfile,
+    free_port,
+    parse_server,
+    server_profile,
+)
+from edgefact.targets.runners.qemu import qemu_binary, qemu_command
 from edgefact.targets.runners.rtt import RTT_READY_SYMBOL, RTT_SYMBOL, RttReader, rtt_symbol_address
+from edgefact.units import UNIT_EMULATED
 
-GDB_HINT = "install it: sudo apt-get install gdb-multiarch"
-QEMU_HINT = "install it: sudo apt-get install qemu-system-arm"
-SERVER_KINDS = ("qemu", "openocd", "pyocd", "jlink", "generic")
 #: function the firmware template calls to end a run (status in r0)
 EXIT_SYMBOLS = ("ef_exit", "_exit")
-#: where the vector table lives in edgefact firmware (section name, then symbol)
-VECTOR_SECTIONS = (".vectors", ".isr_vector", ".vector_table")
 #: after the end record, wait this long for the exit before stopping anyway
 END_GRACE_S = 2.0
-
-
-def find_gdb(preferred: str | None = None) -> str:
-    """gdb-multiarch (or arm-none-eabi-gdb); MissingToolError with the apt command otherwise."""
-    for name in ([preferred] if preferred else []) + ["gdb-multiarch", "arm-none-eabi-gdb"]:
-        path = shutil.which(name)
-        if path:
-            return path
-    raise MissingToolError(f"{preferred or 'gdb-multiarch'} not found on PATH; {GDB_HINT}")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def parse_server(spec: str) -> tuple[str, int]:
-    """``HOST:PORT`` or ``:PORT`` or ``PORT`` -> (host, port)."""
-    host, _, port = spec.rpartition(":")
-    try:
-        num = int(port)
-    except ValueError:
-        num = -1
-    if not 0 < num < 65536:
-        raise EdgefactError(f"--gdb-server '{spec}' is not HOST:PORT (e.g. localhost:3333 for OpenOCD, "
-                            "localhost:3333 for pyocd gdbserver, localhost:1234 for qemu -s)")
-    return host or "127.0.0.1", num
-
-
-def vector_table(elf: Path) -> tuple[int, int]:
-    """(initial SP, reset handler address) from the ELF's vector table."""
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
-
-    try:
-        with open(elf, "rb") as f:
-            ef = ELFFile(f)
-            sec = next((ef.get_section_by_name(n) for n in VECTOR_SECTIONS if ef.get_section_by_name(n)), None)
-            if sec is None:  # the lowest allocated, loaded section
-                cands = [s for s in ef.iter_sections() if s["sh_flags"] & 0x2 and s["sh_type"] == "SHT_PROGBITS"]
-                if not cands:
-                    raise EdgefactError(f"{elf}: no loadable sections; is it a firmware ELF?")
-                sec = min(cands, key=lambda s: s["sh_addr"])
-            data = sec.data()[:8]
-    except (ELFError, OSError) as exc:
-        raise EdgefactError(f"{elf}: cannot read the ELF ({exc}); rebuild the firmware") from None
-    if len(data) < 8:
-        raise EdgefactError(f"{elf}: vector table too short")
-    return int.from_bytes(data[:4], "little"), int.from_bytes(data[4:8], "little")
-
-
-def elf_symbols(elf: Path, names: Sequence[str]) -> list[str]:
-    """Which of ``names`` are function symbols of ``elf``."""
-    from elftools.elf.elffile import ELFFile
-    from elftools.elf.sections import SymbolTableSection
-
-    found: set[str] = set()
-    with open(elf, "rb") as f:
-        for sec in ELFFile(f).iter_sections():
-            if isinstance(sec, SymbolTableSection):
-                for sym in sec.iter_symbols():
-                    if sym.name in names and sym["st_info"]["type"] == "STT_FUNC":
-                        found.add(sym.name)
-    return [n for n in names if n in found]
+LOG_CHANNELS = ("auto", "semihosting", "rtt")
+SEMIHOSTING_MODES = ("gdb", "chardev")
 
 
 def qemu_gdb_command(target: Target, port: int, semihosting: str) -> list[str]:
     """QEMU halted at reset with its gdbstub on ``port``; the ELF is loaded through GDB.
 
-    The same emulation options as the ``qemu`` runner (exact instruction counting with
-    ``-icount shift=10``), so both runners report identical counts.
+    Built by the qemu runner's :func:`qemu_command` (exact instruction counting), so both
+    runners emulate the same machine and report identical counts. ``semihosting``: "gdb"
+    (forwarded to GDB as File-I/O) or "chardev" (QEMU's own stderr).
     """
     if target.qemu_machine is None:
         raise EdgefactError(f"target '{target.name}' has no emulator; give --gdb-server HOST:PORT of its GDB server")
-    qemu = shutil.which("qemu-system-arm")
-    if qemu is None:
-        raise MissingToolError(f"qemu-system-arm not found on PATH; {QEMU_HINT}")
-    sh_target = "gdb" if semihosting == "gdb" else "native"
-    return [qemu, "-M", target.qemu_machine, "-display", "none", "-nographic", "-monitor", "none",
-            "-serial", "null", "-icount", "shift=10", "-semihosting-config", f"enable=on,target={sh_target}",
-            "-gdb", f"tcp:127.0.0.1:{port}", "-S"]
-
-
-@dataclass
-class MiEvents:
-    """What the MI reader thread saw besides command results."""
-
-    stopped: list[dict[str, Any]] = field(default_factory=list)
-    console: list[str] = field(default_factory=list)
-    closed: bool = False
-
-
-class MiSession:
-    """A minimal GDB/MI client: token-matched commands, target stream to a callback."""
-
-    def __init__(self, gdb: str, on_target_output: Callable[[str], None]) -> None:
-        self.proc = subprocess.Popen([gdb, "--nx", "--quiet", "--interpreter=mi3"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-        self.on_target_output = on_target_output
-        self.events = MiEvents()
-        self._results: queue.Queue[dict[str, Any]] = queue.Queue()
-        self._stop_cv = threading.Condition()
-        self._token = 0
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        from pygdbmi.gdbmiparser import parse_response
-
-        assert self.proc.stdout is not None
-        for raw in iter(self.proc.stdout.readline, b""):
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            if not line or line.startswith("(gdb)"):
-                continue
-            try:
-                rec = parse_response(line)
-            except Exception:  # not MI (e.g. a warning printed by gdb itself)
-                self.events.console.append(line)
-                continue
-            kind = rec.get("type")
-            if kind == "target":
-                self.on_target_output(rec.get("payload") or "")
-            elif kind in ("console", "log", "output"):
-                self.events.console.append(str(rec.get("payload") or ""))
-            elif kind == "result" and rec.get("token") is not None:
-                self._results.put(rec)
-            elif kind == "notify" and rec.get("message") == "stopped":
-                with self._stop_cv:
-                    self.events.stopped.append(rec.get("payload") or {})
-                    self._stop_cv.notify_all()
-        with self._stop_cv:
-            self.events.closed = True
-            self._stop_cv.notify_all()
-
-    def command(self, cmd: str, timeout_s: float = 20.0, check: bool = True) -> dict[str, Any]:
-        """Send one MI command and wait for its result record (``^done``/``^error``...)."""
-        self._token += 1
-        token = self._token
-        assert self.proc.stdin is not None
-        try:
-            self.proc.stdin.write(f"{token}{cmd}\n".encode())
-            self.proc.stdin.flush()
-        except BrokenPipeError:
-            raise EdgefactError(f"gdb exited before '{cmd}': " + " ".join(self.events.console[-5:])) from None
-        deadline = time.monotonic() + timeout_s
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise EdgefactError(f"gdb did not answer '{cmd}' within {timeout_s:g} s: "
-                                    + " ".join(self.events.console[-5:]).strip())
-            try:
-                rec = self._results.get(timeout=min(left, 0.1))
-            except queue.Empty:
-                if self.proc.poll() is not None and self._results.empty():
-                    raise EdgefactError(f"gdb exited during '{cmd}': " + " ".join(self.events.console[-5:])) from None
-                continue
-            if rec["token"] != token:
-                continue
-            if check and rec["message"] == "error":
-                msg = (rec.get("payload") or {}).get("msg", "")
-                raise EdgefactError(f"gdb: '{cmd}' failed: {msg}")
-            return rec
-
-    def console_cmd(self, text: str, timeout_s: float = 20.0, check: bool = True) -> dict[str, Any]:
-        escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-        return self.command(f'-interpreter-exec console "{escaped}"', timeout_s, check)
-
-    def wait_stopped(self, count_before: int, timeout_s: float) -> dict[str, Any] | None:
-        """The first stop event after ``count_before`` events, or None on timeout / connection end."""
-        deadline = time.monotonic() + timeout_s
-        with self._stop_cv:
-            while len(self.events.stopped) <= count_before and not self.events.closed:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self._stop_cv.wait(min(left, 0.1))
-            return self.events.stopped[count_before] if len(self.events.stopped) > count_before else None
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(Exception):
-                assert self.proc.stdin is not None
-                self.proc.stdin.write(b"-gdb-exit\n")
-                self.proc.stdin.flush()
-            try:
-                self.proc.wait(timeout=2.0)
-            except subprocess.TimeoutExpired:
-                _kill_group(self.proc)
-        self._reader.join(timeout=2.0)
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(Exception):
-        proc.wait(timeout=5.0)
+    return qemu_command(target, None, serial="null", semihosting="gdb" if semihosting == "gdb" else "native",
+                        gdb_port=port, gdb_host="127.0.0.1", wait_for_gdb=True)
 
 
 class _Pump:
@@ -273,20 +92,35 @@ class _Pump:
             self._feed(chunk)
 
 
+_OPTIONS = (
+    RunnerOption("gdb_server", str, None, "HOST:PORT of a running GDB server (a board's probe); without it the "
+                 "runner starts QEMU with its gdbstub"),
+    RunnerOption("server", str, None, "GDB server kind (decides the reset commands; default: qemu without "
+                 "--gdb-server, else generic)", choices=SERVER_KINDS, key="server_kind"),
+    RunnerOption("semihosting", str, "gdb", "gdb (output through GDB) | chardev (QEMU's own output; only when the "
+                 "runner starts QEMU)", choices=SEMIHOSTING_MODES, public=False),
+    RunnerOption("exit_symbol", str, None, "function whose entry ends the run (default: ef_exit when present "
+                 "and the server does not end with the firmware)", public=False),
+    RunnerOption("gdb", str, None, "the GDB executable (default gdb-multiarch)", public=False),
+    RunnerOption("load", bool, True, "False to run what is already in flash", public=False),
+    RunnerOption("channel", str, "auto", "auto (RTT when the ELF has _SEGGER_RTT, else semihosting) | "
+                 "semihosting | rtt", choices=LOG_CHANNELS, public=False),
+    RunnerOption("rtt_poll_s", float, 0.05, "seconds between RTT reads (each one halts the core briefly)",
+                 public=False),
+)
+
+
 @register_runner("gdb")
 class GdbRunner(Runner):
-    """Options:
+    """Runs through gdb-multiarch and a GDB server; options in :data:`_OPTIONS`.
 
-    ``gdb_server``  HOST:PORT of a running server; None starts QEMU with its gdbstub (emulated cores).
-    ``server``      qemu | openocd | pyocd | jlink | generic (default: qemu without gdb_server, else generic).
-    ``semihosting`` gdb (output through GDB, default) | chardev (QEMU's own output; only when we start QEMU).
-    ``exit_symbol`` function whose entry ends the run (default: ef_exit when present and the server
-                    is not QEMU; QEMU ends by itself on semihosting exit).
-    ``gdb``         the GDB executable (default gdb-multiarch).
-    ``load``        False to run what is already in flash.
-    ``channel``     auto (RTT when the ELF has ``_SEGGER_RTT``, else semihosting) | semihosting | rtt.
-    ``rtt_poll_s``  seconds between RTT reads (each one halts the core briefly).
+    Without ``gdb_server`` it starts QEMU (exact instruction counts, like the qemu runner); with
+    one it drives the board behind that server (real-part image, DWT cycles).
     """
+
+    capabilities = RunnerCapabilities(
+        runs_on="emulator", exact_counts=True, can_flash=True, log_transports=("semihosting", "rtt"),
+        unit=UNIT_EMULATED, options=_OPTIONS, attach_option="gdb_server")
 
     def __init__(self, gdb_server: str | None = None, server: str | None = None, semihosting: str = "gdb",
                  exit_symbol: str | None = None, gdb: str | None = None, load: bool = True,
@@ -296,15 +130,14 @@ class GdbRunner(Runner):
             parse_server(gdb_server)  # fail early on a malformed HOST:PORT
         self.gdb_server = gdb_server
         self.server = server or ("qemu" if gdb_server is None else "generic")
-        if self.server not in SERVER_KINDS:
-            raise EdgefactError(f"unknown GDB server kind '{self.server}'; valid: {', '.join(SERVER_KINDS)}")
-        if semihosting not in ("gdb", "chardev"):
-            raise EdgefactError(f"semihosting '{semihosting}' unknown; valid: gdb, chardev")
+        self.profile: ServerProfile = server_profile(self.server)
+        if semihosting not in SEMIHOSTING_MODES:
+            raise EdgefactError(f"semihosting '{semihosting}' unknown; valid: {', '.join(SEMIHOSTING_MODES)}")
         if semihosting == "chardev" and gdb_server is not None:
             raise EdgefactError("semihosting=chardev reads QEMU's own output and needs the runner to start QEMU; "
                                 "drop --gdb-server or use semihosting=gdb")
-        if channel not in ("auto", "semihosting", "rtt"):
-            raise EdgefactError(f"log channel '{channel}' unknown; valid: auto, semihosting, rtt")
+        if channel not in LOG_CHANNELS:
+            raise EdgefactError(f"log channel '{channel}' unknown; valid: {', '.join(LOG_CHANNELS)}")
         self.channel = channel
         self.rtt_poll_s = rtt_poll_s
         self.semihosting = semihosting
@@ -314,20 +147,24 @@ class GdbRunner(Runner):
 
     def check_available(self) -> None:
         find_gdb(self.gdb)
-        if self.gdb_server is None and shutil.which("qemu-system-arm") is None:
-            raise MissingToolError(f"qemu-system-arm not found on PATH; {QEMU_HINT}")
+        if self.gdb_server is None:
+            qemu_binary()
 
-    # -- set-up per server kind ---------------------------------------------------------------
+    def flash(self, artifact: Path, target: Target, reset: bool = True) -> None:
+        if not self.gdb_server:
+            raise EdgefactError("--runner gdb needs --gdb-server HOST:PORT (e.g. localhost:3333)")
+        flash_with_gdb(artifact, self.gdb_server, self.server, gdb=self.gdb, reset=reset)
+
+    # -- set-up per server profile ------------------------------------------------------------
     def _prepare_core(self, mi: MiSession, elf: Path) -> None:
-        if self.server in ("openocd", "pyocd", "jlink"):
-            reset = "monitor reset halt" if self.server != "jlink" else "monitor reset"
+        reset = self.profile.reset
+        if reset:
             mi.console_cmd(reset)
-        if self.server == "openocd":
-            mi.console_cmd("monitor arm semihosting enable", check=False)
-            mi.console_cmd("monitor arm semihosting_fileio enable", check=False)
+        for cmd in self.profile.setup:
+            mi.console_cmd(cmd, check=False)
         if self.load:
             mi.command("-target-download", timeout_s=120.0)
-        if self.server in ("openocd", "pyocd", "jlink"):
+        if reset:
             mi.console_cmd(reset)  # the core fetches SP/PC from the freshly written vector table
         else:
             sp, pc = vector_table(elf)
@@ -338,10 +175,10 @@ class GdbRunner(Runner):
     def _exit_breakpoint(self, mi: MiSession, elf: Path) -> str | None:
         if self.exit_symbol:
             names = [self.exit_symbol]
-        elif self.server == "qemu":
+        elif self.profile.exits_with_firmware:
             return None
         else:
-            names = elf_symbols(elf, EXIT_SYMBOLS)[:1]
+            names = function_symbols(elf, EXIT_SYMBOLS)[:1]
         if not names:
             return None
         rec = mi.command(f"-break-insert {names[0]}")
@@ -410,7 +247,7 @@ class GdbRunner(Runner):
             mi.close()
             if qemu is not None:
                 if qemu.poll() is None:
-                    _kill_group(qemu)
+                    kill_group(qemu)
                 if pump is not None:
                     pump.thread.join(timeout=2.0)
         with lock:
@@ -491,10 +328,10 @@ class GdbRunner(Runner):
 
         reader = RttReader(read, write32, address)
         reader.invalidate()  # a board's RAM still holds the previous run's control block
-        names = [self.exit_symbol] if self.exit_symbol else elf_symbols(elf, EXIT_SYMBOLS)[:1]
+        names = [self.exit_symbol] if self.exit_symbol else function_symbols(elf, EXIT_SYMBOLS)[:1]
         bkpt = str(mi.command(f"-break-insert {names[0]}")["payload"]["bkpt"]["number"]) if names else None
         ready = None
-        if elf_symbols(elf, (RTT_READY_SYMBOL,)):  # attach before the first record: blocking mode
+        if function_symbols(elf, (RTT_READY_SYMBOL,)):  # attach before the first record: blocking mode
             ready = str(mi.command(f"-break-insert -t {RTT_READY_SYMBOL}")["payload"]["bkpt"]["number"])
         n_stops = len(mi.events.stopped)
         mi.command("-exec-continue")
@@ -579,6 +416,7 @@ def flash_with_gdb(elf: Path, gdb_server: str, server: str = "generic", gdb: str
     elf = Path(elf).resolve()
     if not elf.is_file():
         raise EdgefactError(f"{elf}: no such firmware; build it first")
+    profile = server_profile(server)
     host, port = parse_server(gdb_server)
     mi = MiSession(find_gdb(gdb), lambda _text: None)
     try:
@@ -588,11 +426,14 @@ def flash_with_gdb(elf: Path, gdb_server: str, server: str = "generic", gdb: str
         if rec["message"] != "connected":
             raise EdgefactError(f"cannot connect to the GDB server at {host}:{port} "
                                 f"({(rec.get('payload') or {}).get('msg', '')}); start it first and check --gdb-server")
-        if server in ("openocd", "pyocd"):
-            mi.console_cmd("monitor reset halt")
+        if profile.flash_halt:
+            mi.console_cmd(profile.flash_halt)
         mi.command("-target-download", timeout_s=300.0)
-        if reset and server in ("openocd", "pyocd", "jlink"):
-            mi.console_cmd("monitor reset run" if server == "openocd" else "monitor reset", check=False)
+        if reset and profile.flash_reset:
+            mi.console_cmd(profile.flash_reset, check=False)
         mi.command("-target-detach", check=False)
     finally:
         mi.close()
+
+
+__all__ = ["EXIT_SYMBOLS", "GdbRunner", "flash_with_gdb", "free_port", "qemu_gdb_command"]

@@ -16,10 +16,17 @@ from edgefact.targets.runners.base import (
     result_from_log,
     run_streaming,
 )
+from edgefact.targets.runners.capabilities import RunnerCapabilities
+from edgefact.units import UNIT_HOST
 
 
 @register_runner("host")
 class HostRunner(Runner):
+    """Runs the natively built executable of target ``host``; its log is on stdout."""
+
+    capabilities = RunnerCapabilities(runs_on="native", exact_counts=False, can_flash=False,
+                                      log_transports=("stdout",), unit=UNIT_HOST)
+
     def run(self, artifact: Path, target: Target, timeout_s: float = 60.0,
             on_record: Callable[[Record], None] | None = None) -> RunResult:
         artifact = Path(artifact).resolve()

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from edgefact.errors import EdgefactError, MissingToolError
+from edgefact.firmware.elf import symbol_address
 from edgefact.report.logproto import LogFeeder, Record
 from edgefact.targets import Target
 from edgefact.targets.runners.base import (
@@ -35,7 +36,9 @@ from edgefact.targets.runners.base import (
     register_runner,
     result_from_log,
 )
-from edgefact.targets.runners.rtt import RTT_READY_SYMBOL, RttReader, elf_function_address, rtt_symbol_address
+from edgefact.targets.runners.capabilities import RunnerCapabilities, RunnerOption
+from edgefact.targets.runners.rtt import RTT_READY_SYMBOL, RttReader, rtt_symbol_address
+from edgefact.units import UNIT_DEVICE
 
 # Board name -> pyOCD target type. Types marked "pack" need the device's CMSIS pack:
 # `pyocd pack install <part>` once (downloads from the internet).
@@ -187,12 +190,26 @@ def _make_console(feeder: LogFeeder | None, on_record: Callable[[Record], None] 
 
 @register_runner("pyocd")
 class PyocdRunner(Runner):
-    """Options: ``probe`` (unique id), ``target_type``, ``frequency``, ``pack``, ``flash`` (default True).
+    """A board through a debug probe with pyOCD's Python API (options in ``capabilities``).
 
-    ``channel``: auto (RTT when the ELF has an RTT control block, else semihosting) | semihosting | rtt.
     ``session_factory`` and ``programmer_factory`` replace pyOCD's ConnectHelper and FileProgrammer
     (used by the tests; no hardware here).
     """
+
+    capabilities = RunnerCapabilities(
+        runs_on="board", exact_counts=False, can_flash=True, log_transports=("semihosting", "rtt"), unit=UNIT_DEVICE,
+        options=(
+            RunnerOption("probe", str, None, "pyOCD probe unique id (any substring); default: the only/first probe"),
+            RunnerOption("target_type", str, None, "pyOCD target type, overriding the board's "
+                         "(see `pyocd list --targets`)", key="pyocd_target"),
+            RunnerOption("frequency", int, None, "SWD clock in Hz for pyOCD"),
+            RunnerOption("pack", str, None, "CMSIS device pack (.pack file) for pyOCD", key="pyocd_pack"),
+            RunnerOption("flash", bool, True, "program the ELF before the run (False: run what is in flash)",
+                         public=False),
+            RunnerOption("poll_s", float, 0.002, "seconds between core state polls", public=False),
+            RunnerOption("channel", str, "auto", "auto (RTT when the ELF has an RTT control block, else "
+                         "semihosting) | semihosting | rtt", choices=("auto", "semihosting", "rtt"), public=False),
+        ))
 
     def __init__(self, probe: str | None = None, target_type: str | None = None, frequency: int | None = None,
                  pack: str | None = None, flash: bool = True, poll_s: float = 0.002,
@@ -204,13 +221,18 @@ class PyocdRunner(Runner):
         self.target_type = target_type
         self.frequency = frequency
         self.pack = pack
-        self.flash = flash
+        self.program = flash  # the `flash` option: write the ELF before the run
         self.poll_s = poll_s
         self.session_factory = session_factory
         self.programmer_factory = programmer_factory
         if channel not in ("auto", "semihosting", "rtt"):
             raise EdgefactError(f"log channel '{channel}' unknown; valid: auto, semihosting, rtt")
         self.channel = channel
+
+    def flash(self, artifact: Path, target: Target, reset: bool = True) -> None:
+        flash_with_pyocd(artifact, target, probe=self.probe, target_type=self.target_type, frequency=self.frequency,
+                         pack=self.pack, reset=reset, session_factory=self.session_factory,
+                         programmer_factory=self.programmer_factory)
 
     def check_available(self) -> None:
         if self.session_factory is None:
@@ -230,7 +252,7 @@ class PyocdRunner(Runner):
         if self.channel == "rtt" and rtt_addr is None:
             raise EdgefactError(f"{artifact} has no RTT control block; build it with EF_LOG_RTT=1 "
                                 "(`--hardware` builds have it) or use the semihosting channel")
-        ready_addr = elf_function_address(artifact, RTT_READY_SYMBOL) if rtt_addr is not None else None
+        ready_addr = symbol_address(artifact, RTT_READY_SYMBOL, function=True) if rtt_addr is not None else None
 
         def feed(data: bytes) -> None:
             for rec in feeder.feed(data):
@@ -242,7 +264,7 @@ class PyocdRunner(Runner):
         exit_status: int | None = None
         with session:
             tgt = session.board.target
-            if self.flash:
+            if self.program:
                 flash_elf(session, Path(artifact), self.programmer_factory)
             tgt.reset_and_halt()
             enable_cycle_counter(tgt)

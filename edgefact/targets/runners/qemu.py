@@ -2,8 +2,8 @@
 
 The firmware writes every log record to the CMSDK UART (read here from QEMU's stdout) and to
 semihosting (QEMU's stderr); ``channel`` picks which one is parsed. The exit status comes from
-semihosting SYS_EXIT_EXTENDED. :func:`qemu_command` is public so that other runners (the gdb runner
-starts QEMU with ``-s -S``) build the same machine.
+semihosting SYS_EXIT_EXTENDED. :func:`qemu_command` is the one QEMU command builder: the gdb
+runner starts the same machine through it (halted, with its gdbstub), so both count alike.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from edgefact.errors import EdgefactError, MissingToolError
+from edgefact.firmware.elf import symbolize
 from edgefact.report.logproto import Record
-from edgefact.targets import ICOUNT_SHIFT, Target
+from edgefact.targets import Target
 from edgefact.targets.runners.base import (
     FirmwareFaultError,
     Runner,
@@ -25,6 +26,8 @@ from edgefact.targets.runners.base import (
     result_from_log,
     run_streaming,
 )
+from edgefact.targets.runners.capabilities import RunnerCapabilities, RunnerOption
+from edgefact.units import ICOUNT_SHIFT, UNIT_EMULATED
 
 QEMU = "qemu-system-arm"
 QEMU_HINT = "install it: sudo apt-get install qemu-system-arm"
@@ -37,26 +40,36 @@ def qemu_binary() -> str:
     return path
 
 
-def qemu_command(target: Target, artifact: str | Path, *, icount: bool = True, gdb_port: int | None = None,
-                 wait_for_gdb: bool = False, serial: str = "stdio", semihosting: bool = True,
-                 extra: Sequence[str] = ()) -> list[str]:
+SEMIHOSTING_TARGETS = ("native", "gdb")
+
+
+def qemu_command(target: Target, artifact: str | Path | None, *, icount: bool = True, gdb_port: int | None = None,
+                 gdb_host: str = "", wait_for_gdb: bool = False, serial: str = "stdio",
+                 semihosting: bool | str = True, extra: Sequence[str] = ()) -> list[str]:
     """The qemu-system-arm command line that runs ``artifact`` on ``target``'s machine.
 
-    ``serial`` is QEMU's -serial argument (``stdio``, ``file:PATH``, ``tcp::PORT,server``...);
-    semihosting output goes to stderr. ``gdb_port``/``wait_for_gdb`` add ``-gdb tcp::PORT`` and
-    ``-S`` for a debugger-driven run.
+    ``serial`` is QEMU's -serial argument (``stdio``, ``null``, ``file:PATH``, ``tcp::PORT,server``...).
+    ``semihosting``: True/"native" (output on QEMU's stderr), "gdb" (forwarded to an attached
+    debugger as GDB File-I/O) or False. ``gdb_port``/``gdb_host``/``wait_for_gdb`` add
+    ``-gdb tcp:HOST:PORT`` and ``-S`` for a debugger-driven run; ``artifact`` None leaves the
+    loading to the debugger.
     """
     if target.qemu_machine is None:
         raise EdgefactError(f"target '{target.name}' has no emulator; use the host runner for it")
     cmd = [qemu_binary(), "-M", target.qemu_machine, "-display", "none", "-monitor", "none",
-           "-nodefaults", "-serial", serial, "-kernel", str(artifact)]
+           "-nodefaults", "-serial", serial]
+    if artifact is not None:
+        cmd += ["-kernel", str(artifact)]
     if icount:
         # shift=10: one instruction = 1024 virtual ns; the timers then count instructions exactly
         cmd += ["-icount", f"shift={ICOUNT_SHIFT}"]
     if semihosting:
-        cmd += ["-semihosting-config", "enable=on,target=native"]
+        mode = "native" if semihosting is True else str(semihosting)
+        if mode not in SEMIHOSTING_TARGETS:
+            raise EdgefactError(f"semihosting target '{mode}' unknown; valid: {', '.join(SEMIHOSTING_TARGETS)}")
+        cmd += ["-semihosting-config", f"enable=on,target={mode}"]
     if gdb_port is not None:
-        cmd += ["-gdb", f"tcp::{gdb_port}"]
+        cmd += ["-gdb", f"tcp:{gdb_host}:{gdb_port}"]
     if wait_for_gdb:
         cmd.append("-S")
     return [*cmd, *extra]
@@ -64,7 +77,15 @@ def qemu_command(target: Target, artifact: str | Path, *, icount: bool = True, g
 
 @register_runner("qemu")
 class QemuRunner(Runner):
-    """Options: ``channel`` ("uart" default, or "semihosting"), ``icount`` (default True)."""
+    """Runs the ELF on the target's emulated machine (``-kernel``), counting instructions exactly."""
+
+    capabilities = RunnerCapabilities(
+        runs_on="emulator", exact_counts=True, can_flash=False, log_transports=("uart", "semihosting"),
+        unit=UNIT_EMULATED, options=(
+            RunnerOption("channel", str, "uart", "which log copy to parse: the UART (QEMU's stdout) or "
+                         "semihosting (its stderr)", choices=("uart", "semihosting"), public=False),
+            RunnerOption("icount", bool, True, "exact instruction counting (-icount shift=10)", public=False),
+        ))
 
     def check_available(self) -> None:
         qemu_binary()
@@ -97,8 +118,6 @@ class QemuRunner(Runner):
         except FirmwareFaultError as exc:
             pc = exc.registers.get("pc")
             if isinstance(pc, int) and "function" not in exc.registers:
-                from edgefact.firmware.elfmem import symbolize
-
                 func = symbolize(artifact, pc)
                 if func:
                     raise FirmwareFaultError({**exc.registers, "function": func}, exc.log,
@@ -110,4 +129,4 @@ def run_qemu(artifact: Path, target: Target, timeout_s: float = 60.0, **options:
     return QemuRunner(**options).run(artifact, target, timeout_s)
 
 
-__all__ = ["QemuRunner", "qemu_binary", "qemu_command", "run_qemu"]
+__all__ = ["SEMIHOSTING_TARGETS", "QemuRunner", "qemu_binary", "qemu_command", "run_qemu"]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgefact.errors import EdgefactError
+from edgefact.firmware.elf import symbol_address
 
 RTT_ID = b"SEGGER RTT"
 RTT_SYMBOL = "_SEGGER_RTT"
@@ -39,30 +40,7 @@ class RttError(EdgefactError):
 
 def rtt_symbol_address(elf: str | Path) -> int | None:
     """Address of ``_SEGGER_RTT`` in ``elf``, or None if the firmware has no RTT channel."""
-    return _symbol(elf, RTT_SYMBOL, functions=False)
-
-
-def _symbol(elf: str | Path, name: str, *, functions: bool) -> int | None:
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
-    from elftools.elf.sections import SymbolTableSection
-
-    try:
-        with open(elf, "rb") as f:
-            for sec in ELFFile(f).iter_sections():
-                if isinstance(sec, SymbolTableSection):
-                    for sym in sec.get_symbol_by_name(name) or []:
-                        if functions and sym["st_info"]["type"] != "STT_FUNC":
-                            continue
-                        return int(sym["st_value"]) & (~1 if functions else ~0)
-    except (ELFError, OSError):
-        return None  # not an ELF (e.g. a raw image): no symbols to use
-    return None
-
-
-def elf_function_address(elf: str | Path, name: str) -> int | None:
-    """Entry address of function ``name`` (Thumb bit cleared), or None."""
-    return _symbol(elf, name, functions=True)
+    return symbol_address(elf, RTT_SYMBOL)
 
 
 def scan_for_control_block(read: ReadMem, ranges: Sequence[tuple[int, int]], chunk: int = 4096) -> int | None:
@@ -160,5 +138,5 @@ class RttReader:
         return data
 
 
-__all__ = ["RTT_READY_SYMBOL", "elf_function_address", "MODE_BLOCK", "MODE_SKIP", "MODE_TRIM", "RTT_ID", "RTT_SYMBOL", "RttError", "RttReader",
+__all__ = ["MODE_BLOCK", "MODE_SKIP", "MODE_TRIM", "RTT_ID", "RTT_READY_SYMBOL", "RTT_SYMBOL", "RttError", "RttReader",
            "rtt_symbol_address", "scan_for_control_block"]

@@ -17,6 +17,8 @@ from edgefact.errors import EdgefactError, MissingToolError
 from edgefact.report.logproto import LogFeeder, Record
 from edgefact.targets import Target
 from edgefact.targets.runners.base import Runner, RunResult, RunTimeoutError, register_runner, result_from_log
+from edgefact.targets.runners.capabilities import RunnerCapabilities, RunnerOption
+from edgefact.units import UNIT_DEVICE
 
 DEFAULT_BAUD = 115200
 #: after a fault record, keep reading this long for the records that follow it
@@ -42,7 +44,16 @@ def _open_port(port: str, baud: int) -> Any:
 
 @register_runner("serial")
 class SerialRunner(Runner):
-    """Options: ``port`` (device or pyserial URL), ``baud`` (default 115200), ``start`` (callback)."""
+    """Reads a board's UART; ``start`` (a callback, e.g. flash + reset) runs once the port is open."""
+
+    capabilities = RunnerCapabilities(
+        runs_on="board", exact_counts=False, can_flash=False, log_transports=("uart",), unit=UNIT_DEVICE,
+        options=(
+            RunnerOption("port", str, None, "serial port of the board (e.g. /dev/ttyACM0, or a pyserial URL)",
+                         required_example="e.g. /dev/ttyACM0; list ports with `python -m serial.tools.list_ports`"),
+            RunnerOption("baud", int, DEFAULT_BAUD, "baud rate of the board's UART"),
+            RunnerOption("start", object, None, "callback(elf, target) once the port is open", public=False),
+        ))
 
     def __init__(self, port: str | None = None, baud: int = DEFAULT_BAUD, start: StartHook | None = None,
                  **options: Any) -> None:

@@ -1,4 +1,6 @@
-"""Flash/RAM report of a firmware ELF (pyelftools), matching ``arm-none-eabi-size``.
+"""Everything edgefact reads from a firmware ELF (pyelftools): the flash/RAM report, symbols, the vector table.
+
+The flash/RAM report matches ``arm-none-eabi-size``.
 
 Classification is that of ``size`` in Berkeley format: allocated read-only sections are *text*,
 allocated writable PROGBITS are *data*, allocated NOBITS are *bss*. Then
@@ -12,6 +14,7 @@ The measured peak stack comes from the run log (painted stack), not from the ELF
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from typing import Any
 from elftools.common.exceptions import ELFError
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 
 from edgefact.errors import EdgefactError
 
@@ -176,4 +180,52 @@ def parse_stack_usage(su_text: str) -> dict[str, tuple[int, str]]:
     return out
 
 
-__all__ = ["MemoryReport", "SectionInfo", "SymbolInfo", "memory_report", "parse_stack_usage", "symbolize"]
+#: where the vector table lives in edgefact firmware (section names, in order of preference)
+VECTOR_SECTIONS = (".vectors", ".isr_vector", ".vector_table")
+
+
+def vector_table(elf: str | os.PathLike[str]) -> tuple[int, int]:
+    """(initial SP, reset handler address) from the ELF's vector table."""
+    try:
+        with open(elf, "rb") as f:
+            ef = ELFFile(f)
+            sec = next((ef.get_section_by_name(n) for n in VECTOR_SECTIONS if ef.get_section_by_name(n)), None)
+            if sec is None:  # the lowest allocated, loaded section
+                cands = [s for s in ef.iter_sections()
+                         if s["sh_flags"] & SH_FLAGS.SHF_ALLOC and s["sh_type"] == "SHT_PROGBITS"]
+                if not cands:
+                    raise EdgefactError(f"{elf}: no loadable sections; is it a firmware ELF?")
+                sec = min(cands, key=lambda s: s["sh_addr"])
+            data = sec.data()[:8]
+    except (ELFError, OSError) as exc:
+        raise EdgefactError(f"{elf}: cannot read the ELF ({exc}); rebuild the firmware") from None
+    if len(data) < 8:
+        raise EdgefactError(f"{elf}: vector table too short")
+    return int.from_bytes(data[:4], "little"), int.from_bytes(data[4:8], "little")
+
+
+def symbol_address(elf: str | os.PathLike[str], name: str, *, function: bool = False) -> int | None:
+    """Address of symbol ``name`` (with ``function``: only a function, Thumb bit cleared), or None.
+
+    A file that is not an ELF (e.g. a raw image) has no symbols: None.
+    """
+    try:
+        with open(elf, "rb") as f:
+            for sec in ELFFile(f).iter_sections():
+                if isinstance(sec, SymbolTableSection):
+                    for sym in sec.get_symbol_by_name(name) or []:
+                        if function and sym["st_info"]["type"] != "STT_FUNC":
+                            continue
+                        return int(sym["st_value"]) & (~1 if function else ~0)
+    except (ELFError, OSError):
+        return None
+    return None
+
+
+def function_symbols(elf: str | os.PathLike[str], names: Sequence[str]) -> list[str]:
+    """Which of ``names`` are function symbols of ``elf`` (in the order of ``names``)."""
+    return [n for n in names if symbol_address(elf, n, function=True) is not None]
+
+
+__all__ = ["VECTOR_SECTIONS", "MemoryReport", "SectionInfo", "SymbolInfo", "function_symbols", "memory_report",
+           "parse_stack_usage", "symbol_address", "symbolize", "vector_table"]

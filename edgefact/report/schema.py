@@ -26,14 +26,15 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from edgefact.errors import EdgefactError
+from edgefact.units import UNIT_DEVICE, UNIT_EMULATED, UNIT_HOST
 
 REPORT_SCHEMA = "edgefact.report/1"
 SCHEMA_FILE = "report.schema.json"
 
-# Units a report's counts may be in; the firmware/runner decides which one applies.
-UNIT_INSTRUCTIONS = "instructions (emulated)"
-UNIT_CYCLES = "cycles (device)"
-UNIT_NS = "ns (host)"
+# Units a report's counts may be in (edgefact.units); the firmware/runner decides which one applies.
+UNIT_INSTRUCTIONS = UNIT_EMULATED
+UNIT_CYCLES = UNIT_DEVICE
+UNIT_NS = UNIT_HOST
 
 
 #: shares may sum to slightly more than 1 when per-layer cycles and the total come from different runs

@@ -165,8 +165,9 @@ def lower(m: TFLiteModel, op: Operator, variant: str = "") -> KernelCall:
         if name == "CONV_2D":
             call = KernelCall("CONV_1X1" if variant == "1x1" else "CONV",
                               head + [-zp_in, zp_out, sh, sw, ph, pw] + _act(m, op), arrays, out_elems)
-            pointwise = (kh, kw) == (1, 1) and w.shape[-1] == c
-            call.scratch = conv_scratch_bytes("ef_conv_1x1_s8" if pointwise else "ef_conv_s8", Dims.of(tuple(w.shape)))
+            # the kernel this call runs: the generic one takes the generic path on 1x1 shapes too
+            call.scratch = conv_scratch_bytes("ef_conv_1x1_s8" if variant == "1x1" else "ef_conv_s8",
+                                              Dims.of(tuple(w.shape)))
             return call
         return KernelCall("DW_3X3" if variant == "3x3" else "DW",
                           head + [-zp_in, zp_out, oc // c, sh, sw, ph, pw] + _act(m, op), arrays, out_elems)

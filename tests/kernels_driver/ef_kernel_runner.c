@@ -4,6 +4,10 @@
  *   narrays { kind(0 s8, 1 s32, 2 f32) count data (padded to whole words) }...
  *   nsamples ninputs { elems kind }... out_elems out_kind scratch_bytes
  *   then nsamples x (input 0, input 1, ...) each padded to whole words.
+ * The kernel gets scratch_bytes of scratch (an ef_context {scratch, scratch_bytes}; buf NULL when
+ * scratch_bytes is 0), so a wrong size computed on the Python side fails the case.
+ * OP_CONV_BUFFER_SIZE takes OP_CONV's parameters and emits ef_conv_s8_get_buffer_size() as one
+ * int32 per sample (the Python scratch sizes are checked against it).
  */
 #include "ef_kernel_runner.h"
 
@@ -15,7 +19,7 @@ enum {
     OP_CONV = 1, OP_DW = 2, OP_FC = 3, OP_FC_PC = 4, OP_AVGPOOL = 5, OP_MAXPOOL = 6, OP_MEAN = 7,
     OP_ADD = 8, OP_ADD_BC = 9, OP_MUL = 10, OP_MUL_BC = 11, OP_CONCAT = 12, OP_PAD = 13,
     OP_SOFTMAX = 14, OP_QUANTIZE = 15, OP_DEQUANTIZE = 16, OP_REQUANT = 17, OP_CLAMP = 18,
-    OP_CONV_1X1 = 19, OP_DW_3X3 = 20
+    OP_CONV_1X1 = 19, OP_DW_3X3 = 20, OP_CONV_BUFFER_SIZE = 21
 };
 
 #define MAX_ARRAYS 8
@@ -105,7 +109,7 @@ int ef_run_case(const uint32_t *blob, uint32_t words, void *out, uint32_t out_ca
         s8[i] = (const int8_t *)arr[i];
         s32[i] = arr_count[i] > 0 ? (const int32_t *)arr[i] : 0;
     }
-    void *scr = scratch_bytes > 0 ? scratch : 0;
+    const ef_context scr = {scratch_bytes > 0 ? scratch : 0, scratch_bytes};
 
     for (int32_t s = 0; s < nsamples; ++s) {
         const void *in[MAX_INPUTS];
@@ -124,8 +128,18 @@ int ef_run_case(const uint32_t *blob, uint32_t words, void *out, uint32_t out_ca
             ef_dims di = dims_at(P), df = dims_at(P + 4), dout = dims_at(P + 8);
             ef_conv_params cp = {P[12], P[13], {P[14], P[15]}, {P[16], P[17]}, {1, 1}, {P[18], P[19]}};
             ef_per_channel_quant q = {s32[2], s32[3]};
-            st = op == OP_CONV ? ef_conv_s8(&cp, &q, &di, x, &df, s8[0], s32[1], &dout, y, scr)
+            st = op == OP_CONV ? ef_conv_s8(&cp, &q, &di, x, &df, s8[0], s32[1], &dout, y, &scr)
                                : ef_conv_1x1_s8(&cp, &q, &di, x, &df, s8[0], s32[1], &dout, y);
+            break;
+        }
+        case OP_CONV_BUFFER_SIZE: {
+            if (nparams < 8 || out_kind != 1 || out_elems != 1) {
+                return 108;
+            }
+            ef_dims di = dims_at(P), df = dims_at(P + 4);
+            const int32_t size = ef_conv_s8_get_buffer_size(&di, &df);
+            memcpy(y, &size, 4);
+            st = EF_OK;
             break;
         }
         case OP_DW:

@@ -5,9 +5,9 @@
  * (int8, per-channel symmetric weights, TFLite's double-rounding requantization).
  * Parameter structs and conventions: ef_nn_types.h and docs/kernels.md.
  *
- * Kernels that need scratch memory expose ef_<op>_s8_get_buffer_size(); the size depends only
- * on the shapes (never on the target), so a code generator can compute it ahead of time
- * (edgefact.firmware.kernels.buffer_size() is the Python mirror).
+ * Kernels that need scratch memory take a `const ef_context *` and expose
+ * ef_<kernel>_get_buffer_size(); the size depends only on the shapes (never on the target), so a
+ * code generator can compute it ahead of time. Every function returns an ef_status (ef_nn_types.h).
  */
 #ifndef EF_NN_H
 #define EF_NN_H
@@ -23,39 +23,101 @@ extern "C" {
 #define EF_NN_VERSION_MAJOR 1
 #define EF_NN_VERSION_MINOR 0
 
-/* ---- convolution ------------------------------------------------------------------------ */
+/* ---- convolution ------------------------------------------------------------------------ *
+ * CONV_2D has a generic kernel (ef_conv_s8, every shape) and a specialised one (ef_conv_1x1_s8);
+ * DEPTHWISE_CONV_2D likewise (ef_depthwise_conv_s8, ef_depthwise_conv_3x3_s8). Nothing dispatches
+ * at run time: the code generator calls the specialised kernel when its preconditions hold, and a
+ * specialised kernel called outside them returns EF_ERR_UNSUPPORTED. */
 
-/** CONV_2D (any kernel size, stride, SAME/VALID via padding, grouped when
- *  filter_dims->c < input_dims->c). filter: [out_c, kh, kw, in_c / groups]; bias: out_c int32
- *  or NULL; output: [n, out_h, out_w, out_c]. Dispatches to ef_conv_1x1_s8 when it applies. */
+/** @brief CONV_2D, generic: any kernel size and stride, SAME/VALID via padding, grouped when
+ *         filter_dims->c < input_dims->c (groups = input c / filter c).
+ *  @param params      offsets, stride, top/left padding, dilation (must be {1, 1}), activation
+ *  @param quant       per-output-channel multiplier/shift arrays (out_c values each, shifts in
+ *                     [-31, 30])
+ *  @param input_dims  input shape [n, h, w, in_c]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param filter_dims filter shape [out_c, kh, kw, in_c / groups]
+ *  @param filter      filter tensor (int8)
+ *  @param bias        out_c int32 values, or NULL (no bias)
+ *  @param output_dims output shape [n, out_h, out_w, out_c] (out_c a multiple of groups)
+ *  @param output      output tensor (int8, NHWC)
+ *  @param ctx         scratch: at least ef_conv_s8_get_buffer_size(input_dims, filter_dims) bytes,
+ *                     4-byte aligned
+ *  @return EF_OK; EF_ERR_NULL (a required pointer, ctx or ctx->buf NULL); EF_ERR_DIMS (shapes
+ *          inconsistent, channels not divisible by the groups); EF_ERR_PARAM (activation or
+ *          shift out of range); EF_ERR_UNSUPPORTED (dilation != 1); EF_ERR_SCRATCH (ctx->size
+ *          too small or ctx->buf misaligned). */
 ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
                      const ef_dims *input_dims, const int8_t *input,
                      const ef_dims *filter_dims, const int8_t *filter,
                      const int32_t *bias,
                      const ef_dims *output_dims, int8_t *output,
-                     void *scratch);
-/** Scratch bytes for ef_conv_s8: 0 for an ungrouped 1x1 filter, else two int16 columns of
- *  kh * kw * filter c values each (4 * kh * kw * filter c; the DSP path fills both). The scratch pointer must be 4-byte aligned
- *  (EF_ERR_PARAM otherwise). */
+                     const ef_context *ctx);
+
+/** @brief Scratch bytes ef_conv_s8 needs: two int16 im2col columns of kh * kw * filter c values
+ *         (4 * kh * kw * filter c; the DSP body fills both, the MVE body uses them as two int8
+ *         columns, the portable body uses the first). Depends on the shapes only, never on the
+ *         target.
+ *  @param input_dims  input shape, as passed to ef_conv_s8
+ *  @param filter_dims filter shape, as passed to ef_conv_s8
+ *  @return the size in bytes (0 when a pointer is NULL). */
 int32_t ef_conv_s8_get_buffer_size(const ef_dims *input_dims, const ef_dims *filter_dims);
 
-/** Pointwise 1x1 CONV_2D (any stride, no padding, not grouped): a matrix product
- *  [n*out_h*out_w, in_c] x [in_c, out_c]. No scratch. */
+/** @brief Pointwise CONV_2D: a matrix product [n * out_h * out_w, in_c] x [in_c, out_c]. No
+ *         scratch (the DSP body keeps two columns of at most 64 values on the stack, 256 B).
+ *
+ *  Preconditions (EF_ERR_UNSUPPORTED otherwise): filter 1x1, not grouped (filter c == input c),
+ *  padding {0, 0}, dilation {1, 1}. Any stride.
+ *  @param params      as ef_conv_s8 (padding must be {0, 0})
+ *  @param quant       per-output-channel multiplier/shift arrays (out_c values each)
+ *  @param input_dims  input shape [n, h, w, in_c]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param filter_dims filter shape [out_c, 1, 1, in_c]
+ *  @param filter      filter tensor (int8)
+ *  @param bias        out_c int32 values, or NULL
+ *  @param output_dims output shape [n, out_h, out_w, out_c]
+ *  @param output      output tensor (int8, NHWC)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM; EF_ERR_UNSUPPORTED (preconditions). */
 ef_status ef_conv_1x1_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
                          const ef_dims *input_dims, const int8_t *input,
                          const ef_dims *filter_dims, const int8_t *filter,
                          const int32_t *bias,
                          const ef_dims *output_dims, int8_t *output);
 
-/** DEPTHWISE_CONV_2D. filter: [1, kh, kw, in_c * ch_mult]; output c = in_c * ch_mult.
- *  Dispatches to ef_depthwise_conv_3x3_s8 when it applies. No scratch. */
+/** @brief DEPTHWISE_CONV_2D, generic: any kernel size, stride, padding and depth multiplier.
+ *         Output channel oc = ic * ch_mult + m. No scratch.
+ *  @param params      offsets, depth multiplier, stride, top/left padding, dilation ({1, 1}),
+ *                     activation
+ *  @param quant       per-output-channel multiplier/shift arrays (out_c values each)
+ *  @param input_dims  input shape [n, h, w, in_c]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param filter_dims filter shape [1, kh, kw, in_c * ch_mult]
+ *  @param filter      filter tensor (int8)
+ *  @param bias        out_c int32 values, or NULL
+ *  @param output_dims output shape [n, out_h, out_w, in_c * ch_mult]
+ *  @param output      output tensor (int8, NHWC)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM; EF_ERR_UNSUPPORTED (dilation != 1). */
 ef_status ef_depthwise_conv_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
                                const ef_dims *input_dims, const int8_t *input,
                                const ef_dims *filter_dims, const int8_t *filter,
                                const int32_t *bias,
                                const ef_dims *output_dims, int8_t *output);
 
-/** 3x3 depthwise, ch_mult 1, padding <= 1 (the common case), same arguments. */
+/** @brief DEPTHWISE_CONV_2D with a 3x3 filter, the MobileNet-style layer: the 9 taps unrolled in
+ *         the interior. No scratch.
+ *
+ *  Preconditions (EF_ERR_UNSUPPORTED otherwise): filter 3x3, ch_mult 1, top/left padding <= 1
+ *  (SAME or VALID), dilation {1, 1}. Any stride.
+ *  @param params      as ef_depthwise_conv_s8
+ *  @param quant       per-channel multiplier/shift arrays (c values each)
+ *  @param input_dims  input shape [n, h, w, c]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param filter_dims filter shape [1, 3, 3, c]
+ *  @param filter      filter tensor (int8)
+ *  @param bias        c int32 values, or NULL
+ *  @param output_dims output shape [n, out_h, out_w, c]
+ *  @param output      output tensor (int8, NHWC)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM; EF_ERR_UNSUPPORTED (preconditions). */
 ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
                                    const ef_dims *input_dims, const int8_t *input,
                                    const ef_dims *filter_dims, const int8_t *filter,
@@ -64,16 +126,34 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
 
 /* ---- fully connected -------------------------------------------------------------------- */
 
-/** FULLY_CONNECTED, per-tensor quantization. input: [batches, depth] given as
- *  input_dims {n = batches, c = depth} (h = w = 1); filter_dims {n = units, c = depth};
- *  output_dims {n = batches, c = units}. bias: units int32 or NULL. */
+/** @brief FULLY_CONNECTED with per-tensor quantization.
+ *  @param params      input/filter/output offsets and activation
+ *  @param quant       one multiplier/shift (shift in [-31, 30])
+ *  @param input_dims  {n = batches, h = 1, w = 1, c = depth}
+ *  @param input       input [batches, depth] (int8)
+ *  @param filter_dims {n = units, h = 1, w = 1, c = depth}
+ *  @param filter      weights [units, depth] (int8)
+ *  @param bias        units int32 values, or NULL
+ *  @param output_dims {n = batches, h = 1, w = 1, c = units}
+ *  @param output      output [batches, units] (int8)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM. */
 ef_status ef_fully_connected_s8(const ef_fc_params *params, const ef_per_tensor_quant *quant,
                                 const ef_dims *input_dims, const int8_t *input,
                                 const ef_dims *filter_dims, const int8_t *filter,
                                 const int32_t *bias,
                                 const ef_dims *output_dims, int8_t *output);
 
-/** FULLY_CONNECTED with per-unit (per-channel) quantization. */
+/** @brief FULLY_CONNECTED with per-unit (per-channel) quantization.
+ *  @param params      input/filter/output offsets and activation
+ *  @param quant       multiplier/shift arrays of `units` values each
+ *  @param input_dims  {n = batches, h = 1, w = 1, c = depth}
+ *  @param input       input [batches, depth] (int8)
+ *  @param filter_dims {n = units, h = 1, w = 1, c = depth}
+ *  @param filter      weights [units, depth] (int8)
+ *  @param bias        units int32 values, or NULL
+ *  @param output_dims {n = batches, h = 1, w = 1, c = units}
+ *  @param output      output [batches, units] (int8)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM. */
 ef_status ef_fully_connected_per_channel_s8(const ef_fc_params *params,
                                             const ef_per_channel_quant *quant,
                                             const ef_dims *input_dims, const int8_t *input,
@@ -83,56 +163,119 @@ ef_status ef_fully_connected_per_channel_s8(const ef_fc_params *params,
 
 /* ---- pooling ---------------------------------------------------------------------------- */
 
-/** AVERAGE_POOL_2D: mean over the in-bounds window, rounded half away from zero. */
+/** @brief AVERAGE_POOL_2D: mean over the in-bounds window, rounded half away from zero (input
+ *         and output share scale and zero point).
+ *  @param params      stride, top/left padding, filter size, activation
+ *  @param input_dims  input shape [n, h, w, c]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param output_dims output shape [n, out_h, out_w, c]
+ *  @param output      output tensor (int8, NHWC)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM. */
 ef_status ef_avgpool_s8(const ef_pool_params *params,
                         const ef_dims *input_dims, const int8_t *input,
                         const ef_dims *output_dims, int8_t *output);
 
-/** MAX_POOL_2D. */
+/** @brief MAX_POOL_2D over the in-bounds window.
+ *  @param params      stride, top/left padding, filter size, activation
+ *  @param input_dims  input shape [n, h, w, c]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param output_dims output shape [n, out_h, out_w, c]
+ *  @param output      output tensor (int8, NHWC)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM. */
 ef_status ef_maxpool_s8(const ef_pool_params *params,
                         const ef_dims *input_dims, const int8_t *input,
                         const ef_dims *output_dims, int8_t *output);
 
-/** MEAN over H and W: output [n, 1, 1, c] (or [n, c]). */
+/** @brief MEAN over H and W (TFLite Micro's arithmetic: the count folded into the multiplier).
+ *  @param params      offsets, multiplier/shift of input scale / output scale, activation
+ *  @param input_dims  input shape [n, h, w, c]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param output_dims output shape [n, 1, 1, c]
+ *  @param output      output tensor (int8)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM. */
 ef_status ef_mean_hw_s8(const ef_mean_params *params,
                         const ef_dims *input_dims, const int8_t *input,
                         const ef_dims *output_dims, int8_t *output);
 
 /* ---- element-wise ----------------------------------------------------------------------- */
 
-/** ADD of two tensors of `size` elements (same shape). In place is allowed
- *  (output == input1 or input2). */
+/** @brief ADD of two tensors of the same shape. In place is allowed (output == input1 or
+ *         input2).
+ *  @param params  offsets, left shift, input/output multipliers and shifts, activation
+ *  @param input1  first input (int8)
+ *  @param input2  second input (int8)
+ *  @param output  output (int8)
+ *  @param size    number of elements
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (size < 0); EF_ERR_PARAM. */
 ef_status ef_add_s8(const ef_add_params *params, const int8_t *input1, const int8_t *input2,
                     int8_t *output, int32_t size);
 
-/** ADD with NumPy-style broadcasting over 4-D NHWC shapes (a dim of 1 broadcasts). */
+/** @brief ADD with NumPy-style broadcasting over 4-D NHWC shapes (a dim of 1 broadcasts).
+ *  @param params      as ef_add_s8
+ *  @param input1_dims shape of input1
+ *  @param input1      first input (int8)
+ *  @param input2_dims shape of input2
+ *  @param input2      second input (int8)
+ *  @param output_dims output shape (each dim the max of the inputs')
+ *  @param output      output (int8)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (shapes do not broadcast); EF_ERR_PARAM. */
 ef_status ef_add_broadcast_s8(const ef_add_params *params,
                               const ef_dims *input1_dims, const int8_t *input1,
                               const ef_dims *input2_dims, const int8_t *input2,
                               const ef_dims *output_dims, int8_t *output);
 
-/** MUL of two tensors of `size` elements (same shape); in place allowed. */
+/** @brief MUL of two tensors of the same shape; in place allowed.
+ *  @param params  offsets, output multiplier/shift, activation
+ *  @param input1  first input (int8)
+ *  @param input2  second input (int8)
+ *  @param output  output (int8)
+ *  @param size    number of elements
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (size < 0); EF_ERR_PARAM. */
 ef_status ef_mul_s8(const ef_mul_params *params, const int8_t *input1, const int8_t *input2,
                     int8_t *output, int32_t size);
 
-/** MUL with broadcasting over 4-D NHWC shapes. */
+/** @brief MUL with broadcasting over 4-D NHWC shapes.
+ *  @param params      as ef_mul_s8
+ *  @param input1_dims shape of input1
+ *  @param input1      first input (int8)
+ *  @param input2_dims shape of input2
+ *  @param input2      second input (int8)
+ *  @param output_dims output shape
+ *  @param output      output (int8)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (shapes do not broadcast); EF_ERR_PARAM. */
 ef_status ef_mul_broadcast_s8(const ef_mul_params *params,
                               const ef_dims *input1_dims, const int8_t *input1,
                               const ef_dims *input2_dims, const int8_t *input2,
                               const ef_dims *output_dims, int8_t *output);
 
-/** Clamp in place to [act->min, act->max] (a standalone RELU/RELU6 with unchanged
- *  quantization). */
+/** @brief Clamp in place to [act->min, act->max] (a standalone RELU/RELU6 with unchanged
+ *         quantization).
+ *  @param act   clamp range (quantized)
+ *  @param data  tensor, modified in place (int8)
+ *  @param size  number of elements
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (size < 0); EF_ERR_PARAM (min > max). */
 ef_status ef_clamp_s8(const ef_activation *act, int8_t *data, int32_t size);
 
 /* ---- data movement ---------------------------------------------------------------------- */
 
-/** CONCATENATION along the innermost (channel) axis. `outer` = product of all dims before the
- *  channel axis; output has `outer` rows of sum(inputs[i].channels) values. */
+/** @brief CONCATENATION along the innermost (channel) axis: `outer` rows of
+ *         sum(inputs[i].channels) values.
+ *  @param inputs        the inputs, each copied or requantized (ef_concat_input)
+ *  @param num_inputs    number of inputs
+ *  @param outer         product of all dims before the channel axis
+ *  @param output_offset output zero point (requantized inputs)
+ *  @param output        output (int8)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM (shift out of range). */
 ef_status ef_concat_c_s8(const ef_concat_input *inputs, int32_t num_inputs, int32_t outer,
                          int32_t output_offset, int8_t *output);
 
-/** PAD of a 4-D NHWC tensor with a constant. output_dims = input_dims + before + after. */
+/** @brief PAD of a 4-D NHWC tensor with a constant.
+ *  @param params      amounts before/after each dim, pad value
+ *  @param input_dims  input shape
+ *  @param input       input tensor (int8)
+ *  @param output_dims output shape = input_dims + before + after
+ *  @param output      output tensor (int8)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM (negative amounts). */
 ef_status ef_pad_s8(const ef_pad_params *params,
                     const ef_dims *input_dims, const int8_t *input,
                     const ef_dims *output_dims, int8_t *output);
@@ -141,22 +284,45 @@ ef_status ef_pad_s8(const ef_pad_params *params,
 
 /* ---- softmax ---------------------------------------------------------------------------- */
 
-/** SOFTMAX over rows of `depth` values (`rows` rows), int8 in, int8 out (scale 1/256,
- *  zero point -128), TFLite's fixed-point reference algorithm. */
+/** @brief SOFTMAX over rows of `depth` values, int8 in, int8 out (scale 1/256, zero point
+ *         -128), TFLite's fixed-point reference algorithm.
+ *  @param params  input multiplier, left shift and diff_min (edgefact.export.quant)
+ *  @param input   input [rows, depth] (int8)
+ *  @param rows    number of rows
+ *  @param depth   values per row
+ *  @param output  output [rows, depth] (int8)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (rows or depth <= 0); EF_ERR_PARAM. */
 ef_status ef_softmax_s8(const ef_softmax_params *params, const int8_t *input,
                         int32_t rows, int32_t depth, int8_t *output);
 
 /* ---- model boundary --------------------------------------------------------------------- */
 
-/** QUANTIZE float -> int8: round_half_away(x / scale) + zero_point, saturated. */
+/** @brief QUANTIZE float -> int8: round_half_away(x / scale) + zero_point, saturated.
+ *  @param input       float values
+ *  @param output      int8 values
+ *  @param size        number of values
+ *  @param scale       output scale (> 0)
+ *  @param zero_point  output zero point, in [-128, 127]
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (size < 0); EF_ERR_PARAM (scale or zero point). */
 ef_status ef_quantize_f32_s8(const float *input, int8_t *output, int32_t size,
                              float scale, int32_t zero_point);
 
-/** DEQUANTIZE int8 -> float: (float)((double)scale * (x - zero_point)). */
+/** @brief DEQUANTIZE int8 -> float: scale * (x - zero_point) in float.
+ *  @param input       int8 values
+ *  @param output      float values
+ *  @param size        number of values
+ *  @param scale       input scale
+ *  @param zero_point  input zero point
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (size < 0). */
 ef_status ef_dequantize_s8_f32(const int8_t *input, float *output, int32_t size,
                                float scale, int32_t zero_point);
 
-/** QUANTIZE int8 -> int8 (requantize to another scale / zero point). */
+/** @brief QUANTIZE int8 -> int8 (requantize to another scale / zero point).
+ *  @param params  offsets and multiplier/shift of input scale / output scale
+ *  @param input   int8 values
+ *  @param output  int8 values (may equal input)
+ *  @param size    number of values
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (size < 0); EF_ERR_PARAM (shift out of range). */
 ef_status ef_requantize_s8(const ef_requantize_params *params, const int8_t *input,
                            int8_t *output, int32_t size);
 
@@ -173,8 +339,14 @@ typedef struct {
     int32_t num_luts;  /**< 1 (one table for the tensor) or `channels` (one per channel) */
 } ef_unpack_params;
 
-/** Expand `bits`-wide indices into int8 weights through tables of 2^bits int8 values each:
- *  output[i] = luts[lut_of(channel(i)) * 2^bits + index(i)], outer*channels*inner values. */
+/** @brief Expand `bits`-wide indices into int8 weights through tables of 2^bits int8 values
+ *         each: output[i] = luts[lut_of(channel(i)) * 2^bits + index(i)], outer * channels *
+ *         inner values.
+ *  @param params  tensor geometry, index width and number of tables
+ *  @param packed  the packed indices (docs/packing.md)
+ *  @param luts    num_luts tables of 2^bits int8 values
+ *  @param output  the expanded weights (int8)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM (bits not 1, 2 or 4, num_luts). */
 ef_status ef_unpack_s8(const ef_unpack_params *params, const uint8_t *packed, const int8_t *luts,
                        int8_t *output);
 

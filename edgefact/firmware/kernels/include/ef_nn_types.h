@@ -9,8 +9,8 @@
  *    multiplier is a Q31 value in [2^30, 2^31), shift > 0 means left shift
  *    (compute them with edgefact.export.quant).
  *  - Every kernel returns an ef_status; kernels never allocate memory. Kernels that need
- *    scratch memory have an ef_<op>_s8_get_buffer_size() function and take a `scratch`
- *    pointer (aligned to 4 bytes) of at least that many bytes.
+ *    scratch memory have an ef_<kernel>_get_buffer_size() function (shapes only) and take a
+ *    `const ef_context *` whose buffer is 4-byte aligned and at least that many bytes.
  */
 #ifndef EF_NN_TYPES_H
 #define EF_NN_TYPES_H
@@ -27,8 +27,19 @@ typedef enum {
     EF_ERR_NULL = -1,        /**< a required pointer is NULL */
     EF_ERR_DIMS = -2,        /**< dims are non-positive or inconsistent with each other */
     EF_ERR_PARAM = -3,       /**< a parameter is out of range (stride, shift, activation, ...) */
-    EF_ERR_UNSUPPORTED = -4  /**< a valid but unsupported combination (e.g. dilation) */
+    EF_ERR_UNSUPPORTED = -4, /**< a valid but unsupported combination (e.g. dilation), or a
+                                  specialised kernel called outside its preconditions */
+    EF_ERR_SCRATCH = -5      /**< scratch (ef_context) smaller than the kernel's
+                                  ef_<kernel>_get_buffer_size(), or not 4-byte aligned */
 } ef_status;
+
+/** Scratch memory handed to a kernel: `size` bytes at `buf` (4-byte aligned). The kernel checks
+ *  size >= its ef_<kernel>_get_buffer_size() (EF_ERR_SCRATCH otherwise); buf NULL is
+ *  EF_ERR_NULL. The contents are not preserved between calls. */
+typedef struct {
+    void *buf;
+    int32_t size;
+} ef_context;
 
 /** 4-D tensor shape, NHWC. Vectors use {n = batches, h = 1, w = 1, c = length}. */
 typedef struct {

@@ -1,5 +1,12 @@
-/* CONV_2D with an ungrouped 1x1 filter: a matrix product, one input pixel per output pixel. */
-#include "internal/ef_nn_internal.h"
+/* CONV_2D with an ungrouped 1x1 filter: a matrix product, one input pixel per output pixel.
+ *
+ * Bodies, chosen at compile time (ef_nn_target.h):
+ *  - MVE: the two-pixel engine (ef_nn_conv_2px_s8) reading the input pixels in place;
+ *  - DSP: the two-pixel engine on two stack columns when depth % 4 == 0 and depth <=
+ *    EF_CONV_1X1_STACK_DEPTH, else four output channels per input word when depth % 4 == 0,
+ *    then the portable loop;
+ *  - portable: two output channels per pass straight from the input pixel. */
+#include "internal/ef_conv_2px.h"
 
 /* largest depth whose two int16 columns go on the stack (DSP path) */
 #define EF_CONV_1X1_STACK_DEPTH 64
@@ -30,8 +37,11 @@ ef_status ef_conv_1x1_s8(const ef_conv_params *params, const ef_per_channel_quan
     }
     const ef_dims *in = input_dims;
     const ef_dims *out = output_dims;
-    if (filter_dims->h != 1 || filter_dims->w != 1 || filter_dims->c != in->c ||
-        filter_dims->n != out->c || out->n != in->n) {
+    /* preconditions of this kernel (any other valid CONV_2D goes to ef_conv_s8) */
+    if (filter_dims->h != 1 || filter_dims->w != 1 || filter_dims->c != in->c) {
+        return EF_ERR_UNSUPPORTED;
+    }
+    if (filter_dims->n != out->c || out->n != in->n) {
         return EF_ERR_DIMS;
     }
     if (params->padding.h != 0 || params->padding.w != 0 || params->dilation.h != 1 ||
@@ -52,16 +62,15 @@ ef_status ef_conv_1x1_s8(const ef_conv_params *params, const ef_per_channel_quan
     }
 
 #if defined(EF_NN_USE_MVE)
-    ef_conv_mve_s8_run(params, quant, in, input, filter_dims, filter, bias, out, output, 0);
+    ef_nn_conv_2px_s8(params, quant, in, input, filter_dims, filter, bias, out, output, 0);
     return EF_OK;
-#endif
-#if defined(EF_NN_USE_DSP)
+#elif defined(EF_NN_USE_DSP)
     /* Small depths: two stack columns (2 pixels x EF_CONV_1X1_STACK_DEPTH int16 values, 256 bytes)
-     * let the 2-pixel x 2-channel engine of ef_conv_s8 run (~20 instructions per 16 MACs
+     * let the 2-pixel x 2-channel engine run (~20 instructions per 16 MACs
      * against ~34 for four channels straight from the input, which runs out of registers). */
     if ((in->c & 3) == 0 && in->c <= EF_CONV_1X1_STACK_DEPTH) {
         uint32_t cols[EF_CONV_1X1_STACK_DEPTH];
-        ef_conv_dsp_s8_run(params, quant, in, input, filter_dims, filter, bias, out, output, cols);
+        ef_nn_conv_2px_s8(params, quant, in, input, filter_dims, filter, bias, out, output, cols);
         return EF_OK;
     }
 #endif

@@ -3,7 +3,7 @@
  * per-tap bounds checks in the interior. */
 #include "internal/ef_dw_check.h"
 
-#if defined(EF_NN_HAS_DSP) && !defined(EF_NN_USE_MVE)
+#if defined(EF_NN_USE_DSP)
 static inline int8_t dw_out(int32_t acc, const int32_t *bias, int32_t c, const int32_t *mult,
                             const int32_t *shift, int32_t out_off, int32_t act_min, int32_t act_max)
 {
@@ -181,7 +181,7 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
 #if defined(EF_NN_USE_MVE)
     dw3x3_mve(params, quant, in, input, filter, bias, out, output);
     return EF_OK;
-#elif defined(EF_NN_HAS_DSP)
+#elif defined(EF_NN_USE_DSP)
     if ((C & 3) == 0) {
         dw3x3_dsp(params, quant, in, input, filter, bias, out, output);
         return EF_OK;

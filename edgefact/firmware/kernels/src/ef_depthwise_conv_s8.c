@@ -1,4 +1,5 @@
-/* DEPTHWISE_CONV_2D, generic: any kernel size, stride, padding and depth multiplier. */
+/* DEPTHWISE_CONV_2D, generic: any kernel size, stride, padding and depth multiplier. One body on
+ * every target (the fast 3x3 case is ef_depthwise_conv_3x3_s8, which the generator calls). */
 #include "internal/ef_dw_check.h"
 
 ef_status ef_depthwise_conv_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
@@ -11,11 +12,6 @@ ef_status ef_depthwise_conv_s8(const ef_dw_conv_params *params, const ef_per_cha
                                      output_dims, output);
     if (st != EF_OK) {
         return st;
-    }
-    if (filter_dims->h == 3 && filter_dims->w == 3 && params->ch_mult == 1 &&
-        params->padding.h <= 1 && params->padding.w <= 1) {
-        return ef_depthwise_conv_3x3_s8(params, quant, input_dims, input, filter_dims, filter, bias,
-                                        output_dims, output);
     }
     const ef_dims *in = input_dims;
     const ef_dims *out = output_dims;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "ef_nn.h"
+#include "ef_nn_target.h"
 
 #define EF_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define EF_MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -97,14 +98,8 @@ static inline int ef_out_size_ok(int32_t in, int32_t k, int32_t stride, int32_t 
  *   - MVE (Helium, Cortex-M55): 8 or 16 lanes with tail predication, VMLADAVA;
  *   - DSP (Cortex-M4/M7/M33): SMLAD on pairs of sign-extended halfwords (SXTB16/SXTAB16);
  *   - portable C99.
- * EF_NN_PORTABLE forces the portable path (used by the tests to compare paths on one core).
+ * The path is chosen at compile time by ef_nn_target.h (EF_NN_USE_MVE / EF_NN_USE_DSP).
  */
-#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1) && !defined(EF_NN_PORTABLE)
-#define EF_NN_USE_MVE 1
-#include <arm_mve.h>
-#elif defined(__ARM_FEATURE_DSP) && !defined(EF_NN_PORTABLE)
-#define EF_NN_USE_DSP 1
-#endif
 
 #if defined(EF_NN_USE_MVE)
 /* ef_requantize on 4 lanes (bit-exact with it): VQRDMULH is gemmlowp's
@@ -136,30 +131,7 @@ static inline void ef_store_requantized_x4(int8_t *dst, int32x4_t acc, const int
 }
 #endif
 
-#if defined(EF_NN_USE_MVE)
-/* The MVE convolution engine (src/ef_conv_mve_s8.c), called after argument checks by ef_conv_s8
- * (scratch: two int8 columns) and ef_conv_1x1_s8 (scratch NULL: ungrouped 1x1, no padding). */
-void ef_conv_mve_s8_run(const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
-                        const int8_t *input, const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias,
-                        const ef_dims *out, int8_t *output, int8_t *scratch);
-#endif
-
 #if defined(EF_NN_USE_DSP)
-/* The DSP convolution engine (src/ef_conv_s8.c; filter depth % 4 == 0): scratch holds two
- * paired int16 columns (4 * kh * kw * filter c bytes, 4-byte aligned). */
-void ef_conv_dsp_s8_run(const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
-                        const int8_t *input, const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias,
-                        const ef_dims *out, int8_t *output, uint32_t *pcol);
-#endif
-
-/* DSP instructions exist (also on Cortex-M55, where the dot products use MVE instead). */
-#if defined(__ARM_FEATURE_DSP) && !defined(EF_NN_PORTABLE)
-#define EF_NN_HAS_DSP 1
-#include <arm_acle.h>
-#include <string.h>
-#endif
-
-#if defined(EF_NN_HAS_DSP)
 /* Unaligned 32-bit load (memcpy compiles to a single LDR on cores that allow unaligned access). */
 static inline uint32_t ef_read_u32(const void *p)
 {

@@ -65,8 +65,8 @@ def test_layout_of_converted_weights() -> None:
 
 def _tflite(model: nn.Module, ds: Dataset, tmp: Path, name: str) -> tuple[Path, float]:
     """int8 export (cached by ONNX content) -> (path, int8 accuracy)."""
-    from edgefact.pipeline.from_checkpoint import export_model_to_tflite
     from edgefact.export.onnx_export import export_onnx
+    from edgefact.pipeline.from_checkpoint import export_model_to_tflite
 
     onnx_path = tmp / f"{name}.onnx"
     export_onnx(model, ds.input_shape, onnx_path)

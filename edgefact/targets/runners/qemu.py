@@ -87,6 +87,9 @@ class QemuRunner(Runner):
             RunnerOption("icount", bool, True, "exact instruction counting (-icount shift=10)", public=False),
         ))
 
+    def __init__(self, channel: str = "uart", icount: bool = True, **options: Any) -> None:
+        super().__init__(channel=channel, icount=icount, **options)
+
     def check_available(self) -> None:
         qemu_binary()
 

@@ -1,11 +1,14 @@
 """The whole chain behind ``edgefact build``.
 
-Stages (each cached in ``DIR/<stage>/`` with a manifest, see :mod:`edgefact.pipeline.stages`)::
+Stages (each cached in ``DIR/<stage>/`` with a manifest; declared as data in
+:data:`edgefact.pipeline.stages.STAGES`)::
 
-    train -> factorize -> cluster -> onnx -> tflite -> deploy-<target> -> report
+    train|import -> [factorize] -> [cluster] -> onnx -> tflite -> deploy-<target> -> report
 
 ``--model`` decides where the chain starts: a zoo name trains from scratch, a checkpoint (.pt)
-starts at factorize, an .onnx at tflite and an .tflite at deploy. The deploy stage generates C,
+is imported, an .onnx starts at tflite and an .tflite is copied and deployed. :class:`Build`
+walks the chain :func:`~edgefact.pipeline.stages.plan` gives, one method per stage ``action``,
+handing each stage the artifacts its description names. The deploy stage generates C,
 builds the firmware, runs it on the target (input 0 timed and profiled per layer, every other
 embedded input run once for bit-exactness and on-device accuracy) and compares the outputs with
 the TFLM interpreter. The final report merges the accuracy of every stage with the device figures.
@@ -27,7 +30,8 @@ import numpy as np
 
 from edgefact.errors import EdgefactError
 from edgefact.pipeline.config import BuildConfig
-from edgefact.pipeline.stages import StageResult, StageRunner
+from edgefact.pipeline.stages import StageFn, StageResult, StageRunner, StageSpec, plan
+from edgefact.targets.runners.options import runner_options as runner_options_for
 
 
 @dataclass
@@ -95,32 +99,40 @@ class Build:
     """One ``edgefact build``: resolves the configuration into stages and runs them."""
 
     def __init__(self, cfg: BuildConfig, *, force: tuple[str, ...] = (), echo: Any = None) -> None:
+        from edgefact.pipeline.deploy import resolve_runner
         from edgefact.targets import get_target
 
         self.cfg = cfg
+        # names resolved once, here at the configuration boundary; stages get the objects
         self.target = get_target(cfg.target)
+        # the options of the chosen runner, from the one schema (edgefact.targets.runners.options)
+        self.runner_options = runner_options_for(cfg.runner, cfg.runner_options) if cfg.runner else {}
+        self.device_runner = resolve_runner(self.target, cfg.runner or None, self.runner_options)
         self.out = Path(cfg.out)
         self.kind = model_kind(cfg.model)
+        self.plan: list[StageSpec] = plan(cfg, self.kind)
         self.echo = echo or (lambda s: click.echo(s, err=True))
         self.accuracy: dict[str, Any] = {}
-        self.runner = StageRunner(self.out, total=self._stage_count(), force=force, echo=self.echo)
+        #: values earlier stages computed that later stages' keys depend on (StageSpec.upstream)
+        self.values: dict[str, Any] = {"mean": None, "std": None}
+        self.runner = StageRunner(self.out, total=len(self.plan), force=force, echo=self.echo)
 
-    # -- plan -------------------------------------------------------------------------------
-    def _stage_count(self) -> int:
-        if self.kind in ("onnx", "tflite"):
-            return 3  # tflite, deploy, report
-        # train/import, [factorize], [cluster], onnx, tflite, deploy, report
-        return 5 + (self.cfg.factorize != "none") + (self.cfg.cluster > 0)
+    def key_values(self) -> dict[str, Any]:
+        """Resolved forms of config fields in the cache keys, plus the upstream values so far."""
+        return {"target": self.target.name, "runner_options": self.runner_options, **self.values}
 
-    # -- stages -----------------------------------------------------------------------------
-    def _train(self) -> StageResult:
+    def _stage(self, spec: StageSpec, inputs: dict[str, Path], fn: StageFn) -> StageResult:
+        return self.runner.run(spec.dir_name(self.target.name), fn, inputs=inputs,
+                               options=spec.key_options(self.cfg, self.key_values()), tools=spec.tools,
+                               outputs=spec.outputs)
+
+    # -- stages (one method per StageSpec.action) -------------------------------------------
+    def _train(self, spec: StageSpec, inputs: dict[str, Path]) -> StageResult:
         from edgefact.models.zoo import DEFAULT_MODEL
 
         cfg = self.cfg
         arch = cfg.model or DEFAULT_MODEL
         settings = _train_settings(cfg, arch)
-        options = {"arch": arch, "dataset": cfg.dataset, "width": cfg.width, "seed": cfg.seed,
-                   "train_samples": cfg.train_samples, **settings}
 
         def run(tmp: Path) -> dict[str, Any]:
             from edgefact.models.zoo import build_model
@@ -138,7 +150,9 @@ class Build:
             save_checkpoint(tmp / "model.pt", model, arch, arch_args, ds.meta(), metrics)
             return {"accuracy": metrics.get("test_accuracy"), "metrics": metrics}
 
-        return self.runner.run("train", run, options=options, tools=("torch",))
+        r = self._stage(spec, inputs, run)
+        self.accuracy["float"] = r.info.get("accuracy")
+        return r
 
     def _finetune_setup(self, ckpt: Path) -> tuple[Any, Any, Any, tuple[int, int | None]]:
         """What the factorize and cluster stages start from: the checkpoint, its model, the data
@@ -151,11 +165,9 @@ class Build:
         return ck, ck.build_model(), ds, _epochs_to_steps(self.cfg.finetune_epochs, len(ds.x_train),
                                                             self.cfg.batch_size)
 
-    def _factorize(self, ckpt: Path) -> StageResult:
+    def _factorize(self, spec: StageSpec, inputs: dict[str, Path]) -> StageResult:
         cfg = self.cfg
-        options = {"method": cfg.factorize, "rank": cfg.rank, "energy": cfg.energy, "atoms": cfg.atoms,
-                   "groups": cfg.groups, "finetune_epochs": cfg.finetune_epochs, "seed": cfg.seed,
-                   "train_samples": cfg.train_samples, "batch_size": cfg.batch_size, "dataset": cfg.dataset}
+        ckpt = inputs["model.pt"]
 
         def run(tmp: Path) -> dict[str, Any]:
             from edgefact.pipeline.checkpoint import save_checkpoint
@@ -178,13 +190,14 @@ class Build:
             (tmp / "factorize.json").write_text(json.dumps(dataclasses.asdict(rep), indent=2, default=str))
             return {"accuracy": metrics.get("test_accuracy"), "accuracy_before_finetune": before}
 
-        return self.runner.run("factorize", run, inputs={"model": ckpt}, options=options, tools=("torch",))
+        r = self._stage(spec, inputs, run)
+        self.accuracy["factorized"] = r.info.get("accuracy")
+        return r
 
-    def _cluster(self, ckpt: Path) -> StageResult:
+    def _cluster(self, spec: StageSpec, inputs: dict[str, Path]) -> StageResult:
         cfg = self.cfg
+        ckpt = inputs["model.pt"]
         mode = "per-channel" if cfg.cluster_per_channel else "per-tensor"
-        options = {"k": cfg.cluster, "mode": mode, "finetune_epochs": cfg.finetune_epochs, "seed": cfg.seed,
-                   "train_samples": cfg.train_samples, "batch_size": cfg.batch_size, "dataset": cfg.dataset}
 
         def run(tmp: Path) -> dict[str, Any]:
             from edgefact.pipeline.checkpoint import save_checkpoint
@@ -203,25 +216,24 @@ class Build:
                     "layers": [{"name": lc.name, "k": lc.k, "status": lc.status, "reason": lc.reason}
                                for lc in rep.layers]}
 
-        return self.runner.run("cluster", run, inputs={"model": ckpt}, options=options, tools=("torch", "scikit-learn"))
+        r = self._stage(spec, inputs, run)
+        self.accuracy["clustered"] = r.info.get("accuracy")
+        return r
 
-    def _onnx(self, ckpt: Path) -> StageResult:
+    def _onnx(self, spec: StageSpec, inputs: dict[str, Path]) -> StageResult:
+        ckpt = inputs["model.pt"]
+
         def run(tmp: Path) -> dict[str, Any]:
             from edgefact.pipeline.from_checkpoint import export_onnx_from_checkpoint
 
             res = export_onnx_from_checkpoint(ckpt, tmp / "model.onnx", data=self.cfg.dataset)
             return {"max_abs_diff": getattr(res, "max_abs_diff", None)}
 
-        return self.runner.run("onnx", run, inputs={"model": ckpt}, options={"dataset": self.cfg.dataset},
-                               tools=("torch", "onnx", "onnxruntime"))
+        return self._stage(spec, inputs, run)
 
-    def _tflite(self, onnx_path: Path, ckpt: Path | None) -> StageResult:
+    def _convert(self, spec: StageSpec, inputs: dict[str, Path]) -> StageResult:
         cfg = self.cfg
-        options = {"calib_samples": cfg.calib_samples, "min_agreement": cfg.min_agreement, "dataset": cfg.dataset,
-                   "seed": cfg.seed, "train_samples": cfg.train_samples}
-        inputs = {"onnx": onnx_path}
-        if ckpt is not None:
-            inputs["model"] = ckpt
+        onnx_path, ckpt = inputs["model.onnx"], inputs.get("model.pt")
 
         def run(tmp: Path) -> dict[str, Any]:
             from edgefact.export.tflite_convert import convert_to_int8_tflite, select_calibration
@@ -244,8 +256,11 @@ class Build:
                 info["cluster_check"] = self._verify_clusters(ckpt, tmp / "model.tflite")
             return info
 
-        return self.runner.run("tflite", run, inputs=inputs, options=options,
-                               tools=("tensorflow", "onnx2tf", "ai-edge-litert"))
+        r = self._stage(spec, inputs, run)
+        self.accuracy["int8"] = r.info.get("int8_accuracy")
+        self.accuracy.setdefault("float", r.info.get("float_accuracy"))
+        self.values.update(mean=r.info.get("mean"), std=r.info.get("std"))
+        return r
 
     def _verify_clusters(self, ckpt: Path, tflite: Path) -> dict[str, Any] | None:
         from edgefact.pipeline.checkpoint import load_checkpoint
@@ -254,24 +269,21 @@ class Build:
         info = ck.extra.get("cluster")
         if not info:
             return None
+        from edgefact.export.cluster_check import check_sharing_survived
         from edgefact.pipeline.cluster import ClusterReport, verify_clustering
 
         rep = ClusterReport.from_dict(info)
         rows = verify_clustering(tflite, expected=rep.expected_k(), model=ck.build_model())
-        bad = [r for r in rows if not r.ok]
-        if bad:
-            names = ", ".join(f"{r.name} ({r.max_distinct} > K={r.k})" for r in bad)
-            raise EdgefactError(f"weight sharing did not survive int8 conversion for: {names}")
-        clustered = [r for r in rows if r.k is not None]
-        return {"clustered_tensors": len(clustered),
-                "max_distinct": max((r.max_distinct for r in clustered), default=0)}
+        return dict(check_sharing_survived(rows))
 
-    def _copy_model(self, name: str, src: Path, file_name: str) -> StageResult:
+    def _copy(self, spec: StageSpec, inputs: dict[str, Path]) -> StageResult:
+        src = inputs["source"]
+
         def run(tmp: Path) -> dict[str, Any]:
-            shutil.copyfile(src, tmp / file_name)
+            shutil.copyfile(src, tmp / spec.outputs[0])
             return {"source": str(src)}
 
-        return self.runner.run(name, run, inputs={"source": src}, options={})
+        return self._stage(spec, inputs, run)
 
     def _eval_inputs(self, tflite: Path, mean: list[float] | None, std: list[float] | None) -> tuple[Any, Any]:
         """Quantized test samples for on-device accuracy, or (None, None) when not applicable."""
@@ -289,28 +301,19 @@ class Build:
             return None, None
         return xs[0], np.asarray(labels)
 
-    def _deploy(self, tflite: Path, mean: list[float] | None, std: list[float] | None) -> StageResult:
+    def _deploy(self, spec: StageSpec, inputs: dict[str, Path]) -> StageResult:
         cfg = self.cfg
-        name = f"deploy-{self.target.name}"
-        runner_options: dict[str, Any] = {}
-        if cfg.runner == "serial":
-            runner_options = {"port": cfg.port, "baud": cfg.baud}
-        elif cfg.runner == "gdb" and cfg.gdb_server:
-            runner_options = {"gdb_server": cfg.gdb_server}
-        options = {"target": self.target.name, "opt": cfg.opt, "runner": cfg.runner, "no_run": cfg.no_run,
-                   "pack": cfg.pack, "runner_options": runner_options, "bench_runs": cfg.bench_runs,
-                   "eval_samples": cfg.eval_samples, "bitexact_inputs": cfg.bitexact_inputs,
-                   "dataset": cfg.dataset, "mean": mean, "std": std}
+        tflite = inputs["model.tflite"]
+        mean, std = self.values["mean"], self.values["std"]
 
         def run(tmp: Path) -> dict[str, Any]:
             from edgefact.pipeline.deploy import deploy_tflite
 
             x_eval, y_eval = self._eval_inputs(tflite, mean, std)
             report = deploy_tflite(tflite, self.target, tmp, real_inputs=x_eval, run=not cfg.no_run,
-                                   opt=cfg.opt, runner=cfg.runner or None, n_random=max(1, cfg.bitexact_inputs),
+                                   opt=cfg.opt, runner=self.device_runner, n_random=max(1, cfg.bitexact_inputs),
                                    timeout_s=cfg.timeout, write_report=False, pack=cfg.pack,
-                                   runner_options=runner_options, runs=cfg.bench_runs,
-                                   model_name=self._model_label())
+                                   runs=cfg.bench_runs, model_name=self._model_label())
             info: dict[str, Any] = {}
             outputs = tmp / "outputs.npy"
             if x_eval is not None and outputs.is_file():
@@ -325,8 +328,12 @@ class Build:
             (tmp / "deploy.json").write_text(json.dumps(report, indent=2, default=str))
             return info
 
-        return self.runner.run(name, run, inputs={"tflite": tflite}, options=options,
-                               tools=("cmd:arm-none-eabi-gcc", "cmd:qemu-system-arm", "tflite-micro"))
+        r = self._stage(spec, inputs, run)
+        if "device_accuracy" in r.info:
+            self.accuracy["device"] = r.info["device_accuracy"]
+            self.accuracy["device_samples"] = r.info["device_samples"]
+            self.accuracy["reference_on_device_samples"] = r.info["reference_accuracy"]
+        return r
 
     def _model_label(self) -> str:
         from edgefact.models.zoo import DEFAULT_MODEL
@@ -339,44 +346,25 @@ class Build:
         return label
 
     # -- the chain --------------------------------------------------------------------------
+    def _seed_artifacts(self) -> dict[str, Path]:
+        """The ``--model`` file under the artifact name its first stage reads."""
+        if self.kind == "zoo":
+            return {}
+        src = _check_input_file(self.cfg.model)
+        return {"model.onnx": src} if self.kind == "onnx" else {"source": src}
+
     def run(self) -> BuildResult:
         t0 = time.perf_counter()
         cfg = self.cfg
         self.echo(f"edgefact build: target {self.target.name}, model {cfg.model or '(default)'}, out {self.out}")
-        ckpt: Path | None = None
-        mean = std = None
-        if self.kind in ("zoo", "checkpoint"):
-            if self.kind == "zoo":
-                r = self._train()
-                self.accuracy["float"] = r.info.get("accuracy")
-            else:
-                r = self._copy_model("import", _check_input_file(cfg.model), "model.pt")
-            ckpt = r.path("model.pt")
-            if cfg.factorize != "none":
-                r = self._factorize(ckpt)
-                ckpt = r.path("model.pt")
-                self.accuracy["factorized"] = r.info.get("accuracy")
-            if cfg.cluster > 0:
-                r = self._cluster(ckpt)
-                ckpt = r.path("model.pt")
-                self.accuracy["clustered"] = r.info.get("accuracy")
-            onnx_path = self._onnx(ckpt).path("model.onnx")
-        elif self.kind == "onnx":
-            onnx_path = _check_input_file(cfg.model)
-        if self.kind == "tflite":
-            tfl = self._copy_model("tflite", _check_input_file(cfg.model), "model.tflite")
-        else:
-            tfl = self._tflite(onnx_path, ckpt)
-            self.accuracy["int8"] = tfl.info.get("int8_accuracy")
-            self.accuracy.setdefault("float", tfl.info.get("float_accuracy"))
-            mean, std = tfl.info.get("mean"), tfl.info.get("std")
-        dep = self._deploy(tfl.path("model.tflite"), mean, std)
-        if "device_accuracy" in dep.info:
-            self.accuracy["device"] = dep.info["device_accuracy"]
-            self.accuracy["device_samples"] = dep.info["device_samples"]
-            self.accuracy["reference_on_device_samples"] = dep.info["reference_accuracy"]
-        report = json.loads(dep.path("deploy.json").read_text())
-        return self._report(report, t0)
+        artifacts = self._seed_artifacts()
+        for spec in self.plan:
+            inputs = spec.key_inputs(artifacts)
+            if spec.action == "report":
+                return self._report(json.loads(inputs["deploy.json"].read_text()), t0)
+            result = getattr(self, f"_{spec.action}")(spec, inputs)
+            artifacts.update({name: result.path(name) for name in spec.outputs})
+        raise EdgefactError("the build plan has no report stage")  # pragma: no cover - STAGES ends with one
 
     def _report(self, report: dict[str, Any], t0: float) -> BuildResult:
         from edgefact.report.render import summary_line, write_reports
@@ -392,7 +380,8 @@ class Build:
         write_reports(report, self.out)
         seconds = time.perf_counter() - t0
         n_cached = sum(1 for s in stages if s["cached"])
-        self.echo(f"[{len(stages)}/{len(stages)}] report     written to {report_dir} "
+        n = len(self.plan)
+        self.echo(f"[{n}/{n}] report     written to {report_dir} "
                   f"({n_cached} of {len(stages) - 1} stages cached, {seconds:.1f} s in all)")
         click.echo(summary_line(report))
         return BuildResult(self.out, report, report_dir, stages, seconds)

@@ -33,6 +33,28 @@ SOFTMAX_SCALED_DIFF_INTEGER_BITS = 5
 
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 
+_FIX = "re-export the model with calibrated quantization (finite, non-zero scales)"
+
+
+class QuantizationError(EdgefactError):
+    """A quantization scale the TFLite arithmetic cannot use (zero divisor, NaN, infinity)."""
+
+
+def _finite(name: str, value: float) -> float:
+    """``value`` as a float; NaN or infinity is a QuantizationError naming the scale."""
+    v = float(value)
+    if not math.isfinite(v):
+        raise QuantizationError(f"the {name} is {v!r}: quantization scales must be finite; {_FIX}")
+    return v
+
+
+def _divisor(name: str, value: float) -> float:
+    """A scale used as a divisor: finite and non-zero."""
+    v = _finite(name, value)
+    if v == 0.0:
+        raise QuantizationError(f"the {name} is 0: it divides the requantization multiplier; {_FIX}")
+    return v
+
 
 def tf_round(x: float) -> int:
     """Round half away from zero (C's ``round``), as TFLite's ``TfLiteRound``."""
@@ -48,8 +70,8 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     if real == 0.0:
         return 0, 0
     if not math.isfinite(real):
-        raise EdgefactError(f"cannot quantize multiplier {real!r}: the model has a non-finite scale; "
-                            "re-export the model with finite quantization scales")
+        raise QuantizationError(f"cannot quantize multiplier {real!r}: the model has a non-finite or "
+                                f"out-of-range scale; {_FIX}")
     q, shift = math.frexp(real)
     q_fixed = tf_round(q * (1 << 31))
     if q_fixed == (1 << 31):
@@ -84,7 +106,8 @@ def per_channel_multipliers(input_scale: float, filter_scales: Sequence[float] |
     ``effective = input_scale * filter_scale[c] / output_scale`` in double, then
     :func:`quantize_multiplier`. A single filter scale (per-tensor) is repeated ``channels`` times.
     """
-    scales = [float(s) for s in np.asarray(filter_scales, dtype=np.float32).reshape(-1)]
+    scales = [_finite("filter scale", s) for s in np.asarray(filter_scales, dtype=np.float32).reshape(-1)]
+    input_scale, output_scale = _finite("input scale", input_scale), _divisor("output scale", output_scale)
     if channels is not None and len(scales) == 1:
         scales = scales * channels
     if channels is not None and len(scales) != channels:
@@ -101,7 +124,13 @@ def per_channel_multipliers(input_scale: float, filter_scales: Sequence[float] |
 
 def quantize_value(x: float, scale: float, zero_point: int) -> int:
     """TFLite's activation-range helper: ``zp + round(x / scale)`` with the division in float32."""
-    return int(zero_point) + tf_round(float(np.float32(x) / np.float32(scale)))
+    _divisor("output scale", scale)
+    with np.errstate(all="ignore"):
+        q = float(np.float32(x) / np.float32(scale))
+    if not math.isfinite(q):
+        raise QuantizationError(f"the output scale {float(scale)!r} is too small to quantize the activation "
+                                f"bound {x} in float32; {_FIX}")
+    return int(zero_point) + tf_round(q)
 
 
 def activation_range(activation: str, scale: float, zero_point: int,
@@ -142,7 +171,9 @@ class AddParams:
 def add_params(s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: int,
                activation: str = "NONE") -> AddParams:
     """ADD: rescale both inputs to 2*max(s1, s2) with 20 bits headroom, sum, rescale to output."""
-    twice_max = 2.0 * max(float(s1), float(s2))
+    s1, s2 = _finite("first input scale", s1), _finite("second input scale", s2)
+    s_out = _divisor("output scale", s_out)
+    twice_max = _divisor("larger input scale", 2.0 * max(s1, s2))
     m1, sh1 = quantize_multiplier_smaller_than_one(float(s1) / twice_max)
     m2, sh2 = quantize_multiplier_smaller_than_one(float(s2) / twice_max)
     mo, sho = quantize_multiplier_smaller_than_one(twice_max / ((1 << ADD_LEFT_SHIFT_INT8) * float(s_out)))
@@ -166,7 +197,8 @@ class MulParams:
 def mul_params(s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: int,
                activation: str = "NONE") -> MulParams:
     """MUL: one multiplier for s1*s2/s_out (double)."""
-    m, s = quantize_multiplier(float(s1) * float(s2) / float(s_out))
+    s1, s2 = _finite("first input scale", s1), _finite("second input scale", s2)
+    m, s = quantize_multiplier(s1 * s2 / _divisor("output scale", s_out))
     lo, hi = activation_range(activation, s_out, zp_out)
     return MulParams(-int(zp1), -int(zp2), int(zp_out), m, s, lo, hi)
 
@@ -183,7 +215,11 @@ class SoftmaxParams:
 def preprocess_softmax_scaling(beta: float, input_scale: float,
                                input_integer_bits: int = SOFTMAX_SCALED_DIFF_INTEGER_BITS) -> tuple[int, int]:
     """TFLite's ``PreprocessSoftmaxScaling``: multiplier and left shift for beta*scale."""
-    real = min(float(beta) * float(input_scale) * (1 << (31 - input_integer_bits)), float((1 << 31) - 1))
+    beta, input_scale = _finite("softmax beta", beta), _divisor("input scale", input_scale)
+    if beta * input_scale <= 0:
+        raise QuantizationError(f"softmax beta {beta!r} times the input scale {input_scale!r} is not positive; "
+                                f"{_FIX}")
+    real = min(beta * input_scale * (1 << (31 - input_integer_bits)), float((1 << 31) - 1))
     return quantize_multiplier_greater_than_one(real)
 
 
@@ -203,7 +239,7 @@ def softmax_params(input_scale: float, beta: float = 1.0) -> SoftmaxParams:
 def mean_params(s_in: float, zp_in: int, s_out: float, zp_out: int) -> tuple[int, int, int, int]:
     """MEAN over H,W: ``(input_offset, output_offset, multiplier, shift)`` with the multiplier of
     ``s_in / s_out``; the kernel folds the element count in (see :func:`mean_count_multiplier`)."""
-    m, s = quantize_multiplier(float(s_in) / float(s_out))
+    m, s = quantize_multiplier(_finite("input scale", s_in) / _divisor("output scale", s_out))
     return -int(zp_in), int(zp_out), m, s
 
 
@@ -221,7 +257,7 @@ def mean_count_multiplier(multiplier: int, shift: int, count: int) -> tuple[int,
 
 def requantize_params(s_in: float, zp_in: int, s_out: float, zp_out: int) -> tuple[int, int, int, int]:
     """QUANTIZE int8 -> int8: ``(input_offset, output_offset, multiplier, shift)``."""
-    m, s = quantize_multiplier(float(s_in) / float(s_out))
+    m, s = quantize_multiplier(_finite("input scale", s_in) / _divisor("output scale", s_out))
     return -int(zp_in), int(zp_out), m, s
 
 

@@ -17,8 +17,6 @@ from edgefact.targets.runners import RunResult, check_elf_for_runner, default_ru
 from edgefact.units import UNIT_EMULATED
 
 APPS = {"demo": DEMO_SOURCES, "selftest": SELFTEST_SOURCES}
-#: the runner of a --hardware build when --runner is not given (a board through its probe)
-HARDWARE_RUNNER = "pyocd"
 
 
 def _parse_define(text: str) -> tuple[str, str | None]:
@@ -55,12 +53,7 @@ def format_result(res: RunResult, tgt: Target) -> str:
                          "-D EF_STACK_SIZE=...")
     elif tgt.is_host:
         lines.append("peak stack: not measured on the host")
-    for name, value in res.log.checksums.items():
-        lines.append(f"checksum {name}: {value}")
-    for m in res.log.of_type("metric"):
-        lines.append(f"metric {m.get('name')}: {m.get('value')}")
-    for e in res.log.errors:
-        lines.append(f"log error: {e}")
+    lines += res.log_lines(metrics=True)
     lines.append(f"status: {res.log.status} (exit {res.exit_status})")
     return "\n".join(lines)
 
@@ -106,7 +99,7 @@ def run_cmd(target_name: str, app: str, sources: tuple[str, ...], includes: tupl
             click.echo(f"flash and run it: edgefact bench --target {tgt.name} --runner pyocd {elf}")
         return
     if hardware:
-        runner_name = runner_name or HARDWARE_RUNNER
+        runner_name = runner_name or default_runner_for(tgt, real_part=True)
         check_elf_for_runner(elf, tgt, runner_name)  # e.g. a real-part image on QEMU
     runner = get_runner(runner_name or default_runner_for(tgt))
     res = runner.run(elf, tgt, timeout_s=timeout)

@@ -15,6 +15,7 @@ from edgefact.report.render import fmt_int, format_table
 from edgefact.targets import Target, get_target
 from edgefact.targets.option_cli import runner_click_options, take_runner_values
 from edgefact.targets.runners import (
+    FLASH_RUNNER,
     RunResult,
     check_elf_for_runner,
     default_runner_for,
@@ -29,8 +30,6 @@ _elf_arg = click.argument("elf", type=click.Path(exists=True, dir_okay=False, pa
 #: runners that can write a board's flash (``edgefact flash``), and those ``edgefact bench`` offers
 FLASH_RUNNERS = tuple(n for n, c in registered_runners().items() if c.capabilities.can_flash)
 BENCH_RUNNERS = tuple(n for n, c in registered_runners().items() if c.capabilities.runs_on != "native")
-#: the runner ``bench --flash`` programs the board with before reading it (the pyOCD Python API)
-FLASH_FIRST_RUNNER = "pyocd"
 
 
 def format_result(result: RunResult, target: Target, runner: str) -> str:
@@ -60,17 +59,14 @@ def format_result(result: RunResult, target: Target, runner: str) -> str:
         lines += ["", format_table(["region", unit, "share"], rows), ""]
     if result.peak_stack is not None:
         lines.append(f"peak stack: {result.peak_stack} bytes")
-    for name, value in result.log.checksums.items():
-        lines.append(f"checksum {name}: {value}")
-    for err in result.log.errors:
-        lines.append(f"log error: {err}")
+    lines += result.log_lines()
     lines.append(f"wall time: {result.wall_s:.2f} s")
     return "\n".join(lines)
 
 
 @click.command(name="flash")
 @click.option("--target", "target_name", required=True, help="Board name (see `edgefact targets`).")
-@click.option("--runner", type=click.Choice(FLASH_RUNNERS), default=FLASH_FIRST_RUNNER, show_default=True,
+@click.option("--runner", type=click.Choice(FLASH_RUNNERS), default=FLASH_RUNNER, show_default=True,
               help="Flash through pyOCD's Python API or through a running GDB server.")
 @runner_click_options(only=FLASH_RUNNERS)
 @click.option("--no-reset", is_flag=True, help="Leave the core halted after flashing.")
@@ -110,7 +106,7 @@ def bench_cmd(target_name: str, runner: str | None, flash_first: bool, timeout_s
         raise EdgefactError(f"'{target.name}' has no emulator; use --runner pyocd, gdb or serial")
     check_elf_for_runner(elf, target, runner, **options)
     if flash_first and runner_class(runner).capabilities.option("start") is not None:
-        flasher = get_runner(FLASH_FIRST_RUNNER, **runner_options(FLASH_FIRST_RUNNER, given))
+        flasher = get_runner(FLASH_RUNNER, **runner_options(FLASH_RUNNER, given))
 
         def start(image: Path, tgt: Target) -> None:  # flash + reset once the port is open
             flasher.flash(image, tgt)

@@ -11,6 +11,7 @@ from edgefact.firmware.boards import check_image
 from edgefact.firmware.build import build_info
 from edgefact.targets import Target
 from edgefact.targets.runners.base import (
+    FLASH_RUNNER,
     FirmwareFaultError,
     Runner,
     RunResult,
@@ -42,7 +43,7 @@ def check_elf_for_runner(elf: str | Path, target: Target, runner: str, **options
     check_image(build_info(elf), elf, target, real_part=caps.needs_real_part, emulator=caps.needs_emulator)
 
 
-__all__ = ["BUILTIN_RUNNERS", "FirmwareFaultError", "RunResult", "RunTimeoutError", "Runner", "RunnerCapabilities",
+__all__ = ["BUILTIN_RUNNERS", "FLASH_RUNNER", "FirmwareFaultError", "RunResult", "RunTimeoutError", "Runner", "RunnerCapabilities",
            "RunnerOption", "check_elf_for_runner", "default_runner_for", "get_runner", "option_keys",
            "public_options", "register_runner", "registered_runners", "result_from_log", "runner_capabilities",
            "runner_class", "runner_options", "split_runner_values"]

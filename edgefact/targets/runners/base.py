@@ -111,6 +111,13 @@ class RunResult:
         """The minimum over the timed runs (identical runs under emulation)."""
         return min(self.totals) if self.totals else None
 
+    def log_lines(self, metrics: bool = False) -> list[str]:
+        """The checksums (then the metrics, if asked) and the log errors of the run, one per line."""
+        lines = [f"checksum {name}: {value}" for name, value in self.log.checksums.items()]
+        if metrics:
+            lines += [f"metric {m.get('name')}: {m.get('value')}" for m in self.log.of_type("metric")]
+        return lines + [f"log error: {e}" for e in self.log.errors]
+
     def as_dict(self) -> dict[str, Any]:
         return {"exit_status": self.exit_status, "unit": self.unit, "regions": self.regions,
                 "totals": self.totals, "peak_stack": self.peak_stack,
@@ -195,8 +202,16 @@ def get_runner(kind: str, **options: Any) -> Runner:
     return runner_class(kind)(**options)
 
 
-def default_runner_for(target: Target) -> str:
-    return "host" if target.is_host else "qemu"
+def default_runner_for(target: Target, *, real_part: bool = False) -> str:
+    """The runner of ``target`` when none is named: native for the host, the probe runner (pyOCD)
+    for a real-part image, else the target's emulator."""
+    if target.is_host:
+        return "host"
+    return FLASH_RUNNER if real_part else "qemu"
+
+
+#: the runner that programs a board when a command only needs the image written (``bench --flash``)
+FLASH_RUNNER = "pyocd"
 
 
 @dataclass
@@ -287,5 +302,5 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
 
 __all__ = ["EXIT_APP_ERROR", "EXIT_FAULT", "EXIT_OK", "EXIT_SETUP_ERROR",
            "FirmwareFaultError", "RunResult", "RunTimeoutError", "Runner", "StreamedProcess",
-           "default_runner_for", "get_runner", "register_runner", "registered_runners", "result_from_log",
+           "FLASH_RUNNER", "default_runner_for", "get_runner", "register_runner", "registered_runners", "result_from_log",
            "run_streaming", "runner_capabilities", "runner_class"]

@@ -20,6 +20,10 @@ QEMU, SP/PC/xPSR from the ELF's vector table), continues, and collects the semih
 The exit is detected from GDB's ``*stopped,reason="exited"`` (QEMU ends on SYS_EXIT_EXTENDED), from
 the server closing the connection, or from a breakpoint on the firmware's exit function
 (``ef_exit``; its first argument, r0, is the status) for servers that do not end.
+
+This module is the orchestration (QEMU start through the qemu runner's one command builder,
+connect, load, run, RTT polling, flashing); the GDB/MI client is :mod:`.gdb_mi`, the per-server
+differences are the profiles of :mod:`.gdb_servers`, the ELF reading is :mod:`edgefact.firmware.elf`.
 """
 
 from __future__ import annotations

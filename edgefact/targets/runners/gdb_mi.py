@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pygdbmi.gdbmiparser import parse_response
+
 from edgefact.errors import EdgefactError, MissingToolError
 
 GDB_HINT = "install it: sudo apt-get install gdb-multiarch"
@@ -56,8 +58,6 @@ class MiSession:
         self._reader.start()
 
     def _read(self) -> None:
-        from pygdbmi.gdbmiparser import parse_response
-
         assert self.proc.stdout is not None
         for raw in iter(self.proc.stdout.readline, b""):
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n")

@@ -1,4 +1,4 @@
-"""Real-board runners (engineer E): gdb through QEMU's own GDB server, serial through a pty, pyocd
+"""Real-board runners: gdb through QEMU's own GDB server, serial through a pty, pyocd
 through test doubles of the pyOCD API (no hardware here), and the flash/bench commands."""
 
 from __future__ import annotations

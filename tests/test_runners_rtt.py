@@ -1,4 +1,4 @@
-"""RTT log channel (engineer H): the firmware's RTT up-buffer read through QEMU's GDB server must
+"""RTT log channel: the firmware's RTT up-buffer read through QEMU's GDB server must
 give the same log as a direct QEMU run; the host reader's ring arithmetic; the pyocd runner's RTT
 path with a fake core whose firmware writes the RTT protocol."""
 

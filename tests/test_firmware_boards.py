@@ -1,4 +1,4 @@
-"""Real-part board ports (engineer H): every board's hardware firmware compiles with -Wall -Wextra
+"""Real-part board ports: every board's hardware firmware compiles with -Wall -Wextra
 -Werror and links inside the part's real flash/RAM (checked against the datasheet figures typed
 below, not against the TOML), the budgets, the UART drivers (nRF UART on QEMU's micro:bit UART
 model; STM32 USART/LPUART against a register model on the host), the corstone-300 image on QEMU,

@@ -139,8 +139,9 @@ def _act(m: TFLiteModel, op: Operator) -> list[int]:
 
 
 def lower(m: TFLiteModel, op: Operator, variant: str = "") -> KernelCall:
-    """Kernel call for one operator. ``variant``: "1x1" / "3x3" call the specialised kernel
-    directly instead of through the generic kernel's dispatch."""
+    """Kernel call for one operator. ``variant``: "" calls the generic kernel for every shape,
+    "1x1" / "3x3" call the specialised kernel (the shape must meet its preconditions),
+    "specialised" calls it where the preconditions hold, as the generator does."""
     o = op.options
     name = op.name
     x = m.tensor(op.inputs[0])
@@ -163,13 +164,15 @@ def lower(m: TFLiteModel, op: Operator, variant: str = "") -> KernelCall:
                   (S32, np.array(mult)), (S32, np.array(shift))]
         head = _dims(x.shape) + list(w.shape) + _dims(y.shape)
         if name == "CONV_2D":
-            call = KernelCall("CONV_1X1" if variant == "1x1" else "CONV",
+            pointwise = (kh, kw) == (1, 1) and w.shape[-1] == c and (ph, pw) == (0, 0)
+            one = variant == "1x1" or (variant == "specialised" and pointwise)
+            call = KernelCall("CONV_1X1" if one else "CONV",
                               head + [-zp_in, zp_out, sh, sw, ph, pw] + _act(m, op), arrays, out_elems)
             # the kernel this call runs: the generic one takes the generic path on 1x1 shapes too
-            call.scratch = conv_scratch_bytes("ef_conv_1x1_s8" if variant == "1x1" else "ef_conv_s8",
-                                              Dims.of(tuple(w.shape)))
+            call.scratch = conv_scratch_bytes("ef_conv_1x1_s8" if one else "ef_conv_s8", Dims.of(tuple(w.shape)))
             return call
-        return KernelCall("DW_3X3" if variant == "3x3" else "DW",
+        dw3x3 = (kh, kw) == (3, 3) and oc == c and ph <= 1 and pw <= 1
+        return KernelCall("DW_3X3" if variant == "3x3" or (variant == "specialised" and dw3x3) else "DW",
                           head + [-zp_in, zp_out, oc // c, sh, sw, ph, pw] + _act(m, op), arrays, out_elems)
     if name == "FULLY_CONNECTED":
         w = m.tensor(op.inputs[1])

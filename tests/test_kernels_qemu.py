@@ -52,14 +52,18 @@ def cases() -> Cases:
     c = Cases()
     for case in [*sorted(OPMODEL_CASES), *EXTRA_CASES]:
         model = get_opmodel(case) if case in OPMODEL_CASES else extra_opmodel(case)
-        trace: list[tuple[KernelCall, list, object]] = []
-        run_model(model, random_inputs(model, N_SAMPLES, seed=13), driver, trace=trace)
-        for k, (call, ins, out) in enumerate(trace):
-            c.names.append(case if len(trace) == 1 else f"{case}.{k}")
-            c.blobs.append(case_blob(call, ins))
-            c.crcs.append(f"{zlib.crc32(out.tobytes()) & 0xFFFFFFFF:08x}")  # type: ignore[attr-defined]
-            c.out_cap = max(c.out_cap, (out.nbytes // N_SAMPLES + 3) & ~3)  # type: ignore[attr-defined]
-            c.scratch_cap = max(c.scratch_cap, (call.scratch + 3) & ~3)
+        # generic kernels on every shape, then the specialised ones (1x1, 3x3 depthwise) where they apply
+        for variant in ("", "specialised"):
+            trace: list[tuple[KernelCall, list, object]] = []
+            run_model(model, random_inputs(model, N_SAMPLES, seed=13), driver, variant=variant, trace=trace)
+            for k, (call, ins, out) in enumerate(trace):
+                if variant and call.op not in ("CONV_1X1", "DW_3X3"):
+                    continue
+                c.names.append((case if len(trace) == 1 else f"{case}.{k}") + (f".{variant}" if variant else ""))
+                c.blobs.append(case_blob(call, ins))
+                c.crcs.append(f"{zlib.crc32(out.tobytes()) & 0xFFFFFFFF:08x}")  # type: ignore[attr-defined]
+                c.out_cap = max(c.out_cap, (out.nbytes // N_SAMPLES + 3) & ~3)  # type: ignore[attr-defined]
+                c.scratch_cap = max(c.scratch_cap, (call.scratch + 3) & ~3)
     for name, call, x in requant_edge_cases():
         out = run_call(driver, call, [x])
         c.names.append(name)

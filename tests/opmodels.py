@@ -120,6 +120,19 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "dw_3x3_m2_s2_same_relu6": _dw(9, 9, 5, 2, 3, 2, "SAME", "RELU6"),
     "dw_5x5_m1_s1_same_relu6": _dw(10, 10, 7, 1, 5, 1, "SAME", "RELU6"),
     "dw_5x5_m2_s2_valid": _dw(13, 11, 3, 2, 5, 2, "VALID"),
+    # one-hot depthwise kernels (hardened shift layers) -> ef_shift_s8; "taps" non-zero taps per
+    # kernel, "zero" channels with an all-zero kernel, "scaled" learned tap values and a bias
+    "shift_sal_3x3_s1_same": OpSpec("DEPTHWISE_CONV_2D", "shift",
+                                    dict(h=9, w=8, c=7, k=3, stride=1, padding="SAME", taps=1, zero=0, scaled=False)),
+    "shift_sal_5x5_s2_same_zero": OpSpec("DEPTHWISE_CONV_2D", "shift",
+                                         dict(h=11, w=10, c=6, k=5, stride=2, padding="SAME", taps=1, zero=2,
+                                              scaled=False)),
+    "shift_scaled_3x3_s1_valid_relu": OpSpec("DEPTHWISE_CONV_2D", "shift",
+                                             dict(h=8, w=9, c=5, k=3, stride=1, padding="VALID", taps=1, zero=0,
+                                                  scaled=True, act="RELU")),
+    # negative control: SAL2 (two taps) stays a depthwise convolution
+    "shift_sal2_3x3_s1_same": OpSpec("DEPTHWISE_CONV_2D", "shift",
+                                     dict(h=7, w=7, c=4, k=3, stride=1, padding="SAME", taps=2, zero=0, scaled=True)),
     # FULLY_CONNECTED
     "fc_bias": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=20, n_out=7, bias=True, act="NONE")),
     "fc_bias_relu": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=33, n_out=10, bias=True, act="RELU")),
@@ -255,6 +268,28 @@ def _build_dw(
         return _act(tf, y, p["act"])
 
     return f, [(1, p["h"], p["w"], p["c"])]
+
+
+def _build_shift(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    """Depthwise conv whose kernels have ``taps`` non-zero positions (1.0 each unless ``scaled``),
+    the last ``zero`` channels all-zero."""
+    tf = _tf()
+    k, c = p["k"], p["c"]
+    w = np.zeros((k * k, c), np.float32)
+    for ch in range(c - p["zero"]):
+        pos = rng.choice(k * k, size=p["taps"], replace=False)
+        w[pos, ch] = rng.uniform(0.4, 1.6, p["taps"]) * rng.choice([-1, 1], p["taps"]) if p["scaled"] else 1.0
+    wt = tf.constant(w.reshape(k, k, c, 1))
+    b = tf.constant(rng.normal(0, 0.2, c).astype(np.float32) if p["scaled"] else np.zeros(c, np.float32))
+    s = p["stride"]
+
+    def f(x: Any) -> Any:
+        y = tf.nn.depthwise_conv2d(x, wt, strides=(1, s, s, 1), padding=p["padding"]) + b
+        return _act(tf, y, p.get("act", "NONE"))
+
+    return f, [(1, p["h"], p["w"], c)]
 
 
 def _build_fc(
@@ -454,6 +489,7 @@ _BUILDERS: dict[
 ] = {
     "conv": _build_conv,
     "dw": _build_dw,
+    "shift": _build_shift,
     "fc": _build_fc,
     "pool": _build_pool,
     "binary": _build_binary,

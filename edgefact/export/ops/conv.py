@@ -5,13 +5,14 @@ MACs: CONV_2D = N*H_out*W_out*kh*kw*(C_in/groups)*C_out, DEPTHWISE = N*H_out*W_o
 Kernels, chosen here from the shapes (the generated code calls them directly):
 - ``ef_conv_1x1_s8``: ungrouped 1x1 without padding, a matrix product, no scratch;
 - ``ef_conv_s8``: any other convolution (grouped included), two int16 im2col columns of scratch;
+- ``ef_shift_s8``: depthwise with at most one non-zero tap per kernel (a shift, see below);
 - ``ef_depthwise_conv_3x3_s8``: 3x3, depth multiplier 1, padding <= 1 before;
 - ``ef_depthwise_conv_s8``: any other depthwise convolution.
 The DSP / Helium / portable body of each kernel is chosen when the library is compiled for the
 target (``EF_NN_USE_DSP`` / ``EF_NN_USE_MVE``).
 
-Not done: recognising a "shift" DEPTHWISE_CONV_2D (one-hot kernels that only re-index the input).
-TFLite requantizes even a one-hot kernel, so it runs as a depthwise convolution, bit-exactly.
+A DEPTHWISE_CONV_2D whose kernels have at most one non-zero tap each (a hardened shift layer)
+runs on ``ef_shift_s8``, a table look-up per output value with 0 MACs (:mod:`.shift`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 
 from edgefact.export import quant
 from edgefact.export.ir import Layer, compute_padding, shape4
+from edgefact.export.ops import shift as shift_op
 from edgefact.export.ops.base import (
     CStruct,
     Dims,
@@ -84,6 +86,13 @@ def conv_scratch_bytes(kernel: str, filter_dims: Dims) -> int:
     return 4 * filter_dims.h * filter_dims.w * filter_dims.c
 
 
+def _dw3x3_applies(a: ConvArgs) -> bool:
+    """The 3x3 depthwise kernel: depth multiplier 1, padding <= 1 before."""
+    p = a.params
+    return ((a.filter_dims.h, a.filter_dims.w) == (3, 3) and isinstance(p, DwConvParams) and p.ch_mult == 1
+            and p.padding[0] <= 1 and p.padding[1] <= 1)
+
+
 class _ConvBase(OpDef):
     depthwise: ClassVar[bool] = False
 
@@ -118,9 +127,7 @@ class _ConvBase(OpDef):
             groups = 1
             layer.macs = oh * ow * kh * kw * oc * n
             describe = f"{kh}x{kw} dw x{oc // c}"
-            small_pad = pt <= 1 and pl <= 1
-            layer.kernel = ("ef_depthwise_conv_3x3_s8" if (kh, kw) == (3, 3) and oc // c == 1 and small_pad
-                            else "ef_depthwise_conv_s8")
+            layer.kernel = "ef_depthwise_conv_s8"
         else:
             if c % fi != 0 or oc % (c // fi) != 0:
                 raise ctx.fail(op, f"filter {filt.shape} does not divide input channels {c} into groups")
@@ -132,6 +139,8 @@ class _ConvBase(OpDef):
             layer.kernel = "ef_conv_1x1_s8" if pointwise else "ef_conv_s8"
         args = ConvArgs(params, Dims.of(inp.shape), Dims.of(tuple(filt.shape)), Dims.of(out.shape), groups, (pb, pr))
         layer.args = args
+        if self.depthwise and _dw3x3_applies(args):
+            layer.kernel = "ef_depthwise_conv_3x3_s8"
         layer.describe = f"{describe} s{sh} {o['padding']} {fused}"
         fq = filt.quantization
         if fq is None or filt.type_name != "INT8":
@@ -152,9 +161,13 @@ class _ConvBase(OpDef):
         layer.weight_bytes = int(filt.data.nbytes) + (int(bias.data.nbytes) if bias is not None else 0)
         if not self.depthwise:
             layer.scratch_bytes = conv_scratch_bytes(layer.kernel, args.filter_dims)
+        else:
+            shift_op.make_shift(layer, filt.data, bias.data if bias is not None else None)
         return layer
 
     def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
+        if layer.kernel == shift_op.KERNEL:
+            return shift_op.emit(layer, pos, em)
         a: ConvArgs = layer.args
         e = Emission()
         L = f"L{layer.index}"
@@ -185,10 +198,17 @@ class _ConvBase(OpDef):
 
     def kernels(self, layer: Layer) -> tuple[str, ...]:
         generic = "ef_depthwise_conv_s8" if self.depthwise else "ef_conv_s8"
-        return (layer.kernel, generic) if layer.kernel != generic else (generic,)
+        out = [layer.kernel]
+        if layer.kernel == shift_op.KERNEL and _dw3x3_applies(layer.args.conv):
+            out.append("ef_depthwise_conv_3x3_s8")
+        return tuple(dict.fromkeys([*out, generic]))
 
     def use_kernel(self, layer: Layer, kernel: str) -> None:
-        super().use_kernel(layer, kernel)
+        if kernel not in self.kernels(layer):
+            super().use_kernel(layer, kernel)  # raises, naming the possible ones
+        if layer.kernel == shift_op.KERNEL and kernel != shift_op.KERNEL:
+            shift_op.use_conv(layer, kernel)
+        layer.kernel = kernel
         if not self.depthwise:
             layer.scratch_bytes = conv_scratch_bytes(kernel, layer.args.filter_dims)
 
@@ -211,6 +231,6 @@ class Conv2D(_ConvBase):
 @register
 class DepthwiseConv2D(_ConvBase):
     name = "DEPTHWISE_CONV_2D"
-    kernel_names = ("ef_depthwise_conv_3x3_s8", "ef_depthwise_conv_s8")
+    kernel_names = ("ef_shift_s8", "ef_depthwise_conv_3x3_s8", "ef_depthwise_conv_s8")
     constraints = "int8 per-channel symmetric filters, any kernel size, stride, depth multiplier; dilation 1"
     depthwise = True

@@ -104,6 +104,13 @@ typedef struct {
     ef_activation activation;
 } ef_fc_params;
 
+/** A shift layer (ef_shift_s8): the geometry of the depthwise convolution it replaces. */
+typedef struct {
+    ef_tile stride;
+    ef_tile padding;        /**< top / left */
+    ef_tile filter;         /**< kernel height / width (the taps index this window) */
+} ef_shift_params;
+
 /** AVERAGE_POOL_2D / MAX_POOL_2D (input and output share scale and zero point, as in TFLite). */
 typedef struct {
     ef_tile stride;

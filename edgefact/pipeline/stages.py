@@ -34,6 +34,7 @@ import edgefact
 from edgefact.errors import EdgefactError
 from edgefact.fsutil import atomic_output_dir, atomic_write_text
 from edgefact.hashing import digest, file_sha256, files_digest
+from edgefact.pipeline.config import BuildConfig
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -208,11 +209,11 @@ class StageSpec:
     options: tuple[str, ...] = ()
     upstream: tuple[str, ...] = ()
     tools: tuple[str, ...] = ()
-    enabled: Callable[[Any], bool] | None = None
+    enabled: Callable[[BuildConfig], bool] | None = None
     per_target: bool = False
     cached: bool = True
 
-    def applies(self, cfg: Any, kind: str) -> bool:
+    def applies(self, cfg: BuildConfig, kind: str) -> bool:
         return kind in self.kinds and (self.enabled is None or bool(self.enabled(cfg)))
 
     def dir_name(self, target_name: str) -> str:
@@ -225,7 +226,7 @@ class StageSpec:
             raise EdgefactError(f"stage {self.name}: no earlier stage wrote {', '.join(missing)}")
         return {a: Path(artifacts[a]) for a in (*self.inputs, *self.optional_inputs) if a in artifacts}
 
-    def key_options(self, cfg: Any, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def key_options(self, cfg: BuildConfig, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The options part of the cache key: the declared config fields (``values`` overrides a
         field by its resolved form, e.g. the chosen runner's options) and upstream values."""
         values = values or {}
@@ -265,7 +266,7 @@ STAGES: tuple[StageSpec, ...] = (
 )
 
 
-def plan(cfg: Any, kind: str, stages: Iterable[StageSpec] = STAGES) -> list[StageSpec]:
+def plan(cfg: BuildConfig, kind: str, stages: Iterable[StageSpec] = STAGES) -> list[StageSpec]:
     """The chain of stages for a configuration and ``--model`` kind, in order."""
     if kind not in MODEL_KINDS:
         raise EdgefactError(f"unknown model kind '{kind}': one of {', '.join(MODEL_KINDS)}")

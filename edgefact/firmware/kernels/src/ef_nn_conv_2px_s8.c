@@ -6,10 +6,10 @@
  * pairs as SXTAB16 makes them from 4 input bytes), SMLAD against SXTB16 of 4 filter bytes.
  *
  * MVE (Helium, Cortex-M55): columns stay int8 (16 lanes per VMLADAV): an out-of-bounds tap is
- * filled with the input zero point (-input_offset, always an int8), so sum((x + off) * w) = sum(x * w) + off * sum(w) holds
- * for every tap, padded or not; sum(w) comes from a VADDVA in the same loop. Two output pixels x
- * two output channels per pass share every column and filter vector; the results go through the
- * 4-lane requantization (ef_store_requantized_x4) four channels at a time.
+ * filled with the input zero point (-input_offset, always an int8), so
+ * sum((x + off) * w) = sum(x * w) + off * sum(w) holds for every tap, padded or not; sum(w) comes
+ * from a VADDVA in the same loop. The results go through the 4-lane requantization
+ * (ef_store_requantized_x4) four channels at a time.
  *
  * Cycle reasoning (QEMU counts instructions only): on the M55 a 128-bit VLDRB/VMLADAV is two
  * beats, overlapped in pairs by the dual-beat pipeline, so a pass of 2 column loads + 2 filter

@@ -37,8 +37,8 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
  * ([A02, A13, B02, B13] per group of 4 values): each filter word is sign-extended once for both
  * pixels and each column word is used by both channels, so 16 MACs cost 8 SMLAD, 4 extends and
  * 2 LDRD + 2 LDR (CMSIS-NN-style 2x2 blocking, written here from scratch). acc: [A0, A1, B0, B1]. */
-/* The flat-column path (conv_dsp_flat in src/ef_conv_s8.c) writes the column as int16 and reads it here as words:
- * may_alias keeps that well defined under strict aliasing. */
+/* The flat-column path (conv_dsp_flat in src/ef_conv_s8.c) writes the column as int16 and reads
+ * it here as words: may_alias keeps that well defined under strict aliasing. */
 typedef uint32_t ef_col_word __attribute__((may_alias));
 
 static inline void ef_conv_dot_2px_2ch(const ef_col_word *col, const int8_t *f0, const int8_t *f1, int32_t n,

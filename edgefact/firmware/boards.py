@@ -125,6 +125,8 @@ def boards_with_ports() -> list[str]:
 
 def hardware_port(tgt: Target) -> HardwarePort:
     """The validated hardware port of a board; BoardPortError naming the fix otherwise."""
+    if not isinstance(tgt, Target):
+        raise TypeError(f"hardware_port takes a Target (resolve names with edgefact.targets.get_target), got {tgt!r}")
     hw = tgt.extra.get("hardware") if tgt.kind == "board" else None
     if not isinstance(hw, dict):
         kind = "an emulated core" if tgt.kind == "core" else ("the host" if tgt.is_host else "a board without a port")

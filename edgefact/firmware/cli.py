@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,7 +14,14 @@ from edgefact.firmware.elf import memory_report
 from edgefact.fsutil import atomic_write_text
 from edgefact.report.logproto import parse_log
 from edgefact.targets import Target, get_target
-from edgefact.targets.runners import RunResult, check_elf_for_runner, default_runner_for, get_runner
+from edgefact.targets.option_cli import runner_click_options, take_runner_values
+from edgefact.targets.runners import (
+    RunResult,
+    check_elf_for_runner,
+    default_runner_for,
+    get_runner,
+    runner_options,
+)
 from edgefact.units import UNIT_EMULATED
 
 APPS = {"demo": DEMO_SOURCES, "selftest": SELFTEST_SOURCES}
@@ -71,6 +79,7 @@ def format_result(res: RunResult, tgt: Target) -> str:
 @click.option("--warmup", type=click.IntRange(0), default=1, show_default=True, help="Warm-up runs.")
 @click.option("--opt", default="-O2", show_default=True, help="Optimisation flag.")
 @click.option("--runner", "runner_name", default=None, help="Runner (default: qemu, or host for target host).")
+@runner_click_options()
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds before a hang is declared.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Build directory (default out/run/<target>-<app>).")
@@ -82,7 +91,7 @@ def format_result(res: RunResult, tgt: Target) -> str:
 def run_cmd(target_name: str, app: str, sources: tuple[str, ...], includes: tuple[str, ...],
             define_list: tuple[str, ...], runs: int, warmup: int, opt: str, runner_name: str | None,
             timeout: float, out_dir: str | None, as_json: bool, hardware: bool = False,
-            no_run: bool = False) -> None:
+            no_run: bool = False, **values: Any) -> None:
     """Build the firmware template with an application for TARGET, run it and print its figures."""
     tgt = get_target(target_name)
     if tgt.is_host and app == "selftest" and not sources:
@@ -98,10 +107,11 @@ def run_cmd(target_name: str, app: str, sources: tuple[str, ...], includes: tupl
         if hardware:
             click.echo(f"flash and run it: edgefact bench --target {tgt.name} --runner pyocd {elf}")
         return
+    kind = runner_name or default_runner_for(tgt, real_part=hardware)
+    options = runner_options(kind, take_runner_values(values))
     if hardware:
-        runner_name = runner_name or default_runner_for(tgt, real_part=True)
-        check_elf_for_runner(elf, tgt, runner_name)  # e.g. a real-part image on QEMU
-    runner = get_runner(runner_name or default_runner_for(tgt))
+        check_elf_for_runner(elf, tgt, kind, **options)  # e.g. a real-part image on QEMU
+    runner = get_runner(kind, **options)
     res = runner.run(elf, tgt, timeout_s=timeout)
     atomic_write_text(elf.parent / "run.log", res.raw_output)
     if as_json:

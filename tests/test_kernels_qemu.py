@@ -119,7 +119,7 @@ def _run(core: str, c: Cases, portable: bool = False):
     if portable:
         defines["EF_NN_PORTABLE"] = 1
     app = [DRIVER_DIR / "ef_kernel_app.c", DRIVER_DIR / "ef_kernel_runner.c", src, *kernel_sources()]
-    elf = build_firmware(core, app, [kernel_include_dir(), DRIVER_DIR], out / "build", defines=defines)
+    elf = build_firmware(get_target(core), app, [kernel_include_dir(), DRIVER_DIR], out / "build", defines=defines)
     target = get_target(core)
     return get_runner("qemu").run(elf, target, timeout_s=300)
 

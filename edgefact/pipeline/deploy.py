@@ -66,15 +66,13 @@ def resolve_runner(target: Target, runner: Runner | str | None = None,
 
 def _needs_real_part(runner: Runner) -> bool:
     """Whether the runner talks to a real board (firmware built for the real part)."""
-    from edgefact.firmware.boards import hardware_runner
-
-    return hardware_runner(runner.name, gdb_server=runner.options.get("gdb_server"))
+    return runner.caps.needs_real_part
 
 
 def _default_warmup(runner: Runner) -> int | None:
     """Untimed runs before the timed one when not given: none under QEMU (instruction counts do
     not depend on caches), the template's default elsewhere (None)."""
-    return 0 if runner.name == "qemu" else None
+    return 0 if runner.caps.exact_counts else None
 
 
 # -- pre-build fit check ----------------------------------------------------------------------
@@ -186,7 +184,7 @@ def deploy_tflite(tflite_path: str | Path, target: Target | str, out_dir: str | 
 
     elf_memory = None
     if not tgt.is_host:
-        from edgefact.firmware.elfmem import memory_report
+        from edgefact.firmware.elf import memory_report
 
         rep = memory_report(elf)
         elf_memory = rep.as_dict() | {"flash_bytes": rep.flash_bytes, "ram_bytes": rep.ram_bytes}

@@ -25,6 +25,7 @@ from kernels_harness import (
     run_model,
 )
 from opmodels import OPMODEL_CASES, get_opmodel, random_inputs
+from requant_cases import acc_kernel_cases
 
 from edgefact.firmware.build import build_firmware
 from edgefact.firmware.kernels import kernel_include_dir, kernel_sources
@@ -64,7 +65,8 @@ def cases() -> Cases:
                 c.crcs.append(f"{zlib.crc32(out.tobytes()) & 0xFFFFFFFF:08x}")  # type: ignore[attr-defined]
                 c.out_cap = max(c.out_cap, (out.nbytes // N_SAMPLES + 3) & ~3)  # type: ignore[attr-defined]
                 c.scratch_cap = max(c.scratch_cap, (call.scratch + 3) & ~3)
-    for name, call, x in requant_edge_cases():
+    # requantization extremes: int8 inputs (REQUANT) and chosen int32 accumulators (DW 3x3, FC)
+    for name, call, x in [*requant_edge_cases(), *acc_kernel_cases(N_SAMPLES)]:
         out = run_call(driver, call, [x])
         c.names.append(name)
         c.blobs.append(case_blob(call, [x]))

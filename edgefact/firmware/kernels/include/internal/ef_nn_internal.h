@@ -37,12 +37,11 @@ static inline int32_t ef_rounding_divide_by_pot(int32_t x, int32_t exponent)
     return (x >> exponent) + (remainder > threshold);
 }
 
-/* TFLite's MultiplyByQuantizedMultiplier (double rounding). shift > 0: left shift. */
-static inline int32_t ef_requantize(int32_t x, int32_t multiplier, int32_t shift)
+/* MultiplyByQuantizedMultiplier for any multiplier (negative ones included, the saturating
+ * INT32_MIN * INT32_MIN product too): the two gemmlowp helpers above fused in one path. Out of
+ * line: ef_requantize only calls it for negative multipliers, which TFLite never produces. */
+__attribute__((noinline, cold, unused)) static int32_t ef_requantize_any(int32_t x, int32_t multiplier, int32_t shift)
 {
-    /* The two helpers above, fused so GCC emits one straight path (BIC/SUB for the shifts, the
-     * rare saturating case out of line) instead of a copy per shift sign: ~30 instead of ~40
-     * instructions per output value on Cortex-M4. */
     const int32_t left = shift > 0 ? shift : 0;
     const int32_t right = left - shift;
     const int32_t a = (int32_t)((uint32_t)x << left);
@@ -55,6 +54,36 @@ static inline int32_t ef_requantize(int32_t x, int32_t multiplier, int32_t shift
     const int32_t mask = (int32_t)((1u << right) - 1u);
     const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)t >> 31);
     return (t >> right) + ((t & mask) > threshold);
+}
+
+/* TFLite's MultiplyByQuantizedMultiplier (double rounding), shift > 0: left shift; bit-exact with
+ * ef_requantize_any for every int32 x, multiplier and shift in [-31, 30]. For multiplier >= 0:
+ *   - shift < 0 (right shift r = -shift >= 1): gemmlowp computes t = floor((xm + 2^30) / 2^31),
+ *     then (t + 2^(r-1) - [t < 0]) >> r. The two floors fold into one,
+ *     (xm + 2^30 + (2^(r-1) - [t < 0]) * 2^31) >> (31 + r), i.e. one SMLAL onto a 64-bit constant
+ *     and an arithmetic shift of its high word by r - 1. [t < 0] may be replaced by [x < 0]: they
+ *     differ only when t == 0, where both give 0. The sum stays below 2^63 (|xm| < 2^62), so no
+ *     intermediate overflows (adding 2^(r-1) to t in 32 bits would, at the extremes).
+ *   - shift >= 0: no second rounding, t of the wrapped x << shift (SMULL, ADDS/ADC, two shifts).
+ * The saturating product (INT32_MIN * INT32_MIN) needs a negative multiplier: out of line. About
+ * 10 instructions per value on Cortex-M4 (30 before). */
+static inline int32_t ef_requantize(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t e = -1 - shift; /* r - 1 when shifting right */
+    if (__builtin_expect((e | multiplier) >= 0, 1)) {
+        /* shift in [-31, -1], multiplier >= 0: h = 2^(r-1) - [x < 0], constant h * 2^31 + 2^30 */
+        const int32_t h = (int32_t)((1u << e) - ((uint32_t)x >> 31));
+        const uint32_t lo = ((uint32_t)h << 31) | (1u << 30);
+        const int64_t k = (int64_t)(((uint64_t)(uint32_t)(h >> 1) << 32) | lo);
+        const int64_t n = k + (int64_t)x * multiplier;
+        /* >> on negative values is arithmetic on every compiler we target (gcc documents it). */
+        return (int32_t)(n >> 32) >> e;
+    }
+    if (multiplier >= 0) {
+        const int32_t a = (int32_t)((uint32_t)x << shift);
+        return (int32_t)(((int64_t)a * multiplier + (1 << 30)) >> 31);
+    }
+    return ef_requantize_any(x, multiplier, shift);
 }
 
 static inline int8_t ef_clamp_to_s8(int32_t v, int32_t lo, int32_t hi)

@@ -8,7 +8,7 @@ mean and one Linear layer, so that it converts to int8 TFLite without TRANSPOSE 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +47,20 @@ def ch(c: float, width: float, divisor: int = 4) -> int:
 
 def _downsample_ok(h: int, w: int) -> bool:
     return min(h, w) >= 8
+
+
+def _strided_blocks(prev: int, h: int, w: int, stages: Sequence[tuple[Any, ...]], block: Callable[..., nn.Module],
+                    width: float, divisor: int = 4) -> tuple[list[nn.Module], int]:
+    """``block(prev, out, stride, *rest)`` for each stage ``(base channels, stride, *rest)``; a stride
+    becomes 1 once the feature map is smaller than 8×8. Returns the blocks and their output channels."""
+    layers: list[nn.Module] = []
+    for base, stride, *rest in stages:
+        st = stride if _downsample_ok(h, w) else 1
+        out = ch(base, width, divisor)
+        layers.append(block(prev, out, st, *rest))
+        h, w = -(-h // st), -(-w // st)
+        prev = out
+    return layers, prev
 
 
 class Classifier(nn.Module):
@@ -110,14 +124,8 @@ def dscnn(input_shape: tuple[int, int, int], num_classes: int, width: float = 1.
     layers: list[nn.Module] = [ConvBNAct(c, stem, 3, s)]
     h, w = -(-h // s), -(-w // s)
     plan = [(64, 1), (64, 2), (128, 1), (128, 1)][:blocks]
-    prev = stem
-    for base, stride in plan:
-        st = stride if _downsample_ok(h, w) else 1
-        out = ch(base, width)
-        layers.append(DepthwiseSeparable(prev, out, 3, st))
-        h, w = -(-h // st), -(-w // st)
-        prev = out
-    return Classifier(nn.Sequential(*layers), prev, num_classes)
+    blocks_, prev = _strided_blocks(stem, h, w, plan, lambda p, o, st: DepthwiseSeparable(p, o, 3, st), width)
+    return Classifier(nn.Sequential(*layers, *blocks_), prev, num_classes)
 
 
 def mobilenetv1(input_shape: tuple[int, int, int], num_classes: int, width: float = 1.0) -> nn.Module:
@@ -127,14 +135,9 @@ def mobilenetv1(input_shape: tuple[int, int, int], num_classes: int, width: floa
     s = 2 if _downsample_ok(h, w) else 1
     layers: list[nn.Module] = [ConvBNAct(c, stem, 3, s)]
     h, w = -(-h // s), -(-w // s)
-    prev = stem
-    for base, stride in [(16, 1), (32, 2), (32, 1), (64, 2), (64, 1), (128, 1)]:
-        st = stride if _downsample_ok(h, w) else 1
-        out = ch(base, width)
-        layers.append(DepthwiseSeparable(prev, out, 3, st))
-        h, w = -(-h // st), -(-w // st)
-        prev = out
-    return Classifier(nn.Sequential(*layers), prev, num_classes)
+    plan = [(16, 1), (32, 2), (32, 1), (64, 2), (64, 1), (128, 1)]
+    blocks, prev = _strided_blocks(stem, h, w, plan, lambda p, o, st: DepthwiseSeparable(p, o, 3, st), width)
+    return Classifier(nn.Sequential(*layers, *blocks), prev, num_classes)
 
 
 def mobilenetv2(input_shape: tuple[int, int, int], num_classes: int, width: float = 1.0, expand: int = 4) -> nn.Module:
@@ -144,13 +147,9 @@ def mobilenetv2(input_shape: tuple[int, int, int], num_classes: int, width: floa
     s = 2 if _downsample_ok(h, w) else 1
     layers: list[nn.Module] = [ConvBNAct(c, stem, 3, s, act="relu6")]
     h, w = -(-h // s), -(-w // s)
-    prev = stem
-    for base, t, stride in [(8, 1, 1), (16, expand, 2), (16, expand, 1), (24, expand, 2), (24, expand, 1)]:
-        st = stride if _downsample_ok(h, w) else 1
-        out = ch(base, width)
-        layers.append(InvertedResidual(prev, out, st, t))
-        h, w = -(-h // st), -(-w // st)
-        prev = out
+    plan = [(8, 1, 1), (16, 2, expand), (16, 1, expand), (24, 2, expand), (24, 1, expand)]  # base, stride, t
+    blocks, prev = _strided_blocks(stem, h, w, plan, InvertedResidual, width)
+    layers += blocks
     last = ch(64, width)
     layers.append(ConvBNAct(prev, last, 1, act="relu6"))
     return Classifier(nn.Sequential(*layers), last, num_classes)
@@ -181,14 +180,10 @@ def resnext(input_shape: tuple[int, int, int], num_classes: int, width: float = 
     div = max(4, cardinality)
     stem = ch(16, width, div)
     layers: list[nn.Module] = [ConvBNAct(c, stem, 3)]
-    prev = stem
-    for base, stride in [(32, 1), (64, 2), (64, 2)]:
-        st = stride if _downsample_ok(h, w) else 1
-        out = ch(base, width, div)
-        layers.append(ResNeXtBlock(prev, out, st, cardinality, width=ch(base // 2, width, div)))
-        h, w = -(-h // st), -(-w // st)
-        prev = out
-    return Classifier(nn.Sequential(*layers), prev, num_classes)
+    plan = [(base, stride, ch(base // 2, width, div)) for base, stride in [(32, 1), (64, 2), (64, 2)]]
+    blocks, prev = _strided_blocks(stem, h, w, plan,
+                                   lambda p, o, st, d: ResNeXtBlock(p, o, st, cardinality, width=d), width, div)
+    return Classifier(nn.Sequential(*layers, *blocks), prev, num_classes)
 
 
 def resnet8(input_shape: tuple[int, int, int], num_classes: int, width: float = 1.0) -> nn.Module:
@@ -197,14 +192,8 @@ def resnet8(input_shape: tuple[int, int, int], num_classes: int, width: float = 
     c, h, w = _check_shape("resnet8", input_shape)
     stem = ch(16, width)
     layers: list[nn.Module] = [ConvBNAct(c, stem, 3)]
-    prev = stem
-    for base, stride in [(16, 1), (32, 2), (64, 2)]:
-        st = stride if _downsample_ok(h, w) else 1
-        out = ch(base, width)
-        layers.append(BasicBlock(prev, out, st))
-        h, w = -(-h // st), -(-w // st)
-        prev = out
-    return Classifier(nn.Sequential(*layers), prev, num_classes)
+    blocks, prev = _strided_blocks(stem, h, w, [(16, 1), (32, 2), (64, 2)], BasicBlock, width)
+    return Classifier(nn.Sequential(*layers, *blocks), prev, num_classes)
 
 
 def shiftnet(input_shape: tuple[int, int, int], num_classes: int, width: float = 1.0, keep: int = 1) -> nn.Module:

@@ -533,3 +533,19 @@ def test_bench_and_flash_option_errors(tmp_path) -> None:
     for args, message in cases:
         res = CliRunner().invoke(cli, args)
         assert res.exit_code != 0 and message in str(res.exception), (args, res.output, res.exception)
+
+
+def test_pyocd_target_type_and_pack_hint_come_from_the_board_file() -> None:
+    from edgefact.targets.runners.pyocd import open_session, pyocd_boards, pyocd_target_type
+
+    def refuse(**_kwargs: Any) -> Any:
+        raise RuntimeError("target type not supported")
+
+    assert pyocd_target_type(get_target("nucleo-h743zi")) == "stm32h743xx"
+    assert pyocd_target_type(get_target("nucleo-h743zi"), "stm32h750xx") == "stm32h750xx"
+    assert "stm32f746g-disco" in pyocd_boards() and "cortex-m7" not in pyocd_boards()
+    with pytest.raises(EdgefactError, match="pyocd pack install stm32f746nghx"):
+        open_session(get_target("stm32f746g-disco"), session_factory=refuse)
+    with pytest.raises(EdgefactError) as info:
+        open_session(get_target("nucleo-h743zi"), session_factory=refuse)
+    assert "pack install" not in str(info.value)

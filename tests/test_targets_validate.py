@@ -49,6 +49,10 @@ def test_board_file_keys() -> None:
         parse_board(text + "vendor = 3\n", "b.toml", cores)
     with pytest.raises(TargetDataError, match="'flash_bytes' must be positive"):
         parse_board(text.replace("flash_bytes = 1", "flash_bytes = -4"), "b.toml", cores)
+    with pytest.raises(TargetDataError, match="b.toml: 'pyocd_needs_pack' must be bool"):
+        parse_board(text + 'pyocd_needs_pack = "yes"\n', "b.toml", cores)
+    assert parse_board(text + 'pyocd_target = "stm32f446retx"\n', "b.toml", cores).extra == {
+        "pyocd_target": "stm32f446retx"}
 
 
 def test_hardware_table_goes_through_the_same_validator() -> None:

@@ -128,6 +128,9 @@ def parse_core(text: str, where: str) -> Target:
 
 #: keys of a board file that become Target fields; any other key is kept in ``Target.extra``
 BOARD_KEYS = ("name", "core", "clock_hz", "flash_bytes", "ram_bytes", "description", "vendor")
+#: optional board keys for the board runners, checked here (pyOCD's target type, and whether that
+#: device needs a CMSIS pack installed); the ``[hardware]`` table is checked by firmware.boards
+RUNNER_BOARD_KEYS: dict[str, type] = {"pyocd_target": str, "pyocd_needs_pack": bool}
 
 
 def parse_board(text: str, where: str, cores: dict[str, Target]) -> Target:
@@ -140,6 +143,8 @@ def parse_board(text: str, where: str, cores: dict[str, Target]) -> Target:
         valid = ", ".join(sorted(n for n, c in cores.items() if not c.is_host))
         raise d.fail(f"core '{core_name}' unknown; valid cores: {valid}")
     clock, flash, ram = d.positive("clock_hz"), d.positive("flash_bytes"), d.positive("ram_bytes")
+    for key, typ in RUNNER_BOARD_KEYS.items():  # kept in extra, read by the board runners
+        d.opt(key, typ)
     extra = {k: v for k, v in d.data.items() if k not in BOARD_KEYS}
     return Target(name=name, kind="board", core=core.name, description=d.req("description", str),
                   arch=core.arch, cpu_flags=core.cpu_flags, qemu_machine=core.qemu_machine,

@@ -27,7 +27,7 @@ from typing import Any
 from edgefact.errors import EdgefactError, MissingToolError
 from edgefact.firmware.elf import symbol_address
 from edgefact.report.logproto import LogFeeder, Record
-from edgefact.targets import Target
+from edgefact.targets import Target, all_targets
 from edgefact.targets.runners.base import (
     FirmwareFaultError,
     Runner,
@@ -39,17 +39,6 @@ from edgefact.targets.runners.base import (
 from edgefact.targets.runners.capabilities import RunnerCapabilities, RunnerOption
 from edgefact.targets.runners.rtt import RTT_READY_SYMBOL, RttReader, rtt_symbol_address
 from edgefact.units import UNIT_DEVICE
-
-# Board name -> pyOCD target type. Types marked "pack" need the device's CMSIS pack:
-# `pyocd pack install <part>` once (downloads from the internet).
-PYOCD_TARGETS: dict[str, tuple[str, bool]] = {
-    "nucleo-h743zi": ("stm32h743xx", False),
-    "nrf52840dk": ("nrf52840", False),
-    "stm32f746g-disco": ("stm32f746nghx", True),
-    "nucleo-l4r5zi": ("stm32l4r5zitx", True),
-    "nucleo-u575zi": ("stm32u575zitxq", True),
-    "corstone-300": ("cortex_m", False),
-}
 
 # Arm v7-M/v8-M debug and fault registers.
 DFSR = 0xE000ED30
@@ -69,14 +58,16 @@ ProgrammerFactory = Callable[[Any], Any]
 
 
 def pyocd_target_type(target: Target, override: str | None = None) -> str | None:
-    """The pyOCD target type for a board: the override, the board file's ``pyocd_target``, or the table."""
+    """The pyOCD target type for a board: the override, else the board file's ``pyocd_target``."""
     if override:
         return override
-    from_board = target.extra.get("pyocd_target") if target.extra else None
-    if isinstance(from_board, str):
-        return from_board
-    entry = PYOCD_TARGETS.get(target.name)
-    return entry[0] if entry else None
+    from_board = target.extra.get("pyocd_target")
+    return from_board if isinstance(from_board, str) else None
+
+
+def pyocd_boards() -> list[str]:
+    """The boards whose TOML names a pyOCD target type."""
+    return sorted(n for n, t in all_targets().items() if pyocd_target_type(t) is not None)
 
 
 def _default_session_factory(**kwargs: Any) -> Any:
@@ -106,7 +97,7 @@ def open_session(target: Target, *, probe: str | None = None, target_type: str |
     if kind is None:
         raise EdgefactError(
             f"no pyOCD target type known for '{target.name}'; pass --pyocd-target TYPE "
-            f"(see `pyocd list --targets`); known boards: {', '.join(sorted(PYOCD_TARGETS))}")
+            f"(see `pyocd list --targets`); known boards: {', '.join(pyocd_boards())}")
     options: dict[str, Any] = {"target_override": kind}
     if frequency:
         options["frequency"] = int(frequency)
@@ -118,7 +109,8 @@ def open_session(target: Target, *, probe: str | None = None, target_type: str |
     except EdgefactError:
         raise
     except Exception as exc:  # pyOCD raises its own exception types for probe/target problems
-        needs_pack = PYOCD_TARGETS.get(target.name, ("", False))[1]
+        # a device not built into pyOCD (board file: pyocd_needs_pack = true) needs its CMSIS pack
+        needs_pack = target.extra.get("pyocd_needs_pack") is True
         hint = f"; install the device pack first: pyocd pack install {kind}" if needs_pack else ""
         raise EdgefactError(f"pyOCD could not open a session for {target.name} ({kind}): {exc}{hint}") from None
     if session is None:

@@ -179,3 +179,22 @@ def test_build_config_and_cli_take_every_runner_option(tmp_path: Path) -> None:
         out = CliRunner().invoke(cli, [*command, "--help"]).output
         for opt, _runners in public_options().values():
             assert opt.cli_flag in out, (command, opt.cli_flag)
+
+
+def _modules_importing(prefix: str) -> set[str]:
+    out = set()
+    for path in ROOT.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n == prefix or n.startswith(prefix + ".") for n in names):
+                out.add(str(path.relative_to(ROOT.parent)))
+    return out
+
+
+def test_one_elf_reader_and_one_qemu_command_line() -> None:
+    assert _modules_importing("elftools") == {"edgefact/firmware/elf.py"}
+    builders = {str(p.relative_to(ROOT.parent)) for p in ROOT.rglob("*.py")
+                if any(isinstance(n, ast.Constant) and n.value in ("-icount", "-semihosting-config")
+                       for n in ast.walk(ast.parse(p.read_text())))}
+    assert builders == {"edgefact/targets/runners/qemu.py"}

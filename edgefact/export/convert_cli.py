@@ -43,7 +43,7 @@ def convert_cmd(model: Path, target: str, out_dir: Path, with_tflm: bool, pack: 
         from edgefact.export.reference import tflm_arena_bytes
 
         tflm = tflm_arena_bytes(model)
-    gen = generate_c(m, out_dir, target_name=tgt.name, model_name=model.name, tflm_arena=tflm, pack=pack)
+    gen = generate_c(m, out_dir, target=tgt, model_name=model.name, tflm_arena=tflm, pack=pack)
     check_fits(tgt, *estimate_footprint(gen, 0), what=f"model {model.name}")
     click.echo(layer_table(gen.graph))
     click.echo("")

@@ -132,7 +132,7 @@ def _tensor_figures(t: Any) -> TensorFigures:
 def _layer_figures(gen: GeneratedModel) -> list[LayerFigures]:
     rows = []
     for layer in gen.graph.layers:
-        packed = layer.attrs["packed"].describe() if "packed" in layer.attrs else None
+        packed = layer.packed.describe() if layer.packed is not None else None
         rows.append(LayerFigures(layer.index, layer.name, layer.op,
                                  tuple(tuple(int(d) for d in s) for s in layer.input_shapes),
                                  tuple(int(d) for d in layer.output_shape), int(layer.macs), int(layer.params),
@@ -175,7 +175,7 @@ def deploy_tflite(tflite_path: str | Path, target: Target | str, out_dir: str | 
     inputs = select_inputs(model, inputs, n_random, real_inputs)
 
     tflm_arena = tflm_arena_bytes(path)
-    gen = generate_c(model, out / "gen", target_name=tgt.name, model_name=path.name, tflm_arena=tflm_arena,
+    gen = generate_c(model, out / "gen", target=tgt, model_name=path.name, tflm_arena=tflm_arena,
                      pack=pack)
     app = AppModel(gen, "ef_model", flatten_inputs(gen, inputs), "outputs", name)
     check_fits(tgt, *estimate_footprint(gen, app.n_inputs), what=f"model {name} with {app.n_inputs} embedded inputs")
@@ -247,7 +247,7 @@ def deploy_many(models: list[tuple[str, str | Path, Any]], target: Target | str,
     base = 0
     for k, (name, path, inputs) in enumerate(models):
         prefix = f"ef_m{k}"
-        gen = generate_c(path, out / "gen", target_name=tgt.name, model_name=name, prefix=prefix,
+        gen = generate_c(path, out / "gen", target=tgt, model_name=name, prefix=prefix,
                          profile_base=base, pack=pack)
         base += gen.num_regions
         apps.append(AppModel(gen, prefix, flatten_inputs(gen, inputs), prefix, name))

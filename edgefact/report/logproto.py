@@ -302,8 +302,8 @@ def _decode_line(line: str, line_no: int, log: ParsedLog, cut: int = 0) -> None:
     if not isinstance(data, dict) or not isinstance(data.get("t"), str):
         log.errors.append(LogError(line_no, "json", "record is not an object with a 't' string", line))
         return
-    problem = _check_values(data) if length > MAX_NESTING and (
-        body.count(b"[") + body.count(b"{") > MAX_NESTING or b"\\u" in body) else None
+    problem = _check_values(data) if b"\\u" in body or (
+        length > MAX_NESTING and body.count(b"[") + body.count(b"{") > MAX_NESTING) else None
     if problem:
         log.errors.append(LogError(line_no, "json", problem, line))
         return

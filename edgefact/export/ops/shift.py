@@ -38,6 +38,8 @@ class ShiftParams(CStruct):
     stride: tuple[int, int]
     padding: tuple[int, int]
     filter: tuple[int, int]
+    num_tables: int
+    offset_base: int
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class ShiftArgs:
     params: ShiftParams
     conv: ConvArgs
     taps: np.ndarray  # int16 per channel
+    offsets: np.ndarray  # uint16 per channel: interior gather offset minus params.offset_base
     tables: np.ndarray  # uint8 per channel
     luts: np.ndarray  # int8 [T, 256]
     border: np.ndarray  # int8 per channel
@@ -56,7 +59,7 @@ class ShiftArgs:
 
     @property
     def table_bytes(self) -> int:
-        return int(self.taps.nbytes + self.tables.nbytes + self.luts.nbytes + self.border.nbytes)
+        return int(self.taps.nbytes + self.offsets.nbytes + self.tables.nbytes + self.luts.nbytes + self.border.nbytes)
 
 
 def single_taps(filt: np.ndarray) -> np.ndarray | None:
@@ -99,6 +102,19 @@ def tables(filt: np.ndarray, taps: np.ndarray, bias: np.ndarray | None, mult: np
     return np.frombuffer(b"".join(luts), dtype=np.int8).reshape(-1, 256).copy(), index, border
 
 
+def gather_offsets(taps: np.ndarray, kw: int, padding: tuple[int, int], width: int) -> tuple[np.ndarray, int] | None:
+    """Interior read offset of each channel relative to its base input pixel, as
+    (uint16 offsets, base) with offset = base + offsets[c]; None when they span more than 16 bits."""
+    c = len(taps)
+    ky, kx = taps // kw, taps % kw
+    raw = np.where(taps >= 0, ((ky - padding[0]) * width + (kx - padding[1])) * c, 0) + np.arange(c)
+    base = int(raw.min())
+    rel = raw - base
+    if int(rel.max()) > 0xFFFF:
+        return None
+    return rel.astype(np.uint16), base
+
+
 def make_shift(layer: Layer, filt: np.ndarray, bias: np.ndarray | None) -> bool:
     """Turn a lowered depthwise layer (``layer.args`` a ConvArgs) into a shift layer when its
     filter allows; True if it did."""
@@ -109,11 +125,12 @@ def make_shift(layer: Layer, filt: np.ndarray, bias: np.ndarray | None) -> bool:
     p = conv.params
     luts, index, border = tables(filt, taps, bias, layer.consts["multiplier"], layer.consts["shift"],
                                  p.input_offset, p.output_offset, p.activation)
-    if luts.shape[0] == 0:
-        return False
     _, kh, kw, _ = filt.shape
-    args = ShiftArgs(ShiftParams(p.stride, p.padding, (kh, kw)), conv, taps, index, luts, border, layer.macs,
-                     layer.weight_bytes)
+    offsets = gather_offsets(taps.astype(np.int64), kw, p.padding, conv.input_dims.w)
+    if luts.shape[0] == 0 or offsets is None:
+        return False
+    args = ShiftArgs(ShiftParams(p.stride, p.padding, (kh, kw), luts.shape[0], offsets[1]), conv, taps, offsets[0],
+                     index, luts, border, layer.macs, layer.weight_bytes)
     n_shift = int(np.count_nonzero(taps >= 0))
     layer.describe = (f"shift {kh}x{kw} s{p.stride[0]}: {n_shift} shifted + {len(taps) - n_shift} constant "
                       f"channels, {luts.shape[0]} table(s); " + layer.describe)
@@ -135,7 +152,9 @@ def emit(layer: Layer, pos: int, em: EmitContext) -> Emission:
     a: ShiftArgs = layer.args
     e = Emission()
     L = f"L{layer.index}"
-    taps = em.const_array(layer, "taps", a.taps, "int16_t", "tap (ky*kw+kx, -1: none) per channel")
+    packed = np.where(a.taps >= 0, (a.taps // a.params.filter[1]) * 256 + a.taps % a.params.filter[1], -1)
+    taps = em.const_array(layer, "taps", packed.astype(np.int16), "int16_t", "tap ((ky << 8) | kx, -1: none) per channel")
+    offs = em.const_array(layer, "offsets", a.offsets, "uint16_t", "interior gather offset per channel")
     idx = em.const_array(layer, "tables", a.tables, "uint8_t", "look-up table per channel")
     luts = em.const_array(layer, "luts", a.luts, "int8_t", "output per input byte (requantized one-tap products)")
     border = em.const_array(layer, "border", a.border, "int8_t", "output where the tap reads padding")
@@ -145,6 +164,6 @@ def emit(layer: Layer, pos: int, em: EmitContext) -> Emission:
     em.check_size(layer, layer.inputs[0], layer.input_shapes[0])
     em.check_size(layer, layer.output, layer.output_shape)
     x, y = em.ptr(layer.inputs[0], False), em.ptr(layer.output, True)
-    e.calls = [f"st = ef_shift_s8(&{L}_params, {d_in}, {x}, {taps}, {idx}, {luts}, {border},",
+    e.calls = [f"st = ef_shift_s8(&{L}_params, {d_in}, {x}, {taps}, {offs}, {idx}, {luts}, {border},",
                f"                 {d_out}, {y});"]
     return e

@@ -128,25 +128,30 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
  *         non-zero tap each, as one table look-up per output value (0 MACs).
  *
  *  output[b, oy, ox, c] = luts[tables[c] * 256 + (uint8_t)input[b, iy, ix, c]] with
- *  iy = oy * stride.h - padding.h + taps[c] / filter.w, ix = ox * stride.w - padding.w +
- *  taps[c] % filter.w, and border[c] where (iy, ix) falls outside the input or taps[c] is -1
+ *  iy = oy * stride.h - padding.h + (taps[c] >> 8), ix = ox * stride.w - padding.w +
+ *  (taps[c] & 0xFF), and border[c] where (iy, ix) falls outside the input or taps[c] is -1
  *  (an all-zero kernel). The generator folds the tap weight, the bias, the requantization and
  *  the activation of each channel into its table, so the result is bit-exact with the
- *  depthwise convolution. No scratch.
+ *  depthwise convolution. Where every channel's tap is inside the input (the interior), channel
+ *  c of output pixel (oy, ox) reads input + ((oy * stride.h) * w + ox * stride.w) * c_total +
+ *  offset_base + offsets[c] instead (a channel without a tap reads its own pixel through a
+ *  table filled with its border value), one gather per value. No scratch.
  *  @param params      stride, padding (top/left) and filter size (kh, kw) of the convolution
  *  @param input_dims  input shape [n, h, w, c]
  *  @param input       input tensor (int8, NHWC)
- *  @param taps        c values: ky * kw + kx of the channel's non-zero tap, or -1
+ *  @param taps        c values: (ky << 8) | kx of the channel's non-zero tap, or -1
+ *  @param offsets     c values: the interior gather offsets (see above)
  *  @param tables      c values: the channel's table index
  *  @param luts        256 int8 values per table, indexed by the input byte
  *  @param border      c values: the output where the tap reads padding (the bias requantized)
  *  @param output_dims output shape [n, out_h, out_w, c]
  *  @param output      output tensor (int8, NHWC; must not overlap the input)
  *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (shapes inconsistent with the stride and padding);
- *          EF_ERR_PARAM (stride, padding, filter size or a tap out of range). */
+ *          EF_ERR_PARAM (stride, padding, filter size, table count, a tap or a table index out
+ *          of range). */
 ef_status ef_shift_s8(const ef_shift_params *params, const ef_dims *input_dims, const int8_t *input,
-                      const int16_t *taps, const uint8_t *tables, const int8_t *luts, const int8_t *border,
-                      const ef_dims *output_dims, int8_t *output);
+                      const int16_t *taps, const uint16_t *offsets, const uint8_t *tables, const int8_t *luts,
+                      const int8_t *border, const ef_dims *output_dims, int8_t *output);
 
 /* ---- fully connected -------------------------------------------------------------------- */
 

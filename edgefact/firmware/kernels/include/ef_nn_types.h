@@ -109,6 +109,8 @@ typedef struct {
     ef_tile stride;
     ef_tile padding;        /**< top / left */
     ef_tile filter;         /**< kernel height / width (the taps index this window) */
+    int32_t num_tables;     /**< look-up tables (1..256); 1: every channel shares table 0 */
+    int32_t offset_base;    /**< added to the interior pixel's input address before offsets[c] */
 } ef_shift_params;
 
 /** AVERAGE_POOL_2D / MAX_POOL_2D (input and output share scale and zero point, as in TFLite). */

@@ -30,7 +30,7 @@ import numpy as np
 
 from edgefact.errors import EdgefactError
 from edgefact.pipeline.config import BuildConfig
-from edgefact.pipeline.stages import StageFn, StageResult, StageRunner, StageSpec, plan
+from edgefact.pipeline.stages import SharedCache, StageFn, StageResult, StageRunner, StageSpec, plan
 from edgefact.targets.runners.options import runner_options as runner_options_for
 
 
@@ -98,7 +98,11 @@ def _train_settings(cfg: BuildConfig, arch: str) -> dict[str, Any]:
 class Build:
     """One ``edgefact build``: resolves the configuration into stages and runs them."""
 
-    def __init__(self, cfg: BuildConfig, *, force: tuple[str, ...] = (), echo: Any = None) -> None:
+    def __init__(self, cfg: BuildConfig, *, force: tuple[str, ...] = (), echo: Any = None,
+                 shared: SharedCache | None = None, stop_after: str | None = None) -> None:
+        """``shared`` / ``stop_after``: the hooks of ``edgefact sweep`` (see :class:`SharedCache`;
+        ``stop_after`` names a stage directory, e.g. ``deploy-cortex-m4``, after which the run stops
+        with :class:`~edgefact.pipeline.stages.StopAfterStage`)."""
         from edgefact.pipeline.deploy import resolve_runner
         from edgefact.targets import get_target
 
@@ -115,7 +119,8 @@ class Build:
         self.accuracy: dict[str, Any] = {}
         #: values earlier stages computed that later stages' keys depend on (StageSpec.upstream)
         self.values: dict[str, Any] = {"mean": None, "std": None}
-        self.runner = StageRunner(self.out, total=len(self.plan), force=force, echo=self.echo)
+        self.runner = StageRunner(self.out, total=len(self.plan), force=force, echo=self.echo, shared=shared,
+                                  stop_after=stop_after)
 
     def key_values(self) -> dict[str, Any]:
         """Resolved forms of config fields in the cache keys, plus the upstream values so far."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -89,12 +90,39 @@ class StageResult:
 StageFn = Callable[[Path], dict[str, Any] | None]
 
 
+@dataclass(frozen=True)
+class SharedCache:
+    """A content-addressed stage cache shared by many builds (hook for ``edgefact sweep``).
+
+    A stage then lives in ``dir/<stage>/<key>/`` instead of ``DIR/<stage>/`` and the build's
+    ``DIR/<stage>`` becomes a symbolic link to it, so every build whose stage has the same key
+    (same input contents, options, tools and code) reuses one run of it. ``code`` pins the code
+    fingerprint of the keys: the worker processes of one sweep key their stages by the code
+    version of the process that planned the sweep.
+    """
+
+    dir: Path
+    code: str | None = None
+
+
+class StopAfterStage(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised by a :class:`StageRunner` with ``stop_after`` once that stage is done (cached or run):
+    a sweep runs a build's chain one stage per task."""
+
+    def __init__(self, result: StageResult) -> None:
+        super().__init__(result.name)
+        self.result = result
+
+
 class StageRunner:
     """Runs named stages into ``out_dir/<name>/``, skipping those whose key did not change."""
 
     def __init__(self, out_dir: Path, *, total: int | None = None, force: Iterable[str] = (),
-                 echo: Callable[[str], None] | None = None) -> None:
+                 echo: Callable[[str], None] | None = None, shared: SharedCache | None = None,
+                 stop_after: str | None = None) -> None:
         self.out_dir = Path(out_dir)
+        self.shared = shared
+        self.stop_after = stop_after
         self.total = total
         self.force = set(force)
         self.results: list[StageResult] = []
@@ -106,7 +134,7 @@ class StageRunner:
         desc = {
             "stage": name,
             "manifest_version": MANIFEST_VERSION,
-            "code": code_fingerprint(),
+            "code": (self.shared and self.shared.code) or code_fingerprint(),
             "options": options,
             "inputs": {k: tree_sha256(Path(v)) for k, v in sorted(inputs.items())},
             "tools": {t: tool_version(t) for t in sorted(set(tools))},
@@ -138,14 +166,13 @@ class StageRunner:
         options = options or {}
         index = len(self.results) + 1
         prefix = f"[{index}/{self.total}]" if self.total else f"[{index}]"
-        stage_dir = self.out_dir / name
         key, desc = self.stage_key(name, inputs, options, tools)
+        stage_dir = self.out_dir / name if self.shared is None else Path(self.shared.dir) / name / key[:24]
         cached = None if name in self.force else self._cached(stage_dir, key)
         if cached is not None:
             result = StageResult(name, stage_dir, True, 0.0, cached.get("info", {}))
             self._echo(f"{prefix} {name:<10} cached   (inputs unchanged; {cached.get('seconds', 0):.1f} s saved)")
-            self.results.append(result)
-            return result
+            return self._finish(result)
         self._echo(f"{prefix} {name:<10} running ...")
         t0 = time.perf_counter()
         with atomic_output_dir(stage_dir) as tmp:
@@ -164,7 +191,21 @@ class StageRunner:
             atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True, default=str))
         self._echo(f"{prefix} {name:<10} done     {seconds:6.1f} s")
         result = StageResult(name, stage_dir, False, seconds, info)
+        return self._finish(result)
+
+    def _finish(self, result: StageResult) -> StageResult:
         self.results.append(result)
+        if self.shared is not None:  # DIR/<stage> -> the shared cache entry
+            link = self.out_dir / result.name
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if link.is_dir() and not link.is_symlink():
+                shutil.rmtree(link)
+            tmp = link.with_name(f".{link.name}.link.{os.getpid()}")
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(result.dir.resolve(), target_is_directory=True)
+            os.replace(tmp, link)
+        if result.name == self.stop_after:
+            raise StopAfterStage(result)
         return result
 
     def summary(self) -> list[dict[str, Any]]:

@@ -146,7 +146,8 @@ def deploy_tflite(tflite_path: str | Path, target: Target | str, out_dir: str | 
                   real_inputs: np.ndarray | None = None, n_random: int = DEFAULT_RANDOM_INPUTS,
                   timeout_s: float = 300.0, log_outputs: bool = True, write_report: bool = True,
                   model_name: str | None = None, warmup: int | None = None, pack: str = "auto",
-                  runner_options: dict[str, Any] | None = None, runs: int | None = None) -> dict[str, Any]:
+                  runner_options: dict[str, Any] | None = None, runs: int | None = None,
+                  kernels: dict[int, str] | None = None) -> dict[str, Any]:
     """Generate, build, (run, compare with TFLM) and report; return the report dict.
 
     ``target``: a Target or a core/board name. ``runner``: a Runner, a runner name (built with
@@ -161,6 +162,8 @@ def deploy_tflite(tflite_path: str | Path, target: Target | str, out_dir: str | 
     ``pack``: "auto" | "always" | "never", clustered filters stored as indices + LUTs
     (:mod:`edgefact.export.packing`); packed layers' rows carry ``packed`` and their ``count``
     includes the decode (also given alone as ``packed.decode_count``).
+    ``kernels``: {operator index: kernel} runs those layers on another kernel their registry
+    entry allows (e.g. a shift layer as the depthwise convolution it replaces, to measure it).
     With ``write_report`` the report is also written as report.json/md/html into ``out_dir``;
     with ``run`` the device's outputs of every embedded input go to ``out_dir/outputs.npy``.
     """
@@ -176,7 +179,7 @@ def deploy_tflite(tflite_path: str | Path, target: Target | str, out_dir: str | 
 
     tflm_arena = tflm_arena_bytes(path)
     gen = generate_c(model, out / "gen", target=tgt, model_name=path.name, tflm_arena=tflm_arena,
-                     pack=pack)
+                     pack=pack, kernels=kernels)
     app = AppModel(gen, "ef_model", flatten_inputs(gen, inputs), "outputs", name)
     check_fits(tgt, *estimate_footprint(gen, app.n_inputs), what=f"model {name} with {app.n_inputs} embedded inputs")
     app_sources = write_app([app], out / "app", log_outputs=log_outputs)

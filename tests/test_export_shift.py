@@ -1,0 +1,94 @@
+"""Shift layers: recognition of one-tap depthwise kernels and the tables that replace them.
+
+Bit-exactness of ef_shift_s8 against TFLM runs with every per-op model (tests/opmodels.py has
+SAL, zero-kernel, scaled and stride-2 shift cases) in the host and emulator per-op tests; here:
+which layers become shifts, what they report, and the tables against a brute-force evaluation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from opmodels import get_opmodel
+
+from edgefact.export import quant
+from edgefact.export.codegen import generate_c
+from edgefact.export.lowering import lower
+from edgefact.export.ops import get_op
+from edgefact.export.ops.shift import gather_offsets, single_taps, tables
+from edgefact.export.tflite_model import load_tflite
+
+
+def _layer(case: str):
+    return lower(load_tflite(get_opmodel(case))).layers[0]
+
+
+@pytest.mark.parametrize(("case", "constant"), [("shift_sal_3x3_s1_same", 0), ("shift_sal_5x5_s2_same_zero", 2),
+                                                ("shift_scaled_3x3_s1_valid_relu", 0)])
+def test_one_tap_depthwise_becomes_a_zero_mac_shift(case: str, constant: int) -> None:
+    layer = _layer(case)
+    assert layer.kernel == "ef_shift_s8"
+    assert layer.macs == 0
+    assert f"+ {constant} constant channels" in layer.describe
+    assert layer.weight_bytes == layer.args.table_bytes
+    assert layer.args.conv_macs > 0
+
+
+def test_sal2_and_dense_depthwise_stay_convolutions() -> None:
+    for case in ("shift_sal2_3x3_s1_same", "dw_3x3_m1_s1_same", "dw_5x5_m2_s2_valid"):
+        layer = _layer(case)
+        assert layer.kernel != "ef_shift_s8" and layer.macs > 0, case
+
+
+def test_forcing_the_depthwise_kernel_restores_its_macs(tmp_path) -> None:
+    layer = _layer("shift_sal_3x3_s1_same")
+    entry = get_op("DEPTHWISE_CONV_2D")
+    assert entry is not None
+    assert entry.kernels(layer) == ("ef_shift_s8", "ef_depthwise_conv_3x3_s8", "ef_depthwise_conv_s8")
+    macs = layer.args.conv_macs
+    entry.use_kernel(layer, "ef_depthwise_conv_s8")
+    assert layer.kernel == "ef_depthwise_conv_s8" and layer.macs == macs
+    gen = generate_c(get_opmodel("shift_sal_3x3_s1_same"), tmp_path / "dw", kernels={0: "ef_depthwise_conv_3x3_s8"})
+    text = gen.files["model.c"].read_text()
+    assert "ef_depthwise_conv_3x3_s8(" in text and "ef_shift_s8(" not in text
+
+
+def test_single_taps() -> None:
+    f = np.zeros((1, 3, 3, 4), np.int8)
+    f[0, 0, 1, 0] = 127
+    f[0, 2, 2, 1] = -5
+    f[0, 1, 1, 3] = 1  # channel 2 all zero
+    assert single_taps(f).tolist() == [1, 8, -1, 4]
+    f[0, 0, 0, 3] = 3  # a second tap: a real convolution
+    assert single_taps(f) is None
+
+
+def test_tables_match_a_brute_force_depthwise_evaluation() -> None:
+    rng = np.random.default_rng(5)
+    c = 6
+    f = np.zeros((1, 3, 3, c), np.int8)
+    for ch in range(c - 1):
+        f[0, rng.integers(3), rng.integers(3), ch] = rng.integers(-127, 128)
+    taps = single_taps(f)
+    assert taps is not None
+    bias = rng.integers(-3000, 3000, c).astype(np.int32)
+    mult = rng.integers(2**30, 2**31 - 1, c).astype(np.int32)
+    shift = rng.integers(-12, 1, c).astype(np.int32)
+    act = (-128, 100)
+    luts, index, border = tables(f, taps, bias, mult, shift, 5, -3, act)
+    flat = f.reshape(9, c).astype(np.int64)
+    for ch in range(c):
+        w = int(flat[taps[ch], ch]) if taps[ch] >= 0 else 0
+        for x in (-128, -1, 0, 1, 77, 127):
+            want = quant.requantize((x + 5) * w + int(bias[ch]), int(mult[ch]), int(shift[ch]), -3, *act)
+            assert luts[index[ch], x & 0xFF] == want
+        assert border[ch] == quant.requantize(int(bias[ch]), int(mult[ch]), int(shift[ch]), -3, *act)
+
+
+def test_gather_offsets_are_relative_and_bounded() -> None:
+    taps = np.array([0, 4, 8, -1])  # 3x3: top-left, centre, bottom-right, none
+    offsets, base = gather_offsets(taps, 3, (1, 1), 10)
+    raw = base + offsets.astype(np.int64)
+    c = 4
+    assert raw.tolist() == [(-10 - 1) * c + 0, 0 * c + 1, (10 + 1) * c + 2, 3]
+    assert gather_offsets(np.array([0, 8]), 3, (1, 1), 40_000) is None  # would not fit 16 bits

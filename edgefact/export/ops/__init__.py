@@ -15,6 +15,7 @@ from edgefact.export.ops import (  # noqa: F401  (importing a family module regi
     pooling,
     quantize,
     softmax,
+    unary,
 )
 from edgefact.export.ops.base import CStruct, Dims, Emission, EmitContext, LowerContext, OpDef
 from edgefact.export.ops.registry import all_ops, get_op, supported_ops

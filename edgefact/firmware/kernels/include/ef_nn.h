@@ -285,6 +285,17 @@ ef_status ef_mul_broadcast_s8(const ef_mul_params *params,
  *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (size < 0); EF_ERR_PARAM (min > max). */
 ef_status ef_clamp_s8(const ef_activation *act, int8_t *data, int32_t size);
 
+/** @brief An int8 -> int8 operator whose output depends on the input value only (LOGISTIC, TANH,
+ *         HARD_SWISH, LEAKY_RELU, ABS) as a table look-up: output[i] = table[(uint8_t)input[i]].
+ *         The generator computes the table with TFLite Micro's integer algorithm
+ *         (edgefact.export.quant_lut). In place allowed (output == input).
+ *  @param table   256 int8 values indexed by the input byte
+ *  @param input   input (int8)
+ *  @param output  output (int8)
+ *  @param size    number of elements
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (size < 0). */
+ef_status ef_lut_s8(const int8_t *table, const int8_t *input, int8_t *output, int32_t size);
+
 /* ---- data movement ---------------------------------------------------------------------- */
 
 /** @brief CONCATENATION along the innermost (channel) axis: `outer` rows of

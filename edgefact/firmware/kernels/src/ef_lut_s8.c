@@ -1,0 +1,45 @@
+/*
+ * Element-wise int8 -> int8 table look-up: output[i] = table[(uint8_t)input[i]].
+ *
+ * Every int8 operator whose output depends on the input value only (LOGISTIC, TANH, HARD_SWISH,
+ * LEAKY_RELU, ABS) runs here: the generator computes the 256 outputs with an exact mirror of
+ * TFLite Micro's integer algorithm (edgefact.export.quant_lut), so the kernel is bit-exact by
+ * construction and costs a load, a look-up and a store per element. Helium gathers 16 values
+ * per VLDRB (tail predicated); the DSP body reads and writes a word per four values.
+ */
+#include <string.h>
+
+#include "internal/ef_nn_internal.h"
+
+ef_status ef_lut_s8(const int8_t *table, const int8_t *input, int8_t *output, int32_t size)
+{
+    if (table == 0 || input == 0 || output == 0) {
+        return EF_ERR_NULL;
+    }
+    if (size < 0) {
+        return EF_ERR_DIMS;
+    }
+    int32_t i = 0;
+#if defined(EF_NN_USE_MVE)
+    for (; i < size; i += 16) {
+        const mve_pred16_t p = vctp8q((uint32_t)(size - i));
+        const uint8x16_t idx = vldrbq_z_u8((const uint8_t *)input + i, p);
+        vstrbq_p_s8(output + i, vldrbq_gather_offset_z_s8(table, idx, p), p);
+    }
+#else
+#if defined(EF_NN_USE_DSP)
+    const uint8_t *t = (const uint8_t *)table;
+    for (; i + 4 <= size; i += 4) {
+        uint32_t x;
+        memcpy(&x, input + i, 4);
+        const uint32_t y = (uint32_t)t[x & 0xFFu] | ((uint32_t)t[(x >> 8) & 0xFFu] << 8) |
+                           ((uint32_t)t[(x >> 16) & 0xFFu] << 16) | ((uint32_t)t[x >> 24] << 24);
+        memcpy(output + i, &y, 4);
+    }
+#endif
+    for (; i < size; ++i) {
+        output[i] = table[(uint8_t)input[i]];
+    }
+#endif
+    return EF_OK;
+}

@@ -1,0 +1,147 @@
+"""edgefact sweep without running anything: spec expansion, the merged stage graph, the analysis
+(fronts, delivered MAC saving, recommendations) and where ``ray`` may be imported."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from edgefact.errors import EdgefactError
+from edgefact.pipeline.sweep import plan_sweep
+from edgefact.pipeline.sweep.spec import (
+    SweepSpec,
+    expand,
+    load_sweep_file,
+    parse_factorize,
+    parse_variant_text,
+)
+from edgefact.pipeline.sweep_cli import parse_size, sweep_cmd
+from edgefact.report.sweep import Budget, delivered_shares, pareto_fronts, recommend
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = {"model": "cnn", "dataset": "digits", "cluster": 0}
+
+
+def test_factorize_values_carry_their_parameters() -> None:
+    assert parse_factorize("lowrank") == {"factorize": "lowrank"}
+    assert parse_factorize("lowrank:rank=4,energy=0.8") == {"factorize": "lowrank", "rank": 4, "energy": 0.8}
+    assert parse_factorize({"method": "dictionary", "atoms": 3}) == {"factorize": "dictionary", "atoms": 3}
+    with pytest.raises(EdgefactError, match="unknown parameter"):
+        parse_factorize("lowrank:bogus=1")
+    assert parse_variant_text("factorize=grouped,groups=4,target=cortex-m7") == {
+        "factorize": "grouped", "groups": 4, "target": "cortex-m7"}
+
+
+def test_cross_product_then_explicit_variants_with_names() -> None:
+    spec = SweepSpec(base=BASE, axes={"factorize": ["none", "lowrank:rank=2"], "cluster": [0, 8],
+                                      "cluster_mode": ["per-tensor"]},
+                     variants=[{"factorize": "grouped", "groups": 4, "target": "cortex-m7"}])
+    vs = expand(spec)
+    assert [v.name for v in vs] == ["base-k0-pt", "base-k8-pt", "lowrank-r2-k0-pt", "lowrank-r2-k8-pt",
+                                    "grouped-g4-cortex-m7"]
+    assert vs[3].overrides == {"factorize": "lowrank", "rank": 2, "cluster": 8, "cluster_per_channel": False}
+    assert expand(SweepSpec(base=BASE))[0].name == "base"
+    with pytest.raises(EdgefactError, match="not a build option"):
+        expand(SweepSpec(axes={"colour": ["red"]}))
+
+
+def test_sweep_file_is_checked(tmp_path: Path) -> None:
+    f = tmp_path / "s.toml"
+    f.write_text('[sweep]\nworkers = 2\n[base]\nmodel = "cnn"\n[axes]\ntarget = ["cortex-m4", "cortex-m7"]\n'
+                 '[[variant]]\nfactorize = "spatial"\n')
+    spec = load_sweep_file(f)
+    assert spec.run == {"workers": 2} and len(expand(spec)) == 3
+    f.write_text("[sweep]\nworkerz = 2\n")
+    with pytest.raises(EdgefactError, match="workerz"):
+        load_sweep_file(f)
+    f.write_text('[base]\nnot_an_option = 1\n')
+    with pytest.raises(EdgefactError, match="not_an_option"):
+        load_sweep_file(f)
+
+
+def test_graph_merges_equal_stages_and_flags_duplicates_and_invalid(tmp_path: Path) -> None:
+    spec = SweepSpec(base=BASE, axes={"factorize": ["none", "lowrank", "spatial"], "cluster": [0, 8],
+                                      "target": ["cortex-m4", "cortex-m7"]},
+                     variants=[{"factorize": "none", "rank": 3, "cluster": 0, "target": "cortex-m4"},
+                               {"factorize": "magic"}, {"target": "no-such-board"}])
+    variants, graph = plan_sweep(spec, tmp_path)
+    counts = graph.counts()
+    # one training, one run per factorization, clustering once per trained/factorized model,
+    # onnx/tflite once per model, a deploy per (model, target) and a report per distinct variant
+    assert counts == {"train": 1, "factorize": 2, "cluster": 3, "onnx": 6, "tflite": 6, "deploy-cortex-m4": 6,
+                      "deploy-cortex-m7": 6, "report": 12}
+    status = {pv.variant.name: pv.status for pv in graph.variants}
+    assert status["base-r3-k0-cortex-m4"] == "duplicate"
+    assert next(pv.same_as for pv in graph.variants if pv.status == "duplicate") == "base-k0-cortex-m4"
+    invalid = [pv for pv in graph.variants if pv.status == "invalid"]
+    assert len(invalid) == 2 and "magic" in invalid[0].error and "no-such-board" in invalid[1].error
+    train = next(n for n in graph.nodes.values() if n.stage == "train")
+    assert len(train.variants) == 12 and train.training and not train.deps
+    ids = list(graph.nodes)
+    assert all(ids.index(d) < ids.index(n.id) for n in graph.nodes.values() for d in n.deps)
+
+
+def _row(name: str, target: str, factorize: str, acc: float, macs: int, count: int, flash: int, ram: int,
+         core: str = "cortex-m4", est_ms: float | None = None) -> dict:
+    return {"name": name, "status": "ok", "options": {"model": "cnn", "factorize": factorize, "target": target},
+            "figures": {"unit": "instructions (emulated)", "accuracy": {"int8": acc},
+                        "target": {"name": target, "core": core},
+                        "totals": {"macs": macs, "count": count, "flash_bytes": flash, "ram_bytes": ram,
+                                   "est_ms": est_ms}}}
+
+
+ROWS = [_row("base", "cortex-m4", "none", 0.90, 1000, 4000, 300, 100),
+        _row("lowrank", "cortex-m4", "lowrank", 0.88, 500, 3000, 200, 100),
+        _row("spatial", "cortex-m4", "spatial", 0.80, 600, 3500, 250, 120),
+        {"name": "broken", "status": "failed", "options": {"target": "cortex-m4"}, "error": "boom"}]
+
+
+def test_fronts_delivered_share_and_recommendation() -> None:
+    fronts = pareto_fronts(ROWS)
+    assert fronts["cortex-m4"]["latency"] == ["lowrank", "base"] and fronts["cortex-m4"]["latency_axis"] == "count"
+    assert fronts["cortex-m4"]["ram"] == ["base"]
+    shares = {d["variant"]: d for d in delivered_shares(ROWS)}
+    assert shares["lowrank"]["mac_saving"] == pytest.approx(0.5)
+    assert shares["lowrank"]["count_saving"] == pytest.approx(0.25)
+    assert shares["lowrank"]["delivered"] == pytest.approx(0.5)
+    assert shares["spatial"]["delivered"] == pytest.approx(0.125 / 0.4)
+    assert recommend(ROWS, Budget())["cortex-m4"]["variant"] == "base"
+    assert recommend(ROWS, Budget(max_flash=250))["cortex-m4"]["variant"] == "lowrank"
+    # --fit: ms at the board's clock for variants of its core; 3000 instructions at 1 MHz = 3 ms
+    fit = Budget(max_ms=3.2, max_flash=1 << 20, max_ram=1 << 20, board="b", board_core="cortex-m4",
+                 board_clock_hz=1e6)
+    rec = recommend(ROWS, fit)["cortex-m4"]
+    assert rec["variant"] == "lowrank" and rec["ms"] == pytest.approx(3.0)
+    assert "4.00 ms > 3.2 ms" in rec["excluded"]["base"]
+    none = recommend(ROWS, Budget(max_flash=100))["cortex-m4"]
+    assert none["variant"] is None and len(none["excluded"]) == 3
+
+
+def test_sizes() -> None:
+    assert parse_size("512K") == 512 * 1024 and parse_size("1.5MiB") == 3 * 512 * 1024 and parse_size("77") == 77
+    with pytest.raises(EdgefactError):
+        parse_size("lots")
+
+
+def test_cli_dry_run_lists_variants(tmp_path: Path) -> None:
+    res = CliRunner().invoke(sweep_cmd, ["--dry-run", "--set", "model=cnn", "--set", "cluster=0", "--factorize",
+                                         "none", "--factorize", "lowrank", "-t", "cortex-m4", "-t", "cortex-m7",
+                                         "-o", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "4 variants, 10 distinct stages (1 train, 2 onnx, 2 tflite" in res.output and "lowrank-cortex-m7" in res.output
+    assert not (tmp_path / "sweep.json").exists()
+
+
+def test_ray_is_imported_only_by_the_sweep() -> None:
+    offenders = []
+    for path in (ROOT / "edgefact").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n == "ray" or n.startswith("ray.") for n in names):
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders and all(p.startswith("edgefact/pipeline/sweep/") for p in offenders), offenders

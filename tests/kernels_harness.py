@@ -322,6 +322,15 @@ EXTRA_DW_CASES: dict[str, dict[str, object]] = {
     "xdw_3x3_c4_s2_valid_relu": dict(h=8, w=9, c=4, mult=1, k=3, stride=2, padding="VALID", act="RELU"),
     # MVE: 8 channels as int16 lanes, then a predicated 4-lane tail (13 = 8 + 4 + 1)
     "xdw_3x3_c13_s1_same_relu": dict(h=5, w=6, c=13, mult=1, k=3, stride=1, padding="SAME", act="RELU"),
+    # DSP ring path: one pixel (padding on every side), lines along columns (out h > out w) with
+    # stride 2 and an odd channel count, pad after only (SAME, even size), no padding, and rows
+    # wider than the ring (the fallback loops, C % 4 == 0 and odd)
+    "xdw_3x3_c7_1px_same": dict(h=1, w=1, c=7, mult=1, k=3, stride=1, padding="SAME", act="NONE"),
+    "xdw_3x3_c3_s2_same_tall": dict(h=13, w=3, c=3, mult=1, k=3, stride=2, padding="SAME", act="NONE"),
+    "xdw_3x3_c5_s2_same_even": dict(h=6, w=8, c=5, mult=1, k=3, stride=2, padding="SAME", act="RELU"),
+    "xdw_3x3_c2_s1_valid_tall": dict(h=9, w=4, c=2, mult=1, k=3, stride=1, padding="VALID", act="NONE"),
+    "xdw_3x3_c8_s1_same_wide": dict(h=3, w=66, c=8, mult=1, k=3, stride=1, padding="SAME", act="NONE"),
+    "xdw_3x3_c3_s2_same_wide": dict(h=2, w=121, c=3, mult=1, k=3, stride=2, padding="SAME", act="NONE"),
 }
 EXTRA_CASES = [*EXTRA_CONV_CASES, *EXTRA_DW_CASES]
 

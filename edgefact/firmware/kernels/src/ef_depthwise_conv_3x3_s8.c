@@ -77,6 +77,278 @@ static void dw3x3_dsp(const ef_dw_conv_params *params, const ef_per_channel_quan
         }
     }
 }
+
+/* Channels in pairs, rows through a ring (M4/M7/M33): for a pair of channels the input rows are
+ * copied once into a ring of three rows per channel, as int16 (x + input offset) between zero
+ * columns for the padding, so that two horizontally adjacent taps of one channel are one aligned
+ * word. A 3-tap row of two neighbouring outputs then takes two loads and four MACs:
+ *   out(o)   = SMLAD(x[j..j+1], (w0, w1)) + SMLABT(x[j+2..j+3], (w1, w2))
+ *   out(o+1) = SMLATB(x[j..j+1], (w0, w1)) + SMLAD(x[j+2..j+3], (w1, w2))     (stride 1; stride 2
+ * reads x[j+2] with SMLABB and x[j+3..j+4] with SMLAD). Rows outside the input are zero rows of the
+ * ring and columns outside it zero columns, so borders run the same loop. The ring rows stay in
+ * place: each output row picks the rotation of the per-channel weight pairs that matches the ring
+ * slots. Requantization with per-channel constants (dw_rq_fast: 5 instructions and an SSAT). */
+#define DW_RING_W 56 /* int16 entries per ring line: (outputs - 1) * stride + 5 and pad + input entries */
+
+typedef struct {
+    uint32_t w[3][6]; /* weight pairs per ring rotation (dw_weights) */
+    int32_t khi;      /* fast path: high word of 2^30 + 2^(30+r) + output_offset * 2^(31+r) */
+    int32_t mult;
+    int32_t e;        /* r - 1 */
+    int32_t shift;
+    int32_t bias;
+    int32_t fast;
+} dw_chan;
+
+/* ef_requantize(acc, mult, -(e + 1)) + output offset, for a multiplier >= 0 and a right shift r in
+ * [2, 23]: ef_requantize's right-shift constant (2^30 + (2^(r-1) - [acc < 0]) * 2^31) with
+ * [acc < 0] subtracted as a 64-bit borrow (AND, RSBS, SBC, SMLAL, ASR; its low word is 2^30 for
+ * r >= 2) and the output offset added as offset * 2^(31+r): for r <= 23 the sum stays inside int64
+ * and its high word inside int32 for every int32 acc (|acc * mult| < 2^62, offset * 2^(r-1) <=
+ * 2^29), so floor((n + z * 2^(31+r)) / 2^(31+r)) = floor(n / 2^(31+r)) + z exactly. */
+static inline int32_t dw_rq_fast(int32_t acc, int32_t khi, int32_t mult, int32_t e)
+{
+    const int64_t k = (int64_t)(((uint64_t)(uint32_t)khi << 32) | 0x40000000u);
+    const int64_t n = k - (int64_t)((uint32_t)acc & 0x80000000u) + (int64_t)acc * mult;
+    return (int32_t)(n >> 32) >> e;
+}
+
+/* Weight pairs of one channel, per kernel row ky: (w[ky][0], w[ky][1]) and (w[ky][1], w[ky][2]),
+ * for the three rotations rot of the ring (ring row m holds kernel row (m + rot) % 3); transposed:
+ * the ring lines run along the input's columns, so the pairs are (w[0][kx], w[1][kx]), ... */
+static void dw_chan_setup(dw_chan *ch, int32_t c, const int8_t *filter, int32_t C, const ef_per_channel_quant *quant,
+                          const int32_t *bias, int32_t out_off, int full_range, int transposed)
+{
+    uint32_t p[6];
+    const int32_t along = transposed ? 3 * C : C;
+    const int32_t across = transposed ? C : 3 * C;
+    for (int32_t ky = 0; ky < 3; ++ky) {
+        const uint32_t t0 = (uint16_t)filter[ky * across + c];
+        const uint32_t t1 = (uint16_t)filter[ky * across + along + c];
+        const uint32_t t2 = (uint16_t)filter[ky * across + 2 * along + c];
+        p[2 * ky] = t0 | (t1 << 16);
+        p[2 * ky + 1] = t1 | (t2 << 16);
+    }
+    for (int32_t rot = 0; rot < 3; ++rot) {
+        for (int32_t m = 0; m < 3; ++m) {
+            ch->w[rot][2 * m] = p[2 * ((m + rot) % 3)];
+            ch->w[rot][2 * m + 1] = p[2 * ((m + rot) % 3) + 1];
+        }
+    }
+    ch->mult = quant->multiplier[c];
+    ch->shift = quant->shift[c];
+    ch->bias = bias != 0 ? bias[c] : 0;
+    ch->fast = full_range && ch->mult >= 0 && ch->shift <= -2 && ch->shift >= -23;
+    ch->e = ch->fast ? -1 - ch->shift : 0;
+    ch->khi = ch->fast ? (1 << (ch->e - 1)) + out_off * (1 << ch->e) : 0;
+}
+
+/* Three taps of ring row p (kernel row weight pairs wa = (w0, w1), wb = (w1, w2)) into the
+ * accumulators of the outputs reading from p[0] and p[stride]. */
+#define DW_ROW2(p, m, wa, wb)                                                    \
+    do {                                                                         \
+        uint32_t x01;                                                            \
+        uint32_t x23;                                                            \
+        DW_READ2(x01, x23, p, m);                                                \
+        a0 = __smlad(x01, (wa), a0);                                             \
+        a0 = __smlabt((int32_t)x23, (int32_t)(wb), a0);                          \
+        if (stride == 1) {                                                       \
+            a1 = __smlatb((int32_t)x01, (int32_t)(wa), a1);                      \
+            a1 = __smlad(x23, (wb), a1);                                         \
+        } else {                                                                 \
+            a1 = __smlabb((int32_t)x23, (int32_t)(wa), a1);                      \
+            a1 = __smlad(ef_read_u32((p) + (m) * DW_RING_W + 3), (wb), a1);      \
+        }                                                                        \
+    } while (0)
+
+/* Two adjacent words of ring line m at an even entry p (4-byte aligned): one LDRD with the line's
+ * offset as its immediate (GCC neither merges the two loads nor folds the offset itself). */
+#define DW_READ2(x01, x23, p, m)                                                              \
+    __asm__("ldrd %0, %1, [%2, %3]"                                                           \
+            : "=r"(x01), "=r"(x23)                                                            \
+            : "r"(p), "n"((m) * DW_RING_W * 2), "m"(*(const int16_t(*)[3 * DW_RING_W])(p)))
+
+static inline int8_t dw_ring_out(int32_t acc, int fast, int32_t khi, int32_t mult, int32_t e, int32_t shift,
+                                 int32_t out_off, int32_t lo, int32_t hi)
+{
+    if (fast) {
+        return (int8_t)__ssat(dw_rq_fast(acc, khi, mult, e), 8);
+    }
+    return ef_clamp_to_s8(ef_requantize(acc, mult, shift) + out_off, lo, hi);
+}
+
+/* One output row of one channel from ring rows p, p + DW_RING_W, p + 2 * DW_RING_W. */
+static inline __attribute__((always_inline)) void dw_row(const int16_t *p, const uint32_t *w, int32_t ow,
+                                                         const int32_t stride, int8_t *dst, int32_t C,
+                                                         const dw_chan *ch, const int fast, int32_t out_off,
+                                                         int32_t lo, int32_t hi)
+{
+    const int32_t khi = ch->khi, mult = ch->mult, e = ch->e, shift = ch->shift, bias = ch->bias;
+    const uint32_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5];
+    const int16_t *end = p + (ow & ~1) * stride;
+    for (; p < end; p += 2 * stride) {
+        int32_t a0 = bias;
+        int32_t a1 = bias;
+        DW_ROW2(p, 0, w0, w1);
+        DW_ROW2(p, 1, w2, w3);
+        DW_ROW2(p, 2, w4, w5);
+        dst[0] = dw_ring_out(a0, fast, khi, mult, e, shift, out_off, lo, hi);
+        dst[C] = dw_ring_out(a1, fast, khi, mult, e, shift, out_off, lo, hi);
+        dst += 2 * C;
+    }
+    if (ow & 1) {
+        int32_t a0 = bias;
+        uint32_t x01;
+        uint32_t x23;
+        DW_READ2(x01, x23, p, 0);
+        a0 = __smlad(x01, w0, a0);
+        a0 = __smlabt((int32_t)x23, (int32_t)w1, a0);
+        DW_READ2(x01, x23, p, 1);
+        a0 = __smlad(x01, w2, a0);
+        a0 = __smlabt((int32_t)x23, (int32_t)w3, a0);
+        DW_READ2(x01, x23, p, 2);
+        a0 = __smlad(x01, w4, a0);
+        a0 = __smlabt((int32_t)x23, (int32_t)w5, a0);
+        dst[0] = dw_ring_out(a0, fast, khi, mult, e, shift, out_off, lo, hi);
+    }
+}
+
+/* Input row src (NULL: outside the input, a zero row) of channels c (and c + 1 when two) into ring
+ * rows ra (rb) at entries [pad, pad + W); the other entries stay zero. */
+static inline __attribute__((always_inline)) void dw_ring_load(int16_t *ra, int16_t *rb, const int8_t *src,
+                                                               int32_t W, int32_t C, uint32_t off2, int two)
+{
+    int32_t x = 0;
+    if (src == 0) {
+        for (; x < W; ++x) {
+            ra[x] = 0;
+            rb[x] = 0;
+        }
+        return;
+    }
+    if (two) {
+        for (; x + 2 <= W; x += 2) {
+            uint16_t h0;
+            uint16_t h1;
+            memcpy(&h0, src, 2);
+            memcpy(&h1, src + C, 2);
+            const uint32_t v = (uint32_t)h0 | ((uint32_t)h1 << 16);
+            const uint32_t va = __sxtab16(off2, v);
+            const uint32_t vb = ef_sxtab16_ror8(off2, v);
+            memcpy(ra + x, &va, 4);
+            memcpy(rb + x, &vb, 4);
+            src += 2 * C;
+        }
+    }
+    const int32_t in_off = (int16_t)off2;
+    for (; x < W; ++x) {
+        ra[x] = (int16_t)(src[0] + in_off);
+        if (two) {
+            rb[x] = (int16_t)(src[1] + in_off);
+        }
+        src += C;
+    }
+}
+
+/* The geometry of the ring lines: normally the input rows (a line = one row, lines advance in
+ * y); transposed (output wider in y than in x), the input columns, so that every line pass has the
+ * longer output extent to amortise its set-up over (KWS: 25 x 5). */
+typedef struct {
+    int32_t len;        /* input entries along a line */
+    int32_t lines;      /* input lines */
+    int32_t in_along;   /* input step between entries of a line (bytes) */
+    int32_t in_across;  /* input step between lines */
+    int32_t out_len;    /* outputs along a line */
+    int32_t out_lines;  /* output lines */
+    int32_t out_along;  /* output step along a line */
+    int32_t out_across; /* output step between output lines */
+    int32_t s_across;   /* stride across lines */
+    int32_t pad_along;
+    int32_t pad_across;
+} dw_geom;
+
+/* Every output line of channels c, c + 1 (c alone when !two), stride along the line fixed. */
+static inline __attribute__((always_inline)) void dw_pair(int16_t ring[2][3 * DW_RING_W], const dw_chan ch[2], int two,
+                                                          const int8_t *img, int8_t *obase, const dw_geom *g,
+                                                          const ef_dw_conv_params *params, const int32_t stride)
+{
+    const int32_t out_off = params->output_offset;
+    const int32_t lo = params->activation.min;
+    const int32_t hi = params->activation.max;
+    const uint32_t off2 = ((uint32_t)(uint16_t)params->input_offset << 16) | (uint16_t)params->input_offset;
+    int32_t next = -g->pad_across;
+    for (int32_t oy = 0; oy < g->out_lines; ++oy) {
+        const int32_t iy0 = oy * g->s_across - g->pad_across;
+        for (; next <= iy0 + 2; ++next) {
+            const int32_t slot = (next + 3) % 3;
+            const int8_t *src = next >= 0 && next < g->lines ? img + next * g->in_across : 0;
+            dw_ring_load(ring[0] + slot * DW_RING_W + g->pad_along, ring[1] + slot * DW_RING_W + g->pad_along, src,
+                         g->len, g->in_along, off2, two);
+        }
+        /* ring line m holds input line iy0 + k with (iy0 + k + 3) % 3 == m */
+        const int32_t rot = (3 - (iy0 + 3) % 3) % 3;
+        int8_t *dst = obase + oy * g->out_across;
+        for (int32_t k = 0; k <= two; ++k) {
+            if (ch[k].fast) {
+                dw_row(ring[k], ch[k].w[rot], g->out_len, stride, dst + k, g->out_along, &ch[k], 1, out_off, lo, hi);
+            } else {
+                dw_row(ring[k], ch[k].w[rot], g->out_len, stride, dst + k, g->out_along, &ch[k], 0, out_off, lo, hi);
+            }
+        }
+    }
+}
+
+static int dw_transposed(const ef_dims *out)
+{
+    return out->h > out->w;
+}
+
+/* The ring path applies: stride 1 or 2 along the lines and a padded input line fits a ring line. */
+static int dw_ring_fits(const ef_dw_conv_params *params, const ef_dims *in, const ef_dims *out)
+{
+    const int t = dw_transposed(out);
+    const int32_t s = t ? params->stride.h : params->stride.w;
+    const int32_t n_out = t ? out->h : out->w;
+    const int32_t len = (t ? in->h : in->w) + (t ? params->padding.h : params->padding.w);
+    return (s == 1 || s == 2) && (n_out - 1) * s + 5 <= DW_RING_W && len <= DW_RING_W;
+}
+
+static void dw3x3_dsp_ring(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                           const int8_t *input, const int8_t *filter, const int32_t *bias, const ef_dims *out,
+                           int8_t *output)
+{
+    int16_t ring[2][3 * DW_RING_W] __attribute__((aligned(4)));
+    memset(ring, 0, sizeof ring);
+    const int32_t C = in->c;
+    const int full = params->activation.min == -128 && params->activation.max == 127;
+    const int t = dw_transposed(out);
+    dw_geom g;
+    if (t) {
+        g = (dw_geom){in->h, in->w, in->w * C, C, out->h, out->w, out->w * C, C, params->stride.w,
+                      params->padding.h, params->padding.w};
+    } else {
+        g = (dw_geom){in->w, in->h, C, in->w * C, out->w, out->h, C, out->w * C, params->stride.h,
+                      params->padding.w, params->padding.h};
+    }
+    const int32_t stride = t ? params->stride.h : params->stride.w;
+    for (int32_t b = 0; b < in->n; ++b) {
+        const int8_t *img = input + b * in->h * in->w * C;
+        int8_t *obase = output + b * out->h * out->w * C;
+        for (int32_t c = 0; c < C; c += 2) {
+            const int two = c + 1 < C;
+            dw_chan ch[2];
+            dw_chan_setup(&ch[0], c, filter, C, quant, bias, params->output_offset, full, t);
+            if (two) {
+                dw_chan_setup(&ch[1], c + 1, filter, C, quant, bias, params->output_offset, full, t);
+            }
+            if (stride == 1) {
+                dw_pair(ring, ch, two, img + c, obase + c, &g, params, 1);
+            } else {
+                dw_pair(ring, ch, two, img + c, obase + c, &g, params, 2);
+            }
+        }
+    }
+}
 #endif
 
 #if defined(EF_NN_USE_MVE)
@@ -182,6 +454,10 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
     dw3x3_mve(params, quant, in, input, filter, bias, out, output);
     return EF_OK;
 #elif defined(EF_NN_USE_DSP)
+    if (dw_ring_fits(params, in, out)) {
+        dw3x3_dsp_ring(params, quant, in, input, filter, bias, out, output);
+        return EF_OK;
+    }
     if ((C & 3) == 0) {
         dw3x3_dsp(params, quant, in, input, filter, bias, out, output);
         return EF_OK;

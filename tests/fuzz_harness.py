@@ -36,6 +36,11 @@ from edgefact.report.logproto import LogFeeder, LogProtocolError, encode_record
 
 CORPUS_DIR = Path(__file__).resolve().parent / "data" / "fuzz"
 TARGETS = ("reader", "generator", "logproto")
+#: More seed files (``scripts/fuzz`` adds the cached one-op models of tests/opmodels.py); set
+#: before the first call of :func:`seeds`.
+EXTRA_SEEDS: list[Path] = []
+#: Targets the generator check compiles for, picked from the input's CRC (so a replay matches).
+GENERATOR_TARGETS = (None, "cortex-m4", "cortex-m55")
 
 
 # ---- seeds -------------------------------------------------------------------------------------
@@ -45,6 +50,7 @@ def seeds() -> dict[str, bytes]:
     """Seed files: the MLPerf Tiny models and the small generated model."""
     out = {p.stem: p.read_bytes() for p in sorted(MLPERF_DIR.glob("*.tflite"))}
     out["small"] = pack(small_model())
+    out.update({p.stem: p.read_bytes() for p in EXTRA_SEEDS})
     return out
 
 
@@ -283,14 +289,16 @@ def check_generator(data: bytes) -> str:
     """Reader, lowering, memory plan and C generation: only EdgefactError subclasses may escape."""
     from edgefact.export import tflite_model
     from edgefact.export.codegen import generate_c
+    from edgefact.targets import get_target
 
     try:
         model = tflite_model._load(bytes(data))
     except MalformedModelError:
         return "rejected by the reader"
+    name = GENERATOR_TARGETS[zlib.crc32(data) % len(GENERATOR_TARGETS)]
     with tempfile.TemporaryDirectory(prefix="edgefact-fuzz-") as out:
         try:
-            generate_c(model, out)
+            generate_c(model, out, target=get_target(name) if name else None)
         except EdgefactError as exc:
             return f"rejected by the generator ({type(exc).__name__})"
     return "generated"

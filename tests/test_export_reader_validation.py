@@ -312,3 +312,22 @@ def test_unexpected_reader_failure_still_malformed(monkeypatch: pytest.MonkeyPat
         load_tflite(pack(small_model()))
     with pytest.raises(KeyError):
         tflite_model._load(pack(small_model()))  # the fuzz tests see the bug itself
+
+
+def test_dilation_options_keep_the_schema_names() -> None:
+    """``dilationHFactor`` reads as ``dilation_h_factor`` (the schema's name, the one the lowering
+    checks): a dilated convolution is refused by the generator instead of compiled as undilated."""
+    import tempfile
+
+    from edgefact.errors import UnsupportedOpError
+    from edgefact.export.codegen import generate_c
+
+    def edit(m: Any) -> None:
+        _ops(m)[0].builtinOptions.dilationHFactor = 2
+        _ops(m)[0].builtinOptions.dilationWFactor = 2
+    data = _edited(edit)
+    model = load_tflite(data)
+    assert model.operators[0].options["dilation_h_factor"] == 2
+    assert model.operators[0].options["dilation_w_factor"] == 2
+    with tempfile.TemporaryDirectory() as out, pytest.raises(UnsupportedOpError, match="dilation 2x2"):
+        generate_c(model, out)

@@ -49,8 +49,8 @@ MIN_INPUTS: dict[str, int] = {
     "PAD": 2, "MEAN": 2, "CONCATENATION": 1, "QUANTIZE": 1, "DEQUANTIZE": 1, "RELU": 1, "RELU6": 1,
 }
 # Option fields that must be in 1..MAX_DIM.
-_POSITIVE_OPTIONS = ("stride_h", "stride_w", "filter_height", "filter_width", "dilation_hfactor",
-                     "dilation_wfactor")
+_POSITIVE_OPTIONS = ("stride_h", "stride_w", "filter_height", "filter_width", "dilation_h_factor",
+                     "dilation_w_factor")
 _ENUM_OPTIONS = ("padding", "fused_activation_function")
 _SAME_SHAPE_OPS = frozenset({"SOFTMAX", "QUANTIZE", "DEQUANTIZE", "RELU", "RELU6"})
 _ZP_RANGE = {"INT8": (-128, 127), "UINT8": (0, 255), "INT16": (-32768, 32767)}
@@ -126,7 +126,7 @@ def _out_size(op: Operator, size: int, k: int, stride: int, dilation: int, paddi
 def _check_window(op: Operator, inp: Tensor, out: Tensor, kh: int, kw: int) -> None:
     o = op.options
     sh, sw = int(o["stride_h"]), int(o["stride_w"])
-    dh, dw = int(o.get("dilation_hfactor", 1)), int(o.get("dilation_wfactor", 1))
+    dh, dw = int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))
     oh = _out_size(op, inp.shape[1], kh, sh, dh, o["padding"])
     ow = _out_size(op, inp.shape[2], kw, sw, dw, o["padding"])
     if oh < 1 or ow < 1:
@@ -153,11 +153,21 @@ def _check_bias(op: Operator, tensors: list[Tensor], channels: int) -> None:
                                        f"for {channels} output channels")
 
 
+def dynamic_beyond_batch(t: Tensor) -> bool:
+    """A tensor whose shape TFLite computes at run time in more than the batch dimension: the
+    converter stores placeholder 1s in its shape (e.g. the output of a flatten written as
+    ``reshape(x, [shape(x)[0], -1])`` in a model with a dynamic batch)."""
+    sig = t.shape_signature
+    return sig is not None and any(d < 0 for d in sig[1:])
+
+
 def _check_op_shapes(op: Operator, tensors: list[Tensor]) -> None:
     """Shape agreement for the operators the generator supports (cheap rules only)."""
     ins = [tensors[i] if i >= 0 else None for i in op.inputs]
     out = tensors[op.outputs[0]]
     x = ins[0] if ins else None
+    if any(t is not None and dynamic_beyond_batch(t) for t in (*ins, out)):
+        return  # stored shapes are placeholders: the lowering infers them (edgefact.export.lowering)
     if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
         assert x is not None and ins[1] is not None  # MIN_INPUTS
         filt = ins[1]

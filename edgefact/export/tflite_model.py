@@ -58,7 +58,8 @@ def _enum_names(enum_cls: type) -> dict[int, str]:
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+    """Object-API field name -> the schema's snake_case name (``dilationHFactor`` -> ``dilation_h_factor``)."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])|(?<=[A-Z])([A-Z])(?=[a-z])", lambda m: "_" + m.group(0), name).lower()
 
 
 @dataclass(frozen=True)

@@ -389,7 +389,8 @@ def generate_c(model: TFLiteModel | str | os.PathLike[str] | bytes, out_dir: str
     packed, plan = pack_and_plan(graph, pack)
     w = _Writer(graph, plan, name, target.name if target is not None else "any", prefix, profile_base)
     texts = w.render()
-    texts["plan.txt"] = (f"edgefact memory plan and layers of {name}\n\n{layer_table(graph)}\n\n"
+    folded = "".join(f"  folded at generation time: {f.summary()}\n" for f in graph.folded)
+    texts["plan.txt"] = (f"edgefact memory plan and layers of {name}\n\n{layer_table(graph)}\n{folded}\n"
                          f"{format_plan(plan, graph, tflm_arena)}\n")
     out = Path(out_dir)
     stem = w.header

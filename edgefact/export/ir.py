@@ -76,6 +76,20 @@ class Layer:
         return f"{self.op} [{ins}] -> [{out}]" + (f" {extra}" if extra else "") + f", {self.macs} MACs"
 
 
+@dataclass(frozen=True)
+class FoldedOp:
+    """An operator evaluated at generation time (constant folding): it emits no code."""
+
+    index: int
+    op: str
+    outputs: tuple[str, ...]  # output tensor names
+    shapes: tuple[tuple[int, ...], ...]
+
+    def summary(self) -> str:
+        shapes = ", ".join("x".join(str(d) for d in s) or "scalar" for s in self.shapes)
+        return f"{self.op} at index {self.index} -> [{shapes}]"
+
+
 @dataclass
 class Graph:
     model: TFLiteModel
@@ -83,6 +97,7 @@ class Graph:
     layers: list[Layer]
     inputs: list[int]
     outputs: list[int]
+    folded: list[FoldedOp] = field(default_factory=list)
 
     @property
     def total_macs(self) -> int:

@@ -8,12 +8,17 @@ scratch size live in its registry entry (:mod:`edgefact.export.ops`).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from edgefact.errors import UnsupportedOpError
 from edgefact.export import quant
-from edgefact.export.ir import Graph, Layer, TensorInfo, scale_zp
+from edgefact.export.ir import FoldedOp, Graph, Layer, TensorInfo, scale_zp
 from edgefact.export.ops import get_op, supported_ops
+from edgefact.export.ops.folding import FOLD_ONLY, fold
+from edgefact.export.tflite_checks import dynamic_beyond_batch
 from edgefact.export.tflite_model import Operator, Tensor, TFLiteModel
 
 if TYPE_CHECKING:
@@ -27,6 +32,8 @@ class _Lowering:
         self.model = model
         self.target = target
         self.tensors: dict[int, TensorInfo] = {}
+        self.folded: dict[int, np.ndarray] = {}  # tensor -> value computed at generation time
+        self.shapes: dict[int, tuple[int, ...]] = {}  # tensor -> shape inferred where the file has placeholders
 
     def fail(self, op: Operator, why: str) -> UnsupportedOpError:
         return UnsupportedOpError(f"operator {op.index} ({op.name}, output "
@@ -41,7 +48,7 @@ class _Lowering:
 
     def activation_tensor(self, idx: int, op: Operator) -> TensorInfo:
         t = self.model.tensors[idx]
-        if t.is_constant:
+        if t.is_constant or idx in self.folded:
             raise self.fail(op, f"constant tensor '{t.name}' used as an activation input; "
                                 "only weights and biases may be constants")
         if idx not in self.tensors:
@@ -52,13 +59,17 @@ class _Lowering:
             scale, zp = scale_zp(t)
             if t.type_name == "INT8" and t.quantization is None:
                 raise self.fail(op, f"int8 tensor '{t.name}' has no quantization parameters")
-            self.tensors[idx] = TensorInfo(idx, t.name, t.shape, t.type_name, scale, zp, t.nbytes)
+            shape = self.shapes.get(idx, t.shape)
+            nbytes = t.nbytes if shape == t.shape else int(np.prod(shape, dtype=np.int64)) * (t.nbytes // max(t.size, 1))
+            self.tensors[idx] = TensorInfo(idx, t.name, shape, t.type_name, scale, zp, nbytes)
         return self.tensors[idx]
 
     def const(self, op: Operator, pos: int, what: str) -> Tensor | None:
         if pos >= len(op.inputs) or op.inputs[pos] < 0:
             return None
         t = self.model.tensors[op.inputs[pos]]
+        if op.inputs[pos] in self.folded:
+            return dataclasses.replace(t, data=self.folded[op.inputs[pos]])
         if not t.is_constant:
             raise self.fail(op, f"the {what} '{t.name}' is not a constant; edgefact needs constant {what}s")
         return t
@@ -82,7 +93,16 @@ class _Lowering:
             raise UnsupportedOpError(f"the model has {m.subgraph_count} subgraphs; edgefact supports "
                                      "single-subgraph models (no control flow)")
         layers: list[Layer] = []
+        folded: list[FoldedOp] = []
         for op in m.operators:
+            if self.try_fold(op):
+                folded.append(FoldedOp(op.index, op.name, tuple(m.tensors[t].name for t in op.outputs),
+                                       tuple(tuple(self.folded[t].shape) for t in op.outputs)))
+                continue
+            if op.name in FOLD_ONLY:
+                raise self.fail(op, f"{op.name} of a computed tensor; edgefact evaluates {op.name} only when "
+                                    "its inputs are constants or static shapes (constant folding)")
+            self.infer_shapes(op)
             entry = get_op(op.name)
             if entry is None:
                 out_name = m.tensors[op.outputs[0]].name if op.outputs else "?"
@@ -95,7 +115,65 @@ class _Lowering:
         for i in m.inputs:
             if i not in self.tensors:
                 self.tensors[i] = self.activation_tensor(i, m.operators[0])
-        return Graph(m, self.tensors, layers, list(m.inputs), list(m.outputs))
+        return Graph(m, self.tensors, layers, list(m.inputs), list(m.outputs), folded)
+
+    def shape_of(self, idx: int) -> tuple[int, ...]:
+        return self.shapes.get(idx, self.model.tensors[idx].shape)
+
+    def infer_shapes(self, op: Operator) -> None:
+        """Shapes the converter left as placeholders (dynamic beyond the batch dimension), for the
+        shape-only operators; batch 1 throughout, as on the device."""
+        m = self.model
+        if not op.outputs or not dynamic_beyond_batch(m.tensors[op.outputs[0]]):
+            return
+        src = self.shape_of(op.inputs[0])
+        size = int(np.prod(src, dtype=np.int64))
+        if op.name == "RESHAPE":
+            spec = self.folded.get(op.inputs[1]) if len(op.inputs) > 1 and op.inputs[1] >= 0 else None
+            if spec is None and len(op.inputs) > 1 and op.inputs[1] >= 0:
+                spec = m.tensors[op.inputs[1]].data
+            dims = [int(d) for d in (spec if spec is not None else op.options.get("new_shape", []))]
+            if dims.count(-1) > 1:
+                raise self.fail(op, f"RESHAPE to {dims}: more than one unknown dimension")
+            if -1 in dims:
+                known = int(np.prod([d for d in dims if d != -1], dtype=np.int64)) or 1
+                dims[dims.index(-1)] = size // known
+            shape = tuple(dims)
+        elif op.name == "EXPAND_DIMS":
+            axis_v = self.folded.get(op.inputs[1], m.tensors[op.inputs[1]].data)
+            if axis_v is None:
+                raise self.fail(op, "the axis tensor must be constant")
+            axis = int(np.asarray(axis_v).reshape(-1)[0])
+            dims = list(src)
+            dims.insert(axis % (len(dims) + 1), 1)
+            shape = tuple(dims)
+        elif op.name == "SQUEEZE":
+            sq = [int(a) % len(src) for a in op.options.get("squeeze_dims", [])] or [i for i, d in enumerate(src)
+                                                                                     if d == 1]
+            shape = tuple(d for i, d in enumerate(src) if i not in sq)
+        else:
+            raise self.fail(op, f"output '{m.tensors[op.outputs[0]].name}' has a run-time shape "
+                                f"{list(m.tensors[op.outputs[0]].shape_signature or ())}; edgefact needs static "
+                                "shapes (convert with a fixed input shape)")
+        if int(np.prod(shape, dtype=np.int64)) != size:
+            raise self.fail(op, f"{op.name} of {list(src)} to {list(shape)} changes the element count")
+        self.shapes[op.outputs[0]] = shape
+
+    def try_fold(self, op: Operator) -> bool:
+        """Evaluate ``op`` now when its result depends only on constants and static shapes."""
+        m = self.model
+        values = [None if i < 0 else (self.folded[i] if i in self.folded else m.tensors[i].data) for i in op.inputs]
+        outs = fold(op, values, m)
+        if outs is None:
+            return False
+        if len(outs) != len(op.outputs):
+            raise self.fail(op, f"{len(op.outputs)} outputs, folding gave {len(outs)}")
+        for t, v in zip(op.outputs, outs, strict=True):
+            if t in m.outputs:
+                raise self.fail(op, "a model output that is a constant; edgefact needs outputs computed from "
+                                    "the inputs")
+            self.folded[t] = v
+        return True
 
 
 def lower(model: TFLiteModel, target: Target | None = None) -> Graph:

@@ -1,4 +1,5 @@
-"""Data movement: RESHAPE (an alias, no code), PAD and CONCATENATION along channels."""
+"""Data movement: RESHAPE / SQUEEZE / EXPAND_DIMS (aliases, no code), PAD and CONCATENATION along
+channels."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from edgefact.export.ops.registry import register
 from edgefact.export.tflite_model import Operator
 
 
-@register
-class Reshape(OpDef):
-    name = "RESHAPE"
+class _Alias(OpDef):
+    """An operator that only renames the shape: the output aliases the input's bytes."""
+
     constraints = "same size and quantization: the output aliases the input (no code)"
 
     def lower(self, ctx: LowerContext, op: Operator) -> Layer:
@@ -25,7 +26,7 @@ class Reshape(OpDef):
         inp, out = ctx.tensors[op.inputs[0]], ctx.tensors[layer.output]
         if (inp.nbytes, inp.type_name, inp.scale, inp.zero_point) != (out.nbytes, out.type_name, out.scale,
                                                                       out.zero_point):
-            raise ctx.fail(op, "RESHAPE that changes size or quantization")
+            raise ctx.fail(op, f"{op.name} that changes size or quantization")
         layer.alias = True
         layer.inplace_ok = (0,)
         return layer
@@ -37,6 +38,21 @@ class Reshape(OpDef):
         if not em.aliased(layer.inputs[0], layer.output):
             raise EdgefactError(f"generator bug: {layer.name} is not aliased")
         return Emission()  # same bytes, new shape: nothing to do
+
+
+@register
+class Reshape(_Alias):
+    name = "RESHAPE"
+
+
+@register
+class Squeeze(_Alias):
+    name = "SQUEEZE"
+
+
+@register
+class ExpandDims(_Alias):
+    name = "EXPAND_DIMS"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from shared_paths import MLPERF_DIR
-from tflite_builder import pack, s, small_model, unpack
+from tflite_builder import one_op_model, pack, s, small_model, unpack
 
 from edgefact.errors import EdgefactError, MalformedModelError
 from edgefact.export import quant
@@ -331,3 +331,60 @@ def test_dilation_options_keep_the_schema_names() -> None:
     assert model.operators[0].options["dilation_w_factor"] == 2
     with tempfile.TemporaryDirectory() as out, pytest.raises(UnsupportedOpError, match="dilation 2x2"):
         generate_c(model, out)
+
+
+# ---- per-operator shape rules of PAD, MEAN, SOFTMAX ------------------------------------------------
+
+def _pad(pads: np.ndarray, out_shape: list[int]) -> bytes:
+    return pack(one_op_model(s.BuiltinOperator.PAD, [1, 4, 4, 2], out_shape, [pads]))
+
+
+def test_pad_checks() -> None:
+    ok = np.array([[0, 0], [1, 1], [2, 0], [0, 0]], dtype=np.int32)
+    assert load_tflite(_pad(ok, [1, 6, 6, 2])).op_names() == ["PAD"]
+    _rejects(_pad(ok, [1, 6, 7, 2]), "operator 0 (PAD)", "paddings")
+    _rejects(_pad(np.array([1, 1, 1], dtype=np.int32), [1, 6, 6, 2]), "operator 0 (PAD)", "expected [4, 2]")
+    _rejects(_pad(-ok, [1, 2, 2, 2]), "operator 0 (PAD)", "paddings")
+    _rejects(_pad(np.zeros((5, 2), dtype=np.int32), [1, 4, 4, 2]), "operator 0 (PAD)", "expected [4, 2]")
+
+
+def _mean(axes: np.ndarray, in_shape: list[int], out_shape: list[int]) -> bytes:
+    opts = s.ReducerOptionsT()
+    opts.keepDims = True
+    return pack(one_op_model(s.BuiltinOperator.MEAN, in_shape, out_shape, [axes], s.BuiltinOptions.ReducerOptions,
+                             opts))
+
+
+def test_mean_checks() -> None:
+    axes = np.array([1, 2], dtype=np.int32)
+    assert load_tflite(_mean(axes, [1, 4, 4, 2], [1, 1, 1, 2])).op_names() == ["MEAN"]
+    _rejects(_mean(np.array([1, 7], dtype=np.int32), [1, 4, 4, 2], [1, 1, 1, 2]), "operator 0 (MEAN)", "axis 7")
+    opts = s.ReducerOptionsT()
+    m = one_op_model(s.BuiltinOperator.MEAN, [], [], [axes], s.BuiltinOptions.ReducerOptions, opts)
+    _rejects(_fed_by_reshape(m), "operator 1 (MEAN)", "rank 0")
+    _rejects(_mean(axes.astype(np.int8), [1, 4, 4, 2], [1, 1, 1, 2]), "axis tensor", "INT8")
+
+
+def _fed_by_reshape(m: Any) -> bytes:
+    """The one-op model with its input made by a RESHAPE of a new [1] model input (a rank-0
+    intermediate cannot be a model input, which is checked first)."""
+    sg = m.subgraphs[0]
+    src = s.TensorT()
+    src.name, src.shape, src.type, src.buffer = b"src", [1], s.TensorType.INT8, 0
+    src.quantization = sg.tensors[0].quantization
+    sg.tensors.append(src)
+    reshape = s.OperatorT()
+    reshape.opcodeIndex, reshape.inputs, reshape.outputs = len(m.operatorCodes), [len(sg.tensors) - 1], [0]
+    code = s.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = s.BuiltinOperator.RESHAPE
+    code.version = 1
+    m.operatorCodes.append(code)
+    sg.operators.insert(0, reshape)
+    sg.inputs = [len(sg.tensors) - 1]
+    return pack(m)
+
+
+def test_softmax_rank0_rejected() -> None:
+    m = one_op_model(s.BuiltinOperator.SOFTMAX, [], [], opt_type=s.BuiltinOptions.SoftmaxOptions,
+                     opts=s.SoftmaxOptionsT(), out_scale=1 / 256)
+    _rejects(_fed_by_reshape(m), "operator 1 (SOFTMAX)", "rank 0")

@@ -119,6 +119,32 @@ def small_model(seed: int = 0) -> Any:
     return m
 
 
+def one_op_model(builtin: int, in_shape: list[int], out_shape: list[int], consts: list[np.ndarray] = (),
+                 opt_type: int = 0, opts: Any | None = None, out_scale: float = 0.05, out_zp: int = -128) -> Any:
+    """One int8 operator: input [in_shape] plus constant inputs ``consts`` (int32 -> INT32, int8
+    -> INT8 with a scale), output [out_shape]."""
+    I8 = s.TensorType.INT8
+    buffers = [_buffer(None), _buffer(None), _buffer(None)]
+    tensors = [_tensor("input", in_shape, I8, 1, _quant([0.05], [-128])),
+               _tensor("output", out_shape, I8, 2, _quant([out_scale], [out_zp]))]
+    for k, c in enumerate(consts):
+        buffers.append(_buffer(c))
+        ttype = s.TensorType.INT32 if c.dtype == np.int32 else s.TensorType.INT8
+        tensors.append(_tensor(f"const{k}", list(c.shape), ttype, len(buffers) - 1,
+                               _quant([0.01], [0]) if ttype == I8 else None))
+    sg = s.SubGraphT()
+    sg.tensors = tensors
+    sg.inputs = [0]
+    sg.outputs = [1]
+    sg.operators = [_op(0, [0, *range(2, 2 + len(consts))], [1], opt_type, opts)]
+    m = s.ModelT()
+    m.version = 3
+    m.operatorCodes = [_opcode(builtin)]
+    m.subgraphs = [sg]
+    m.buffers = buffers
+    return m
+
+
 def pack(model: Any) -> bytes:
     """Serialise a ``ModelT`` as a .tflite file (identifier TFL3)."""
     b = flatbuffers.Builder(4096)
@@ -131,4 +157,4 @@ def unpack(data: bytes) -> Any:
     return s.ModelT.InitFromPackedBuf(bytearray(data), 0)
 
 
-__all__ = ["pack", "s", "small_model", "unpack"]
+__all__ = ["one_op_model", "pack", "s", "small_model", "unpack"]

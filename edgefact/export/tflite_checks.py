@@ -218,6 +218,14 @@ def _check_op_shapes(op: Operator, tensors: list[Tensor]) -> None:
         assert x is not None
         if tuple(out.shape) != tuple(x.shape):
             raise _fail(_op_label(op), f"output {list(out.shape)} differs from the input {list(x.shape)}")
+        if op.name == "SOFTMAX" and not x.shape:
+            raise _fail(_op_label(op), "input has rank 0 (softmax runs over the last dimension)")
+    elif op.name == "MEAN":
+        assert x is not None and ins[1] is not None
+        _check_mean(op, x, ins[1], out)
+    elif op.name == "PAD":
+        assert x is not None and ins[1] is not None
+        _check_pad(op, x, ins[1], out)
     elif op.name == "RESHAPE":
         assert x is not None
         if out.size != x.size:
@@ -225,6 +233,44 @@ def _check_op_shapes(op: Operator, tensors: list[Tensor]) -> None:
                                        f"{list(out.shape)}")
     elif op.name == "CONCATENATION":
         _check_concat(op, [t for t in ins if t is not None], out)
+
+
+def _int_values(op: Operator, t: Tensor, role: str) -> list[int] | None:
+    """The values of a constant integer tensor (None if not constant)."""
+    if t.data is None:
+        return None
+    if t.type_name not in ("INT32", "INT64"):
+        raise _fail(_op_label(op), f"{role} {tensor_label(t.index, t.name)} has type {t.type_name}, "
+                                   "expected INT32 or INT64")
+    return [int(v) for v in t.data.reshape(-1)]
+
+
+def _check_mean(op: Operator, x: Tensor, axes_t: Tensor, out: Tensor) -> None:
+    rank = len(x.shape)
+    if rank == 0:
+        raise _fail(_op_label(op), "input has rank 0 (nothing to reduce)")
+    if len(out.shape) > rank:
+        raise _fail(_op_label(op), f"output {list(out.shape)} has a higher rank than the input {list(x.shape)}")
+    axes = _int_values(op, axes_t, "axis tensor")
+    for a in axes or []:
+        if not -rank <= a < rank:
+            raise _fail(_op_label(op), f"axis {a} outside the input rank {rank}")
+
+
+def _check_pad(op: Operator, x: Tensor, pads_t: Tensor, out: Tensor) -> None:
+    rank = len(x.shape)
+    if len(out.shape) != rank:
+        raise _fail(_op_label(op), f"output {list(out.shape)} and input {list(x.shape)} differ in rank")
+    pads = _int_values(op, pads_t, "paddings tensor")
+    if pads is None:
+        return
+    if tuple(pads_t.shape) != (rank, 2):
+        raise _fail(_op_label(op), f"paddings have shape {list(pads_t.shape)}, expected [{rank}, 2]")
+    for d in range(rank):
+        before, after = pads[2 * d], pads[2 * d + 1]
+        if not (0 <= before <= MAX_DIM and 0 <= after <= MAX_DIM) or x.shape[d] + before + after != out.shape[d]:
+            raise _fail(_op_label(op), f"paddings {pads} take the input {list(x.shape)} to something other than "
+                                       f"the output {list(out.shape)}")
 
 
 def _broadcast(op: Operator, a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:

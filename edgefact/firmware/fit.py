@@ -3,6 +3,10 @@
 Two callers with the same rule and message: the pre-build estimate (generated model sizes plus a
 code floor: "needs at least N bytes"), and, where a linked image exists, its measured sections
 (``measured=True``: "N B > budget B"). A target without a budget (``None``) always fits.
+
+Both callers pass *deployable* figures: the model, its kernels and runtime, without the test
+harness (embedded evaluation inputs, their output buffers) and with the stack at its measured peak
+(:mod:`edgefact.firmware.footprint`); the harness is what the benchmark needs, not the device.
 """
 
 from __future__ import annotations

@@ -109,8 +109,9 @@ def _build(target: Target, runner: Runner, apps: Sequence[AppModel], app_sources
     gen_dirs = list(dict.fromkeys(a.gen.files["model.c"].parent for a in apps))
     c_sources = [s for s in app_sources if s.suffix == ".c"]
     include = [*gen_dirs, *dict.fromkeys(s.parent for s in app_sources), kernel_include_dir()]
+    # the board budget is checked on the deployable figures (without the harness), by the caller
     return build_firmware(target, [*sources, *c_sources, *kernel_sources()], include, out / "build",
-                          defines=defines, opt=opt, hardware=_needs_real_part(runner))
+                          defines=defines, opt=opt, hardware=_needs_real_part(runner), check_fit=False)
 
 
 def _run(runner: Runner, elf: Path, target: Target, timeout_s: float) -> RunResult:
@@ -131,13 +132,27 @@ def _tensor_figures(t: Any) -> TensorFigures:
 
 def _layer_figures(gen: GeneratedModel) -> list[LayerFigures]:
     rows = []
-    for layer in gen.graph.layers:
+    g = gen.graph
+    for layer in g.layers:
         packed = layer.packed.describe() if layer.packed is not None else None
+        # activation bytes the layer touches: its inputs, its output and its scratch
+        act = sum(g.tensors[t].nbytes for t in layer.inputs) + g.tensors[layer.output].nbytes + layer.scratch_bytes
         rows.append(LayerFigures(layer.index, layer.name, layer.op,
                                  tuple(tuple(int(d) for d in s) for s in layer.input_shapes),
                                  tuple(int(d) for d in layer.output_shape), int(layer.macs), int(layer.params),
-                                 int(layer.weight_bytes), packed))
+                                 int(layer.weight_bytes), packed, kernel=layer.kernel or None,
+                                 activation_bytes=int(act)))
     return rows
+
+
+def _footprint(elf: Path, gen: GeneratedModel, app_sources: Sequence[Path], peak_stack: int | None) -> Any:
+    """The ELF's flash/RAM by component (:mod:`edgefact.firmware.footprint`)."""
+    from edgefact.firmware.footprint import footprint_split
+    from edgefact.firmware.kernels import kernel_sources
+
+    return footprint_split(elf, data_stems=[gen.files["model_data.c"].stem], code_stems=[gen.files["model.c"].stem],
+                           harness_stems=[p.stem for p in app_sources],
+                           kernel_stems=[p.stem for p in kernel_sources()], peak_stack=peak_stack)
 
 
 def deploy_tflite(tflite_path: str | Path, target: Target | str, out_dir: str | Path,
@@ -181,7 +196,8 @@ def deploy_tflite(tflite_path: str | Path, target: Target | str, out_dir: str | 
     gen = generate_c(model, out / "gen", target=tgt, model_name=path.name, tflm_arena=tflm_arena,
                      pack=pack, kernels=kernels)
     app = AppModel(gen, "ef_model", flatten_inputs(gen, inputs), "outputs", name)
-    check_fits(tgt, *estimate_footprint(gen, app.n_inputs), what=f"model {name} with {app.n_inputs} embedded inputs")
+    # the budget is the deployable model's: the harness (embedded inputs, output buffers) is not
+    check_fits(tgt, *estimate_footprint(gen, 0), what=f"model {name}")
     app_sources = write_app([app], out / "app", log_outputs=log_outputs)
     elf = _build(tgt, run_with, [app], app_sources, out, opt, warmup, runs)
 
@@ -209,6 +225,12 @@ def deploy_tflite(tflite_path: str | Path, target: Target | str, out_dir: str | 
 
     from edgefact.report.assemble import memory_section
 
+    footprint = None
+    if elf_memory is not None:
+        fp = _footprint(elf, gen, app_sources, run_figures.peak_stack if run_figures else None)
+        footprint = fp.as_dict()
+        check_fits(tgt, fp.deployable_flash, fp.deployable_ram, measured=True,
+                   what=f"model {name} (deployable: without the test harness, stack at its measured peak)")
     g = gen.graph
     report = assemble_report(DeployFigures(
         target=tgt.as_dict(), target_unit=tgt.unit, model_name=name, model_path=str(path.resolve()),
@@ -218,7 +240,7 @@ def deploy_tflite(tflite_path: str | Path, target: Target | str, out_dir: str | 
         arena_bytes=int(gen.arena_bytes), memory=memory_section(tflm_arena, elf_memory),
         flash_bytes=elf_memory["flash_bytes"] if elf_memory else None,
         ram_bytes=elf_memory["ram_bytes"] if elf_memory else None,
-        run=run_figures, bitexact=bitexact,
+        run=run_figures, bitexact=bitexact, footprint=footprint,
         artifacts={"elf": str(elf), "generated": str(out / "gen"), "plan": str(gen.files["plan.txt"])}))
     if write_report:
         from edgefact.report.render import write_reports

@@ -42,6 +42,8 @@ class LayerFigures:
     params: int
     weight_bytes: int
     packed: dict[str, Any] | None = None
+    kernel: str | None = None  # the C function that ran (None: no call emitted, e.g. an aliased RESHAPE)
+    activation_bytes: int | None = None  # input + output + scratch bytes in the arena
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ class DeployFigures:
     run: RunFigures | None = None  # None: built, not run
     bitexact: dict[str, Any] | None = None
     artifacts: dict[str, str] = field(default_factory=dict)
+    #: flash/RAM by component (``edgefact.firmware.footprint.Footprint.as_dict()``), None on the host
+    footprint: dict[str, Any] | None = None
 
 
 def memory_section(tflm_arena_bytes: int | None, elf_memory: dict[str, Any] | None) -> dict[str, Any]:
@@ -101,6 +105,10 @@ def _layer_row(layer: LayerFigures, run: RunFigures | None) -> dict[str, Any]:
                            "input_shapes": [[int(d) for d in s] for s in layer.input_shapes],
                            "output_shape": [int(d) for d in layer.output_shape], "macs": int(layer.macs),
                            "params": int(layer.params), "weight_bytes": int(layer.weight_bytes)}
+    if layer.kernel:
+        row["kernel"] = layer.kernel
+    if layer.activation_bytes is not None:
+        row["activation_bytes"] = int(layer.activation_bytes)
     if run is not None:
         row["count"] = int(run.regions.get(layer.name, 0))
     if layer.packed is not None:
@@ -135,6 +143,11 @@ def assemble_report(fig: DeployFigures, *, created: _dt.datetime | None = None,
         "bitexact": fig.bitexact,
         "artifacts": dict(fig.artifacts),
     }
+    if fig.footprint is not None:
+        report["footprint"] = dict(fig.footprint)
+        # the headline figures a device needs: without the test harness, stack at its measured peak
+        report["totals"]["deployable_flash_bytes"] = int(fig.footprint["deployable_flash_bytes"])
+        report["totals"]["deployable_ram_bytes"] = int(fig.footprint["deployable_ram_bytes"])
     if run is not None and run.clock_hz:
         report["target"]["clock_hz"] = int(run.clock_hz)  # the clock the firmware really ran at
     return report

@@ -4,7 +4,8 @@ The JSON Schema shipped next to this module (``report.schema.json``, draft 2020-
 source of truth. :func:`validate_report` checks a report with the ``jsonschema`` library and turns
 its first error into an :class:`EdgefactError` that names the offending field
 (``report.layers[2].macs: expected a value >= 0, got -5``). A few rules JSON Schema cannot say
-(unique layer indices, shares summing to at most 1) are checked afterwards.
+(unique layer indices, shares summing to at most 1, footprint components summing to the
+totals) are checked afterwards.
 
 :data:`REPORT_SCHEMA` is the one spelling of the schema id: producers write it, the shipped schema
 carries it as ``$id`` and as the ``schema`` field's ``const``.
@@ -153,6 +154,23 @@ def validate_report(d: Any) -> None:
             f"report.layers[*].share: shares sum to {share_sum:.4f} > 1; a share is the layer's "
             "count divided by the total count"
         )
+    _check_footprint(d)
+
+
+def _check_footprint(d: dict[str, Any]) -> None:
+    """The components of ``footprint.flash`` / ``footprint.ram`` add up to the ELF's totals."""
+    fp = d.get("footprint")
+    if not fp:
+        return
+    totals = d["totals"]
+    for part, total_key in (("flash", "flash_bytes"), ("ram", "ram_bytes")):
+        total = totals.get(total_key)
+        got = sum(fp[part].values())
+        if total is not None and got != total:
+            raise ReportSchemaError(
+                f"report.footprint.{part}: components sum to {got} B but report.totals.{total_key} is "
+                f"{total} B; every byte of the ELF belongs to exactly one component"
+            )
 
 
 def load_report(path: Any) -> dict[str, Any]:

@@ -91,7 +91,8 @@ static void dw3x3_dsp(const ef_dw_conv_params *params, const ef_per_channel_quan
 #define DW_RING_W 56 /* int16 entries per ring line: (outputs - 1) * stride + 5 and pad + input entries */
 
 typedef struct {
-    uint32_t w[3][6]; /* weight pairs per ring rotation (dw_weights) */
+    /* per ring rotation: the six weight pairs, then khi, mult, e, bias (dw_quad_s1 reads them) */
+    uint32_t w[3][10];
     int32_t khi;      /* fast path: high word of 2^30 + 2^(30+r) + output_offset * 2^(31+r) */
     int32_t mult;
     int32_t e;        /* r - 1 */
@@ -141,6 +142,12 @@ static void dw_chan_setup(dw_chan *ch, int32_t c, const int8_t *filter, int32_t 
     ch->fast = full_range && ch->mult >= 0 && ch->shift <= -2 && ch->shift >= -23;
     ch->e = ch->fast ? -1 - ch->shift : 0;
     ch->khi = ch->fast ? (1 << (ch->e - 1)) + out_off * (1 << ch->e) : 0;
+    for (int32_t rot = 0; rot < 3; ++rot) {
+        ch->w[rot][6] = (uint32_t)ch->khi;
+        ch->w[rot][7] = (uint32_t)ch->mult;
+        ch->w[rot][8] = (uint32_t)ch->e;
+        ch->w[rot][9] = (uint32_t)ch->bias;
+    }
 }
 
 /* Three taps of ring row p (kernel row weight pairs wa = (w0, w1), wb = (w1, w2)) into the
@@ -168,6 +175,72 @@ static void dw_chan_setup(dw_chan *ch, int32_t c, const int8_t *filter, int32_t 
             : "=r"(x01), "=r"(x23)                                                            \
             : "r"(p), "n"((m) * DW_RING_W * 2), "m"(*(const int16_t(*)[3 * DW_RING_W])(p)))
 
+/* Stride 1, four outputs: out(o..o+1) from x[j..j+3], out(o+2..o+3) from x[j+2..j+5]. */
+#define DW_ROW4(p, m, wa, wb)                                                    \
+    do {                                                                         \
+        uint32_t x01;                                                            \
+        uint32_t x23;                                                            \
+        DW_READ2(x01, x23, p, m);                                                \
+        const uint32_t x45 = ef_read_u32((p) + (m) * DW_RING_W + 4);             \
+        a0 = __smlad(x01, (wa), a0);                                             \
+        a0 = __smlabt((int32_t)x23, (int32_t)(wb), a0);                          \
+        a1 = __smlatb((int32_t)x01, (int32_t)(wa), a1);                          \
+        a1 = __smlad(x23, (wb), a1);                                             \
+        a2 = __smlad(x23, (wa), a2);                                             \
+        a2 = __smlabt((int32_t)x45, (int32_t)(wb), a2);                          \
+        a3 = __smlatb((int32_t)x23, (int32_t)(wa), a3);                          \
+        a3 = __smlad(x45, (wb), a3);                                             \
+    } while (0)
+
+/* The fast stride-1 four-output step (DW_ROW4 and dw_rq_fast + SSAT) in one asm block: GCC's
+ * allocation of the C version spills a dozen values per step (84 instructions per 4 outputs, 74
+ * here: three lines of LDRD + LDR + LDRD (weights) + 8 MACs, then per output AND, RSBS, SBC, SMLAL,
+ * ASR, SSAT, STRB, ADD). k: the channel's w[rot] (pairs, khi, mult, e, bias); the outputs go to
+ * dst, dst + C, ... and dst advances by 4 C. */
+#define DW_Q_ROW(m)                                                      \
+    "ldrd   %[x0], %[x1], [%[p], #" #m "*112]\n\t"                       \
+    "ldr    %[x2], [%[p], #" #m "*112+8]\n\t"                            \
+    "ldrd   %[wa], %[wb], [%[k], #" #m "*8]\n\t"                         \
+    "smlad  %[a0], %[x0], %[wa], %[a0]\n\t"                              \
+    "smlabt %[a0], %[x1], %[wb], %[a0]\n\t"                              \
+    "smlatb %[a1], %[x0], %[wa], %[a1]\n\t"                              \
+    "smlad  %[a1], %[x1], %[wb], %[a1]\n\t"                              \
+    "smlad  %[a2], %[x1], %[wa], %[a2]\n\t"                              \
+    "smlabt %[a2], %[x2], %[wb], %[a2]\n\t"                              \
+    "smlatb %[a3], %[x1], %[wa], %[a3]\n\t"                              \
+    "smlad  %[a3], %[x2], %[wb], %[a3]\n\t"
+#define DW_Q_OUT(a)                                                      \
+    "and    %[x0], %[" #a "], #0x80000000\n\t"                           \
+    "rsbs   %[x0], %[x0], #0x40000000\n\t"                               \
+    "sbc    %[x1], %[x2], #0\n\t"                                        \
+    "smlal  %[x0], %[x1], %[" #a "], %[wa]\n\t"                          \
+    "asr    %[x1], %[x1], %[wb]\n\t"                                     \
+    "ssat   %[x1], #8, %[x1]\n\t"                                        \
+    "strb   %[x1], [%[dst]]\n\t"                                         \
+    "add    %[dst], %[dst], %[C]\n\t"
+
+#if DW_RING_W != 56
+#error "DW_Q_ROW assumes ring lines of 56 entries (112 bytes)"
+#endif
+
+static inline int8_t *dw_quad_s1(const int16_t *p, int8_t *dst, int32_t C, const uint32_t *k)
+{
+    uint32_t a0, a1, a2, a3, x0, x1, x2, wa, wb;
+    __asm__ volatile("ldr    %[a0], [%[k], #36]\n\t"
+                     "mov    %[a1], %[a0]\n\t"
+                     "mov    %[a2], %[a0]\n\t"
+                     "mov    %[a3], %[a0]\n\t"
+                     DW_Q_ROW(0) DW_Q_ROW(1) DW_Q_ROW(2)
+                     "ldr    %[x2], [%[k], #24]\n\t"
+                     "ldrd   %[wa], %[wb], [%[k], #28]\n\t"
+                     DW_Q_OUT(a0) DW_Q_OUT(a1) DW_Q_OUT(a2) DW_Q_OUT(a3)
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x0] "=&r"(x0),
+                       [x1] "=&r"(x1), [x2] "=&r"(x2), [wa] "=&r"(wa), [wb] "=&r"(wb), [dst] "+&r"(dst)
+                     : [p] "r"(p), [k] "r"(k), [C] "r"(C)
+                     : "memory", "cc");
+    return dst;
+}
+
 static inline int8_t dw_ring_out(int32_t acc, int fast, int32_t khi, int32_t mult, int32_t e, int32_t shift,
                                  int32_t out_off, int32_t lo, int32_t hi)
 {
@@ -185,7 +258,31 @@ static inline __attribute__((always_inline)) void dw_row(const int16_t *p, const
 {
     const int32_t khi = ch->khi, mult = ch->mult, e = ch->e, shift = ch->shift, bias = ch->bias;
     const uint32_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5];
-    const int16_t *end = p + (ow & ~1) * stride;
+    if (stride == 1 && fast) {
+        const int16_t *end4 = p + (ow & ~3);
+        for (; p < end4; p += 4) {
+            dst = dw_quad_s1(p, dst, C, w);
+        }
+    } else if (stride == 1) {
+        /* four outputs per pass: entries j..j+5 as three words per line, 8 MACs per line */
+        const int16_t *end4 = p + (ow & ~3);
+        for (; p < end4; p += 4) {
+            int32_t a0 = bias;
+            int32_t a1 = bias;
+            int32_t a2 = bias;
+            int32_t a3 = bias;
+            DW_ROW4(p, 0, w0, w1);
+            DW_ROW4(p, 1, w2, w3);
+            DW_ROW4(p, 2, w4, w5);
+            dst[0] = dw_ring_out(a0, fast, khi, mult, e, shift, out_off, lo, hi);
+            dst[C] = dw_ring_out(a1, fast, khi, mult, e, shift, out_off, lo, hi);
+            dst += 2 * C;
+            dst[0] = dw_ring_out(a2, fast, khi, mult, e, shift, out_off, lo, hi);
+            dst[C] = dw_ring_out(a3, fast, khi, mult, e, shift, out_off, lo, hi);
+            dst += 2 * C;
+        }
+    }
+    const int16_t *end = p + ((ow & ~1) - (stride == 1 ? (ow & ~3) : 0)) * stride;
     for (; p < end; p += 2 * stride) {
         int32_t a0 = bias;
         int32_t a1 = bias;

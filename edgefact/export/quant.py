@@ -305,3 +305,59 @@ def requantize(acc: int, multiplier: int, shift: int, output_offset: int,
     """Accumulator -> int8, the epilogue of every conv/FC kernel."""
     v = multiply_by_quantized_multiplier(acc, multiplier, shift) + output_offset
     return min(max(v, act_min), act_max)
+
+
+# ---- SUB, SQUARED_DIFFERENCE, PRELU (TFLite Micro's Prepare arithmetic) ------------------------
+
+def _f32(x: float) -> float:
+    """Round to float32: TFLM computes these scale ratios in C ``float``."""
+    return float(np.float32(x))
+
+
+def sub_params(s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: int,
+               activation: str = "NONE") -> AddParams:
+    """SUB (``ef_add_params``): exactly ADD's rescaling (the ratios in double); the kernel subtracts
+    the rescaled second input. (Some TFLM sources compute SUB's ratios in float32; the TFLM that
+    edgefact checks against does not, and the tests pin this on ties.)"""
+    return add_params(s1, zp1, s2, zp2, s_out, zp_out, activation)
+
+
+#: SQUARED_DIFFERENCE pre-shift for int8 inputs (255^2 << 14 fits int32).
+SQUARED_DIFFERENCE_LEFT_SHIFT_INT8 = 7
+
+
+def squared_difference_params(s1: float, zp1: int, s2: float, zp2: int, s_out: float,
+                              zp_out: int) -> AddParams:
+    """SQUARED_DIFFERENCE (``ef_add_params``; the output shift may be positive): inputs rescaled to
+    2*max(s1, s2) with 7 bits headroom (double), the squared difference by
+    (2*max)^2 / (2^14 * s_out) (the denominator in float32, as TFLM writes it)."""
+    s1, s2 = _finite("first input scale", s1), _finite("second input scale", s2)
+    s_out = _divisor("output scale", s_out)
+    twice_max = _divisor("larger input scale", 2.0 * max(s1, s2))
+    m1, sh1 = quantize_multiplier_smaller_than_one(s1 / twice_max)
+    m2, sh2 = quantize_multiplier_smaller_than_one(s2 / twice_max)
+    left = SQUARED_DIFFERENCE_LEFT_SHIFT_INT8
+    mo, sho = quantize_multiplier(twice_max * twice_max / _f32((1 << (2 * left)) * _f32(s_out)))
+    return AddParams(-int(zp1), -int(zp2), int(zp_out), left, m1, sh1, m2, sh2, mo, sho, INT8_MIN, INT8_MAX)
+
+
+@dataclass(frozen=True)
+class PreluParams:
+    """Fields of ``ef_prelu_params`` (TFLM's PreluParams)."""
+
+    input_offset: int
+    alpha_offset: int
+    output_offset: int
+    positive_multiplier: int
+    positive_shift: int
+    negative_multiplier: int
+    negative_shift: int
+
+
+def prelu_params(s_in: float, zp_in: int, s_alpha: float, zp_alpha: int, s_out: float, zp_out: int) -> PreluParams:
+    """PRELU: x >= 0 rescaled by s_in / s_out, x < 0 times alpha by s_in * s_alpha / s_out (double)."""
+    s_in, s_alpha = _finite("input scale", s_in), _finite("alpha scale", s_alpha)
+    s_out = _divisor("output scale", s_out)
+    m1, sh1 = quantize_multiplier(s_in / s_out)
+    m2, sh2 = quantize_multiplier(s_in * s_alpha / s_out)
+    return PreluParams(-int(zp_in), -int(zp_alpha), int(zp_out), m1, sh1, m2, sh2)

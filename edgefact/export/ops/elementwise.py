@@ -1,15 +1,16 @@
-"""ADD and MUL of two computed tensors (same shape, or NumPy broadcasting up to 4-D), and the
-standalone RELU / RELU6 (a clamp in place when quantization is unchanged). No MACs."""
+"""ADD and MUL (same shape, or NumPy broadcasting of any rank that merges to <= 4 dims, one
+operand may be a constant: :mod:`edgefact.export.ops.operands`), and the standalone RELU / RELU6
+(a clamp in place when quantization is unchanged). No MACs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
 
-from edgefact.errors import UnsupportedOpError
 from edgefact.export import quant
-from edgefact.export.ir import Layer, TensorInfo, prod
-from edgefact.export.ops.base import CStruct, Emission, EmitContext, LowerContext, OpDef, c_value, dims_decl
+from edgefact.export.ir import Layer, prod
+from edgefact.export.ops.base import CStruct, Emission, EmitContext, LowerContext, OpDef, c_value
+from edgefact.export.ops.operands import Operands, dims_ptrs, lower_operands, operand_ptrs
 from edgefact.export.ops.registry import register
 from edgefact.export.tflite_model import Operator
 
@@ -48,35 +49,31 @@ class MulParams(CStruct):
 @dataclass(frozen=True)
 class BinaryArgs:
     params: AddParams | MulParams
-    broadcast: bool
+    operands: Operands
+
+    @property
+    def broadcast(self) -> bool:
+        return self.operands.broadcast
 
 
 class _Binary(OpDef):
     kernel: ClassVar[str]
-    constraints = "int8, two computed tensors of the same shape or broadcasting over <= 4-D"
+    constraints = ("int8, same shape or NumPy broadcasting (any rank that merges to <= 4 dims), one operand "
+                   "may be a constant")
 
-    def params(self, a: TensorInfo, b: TensorInfo, out: TensorInfo, act: str) -> AddParams | MulParams:
+    def params(self, a: tuple[float, int], b: tuple[float, int], out: tuple[float, int],
+               act: str) -> AddParams | MulParams:
         raise NotImplementedError
 
     def lower(self, ctx: LowerContext, op: Operator) -> Layer:
-        for i in op.inputs[:2]:
-            if ctx.model.tensors[i].is_constant:
-                raise ctx.fail(op, f"constant operand '{ctx.model.tensors[i].name}'; edgefact supports "
-                                   f"{op.name} of two computed tensors")
-        layer = ctx.base(op, self.kernel, [op.inputs[0], op.inputs[1]])
-        ctx.require_int8(op, layer)
-        a, b = (ctx.tensors[i] for i in layer.inputs)
+        layer, operands = lower_operands(ctx, op, self.kernel)
         out = ctx.tensors[layer.output]
         act = op.options.get("fused_activation_function", "NONE")
-        broadcast = not (a.shape == b.shape == out.shape)
-        if broadcast:
-            if max(len(a.shape), len(b.shape)) > 4:
-                raise UnsupportedOpError(f"operator {layer.index} ({layer.op}): broadcasting beyond 4-D")
+        if operands.broadcast:
             layer.kernel = self.kernel.replace("_s8", "_broadcast_s8")
-        else:
-            layer.inplace_ok = (0, 1)
-        layer.args = BinaryArgs(self.params(a, b, out, act), broadcast)
-        layer.describe = act.lower()
+            layer.inplace_ok = ()  # the broadcast kernels do not promise in-place safety
+        layer.args = BinaryArgs(self.params(*operands.quant, (out.scale, out.zero_point), act), operands)
+        layer.describe = ", ".join(d for d in (layer.describe, act.lower()) if d)
         return layer
 
     def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
@@ -84,12 +81,10 @@ class _Binary(OpDef):
         e = Emission()
         L = f"L{layer.index}"
         e.decls += a.params.c_define(f"{L}_params")
-        x1, x2 = (em.ptr(t, False) for t in layer.inputs)
+        x1, x2 = operand_ptrs(layer, em, a.operands)
         y = em.ptr(layer.output, True)
         if a.broadcast:
-            d1 = dims_decl(e, layer, "input1_dims", layer.input_shapes[0])
-            d2 = dims_decl(e, layer, "input2_dims", layer.input_shapes[1])
-            d_out = dims_decl(e, layer, "output_dims", layer.output_shape)
+            d1, d2, d_out = dims_ptrs(e, layer, a.operands)
             e.calls = [f"st = {layer.kernel}(&{L}_params, {d1}, {x1}, {d2}, {x2}, {d_out}, {y});"]
         else:
             e.calls = [f"st = {layer.kernel}(&{L}_params, {x1}, {x2}, {y}, {prod(layer.output_shape)});"]
@@ -102,8 +97,8 @@ class Add(_Binary):
     kernel = "ef_add_s8"
     kernel_names = ("ef_add_s8", "ef_add_broadcast_s8")
 
-    def params(self, a: TensorInfo, b: TensorInfo, out: TensorInfo, act: str) -> AddParams:
-        p = quant.add_params(a.scale, a.zero_point, b.scale, b.zero_point, out.scale, out.zero_point, act)
+    def params(self, a: tuple[float, int], b: tuple[float, int], out: tuple[float, int], act: str) -> AddParams:
+        p = quant.add_params(*a, *b, *out, act)
         return AddParams(p.input1_offset, p.input2_offset, p.output_offset, p.left_shift, p.input1_multiplier,
                          p.input1_shift, p.input2_multiplier, p.input2_shift, p.output_multiplier, p.output_shift,
                          (p.act_min, p.act_max))
@@ -115,8 +110,8 @@ class Mul(_Binary):
     kernel = "ef_mul_s8"
     kernel_names = ("ef_mul_s8", "ef_mul_broadcast_s8")
 
-    def params(self, a: TensorInfo, b: TensorInfo, out: TensorInfo, act: str) -> MulParams:
-        p = quant.mul_params(a.scale, a.zero_point, b.scale, b.zero_point, out.scale, out.zero_point, act)
+    def params(self, a: tuple[float, int], b: tuple[float, int], out: tuple[float, int], act: str) -> MulParams:
+        p = quant.mul_params(*a, *b, *out, act)
         return MulParams(p.input1_offset, p.input2_offset, p.output_offset, p.output_multiplier, p.output_shift,
                          (p.act_min, p.act_max))
 

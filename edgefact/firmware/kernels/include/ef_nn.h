@@ -277,6 +277,74 @@ ef_status ef_mul_broadcast_s8(const ef_mul_params *params,
                               const ef_dims *input2_dims, const int8_t *input2,
                               const ef_dims *output_dims, int8_t *output);
 
+/* SUB, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM and PRELU take the three shapes always: NumPy
+ * broadcasting over 4-D NHWC shapes (a dim of 1 broadcasts), equal shapes as one flat loop. The
+ * output may overwrite an input of the output's shape (in place). */
+
+/** @brief SUB (TFLite's int8 arithmetic: ADD's rescaling, the second input subtracted).
+ *  @param params      offsets, left shift (20), input/output multipliers and shifts (<= 0),
+ *                     activation (edgefact.export.quant.sub_params)
+ *  @param input1_dims shape of input1
+ *  @param input1      first input (int8)
+ *  @param input2_dims shape of input2
+ *  @param input2      second input (int8), subtracted from the first
+ *  @param output_dims output shape (each dim the max of the inputs')
+ *  @param output      output (int8)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (shapes do not broadcast); EF_ERR_PARAM. */
+ef_status ef_sub_s8(const ef_add_params *params, const ef_dims *input1_dims, const int8_t *input1,
+                    const ef_dims *input2_dims, const int8_t *input2, const ef_dims *output_dims, int8_t *output);
+
+/** @brief SQUARED_DIFFERENCE (TFLite's int8 arithmetic): (a - b)^2 of the rescaled inputs,
+ *         rescaled to the output.
+ *  @param params      offsets, left shift (7, at most 7), input multipliers and shifts (<= 0),
+ *                     output multiplier and shift (any sign), activation
+ *                     (edgefact.export.quant.squared_difference_params)
+ *  @param input1_dims shape of input1
+ *  @param input1      first input (int8)
+ *  @param input2_dims shape of input2
+ *  @param input2      second input (int8)
+ *  @param output_dims output shape
+ *  @param output      output (int8)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (shapes do not broadcast); EF_ERR_PARAM. */
+ef_status ef_squared_difference_s8(const ef_add_params *params, const ef_dims *input1_dims, const int8_t *input1,
+                                   const ef_dims *input2_dims, const int8_t *input2, const ef_dims *output_dims,
+                                   int8_t *output);
+
+/** @brief MAXIMUM of the raw int8 values (as TFLite: no rescaling).
+ *  @param input1_dims shape of input1
+ *  @param input1      first input (int8)
+ *  @param input2_dims shape of input2
+ *  @param input2      second input (int8)
+ *  @param output_dims output shape
+ *  @param output      output (int8)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (shapes do not broadcast). */
+ef_status ef_maximum_s8(const ef_dims *input1_dims, const int8_t *input1, const ef_dims *input2_dims,
+                        const int8_t *input2, const ef_dims *output_dims, int8_t *output);
+
+/** @brief MINIMUM of the raw int8 values (as TFLite: no rescaling).
+ *  @param input1_dims shape of input1
+ *  @param input1      first input (int8)
+ *  @param input2_dims shape of input2
+ *  @param input2      second input (int8)
+ *  @param output_dims output shape
+ *  @param output      output (int8)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (shapes do not broadcast). */
+ef_status ef_minimum_s8(const ef_dims *input1_dims, const int8_t *input1, const ef_dims *input2_dims,
+                        const int8_t *input2, const ef_dims *output_dims, int8_t *output);
+
+/** @brief PRELU with alpha broadcast against the input (TFLite's int8 arithmetic).
+ *  @param params      offsets, positive and negative multipliers/shifts (shifts in [-31, 30];
+ *                     edgefact.export.quant.prelu_params)
+ *  @param input_dims  input shape
+ *  @param input       input (int8)
+ *  @param alpha_dims  alpha shape (broadcasts to the input's)
+ *  @param alpha       alpha (int8, per-tensor quantized)
+ *  @param output_dims output shape (= input shape)
+ *  @param output      output (int8)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (shapes do not broadcast); EF_ERR_PARAM. */
+ef_status ef_prelu_s8(const ef_prelu_params *params, const ef_dims *input_dims, const int8_t *input,
+                      const ef_dims *alpha_dims, const int8_t *alpha, const ef_dims *output_dims, int8_t *output);
+
 /** @brief Clamp in place to [act->min, act->max] (a standalone RELU/RELU6 with unchanged
  *         quantization).
  *  @param act   clamp range (quantized)

@@ -147,6 +147,18 @@ typedef struct {
     ef_activation activation;
 } ef_mul_params;
 
+/** PRELU: out = x >= 0 ? requant(x, positive) : requant(x * alpha, negative), where x and alpha
+ *  are the offset-corrected input and alpha values (TFLite's PreluParams). */
+typedef struct {
+    int32_t input_offset;         /**< -input zero point */
+    int32_t alpha_offset;         /**< -alpha zero point */
+    int32_t output_offset;        /**< output zero point */
+    int32_t positive_multiplier;  /**< QuantizeMultiplier(input_scale / output_scale) */
+    int32_t positive_shift;
+    int32_t negative_multiplier;  /**< QuantizeMultiplier(input_scale * alpha_scale / output_scale) */
+    int32_t negative_shift;
+} ef_prelu_params;
+
 /** MEAN over H and W (keep_dims or not; the output is n x c either way). The kernel folds
  *  the element count H*W into the multiplier as TFLite Micro does. */
 typedef struct {

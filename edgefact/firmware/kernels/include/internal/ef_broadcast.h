@@ -1,4 +1,4 @@
-/* 4-D broadcasting index helper for element-wise kernels (internal). */
+/* 4-D broadcasting helpers for the element-wise binary kernels (internal). */
 #ifndef EF_BROADCAST_H
 #define EF_BROADCAST_H
 
@@ -20,5 +20,61 @@ static inline int ef_broadcast_strides(const ef_dims *d, const ef_dims *out, int
     }
     return 1;
 }
+
+/* Checks the three shapes and fills the strides of both inputs (0 on broadcast dims); 0 when a
+ * shape is invalid or does not broadcast to the output. */
+static inline int ef_broadcast_check(const ef_dims *d1, const ef_dims *d2, const ef_dims *out, int32_t s1[4],
+                                     int32_t s2[4])
+{
+    return ef_dims_valid(d1) && ef_dims_valid(d2) && ef_dims_valid(out) && ef_broadcast_strides(d1, out, s1) &&
+           ef_broadcast_strides(d2, out, s2);
+}
+
+/*
+ * EF_BROADCAST_BINARY(name, P, ELEM) defines
+ *     static void name(const P *p, const ef_dims *out, const int32_t s1[4], const int8_t *x1,
+ *                      const int32_t s2[4], const int8_t *x2, int8_t *y)
+ * which writes y[i] = ELEM(p, a, b) over the output in order, a and b the broadcast input values
+ * (ELEM an inline function taking int32 values). The innermost dim runs as a row with each input
+ * contiguous (stride 1) or repeated (stride 0), so the element function sees no index
+ * arithmetic; the generator collapses shapes so that rows are as long as possible (equal shapes:
+ * one row). Reads of a full-shape input precede the write of the same element, so the output
+ * may overwrite such an input.
+ */
+#define EF_BROADCAST_BINARY(name, P, ELEM)                                                               \
+    static void name(const P *p, const ef_dims *out, const int32_t s1[4], const int8_t *x1,             \
+                     const int32_t s2[4], const int8_t *x2, int8_t *y)                                   \
+    {                                                                                                    \
+        const int32_t C = out->c;                                                                        \
+        for (int32_t n = 0; n < out->n; ++n) {                                                           \
+            for (int32_t h = 0; h < out->h; ++h) {                                                       \
+                for (int32_t w = 0; w < out->w; ++w) {                                                   \
+                    const int8_t *a = x1 + n * s1[0] + h * s1[1] + w * s1[2];                            \
+                    const int8_t *b = x2 + n * s2[0] + h * s2[1] + w * s2[2];                            \
+                    if (s1[3] != 0 && s2[3] != 0) {                                                      \
+                        for (int32_t c = 0; c < C; ++c) {                                                \
+                            y[c] = ELEM(p, a[c], b[c]);                                                  \
+                        }                                                                                \
+                    } else if (s1[3] != 0) {                                                             \
+                        const int32_t bv = b[0];                                                         \
+                        for (int32_t c = 0; c < C; ++c) {                                                \
+                            y[c] = ELEM(p, a[c], bv);                                                    \
+                        }                                                                                \
+                    } else if (s2[3] != 0) {                                                             \
+                        const int32_t av = a[0];                                                         \
+                        for (int32_t c = 0; c < C; ++c) {                                                \
+                            y[c] = ELEM(p, av, b[c]);                                                    \
+                        }                                                                                \
+                    } else {                                                                             \
+                        const int8_t v = ELEM(p, a[0], b[0]);                                            \
+                        for (int32_t c = 0; c < C; ++c) {                                                \
+                            y[c] = v;                                                                    \
+                        }                                                                                \
+                    }                                                                                    \
+                    y += C;                                                                              \
+                }                                                                                        \
+            }                                                                                            \
+        }                                                                                                \
+    }
 
 #endif /* EF_BROADCAST_H */

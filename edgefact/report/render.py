@@ -325,7 +325,9 @@ def _facts(r: dict[str, Any]) -> list[list[str]]:
     where = target.get("qemu_machine")
     facts: list[list[str]] = []
     be = r.get("bitexact")
-    if be:
+    if be and be.get("checked") is False:
+        facts.append(["bit-exact vs " + be["reference"], f"not checked: {be.get('reason', 'the reference did not run')}"])
+    elif be:
         facts.append(["bit-exact vs " + be["reference"],
                       ("yes" if be["equal"] else f"NO ({be.get('mismatches', '?')} mismatches)")
                       + (f" on {be['inputs']} inputs" if be.get("inputs") is not None else "")])
@@ -431,7 +433,9 @@ def render_terminal(report: dict[str, Any]) -> str:
     if rows:
         out += ["accuracy: " + ", ".join(f"{row[0]} {row[1]}" for row in rows), ""]
     be = r.get("bitexact")
-    if be:
+    if be and be.get("checked") is False:
+        out += [f"bit-exactness not checked: {be.get('reason', 'the reference did not run')}", ""]
+    elif be:
         out += [f"bit-exact vs {be['reference']}: " + ("yes" if be["equal"] else f"NO ({be.get('mismatches')} mismatches)"), ""]
     verdict = budget_verdict(r)
     if verdict:
@@ -675,7 +679,10 @@ def render_html(report: dict[str, Any]) -> str:
 
     section("summary")
     be = r.get("bitexact")
-    if be:
+    if be and be.get("checked") is False:
+        parts.append(f"<p class='bad'>bit-exactness not checked: {esc(be.get('reason', 'the reference did not run'))}"
+                     "</p>")
+    elif be:
         cls = "ok" if be["equal"] else "bad"
         verdict = "bit-exact" if be["equal"] else f"NOT bit-exact ({be.get('mismatches', '?')} mismatches)"
         parts.append(f"<p class='{cls}'>{esc(verdict)} vs {esc(be['reference'])}"

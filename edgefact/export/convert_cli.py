@@ -40,9 +40,12 @@ def convert_cmd(model: Path, target: str, out_dir: Path, with_tflm: bool, pack: 
     m = load_tflite(model)
     tflm = None
     if with_tflm:
-        from edgefact.export.reference import tflm_arena_bytes
+        from edgefact.export.reference import OracleCrashError, tflm_arena_bytes
 
-        tflm = tflm_arena_bytes(model)
+        try:
+            tflm = tflm_arena_bytes(model)
+        except OracleCrashError as exc:
+            click.echo(f"warning: {exc}; generating C without the TFLM comparison", err=True)
     gen = generate_c(m, out_dir, target=tgt, model_name=model.name, tflm_arena=tflm, pack=pack)
     check_fits(tgt, *estimate_footprint(gen, 0), what=f"model {model.name}")
     click.echo(layer_table(gen.graph))

@@ -120,6 +120,15 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "dw_3x3_m2_s2_same_relu6": _dw(9, 9, 5, 2, 3, 2, "SAME", "RELU6"),
     "dw_5x5_m1_s1_same_relu6": _dw(10, 10, 7, 1, 5, 1, "SAME", "RELU6"),
     "dw_5x5_m2_s2_valid": _dw(13, 11, 3, 2, 5, 2, "VALID"),
+    # dilation (run as zero-inserted filters); the space-to-batch form folded into one operator
+    "conv_3x3_d2_same": OpSpec("CONV_2D", "conv", dict(h=11, w=10, cin=3, cout=5, kh=3, kw=3, stride=1,
+                                                       padding="SAME", act="RELU", groups=1, dilation=2)),
+    "conv_3x3_d2_valid": OpSpec("CONV_2D", "conv", dict(h=12, w=12, cin=4, cout=6, kh=3, kw=3, stride=1,
+                                                        padding="VALID", act="NONE", groups=1, dilation=2)),
+    "dw_3x3_d2_same": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=10, w=11, c=5, mult=1, k=3, stride=1, padding="SAME",
+                                                            act="RELU6", dilation=2)),
+    "dw_3x3_d3_valid_m2": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=12, w=11, c=3, mult=2, k=3, stride=1,
+                                                                padding="VALID", act="NONE", dilation=3)),
     # one-hot depthwise kernels (hardened shift layers) -> ef_shift_s8; "taps" non-zero taps per
     # kernel, "zero" channels with an all-zero kernel, "scaled" learned tap values and a bias
     "shift_sal_3x3_s1_same": OpSpec("DEPTHWISE_CONV_2D", "shift",
@@ -209,6 +218,57 @@ BLOCK_CASES: dict[str, OpSpec] = {
 }
 
 
+# Element-wise operators (tests/test_ops_elementwise_*.py): the table look-up activations, the
+# broadcasting binary ops (equal shapes, per-channel [1,H,W,C] x [1,1,1,C], per-row [1,H,1,1], both
+# sides broadcasting, rank < 4, constant operands) and the squeeze-and-excitation / swish patterns.
+# Kept apart from OPMODEL_CASES (whose kernel-harness tests lower each op by hand); get_opmodel()
+# serves them.
+def _unary(fn: str, shape: tuple[int, ...], op: str, rng_in: tuple[float, float] = (-4.0, 4.0),
+           **kw: Any) -> OpSpec:
+    return OpSpec(op, "unary", dict(fn=fn, shape=shape, **kw), input_ranges=(rng_in,))
+
+
+def _bc(fn: str, op: str, s1: tuple[int, ...], s2: tuple[int, ...], const: bool = False, act: str = "NONE",
+        ranges: tuple[tuple[float, float], ...] = ((-1.0, 1.0), (-3.0, 2.0))) -> OpSpec:
+    return OpSpec(op, "broadcast", dict(fn=fn, shape1=s1, shape2=s2, const=const, act=act),
+                  input_ranges=ranges[:1] if const else ranges)  # a constant draws its own values
+
+
+ELEMENTWISE_CASES: dict[str, OpSpec] = {
+    "logistic": _unary("logistic", (1, 5, 7, 6), "LOGISTIC", (-8.0, 8.0)),
+    "logistic_narrow": _unary("logistic", (1, 33), "LOGISTIC", (-0.5, 0.3)),
+    "tanh": _unary("tanh", (1, 6, 5, 3), "TANH", (-3.0, 3.0)),
+    "tanh_wide": _unary("tanh", (1, 17), "TANH", (-20.0, 9.0)),
+    "hard_swish": _unary("hard_swish", (1, 7, 5, 6), "HARD_SWISH", (-6.0, 6.0)),
+    "hard_swish_wide": _unary("hard_swish", (1, 3, 3, 7), "HARD_SWISH", (-40.0, 70.0)),
+    "leaky_relu": _unary("leaky_relu", (1, 6, 6, 5), "LEAKY_RELU", (-2.0, 5.0), alpha=0.2),
+    "leaky_relu_steep": _unary("leaky_relu", (1, 19), "LEAKY_RELU", (-3.0, 1.0), alpha=2.5),
+    "abs": _unary("abs", (1, 5, 3, 7), "ABS", (-3.0, 1.5)),
+    "prelu_per_channel": _unary("prelu", (1, 6, 5, 7), "PRELU", (-3.0, 3.0)),
+    "sub": _bc("sub", "SUB", (1, 5, 5, 6), (1, 5, 5, 6)),
+    "sub_relu_bc_channel": _bc("sub", "SUB", (1, 5, 7, 6), (1, 1, 1, 6), act="RELU"),
+    "sub_bc_row": _bc("sub", "SUB", (1, 4, 5, 3), (1, 4, 1, 1)),
+    "sub_const_channel": _bc("sub", "SUB", (1, 5, 3, 7), (7,), const=True),
+    "mul_bc_channel": _bc("mul", "MUL", (1, 6, 5, 7), (1, 1, 1, 7)),
+    "mul_bc_row": _bc("mul", "MUL", (1, 5, 6, 4), (1, 5, 1, 1)),
+    "mul_bc_both": _bc("mul", "MUL", (1, 1, 6, 1), (1, 5, 1, 3)),
+    "mul_const_channel": _bc("mul", "MUL", (1, 5, 5, 6), (1, 1, 1, 6), const=True),
+    "add_const_channel": _bc("add", "ADD", (1, 4, 6, 5), (5,), const=True),
+    "add_bc_rank2": _bc("add", "ADD", (1, 3, 4, 9), (4, 9)),
+    "maximum": _bc("max", "MAXIMUM", (1, 5, 6, 5), (1, 5, 6, 5)),
+    "maximum_bc_channel": _bc("max", "MAXIMUM", (1, 4, 5, 6), (1, 1, 1, 6)),
+    "minimum": _bc("min", "MINIMUM", (1, 3, 7, 5), (1, 3, 7, 5)),
+    "minimum_const": _bc("min", "MINIMUM", (1, 6, 4, 3), (1, 1, 1, 3), const=True, ranges=((-2.0, 2.0),)),
+    "squared_difference": _bc("sqdiff", "SQUARED_DIFFERENCE", (1, 5, 5, 4), (1, 5, 5, 4)),
+    "squared_difference_bc": _bc("sqdiff", "SQUARED_DIFFERENCE", (1, 4, 6, 5), (1, 1, 1, 5)),
+    # squeeze-and-excitation (per-channel scale by the sigmoid of the channel means) and swish
+    "se_block": OpSpec("MUL", "se", dict(shape=(1, 6, 6, 8)), expected_ops=("MEAN", "LOGISTIC", "MUL"),
+                       input_ranges=((-3.0, 3.0),)),
+    "swish": OpSpec("MUL", "swish", dict(shape=(1, 5, 7, 6)), expected_ops=("LOGISTIC", "MUL"),
+                    input_ranges=((-5.0, 5.0),)),
+}
+
+
 # --------------------------------------------------------------------------------------------
 # Builders: (params, rng) -> (tf.function, input shapes)
 # --------------------------------------------------------------------------------------------
@@ -247,7 +307,7 @@ def _build_conv(
     b = tf.constant(rng.normal(0, 0.2, p["cout"]).astype(np.float32))
 
     def f(x: Any) -> Any:
-        y = tf.nn.conv2d(x, w, strides=p["stride"], padding=p["padding"]) + b
+        y = tf.nn.conv2d(x, w, strides=p["stride"], padding=p["padding"], dilations=p.get("dilation", 1)) + b
         return _act(tf, y, p["act"])
 
     return f, [(1, p["h"], p["w"], p["cin"])]
@@ -263,8 +323,10 @@ def _build_dw(
     b = tf.constant(rng.normal(0, 0.2, p["c"] * p["mult"]).astype(np.float32))
     s = p["stride"]
 
+    d = p.get("dilation", 1)
+
     def f(x: Any) -> Any:
-        y = tf.nn.depthwise_conv2d(x, wt, strides=(1, s, s, 1), padding=p["padding"]) + b
+        y = tf.nn.depthwise_conv2d(x, wt, strides=(1, s, s, 1), padding=p["padding"], dilations=(d, d)) + b
         return _act(tf, y, p["act"])
 
     return f, [(1, p["h"], p["w"], p["c"])]
@@ -484,6 +546,76 @@ def _build_block(
     return f, [shape]
 
 
+def _build_unary(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+    shape = tuple(p["shape"])
+    neg_alpha = tf.constant(-rng.uniform(0.05, 0.6, (1, 1, shape[-1])).astype(np.float32))
+    fn = p["fn"]
+
+    def f(x: Any) -> Any:
+        if fn == "logistic":
+            return tf.sigmoid(x)
+        if fn == "tanh":
+            return tf.tanh(x)
+        if fn == "hard_swish":
+            return x * tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
+        if fn == "leaky_relu":
+            return tf.nn.leaky_relu(x, alpha=p["alpha"])
+        if fn == "abs":
+            return tf.abs(x)
+        if fn == "prelu":  # relu(x) + (-alpha) * relu(-x): the pattern the converter fuses into PRELU
+            return tf.nn.relu(x) + neg_alpha * tf.nn.relu(-x)
+        raise ValueError(f"unknown unary {fn!r}")
+
+    return f, [shape]
+
+
+def _build_broadcast(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+    s1, s2 = tuple(p["shape1"]), tuple(p["shape2"])
+    fns = {"add": tf.add, "sub": tf.subtract, "mul": tf.multiply, "max": tf.maximum, "min": tf.minimum,
+           "sqdiff": tf.math.squared_difference}
+    fn = fns[p["fn"]]
+    if p["const"]:
+        c = tf.constant(rng.uniform(-0.5, 2.0, s2).astype(np.float32))
+
+        def f1(x: Any) -> Any:
+            return _act(tf, fn(x, c), p["act"])
+
+        return f1, [s1]
+
+    def f2(x: Any, y: Any) -> Any:
+        return _act(tf, fn(x, y), p["act"])
+
+    return f2, [s1, s2]
+
+
+def _build_se(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+
+    def f(x: Any) -> Any:
+        return x * tf.sigmoid(tf.reduce_mean(x, axis=[1, 2], keepdims=True))
+
+    return f, [tuple(p["shape"])]
+
+
+def _build_swish(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+
+    def f(x: Any) -> Any:
+        return x * tf.sigmoid(x)
+
+    return f, [tuple(p["shape"])]
+
+
 _BUILDERS: dict[
     str, Callable[[dict[str, Any], np.random.Generator], tuple[Callable[..., Any], list[Any]]]
 ] = {
@@ -500,6 +632,10 @@ _BUILDERS: dict[
     "softmax": _build_softmax,
     "boundary": _build_boundary,
     "block": _build_block,
+    "unary": _build_unary,
+    "broadcast": _build_broadcast,
+    "se": _build_se,
+    "swish": _build_swish,
 }
 
 
@@ -635,9 +771,9 @@ def _cache_path(case_id: str, spec: OpSpec) -> Path:
 
 def get_opmodel(case_id: str) -> bytes:
     """The .tflite bytes of a case (cached; generated and verified on first use)."""
-    spec = OPMODEL_CASES.get(case_id) or BLOCK_CASES.get(case_id)
+    spec = OPMODEL_CASES.get(case_id) or BLOCK_CASES.get(case_id) or ELEMENTWISE_CASES.get(case_id)
     if spec is None:
-        valid = ", ".join(sorted(OPMODEL_CASES) + sorted(BLOCK_CASES))
+        valid = ", ".join(sorted(OPMODEL_CASES) + sorted(BLOCK_CASES) + sorted(ELEMENTWISE_CASES))
         raise EdgefactError(f"unknown op model {case_id!r}; valid: {valid}")
     path = _cache_path(case_id, spec)
     if path.is_file():
@@ -686,7 +822,7 @@ def random_inputs(model: bytes, n: int, seed: int = 0) -> list[np.ndarray]:
 
 def main() -> None:
     """Generate (or load) every case and print its ops: ``python tests/opmodels.py``."""
-    for cid in sorted(OPMODEL_CASES) + sorted(BLOCK_CASES):
+    for cid in sorted(OPMODEL_CASES) + sorted(BLOCK_CASES) + sorted(ELEMENTWISE_CASES):
         m = get_opmodel(cid)
         print(f"{cid:28s} {len(m):6d} B  {' '.join(interpreter_ops(m))}")
 

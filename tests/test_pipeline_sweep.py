@@ -142,6 +142,22 @@ def test_rerun_is_fully_cached(four: SweepResult, cache: Path) -> None:
     assert all(set(v["stages"].values()) == {"cached"} for v in doc["variants"] if v["status"] == "ok")
 
 
+def test_interrupted_sweep_resumes_from_the_cache(tmp_path: Path, cache: Path) -> None:
+    spec = SweepSpec(base={**TINY, "seed": 11, "target": "cortex-m4"})
+
+    def interrupt_after_training(state: Any) -> None:
+        if any(state.nodes[nid].stage == "onnx" for nid in state.running):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _sweep(spec, tmp_path, cache, local=True, update=interrupt_after_training)
+    doc = json.loads((tmp_path / "sweep.json").read_text())
+    assert doc["interrupted"] and doc["counts"]["interrupted"] == 1 and doc["stages"]["computed"] == 1
+    res = _sweep(spec, tmp_path, cache, local=True)
+    assert res.ok and res.doc["variants"][0]["stages"] == {"train": "cached", "onnx": "ran", "tflite": "ran",
+                                                           "deploy-cortex-m4": "ran"}
+
+
 def test_address_of_a_two_node_cluster(four: SweepResult, tmp_path: Path, cache: Path) -> None:
     from ray.cluster_utils import Cluster
 

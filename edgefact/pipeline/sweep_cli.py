@@ -127,8 +127,13 @@ def sweep_cmd(sweep_file: str | None, variants: tuple[str, ...], set_items: tupl
                         budget=_budget(run.get("fit"), run.get("max_ms"), run.get("max_flash"), run.get("max_ram")))
     if opts.workers is not None and opts.workers < 1:
         raise EdgefactError("--workers must be at least 1")
-    with SweepProgress() as progress:
-        result = run_sweep(spec, opts, update=progress)
+    try:
+        with SweepProgress() as progress:
+            result = run_sweep(spec, opts, update=progress)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: what finished is in the cache ({opts.cache_dir}) and {out / 'sweep.md'}; "
+                   "run the same command again to resume", err=True)
+        sys.exit(130)
     click.echo(summary_text(result.doc))
     for line in _recommendations(result.doc):
         click.echo(line)

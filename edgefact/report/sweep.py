@@ -273,7 +273,11 @@ def summary_text(doc: Mapping[str, Any]) -> str:
     v = doc["counts"]
     return (f"sweep: {v['variants']} variants, {v['ok']} done, {v['failed']} failed"
             f"{', ' + str(v['duplicate']) + ' duplicates' if v['duplicate'] else ''} · {_stage_summary(doc)} · "
-            f"{doc['seconds']:.0f} s on {doc['backend'].get('mode')} ({doc['backend'].get('workers')} workers)")
+            f"{doc['seconds']:.0f} s on {doc['backend'].get('mode')} ({_workers(doc['backend'].get('workers'))})")
+
+
+def _workers(n: Any) -> str:
+    return f"{n} worker" if n == 1 else f"{n} workers"
 
 
 def render_markdown(doc: Mapping[str, Any]) -> str:

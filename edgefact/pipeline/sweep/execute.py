@@ -10,6 +10,7 @@ a failing variant must not stop the sweep, and a record names the error for the 
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import socket
@@ -67,6 +68,11 @@ def run_node(node: dict[str, Any], ctx: NodeContext, parents: list[dict[str, Any
     if failed:
         rec.update(ok=False, skipped=True, error=f"not run: {failed[0]['stage']} failed")
         return rec
+    unseen = [p["dir"] for p in parents if p.get("dir") and not Path(p["dir"]).is_dir()]
+    if unseen:  # the parent ran on another node, into a cache directory this node does not see
+        rec.update(ok=False, error=f"the stage cache is not shared with {rec['host']}: {unseen[0]} is missing "
+                                   "here; on a cluster give --cache a path every node mounts")
+        return rec
     if on_start is not None:
         on_start(node["id"], {"host": rec["host"], "pid": rec["pid"], "node": rec["node"], "time": time.time()})
     log = Path(ctx.logs) / f"{node['variant']}.{node['stage']}.log"
@@ -75,7 +81,9 @@ def run_node(node: dict[str, Any], ctx: NodeContext, parents: list[dict[str, Any
     t0 = time.perf_counter()
     try:
         with capture_output(log, python_streams=True):
-            _run_build(node, ctx, rec)
+            # a fresh context: per-command state kept in context variables (the current output and
+            # its streams) must not leak from one task into the next one a reused worker runs
+            contextvars.Context().run(_run_build, node, ctx, rec)
     except Exception as exc:  # noqa: BLE001 - every failure becomes the variant's reported error
         first = error_summary(exc)
         rec.update(ok=False, error=f"{type(exc).__name__}: {first}" if first else type(exc).__name__,

@@ -1,13 +1,16 @@
 """Inputs for the requantization tests: (x, multiplier, shift) triples over the extremes of
-TFLite's MultiplyByQuantizedMultiplier, and kernel calls whose int32 accumulators are chosen
-values (so the requantization inside DEPTHWISE_CONV_2D / FULLY_CONNECTED sees the whole int32
-range, not just sums of small products). Shared by tests/test_kernels_requant.py (host, against
-edgefact.export.quant) and tests/test_kernels_qemu.py (the same calls on the emulated cores)."""
+TFLite's MultiplyByQuantizedMultiplier, requantization parameters at its extremes, and kernel
+calls whose int32 accumulators are chosen values (so the requantization inside
+DEPTHWISE_CONV_2D / FULLY_CONNECTED sees the whole int32 range, not just sums of small products).
+Shared by tests/test_kernels_requant.py (host, against edgefact.export.quant) and
+tests/test_kernels_qemu.py (the same calls on the emulated cores), through tests/kernel_checks.py."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
-from kernels_harness import S8, S32, KernelCall
 
 from edgefact.export import quant
 
@@ -76,41 +79,89 @@ def _channel_params(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.nd
     return mult, shift, acc, fixed
 
 
-def acc_kernel_cases(n_samples: int, channels: int = 509, seed: int = 9) -> list[tuple[str, KernelCall, np.ndarray]]:
+@dataclass(frozen=True)
+class AccCases:
     """A DEPTHWISE_CONV_2D 3x3 (1x1 input, padding 1: only the centre tap) and a per-channel
-    FULLY_CONNECTED (depth 1) whose accumulators are bias + input: biases at the requantization's
-    extremes and rounding midpoints, one multiplier/shift per channel (left and right shifts,
-    negative and small multipliers included). Inputs: 0, +-1, +-2, extremes (the midpoints are
-    hit at input 0)."""
+    FULLY_CONNECTED (depth 1) over the same channels, whose accumulators are bias + weight * input."""
+
+    weights: np.ndarray  # int8 per channel: the centre tap / the FC weight (0: the bias alone)
+    bias: np.ndarray  # int32 per channel
+    multiplier: np.ndarray  # int32 per channel
+    shift: np.ndarray  # int32 per channel
+    x: np.ndarray  # (n_samples, 1) int8: the FC input; the depthwise input repeats it per channel
+    output_offset: int = 3
+
+    @property
+    def channels(self) -> int:
+        return int(self.bias.size)
+
+    @property
+    def dw_input(self) -> np.ndarray:
+        return np.repeat(self.x, self.channels, axis=1).astype(np.int8)
+
+    @property
+    def dw_filter(self) -> np.ndarray:
+        f = np.zeros((1, 3, 3, self.channels), np.int8)
+        f[0, 1, 1] = self.weights
+        return f
+
+
+def acc_kernel_cases(n_samples: int, channels: int = 509, seed: int = 9) -> AccCases:
+    """Biases at the requantization's extremes and rounding midpoints, one multiplier/shift per
+    channel (left and right shifts, negative and small multipliers included). Inputs: 0, +-1, +-2,
+    extremes (the midpoints are hit at input 0)."""
     rng = np.random.default_rng(seed)
     mult, shift, acc, fixed = _channel_params(rng, channels)
     base = np.array([0, 1, -1, 2, -128, 127, -2, 5], np.int64)
-    x = np.resize(base, n_samples).reshape(n_samples, 1)
-    w = np.where(fixed, 0, 1).astype(np.int8)
-    bias = acc.astype(np.int32)
-    out_off = 3
-    f = np.zeros((1, 3, 3, channels), np.int8)
-    f[0, 1, 1] = w
-    arrays_dw = [(S8, f), (S32, bias), (S32, mult.astype(np.int32)), (S32, shift.astype(np.int32))]
-    dw_params = [1, 1, 1, channels, 1, 3, 3, channels, 1, 1, 1, channels, 0, out_off, 1, 1, 1, 1, 1, -128, 127]
-    dw = KernelCall("DW_3X3", dw_params, arrays_dw, channels)
-    x_dw = np.repeat(x, channels, axis=1).astype(np.int8)
-    fc_arrays = [(S8, w.reshape(channels, 1)), (S32, bias), (S32, mult.astype(np.int32)), (S32, shift.astype(np.int32))]
-    fc_params = [1, 1, 1, 1, channels, 1, 1, 1, 1, 1, 1, channels, 0, 0, out_off, -128, 127]
-    fc = KernelCall("FC_PC", fc_params, fc_arrays, channels)
-    return [("xrqacc_dw", dw, x_dw), ("xrqacc_fc", fc, x.astype(np.int8))]
+    x = np.resize(base, n_samples).reshape(n_samples, 1).astype(np.int8)
+    return AccCases(np.where(fixed, 0, 1).astype(np.int8), acc.astype(np.int32), mult.astype(np.int32),
+                    shift.astype(np.int32), x)
 
 
-def expected_outputs(call: KernelCall, x: np.ndarray) -> np.ndarray:
-    """What the calls of acc_kernel_cases must output (quant.requantize of bias + weight * input)."""
-    w = call.arrays[0][1]
-    w = w[0, 1, 1] if call.op == "DW_3X3" else w[:, 0]
-    bias, mult, shift = (call.arrays[k][1] for k in (1, 2, 3))
-    out_off = call.params[13] if call.op == "DW_3X3" else call.params[14]
-    out = np.empty((x.shape[0], bias.size), np.int8)
-    for i in range(x.shape[0]):
-        xi = x[i] if call.op == "DW_3X3" else np.repeat(x[i], bias.size)
-        for c in range(bias.size):
-            a = int(bias[c]) + int(w[c]) * int(xi[c])
-            out[i, c] = quant.requantize(a, int(mult[c]), int(shift[c]), out_off)
+def expected_outputs(c: AccCases) -> np.ndarray:
+    """What both kernels of :func:`acc_kernel_cases` must output, (n_samples, channels):
+    quant.requantize of bias + weight * input."""
+    out = np.empty((c.x.shape[0], c.channels), np.int8)
+    for i in range(c.x.shape[0]):
+        for ch in range(c.channels):
+            a = int(c.bias[ch]) + int(c.weights[ch]) * int(c.x[i, 0])
+            out[i, ch] = quant.requantize(a, int(c.multiplier[ch]), int(c.shift[ch]), c.output_offset)
     return out
+
+
+#: (multiplier, shift, input offset): the extremes of MultiplyByQuantizedMultiplier for the vector
+#: requantization (MVE): largest left/right shifts, left shifts that wrap, multipliers at both ends of
+#: [2^30, 2^31), and the saturating INT32_MIN * INT32_MIN product (-2 << 30 with multiplier -2^31).
+REQUANT_EDGES = [
+    (2**31 - 1, 30, 0), (2**30, 30, -1), (2**31 - 1, -31, 127), (2**30, -31, -127), (1518500250, 0, 5),
+    (-(2**31), 30, 126), (-(2**31), -1, 0), (-1234567891, 3, -64), (1, 12, 128), (1717986918, -20, 77),
+]
+
+
+def requant_params(n_random: int = 60, seed: int = 11) -> list[tuple[str, tuple[int, int, int, int]]]:
+    """(name, (input offset, output offset, multiplier, shift)) for ef_requantize_s8: the edges of
+    REQUANT_EDGES (output offset 3), then QuantizeMultiplier of random scale ratios in
+    [1e-4, 300] with random offsets."""
+    out = [(f"xrequant_{k}", (off, 3, m, s)) for k, (m, s, off) in enumerate(REQUANT_EDGES)]
+    rng = np.random.default_rng(seed)
+    for k in range(n_random):
+        real = float(np.exp(rng.uniform(math.log(1e-4), math.log(300.0))))
+        m, s = quant.quantize_multiplier(real)
+        in_off, out_off = int(rng.integers(-127, 129)), int(rng.integers(-128, 128))
+        out.append((f"xrequant_rand_{k}", (in_off, out_off, m, s)))
+    return out
+
+
+def requant_inputs(n_samples: int, seed: int = 3) -> np.ndarray:
+    """(n_samples, 257) int8: every int8 value then a random one per row (257 values, so the
+    4-lane vector loop has a predicated tail)."""
+    rng = np.random.default_rng(seed)
+    return np.concatenate([np.tile(np.arange(-128, 128, dtype=np.int8), (n_samples, 1)),
+                           rng.integers(-128, 128, (n_samples, 1), dtype=np.int8)], axis=1)
+
+
+def requant_expected(x: np.ndarray, params: tuple[int, int, int, int]) -> np.ndarray:
+    """quant.requantize of every value of ``x`` (the Python model of ef_requantize_s8)."""
+    in_off, out_off, m, s = params
+    table = np.array([quant.requantize(v + in_off, m, s, out_off) for v in range(-128, 128)], np.int8)
+    return table[x.astype(np.int64) + 128]

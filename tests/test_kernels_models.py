@@ -1,8 +1,12 @@
-"""Kernel library on whole models and on cases the one-op factory does not cover.
+"""Kernel library on whole models and on cases the one-op factory does not cover, through the
+generated code on the host.
 
-- The three MLPerf Tiny int8 reference models, run op by op with the kernels, equal TFLM.
+- The three MLPerf Tiny int8 reference models equal TFLM, with the kernels the registry chooses
+  and with every layer forced onto each alternative its entry allows (the generic kernels on the
+  1x1 and 3x3 depthwise layers).
 - ADD/MUL with broadcasting (squeeze-excitation style [1,H,W,C] x [1,1,1,C], and a row
   broadcast) equal TFLM; the models are converted here with TFLiteConverter and cached.
+- CONCATENATION whose inputs need requantizing equals the Python model of it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from importlib.metadata import version
 
 import numpy as np
 import pytest
-from kernels_harness import ROOT, build_driver, run_model
+from kernels_harness import ROOT, Variant, differences, gen_dir, generate, run_on_host, uniform_variants
 from opmodels import random_inputs
 from shared_paths import MLPERF_DIR
 
@@ -32,22 +36,23 @@ BROADCAST_CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def driver():
-    return build_driver()
+def _run(name: str, model: bytes, xs: list[np.ndarray], variant: Variant = Variant()) -> list[np.ndarray]:
+    return run_on_host(generate(model, gen_dir("models", name, variant), variant), xs)
 
 
 @pytest.mark.parametrize("name", ["ad_fc_autoencoder_int8", "ic_resnet8_int8", "kws_dscnn_int8"])
-def test_mlperf_tiny_bitexact(name: str, driver) -> None:
+def test_mlperf_tiny_bitexact(name: str) -> None:
     path = MLPERF / f"{name}.tflite"
     if not path.is_file():
         pytest.skip(f"{path} not present")
     model = path.read_bytes()
     xs = random_inputs(model, 30, seed=21)
     ref = run_tflm(model, xs)
-    got = run_model(model, xs, driver)
-    for r, g in zip(ref, got, strict=True):
-        assert np.array_equal(r, g.reshape(r.shape)), f"{name}: {np.count_nonzero(r != g.reshape(r.shape))} differ"
+    problems = []
+    for v in uniform_variants(model):
+        problems += differences(name + ("" if not v.kernels else f" on alternative kernels {sorted(set(v.forced.values()))}"),
+                                ref, _run(name, model, xs, v))
+    assert not problems, "\n".join(problems)
 
 
 def _broadcast_model(name: str) -> bytes:
@@ -88,7 +93,7 @@ def _broadcast_model(name: str) -> bytes:
 
 
 @pytest.mark.parametrize("name", sorted(BROADCAST_CASES))
-def test_broadcast_add_mul_bitexact(name: str, driver) -> None:
+def test_broadcast_add_mul_bitexact(name: str) -> None:
     from edgefact.export.tflite_model import load_tflite
 
     model = _broadcast_model(name)
@@ -96,7 +101,7 @@ def test_broadcast_add_mul_bitexact(name: str, driver) -> None:
     assert [o.name for o in m.operators] == [BROADCAST_CASES[name][0].upper()]
     xs = random_inputs(model, 200, seed=4)
     ref = run_tflm(model, xs)[0]
-    got = run_model(model, xs, driver)[0].reshape(ref.shape)
+    got = _run(name, model, xs)[0].reshape(ref.shape)
     assert np.array_equal(ref, got), f"{name}: {np.count_nonzero(ref != got)}/{ref.size} differ"
 
 
@@ -117,7 +122,7 @@ def _with_input_quant(model: bytes, qparams: list[tuple[float, int]]) -> bytes:
     return bytes(builder.Output())
 
 
-def test_concat_with_requantization(driver) -> None:
+def test_concat_with_requantization() -> None:
     """CONCATENATION of inputs whose scales differ from the output's. Neither TFLM nor LiteRT
     runs such an int8 model (both require equal scales, and the converter always unifies them), so
     the kernel's requantizing path is pinned to the Python model of QUANTIZE int8->int8
@@ -135,7 +140,7 @@ def test_concat_with_requantization(driver) -> None:
     out_t = m.tensor(m.outputs[0])
     s_out, zp_out = float(out_t.quantization.scales[0]), int(out_t.quantization.zero_points[0])
     xs = random_inputs(model, 200, seed=9)
-    got = run_model(model, xs, driver)[0].reshape(200, -1, out_t.shape[-1])
+    got = _run("concat_requantized", model, xs)[0].reshape(200, -1, out_t.shape[-1])
     want_parts = []
     for x, t in zip(xs, m.inputs, strict=True):
         q = m.tensor(t).quantization

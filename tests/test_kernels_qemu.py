@@ -1,151 +1,180 @@
-"""The kernel library on the emulated cores: every per-op case (the one-op models of
-tests/opmodels.py, 6 inputs each) runs in one firmware per core through the same case runner as
-the host tests; each case's output CRC-32 must equal the host's (which equals TFLM's).
+"""The kernel library on the emulated cores, through the generated code.
+
+Every per-op case of tests/kernels_harness.py, with the kernels the registry chooses and with
+each alternative kernel its entries allow, is generated under its own symbol prefix and linked
+into ONE firmware per core (the multi-model application of edgefact.pipeline.app, 6 inputs per
+case); each case's output CRC-32 must equal the reference interpreter's (TFLM, which the host
+tests pin the host build to). The kernel API checks (tests/kernels_driver/ef_kernel_checks.c:
+argument statuses, requantization at MultiplyByQuantizedMultiplier's extremes, chosen int32
+accumulators through the depthwise 3x3 and per-channel FC kernels, QUANTIZE/DEQUANTIZE) run on
+every core too and must equal the host's run.
 
 Cortex-M4/M7/M33 take the SMLAD (DSP) inner loops and Cortex-M55 the Helium (MVE) ones, so this
 pins those paths to the portable C. A Cortex-M4 build with EF_NN_PORTABLE (no DSP) must give the
-same checksums, and the DSP build must need fewer instructions on the convolution cases.
+same checksums, and the DSP build must need fewer instructions on the convolution / FC cases.
 """
 
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
+import kernel_checks
+import numpy as np
 import pytest
-from kernels_harness import (
-    DRIVER_DIR,
-    EXTRA_CASES,
-    ROOT,
-    KernelCall,
-    build_driver,
-    case_blob,
-    extra_opmodel,
-    run_call,
-    run_model,
-)
-from opmodels import OPMODEL_CASES, get_opmodel, random_inputs
-from requant_cases import acc_kernel_cases
+from kernels_harness import CACHE, CASES, case_model, generate, kernel_variants, reference
+from opmodels import random_inputs
 
+from edgefact.export.codegen import GeneratedModel
 from edgefact.firmware.build import build_firmware
 from edgefact.firmware.kernels import kernel_include_dir, kernel_sources
+from edgefact.pipeline.app import AppModel, flatten_inputs, np_type, write_app
 from edgefact.targets import get_target
 from edgefact.targets.runners import get_runner
+from edgefact.targets.runners.base import RunResult
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 
+CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
 N_SAMPLES = 6
-BUILD_ROOT = ROOT / ".cache" / "kernels_qemu"
 
 
-class Cases:
-    def __init__(self) -> None:
-        self.names: list[str] = []
-        self.blobs: list[bytes] = []
-        self.crcs: list[str] = []
-        self.out_cap = 4
-        self.scratch_cap = 4
+@dataclass(frozen=True)
+class Entry:
+    """One case and variant in the firmware: its code (prefix, profile regions) and expected CRC."""
+
+    name: str
+    case: str
+    gen: GeneratedModel
+    prefix: str
+    crc: str
 
 
-@pytest.fixture(scope="module")
-def cases() -> Cases:
-    driver = build_driver()
-    c = Cases()
-    for case in [*sorted(OPMODEL_CASES), *EXTRA_CASES]:
-        model = get_opmodel(case) if case in OPMODEL_CASES else extra_opmodel(case)
-        # generic kernels on every shape, then the specialised ones (1x1, 3x3 depthwise) where they apply
-        for variant in ("", "specialised"):
-            trace: list[tuple[KernelCall, list, object]] = []
-            run_model(model, random_inputs(model, N_SAMPLES, seed=13), driver, variant=variant, trace=trace)
-            for k, (call, ins, out) in enumerate(trace):
-                if variant and call.op not in ("CONV_1X1", "DW_3X3"):
-                    continue
-                c.names.append((case if len(trace) == 1 else f"{case}.{k}") + (f".{variant}" if variant else ""))
-                c.blobs.append(case_blob(call, ins))
-                c.crcs.append(f"{zlib.crc32(out.tobytes()) & 0xFFFFFFFF:08x}")  # type: ignore[attr-defined]
-                c.out_cap = max(c.out_cap, (out.nbytes // N_SAMPLES + 3) & ~3)  # type: ignore[attr-defined]
-                c.scratch_cap = max(c.scratch_cap, (call.scratch + 3) & ~3)
-    # requantization extremes: int8 inputs (REQUANT) and chosen int32 accumulators (DW 3x3, FC)
-    for name, call, x in [*requant_edge_cases(), *acc_kernel_cases(N_SAMPLES)]:
-        out = run_call(driver, call, [x])
-        c.names.append(name)
-        c.blobs.append(case_blob(call, [x]))
-        c.crcs.append(f"{zlib.crc32(out.tobytes()) & 0xFFFFFFFF:08x}")
-        c.out_cap = max(c.out_cap, (out.nbytes // N_SAMPLES + 3) & ~3)
-    return c
+@dataclass(frozen=True)
+class Firmware:
+    entries: list[Entry]
+    bases: list[int]  # profile region id of each entry's first layer
+    apps: list[AppModel]
+    gen_dir: Path
 
 
-#: (multiplier, shift, input offset): the extremes of MultiplyByQuantizedMultiplier for the vector
-#: requantization (MVE): largest left/right shifts, left shifts that wrap, multipliers at both ends of
-#: [2^30, 2^31), and the saturating INT32_MIN * INT32_MIN product (-2 << 30 with multiplier -2^31).
-REQUANT_EDGES = [
-    (2**31 - 1, 30, 0), (2**30, 30, -1), (2**31 - 1, -31, 127), (2**30, -31, -127), (1518500250, 0, 5),
-    (-(2**31), 30, 126), (-(2**31), -1, 0), (-1234567891, 3, -64), (1, 12, 128), (1717986918, -20, 77),
-]
+def _crc(ref: list[np.ndarray], type_name: str) -> str:
+    """CRC-32 of the outputs as the application stores them: a sample's outputs back to back."""
+    n = len(ref[0])
+    flat = np.concatenate([np.ascontiguousarray(r, dtype=np_type(type_name)).reshape(n, -1) for r in ref], axis=1)
+    return f"{zlib.crc32(flat.tobytes()) & 0xFFFFFFFF:08x}"
 
 
-def requant_edge_cases() -> list[tuple[str, KernelCall, object]]:
-    """REQUANT (QUANTIZE int8->int8) over every int8 value (plus random ones) per edge of
-    REQUANT_EDGES; 257 values so the 4-lane vector loop has a predicated tail."""
-    import numpy as np
-
-    rng = np.random.default_rng(3)
-    x = np.concatenate([np.tile(np.arange(-128, 128, dtype=np.int8), (N_SAMPLES, 1)),
-                        rng.integers(-128, 128, (N_SAMPLES, 1), dtype=np.int8)], axis=1)
-    return [(f"xrequant_{k}", KernelCall("REQUANT", [x.shape[1], off, 3, m, s], [], x.shape[1]), x)
-            for k, (m, s, off) in enumerate(REQUANT_EDGES)]
+_REFS: dict[str, tuple[bytes, list[np.ndarray], list[np.ndarray]]] = {}
 
 
-def _cases_c(c: Cases, path: Path) -> Path:
-    lines = ["/* generated by tests/test_kernels_qemu.py */", "#include <stdint.h>", "",
-             "typedef struct { const char *name; const uint32_t *blob; uint32_t words; } ef_case_t;", ""]
-    for i, blob in enumerate(c.blobs):
-        words = [int.from_bytes(blob[j:j + 4], "little") for j in range(0, len(blob), 4)]
-        body = ",".join(f"0x{w:08x}u" for w in words)
-        lines.append(f"static const uint32_t ef_case_{i}[{len(words)}] = {{{body}}};")
-    lines.append("const ef_case_t ef_kernel_cases[] = {")
-    for i, (name, blob) in enumerate(zip(c.names, c.blobs, strict=True)):
-        lines.append(f'    {{"{name}", ef_case_{i}, {len(blob) // 4}u}},')
-    lines += ["};", f"const uint32_t ef_kernel_num_cases = {len(c.blobs)}u;", ""]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines))
-    return path
+def _case(case: str) -> tuple[bytes, list[np.ndarray], list[np.ndarray]]:
+    """(model, inputs, reference outputs), once per process."""
+    if case not in _REFS:
+        model = case_model(case)
+        xs = random_inputs(model, N_SAMPLES, seed=13)
+        _REFS[case] = (model, xs, reference(case)(model, xs))
+    return _REFS[case]
 
 
-def _run(core: str, c: Cases, portable: bool = False):
-    tag = core + ("-portable" if portable else "")
-    out = BUILD_ROOT / tag
-    src = _cases_c(c, out / "ef_kernel_cases.c")
-    defines = {"EF_MAX_REGIONS": 128, "EF_CASE_MAX": 128, "EF_CASE_OUT_CAP": c.out_cap,
-               "EF_CASE_SCRATCH_CAP": c.scratch_cap, "EF_BENCH_WARMUP": 0, "EF_BENCH_RUNS": 1}
-    if portable:
-        defines["EF_NN_PORTABLE"] = 1
-    app = [DRIVER_DIR / "ef_kernel_app.c", DRIVER_DIR / "ef_kernel_runner.c", src, *kernel_sources()]
-    elf = build_firmware(get_target(core), app, [kernel_include_dir(), DRIVER_DIR], out / "build", defines=defines)
+_FIRMWARE: dict[str, Firmware] = {}
+
+
+def _firmware(core: str) -> Firmware:
+    """Every case and variant generated for ``core`` under prefixes ef_k0, ef_k1 ... in one folder."""
+    if core in _FIRMWARE:
+        return _FIRMWARE[core]
     target = get_target(core)
-    return get_runner("qemu").run(elf, target, timeout_s=300)
+    out = CACHE / "qemu" / core
+    entries: list[Entry] = []
+    bases: list[int] = []
+    apps: list[AppModel] = []
+    base = 0
+    for case in CASES:
+        model, xs, ref = _case(case)
+        for v in kernel_variants(model, target):
+            prefix = f"ef_k{len(entries)}"
+            gen = generate(model, out / "gen", v, target, prefix=prefix, profile_base=base)
+            entries.append(Entry(case + v.label, case, gen, prefix, _crc(ref, gen.output_type)))
+            bases.append(base)
+            apps.append(AppModel(gen, prefix, flatten_inputs(gen, xs if len(xs) > 1 else xs[0]), prefix,
+                                 case + v.label))
+            base += gen.num_regions
+    write_app(apps, out / "app", log_outputs=False)
+    _FIRMWARE[core] = Firmware(entries, bases, apps, out / "gen")
+    return _FIRMWARE[core]
 
 
-def _check(core: str, c: Cases, result) -> None:
-    assert result.ok, f"{core}: exit {result.exit_status}: {result.raw_output[-2000:]}"
+_RUNS: dict[tuple[str, bool], RunResult] = {}
+
+
+def _run(core: str, portable: bool = False) -> tuple[Firmware, RunResult]:
+    fw = _firmware(core)
+    key = (core, portable)
+    if key not in _RUNS:
+        target = get_target(core)
+        app_dir = fw.gen_dir.parent / "app"
+        regions = sum(e.gen.num_regions for e in fw.entries)
+        defines: dict[str, str | int | None] = {"EF_MAX_REGIONS": max(64, regions), "EF_BENCH_WARMUP": 0,
+                                                "EF_BENCH_RUNS": 1}
+        if portable:
+            defines["EF_NN_PORTABLE"] = 1
+        sources = [p for e in fw.entries for p in e.gen.sources]
+        elf = build_firmware(target, [*sources, app_dir / "ef_app_model.c", app_dir / "ef_app_inputs.c",
+                                      *kernel_sources()],
+                             [fw.gen_dir, app_dir, kernel_include_dir()],
+                             fw.gen_dir.parent / ("build-portable" if portable else "build"), defines=defines)
+        result = get_runner("qemu").run(elf, target, timeout_s=600)
+        assert result.ok, f"{core}: exit {result.exit_status}: {result.raw_output[-2000:]}"
+        _RUNS[key] = result
+    return fw, _RUNS[key]
+
+
+def _check(where: str, fw: Firmware, result: RunResult) -> None:
     got = result.log.checksums
-    bad = [(n, got.get(n), want) for n, want in zip(c.names, c.crcs, strict=True) if got.get(n) != want]
-    assert not bad, f"{core}: {len(bad)}/{len(c.names)} cases differ from the host: {bad[:5]}"
+    bad = [(e.name, got.get(e.prefix), e.crc) for e in fw.entries if got.get(e.prefix) != e.crc]
+    assert not bad, f"{where}: {len(bad)}/{len(fw.entries)} cases differ from the reference: {bad[:5]}"
 
 
-@pytest.mark.parametrize("core", ["cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55"])
-def test_kernels_bitexact_on_core(core: str, cases: Cases) -> None:
-    _check(core, cases, _run(core, cases))
+def _check_api(core: str, portable: bool = False) -> None:
+    host = kernel_checks.host_run().log.checksums
+    result = kernel_checks.run(core, portable=portable)
+    problems = kernel_checks.check_failures(result, core + (" (portable)" if portable else ""), host)
+    assert not problems, "\n".join(problems)
 
 
-def test_dsp_path_matches_portable_and_is_faster(cases: Cases) -> None:
-    dsp = _run("cortex-m4", cases)
-    portable = _run("cortex-m4", cases, portable=True)
-    _check("cortex-m4", cases, dsp)
-    _check("cortex-m4 (portable)", cases, portable)
-    # The regions include the runner's CRC of the outputs, which dilutes the gain; summed over the
-    # conv/FC cases the SMLAD loops must still save instructions (so the DSP path is really taken).
-    convs = [n for n in cases.names if n.startswith(("conv_", "xconv_", "fc_"))]
-    d = sum(dsp.regions[n] for n in convs)
-    p = sum(portable.regions[n] for n in convs)
+def test_every_variant_is_in_the_firmware() -> None:
+    """Specialised and generic kernels both run: the firmware holds the alternatives of 1x1
+    convolutions, 3x3 depthwise and shift layers besides the chosen kernels."""
+    fw = _firmware("cortex-m4")
+    kernels = {layer.kernel for e in fw.entries for layer in e.gen.graph.layers}
+    assert {"ef_conv_s8", "ef_conv_1x1_s8", "ef_depthwise_conv_s8", "ef_depthwise_conv_3x3_s8",
+            "ef_shift_s8"} <= kernels
+    assert len(fw.entries) > len(CASES)
+    assert any("@" in e.name for e in fw.entries)
+
+
+@pytest.mark.parametrize("core", CORES)
+def test_kernels_bitexact_on_core(core: str) -> None:
+    fw, result = _run(core)
+    _check(core, fw, result)
+    _check_api(core)
+
+
+def test_dsp_path_matches_portable_and_is_faster() -> None:
+    fw, dsp = _run("cortex-m4")
+    _, portable = _run("cortex-m4", portable=True)
+    _check("cortex-m4", fw, dsp)
+    _check("cortex-m4 (portable)", fw, portable)
+    _check_api("cortex-m4", portable=True)
+    # One timed inference per case (input 0): summed over the conv / FC cases, the SMLAD loops must
+    # save instructions (so the DSP path is really taken).
+    ids = {i for e, b in zip(fw.entries, fw.bases, strict=True) if e.case.startswith(("conv_", "xconv_", "fc_"))
+           for i in range(b, b + e.gen.num_regions)}
+
+    def total(result: RunResult) -> int:
+        return sum(int(r["count"]) for r in result.log.region_records if int(r["id"]) in ids)
+
+    d, p = total(dsp), total(portable)
     assert d < 0.97 * p, (d, p)

@@ -7,9 +7,10 @@ import math
 import shutil
 import subprocess
 
+import kernel_checks
 import numpy as np
 import pytest
-from kernels_harness import KernelCall, build_driver, run_call
+from requant_cases import requant_expected
 
 from edgefact.errors import EdgefactError
 from edgefact.export import quant
@@ -90,17 +91,16 @@ def test_integer_helpers_match_tflite_rounding() -> None:
 
 def test_c_requantize_matches_python_model() -> None:
     """ef_requantize_s8 (the C MultiplyByQuantizedMultiplier) == quant.requantize for random
-    multipliers, shifts (left and right), offsets and every int8 input."""
-    driver = build_driver()
-    rng = np.random.default_rng(11)
-    x = np.arange(-128, 128, dtype=np.int8).reshape(1, 256)
-    for _ in range(60):
-        real = float(np.exp(rng.uniform(math.log(1e-4), math.log(300.0))))
-        m, s = quant.quantize_multiplier(real)
-        in_off, out_off = int(rng.integers(-127, 129)), int(rng.integers(-128, 128))
-        got = run_call(driver, KernelCall("REQUANT", [256, in_off, out_off, m, s], [], 256), [x])[0]
-        want = [quant.requantize(int(v) + in_off, m, s, out_off) for v in x[0]]
-        assert got.tolist() == want, (real, m, s, in_off, out_off)
+    multipliers, shifts (left and right), offsets and every int8 input
+    (tests/kernels_driver/ef_kernel_checks.c, on the host)."""
+    c = kernel_checks.checks()
+    outs = kernel_checks.outputs(kernel_checks.host_run())
+    rand = [(n, p) for n, p in c.rq if n.startswith("xrequant_rand_")]
+    assert len(rand) == 60
+    for name, params in rand:
+        got = np.frombuffer(outs[name], np.int8).reshape(c.rq_input.shape)
+        want = requant_expected(c.rq_input, params)
+        assert np.array_equal(got, want), (name, params, np.argwhere(got != want)[:5].tolist())
 
 
 def test_buffer_size() -> None:
@@ -164,28 +164,26 @@ def test_fc_rounding_tflm_double_litert_single() -> None:
 
 def test_c_quantize_dequantize_match_tflite_formulas() -> None:
     """ef_quantize_f32_s8: round(x / scale) half away from zero (float division) + zp, saturated;
-    ef_dequantize_s8_f32: float(double(scale) * (q - zp)). Ties, near-ties, huge values, NaN."""
-    import struct
-
-    driver = build_driver()
-    scale, zp = np.float32(0.05), -3
-    q = np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999997, -0.49999997, 126.5, -127.5, 1e9, -1e9,
-                  3.0e38, 254.6, -300.2, 0.0, -0.0], np.float32)
-    x = (q * scale).astype(np.float32)
-    x = np.concatenate([x, np.random.default_rng(2).uniform(-9, 9, 200).astype(np.float32),
-                        np.array([np.nan], np.float32)])
-    ratio = (x / scale).astype(np.float32).astype(np.float64)
-    want = np.where(np.isnan(ratio), 0, np.sign(ratio) * np.floor(np.abs(np.nan_to_num(ratio)) + 0.5))
-    want = np.clip(np.clip(want, -1e6, 1e6) + zp, -128, 127).astype(np.int8)
-    want[np.isnan(ratio)] = zp
-    bits = struct.unpack("<i", struct.pack("<f", float(scale)))[0]
-    n = x.size
-    got = run_call(driver, KernelCall("QUANTIZE", [n, bits, zp], [], n), [x.reshape(1, n)])[0]
-    assert got.tolist() == want.tolist()
-
+    ef_dequantize_s8_f32: float(double(scale) * (q - zp)). Ties, near-ties, huge values, NaN
+    (tests/kernels_driver/ef_kernel_checks.c, on the host)."""
+    outs = kernel_checks.outputs(kernel_checks.host_run())
+    x = kernel_checks.quantize_input()
+    assert np.isnan(x).any() and (np.abs(x) > 1e8).any()
+    got = np.frombuffer(outs["xquantize"], np.int8)
+    assert got.tolist() == kernel_checks.quantize_expected(x).tolist()
     qs = np.arange(-128, 128, dtype=np.int8)
-    for s in (np.float32(0.0123457), np.float32(3.1e-5), np.float32(17.25)):
-        b = struct.unpack("<i", struct.pack("<f", float(s)))[0]
-        out = run_call(driver, KernelCall("DEQUANTIZE", [256, b, 7], [], 256, 2), [qs.reshape(1, 256)])[0]
-        ref = (np.float64(s) * (qs.astype(np.float64) - 7)).astype(np.float32)
+    for k, s in enumerate(kernel_checks.DQ_SCALES):
+        out = np.frombuffer(outs[f"xdequantize_{k}"], np.float32)
+        ref = kernel_checks.dequantize_expected(qs, s)
         assert out.view(np.int32).tolist() == ref.view(np.int32).tolist()
+
+
+def test_checks_on_host_match_the_python_models() -> None:
+    """Every case of the kernel checks but the REQUANT_EDGES (pinned core against host) equals
+    the Python model's output, byte for byte."""
+    c = kernel_checks.checks()
+    outs = kernel_checks.outputs(kernel_checks.host_run())
+    want = c.expected()
+    assert set(want) <= set(outs) and set(outs) == set(c.names)
+    bad = [n for n, b in want.items() if outs[n] != b]
+    assert not bad, bad

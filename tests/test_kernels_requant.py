@@ -9,10 +9,11 @@ import hashlib
 import shutil
 import subprocess
 
+import kernel_checks
 import numpy as np
 import pytest
-from kernels_harness import CACHE, DRIVER_DIR, build_driver, run_call
-from requant_cases import acc_kernel_cases, expected_outputs, triples
+from kernels_harness import CACHE, DRIVER_DIR
+from requant_cases import expected_outputs, triples
 
 from edgefact.export import quant
 from edgefact.firmware.kernels import kernel_headers, kernel_include_dir
@@ -53,10 +54,13 @@ def test_c_requantize_bit_exact_over_int32(tmp_path) -> None:
 
 
 def test_kernel_requantization_on_int32_accumulators() -> None:
-    driver = build_driver()
-    for name, call, x in acc_kernel_cases(n_samples=8):
-        got = run_call(driver, call, [x])
-        want = expected_outputs(call, x)
+    """ef_depthwise_conv_3x3_s8 and ef_fully_connected_per_channel_s8 on chosen accumulators
+    (tests/kernels_driver/ef_kernel_checks.c, on the host)."""
+    acc = kernel_checks.checks().acc
+    want = expected_outputs(acc)
+    outs = kernel_checks.outputs(kernel_checks.host_run())
+    for name in ("xrqacc_dw", "xrqacc_fc"):
+        got = np.frombuffer(outs[name], np.int8).reshape(want.shape)
         assert np.array_equal(got, want), (name, np.argwhere(got != want)[:5].tolist())
         # the targeted accumulators land mostly inside the int8 range (not all clamped)
         assert ((got > -128) & (got < 127)).mean() > 0.5, name

@@ -1,0 +1,167 @@
+/*
+ * Unit checks of the kernel API, a firmware application (ef_app.h) built for the host and for
+ * the emulated cores by tests/kernel_checks.py, which writes ef_kernel_checks_data.h and reads
+ * the log:
+ *
+ *  - argument validation: kernels called with inconsistent arguments log their status as metric
+ *    "status_<check>" (the test compares it with the documented one);
+ *  - requantization on values the generated code of a TFLite model cannot reach: ef_requantize_s8
+ *    for chosen multipliers / shifts / offsets (negative and tiny multipliers, shifts -31 and 30,
+ *    the saturating INT32_MIN product) over every int8 value; the depthwise 3x3 and per-channel
+ *    fully-connected kernels on chosen int32 accumulators; ef_quantize_f32_s8 on ties, huge
+ *    values and NaN; ef_dequantize_s8_f32. Each logs the CRC-32 of its outputs as checksum
+ *    "<case>" and, with EF_CHECKS_LOG_OUTPUTS=1, the output bytes under the same name.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ef_app.h"
+#include "ef_log.h"
+#include "ef_nn.h"
+
+#include "ef_kernel_checks_data.h"
+
+#ifndef EF_CHECKS_LOG_OUTPUTS
+#define EF_CHECKS_LOG_OUTPUTS 0
+#endif
+
+/* ---- argument validation ------------------------------------------------------------------ */
+
+static const int8_t chk_in[1 * 5 * 5 * 4];
+static const int8_t chk_filter[4 * 5 * 5 * 4];
+static const int32_t chk_mult[4] = {1 << 30, 1 << 30, 1 << 30, 1 << 30};
+static const int32_t chk_shift[4] = {0, 0, 0, 0};
+static int8_t chk_out[1 * 5 * 5 * 4];
+static int32_t chk_scratch[64]; /* int32: 4-byte aligned */
+
+static void log_status(const char *name, ef_status st)
+{
+    ef_log_begin("metric");
+    ef_log_str("name", name);
+    ef_log_int("value", (int64_t)st);
+    ef_log_end();
+}
+
+/* A 3x3 VALID convolution 5x5x2 -> 3x3x4 (ef_conv_s8), with one argument broken per check. */
+static ef_status conv(const ef_conv_params *p, int32_t out_h, const ef_context *ctx)
+{
+    const ef_per_channel_quant q = {chk_mult, chk_shift};
+    const ef_dims in = {1, 5, 5, 2}, f = {4, 3, 3, 2}, out = {1, out_h, 3, 4};
+    return ef_conv_s8(p, &q, &in, chk_in, &f, chk_filter, NULL, &out, chk_out, ctx);
+}
+
+static void check_arguments(void)
+{
+    const ef_conv_params ok = {0, 0, {1, 1}, {0, 0}, {1, 1}, {-128, 127}};
+    ef_conv_params bad_act = ok;
+    bad_act.activation.min = 10;
+    bad_act.activation.max = -10;
+    const ef_dims in = {1, 5, 5, 2}, f = {4, 3, 3, 2};
+    const int32_t need = ef_conv_s8_get_buffer_size(&in, &f);
+    const ef_context ctx = {chk_scratch, need};
+    const ef_context small = {chk_scratch, need - 1};
+    const ef_context no_buf = {NULL, need};
+    const ef_context misaligned = {(int8_t *)chk_scratch + 1, need};
+
+    log_status("status_conv_ok", conv(&ok, 3, &ctx));
+    log_status("status_conv_bad_dims", conv(&ok, 5, &ctx)); /* output height impossible */
+    log_status("status_conv_bad_activation", conv(&bad_act, 3, &ctx));
+    log_status("status_conv_no_scratch", conv(&ok, 3, NULL));
+    log_status("status_conv_null_scratch_buf", conv(&ok, 3, &no_buf));
+    log_status("status_conv_small_scratch", conv(&ok, 3, &small));
+    log_status("status_conv_misaligned_scratch", conv(&ok, 3, &misaligned));
+
+    /* specialised kernels outside their preconditions */
+    const ef_per_channel_quant q = {chk_mult, chk_shift};
+    const ef_dims out = {1, 3, 3, 4};
+    log_status("status_conv_1x1_on_3x3",
+               ef_conv_1x1_s8(&ok, &q, &in, chk_in, &f, chk_filter, NULL, &out, chk_out));
+    const ef_dw_conv_params dw = {0, 0, 1, {1, 1}, {0, 0}, {1, 1}, {-128, 127}};
+    const ef_dims dw_in = {1, 5, 5, 4}, dw_f5 = {1, 5, 5, 4}, dw_out5 = {1, 1, 1, 4};
+    log_status("status_dw_3x3_on_5x5",
+               ef_depthwise_conv_3x3_s8(&dw, &q, &dw_in, chk_in, &dw_f5, chk_filter, NULL, &dw_out5, chk_out));
+    log_status("status_dw_5x5_generic_ok",
+               ef_depthwise_conv_s8(&dw, &q, &dw_in, chk_in, &dw_f5, chk_filter, NULL, &dw_out5, chk_out));
+}
+
+/* ---- requantization on chosen values ------------------------------------------------------ */
+
+static int8_t rq_out[EF_CHK_ROWS][EF_CHK_RQ_LEN];
+static int8_t acc_out[EF_CHK_ROWS][EF_CHK_ACC_CH];
+static int8_t qf_out[EF_CHK_QF_LEN];
+static float dq_out[EF_CHK_DQ_LEN];
+
+static void log_case(const char *name, ef_status st, const void *out, size_t n)
+{
+    if (st != EF_OK) {
+        log_status(name, st);
+        return;
+    }
+    ef_log_checksum(name, ef_crc32(out, n));
+#if EF_CHECKS_LOG_OUTPUTS
+    ef_log_output_i8(name, (const int8_t *)out, n);
+#endif
+}
+
+static float float_of(uint32_t bits)
+{
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static void check_requantization(void)
+{
+    for (int k = 0; k < EF_CHK_RQ_NUM; ++k) {
+        ef_status st = EF_OK;
+        for (int r = 0; r < EF_CHK_ROWS && st == EF_OK; ++r) {
+            st = ef_requantize_s8(&ef_chk_rq_params[k], ef_chk_rq_input[r], rq_out[r], EF_CHK_RQ_LEN);
+        }
+        log_case(ef_chk_rq_names[k], st, rq_out, sizeof rq_out);
+    }
+
+    const ef_per_channel_quant q = {ef_chk_acc_mult, ef_chk_acc_shift};
+    ef_status st = EF_OK;
+    for (int r = 0; r < EF_CHK_ROWS && st == EF_OK; ++r) {
+        st = ef_depthwise_conv_3x3_s8(&ef_chk_dw_params, &q, &ef_chk_dw_input_dims, ef_chk_dw_input[r],
+                                      &ef_chk_dw_filter_dims, ef_chk_dw_filter, ef_chk_acc_bias,
+                                      &ef_chk_dw_output_dims, acc_out[r]);
+    }
+    log_case("xrqacc_dw", st, acc_out, sizeof acc_out);
+    st = EF_OK;
+    for (int r = 0; r < EF_CHK_ROWS && st == EF_OK; ++r) {
+        st = ef_fully_connected_per_channel_s8(&ef_chk_fc_params, &q, &ef_chk_fc_input_dims, ef_chk_fc_input[r],
+                                               &ef_chk_fc_filter_dims, ef_chk_fc_filter, ef_chk_acc_bias,
+                                               &ef_chk_fc_output_dims, acc_out[r]);
+    }
+    log_case("xrqacc_fc", st, acc_out, sizeof acc_out);
+
+    static float qf_in[EF_CHK_QF_LEN];
+    for (int i = 0; i < EF_CHK_QF_LEN; ++i) {
+        qf_in[i] = float_of(ef_chk_qf_input_bits[i]);
+    }
+    st = ef_quantize_f32_s8(qf_in, qf_out, EF_CHK_QF_LEN, float_of(EF_CHK_QF_SCALE_BITS), EF_CHK_QF_ZERO_POINT);
+    log_case("xquantize", st, qf_out, sizeof qf_out);
+    for (int k = 0; k < EF_CHK_DQ_NUM; ++k) {
+        st = ef_dequantize_s8_f32(ef_chk_dq_input, dq_out, EF_CHK_DQ_LEN, float_of(ef_chk_dq_scale_bits[k]),
+                                  EF_CHK_DQ_ZERO_POINT);
+        log_case(ef_chk_dq_names[k], st, dq_out, sizeof dq_out);
+    }
+}
+
+int ef_app_setup(void)
+{
+    return 0;
+}
+
+int ef_app_run(void)
+{
+    return 0;
+}
+
+void ef_app_report(void)
+{
+    check_arguments();
+    check_requantization();
+}

@@ -145,3 +145,29 @@ def test_ray_is_imported_only_by_the_sweep() -> None:
             if any(n == "ray" or n.startswith("ray.") for n in names):
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders and all(p.startswith("edgefact/pipeline/sweep/") for p in offenders), offenders
+
+
+def test_progress_counts_and_live_panel() -> None:
+    import io
+
+    from edgefact.pipeline.sweep.backends import RunState
+    from edgefact.pipeline.sweep.graph import Node
+    from edgefact.pipeline.sweep.progress import SweepProgress, status_line
+
+    nodes = {"t": Node("t", "train", "train", [], "a", {}, ["a", "b"], training=True),
+             "ra": Node("ra", "report", "report", ["t"], "a", {}, ["a"], final=True),
+             "rb": Node("rb", "report", "report", ["t"], "b", {}, ["b"], final=True)}
+    state = RunState(nodes, slots=2)
+    state.start("t", {"host": "h", "pid": 1, "time": 0.0})
+    state.finish("t", {"id": "t", "stage": "train", "variant": "a", "ok": True, "cached": False, "seconds": 8.0,
+                       "wall_seconds": 8.0})
+    state.start("ra", {"host": "h", "pid": 2, "time": 1e12})
+    state.finish("rb", {"id": "rb", "stage": "report", "variant": "b", "ok": False, "error": "boom"})
+    line = status_line(state)
+    assert "variants 0/2 done, 1 running, 1 failed" in line and "tasks 2/3 (1 run, 0 cached, 1 failed)" in line
+    buf = io.StringIO()
+    with SweepProgress(buf, live=True) as progress:
+        progress.console.force_terminal = True
+        progress(state)
+    text = buf.getvalue()
+    assert "report" in text and "FAILED: boom" in text and "running report" in text and "pid 2" in text

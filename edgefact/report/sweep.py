@@ -237,7 +237,12 @@ def recommendation_lines(doc: Mapping[str, Any]) -> list[str]:
     lines = []
     for target, rec in doc["analysis"]["recommendations"].items():
         if rec["variant"] is None:
-            lines.append(f"{target}: nothing fits the budget ({len(rec['excluded'])} variants excluded)")
+            reasons = list(rec["excluded"].values())
+            if budget.board and reasons and all(r.startswith("built for ") and ";" not in r for r in reasons):
+                lines.append(f"{target}: not for {budget.board} (its variants are built for another core than "
+                             f"the board's {budget.board_core})")
+            else:
+                lines.append(f"{target}: nothing fits the budget ({len(reasons)} variants excluded)")
             continue
         ms = f", {rec['ms']:.3f} ms" if rec.get("ms") is not None else ""
         lines.append(f"{target}: **{rec['variant']}** — accuracy {100 * rec['accuracy']:.1f}% "

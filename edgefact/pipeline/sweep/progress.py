@@ -89,7 +89,7 @@ def summary_counts(state: RunState) -> dict[str, int]:
 def status_line(state: RunState) -> str:
     c = summary_counts(state)
     return (f"variants {c['variants_done']}/{c['variants']} done, {c['variants_running']} running, "
-            f"{c['variants_failed']} failed · stages {len(state.records)}/{c['stages']} "
+            f"{c['variants_failed']} failed · tasks {len(state.records)}/{c['stages']} "
             f"({c['computed']} run, {c['cached']} cached, {c['failed']} failed) · "
             f"ETA {_fmt_eta(eta_seconds(state)) if len(state.records) < c['stages'] else '0:00'}")
 

@@ -113,6 +113,16 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "conv_g2_1x1_relu": _conv(7, 7, 10, 6, 1, 1, act="RELU", groups=2),
     "conv_g4_3x3_s2_valid": _conv(10, 10, 8, 12, 3, 3, stride=2, padding="VALID", groups=4),
     "conv_g4_1x1_relu6": _conv(6, 6, 12, 8, 1, 1, act="RELU6", groups=4),
+    # MVE conv engine: input rows read in place (interior) vs zero-point columns (border: padding on
+    # every side, pairs of one in-place and one column pixel on odd widths), rows of 16 * k and of
+    # 16 * k + tail bytes, > 32 output channels (several bias chunks, odd last chunk), flat columns
+    # with a tail (kws-like 10x4 first layer), a 1-pixel output with one odd channel
+    "conv_3x3_c16_o37_same": _conv(6, 5, 16, 37, 3, 3),
+    "conv_3x3_c20_o6_s2_same_relu": _conv(9, 7, 20, 6, 3, 3, stride=2, act="RELU"),
+    "conv_5x5_c16_o5_same": _conv(7, 6, 16, 5, 5, 5),
+    "conv_1x1_c24_o40_relu6": _conv(5, 3, 24, 40, 1, 1, act="RELU6"),
+    "conv_10x4_c1_o9_s2_same_relu": _conv(15, 7, 1, 9, 10, 4, stride=2, act="RELU"),
+    "conv_3x3_c5_o3_1px_valid": _conv(3, 3, 5, 3, 3, 3, padding="VALID"),
     # DEPTHWISE_CONV_2D
     "dw_3x3_m1_s1_same": _dw(9, 9, 6, 1, 3, 1, "SAME"),
     "dw_3x3_m1_s2_valid_relu": _dw(11, 11, 5, 1, 3, 2, "VALID", "RELU"),

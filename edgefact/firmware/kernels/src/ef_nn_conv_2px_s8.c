@@ -5,15 +5,13 @@
  * DSP (Cortex-M4/M7/M33, filter depth % 4 == 0): paired int16 columns ((a0, a2) (a1, a3) halfword
  * pairs as SXTAB16 makes them from 4 input bytes), SMLAD against SXTB16 of 4 filter bytes.
  *
- * MVE (Helium, Cortex-M55): columns stay int8 (16 lanes per VMLADAV): an out-of-bounds tap is
- * filled with the input zero point (-input_offset, always an int8), so
- * sum((x + off) * w) = sum(x * w) + off * sum(w) holds for every tap, padded or not; sum(w) comes
- * from a VADDVA in the same loop. The results go through the 4-lane requantization
- * (ef_store_requantized_x4) four channels at a time.
+ * MVE (Helium, Cortex-M55): int8 runs (16 lanes per VMLADAV) read in place from the input where
+ * the window is inside it, else from int8 columns filled with the input zero point; off * sum(w)
+ * folded into the biases once per call; see the MVE body below.
  *
  * Cycle reasoning (QEMU counts instructions only): on the M55 a 128-bit VLDRB/VMLADAV is two
- * beats, overlapped in pairs by the dual-beat pipeline, so a pass of 2 column loads + 2 filter
- * loads + 4 VMLADAV + 2 VADDVA (64 MACs) is about 10-12 cycles, versus 32 SMLAD for the same work.
+ * beats, overlapped in pairs by the dual-beat pipeline, so a step of 2 pixel loads + 2 filter
+ * loads + 4 VMLADAV (64 MACs) is about 8-10 cycles, versus 32 SMLAD for the same work.
  */
 #include "internal/ef_conv_2px.h"
 
@@ -191,180 +189,368 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
     }
 }
 #elif defined(EF_NN_USE_MVE)
+/*
+ * MVE body. A pixel's receptive field is read as `rows` runs of `seg` bytes, run r at
+ * base + r * stride, against the filter's rows, which are contiguous (OHWI):
+ *  - "rows" mode (ungrouped, kw * fc long enough that its kh runs need no more vector steps than
+ *    the flat column): an interior pixel is read in place from the input (kh runs of kw * fc
+ *    bytes, stride = one input row), nothing is copied; a border pixel gets a column whose runs
+ *    are its rows (stride kw * fc), out-of-bounds taps filled with the input zero point;
+ *  - "flat" mode (grouped, or short rows such as a first layer with 1-3 channels): every pixel
+ *    gets an int8 column, read as one run of kh * kw * fc bytes;
+ *  - cols == NULL (ungrouped unpadded 1x1, ef_conv_1x1_s8): one run, the input pixel.
+ * Padding with the zero point makes sum((x + off) * w) = sum(x * w) + off * sum(w) for every
+ * pixel, so off * sum(w) is folded once per call into the biases (`eff_bias`, a stack block of
+ * EF_CONV_MVE_CHUNK channels) and the inner loop is 2 pixel loads + 2 filter loads + 4
+ * VMLADAVA per 16 bytes (64 MACs). Runs of n % 16 bytes end with one predicated step.
+ */
 
+/* output channels whose effective biases are computed at a time (stack: 4 bytes each) */
+#define EF_CONV_MVE_CHUNK 32
 
-/* n bytes of src, or of `pad` when src is NULL (an out-of-bounds tap). */
-static inline void copy_or_fill_s8(int8_t *dst, const int8_t *src, int8_t pad, int32_t n)
+typedef struct {
+    const int8_t *input;
+    const ef_dims *in;
+    int32_t b;
+    int32_t kh;
+    int32_t kw;
+    int32_t fc;
+    int32_t seg;      /* bytes of one run */
+    int32_t rows;     /* runs per pixel */
+    int32_t row_step; /* input bytes between two rows of the window (rows mode, interior pixels) */
+    int32_t full;     /* seg / 16 */
+    int32_t rem;      /* seg % 16 */
+    int8_t pad;
+    int rows_mode;
+} conv_geom;
+
+/* n bytes of src to dst (n >= 0), 16 per step, the last step predicated. */
+static inline void copy_s8(int8_t *dst, const int8_t *src, int32_t n)
 {
-    if (src == 0) {
-        const int8x16_t v = vdupq_n_s8(pad);
-        for (int32_t i = 0; i < n; i += 16) {
-            vstrbq_p_s8(dst + i, v, vctp8q((uint32_t)(n - i)));
-        }
-        return;
+    for (; n >= 16; n -= 16) {
+        vstrbq_s8(dst, vldrbq_s8(src));
+        dst += 16;
+        src += 16;
     }
-    for (int32_t i = 0; i < n; i += 16) {
-        const mve_pred16_t p = vctp8q((uint32_t)(n - i));
-        vstrbq_p_s8(dst + i, vldrbq_z_s8(src + i, p), p);
+    if (n > 0) {
+        const mve_pred16_t p = vctp8q((uint32_t)n);
+        vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
     }
 }
 
-static void fill_column_s8(int8_t *col, const int8_t *input, const ef_dims *in, int32_t b, int32_t iy0,
-                           int32_t ix0, int32_t kh, int32_t kw, int32_t c0, int32_t fc, int8_t pad)
+static inline void fill_s8(int8_t *dst, int8x16_t v, int32_t n)
 {
-    for (int32_t ky = 0; ky < kh; ++ky) {
+    for (; n >= 16; n -= 16) {
+        vstrbq_s8(dst, v);
+        dst += 16;
+    }
+    if (n > 0) {
+        vstrbq_p_s8(dst, v, vctp8q((uint32_t)n));
+    }
+}
+
+/* The window at (iy0, ix0) of channels c0..c0+fc as a column of kh * kw * fc bytes, out-of-bounds
+ * taps = pad. Ungrouped (fc == in->c): the in-bounds taps of a row are one contiguous copy. */
+static void fill_column(int8_t *col, const conv_geom *g, int32_t iy0, int32_t ix0, int32_t c0)
+{
+    const ef_dims *in = g->in;
+    const int32_t fc = g->fc;
+    const int32_t seg = g->kw * fc;
+    const int8x16_t vpad = vdupq_n_s8(g->pad);
+    const int32_t kx0 = EF_MAX(0, -ix0);
+    const int32_t kx1 = EF_MIN(g->kw, in->w - ix0);
+    for (int32_t ky = 0; ky < g->kh; ++ky) {
         const int32_t iy = iy0 + ky;
-        for (int32_t kx = 0; kx < kw; ++kx) {
-            const int32_t ix = ix0 + kx;
-            const int inside = iy >= 0 && iy < in->h && ix >= 0 && ix < in->w;
-            const int8_t *src = inside ? input + (((b * in->h + iy) * in->w + ix) * in->c + c0) : 0;
-            copy_or_fill_s8(col, src, pad, fc);
-            col += fc;
+        if (iy < 0 || iy >= in->h || kx1 <= kx0) {
+            fill_s8(col, vpad, seg);
+        } else {
+            const int8_t *src = g->input + (((g->b * in->h + iy) * in->w + ix0 + kx0) * in->c + c0);
+            fill_s8(col, vpad, kx0 * fc);
+            if (fc == in->c) {
+                copy_s8(col + kx0 * fc, src, (kx1 - kx0) * fc);
+            } else {
+                for (int32_t kx = kx0; kx < kx1; ++kx) {
+                    copy_s8(col + kx * fc, src + (kx - kx0) * in->c, fc);
+                }
+            }
+            fill_s8(col + kx1 * fc, vpad, (g->kw - kx1) * fc);
         }
+        col += seg;
     }
 }
 
-/* ra[k] / rb[k] = sum((a + off) * fk) / sum((b + off) * fk), k = 0, 1. */
-static inline void dot_2px_2ch(const int8_t *ca, const int8_t *cb, const int8_t *f0, const int8_t *f1,
-                               int32_t n, int32_t off, int32_t *ra, int32_t *rb)
+/* Where the runs of the pixel at (iy0, ix0) start and their stride: in place, or a column
+ * written to `slot`. */
+static inline const int8_t *pixel_runs(const conv_geom *g, int8_t *slot, int32_t iy0, int32_t ix0, int32_t c0,
+                                       int32_t *stride)
 {
-    int32_t a0 = 0;
-    int32_t a1 = 0;
-    int32_t b0 = 0;
-    int32_t b1 = 0;
-    int32_t s0 = 0;
-    int32_t s1 = 0;
-    int32_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        const int8x16_t va = vldrbq_s8(ca + i);
-        const int8x16_t vb = vldrbq_s8(cb + i);
-        const int8x16_t w0 = vldrbq_s8(f0 + i);
-        const int8x16_t w1 = vldrbq_s8(f1 + i);
-        a0 = vmladavaq_s8(a0, va, w0);
-        b0 = vmladavaq_s8(b0, vb, w0);
-        a1 = vmladavaq_s8(a1, va, w1);
-        b1 = vmladavaq_s8(b1, vb, w1);
-        s0 = vaddvaq_s8(s0, w0);
-        s1 = vaddvaq_s8(s1, w1);
+    const ef_dims *in = g->in;
+    if (slot == 0 || (g->rows_mode && iy0 >= 0 && ix0 >= 0 && iy0 + g->kh <= in->h && ix0 + g->kw <= in->w)) {
+        *stride = g->row_step;
+        return g->input + ((g->b * in->h + iy0) * in->w + ix0) * in->c + c0;
     }
-    if (i < n) { /* tail: zeroing loads of the last n % 16 values */
-        const mve_pred16_t p = vctp8q((uint32_t)(n - i));
-        const int8x16_t va = vldrbq_z_s8(ca + i, p);
-        const int8x16_t vb = vldrbq_z_s8(cb + i, p);
-        const int8x16_t w0 = vldrbq_z_s8(f0 + i, p);
-        const int8x16_t w1 = vldrbq_z_s8(f1 + i, p);
-        a0 = vmladavaq_s8(a0, va, w0);
-        b0 = vmladavaq_s8(b0, vb, w0);
-        a1 = vmladavaq_s8(a1, va, w1);
-        b1 = vmladavaq_s8(b1, vb, w1);
-        s0 = vaddvaq_s8(s0, w0);
-        s1 = vaddvaq_s8(s1, w1);
-    }
-    ra[0] = a0 + off * s0;
-    ra[1] = a1 + off * s1;
-    rb[0] = b0 + off * s0;
-    rb[1] = b1 + off * s1;
+    fill_column(slot, g, iy0, ix0, c0);
+    *stride = g->seg;
+    return slot;
 }
 
-static inline void dot_2px_1ch(const int8_t *ca, const int8_t *cb, const int8_t *f, int32_t n, int32_t off,
-                               int32_t *ra, int32_t *rb)
+/* Where a pixel pair's runs are, for dot_pairs (read by its asm at fixed offsets). */
+typedef struct {
+    const int8_t *a;  /* 0: pixel a, first run */
+    const int8_t *b;  /* 4: pixel b */
+    int32_t full;     /* 8: 16-byte steps per run */
+    int32_t rem;      /* 12: bytes after them (0..15) */
+    int32_t sa;       /* 16: run stride of a minus 16 * full */
+    int32_t sb;       /* 20: same for b */
+    int32_t col_len;  /* 24: filter bytes per output channel */
+    int32_t rows;     /* 28: runs per pixel */
+    int32_t pairs;    /* 32: channel pairs left (counted down) */
+} pair_runs;
+
+/* Offset of pixel b's sums from pixel a's in dot_pairs' output (bytes). */
+#define EF_CONV_ACC_B (4 * (EF_CONV_MVE_CHUNK + 4))
+
+/* One run for both pixels and both filters, then the tail (first rem lanes, zeroing loads: the
+ * other lanes multiply 0 by 0); the filters advance by the whole run. */
+#define EF_CONV_RUN_ASM                                 \
+    "ldr    lr, [%[ctx], #8]\n\t"                       \
+    "wls    lr, lr, 3f\n\t"                             \
+    "2:\n\t"                                            \
+    "vldrb.u8 q0, [%[pa]], #16\n\t"                     \
+    "vldrb.u8 q1, [%[pb]], #16\n\t"                     \
+    "vldrb.u8 q2, [%[f0]], #16\n\t"                     \
+    "vldrb.u8 q3, [%[f1]], #16\n\t"                     \
+    "vmladava.s8 %[a0], q0, q2\n\t"                     \
+    "vmladava.s8 %[a1], q0, q3\n\t"                     \
+    "vmladava.s8 %[b0], q1, q2\n\t"                     \
+    "vmladava.s8 %[b1], q1, q3\n\t"                     \
+    "le     lr, 2b\n\t"                                 \
+    "3:\n\t"                                            \
+    "ldr    %[t], [%[ctx], #12]\n\t"                    \
+    "cbz    %[t], 4f\n\t"                               \
+    "vctp.8 %[t]\n\t"                                   \
+    "vpstttt\n\t"                                       \
+    "vldrbt.u8 q0, [%[pa]]\n\t"                         \
+    "vldrbt.u8 q1, [%[pb]]\n\t"                         \
+    "vldrbt.u8 q2, [%[f0]]\n\t"                         \
+    "vldrbt.u8 q3, [%[f1]]\n\t"                         \
+    "add    %[f0], %[t]\n\t"                            \
+    "add    %[f1], %[t]\n\t"                            \
+    "vmladava.s8 %[a0], q0, q2\n\t"                     \
+    "vmladava.s8 %[a1], q0, q3\n\t"                     \
+    "vmladava.s8 %[b0], q1, q2\n\t"                     \
+    "vmladava.s8 %[b1], q1, q3\n\t"                     \
+    "4:\n\t"
+
+/* Raw sums of the pixel pair in r with ctx->pairs consecutive filter pairs starting at f:
+ * acc[2k], acc[2k + 1] = pixel a . filters 2k, 2k + 1, pixel b's at acc + EF_CONV_ACC_B bytes.
+ * Returns the filter after the last pair. One asm loop over pairs (and runs): GCC, left to it,
+ * keeps the loop invariants on the stack around the VMLADAVA loop (~40 instructions per pair
+ * besides the 9 per 16 bytes), and opens one VPST per predicated load. VMLADAVA accumulates into
+ * even registers only. */
+static inline __attribute__((always_inline)) const int8_t *dot_pairs(pair_runs *r, const int8_t *f, int32_t *acc)
 {
-    int32_t a = 0;
-    int32_t b = 0;
-    int32_t s = 0;
-    int32_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        const int8x16_t w = vldrbq_s8(f + i);
-        a = vmladavaq_s8(a, vldrbq_s8(ca + i), w);
-        b = vmladavaq_s8(b, vldrbq_s8(cb + i), w);
-        s = vaddvaq_s8(s, w);
+    register int32_t a0 __asm__("r4");
+    register int32_t a1 __asm__("r6");
+    register int32_t b0 __asm__("r8");
+    register int32_t b1 __asm__("r10");
+    const int8_t *f0 = f;
+    const int8_t *f1 = f + r->col_len;
+    const int8_t *pa;
+    const int8_t *pb;
+    int32_t t;
+    int32_t rows;
+    if (r->rows == 1) {
+        __asm__ volatile(
+            "1:\n\t"
+            "mov.w  %[a0], #0\n\t"
+            "mov.w  %[a1], #0\n\t"
+            "mov.w  %[b0], #0\n\t"
+            "mov.w  %[b1], #0\n\t"
+            "ldrd   %[pa], %[pb], [%[ctx]]\n\t"
+            EF_CONV_RUN_ASM
+            "strd   %[b0], %[b1], [%[acc], %[boff]]\n\t"
+            "strd   %[a0], %[a1], [%[acc]], #8\n\t"
+            "ldr    %[t], [%[ctx], #24]\n\t"
+            "mov    %[f0], %[f1]\n\t"
+            "add    %[f1], %[t]\n\t"
+            "ldr    %[t], [%[ctx], #32]\n\t"
+            "subs   %[t], #1\n\t"
+            "str    %[t], [%[ctx], #32]\n\t"
+            "bne    1b\n\t"
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [pa] "=&r"(pa), [pb] "=&r"(pb),
+              [f0] "+&r"(f0), [f1] "+&r"(f1), [acc] "+&r"(acc), [t] "=&l"(t)
+            : [ctx] "r"(r), [boff] "i"(EF_CONV_ACC_B)
+            : "q0", "q1", "q2", "q3", "lr", "cc", "memory");
+    } else {
+        __asm__ volatile(
+            "1:\n\t"
+            "mov.w  %[a0], #0\n\t"
+            "mov.w  %[a1], #0\n\t"
+            "mov.w  %[b0], #0\n\t"
+            "mov.w  %[b1], #0\n\t"
+            "ldrd   %[pa], %[pb], [%[ctx]]\n\t"
+            "ldr    %[rows], [%[ctx], #28]\n\t"
+            "5:\n\t"
+            EF_CONV_RUN_ASM
+            "ldr    %[t], [%[ctx], #16]\n\t"
+            "add    %[pa], %[t]\n\t"
+            "ldr    %[t], [%[ctx], #20]\n\t"
+            "add    %[pb], %[t]\n\t"
+            "subs   %[rows], #1\n\t"
+            "bne    5b\n\t"
+            "strd   %[b0], %[b1], [%[acc], %[boff]]\n\t"
+            "strd   %[a0], %[a1], [%[acc]], #8\n\t"
+            "ldr    %[t], [%[ctx], #24]\n\t"
+            "mov    %[f0], %[f1]\n\t"
+            "add    %[f1], %[t]\n\t"
+            "ldr    %[t], [%[ctx], #32]\n\t"
+            "subs   %[t], #1\n\t"
+            "str    %[t], [%[ctx], #32]\n\t"
+            "bne    1b\n\t"
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [pa] "=&r"(pa), [pb] "=&r"(pb),
+              [f0] "+&r"(f0), [f1] "+&r"(f1), [acc] "+&r"(acc), [t] "=&l"(t), [rows] "=&r"(rows)
+            : [ctx] "r"(r), [boff] "i"(EF_CONV_ACC_B)
+            : "q0", "q1", "q2", "q3", "lr", "cc", "memory");
     }
-    if (i < n) {
-        const mve_pred16_t p = vctp8q((uint32_t)(n - i));
-        const int8x16_t w = vldrbq_z_s8(f + i, p);
-        a = vmladavaq_s8(a, vldrbq_z_s8(ca + i, p), w);
-        b = vmladavaq_s8(b, vldrbq_z_s8(cb + i, p), w);
-        s = vaddvaq_s8(s, w);
-    }
-    *ra = a + off * s;
-    *rb = b + off * s;
+    return f0;
 }
 
-/* Bias, requantize and store `cnt` (1..4) channels starting at oc. */
-static inline void store4(int8_t *dst, const int32_t acc[4], const int32_t *bias, const ef_per_channel_quant *q,
-                          int32_t oc, int32_t cnt, const ef_conv_params *params)
+/* eff[k] = bias[oc + k] + off * sum(filter of oc + k), k < n. */
+static void effective_bias(int32_t *eff, const int8_t *filter, const int32_t *bias, int32_t oc, int32_t n,
+                           int32_t col_len, int32_t off)
 {
-    const mve_pred16_t p = vctp32q((uint32_t)cnt);
-    int32x4_t v = vldrwq_z_s32(acc, p);
-    if (bias != 0) {
-        v = vaddq_s32(v, vldrwq_z_s32(bias + oc, p));
+    for (int32_t k = 0; k < n; ++k) {
+        const int8_t *f = filter + (oc + k) * col_len;
+        int32_t s = 0;
+        int32_t i = 0;
+        for (; i + 16 <= col_len; i += 16) {
+            s = vaddvaq_s8(s, vldrbq_s8(f + i));
+        }
+        if (i < col_len) {
+            s = vaddvaq_s8(s, vldrbq_z_s8(f + i, vctp8q((uint32_t)(col_len - i))));
+        }
+        eff[k] = (bias != 0 ? bias[oc + k] : 0) + off * s;
     }
-    ef_store_requantized_x4(dst + oc, v, q->multiplier + oc, q->shift + oc, params->output_offset,
-                            params->activation.min, params->activation.max, p);
 }
 
-/* MVE body: int8 columns in `cols` (or the input pixels themselves when cols is NULL). */
+/* Requantize and store channels 0..n-1 of one pixel: acc raw sums, eff / mult / shift per channel. */
+static inline void store_px(int8_t *dst, const int32_t *acc, const int32_t *eff, const int32_t *mult,
+                            const int32_t *shift, int32_t n, int32_t out_off, int32_t act_min, int32_t act_max)
+{
+    const int32x4_t zero = vdupq_n_s32(0);
+    const int32x4_t lo = vdupq_n_s32(act_min);
+    const int32x4_t hi = vdupq_n_s32(act_max);
+    for (int32_t k = 0; k < n; k += 4) {
+        const mve_pred16_t p = vctp32q((uint32_t)(n - k));
+        const int32x4_t vs = vldrwq_s32(shift + k);
+        int32x4_t x = vaddq_s32(vldrwq_s32(acc + k), vldrwq_s32(eff + k));
+        /* ef_requantize_x4 */
+        const int32x4_t right = vminq_s32(vs, zero);
+        x = vshlq_s32(x, vmaxq_s32(vs, zero));
+        x = vqrdmulhq_s32(x, vldrwq_s32(mult + k));
+        x = vqaddq_s32(x, vshrq_n_s32(vandq_s32(x, right), 31));
+        x = vrshlq_s32(x, right);
+        x = vminq_s32(vmaxq_s32(vaddq_n_s32(x, out_off), lo), hi);
+        vstrbq_p_s32(dst + k, x, p);
+    }
+}
+
 void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
                        const int8_t *input, const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias,
                        const ef_dims *out, int8_t *output, void *cols)
 {
     int8_t *scratch = (int8_t *)cols;
-    const int32_t kh = filter_dims->h;
-    const int32_t kw = filter_dims->w;
-    const int32_t fc = filter_dims->c;
-    const int32_t col_len = kh * kw * fc;
-    const int32_t groups = in->c / fc;
-    const int32_t oc_per_group = out->c / groups;
+    conv_geom g;
+    g.input = input;
+    g.in = in;
+    g.kh = filter_dims->h;
+    g.kw = filter_dims->w;
+    g.fc = filter_dims->c;
+    g.pad = (int8_t)(-params->input_offset);
+    const int32_t col_len = g.kh * g.kw * g.fc;
+    const int32_t groups = in->c / g.fc;
+    const int32_t opg = out->c / groups;
     const int32_t n_px = out->h * out->w;
-    const int32_t off = params->input_offset;
-    const int8_t pad = (int8_t)(-off);
-    /* ungrouped 1x1 without padding: the input pixel is the column, no copy */
-    const int direct = scratch == 0;
+    const int32_t sh = params->stride.h;
+    const int32_t sw = params->stride.w;
+    const int32_t ph = params->padding.h;
+    const int32_t pw = params->padding.w;
+    const int32_t row_vectors = g.kh * ((g.kw * g.fc + 15) >> 4);
+    g.rows_mode = scratch != 0 && groups == 1 && row_vectors <= ((col_len + 15) >> 4);
+    if (g.rows_mode) {
+        g.rows = g.kh;
+        g.seg = g.kw * g.fc;
+        g.row_step = in->w * in->c;
+    } else { /* one run: the flat column, or the input pixel of an unpadded 1x1 */
+        g.rows = 1;
+        g.seg = col_len;
+        g.row_step = 0;
+    }
+    g.full = g.seg >> 4;
+    g.rem = g.seg & 15;
+    /* per chunk: effective biases and the raw sums of the two pixels, padded to a multiple of 4
+     * (the last vector reads lanes that are computed or stale, never stored) */
+    int32_t eff[EF_CONV_MVE_CHUNK + 4];
+    int32_t acc[2 * (EF_CONV_MVE_CHUNK + 4)]; /* pixel a, then pixel b at EF_CONV_ACC_B bytes */
+    pair_runs run;
+    run.full = g.full;
+    run.rem = g.rem;
+    run.col_len = col_len;
+    run.rows = g.rows;
+    const int32_t *mult = quant->multiplier;
+    const int32_t *shift = quant->shift;
+    const int32_t out_off = params->output_offset;
+    const int32_t act_min = params->activation.min;
+    const int32_t act_max = params->activation.max;
     for (int32_t b = 0; b < in->n; ++b) {
-        int8_t *dst = output + b * n_px * out->c;
-        for (int32_t p = 0; p < n_px; p += 2) {
-            const int has_b = p + 1 < n_px;
-            const int32_t pb = has_b ? p + 1 : p;
-            const int32_t oya = p / out->w;
-            const int32_t oxa = p - oya * out->w;
-            const int32_t oyb = pb / out->w;
-            const int32_t oxb = pb - oyb * out->w;
-            const int32_t iya = oya * params->stride.h - params->padding.h;
-            const int32_t ixa = oxa * params->stride.w - params->padding.w;
-            const int32_t iyb = oyb * params->stride.h - params->padding.h;
-            const int32_t ixb = oxb * params->stride.w - params->padding.w;
-            int8_t *dsta = dst + p * out->c;
-            int8_t *dstb = dsta + out->c;
-            for (int32_t g = 0; g < groups; ++g) {
-                const int8_t *ca;
-                const int8_t *cb;
-                if (direct) {
-                    ca = input + ((b * in->h + iya) * in->w + ixa) * in->c;
-                    cb = input + ((b * in->h + iyb) * in->w + ixb) * in->c;
-                } else {
-                    fill_column_s8(scratch, input, in, b, iya, ixa, kh, kw, g * fc, fc, pad);
+        g.b = b;
+        int8_t *out_b = output + b * n_px * out->c;
+        for (int32_t grp = 0; grp < groups; ++grp) {
+            const int32_t c0 = grp * g.fc;
+            for (int32_t cs = grp * opg; cs < (grp + 1) * opg; cs += EF_CONV_MVE_CHUNK) {
+                const int32_t nc = EF_MIN(EF_CONV_MVE_CHUNK, (grp + 1) * opg - cs);
+                effective_bias(eff, filter, bias, cs, nc, col_len, params->input_offset);
+                int32_t oy = 0;
+                int32_t ox = 0;
+                for (int32_t p = 0; p < n_px; p += 2) {
+                    const int has_b = p + 1 < n_px;
+                    int32_t sa;
+                    int32_t sb;
+                    const int8_t *a = pixel_runs(&g, scratch, oy * sh - ph, ox * sw - pw, c0, &sa);
+                    if (++ox == out->w) {
+                        ox = 0;
+                        ++oy;
+                    }
+                    const int8_t *pb = a;
+                    sb = sa;
                     if (has_b) {
-                        fill_column_s8(scratch + col_len, input, in, b, iyb, ixb, kh, kw, g * fc, fc, pad);
+                        pb = pixel_runs(&g, scratch ? scratch + col_len : 0, oy * sh - ph, ox * sw - pw, c0, &sb);
+                        if (++ox == out->w) {
+                            ox = 0;
+                            ++oy;
+                        }
                     }
-                    ca = scratch;
-                    cb = has_b ? scratch + col_len : scratch;
-                }
-                const int32_t oc_end = (g + 1) * oc_per_group;
-                for (int32_t oc = g * oc_per_group; oc < oc_end; oc += 4) {
-                    const int32_t cnt = EF_MIN(4, oc_end - oc);
-                    int32_t acc_a[4] = {0, 0, 0, 0};
-                    int32_t acc_b[4] = {0, 0, 0, 0};
-                    int32_t k = 0;
-                    for (; k + 1 < cnt; k += 2) {
-                        const int8_t *f0 = filter + (oc + k) * col_len;
-                        dot_2px_2ch(ca, cb, f0, f0 + col_len, col_len, off, &acc_a[k], &acc_b[k]);
+                    run.a = a;
+                    run.b = pb;
+                    run.sa = sa - 16 * g.full;
+                    run.sb = sb - 16 * g.full;
+                    const int8_t *f = filter + cs * col_len;
+                    if (nc >= 2) {
+                        run.pairs = nc >> 1;
+                        f = dot_pairs(&run, f, acc);
                     }
-                    if (k < cnt) {
-                        dot_2px_1ch(ca, cb, filter + (oc + k) * col_len, col_len, off, &acc_a[k], &acc_b[k]);
+                    if (nc & 1) { /* odd channel count: the last filter as a pair of itself */
+                        run.col_len = 0;
+                        run.pairs = 1;
+                        (void)dot_pairs(&run, f, acc + (nc - 1));
+                        run.col_len = col_len;
                     }
-                    store4(dsta, acc_a, bias, quant, oc, cnt, params);
+                    int8_t *dsta = out_b + p * out->c + cs;
+                    store_px(dsta, acc, eff, mult + cs, shift + cs, nc, out_off, act_min, act_max);
                     if (has_b) {
-                        store4(dstb, acc_b, bias, quant, oc, cnt, params);
+                        store_px(dsta + out->c, acc + EF_CONV_ACC_B / 4, eff, mult + cs, shift + cs, nc, out_off,
+                                 act_min, act_max);
                     }
                 }
             }

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "convert": "edgefact.export.convert_cli:convert_cmd",
     "ops": "edgefact.export.ops_cli:ops_cmd",
     "build": "edgefact.pipeline.build_cli:build_cmd",
+    "init": "edgefact.pipeline.build_cli:init_cmd",
     "sweep": "edgefact.pipeline.sweep_cli:sweep_cmd",
     "compare": "edgefact.report.cli:compare_cmd",
     "report": "edgefact.report.cli:report_cmd",
@@ -49,6 +50,7 @@ HELP: dict[str, str] = {
     "convert": "Generate C for an int8 .tflite model.",
     "ops": "List the supported TFLite operators, their constraints and kernels.",
     "build": "The whole chain: train, factorize, cluster, export, C, firmware, run, report.",
+    "init": "Write a commented edgefact.toml with every build option.",
     "sweep": "Build many variants (factorization x clustering x width x target) on Ray, with one shared cache.",
     "compare": "Compare build directories side by side.",
     "report": "Validate a report.json, print it and re-render report.md/html.",
@@ -86,7 +88,7 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup)
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="edgefact")
 def cli() -> None:
     """edgefact: factorized CNNs onto microcontrollers, measured on the device."""

@@ -7,26 +7,27 @@ from pathlib import Path
 import click
 import numpy as np
 
+from edgefact.common_cli import CONTEXT, examples, opt
 from edgefact.errors import EdgefactError
 from edgefact.export.onnx_export import DEFAULT_OPSET, SUPPORTED_OPSETS
 from edgefact.export.tflite_convert import DEFAULT_CALIB_SAMPLES, DEFAULT_MIN_AGREEMENT
 
 
-@click.command(name="export")
+@click.command(name="export", context_settings=CONTEXT)
 @click.argument("checkpoint", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--to", "fmt", type=click.Choice(["onnx", "tflite"]), required=True, help="Output format.")
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output file.")
-@click.option("--calib-samples", default=DEFAULT_CALIB_SAMPLES, show_default=True, type=click.IntRange(1),
-              help="Training samples used to calibrate int8 ranges (class-balanced, fixed seed).")
-@click.option("--min-agreement", default=DEFAULT_MIN_AGREEMENT, show_default=True, type=click.FloatRange(0, 1),
-              help="Fail when float and int8 top-1 predictions agree on fewer test samples than this.")
-@click.option("--eval-samples", default=None, type=click.IntRange(1),
-              help="Test samples for accuracy/agreement (default: the whole test split).")
+@opt("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output file.")
+@opt("--calib-samples", default=DEFAULT_CALIB_SAMPLES, show_default=True, type=click.IntRange(1),
+     help="Training samples that calibrate the int8 ranges (class-balanced, fixed seed).")
+@opt("--min-agreement", default=DEFAULT_MIN_AGREEMENT, show_default=True, type=click.FloatRange(0, 1))
+@opt("--eval-samples", default=None, type=click.IntRange(1),
+     help="Test samples for accuracy/agreement.  [default: the whole test split]")
 @click.option("--opset", default=DEFAULT_OPSET, show_default=True,
               type=click.IntRange(SUPPORTED_OPSETS.start, SUPPORTED_OPSETS.stop - 1), help="ONNX opset.")
 @click.option("--onnx-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="With --to tflite: also keep the intermediate ONNX file here.")
-@click.option("--data", default=None, help="Data set name or path (default: the checkpoint's).")
+@opt("--dataset", "--data", dest="data", default=None, help="Data set name or path.  [default: the checkpoint's]")
+@examples("edgefact export fm.pt --to tflite --out fm.tflite", "edgefact export fm.pt --to onnx --out fm.onnx")
 def export_cmd(
     checkpoint: Path,
     fmt: str,
@@ -67,9 +68,10 @@ def _fmt_quant(t: object) -> str:
     return f"per-channel(dim {q.quantized_dimension}) x{len(s)} scale {s.min():.3g}..{s.max():.3g}"
 
 
-@click.command(name="inspect")
+@click.command(name="inspect", context_settings=CONTEXT)
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--tensors/--no-tensors", default=True, show_default=True, help="Also list every tensor.")
+@examples("edgefact inspect fm.tflite", "edgefact inspect --no-tensors build/tflite/model.tflite")
 def inspect_cmd(model: Path, tensors: bool) -> None:
     """Show the operators and tensors of a .tflite model."""
     from edgefact.export.tflite_model import load_tflite

@@ -12,54 +12,70 @@ from typing import Any
 
 import click
 
+from edgefact.common_cli import CONTEXT, examples, make_output, opt, output_options
 from edgefact.errors import EdgefactError
 
 
-@click.command(name="convert")
+@click.command(name="convert", context_settings=CONTEXT)
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--target", "-t", "target", default="host", show_default=True,
-              help="Core or board the code is for (`edgefact targets`); checked against its flash/RAM.")
-@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for model.c/.h, model_data.c/.h and plan.txt.")
+@opt("--target", default="host", show_default=True,
+     help="Core or board the code is for (see `edgefact targets`); checked against its flash/RAM.")
+@opt("--out", dest="out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+     help="Folder for model.c/.h, model_data.c/.h and plan.txt.")
 @click.option("--tflm/--no-tflm", "with_tflm", default=True, show_default=True,
               help="Also measure TFLite Micro's arena for the same model and print it beside ours.")
-@click.option("--pack", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
-              help="Store clustered filters as 1/2/4-bit indices + int8 look-up tables, expanded before their "
-                   "layer (auto: where it saves flash; see docs/packing.md).")
-def convert_cmd(model: Path, target: str, out_dir: Path, with_tflm: bool, pack: str = "auto") -> None:
+@opt("--pack", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+     help="Store clustered filters as 1/2/4-bit indices + int8 look-up tables, expanded before their "
+          "layer (auto: where it saves flash; see docs/packing.md).")
+@output_options
+@examples("edgefact convert fm.tflite -o gen/", "edgefact convert kws.tflite -t cortex-m55 -o gen-m55/ --json")
+def convert_cmd(model: Path, target: str, out_dir: Path, with_tflm: bool, pack: str = "auto", quiet: bool = False,
+                verbose: bool = False, as_json: bool = False) -> None:
     """Generate C for the int8 MODEL (.tflite): one kernel call per layer and a static memory plan."""
     from edgefact.export.codegen import generate_c, layer_table
     from edgefact.export.tflite_model import load_tflite
     from edgefact.firmware.fit import check_fits
     from edgefact.pipeline.deploy import estimate_footprint
+    from edgefact.progress import use_output
     from edgefact.targets import get_target
 
     if not model.is_file():
         raise EdgefactError(f"model file not found: {model} (give the path of an int8 .tflite file)")
+    if model.read_bytes()[4:8] != b"TFL3":
+        raise EdgefactError(f"{model} is not a TFLite flatbuffer (no TFL3 identifier in its first bytes): "
+                            "give an int8 .tflite file")
     tgt = get_target(target)
-    m = load_tflite(model)
-    tflm = None
-    if with_tflm:
-        from edgefact.export.reference import OracleCrashError, tflm_arena_bytes
+    with use_output(make_output(quiet, verbose, as_json)) as out:
+        m = load_tflite(model)
+        tflm = None
+        if with_tflm:
+            from edgefact.export.reference import tflm_arena_bytes
 
-        try:
             tflm = tflm_arena_bytes(model)
-        except OracleCrashError as exc:
-            click.echo(f"warning: {exc}; generating C without the TFLM comparison", err=True)
-    gen = generate_c(m, out_dir, target=tgt, model_name=model.name, tflm_arena=tflm, pack=pack)
-    check_fits(tgt, *estimate_footprint(gen, 0), what=f"model {model.name}")
-    click.echo(layer_table(gen.graph))
-    click.echo("")
-    line = f"arena: edgefact {gen.arena_bytes} bytes"
-    if tflm is not None:
-        line += f" | TFLM {tflm} bytes"
-    click.echo(line + f"; weights {gen.const_bytes} bytes in flash")
-    for pos, p in sorted((gen.packed or {}).items()):
-        layer = gen.graph.layers[pos]
-        click.echo(f"packed {layer.name}: K={p.max_distinct}, {p.bits}-bit indices, {p.num_luts} LUT(s), "
-                   f"{p.stored_bytes} bytes instead of {p.original_bytes} (saves {p.saved_bytes})")
-    for name in ("model.h", "model.c", "model_data.h", "model_data.c", "plan.txt"):
-        click.echo(f"wrote {gen.files[name]}")
+        gen = generate_c(m, out_dir, target=tgt, model_name=model.name, tflm_arena=tflm, pack=pack)
+        check_fits(tgt, *estimate_footprint(gen, 0), what=f"model {model.name}")
+        line = f"arena: edgefact {gen.arena_bytes} bytes"
+        if tflm is not None:
+            line += f" | TFLM {tflm} bytes"
+        summary = line + f"; weights {gen.const_bytes} bytes in flash"
+        packed = []
+        for pos, p in sorted((gen.packed or {}).items()):
+            layer = gen.graph.layers[pos]
+            packed.append({"layer": layer.name, "k": p.max_distinct, "bits": p.bits, "luts": p.num_luts,
+                           "stored_bytes": p.stored_bytes, "original_bytes": p.original_bytes})
+            out.info(f"packed {layer.name}: K={p.max_distinct}, {p.bits}-bit indices, {p.num_luts} LUT(s), "
+                     f"{p.stored_bytes} bytes instead of {p.original_bytes} (saves {p.saved_bytes})")
+        files = {name: str(gen.files[name]) for name in ("model.h", "model.c", "model_data.h", "model_data.c",
+                                                        "plan.txt")}
+        for path in files.values():
+            out.info(f"wrote {path}")
+        data = {"model": str(model), "target": tgt.name, "arena_bytes": gen.arena_bytes, "tflm_arena_bytes": tflm,
+                "weight_bytes": gen.const_bytes, "packed": packed, "files": files,
+                "layers": [{"index": la.index, "op": la.op, "kernel": la.kernel or None, "macs": la.macs}
+                           for la in gen.graph.layers]}
+        if not quiet and not as_json:
+            click.echo(layer_table(gen.graph) + "\n")
+        out.result(summary, data)
 
 
 def deploy_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -71,6 +87,6 @@ def deploy_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Number of random inputs embedded in the firmware and checked against TFLM."),
         click.option("--no-run", "no_run", is_flag=True, help="Build only; do not run or compare."),
     ]
-    for opt in reversed(options):
-        f = opt(f)
+    for option in reversed(options):
+        f = option(f)
     return f

@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
 import numpy as np
 
 from edgefact.errors import EdgefactError
 from edgefact.pipeline.config import BuildConfig
 from edgefact.pipeline.stages import SharedCache, StageFn, StageResult, StageRunner, StageSpec, plan
+from edgefact.progress import current as current_output
 from edgefact.targets.runners.options import runner_options as runner_options_for
 
 
@@ -115,7 +115,8 @@ class Build:
         self.out = Path(cfg.out)
         self.kind = model_kind(cfg.model)
         self.plan: list[StageSpec] = plan(cfg, self.kind)
-        self.echo = echo or (lambda s: click.echo(s, err=True))
+        # messages go through the command's output policy (edgefact.progress): stderr, live in a terminal
+        self.echo = echo or current_output().echo
         self.accuracy: dict[str, Any] = {}
         #: values earlier stages computed that later stages' keys depend on (StageSpec.upstream)
         self.values: dict[str, Any] = {"mean": None, "std": None}
@@ -372,7 +373,7 @@ class Build:
         raise EdgefactError("the build plan has no report stage")  # pragma: no cover - STAGES ends with one
 
     def _report(self, report: dict[str, Any], t0: float) -> BuildResult:
-        from edgefact.report.render import summary_line, write_reports
+        from edgefact.report.render import json_summary, summary_line, write_reports
 
         report["accuracy"] = {k: v for k, v in self.accuracy.items() if v is not None}
         report["config"] = {k: v for k, v in dataclasses.asdict(self.cfg).items() if k != "extra"}
@@ -380,6 +381,10 @@ class Build:
         stages = self.runner.summary()
         stages.append({"name": "report", "seconds": 0.0, "cached": False})
         report["stages"] = stages
+        from edgefact.pipeline.stages import tool_version
+
+        report["tools"] = {t.removeprefix("cmd:"): tool_version(t)
+                           for t in dict.fromkeys(t for spec in self.plan for t in spec.tools)}
         write_reports(report, report_dir)
         # the newest build's report also at the top of DIR, for `edgefact compare DIR ...`
         write_reports(report, self.out)
@@ -388,7 +393,7 @@ class Build:
         n = len(self.plan)
         self.echo(f"[{n}/{n}] report     written to {report_dir} "
                   f"({n_cached} of {len(stages) - 1} stages cached, {seconds:.1f} s in all)")
-        click.echo(summary_line(report))
+        current_output().result(summary_line(report), json_summary(report))
         return BuildResult(self.out, report, report_dir, stages, seconds)
 
 

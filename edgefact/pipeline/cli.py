@@ -7,7 +7,17 @@ from typing import Any
 
 import click
 
+from edgefact.common_cli import CONTEXT, examples, opt
 from edgefact.errors import EdgefactError
+
+
+def epochs_and_steps(epochs: float, n_train: int, batch_size: int) -> tuple[int, int | None]:
+    """(whole epochs, max_steps) for a possibly fractional number of epochs (``--epochs 0.5``)."""
+    import math
+
+    if epochs >= 1 and float(epochs).is_integer():
+        return int(epochs), None
+    return max(1, math.ceil(epochs)), max(1, math.ceil(epochs * math.ceil(n_train / batch_size)))
 
 
 def _dataset_meta_matches(ds: Any, ckpt: Any) -> None:
@@ -34,27 +44,34 @@ def _parse_model_args(items: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-@click.command(name="train")
-@click.option("--model", "model_name", default=None, help="Zoo model (see `edgefact models`); default: the default model.")
-@click.option("--dataset", default="fashion-mnist", show_default=True, help="fashion-mnist, mnist-5k, digits, a .npz or an image folder.")
-@click.option("--epochs", type=int, default=None, help="Epochs (default: the default model's recipe).")
-@click.option("--batch-size", type=int, default=None)
-@click.option("--lr", type=float, default=None, help="Peak learning rate (cosine schedule).")
-@click.option("--optimizer", type=click.Choice(["adam", "adamw", "sgd"]), default=None)
-@click.option("--weight-decay", type=float, default=None)
-@click.option("--width", type=float, default=1.0, show_default=True, help="Width multiplier.")
+@click.command(name="train", context_settings=CONTEXT)
+@opt("--model", dest="model_name", default=None, help="Zoo model (see `edgefact models`).  [default: the default model]")
+@opt("--dataset", default="fashion-mnist", show_default=True)
+@opt("--epochs", type=click.FloatRange(0, min_open=True), default=None,
+     help="Epochs; fractions train part of an epoch.  [default: the model's recipe]")
+@opt("--batch-size", type=click.IntRange(1), default=None, help="Samples per optimizer step.  [default: the recipe's]")
+@opt("--lr", type=click.FloatRange(0, min_open=True), default=None,
+     help="Peak learning rate (cosine schedule).  [default: the recipe's]")
+@click.option("--optimizer", type=click.Choice(["adam", "adamw", "sgd"]), default=None,
+              help="Optimizer.  [default: the recipe's]")
+@click.option("--weight-decay", type=click.FloatRange(0), default=None, help="Weight decay.  [default: the recipe's]")
+@opt("--width", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True)
 @click.option("--arg", "model_args", multiple=True, metavar="KEY=VALUE",
               help="Extra model argument, e.g. --arg keep=2 (shiftnet SAL2), --arg blocks=4 (dscnn).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@opt("--seed", type=int, default=0, show_default=True)
 @click.option("--teacher", type=click.Path(path_type=Path), default=None, help="Teacher checkpoint for distillation.")
-@click.option("--kd-alpha", type=float, default=0.7, show_default=True, help="Weight of the distillation loss.")
-@click.option("--kd-temperature", type=float, default=4.0, show_default=True)
-@click.option("--max-train-samples", type=int, default=None, help="Train on the first N samples only.")
-@click.option("--threads", type=int, default=None, help="Torch threads (default min(2, CPUs)).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Checkpoint to write.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--kd-alpha", type=click.FloatRange(0, 1), default=0.7, show_default=True,
+              help="Weight of the distillation loss.")
+@click.option("--kd-temperature", type=click.FloatRange(0, min_open=True), default=4.0, show_default=True,
+              help="Softmax temperature of the distillation loss.")
+@opt("--train-samples", "--max-train-samples", dest="max_train_samples", type=click.IntRange(0), default=None,
+     help="Train on the first N training samples only.  [default: all]")
+@opt("--threads", type=click.IntRange(1), default=None)
+@opt("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Checkpoint to write.")
+@opt("--quiet", is_flag=True, help="No progress bar.")
+@examples("edgefact train --out fm.pt", "edgefact train -m dscnn -d mnist-5k --epochs 0.5 --out dscnn.pt")
 def train_cmd(
-    model_name: str | None, dataset: str, epochs: int | None, batch_size: int | None, lr: float | None,
+    model_name: str | None, dataset: str, epochs: float | None, batch_size: int | None, lr: float | None,
     optimizer: str | None, weight_decay: float | None, width: float, model_args: tuple[str, ...], seed: int,
     teacher: Path | None,
     kd_alpha: float, kd_temperature: float, max_train_samples: int | None, threads: int | None, out: Path, quiet: bool,
@@ -86,9 +103,11 @@ def train_cmd(
         _dataset_meta_matches(ds, tck)
         teacher_model = tck.build_model()
     click.echo(f"training {name} on {ds.name}: {len(ds.y_train)} train / {len(ds.y_test)} test, {ds.input_shape}, "
-               f"{recipe['epochs']} epochs, {torch.get_num_threads()} threads")  # fmt: skip
+               f"{recipe['epochs']} epochs, {torch.get_num_threads()} threads", err=True)  # fmt: skip
+    n_train = len(ds.y_train[:max_train_samples])
+    whole, steps = epochs_and_steps(float(recipe["epochs"]), n_train, int(recipe["batch_size"]))
     metrics = train_model(
-        model, ds, epochs=int(recipe["epochs"]), batch_size=int(recipe["batch_size"]), lr=float(recipe["lr"]),
+        model, ds, epochs=whole, max_steps=steps, batch_size=int(recipe["batch_size"]), lr=float(recipe["lr"]),
         optimizer=str(recipe["optimizer"]), weight_decay=float(recipe["weight_decay"]), seed=seed,
         teacher=teacher_model, kd_alpha=kd_alpha, kd_temperature=kd_temperature, progress=not quiet,
         max_train_samples=max_train_samples, threads=threads,
@@ -97,9 +116,10 @@ def train_cmd(
     click.echo(f"test accuracy {metrics['test_accuracy']:.4f}, train {metrics['seconds']:.1f} s -> {out}")
 
 
-@click.command(name="factorize")
+@click.command(name="factorize", context_settings=CONTEXT)
 @click.argument("checkpoint", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--method", type=click.Choice(["spatial", "lowrank", "dictionary", "depthwise", "grouped"]), required=True)
+@click.option("--method", type=click.Choice(["spatial", "lowrank", "dictionary", "depthwise", "grouped"]), required=True,
+              help="Factorization: spatial (kx1+1xk), lowrank (SVD), dictionary, depthwise or grouped.")
 @click.option("--rank", type=int, default=None, help="spatial/lowrank: explicit rank (else chosen by --energy).")
 @click.option("--energy", type=float, default=0.9, show_default=True, help="spatial/lowrank: kept share of the squared spectrum.")
 @click.option("--max-ratio", type=float, default=0.5, show_default=True, help="Energy-chosen ranks keep at most this share of a layer's params.")
@@ -107,20 +127,26 @@ def train_cmd(
 @click.option("--alpha", type=float, default=0.2, show_default=True, help="dictionary: l1 weight (0 = dense codes).")
 @click.option("--groups", type=int, default=2, show_default=True, help="grouped: number of groups.")
 @click.option("--include-input-layer", is_flag=True, help="Also factorize the first conv.")
-@click.option("--dataset", default=None, help="Data set for the fine-tune (default: the checkpoint's).")
-@click.option("--epochs", type=int, default=2, show_default=True, help="Distillation fine-tune epochs (0: none).")
-@click.option("--batch-size", type=int, default=128, show_default=True)
-@click.option("--lr", type=float, default=0.002, show_default=True)
-@click.option("--kd-alpha", type=float, default=0.7, show_default=True)
-@click.option("--kd-temperature", type=float, default=4.0, show_default=True)
-@click.option("--max-train-samples", type=int, default=None)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--threads", type=int, default=None)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@opt("--dataset", default=None, help="Data set for the fine-tune.  [default: the checkpoint's]")
+@opt("--epochs", type=click.FloatRange(0), default=2.0, show_default=True,
+     help="Distillation fine-tune epochs (0: none); fractions train part of an epoch.")
+@opt("--batch-size", type=click.IntRange(1), default=128, show_default=True)
+@opt("--lr", type=click.FloatRange(0, min_open=True), default=0.002, show_default=True)
+@click.option("--kd-alpha", type=click.FloatRange(0, 1), default=0.7, show_default=True,
+              help="Weight of the distillation loss.")
+@click.option("--kd-temperature", type=click.FloatRange(0, min_open=True), default=4.0, show_default=True,
+              help="Softmax temperature of the distillation loss.")
+@opt("--train-samples", "--max-train-samples", dest="max_train_samples", type=click.IntRange(0), default=None,
+     help="Train on the first N training samples only.  [default: all]")
+@opt("--seed", type=int, default=0, show_default=True)
+@opt("--threads", type=click.IntRange(1), default=None)
+@opt("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Factorized checkpoint to write.")
+@opt("--quiet", is_flag=True, help="No progress bar.")
+@examples("edgefact factorize fm.pt --method lowrank --energy 0.8 --out fm-lr.pt",
+          "edgefact factorize fm.pt --method grouped --groups 4 --epochs 0 --out fm-g4.pt")
 def factorize_cmd(
     checkpoint: Path, method: str, rank: int | None, energy: float, max_ratio: float, atoms: int, alpha: float,
-    groups: int, include_input_layer: bool, dataset: str | None, epochs: int, batch_size: int, lr: float,
+    groups: int, include_input_layer: bool, dataset: str | None, epochs: float, batch_size: int, lr: float,
     kd_alpha: float, kd_temperature: float, max_train_samples: int | None, seed: int, threads: int | None,
     out: Path, quiet: bool,
 ) -> None:  # fmt: skip
@@ -152,9 +178,10 @@ def factorize_cmd(
     metrics: dict[str, Any] = {"teacher_accuracy": acc_teacher, "init_accuracy": acc_init}
     if epochs > 0:
         ds.mean, ds.std = list(mean), list(std)
+        whole, steps = epochs_and_steps(epochs, len(ds.y_train[:max_train_samples]), batch_size)
         metrics.update(
             train_model(
-                student, ds, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, teacher=teacher, kd_alpha=kd_alpha,
+                student, ds, epochs=whole, max_steps=steps, batch_size=batch_size, lr=lr, seed=seed, teacher=teacher, kd_alpha=kd_alpha,
                 kd_temperature=kd_temperature, progress=not quiet, max_train_samples=max_train_samples, threads=threads,
                 label=f"fine-tune ({method})",
             )  # fmt: skip

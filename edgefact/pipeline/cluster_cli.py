@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from edgefact.common_cli import CONTEXT, examples, opt
 from edgefact.errors import EdgefactError
 from edgefact.export.tflite_convert import DEFAULT_CALIB_SAMPLES, DEFAULT_MIN_AGREEMENT
 from edgefact.pipeline.cluster import INITS, MODES, ClusterConfig
@@ -73,33 +74,53 @@ def run_cluster(
     return info
 
 
-@click.command(name="cluster")
+@click.command(name="cluster", context_settings=CONTEXT)
 @click.argument("checkpoint", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Clustered checkpoint.")
-@click.option("-k", "--clusters", "k", default=16, show_default=True, type=click.IntRange(2, 256),
-              help="Shared values per table (K).")
-@click.option("--mode", type=click.Choice(MODES), default="per-channel", show_default=True,
-              help="One table per output channel or one per tensor.")
+@opt("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Clustered checkpoint to write.")
+@opt("--clusters", "--cluster", dest="k", default=16, show_default=True, type=click.IntRange(2, 256),
+     help="k-means clusters (shared values) per table (K).")
+@opt("--cluster-mode", "--mode", dest="mode", type=click.Choice(MODES), default="per-channel", show_default=True)
 @click.option("--init", type=click.Choice(INITS), default="kmeans++", show_default=True, help="k-means initialization.")
-@click.option("--epochs", default=2, show_default=True, type=click.IntRange(0), help="Fine-tuning epochs (0: none).")
-@click.option("--lr", default=1e-3, show_default=True, type=float, help="Fine-tuning learning rate.")
+@opt("--epochs", default=2.0, show_default=True, type=click.FloatRange(0),
+     help="Fine-tuning epochs (0: none); fractions train part of an epoch.")
+@opt("--lr", default=1e-3, show_default=True, type=click.FloatRange(0, min_open=True), help="Fine-tuning learning rate.")
 @click.option("--max-layer-drop", default=2.0, show_default=True, type=float,
               help="Accuracy points one clustered layer may cost before its K is raised (2K, 4K) or it is left out.")
 @click.option("--no-distill", is_flag=True, help="Fine-tune on labels only (default: also distil from the unclustered model).")
 @click.option("--tflite", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the int8 .tflite and verify <= K distinct int8 values per channel.")
-@click.option("--calib-samples", default=DEFAULT_CALIB_SAMPLES, show_default=True, type=click.IntRange(1))
-@click.option("--min-agreement", default=DEFAULT_MIN_AGREEMENT, show_default=True, type=click.FloatRange(0, 1))
-@click.option("--max-train", default=None, type=click.IntRange(100), help="Use only the first N training samples.")
-@click.option("--data", default=None, help="Data set name or path (default: the checkpoint's).")
-@click.option("--seed", default=0, show_default=True, type=int)
+@opt("--calib-samples", default=DEFAULT_CALIB_SAMPLES, show_default=True, type=click.IntRange(1))
+@opt("--min-agreement", default=DEFAULT_MIN_AGREEMENT, show_default=True, type=click.FloatRange(0, 1))
+@opt("--train-samples", "--max-train", dest="max_train", default=None, type=click.IntRange(100),
+     help="Train on the first N training samples only.  [default: all]")
+@opt("--dataset", "--data", dest="data", default=None, help="Data set name or path.  [default: the checkpoint's]")
+@opt("--seed", default=0, show_default=True, type=int)
+@examples("edgefact cluster fm.pt -k 16 --out fm-k16.pt",
+          "edgefact cluster fm.pt -k 4 --cluster-mode per-tensor --tflite fm-k4.tflite --out fm-k4.pt")
 def cluster_cmd(
-    checkpoint: Path, out: Path, k: int, mode: str, init: str, epochs: int, lr: float, max_layer_drop: float,
+    checkpoint: Path, out: Path, k: int, mode: str, init: str, epochs: float, lr: float, max_layer_drop: float,
     no_distill: bool, tflite: Path | None, calib_samples: int, min_agreement: float, max_train: int | None,
     data: str | None, seed: int,
 ) -> None:
     """k-means weight sharing with fine-tuning (Han et al. 2015), verified on the int8 model."""
-    cfg = ClusterConfig(k=k, mode=mode, init=init, epochs=epochs, lr=lr, max_layer_drop=max_layer_drop,
+    import math
+
+    cfg = ClusterConfig(k=k, mode=mode, init=init, epochs=math.ceil(epochs), lr=lr, max_layer_drop=max_layer_drop,
                         distill=not no_distill, seed=seed)
+    # a fractional epoch: whole epochs rounded up, the steps capped (as `edgefact build` does)
+    fractional = bool(epochs) and not float(epochs).is_integer()
     run_cluster(checkpoint, out, cfg, tflite=tflite, data=data, max_train=max_train,
-                calib_samples=calib_samples, min_agreement=min_agreement)
+                calib_samples=calib_samples, min_agreement=min_agreement,
+                max_steps=_steps_for(checkpoint, data, max_train, epochs, cfg) if fractional else None)
+
+
+def _steps_for(checkpoint: Path, data: str | None, max_train: int | None, epochs: float, cfg: ClusterConfig) -> int:
+    """Optimizer steps of ``epochs`` (fractional) epochs over the (capped) training set."""
+    import math
+
+    from edgefact.pipeline.checkpoint import load_checkpoint
+    from edgefact.pipeline.from_checkpoint import dataset_for_checkpoint
+
+    ds = dataset_for_checkpoint(load_checkpoint(checkpoint), data)
+    n = len(ds.y_train[:max_train])
+    return max(1, math.ceil(epochs * math.ceil(n / cfg.batch_size)))

@@ -76,7 +76,7 @@ class BuildConfig:
                 f"unknown factorization '{self.factorize}': choose one of {', '.join(FACTORIZE_METHODS)}"
             )
         if self.cluster < 0 or self.cluster == 1 or self.cluster > 256:
-            raise EdgefactError(f"--cluster must be 0 (off) or between 2 and 256, got {self.cluster}")
+            raise EdgefactError(f"-k/--clusters must be 0 (off) or between 2 and 256, got {self.cluster}")
         if self.pack not in PACK_POLICIES:
             raise EdgefactError(f"unknown pack policy '{self.pack}': choose one of {', '.join(PACK_POLICIES)}")
         if not 0.0 < self.min_agreement <= 1.0:

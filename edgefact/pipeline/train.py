@@ -12,7 +12,6 @@ import os
 import time
 from typing import Any
 
-import click
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -20,6 +19,7 @@ from torch import nn
 
 from edgefact.errors import EdgefactError
 from edgefact.pipeline.data import Dataset, normalize
+from edgefact.progress import progress_bar
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 
@@ -147,7 +147,8 @@ def train_model(
     loss_sum = 0.0
     correct = 0
     seen = 0
-    bar_ctx = click.progressbar(length=total, label=label, show_eta=True, file=None) if progress else None
+    # a live bar with ETA in a terminal, nothing per step otherwise (edgefact.progress)
+    bar_ctx = progress_bar(total, label) if progress else None
     bar = bar_ctx.__enter__() if bar_ctx is not None else None
     try:
         model.train()

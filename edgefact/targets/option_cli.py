@@ -25,7 +25,7 @@ def runner_click_options(only: tuple[str, ...] | None = None) -> Callable[[F], F
             if only is not None and not set(runners) & set(only):
                 continue
             typ: Any = click.Choice(opt.choices) if opt.choices else opt.type
-            default = f" [{opt.default}]" if opt.default is not None else ""
+            default = f"  [default: {opt.default}]" if opt.default is not None else ""
             func = click.option(opt.cli_flag, key, type=typ, default=None,
                                 help=f"{opt.help} (--runner {'/'.join(runners)}){default}")(func)
         return func

@@ -17,6 +17,7 @@ from edgefact.errors import UnsupportedOpError
 from edgefact.export import quant
 from edgefact.export.ir import FoldedOp, Graph, Layer, TensorInfo, scale_zp
 from edgefact.export.ops import get_op, supported_ops
+from edgefact.export.ops.conv import fold_space_to_batch
 from edgefact.export.ops.folding import FOLD_ONLY, fold
 from edgefact.export.tflite_checks import dynamic_beyond_batch
 from edgefact.export.tflite_model import Operator, Tensor, TFLiteModel
@@ -94,6 +95,13 @@ class _Lowering:
                                      "single-subgraph models (no control flow)")
         layers: list[Layer] = []
         folded: list[FoldedOp] = []
+        rewritten, fused = fold_space_to_batch(m)
+        for s2b, conv, b2s in fused:
+            for k, what in ((s2b, "SPACE_TO_BATCH_ND"), (b2s, "BATCH_TO_SPACE_ND")):
+                out = m.operators[k].outputs[0]
+                folded.append(FoldedOp(k, f"{what} (into a PAD and the dilated operator {conv})",
+                                       (m.tensors[out].name,), (m.tensors[out].shape,)))
+        self.model = m = rewritten
         for op in m.operators:
             if self.try_fold(op):
                 folded.append(FoldedOp(op.index, op.name, tuple(m.tensors[t].name for t in op.outputs),

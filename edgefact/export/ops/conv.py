@@ -11,12 +11,18 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
 The DSP / Helium / portable body of each kernel is chosen when the library is compiled for the
 target (``EF_NN_USE_DSP`` / ``EF_NN_USE_MVE``).
 
+Dilation runs as the same convolution with zeros between the filter taps (a (k-1)*d+1 filter:
+bit-exact, at the cost of the zero taps); TFLite's SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND
+form of a dilated convolution is recognised and folded into a PAD and one dilated convolution
+(:func:`fold_space_to_batch`).
+
 A DEPTHWISE_CONV_2D whose kernels have at most one non-zero tap each (a hardened shift layer)
 runs on ``ef_shift_s8``, a table look-up per output value with 0 MACs (:mod:`.shift`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -35,8 +41,9 @@ from edgefact.export.ops.base import (
     c_value,
     dims_decl,
 )
+from edgefact.export.ops.movement import PAD_VALUE
 from edgefact.export.ops.registry import register
-from edgefact.export.tflite_model import Operator
+from edgefact.export.tflite_model import Operator, Tensor, TFLiteModel
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,88 @@ def conv_scratch_bytes(kernel: str, filter_dims: Dims) -> int:
     return 4 * filter_dims.h * filter_dims.w * filter_dims.c
 
 
+def dilate_filter(filt: np.ndarray, dh: int, dw: int) -> np.ndarray:
+    """[o, kh, kw, i] -> [o, (kh-1)*dh+1, (kw-1)*dw+1, i] with zeros between the taps: the same
+    convolution without dilation (every product with a zero tap is 0, exactly)."""
+    if (dh, dw) == (1, 1):
+        return filt
+    o, kh, kw, i = filt.shape
+    out = np.zeros((o, (kh - 1) * dh + 1, (kw - 1) * dw + 1, i), dtype=filt.dtype)
+    out[:, ::dh, ::dw, :] = filt
+    return out
+
+
+def fold_space_to_batch(model: TFLiteModel) -> tuple[TFLiteModel, list[tuple[int, int, int]]]:
+    """Recognise SPACE_TO_BATCH_ND -> (DEPTHWISE_)CONV_2D -> BATCH_TO_SPACE_ND, the way older
+    converters wrote a dilated convolution, and replace the three by a PAD and one dilated VALID
+    convolution. The PAD keeps TFLite Micro's semantics exactly: its SPACE_TO_BATCH_ND pads with
+    the value 0, not with the zero point, so the padded taps are not "skipped" as a padded
+    convolution's would be. Returns the rewritten model (new operators and tensors appended; the
+    operator indices of the others unchanged) and the (space_to_batch, conv, batch_to_space)
+    indices folded."""
+    consumers: dict[int, list[int]] = {}
+    for k, op in enumerate(model.operators):
+        for t in op.inputs:
+            if t >= 0:
+                consumers.setdefault(t, []).append(k)
+    ops: list[Operator | list[Operator]] = list(model.operators)
+    tensors = list(model.tensors)
+    drop: set[int] = set()
+    fused: list[tuple[int, int, int]] = []
+
+    def const(t: int) -> np.ndarray | None:
+        return model.tensors[t].data if t >= 0 else None
+
+    for i, s2b in enumerate(model.operators):
+        if s2b.name != "SPACE_TO_BATCH_ND" or len(s2b.inputs) < 3:
+            continue
+        block, pads = const(s2b.inputs[1]), const(s2b.inputs[2])
+        users = consumers.get(s2b.outputs[0], [])
+        if block is None or pads is None or len(users) != 1 or block.size != 2 or pads.size != 4:
+            continue
+        j = users[0]
+        conv = model.operators[j]
+        if conv.name not in ("CONV_2D", "DEPTHWISE_CONV_2D") or conv.inputs[0] != s2b.outputs[0]:
+            continue
+        users2 = consumers.get(conv.outputs[0], [])
+        if len(users2) != 1 or model.operators[users2[0]].name != "BATCH_TO_SPACE_ND":
+            continue
+        k = users2[0]
+        b2s = model.operators[k]
+        block2, crops = const(b2s.inputs[1]), const(b2s.inputs[2]) if len(b2s.inputs) > 2 else None
+        if block2 is None or crops is None or not np.array_equal(block, block2) or crops.size != 4:
+            continue
+        o = conv.options
+        if (int(o.get("stride_h", 1)), int(o.get("stride_w", 1))) != (1, 1) or o.get("padding") != "VALID":
+            continue
+        p, cr = np.asarray(pads).reshape(2, 2), np.asarray(crops).reshape(2, 2)
+        before, after = p[:, 0] - cr[:, 0], p[:, 1] - cr[:, 1]
+        if np.any(before < 0) or np.any(after < 0):
+            continue
+        x = model.tensors[s2b.inputs[0]]
+        n, h, w, c = x.shape
+        padded = (n, h + int(before[0] + after[0]), w + int(before[1] + after[1]), c)
+        pad_spec = np.array([[0, 0], [before[0], after[0]], [before[1], after[1]], [0, 0]], np.int32)
+        pads_t = Tensor(len(tensors), f"{x.name}/dilation_paddings", (4, 2), "INT32", 0, None, pad_spec)
+        mid = Tensor(len(tensors) + 1, f"{x.name}/dilation_padded", padded, x.type_name, 0, x.quantization)
+        tensors += [pads_t, mid]
+        pad_op = Operator(s2b.index, "PAD", (x.index, pads_t.index), (mid.index,), {PAD_VALUE: 0},
+                          options_type="PadOptions")
+        options = dict(o, dilation_h_factor=int(block.reshape(-1)[0]), dilation_w_factor=int(block.reshape(-1)[1]))
+        ops[j] = [pad_op, dataclasses.replace(conv, inputs=(mid.index, *conv.inputs[1:]), outputs=b2s.outputs,
+                                              options=options)]
+        drop |= {i, k}
+        fused.append((s2b.index, conv.index, b2s.index))
+    if not fused:
+        return model, []
+    flat: list[Operator] = []
+    for n_, item in enumerate(ops):
+        if n_ in drop:
+            continue
+        flat += item if isinstance(item, list) else [item]
+    return dataclasses.replace(model, tensors=tensors, operators=flat), fused
+
+
 def _dw3x3_applies(a: ConvArgs) -> bool:
     """The 3x3 depthwise kernel: depth multiplier 1, padding <= 1 before."""
     p = a.params
@@ -107,13 +196,15 @@ class _ConvBase(OpDef):
         n, h, w, c = shape4(inp.shape)
         o = op.options
         dh, dw = int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))
-        if (dh, dw) != (1, 1):
-            raise ctx.fail(op, f"dilation {dh}x{dw}; supported: dilation 1")
+        if dh < 1 or dw < 1:
+            raise ctx.fail(op, f"dilation {dh}x{dw}; dilation factors must be >= 1")
         sh, sw = int(o["stride_h"]), int(o["stride_w"])
         fo, kh, kw, fi = filt.shape
-        oh, pt, pb = compute_padding(h, kh, sh, 1, o["padding"])
-        ow, pl, pr = compute_padding(w, kw, sw, 1, o["padding"])
+        filt_data = dilate_filter(filt.data, dh, dw)  # zero taps between the real ones: bit-exact
+        kh_e, kw_e = int(filt_data.shape[1]), int(filt_data.shape[2])
         _, ohh, oww, oc = shape4(out.shape)
+        oh, pt, pb = compute_padding(h, kh, sh, dh, o["padding"])
+        ow, pl, pr = compute_padding(w, kw, sw, dw, o["padding"])
         if (ohh, oww) != (oh, ow):
             raise ctx.fail(op, f"output {out.shape} disagrees with the computed {oh}x{ow}")
         act = ctx.act(op, ctx.model.tensors[out.index])
@@ -137,7 +228,10 @@ class _ConvBase(OpDef):
             describe = f"{kh}x{kw}" + (f" groups={groups}" if groups > 1 else "")
             pointwise = (kh, kw) == (1, 1) and groups == 1 and (pt, pl, pb, pr) == (0, 0, 0, 0)
             layer.kernel = "ef_conv_1x1_s8" if pointwise else "ef_conv_s8"
-        args = ConvArgs(params, Dims.of(inp.shape), Dims.of(tuple(filt.shape)), Dims.of(out.shape), groups, (pb, pr))
+        if (dh, dw) != (1, 1):
+            describe += f" dilation {dh}x{dw} (as a {kh_e}x{kw_e} filter)"
+        args = ConvArgs(params, Dims.of(inp.shape), Dims.of(tuple(filt_data.shape)), Dims.of(out.shape), groups,
+                        (pb, pr))
         layer.args = args
         if self.depthwise and _dw3x3_applies(args):
             layer.kernel = "ef_depthwise_conv_3x3_s8"
@@ -148,7 +242,7 @@ class _ConvBase(OpDef):
         if np.any(fq.zero_points != 0):
             raise ctx.fail(op, "filter zero points must be 0 (symmetric int8 weights)")
         m, s = quant.per_channel_multipliers(inp.scale, fq.scales, out.scale, oc)
-        layer.consts["filter"] = filt.data
+        layer.consts["filter"] = filt_data
         layer.const_names["filter"] = filt.name
         if bias is not None:
             if bias.type_name != "INT32":
@@ -158,11 +252,11 @@ class _ConvBase(OpDef):
         layer.consts["multiplier"] = np.asarray(m, dtype=np.int32)
         layer.consts["shift"] = np.asarray(s, dtype=np.int32)
         layer.params = int(filt.data.size) + (int(bias.data.size) if bias is not None else 0)
-        layer.weight_bytes = int(filt.data.nbytes) + (int(bias.data.nbytes) if bias is not None else 0)
+        layer.weight_bytes = int(filt_data.nbytes) + (int(bias.data.nbytes) if bias is not None else 0)
         if not self.depthwise:
             layer.scratch_bytes = conv_scratch_bytes(layer.kernel, args.filter_dims)
         else:
-            shift_op.make_shift(layer, filt.data, bias.data if bias is not None else None)
+            shift_op.make_shift(layer, filt_data, bias.data if bias is not None else None)
         return layer
 
     def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
@@ -224,13 +318,14 @@ class _ConvBase(OpDef):
 class Conv2D(_ConvBase):
     name = "CONV_2D"
     kernel_names = ("ef_conv_1x1_s8", "ef_conv_s8")
-    constraints = ("int8 per-channel symmetric filters, any kernel size, stride, SAME/VALID, groups; "
-                   "dilation 1")
+    constraints = ("int8 per-channel symmetric filters, any kernel size, stride, SAME/VALID, groups, dilation "
+                   "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")
 
 
 @register
 class DepthwiseConv2D(_ConvBase):
     name = "DEPTHWISE_CONV_2D"
     kernel_names = ("ef_shift_s8", "ef_depthwise_conv_3x3_s8", "ef_depthwise_conv_s8")
-    constraints = "int8 per-channel symmetric filters, any kernel size, stride, depth multiplier; dilation 1"
+    constraints = ("int8 per-channel symmetric filters, any kernel size, stride, depth multiplier, dilation "
+                   "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")
     depthwise = True

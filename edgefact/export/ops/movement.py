@@ -55,6 +55,10 @@ class ExpandDims(_Alias):
     name = "EXPAND_DIMS"
 
 
+#: option key of a PAD the generator wrote itself with another value than the zero point
+PAD_VALUE = "edgefact_pad_value"
+
+
 @dataclass(frozen=True)
 class PadParams(CStruct):
     """ef_pad_params."""
@@ -80,8 +84,8 @@ class Pad(OpDef):
         inp, out = ctx.tensors[op.inputs[0]], ctx.tensors[layer.output]
         pads = np.asarray(pads_t.data, dtype=np.int64).reshape(-1, 2)
         pads = np.concatenate([np.zeros((4 - len(pads), 2), dtype=np.int64), pads])
-        layer.args = PadParams(Dims(*(int(v) for v in pads[:, 0])), Dims(*(int(v) for v in pads[:, 1])),
-                               out.zero_point)
+        value = int(op.options.get(PAD_VALUE, out.zero_point))
+        layer.args = PadParams(Dims(*(int(v) for v in pads[:, 0])), Dims(*(int(v) for v in pads[:, 1])), value)
         layer.describe = f"pad {pads[:, 0].tolist()}/{pads[:, 1].tolist()}"
         if (inp.scale, inp.zero_point) != (out.scale, out.zero_point):
             raise ctx.fail(op, "PAD that changes quantization")

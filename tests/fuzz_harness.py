@@ -39,6 +39,7 @@ TARGETS = ("reader", "generator", "logproto")
 #: More seed files (``scripts/fuzz`` adds the cached one-op models of tests/opmodels.py); set
 #: before the first call of :func:`seeds`.
 EXTRA_SEEDS: list[Path] = []
+DEFAULT_SEEDS = True  # False: only EXTRA_SEEDS (scripts/fuzz --only-seeds)
 #: Targets the generator check compiles for, picked from the input's CRC (so a replay matches).
 GENERATOR_TARGETS = (None, "cortex-m4", "cortex-m55")
 
@@ -48,8 +49,9 @@ GENERATOR_TARGETS = (None, "cortex-m4", "cortex-m55")
 @cache
 def seeds() -> dict[str, bytes]:
     """Seed files: the MLPerf Tiny models and the small generated model."""
-    out = {p.stem: p.read_bytes() for p in sorted(MLPERF_DIR.glob("*.tflite"))}
-    out["small"] = pack(small_model())
+    out = {p.stem: p.read_bytes() for p in sorted(MLPERF_DIR.glob("*.tflite"))} if DEFAULT_SEEDS else {}
+    if DEFAULT_SEEDS:
+        out["small"] = pack(small_model())
     out.update({p.stem: p.read_bytes() for p in EXTRA_SEEDS})
     return out
 

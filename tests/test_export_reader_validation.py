@@ -316,21 +316,22 @@ def test_unexpected_reader_failure_still_malformed(monkeypatch: pytest.MonkeyPat
 
 def test_dilation_options_keep_the_schema_names() -> None:
     """``dilationHFactor`` reads as ``dilation_h_factor`` (the schema's name, the one the lowering
-    checks): a dilated convolution is refused by the generator instead of compiled as undilated."""
-    import tempfile
-
+    reads): a dilated convolution is lowered as dilated (or refused), never compiled as undilated."""
     from edgefact.errors import UnsupportedOpError
-    from edgefact.export.codegen import generate_c
+    from edgefact.export.lowering import lower
 
     def edit(m: Any) -> None:
         _ops(m)[0].builtinOptions.dilationHFactor = 2
         _ops(m)[0].builtinOptions.dilationWFactor = 2
-    data = _edited(edit)
-    model = load_tflite(data)
+    model = load_tflite(_edited(edit))
     assert model.operators[0].options["dilation_h_factor"] == 2
     assert model.operators[0].options["dilation_w_factor"] == 2
-    with tempfile.TemporaryDirectory() as out, pytest.raises(UnsupportedOpError, match="dilation 2x2"):
-        generate_c(model, out)
+    try:
+        layer = lower(model).layers[0]
+    except UnsupportedOpError as exc:
+        assert "dilation 2x2" in str(exc)
+    else:
+        assert "dilation 2x2" in layer.describe
 
 
 # ---- per-operator shape rules of PAD, MEAN, SOFTMAX ------------------------------------------------
@@ -388,3 +389,10 @@ def test_softmax_rank0_rejected() -> None:
     m = one_op_model(s.BuiltinOperator.SOFTMAX, [], [], opt_type=s.BuiltinOptions.SoftmaxOptions,
                      opts=s.SoftmaxOptionsT(), out_scale=1 / 256)
     _rejects(_fed_by_reshape(m), "operator 1 (SOFTMAX)", "rank 0")
+
+
+@pytest.mark.parametrize("name", ["MINIMUM", "MAXIMUM", "SQUARED_DIFFERENCE", "PRELU", "SUB", "STRIDED_SLICE"])
+def test_operator_arity(name: str) -> None:
+    """Found by scripts/fuzz: a MINIMUM with one input reached the lowering as an IndexError."""
+    data = pack(one_op_model(getattr(s.BuiltinOperator, name), [1, 4], [1, 4]))
+    _rejects(data, f"operator 0 ({name})", "needs")

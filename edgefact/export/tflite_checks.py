@@ -42,17 +42,23 @@ OPTIONS_TYPE: dict[str, str] = {
 #: Operators whose options hold values without a usable default (strides, padding, window, axis).
 OPTIONS_REQUIRED = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D",
                               "L2_POOL_2D", "CONCATENATION"})
-#: Leading inputs each operator needs (never omitted with -1).
+_BINARY_OPS = frozenset({"ADD", "MUL", "SUB", "DIV", "FLOOR_DIV", "SQUARED_DIFFERENCE", "MAXIMUM", "MINIMUM",
+                         "PRELU"})
+_SAME_SHAPE_OPS = frozenset({"SOFTMAX", "QUANTIZE", "DEQUANTIZE", "RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC",
+                             "TANH", "HARD_SWISH", "LEAKY_RELU", "ABS"})
+#: Leading inputs each operator needs (never omitted with -1): the generator's operators and
+#: the ones it folds at generation time.
 MIN_INPUTS: dict[str, int] = {
     "CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "AVERAGE_POOL_2D": 1,
-    "MAX_POOL_2D": 1, "L2_POOL_2D": 1, "ADD": 2, "MUL": 2, "SUB": 2, "SOFTMAX": 1, "RESHAPE": 1,
-    "PAD": 2, "MEAN": 2, "CONCATENATION": 1, "QUANTIZE": 1, "DEQUANTIZE": 1, "RELU": 1, "RELU6": 1,
+    "MAX_POOL_2D": 1, "L2_POOL_2D": 1, "RESHAPE": 1, "SQUEEZE": 1, "EXPAND_DIMS": 2,
+    "PAD": 2, "MEAN": 2, "CONCATENATION": 1, "SHAPE": 1, "STRIDED_SLICE": 4, "PACK": 1, "UNPACK": 1,
+    "GATHER": 2, "CAST": 1, "FILL": 2, "RANGE": 3, "SPACE_TO_BATCH_ND": 3, "BATCH_TO_SPACE_ND": 3,
+    **{name: 2 for name in _BINARY_OPS}, **{name: 1 for name in _SAME_SHAPE_OPS},
 }
 # Option fields that must be in 1..MAX_DIM.
 _POSITIVE_OPTIONS = ("stride_h", "stride_w", "filter_height", "filter_width", "dilation_h_factor",
                      "dilation_w_factor")
 _ENUM_OPTIONS = ("padding", "fused_activation_function")
-_SAME_SHAPE_OPS = frozenset({"SOFTMAX", "QUANTIZE", "DEQUANTIZE", "RELU", "RELU6"})
 _ZP_RANGE = {"INT8": (-128, 127), "UINT8": (0, 255), "INT16": (-32768, 32767)}
 
 
@@ -207,7 +213,7 @@ def _check_op_shapes(op: Operator, tensors: list[Tensor]) -> None:
             raise _fail(_op_label(op), f"output {list(out.shape)} but the weights {list(filt.shape)} give "
                                        f"{filt.shape[0]} units")
         _check_bias(op, tensors, filt.shape[0])
-    elif op.name in ("ADD", "MUL", "SUB"):
+    elif op.name in _BINARY_OPS:
         a, b = ins[0], ins[1]
         assert a is not None and b is not None
         want = _broadcast(op, a.shape, b.shape)

@@ -27,6 +27,7 @@ import numpy as np
 
 from edgefact.errors import EdgefactError
 from edgefact.export.codegen import GeneratedModel, generate_c
+from edgefact.export.micronet import micronet_score
 from edgefact.export.tflite_model import load_tflite
 from edgefact.firmware.fit import check_fits
 from edgefact.fsutil import atomic_write_bytes
@@ -255,6 +256,9 @@ def deploy_tflite(tflite_path: str | Path, target: Target | str, out_dir: str | 
         ram_bytes=elf_memory["ram_bytes"] if elf_memory else None,
         run=run_figures, bitexact=bitexact, footprint=footprint,
         artifacts={"elf": str(elf), "generated": str(out / "gen"), "plan": str(gen.files["plan.txt"])}))
+    mn = micronet_score(gen.graph)
+    report["micronet"] = {"score": mn.score, "reference": mn.reference, "storage": mn.storage, "ops": mn.ops,
+                          "reference_params": mn.reference_params, "reference_ops": mn.reference_ops}
     if write_report:
         from edgefact.report.render import write_reports
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import click
 
+from edgefact.common_cli import CONTEXT, examples, opt
+
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 QEMU_MACHINES = ("mps2-an386", "mps2-an500", "mps2-an505", "mps3-an547")
 
@@ -154,10 +156,18 @@ def format_checks(checks: list[Check]) -> str:
     return "\n".join(lines)
 
 
-@click.command(name="doctor")
-def doctor_cmd() -> None:
+@click.command(name="doctor", context_settings=CONTEXT)
+@opt("--json", dest="as_json", is_flag=True, help="Print the checks as JSON.")
+@examples("edgefact doctor", "edgefact doctor --json")
+def doctor_cmd(as_json: bool = False) -> None:
     """Check toolchain, emulator, data sets and Python packages; print how to install what is missing."""
     checks = run_checks()
+    if as_json:
+        import dataclasses
+        import json
+
+        click.echo(json.dumps([dataclasses.asdict(c) for c in checks], indent=2, default=str))
+        sys.exit(1 if any(not c.ok and c.required for c in checks) else 0)
     click.echo(format_checks(checks))
     missing = [c for c in checks if not c.ok and c.required]
     if missing:

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from edgefact.common_cli import CONTEXT, examples, make_output, opt, output_options
 from edgefact.errors import EdgefactError
 from edgefact.firmware.build import DEMO_SOURCES, SELFTEST_SOURCES, build_firmware
 from edgefact.firmware.elf import memory_report
@@ -66,8 +67,8 @@ def format_result(res: RunResult, tgt: Target) -> str:
     return "\n".join(lines)
 
 
-@click.command(name="run")
-@click.option("--target", "-t", "target_name", required=True, help="Core or board (see `edgefact targets`).")
+@click.command(name="run", context_settings=CONTEXT)
+@opt("--target", dest="target_name", required=True)
 @click.option("--app", type=click.Choice(sorted(APPS)), default="demo", show_default=True,
               help="Built-in application (ignored when --source is given).")
 @click.option("--source", "sources", multiple=True, type=click.Path(exists=True, dir_okay=False),
@@ -77,22 +78,25 @@ def format_result(res: RunResult, tgt: Target) -> str:
 @click.option("--define", "-D", "define_list", multiple=True, help="NAME[=VALUE] preprocessor define.")
 @click.option("--runs", type=click.IntRange(1), default=1, show_default=True, help="Timed runs.")
 @click.option("--warmup", type=click.IntRange(0), default=1, show_default=True, help="Warm-up runs.")
-@click.option("--opt", default="-O2", show_default=True, help="Optimisation flag.")
-@click.option("--runner", "runner_name", default=None, help="Runner (default: qemu, or host for target host).")
+@opt("--opt", default="-O2", show_default=True)
+@opt("--runner", dest="runner_name", default=None)
 @runner_click_options()
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds before a hang is declared.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Build directory (default out/run/<target>-<app>).")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@opt("--timeout", type=click.FloatRange(0, min_open=True), default=60.0, show_default=True)
+@opt("--out", dest="out_dir", type=click.Path(file_okay=False), default=None,
+     help="Build directory.  [default: out/run/<target>-<app>]")
+@output_options
 @click.option("--hardware", is_flag=True,
               help="Build for the board's real part (its memory map and UART, DWT cycles, RTT + UART log); "
                    "run it with --runner pyocd (default) / gdb / serial, or only build with --no-run.")
 @click.option("--no-run", is_flag=True, help="Only build; print the ELF path.")
+@examples("edgefact run -t cortex-m4", "edgefact run -t cortex-m55 --app selftest --json",
+          "edgefact run -t nucleo-l4r5zi --hardware --no-run")
 def run_cmd(target_name: str, app: str, sources: tuple[str, ...], includes: tuple[str, ...],
             define_list: tuple[str, ...], runs: int, warmup: int, opt: str, runner_name: str | None,
             timeout: float, out_dir: str | None, as_json: bool, hardware: bool = False,
-            no_run: bool = False, **values: Any) -> None:
+            no_run: bool = False, quiet: bool = False, verbose: bool = False, **values: Any) -> None:
     """Build the firmware template with an application for TARGET, run it and print its figures."""
+    make_output(quiet, verbose, as_json)  # refuses --quiet with --verbose
     tgt = get_target(target_name)
     if tgt.is_host and app == "selftest" and not sources:
         raise EdgefactError("the selftest app uses Arm assembly; run it on a Cortex-M target, or use --app demo")
@@ -122,6 +126,8 @@ def run_cmd(target_name: str, app: str, sources: tuple[str, ...], includes: tupl
         if not tgt.is_host:
             d["memory"] = memory_report(elf, res.peak_stack).as_dict()
         click.echo(json.dumps(d, indent=2))
+    elif quiet:
+        click.echo(f"{tgt.name}: {res.total} {res.unit} per run, status {res.log.status}")
     else:
         click.echo(format_result(res, tgt))
         if not tgt.is_host:
@@ -133,13 +139,15 @@ def run_cmd(target_name: str, app: str, sources: tuple[str, ...], includes: tupl
                             "see the log messages above")
 
 
-@click.command(name="memory")
+@click.command(name="memory", context_settings=CONTEXT)
 @click.argument("elf", type=click.Path(dir_okay=False))
 @click.option("--peak-stack", type=int, default=None, help="Measured peak stack in bytes.")
 @click.option("--log", "log_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A run log (e.g. run.log written by `edgefact run`) to take the measured peak stack from.")
 @click.option("--symbols", "n_symbols", type=int, default=10, show_default=True, help="Largest symbols to list.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@opt("--json", dest="as_json", is_flag=True, help="Print JSON.")
+@examples("edgefact memory build/deploy-cortex-m4/build/firmware.elf",
+          "edgefact memory firmware.elf --log run.log --symbols 20")
 def memory_cmd(elf: str, peak_stack: int | None, log_path: str | None, n_symbols: int, as_json: bool) -> None:
     """Flash and static RAM of a firmware ELF (same totals as arm-none-eabi-size)."""
     if log_path is not None and peak_stack is None:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import click
 
+from edgefact.common_cli import CONTEXT, examples, opt
 from edgefact.models.zoo import DEFAULT_MODEL, build_model, list_models, model_summary, parse_shape
 
 
-@click.command(name="models")
+@click.command(name="models", context_settings=CONTEXT)
 @click.option("--input", "input_text", default="1x28x28", show_default=True, help="Input shape CxHxW.")
-@click.option("--classes", "num_classes", default=10, show_default=True, type=int, help="Number of classes.")
-@click.option("--width", default=1.0, show_default=True, type=float, help="Width multiplier.")
+@click.option("--classes", "num_classes", default=10, show_default=True, type=click.IntRange(1),
+              help="Number of classes.")
+@opt("--width", default=1.0, show_default=True, type=click.FloatRange(0, min_open=True))
 @click.option("--layers", "show_layers", default=None, metavar="MODEL", help="Also print the per-layer table of MODEL.")
+@examples("edgefact models", "edgefact models --input 3x32x32 --layers resnet8")
 def models_cmd(input_text: str, num_classes: int, width: float, show_layers: str | None) -> None:
     """List the model zoo with params (BatchNorm folded) and MACs for one input."""
     import torch

@@ -63,7 +63,8 @@ _AXES = ("model", "factorize", "rank", "energy", "atoms", "groups", "cluster", "
 @click.option("--energy", multiple=True, type=float, help="Axis: singular-value energy kept (repeatable).")
 @click.option("--atoms", multiple=True, type=int, help="Axis: dictionary atoms (repeatable).")
 @click.option("--groups", multiple=True, type=int, help="Axis: groups for grouped (repeatable).")
-@click.option("--cluster", "-k", multiple=True, type=int, help="Axis: k-means clusters, 0 = off (repeatable).")
+@click.option("--clusters", "-k", "--cluster", "cluster", multiple=True, type=int,
+              help="Axis: k-means clusters, 0 = off (repeatable).")
 @click.option("--cluster-mode", multiple=True, type=click.Choice(["per-channel", "per-tensor"]),
               help="Axis: centroid tables per channel or per tensor (repeatable).")
 @click.option("--pack", multiple=True, type=click.Choice(["auto", "always", "never"]), help="Axis (repeatable).")
@@ -98,6 +99,11 @@ def sweep_cmd(sweep_file: str | None, variants: tuple[str, ...], set_items: tupl
     default, --address for a cluster) or with --local in this process. Writes OUT/sweep.md,
     sweep.json and sweep.html: variants, Pareto fronts, delivered MAC savings and the
     recommendation per target. Exit status 1 when a variant failed.
+
+    \b
+    Examples:
+      edgefact sweep --factorize none --factorize lowrank -k 0 -k 16 -t cortex-m4 -t cortex-m7 --local
+      edgefact sweep sweep.toml --fit nucleo-l4r5zi
     """
     from edgefact.pipeline.config import load_config_file
     from edgefact.pipeline.sweep import SweepOptions, plan_sweep, run_sweep

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from edgefact.common_cli import CONTEXT, examples, make_output, opt, output_options
 from edgefact.errors import EdgefactError
 from edgefact.firmware.boards import check_image
 from edgefact.firmware.build import build_info
@@ -64,13 +65,15 @@ def format_result(result: RunResult, target: Target, runner: str) -> str:
     return "\n".join(lines)
 
 
-@click.command(name="flash")
-@click.option("--target", "target_name", required=True, help="Board name (see `edgefact targets`).")
+@click.command(name="flash", context_settings=CONTEXT)
+@opt("--target", dest="target_name", required=True, help="Board name (see `edgefact targets`).")
 @click.option("--runner", type=click.Choice(FLASH_RUNNERS), default=FLASH_RUNNER, show_default=True,
               help="Flash through pyOCD's Python API or through a running GDB server.")
 @runner_click_options(only=FLASH_RUNNERS)
 @click.option("--no-reset", is_flag=True, help="Leave the core halted after flashing.")
 @_elf_arg
+@examples("edgefact flash -t nucleo-l4r5zi out/run/nucleo-l4r5zi-hw-demo/firmware.elf",
+          "edgefact flash -t nucleo-l4r5zi --runner gdb --gdb-server localhost:3333 firmware.elf")
 def flash_cmd(target_name: str, runner: str, no_reset: bool, elf: Path, **values: Any) -> None:
     """Write a firmware ELF to a board's flash and reset the board."""
     target = get_target(target_name)
@@ -83,20 +86,23 @@ def flash_cmd(target_name: str, runner: str, no_reset: bool, elf: Path, **values
     click.echo(f"flashed {elf} to {target.name} via {runner}" + ("" if no_reset else " and reset it"))
 
 
-@click.command(name="bench")
-@click.option("--target", "target_name", required=True, help="Core or board (see `edgefact targets`).")
-@click.option("--runner", type=click.Choice(BENCH_RUNNERS), default=None,
-              help="qemu (default), gdb (any GDB server; QEMU's gdbstub without --gdb-server), "
-                   "pyocd (a board through a probe) or serial (read a board's UART).")
+@click.command(name="bench", context_settings=CONTEXT)
+@opt("--target", dest="target_name", required=True)
+@opt("--runner", type=click.Choice(BENCH_RUNNERS), default=None,
+     help="qemu, gdb (any GDB server; QEMU's gdbstub without --gdb-server), "
+          "pyocd (a board through a probe) or serial (read a board's UART).  [default: the target's]")
 @runner_click_options(only=BENCH_RUNNERS)
 @click.option("--flash", "flash_first", is_flag=True,
               help="--runner serial: flash the ELF with pyOCD (and reset) after opening the port.")
-@click.option("--timeout", "timeout_s", type=float, default=120.0, show_default=True, help="Seconds before giving up.")
-@click.option("--json", "as_json", is_flag=True, help="Print the parsed figures as JSON.")
+@opt("--timeout", dest="timeout_s", type=click.FloatRange(0, min_open=True), default=120.0, show_default=True)
+@output_options
 @_elf_arg
+@examples("edgefact bench -t cortex-m4 out/run/cortex-m4-demo/firmware.elf",
+          "edgefact bench -t nucleo-l4r5zi --runner serial --port /dev/ttyACM0 --flash firmware.elf --json")
 def bench_cmd(target_name: str, runner: str | None, flash_first: bool, timeout_s: float, as_json: bool, elf: Path,
-              **values: Any) -> None:
+              quiet: bool = False, verbose: bool = False, **values: Any) -> None:
     """Run a firmware ELF and print its figures (instructions under emulation, cycles on a board)."""
+    make_output(quiet, verbose, as_json)  # refuses --quiet with --verbose
     target = get_target(target_name)
     runner = runner or default_runner_for(target)
     given = take_runner_values(values)
@@ -118,6 +124,8 @@ def bench_cmd(target_name: str, runner: str | None, flash_first: bool, timeout_s
     if as_json:
         click.echo(json.dumps({"target": target.name, "runner": runner, **result.as_dict(),
                                "wall_s": round(result.wall_s, 3)}, indent=2))
+    elif quiet:
+        click.echo(f"{target.name} via {runner}: {fmt_int(result.total)} {result.unit} per inference")
     else:
         click.echo(format_result(result, target, runner))
     if not result.ok:

@@ -6,12 +6,14 @@ import json
 
 import click
 
+from edgefact.common_cli import CONTEXT, examples, opt
 from edgefact.targets import all_targets
 from edgefact.units import format_bytes
 
 
-@click.command(name="targets")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.command(name="targets", context_settings=CONTEXT)
+@opt("--json", dest="as_json", is_flag=True, help="Print JSON instead of a table.")
+@examples("edgefact targets", "edgefact targets --json | jq '.[].name'")
 def targets_cmd(as_json: bool) -> None:
     """List the cores and boards edgefact can build for (`--target` takes any NAME)."""
     ts = all_targets()

@@ -6,18 +6,19 @@
 
 #include "internal/ef_broadcast.h"
 
+static inline int32_t minimum_pre(const void *p, int32_t x)
+{
+    (void)p;
+    return x;
+}
+
 static inline int8_t minimum_one(const void *p, int32_t a, int32_t b)
 {
     (void)p;
     return (int8_t)(a < b ? a : b);
 }
 
-EF_BROADCAST_BINARY(minimum_rows, void, minimum_one)
-
-static int same_dims(const ef_dims *a, const ef_dims *b)
-{
-    return a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c;
-}
+EF_BROADCAST_BINARY(minimum_rows, void, minimum_pre, minimum_pre, minimum_one)
 
 static void minimum_flat(const int8_t *x1, const int8_t *x2, int8_t *y, int32_t size)
 {
@@ -56,7 +57,7 @@ ef_status ef_minimum_s8(const ef_dims *input1_dims, const int8_t *input1, const 
     if (!ef_broadcast_check(input1_dims, input2_dims, output_dims, s1, s2)) {
         return EF_ERR_DIMS;
     }
-    if (same_dims(input1_dims, output_dims) && same_dims(input2_dims, output_dims)) {
+    if (ef_same_dims(input1_dims, output_dims) && ef_same_dims(input2_dims, output_dims)) {
         const ef_dims *o = output_dims;
         minimum_flat(input1, input2, output, o->n * o->h * o->w * o->c);
     } else {

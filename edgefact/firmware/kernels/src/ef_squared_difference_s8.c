@@ -3,18 +3,24 @@
  * with NumPy broadcasting over 4-D shapes. */
 #include "internal/ef_broadcast.h"
 
-static inline int8_t sqdiff_one(const ef_add_params *p, int32_t a, int32_t b)
+static inline int32_t sqdiff_pre1(const ef_add_params *p, int32_t a)
 {
-    const int32_t sa = ef_requantize((a + p->input1_offset) * (1 << p->left_shift), p->input1_multiplier,
-                                     p->input1_shift);
-    const int32_t sb = ef_requantize((b + p->input2_offset) * (1 << p->left_shift), p->input2_multiplier,
-                                     p->input2_shift);
+    return ef_requantize((a + p->input1_offset) * (1 << p->left_shift), p->input1_multiplier, p->input1_shift);
+}
+
+static inline int32_t sqdiff_pre2(const ef_add_params *p, int32_t b)
+{
+    return ef_requantize((b + p->input2_offset) * (1 << p->left_shift), p->input2_multiplier, p->input2_shift);
+}
+
+static inline int8_t sqdiff_post(const ef_add_params *p, int32_t sa, int32_t sb)
+{
     const int32_t d = sa - sb; /* |d| <= 255 << 7: the square fits int32 */
     const int32_t r = ef_requantize(d * d, p->output_multiplier, p->output_shift) + p->output_offset;
     return ef_clamp_to_s8(r, p->activation.min, p->activation.max);
 }
 
-EF_BROADCAST_BINARY(sqdiff_rows, ef_add_params, sqdiff_one)
+EF_BROADCAST_BINARY(sqdiff_rows, ef_add_params, sqdiff_pre1, sqdiff_pre2, sqdiff_post)
 
 ef_status ef_squared_difference_s8(const ef_add_params *params, const ef_dims *input1_dims, const int8_t *input1,
                                    const ef_dims *input2_dims, const int8_t *input2, const ef_dims *output_dims,

@@ -31,17 +31,20 @@ static inline int ef_broadcast_check(const ef_dims *d1, const ef_dims *d2, const
 }
 
 /*
- * EF_BROADCAST_BINARY(name, P, ELEM) defines
+ * EF_BROADCAST_BINARY(name, P, PRE1, PRE2, POST) defines
  *     static void name(const P *p, const ef_dims *out, const int32_t s1[4], const int8_t *x1,
  *                      const int32_t s2[4], const int8_t *x2, int8_t *y)
- * which writes y[i] = ELEM(p, a, b) over the output in order, a and b the broadcast input values
- * (ELEM an inline function taking int32 values). The innermost dim runs as a row with each input
- * contiguous (stride 1) or repeated (stride 0), so the element function sees no index
- * arithmetic; the generator collapses shapes so that rows are as long as possible (equal shapes:
- * one row). Reads of a full-shape input precede the write of the same element, so the output
- * may overwrite such an input.
+ * which writes y[i] = POST(p, PRE1(p, a), PRE2(p, b)) over the output in order, a and b the
+ * broadcast input values: PRE1 / PRE2 prepare one input value (offset, rescaling) and POST
+ * combines two prepared values into the int8 output (all inline functions on int32 values).
+ * The innermost dim runs as a row with each input contiguous (stride 1) or repeated (stride 0);
+ * a repeated input is prepared once per row, so a per-channel or per-row operand (the
+ * squeeze-and-excitation scale, PReLU's alpha) costs one preparation per row, not per element.
+ * The generator merges shapes so that rows are as long as possible (equal shapes: one row).
+ * Reads of a full-shape input precede the write of the same element, so the output may
+ * overwrite such an input.
  */
-#define EF_BROADCAST_BINARY(name, P, ELEM)                                                               \
+#define EF_BROADCAST_BINARY(name, P, PRE1, PRE2, POST)                                                   \
     static void name(const P *p, const ef_dims *out, const int32_t s1[4], const int8_t *x1,             \
                      const int32_t s2[4], const int8_t *x2, int8_t *y)                                   \
     {                                                                                                    \
@@ -53,20 +56,20 @@ static inline int ef_broadcast_check(const ef_dims *d1, const ef_dims *d2, const
                     const int8_t *b = x2 + n * s2[0] + h * s2[1] + w * s2[2];                            \
                     if (s1[3] != 0 && s2[3] != 0) {                                                      \
                         for (int32_t c = 0; c < C; ++c) {                                                \
-                            y[c] = ELEM(p, a[c], b[c]);                                                  \
+                            y[c] = POST(p, PRE1(p, a[c]), PRE2(p, b[c]));                                \
                         }                                                                                \
                     } else if (s1[3] != 0) {                                                             \
-                        const int32_t bv = b[0];                                                         \
+                        const int32_t bv = PRE2(p, b[0]);                                                \
                         for (int32_t c = 0; c < C; ++c) {                                                \
-                            y[c] = ELEM(p, a[c], bv);                                                    \
+                            y[c] = POST(p, PRE1(p, a[c]), bv);                                           \
                         }                                                                                \
                     } else if (s2[3] != 0) {                                                             \
-                        const int32_t av = a[0];                                                         \
+                        const int32_t av = PRE1(p, a[0]);                                                \
                         for (int32_t c = 0; c < C; ++c) {                                                \
-                            y[c] = ELEM(p, av, b[c]);                                                    \
+                            y[c] = POST(p, av, PRE2(p, b[c]));                                           \
                         }                                                                                \
                     } else {                                                                             \
-                        const int8_t v = ELEM(p, a[0], b[0]);                                            \
+                        const int8_t v = POST(p, PRE1(p, a[0]), PRE2(p, b[0]));                          \
                         for (int32_t c = 0; c < C; ++c) {                                                \
                             y[c] = v;                                                                    \
                         }                                                                                \
@@ -76,5 +79,11 @@ static inline int ef_broadcast_check(const ef_dims *d1, const ef_dims *d2, const
             }                                                                                            \
         }                                                                                                \
     }
+
+/* A dims struct equal to another (the kernels take a flat path when all three shapes match). */
+static inline int ef_same_dims(const ef_dims *a, const ef_dims *b)
+{
+    return a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c;
+}
 
 #endif /* EF_BROADCAST_H */

@@ -171,3 +171,14 @@ def test_progress_counts_and_live_panel() -> None:
         progress(state)
     text = buf.getvalue()
     assert "report" in text and "FAILED: boom" in text and "running report" in text and "pid 2" in text
+
+
+def test_address_without_a_cluster_fails_fast(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    res = CliRunner().invoke(sweep_cmd, ["--set", "model=cnn", "-t", "cortex-m4", "--address", f"127.0.0.1:{port}",
+                                         "-o", str(tmp_path)])
+    assert isinstance(res.exception, EdgefactError) and "no Ray cluster at 127.0.0.1" in str(res.exception)

@@ -88,7 +88,13 @@ def run_ray(state: RunState, ctx: NodeContext, update: Update, *, address: str |
     started_here = False
     if not ray.is_initialized():
         if address:
-            ray.init(address=address, log_to_driver=False)
+            _check_reachable(address)
+            try:
+                ray.init(address=address, log_to_driver=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise EdgefactError(f"cannot connect to the Ray cluster at {address}: {exc}. Start one with "
+                                    "`ray start --head` (see docs/sweep.md) or leave out --address for a "
+                                    "local Ray") from None
         else:
             cpus = (workers or os.cpu_count() or 1) * train_cpus
             ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False,
@@ -100,6 +106,21 @@ def run_ray(state: RunState, ctx: NodeContext, update: Update, *, address: str |
     finally:
         if started_here:
             ray.shutdown()
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail in seconds, not minutes (Ray's own connection retries), when nothing listens at HOST:PORT."""
+    import socket
+
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "://" in address:
+        return  # "auto", ray:// client addresses: left to Ray
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise EdgefactError(f"no Ray cluster at {address} ({exc.strerror or exc}): start one with `ray start --head "
+                            "--port PORT` (docs/sweep.md), or leave out --address for a local Ray") from None
 
 
 def _placement(ray: Any, workers: int, train_cpus: int) -> tuple[Any, Any]:

@@ -13,12 +13,78 @@ static inline int8_t add_one(const ef_add_params *p, int32_t a, int32_t b)
 }
 
 #if defined(EF_NN_USE_MVE)
-/* Four elements per step (tail-predicated), the same arithmetic as add_one through the 4-lane
- * requantization: (x + offset) << left_shift cannot overflow (|x + offset| <= 255, left_shift
- * <= 22), so the wrapping VSHL equals the scalar multiply by 1 << left_shift. */
+/* How an ADD operand is rescaled, (x + offset) << left_shift then MultiplyByQuantizedMultiplier:
+ *  ADD_RQ_HALF  multiplier 2^30, shift 0 (the operand with the larger scale: TFLite's 0.5): the
+ *               product is exactly (x + offset) << (left_shift - 1), no rounding;
+ *  ADD_RQ_NOSH  shift 0: VQRDMULH only;
+ *  ADD_RQ_SHR   shift < 0: VQRDMULH, minus 1 on negative lanes (ties up -> away from zero), VRSHL. */
+enum { ADD_RQ_SHR = 0, ADD_RQ_NOSH = 1, ADD_RQ_HALF = 2 };
+
+static inline int add_rq_kind(int32_t m, int32_t shift)
+{
+    return shift < 0 ? ADD_RQ_SHR : (shift == 0 && m == (1 << 30)) ? ADD_RQ_HALF : ADD_RQ_NOSH;
+}
+
+/* ef_requantize on 4 lanes for shift <= 0 (bit-exact with it; |x| < 2^30 here, so x - 1 cannot
+ * wrap). */
+static inline __attribute__((always_inline)) int32x4_t add_rq(int32x4_t x, int32_t m, int32_t shift, const int kind)
+{
+    x = vqrdmulhq_n_s32(x, m);
+    if (kind == ADD_RQ_SHR) {
+        x = vaddq_s32(x, vshrq_n_s32(x, 31));
+        x = vrshlq_n_s32(x, shift);
+    }
+    return x;
+}
+
+/* (x + offset) << left_shift is one VMLAS, x * 2^l + offset * 2^l (|x + offset| <= 255, l <= 22: no
+ * overflow); with ADD_RQ_HALF it is the whole operand, at l - 1 (left_shift >= 1). */
+static inline __attribute__((always_inline)) int32x4_t add_operand(const int8_t *x, int32_t offset, int32_t l,
+                                                                  int32_t m, int32_t shift, const int kind)
+{
+    const int32_t sh = kind == ADD_RQ_HALF ? l - 1 : l;
+    const int32x4_t v = vmlasq_n_s32(vldrbq_s32(x), vdupq_n_s32(1 << sh), offset * (1 << sh));
+    return kind == ADD_RQ_HALF ? v : add_rq(v, m, shift, kind);
+}
+
+/* Four elements per step, output shift < 0; k1 / k2: the operands' ADD_RQ_* (compile-time). */
+static inline __attribute__((always_inline)) int32_t add_mve_steps(const ef_add_params *p, const int8_t *input1,
+                                                                  const int8_t *input2, int8_t *output,
+                                                                  int32_t size, const int k1, const int k2)
+{
+    const int32x4_t lo = vdupq_n_s32(p->activation.min);
+    const int32x4_t hi = vdupq_n_s32(p->activation.max);
+    const int32_t l = p->left_shift;
+    int32_t i = 0;
+    for (; i + 4 <= size; i += 4) {
+        const int32x4_t a = add_operand(input1 + i, p->input1_offset, l, p->input1_multiplier, p->input1_shift, k1);
+        const int32x4_t b = add_operand(input2 + i, p->input2_offset, l, p->input2_multiplier, p->input2_shift, k2);
+        const int32x4_t r = vaddq_n_s32(add_rq(vaddq_s32(a, b), p->output_multiplier, p->output_shift, ADD_RQ_SHR),
+                                        p->output_offset);
+        vstrbq_s32(output + i, vminq_s32(vmaxq_s32(r, lo), hi));
+    }
+    return i;
+}
+
+/* The same arithmetic as add_one, 4 elements per step: the specialised steps above when the output
+ * shift is negative (TFLite's case: 10-16 instructions per 4 elements), then the general 4-lane
+ * requantization, tail-predicated, for the rest. */
 static void add_mve(const ef_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output,
                     int32_t size)
 {
+    int32_t i = 0;
+    if (p->output_shift < 0 && p->left_shift >= 1) {
+        const int k1 = add_rq_kind(p->input1_multiplier, p->input1_shift);
+        const int k2 = add_rq_kind(p->input2_multiplier, p->input2_shift);
+        switch (k1 * 3 + k2) {
+        case ADD_RQ_SHR * 3 + ADD_RQ_SHR: i = add_mve_steps(p, input1, input2, output, size, ADD_RQ_SHR, ADD_RQ_SHR); break;
+        case ADD_RQ_SHR * 3 + ADD_RQ_HALF: i = add_mve_steps(p, input1, input2, output, size, ADD_RQ_SHR, ADD_RQ_HALF); break;
+        case ADD_RQ_HALF * 3 + ADD_RQ_SHR: i = add_mve_steps(p, input1, input2, output, size, ADD_RQ_HALF, ADD_RQ_SHR); break;
+        case ADD_RQ_SHR * 3 + ADD_RQ_NOSH: i = add_mve_steps(p, input1, input2, output, size, ADD_RQ_SHR, ADD_RQ_NOSH); break;
+        case ADD_RQ_NOSH * 3 + ADD_RQ_SHR: i = add_mve_steps(p, input1, input2, output, size, ADD_RQ_NOSH, ADD_RQ_SHR); break;
+        default: break; /* both unshifted (equal scales are HALF + HALF): the general loop */
+        }
+    }
     const int32x4_t left = vdupq_n_s32(p->left_shift);
     const int32x4_t m1 = vdupq_n_s32(p->input1_multiplier);
     const int32x4_t s1 = vdupq_n_s32(p->input1_shift);
@@ -28,7 +94,7 @@ static void add_mve(const ef_add_params *p, const int8_t *input1, const int8_t *
     const int32x4_t so = vdupq_n_s32(p->output_shift);
     const int32x4_t lo = vdupq_n_s32(p->activation.min);
     const int32x4_t hi = vdupq_n_s32(p->activation.max);
-    for (int32_t i = 0; i < size; i += 4) {
+    for (; i < size; i += 4) {
         const mve_pred16_t pr = vctp32q((uint32_t)(size - i));
         int32x4_t a = vshlq_s32(vaddq_n_s32(vldrbq_z_s32(input1 + i, pr), p->input1_offset), left);
         int32x4_t b = vshlq_s32(vaddq_n_s32(vldrbq_z_s32(input2 + i, pr), p->input2_offset), left);

@@ -3,6 +3,58 @@
  * per-tap bounds checks in the interior. */
 #include "internal/ef_dw_check.h"
 
+#include <string.h>
+
+#if defined(EF_NN_USE_DSP) || defined(EF_NN_USE_MVE)
+/* Shared by the DSP and MVE ring paths below: lines of one channel's input, copied once per
+ * channel (pair) as int16 (x + input offset) into a ring of three lines with zero entries for the
+ * padding, and the orientation of those lines. */
+#define DW_RING_W 56 /* int16 entries per ring line: (outputs - 1) * stride + 5 and pad + input entries */
+
+/* The geometry of the ring lines: normally the input rows (a line = one row, lines advance in
+ * y); transposed (output wider in y than in x), the input columns, so that every line pass has the
+ * longer output extent to amortise its set-up over (KWS: 25 x 5). */
+typedef struct {
+    int32_t len;        /* input entries along a line */
+    int32_t lines;      /* input lines */
+    int32_t in_along;   /* input step between entries of a line (bytes) */
+    int32_t in_across;  /* input step between lines */
+    int32_t out_len;    /* outputs along a line */
+    int32_t out_lines;  /* output lines */
+    int32_t out_along;  /* output step along a line */
+    int32_t out_across; /* output step between output lines */
+    int32_t s_across;   /* stride across lines */
+    int32_t pad_along;
+    int32_t pad_across;
+} dw_geom;
+
+static int dw_transposed(const ef_dims *out)
+{
+    return out->h > out->w;
+}
+
+/* The ring path applies: stride 1 or 2 along the lines and a padded input line fits a ring line. */
+static int dw_ring_fits(const ef_dw_conv_params *params, const ef_dims *in, const ef_dims *out)
+{
+    const int t = dw_transposed(out);
+    const int32_t s = t ? params->stride.h : params->stride.w;
+    const int32_t n_out = t ? out->h : out->w;
+    const int32_t len = (t ? in->h : in->w) + (t ? params->padding.h : params->padding.w);
+    return (s == 1 || s == 2) && (n_out - 1) * s + 5 <= DW_RING_W && len <= DW_RING_W;
+}
+
+static dw_geom dw_geom_of(const ef_dw_conv_params *params, const ef_dims *in, const ef_dims *out)
+{
+    const int32_t C = in->c;
+    if (dw_transposed(out)) {
+        return (dw_geom){in->h, in->w, in->w * C, C, out->h, out->w, out->w * C, C, params->stride.w,
+                         params->padding.h, params->padding.w};
+    }
+    return (dw_geom){in->w, in->h, C, in->w * C, out->w, out->h, C, out->w * C, params->stride.h,
+                     params->padding.w, params->padding.h};
+}
+#endif
+
 #if defined(EF_NN_USE_DSP)
 static inline int8_t dw_out(int32_t acc, const int32_t *bias, int32_t c, const int32_t *mult,
                             const int32_t *shift, int32_t out_off, int32_t act_min, int32_t act_max)
@@ -88,7 +140,6 @@ static void dw3x3_dsp(const ef_dw_conv_params *params, const ef_per_channel_quan
  * ring and columns outside it zero columns, so borders run the same loop. The ring rows stay in
  * place: each output row picks the rotation of the per-channel weight pairs that matches the ring
  * slots. Requantization with per-channel constants (dw_rq_fast: 5 instructions and an SSAT). */
-#define DW_RING_W 56 /* int16 entries per ring line: (outputs - 1) * stride + 5 and pad + input entries */
 
 typedef struct {
     /* per ring rotation: the six weight pairs, then khi, mult, e, bias (dw_quad_s1 reads them) */
@@ -347,23 +398,6 @@ static inline __attribute__((always_inline)) void dw_ring_load(int16_t *ra, int1
     }
 }
 
-/* The geometry of the ring lines: normally the input rows (a line = one row, lines advance in
- * y); transposed (output wider in y than in x), the input columns, so that every line pass has the
- * longer output extent to amortise its set-up over (KWS: 25 x 5). */
-typedef struct {
-    int32_t len;        /* input entries along a line */
-    int32_t lines;      /* input lines */
-    int32_t in_along;   /* input step between entries of a line (bytes) */
-    int32_t in_across;  /* input step between lines */
-    int32_t out_len;    /* outputs along a line */
-    int32_t out_lines;  /* output lines */
-    int32_t out_along;  /* output step along a line */
-    int32_t out_across; /* output step between output lines */
-    int32_t s_across;   /* stride across lines */
-    int32_t pad_along;
-    int32_t pad_across;
-} dw_geom;
-
 /* Every output line of channels c, c + 1 (c alone when !two), stride along the line fixed. */
 static inline __attribute__((always_inline)) void dw_pair(int16_t ring[2][3 * DW_RING_W], const dw_chan ch[2], int two,
                                                           const int8_t *img, int8_t *obase, const dw_geom *g,
@@ -395,21 +429,6 @@ static inline __attribute__((always_inline)) void dw_pair(int16_t ring[2][3 * DW
     }
 }
 
-static int dw_transposed(const ef_dims *out)
-{
-    return out->h > out->w;
-}
-
-/* The ring path applies: stride 1 or 2 along the lines and a padded input line fits a ring line. */
-static int dw_ring_fits(const ef_dw_conv_params *params, const ef_dims *in, const ef_dims *out)
-{
-    const int t = dw_transposed(out);
-    const int32_t s = t ? params->stride.h : params->stride.w;
-    const int32_t n_out = t ? out->h : out->w;
-    const int32_t len = (t ? in->h : in->w) + (t ? params->padding.h : params->padding.w);
-    return (s == 1 || s == 2) && (n_out - 1) * s + 5 <= DW_RING_W && len <= DW_RING_W;
-}
-
 static void dw3x3_dsp_ring(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
                            const int8_t *input, const int8_t *filter, const int32_t *bias, const ef_dims *out,
                            int8_t *output)
@@ -419,14 +438,7 @@ static void dw3x3_dsp_ring(const ef_dw_conv_params *params, const ef_per_channel
     const int32_t C = in->c;
     const int full = params->activation.min == -128 && params->activation.max == 127;
     const int t = dw_transposed(out);
-    dw_geom g;
-    if (t) {
-        g = (dw_geom){in->h, in->w, in->w * C, C, out->h, out->w, out->w * C, C, params->stride.w,
-                      params->padding.h, params->padding.w};
-    } else {
-        g = (dw_geom){in->w, in->h, C, in->w * C, out->w, out->h, C, out->w * C, params->stride.h,
-                      params->padding.w, params->padding.h};
-    }
+    const dw_geom g = dw_geom_of(params, in, out);
     const int32_t stride = t ? params->stride.h : params->stride.w;
     for (int32_t b = 0; b < in->n; ++b) {
         const int8_t *img = input + b * in->h * in->w * C;
@@ -527,6 +539,233 @@ static void dw3x3_mve(const ef_dw_conv_params *params, const ef_per_channel_quan
         }
     }
 }
+/* MVE ring path: one channel at a time, its input lines gathered into the ring (VLDRB.S16 gather
+ * of 8 entries at the line's input step, VADD of the offset, VSTRH); then four outputs of a line
+ * per int32x4 vector, each of the 9 taps one widening load of 4 ring entries (VLDRH.S32; stride
+ * 2: a gather of every other entry) and one VMLA by the tap's weight as a scalar, 4 MACs per
+ * VMLA; requantized 4 at a time (ef_requantize_x4 with the channel's constants) and scattered to
+ * the 4 outputs' places (VSTRB.32 scatter, offsets 0, s, 2s, 3s); the last vector of a line is
+ * tail-predicated. */
+static void dw_mve_load(int16_t *r, const int8_t *src, int32_t len, int32_t step, int32_t in_off)
+{
+    if (src == 0) {
+        for (int32_t i = 0; i < len; i += 8) {
+            vstrhq_p_s16(r + i, vdupq_n_s16(0), vctp16q((uint32_t)(len - i)));
+        }
+        return;
+    }
+    if (step <= 9000) { /* 7 * step fits the 16-bit gather offsets */
+        const uint16x8_t offs = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)step);
+        for (int32_t i = 0; i < len; i += 8) {
+            const mve_pred16_t p = vctp16q((uint32_t)(len - i));
+            const int16x8_t v = vldrbq_gather_offset_z_s16(src + i * step, offs, p);
+            vstrhq_p_s16(r + i, vaddq_n_s16(v, (int16_t)in_off), p);
+        }
+        return;
+    }
+    for (int32_t i = 0; i < len; ++i) {
+        r[i] = (int16_t)(src[i * step] + in_off);
+    }
+}
+
+/* Four outputs of one ring line (nine taps: a widening load and a VMLA each), requantized and
+ * scattered; p: ring entry of the first output's first tap, pr: the active lanes. */
+static inline __attribute__((always_inline)) int32x4_t dw_mve_taps(const int16_t *q, const int32_t *w9,
+                                                                   const int32_t stride, int32_t bias,
+                                                                   uint32x4_t goff, mve_pred16_t pr, int tail)
+{
+    int32x4_t acc = vdupq_n_s32(bias);
+#define DW_MVE_LD(m, k)                                                                                      \
+    (stride == 1 ? (tail ? vldrhq_z_s32(q + (m) * DW_RING_W + (k), pr) : vldrhq_s32(q + (m) * DW_RING_W + (k))) \
+                 : (tail ? vldrhq_gather_shifted_offset_z_s32(q + (m) * DW_RING_W + (k), goff, pr)             \
+                         : vldrhq_gather_shifted_offset_s32(q + (m) * DW_RING_W + (k), goff)))
+    acc = vmlaq_n_s32(acc, DW_MVE_LD(0, 0), w9[0]);
+    acc = vmlaq_n_s32(acc, DW_MVE_LD(0, 1), w9[1]);
+    acc = vmlaq_n_s32(acc, DW_MVE_LD(0, 2), w9[2]);
+    acc = vmlaq_n_s32(acc, DW_MVE_LD(1, 0), w9[3]);
+    acc = vmlaq_n_s32(acc, DW_MVE_LD(1, 1), w9[4]);
+    acc = vmlaq_n_s32(acc, DW_MVE_LD(1, 2), w9[5]);
+    acc = vmlaq_n_s32(acc, DW_MVE_LD(2, 0), w9[6]);
+    acc = vmlaq_n_s32(acc, DW_MVE_LD(2, 1), w9[7]);
+    acc = vmlaq_n_s32(acc, DW_MVE_LD(2, 2), w9[8]);
+#undef DW_MVE_LD
+    return acc;
+}
+
+/* Stride 1 in asm (GCC's MVE allocation spilled the loaded vectors and reloaded weights and
+ * constants every step): eight outputs (two vectors) or, for a line's last 1..4 outputs, four.
+ * Per tap pair one LDRD of the scalar weights, per tap and vector one VLDRH.S32 and one VMLA (4
+ * MACs); then per vector ef_requantize_x4 for a right shift (shift < 0: VQRDMULH and VRSHL by the
+ * scalar multiplier / shift, VSHR + VQADD for the ties), the output offset, the clamp and the
+ * scatter store: 62 instructions for 72 MACs. w: the nine weights. */
+#define DW_MV_TAP2(off, wr)                                                    \
+    "vldrh.s32 %q[x], [%[q], #" #off "]\n\t"                                    \
+    "vmla.s32 %q[a0], %q[x], %[" #wr "]\n\t"                                   \
+    "vldrh.s32 %q[x], [%[q], #" #off "+8]\n\t"                                  \
+    "vmla.s32 %q[a1], %q[x], %[" #wr "]\n\t"
+#define DW_MV_TAP1(off, wr)                                                    \
+    "vldrh.s32 %q[x], [%[q], #" #off "]\n\t"                                    \
+    "vmla.s32 %q[a0], %q[x], %[" #wr "]\n\t"
+#define DW_MV_TAPS(T)                                                          \
+    "ldrd %[t0], %[t1], [%[w], #0]\n\t" T(0, t0) T(2, t1)                       \
+    "ldrd %[t0], %[t1], [%[w], #8]\n\t" T(4, t0) T(112, t1)                     \
+    "ldrd %[t0], %[t1], [%[w], #16]\n\t" T(114, t0) T(116, t1)                  \
+    "ldrd %[t0], %[t1], [%[w], #24]\n\t" T(224, t0) T(226, t1)                  \
+    "ldr %[t0], [%[w], #32]\n\t" T(228, t0)
+#define DW_MV_RQ(a)                                                            \
+    "vqrdmulh.s32 %q[" #a "], %q[" #a "], %[m]\n\t"                             \
+    "vshr.s32 %q[x], %q[" #a "], #31\n\t"                                       \
+    "vqadd.s32 %q[" #a "], %q[" #a "], %q[x]\n\t"                               \
+    "vrshl.s32 %q[" #a "], %[sh]\n\t"                                           \
+    "vadd.i32 %q[" #a "], %q[" #a "], %[zp]\n\t"                                \
+    "vmax.s32 %q[" #a "], %q[" #a "], %q[lo]\n\t"                               \
+    "vmin.s32 %q[" #a "], %q[" #a "], %q[hi]\n\t"
+
+#if DW_RING_W != 56
+#error "DW_MV_TAPS assumes ring lines of 56 entries (112 bytes)"
+#endif
+
+static inline void dw_mve_oct_s1(const int16_t *q, const int32_t *w, int32_t bias, int8_t *dst, int32_t step4,
+                                 int32_t m, int32_t sh, int32_t zp, int32x4_t lo, int32x4_t hi, uint32x4_t so)
+{
+    int32x4_t a0, a1, x;
+    uint32_t t0, t1;
+    __asm__ volatile("vdup.32 %q[a0], %[bias]\n\t"
+                     "vdup.32 %q[a1], %[bias]\n\t"
+                     DW_MV_TAPS(DW_MV_TAP2)
+                     DW_MV_RQ(a0)
+                     "vstrb.32 %q[a0], [%[dst], %q[so]]\n\t"
+                     "add %[t0], %[dst], %[step4]\n\t"
+                     DW_MV_RQ(a1)
+                     "vstrb.32 %q[a1], [%[t0], %q[so]]\n\t"
+                     : [a0] "=&w"(a0), [a1] "=&w"(a1), [x] "=&w"(x), [t0] "=&r"(t0), [t1] "=&r"(t1)
+                     : [q] "r"(q), [w] "r"(w), [bias] "r"(bias), [dst] "r"(dst), [step4] "r"(step4), [m] "r"(m),
+                       [sh] "r"(sh), [zp] "r"(zp), [lo] "w"(lo), [hi] "w"(hi), [so] "w"(so)
+                     : "memory");
+}
+
+/* The last 1..4 outputs of a line (pr: their lanes; the loads read ring entries past the line,
+ * inside the ring's slack, for the masked lanes). */
+static inline void dw_mve_quad_s1(const int16_t *q, const int32_t *w, int32_t bias, int8_t *dst, int32_t m,
+                                  int32_t sh, int32_t zp, int32x4_t lo, int32x4_t hi, uint32x4_t so, uint32_t pr)
+{
+    int32x4_t a0, x;
+    uint32_t t0, t1;
+    __asm__ volatile("vdup.32 %q[a0], %[bias]\n\t"
+                     DW_MV_TAPS(DW_MV_TAP1)
+                     DW_MV_RQ(a0)
+                     "vmsr p0, %[pr]\n\t"
+                     "vpst\n\t"
+                     "vstrbt.32 %q[a0], [%[dst], %q[so]]\n\t"
+                     : [a0] "=&w"(a0), [x] "=&w"(x), [t0] "=&r"(t0), [t1] "=&r"(t1)
+                     : [q] "r"(q), [w] "r"(w), [bias] "r"(bias), [dst] "r"(dst), [m] "r"(m), [sh] "r"(sh),
+                       [zp] "r"(zp), [lo] "w"(lo), [hi] "w"(hi), [so] "w"(so), [pr] "r"(pr)
+                     : "memory");
+}
+
+static inline __attribute__((always_inline)) void dw_mve_line(const int16_t *p, const int32_t *w9, int32_t n,
+                                                              const int32_t stride, int8_t *dst, int32_t step,
+                                                              int32_t bias, int32x4_t vm, int32x4_t vs, int32_t zp,
+                                                              int32_t lo, int32_t hi, const int fast)
+{
+    const uint32x4_t soff = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)step);
+    const uint32x4_t goff = vidupq_n_u32(0, 2);
+    const int32_t step4 = 4 * step;
+    int32_t o = 0;
+    if (stride == 1 && fast) {
+        const int32x4_t vlo = vdupq_n_s32(lo);
+        const int32x4_t vhi = vdupq_n_s32(hi);
+        const int32_t m = vgetq_lane_s32(vm, 0);
+        const int32_t sh = vgetq_lane_s32(vs, 0);
+        for (; o + 4 < n; o += 8) { /* more than four left: eight (the store of lanes past n masked) */
+            if (o + 8 <= n) {
+                dw_mve_oct_s1(p, w9, bias, dst, step4, m, sh, zp, vlo, vhi, soff);
+            } else {
+                dw_mve_quad_s1(p, w9, bias, dst, m, sh, zp, vlo, vhi, soff, 0xFFFFu);
+                dw_mve_quad_s1(p + 4, w9, bias, dst + step4, m, sh, zp, vlo, vhi, soff,
+                               (uint32_t)((1u << (4 * (n - o - 4))) - 1u));
+            }
+            p += 8;
+            dst += 2 * step4;
+        }
+        if (o < n) {
+            dw_mve_quad_s1(p, w9, bias, dst, m, sh, zp, vlo, vhi, soff, (uint32_t)((1ull << (4 * (n - o))) - 1u));
+        }
+        return;
+    }
+    for (; o + 4 <= n; o += 4) {
+        int32x4_t acc = dw_mve_taps(p, w9, stride, bias, goff, 0, 0);
+        acc = vaddq_n_s32(ef_requantize_x4(acc, vm, vs), zp);
+        acc = vminq_s32(vmaxq_s32(acc, vdupq_n_s32(lo)), vdupq_n_s32(hi));
+        vstrbq_scatter_offset_s32(dst, soff, acc);
+        p += 4 * stride;
+        dst += step4;
+    }
+    if (o < n) {
+        const mve_pred16_t pr = vctp32q((uint32_t)(n - o));
+        int32x4_t acc = dw_mve_taps(p, w9, stride, bias, goff, pr, 1);
+        acc = vaddq_n_s32(ef_requantize_x4(acc, vm, vs), zp);
+        acc = vminq_s32(vmaxq_s32(acc, vdupq_n_s32(lo)), vdupq_n_s32(hi));
+        vstrbq_scatter_offset_p_s32(dst, soff, acc, pr);
+    }
+}
+
+static void dw3x3_mve_ring(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                           const int8_t *input, const int8_t *filter, const int32_t *bias, const ef_dims *out,
+                           int8_t *output)
+{
+    /* + 16: the asm step reads up to 8 entries past a line's last output (stored lanes masked) */
+    int16_t ring[3 * DW_RING_W + 16] __attribute__((aligned(4)));
+    memset(ring, 0, sizeof ring);
+    const int32_t C = in->c;
+    const int t = dw_transposed(out);
+    const dw_geom g = dw_geom_of(params, in, out);
+    const int32_t stride = t ? params->stride.h : params->stride.w;
+    /* kernel tap (line kl across, k along) of channel c */
+    const int32_t f_across = t ? C : 3 * C;
+    const int32_t f_along = t ? 3 * C : C;
+    for (int32_t b = 0; b < in->n; ++b) {
+        const int8_t *img = input + b * in->h * in->w * C;
+        int8_t *obase = output + b * out->h * out->w * C;
+        for (int32_t c = 0; c < C; ++c) {
+            /* kernel lines 0, 1, 2, 0, 1: rotation rot (ring line m holds kernel line (m + rot) % 3)
+             * is the nine weights from entry 3 rot */
+            int32_t w[15] __attribute__((aligned(8)));
+            for (int32_t i = 0; i < 9; ++i) {
+                w[i] = filter[(i / 3) * f_across + (i % 3) * f_along + c];
+            }
+            for (int32_t i = 9; i < 15; ++i) {
+                w[i] = w[i - 9];
+            }
+            const int32_t bc = bias != 0 ? bias[c] : 0;
+            /* the asm steps implement ef_requantize_x4 for shift < 0 (a right shift only) */
+            const int fast = quant->shift[c] < 0;
+            const int32x4_t vm = vdupq_n_s32(quant->multiplier[c]);
+            const int32x4_t vs = vdupq_n_s32(quant->shift[c]);
+            int32_t next = -g.pad_across;
+            for (int32_t oy = 0; oy < g.out_lines; ++oy) {
+                const int32_t iy0 = oy * g.s_across - g.pad_across;
+                for (; next <= iy0 + 2; ++next) {
+                    const int8_t *src = next >= 0 && next < g.lines ? img + next * g.in_across + c : 0;
+                    dw_mve_load(ring + ((next + 3) % 3) * DW_RING_W + g.pad_along, src, g.len, g.in_along,
+                                params->input_offset);
+                }
+                const int32_t rot = (3 - (iy0 + 3) % 3) % 3;
+                int8_t *dst = obase + oy * g.out_across + c;
+                if (stride == 1 && fast) {
+                    dw_mve_line(ring, w + 3 * rot, g.out_len, 1, dst, g.out_along, bc, vm, vs, params->output_offset,
+                                params->activation.min, params->activation.max, 1);
+                } else if (stride == 1) {
+                    dw_mve_line(ring, w + 3 * rot, g.out_len, 1, dst, g.out_along, bc, vm, vs, params->output_offset,
+                                params->activation.min, params->activation.max, 0);
+                } else {
+                    dw_mve_line(ring, w + 3 * rot, g.out_len, 2, dst, g.out_along, bc, vm, vs, params->output_offset,
+                                params->activation.min, params->activation.max, 0);
+                }
+            }
+        }
+    }
+}
 #endif
 
 ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
@@ -548,7 +787,11 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
     const ef_dims *out = output_dims;
     const int32_t C = in->c;
 #if defined(EF_NN_USE_MVE)
-    dw3x3_mve(params, quant, in, input, filter, bias, out, output);
+    if (dw_ring_fits(params, in, out)) {
+        dw3x3_mve_ring(params, quant, in, input, filter, bias, out, output);
+    } else {
+        dw3x3_mve(params, quant, in, input, filter, bias, out, output);
+    }
     return EF_OK;
 #elif defined(EF_NN_USE_DSP)
     if (dw_ring_fits(params, in, out)) {

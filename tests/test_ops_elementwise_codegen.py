@@ -141,6 +141,7 @@ LUT_CASES = [
     ("LEAKY_RELU", T((1, 3, 7, 5), 0.03, -4), T((1, 3, 7, 5), 0.03, -4), {"alpha": 0.1}),
     ("ABS_same_scale", T((1, 3, 7, 5), 0.07, 10), T((1, 3, 7, 5), 0.07, -128), {}),
     ("ABS_rescale", T((1, 3, 7, 5), 0.07, -128), T((1, 3, 7, 5), 0.2, -100), {}),
+    ("QUANTIZE_rescale", T((1, 3, 7, 5), 0.07, -128), T((1, 3, 7, 5), 0.013, 40), {}),
 ]
 
 
@@ -187,3 +188,20 @@ def test_edgefact_ops_lists_the_elementwise_operators() -> None:
                "SQUARED_DIFFERENCE"):
         assert f"\n{op} " in res.output
     assert "ef_lut_s8" in res.output and "ef_prelu_s8" in res.output
+
+
+@pytest.mark.parametrize("kernel", ["ef_lut_s8", "ef_requantize_s8"])
+def test_int8_requantize_as_table_or_kernel(kernel: str, tmp_path: Path) -> None:
+    """QUANTIZE int8 -> int8 runs as a table look-up by default; both kernels equal TFLM on every
+    input byte for scale ratios from 1/300 to 300 (left and right shifts)."""
+    x = np.arange(-128, 128, dtype=np.int8).reshape(1, 1, 256)
+    rng = np.random.default_rng(9)
+    for k in range(6):
+        s_in, s_out = float(10 ** rng.uniform(-3, 0)), float(10 ** rng.uniform(-3, 0))
+        model = one_op_model("QUANTIZE", [T((1, 256), s_in, int(rng.integers(-128, 128)))],
+                             T((1, 256), s_out, int(rng.integers(-128, 128))))
+        gen = generate_c(model, tmp_path / f"g{k}", kernels={0: kernel})
+        assert gen.graph.layers[0].kernel == kernel
+        assert f"st = {kernel}(" in gen.files["model.c"].read_text()
+        assert np.array_equal(run_host_batch(gen, x).reshape(-1), run_tflm(model, x)[0].reshape(-1))
+    assert generate_c(model, tmp_path / "default").graph.layers[0].kernel == "ef_lut_s8"

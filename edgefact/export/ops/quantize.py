@@ -1,5 +1,6 @@
-"""QUANTIZE (float32 -> int8 at the model input, or int8 -> int8 requantization) and DEQUANTIZE
-(int8 -> float32 at the model output)."""
+"""QUANTIZE (float32 -> int8 at the model input, or int8 -> int8 requantization: a 256-entry table
+look-up, ``ef_lut_s8``, with ``ef_requantize_s8`` as the alternative) and DEQUANTIZE (int8 ->
+float32 at the model output)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from edgefact.export import quant
+from edgefact.export import quant, quant_lut
 from edgefact.export.ir import Layer, prod
 from edgefact.export.ops.base import CStruct, Emission, EmitContext, LowerContext, OpDef
 from edgefact.export.ops.registry import register
@@ -39,11 +40,19 @@ class AffineArgs:
     zero_point: int
 
 
+@dataclass(frozen=True)
+class RequantizeArgs:
+    """int8 -> int8: the requantization parameters and the same map as a table by input byte."""
+
+    params: RequantizeParams
+    table: np.ndarray
+
+
 @register
 class Quantize(OpDef):
     name = "QUANTIZE"
-    kernel_names = ("ef_quantize_f32_s8", "ef_requantize_s8")
-    constraints = "float32 -> int8, or int8 -> int8 (requantization)"
+    kernel_names = ("ef_quantize_f32_s8", "ef_lut_s8", "ef_requantize_s8")
+    constraints = "float32 -> int8, or int8 -> int8 (requantization, as a table look-up)"
 
     def lower(self, ctx: LowerContext, op: Operator) -> Layer:
         layer = ctx.base(op, "", [op.inputs[0]])
@@ -55,11 +64,19 @@ class Quantize(OpDef):
             layer.args = AffineArgs(out.scale, out.zero_point)
             layer.describe = "float32 -> int8"
         else:
-            layer.kernel = "ef_requantize_s8"
-            layer.args = RequantizeParams(*quant.requantize_params(inp.scale, inp.zero_point, out.scale,
-                                                                   out.zero_point))
+            p = RequantizeParams(*quant.requantize_params(inp.scale, inp.zero_point, out.scale, out.zero_point))
+            table = quant_lut.table(lambda x: quant.requantize(x + p.input_offset, p.multiplier, p.shift,
+                                                               p.output_offset))
+            layer.kernel = "ef_lut_s8"  # 1-4 instructions per value instead of a requantization
+            layer.args = RequantizeArgs(p, table)
+            layer.weight_bytes = int(table.nbytes)
             layer.describe = "int8 -> int8"
         return layer
+
+    def kernels(self, layer: Layer) -> tuple[str, ...]:
+        if layer.kernel == "ef_quantize_f32_s8":
+            return (layer.kernel,)
+        return (layer.kernel, *(k for k in ("ef_lut_s8", "ef_requantize_s8") if k != layer.kernel))
 
     def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
         size = prod(layer.output_shape)
@@ -67,8 +84,12 @@ class Quantize(OpDef):
         if layer.kernel == "ef_quantize_f32_s8":
             a: AffineArgs = layer.args
             return Emission(calls=[f"st = ef_quantize_f32_s8({x}, {y}, {size}, {c_float(a.scale)}, {a.zero_point});"])
+        r: RequantizeArgs = layer.args
+        if layer.kernel == "ef_lut_s8":
+            table = em.const_array(layer, "table", r.table, "int8_t", "requantized value per input byte")
+            return Emission(calls=[f"st = ef_lut_s8({table}, {x}, {y}, {size});"])
         L = f"L{layer.index}"
-        return Emission(decls=layer.args.c_define(f"{L}_params"),
+        return Emission(decls=r.params.c_define(f"{L}_params"),
                         calls=[f"st = ef_requantize_s8(&{L}_params, {x}, {y}, {size});"])
 
 

@@ -55,3 +55,26 @@ def sample_report(**overrides: Any) -> dict[str, Any]:
     }
     report.update(overrides)
     return report
+
+
+def factorized_sample(base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The sample model with layer 2 (CONV_2D 14x14x16 -> 14x14x32, 100,352 MACs, 180,500 counts)
+    replaced by a rank-4 pair: 14x14x16 -> 14x14x4 (12,544 MACs, 60,000 counts) -> 14x14x32
+    (25,088 MACs, 40,000 counts); deployable flash 50,000 B. For the compare and delivered-share tests."""
+    v = copy.deepcopy(base if base is not None else sample_report())
+    conv = v["layers"][2]
+    a = dict(conv, index=2, name="conv_a", output_shape=[1, 14, 14, 4], macs=12544, params=68, weight_bytes=80,
+             count=60000, activation_bytes=3920)
+    b = dict(conv, index=3, name="conv_b", input_shapes=[[1, 14, 14, 4]], macs=25088, params=160, weight_bytes=200,
+             count=40000, activation_bytes=7056)
+    rest = [dict(layer, index=layer["index"] + 1) for layer in v["layers"][3:]]
+    v["layers"] = v["layers"][:2] + [a, b] + rest
+    for layer in v["layers"]:
+        for k in ("share", "macs_per_count", "est_ms"):
+            layer.pop(k, None)
+    v["totals"]["macs"] = sum(layer["macs"] for layer in v["layers"])
+    v["totals"]["count"] = v["totals"]["count"] - 180500 + 100000
+    v["totals"]["flash_bytes"] = 50000
+    v["totals"]["arena_bytes"] = 25088
+    v["totals"].pop("est_ms", None)
+    return v

@@ -66,3 +66,4 @@ def test_layers_name_their_kernel_and_activation_bytes() -> None:
         assert layer["activation_bytes"] > 0
     md = (kws_deploy(2)[1] / "report.md").read_text()
     assert "ef_depthwise_conv" in md and "test harness" in md and "deployable" in md
+    assert max(len(line) for line in md.splitlines() if line.startswith("|")) <= 100

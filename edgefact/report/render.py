@@ -232,7 +232,7 @@ def _layer_details(report: dict[str, Any], with_name: bool = False) -> tuple[lis
 
 
 _FLASH_LABELS = {"weights": "weights + tables", "code": "generated code", "kernels": "kernels",
-                 "runtime": "runtime / startup", "harness": "test harness (inputs; not deployed)"}
+                 "runtime": "runtime / startup", "harness": "test harness (not deployed)"}
 _RAM_LABELS = {"arena": "activation arena", "stack": "stack", "harness": "harness buffers (not deployed)",
                "other": "other (log, profiler, data)"}
 
@@ -250,32 +250,34 @@ def _memory_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]], s
         if used is None:
             return
         share = used / budget if budget else None
-        rows.append([name, fmt_bytes(used), fmt_bytes(budget), fmt_pct(share), note])
+        rows.append([name, fmt_bytes(used), fmt_pct(share), note])
+
+    def head(name: str, budget: Any) -> str:
+        return f"{name} (of {fmt_bytes(budget)})" if budget else name
 
     if fp:
-        add("flash", t.get("deployable_flash_bytes"), fbud, "deployable: without the test harness")
+        add(head("flash", fbud), t.get("deployable_flash_bytes"), fbud, "deployable: no harness")
         for key, label in _FLASH_LABELS.items():
             add(f"  {label}", fp["flash"].get(key), fbud)
         add("  ELF flash, harness included", t.get("flash_bytes"), fbud)
         peak = fp.get("peak_stack_bytes")
-        add("RAM", t.get("deployable_ram_bytes"), rbud,
-            "deployable: without harness buffers, stack at its measured peak" if peak is not None
-            else "deployable: without harness buffers, stack as reserved (not measured)")
+        add(head("RAM", rbud), t.get("deployable_ram_bytes"), rbud,
+            "deployable, stack at its peak" if peak is not None else "deployable, stack as reserved")
         for key, label in _RAM_LABELS.items():
             if key == "stack":
                 add("  peak stack (measured)", peak, rbud)
-                add("  stack reserved by the linker script", fp["ram"].get("stack"), rbud)
+                add("  stack reserved (linker script)", fp["ram"].get("stack"), rbud)
             else:
                 add(f"  {label}", fp["ram"].get(key), rbud)
         add("  ELF static RAM, harness included", t.get("ram_bytes"), rbud)
     else:
-        add("flash", t.get("flash_bytes"), fbud)
-        add("RAM", t.get("ram_bytes"), rbud)
+        add(head("flash", fbud), t.get("flash_bytes"), fbud)
+        add(head("RAM", rbud), t.get("ram_bytes"), rbud)
         add("  activation arena (ours)", t.get("arena_bytes"), rbud)
         add("  peak stack (measured)", t.get("peak_stack_bytes"), rbud)
-    add("TFLM arena (same model)", mem.get("tflm_arena_bytes"), rbud, "TFLite Micro's, for comparison")
+    add("TFLM arena (same model)", mem.get("tflm_arena_bytes"), rbud, "TFLite Micro's, to compare")
     add("weights", t.get("weight_bytes"), fbud, "of the model's layers")
-    return ["memory", "used", "budget", "of budget", "note"], rows, "lrrrl"
+    return ["memory", "bytes", "of budget", "note"], rows, "lrrl"
 
 
 def _accuracy_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]], str]:
@@ -426,7 +428,7 @@ def render_terminal(report: dict[str, Any]) -> str:
     headers, rows, align = _layer_table(r)
     out += [format_table(headers, rows, align), _emulation_note(r), ""]
     headers, rows, align = _memory_table(r)
-    rows = [row for row in rows if row[0] in ("flash", "RAM")]
+    rows = [row for row in rows if row[0].split(" ")[0] in ("flash", "RAM")]
     if rows:
         out += [format_table(headers, rows, align), ""]
     headers, rows, align = _accuracy_table(r)
@@ -506,7 +508,7 @@ def plot_macs_vs_count(r: dict[str, Any]) -> str | None:
     from matplotlib.patches import Patch
 
     handles = [Patch(color=c, label=op) for op, c in colours.items()] + [ax.get_legend_handles_labels()[0][0]]
-    ax.legend(handles=handles, fontsize=9, loc="upper right")
+    ax.legend(handles=handles, fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(f"Per layer: measured {count_name(r['unit'])} vs the MAC-proportional share")
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)
@@ -529,7 +531,7 @@ def plot_macs_per_count(r: dict[str, Any]) -> str | None:
     if total:
         line = ax.axhline(r["totals"]["macs"] / total, color="k", ls="--", lw=1, label="whole model")
         handles.append(line)
-    ax.legend(handles=handles, fontsize=9)
+    ax.legend(handles=handles, fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_ylabel(per_count_name(r["unit"]))
     ax.tick_params(axis="x", rotation=60, labelsize=9)
     for lab in ax.get_xticklabels():
@@ -633,7 +635,7 @@ _CSS = """
 body{font-family:system-ui,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px}
 th{background:#f2f2f2}td.r{text-align:right;font-variant-numeric:tabular-nums}
-code,pre{background:#f6f6f6;padding:2px 4px}img{max-width:100%;display:block;margin:1em 0}
+code,pre{background:#f6f6f6;padding:2px 4px}pre{white-space:pre-wrap}img{max-width:100%;display:block;margin:1em 0}
 .note{color:#555;font-size:.9em}.ok{color:#1a7f37;font-weight:bold}.bad{color:#c00;font-weight:bold}
 nav a{margin-right:1em}section{margin-bottom:1.5em}
 """
@@ -644,12 +646,14 @@ HTML_SECTIONS = (("summary", "Summary"), ("layers", "Per layer"), ("memory", "Me
 
 
 def html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> str:
+    """A table; all-empty ``headers`` give a table without a header row (a list of facts)."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    head_row = f"<tr>{head}</tr>" if any(headers) else ""
     body = "".join(
         "<tr>" + "".join(f'<td class="{a}">{html.escape(c)}</td>' for c, a in zip(row, align, strict=True)) + "</tr>"
         for row in rows
     )
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f"<table>{head_row}{body}</table>"
 
 
 _html_table = html_table

@@ -5,7 +5,10 @@ expected failure (strict: once fixed, the marker must go)."""
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fuzz_harness import CORPUS_DIR, TARGETS, corpus, replay
@@ -16,8 +19,29 @@ CASES = [pytest.param(target, path, id=f"{target}/{path.stem}",
          for target in TARGETS for path in corpus(target)]
 
 
+#: A replay longer than this is a hang (the generator cases take well under a second).
+REPLAY_SECONDS = 10
+
+
+class ReplayTimeout(Exception):
+    pass
+
+
+@pytest.fixture
+def time_limit() -> Iterator[None]:
+    def expire(_sig: int, _frame: Any) -> None:
+        raise ReplayTimeout(f"replay ran past {REPLAY_SECONDS} s (a hang)")
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(REPLAY_SECONDS)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
 @pytest.mark.parametrize("target, path", CASES)
-def test_fuzz_case_replays_cleanly(target: str, path: Path) -> None:
+def test_fuzz_case_replays_cleanly(target: str, path: Path, time_limit: None) -> None:
     replay(target, path)
 
 

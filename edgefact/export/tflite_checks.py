@@ -232,6 +232,8 @@ def _check_op_shapes(op: Operator, tensors: list[Tensor]) -> None:
     elif op.name == "PAD":
         assert x is not None and ins[1] is not None
         _check_pad(op, x, ins[1], out)
+    elif op.name == "STRIDED_SLICE":
+        _check_strided_slice(op, [t for t in ins[1:4] if t is not None])
     elif op.name == "RESHAPE":
         assert x is not None
         if out.size != x.size:
@@ -277,6 +279,17 @@ def _check_pad(op: Operator, x: Tensor, pads_t: Tensor, out: Tensor) -> None:
         if not (0 <= before <= MAX_DIM and 0 <= after <= MAX_DIM) or x.shape[d] + before + after != out.shape[d]:
             raise _fail(_op_label(op), f"paddings {pads} take the input {list(x.shape)} to something other than "
                                        f"the output {list(out.shape)}")
+
+
+def _check_strided_slice(op: Operator, specs: list[Tensor]) -> None:
+    """begin, end and strides: 1-D vectors of one length; constant strides non-zero."""
+    for t, role in zip(specs, ("begin", "end", "strides"), strict=True):
+        if len(t.shape) != 1 or t.shape[0] != specs[0].shape[0]:
+            raise _fail(_op_label(op), f"{role} {tensor_label(t.index, t.name)} has shape {list(t.shape)}; begin, "
+                                       "end and strides must be vectors of one length")
+    strides = _int_values(op, specs[2], "strides tensor")
+    if strides is not None and 0 in strides:
+        raise _fail(_op_label(op), f"strides {strides} hold a 0")
 
 
 def _broadcast(op: Operator, a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:

@@ -116,6 +116,9 @@ def test_fronts_delivered_share_and_recommendation() -> None:
     rec = recommend(ROWS, fit)["cortex-m4"]
     assert rec["variant"] == "lowrank" and rec["ms"] == pytest.approx(3.0)
     assert "4.00 ms > 3.2 ms" in rec["excluded"]["base"]
+    other_core = recommend([_row("m7", "cortex-m7", "none", 0.9, 1000, 4000, 300, 100, core="cortex-m7")], fit)
+    assert other_core["cortex-m7"] == {"variant": None, "candidates": 0,
+                                       "excluded": {"m7": "built for cortex-m7, b is a cortex-m4"}}
     none = recommend(ROWS, Budget(max_flash=100))["cortex-m4"]
     assert none["variant"] is None and len(none["excluded"]) == 3
 

@@ -158,8 +158,9 @@ def recommend(rows: Sequence[Mapping[str, Any]], budget: Budget) -> dict[str, di
             ms = latency_ms(r, budget)[0]
             why = []
             core = ((r.get("figures") or {}).get("target") or {}).get("core")
-            if budget.board_core and core != budget.board_core:
-                why.append(f"built for {core}, {budget.board} is a {budget.board_core}")
+            if budget.board_core and core != budget.board_core:  # decisive: it cannot run there
+                reasons[r["name"]] = f"built for {core}, {budget.board} is a {budget.board_core}"
+                continue
             if budget.max_ms is not None and (ms is None or ms > budget.max_ms):
                 why.append("no ms estimate" if ms is None else f"{ms:.2f} ms > {budget.max_ms:g} ms")
             for what, have, cap in (("flash", t.get("flash_bytes"), budget.max_flash),
@@ -238,7 +239,7 @@ def recommendation_lines(doc: Mapping[str, Any]) -> list[str]:
     for target, rec in doc["analysis"]["recommendations"].items():
         if rec["variant"] is None:
             reasons = list(rec["excluded"].values())
-            if budget.board and reasons and all(r.startswith("built for ") and ";" not in r for r in reasons):
+            if budget.board and reasons and all(r.startswith("built for ") for r in reasons):
                 lines.append(f"{target}: not for {budget.board} (its variants are built for another core than "
                              f"the board's {budget.board_core})")
             else:

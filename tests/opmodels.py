@@ -123,6 +123,14 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "conv_1x1_c24_o40_relu6": _conv(5, 3, 24, 40, 1, 1, act="RELU6"),
     "conv_10x4_c1_o9_s2_same_relu": _conv(15, 7, 1, 9, 10, 4, stride=2, act="RELU"),
     "conv_3x3_c5_o3_1px_valid": _conv(3, 3, 5, 3, 3, 3, padding="VALID"),
+    # DSP 2x2 asm loop: groups of 4 column values % 4 = 3 (7 and 27 groups, the partial first pass)
+    "conv_1x1_c28_o6_relu": _conv(5, 3, 28, 6, 1, 1, act="RELU"),
+    "conv_3x3_c12_o9_s2_same": _conv(7, 6, 12, 9, 3, 3, stride=2),
+    # DSP flat path (first layers): 3x3x3 column (27, padded to 28), odd pixel count, 16 and odd
+    # output channels (the last filter's tail added in C), stride 2
+    "conv_3x3_c3_o16_same_relu": _conv(7, 5, 3, 16, 3, 3, act="RELU"),
+    "conv_3x3_c3_o11_s2_same": _conv(8, 7, 3, 11, 3, 3, stride=2),
+    "conv_3x3_c2_o6_valid_relu6": _conv(6, 5, 2, 6, 3, 3, padding="VALID", act="RELU6"),
     # DEPTHWISE_CONV_2D
     "dw_3x3_m1_s1_same": _dw(9, 9, 6, 1, 3, 1, "SAME"),
     "dw_3x3_m1_s2_valid_relu": _dw(11, 11, 5, 1, 3, 2, "VALID", "RELU"),
@@ -169,6 +177,10 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     ),
     "add_relu": OpSpec(
         "ADD", "binary", dict(fn="add", shape=(1, 7, 3, 5), act="RELU"), input_ranges=((-2, 1), (-0.5, 0.7))
+    ),
+    # DSP ADD with a clamped activation (RELU6)
+    "add_relu6": OpSpec(
+        "ADD", "binary", dict(fn="add", shape=(1, 6, 5, 7), act="RELU6"), input_ranges=((-3, 5), (-8, 2))
     ),
     "mul": OpSpec(
         "MUL", "binary", dict(fn="mul", shape=(1, 5, 5, 6), act="NONE"), input_ranges=((-1, 1), (-4, 3))

@@ -3,9 +3,10 @@
  * One im2col column of kh * kw * filter c values per output pixel and group, then dot products
  * with every filter of the group. Bodies, chosen at compile time (ef_nn_target.h):
  *  - MVE: the two-pixel engine on int8 columns (ef_nn_conv_2px_s8);
- *  - DSP: the two-pixel engine on paired int16 columns when filter c % 4 == 0, else the flat
- *    interleaved column (conv_dsp_flat) when a group has >= EF_CONV_FLAT_MIN_CHANNELS output
- *    channels, else the portable loop (whose int16 dot products use SMLAD);
+ *  - DSP: the two-pixel engine on paired int16 columns when filter c % 4 == 0, else, for a
+ *    column of at most EF_CONV_FLAT_STACK_LEN values and >= 2 output channels per group, the
+ *    flat path (conv_dsp_flat_small: the same 2x2 asm loop on stack columns), else the portable
+ *    loop (whose int16 dot products use SMLAD);
  *  - portable: one int16 column, two output channels per pass. */
 #include "internal/ef_conv_2px.h"
 
@@ -45,65 +46,89 @@ static void fill_column(int16_t *col, const int8_t *input, const ef_dims *in, in
 
 #if defined(EF_NN_USE_DSP)
 /*
- * DSP path for filter depths that are not a multiple of 4 (e.g. the first layer of an image or
- * audio model, 1 or 3 input channels): the column is built value by value in the same
- * interleaved layout as the DSP engine's paired columns ([A02, A13, B02, B13] per group of 4 column values,
- * now groups of the flattened kh*kw*fc column rather than of channels), so ef_conv_dot_2px_2ch runs on the
- * col_len & ~3 leading values; the last col_len % 4 values of each pixel follow plainly (pixel A,
- * then B) and are added in C. Two columns fit the scratch exactly (2 * col_len int16). An odd
- * last output pixel is computed as a pair with itself.
+ * DSP path for short flat columns (filter depth % 4 != 0, kh * kw * filter c <= 64: first layers
+ * with 1-4 input channels, KWS's 10x4 kernel): per pixel pair, each pixel's column is first
+ * gathered as int8 (out-of-bounds taps and the padding up to a multiple of 4 hold the input zero
+ * point, so they extend to 0), then widened a word at a time into the interleaved layout of
+ * ef_conv_dot_2px_2ch_adv on the stack (256 + 128 bytes). The padded last group multiplies zeros
+ * with the first bytes of the next filter; only for the channel pair whose filter ends the array
+ * are the last col_len % 4 values added in C instead (no read past the filter).
  */
-static void fill_column_flat(int16_t *col, int32_t pixel, const int8_t *input, const ef_dims *in, int32_t b,
-                             int32_t iy0, int32_t ix0, int32_t kh, int32_t kw, int32_t c0, int32_t fc,
-                             int32_t input_offset, int32_t n4, int32_t rem)
+#define EF_CONV_FLAT_STACK_LEN 64
+
+static void gather_raw(int8_t *raw, const int8_t *input, const ef_dims *in, int32_t b, int32_t iy0, int32_t ix0,
+                       int32_t kh, int32_t kw, int32_t c0, int32_t fc, int8_t pad, int32_t n4p)
 {
-    int32_t k = 0;
+    const int32_t row = in->w * in->c;
+    const int8_t *base = input + b * in->h * row + c0;
+    const int32_t run = kw * fc;
+    const int contiguous = fc == in->c && ix0 >= 0 && ix0 + kw <= in->w;
+    int8_t *dst = raw;
     for (int32_t ky = 0; ky < kh; ++ky) {
         const int32_t iy = iy0 + ky;
-        for (int32_t kx = 0; kx < kw; ++kx) {
-            const int32_t ix = ix0 + kx;
-            const int inside = iy >= 0 && iy < in->h && ix >= 0 && ix < in->w;
-            const int8_t *src = input + (((b * in->h + iy) * in->w + ix) * in->c + c0);
-            for (int32_t ci = 0; ci < fc; ++ci, ++k) {
-                const int16_t v = inside ? (int16_t)(src[ci] + input_offset) : 0;
-                if (k < n4) {
-                    const int32_t r = k & 3;
-                    col[2 * (k - r) + 4 * pixel + (((r & 1) << 1) | (r >> 1))] = v;
+        if ((uint32_t)iy >= (uint32_t)in->h) {
+            for (int32_t i = 0; i < run; ++i) {
+                *dst++ = pad;
+            }
+        } else if (contiguous) {
+            const int8_t *src = base + iy * row + ix0 * in->c;
+            int32_t n = run;
+            for (; n >= 4; n -= 4) {
+                memcpy(dst, src, 4);
+                dst += 4;
+                src += 4;
+            }
+            for (; n > 0; --n) {
+                *dst++ = *src++;
+            }
+        } else {
+            for (int32_t kx = 0; kx < kw; ++kx) {
+                const int32_t ix = ix0 + kx;
+                if ((uint32_t)ix >= (uint32_t)in->w) {
+                    for (int32_t ci = 0; ci < fc; ++ci) {
+                        *dst++ = pad;
+                    }
                 } else {
-                    col[2 * n4 + pixel * rem + (k - n4)] = v;
+                    const int8_t *src = base + iy * row + ix * in->c;
+                    for (int32_t ci = 0; ci < fc; ++ci) {
+                        *dst++ = src[ci];
+                    }
                 }
             }
         }
     }
+    while (dst < raw + n4p) {
+        *dst++ = pad;
+    }
 }
 
-/* The flat column costs ~10 instructions per value and pixel to build, and the 2x2 loop saves
- * about half an instruction per MAC over the int16 dot products: measured on Cortex-M4, it loses
- * below ~8 output channels per group and wins clearly from 16 (ResNet-8's and DS-CNN's first
- * layers). */
-#define EF_CONV_FLAT_MIN_CHANNELS 12
-
-static void conv_dsp_flat(const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
-                          const int8_t *input, const ef_dims *filter_dims, const int8_t *filter,
-                          const int32_t *bias, const ef_dims *out, int8_t *output, int16_t *col)
+static void conv_dsp_flat_small(const ef_conv_params *params, const ef_per_channel_quant *quant,
+                                const ef_dims *in, const int8_t *input, const ef_dims *filter_dims,
+                                const int8_t *filter, const int32_t *bias, const ef_dims *out, int8_t *output)
 {
+    const int mode = ef_conv_rq_mode(quant, out->c, &params->activation);
+    uint32_t cols[EF_CONV_FLAT_STACK_LEN];
+    uint32_t raw_words[2][EF_CONV_FLAT_STACK_LEN / 4];
+    int8_t *raw_a = (int8_t *)raw_words[0];
+    int8_t *raw_b = (int8_t *)raw_words[1];
     const int32_t kh = filter_dims->h;
     const int32_t kw = filter_dims->w;
     const int32_t fc = filter_dims->c;
     const int32_t col_len = kh * kw * fc;
     const int32_t n4 = col_len & ~3;
-    const int32_t rem = col_len - n4;
+    const int32_t n4p = (col_len + 3) & ~3;
     const int32_t groups = in->c / fc;
     const int32_t oc_per_group = out->c / groups;
     const int32_t n_px = out->h * out->w;
     const int32_t in_off = params->input_offset;
+    const uint32_t off2 = ((uint32_t)(uint16_t)in_off << 16) | (uint16_t)in_off;
+    const int8_t pad = (int8_t)(-in_off);
     const int32_t *qm = quant->multiplier;
     const int32_t *qs = quant->shift;
     const int32_t out_off = params->output_offset;
     const int32_t act_min = params->activation.min;
     const int32_t act_max = params->activation.max;
-    const int16_t *tail_a = col + 2 * n4;
-    const int16_t *tail_b = tail_a + rem;
+    const int8_t *fend = filter + out->c * col_len;
     for (int32_t b = 0; b < in->n; ++b) {
         int8_t *dst = output + b * n_px * out->c;
         for (int32_t p = 0; p < n_px; p += 2) {
@@ -120,31 +145,59 @@ static void conv_dsp_flat(const ef_conv_params *params, const ef_per_channel_qua
             int8_t *dsta = dst + p * out->c;
             int8_t *dstb = dsta + out->c;
             for (int32_t g = 0; g < groups; ++g) {
-                fill_column_flat(col, 0, input, in, b, iya, ixa, kh, kw, g * fc, fc, in_off, n4, rem);
-                fill_column_flat(col, 1, input, in, b, iyb, ixb, kh, kw, g * fc, fc, in_off, n4, rem);
-                const int32_t oc_end = (g + 1) * oc_per_group;
+                gather_raw(raw_a, input, in, b, iya, ixa, kh, kw, g * fc, fc, pad, n4p);
+                gather_raw(raw_b, input, in, b, iyb, ixb, kh, kw, g * fc, fc, pad, n4p);
+                for (int32_t k = 0; k < n4p / 4; ++k) {
+                    const uint32_t wa = raw_words[0][k];
+                    const uint32_t wb = raw_words[1][k];
+                    cols[4 * k] = __sxtab16(off2, wa);
+                    cols[4 * k + 1] = ef_sxtab16_ror8(off2, wa);
+                    cols[4 * k + 2] = __sxtab16(off2, wb);
+                    cols[4 * k + 3] = ef_sxtab16_ror8(off2, wb);
+                }
                 int32_t oc = g * oc_per_group;
-                for (; oc < oc_end; oc += 2) {
-                    const int two = oc + 1 < oc_end;
-                    const int8_t *f0 = filter + oc * col_len;
-                    const int8_t *f1 = two ? f0 + col_len : f0;
+                const int32_t oc_end = oc + oc_per_group;
+                for (; oc + 1 < oc_end; oc += 2) {
                     int32_t acc[4];
-                    ef_conv_dot_2px_2ch((const ef_col_word *)col, f0, f1, n4, acc);
-                    for (int32_t r = 0; r < rem; ++r) {
-                        acc[0] += tail_a[r] * f0[n4 + r];
-                        acc[1] += tail_a[r] * f1[n4 + r];
-                        acc[2] += tail_b[r] * f0[n4 + r];
-                        acc[3] += tail_b[r] * f1[n4 + r];
+                    if (mode != EF_RQ_ANY && bias != 0) {
+                        acc[0] = acc[2] = bias[oc];
+                        acc[1] = acc[3] = bias[oc + 1];
+                    } else {
+                        acc[0] = acc[1] = acc[2] = acc[3] = 0;
                     }
-                    dsta[oc] = ef_conv_output(acc[0], bias, oc, qm, qs, out_off, act_min, act_max);
-                    if (two) {
-                        dsta[oc + 1] = ef_conv_output(acc[1], bias, oc + 1, qm, qs, out_off, act_min, act_max);
-                    }
-                    if (has_b) {
-                        dstb[oc] = ef_conv_output(acc[2], bias, oc, qm, qs, out_off, act_min, act_max);
-                        if (two) {
-                            dstb[oc + 1] = ef_conv_output(acc[3], bias, oc + 1, qm, qs, out_off, act_min, act_max);
+                    const int8_t *f0 = filter + oc * col_len;
+                    const int8_t *f1 = f0 + col_len;
+                    const int last = f1 + n4p > fend;
+                    ef_conv_dot_2px_2ch_adv(cols, &f0, &f1, last ? n4 : n4p, acc);
+                    if (last) {
+                        for (int32_t r = n4; r < col_len; ++r) {
+                            const int32_t xa = raw_a[r] + in_off;
+                            const int32_t xb = raw_b[r] + in_off;
+                            acc[0] += xa * f0[r - n4];
+                            acc[1] += xa * f1[r - n4];
+                            acc[2] += xb * f0[r - n4];
+                            acc[3] += xb * f1[r - n4];
                         }
+                    }
+                    if (mode == EF_RQ_FAST_SSAT) {
+                        ef_conv_store_2x2(dsta, dstb, has_b, acc, oc, bias, qm, qs, out_off, act_min, act_max,
+                                          EF_RQ_FAST_SSAT);
+                    } else {
+                        ef_conv_store_2x2(dsta, dstb, has_b, acc, oc, bias, qm, qs, out_off, act_min, act_max,
+                                          EF_RQ_ANY);
+                    }
+                }
+                if (oc < oc_end) {
+                    const int8_t *f = filter + oc * col_len;
+                    int32_t acca = 0;
+                    int32_t accb = 0;
+                    for (int32_t r = 0; r < col_len; ++r) {
+                        acca += (raw_a[r] + in_off) * f[r];
+                        accb += (raw_b[r] + in_off) * f[r];
+                    }
+                    dsta[oc] = ef_conv_output(acca, bias, oc, qm, qs, out_off, act_min, act_max);
+                    if (has_b) {
+                        dstb[oc] = ef_conv_output(accb, bias, oc, qm, qs, out_off, act_min, act_max);
                     }
                 }
             }
@@ -219,8 +272,8 @@ ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *q
         ef_nn_conv_2px_s8(params, quant, in, input, filter_dims, filter, bias, out, output, scratch);
         return EF_OK;
     }
-    if (out->c / groups >= EF_CONV_FLAT_MIN_CHANNELS) {
-        conv_dsp_flat(params, quant, in, input, filter_dims, filter, bias, out, output, (int16_t *)scratch);
+    if (col_len <= EF_CONV_FLAT_STACK_LEN && out->c / groups >= 2) {
+        conv_dsp_flat_small(params, quant, in, input, filter_dims, filter, bias, out, output);
         return EF_OK;
     }
 #endif

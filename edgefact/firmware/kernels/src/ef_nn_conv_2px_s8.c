@@ -23,7 +23,7 @@
  * Two output channels share every column load. `skip` is the word step between groups: 2 for one
  * column, 4 for two interleaved columns (two output pixels, see ef_conv_dot_2px_2ch).
  */
-static void fill_column_paired(uint32_t *col, const int8_t *input, const ef_dims *in, int32_t b,
+__attribute__((noinline)) static void fill_column_paired(uint32_t *col, const int8_t *input, const ef_dims *in, int32_t b,
                                int32_t iy0, int32_t ix0, int32_t kh, int32_t kw, int32_t c0, int32_t fc,
                                int32_t input_offset, int32_t skip)
 {
@@ -53,7 +53,7 @@ static void fill_column_paired(uint32_t *col, const int8_t *input, const ef_dims
 }
 
 /* Dot products of one paired column (n values, n % 4 == 0) with two filters. */
-static inline void dot_paired_x2(const uint32_t *col, const int8_t *f0, const int8_t *f1, int32_t n,
+__attribute__((noinline)) static void dot_paired_x2(const uint32_t *col, const int8_t *f0, const int8_t *f1, int32_t n,
                                  int32_t *acc0, int32_t *acc1)
 {
     uint32_t s0 = 0;
@@ -73,7 +73,7 @@ static inline void dot_paired_x2(const uint32_t *col, const int8_t *f0, const in
     *acc1 = (int32_t)s1;
 }
 
-static inline int32_t dot_paired(const uint32_t *col, const int8_t *f, int32_t n)
+__attribute__((noinline)) static int32_t dot_paired(const uint32_t *col, const int8_t *f, int32_t n)
 {
     uint32_t s = 0;
     for (int32_t i = 0; i < n; i += 4) {
@@ -86,7 +86,7 @@ static inline int32_t dot_paired(const uint32_t *col, const int8_t *f, int32_t n
 }
 
 /* The odd last output channel of ef_conv_dot_2px_2ch. */
-static inline void dot_2px_1ch(const uint32_t *col, const int8_t *f, int32_t n, int32_t *ra, int32_t *rb)
+__attribute__((noinline)) static void dot_2px_1ch(const uint32_t *col, const int8_t *f, int32_t n, int32_t *ra, int32_t *rb)
 {
     uint32_t a = 0;
     uint32_t b = 0;
@@ -105,14 +105,72 @@ static inline void dot_2px_1ch(const uint32_t *col, const int8_t *f, int32_t n, 
     *ra = (int32_t)a;
     *rb = (int32_t)b;
 }
-/* DSP body (filter depth % 4 == 0): output pixels in pairs (consecutive in raster order, so a
- * pair may straddle two rows), two interleaved columns in `cols`, 2 pixels x 2 channels per
- * pass; an odd last pixel goes through one column and dot_paired_x2. */
-void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
-                       const int8_t *input, const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias,
-                       const ef_dims *out, int8_t *output, void *cols)
+/* Both columns of a pixel pair in one pass over the taps: per group of 4 channels, the words
+ * [A02, A13, B02, B13] of ef_conv_dot_2px_2ch. Out-of-bounds taps are 0 (they add nothing). */
+__attribute__((noinline)) static void fill_columns_2px(uint32_t *dst, const int8_t *input, const ef_dims *in, int32_t b, int32_t iya,
+                             int32_t ixa, int32_t iyb, int32_t ixb, int32_t kh, int32_t kw, int32_t c0, int32_t fc,
+                             uint32_t off2)
 {
-    uint32_t *pcol = (uint32_t *)cols;
+    const int32_t row = in->w * in->c;
+    const int8_t *base = input + b * in->h * row + c0;
+    for (int32_t ky = 0; ky < kh; ++ky) {
+        const int32_t ya = iya + ky;
+        const int32_t yb = iyb + ky;
+        const int ra = (uint32_t)ya < (uint32_t)in->h;
+        const int rb = (uint32_t)yb < (uint32_t)in->h;
+        for (int32_t kx = 0; kx < kw; ++kx) {
+            const int32_t xa = ixa + kx;
+            const int32_t xb = ixb + kx;
+            const int8_t *sa = ra && (uint32_t)xa < (uint32_t)in->w ? base + ya * row + xa * in->c : 0;
+            const int8_t *sb = rb && (uint32_t)xb < (uint32_t)in->w ? base + yb * row + xb * in->c : 0;
+            if (sa != 0 && sb != 0) {
+                for (int32_t ci = fc >> 2; ci > 0; --ci) {
+                    const uint32_t wa = ef_read_u32(sa);
+                    const uint32_t wb = ef_read_u32(sb);
+                    sa += 4;
+                    sb += 4;
+                    dst[0] = __sxtab16(off2, wa);
+                    dst[1] = ef_sxtab16_ror8(off2, wa);
+                    dst[2] = __sxtab16(off2, wb);
+                    dst[3] = ef_sxtab16_ror8(off2, wb);
+                    dst += 4;
+                }
+            } else {
+                for (int32_t ci = fc >> 2; ci > 0; --ci) {
+                    uint32_t wa = 0;
+                    uint32_t wb = 0;
+                    if (sa != 0) {
+                        wa = ef_read_u32(sa);
+                        sa += 4;
+                        dst[0] = __sxtab16(off2, wa);
+                        dst[1] = ef_sxtab16_ror8(off2, wa);
+                    } else {
+                        dst[0] = 0;
+                        dst[1] = 0;
+                    }
+                    if (sb != 0) {
+                        wb = ef_read_u32(sb);
+                        sb += 4;
+                        dst[2] = __sxtab16(off2, wb);
+                        dst[3] = ef_sxtab16_ror8(off2, wb);
+                    } else {
+                        dst[2] = 0;
+                        dst[3] = 0;
+                    }
+                    dst += 4;
+                }
+            }
+        }
+    }
+}
+
+/* The pixel-pair loop, instantiated once per `mode` (ef_conv_rq_mode); the fills and the tails
+ * (odd pixel, odd channel) stay out of line, shared by both. */
+static inline __attribute__((always_inline)) void conv_2px_dsp(
+    const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in, const int8_t *input,
+    const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias, const ef_dims *out, int8_t *output,
+    uint32_t *pcol, const int mode)
+{
     const int32_t kh = filter_dims->h;
     const int32_t kw = filter_dims->w;
     const int32_t fc = filter_dims->c;
@@ -121,53 +179,73 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
     const int32_t oc_per_group = out->c / groups;
     const int32_t n_px = out->h * out->w;
     const int32_t in_off = params->input_offset;
+    const uint32_t off2 = ((uint32_t)(uint16_t)in_off << 16) | (uint16_t)in_off;
     const int32_t *qm = quant->multiplier;
     const int32_t *qs = quant->shift;
     const int32_t out_off = params->output_offset;
     const int32_t act_min = params->activation.min;
     const int32_t act_max = params->activation.max;
+    const int32_t ow = out->w;
+    const int32_t sh = params->stride.h;
+    const int32_t sw = params->stride.w;
+    const int32_t ph = params->padding.h;
+    const int32_t pw = params->padding.w;
     int8_t *dst = output;
     for (int32_t b = 0; b < in->n; ++b) {
         int32_t p = 0;
+        int32_t oya = 0;
+        int32_t oxa = 0;
         for (; p + 1 < n_px; p += 2) {
-            const int32_t oya = p / out->w;
-            const int32_t oxa = p - oya * out->w;
-            const int32_t oyb = (p + 1) / out->w;
-            const int32_t oxb = (p + 1) - oyb * out->w;
-            const int32_t iya = oya * params->stride.h - params->padding.h;
-            const int32_t ixa = oxa * params->stride.w - params->padding.w;
-            const int32_t iyb = oyb * params->stride.h - params->padding.h;
-            const int32_t ixb = oxb * params->stride.w - params->padding.w;
+            int32_t oyb = oya;
+            int32_t oxb = oxa + 1;
+            if (oxb == ow) {
+                oxb = 0;
+                ++oyb;
+            }
+            const int32_t iya = oya * sh - ph;
+            const int32_t ixa = oxa * sw - pw;
+            const int32_t iyb = oyb * sh - ph;
+            const int32_t ixb = oxb * sw - pw;
             int8_t *dsta = dst;
             int8_t *dstb = dst + out->c;
             for (int32_t g = 0; g < groups; ++g) {
-                fill_column_paired(pcol, input, in, b, iya, ixa, kh, kw, g * fc, fc, in_off, 4);
-                fill_column_paired(pcol + 2, input, in, b, iyb, ixb, kh, kw, g * fc, fc, in_off, 4);
+                fill_columns_2px(pcol, input, in, b, iya, ixa, iyb, ixb, kh, kw, g * fc, fc, off2);
                 int32_t oc = g * oc_per_group;
                 const int32_t oc_end = oc + oc_per_group;
+                const int8_t *f0 = filter + oc * col_len;
+                const int8_t *f1 = f0 + col_len;
                 for (; oc + 1 < oc_end; oc += 2) {
                     int32_t acc[4];
-                    ef_conv_dot_2px_2ch(pcol, filter + oc * col_len, filter + (oc + 1) * col_len, col_len, acc);
-                    dsta[oc] = ef_conv_output(acc[0], bias, oc, qm, qs, out_off, act_min, act_max);
-                    dsta[oc + 1] = ef_conv_output(acc[1], bias, oc + 1, qm, qs, out_off, act_min, act_max);
-                    dstb[oc] = ef_conv_output(acc[2], bias, oc, qm, qs, out_off, act_min, act_max);
-                    dstb[oc + 1] = ef_conv_output(acc[3], bias, oc + 1, qm, qs, out_off, act_min, act_max);
+                    if (mode != EF_RQ_ANY && bias != 0) {
+                        acc[0] = acc[2] = bias[oc];
+                        acc[1] = acc[3] = bias[oc + 1];
+                    } else {
+                        acc[0] = acc[1] = acc[2] = acc[3] = 0;
+                    }
+                    ef_conv_dot_2px_2ch_adv(pcol, &f0, &f1, col_len, acc);
+                    f0 = f1;
+                    f1 += col_len;
+                    ef_conv_store_2x2(dsta, dstb, 1, acc, oc, bias, qm, qs, out_off, act_min, act_max, mode);
                 }
                 if (oc < oc_end) {
                     int32_t acca;
                     int32_t accb;
-                    dot_2px_1ch(pcol, filter + oc * col_len, col_len, &acca, &accb);
+                    dot_2px_1ch(pcol, f0, col_len, &acca, &accb);
                     dsta[oc] = ef_conv_output(acca, bias, oc, qm, qs, out_off, act_min, act_max);
                     dstb[oc] = ef_conv_output(accb, bias, oc, qm, qs, out_off, act_min, act_max);
                 }
             }
             dst += 2 * out->c;
+            oya = oyb;
+            oxa = oxb + 1;
+            if (oxa == ow) {
+                oxa = 0;
+                ++oya;
+            }
         }
         if (p < n_px) {
-            const int32_t oy = p / out->w;
-            const int32_t ox = p - oy * out->w;
-            const int32_t iy0 = oy * params->stride.h - params->padding.h;
-            const int32_t ix0 = ox * params->stride.w - params->padding.w;
+            const int32_t iy0 = oya * sh - ph;
+            const int32_t ix0 = oxa * sw - pw;
             for (int32_t g = 0; g < groups; ++g) {
                 fill_column_paired(pcol, input, in, b, iy0, ix0, kh, kw, g * fc, fc, in_off, 2);
                 int32_t oc = g * oc_per_group;
@@ -186,6 +264,24 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
             }
             dst += out->c;
         }
+    }
+}
+
+/* DSP body (filter depth % 4 == 0): output pixels in pairs (consecutive in raster order, so a
+ * pair may straddle two rows), two interleaved columns in `cols`, 2 pixels x 2 channels per
+ * pass (ef_conv_dot_2px_2ch_adv); an odd last pixel goes through one column and dot_paired_x2,
+ * an odd last channel of a group through dot_2px_1ch. */
+void ef_nn_conv_2px_s8(
+    const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in, const int8_t *input,
+    const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias, const ef_dims *out, int8_t *output,
+    void *cols)
+{
+    uint32_t *pcol = (uint32_t *)cols;
+    const int mode = ef_conv_rq_mode(quant, out->c, &params->activation);
+    if (mode == EF_RQ_FAST_SSAT) {
+        conv_2px_dsp(params, quant, in, input, filter_dims, filter, bias, out, output, pcol, EF_RQ_FAST_SSAT);
+    } else {
+        conv_2px_dsp(params, quant, in, input, filter_dims, filter, bias, out, output, pcol, EF_RQ_ANY);
     }
 }
 #elif defined(EF_NN_USE_MVE)

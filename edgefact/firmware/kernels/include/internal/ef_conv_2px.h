@@ -21,6 +21,76 @@ static inline int8_t ef_conv_output(int32_t acc, const int32_t *bias, int32_t oc
     return ef_clamp_to_s8(acc, act_min, act_max);
 }
 
+#if defined(EF_NN_USE_DSP)
+/* ef_requantize's fast path (multiplier >= 0, shift <= -1; include/internal/ef_nn_internal.h),
+ * with the per-channel terms e = -1 - shift and 2^e computed once for both pixels: bit-exact
+ * with it. */
+static inline int32_t ef_rq_fast(int32_t x, int32_t m, int32_t e, uint32_t pe)
+{
+    const int32_t h = (int32_t)(pe - ((uint32_t)x >> 31));
+    const uint32_t lo = ((uint32_t)h << 31) | (1u << 30);
+    const int64_t k = (int64_t)(((uint64_t)(uint32_t)(h >> 1) << 32) | lo);
+    const int64_t n = k + (int64_t)x * m;
+    return (int32_t)(n >> 32) >> e;
+}
+
+/* How the 2x2 blocks are requantized: any multiplier/shift through ef_requantize (and the
+ * activation clamp), or, when every channel is on the fast path and the activation is the full
+ * int8 range, ef_rq_fast and one SSAT (the MLPerf models' convolutions all are). */
+enum { EF_RQ_ANY = 0, EF_RQ_FAST_SSAT = 1 };
+
+static inline int8_t ef_out_s8(int32_t v, int32_t lo, int32_t hi, const int mode)
+{
+    if (mode == EF_RQ_FAST_SSAT) {
+        return (int8_t)__ssat(v, 8);
+    }
+    return ef_clamp_to_s8(v, lo, hi);
+}
+
+/* The requantization mode of a layer (above). */
+static inline int ef_conv_rq_mode(const ef_per_channel_quant *quant, int32_t channels, const ef_activation *act)
+{
+    if (act->min != -128 || act->max != 127) {
+        return EF_RQ_ANY;
+    }
+    for (int32_t oc = 0; oc < channels; ++oc) {
+        if (quant->multiplier[oc] < 0 || quant->shift[oc] > -1) {
+            return EF_RQ_ANY;
+        }
+    }
+    return EF_RQ_FAST_SSAT;
+}
+
+/* Requantize and store one 2x2 block (pixels A, B x channels oc, oc + 1) whose accumulators
+ * already hold the biases (fast modes) or not (EF_RQ_ANY: ef_conv_output adds them). */
+static inline void ef_conv_store_2x2(int8_t *dsta, int8_t *dstb, int has_b, const int32_t acc[4], int32_t oc,
+                                     const int32_t *bias, const int32_t *qm, const int32_t *qs, int32_t out_off,
+                                     int32_t act_min, int32_t act_max, const int mode)
+{
+    if (mode == EF_RQ_ANY) {
+        dsta[oc] = ef_conv_output(acc[0], bias, oc, qm, qs, out_off, act_min, act_max);
+        dsta[oc + 1] = ef_conv_output(acc[1], bias, oc + 1, qm, qs, out_off, act_min, act_max);
+        if (has_b) {
+            dstb[oc] = ef_conv_output(acc[2], bias, oc, qm, qs, out_off, act_min, act_max);
+            dstb[oc + 1] = ef_conv_output(acc[3], bias, oc + 1, qm, qs, out_off, act_min, act_max);
+        }
+        return;
+    }
+    const int32_t m0 = qm[oc];
+    const int32_t e0 = -1 - qs[oc];
+    const uint32_t p0 = 1u << e0;
+    const int32_t m1 = qm[oc + 1];
+    const int32_t e1 = -1 - qs[oc + 1];
+    const uint32_t p1 = 1u << e1;
+    dsta[oc] = ef_out_s8(ef_rq_fast(acc[0], m0, e0, p0) + out_off, act_min, act_max, mode);
+    dsta[oc + 1] = ef_out_s8(ef_rq_fast(acc[1], m1, e1, p1) + out_off, act_min, act_max, mode);
+    if (has_b) {
+        dstb[oc] = ef_out_s8(ef_rq_fast(acc[2], m0, e0, p0) + out_off, act_min, act_max, mode);
+        dstb[oc + 1] = ef_out_s8(ef_rq_fast(acc[3], m1, e1, p1) + out_off, act_min, act_max, mode);
+    }
+}
+#endif
+
 #if defined(EF_NN_USE_DSP) || defined(EF_NN_USE_MVE)
 /* Two output pixels x two output channels per pass over im2col columns in `cols`:
  *  - DSP (filter depth % 4 == 0): two interleaved paired int16 columns, 4 * kh * kw * filter c
@@ -41,40 +111,120 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
  * it here as words: may_alias keeps that well defined under strict aliasing. */
 typedef uint32_t ef_col_word __attribute__((may_alias));
 
-static inline void ef_conv_dot_2px_2ch(const ef_col_word *col, const int8_t *f0, const int8_t *f1, int32_t n,
-                                       int32_t acc[4])
+/* One group of 4 column values (2 pixels x 2 channels, 16 MACs): LDM of the 4 column words,
+ * one LDR per filter, 4 SXTB16, 8 SMLAD. */
+#define EF_CONV_2X2_GROUP                                   \
+    "ldmia.w  %[col]!, {r0, r1, r2, r3}\n\t"                \
+    "ldr.w    r4, [%[f0]], #4\n\t"                          \
+    "sxtb16   r5, r4\n\t"                                   \
+    "smlad    %[a0], r0, r5, %[a0]\n\t"                     \
+    "smlad    %[b0], r2, r5, %[b0]\n\t"                     \
+    "sxtb16   r4, r4, ror #8\n\t"                           \
+    "smlad    %[a0], r1, r4, %[a0]\n\t"                     \
+    "smlad    %[b0], r3, r4, %[b0]\n\t"                     \
+    "ldr.w    r4, [%[f1]], #4\n\t"                          \
+    "sxtb16   r5, r4\n\t"                                   \
+    "smlad    %[a1], r0, r5, %[a1]\n\t"                     \
+    "smlad    %[b1], r2, r5, %[b1]\n\t"                     \
+    "sxtb16   r4, r4, ror #8\n\t"                           \
+    "smlad    %[a1], r1, r4, %[a1]\n\t"                     \
+    "smlad    %[b1], r3, r4, %[b1]\n\t"
+
+/* Hand-scheduled in one asm statement: the loop needs 4 accumulators, 4 column words, a filter
+ * word and its extension and 3 pointers (13 registers; GCC, left to itself, spilled the loop bound
+ * and took 19 instructions per 16 MACs). The loop count lives in memory (one LDR/SUBS/STR per 4
+ * groups). 15 instructions per 16 MACs plus 1 per 4 groups.
+ * The column words are r0-r3 for the LDM (ascending registers = ascending addresses). n % 4 == 0;
+ * the accumulators start at acc[] (e.g. the biases); f0 and f1 advance by n (the next channel
+ * pair starts where f1 ends). */
+static inline __attribute__((always_inline)) void ef_conv_dot_2px_2ch_adv(const ef_col_word *col, const int8_t **pf0, const int8_t **pf1,
+                                           int32_t n, int32_t acc[4])
 {
-    uint32_t a0 = 0;
-    uint32_t a1 = 0;
-    uint32_t b0 = 0;
-    uint32_t b1 = 0;
+#if !defined(__OPTIMIZE__)
+    /* -O0 keeps every variable in memory and has no 13 registers to give the asm: plain C */
+    uint32_t a0 = (uint32_t)acc[0];
+    uint32_t a1 = (uint32_t)acc[1];
+    uint32_t b0 = (uint32_t)acc[2];
+    uint32_t b1 = (uint32_t)acc[3];
+    const int8_t *f0 = *pf0;
+    const int8_t *f1 = *pf1;
     for (int32_t i = n >> 2; i > 0; --i) {
-        const uint32_t ca02 = col[0];
-        const uint32_t ca13 = col[1];
-        const uint32_t cb02 = col[2];
-        const uint32_t cb13 = col[3];
-        col += 4;
         uint32_t w = ef_read_u32(f0);
-        f0 += 4;
         uint32_t we = __sxtb16(w);
-        ef_smlad_acc(&a0, ca02, we);
-        ef_smlad_acc(&b0, cb02, we);
+        a0 = __smlad(col[0], we, a0);
+        b0 = __smlad(col[2], we, b0);
         we = ef_sxtb16_ror8(w);
-        ef_smlad_acc(&a0, ca13, we);
-        ef_smlad_acc(&b0, cb13, we);
+        a0 = __smlad(col[1], we, a0);
+        b0 = __smlad(col[3], we, b0);
         w = ef_read_u32(f1);
-        f1 += 4;
         we = __sxtb16(w);
-        ef_smlad_acc(&a1, ca02, we);
-        ef_smlad_acc(&b1, cb02, we);
+        a1 = __smlad(col[0], we, a1);
+        b1 = __smlad(col[2], we, b1);
         we = ef_sxtb16_ror8(w);
-        ef_smlad_acc(&a1, ca13, we);
-        ef_smlad_acc(&b1, cb13, we);
+        a1 = __smlad(col[1], we, a1);
+        b1 = __smlad(col[3], we, b1);
+        col += 4;
+        f0 += 4;
+        f1 += 4;
     }
+#else
+    /* every operand in a fixed register (not r7, the Thumb frame pointer): left to choose, GCC's
+     * allocator failed to find 13 registers in some callers ("impossible constraints") */
+    register uint32_t a0 __asm__("r6") = (uint32_t)acc[0];
+    register uint32_t a1 __asm__("r8") = (uint32_t)acc[1];
+    register uint32_t b0 __asm__("r9") = (uint32_t)acc[2];
+    register uint32_t b1 __asm__("r10") = (uint32_t)acc[3];
+    register const ef_col_word *c __asm__("r11") = col;
+    register const int8_t *f0 __asm__("r12") = *pf0;
+    register const int8_t *f1 __asm__("lr") = *pf1;
+    /* groups = n / 4: bits 0-1 the leftover groups, the rest the count of 4-group passes */
+    uint32_t ctl = (uint32_t)n >> 2;
+    /* Four groups per pass; the groups % 4 leftovers run as a first, partial pass entered in
+     * the middle of the unrolled body (each group is 15 32-bit instructions, 60 bytes). */
+    __asm__ volatile(
+        "ldr    r5, %[q]\n\t"
+        "ands   r4, r5, #3\n\t"
+        "lsr    r5, r5, #2\n\t" /* passes of 4 (LSR without S keeps the Z of the ANDS) */
+        "beq    0f\n\t"
+        "add    r5, r5, #1\n\t" /* the partial pass */
+        "str    r5, %[q]\n\t"
+        "rsb    r4, r4, #4\n\t" /* groups to skip: 4 - leftovers */
+        "adr.w  r5, 3f + 1\n\t"  /* + 1: Thumb state for BX */
+        "movs   r0, #60\n\t"
+        "mla    r5, r4, r0, r5\n\t"
+        "bx     r5\n\t"
+        "0:\n\t"
+        "str    r5, %[q]\n\t"
+        "cmp    r5, #0\n\t"
+        "beq    4f\n\t"
+        "3:\n\t"
+        EF_CONV_2X2_GROUP
+        EF_CONV_2X2_GROUP
+        EF_CONV_2X2_GROUP
+        EF_CONV_2X2_GROUP
+        "ldr    r5, %[q]\n\t"
+        "subs   r5, r5, #1\n\t"
+        "str    r5, %[q]\n\t"
+        "bne    3b\n\t"
+        "4:\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [col] "+r"(c), [f0] "+r"(f0),
+          [f1] "+r"(f1), [q] "+m"(ctl)
+        :
+        : "r0", "r1", "r2", "r3", "r4", "r5", "cc", "memory");
+#endif
+    *pf0 = f0;
+    *pf1 = f1;
     acc[0] = (int32_t)a0;
     acc[1] = (int32_t)a1;
     acc[2] = (int32_t)b0;
     acc[3] = (int32_t)b1;
+}
+
+static inline void ef_conv_dot_2px_2ch(const ef_col_word *col, const int8_t *f0, const int8_t *f1, int32_t n,
+                                       int32_t acc[4])
+{
+    acc[0] = acc[1] = acc[2] = acc[3] = 0;
+    ef_conv_dot_2px_2ch_adv(col, &f0, &f1, n, acc);
 }
 
 #endif

@@ -107,6 +107,96 @@ static void add_mve(const ef_add_params *p, const int8_t *input1, const int8_t *
 }
 #endif
 
+#if defined(EF_NN_USE_DSP)
+/* One input of the DSP ADD: MultiplyByQuantizedMultiplier((v + offset) << left_shift, m, shift)
+ * in 32-bit arithmetic (TFLite ADD: |v + offset| <= 255, 9 <= left_shift <= 22, shift <= 0,
+ * m >= 0). With x = v + offset, l = left_shift, r = -shift, the product x * 2^l * m and both
+ * roundings fold into (ef_requantize's fast path, include/internal/ef_nn_internal.h)
+ *   floor((x * m * 2^l + 2^30 + h * 2^31) / 2^(31 + r)),  h = 2^(r-1) - [x < 0],
+ * and dividing by 2^l first, with m = mh * 2^(31-l) + ml (ml < 2^(31-l)):
+ *   (x * mh + h + ((x * ml + 2^(30-l)) >> (31 - l))) >> r
+ * (shift 0, e.g. a multiplier of exactly 0.5: no second rounding, h = 0).
+ * where |x * mh| < 2^(l+8) <= 2^30 and |x * ml| < 2^(39-l) <= 2^30: no product leaves 32 bits.
+ * Bit-exact with add_one. */
+typedef struct {
+    int32_t offset;
+    int32_t mh;
+    int32_t ml;
+    int32_t round;  /* 2^(30 - l) */
+    int32_t split;  /* 31 - l */
+    int32_t half;   /* 2^(r - 1), 0 when r = 0 */
+    int32_t smask;  /* -1 when r > 0: the [x < 0] term of h */
+    int32_t r;
+} add_input_dsp;
+
+static inline add_input_dsp add_input_prep(int32_t offset, int32_t left_shift, int32_t m, int32_t shift)
+{
+    add_input_dsp q;
+    q.offset = offset;
+    q.split = 31 - left_shift;
+    q.mh = m >> q.split;
+    q.ml = m & (int32_t)((1u << q.split) - 1u);
+    q.round = (int32_t)(1u << (q.split - 1));
+    q.r = -shift;
+    q.half = q.r > 0 ? (int32_t)(1u << (q.r - 1)) : 0;
+    q.smask = q.r > 0 ? -1 : 0;
+    return q;
+}
+
+static inline int32_t add_input(const add_input_dsp *q, int32_t v, const int l20)
+{
+    const int32_t x = v + q->offset;
+    const int32_t lo = l20 ? (x * q->ml + (1 << 10)) >> 11 : (x * q->ml + q->round) >> q->split;
+    return (x * q->mh + (q->half + ((x >> 31) & q->smask)) + lo) >> q->r;
+}
+
+/* The output requantization on ef_requantize's fast path (m >= 0, shift <= -1), e = -1 - shift,
+ * pe = 2^e: bit-exact with it. */
+static inline int32_t add_output(int32_t x, int32_t m, int32_t e, uint32_t pe)
+{
+    const int32_t h = (int32_t)(pe - ((uint32_t)x >> 31));
+    const uint32_t lo = ((uint32_t)h << 31) | (1u << 30);
+    const int64_t k = (int64_t)(((uint64_t)(uint32_t)(h >> 1) << 32) | lo);
+    return (int32_t)((k + (int64_t)x * m) >> 32) >> e;
+}
+
+static inline __attribute__((always_inline)) void add_dsp_body(const ef_add_params *p, const int8_t *input1,
+                                                               const int8_t *input2, int8_t *output, int32_t size,
+                                                               const int full, const int l20)
+{
+    const add_input_dsp q1 = add_input_prep(p->input1_offset, p->left_shift, p->input1_multiplier, p->input1_shift);
+    const add_input_dsp q2 = add_input_prep(p->input2_offset, p->left_shift, p->input2_multiplier, p->input2_shift);
+    const int32_t mo = p->output_multiplier;
+    const int32_t eo = -1 - p->output_shift;
+    const uint32_t peo = 1u << eo;
+    const int32_t zo = p->output_offset;
+    const int32_t lo = p->activation.min;
+    const int32_t hi = p->activation.max;
+    for (int32_t i = 0; i < size; ++i) {
+        const int32_t sum = add_input(&q1, input1[i], l20) + add_input(&q2, input2[i], l20);
+        const int32_t r = add_output(sum, mo, eo, peo) + zo;
+        output[i] = full ? (int8_t)__ssat(r, 8) : ef_clamp_to_s8(r, lo, hi);
+    }
+}
+
+/* The DSP body applies to TFLite's int8 ADD parameters (left shift 20, right shifts); anything
+ * else takes the portable loop. Returns 0 when it did not apply. */
+static int add_dsp(const ef_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output, int32_t size)
+{
+    if (p->left_shift < 9 || p->input1_shift > 0 || p->input2_shift > 0 || p->output_shift > -1 ||
+        p->input1_multiplier < 0 || p->input2_multiplier < 0 || p->output_multiplier < 0) {
+        return 0;
+    }
+    /* TFLite's left shift is always 20 and most ADDs have no clamp: those get constant shifts */
+    if (p->left_shift == 20 && p->activation.min == -128 && p->activation.max == 127) {
+        add_dsp_body(p, input1, input2, output, size, 1, 1);
+    } else {
+        add_dsp_body(p, input1, input2, output, size, 0, 0);
+    }
+    return 1;
+}
+#endif
+
 static int add_params_ok(const ef_add_params *p)
 {
     return p->left_shift >= 0 && p->left_shift <= 22 && p->input1_shift <= 0 && p->input2_shift <= 0 &&
@@ -131,6 +221,11 @@ ef_status ef_add_s8(const ef_add_params *params, const int8_t *input1, const int
 #if defined(EF_NN_USE_MVE)
     add_mve(&p, input1, input2, output, size);
 #else
+#if defined(EF_NN_USE_DSP)
+    if (add_dsp(&p, input1, input2, output, size)) {
+        return EF_OK;
+    }
+#endif
     for (int32_t i = 0; i < size; ++i) {
         output[i] = add_one(&p, input1[i], input2[i]);
     }

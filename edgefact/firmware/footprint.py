@@ -31,9 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-
+from edgefact.errors import EdgefactError
 from edgefact.firmware.elf import memory_report
 
 FLASH_PARTS = ("weights", "code", "kernels", "runtime", "harness")
@@ -75,18 +73,12 @@ class Footprint:
 
 
 def object_symbols(obj: str | os.PathLike[str]) -> set[str]:
-    """Names of the functions and objects an object file defines (sized, in a section)."""
-    names: set[str] = set()
+    """Names of the functions and objects an object file defines (sized, in an allocated section);
+    read with the one ELF reader, :func:`edgefact.firmware.elf.memory_report`."""
     try:
-        with open(obj, "rb") as f:
-            sym = ELFFile(f).get_section_by_name(".symtab")
-            for s in sym.iter_symbols() if sym is not None else ():
-                if s["st_info"]["type"] in ("STT_FUNC", "STT_OBJECT") and s["st_size"] and \
-                        isinstance(s["st_shndx"], int):
-                    names.add(s.name)
-    except (ELFError, OSError):
+        return {s.name for s in memory_report(obj).symbols}
+    except EdgefactError:
         return set()
-    return names
 
 
 def component_of_objects(obj_dir: Path, stems: dict[str, str]) -> dict[str, str]:

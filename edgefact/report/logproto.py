@@ -44,6 +44,7 @@ MAX_OUTPUT_VALUES = 1 << 20
 _HEADER = re.compile(r"EF([0-9]{1,9}) ([0-9]{1,9}) ([0-9a-fA-F]{8}) ")
 _START = re.compile(r"EF[0-9]+ ")
 _CHECKSUM = re.compile(r"[0-9a-fA-F]{8}")
+_TRAILING_CR = re.compile(r"\r+(?=\n)|\r+\Z")
 _INT64 = (-(1 << 63), (1 << 64) - 1)  # device integers are 64-bit (signed or unsigned)
 _UINT32 = (0, (1 << 32) - 1)
 _FAULT_FIELDS = ("exception", "cfsr", "hfsr", "mmfar", "bfar", "sfsr", "pc", "lr", "xpsr", "exc_return")
@@ -337,20 +338,45 @@ class LogFeeder:
     def feed(self, chunk: bytes | bytearray | memoryview | str) -> list[Record]:
         data = _encode_text(chunk) if isinstance(chunk, str) else bytes(chunk)
         before = len(self.log.records)
-        *complete, tail = data.split(b"\n")  # C-speed split: each byte is scanned once
-        for k, raw in enumerate(complete):
-            if k == 0 and (self._buf or self._cut):
-                self._append(raw)
-                raw, cut = bytes(self._buf), self._cut
-                self._buf.clear()
-                self._cut = 0
-            elif len(raw) > MAX_LINE_BYTES:
-                raw, cut = raw[:MAX_LINE_BYTES], len(raw) - MAX_LINE_BYTES
-            else:
-                cut = 0
-            self._emit(raw, cut)
-        self._append(tail)
+        first = data.find(b"\n")
+        if first < 0:
+            self._append(data)
+            return []
+        self._append(data[:first])  # completes the pending line
+        raw, cut = bytes(self._buf), self._cut
+        self._buf.clear()
+        self._cut = 0
+        self._emit(raw, cut)
+        last = data.rfind(b"\n")
+        if last > first:
+            self._emit_block(data[first + 1:last])
+        self._append(data[last + 1:])
         return self.log.records[before:]
+
+    def _emit_block(self, block: bytes) -> None:
+        """Complete lines ``block`` (joined by newlines), decoded and split at C speed; only the
+        lines that may hold a record go through the record decoder one by one."""
+        if len(block) > MAX_LINE_BYTES and any(len(p) > MAX_LINE_BYTES for p in block.split(b"\n")):
+            for raw in block.split(b"\n"):
+                self._emit(raw[:MAX_LINE_BYTES], max(0, len(raw) - MAX_LINE_BYTES))
+            return
+        text = block.decode("utf-8", errors="replace")  # no invalid sequence spans a newline
+        if "\r" in text:
+            text = _TRAILING_CR.sub("", text)
+        if "\x00" in text:
+            text = text.replace("\x00", "")
+        lines = text.split("\n")
+        base = self._line_no
+        self._line_no += len(lines)
+        self.log.lines.extend(lines)
+        if "EF" not in text:
+            self.log.noise.extend([line for line in lines if line.strip()])
+            return
+        for k, line in enumerate(lines):
+            if "EF" in line:
+                _decode_line(line, base + k + 1, self.log)
+            elif line.strip():
+                self.log.noise.append(line)
 
     def _append(self, part: bytes) -> None:
         take = max(0, min(MAX_LINE_BYTES - len(self._buf), len(part)))

@@ -169,7 +169,32 @@ RULES: dict[str, Rule] = {
 FOLD_ONLY = {"SHAPE", "STRIDED_SLICE", "PACK", "UNPACK", "GATHER", "CAST", "FILL", "RANGE"}
 
 
+#: largest folded tensor (elements): shape arithmetic is small; anything bigger is a broken model
+MAX_FOLDED_ELEMENTS = 1 << 20
+
+
 def fold(op: Operator, values: Values, model: TFLiteModel) -> list[np.ndarray] | None:
-    """Outputs of ``op`` when it folds, else None."""
+    """Outputs of ``op`` when it folds, else None. A rule that cannot evaluate its operator
+    (inconsistent shapes, an axis out of range) or gives values unlike the declared outputs
+    raises UnsupportedOpError naming the operator."""
     rule = RULES.get(op.name)
-    return None if rule is None else rule(op, values, model)
+    if rule is None:
+        return None
+    for t in op.outputs:
+        if model.tensors[t].size > MAX_FOLDED_ELEMENTS:
+            raise UnsupportedOpError(f"operator {op.index} ({op.name}): its output of {model.tensors[t].size} "
+                                     "elements is too large to evaluate at generation time")
+    try:
+        outs = rule(op, values, model)
+    except (ValueError, IndexError, TypeError, OverflowError, ZeroDivisionError, MemoryError) as exc:
+        raise UnsupportedOpError(f"operator {op.index} ({op.name}) cannot be evaluated at generation time: "
+                                 f"{exc}; check the model (its constant inputs disagree with the operator)") from None
+    if outs is None:
+        return None
+    for t, v in zip(op.outputs, outs, strict=False):
+        declared = model.tensors[t]
+        dynamic = declared.shape_signature is not None and any(d < 0 for d in declared.shape_signature)
+        if v.size > MAX_FOLDED_ELEMENTS or (not dynamic and tuple(v.shape) != tuple(declared.shape)):
+            raise UnsupportedOpError(f"operator {op.index} ({op.name}) evaluates to shape {list(v.shape)} but its "
+                                     f"output '{declared.name}' is declared {list(declared.shape)}")
+    return outs

@@ -234,6 +234,8 @@ def _check_op_shapes(op: Operator, tensors: list[Tensor]) -> None:
         _check_pad(op, x, ins[1], out)
     elif op.name == "STRIDED_SLICE":
         _check_strided_slice(op, [t for t in ins[1:4] if t is not None])
+    elif op.name == "PACK":
+        _check_pack(op, [t for t in ins if t is not None], out)
     elif op.name == "RESHAPE":
         assert x is not None
         if out.size != x.size:
@@ -290,6 +292,20 @@ def _check_strided_slice(op: Operator, specs: list[Tensor]) -> None:
     strides = _int_values(op, specs[2], "strides tensor")
     if strides is not None and 0 in strides:
         raise _fail(_op_label(op), f"strides {strides} hold a 0")
+
+
+def _check_pack(op: Operator, ins: list[Tensor], out: Tensor) -> None:
+    """Inputs of one shape S; output S with len(inputs) inserted at ``axis``."""
+    shape = tuple(ins[0].shape)
+    if any(tuple(t.shape) != shape for t in ins):
+        raise _fail(_op_label(op), f"inputs of different shapes {[list(t.shape) for t in ins]}")
+    axis = int(op.options.get("axis", 0))
+    if not -(len(shape) + 1) <= axis <= len(shape):
+        raise _fail(_op_label(op), f"axis {axis} outside the output rank {len(shape) + 1}")
+    axis %= len(shape) + 1
+    want = (*shape[:axis], len(ins), *shape[axis:])
+    if tuple(out.shape) != want:
+        raise _fail(_op_label(op), f"output {list(out.shape)} but packing {len(ins)} x {list(shape)} gives {list(want)}")
 
 
 def _broadcast(op: Operator, a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:

@@ -164,6 +164,12 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "fc_bias": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=20, n_out=7, bias=True, act="NONE")),
     "fc_bias_relu": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=33, n_out=10, bias=True, act="RELU")),
     "fc_nobias": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=16, n_out=5, bias=False, act="NONE")),
+    # input zero points far from 0 (the input offset folded into the bias, with and without a bias
+    # tensor), more units than one Helium chunk (48) with a 1-unit tail, a depth tail of 6
+    "fc_zp_c70_o53_relu": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=70, n_out=53, bias=True, act="RELU"),
+                                 input_ranges=((0.0, 3.0),)),
+    "fc_zp_nobias_c24_o6": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=24, n_out=6, bias=False, act="NONE"),
+                                  input_ranges=((-0.5, 2.5),)),
     # pools
     "avgpool_2x2_s2_valid": _pool("avg", 8, 8, 6, 2, 2, "VALID"),
     "avgpool_3x3_s2_same": _pool("avg", 9, 9, 5, 3, 2, "SAME"),

@@ -31,6 +31,182 @@ static inline int8_t fc_output(const ef_fc_params *params, int32_t acc, const in
     acc = ef_requantize(acc, mult, shift) + params->output_offset;
     return ef_clamp_to_s8(acc, params->activation.min, params->activation.max);
 }
+#if defined(EF_NN_USE_MVE)
+/* Units whose sums are kept on the stack before one vector requantization pass (a multiple of 3
+ * and of 4). */
+#define EF_FC_MVE_CHUNK 48
+
+/* r[k] = sum(x * fk) + off * sum(fk), k < 3, over n bytes: one asm loop of 1 input + 3 filter loads,
+ * 3 VMLADAVA and 3 VADDVA per 16 bytes (48 MACs), the n % 16 tail as one VPST block of zeroing
+ * loads. VMLADAVA / VADDVA accumulate into even registers only. */
+static inline __attribute__((always_inline)) void fc_dot3(const int8_t *x, const int8_t *f0, const int8_t *f1,
+                                                         const int8_t *f2, int32_t n, int32_t off, int32_t r[3])
+{
+    register int32_t a0 __asm__("r0") = 0;
+    register int32_t a1 __asm__("r2") = 0;
+    register int32_t a2 __asm__("r4") = 0;
+    register int32_t s0 __asm__("r6") = 0;
+    register int32_t s1 __asm__("r8") = 0;
+    register int32_t s2 __asm__("r10") = 0;
+    register int32_t cnt __asm__("lr") = n >> 4;
+    const int32_t rem = n & 15;
+    __asm__ volatile("wls    lr, lr, 2f\n\t"
+                     "1:\n\t"
+                     "vldrb.u8 q0, [%[x]], #16\n\t"
+                     "vldrb.u8 q1, [%[f0]], #16\n\t"
+                     "vldrb.u8 q2, [%[f1]], #16\n\t"
+                     "vldrb.u8 q3, [%[f2]], #16\n\t"
+                     "vmladava.s8 %[a0], q0, q1\n\t"
+                     "vaddva.s8 %[s0], q1\n\t"
+                     "vmladava.s8 %[a1], q0, q2\n\t"
+                     "vaddva.s8 %[s1], q2\n\t"
+                     "vmladava.s8 %[a2], q0, q3\n\t"
+                     "vaddva.s8 %[s2], q3\n\t"
+                     "le     lr, 1b\n\t"
+                     "2:\n\t"
+                     : [x] "+r"(x), [f0] "+r"(f0), [f1] "+r"(f1), [f2] "+r"(f2), [a0] "+r"(a0), [a1] "+r"(a1),
+                       [a2] "+r"(a2), [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), "+r"(cnt)
+                     :
+                     : "q0", "q1", "q2", "q3", "memory");
+    if (rem != 0) {
+        __asm__ volatile("vctp.8 %[r]\n\t"
+                         "vpstttt\n\t"
+                         "vldrbt.u8 q0, [%[x]]\n\t"
+                         "vldrbt.u8 q1, [%[f0]]\n\t"
+                         "vldrbt.u8 q2, [%[f1]]\n\t"
+                         "vldrbt.u8 q3, [%[f2]]\n\t"
+                         "vmladava.s8 %[a0], q0, q1\n\t"
+                         "vaddva.s8 %[s0], q1\n\t"
+                         "vmladava.s8 %[a1], q0, q2\n\t"
+                         "vaddva.s8 %[s1], q2\n\t"
+                         "vmladava.s8 %[a2], q0, q3\n\t"
+                         "vaddva.s8 %[s2], q3\n\t"
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [s0] "+r"(s0), [s1] "+r"(s1),
+                           [s2] "+r"(s2)
+                         : [x] "r"(x), [f0] "r"(f0), [f1] "r"(f1), [f2] "r"(f2), [r] "r"(rem)
+                         : "q0", "q1", "q2", "q3", "memory");
+    }
+    r[0] = a0 + off * s0;
+    r[1] = a1 + off * s1;
+    r[2] = a2 + off * s2;
+}
+
+/* r[k] = sum(x * fk), k < 4 (input offset 0: the generator folds it into the bias): 1 input + 4
+ * filter loads and 4 VMLADAVA per 16 bytes (64 MACs). */
+static inline __attribute__((always_inline)) void fc_dot4(const int8_t *x, const int8_t *f0, const int8_t *f1,
+                                                         const int8_t *f2, const int8_t *f3, int32_t n, int32_t r[4])
+{
+    register int32_t a0 __asm__("r0") = 0;
+    register int32_t a1 __asm__("r2") = 0;
+    register int32_t a2 __asm__("r4") = 0;
+    register int32_t a3 __asm__("r6") = 0;
+    register int32_t cnt __asm__("lr") = n >> 4;
+    const int32_t rem = n & 15;
+    __asm__ volatile("wls    lr, lr, 2f\n\t"
+                     "1:\n\t"
+                     "vldrb.u8 q0, [%[x]], #16\n\t"
+                     "vldrb.u8 q1, [%[f0]], #16\n\t"
+                     "vldrb.u8 q2, [%[f1]], #16\n\t"
+                     "vldrb.u8 q3, [%[f2]], #16\n\t"
+                     "vldrb.u8 q4, [%[f3]], #16\n\t"
+                     "vmladava.s8 %[a0], q0, q1\n\t"
+                     "vmladava.s8 %[a1], q0, q2\n\t"
+                     "vmladava.s8 %[a2], q0, q3\n\t"
+                     "vmladava.s8 %[a3], q0, q4\n\t"
+                     "le     lr, 1b\n\t"
+                     "2:\n\t"
+                     : [x] "+r"(x), [f0] "+r"(f0), [f1] "+r"(f1), [f2] "+r"(f2), [f3] "+r"(f3), [a0] "+r"(a0),
+                       [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), "+r"(cnt)
+                     :
+                     : "q0", "q1", "q2", "q3", "q4", "memory");
+    if (rem != 0) {
+        __asm__ volatile("vctp.8 %[r]\n\t"
+                         "vpstttt\n\t"
+                         "vldrbt.u8 q0, [%[x]]\n\t"
+                         "vldrbt.u8 q1, [%[f0]]\n\t"
+                         "vldrbt.u8 q2, [%[f1]]\n\t"
+                         "vldrbt.u8 q3, [%[f2]]\n\t"
+                         "vpst\n\t"
+                         "vldrbt.u8 q4, [%[f3]]\n\t"
+                         "vmladava.s8 %[a0], q0, q1\n\t"
+                         "vmladava.s8 %[a1], q0, q2\n\t"
+                         "vmladava.s8 %[a2], q0, q3\n\t"
+                         "vmladava.s8 %[a3], q0, q4\n\t"
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3)
+                         : [x] "r"(x), [f0] "r"(f0), [f1] "r"(f1), [f2] "r"(f2), [f3] "r"(f3), [r] "r"(rem)
+                         : "q0", "q1", "q2", "q3", "q4", "memory");
+    }
+    r[0] = a0;
+    r[1] = a1;
+    r[2] = a2;
+    r[3] = a3;
+}
+
+/* MVE body of fc_run (filter_offset == 0): the sums of EF_FC_MVE_CHUNK units, three per pass
+ * (the last pass repeats its last filter when fewer are left), then bias, requantization (per
+ * tensor when qstep == 0) and clamp four units per vector. */
+static void fc_run_mve(const ef_fc_params *params, const int32_t *mult, const int32_t *shift, int32_t qstep,
+                       const int8_t *input, int32_t depth, const int8_t *filter, const int32_t *bias,
+                       int32_t units, int32_t batches, int8_t *output)
+{
+    int32_t acc[EF_FC_MVE_CHUNK + 4];
+    const int32_t off = params->input_offset;
+    const int32x4_t lo = vdupq_n_s32(params->activation.min);
+    const int32x4_t hi = vdupq_n_s32(params->activation.max);
+    const int32_t out_off = params->output_offset;
+    for (int32_t b = 0; b < batches; ++b) {
+        const int8_t *x = input + b * depth;
+        for (int32_t u0 = 0; u0 < units; u0 += EF_FC_MVE_CHUNK) {
+            const int32_t n = EF_MIN(EF_FC_MVE_CHUNK, units - u0);
+            if (off == 0) {
+                int32_t k = 0;
+                const int8_t *f0 = filter + u0 * depth;
+                for (; k + 4 <= n; k += 4) {
+                    fc_dot4(x, f0, f0 + depth, f0 + 2 * depth, f0 + 3 * depth, depth, acc + k);
+                    f0 += 4 * depth;
+                }
+                if (k < n) { /* 1-3 units left: the last one repeated */
+                    const int8_t *f1 = k + 1 < n ? f0 + depth : f0;
+                    const int8_t *f2 = k + 2 < n ? f0 + 2 * depth : f1;
+                    fc_dot4(x, f0, f1, f2, f2, depth, acc + k);
+                }
+            } else {
+                for (int32_t k = 0; k < n; k += 3) {
+                    const int8_t *f0 = filter + (u0 + k) * depth;
+                    const int8_t *f1 = k + 1 < n ? f0 + depth : f0;
+                    const int8_t *f2 = k + 2 < n ? f0 + 2 * depth : f1;
+                    fc_dot3(x, f0, f1, f2, depth, off, acc + k);
+                }
+            }
+            if (bias != 0) { /* acc has room up to a multiple of 4 */
+                for (int32_t k = 0; k < n; k += 4) {
+                    const mve_pred16_t p = vctp32q((uint32_t)(n - k));
+                    vstrwq_s32(acc + k, vaddq_s32(vldrwq_s32(acc + k), vldrwq_z_s32(bias + u0 + k, p)));
+                }
+            }
+            int32_t k = 0;
+            if (qstep == 0) {
+                const int32x4_t vm = vdupq_n_s32(mult[0]);
+                const int32x4_t vs = vdupq_n_s32(shift[0]);
+                for (; k + 4 <= n; k += 4) {
+                    int32x4_t v = ef_requantize_x4(vldrwq_s32(acc + k), vm, vs);
+                    vstrbq_s32(output + u0 + k, vminq_s32(vmaxq_s32(vaddq_n_s32(v, out_off), lo), hi));
+                }
+            }
+            for (; k < n; k += 4) {
+                const mve_pred16_t p = vctp32q((uint32_t)(n - k));
+                const int32x4_t vm = qstep ? vldrwq_z_s32(mult + u0 + k, p) : vdupq_n_s32(mult[0]);
+                const int32x4_t vs = qstep ? vldrwq_z_s32(shift + u0 + k, p) : vdupq_n_s32(shift[0]);
+                int32x4_t v = ef_requantize_x4(vldrwq_s32(acc + k), vm, vs);
+                v = vminq_s32(vmaxq_s32(vaddq_n_s32(v, out_off), lo), hi);
+                vstrbq_p_s32(output + u0 + k, v, p);
+            }
+        }
+        output += units;
+    }
+}
+#endif
+
 /* (fc_run works on a local copy of the params: int8 stores may alias the caller's struct.) */
 
 /* Shared loop; `mult`/`shift` advance by `qstep` (0: per tensor, 1: per channel). */
@@ -43,6 +219,12 @@ static void fc_run(const ef_fc_params *params_in, const int32_t *mult, const int
     const int32_t depth = fd->h * fd->w * fd->c;
     const int32_t units = out->c;
     const int32_t batches = out->n * out->h * out->w;
+#if defined(EF_NN_USE_MVE)
+    if (params->filter_offset == 0) {
+        fc_run_mve(params, mult, shift, qstep, input, depth, filter, bias, units, batches, output);
+        return;
+    }
+#endif
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *x = input + b * depth;
         int32_t u = 0;

@@ -123,7 +123,7 @@ def tflite_build(tmp_path_factory: pytest.TempPathFactory):
     args = ["build", "--tflite", str(KWS), "-t", "cortex-m4", "--eval-samples", "0", "--bitexact-inputs", "1",
             "-o", str(out)]
     first = _invoke(args)
-    second = _invoke([*args, "--json"])
+    second = _invoke([*args, "--json", "--baseline", str(out)])  # itself as the baseline: ratios of 1
     return out, first, second
 
 
@@ -149,6 +149,11 @@ def test_json_summary_on_stdout(tflite_build) -> None:
     data = json.loads(res.stdout)
     assert data["target"] == "cortex-m4" and data["deployable"] is True and data["bitexact"] is True
     assert data["flash_bytes"] < data["elf_flash_bytes"] and data["count"] > data["macs"] / 4
+    report = json.loads((tflite_build[0] / "report.json").read_text())
+    base = report["baseline"]
+    assert base["run"]["count_ratio"] == 1.0 and base["run"]["mac_ratio"] == 1.0 and base["run"]["delivered"] is None
+    assert len(base["layers"]) == len(report["layers"])  # aligned one to one
+    assert "## Against the baseline" in (tflite_build[0] / "report.md").read_text()
 
 
 # -- config files ----------------------------------------------------------------------------

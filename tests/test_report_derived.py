@@ -121,3 +121,18 @@ def test_fronts_without_accuracy_and_model_warning(tmp_path) -> None:
     assert res.exit_code == 0 and "different models" in res.stderr
     page = (tmp_path / "o" / "compare.html").read_text()
     assert "<table>" in page and "<pre>" not in page and "latency vs flash" not in page  # the title is in the PNG
+
+
+def test_a_derived_runs_report_shows_its_baseline(tmp_path) -> None:
+    from edgefact.report.derived import baseline_section
+    from edgefact.report.render import render_html, render_markdown, summary_line, write_reports
+
+    base, var = sample_report(), factorized_sample()
+    var["baseline"] = baseline_section(var, base, "runs/base")
+    write_reports(var, tmp_path)  # validates
+    md = render_markdown(var)
+    want = run_ratios(var, base)
+    assert "## Against the baseline" in md and f"{100 * want.delivered:.0f}%" in md
+    assert "CONV_2D + CONV_2D" in md and f"{100 * (1 - 100000 / 180500) / 0.625:.0f}%" in md
+    assert f"{1 / want.count_ratio:.2f}× vs baseline" in summary_line(var)
+    assert "Against the baseline" in render_html(var)

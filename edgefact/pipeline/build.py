@@ -181,7 +181,8 @@ class Build:
             from edgefact.pipeline.train import evaluate, train_model
 
             ck, teacher, ds, (epochs, steps) = self._finetune_setup(ckpt)
-            kw: dict[str, Any] = {"energy": cfg.energy, "groups": cfg.groups, "seed": cfg.seed}
+            kw: dict[str, Any] = {"energy": cfg.energy, "groups": cfg.groups, "seed": cfg.seed,
+                                  "channel_multiple": self.values["channel_multiple"]}
             if cfg.rank is not None:
                 kw["rank"] = cfg.rank
             if cfg.atoms is not None:
@@ -385,6 +386,12 @@ class Build:
 
         report["tools"] = {t.removeprefix("cmd:"): tool_version(t)
                            for t in dict.fromkeys(t for spec in self.plan for t in spec.tools)}
+        if self.cfg.extra.get("baseline"):  # `edgefact build --baseline DIR`: a derived variant's ratios
+            from edgefact.report.derived import baseline_section
+            from edgefact.report.schema import load_report
+
+            base = str(self.cfg.extra["baseline"])
+            report["baseline"] = baseline_section(report, load_report(base), base)
         write_reports(report, report_dir)
         # the newest build's report also at the top of DIR, for `edgefact compare DIR ...`
         write_reports(report, self.out)

@@ -160,12 +160,17 @@ def _check_dataset(name: str) -> None:
 @opt("--config", dest="config_path", type=click.Path(dir_okay=False), default=None,
      help=f"edgefact.toml to read options from (command-line options win).  [default: ./{LOCAL_CONFIG} when present]")
 @click.option("--force", multiple=True, metavar="STAGE", help="Re-run this stage even if cached (repeatable).")
+@click.option("--baseline", type=click.Path(path_type=Path), default=None, metavar="DIR",
+              help="A build (or report.json) this run derives from, e.g. the unfactorized model: the report adds "
+                   "speed-up, MAC/flash/arena ratios and the delivered share of the MAC saving, per layer too.")
 @output_options
 @examples("edgefact build                                   # default model, fashion-mnist, cortex-m7",
           "edgefact build -t cortex-m4 -t cortex-m55 --factorize lowrank -k 16",
-          "edgefact build --tflite kws.tflite -t nucleo-l4r5zi --json")
+          "edgefact build --tflite kws.tflite -t nucleo-l4r5zi --json",
+          "edgefact build -o runs/lr --factorize lowrank --baseline runs/base   # delivered MAC saving")
 def build_cmd(config_path: str | None, tflite: str | None, force: tuple[str, ...], target: tuple[str, ...],
-              cluster_mode: str | None, quiet: bool, verbose: bool, as_json: bool, **options: Any) -> None:
+              cluster_mode: str | None, quiet: bool, verbose: bool, as_json: bool, baseline: Path | None = None,
+              **options: Any) -> None:
     """Train, factorize, cluster, export, generate C, build, run on the target and report.
 
     Every stage caches its artifact in the output directory; a rerun skips the stages whose
@@ -194,8 +199,14 @@ def build_cmd(config_path: str | None, tflite: str | None, force: tuple[str, ...
         if len(set(targets)) != len(targets):
             raise EdgefactError(f"--target given twice: {', '.join(t for t in targets if t)}")
         configs = [make_config(file_values, {**options, "target": t}) for t in targets]
+        if baseline is not None:
+            from edgefact.report.schema import load_report
+
+            load_report(baseline)  # a missing or invalid baseline fails now, not after the build
         for cfg in configs:
             check_build(cfg, given)
+            if baseline is not None:
+                cfg.extra["baseline"] = str(baseline)
         run_builds(configs, force)
 
 

@@ -138,4 +138,16 @@ def layer_diffs(variant: Mapping[str, Any], base: Mapping[str, Any]) -> list[Lay
     return out
 
 
-__all__ = ["LayerDiff", "Ratios", "align_layers", "delivered_share", "layer_diffs", "ratio", "ratios", "run_ratios"]
+
+
+def baseline_section(report: Mapping[str, Any], base: Mapping[str, Any], path: str) -> dict[str, Any]:
+    """The ``baseline`` object of a derived run's report: whole-run ratios and, where the layers
+    align, the per-layer diff (``edgefact build --baseline DIR``)."""
+    d = layer_diffs(report, base)
+    return {"path": path, "model": (base.get("model") or {}).get("name"),
+            "target": (base.get("target") or {}).get("name"), "unit": base.get("unit"),
+            "run": run_ratios(report, base).as_dict(), "layers": None if d is None else [x.as_dict() for x in d]}
+
+
+__all__ = ["LayerDiff", "Ratios", "align_layers", "baseline_section", "delivered_share", "layer_diffs", "ratio",
+           "ratios", "run_ratios"]

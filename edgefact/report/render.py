@@ -161,8 +161,14 @@ def summary_line(report: dict[str, Any]) -> str:
     if honest:
         mem += " (deployable, without the test harness)"
     verdict = budget_verdict(report)
+    base = ""
+    if report.get("baseline"):
+        run = report["baseline"]["run"]
+        base = f" · {_times(run.get('speedup'))} vs baseline"
+        if run.get("delivered") is not None:
+            base += f" (delivers {fmt_pct(run['delivered'], 0)} of the MAC saving)"
     return (f"edgefact {model} on {target.get('name', '?')}: accuracy {acc_text} · latency {latency_text(report)}"
-            + mem + (f" · {verdict}" if verdict else ""))
+            + mem + (f" · {verdict}" if verdict else "") + base)
 
 
 def json_summary(report: dict[str, Any]) -> dict[str, Any]:
@@ -370,6 +376,33 @@ def _stage_rows(r: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def _times(v: Any) -> str:
+    return "–" if v is None else f"{v:.2f}×"
+
+
+def _baseline_tables(r: dict[str, Any]) -> list[tuple[list[str], list[list[str]], str]]:
+    """The run against its baseline (``edgefact build --baseline DIR``): whole run, then per layer."""
+    b = r.get("baseline")
+    if not b:
+        return []
+    x = b["run"]
+    out = [(["", "MACs ×", "count ×", "speed-up", "flash ×", "arena ×", "delivered"],
+            [["whole run", _times(x.get("mac_ratio")), _times(x.get("count_ratio")), _times(x.get("speedup")),
+              _times(x.get("flash_ratio")), _times(x.get("arena_ratio")), fmt_pct(x.get("delivered"), 0)]],
+            "lrrrrrr")]
+    if b.get("layers"):
+        rows = [[str(d["index"]), d["op"], " + ".join(d["variant_ops"]), _times(d.get("mac_ratio")),
+                 _times(d.get("count_ratio")), _times(d.get("flash_ratio")), _times(d.get("arena_ratio")),
+                 fmt_pct(d.get("delivered"), 0)] for d in b["layers"]]
+        out.append((["#", "baseline op", "now", "MACs ×", "count ×", "weights ×", "act. ×", "delivered"], rows,
+                    "rll" + "r" * 5))
+    return out
+
+
+_BASELINE_NOTE = ("Ratios are this run over the baseline; delivered = the measured saving (1 - count ×) over "
+                  "the saving the MACs promise (1 - MACs ×).")
+
+
 def _emulation_note(report: dict[str, Any]) -> str:
     clock = (report.get("target") or {}).get("clock_hz")
     if is_emulated(report):
@@ -398,6 +431,14 @@ def render_markdown(report: dict[str, Any]) -> str:
     headers, rows, align = _layer_details(r)
     out += ["## Layer details", "", "The kernel that ran each layer; weight bytes (flash) beside the activation "
             "bytes it touches (input + output + scratch, in the arena).", "", format_table(headers, rows, align), ""]
+    if r.get("baseline"):
+        b = r["baseline"]
+        out += ["## Against the baseline", "", f"Baseline: {b.get('model')} on {b.get('target')} ({b['path']}). "
+                + _BASELINE_NOTE, ""]
+        for headers, rows, align in _baseline_tables(r):
+            out += [format_table(headers, rows, align), ""]
+        if not b.get("layers"):
+            out += ["The layers do not align with the baseline's: no per-layer comparison.", ""]
     headers, rows, align = _memory_table(r)
     if rows:
         out += ["## Memory", "", format_table(headers, rows, align), ""]
@@ -701,6 +742,12 @@ def render_html(report: dict[str, Any]) -> str:
     parts += ["<h3>Layer details</h3>", "<p class='note'>The kernel that ran each layer; weight bytes (flash) "
               "beside the activation bytes it touches (input + output + scratch, in the arena).</p>",
               html_table(headers, rows, align)]
+    if r.get("baseline"):
+        b = r["baseline"]
+        parts += ["<h3>Against the baseline</h3>",
+                  f"<p class='note'>Baseline: {esc(str(b.get('model')))} on {esc(str(b.get('target')))} "
+                  f"({esc(b['path'])}). {esc(_BASELINE_NOTE)}</p>"]
+        parts += [html_table(h, rows, a) for h, rows, a in _baseline_tables(r)]
     section("memory")
     headers, rows, align = _memory_table(r)
     if rows:

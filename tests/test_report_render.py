@@ -131,3 +131,17 @@ def test_terminal_summary_ends_with_the_paste_line() -> None:
     assert text.splitlines()[-1] == summary_line(sample_report())
     assert "DEPTHWISE_CONV_2D" in text and "accuracy: float 91.0%" in text and "device 89.0%" in text
     assert "bit-exact vs tflm: yes" in text and "| flash" in text
+
+
+def test_accuracy_intervals_from_the_sample_size() -> None:
+    from edgefact.report.render import fmt_pct, wilson_interval
+
+    # Wilson 95 % interval, by hand for p = 0.89, n = 100: centre 0.8812, half-width 0.0615
+    lo, hi = wilson_interval(0.89, 100)
+    assert lo == pytest.approx(0.8137, abs=1e-3) and hi == pytest.approx(0.9375, abs=1e-3)
+    r = sample_report()
+    r["accuracy"]["test_samples"] = 10000
+    md = render_markdown(r)
+    lo, hi = wilson_interval(0.893, 10000)
+    row = next(line for line in md.splitlines() if line.startswith("| int8"))
+    assert f"{fmt_pct(lo)} – {fmt_pct(hi)}" in row and "10,000 samples" in row

@@ -103,6 +103,7 @@ class Build:
         """``shared`` / ``stop_after``: the hooks of ``edgefact sweep`` (see :class:`SharedCache`;
         ``stop_after`` names a stage directory, e.g. ``deploy-cortex-m4``, after which the run stops
         with :class:`~edgefact.pipeline.stages.StopAfterStage`)."""
+        from edgefact.firmware.kernels import fast_channel_multiple
         from edgefact.pipeline.deploy import resolve_runner
         from edgefact.targets import get_target
 
@@ -119,7 +120,9 @@ class Build:
         self.echo = echo or current_output().echo
         self.accuracy: dict[str, Any] = {}
         #: values earlier stages computed that later stages' keys depend on (StageSpec.upstream)
-        self.values: dict[str, Any] = {"mean": None, "std": None}
+        self.values: dict[str, Any] = {"mean": None, "std": None,
+                                       "channel_multiple": cfg.round_ranks if cfg.round_ranks is not None
+                                       else fast_channel_multiple(self.target.core)}
         self.runner = StageRunner(self.out, total=len(self.plan), force=force, echo=self.echo, shared=shared,
                                   stop_after=stop_after)
 
@@ -258,13 +261,15 @@ class Build:
                                          min_agreement=cfg.min_agreement)
             self.echo(res.summary())
             info = {"float_accuracy": res.float_accuracy, "int8_accuracy": res.int8_accuracy,
-                    "agreement": res.agreement, "ops": res.op_counts, "mean": list(ds.mean), "std": list(ds.std)}
+                    "agreement": res.agreement, "ops": res.op_counts, "mean": list(ds.mean), "std": list(ds.std),
+                    "test_samples": len(ds.y_test)}  # the float/int8 accuracies' sample size
             if ckpt is not None:
                 info["cluster_check"] = self._verify_clusters(ckpt, tmp / "model.tflite")
             return info
 
         r = self._stage(spec, inputs, run)
         self.accuracy["int8"] = r.info.get("int8_accuracy")
+        self.accuracy["test_samples"] = r.info.get("test_samples")  # for the accuracy intervals
         self.accuracy.setdefault("float", r.info.get("float_accuracy"))
         self.values.update(mean=r.info.get("mean"), std=r.info.get("std"))
         return r

@@ -354,7 +354,7 @@ def cluster_model(
             lr=cfg.lr,
             seed=cfg.seed,
             teacher=teacher if cfg.distill else None,
-            progress=False,
+            progress=True,  # a live bar in a terminal, nothing otherwise (edgefact.progress)
             max_steps=max_steps,
             evaluate_test=False,
             threads=cfg.threads,

@@ -169,3 +169,26 @@ def test_factorize_errors() -> None:
         factorize_model(model, "pruning", (1, 12, 12))
     _, rep = factorize_model(model, "grouped", (1, 12, 12), groups=3)
     assert any("not divisible" in c.detail for c in rep.layers)
+
+
+def test_hardware_aware_rank_rounding() -> None:
+    """Energy-chosen ranks round up to the target's channel multiple (never above the full rank);
+    explicit ranks are kept; the build's default multiple comes from the core."""
+    import torch
+    from torch import nn
+
+    from edgefact.firmware.kernels import fast_channel_multiple
+    from edgefact.pipeline.factorize import round_rank, spatial_from_conv, tucker2_from_conv
+
+    assert round_rank(9, 4, 64) == 12 and round_rank(9, 8, 64) == 16 and round_rank(9, 1, 64) == 9
+    assert round_rank(30, 8, 31) == 31 and round_rank(1, 4, 2) == 2
+    assert (fast_channel_multiple("cortex-m4"), fast_channel_multiple("cortex-m55"), fast_channel_multiple("host")) \
+        == (4, 8, 1)
+    torch.manual_seed(0)
+    conv = nn.Conv2d(19, 38, 3, padding=1)
+    plain = tucker2_from_conv(conv, energy=0.5, max_ratio=None)
+    rounded = tucker2_from_conv(conv, energy=0.5, max_ratio=None, multiple=4)
+    r_in, r_out = plain.ef_args["rank_in"], plain.ef_args["rank_out"]
+    assert (rounded.ef_args["rank_in"], rounded.ef_args["rank_out"]) == (round_rank(r_in, 4, 19), round_rank(r_out, 4, 38))
+    assert rounded.ef_args["rank_in"] % 4 == 0 or rounded.ef_args["rank_in"] == 19
+    assert spatial_from_conv(conv, rank=5, multiple=4).ef_args["rank"] == 5  # explicit rank kept

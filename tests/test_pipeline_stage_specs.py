@@ -70,7 +70,7 @@ def _other(value: Any, field: dataclasses.Field) -> Any:
         return value + "-x"
     if isinstance(value, dict):
         return {**value, "port": "/dev/ttyX"}
-    return {"rank": 3, "atoms": 5}[field.name]  # the optional ints (None by default)
+    return {"rank": 3, "atoms": 5, "round_ranks": 2}[field.name]  # the optional ints (None by default)
 
 
 def _keys(cfg: BuildConfig) -> dict[tuple[str, str], str]:

@@ -120,15 +120,16 @@ class Build:
         self.echo = echo or current_output().echo
         self.accuracy: dict[str, Any] = {}
         #: values earlier stages computed that later stages' keys depend on (StageSpec.upstream)
-        self.values: dict[str, Any] = {"mean": None, "std": None,
-                                       "channel_multiple": cfg.round_ranks if cfg.round_ranks is not None
-                                       else fast_channel_multiple(self.target.core)}
+        self.values: dict[str, Any] = {"mean": None, "std": None}
+        #: hardware-aware factorization: the channel multiple ranks round to (resolved from the core)
+        self.round_ranks = cfg.round_ranks if cfg.round_ranks is not None else fast_channel_multiple(self.target.core)
         self.runner = StageRunner(self.out, total=len(self.plan), force=force, echo=self.echo, shared=shared,
                                   stop_after=stop_after)
 
     def key_values(self) -> dict[str, Any]:
         """Resolved forms of config fields in the cache keys, plus the upstream values so far."""
-        return {"target": self.target.name, "runner_options": self.runner_options, **self.values}
+        return {"target": self.target.name, "runner_options": self.runner_options, "round_ranks": self.round_ranks,
+                **self.values}
 
     def _stage(self, spec: StageSpec, inputs: dict[str, Path], fn: StageFn) -> StageResult:
         return self.runner.run(spec.dir_name(self.target.name), fn, inputs=inputs,
@@ -185,7 +186,7 @@ class Build:
 
             ck, teacher, ds, (epochs, steps) = self._finetune_setup(ckpt)
             kw: dict[str, Any] = {"energy": cfg.energy, "groups": cfg.groups, "seed": cfg.seed,
-                                  "channel_multiple": self.values["channel_multiple"]}
+                                  "channel_multiple": self.round_ranks}
             if cfg.rank is not None:
                 kw["rank"] = cfg.rank
             if cfg.atoms is not None:

@@ -95,8 +95,9 @@ def check_build(cfg: BuildConfig, given: dict[str, Any]) -> None:
 
         if cfg.runner not in registered_runners():
             raise EdgefactError(f"unknown runner '{cfg.runner}': choose one of {', '.join(registered_runners())}")
-    if cfg.factorize == "none" and any(k in given for k in ("rank", "energy", "atoms", "groups")):
-        raise EdgefactError("--rank/--energy/--atoms/--groups set the factorization: add --factorize METHOD")
+    if cfg.factorize == "none" and any(k in given for k in ("rank", "energy", "atoms", "groups", "round_ranks")):
+        raise EdgefactError("--rank/--energy/--round-ranks/--atoms/--groups set the factorization: "
+                            "add --factorize METHOD")
 
 
 def _check_dataset(name: str) -> None:
@@ -127,6 +128,9 @@ def _check_dataset(name: str) -> None:
 @click.option("--rank", type=click.IntRange(1), default=None, help="Rank for spatial/lowrank.  [default: by --energy]")
 @click.option("--energy", type=click.FloatRange(0, 1, min_open=True), default=_D.energy, show_default=True,
               help="Singular-value energy kept by spatial/lowrank.")
+@click.option("--round-ranks", type=click.IntRange(1), default=None,
+              help="Round energy-chosen ranks up to this channel multiple (1: off).  [default: the target's "
+                   "fast-kernel multiple: 4 on DSP cores, 8 on Helium]")
 @click.option("--atoms", type=click.IntRange(1), default=None, help="Dictionary atoms per input channel.  [default: h*w/2]")
 @click.option("--groups", type=click.IntRange(1), default=_D.groups, show_default=True,
               help="Groups for --factorize grouped.")

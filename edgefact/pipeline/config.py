@@ -33,6 +33,9 @@ class BuildConfig:
     rank: int | None = None
     """Rank for spatial/lowrank factorization (None = chosen by ``energy``)."""
     energy: float = 0.9
+    round_ranks: int | None = None
+    """Round energy-chosen ranks up to this channel multiple (None = the target's fast-kernel multiple:
+    4 on DSP cores, 8 on Helium, 1 on the host; 1 = no rounding)."""
     atoms: int | None = None
     """Dictionary atoms per input channel for ``dictionary`` (None = h*w/2)."""
     groups: int = 2

@@ -28,3 +28,15 @@ def kernel_sources() -> list[Path]:
 def kernel_headers() -> list[Path]:
     """Every header of the library (public and ``internal/``), for build-cache keys."""
     return sorted(kernel_include_dir().rglob("*.h"))
+
+
+#: channels the fast kernel paths process per step, by core: the DSP bodies work on four output
+#: channels (and pairs of input bytes), the Helium bodies on eight-lane and sixteen-lane vectors
+_FAST_MULTIPLE = {"cortex-m4": 4, "cortex-m7": 4, "cortex-m33": 4, "cortex-m55": 8}
+
+
+def fast_channel_multiple(core: str) -> int:
+    """The channel multiple that keeps a layer on its core's fast path (1 when none matters, e.g.
+    the host): hardware-aware factorization rounds ranks to it."""
+    return _FAST_MULTIPLE.get(core, 1)
+

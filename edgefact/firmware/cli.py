@@ -23,7 +23,7 @@ from edgefact.targets.runners import (
     get_runner,
     runner_options,
 )
-from edgefact.units import UNIT_EMULATED
+from edgefact.units import UNIT_EMULATED, format_bytes
 
 APPS = {"demo": DEMO_SOURCES, "selftest": SELFTEST_SOURCES}
 
@@ -132,8 +132,8 @@ def run_cmd(target_name: str, app: str, sources: tuple[str, ...], includes: tupl
         click.echo(format_result(res, tgt))
         if not tgt.is_host:
             rep = memory_report(elf, res.peak_stack)
-            click.echo(f"flash: {rep.flash_bytes} B of {tgt.flash_bytes} B, static RAM: {rep.ram_bytes} B of "
-                       f"{tgt.ram_bytes} B ({elf})")
+            click.echo(f"flash: {format_bytes(rep.flash_bytes)} of {format_bytes(tgt.flash_bytes)}, static RAM: "
+                       f"{format_bytes(rep.ram_bytes)} of {format_bytes(tgt.ram_bytes)} ({elf})")
     if not res.ok:
         raise EdgefactError(f"firmware finished with status {res.log.status} (exit {res.exit_status}); "
                             "see the log messages above")

@@ -263,7 +263,12 @@ def test_zero_point_out_of_range() -> None:
     lambda: quant.add_params(0.1, 0, 0.1, 0, 0.0, 0),
     lambda: quant.activation_range("RELU", 0.0, 0),
     lambda: quant.softmax_params(0.0),
-], ids=["conv", "requantize", "mean", "mul", "add-inputs", "add-output", "relu", "softmax"])
+    lambda: quant.sub_params(0.1, 0, 0.1, 0, 0.0, 0),
+    lambda: quant.squared_difference_params(0.1, 0, 0.1, 0, 0.0, 0),
+    lambda: quant.squared_difference_params(0.1, 0, 0.1, 0, 1e-50, 0),
+    lambda: quant.prelu_params(0.1, 0, 0.1, 0, 0.0, 0),
+], ids=["conv", "requantize", "mean", "mul", "add-inputs", "add-output", "relu", "softmax", "sub",
+        "squared-difference", "squared-difference-float32", "prelu"])
 def test_zero_scale_is_quantization_error(call: Callable[[], Any]) -> None:
     with pytest.raises(quant.QuantizationError, match="scale") as info:
         call()

@@ -337,7 +337,8 @@ def squared_difference_params(s1: float, zp1: int, s2: float, zp2: int, s_out: f
     m1, sh1 = quantize_multiplier_smaller_than_one(s1 / twice_max)
     m2, sh2 = quantize_multiplier_smaller_than_one(s2 / twice_max)
     left = SQUARED_DIFFERENCE_LEFT_SHIFT_INT8
-    mo, sho = quantize_multiplier(twice_max * twice_max / _f32((1 << (2 * left)) * _f32(s_out)))
+    mo, sho = quantize_multiplier(twice_max * twice_max
+                                  / _divisor("output scale (in float32)", _f32((1 << (2 * left)) * _f32(s_out))))
     return AddParams(-int(zp1), -int(zp2), int(zp_out), left, m1, sh1, m2, sh2, mo, sho, INT8_MIN, INT8_MAX)
 
 

@@ -162,5 +162,18 @@ def struct_decl(em: Emission, layer: Layer, suffix: str, value: CStruct) -> str:
     return f"&L{layer.index}_{suffix}"
 
 
+def params_dims_call(layer: Layer, em: EmitContext, out_dims: tuple[int, ...] | Dims | None = None) -> Emission:
+    """The common call shape ``st = <kernel>(&L<i>_params, &in_dims, in, &out_dims, out);`` with
+    the layer's CStruct ``args`` as the parameters (``out_dims`` defaults to the output shape)."""
+    e = Emission()
+    L = f"L{layer.index}"
+    e.decls += layer.args.c_define(f"{L}_params")
+    d_in = dims_decl(e, layer, "input_dims", layer.input_shapes[0])
+    d_out = dims_decl(e, layer, "output_dims", layer.output_shape if out_dims is None else out_dims)
+    x, y = em.ptr(layer.inputs[0], False), em.ptr(layer.output, True)
+    e.calls = [f"st = {layer.kernel}(&{L}_params, {d_in}, {x}, {d_out}, {y});"]
+    return e
+
+
 def activation(t: tuple[int, int]) -> tuple[int, int]:
     return int(t[0]), int(t[1])

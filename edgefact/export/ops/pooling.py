@@ -9,7 +9,15 @@ import numpy as np
 
 from edgefact.export import quant
 from edgefact.export.ir import Layer, compute_padding, shape4
-from edgefact.export.ops.base import CStruct, Dims, Emission, EmitContext, LowerContext, OpDef, dims_decl
+from edgefact.export.ops.base import (
+    CStruct,
+    Dims,
+    Emission,
+    EmitContext,
+    LowerContext,
+    OpDef,
+    params_dims_call,
+)
 from edgefact.export.ops.registry import register
 from edgefact.export.tflite_model import Operator
 
@@ -60,14 +68,7 @@ class _Pool(OpDef):
         return layer
 
     def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
-        e = Emission()
-        L = f"L{layer.index}"
-        e.decls += layer.args.c_define(f"{L}_params")
-        d_in = dims_decl(e, layer, "input_dims", layer.input_shapes[0])
-        d_out = dims_decl(e, layer, "output_dims", layer.output_shape)
-        x, y = em.ptr(layer.inputs[0], False), em.ptr(layer.output, True)
-        e.calls = [f"st = {layer.kernel}(&{L}_params, {d_in}, {x}, {d_out}, {y});"]
-        return e
+        return params_dims_call(layer, em)
 
 
 @register
@@ -107,13 +108,6 @@ class Mean(OpDef):
         return layer
 
     def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
-        e = Emission()
-        L = f"L{layer.index}"
-        e.decls += layer.args.c_define(f"{L}_params")
-        d_in = dims_decl(e, layer, "input_dims", layer.input_shapes[0])
         n, _, _, c = shape4(layer.input_shapes[0])
-        d_out = dims_decl(e, layer, "output_dims", Dims(n, 1, 1, c))
         em.check_size(layer, layer.output, (n, c))
-        x, y = em.ptr(layer.inputs[0], False), em.ptr(layer.output, True)
-        e.calls = [f"st = ef_mean_hw_s8(&{L}_params, {d_in}, {x}, {d_out}, {y});"]
-        return e
+        return params_dims_call(layer, em, Dims(n, 1, 1, c))

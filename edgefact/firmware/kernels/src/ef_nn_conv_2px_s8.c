@@ -355,6 +355,29 @@ static void fill_column(int8_t *col, const conv_geom *g, int32_t iy0, int32_t ix
     const int8x16_t vpad = vdupq_n_s8(g->pad);
     const int32_t kx0 = EF_MAX(0, -ix0);
     const int32_t kx1 = EF_MIN(g->kw, in->w - ix0);
+    if (fc == in->c && seg <= 16 && kx1 > kx0) {
+        /* short rows (a first layer): per row one predicated copy of the in-bounds taps, over the
+         * zero point when the window crosses the left or right edge */
+        const mve_pred16_t p = vctp8q((uint32_t)seg);
+        const int32_t left = kx0 * fc;
+        const mve_pred16_t pm = vctp8q((uint32_t)((kx1 - kx0) * fc));
+        const int edge = kx0 != 0 || kx1 != g->kw;
+        const int32_t step = in->w * in->c;
+        const int8_t *src = g->input + ((g->b * in->h + iy0) * in->w + ix0 + kx0) * in->c;
+        for (int32_t iy = iy0; iy < iy0 + g->kh; ++iy) {
+            if (iy >= 0 && iy < in->h) {
+                if (edge) {
+                    vstrbq_p_s8(col, vpad, p);
+                }
+                vstrbq_p_s8(col + left, vldrbq_z_s8(src, pm), pm);
+            } else {
+                vstrbq_p_s8(col, vpad, p);
+            }
+            col += seg;
+            src += step;
+        }
+        return;
+    }
     for (int32_t ky = 0; ky < g->kh; ++ky) {
         const int32_t iy = iy0 + ky;
         if (iy < 0 || iy >= in->h || kx1 <= kx0) {
@@ -530,25 +553,59 @@ static void effective_bias(int32_t *eff, const int8_t *filter, const int32_t *bi
     }
 }
 
-/* Requantize and store channels 0..n-1 of one pixel: acc raw sums, eff / mult / shift per channel. */
-static inline void store_px(int8_t *dst, const int32_t *acc, const int32_t *eff, const int32_t *mult,
-                            const int32_t *shift, int32_t n, int32_t out_off, int32_t act_min, int32_t act_max)
+/* Requantize and store 4 channels (cnt of them when not full) of pixel a and, when has_b, b: raw
+ * sums at acc / accb, eff / mult / shift per channel (the tail's loads are predicated). */
+static inline __attribute__((always_inline)) void store_4ch(int8_t *dsta, int8_t *dstb, int has_b,
+                                                           const int32_t *acc, const int32_t *accb,
+                                                           const int32_t *eff, const int32_t *mult,
+                                                           const int32_t *shift, int32_t cnt, const int full,
+                                                           int32_t out_off, int32x4_t lo, int32x4_t hi)
 {
+    const mve_pred16_t p = vctp32q((uint32_t)cnt);
     const int32x4_t zero = vdupq_n_s32(0);
+    const int32x4_t vs = full ? vldrwq_s32(shift) : vldrwq_z_s32(shift, p);
+    const int32x4_t vm = full ? vldrwq_s32(mult) : vldrwq_z_s32(mult, p);
+    const int32x4_t ve = vldrwq_s32(eff);
+    const int32x4_t right = vminq_s32(vs, zero);
+    const int32x4_t left = vmaxq_s32(vs, zero);
+    /* ef_requantize_x4 with the shift split once for both pixels */
+    int32x4_t x = vshlq_s32(vaddq_s32(vldrwq_s32(acc), ve), left);
+    x = vqrdmulhq_s32(x, vm);
+    x = vqaddq_s32(x, vshrq_n_s32(vandq_s32(x, right), 31));
+    x = vminq_s32(vmaxq_s32(vaddq_n_s32(vrshlq_s32(x, right), out_off), lo), hi);
+    if (full) {
+        vstrbq_s32(dsta, x);
+    } else {
+        vstrbq_p_s32(dsta, x, p);
+    }
+    if (has_b) {
+        int32x4_t y = vshlq_s32(vaddq_s32(vldrwq_s32(accb), ve), left);
+        y = vqrdmulhq_s32(y, vm);
+        y = vqaddq_s32(y, vshrq_n_s32(vandq_s32(y, right), 31));
+        y = vminq_s32(vmaxq_s32(vaddq_n_s32(vrshlq_s32(y, right), out_off), lo), hi);
+        if (full) {
+            vstrbq_s32(dstb, y);
+        } else {
+            vstrbq_p_s32(dstb, y, p);
+        }
+    }
+}
+
+/* Channels 0..n-1 of the pixel pair (pixel b's sums at acc + EF_CONV_ACC_B bytes). */
+static inline void store_2px(int8_t *dsta, int8_t *dstb, int has_b, const int32_t *acc, const int32_t *eff,
+                             const int32_t *mult, const int32_t *shift, int32_t n, int32_t out_off, int32_t act_min,
+                             int32_t act_max)
+{
     const int32x4_t lo = vdupq_n_s32(act_min);
     const int32x4_t hi = vdupq_n_s32(act_max);
-    for (int32_t k = 0; k < n; k += 4) {
-        const mve_pred16_t p = vctp32q((uint32_t)(n - k));
-        const int32x4_t vs = vldrwq_s32(shift + k);
-        int32x4_t x = vaddq_s32(vldrwq_s32(acc + k), vldrwq_s32(eff + k));
-        /* ef_requantize_x4 */
-        const int32x4_t right = vminq_s32(vs, zero);
-        x = vshlq_s32(x, vmaxq_s32(vs, zero));
-        x = vqrdmulhq_s32(x, vldrwq_s32(mult + k));
-        x = vqaddq_s32(x, vshrq_n_s32(vandq_s32(x, right), 31));
-        x = vrshlq_s32(x, right);
-        x = vminq_s32(vmaxq_s32(vaddq_n_s32(x, out_off), lo), hi);
-        vstrbq_p_s32(dst + k, x, p);
+    const int32_t *accb = acc + EF_CONV_ACC_B / 4;
+    int32_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        store_4ch(dsta + k, dstb + k, has_b, acc + k, accb + k, eff + k, mult + k, shift + k, 4, 1, out_off, lo, hi);
+    }
+    if (k < n) {
+        store_4ch(dsta + k, dstb + k, has_b, acc + k, accb + k, eff + k, mult + k, shift + k, n - k, 0, out_off, lo,
+                  hi);
     }
 }
 
@@ -643,11 +700,8 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
                         run.col_len = col_len;
                     }
                     int8_t *dsta = out_b + p * out->c + cs;
-                    store_px(dsta, acc, eff, mult + cs, shift + cs, nc, out_off, act_min, act_max);
-                    if (has_b) {
-                        store_px(dsta + out->c, acc + EF_CONV_ACC_B / 4, eff, mult + cs, shift + cs, nc, out_off,
-                                 act_min, act_max);
-                    }
+                    store_2px(dsta, dsta + out->c, has_b, acc, eff, mult + cs, shift + cs, nc, out_off, act_min,
+                              act_max);
                 }
             }
         }

@@ -408,16 +408,22 @@ static inline __attribute__((always_inline)) void dw_pair(int16_t ring[2][3 * DW
     const int32_t hi = params->activation.max;
     const uint32_t off2 = ((uint32_t)(uint16_t)params->input_offset << 16) | (uint16_t)params->input_offset;
     int32_t next = -g->pad_across;
+    int32_t first = (3 - g->pad_across) % 3; /* ring line of input line iy0: (iy0 + 3) % 3 */
+    int32_t slot = first;                     /* ring line of input line next */
     for (int32_t oy = 0; oy < g->out_lines; ++oy) {
         const int32_t iy0 = oy * g->s_across - g->pad_across;
         for (; next <= iy0 + 2; ++next) {
-            const int32_t slot = (next + 3) % 3;
             const int8_t *src = next >= 0 && next < g->lines ? img + next * g->in_across : 0;
             dw_ring_load(ring[0] + slot * DW_RING_W + g->pad_along, ring[1] + slot * DW_RING_W + g->pad_along, src,
                          g->len, g->in_along, off2, two);
+            slot = slot == 2 ? 0 : slot + 1;
         }
         /* ring line m holds input line iy0 + k with (iy0 + k + 3) % 3 == m */
-        const int32_t rot = (3 - (iy0 + 3) % 3) % 3;
+        const int32_t rot = first == 0 ? 0 : 3 - first;
+        first += g->s_across;
+        while (first >= 3) {
+            first -= 3;
+        }
         int8_t *dst = obase + oy * g->out_across;
         for (int32_t k = 0; k <= two; ++k) {
             if (ch[k].fast) {
@@ -556,7 +562,12 @@ static void dw_mve_load(int16_t *r, const int8_t *src, int32_t len, int32_t step
     }
     if (step <= 9000) { /* 7 * step fits the 16-bit gather offsets */
         const uint16x8_t offs = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)step);
-        for (int32_t i = 0; i < len; i += 8) {
+        int32_t i = 0;
+        for (; i + 8 <= len; i += 8) { /* unpredicated (GCC re-derives the VPR for every predicated op) */
+            const int16x8_t v = vldrbq_gather_offset_s16(src + i * step, offs);
+            vst1q_s16(r + i, vaddq_n_s16(v, (int16_t)in_off));
+        }
+        if (i < len) {
             const mve_pred16_t p = vctp16q((uint32_t)(len - i));
             const int16x8_t v = vldrbq_gather_offset_z_s16(src + i * step, offs, p);
             vstrhq_p_s16(r + i, vaddq_n_s16(v, (int16_t)in_off), p);
@@ -743,14 +754,20 @@ static void dw3x3_mve_ring(const ef_dw_conv_params *params, const ef_per_channel
             const int32x4_t vm = vdupq_n_s32(quant->multiplier[c]);
             const int32x4_t vs = vdupq_n_s32(quant->shift[c]);
             int32_t next = -g.pad_across;
+            int32_t first = (3 - g.pad_across) % 3; /* ring line of input line iy0: (iy0 + 3) % 3 */
+            int32_t slot = first;                    /* ring line of input line next */
             for (int32_t oy = 0; oy < g.out_lines; ++oy) {
                 const int32_t iy0 = oy * g.s_across - g.pad_across;
                 for (; next <= iy0 + 2; ++next) {
                     const int8_t *src = next >= 0 && next < g.lines ? img + next * g.in_across + c : 0;
-                    dw_mve_load(ring + ((next + 3) % 3) * DW_RING_W + g.pad_along, src, g.len, g.in_along,
-                                params->input_offset);
+                    dw_mve_load(ring + slot * DW_RING_W + g.pad_along, src, g.len, g.in_along, params->input_offset);
+                    slot = slot == 2 ? 0 : slot + 1;
                 }
-                const int32_t rot = (3 - (iy0 + 3) % 3) % 3;
+                const int32_t rot = first == 0 ? 0 : 3 - first;
+                first += g.s_across;
+                while (first >= 3) {
+                    first -= 3;
+                }
                 int8_t *dst = obase + oy * g.out_across + c;
                 if (stride == 1 && fast) {
                     dw_mve_line(ring, w + 3 * rot, g.out_len, 1, dst, g.out_along, bc, vm, vs, params->output_offset,

@@ -58,6 +58,7 @@ class BinaryArgs:
 
 class _Binary(OpDef):
     kernel: ClassVar[str]
+    broadcast_inplace: ClassVar[bool] = False  # the broadcast kernel may overwrite a full-shape input
     constraints = ("int8, same shape or NumPy broadcasting (any rank that merges to <= 4 dims), one operand "
                    "may be a constant")
 
@@ -71,7 +72,8 @@ class _Binary(OpDef):
         act = op.options.get("fused_activation_function", "NONE")
         if operands.broadcast:
             layer.kernel = self.kernel.replace("_s8", "_broadcast_s8")
-            layer.inplace_ok = ()  # the broadcast kernels do not promise in-place safety
+            if not self.broadcast_inplace:
+                layer.inplace_ok = ()
         layer.args = BinaryArgs(self.params(*operands.quant, (out.scale, out.zero_point), act), operands)
         layer.describe = ", ".join(d for d in (layer.describe, act.lower()) if d)
         return layer
@@ -108,6 +110,7 @@ class Add(_Binary):
 class Mul(_Binary):
     name = "MUL"
     kernel = "ef_mul_s8"
+    broadcast_inplace = True  # ef_mul_broadcast_s8 reads each element before writing it
     kernel_names = ("ef_mul_s8", "ef_mul_broadcast_s8")
 
     def params(self, a: tuple[float, int], b: tuple[float, int], out: tuple[float, int], act: str) -> MulParams:

@@ -263,7 +263,8 @@ ef_status ef_add_broadcast_s8(const ef_add_params *params,
 ef_status ef_mul_s8(const ef_mul_params *params, const int8_t *input1, const int8_t *input2,
                     int8_t *output, int32_t size);
 
-/** @brief MUL with broadcasting over 4-D NHWC shapes.
+/** @brief MUL with broadcasting over 4-D NHWC shapes; the output may overwrite an input of the
+ *         output's shape (in place).
  *  @param params      as ef_mul_s8
  *  @param input1_dims shape of input1
  *  @param input1      first input (int8)

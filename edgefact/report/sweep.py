@@ -29,6 +29,7 @@ from typing import Any
 
 from edgefact.fsutil import atomic_write_text
 from edgefact.report.compare import pareto_front
+from edgefact.report.derived import delivered_share, ratio
 from edgefact.report.render import ACCURACY_STAGES, fmt_bytes, fmt_int, fmt_pct, format_table
 
 SWEEP_SCHEMA = "edgefact.sweep/1"
@@ -134,13 +135,12 @@ def delivered_shares(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         if method == "none" or base is None:
             continue
         t, tb = _totals(r), _totals(base)
-        if not tb.get("macs") or t.get("macs") is None:
+        r_mac, r_count = ratio(t.get("macs"), tb.get("macs")), ratio(t.get("count"), tb.get("count"))
+        if r_mac is None:
             continue
-        mac_saving = 1.0 - t["macs"] / tb["macs"]
-        count_saving = None
-        if t.get("count") is not None and tb.get("count"):
-            count_saving = 1.0 - t["count"] / tb["count"]
-        delivered = count_saving / mac_saving if count_saving is not None and mac_saving > 0 else None
+        mac_saving = 1.0 - r_mac
+        count_saving = None if r_count is None else 1.0 - r_count
+        delivered = delivered_share(r_mac, r_count)  # the one definition, shared with `edgefact compare`
         out.append({"variant": r["name"], "baseline": base["name"], "factorize": method, "target": _target(r),
                     "macs": t["macs"], "baseline_macs": tb["macs"], "count": t.get("count"),
                     "baseline_count": tb.get("count"), "mac_saving": mac_saving, "count_saving": count_saving,

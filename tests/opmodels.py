@@ -177,6 +177,11 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "maxpool_2x2_s2_valid": _pool("max", 8, 8, 6, 2, 2, "VALID"),
     "maxpool_3x3_s2_same": _pool("max", 9, 9, 5, 3, 2, "SAME"),
     "maxpool_3x3_s1_valid": _pool("max", 7, 6, 3, 3, 1, "VALID"),
+    # Helium pools: 16-channel blocks and a predicated tail, border windows of every count
+    # (SAME), one global window (121 taps: the exact reciprocal multiply)
+    "avgpool_3x3_s2_same_c37": _pool("avg", 7, 6, 37, 3, 2, "SAME"),
+    "avgpool_global_11x11_c20": _pool("avg", 11, 11, 20, 11, 11, "VALID"),
+    "maxpool_3x3_s1_same_c20": _pool("max", 6, 5, 20, 3, 1, "SAME"),
     # element-wise with two inputs of different scales
     "add": OpSpec(
         "ADD", "binary", dict(fn="add", shape=(1, 5, 5, 6), act="NONE"), input_ranges=((-1, 1), (-4, 3))
@@ -194,6 +199,7 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     # reductions and data movement
     "mean_hw_keepdims": OpSpec("MEAN", "mean", dict(shape=(1, 7, 5, 6), keepdims=True)),
     "mean_hw": OpSpec("MEAN", "mean", dict(shape=(1, 6, 6, 10), keepdims=False)),
+    "mean_hw_c37": OpSpec("MEAN", "mean", dict(shape=(1, 5, 4, 37), keepdims=False)),
     "pad": OpSpec("PAD", "pad", dict(shape=(1, 5, 6, 3), paddings=((0, 0), (1, 2), (2, 1), (0, 0)))),
     "reshape": OpSpec("RESHAPE", "reshape", dict(shape=(1, 4, 3, 6), new_shape=(1, 72))),
     # The converter puts every CONCATENATION input on the output's scale, and both TFLM and LiteRT

@@ -1,6 +1,33 @@
 /* AVERAGE_POOL_2D: mean of the in-bounds taps (padding is not counted), rounded half away
  * from zero, in the input's quantization (TFLite requires output scale/zp == input's). */
+#include "internal/ef_mve_pool.h"
 #include "internal/ef_pool_check.h"
+
+#if defined(EF_NN_USE_MVE)
+/* One output pixel, channels c0..c0+cnt-1 (16 when full): the window sums, then the rounded
+ * division as a multiply: with n = |sum| + count / 2 and M = ceil(2^32 / count), n / count =
+ * (n * M) >> 32 exactly when n * count < 2^32 (count <= EF_AVG_MVE_MAX_COUNT: |sum| <= 128 *
+ * count), and C's truncating division of a negative sum is minus that of |sum|. */
+#define EF_AVG_MVE_MAX_COUNT 4096
+
+static inline __attribute__((always_inline)) void avg_block(const int8_t *src, int32_t rows, int32_t cols,
+                                                           int32_t row_step, int32_t col_step, int32_t count,
+                                                           uint32_t recip, int8_t *dst, int32_t cnt, const int full,
+                                                           int32x4_t lo, int32x4_t hi)
+{
+    const ef_mve_sum16 r = ef_mve_window_sum16(src, rows, cols, row_step, col_step, cnt, full);
+    for (int k = 0; k < 4; ++k) {
+        const int32x4_t s = r.s[k];
+        int32x4_t q = s;
+        if (count > 1) {
+            const uint32x4_t n = vreinterpretq_u32_s32(vaddq_n_s32(vabsq_s32(s), count / 2));
+            q = vreinterpretq_s32_u32(vmulhq_u32(n, vdupq_n_u32(recip)));
+            q = vpselq_s32(vnegq_s32(q), q, vcmpltq_n_s32(s, 0));
+        }
+        ef_mve_store4(dst, vminq_s32(vmaxq_s32(q, lo), hi), 4 * k, cnt, full);
+    }
+}
+#endif
 
 ef_status ef_avgpool_s8(const ef_pool_params *params,
                         const ef_dims *input_dims, const int8_t *input,
@@ -23,6 +50,26 @@ ef_status ef_avgpool_s8(const ef_pool_params *params,
                 const int32_t kx0 = EF_MAX(0, -ix0);
                 const int32_t kx1 = EF_MIN(params->filter.w, in->w - ix0);
                 const int32_t count = (ky1 - ky0) * (kx1 - kx0);
+#if defined(EF_NN_USE_MVE)
+                if (count >= 1 && count <= EF_AVG_MVE_MAX_COUNT) {
+                    const uint32_t recip = count > 1 ? 0xFFFFFFFFu / (uint32_t)count + 1u : 0u;
+                    const int32x4_t lo = vdupq_n_s32(params->activation.min);
+                    const int32x4_t hi = vdupq_n_s32(params->activation.max);
+                    const int8_t *src = input + ((b * in->h + iy0 + ky0) * in->w + ix0 + kx0) * in->c;
+                    const int32_t row_step = in->w * in->c;
+                    int32_t c = 0;
+                    for (; c + 16 <= in->c; c += 16) {
+                        avg_block(src + c, ky1 - ky0, kx1 - kx0, row_step, in->c, count, recip, dst + c, 16, 1, lo,
+                                  hi);
+                    }
+                    if (c < in->c) {
+                        avg_block(src + c, ky1 - ky0, kx1 - kx0, row_step, in->c, count, recip, dst + c, in->c - c,
+                                  0, lo, hi);
+                    }
+                    dst += out->c;
+                    continue;
+                }
+#endif
                 for (int32_t c = 0; c < in->c; ++c) {
                     int32_t sum = 0;
                     for (int32_t ky = ky0; ky < ky1; ++ky) {

@@ -2,7 +2,7 @@
  * the count H*W is folded into the multiplier as floor((multiplier << k) / count) with
  * k = floor(log2(count)) (capped so the shift stays valid), then the zero-point-corrected sum
  * is requantized once. (Not sum/count then rescale: that rounds differently.) */
-#include "internal/ef_nn_internal.h"
+#include "internal/ef_mve_pool.h"
 
 ef_status ef_mean_hw_s8(const ef_mean_params *params,
                         const ef_dims *input_dims, const int8_t *input,
@@ -31,6 +31,30 @@ ef_status ef_mean_hw_s8(const ef_mean_params *params,
     const int32_t shift = params->shift - k;
     const int32_t zp_term = params->input_offset * count;
 
+#if defined(EF_NN_USE_MVE)
+    /* 16 channels per block: the sums over the image (4 int32 lanes per vector), then the 4-lane
+     * requantization; |sum| <= 128 * count, which the scalar path's int32 accumulator holds too */
+    {
+        const int32x4_t vm = vdupq_n_s32(mult);
+        const int32x4_t vs = vdupq_n_s32(shift);
+        const int32x4_t lo = vdupq_n_s32(params->activation.min);
+        const int32x4_t hi = vdupq_n_s32(params->activation.max);
+        for (int32_t b = 0; b < in->n; ++b) {
+            const int8_t *img = input + b * count * in->c;
+            for (int32_t c = 0; c < in->c; c += 16) {
+                const int32_t cnt = EF_MIN(16, in->c - c);
+                const ef_mve_sum16 r = cnt == 16 ? ef_mve_window_sum16(img + c, 1, count, 0, in->c, 16, 1)
+                                                 : ef_mve_window_sum16(img + c, 1, count, 0, in->c, cnt, 0);
+                for (int k = 0; k < 4; ++k) {
+                    int32x4_t v = ef_requantize_x4(vaddq_n_s32(r.s[k], zp_term), vm, vs);
+                    v = vminq_s32(vmaxq_s32(vaddq_n_s32(v, params->output_offset), lo), hi);
+                    ef_mve_store4(output + b * in->c + c, v, 4 * k, cnt, 0);
+                }
+            }
+        }
+        return EF_OK;
+    }
+#endif
     for (int32_t b = 0; b < in->n; ++b) {
         const int8_t *img = input + b * count * in->c;
         for (int32_t c = 0; c < in->c; ++c) {

@@ -1,0 +1,65 @@
+/*
+ * Helium helpers of the pooling and MEAN kernels (internal): sums and maxima of one block of 16
+ * channels over a window of taps, the channels contiguous in each tap (NHWC), tail-predicated
+ * for the last block of a channel count that is not a multiple of 16.
+ */
+#ifndef EF_MVE_POOL_H
+#define EF_MVE_POOL_H
+
+#include "ef_nn_internal.h"
+
+#if defined(EF_NN_USE_MVE)
+
+/* Sums of channels 0..cnt-1 (16 when full) over rows x cols taps starting at src (tap (r, c) at
+ * src + r * row_step + c * col_step), 4 channels per int32 lane vector. */
+typedef struct {
+    int32x4_t s[4];
+} ef_mve_sum16;
+
+static inline __attribute__((always_inline)) ef_mve_sum16 ef_mve_window_sum16(const int8_t *src, int32_t rows,
+                                                                              int32_t cols, int32_t row_step,
+                                                                              int32_t col_step, int32_t cnt,
+                                                                              const int full)
+{
+    ef_mve_sum16 r;
+    for (int k = 0; k < 4; ++k) {
+        r.s[k] = vdupq_n_s32(0);
+    }
+    const mve_pred16_t p0 = vctp32q((uint32_t)EF_MAX(cnt, 0));
+    const mve_pred16_t p1 = vctp32q((uint32_t)EF_MAX(cnt - 4, 0));
+    const mve_pred16_t p2 = vctp32q((uint32_t)EF_MAX(cnt - 8, 0));
+    const mve_pred16_t p3 = vctp32q((uint32_t)EF_MAX(cnt - 12, 0));
+    for (int32_t y = 0; y < rows; ++y) {
+        const int8_t *q = src + y * row_step;
+        for (int32_t x = 0; x < cols; ++x) {
+            if (full) {
+                r.s[0] = vaddq_s32(r.s[0], vldrbq_s32(q));
+                r.s[1] = vaddq_s32(r.s[1], vldrbq_s32(q + 4));
+                r.s[2] = vaddq_s32(r.s[2], vldrbq_s32(q + 8));
+                r.s[3] = vaddq_s32(r.s[3], vldrbq_s32(q + 12));
+            } else {
+                r.s[0] = vaddq_s32(r.s[0], vldrbq_z_s32(q, p0));
+                r.s[1] = vaddq_s32(r.s[1], vldrbq_z_s32(q + 4, p1));
+                r.s[2] = vaddq_s32(r.s[2], vldrbq_z_s32(q + 8, p2));
+                r.s[3] = vaddq_s32(r.s[3], vldrbq_z_s32(q + 12, p3));
+            }
+            q += col_step;
+        }
+    }
+    return r;
+}
+
+/* Store lanes of v for channels base..base+3 of a block with cnt valid channels (all when full). */
+static inline __attribute__((always_inline)) void ef_mve_store4(int8_t *dst, int32x4_t v, int32_t base, int32_t cnt,
+                                                               const int full)
+{
+    if (full) {
+        vstrbq_s32(dst + base, v);
+    } else if (cnt > base) {
+        vstrbq_p_s32(dst + base, v, vctp32q((uint32_t)(cnt - base)));
+    }
+}
+
+#endif /* EF_NN_USE_MVE */
+
+#endif /* EF_MVE_POOL_H */

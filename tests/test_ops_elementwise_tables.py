@@ -1,5 +1,5 @@
 """The 256-entry tables of edgefact.export.quant_lut against TFLite Micro: for each table operator
-(LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU, ABS) and many input/output scales and zero points
+(LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU, ABS, requantizing RELU / RELU6) and many input/output scales and zero points
 (extremes included), a one-op model run by TFLM over all 256 int8 input values must give exactly
 the table."""
 
@@ -67,6 +67,18 @@ def test_table_equals_tflm_on_every_input_byte(op: str) -> None:
         distinct.add(table.tobytes())
     assert checked >= 30
     assert len(distinct) >= checked // 2  # the configurations really differ
+
+
+@pytest.mark.parametrize("op", ["RELU", "RELU6"])
+def test_requantizing_relu_table_equals_tflm(op: str) -> None:
+    """A standalone RELU / RELU6 whose output quantization differs from its input's (TFLM: RELU
+    requantizes, RELU6 clamps the raw input on the input's quantization)."""
+    for s_in, zp_in, s_out, zp_out, _ in _configs(op):
+        model = one_op_model(op, [T((1, 256), s_in, zp_in)], T((1, 256), s_out, zp_out))
+        table = (quant_lut.relu_table(s_in, zp_in, s_out, zp_out) if op == "RELU"
+                 else quant_lut.relu6_table(s_in, zp_in))
+        want = run_tflm(model, ALL)[0].reshape(-1)
+        assert np.array_equal(table[ALL.reshape(-1).view(np.uint8)], want), (op, s_in, zp_in, s_out, zp_out)
 
 
 def test_table_is_indexed_by_the_input_byte() -> None:

@@ -334,3 +334,29 @@ def abs_table(input_scale: float, input_zero_point: int, output_scale: float, ou
         return _clamp8(multiply_by_quantized_multiplier(v, m, sh) + int(output_zero_point))
 
     return table(f)
+
+
+# ---- RELU / RELU6 when the output quantization differs from the input's ------------------------
+
+def relu_table(input_scale: float, input_zero_point: int, output_scale: float, output_zero_point: int) -> np.ndarray:
+    """TFLM's int8 RELU: ``zp_out + MBQM(x - zp_in, s_in / s_out)`` clamped to [max(-128, zp_out), 127]."""
+    if _f32(output_scale) == 0.0:
+        raise QuantizationError("the output scale of RELU is 0")
+    m, sh = quantize_multiplier(float(_f32(input_scale)) / float(_f32(output_scale)))
+    lo = max(INT8_MIN, int(output_zero_point))
+
+    def f(x: int) -> int:
+        v = int(output_zero_point) + multiply_by_quantized_multiplier(x - int(input_zero_point), m, sh)
+        return min(max(v, lo), INT8_MAX)
+
+    return table(f)
+
+
+def relu6_table(input_scale: float, input_zero_point: int) -> np.ndarray:
+    """TFLM's int8 RELU6: the raw input clamped to [zp_in, q(6.0)] on the *input's* quantization
+    (TFLM ignores the output's), q(6.0) = round(6.0f / s_in) + zp_in saturated to int8."""
+    s = _f32(input_scale)
+    if s == 0.0:
+        raise QuantizationError("the input scale of RELU6 is 0")
+    six = _clamp8(tf_round(_f32(6.0 / s)) + int(input_zero_point))
+    return table(lambda x: min(max(x, int(input_zero_point)), six))

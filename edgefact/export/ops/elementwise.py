@@ -1,14 +1,16 @@
 """ADD and MUL (same shape, or NumPy broadcasting of any rank that merges to <= 4 dims, one
 operand may be a constant: :mod:`edgefact.export.ops.operands`), and the standalone RELU / RELU6
-(a clamp in place when quantization is unchanged). No MACs."""
+(a clamp in place when quantization is unchanged, else a table look-up). No MACs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
 
-from edgefact.export import quant
-from edgefact.export.ir import Layer, prod
+import numpy as np
+
+from edgefact.export import quant, quant_lut
+from edgefact.export.ir import Layer, TensorInfo, prod
 from edgefact.export.ops.base import CStruct, Emission, EmitContext, LowerContext, OpDef, c_value
 from edgefact.export.ops.operands import Operands, dims_ptrs, lower_operands, operand_ptrs
 from edgefact.export.ops.registry import register
@@ -120,18 +122,26 @@ class Mul(_Binary):
 
 
 class _Clamp(OpDef):
-    constraints = "int8, input and output quantization equal"
-    kernel_names = ("ef_clamp_s8",)
+    constraints = ("int8; a clamp in place when input and output quantization are equal, otherwise a table "
+                   "look-up (TFLM's arithmetic)")
+    kernel_names = ("ef_clamp_s8", "ef_lut_s8")
+
+    def table(self, inp: TensorInfo, out: TensorInfo) -> np.ndarray:
+        raise NotImplementedError
 
     def lower(self, ctx: LowerContext, op: Operator) -> Layer:
         layer = ctx.base(op, "ef_clamp_s8", [op.inputs[0]])
         ctx.require_int8(op, layer)
         inp, out = ctx.tensors[op.inputs[0]], ctx.tensors[layer.output]
-        if (inp.scale, inp.zero_point) != (out.scale, out.zero_point):
-            raise ctx.fail(op, "a standalone activation that changes quantization is not supported")
-        layer.args = quant.activation_range(self.name, out.scale, out.zero_point)
         layer.describe = self.name.lower()
         layer.inplace_ok = (0,)
+        if (inp.scale, inp.zero_point) != (out.scale, out.zero_point):
+            layer.kernel = "ef_lut_s8"
+            layer.args = self.table(inp, out)
+            layer.weight_bytes = int(layer.args.nbytes)
+            layer.describe += " (requantizing: table look-up)"
+            return layer
+        layer.args = quant.activation_range(self.name, out.scale, out.zero_point)
         return layer
 
     def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
@@ -139,6 +149,10 @@ class _Clamp(OpDef):
         L = f"L{layer.index}"
         size = prod(layer.output_shape)
         x, y = em.ptr(layer.inputs[0], False), em.ptr(layer.output, True)
+        if layer.kernel == "ef_lut_s8":
+            table = em.const_array(layer, "table", layer.args, "int8_t", f"{layer.op} output per input byte")
+            e.calls.append(f"st = ef_lut_s8({table}, {x}, {y}, {size});")
+            return e
         e.decls.append(f"static const ef_activation {L}_act = {c_value(tuple(layer.args))};")
         if layer.inplace_input is None:
             e.calls.append(f"memcpy({y}, {x}, {size});")
@@ -150,7 +164,14 @@ class _Clamp(OpDef):
 class Relu(_Clamp):
     name = "RELU"
 
+    def table(self, inp: TensorInfo, out: TensorInfo) -> np.ndarray:
+        return quant_lut.relu_table(inp.scale, inp.zero_point, out.scale, out.zero_point)
+
 
 @register
 class Relu6(_Clamp):
     name = "RELU6"
+
+    def table(self, inp: TensorInfo, out: TensorInfo) -> np.ndarray:
+        """TFLM's RELU6 clamps the raw input on the input's quantization whatever the output's."""
+        return quant_lut.relu6_table(inp.scale, inp.zero_point)

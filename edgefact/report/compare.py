@@ -238,7 +238,7 @@ def plot_compare(variants: Sequence[Variant]) -> bytes:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     thousands = FuncFormatter(lambda v, _p: f"{v:,.0f}")
     fig, axes = plt.subplots(1, 3, figsize=(17, 5.2))
@@ -279,6 +279,7 @@ def plot_compare(variants: Sequence[Variant]) -> bytes:
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.xaxis.set_major_formatter(thousands)
+        ax.xaxis.set_major_locator(MaxNLocator(5))
         ax.set_title(title, fontsize=11)
         ax.grid(alpha=0.3)
     ax = axes[2]
@@ -291,6 +292,7 @@ def plot_compare(variants: Sequence[Variant]) -> bytes:
     ax.set_ylabel(count_label)
     ax.xaxis.set_major_formatter(thousands)
     ax.yaxis.set_major_formatter(thousands)
+    ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.set_title("MACs vs measured count", fontsize=11)
     ax.grid(alpha=0.3)
     names = "   ".join(f"{i + 1}: {v.label} ({v.target})" for i, v in enumerate(variants))
@@ -315,7 +317,7 @@ def render_compare_html(variants: Sequence[Variant], png: bytes) -> str:
     parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>edgefact compare</title>",
              "<style>body{font-family:system-ui,sans-serif;max-width:1250px;margin:2em auto;padding:0 1em;color:#222}"
              "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px}"
-             "th{background:#f2f2f2}td.r{text-align:right;font-variant-numeric:tabular-nums}"
+             "th{background:#f2f2f2}td{white-space:nowrap}td.r{text-align:right;font-variant-numeric:tabular-nums}"
              "img{max-width:100%}.warn{color:#a60;font-weight:bold}.note{color:#555;font-size:.9em}</style>"
              "</head><body>", "<h1>edgefact compare</h1>"]
     if warn:

@@ -503,9 +503,10 @@ def _plt() -> Any:
 
 
 def _thousands(ax_axis: Any) -> None:
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     ax_axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    ax_axis.set_major_locator(MaxNLocator(6))
 
 
 def _png(fig: Any) -> str:

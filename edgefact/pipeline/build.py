@@ -260,7 +260,8 @@ class Build:
             res = convert_to_int8_tflite(onnx_path, calib, tmp / "model.tflite",
                                          eval_data=(normalize(ds.x_test, ds.mean, ds.std), ds.y_test),
                                          min_agreement=cfg.min_agreement)
-            self.echo(res.summary())
+            # name the artifact where it will be, not the stage's temporary directory
+            self.echo(res.summary().replace(str(tmp), str(self.out / spec.dir_name(self.target.name))))
             info = {"float_accuracy": res.float_accuracy, "int8_accuracy": res.int8_accuracy,
                     "agreement": res.agreement, "ops": res.op_counts, "mean": list(ds.mean), "std": list(ds.std),
                     "test_samples": len(ds.y_test)}  # the float/int8 accuracies' sample size

@@ -138,6 +138,12 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "dw_3x3_m2_s2_same_relu6": _dw(9, 9, 5, 2, 3, 2, "SAME", "RELU6"),
     "dw_5x5_m1_s1_same_relu6": _dw(10, 10, 7, 1, 5, 1, "SAME", "RELU6"),
     "dw_5x5_m2_s2_valid": _dw(13, 11, 3, 2, 5, 2, "VALID"),
+    # Helium generic depthwise: 8-channel blocks and a predicated tail (13 = 8 + 5, 15 = 8 + 7),
+    # multipliers 3 and 4 (input channels gathered), a 1-pixel output of a 7x7 kernel
+    "dw_5x5_m1_s2_same_relu_c13": _dw(9, 8, 13, 1, 5, 2, "SAME", "RELU"),
+    "dw_3x3_m3_s1_same_c5": _dw(6, 7, 5, 3, 3, 1, "SAME"),
+    "dw_7x7_m1_valid_1px_c9": _dw(7, 7, 9, 1, 7, 1, "VALID"),
+    "dw_3x3_m4_s2_valid_relu6_c4": _dw(8, 9, 4, 4, 3, 2, "VALID", "RELU6"),
     # dilation (run as zero-inserted filters); the space-to-batch form folded into one operator
     "conv_3x3_d2_same": OpSpec("CONV_2D", "conv", dict(h=11, w=10, cin=3, cout=5, kh=3, kw=3, stride=1,
                                                        padding="SAME", act="RELU", groups=1, dilation=2)),

@@ -72,6 +72,10 @@ class Output:
         self._build_task: Any = None
         self._stage_task: Any = None
         self.lines = 0  # lines written to ``stream`` (tests count them)
+        #: stage name -> seconds it took last time (whole-build ETA), set by :meth:`expect`
+        self.expected: dict[str, float] = {}
+        self._plan: list[str] = []
+        self._done: set[str] = set()
 
     # -- live display ---------------------------------------------------------------------
     def live_progress(self) -> Any:
@@ -146,10 +150,13 @@ class Output:
             self.info(text)
             return
         index, total, name, state = int(m.group(1)), int(m.group(2)), m.group(3), m.group(4)
+        if state != "running":
+            self._done.add(name)
         progress = self.live_progress()
         if progress is not None:
             if self._build_task is None:
                 self._build_task = progress.add_task("build", total=total)
+            progress.update(self._build_task, description=f"build {self.eta_text()}".rstrip())
             if state == "running":
                 self._stage_task = progress.add_task(f"[{index}/{total}] {name}", total=None)
                 return
@@ -160,6 +167,20 @@ class Output:
         elif state == "running":
             return
         self.info(text)
+
+    def expect(self, plan: list[str], seconds: dict[str, float]) -> None:
+        """The stages a build will walk and how long each took last time (from its manifest)."""
+        self._plan, self.expected, self._done = list(plan), dict(seconds), set()
+
+    def eta_text(self) -> str:
+        """About how long the rest of the build takes, from the last run's stage durations."""
+        left = [n for n in self._plan if n not in self._done]
+        if not left:
+            return ""
+        known = [self.expected[n] for n in left if n in self.expected]
+        if len(known) < len(left):  # some stages never ran here: a lower bound, if anything
+            return f"at least ~{sum(known):.0f} s left" if sum(known) >= 1 else ""
+        return f"~{sum(known):.0f} s left (as last time)"
 
     def bar(self, total: int, label: str) -> Bar:
         return Bar(self, total, label)

@@ -106,6 +106,19 @@ def test_in_a_terminal_a_live_bar_with_eta() -> None:
     assert "train" in text and "ETA" in text and "\x1b[" in text  # rich drew (and cleared) a live line
 
 
+def test_whole_build_eta_from_the_last_run() -> None:
+    out = Output(stream=io.StringIO(), live=False)
+    out.expect(["train", "tflite", "deploy-cortex-m4", "report"], {"train": 60.0, "tflite": 30.0,
+                                                                  "deploy-cortex-m4": 10.0, "report": 0.0})
+    assert out.eta_text() == "~100 s left (as last time)"
+    out.stage_line("[1/4] train      done       58.0 s")
+    assert out.eta_text() == "~40 s left (as last time)"
+    out.expect(["train", "tflite"], {"tflite": 30.0})
+    assert out.eta_text() == "at least ~30 s left"
+    out.expect(["train", "report"], {"report": 0.0})
+    assert out.eta_text() == ""  # nothing known: no guess
+
+
 def test_quiet_keeps_warnings_only() -> None:
     err = io.StringIO()
     out = Output(level=-1, stream=err)

@@ -231,12 +231,34 @@ def run_builds(configs: list[BuildConfig], force: tuple[str, ...]) -> None:
     for cfg in configs:
         out_dir = Path(cfg.out)
         existed = out_dir.exists()
+        _expect_from_last_run(cfg, out_dir)
         try:
             run_build(cfg, force=force)
         except BaseException:
             if not existed and out_dir.is_dir() and not any(out_dir.rglob("manifest.json")):
                 shutil.rmtree(out_dir, ignore_errors=True)
             raise
+
+
+def _expect_from_last_run(cfg: BuildConfig, out_dir: Path) -> None:
+    """Tell the output the stages of this build and how long each took last time (whole-build ETA)."""
+    import json
+
+    from edgefact.pipeline.build import model_kind
+    from edgefact.pipeline.stages import plan
+    from edgefact.progress import current
+    from edgefact.targets import get_target
+
+    target = get_target(cfg.target).name
+    names = [s.dir_name(target) for s in plan(cfg, model_kind(cfg.model))]
+    seconds: dict[str, float] = {}
+    for name in names:
+        try:
+            seconds[name] = float(json.loads((out_dir / name / "manifest.json").read_text())["seconds"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    seconds.setdefault("report", 0.0)  # written in no time, and never cached
+    current().expect(names, seconds)
 
 
 # -- edgefact init -----------------------------------------------------------------------------

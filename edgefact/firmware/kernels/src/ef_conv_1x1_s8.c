@@ -2,9 +2,10 @@
  *
  * Bodies, chosen at compile time (ef_nn_target.h):
  *  - MVE: the two-pixel engine (ef_nn_conv_2px_s8) reading the input pixels in place;
- *  - DSP: the two-pixel engine on two stack columns when depth % 4 == 0 and depth <=
- *    EF_CONV_1X1_STACK_DEPTH, else four output channels per input word when depth % 4 == 0,
- *    then the portable loop;
+ *  - DSP: the two-pixel engine on two stack columns when depth % 4 == 0, depth <=
+ *    EF_CONV_1X1_STACK_DEPTH and every channel is on the fast requantization (ef_conv_rq_fast),
+ *    else the portable loop (its two-channel dot products use SMLAD: 26 instructions per 16 MACs,
+ *    no worse than the former four-channel loop, which ran out of registers);
  *  - portable: two output channels per pass straight from the input pixel. */
 #include "internal/ef_conv_2px.h"
 
@@ -68,7 +69,7 @@ ef_status ef_conv_1x1_s8(const ef_conv_params *params, const ef_per_channel_quan
     /* Small depths: two stack columns (2 pixels x EF_CONV_1X1_STACK_DEPTH int16 values, 256 bytes)
      * let the 2-pixel x 2-channel engine run (~20 instructions per 16 MACs
      * against ~34 for four channels straight from the input, which runs out of registers). */
-    if ((in->c & 3) == 0 && in->c <= EF_CONV_1X1_STACK_DEPTH) {
+    if ((in->c & 3) == 0 && in->c <= EF_CONV_1X1_STACK_DEPTH && ef_conv_rq_fast(quant, out->c)) {
         uint32_t cols[EF_CONV_1X1_STACK_DEPTH];
         ef_nn_conv_2px_s8(params, quant, in, input, filter_dims, filter, bias, out, output, cols);
         return EF_OK;
@@ -89,18 +90,6 @@ ef_status ef_conv_1x1_s8(const ef_conv_params *params, const ef_per_channel_quan
                 const int32_t ix = ox * params->stride.w;
                 const int8_t *src = input + ((b * in->h + iy) * in->w + ix) * depth;
                 int32_t oc = 0;
-#if defined(EF_NN_USE_DSP)
-                if ((depth & 3) == 0) {
-                    for (; oc + 3 < out->c; oc += 4) {
-                        int32_t acc[4];
-                        const int8_t *f = filter + oc * depth;
-                        ef_dot4_s8_s8_offset(src, in_off, f, f + depth, f + 2 * depth, f + 3 * depth, depth, acc);
-                        for (int32_t k = 0; k < 4; ++k) {
-                            dst[oc + k] = output_value(acc[k], bias, oc + k, qm, qs, out_off, act_min, act_max);
-                        }
-                    }
-                }
-#endif
                 for (; oc + 1 < out->c; oc += 2) {
                     int32_t acc0;
                     int32_t acc1;

@@ -3,10 +3,11 @@
  * One im2col column of kh * kw * filter c values per output pixel and group, then dot products
  * with every filter of the group. Bodies, chosen at compile time (ef_nn_target.h):
  *  - MVE: the two-pixel engine on int8 columns (ef_nn_conv_2px_s8);
- *  - DSP: the two-pixel engine on paired int16 columns when filter c % 4 == 0, else, for a
- *    column of at most EF_CONV_FLAT_STACK_LEN values and >= 2 output channels per group, the
- *    flat path (conv_dsp_flat_small: the same 2x2 asm loop on stack columns), else the portable
- *    loop (whose int16 dot products use SMLAD);
+ *  - DSP, when every channel is on the fast requantization (ef_conv_rq_fast): the two-pixel
+ *    engine on paired int16 columns when filter c % 4 == 0, else, for a column of at most
+ *    EF_CONV_FLAT_STACK_LEN values and >= 2 output channels per group, the flat path
+ *    (conv_dsp_flat_small: the same 2x2 asm loop on stack columns); otherwise the portable loop
+ *    (whose int16 dot products use SMLAD);
  *  - portable: one int16 column, two output channels per pass. */
 #include "internal/ef_conv_2px.h"
 
@@ -106,7 +107,6 @@ static void conv_dsp_flat_small(const ef_conv_params *params, const ef_per_chann
                                 const ef_dims *in, const int8_t *input, const ef_dims *filter_dims,
                                 const int8_t *filter, const int32_t *bias, const ef_dims *out, int8_t *output)
 {
-    const int mode = ef_conv_rq_mode(quant, out->c, &params->activation);
     uint32_t cols[EF_CONV_FLAT_STACK_LEN];
     uint32_t raw_words[2][EF_CONV_FLAT_STACK_LEN / 4];
     int8_t *raw_a = (int8_t *)raw_words[0];
@@ -159,7 +159,7 @@ static void conv_dsp_flat_small(const ef_conv_params *params, const ef_per_chann
                 const int32_t oc_end = oc + oc_per_group;
                 for (; oc + 1 < oc_end; oc += 2) {
                     int32_t acc[4];
-                    if (mode != EF_RQ_ANY && bias != 0) {
+                    if (bias != 0) {
                         acc[0] = acc[2] = bias[oc];
                         acc[1] = acc[3] = bias[oc + 1];
                     } else {
@@ -179,13 +179,7 @@ static void conv_dsp_flat_small(const ef_conv_params *params, const ef_per_chann
                             acc[3] += xb * f1[r - n4];
                         }
                     }
-                    if (mode == EF_RQ_FAST_SSAT) {
-                        ef_conv_store_2x2(dsta, dstb, has_b, acc, oc, bias, qm, qs, out_off, act_min, act_max,
-                                          EF_RQ_FAST_SSAT);
-                    } else {
-                        ef_conv_store_2x2(dsta, dstb, has_b, acc, oc, bias, qm, qs, out_off, act_min, act_max,
-                                          EF_RQ_ANY);
-                    }
+                    ef_conv_store_2x2(dsta, dstb, has_b, acc, oc, qm, qs, out_off);
                 }
                 if (oc < oc_end) {
                     const int8_t *f = filter + oc * col_len;
@@ -195,13 +189,16 @@ static void conv_dsp_flat_small(const ef_conv_params *params, const ef_per_chann
                         acca += (raw_a[r] + in_off) * f[r];
                         accb += (raw_b[r] + in_off) * f[r];
                     }
-                    dsta[oc] = ef_conv_output(acca, bias, oc, qm, qs, out_off, act_min, act_max);
+                    dsta[oc] = ef_nn_conv_output_any(acca, bias, oc, qm, qs, out_off, act_min, act_max);
                     if (has_b) {
-                        dstb[oc] = ef_conv_output(accb, bias, oc, qm, qs, out_off, act_min, act_max);
+                        dstb[oc] = ef_nn_conv_output_any(accb, bias, oc, qm, qs, out_off, act_min, act_max);
                     }
                 }
             }
         }
+    }
+    if (act_min != -128 || act_max != 127) {
+        ef_nn_clamp_s8(output, in->n * n_px * out->c, act_min, act_max);
     }
 }
 
@@ -268,11 +265,12 @@ ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *q
     ef_nn_conv_2px_s8(params, quant, in, input, filter_dims, filter, bias, out, output, scratch);
     return EF_OK;
 #elif defined(EF_NN_USE_DSP)
-    if ((fc & 3) == 0) {
+    const int rq_fast = ef_conv_rq_fast(quant, out->c);
+    if ((fc & 3) == 0 && rq_fast) {
         ef_nn_conv_2px_s8(params, quant, in, input, filter_dims, filter, bias, out, output, scratch);
         return EF_OK;
     }
-    if (col_len <= EF_CONV_FLAT_STACK_LEN && out->c / groups >= 2) {
+    if (col_len <= EF_CONV_FLAT_STACK_LEN && out->c / groups >= 2 && rq_fast) {
         conv_dsp_flat_small(params, quant, in, input, filter_dims, filter, bias, out, output);
         return EF_OK;
     }

@@ -107,9 +107,9 @@ __attribute__((noinline)) static void dot_2px_1ch(const uint32_t *col, const int
 }
 /* Both columns of a pixel pair in one pass over the taps: per group of 4 channels, the words
  * [A02, A13, B02, B13] of ef_conv_dot_2px_2ch. Out-of-bounds taps are 0 (they add nothing). */
-__attribute__((noinline)) static void fill_columns_2px(uint32_t *dst, const int8_t *input, const ef_dims *in, int32_t b, int32_t iya,
-                             int32_t ixa, int32_t iyb, int32_t ixb, int32_t kh, int32_t kw, int32_t c0, int32_t fc,
-                             uint32_t off2)
+__attribute__((noinline)) static void fill_columns_2px(uint32_t *dst, const int8_t *input, const ef_dims *in,
+                                                      int32_t b, int32_t iya, int32_t ixa, int32_t iyb, int32_t ixb,
+                                                      int32_t kh, int32_t kw, int32_t c0, int32_t fc, uint32_t off2)
 {
     const int32_t row = in->w * in->c;
     const int8_t *base = input + b * in->h * row + c0;
@@ -135,12 +135,10 @@ __attribute__((noinline)) static void fill_columns_2px(uint32_t *dst, const int8
                     dst[3] = ef_sxtab16_ror8(off2, wb);
                     dst += 4;
                 }
-            } else {
+            } else { /* a border tap: out-of-bounds words are 0 */
                 for (int32_t ci = fc >> 2; ci > 0; --ci) {
-                    uint32_t wa = 0;
-                    uint32_t wb = 0;
                     if (sa != 0) {
-                        wa = ef_read_u32(sa);
+                        const uint32_t wa = ef_read_u32(sa);
                         sa += 4;
                         dst[0] = __sxtab16(off2, wa);
                         dst[1] = ef_sxtab16_ror8(off2, wa);
@@ -149,7 +147,7 @@ __attribute__((noinline)) static void fill_columns_2px(uint32_t *dst, const int8
                         dst[1] = 0;
                     }
                     if (sb != 0) {
-                        wb = ef_read_u32(sb);
+                        const uint32_t wb = ef_read_u32(sb);
                         sb += 4;
                         dst[2] = __sxtab16(off2, wb);
                         dst[3] = ef_sxtab16_ror8(off2, wb);
@@ -164,12 +162,38 @@ __attribute__((noinline)) static void fill_columns_2px(uint32_t *dst, const int8
     }
 }
 
-/* The pixel-pair loop, instantiated once per `mode` (ef_conv_rq_mode); the fills and the tails
- * (odd pixel, odd channel) stay out of line, shared by both. */
-static inline __attribute__((always_inline)) void conv_2px_dsp(
+/* ef_conv_output out of line, for the tails (odd pixel, odd channel) of the DSP paths: rare
+ * outputs, and one copy instead of one per call site (flash). */
+int8_t ef_nn_conv_output_any(int32_t acc, const int32_t *bias, int32_t oc, const int32_t *mult,
+                             const int32_t *shift, int32_t out_off, int32_t act_min, int32_t act_max)
+{
+    return ef_conv_output(acc, bias, oc, mult, shift, out_off, act_min, act_max);
+}
+
+void ef_nn_clamp_s8(int8_t *p, int32_t n, int32_t lo, int32_t hi)
+{
+    const uint32_t lo4 = ((uint32_t)lo & 0xFFu) * 0x01010101u;
+    const uint32_t hi4 = ((uint32_t)hi & 0xFFu) * 0x01010101u;
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t w = ef_read_u32(p + i);
+        (void)__ssub8(w, lo4); /* GE per byte: w >= lo */
+        w = __sel(w, lo4);
+        (void)__ssub8(hi4, w); /* GE per byte: hi >= w */
+        w = __sel(w, hi4);
+        memcpy(p + i, &w, 4);
+    }
+    for (; i < n; ++i) {
+        p[i] = ef_clamp_to_s8(p[i], lo, hi);
+    }
+}
+
+/* The pixel-pair loop (precondition: ef_conv_rq_fast); the fills and the tails (odd pixel, odd
+ * channel) stay out of line. */
+static void conv_2px_dsp(
     const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in, const int8_t *input,
     const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias, const ef_dims *out, int8_t *output,
-    uint32_t *pcol, const int mode)
+    uint32_t *pcol)
 {
     const int32_t kh = filter_dims->h;
     const int32_t kw = filter_dims->w;
@@ -216,7 +240,7 @@ static inline __attribute__((always_inline)) void conv_2px_dsp(
                 const int8_t *f1 = f0 + col_len;
                 for (; oc + 1 < oc_end; oc += 2) {
                     int32_t acc[4];
-                    if (mode != EF_RQ_ANY && bias != 0) {
+                    if (bias != 0) {
                         acc[0] = acc[2] = bias[oc];
                         acc[1] = acc[3] = bias[oc + 1];
                     } else {
@@ -225,14 +249,14 @@ static inline __attribute__((always_inline)) void conv_2px_dsp(
                     ef_conv_dot_2px_2ch_adv(pcol, &f0, &f1, col_len, acc);
                     f0 = f1;
                     f1 += col_len;
-                    ef_conv_store_2x2(dsta, dstb, 1, acc, oc, bias, qm, qs, out_off, act_min, act_max, mode);
+                    ef_conv_store_2x2(dsta, dstb, 1, acc, oc, qm, qs, out_off);
                 }
                 if (oc < oc_end) {
                     int32_t acca;
                     int32_t accb;
                     dot_2px_1ch(pcol, f0, col_len, &acca, &accb);
-                    dsta[oc] = ef_conv_output(acca, bias, oc, qm, qs, out_off, act_min, act_max);
-                    dstb[oc] = ef_conv_output(accb, bias, oc, qm, qs, out_off, act_min, act_max);
+                    dsta[oc] = ef_nn_conv_output_any(acca, bias, oc, qm, qs, out_off, act_min, act_max);
+                    dstb[oc] = ef_nn_conv_output_any(accb, bias, oc, qm, qs, out_off, act_min, act_max);
                 }
             }
             dst += 2 * out->c;
@@ -254,12 +278,12 @@ static inline __attribute__((always_inline)) void conv_2px_dsp(
                     int32_t acc0;
                     int32_t acc1;
                     dot_paired_x2(pcol, filter + oc * col_len, filter + (oc + 1) * col_len, col_len, &acc0, &acc1);
-                    dst[oc] = ef_conv_output(acc0, bias, oc, qm, qs, out_off, act_min, act_max);
-                    dst[oc + 1] = ef_conv_output(acc1, bias, oc + 1, qm, qs, out_off, act_min, act_max);
+                    dst[oc] = ef_nn_conv_output_any(acc0, bias, oc, qm, qs, out_off, act_min, act_max);
+                    dst[oc + 1] = ef_nn_conv_output_any(acc1, bias, oc + 1, qm, qs, out_off, act_min, act_max);
                 }
                 if (oc < oc_end) {
                     const int32_t acc = dot_paired(pcol, filter + oc * col_len, col_len);
-                    dst[oc] = ef_conv_output(acc, bias, oc, qm, qs, out_off, act_min, act_max);
+                    dst[oc] = ef_nn_conv_output_any(acc, bias, oc, qm, qs, out_off, act_min, act_max);
                 }
             }
             dst += out->c;
@@ -267,7 +291,7 @@ static inline __attribute__((always_inline)) void conv_2px_dsp(
     }
 }
 
-/* DSP body (filter depth % 4 == 0): output pixels in pairs (consecutive in raster order, so a
+/* DSP body (filter depth % 4 == 0, ef_conv_rq_fast): output pixels in pairs (consecutive in raster order, so a
  * pair may straddle two rows), two interleaved columns in `cols`, 2 pixels x 2 channels per
  * pass (ef_conv_dot_2px_2ch_adv); an odd last pixel goes through one column and dot_paired_x2,
  * an odd last channel of a group through dot_2px_1ch. */
@@ -277,11 +301,9 @@ void ef_nn_conv_2px_s8(
     void *cols)
 {
     uint32_t *pcol = (uint32_t *)cols;
-    const int mode = ef_conv_rq_mode(quant, out->c, &params->activation);
-    if (mode == EF_RQ_FAST_SSAT) {
-        conv_2px_dsp(params, quant, in, input, filter_dims, filter, bias, out, output, pcol, EF_RQ_FAST_SSAT);
-    } else {
-        conv_2px_dsp(params, quant, in, input, filter_dims, filter, bias, out, output, pcol, EF_RQ_ANY);
+    conv_2px_dsp(params, quant, in, input, filter_dims, filter, bias, out, output, pcol);
+    if (params->activation.min != -128 || params->activation.max != 127) {
+        ef_nn_clamp_s8(output, in->n * out->h * out->w * out->c, params->activation.min, params->activation.max);
     }
 }
 #elif defined(EF_NN_USE_MVE)

@@ -25,7 +25,7 @@ static inline int8_t ef_conv_output(int32_t acc, const int32_t *bias, int32_t oc
 /* ef_requantize's fast path (multiplier >= 0, shift <= -1; include/internal/ef_nn_internal.h),
  * with the per-channel terms e = -1 - shift and 2^e computed once for both pixels: bit-exact
  * with it. */
-static inline int32_t ef_rq_fast(int32_t x, int32_t m, int32_t e, uint32_t pe)
+static inline int32_t ef_conv_rq_one(int32_t x, int32_t m, int32_t e, uint32_t pe)
 {
     const int32_t h = (int32_t)(pe - ((uint32_t)x >> 31));
     const uint32_t lo = ((uint32_t)h << 31) | (1u << 30);
@@ -34,61 +34,46 @@ static inline int32_t ef_rq_fast(int32_t x, int32_t m, int32_t e, uint32_t pe)
     return (int32_t)(n >> 32) >> e;
 }
 
-/* How the 2x2 blocks are requantized: any multiplier/shift through ef_requantize (and the
- * activation clamp), or, when every channel is on the fast path and the activation is the full
- * int8 range, ef_rq_fast and one SSAT (the MLPerf models' convolutions all are). */
-enum { EF_RQ_ANY = 0, EF_RQ_FAST_SSAT = 1 };
-
-static inline int8_t ef_out_s8(int32_t v, int32_t lo, int32_t hi, const int mode)
+/* Whether every channel is on ef_requantize's fast path (multiplier >= 0, shift <= -1): a
+ * precondition of the DSP 2x2 paths (ef_nn_conv_2px_s8, the flat path of ef_conv_s8), which
+ * requantize with ef_conv_rq_one and one SSAT; other layers take the portable body. */
+static inline int ef_conv_rq_fast(const ef_per_channel_quant *quant, int32_t channels)
 {
-    if (mode == EF_RQ_FAST_SSAT) {
-        return (int8_t)__ssat(v, 8);
-    }
-    return ef_clamp_to_s8(v, lo, hi);
-}
-
-/* The requantization mode of a layer (above). */
-static inline int ef_conv_rq_mode(const ef_per_channel_quant *quant, int32_t channels, const ef_activation *act)
-{
-    if (act->min != -128 || act->max != 127) {
-        return EF_RQ_ANY;
-    }
     for (int32_t oc = 0; oc < channels; ++oc) {
         if (quant->multiplier[oc] < 0 || quant->shift[oc] > -1) {
-            return EF_RQ_ANY;
+            return 0;
         }
     }
-    return EF_RQ_FAST_SSAT;
+    return 1;
 }
 
 /* Requantize and store one 2x2 block (pixels A, B x channels oc, oc + 1) whose accumulators
- * already hold the biases (fast modes) or not (EF_RQ_ANY: ef_conv_output adds them). */
+ * already hold the biases: ef_conv_rq_one, the output offset and one SSAT (the activation clamp,
+ * when narrower than int8, is a pass over the output afterwards: ef_nn_clamp_s8). */
 static inline void ef_conv_store_2x2(int8_t *dsta, int8_t *dstb, int has_b, const int32_t acc[4], int32_t oc,
-                                     const int32_t *bias, const int32_t *qm, const int32_t *qs, int32_t out_off,
-                                     int32_t act_min, int32_t act_max, const int mode)
+                                     const int32_t *qm, const int32_t *qs, int32_t out_off)
 {
-    if (mode == EF_RQ_ANY) {
-        dsta[oc] = ef_conv_output(acc[0], bias, oc, qm, qs, out_off, act_min, act_max);
-        dsta[oc + 1] = ef_conv_output(acc[1], bias, oc + 1, qm, qs, out_off, act_min, act_max);
-        if (has_b) {
-            dstb[oc] = ef_conv_output(acc[2], bias, oc, qm, qs, out_off, act_min, act_max);
-            dstb[oc + 1] = ef_conv_output(acc[3], bias, oc + 1, qm, qs, out_off, act_min, act_max);
-        }
-        return;
-    }
     const int32_t m0 = qm[oc];
     const int32_t e0 = -1 - qs[oc];
     const uint32_t p0 = 1u << e0;
     const int32_t m1 = qm[oc + 1];
     const int32_t e1 = -1 - qs[oc + 1];
     const uint32_t p1 = 1u << e1;
-    dsta[oc] = ef_out_s8(ef_rq_fast(acc[0], m0, e0, p0) + out_off, act_min, act_max, mode);
-    dsta[oc + 1] = ef_out_s8(ef_rq_fast(acc[1], m1, e1, p1) + out_off, act_min, act_max, mode);
+    dsta[oc] = (int8_t)__ssat(ef_conv_rq_one(acc[0], m0, e0, p0) + out_off, 8);
+    dsta[oc + 1] = (int8_t)__ssat(ef_conv_rq_one(acc[1], m1, e1, p1) + out_off, 8);
     if (has_b) {
-        dstb[oc] = ef_out_s8(ef_rq_fast(acc[2], m0, e0, p0) + out_off, act_min, act_max, mode);
-        dstb[oc + 1] = ef_out_s8(ef_rq_fast(acc[3], m1, e1, p1) + out_off, act_min, act_max, mode);
+        dstb[oc] = (int8_t)__ssat(ef_conv_rq_one(acc[2], m0, e0, p0) + out_off, 8);
+        dstb[oc + 1] = (int8_t)__ssat(ef_conv_rq_one(acc[3], m1, e1, p1) + out_off, 8);
     }
 }
+
+/* ef_conv_output, out of line (src/ef_nn_conv_2px_s8.c): the tails of the DSP paths. */
+int8_t ef_nn_conv_output_any(int32_t acc, const int32_t *bias, int32_t oc, const int32_t *mult,
+                             const int32_t *shift, int32_t out_off, int32_t act_min, int32_t act_max);
+
+/* Clamps n int8 values in place to [lo, hi] (-128 <= lo <= hi <= 127), 4 per word with
+ * SSUB8/SEL; clamp(ssat8(v)) = clamp(v), so this after an SSAT store is the activation. */
+void ef_nn_clamp_s8(int8_t *p, int32_t n, int32_t lo, int32_t hi);
 #endif
 
 #if defined(EF_NN_USE_DSP) || defined(EF_NN_USE_MVE)

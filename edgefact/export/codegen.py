@@ -105,7 +105,7 @@ class _Writer:
         return self.plan.tensor_buffer[a] == self.plan.tensor_buffer[b]
 
     def const_array(self, layer: Layer, role: str, arr: np.ndarray, ctype: str, what: str) -> str:
-        sym = f"{self.sym}_l{layer.index}_{role}"
+        sym = f"{self.sym}_{layer.sym.lower()}_{role}"
         flat = np.ascontiguousarray(arr).reshape(-1)
         src = layer.const_names.get(role)
         comment = (f"/* layer {layer.index} {layer.op} ({layer.name}): {what} [{_shape_str(tuple(arr.shape))}] "
@@ -125,7 +125,7 @@ class _Writer:
         p: PackedTensor | None = layer.packed
         if p is None:
             return self.const_array(layer, "filter", layer.consts["filter"], "int8_t", what)
-        L = f"L{layer.index}"
+        L = layer.sym
         note = (f"{_shape_str(p.shape)} {what} packed, K={p.max_distinct} -> {p.bits}-bit indices, {p.num_luts} LUT(s); "
                 f"{p.stored_bytes} bytes instead of {p.original_bytes} (saves {p.saved_bytes})")
         idx = self.const_array(layer, "filter_idx", p.packed, "uint8_t", f"{what} indices [{note}]")

@@ -67,6 +67,12 @@ class Layer:
     # weight packing annotations (edgefact.export.packing)
     packed: PackedTensor | None = None
     unpack_bytes: int = 0
+    part: int | None = None  # which output of a several-output operator (its layers share ``index``)
+
+    @property
+    def sym(self) -> str:
+        """The C name stem of this layer's declarations: ``L<index>`` (``L<index>_<part>``)."""
+        return f"L{self.index}" if self.part is None else f"L{self.index}_{self.part}"
 
     def summary(self) -> str:
         """One-line description used in comments and plan listings."""

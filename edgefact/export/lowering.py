@@ -82,6 +82,14 @@ class _Lowering:
                      inputs=list(inputs), output=out.index, input_shapes=[t.shape for t in ins],
                      output_shape=out.shape, tensor_name=out.name.split(";")[0])
 
+    def base_for(self, op: Operator, kernel: str, inputs: list[int], output: int, part: int) -> Layer:
+        """Like :meth:`base` for output ``output`` of a several-output operator (layer ``<op>_<i>_<part>``)."""
+        ins = [self.activation_tensor(i, op) for i in inputs]
+        out = self.activation_tensor(output, op)
+        return Layer(index=op.index, op=op.name, name=f"{op.name.lower()}_{op.index}_{part}", kernel=kernel,
+                     inputs=list(inputs), output=out.index, input_shapes=[t.shape for t in ins],
+                     output_shape=out.shape, tensor_name=out.name.split(";")[0], part=part)
+
     def require_int8(self, op: Operator, layer: Layer) -> None:
         for i in [*layer.inputs, layer.output]:
             if self.tensors[i].type_name != "INT8":
@@ -117,9 +125,10 @@ class _Lowering:
                 raise UnsupportedOpError(
                     f"unsupported operator {op.name} at index {op.index} (output '{out_name}'); "
                     f"supported: {', '.join(supported_ops())}. Change the model to avoid it")
-            if len(op.outputs) != 1:
-                raise self.fail(op, f"{len(op.outputs)} outputs; edgefact supports single-output operators")
-            layers.append(entry.lower(self, op))
+            if len(op.outputs) != 1 and not entry.multi_output:
+                raise self.fail(op, f"{len(op.outputs)} outputs; {op.name} is supported with one output")
+            lowered = entry.lower(self, op)
+            layers += lowered if isinstance(lowered, list) else [lowered]
         for i in m.inputs:
             if i not in self.tensors:
                 self.tensors[i] = self.activation_tensor(i, m.operators[0])

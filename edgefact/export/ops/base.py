@@ -95,6 +95,7 @@ class LowerContext(Protocol):
     def activation_tensor(self, idx: int, op: Operator) -> TensorInfo: ...
     def const(self, op: Operator, pos: int, what: str) -> Tensor | None: ...
     def base(self, op: Operator, kernel: str, inputs: list[int]) -> Layer: ...
+    def base_for(self, op: Operator, kernel: str, inputs: list[int], output: int, part: int) -> Layer: ...
     def require_int8(self, op: Operator, layer: Layer) -> None: ...
 
 
@@ -116,10 +117,13 @@ class OpDef:
     name: ClassVar[str]  # TFLite builtin operator name
     constraints: ClassVar[str] = ""  # what edgefact supports of it, one line (docs, error messages)
     kernel_names: ClassVar[tuple[str, ...]] = ()  # every C kernel it may call (``edgefact ops``, tests)
+    multi_output: ClassVar[bool] = False  # True: lower() returns one Layer per output (e.g. SPLIT)
 
-    def lower(self, ctx: LowerContext, op: Operator) -> Layer:
+    def lower(self, ctx: LowerContext, op: Operator) -> Layer | list[Layer]:
         """Build the layer (shapes, args, consts, MACs, params, kernel, scratch) or raise
-        UnsupportedOpError naming the problem."""
+        UnsupportedOpError naming the problem. An operator with several outputs (``multi_output``)
+        returns one layer per output, each writing one tensor (``LowerContext.base_for`` names
+        them apart)."""
         raise NotImplementedError
 
     def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
@@ -150,23 +154,23 @@ class OpDef:
 def dims_decl(em: Emission, layer: Layer, suffix: str, shape: tuple[int, ...] | Dims) -> str:
     """Declare ``static const ef_dims L<i>_<suffix>`` and return ``&L<i>_<suffix>``."""
     d = shape if isinstance(shape, Dims) else Dims.of(shape)
-    em.decls.append(f"static const ef_dims L{layer.index}_{suffix} = {c_value(d)};")
-    return f"&L{layer.index}_{suffix}"
+    em.decls.append(f"static const ef_dims {layer.sym}_{suffix} = {c_value(d)};")
+    return f"&{layer.sym}_{suffix}"
 
 
 def struct_decl(em: Emission, layer: Layer, suffix: str, value: CStruct) -> str:
     """Declare ``static const <type> L<i>_<suffix>`` from a CStruct and return its address."""
     if not is_dataclass(value):
         raise TypeError(value)
-    em.decls += value.c_define(f"L{layer.index}_{suffix}")
-    return f"&L{layer.index}_{suffix}"
+    em.decls += value.c_define(f"{layer.sym}_{suffix}")
+    return f"&{layer.sym}_{suffix}"
 
 
 def params_dims_call(layer: Layer, em: EmitContext, out_dims: tuple[int, ...] | Dims | None = None) -> Emission:
     """The common call shape ``st = <kernel>(&L<i>_params, &in_dims, in, &out_dims, out);`` with
     the layer's CStruct ``args`` as the parameters (``out_dims`` defaults to the output shape)."""
     e = Emission()
-    L = f"L{layer.index}"
+    L = layer.sym
     e.decls += layer.args.c_define(f"{L}_params")
     d_in = dims_decl(e, layer, "input_dims", layer.input_shapes[0])
     d_out = dims_decl(e, layer, "output_dims", layer.output_shape if out_dims is None else out_dims)

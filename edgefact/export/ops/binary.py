@@ -65,7 +65,7 @@ class _Broadcast(OpDef):
     def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
         a: BroadcastArgs = layer.args
         e = Emission()
-        L = f"L{layer.index}"
+        L = layer.sym
         args = []
         if a.params is not None:
             e.decls += a.params.c_define(f"{L}_params")

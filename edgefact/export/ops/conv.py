@@ -267,7 +267,7 @@ class _ConvBase(OpDef):
             return shift_op.emit(layer, pos, em)
         a: ConvArgs = layer.args
         e = Emission()
-        L = f"L{layer.index}"
+        L = layer.sym
         filt = em.filter_ref(pos, layer, "filter")
         bias = (em.const_array(layer, "bias", layer.consts["bias"], "int32_t", "bias")
                 if "bias" in layer.consts else "NULL")

@@ -83,7 +83,7 @@ class _Binary(OpDef):
     def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
         a: BinaryArgs = layer.args
         e = Emission()
-        L = f"L{layer.index}"
+        L = layer.sym
         e.decls += a.params.c_define(f"{L}_params")
         x1, x2 = operand_ptrs(layer, em, a.operands)
         y = em.ptr(layer.output, True)
@@ -146,7 +146,7 @@ class _Clamp(OpDef):
 
     def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
         e = Emission()
-        L = f"L{layer.index}"
+        L = layer.sym
         size = prod(layer.output_shape)
         x, y = em.ptr(layer.inputs[0], False), em.ptr(layer.output, True)
         if layer.kernel == "ef_lut_s8":

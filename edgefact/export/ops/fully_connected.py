@@ -99,7 +99,7 @@ class FullyConnected(OpDef):
     def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
         a: FcArgs = layer.args
         e = Emission()
-        L = f"L{layer.index}"
+        L = layer.sym
         filt = em.filter_ref(pos, layer, "weights")
         bias = (em.const_array(layer, "bias", layer.consts["bias"], "int32_t", "bias")
                 if "bias" in layer.consts else "NULL")

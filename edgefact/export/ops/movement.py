@@ -149,7 +149,7 @@ class Concatenation(OpDef):
 
     def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
         a: ConcatArgs = layer.args
-        L = f"L{layer.index}"
+        L = layer.sym
         y = em.ptr(layer.output, True)
         rows = [f"    {{{em.ptr(t, False)}, {p.channels}, {p.requantize}, {p.input_offset}, {p.multiplier}, "
                 f"{p.shift}}}," for t, p in zip(layer.inputs, a.parts, strict=True)]

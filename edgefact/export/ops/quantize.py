@@ -88,7 +88,7 @@ class Quantize(OpDef):
         if layer.kernel == "ef_lut_s8":
             table = em.const_array(layer, "table", r.table, "int8_t", "requantized value per input byte")
             return Emission(calls=[f"st = ef_lut_s8({table}, {x}, {y}, {size});"])
-        L = f"L{layer.index}"
+        L = layer.sym
         return Emission(decls=r.params.c_define(f"{L}_params"),
                         calls=[f"st = ef_requantize_s8(&{L}_params, {x}, {y}, {size});"])
 

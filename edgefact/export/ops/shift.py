@@ -151,7 +151,7 @@ def use_conv(layer: Layer, kernel: str) -> None:
 def emit(layer: Layer, pos: int, em: EmitContext) -> Emission:
     a: ShiftArgs = layer.args
     e = Emission()
-    L = f"L{layer.index}"
+    L = layer.sym
     packed = np.where(a.taps >= 0, (a.taps // a.params.filter[1]) * 256 + a.taps % a.params.filter[1], -1)
     taps = em.const_array(layer, "taps", packed.astype(np.int16), "int16_t", "tap ((ky << 8) | kx, -1: none) per channel")
     offs = em.const_array(layer, "offsets", a.offsets, "uint16_t", "interior gather offset per channel")

@@ -50,7 +50,7 @@ class Softmax(OpDef):
 
     def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
         a: SoftmaxArgs = layer.args
-        L = f"L{layer.index}"
+        L = layer.sym
         x, y = em.ptr(layer.inputs[0], False), em.ptr(layer.output, True)
         return Emission(decls=a.params.c_define(f"{L}_params"),
                         calls=[f"st = ef_softmax_s8(&{L}_params, {x}, {a.rows}, {a.depth}, {y});"])

@@ -210,6 +210,110 @@ static void fc_run_mve(const ef_fc_params *params, const int32_t *mult, const in
 /* (fc_run works on a local copy of the params: int8 stores may alias the caller's struct.) */
 
 /* Shared loop; `mult`/`shift` advance by `qstep` (0: per tensor, 1: per channel). */
+#if defined(EF_NN_USE_DSP)
+/* Four units x 4 inputs (16 MACs), input offset 0 (the generator folds it into the bias): the
+ * input word widened once (SXTB16), each filter word loaded and widened per unit, 8 SMLAD. Units
+ * k and k + 2 are addressed as [f0], [f0 + depth], [f2], [f2 + depth], so the loop needs 13
+ * registers; all are fixed (not r7, the Thumb frame pointer) because GCC's allocator does not
+ * reliably find 13 free ones around the asm. 23 instructions per 16 MACs plus 2 per 8 inputs. */
+#define EF_FC_DSP_UNIT(acc, load)                                                                  \
+    "ldr.w    r2, " load "\n\t"                                                                    \
+    "sxtb16   r3, r2\n\t"                                                                      \
+    "smlad    " acc ", r0, r3, " acc "\n\t"                                                    \
+    "sxtb16   r2, r2, ror #8\n\t"                                                              \
+    "smlad    " acc ", r1, r2, " acc "\n\t"
+#define EF_FC_DSP_GROUP                                                                            \
+    "ldr.w    r1, [%[x]], #4\n\t"                                                              \
+    "sxtb16   r0, r1\n\t"                                                                      \
+    "sxtb16   r1, r1, ror #8\n\t" EF_FC_DSP_UNIT("%[a1]", "[%[f0], %[d]]")                         \
+        EF_FC_DSP_UNIT("%[a0]", "[%[f0]], #4") EF_FC_DSP_UNIT("%[a3]", "[%[f2], %[d]]")            \
+            EF_FC_DSP_UNIT("%[a2]", "[%[f2]], #4")
+
+/* r[k] += sum(x * fk) over depth (a multiple of 4, >= 4) for the units at f, f + depth,
+ * f + 2 depth, f + 3 depth. */
+static inline __attribute__((always_inline)) void fc_dot4_dsp(const int8_t *px, const int8_t *f, int32_t depth,
+                                                              int32_t r[4])
+{
+#if !defined(__OPTIMIZE__)
+    /* -O0 has no 13 registers to give the asm: plain C */
+    for (int32_t k = 0; k < 4; ++k) {
+        r[k] += ef_dot_s8_s8_offset(px, 0, f + k * depth, depth);
+    }
+#else
+    register uint32_t a0 __asm__("r4") = (uint32_t)r[0];
+    register uint32_t a1 __asm__("r5") = (uint32_t)r[1];
+    register uint32_t a2 __asm__("r6") = (uint32_t)r[2];
+    register uint32_t a3 __asm__("r8") = (uint32_t)r[3];
+    register const int8_t *x __asm__("r9") = px;
+    register const int8_t *f0 __asm__("r10") = f;
+    register const int8_t *f2 __asm__("r11") = f + 2 * depth;
+    register int32_t d __asm__("r12") = depth;
+    register uint32_t n __asm__("lr") = (uint32_t)depth >> 2;
+    __asm__ volatile("lsrs     %[n], %[n], #1\n\t"
+                     "bcc      1f\n\t" EF_FC_DSP_GROUP "beq      2f\n\t" /* Z still from the LSRS */
+                     "1:\n\t" EF_FC_DSP_GROUP EF_FC_DSP_GROUP "subs     %[n], %[n], #1\n\t"
+                     "bne      1b\n\t"
+                     "2:\n\t"
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [f0] "+r"(f0),
+                       [f2] "+r"(f2), [n] "+r"(n)
+                     : [d] "r"(d)
+                     : "r0", "r1", "r2", "r3", "cc", "memory");
+    r[0] = (int32_t)a0;
+    r[1] = (int32_t)a1;
+    r[2] = (int32_t)a2;
+    r[3] = (int32_t)a3;
+#endif
+}
+
+/* DSP body of fc_run (filter and input offsets 0, depth % 4 == 0): four units per pass with the
+ * biases as the accumulators' start; per-tensor requantization on ef_requantize's fast path
+ * (m >= 0, shift <= -1) with its per-layer terms hoisted and one SSAT when the activation is the
+ * full range, else fc_output; the last 1-3 units through the one-unit dot product. */
+static void fc_run_dsp(const ef_fc_params *params, const int32_t *mult, const int32_t *shift, int32_t qstep,
+                       const int8_t *input, int32_t depth, const int8_t *filter, const int32_t *bias,
+                       int32_t units, int32_t batches, int8_t *output)
+{
+    const int fast = qstep == 0 && mult[0] >= 0 && shift[0] <= -1 && params->activation.min == -128 &&
+                     params->activation.max == 127;
+    const int32_t m = mult[0];
+    const int32_t e = -1 - shift[0];
+    const uint32_t pe = fast ? 1u << e : 0u;
+    const int32_t zo = params->output_offset;
+    for (int32_t b = 0; b < batches; ++b) {
+        const int8_t *x = input + b * depth;
+        int32_t u = 0;
+        for (; u + 3 < units; u += 4) {
+            int32_t acc[4] = {0, 0, 0, 0};
+            if (bias != 0) {
+                acc[0] = bias[u];
+                acc[1] = bias[u + 1];
+                acc[2] = bias[u + 2];
+                acc[3] = bias[u + 3];
+            }
+            fc_dot4_dsp(x, filter + u * depth, depth, acc);
+            if (fast) {
+                for (int32_t k = 0; k < 4; ++k) {
+                    const int32_t h = (int32_t)(pe - ((uint32_t)acc[k] >> 31));
+                    const uint32_t lo = ((uint32_t)h << 31) | (1u << 30);
+                    const int64_t kk = (int64_t)(((uint64_t)(uint32_t)(h >> 1) << 32) | lo);
+                    const int32_t v = (int32_t)((kk + (int64_t)acc[k] * m) >> 32) >> e;
+                    output[u + k] = (int8_t)__ssat(v + zo, 8);
+                }
+            } else {
+                for (int32_t k = 0; k < 4; ++k) {
+                    output[u + k] = fc_output(params, acc[k], 0, u + k, mult[(u + k) * qstep], shift[(u + k) * qstep]);
+                }
+            }
+        }
+        for (; u < units; ++u) {
+            const int32_t acc = ef_dot_s8_s8_offset(x, 0, filter + u * depth, depth);
+            output[u] = fc_output(params, acc, bias, u, mult[u * qstep], shift[u * qstep]);
+        }
+        output += units;
+    }
+}
+#endif
+
 static void fc_run(const ef_fc_params *params_in, const int32_t *mult, const int32_t *shift,
                    int32_t qstep, const int8_t *input, const ef_dims *fd, const int8_t *filter,
                    const int32_t *bias, const ef_dims *out, int8_t *output)
@@ -222,6 +326,12 @@ static void fc_run(const ef_fc_params *params_in, const int32_t *mult, const int
 #if defined(EF_NN_USE_MVE)
     if (params->filter_offset == 0) {
         fc_run_mve(params, mult, shift, qstep, input, depth, filter, bias, units, batches, output);
+        return;
+    }
+#endif
+#if defined(EF_NN_USE_DSP)
+    if (params->filter_offset == 0 && params->input_offset == 0 && (depth & 3) == 0) {
+        fc_run_dsp(params, mult, shift, qstep, input, depth, filter, bias, units, batches, output);
         return;
     }
 #endif

@@ -446,6 +446,7 @@ typedef struct {
     int32_t col_len;  /* 24: filter bytes per output channel */
     int32_t rows;     /* 28: runs per pixel */
     int32_t pairs;    /* 32: channel pairs left (counted down) */
+    int32_t fstep;    /* 36: 2 * col_len - 16 * full (one-run loop: f0 to the next pair) */
 } pair_runs;
 
 /* Offset of pixel b's sums from pixel a's in dot_pairs' output (bytes). */
@@ -483,6 +484,54 @@ typedef struct {
     "vmladava.s8 %[b1], q1, q3\n\t"                     \
     "4:\n\t"
 
+/* The one-run pair loop (full >= 1): first 16 bytes with VMLADAV (no zeroing), full - 1 more in
+ * the WLS/LE loop, then (EF_CONV_PAIR1_TAIL) the rem tail; the foot stores the four sums and steps
+ * to the next filter pair. */
+#define EF_CONV_PAIR1_HEAD                              \
+    "ldrd   %[pa], %[pb], [%[ctx]]\n\t"               \
+    "vldrb.u8 q0, [%[pa]], #16\n\t"                   \
+    "vldrb.u8 q1, [%[pb]], #16\n\t"                   \
+    "vldrb.u8 q2, [%[f0]], #16\n\t"                   \
+    "vldrb.u8 q3, [%[f1]], #16\n\t"                   \
+    "vmladav.s8 %[a0], q0, q2\n\t"                    \
+    "vmladav.s8 %[a1], q0, q3\n\t"                    \
+    "vmladav.s8 %[b0], q1, q2\n\t"                    \
+    "vmladav.s8 %[b1], q1, q3\n\t"                    \
+    "ldr    lr, [%[ctx], #8]\n\t"                     \
+    "sub    lr, lr, #1\n\t"                           \
+    "wls    lr, lr, 3f\n\t"                           \
+    "2:\n\t"                                          \
+    "vldrb.u8 q0, [%[pa]], #16\n\t"                   \
+    "vldrb.u8 q1, [%[pb]], #16\n\t"                   \
+    "vldrb.u8 q2, [%[f0]], #16\n\t"                   \
+    "vldrb.u8 q3, [%[f1]], #16\n\t"                   \
+    "vmladava.s8 %[a0], q0, q2\n\t"                   \
+    "vmladava.s8 %[a1], q0, q3\n\t"                   \
+    "vmladava.s8 %[b0], q1, q2\n\t"                   \
+    "vmladava.s8 %[b1], q1, q3\n\t"                   \
+    "le     lr, 2b\n\t"                               \
+    "3:\n\t"
+#define EF_CONV_PAIR1_TAIL                              \
+    "ldr    %[t], [%[ctx], #12]\n\t"                  \
+    "vctp.8 %[t]\n\t"                                 \
+    "vpstttt\n\t"                                     \
+    "vldrbt.u8 q0, [%[pa]]\n\t"                       \
+    "vldrbt.u8 q1, [%[pb]]\n\t"                       \
+    "vldrbt.u8 q2, [%[f0]]\n\t"                       \
+    "vldrbt.u8 q3, [%[f1]]\n\t"                       \
+    "vmladava.s8 %[a0], q0, q2\n\t"                   \
+    "vmladava.s8 %[a1], q0, q3\n\t"                   \
+    "vmladava.s8 %[b0], q1, q2\n\t"                   \
+    "vmladava.s8 %[b1], q1, q3\n\t"
+#define EF_CONV_PAIR1_FOOT                              \
+    "strd   %[b0], %[b1], [%[acc], %[boff]]\n\t"      \
+    "strd   %[a0], %[a1], [%[acc]], #8\n\t"           \
+    "ldr    %[t], [%[ctx], #36]\n\t"                  \
+    "add    %[f0], %[t]\n\t"                          \
+    "add    %[f1], %[f0], %[cl]\n\t"                  \
+    "subs   %[cnt], #1\n\t"                           \
+    "bne    1b\n\t"
+
 /* Raw sums of the pixel pair in r with ctx->pairs consecutive filter pairs starting at f:
  * acc[2k], acc[2k + 1] = pixel a . filters 2k, 2k + 1, pixel b's at acc + EF_CONV_ACC_B bytes.
  * Returns the filter after the last pair. One asm loop over pairs (and runs): GCC, left to it,
@@ -501,7 +550,28 @@ static inline __attribute__((always_inline)) const int8_t *dot_pairs(pair_runs *
     const int8_t *pb;
     int32_t t;
     int32_t rows;
-    if (r->rows == 1) {
+    r->fstep = 2 * r->col_len - 16 * r->full;
+    if (r->rows == 1 && r->full >= 1) {
+        /* one run per pixel (1x1, flat columns): the first 16 bytes start the sums (VMLADAV), the
+         * pair count and the filter stride stay in registers, the tail is compiled in or out */
+        int32_t cnt = r->pairs;
+        const int32_t cl = r->col_len;
+        if (r->rem != 0) {
+            __asm__ volatile("1:\n\t" EF_CONV_PAIR1_HEAD EF_CONV_PAIR1_TAIL EF_CONV_PAIR1_FOOT
+                             : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [pa] "=&r"(pa),
+                               [pb] "=&r"(pb), [f0] "+&r"(f0), [f1] "+&r"(f1), [acc] "+&r"(acc), [t] "=&l"(t),
+                               [cnt] "+&r"(cnt)
+                             : [ctx] "r"(r), [boff] "i"(EF_CONV_ACC_B), [cl] "r"(cl)
+                             : "q0", "q1", "q2", "q3", "lr", "cc", "memory");
+        } else {
+            __asm__ volatile("1:\n\t" EF_CONV_PAIR1_HEAD EF_CONV_PAIR1_FOOT
+                             : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [pa] "=&r"(pa),
+                               [pb] "=&r"(pb), [f0] "+&r"(f0), [f1] "+&r"(f1), [acc] "+&r"(acc), [t] "=&l"(t),
+                               [cnt] "+&r"(cnt)
+                             : [ctx] "r"(r), [boff] "i"(EF_CONV_ACC_B), [cl] "r"(cl)
+                             : "q0", "q1", "q2", "q3", "lr", "cc", "memory");
+        }
+    } else if (r->rows == 1) {
         __asm__ volatile(
             "1:\n\t"
             "mov.w  %[a0], #0\n\t"

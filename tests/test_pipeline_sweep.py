@@ -166,7 +166,10 @@ def test_address_of_a_two_node_cluster(four: SweepResult, tmp_path: Path, cache:
     try:
         cluster.add_node(num_cpus=1, object_store_memory=80 * 1024 * 1024)
         cluster.wait_for_nodes()
-        sets = [a for k, v in TINY.items() for a in ("--set", f"{k}={v}")]
+        # the first sweep's int8 model, so the cluster only copies it in, deploys and reports
+        base = next(v for v in four.doc["variants"] if v["name"] == "base-cortex-m4")
+        tflite = (Path(base["out"]) / "tflite" / "model.tflite").resolve()
+        sets = [a for k, v in {**TINY, "model": str(tflite)}.items() for a in ("--set", f"{k}={v}")]
         cmd = [sys.executable, "-m", "edgefact.cli", "sweep", *sets, "-t", "cortex-m33", "-t", "cortex-m55",
                "--address", cluster.address, "--workers", "2", "--cache", str(cache), "-o", str(tmp_path)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900,

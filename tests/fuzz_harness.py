@@ -35,7 +35,7 @@ from edgefact.errors import EdgefactError, MalformedModelError
 from edgefact.report.logproto import LogFeeder, LogProtocolError, encode_record
 
 CORPUS_DIR = Path(__file__).resolve().parent / "data" / "fuzz"
-TARGETS = ("reader", "generator", "logproto")
+TARGETS = ("reader", "generator", "oracle", "logproto")
 #: More seed files (``scripts/fuzz`` adds the cached one-op models of tests/opmodels.py); set
 #: before the first call of :func:`seeds`.
 EXTRA_SEEDS: list[Path] = []
@@ -306,6 +306,35 @@ def check_generator(data: bytes) -> str:
     return "generated"
 
 
+def check_oracle(data: bytes) -> str:
+    """The contained reference interpreters on what the reader accepts: TFLM's and LiteRT's
+    aborts, SIGFPE and SIGSEGV must come back as EdgefactError (OracleCrashError), never kill us."""
+    import numpy as np
+
+    from edgefact.export import tflite_model
+    from edgefact.export.reference import OracleCrashError, run_litert_ref, run_tflm
+
+    try:
+        model = tflite_model._load(bytes(data))
+    except MalformedModelError:
+        return "rejected by the reader"
+    shapes = [tuple(model.tensors[i].shape) for i in model.inputs]
+    rng = np.random.default_rng(zlib.crc32(data))
+    try:
+        xs = [rng.integers(-128, 128, (1, *s[1:]) if s and s[0] == 1 else (1, *s), dtype=np.int8) for s in shapes]
+    except (ValueError, MemoryError):
+        return "rejected: inputs too large"
+    outcome = "ran"
+    for run in (run_tflm, run_litert_ref):
+        try:
+            run(bytes(data), xs)
+        except OracleCrashError:
+            outcome = "an oracle crashed (contained)"
+        except EdgefactError:
+            outcome = "refused by an oracle"
+    return outcome
+
+
 def check_logproto(log: bytes | str, chunks: list[int]) -> str:
     """Parsing never raises; the typed views raise at most LogProtocolError."""
     feeder = LogFeeder()
@@ -326,7 +355,8 @@ def check_logproto(log: bytes | str, chunks: list[int]) -> str:
     return outcome
 
 
-CHECKS: dict[str, Callable[..., str]] = {"reader": check_reader, "generator": check_generator}
+CHECKS: dict[str, Callable[..., str]] = {"reader": check_reader, "generator": check_generator,
+                                         "oracle": check_oracle}
 
 
 # ---- corpus of regression cases ----------------------------------------------------------------

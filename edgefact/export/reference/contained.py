@@ -141,4 +141,8 @@ def call(interpreter: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T
         status, value = reply
         if status == "ok":
             return value  # type: ignore[no-any-return]
-        raise value
+        if isinstance(value, EdgefactError):
+            raise value
+        # anything else is the interpreter (or its Python binding) failing on this model
+        raise EdgefactError(f"the {interpreter} reference could not run the model ({type(value).__name__}: "
+                            f"{str(value)[:300]}); its bit-exactness cannot be checked") from value

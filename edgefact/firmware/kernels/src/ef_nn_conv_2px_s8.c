@@ -326,6 +326,12 @@ void ef_nn_conv_2px_s8(
 /* output channels whose effective biases are computed at a time (stack: 4 bytes each) */
 #define EF_CONV_MVE_CHUNK 32
 
+/* Rows mode (reading interior windows in place) only for layers with fewer output channels per
+ * group: each run costs ~10 instructions of loop control per channel pair, which outweighs
+ * copying the window into a column (~2 instructions per 16 bytes, once per pixel) from a few
+ * channels on. */
+#define EF_CONV_ROWS_MAX_OC 8
+
 typedef struct {
     const int8_t *input;
     const ef_dims *in;
@@ -397,6 +403,42 @@ static void fill_column(int8_t *col, const conv_geom *g, int32_t iy0, int32_t ix
             }
             col += seg;
             src += step;
+        }
+        return;
+    }
+    if (fc == in->c && kx0 == 0 && kx1 == g->kw && iy0 >= 0 && iy0 + g->kh <= in->h && seg > 16) {
+        /* a window inside the input: kh row copies of seg bytes */
+        const int32_t step = in->w * in->c;
+        const int32_t n16 = seg >> 4;
+        const int32_t rem = seg & 15;
+        const mve_pred16_t p = vctp8q((uint32_t)rem);
+        const int8_t *src = g->input + ((g->b * in->h + iy0) * in->w + ix0) * in->c;
+        for (int32_t ky = 0; ky < g->kh; ++ky) {
+            const int8_t *s = src;
+            for (int32_t i = 0; i < n16; ++i) {
+                vstrbq_s8(col, vldrbq_s8(s));
+                col += 16;
+                s += 16;
+            }
+            if (rem != 0) {
+                vstrbq_p_s8(col, vldrbq_z_s8(s, p), p);
+                col += rem;
+            }
+            src += step;
+        }
+        return;
+    }
+    if (fc == in->c && kx1 > kx0) {
+        /* a border window: the whole column at the zero point, then the in-bounds part of each
+         * in-bounds row */
+        const int32_t left = kx0 * fc;
+        const int32_t mid = (kx1 - kx0) * fc;
+        fill_s8(col, vpad, g->kh * seg);
+        for (int32_t iy = iy0; iy < iy0 + g->kh; ++iy) {
+            if (iy >= 0 && iy < in->h) {
+                copy_s8(col + left, g->input + ((g->b * in->h + iy) * in->w + ix0 + kx0) * in->c, mid);
+            }
+            col += seg;
         }
         return;
     }
@@ -722,7 +764,7 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
     const int32_t ph = params->padding.h;
     const int32_t pw = params->padding.w;
     const int32_t row_vectors = g.kh * ((g.kw * g.fc + 15) >> 4);
-    g.rows_mode = scratch != 0 && groups == 1 && row_vectors <= ((col_len + 15) >> 4);
+    g.rows_mode = scratch != 0 && groups == 1 && row_vectors <= ((col_len + 15) >> 4) && opg < EF_CONV_ROWS_MAX_OC;
     if (g.rows_mode) {
         g.rows = g.kh;
         g.seg = g.kw * g.fc;

@@ -200,7 +200,7 @@ class _ConvBase(OpDef):
             raise ctx.fail(op, f"dilation {dh}x{dw}; dilation factors must be >= 1")
         sh, sw = int(o["stride_h"]), int(o["stride_w"])
         fo, kh, kw, fi = filt.shape
-        if (kh - 1) * dh + 1 > 2 * h + 1 or (kw - 1) * dw + 1 > 2 * w + 1:
+        if (dh, dw) != (1, 1) and ((kh - 1) * dh + 1 > 2 * h + kh or (kw - 1) * dw + 1 > 2 * w + kw):
             raise ctx.fail(op, f"dilation {dh}x{dw} of a {kh}x{kw} filter spans more than twice the {h}x{w} input; "
                                "every output would read padding only")
         filt_data = dilate_filter(filt.data, dh, dw)  # zero taps between the real ones: bit-exact

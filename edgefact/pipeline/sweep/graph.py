@@ -119,7 +119,7 @@ def build_graph(variants: list[Variant], base: dict[str, Any], out_dir: Path) ->
                 chain.append(node_id)
                 break
             stage = spec.dir_name(target)
-            declared = _jsonable({o: getattr(cfg, o) for o in spec.options})
+            declared = _jsonable({o: getattr(cfg, o, None) for o in spec.options})
             node_id = digest(["stage", spec.name, spec.action, stage, json.dumps(declared, sort_keys=True), parent])
             node = nodes.get(node_id)
             if node is None:

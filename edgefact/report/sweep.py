@@ -36,6 +36,7 @@ SWEEP_SCHEMA = "edgefact.sweep/1"
 #: the build options a variant table shows, in this order, when any variant sets them
 OPTION_COLUMNS = ("model", "factorize", "rank", "energy", "atoms", "groups", "cluster", "cluster_per_channel",
                   "pack", "width", "epochs", "target")
+#: the options that make a variant factorized: its baseline is the variant with none of them set
 FACTORIZE_KEYS = frozenset({"factorize", "rank", "energy", "atoms", "groups"})
 METRICS = ("latency", "flash", "ram")
 
@@ -119,19 +120,20 @@ def pareto_fronts(rows: Sequence[Mapping[str, Any]], budget: Budget | None = Non
     return out
 
 
-def _baseline_key(row: Mapping[str, Any]) -> str:
-    opts = {k: v for k, v in (row.get("options") or {}).items() if k not in FACTORIZE_KEYS and k != "out"}
+def _baseline_key(row: Mapping[str, Any], factorize_keys: frozenset[str]) -> str:
+    opts = {k: v for k, v in (row.get("options") or {}).items() if k not in factorize_keys and k != "out"}
     return json.dumps(opts, sort_keys=True, default=str)
 
 
-def delivered_shares(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def delivered_shares(rows: Sequence[Mapping[str, Any]],
+                     factorize_keys: frozenset[str] = FACTORIZE_KEYS) -> list[dict[str, Any]]:
     """For each factorized variant with an unfactorized twin: MAC saving, count saving, their ratio."""
     good = ok_rows(rows)
-    baselines = {_baseline_key(r): r for r in good if (r.get("options") or {}).get("factorize", "none") == "none"}
+    baselines = {_baseline_key(r, factorize_keys): r for r in good if (r.get("options") or {}).get("factorize", "none") == "none"}
     out = []
     for r in good:
         method = (r.get("options") or {}).get("factorize", "none")
-        base = baselines.get(_baseline_key(r))
+        base = baselines.get(_baseline_key(r, factorize_keys))
         if method == "none" or base is None:
             continue
         t, tb = _totals(r), _totals(base)
@@ -186,8 +188,9 @@ def recommend(rows: Sequence[Mapping[str, Any]], budget: Budget) -> dict[str, di
     return out
 
 
-def analyze(rows: Sequence[Mapping[str, Any]], budget: Budget) -> dict[str, Any]:
-    return {"fronts": pareto_fronts(rows, budget), "delivered": delivered_shares(rows),
+def analyze(rows: Sequence[Mapping[str, Any]], budget: Budget,
+            factorize_keys: frozenset[str] = FACTORIZE_KEYS) -> dict[str, Any]:
+    return {"fronts": pareto_fronts(rows, budget), "delivered": delivered_shares(rows, factorize_keys),
             "recommendations": recommend(rows, budget), "budget": asdict(budget)}
 
 

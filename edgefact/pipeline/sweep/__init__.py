@@ -23,7 +23,7 @@ from edgefact.pipeline.stages import code_fingerprint
 from edgefact.pipeline.sweep.backends import RunState, run_local, run_ray
 from edgefact.pipeline.sweep.execute import NodeContext
 from edgefact.pipeline.sweep.graph import SweepGraph, build_graph
-from edgefact.pipeline.sweep.spec import SweepSpec, Variant, expand
+from edgefact.pipeline.sweep.spec import FACTORIZE_PARAMS, SweepSpec, Variant, expand
 from edgefact.report.sweep import SWEEP_SCHEMA, Budget, analyze, write_sweep_reports
 
 __all__ = ["SweepOptions", "SweepResult", "plan_sweep", "run_sweep"]
@@ -111,7 +111,7 @@ def sweep_document(spec: SweepSpec, opts: SweepOptions, graph: SweepGraph, state
                    "saved_seconds": round(sum(float(r.get("saved_seconds") or 0.0) for r in stage_recs), 1)},
         "variants": rows,
         "nodes": [{**n.to_dict(), "options": None, "record": state.records.get(n.id)} for n in graph.nodes.values()],
-        "analysis": analyze(rows, opts.budget),
+        "analysis": analyze(rows, opts.budget, frozenset({"factorize", *FACTORIZE_PARAMS})),
     }
 
 

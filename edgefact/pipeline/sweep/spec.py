@@ -43,8 +43,20 @@ from edgefact.targets.runners.options import option_keys
 
 #: keys of the ``[sweep]`` table
 RUN_KEYS = ("out", "cache", "workers", "train_cpus", "address", "local", "fit", "max_ms", "max_flash", "max_ram")
+
+
+def _factorize_params() -> tuple[str, ...]:
+    """The factorization's own parameters, from the build's stage table: the options the factorize
+    stage declares that neither training nor clustering declares (rank, energy, atoms, groups...)."""
+    from edgefact.pipeline.stages import STAGES
+
+    shared = {o for s in STAGES if s.action in ("train", "cluster") for o in s.options}
+    spec = next(s for s in STAGES if s.action == "factorize")
+    return tuple(o for o in spec.options if o not in shared and o != "factorize")
+
+
 #: factorization parameters that a ``factorize`` value may carry
-FACTORIZE_PARAMS = ("rank", "energy", "atoms", "groups")
+FACTORIZE_PARAMS = _factorize_params()
 #: axes that are not build options but spell one
 ALIASES = {"cluster_mode": "cluster_per_channel"}
 _CLUSTER_MODES = {"per-channel": True, "per-tensor": False}

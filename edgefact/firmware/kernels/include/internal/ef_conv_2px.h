@@ -122,8 +122,9 @@ typedef uint32_t ef_col_word __attribute__((may_alias));
  * The column words are r0-r3 for the LDM (ascending registers = ascending addresses). n % 4 == 0;
  * the accumulators start at acc[] (e.g. the biases); f0 and f1 advance by n (the next channel
  * pair starts where f1 ends). */
-static inline __attribute__((always_inline)) void ef_conv_dot_2px_2ch_adv(const ef_col_word *col, const int8_t **pf0, const int8_t **pf1,
-                                           int32_t n, int32_t acc[4])
+static inline __attribute__((always_inline)) void ef_conv_dot_2px_2ch_adv(const ef_col_word *col,
+                                                                          const int8_t **pf0, const int8_t **pf1,
+                                                                          int32_t n, int32_t acc[4])
 {
 #if !defined(__OPTIMIZE__)
     /* -O0 keeps every variable in memory and has no 13 registers to give the asm: plain C */

@@ -9,13 +9,15 @@ generic and the specialised kernels both run on every shape that reaches them. N
 knows an operator: adding one means a registry entry, its kernel and a case in
 ``tests/opmodels.py``.
 
-Generated files live under ``.cache/kernels/<where>/<case><variant>/`` (stable paths, so the
-object cache and hostcheck's content-named binaries are reused from one session to the next).
+Generated files live under ``<GEN_ROOT>/<where>/<case><variant>/``: stable paths, so the object
+cache and hostcheck's content-named binaries are reused from one session to the next; GEN_ROOT is
+on /dev/shm where there is one, since ``generate_c`` rewrites (and fsyncs) every file each time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from opmodels import OPMODEL_CASES, OpSpec, build_opmodel, check_opmodel, get_op
 
 from edgefact.export.codegen import DEFAULT_PREFIX, GeneratedModel, generate_c
 from edgefact.export.hostcheck import run_host_batch
+from edgefact.export.ir import Graph
 from edgefact.export.lowering import lower
 from edgefact.export.ops import get_op
 from edgefact.export.reference import run_litert_ref, run_tflm
@@ -38,6 +41,16 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 DRIVER_DIR = Path(__file__).resolve().parent / "kernels_driver"
 CACHE = ROOT / ".cache" / "kernels"
+
+
+def _gen_root() -> Path:
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return shm / f"edgefact-{os.getuid()}-{hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]}" / "kernels"
+    return CACHE
+
+
+GEN_ROOT = _gen_root()
 
 
 def _conv(h: int, w: int, cin: int, cout: int, k: int, stride: int, padding: str, act: str, groups: int) -> OpSpec:
@@ -138,16 +151,20 @@ class Variant:
         return dict(self.kernels)
 
 
-def kernel_variants(model: bytes, target: Target | None = None) -> list[Variant]:
-    """The chosen kernels, then one variant per alternative kernel of each layer (from its
-    registry entry)."""
-    graph = lower(load_tflite(model), target)
-    out = [Variant()]
+def alternatives(graph: Graph) -> list[Variant]:
+    """One variant per alternative kernel of each layer of ``graph`` (lowered with the chosen
+    kernels), from the layer's registry entry."""
+    out = []
     for layer in graph.layers:
         entry = get_op(layer.op)
         assert entry is not None, layer.op
         out += [Variant(((layer.index, k),)) for k in entry.kernels(layer)[1:]]
     return out
+
+
+def kernel_variants(model: bytes, target: Target | None = None) -> list[Variant]:
+    """The chosen kernels, then every alternative (:func:`alternatives`)."""
+    return [Variant(), *alternatives(lower(load_tflite(model), target))]
 
 
 def uniform_variants(model: bytes, target: Target | None = None) -> list[Variant]:
@@ -166,7 +183,7 @@ def uniform_variants(model: bytes, target: Target | None = None) -> list[Variant
 
 def gen_dir(where: str, case: str, variant: Variant) -> Path:
     """A stable folder per (place, case, variant), named after them."""
-    return CACHE / where / re.sub(r"[^A-Za-z0-9_.@=-]", "_", case + variant.label)
+    return GEN_ROOT / where / re.sub(r"[^A-Za-z0-9_.@=-]", "_", case + variant.label)
 
 
 def generate(model: bytes, out_dir: Path, variant: Variant, target: Target | None = None,

@@ -23,7 +23,7 @@ from pathlib import Path
 import kernel_checks
 import numpy as np
 import pytest
-from kernels_harness import CACHE, CASES, case_model, generate, kernel_variants, reference
+from kernels_harness import CACHE, CASES, GEN_ROOT, Variant, alternatives, case_model, generate, reference
 from opmodels import random_inputs
 
 from edgefact.export.codegen import GeneratedModel
@@ -78,39 +78,44 @@ def _case(case: str) -> tuple[bytes, list[np.ndarray], list[np.ndarray]]:
     return _REFS[case]
 
 
-_FIRMWARE: dict[str, Firmware] = {}
+_FIRMWARE: list[Firmware] = []
 
 
-def _firmware(core: str) -> Firmware:
-    """Every case and variant generated for ``core`` under prefixes ef_k0, ef_k1 ... in one folder."""
-    if core in _FIRMWARE:
-        return _FIRMWARE[core]
-    target = get_target(core)
-    out = CACHE / "qemu" / core
+def _firmware() -> Firmware:
+    """Every case and variant under prefixes ef_k0, ef_k1 ... in one folder, generated once for
+    all cores: without a target, as code valid for every core (the DSP / MVE / portable bodies are
+    chosen when the kernel library is compiled for the core)."""
+    if _FIRMWARE:
+        return _FIRMWARE[0]
+    out = GEN_ROOT / "qemu"
     entries: list[Entry] = []
     bases: list[int] = []
     apps: list[AppModel] = []
     base = 0
     for case in CASES:
         model, xs, ref = _case(case)
-        for v in kernel_variants(model, target):
+        pending = [Variant()]
+        while pending:
+            v = pending.pop(0)
             prefix = f"ef_k{len(entries)}"
-            gen = generate(model, out / "gen", v, target, prefix=prefix, profile_base=base)
+            gen = generate(model, out / "gen", v, prefix=prefix, profile_base=base)
+            if not v.kernels:
+                pending += alternatives(gen.graph)
             entries.append(Entry(case + v.label, case, gen, prefix, _crc(ref, gen.output_type)))
             bases.append(base)
             apps.append(AppModel(gen, prefix, flatten_inputs(gen, xs if len(xs) > 1 else xs[0]), prefix,
                                  case + v.label))
             base += gen.num_regions
     write_app(apps, out / "app", log_outputs=False)
-    _FIRMWARE[core] = Firmware(entries, bases, apps, out / "gen")
-    return _FIRMWARE[core]
+    _FIRMWARE.append(Firmware(entries, bases, apps, out / "gen"))
+    return _FIRMWARE[0]
 
 
 _RUNS: dict[tuple[str, bool], RunResult] = {}
 
 
 def _run(core: str, portable: bool = False) -> tuple[Firmware, RunResult]:
-    fw = _firmware(core)
+    fw = _firmware()
     key = (core, portable)
     if key not in _RUNS:
         target = get_target(core)
@@ -124,7 +129,7 @@ def _run(core: str, portable: bool = False) -> tuple[Firmware, RunResult]:
         elf = build_firmware(target, [*sources, app_dir / "ef_app_model.c", app_dir / "ef_app_inputs.c",
                                       *kernel_sources()],
                              [fw.gen_dir, app_dir, kernel_include_dir()],
-                             fw.gen_dir.parent / ("build-portable" if portable else "build"), defines=defines)
+                             CACHE / "qemu" / (core + ("-portable" if portable else "")), defines=defines)
         result = get_runner("qemu").run(elf, target, timeout_s=600)
         assert result.ok, f"{core}: exit {result.exit_status}: {result.raw_output[-2000:]}"
         _RUNS[key] = result
@@ -147,7 +152,7 @@ def _check_api(core: str, portable: bool = False) -> None:
 def test_every_variant_is_in_the_firmware() -> None:
     """Specialised and generic kernels both run: the firmware holds the alternatives of 1x1
     convolutions, 3x3 depthwise and shift layers besides the chosen kernels."""
-    fw = _firmware("cortex-m4")
+    fw = _firmware()
     kernels = {layer.kernel for e in fw.entries for layer in e.gen.graph.layers}
     assert {"ef_conv_s8", "ef_conv_1x1_s8", "ef_depthwise_conv_s8", "ef_depthwise_conv_3x3_s8",
             "ef_shift_s8"} <= kernels

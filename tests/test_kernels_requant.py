@@ -41,16 +41,18 @@ def test_c_requantize_bit_exact_over_int32(tmp_path) -> None:
     t = triples()
     (tmp_path / "in.bin").write_bytes(t.astype("<i4").tobytes())
     subprocess.run([_build_check(tmp_path), str(tmp_path / "in.bin"), str(tmp_path / "out.bin")], check=True)
-    got = np.frombuffer((tmp_path / "out.bin").read_bytes(), "<i4").reshape(-1, 2)
+    got = np.frombuffer((tmp_path / "out.bin").read_bytes(), "<i4").reshape(-1, 3)
     assert got.shape[0] == t.shape[0]
     want = np.array([quant.multiply_by_quantized_multiplier(int(x), int(m), int(s)) for x, m, s in t.tolist()],
                     np.int64)
-    for col, name in ((0, "ef_requantize"), (1, "ef_requantize_any")):
+    for col, name in ((0, "ef_requantize"), (1, "ef_requantize_any"), (2, "ef_rq_chan_apply")):
         bad = np.nonzero(got[:, col] != want)[0]
         assert bad.size == 0, (name, [(t[i].tolist(), int(got[i, col]), int(want[i])) for i in bad[:5]])
     # the inputs really reach both roundings' ties, negative multipliers and saturation
     assert (t[:, 1] == 2**30).sum() > 50_000 and (t[:, 1] < 0).sum() > 30_000
     assert ((t[:, 0] == -(2**31)) & (t[:, 1] == -(2**31))).any()
+    # the per-channel form (column 2) applies to most of them (multiplier >= 0, shift in [-23, -2])
+    assert ((t[:, 1] >= 0) & (t[:, 2] <= -2) & (t[:, 2] >= -23)).sum() > 250_000
 
 
 def test_kernel_requantization_on_int32_accumulators() -> None:

@@ -3,8 +3,10 @@
  *
  *   ef_requant_check IN.bin OUT.bin
  *
- * IN.bin: int32 triples (x, multiplier, shift), little endian. OUT.bin: per triple two int32,
- * ef_requantize (the fast path used by every kernel) and ef_requantize_any (the general one).
+ * IN.bin: int32 triples (x, multiplier, shift), little endian. OUT.bin: per triple three int32,
+ * ef_requantize (the fast path used by every kernel), ef_requantize_any (the general one) and,
+ * where ef_rq_chan_ok holds, ef_rq_chan_apply minus the output offset it adds (offset of the
+ * triple number i: i % 256 - 128), else ef_requantize again.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -25,9 +27,15 @@ int main(int argc, char **argv)
         return 2;
     }
     int32_t t[3];
-    while (fread(t, sizeof t[0], 3, fi) == 3) {
-        const int32_t r[2] = {ef_requantize(t[0], t[1], t[2]), ef_requantize_any(t[0], t[1], t[2])};
-        if (fwrite(r, sizeof r[0], 2, fo) != 2) {
+    for (uint32_t i = 0; fread(t, sizeof t[0], 3, fi) == 3; ++i) {
+        const int32_t z = (int32_t)(i % 256u) - 128;
+        int32_t fast = ef_requantize(t[0], t[1], t[2]);
+        if (ef_rq_chan_ok(t[1], t[2])) {
+            const ef_rq_chan q = ef_rq_chan_of(t[1], t[2], z);
+            fast = ef_rq_chan_apply(t[0], q.khi, q.mult, q.e) - z;
+        }
+        const int32_t r[3] = {ef_requantize(t[0], t[1], t[2]), ef_requantize_any(t[0], t[1], t[2]), fast};
+        if (fwrite(r, sizeof r[0], 3, fo) != 3) {
             fprintf(stderr, "ef_requant_check: write failed\n");
             return 2;
         }

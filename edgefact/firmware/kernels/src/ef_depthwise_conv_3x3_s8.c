@@ -139,7 +139,7 @@ static void dw3x3_dsp(const ef_dw_conv_params *params, const ef_per_channel_quan
  * reads x[j+2] with SMLABB and x[j+3..j+4] with SMLAD). Rows outside the input are zero rows of the
  * ring and columns outside it zero columns, so borders run the same loop. The ring rows stay in
  * place: each output row picks the rotation of the per-channel weight pairs that matches the ring
- * slots. Requantization with per-channel constants (dw_rq_fast: 5 instructions and an SSAT). */
+ * slots. Requantization with per-channel constants (ef_rq_chan_apply: 5 instructions, and an SSAT). */
 
 typedef struct {
     /* per ring rotation: the six weight pairs, then khi, mult, e, bias (dw_quad_s1 reads them) */
@@ -151,19 +151,6 @@ typedef struct {
     int32_t bias;
     int32_t fast;
 } dw_chan;
-
-/* ef_requantize(acc, mult, -(e + 1)) + output offset, for a multiplier >= 0 and a right shift r in
- * [2, 23]: ef_requantize's right-shift constant (2^30 + (2^(r-1) - [acc < 0]) * 2^31) with
- * [acc < 0] subtracted as a 64-bit borrow (AND, RSBS, SBC, SMLAL, ASR; its low word is 2^30 for
- * r >= 2) and the output offset added as offset * 2^(31+r): for r <= 23 the sum stays inside int64
- * and its high word inside int32 for every int32 acc (|acc * mult| < 2^62, offset * 2^(r-1) <=
- * 2^29), so floor((n + z * 2^(31+r)) / 2^(31+r)) = floor(n / 2^(31+r)) + z exactly. */
-static inline int32_t dw_rq_fast(int32_t acc, int32_t khi, int32_t mult, int32_t e)
-{
-    const int64_t k = (int64_t)(((uint64_t)(uint32_t)khi << 32) | 0x40000000u);
-    const int64_t n = k - (int64_t)((uint32_t)acc & 0x80000000u) + (int64_t)acc * mult;
-    return (int32_t)(n >> 32) >> e;
-}
 
 /* Weight pairs of one channel, per kernel row ky: (w[ky][0], w[ky][1]) and (w[ky][1], w[ky][2]),
  * for the three rotations rot of the ring (ring row m holds kernel row (m + rot) % 3); transposed:
@@ -190,9 +177,10 @@ static void dw_chan_setup(dw_chan *ch, int32_t c, const int8_t *filter, int32_t 
     ch->mult = quant->multiplier[c];
     ch->shift = quant->shift[c];
     ch->bias = bias != 0 ? bias[c] : 0;
-    ch->fast = full_range && ch->mult >= 0 && ch->shift <= -2 && ch->shift >= -23;
-    ch->e = ch->fast ? -1 - ch->shift : 0;
-    ch->khi = ch->fast ? (1 << (ch->e - 1)) + out_off * (1 << ch->e) : 0;
+    ch->fast = full_range && ef_rq_chan_ok(ch->mult, ch->shift);
+    const ef_rq_chan q = ch->fast ? ef_rq_chan_of(ch->mult, ch->shift, out_off) : (ef_rq_chan){0, 0, 0};
+    ch->e = q.e;
+    ch->khi = q.khi;
     for (int32_t rot = 0; rot < 3; ++rot) {
         ch->w[rot][6] = (uint32_t)ch->khi;
         ch->w[rot][7] = (uint32_t)ch->mult;
@@ -243,7 +231,7 @@ static void dw_chan_setup(dw_chan *ch, int32_t c, const int8_t *filter, int32_t 
         a3 = __smlad(x45, (wb), a3);                                             \
     } while (0)
 
-/* The fast stride-1 four-output step (DW_ROW4 and dw_rq_fast + SSAT) in one asm block: GCC's
+/* The fast stride-1 four-output step (DW_ROW4 and ef_rq_chan_apply + SSAT) in one asm block: GCC's
  * allocation of the C version spills a dozen values per step (84 instructions per 4 outputs, 74
  * here: three lines of LDRD + LDR + LDRD (weights) + 8 MACs, then per output AND, RSBS, SBC, SMLAL,
  * ASR, SSAT, STRB, ADD). k: the channel's w[rot] (pairs, khi, mult, e, bias); the outputs go to
@@ -296,7 +284,7 @@ static inline int8_t dw_ring_out(int32_t acc, int fast, int32_t khi, int32_t mul
                                  int32_t out_off, int32_t lo, int32_t hi)
 {
     if (fast) {
-        return (int8_t)__ssat(dw_rq_fast(acc, khi, mult, e), 8);
+        return (int8_t)__ssat(ef_rq_chan_apply(acc, khi, mult, e), 8);
     }
     return ef_clamp_to_s8(ef_requantize(acc, mult, shift) + out_off, lo, hi);
 }

@@ -86,6 +86,41 @@ static inline int32_t ef_requantize(int32_t x, int32_t multiplier, int32_t shift
     return ef_requantize_any(x, multiplier, shift);
 }
 
+/* The same with per-channel constants, for loops over many accumulators of one channel (the
+ * depthwise ring; the conv / FC epilogues could use it too): ef_requantize(acc, m, shift) +
+ * output offset in 5 instructions (AND, RSBS, SBC, SMLAL, ASR) when ef_rq_chan_ok(m, shift):
+ * ef_requantize's right-shift constant 2^30 + (2^(r-1) - [acc < 0]) * 2^31 with [acc < 0]
+ * subtracted as a 64-bit borrow (its low word is 2^30 for r >= 2) and the offset z in [-128, 127]
+ * added as z * 2^(31+r): for r <= 23 the sum stays inside int64 and its high word inside int32 for
+ * every int32 acc (|acc * m| < 2^62, |z| * 2^(r-1) <= 2^29), so
+ * floor((n + z * 2^(31+r)) / 2^(31+r)) = floor(n / 2^(31+r)) + z exactly. */
+typedef struct {
+    int32_t khi;  /* high word of 2^30 + 2^(30+r) + z * 2^(31+r) */
+    int32_t mult;
+    int32_t e;    /* r - 1 */
+} ef_rq_chan;
+
+static inline int ef_rq_chan_ok(int32_t multiplier, int32_t shift)
+{
+    return multiplier >= 0 && shift <= -2 && shift >= -23;
+}
+
+/* Precondition: ef_rq_chan_ok(multiplier, shift), out_off in [-128, 127]. */
+static inline ef_rq_chan ef_rq_chan_of(int32_t multiplier, int32_t shift, int32_t out_off)
+{
+    const int32_t e = -1 - shift;
+    const ef_rq_chan q = {(1 << (e - 1)) + out_off * (1 << e), multiplier, e};
+    return q;
+}
+
+static inline int32_t ef_rq_chan_apply(int32_t acc, int32_t khi, int32_t mult, int32_t e)
+{
+    const int64_t k = (int64_t)(((uint64_t)(uint32_t)khi << 32) | 0x40000000u);
+    const int64_t n = k - (int64_t)((uint32_t)acc & 0x80000000u) + (int64_t)acc * mult;
+    /* >> on negative values is arithmetic on every compiler we target (gcc documents it). */
+    return (int32_t)(n >> 32) >> e;
+}
+
 static inline int8_t ef_clamp_to_s8(int32_t v, int32_t lo, int32_t hi)
 {
     v = v < lo ? lo : v;

@@ -185,3 +185,31 @@ def test_address_without_a_cluster_fails_fast(tmp_path: Path) -> None:
     res = CliRunner().invoke(sweep_cmd, ["--set", "model=cnn", "-t", "cortex-m4", "--address", f"127.0.0.1:{port}",
                                          "-o", str(tmp_path)])
     assert isinstance(res.exception, EdgefactError) and "no Ray cluster at 127.0.0.1" in str(res.exception)
+
+
+def test_stage_runner_shared_cache_and_stop_after(tmp_path: Path) -> None:
+    from edgefact.pipeline.stages import SharedCache, StageRunner, StopAfterStage
+
+    calls: list[str] = []
+
+    def stage(tmp: Path) -> dict:
+        calls.append("ran")
+        (tmp / "out.txt").write_text("artifact")
+        return {"n": 1}
+
+    shared = SharedCache(tmp_path / "cache", code="pinned")
+    first = StageRunner(tmp_path / "a", shared=shared, echo=lambda s: None)
+    r1 = first.run("step", stage, options={"x": 1}, outputs=("out.txt",))
+    second = StageRunner(tmp_path / "b", shared=shared, stop_after="step", echo=lambda s: None)
+    with pytest.raises(StopAfterStage) as stop:
+        second.run("step", stage, options={"x": 1}, outputs=("out.txt",))
+    r2 = stop.value.result
+    assert calls == ["ran"] and not r1.cached and r2.cached and r2.dir == r1.dir and r2.info == {"n": 1}
+    assert r1.dir.parent == tmp_path / "cache" / "step"
+    for out in ("a", "b"):
+        link = tmp_path / out / "step"
+        assert link.is_symlink() and link.resolve() == r1.dir.resolve()
+    # another code version is another key: the stage runs again into its own cache entry
+    other = StageRunner(tmp_path / "c", shared=SharedCache(tmp_path / "cache", code="other"), echo=lambda s: None)
+    r3 = other.run("step", stage, options={"x": 1}, outputs=("out.txt",))
+    assert calls == ["ran", "ran"] and r3.dir != r1.dir

@@ -324,7 +324,7 @@ void ef_nn_conv_2px_s8(
  */
 
 /* output channels whose effective biases are computed at a time (stack: 4 bytes each) */
-#define EF_CONV_MVE_CHUNK 32
+#define EF_CONV_MVE_CHUNK 64
 
 /* Rows mode (reading interior windows in place) only for layers with fewer output channels per
  * group: each run costs ~10 instructions of loop control per channel pair, which outweighs
@@ -693,17 +693,22 @@ static inline __attribute__((always_inline)) void store_4ch(int8_t *dsta, int8_t
                                                            const int32_t *acc, const int32_t *accb,
                                                            const int32_t *eff, const int32_t *mult,
                                                            const int32_t *shift, int32_t cnt, const int full,
-                                                           int32_t out_off, int32x4_t lo, int32x4_t hi)
+                                                           const int lsh, int32_t out_off, int32x4_t lo,
+                                                           int32x4_t hi)
 {
     const mve_pred16_t p = vctp32q((uint32_t)cnt);
     const int32x4_t zero = vdupq_n_s32(0);
     const int32x4_t vs = full ? vldrwq_s32(shift) : vldrwq_z_s32(shift, p);
     const int32x4_t vm = full ? vldrwq_s32(mult) : vldrwq_z_s32(mult, p);
     const int32x4_t ve = vldrwq_s32(eff);
-    const int32x4_t right = vminq_s32(vs, zero);
+    const int32x4_t right = lsh ? vminq_s32(vs, zero) : vs;
     const int32x4_t left = vmaxq_s32(vs, zero);
-    /* ef_requantize_x4 with the shift split once for both pixels */
-    int32x4_t x = vshlq_s32(vaddq_s32(vldrwq_s32(acc), ve), left);
+    /* ef_requantize_x4 with the shift split once for both pixels (no left shift when every shift
+     * of the layer is <= 0, lsh == 0) */
+    int32x4_t x = vaddq_s32(vldrwq_s32(acc), ve);
+    if (lsh) {
+        x = vshlq_s32(x, left);
+    }
     x = vqrdmulhq_s32(x, vm);
     x = vqaddq_s32(x, vshrq_n_s32(vandq_s32(x, right), 31));
     x = vminq_s32(vmaxq_s32(vaddq_n_s32(vrshlq_s32(x, right), out_off), lo), hi);
@@ -713,7 +718,10 @@ static inline __attribute__((always_inline)) void store_4ch(int8_t *dsta, int8_t
         vstrbq_p_s32(dsta, x, p);
     }
     if (has_b) {
-        int32x4_t y = vshlq_s32(vaddq_s32(vldrwq_s32(accb), ve), left);
+        int32x4_t y = vaddq_s32(vldrwq_s32(accb), ve);
+        if (lsh) {
+            y = vshlq_s32(y, left);
+        }
         y = vqrdmulhq_s32(y, vm);
         y = vqaddq_s32(y, vshrq_n_s32(vandq_s32(y, right), 31));
         y = vminq_s32(vmaxq_s32(vaddq_n_s32(vrshlq_s32(y, right), out_off), lo), hi);
@@ -726,20 +734,35 @@ static inline __attribute__((always_inline)) void store_4ch(int8_t *dsta, int8_t
 }
 
 /* Channels 0..n-1 of the pixel pair (pixel b's sums at acc + EF_CONV_ACC_B bytes). */
-static inline void store_2px(int8_t *dsta, int8_t *dstb, int has_b, const int32_t *acc, const int32_t *eff,
-                             const int32_t *mult, const int32_t *shift, int32_t n, int32_t out_off, int32_t act_min,
-                             int32_t act_max)
+static inline __attribute__((always_inline)) void store_2px_body(int8_t *dsta, int8_t *dstb, int has_b,
+                                                                const int32_t *acc, const int32_t *eff,
+                                                                const int32_t *mult, const int32_t *shift, int32_t n,
+                                                                int32_t out_off, int32_t act_min, int32_t act_max,
+                                                                const int lsh)
 {
     const int32x4_t lo = vdupq_n_s32(act_min);
     const int32x4_t hi = vdupq_n_s32(act_max);
     const int32_t *accb = acc + EF_CONV_ACC_B / 4;
     int32_t k = 0;
     for (; k + 4 <= n; k += 4) {
-        store_4ch(dsta + k, dstb + k, has_b, acc + k, accb + k, eff + k, mult + k, shift + k, 4, 1, out_off, lo, hi);
+        store_4ch(dsta + k, dstb + k, has_b, acc + k, accb + k, eff + k, mult + k, shift + k, 4, 1, lsh, out_off, lo,
+                  hi);
     }
     if (k < n) {
-        store_4ch(dsta + k, dstb + k, has_b, acc + k, accb + k, eff + k, mult + k, shift + k, n - k, 0, out_off, lo,
-                  hi);
+        store_4ch(dsta + k, dstb + k, has_b, acc + k, accb + k, eff + k, mult + k, shift + k, n - k, 0, lsh, out_off,
+                  lo, hi);
+    }
+}
+
+/* Channels 0..n-1 of the pixel pair; lsh: some channel of the layer shifts left. */
+static void store_2px(int8_t *dsta, int8_t *dstb, int has_b, const int32_t *acc, const int32_t *eff,
+                      const int32_t *mult, const int32_t *shift, int32_t n, int32_t out_off, int32_t act_min,
+                      int32_t act_max, int lsh)
+{
+    if (lsh) {
+        store_2px_body(dsta, dstb, has_b, acc, eff, mult, shift, n, out_off, act_min, act_max, 1);
+    } else {
+        store_2px_body(dsta, dstb, has_b, acc, eff, mult, shift, n, out_off, act_min, act_max, 0);
     }
 }
 
@@ -790,6 +813,10 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
     const int32_t out_off = params->output_offset;
     const int32_t act_min = params->activation.min;
     const int32_t act_max = params->activation.max;
+    int lsh = 0;
+    for (int32_t oc = 0; oc < out->c; ++oc) {
+        lsh |= shift[oc] > 0;
+    }
     for (int32_t b = 0; b < in->n; ++b) {
         g.b = b;
         int8_t *out_b = output + b * n_px * out->c;
@@ -835,7 +862,7 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
                     }
                     int8_t *dsta = out_b + p * out->c + cs;
                     store_2px(dsta, dsta + out->c, has_b, acc, eff, mult + cs, shift + cs, nc, out_off, act_min,
-                              act_max);
+                              act_max, lsh);
                 }
             }
         }

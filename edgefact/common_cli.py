@@ -60,6 +60,7 @@ VOCABULARY: dict[str, Term] = {t.flag: t for t in (
     Term("--json", None, "boolean", "Print the result as JSON on stdout."),
     Term("--config", None, "text", "edgefact.toml to read options from (command-line options win)."),
     Term("--threads", None, "integer", "Torch threads.  [default: min(2, CPUs)]"),
+    Term("--baseline", None, "text", "The build a run is compared against (its ratios and delivered MAC saving)."),
 )}
 
 #: spellings that used to be primary names and now are secondary aliases only

@@ -99,6 +99,12 @@ def test_compare_command_reports_delivered_share_and_exports(tmp_path) -> None:
     res = CliRunner(mix_stderr=False).invoke(cli, ["compare", *map(str, dirs), "--json", "--no-plot", "-o",
                                                    str(tmp_path / "j")])
     assert json.loads(res.stdout)["baseline"] == "base"
+    # any two runs: --baseline picks the one the others are diffed against
+    res = CliRunner(mix_stderr=False).invoke(cli, ["compare", *map(str, dirs), "--baseline", str(dirs[1]), "--json",
+                                                   "--no-plot", "-o", str(tmp_path / "k")])
+    data = json.loads(res.stdout)
+    assert data["baseline"] == "lowrank" and [r["label"] for r in data["runs"]] == ["lowrank", "base"]
+    assert data["runs"][1]["speedup"] == pytest.approx(749500 / 830000)
 
 
 def test_fronts_without_accuracy_and_model_warning(tmp_path) -> None:

@@ -164,9 +164,9 @@ def _check_dataset(name: str) -> None:
 @opt("--config", dest="config_path", type=click.Path(dir_okay=False), default=None,
      help=f"edgefact.toml to read options from (command-line options win).  [default: ./{LOCAL_CONFIG} when present]")
 @click.option("--force", multiple=True, metavar="STAGE", help="Re-run this stage even if cached (repeatable).")
-@click.option("--baseline", type=click.Path(path_type=Path), default=None, metavar="DIR",
-              help="A build (or report.json) this run derives from, e.g. the unfactorized model: the report adds "
-                   "speed-up, MAC/flash/arena ratios and the delivered share of the MAC saving, per layer too.")
+@opt("--baseline", type=click.Path(path_type=Path), default=None, metavar="DIR",
+     help="A build (or report.json) this run derives from, e.g. the unfactorized model: the report adds "
+          "speed-up, MAC/flash/arena ratios and the delivered share of the MAC saving, per layer too.")
 @output_options
 @examples("edgefact build                                   # default model, fashion-mnist, cortex-m7",
           "edgefact build -t cortex-m4 -t cortex-m55 --factorize lowrank -k 16",

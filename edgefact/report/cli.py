@@ -26,14 +26,18 @@ from edgefact.report.render import format_table
 @opt("--out", dest="out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
      help="Folder for compare.html/png/csv/json.  [default: compare/ beside the runs]")
 @click.option("--no-plot", is_flag=True, help="No compare.html/png (still compare.csv/json).")
+@opt("--baseline", type=click.Path(path_type=Path), default=None, metavar="DIR",
+     help="The run the others are compared against (moved first; added when not among DIRS).  "
+          "[default: the first DIR]")
 @click.option("--layers", "show_layers", is_flag=True,
               help="Also print the per-layer diff of every run against the first (the baseline).")
 @output_options
 @examples("edgefact compare build-m4 build-m55",
           "edgefact compare base lowrank lowrank-k16 --layers",
+          "edgefact compare m4 m55 m7 --baseline m55 --layers        # per-layer diff against m55",
           "edgefact compare runs/* --json --out cmp/")
 def compare_cmd(dirs: tuple[Path, ...], out_dir: Path | None, no_plot: bool, show_layers: bool, quiet: bool,
-                verbose: bool, as_json: bool) -> None:
+                verbose: bool, as_json: bool, baseline: Path | None = None) -> None:
     """Compare build directories (each holding a report.json): accuracy, MACs, instructions, flash, RAM.
 
     The first run is the baseline: the others get their speed-up, flash and RAM ratios and the
@@ -43,6 +47,8 @@ def compare_cmd(dirs: tuple[Path, ...], out_dir: Path | None, no_plot: bool, sho
     from edgefact.progress import use_output
 
     with use_output(make_output(quiet, verbose, as_json)) as out:
+        if baseline is not None:  # any two runs: the chosen one first
+            dirs = (baseline, *(d for d in dirs if Path(d).resolve() != Path(baseline).resolve()))
         variants = load_variants(dirs)
         warn = mixed_warning(variants)
         if warn:

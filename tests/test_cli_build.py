@@ -188,3 +188,16 @@ def test_init_writes_a_config_that_reads_back_and_is_picked_up(tmp_path: Path) -
         res = runner.invoke(cli, ["build", "-o", "never"])
         assert "using ./edgefact.toml" in res.stderr and "unknown model 'resnet99'" in str(res.exception)
         assert not Path(d, "never").exists()
+
+
+def test_several_targets_build_in_turn_sharing_the_cache(tmp_path: Path) -> None:
+    need_tools()
+    out = tmp_path / "two"
+    res = _invoke(["build", "--tflite", str(KWS), "-t", "cortex-m4", "-t", "cortex-m55", "--eval-samples", "0",
+                   "--bitexact-inputs", "1", "-o", str(out)])
+    assert res.exit_code == 0, res.stderr + str(res.exception)
+    lines = res.stdout.splitlines()
+    assert len(lines) == 2 and "on cortex-m4:" in lines[0] and "on cortex-m55:" in lines[1]
+    assert (out / "report-cortex-m4" / "report.json").is_file() and (out / "report-cortex-m55" / "report.json").is_file()
+    tflite_lines = [line for line in res.stderr.splitlines() if re.match(r"\[1/3\] tflite", line)]
+    assert len(tflite_lines) == 2 and "cached" in tflite_lines[1]  # the second target reuses the copy

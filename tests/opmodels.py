@@ -233,6 +233,32 @@ OPMODEL_CASES: dict[str, OpSpec] = {
         expected_ops=("MAX_POOL_2D", "DEQUANTIZE"),
         input_ranges=((-2, 2),),
     ),
+    # data movement as strided views (ef_strided_copy_s8): STRIDED_SLICE of activations (slices as
+    # [begin, end, step] lists, an int shrinks the axis), SPLIT / SPLIT_V / UNPACK along every
+    # axis, TRANSPOSE permutations, DEPTH_TO_SPACE / SPACE_TO_DEPTH with blocks 2 and 3
+    "strided_slice_hw_step": OpSpec("STRIDED_SLICE", "slice", dict(shape=(1, 9, 8, 5), index=(
+        [None, None, None], [1, 8, 2], [2, 7, None], [None, None, None]))),
+    "strided_slice_negative": OpSpec("STRIDED_SLICE", "slice", dict(shape=(1, 7, 9, 6), index=(
+        [None, None, None], [-2, 0, -2], [None, None, -1], [5, 0, -2]))),
+    "strided_slice_shrink_c": OpSpec("STRIDED_SLICE", "slice", dict(shape=(1, 6, 5, 11), index=(
+        [None, None, None], 3, [None, None, None], [2, 9, 3]))),
+    "strided_slice_channels": OpSpec("STRIDED_SLICE", "slice", dict(shape=(1, 5, 4, 13), index=(
+        [None, None, None], [None, None, None], [None, None, None], [3, -1, None]))),
+    "split_c3": OpSpec("SPLIT", "split", dict(shape=(1, 5, 4, 9), sizes=3, axis=3)),
+    "split_h2": OpSpec("SPLIT", "split", dict(shape=(1, 6, 5, 3), sizes=2, axis=1)),
+    "split_w3": OpSpec("SPLIT", "split", dict(shape=(1, 4, 9, 5), sizes=3, axis=2)),
+    "split_v_c": OpSpec("SPLIT_V", "split", dict(shape=(1, 5, 3, 10), sizes=(2, 7, 1), axis=3)),
+    "split_v_w_rest": OpSpec("SPLIT_V", "split", dict(shape=(1, 4, 11, 3), sizes=(5, -1), axis=2)),
+    "split_v_h": OpSpec("SPLIT_V", "split", dict(shape=(1, 7, 3, 4), sizes=(1, 2, 4), axis=1)),
+    "unpack_h": OpSpec("UNPACK", "unpack", dict(shape=(1, 3, 5, 4), axis=1)),
+    "transpose_hw": OpSpec("TRANSPOSE", "transpose", dict(shape=(1, 5, 7, 3), perm=(0, 2, 1, 3))),
+    "transpose_nchw": OpSpec("TRANSPOSE", "transpose", dict(shape=(1, 4, 6, 5), perm=(0, 3, 1, 2))),
+    "transpose_cwh": OpSpec("TRANSPOSE", "transpose", dict(shape=(1, 3, 5, 7), perm=(0, 3, 2, 1))),
+    "transpose_3d": OpSpec("TRANSPOSE", "transpose", dict(shape=(1, 9, 6), perm=(0, 2, 1))),
+    "depth_to_space_b2": OpSpec("DEPTH_TO_SPACE", "d2s", dict(shape=(1, 3, 5, 12), block=2)),
+    "depth_to_space_b3": OpSpec("DEPTH_TO_SPACE", "d2s", dict(shape=(1, 2, 3, 18), block=3)),
+    "space_to_depth_b2": OpSpec("SPACE_TO_DEPTH", "s2d", dict(shape=(1, 6, 4, 3), block=2)),
+    "space_to_depth_b3": OpSpec("SPACE_TO_DEPTH", "s2d", dict(shape=(1, 9, 6, 2), block=3)),
 }
 
 
@@ -656,6 +682,73 @@ def _build_swish(
     return f, [tuple(p["shape"])]
 
 
+def _build_slice(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    index = tuple(slice(*s) if isinstance(s, list | tuple) else s for s in p["index"])
+
+    def f(x: Any) -> Any:
+        return x[index]
+
+    return f, [tuple(p["shape"])]
+
+
+def _build_split(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+    sizes = p["sizes"] if isinstance(p["sizes"], int) else list(p["sizes"])
+
+    def f(x: Any) -> Any:
+        return tuple(tf.split(x, sizes, axis=p["axis"]))
+
+    return f, [tuple(p["shape"])]
+
+
+def _build_unpack(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+
+    def f(x: Any) -> Any:
+        return tuple(tf.unstack(x, axis=p["axis"]))
+
+    return f, [tuple(p["shape"])]
+
+
+def _build_transpose(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+
+    def f(x: Any) -> Any:
+        return tf.transpose(x, list(p["perm"]))
+
+    return f, [tuple(p["shape"])]
+
+
+def _build_d2s(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+
+    def f(x: Any) -> Any:
+        return tf.nn.depth_to_space(x, p["block"])
+
+    return f, [tuple(p["shape"])]
+
+
+def _build_s2d(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+
+    def f(x: Any) -> Any:
+        return tf.nn.space_to_depth(x, p["block"])
+
+    return f, [tuple(p["shape"])]
+
+
 _BUILDERS: dict[
     str, Callable[[dict[str, Any], np.random.Generator], tuple[Callable[..., Any], list[Any]]]
 ] = {
@@ -676,6 +769,12 @@ _BUILDERS: dict[
     "broadcast": _build_broadcast,
     "se": _build_se,
     "swish": _build_swish,
+    "slice": _build_slice,
+    "split": _build_split,
+    "unpack": _build_unpack,
+    "transpose": _build_transpose,
+    "d2s": _build_d2s,
+    "s2d": _build_s2d,
 }
 
 

@@ -166,7 +166,8 @@ RULES: dict[str, Rule] = {
 }
 
 #: folded only: there is no kernel, so a computed input is refused with this reason
-FOLD_ONLY = {"SHAPE", "STRIDED_SLICE", "PACK", "UNPACK", "GATHER", "CAST", "FILL", "RANGE"}
+#: (STRIDED_SLICE and UNPACK of a computed tensor are real operators: ops/slicing.py)
+FOLD_ONLY = {"SHAPE", "PACK", "GATHER", "CAST", "FILL", "RANGE"}
 
 
 #: largest folded tensor (elements): shape arithmetic is small; anything bigger is a broken model

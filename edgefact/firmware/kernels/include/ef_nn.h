@@ -389,6 +389,21 @@ ef_status ef_pad_s8(const ef_pad_params *params,
                     const ef_dims *input_dims, const int8_t *input,
                     const ef_dims *output_dims, int8_t *output);
 
+/** @brief A strided view of an int8 tensor copied out densely: STRIDED_SLICE (negative strides
+ *         included), SPLIT / SPLIT_V / UNPACK (one call per output), TRANSPOSE, DEPTH_TO_SPACE
+ *         and SPACE_TO_DEPTH, all as output[i] = input[offset + sum_k i_k * stride[k]]
+ *         (ef_strided_copy_params). The generator merges dimensions that are contiguous in
+ *         both tensors, so an innermost stride of 1 copies whole rows (memcpy).
+ *  @param params      the view: extents, strides, offset
+ *  @param input       input tensor (int8)
+ *  @param input_size  elements of the input: every element the view reads must lie in
+ *                     [0, input_size)
+ *  @param output      output (int8, prod(extent) elements; must not overlap the input)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (ndims out of 1..EF_COPY_MAX_DIMS, an extent < 1, or
+ *          the view reaches outside the input). */
+ef_status ef_strided_copy_s8(const ef_strided_copy_params *params, const int8_t *input, int32_t input_size,
+                             int8_t *output);
+
 /* RESHAPE has no kernel: the generator aliases the output to the input buffer. */
 
 /* ---- softmax ---------------------------------------------------------------------------- */

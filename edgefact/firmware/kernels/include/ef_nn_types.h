@@ -203,6 +203,20 @@ typedef struct {
     int32_t shift;
 } ef_requantize_params;
 
+/** Most dimensions of an ef_strided_copy_params view (after merging, see ef_strided_copy_s8). */
+#define EF_COPY_MAX_DIMS 6
+
+/** A strided view of an int8 tensor (STRIDED_SLICE, SPLIT, SPLIT_V, UNPACK, TRANSPOSE,
+ *  DEPTH_TO_SPACE, SPACE_TO_DEPTH): output element (i0, ..., i[ndims-1]), row-major over
+ *  `extent`, is input[offset + sum_k i_k * stride[k]]. Strides count elements and may be
+ *  negative or zero; entries from ndims on are ignored. */
+typedef struct {
+    int32_t ndims;                      /**< 1..EF_COPY_MAX_DIMS */
+    int32_t extent[EF_COPY_MAX_DIMS];   /**< output extents, outermost first (each >= 1) */
+    int32_t stride[EF_COPY_MAX_DIMS];   /**< input step per output index step, in elements */
+    int32_t offset;                     /**< input element of output element 0 */
+} ef_strided_copy_params;
+
 #ifdef __cplusplus
 }
 #endif

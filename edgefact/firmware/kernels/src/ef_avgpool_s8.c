@@ -10,12 +10,13 @@
  * count), and C's truncating division of a negative sum is minus that of |sum|. */
 #define EF_AVG_MVE_MAX_COUNT 4096
 
-static inline __attribute__((always_inline)) void avg_block(const int8_t *src, int32_t rows, int32_t cols,
-                                                           int32_t row_step, int32_t col_step, int32_t count,
-                                                           uint32_t recip, int8_t *dst, int32_t cnt, const int full,
-                                                           int32x4_t lo, int32x4_t hi)
+/* (One out-of-line, tail-predicated instance: the pool is a small share of any model, its code
+ * size counts.) */
+static __attribute__((noinline)) void avg_block(const int8_t *src, int32_t rows, int32_t cols, int32_t row_step,
+                                                int32_t col_step, int32_t count, uint32_t recip, int8_t *dst,
+                                                int32_t cnt, int32x4_t lo, int32x4_t hi)
 {
-    const ef_mve_sum16 r = ef_mve_window_sum16(src, rows, cols, row_step, col_step, cnt, full);
+    const ef_mve_sum16 r = ef_mve_window_sum16(src, rows, cols, row_step, col_step, cnt, 0);
     for (int k = 0; k < 4; ++k) {
         const int32x4_t s = r.s[k];
         int32x4_t q = s;
@@ -24,7 +25,7 @@ static inline __attribute__((always_inline)) void avg_block(const int8_t *src, i
             q = vreinterpretq_s32_u32(vmulhq_u32(n, vdupq_n_u32(recip)));
             q = vpselq_s32(vnegq_s32(q), q, vcmpltq_n_s32(s, 0));
         }
-        ef_mve_store4(dst, vminq_s32(vmaxq_s32(q, lo), hi), 4 * k, cnt, full);
+        ef_mve_store4(dst, vminq_s32(vmaxq_s32(q, lo), hi), 4 * k, cnt, 0);
     }
 }
 #endif
@@ -57,14 +58,9 @@ ef_status ef_avgpool_s8(const ef_pool_params *params,
                     const int32x4_t hi = vdupq_n_s32(params->activation.max);
                     const int8_t *src = input + ((b * in->h + iy0 + ky0) * in->w + ix0 + kx0) * in->c;
                     const int32_t row_step = in->w * in->c;
-                    int32_t c = 0;
-                    for (; c + 16 <= in->c; c += 16) {
-                        avg_block(src + c, ky1 - ky0, kx1 - kx0, row_step, in->c, count, recip, dst + c, 16, 1, lo,
-                                  hi);
-                    }
-                    if (c < in->c) {
-                        avg_block(src + c, ky1 - ky0, kx1 - kx0, row_step, in->c, count, recip, dst + c, in->c - c,
-                                  0, lo, hi);
+                    for (int32_t c = 0; c < in->c; c += 16) {
+                        avg_block(src + c, ky1 - ky0, kx1 - kx0, row_step, in->c, count, recip, dst + c,
+                                  EF_MIN(16, in->c - c), lo, hi);
                     }
                     dst += out->c;
                     continue;

@@ -383,30 +383,7 @@ static void fill_column(int8_t *col, const conv_geom *g, int32_t iy0, int32_t ix
     const int8x16_t vpad = vdupq_n_s8(g->pad);
     const int32_t kx0 = EF_MAX(0, -ix0);
     const int32_t kx1 = EF_MIN(g->kw, in->w - ix0);
-    if (fc == in->c && seg <= 16 && kx1 > kx0) {
-        /* short rows (a first layer): per row one predicated copy of the in-bounds taps, over the
-         * zero point when the window crosses the left or right edge */
-        const mve_pred16_t p = vctp8q((uint32_t)seg);
-        const int32_t left = kx0 * fc;
-        const mve_pred16_t pm = vctp8q((uint32_t)((kx1 - kx0) * fc));
-        const int edge = kx0 != 0 || kx1 != g->kw;
-        const int32_t step = in->w * in->c;
-        const int8_t *src = g->input + ((g->b * in->h + iy0) * in->w + ix0 + kx0) * in->c;
-        for (int32_t iy = iy0; iy < iy0 + g->kh; ++iy) {
-            if (iy >= 0 && iy < in->h) {
-                if (edge) {
-                    vstrbq_p_s8(col, vpad, p);
-                }
-                vstrbq_p_s8(col + left, vldrbq_z_s8(src, pm), pm);
-            } else {
-                vstrbq_p_s8(col, vpad, p);
-            }
-            col += seg;
-            src += step;
-        }
-        return;
-    }
-    if (fc == in->c && kx0 == 0 && kx1 == g->kw && iy0 >= 0 && iy0 + g->kh <= in->h && seg > 16) {
+    if (fc == in->c && kx0 == 0 && kx1 == g->kw && iy0 >= 0 && iy0 + g->kh <= in->h) {
         /* a window inside the input: kh row copies of seg bytes */
         const int32_t step = in->w * in->c;
         const int32_t n16 = seg >> 4;
@@ -687,13 +664,26 @@ static void effective_bias(int32_t *eff, const int8_t *filter, const int32_t *bi
     }
 }
 
-/* Requantize and store 4 channels (cnt of them when not full) of pixel a and, when has_b, b: raw
- * sums at acc / accb, eff / mult / shift per channel (the tail's loads are predicated). */
-static inline __attribute__((always_inline)) void store_4ch(int8_t *dsta, int8_t *dstb, int has_b,
-                                                           const int32_t *acc, const int32_t *accb,
-                                                           const int32_t *eff, const int32_t *mult,
-                                                           const int32_t *shift, int32_t cnt, const int full,
-                                                           const int lsh, int32_t out_off, int32x4_t lo,
+/* Requantize and store 4 channels (cnt of them when not full) of pixel a and, when two, pixel b:
+ * raw sums at acc / accb, eff / mult / shift per channel (the tail's loads are predicated).
+ * Compile-time variants: lsh (some channel of the layer shifts left), rneg (every shift < 0: the
+ * ties-away fix-up is x - 1 on negative lanes for all of them, no mask), two (a pixel pair). */
+static inline __attribute__((always_inline)) int32x4_t rq_lane4(int32x4_t x, int32x4_t vm, int32x4_t left,
+                                                               int32x4_t right, const int lsh, const int rneg)
+{
+    if (lsh) {
+        x = vshlq_s32(x, left);
+    }
+    x = vqrdmulhq_s32(x, vm);
+    x = vqaddq_s32(x, vshrq_n_s32(rneg ? x : vandq_s32(x, right), 31));
+    return vrshlq_s32(x, right);
+}
+
+static inline __attribute__((always_inline)) void store_4ch(int8_t *dsta, int8_t *dstb, const int32_t *acc,
+                                                           const int32_t *accb, const int32_t *eff,
+                                                           const int32_t *mult, const int32_t *shift, int32_t cnt,
+                                                           const int full, const int lsh, const int rneg,
+                                                           const int two, int32_t out_off, int32x4_t lo,
                                                            int32x4_t hi)
 {
     const mve_pred16_t p = vctp32q((uint32_t)cnt);
@@ -702,29 +692,17 @@ static inline __attribute__((always_inline)) void store_4ch(int8_t *dsta, int8_t
     const int32x4_t vm = full ? vldrwq_s32(mult) : vldrwq_z_s32(mult, p);
     const int32x4_t ve = vldrwq_s32(eff);
     const int32x4_t right = lsh ? vminq_s32(vs, zero) : vs;
-    const int32x4_t left = vmaxq_s32(vs, zero);
-    /* ef_requantize_x4 with the shift split once for both pixels (no left shift when every shift
-     * of the layer is <= 0, lsh == 0) */
-    int32x4_t x = vaddq_s32(vldrwq_s32(acc), ve);
-    if (lsh) {
-        x = vshlq_s32(x, left);
-    }
-    x = vqrdmulhq_s32(x, vm);
-    x = vqaddq_s32(x, vshrq_n_s32(vandq_s32(x, right), 31));
-    x = vminq_s32(vmaxq_s32(vaddq_n_s32(vrshlq_s32(x, right), out_off), lo), hi);
+    const int32x4_t left = lsh ? vmaxq_s32(vs, zero) : zero;
+    int32x4_t x = rq_lane4(vaddq_s32(vldrwq_s32(acc), ve), vm, left, right, lsh, rneg);
+    x = vminq_s32(vmaxq_s32(vaddq_n_s32(x, out_off), lo), hi);
     if (full) {
         vstrbq_s32(dsta, x);
     } else {
         vstrbq_p_s32(dsta, x, p);
     }
-    if (has_b) {
-        int32x4_t y = vaddq_s32(vldrwq_s32(accb), ve);
-        if (lsh) {
-            y = vshlq_s32(y, left);
-        }
-        y = vqrdmulhq_s32(y, vm);
-        y = vqaddq_s32(y, vshrq_n_s32(vandq_s32(y, right), 31));
-        y = vminq_s32(vmaxq_s32(vaddq_n_s32(vrshlq_s32(y, right), out_off), lo), hi);
+    if (two) {
+        int32x4_t y = rq_lane4(vaddq_s32(vldrwq_s32(accb), ve), vm, left, right, lsh, rneg);
+        y = vminq_s32(vmaxq_s32(vaddq_n_s32(y, out_off), lo), hi);
         if (full) {
             vstrbq_s32(dstb, y);
         } else {
@@ -734,35 +712,42 @@ static inline __attribute__((always_inline)) void store_4ch(int8_t *dsta, int8_t
 }
 
 /* Channels 0..n-1 of the pixel pair (pixel b's sums at acc + EF_CONV_ACC_B bytes). */
-static inline __attribute__((always_inline)) void store_2px_body(int8_t *dsta, int8_t *dstb, int has_b,
-                                                                const int32_t *acc, const int32_t *eff,
-                                                                const int32_t *mult, const int32_t *shift, int32_t n,
-                                                                int32_t out_off, int32_t act_min, int32_t act_max,
-                                                                const int lsh)
+static inline __attribute__((always_inline)) void store_2px_body(int8_t *dsta, int8_t *dstb, const int32_t *acc,
+                                                                const int32_t *eff, const int32_t *mult,
+                                                                const int32_t *shift, int32_t n, int32_t out_off,
+                                                                int32_t act_min, int32_t act_max, const int lsh,
+                                                                const int rneg, const int two)
 {
     const int32x4_t lo = vdupq_n_s32(act_min);
     const int32x4_t hi = vdupq_n_s32(act_max);
     const int32_t *accb = acc + EF_CONV_ACC_B / 4;
     int32_t k = 0;
     for (; k + 4 <= n; k += 4) {
-        store_4ch(dsta + k, dstb + k, has_b, acc + k, accb + k, eff + k, mult + k, shift + k, 4, 1, lsh, out_off, lo,
-                  hi);
+        store_4ch(dsta, dstb, acc, accb, eff, mult, shift, 4, 1, lsh, rneg, two, out_off, lo, hi);
+        dsta += 4;
+        dstb += 4;
+        acc += 4;
+        accb += 4;
+        eff += 4;
+        mult += 4;
+        shift += 4;
     }
     if (k < n) {
-        store_4ch(dsta + k, dstb + k, has_b, acc + k, accb + k, eff + k, mult + k, shift + k, n - k, 0, lsh, out_off,
-                  lo, hi);
+        store_4ch(dsta, dstb, acc, accb, eff, mult, shift, n - k, 0, lsh, rneg, two, out_off, lo, hi);
     }
 }
 
-/* Channels 0..n-1 of the pixel pair; lsh: some channel of the layer shifts left. */
-static void store_2px(int8_t *dsta, int8_t *dstb, int has_b, const int32_t *acc, const int32_t *eff,
-                      const int32_t *mult, const int32_t *shift, int32_t n, int32_t out_off, int32_t act_min,
-                      int32_t act_max, int lsh)
+/* Channels 0..n-1 of the pixel pair; shifts: 0 some channel shifts left, 1 every shift <= 0, 2
+ * every shift < 0. (A lone last pixel passes a throw-away dstb: one instance per shift kind.) */
+static void store_2px(int8_t *dsta, int8_t *dstb, const int32_t *acc, const int32_t *eff, const int32_t *mult,
+                      const int32_t *shift, int32_t n, int32_t out_off, int32_t act_min, int32_t act_max, int shifts)
 {
-    if (lsh) {
-        store_2px_body(dsta, dstb, has_b, acc, eff, mult, shift, n, out_off, act_min, act_max, 1);
+    if (shifts == 2) {
+        store_2px_body(dsta, dstb, acc, eff, mult, shift, n, out_off, act_min, act_max, 0, 1, 1);
+    } else if (shifts == 1) {
+        store_2px_body(dsta, dstb, acc, eff, mult, shift, n, out_off, act_min, act_max, 0, 0, 1);
     } else {
-        store_2px_body(dsta, dstb, has_b, acc, eff, mult, shift, n, out_off, act_min, act_max, 0);
+        store_2px_body(dsta, dstb, acc, eff, mult, shift, n, out_off, act_min, act_max, 1, 0, 1);
     }
 }
 
@@ -803,6 +788,7 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
      * (the last vector reads lanes that are computed or stale, never stored) */
     int32_t eff[EF_CONV_MVE_CHUNK + 4];
     int32_t acc[2 * (EF_CONV_MVE_CHUNK + 4)]; /* pixel a, then pixel b at EF_CONV_ACC_B bytes */
+    int8_t spare[EF_CONV_MVE_CHUNK];           /* pixel b's outputs when the last pixel is alone */
     pair_runs run;
     run.full = g.full;
     run.rem = g.rem;
@@ -813,9 +799,9 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
     const int32_t out_off = params->output_offset;
     const int32_t act_min = params->activation.min;
     const int32_t act_max = params->activation.max;
-    int lsh = 0;
+    int shifts = 2; /* store_2px: 2 every shift < 0, 1 every shift <= 0, 0 some shift > 0 */
     for (int32_t oc = 0; oc < out->c; ++oc) {
-        lsh |= shift[oc] > 0;
+        shifts = shift[oc] > 0 ? 0 : (shift[oc] == 0 ? EF_MIN(shifts, 1) : shifts);
     }
     for (int32_t b = 0; b < in->n; ++b) {
         g.b = b;
@@ -861,8 +847,8 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
                         run.col_len = col_len;
                     }
                     int8_t *dsta = out_b + p * out->c + cs;
-                    store_2px(dsta, dsta + out->c, has_b, acc, eff, mult + cs, shift + cs, nc, out_off, act_min,
-                              act_max, lsh);
+                    store_2px(dsta, has_b ? dsta + out->c : spare, acc, eff, mult + cs, shift + cs, nc, out_off,
+                              act_min, act_max, shifts);
                 }
             }
         }

@@ -160,9 +160,26 @@ static inline int32_t add_output(int32_t x, int32_t m, int32_t e, uint32_t pe)
     return (int32_t)((k + (int64_t)x * m) >> 32) >> e;
 }
 
+/* The input with the larger scale has multiplier 2^30 (0.5) and shift 0 in TFLite's ADD: its
+ * rescale is exact, ((v + offset) << 20) * 2^30 rounded by 2^31 = (v + offset) << 19. */
+static inline int add_input_is_half(int32_t left_shift, int32_t m, int32_t shift)
+{
+    return left_shift == 20 && m == (1 << 30) && shift == 0;
+}
+
+static inline __attribute__((always_inline)) int32_t add_in(const add_input_dsp *q, int32_t v, const int half,
+                                                            const int l20)
+{
+    if (half) {
+        return (int32_t)((uint32_t)(v + q->offset) << 19);
+    }
+    return add_input(q, v, l20);
+}
+
 static inline __attribute__((always_inline)) void add_dsp_body(const ef_add_params *p, const int8_t *input1,
                                                                const int8_t *input2, int8_t *output, int32_t size,
-                                                               const int full, const int l20)
+                                                               const int full, const int l20, const int half1,
+                                                               const int half2)
 {
     const add_input_dsp q1 = add_input_prep(p->input1_offset, p->left_shift, p->input1_multiplier, p->input1_shift);
     const add_input_dsp q2 = add_input_prep(p->input2_offset, p->left_shift, p->input2_multiplier, p->input2_shift);
@@ -173,7 +190,7 @@ static inline __attribute__((always_inline)) void add_dsp_body(const ef_add_para
     const int32_t lo = p->activation.min;
     const int32_t hi = p->activation.max;
     for (int32_t i = 0; i < size; ++i) {
-        const int32_t sum = add_input(&q1, input1[i], l20) + add_input(&q2, input2[i], l20);
+        const int32_t sum = add_in(&q1, input1[i], half1, l20) + add_in(&q2, input2[i], half2, l20);
         const int32_t r = add_output(sum, mo, eo, peo) + zo;
         output[i] = full ? (int8_t)__ssat(r, 8) : ef_clamp_to_s8(r, lo, hi);
     }
@@ -187,11 +204,20 @@ static int add_dsp(const ef_add_params *p, const int8_t *input1, const int8_t *i
         p->input1_multiplier < 0 || p->input2_multiplier < 0 || p->output_multiplier < 0) {
         return 0;
     }
-    /* TFLite's left shift is always 20 and most ADDs have no clamp: those get constant shifts */
-    if (p->left_shift == 20 && p->activation.min == -128 && p->activation.max == 127) {
-        add_dsp_body(p, input1, input2, output, size, 1, 1);
+    const int h1 = add_input_is_half(p->left_shift, p->input1_multiplier, p->input1_shift);
+    const int h2 = add_input_is_half(p->left_shift, p->input2_multiplier, p->input2_shift);
+    /* TFLite's left shift is always 20, one input is the 0.5 one and most ADDs have no clamp:
+     * those get constant shifts and one exact shift for that input */
+    if (p->left_shift == 20 && p->activation.min == -128 && p->activation.max == 127 && (h1 || h2)) {
+        if (h1 && h2) {
+            add_dsp_body(p, input1, input2, output, size, 1, 1, 1, 1);
+        } else if (h1) {
+            add_dsp_body(p, input1, input2, output, size, 1, 1, 1, 0);
+        } else {
+            add_dsp_body(p, input1, input2, output, size, 1, 1, 0, 1);
+        }
     } else {
-        add_dsp_body(p, input1, input2, output, size, 0, 0);
+        add_dsp_body(p, input1, input2, output, size, 0, 0, 0, 0);
     }
     return 1;
 }

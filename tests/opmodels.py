@@ -94,6 +94,12 @@ def _pool(kind: str, h: int, w: int, c: int, size: int, stride: int, padding: st
     return OpSpec(op, "pool", dict(pool=kind, h=h, w=w, c=c, size=size, stride=stride, padding=padding))
 
 
+def _resize(method: str, shape: tuple[int, ...], size: tuple[int, int], align: bool = False,
+            half: bool = False) -> OpSpec:
+    op = "RESIZE_NEAREST_NEIGHBOR" if method == "nearest" else "RESIZE_BILINEAR"
+    return OpSpec(op, "resize", dict(method=method, shape=shape, size=size, align=align, half=half))
+
+
 OPMODEL_CASES: dict[str, OpSpec] = {
     # CONV_2D: kernel sizes, strides, padding, odd sizes, channel counts not multiple of 4
     "conv_1x1_s1": _conv(9, 9, 6, 10, 1, 1),
@@ -259,6 +265,16 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "depth_to_space_b3": OpSpec("DEPTH_TO_SPACE", "d2s", dict(shape=(1, 2, 3, 18), block=3)),
     "space_to_depth_b2": OpSpec("SPACE_TO_DEPTH", "s2d", dict(shape=(1, 6, 4, 3), block=2)),
     "space_to_depth_b3": OpSpec("SPACE_TO_DEPTH", "s2d", dict(shape=(1, 9, 6, 2), block=3)),
+    # resizing up and down by non-integer factors, each of TFLite's coordinate conventions
+    "resize_nn_up": _resize("nearest", (1, 4, 6, 3), (7, 10)),
+    "resize_nn_down_half_pixel": _resize("nearest", (1, 9, 7, 5), (5, 4), half=True),
+    "resize_nn_up_align": _resize("nearest", (1, 5, 4, 2), (8, 7), align=True),
+    "resize_nn_down_align": _resize("nearest", (1, 8, 11, 3), (3, 5), align=True),
+    "resize_bilinear_up": _resize("bilinear", (1, 4, 6, 3), (7, 10)),
+    "resize_bilinear_up_half_pixel": _resize("bilinear", (1, 3, 5, 4), (8, 7), half=True),
+    "resize_bilinear_down_half_pixel": _resize("bilinear", (1, 9, 7, 5), (5, 4), half=True),
+    "resize_bilinear_up_align": _resize("bilinear", (1, 5, 4, 2), (8, 7), align=True),
+    "resize_bilinear_down_align": _resize("bilinear", (1, 8, 11, 3), (3, 5), align=True),
 }
 
 
@@ -749,6 +765,19 @@ def _build_s2d(
     return f, [tuple(p["shape"])]
 
 
+def _build_resize(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+    fn = (tf.compat.v1.image.resize_nearest_neighbor if p["method"] == "nearest"
+          else tf.compat.v1.image.resize_bilinear)
+
+    def f(x: Any) -> Any:
+        return fn(x, list(p["size"]), align_corners=p["align"], half_pixel_centers=p["half"])
+
+    return f, [tuple(p["shape"])]
+
+
 _BUILDERS: dict[
     str, Callable[[dict[str, Any], np.random.Generator], tuple[Callable[..., Any], list[Any]]]
 ] = {
@@ -775,6 +804,7 @@ _BUILDERS: dict[
     "transpose": _build_transpose,
     "d2s": _build_d2s,
     "s2d": _build_s2d,
+    "resize": _build_resize,
 }
 
 

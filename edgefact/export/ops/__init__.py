@@ -15,6 +15,7 @@ from edgefact.export.ops import (  # noqa: F401  (importing a family module regi
     movement,
     pooling,
     quantize,
+    resize,
     slicing,
     softmax,
     unary,

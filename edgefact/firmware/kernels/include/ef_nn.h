@@ -404,6 +404,34 @@ ef_status ef_pad_s8(const ef_pad_params *params,
 ef_status ef_strided_copy_s8(const ef_strided_copy_params *params, const int8_t *input, int32_t input_size,
                              int8_t *output);
 
+/** @brief RESIZE_NEAREST_NEIGHBOR of a 4-D NHWC tensor: output[n, y, x, :] =
+ *         input[n, rows[y], cols[x], :]. The generator computes the source row and column of
+ *         every output row and column with TFLite Micro's float arithmetic (align_corners,
+ *         half_pixel_centers), so the kernel only copies channel vectors.
+ *  @param input_dims  input shape [n, h, w, c]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param rows        output h source rows, each in [0, input h)
+ *  @param cols        output w source columns, each in [0, input w)
+ *  @param output_dims output shape [n, out_h, out_w, c]
+ *  @param output      output tensor (int8, NHWC; must not overlap the input)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (n or c differ); EF_ERR_PARAM (a row or column out of
+ *          range). */
+ef_status ef_resize_nearest_s8(const ef_dims *input_dims, const int8_t *input, const int32_t *rows,
+                               const int32_t *cols, const ef_dims *output_dims, int8_t *output);
+
+/** @brief RESIZE_BILINEAR of a 4-D NHWC int8 tensor, TFLite Micro's integer arithmetic: scales
+ *         and source positions in 1/1024 pixel (align_corners / half_pixel_centers as TFLite),
+ *         the four neighbours weighted in 1/2^20 and the sum rounded half away from zero. Input
+ *         and output share scale and zero point (raw values are interpolated).
+ *  @param params      align_corners, half_pixel_centers
+ *  @param input_dims  input shape [n, h, w, c]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param output_dims output shape [n, out_h, out_w, c]
+ *  @param output      output tensor (int8, NHWC; must not overlap the input)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (n or c differ); EF_ERR_PARAM (both options set). */
+ef_status ef_resize_bilinear_s8(const ef_resize_params *params, const ef_dims *input_dims, const int8_t *input,
+                                const ef_dims *output_dims, int8_t *output);
+
 /* RESHAPE has no kernel: the generator aliases the output to the input buffer. */
 
 /* ---- softmax ---------------------------------------------------------------------------- */

@@ -217,6 +217,12 @@ typedef struct {
     int32_t offset;                     /**< input element of output element 0 */
 } ef_strided_copy_params;
 
+/** RESIZE_BILINEAR options (TFLite's; both set is invalid in TFLite). */
+typedef struct {
+    int32_t align_corners;       /**< 1: corner pixels of input and output coincide */
+    int32_t half_pixel_centers;  /**< 1: pixel centres at +0.5 (TF2's tf.image.resize) */
+} ef_resize_params;
+
 #ifdef __cplusplus
 }
 #endif

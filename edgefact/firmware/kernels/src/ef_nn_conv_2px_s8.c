@@ -383,28 +383,6 @@ static void fill_column(int8_t *col, const conv_geom *g, int32_t iy0, int32_t ix
     const int8x16_t vpad = vdupq_n_s8(g->pad);
     const int32_t kx0 = EF_MAX(0, -ix0);
     const int32_t kx1 = EF_MIN(g->kw, in->w - ix0);
-    if (fc == in->c && kx0 == 0 && kx1 == g->kw && iy0 >= 0 && iy0 + g->kh <= in->h) {
-        /* a window inside the input: kh row copies of seg bytes */
-        const int32_t step = in->w * in->c;
-        const int32_t n16 = seg >> 4;
-        const int32_t rem = seg & 15;
-        const mve_pred16_t p = vctp8q((uint32_t)rem);
-        const int8_t *src = g->input + ((g->b * in->h + iy0) * in->w + ix0) * in->c;
-        for (int32_t ky = 0; ky < g->kh; ++ky) {
-            const int8_t *s = src;
-            for (int32_t i = 0; i < n16; ++i) {
-                vstrbq_s8(col, vldrbq_s8(s));
-                col += 16;
-                s += 16;
-            }
-            if (rem != 0) {
-                vstrbq_p_s8(col, vldrbq_z_s8(s, p), p);
-                col += rem;
-            }
-            src += step;
-        }
-        return;
-    }
     if (fc == in->c && kx1 > kx0) {
         /* a border window: the whole column at the zero point, then the in-bounds part of each
          * in-bounds row */
@@ -439,6 +417,31 @@ static void fill_column(int8_t *col, const conv_geom *g, int32_t iy0, int32_t ix
     }
 }
 
+/* The window at (iy0, ix0), inside the input, of an ungrouped layer as a column: kh row copies of
+ * kw * c bytes (most pixels of a layer; apart from fill_column, whose set-up it skips). */
+static __attribute__((noinline)) void copy_window(int8_t *col, const conv_geom *g, int32_t iy0, int32_t ix0)
+{
+    const ef_dims *in = g->in;
+    const int32_t seg = g->kw * g->fc;
+    const int32_t step = in->w * in->c - (seg & ~15);
+    const int32_t n16 = seg >> 4;
+    const int32_t rem = seg & 15;
+    const mve_pred16_t p = vctp8q((uint32_t)rem);
+    const int8_t *src = g->input + ((g->b * in->h + iy0) * in->w + ix0) * in->c;
+    for (int32_t ky = 0; ky < g->kh; ++ky) {
+        for (int32_t i = 0; i < n16; ++i) {
+            vstrbq_s8(col, vldrbq_s8(src));
+            col += 16;
+            src += 16;
+        }
+        if (rem != 0) {
+            vstrbq_p_s8(col, vldrbq_z_s8(src, p), p);
+            col += rem;
+        }
+        src += step;
+    }
+}
+
 /* Where the runs of the pixel at (iy0, ix0) start and their stride: in place, or a column
  * written to `slot`. */
 static inline const int8_t *pixel_runs(const conv_geom *g, int8_t *slot, int32_t iy0, int32_t ix0, int32_t c0,
@@ -449,7 +452,11 @@ static inline const int8_t *pixel_runs(const conv_geom *g, int8_t *slot, int32_t
         *stride = g->row_step;
         return g->input + ((g->b * in->h + iy0) * in->w + ix0) * in->c + c0;
     }
-    fill_column(slot, g, iy0, ix0, c0);
+    if (g->fc == in->c && iy0 >= 0 && ix0 >= 0 && iy0 + g->kh <= in->h && ix0 + g->kw <= in->w) {
+        copy_window(slot, g, iy0, ix0);
+    } else {
+        fill_column(slot, g, iy0, ix0, c0);
+    }
     *stride = g->seg;
     return slot;
 }

@@ -18,7 +18,7 @@ def _gen(header: str, in_type: str = "INT8", shapes: tuple[tuple[int, ...], ...]
     tensors = {i: SimpleNamespace(type_name=in_type, shape=s, name=f"in{i}") for i, s in enumerate(shapes)}
     tensors[99] = SimpleNamespace(type_name="INT8", shape=(1, 4), name="out")
     graph = SimpleNamespace(tensors=tensors, inputs=list(range(len(shapes))), outputs=[99])
-    return SimpleNamespace(graph=graph, files={"model.h": Path("/gen") / header})
+    return SimpleNamespace(graph=graph, files={"model.h": Path("/gen") / header}, plan=SimpleNamespace(state_bytes=0))
 
 
 def test_single_model_app_times_exactly_one_model_call(tmp_path: Path) -> None:

@@ -8,6 +8,11 @@ fixed by :mod:`edgefact.export.memplan`; the model input and output are the call
 
 Every pointer and size passed to a kernel is checked here, at generation time, against the tensor
 shapes and the plan (a mismatch is a generator bug and raises before any C is written).
+
+A model with state kept between invocations (``Graph.state``) also gets a static state region
+next to the arena, ``<prefix>_reset()`` writing every variable's initial value (TFLM's: zeros or
+the zero point, the CALL_ONCE subgraph's constants) and a first-invocation call of it in
+``<prefix>_run``; models without state generate exactly the same files as before.
 """
 
 from __future__ import annotations
@@ -34,8 +39,9 @@ if TYPE_CHECKING:
     from edgefact.targets import Target
 
 DATA_ALIGN = 16
+_NP_TYPE = {"INT8": np.int8, "FLOAT32": np.float32, "INT16": np.int16, "INT32": np.int32}
 DEFAULT_PREFIX = "ef_model"
-_CTYPE = {"INT8": "int8_t", "FLOAT32": "float"}
+_CTYPE = {"INT8": "int8_t", "FLOAT32": "float", "INT16": "int16_t", "INT32": "int32_t"}
 
 
 @dataclass
@@ -141,6 +147,10 @@ class _Writer:
     def ptr(self, tensor: int, writable: bool) -> str:
         buf = self.plan.buffer_of(tensor)
         ctype = _CTYPE[self.g.tensors[tensor].type_name]
+        if buf.kind == "state":
+            if self.g.tensors[tensor].nbytes > buf.size or buf.io_offset + buf.size > self.plan.state_bytes:
+                raise EdgefactError(f"generator bug: variable {tensor} does not fit its state buffer")
+            return f"EF_STATE({ctype}, {buf.io_offset})"
         if buf.kind in ("input", "output"):
             if writable and buf.kind == "input":
                 raise EdgefactError(f"generator bug: tensor {tensor} would be written into the model input")
@@ -165,7 +175,7 @@ class _Writer:
     def check_size(self, layer: Layer, tensor: int, dims: tuple[int, ...]) -> None:
         n = int(np.prod(dims))
         t = self.g.tensors[tensor]
-        if n * (4 if t.type_name == "FLOAT32" else 1) != t.nbytes:
+        if n * np.dtype(_NP_TYPE[t.type_name]).itemsize != t.nbytes:
             raise EdgefactError(f"generator bug: {layer.name} passes {n} elements for tensor '{t.name}' "
                                 f"of {t.nbytes} bytes")
 
@@ -192,6 +202,66 @@ class _Writer:
                           f"#define {self.up}_{kind}{i}_ZERO_POINT ({ti.zero_point})"]
                 off += size
         return "\n".join(lines) + "\n"
+
+    # ---- state kept between invocations -----------------------------------------------------
+
+    def state_code(self) -> tuple[str, str, str]:
+        """(model.h declarations, model.c definitions, first statement of ``<api>_run``) of the
+        persistent state; three empty strings for a model without state."""
+        plan, g = self.plan, self.g
+        if not g.state:
+            return "", "", ""
+        sets = []
+        for k, var in enumerate(g.state):
+            b = plan.buffer_of(var.tensor)
+            t = g.tensors[var.tensor]
+            ctype = _CTYPE[t.type_name]
+            what = f"/* {_short(var.name, 50)}: {_shape_str(t.shape)} {t.type_name} */"
+            raw = None if var.init is None else np.ascontiguousarray(var.init, dtype=_NP_TYPE[t.type_name])
+            if raw is not None and raw.nbytes != t.nbytes:
+                raise EdgefactError(f"generator bug: initial value of '{var.name}' has {raw.nbytes} bytes, "
+                                    f"the variable {t.nbytes}")
+            raw_bytes = None if raw is None else raw.reshape(-1).view(np.uint8)
+            byte = (var.fill & 0xFF if raw_bytes is None else  # one repeated byte: a memset
+                    int(raw_bytes[0]) if raw_bytes.size and np.all(raw_bytes == raw_bytes[0]) else None)
+            if byte is not None:
+                sets.append(f"    memset(EF_STATE(int8_t, {b.io_offset}), {byte}, {t.nbytes}); {what}")
+                continue
+            assert raw is not None
+            sym = f"{self.sym}_state{k}_init"
+            flat = raw.reshape(-1)
+            fmt = (lambda v: _cfloat(float(v))) if t.type_name == "FLOAT32" else (lambda v: str(int(v)))
+            if t.type_name == "FLOAT32" and not np.all(np.isfinite(flat)):
+                raise EdgefactError(f"the initial value of variable '{var.name}' is not finite")
+            self.data_h.append(f"extern const {ctype} {sym}[{flat.size}];")
+            vals = [fmt(v) for v in flat.tolist()]
+            rows = ["    " + ", ".join(vals[i:i + 8]) + "," for i in range(0, len(vals), 8)]
+            self.data_c += [f"/* initial value of variable '{_short(var.name, 50)}' (CALL_ONCE) "
+                            f"[{_shape_str(t.shape)}] {ctype} */",
+                            f"const {ctype} {sym}[{flat.size}] EF_MODEL_ALIGNED = {{", *rows, "};", ""]
+            self.const_bytes += int(raw.nbytes)
+            sets.append(f"    memcpy(EF_STATE({ctype}, {b.io_offset}), {sym}, {t.nbytes}); {what}")
+        header = f"""
+/* State kept between invocations (variables): {plan.state_bytes} bytes outside the arena. */
+#define {self.up}_STATE_SIZE {plan.state_bytes}
+
+/* Puts every variable back to its initial value, as a freshly created TFLite Micro interpreter
+ * holds it, to start a new stream. {self.api}_run() calls it on its first invocation. */
+void {self.api}_reset(void);
+"""
+        defs = f"""
+/* State kept between invocations: {plan.state_bytes} bytes, never reused (see plan.txt). */
+static int8_t ef_state[{self.up}_STATE_SIZE] EF_MODEL_ALIGNED;
+#define EF_STATE(type, offset) ((type *)(void *)&ef_state[(offset)])
+static int ef_state_ready; /* 0 until {self.api}_reset() has run */
+
+void {self.api}_reset(void)
+{{
+{chr(10).join(sets)}
+    ef_state_ready = 1;
+}}
+"""
+        return header, defs, f"    if (!ef_state_ready) {{\n        {self.api}_reset();\n    }}\n"
 
     # ---- files -----------------------------------------------------------------------------
 
@@ -228,6 +298,7 @@ class _Writer:
                 body.append(f"    if (st != EF_OK) return {pos + 1};")
             body.append("")
 
+        state_h, state_c, state_run = self.state_code()
         ins, outs = _dims(tin.shape), _dims(tout.shape)
         model_h = f"""{head}
 #ifndef {self.up}_H
@@ -271,7 +342,7 @@ typedef {out_c} {self.api}_output_t;
  * {self.up}_INPUTi_ and {self.up}_OUTPUTi_ macros). Returns 0, or 1 + the position of the failing
  * layer. */
 int {self.api}_run(const {in_c} *in, {out_c} *out);
-
+{state_h}
 #ifdef __cplusplus
 }}
 #endif
@@ -304,13 +375,13 @@ static int8_t ef_arena[{self.up}_ARENA_SIZE] EF_MODEL_ALIGNED;
 #endif
 #endif
 
-{arena_decl}
+{arena_decl}{state_c}
 {chr(10).join(decls)}
 int {self.api}_run(const {in_c} *in, {out_c} *out)
 {{
     ef_status st = EF_OK;
 
-{chr(10).join(body).rstrip()}
+{state_run}{chr(10).join(body).rstrip()}
     (void)st;
     return 0;
 }}

@@ -32,7 +32,7 @@ class TensorInfo:
     index: int
     name: str
     shape: tuple[int, ...]
-    type_name: str  # "INT8" or "FLOAT32" (float only at the model boundary)
+    type_name: str  # "INT8" or "FLOAT32" (float only at the model boundary; state may be INT16/INT32 too)
     scale: float
     zero_point: int
     nbytes: int
@@ -97,6 +97,21 @@ class FoldedOp:
 
 
 @dataclass
+class StateVar:
+    """State kept between invocations, in storage no other buffer shares (TFLM keeps it in
+    persistent memory): a variable tensor (``is_variable``, e.g. an SVDF's activation state) or a
+    resource variable (VAR_HANDLE / READ_VARIABLE / ASSIGN_VARIABLE). Its initial contents are
+    what a fresh TFLM interpreter holds: ``init`` (the values the CALL_ONCE initialisation
+    subgraph assigns) or, when ``init`` is None, every byte ``fill`` (TFLM resets a variable
+    tensor to its zero point when int8, to 0 otherwise; a resource variable to 0)."""
+
+    name: str
+    tensor: int  # the TensorInfo index standing for its bytes
+    init: np.ndarray | None = None
+    fill: int = 0
+
+
+@dataclass
 class Graph:
     model: TFLiteModel
     tensors: dict[int, TensorInfo]
@@ -104,6 +119,7 @@ class Graph:
     inputs: list[int]
     outputs: list[int]
     folded: list[FoldedOp] = field(default_factory=list)
+    state: list[StateVar] = field(default_factory=list)  # persistent tensors, in first-use order
 
     @property
     def total_macs(self) -> int:

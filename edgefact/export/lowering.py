@@ -4,6 +4,11 @@ The driver here owns what every operator shares: activation tensors (int8, or fl
 model boundary), constants, fused activations as clamp ranges, and the error messages naming the
 operator, its index and its output tensor. Each operator's own lowering, kernel choice and
 scratch size live in its registry entry (:mod:`edgefact.export.ops`).
+
+State kept between invocations -- variable tensors (``is_variable``) and resource variables
+(:mod:`edgefact.export.ops.state`) -- is collected here as ``Graph.state``: one
+:class:`~edgefact.export.ir.StateVar` per variable, whose TensorInfo every operator touching it
+shares, so the memory planner can give it persistent storage.
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ import numpy as np
 
 from edgefact.errors import UnsupportedOpError
 from edgefact.export import quant
-from edgefact.export.ir import FoldedOp, Graph, Layer, TensorInfo, scale_zp
+from edgefact.export.ir import FoldedOp, Graph, Layer, StateVar, TensorInfo, scale_zp
 from edgefact.export.ops import get_op, supported_ops
 from edgefact.export.ops.conv import fold_space_to_batch
 from edgefact.export.ops.folding import FOLD_ONLY, fold
+from edgefact.export.ops.state import STATE_TYPES, ResourceVar, resolve_resources
 from edgefact.export.tflite_checks import dynamic_beyond_batch
 from edgefact.export.tflite_model import Operator, Tensor, TFLiteModel
 
@@ -35,10 +41,12 @@ class _Lowering:
         self.tensors: dict[int, TensorInfo] = {}
         self.folded: dict[int, np.ndarray] = {}  # tensor -> value computed at generation time
         self.shapes: dict[int, tuple[int, ...]] = {}  # tensor -> shape inferred where the file has placeholders
+        self.resources: dict[int, ResourceVar] = {}  # VAR_HANDLE output -> its resource variable
+        self.state: dict[int, StateVar] = {}  # tensor standing for a variable's bytes -> the variable
 
     def fail(self, op: Operator, why: str) -> UnsupportedOpError:
-        return UnsupportedOpError(f"operator {op.index} ({op.name}, output "
-                                  f"'{self.model.tensors[op.outputs[0]].name}'): {why}")
+        out = f"output '{self.model.tensors[op.outputs[0]].name}'" if op.outputs else "no output"
+        return UnsupportedOpError(f"operator {op.index} ({op.name}, {out}): {why}")
 
     def act(self, op: Operator, out: Tensor) -> tuple[int, int]:
         scale, zp = scale_zp(out)
@@ -49,6 +57,8 @@ class _Lowering:
 
     def activation_tensor(self, idx: int, op: Operator) -> TensorInfo:
         t = self.model.tensors[idx]
+        if t.is_variable or idx in self.resources:
+            return self.state_tensor(idx, op)
         if t.is_constant or idx in self.folded:
             raise self.fail(op, f"constant tensor '{t.name}' used as an activation input; "
                                 "only weights and biases may be constants")
@@ -63,6 +73,27 @@ class _Lowering:
             shape = self.shapes.get(idx, t.shape)
             nbytes = t.nbytes if shape == t.shape else int(np.prod(shape, dtype=np.int64)) * (t.nbytes // max(t.size, 1))
             self.tensors[idx] = TensorInfo(idx, t.name, shape, t.type_name, scale, zp, nbytes)
+        return self.tensors[idx]
+
+    def state_tensor(self, idx: int, op: Operator) -> TensorInfo:
+        """The TensorInfo of persistent state: a variable tensor, or for a VAR_HANDLE output the
+        variable's value (one TensorInfo per variable, however many handles name it)."""
+        var = self.resources.get(idx)
+        if var is not None:
+            key = next(i for i, v in self.resources.items() if v is var)  # its first handle
+            if key not in self.tensors:
+                self.tensors[key] = TensorInfo(key, var.name, var.shape, var.type_name, var.scale, var.zero_point,
+                                               var.nbytes)
+                self.state[key] = StateVar(var.name, key, var.init)
+            return self.tensors[key]
+        if idx not in self.tensors:
+            t = self.model.tensors[idx]
+            if t.type_name not in STATE_TYPES:
+                raise self.fail(op, f"variable tensor '{t.name}' has type {t.type_name}; supported: "
+                                    f"{', '.join(STATE_TYPES)}")
+            scale, zp = scale_zp(t)
+            self.tensors[idx] = TensorInfo(idx, t.name, t.shape, t.type_name, scale, zp, t.nbytes)
+            self.state[idx] = StateVar(t.name, idx, None, zp if t.type_name == "INT8" else 0)
         return self.tensors[idx]
 
     def const(self, op: Operator, pos: int, what: str) -> Tensor | None:
@@ -98,9 +129,10 @@ class _Lowering:
 
     def lower(self) -> Graph:
         m = self.model
-        if m.subgraph_count != 1:
-            raise UnsupportedOpError(f"the model has {m.subgraph_count} subgraphs; edgefact supports "
-                                     "single-subgraph models (no control flow)")
+        init = {int(op.options.get("init_subgraph_index", 0)) for op in m.operators if op.name == "CALL_ONCE"}
+        if set(range(1, m.subgraph_count)) - init:
+            raise UnsupportedOpError(f"the model has {m.subgraph_count} subgraphs; edgefact supports one "
+                                     "subgraph plus CALL_ONCE initialisation subgraphs (no control flow)")
         layers: list[Layer] = []
         folded: list[FoldedOp] = []
         rewritten, fused = fold_space_to_batch(m)
@@ -110,6 +142,7 @@ class _Lowering:
                 folded.append(FoldedOp(k, f"{what} (into a PAD and the dilated operator {conv})",
                                        (m.tensors[out].name,), (m.tensors[out].shape,)))
         self.model = m = rewritten
+        self.resources = resolve_resources(self)
         for op in m.operators:
             if self.try_fold(op):
                 folded.append(FoldedOp(op.index, op.name, tuple(m.tensors[t].name for t in op.outputs),
@@ -132,7 +165,7 @@ class _Lowering:
         for i in m.inputs:
             if i not in self.tensors:
                 self.tensors[i] = self.activation_tensor(i, m.operators[0])
-        return Graph(m, self.tensors, layers, list(m.inputs), list(m.outputs), folded)
+        return Graph(m, self.tensors, layers, list(m.inputs), list(m.outputs), folded, list(self.state.values()))
 
     def shape_of(self, idx: int) -> tuple[int, ...]:
         return self.shapes.get(idx, self.model.tensors[idx].shape)

@@ -13,6 +13,11 @@ Steps:
    overlap a placed buffer with an intersecting lifetime.
 5. :func:`check_plan` then verifies, independently of the placement code, that no two buffers
    live at the same time share a byte.
+
+State kept between invocations (``Graph.state``: variable tensors, resource variables) is never
+aliased nor overwritten in place; each variable is a ``"state"`` buffer at its own offset
+(``Buffer.io_offset``) in a separate region of ``MemoryPlan.state_bytes`` that the reused arena
+does not overlap.
 """
 
 from __future__ import annotations
@@ -33,10 +38,10 @@ class Buffer:
     first: int  # first layer index (position in graph.layers) where it is live
     last: int  # last layer index where it is live
     tensors: list[int] = field(default_factory=list)  # activation tensors stored here
-    kind: str = "tensor"  # "tensor" | "scratch" | "input" | "output"
-    offset: int | None = None  # arena offset; None for input/output (caller's pointers)
+    kind: str = "tensor"  # "tensor" | "scratch" | "input" | "output" | "state"
+    offset: int | None = None  # arena offset; None for input/output (caller's pointers) and state
     layer: int | None = None  # for scratch: position of its layer
-    io_offset: int = 0  # input/output: byte offset in the caller's buffer (inputs back to back)
+    io_offset: int = 0  # input/output: byte offset in the caller's buffer (inputs back to back); state: in the state region
 
     def overlaps_in_time(self, other: Buffer) -> bool:
         return self.first <= other.last and other.first <= self.last
@@ -50,6 +55,7 @@ class MemoryPlan:
     arena_bytes: int
     alignment: int = ALIGN
     unpacked: dict[int, int] = field(default_factory=dict)  # layer position -> buffer of its unpacked weights
+    state_bytes: int = 0  # the persistent state region (variables kept between invocations)
 
     def buffer_of(self, tensor: int) -> Buffer:
         return self.buffers[self.tensor_buffer[tensor]]
@@ -99,8 +105,10 @@ def plan_memory(graph: Graph, alignment: int = ALIGN, inplace: bool = True) -> M
     def class_members(root: int) -> list[int]:
         return [t for t in graph.tensors if uf.find(t) == root]
 
-    def external(root: int) -> bool:
-        return root in {uf.find(t) for t in (*graph.inputs, *graph.outputs)}
+    state = [v.tensor for v in graph.state]
+
+    def external(root: int) -> bool:  # the caller's buffers and persistent state: never merged
+        return root in {uf.find(t) for t in (*graph.inputs, *graph.outputs, *state)}
 
     for pos, layer in enumerate(layers):
         if layer.alias:
@@ -139,10 +147,11 @@ def plan_memory(graph: Graph, alignment: int = ALIGN, inplace: bool = True) -> M
     for root, members in sorted(roots.items()):
         ins = [t for t in graph.inputs if uf.find(t) == root]
         outs = [t for t in graph.outputs if uf.find(t) == root]
-        kind = "input" if ins else "output" if outs else "tensor"
-        if len(ins) + len(outs) > 1:
-            raise EdgefactError(f"model inputs/outputs {ins + outs} share one buffer; edgefact needs distinct "
-                                "model inputs and outputs")
+        persistent = [t for t in state if uf.find(t) == root]
+        kind = "input" if ins else "output" if outs else "state" if persistent else "tensor"
+        if len(ins) + len(outs) + len(persistent) > 1:
+            raise EdgefactError(f"model inputs/outputs/variables {ins + outs + persistent} share one buffer; "
+                                "edgefact needs distinct model inputs, outputs and variables")
         io_offset = 0
         for t in graph.inputs if ins else graph.outputs if outs else []:
             if t in members:
@@ -156,6 +165,8 @@ def plan_memory(graph: Graph, alignment: int = ALIGN, inplace: bool = True) -> M
             first = 0
         if kind == "output":
             last = len(layers) - 1
+        if kind == "state":
+            first, last = 0, len(layers) - 1
         size = max(graph.tensors[m].nbytes for m in members)
         name = graph.tensors[min(members, key=lambda m: produced_at.get(m, -1))].name
         b = Buffer(id=len(buffers), name=name, size=size, first=first, last=last, tensors=sorted(members), kind=kind,
@@ -163,6 +174,11 @@ def plan_memory(graph: Graph, alignment: int = ALIGN, inplace: bool = True) -> M
         buffers.append(b)
         for m in members:
             tensor_buffer[m] = b.id
+    state_bytes = 0
+    for b in buffers:
+        if b.kind == "state":
+            b.io_offset = state_bytes
+            state_bytes = _align(state_bytes + b.size, alignment)
     scratch: dict[int, int] = {}
     for pos, layer in enumerate(layers):
         if layer.scratch_bytes > 0:
@@ -192,7 +208,7 @@ def plan_memory(graph: Graph, alignment: int = ALIGN, inplace: bool = True) -> M
         b.offset = offset
         placed.append(b)
     arena = _align(max((b.offset + b.size for b in placed if b.offset is not None), default=0), alignment)
-    plan = MemoryPlan(buffers, tensor_buffer, scratch, arena, alignment, unpacked)
+    plan = MemoryPlan(buffers, tensor_buffer, scratch, arena, alignment, unpacked, state_bytes)
     check_plan(plan)
     return plan
 
@@ -227,6 +243,9 @@ def format_plan(plan: MemoryPlan, graph: Graph, tflm_arena: int | None = None) -
         lines.append(f"{where} {b.size:>8}  {b.first:>4}-{b.last:<4}  {names}")
     lines.append(f"arena: {plan.arena_bytes} bytes (peak live {plan.peak_live_bytes} bytes, "
                  f"{sum(1 for b in plan.buffers if b.kind == 'scratch')} scratch buffers)")
+    if plan.state_bytes:
+        lines.append(f"state: {plan.state_bytes} bytes kept between invocations, outside the arena "
+                     f"({sum(1 for b in plan.buffers if b.kind == 'state')} variables)")
     if tflm_arena is not None:
         lines.append(f"TFLM arena for the same model: {tflm_arena} bytes "
                      f"(edgefact/TFLM = {plan.arena_bytes / max(tflm_arena, 1):.2f})")

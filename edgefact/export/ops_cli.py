@@ -26,6 +26,6 @@ def ops_cmd(as_json: bool) -> None:
     width = max(len(n) for n in ops)
     click.echo(f"{len(ops)} operators (int8; float32 only at the model boundary)")
     for name, e in ops.items():
-        kernels = ", ".join(e.kernel_names) or "(no code: an alias)"
+        kernels = ", ".join(e.kernel_names) or "(no kernel call: see above)"
         click.echo(f"{name:<{width}}  {e.constraints}")
         click.echo(f"{'':<{width}}  kernels: {kernels}")

@@ -55,6 +55,8 @@ MIN_INPUTS: dict[str, int] = {
     "GATHER": 2, "CAST": 1, "FILL": 2, "RANGE": 3, "SPACE_TO_BATCH_ND": 3, "BATCH_TO_SPACE_ND": 3,
     **{name: 2 for name in _BINARY_OPS}, **{name: 1 for name in _SAME_SHAPE_OPS},
 }
+#: Operators that write no tensor: their effect is on resource variables or runs a subgraph.
+NO_OUTPUT_OPS = frozenset({"ASSIGN_VARIABLE", "CALL_ONCE"})
 # Option fields that must be in 1..MAX_DIM.
 _POSITIVE_OPTIONS = ("stride_h", "stride_w", "filter_height", "filter_width", "dilation_h_factor",
                      "dilation_w_factor")
@@ -362,7 +364,7 @@ def check_model(model: TFLiteModel) -> None:
     produced: set[int] = set()
     for op in model.operators:
         label = _op_label(op)
-        if not op.outputs:
+        if not op.outputs and op.name not in NO_OUTPUT_OPS:
             raise _fail(label, "has no output")
         need = MIN_INPUTS.get(op.name, 0)
         if len(op.inputs) < need or any(i < 0 for i in op.inputs[:need]):
@@ -381,7 +383,8 @@ def check_model(model: TFLiteModel) -> None:
                 raise _fail(label, f"output {tensor_label(i, t.name)} is {kind}")
             produced.add(i)
         _check_options(op)
-        _check_op_shapes(op, tensors)
+        if op.outputs:
+            _check_op_shapes(op, tensors)
         available.update(op.outputs)
     for i in model.outputs:
         if i not in produced:

@@ -306,7 +306,17 @@ def _tensor(i: int, t: Any, buffers: list[np.ndarray | None], type_names: dict[i
     return tensor
 
 
-def _load(buf: bytes) -> TFLiteModel:
+def load_subgraph(model: TFLiteModel, index: int) -> TFLiteModel:
+    """Subgraph ``index`` of a loaded model (e.g. the initialisation subgraph a CALL_ONCE runs), as
+    a :class:`TFLiteModel` of its own: its tensors and operators, indices checked; the graph-level
+    checks are the main subgraph's only (an initialisation subgraph has no inputs or outputs)."""
+    if not 0 <= index < model.subgraph_count:
+        raise MalformedModelError(f"subgraph {index} does not exist: the model has {model.subgraph_count}; "
+                                  "the file is corrupted")
+    return _load(model.model_bytes, index)
+
+
+def _load(buf: bytes, subgraph: int = 0) -> TFLiteModel:
     """Decode and validate ``buf``; a reader bug shows as its own exception type (fuzz tests)."""
     m = _decode(buf)
     s = _schema()
@@ -318,7 +328,7 @@ def _load(buf: bytes) -> TFLiteModel:
     type_names = _enum_names(s.TensorType)
     op_names = _enum_names(s.BuiltinOperator)
     options_names = _enum_names(s.BuiltinOptions)
-    sg = m.subgraphs[0]
+    sg = m.subgraphs[subgraph]
     if sg is None:
         raise MalformedModelError("TFLite model's main subgraph is empty; re-export the model")
     tensors = [_tensor(i, t, buffers, type_names) for i, t in enumerate(sg.tensors or [])]
@@ -364,5 +374,6 @@ def _load(buf: bytes) -> TFLiteModel:
         buffers=buffers, version=int(m.version),
         description=_text("model description", m.description),
         subgraph_count=len(m.subgraphs), sha256=hashlib.sha256(buf).hexdigest(), model_bytes=buf)
-    checks.check_model(model)
+    if subgraph == 0:
+        checks.check_model(model)
     return model

@@ -13,6 +13,11 @@ outputs as the checksum record named ``log_name`` and, when ``EF_APP_LOG_OUTPUTS
 outputs themselves under the same name. With one model ``ef_app_run`` returns that model's own
 status (failing layer position + 1), so the timed code is exactly one model call; with several
 it returns the 1-based index of the first model that failed.
+
+A model with state kept between invocations (``GeneratedModel.plan.state_bytes``: a streaming
+model) sees its inputs in order, as TFLM does: ``ef_app_setup`` runs inputs 0..N-1, and every
+``ef_app_run`` calls ``<prefix>_reset()`` before input 0, so each timed or warm-up run repeats
+the stream's first step and leaves output 0 unchanged (the timed count includes the reset).
 """
 
 from __future__ import annotations
@@ -111,6 +116,11 @@ class AppModel:
     def header(self) -> str:
         return self.gen.files["model.h"].name
 
+    @property
+    def stateful(self) -> bool:
+        """Whether the model keeps state between invocations (its inputs are a stream)."""
+        return self.gen.plan.state_bytes > 0
+
 
 def _input_rows(flat: np.ndarray, int8: bool) -> str:
     """C initializer rows, one braced row per sample."""
@@ -157,7 +167,8 @@ def _app_file(models: Sequence[AppModel]) -> str:
     out += ["", "int ef_app_setup(void)", "{"]
     for m in models:
         p, up = m.prefix, m.prefix.upper()
-        out += [f"    for (int i = 1; i < {up}_APP_NUM_INPUTS; ++i) {{",
+        first = 0 if m.stateful else 1  # a streaming model sees every input, in order
+        out += [f"    for (int i = {first}; i < {up}_APP_NUM_INPUTS; ++i) {{",
                 f"        int rc = {p}_run({p}_app_inputs[i], {p}_app_outputs[i]);",
                 "        if (rc != 0) {",
                 '            ef_log_begin("msg");',
@@ -169,10 +180,14 @@ def _app_file(models: Sequence[AppModel]) -> str:
     out += ["    return 0;", "}", "", "int ef_app_run(void)", "{"]
     if single:
         p = models[0].prefix
+        if models[0].stateful:
+            out.append(f"    {p}_reset();")
         out.append(f"    return {p}_run({p}_app_inputs[0], {p}_app_outputs[0]);")
     else:
         for k, m in enumerate(models):
             p = m.prefix
+            if m.stateful:
+                out.append(f"    {p}_reset();")
             out += [f"    if ({p}_run({p}_app_inputs[0], {p}_app_outputs[0]) != 0) {{", f"        return {k + 1};",
                     "    }"]
         out.append("    return 0;")

@@ -18,6 +18,7 @@ from edgefact.export.ops import (  # noqa: F401  (importing a family module regi
     resize,
     slicing,
     softmax,
+    state,
     unary,
 )
 from edgefact.export.ops.base import CStruct, Dims, Emission, EmitContext, LowerContext, OpDef

@@ -212,6 +212,13 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "mean_hw_keepdims": OpSpec("MEAN", "mean", dict(shape=(1, 7, 5, 6), keepdims=True)),
     "mean_hw": OpSpec("MEAN", "mean", dict(shape=(1, 6, 6, 10), keepdims=False)),
     "mean_hw_c37": OpSpec("MEAN", "mean", dict(shape=(1, 5, 4, 37), keepdims=False)),
+    # MEAN over other axes (ef_reduce_mean_s8): one axis, two apart, all, a 3-D tensor
+    "mean_c_keepdims": OpSpec("MEAN", "mean", dict(shape=(1, 5, 6, 7), keepdims=True, axes=(3,))),
+    "mean_w": OpSpec("MEAN", "mean", dict(shape=(1, 4, 7, 5), keepdims=False, axes=(2,))),
+    "mean_h_c_keepdims": OpSpec("MEAN", "mean", dict(shape=(1, 6, 5, 8), keepdims=True, axes=(1, 3))),
+    "mean_hwc": OpSpec("MEAN", "mean", dict(shape=(1, 4, 5, 6), keepdims=False, axes=(1, 2, 3))),
+    "mean_3d_axis1": OpSpec("MEAN", "mean", dict(shape=(1, 9, 6), keepdims=False, axes=(1,))),
+    "mean_3d_last": OpSpec("MEAN", "mean", dict(shape=(1, 3, 11), keepdims=True, axes=(-1,))),
     "pad": OpSpec("PAD", "pad", dict(shape=(1, 5, 6, 3), paddings=((0, 0), (1, 2), (2, 1), (0, 0)))),
     "reshape": OpSpec("RESHAPE", "reshape", dict(shape=(1, 4, 3, 6), new_shape=(1, 72))),
     # The converter puts every CONCATENATION input on the output's scale, and both TFLM and LiteRT
@@ -483,7 +490,7 @@ def _build_mean(
     tf = _tf()
 
     def f(x: Any) -> Any:
-        return tf.reduce_mean(x, axis=[1, 2], keepdims=p["keepdims"])
+        return tf.reduce_mean(x, axis=list(p.get("axes", (1, 2))), keepdims=p["keepdims"])
 
     return f, [tuple(p["shape"])]
 

@@ -226,6 +226,25 @@ ef_status ef_mean_hw_s8(const ef_mean_params *params,
                         const ef_dims *input_dims, const int8_t *input,
                         const ef_dims *output_dims, int8_t *output);
 
+/** @brief MEAN over any axes of an int8 tensor (TFLite Micro's QuantizedMeanOrSum: int32 sums,
+ *         the element count folded into the multiplier as ef_mean_hw_s8 does, k capped at 32).
+ *         The generator describes the kept axes as the `outer` view (its extents are the output,
+ *         row-major) and the reduced axes as the `inner` view (offset 0, relative to each output
+ *         element's first input element), with contiguous dimensions merged; ef_mean_hw_s8 stays
+ *         the kernel for H,W of a 4-D tensor.
+ *  @param params      offsets, multiplier/shift of input scale / output scale, activation
+ *  @param outer       kept axes: output extents, input strides, offset of output element 0
+ *  @param inner       reduced axes: extents (count = their product) and input strides; offset 0
+ *  @param input       input tensor (int8)
+ *  @param input_size  input elements: every element read must lie in [0, input_size)
+ *  @param output      output (int8, prod(outer extents) elements)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (a view's ndims or extents invalid, inner offset not
+ *          0, or the views reach outside the input); EF_ERR_PARAM (activation, shift,
+ *          multiplier). */
+ef_status ef_reduce_mean_s8(const ef_mean_params *params, const ef_strided_copy_params *outer,
+                            const ef_strided_copy_params *inner, const int8_t *input, int32_t input_size,
+                            int8_t *output);
+
 /* ---- element-wise ----------------------------------------------------------------------- */
 
 /** @brief ADD of two tensors of the same shape. In place is allowed (output == input1 or

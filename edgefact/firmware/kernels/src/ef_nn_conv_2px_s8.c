@@ -383,6 +383,22 @@ static void fill_column(int8_t *col, const conv_geom *g, int32_t iy0, int32_t ix
     const int8x16_t vpad = vdupq_n_s8(g->pad);
     const int32_t kx0 = EF_MAX(0, -ix0);
     const int32_t kx1 = EF_MIN(g->kw, in->w - ix0);
+    if (fc == in->c && seg <= 16 && kx1 > kx0) {
+        /* short rows (a first layer's border): per row one predicated copy of the in-bounds taps
+         * over a predicated zero-point store */
+        const mve_pred16_t p = vctp8q((uint32_t)seg);
+        const mve_pred16_t pm = vctp8q((uint32_t)((kx1 - kx0) * fc));
+        const int32_t left = kx0 * fc;
+        for (int32_t iy = iy0; iy < iy0 + g->kh; ++iy) {
+            vstrbq_p_s8(col, vpad, p);
+            if (iy >= 0 && iy < in->h) {
+                const int8_t *src = g->input + ((g->b * in->h + iy) * in->w + ix0 + kx0) * in->c;
+                vstrbq_p_s8(col + left, vldrbq_z_s8(src, pm), pm);
+            }
+            col += seg;
+        }
+        return;
+    }
     if (fc == in->c && kx1 > kx0) {
         /* a border window: the whole column at the zero point, then the in-bounds part of each
          * in-bounds row */

@@ -19,6 +19,7 @@ from edgefact.export.ops import (  # noqa: F401  (importing a family module regi
     slicing,
     softmax,
     state,
+    svdf,
     unary,
 )
 from edgefact.export.ops.base import CStruct, Dims, Emission, EmitContext, LowerContext, OpDef

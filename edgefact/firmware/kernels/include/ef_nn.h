@@ -497,6 +497,25 @@ ef_status ef_dequantize_s8_f32(const int8_t *input, float *output, int32_t size,
 ef_status ef_requantize_s8(const ef_requantize_params *params, const int8_t *input,
                            int8_t *output, int32_t size);
 
+/* ---- stateful (streaming) operators ------------------------------------------------------ */
+
+/** @brief SVDF, one step of a stream (TFLite Micro's integer SVDF, bit-exact): the state moves
+ *         left by one value, every filter's newest value becomes the requantized feature dot
+ *         product, and each unit's output is the requantized sum of bias and its `rank`
+ *         filters' time dot products (no fused activation: TFLM's int8 path applies none).
+ *  @param params          shapes, offsets and the two requantizations (ef_svdf_params)
+ *  @param input           [batches, input_size] int8
+ *  @param weights_feature [num_filters, input_size] int8
+ *  @param weights_time    [num_filters, memory_size] int16
+ *  @param bias            num_filters / rank int32 values, or NULL
+ *  @param state           [batches, num_filters, memory_size] int16, read and updated in place;
+ *                         keep it between calls (start: all zeros)
+ *  @param output          [batches, num_filters / rank] int8
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (a size < 1, num_filters % rank != 0); EF_ERR_PARAM
+ *          (shift or offset out of range). */
+ef_status ef_svdf_s8(const ef_svdf_params *params, const int8_t *input, const int8_t *weights_feature,
+                     const int16_t *weights_time, const int32_t *bias, int16_t *state, int8_t *output);
+
 /* ---- packed (clustered) weights ---------------------------------------------------------- */
 
 /** Packed weight tensor seen as [outer, channels, inner], channels = the quantized axis

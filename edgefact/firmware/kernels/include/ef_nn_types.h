@@ -217,6 +217,23 @@ typedef struct {
     int32_t offset;                     /**< input element of output element 0 */
 } ef_strided_copy_params;
 
+/** SVDF (int8 input/output, int16 activation state; TFLM's integer SVDF). The state is
+ *  [batches, num_filters, memory_size] int16, oldest value first, kept between calls. */
+typedef struct {
+    int32_t batches;
+    int32_t input_size;
+    int32_t num_filters;        /**< rows of weights_feature and weights_time */
+    int32_t memory_size;        /**< columns of weights_time: values kept per filter */
+    int32_t rank;               /**< filters per output unit (num_filters % rank == 0) */
+    int32_t input_offset;       /**< -input zero point */
+    int32_t state_offset;       /**< the state's zero point (0 for TFLite's int16 states) */
+    int32_t output_offset;      /**< output zero point */
+    int32_t feature_multiplier; /**< input x weights_feature -> state: input scale x feature scale / state scale */
+    int32_t feature_shift;
+    int32_t time_multiplier;    /**< state x weights_time -> output: state scale x time scale / output scale */
+    int32_t time_shift;
+} ef_svdf_params;
+
 /** RESIZE_BILINEAR options (TFLite's; both set is invalid in TFLite). */
 typedef struct {
     int32_t align_corners;       /**< 1: corner pixels of input and output coincide */

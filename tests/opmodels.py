@@ -100,6 +100,12 @@ def _resize(method: str, shape: tuple[int, ...], size: tuple[int, int], align: b
     return OpSpec(op, "resize", dict(method=method, shape=shape, size=size, align=align, half=half))
 
 
+def _tconv(h: int, w: int, cin: int, cout: int, k: int, strides: tuple[int, int], padding: str,
+           out: tuple[int, int], act: str = "NONE", bias: bool = True) -> OpSpec:
+    return OpSpec("TRANSPOSE_CONV", "tconv", dict(h=h, w=w, cin=cin, cout=cout, kh=k, kw=k, strides=strides,
+                                                  padding=padding, out=out, act=act, bias=bias))
+
+
 OPMODEL_CASES: dict[str, OpSpec] = {
     # CONV_2D: kernel sizes, strides, padding, odd sizes, channel counts not multiple of 4
     "conv_1x1_s1": _conv(9, 9, 6, 10, 1, 1),
@@ -282,6 +288,16 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "resize_bilinear_down_half_pixel": _resize("bilinear", (1, 9, 7, 5), (5, 4), half=True),
     "resize_bilinear_up_align": _resize("bilinear", (1, 5, 4, 2), (8, 7), align=True),
     "resize_bilinear_down_align": _resize("bilinear", (1, 8, 11, 3), (3, 5), align=True),
+    # TRANSPOSE_CONV: the decoder's 3x3 / 2x2 stride 2, an odd SAME output (9 from 5), VALID with
+    # overlapping taps, stride 1, uneven strides, no bias, fused RELU
+    "tconv_3x3_s2_same_relu": _tconv(4, 5, 6, 7, 3, (2, 2), "SAME", (8, 10), act="RELU"),
+    "tconv_2x2_s2_valid": _tconv(5, 4, 8, 5, 2, (2, 2), "VALID", (10, 8)),
+    "tconv_3x3_s2_same_odd": _tconv(5, 5, 3, 4, 3, (2, 2), "SAME", (9, 9)),
+    "tconv_4x4_s2_valid": _tconv(3, 4, 5, 6, 4, (2, 2), "VALID", (8, 10)),
+    "tconv_3x3_s1_same_nobias": _tconv(6, 5, 4, 3, 3, (1, 1), "SAME", (6, 5), bias=False),
+    "tconv_5x3_s3x2_same": OpSpec("TRANSPOSE_CONV", "tconv", dict(h=3, w=4, cin=5, cout=4, kh=5, kw=3,
+                                                                  strides=(3, 2), padding="SAME", out=(9, 8),
+                                                                  act="NONE", bias=True)),
 }
 
 
@@ -785,6 +801,25 @@ def _build_resize(
     return f, [tuple(p["shape"])]
 
 
+def _build_tconv(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+    kh, kw = p["kh"], p["kw"]
+    # conv2d_transpose takes the filter as [kh, kw, out_c, in_c]
+    w = tf.constant(_weights(rng, (kh, kw, p["cin"], p["cout"]), kh * kw * p["cin"]).transpose(0, 1, 3, 2))
+    b = tf.constant(rng.normal(0, 0.2, p["cout"]).astype(np.float32))
+    out_shape = (1, *p["out"], p["cout"])
+
+    def f(x: Any) -> Any:
+        y = tf.nn.conv2d_transpose(x, w, out_shape, strides=list(p["strides"]), padding=p["padding"])
+        if p["bias"]:
+            y = y + b
+        return _act(tf, y, p["act"])
+
+    return f, [(1, p["h"], p["w"], p["cin"])]
+
+
 _BUILDERS: dict[
     str, Callable[[dict[str, Any], np.random.Generator], tuple[Callable[..., Any], list[Any]]]
 ] = {
@@ -812,6 +847,7 @@ _BUILDERS: dict[
     "d2s": _build_d2s,
     "s2d": _build_s2d,
     "resize": _build_resize,
+    "tconv": _build_tconv,
 }
 
 

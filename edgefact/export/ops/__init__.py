@@ -20,6 +20,7 @@ from edgefact.export.ops import (  # noqa: F401  (importing a family module regi
     softmax,
     state,
     svdf,
+    tconv,
     unary,
 )
 from edgefact.export.ops.base import CStruct, Dims, Emission, EmitContext, LowerContext, OpDef

@@ -153,6 +153,31 @@ ef_status ef_shift_s8(const ef_shift_params *params, const ef_dims *input_dims, 
                       const int16_t *taps, const uint16_t *offsets, const uint8_t *tables, const int8_t *luts,
                       const int8_t *border, const ef_dims *output_dims, int8_t *output);
 
+/** @brief TRANSPOSE_CONV (TFLite Micro's int8 arithmetic: the int32 sum over every input pixel
+ *         and tap that lands on an output element, plus the bias, requantized per output
+ *         channel). Computed output by output (the taps whose (out + padding - tap) is a
+ *         multiple of the stride), so it needs no int32 scratch of the output's size.
+ *  @param params      input/output offsets, stride, padding (TFLite computes it as for a
+ *                     convolution from the output size to the input size: top / left),
+ *                     dilation (must be {1, 1}), activation
+ *  @param quant       per-output-channel multiplier/shift arrays (out_c values each, shifts in
+ *                     [-31, 30])
+ *  @param input_dims  input shape [n, h, w, in_c]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param filter_dims filter shape [out_c, kh, kw, in_c]
+ *  @param filter      filter tensor (int8, symmetric)
+ *  @param bias        out_c int32 values, or NULL
+ *  @param output_dims output shape [n, out_h, out_w, out_c]
+ *  @param output      output tensor (int8, NHWC; must not overlap the input)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (shapes inconsistent); EF_ERR_PARAM (stride < 1,
+ *          negative padding, activation or shift out of range); EF_ERR_UNSUPPORTED
+ *          (dilation != 1, filter larger than 16 x 16). */
+ef_status ef_transpose_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
+                               const ef_dims *input_dims, const int8_t *input,
+                               const ef_dims *filter_dims, const int8_t *filter,
+                               const int32_t *bias,
+                               const ef_dims *output_dims, int8_t *output);
+
 /* ---- fully connected -------------------------------------------------------------------- */
 
 /** @brief FULLY_CONNECTED with per-tensor quantization.

@@ -29,13 +29,15 @@ from edgefact.export.tflite_model import load_tflite
 N_STEPS = 48
 
 #: case -> (layers as (input_size, num_filters, memory_size, rank), batch, state scale factor,
-#: output scale factor)
-CASES: dict[str, tuple[tuple[tuple[int, int, int, int], ...], int, float, float]] = {
-    "stacked": (((10, 8, 6, 2), (4, 6, 5, 3)), 1, 1.0, 1.0),
-    "batch2_rank1": (((7, 5, 4, 1),), 2, 1.0, 1.0),
-    "memory1": (((6, 4, 1, 2),), 1, 1.0, 0.5),
-    "state_saturates": (((12, 6, 3, 3),), 1, 0.2, 0.4),
-    "wide": (((40, 64, 10, 4),), 1, 1.0, 2.0),  # long rows: the DSP / Helium dot products' main loops
+#: output scale factor, int8 state zero point or None for an int16 state)
+CASES: dict[str, tuple[tuple[tuple[int, int, int, int], ...], int, float, float, int | None]] = {
+    "stacked": (((10, 8, 6, 2), (4, 6, 5, 3)), 1, 1.0, 1.0, None),
+    "batch2_rank1": (((7, 5, 4, 1),), 2, 1.0, 1.0, None),
+    "memory1": (((6, 4, 1, 2),), 1, 1.0, 0.5, None),
+    "state_saturates": (((12, 6, 3, 3),), 1, 0.2, 0.4, None),
+    "wide": (((40, 64, 10, 4),), 1, 1.0, 2.0, None),  # long rows: the DSP / Helium dot products' main loops
+    "s8_state": (((10, 8, 6, 2), (4, 6, 5, 3)), 1, 1.0, 1.0, -7),  # int8 weights_time and state
+    "s8_state_wide": (((40, 64, 10, 4),), 2, 1.0, 2.0, 11),
 }
 
 
@@ -46,8 +48,9 @@ def _q(scale: float, zp: int = 0) -> Any:
 
 
 def svdf_model(layers: tuple[tuple[int, int, int, int], ...], batch: int = 1, state_factor: float = 1.0,
-               out_factor: float = 1.0, seed: int = 0) -> bytes:
-    """A chain of int8 SVDF layers (each with its int16 variable state) as .tflite bytes."""
+               out_factor: float = 1.0, state_zp: int | None = None, seed: int = 0) -> bytes:
+    """A chain of int8 SVDF layers, each with its variable state, as .tflite bytes: int16
+    weights_time and state, or (``state_zp`` given) int8 ones, the state with that zero point."""
     rng = np.random.default_rng(seed)
     buffers: list[Any] = [s.BufferT()]
     tensors: list[Any] = []
@@ -72,11 +75,17 @@ def svdf_model(layers: tuple[tuple[int, int, int, int], ...], batch: int = 1, st
         s_f, s_t, s_st = 0.0117 * (k + 1), 0.00031 / (k + 1), 0.00061 * (k + 1) * state_factor
         wf = tensor(f"svdf{k}/weights_feature", [n_f, n_in], T.INT8, _q(s_f),
                     rng.integers(-127, 128, (n_f, n_in), dtype=np.int8))
-        wt = tensor(f"svdf{k}/weights_time", [n_f, n_m], T.INT16, _q(s_t),
-                    rng.integers(-3000, 3000, (n_f, n_m)).astype(np.int16))
+        if state_zp is None:
+            wt = tensor(f"svdf{k}/weights_time", [n_f, n_m], T.INT16, _q(s_t),
+                        rng.integers(-3000, 3000, (n_f, n_m)).astype(np.int16))
+            state = tensor(f"svdf{k}/state", [batch, n_m * n_f], T.INT16, _q(s_st), variable=True)
+        else:  # int8 values: ~1/25 of the int16 weights' range, a state scale ~256x coarser
+            s_t, s_st = s_t * 25, s_st * 256
+            wt = tensor(f"svdf{k}/weights_time", [n_f, n_m], T.INT8, _q(s_t),
+                        rng.integers(-120, 121, (n_f, n_m)).astype(np.int8))
+            state = tensor(f"svdf{k}/state", [batch, n_m * n_f], T.INT8, _q(s_st, state_zp), variable=True)
         bias = tensor(f"svdf{k}/bias", [n_u], T.INT32, _q(float(np.float32(s_st) * np.float32(s_t))),
                       rng.integers(-20000, 20000, n_u).astype(np.int32))
-        state = tensor(f"svdf{k}/state", [batch, n_m * n_f], T.INT16, _q(s_st), variable=True)
         y = tensor(f"svdf{k}/output", [batch, n_u], T.INT8, _q((0.2 + 0.05 * k) * out_factor, 5 - 3 * k))
         opts = s.SVDFOptionsT()
         opts.rank, opts.fusedActivationFunction = rank, s.ActivationFunctionType.RELU
@@ -98,8 +107,8 @@ def svdf_model(layers: tuple[tuple[int, int, int, int], ...], batch: int = 1, st
 
 
 def _case(name: str) -> bytes:
-    layers, batch, state_factor, out_factor = CASES[name]
-    return svdf_model(layers, batch, state_factor, out_factor, seed=sorted(CASES).index(name))
+    layers, batch, state_factor, out_factor, state_zp = CASES[name]
+    return svdf_model(layers, batch, state_factor, out_factor, state_zp, seed=sorted(CASES).index(name))
 
 
 def _stream(model: bytes, n: int, seed: int) -> np.ndarray:
@@ -118,7 +127,8 @@ def test_svdf_stream_is_bit_exact_with_tflm_on_the_host(case: str, tmp_path: Pat
     ref = run_tflm(model, x)[0]
     assert len(np.unique(ref)) > 8  # a live signal, not a saturated or constant one
     gen = generate_c(model, tmp_path)
-    assert [layer.kernel for layer in gen.graph.layers] == ["ef_svdf_s8"] * len(CASES[case][0])
+    kernel = "ef_svdf_s8" if CASES[case][4] is None else "ef_svdf_s8_s8"
+    assert [layer.kernel for layer in gen.graph.layers] == [kernel] * len(CASES[case][0])
     assert len(gen.graph.state) == len(CASES[case][0]) and gen.plan.state_bytes > 0
     y = run_host_batch(gen, x)
     assert np.array_equal(y, ref), f"{int((y != ref).sum())} of {ref.size} values differ"

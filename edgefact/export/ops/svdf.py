@@ -8,7 +8,10 @@ persistent state (``Graph.state``, zeros at the start as TFLM resets it) that th
 in place at every invocation. The two requantizations are TFLM's: ``input x feature / state``
 and ``state x time / output``, each scale ratio computed in float32 as TFLM's Prepare does, then
 ``QuantizeMultiplier``. TFLM's int8 SVDF applies no fused activation, so none is applied here.
-MACs = batches * num_filters * (input_size + memory_size).
+MACs = batches * num_filters * (input_size + memory_size). TFLM instantiates its kernel for
+int16 (weights_time and state both int16: ``ef_svdf_s8``) and int8 (both int8, the state with a
+zero point: ``ef_svdf_s8_s8``, whose feature value is clamped before the zero point is added, as
+in the TFLM the oracle ships; see the kernel).
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from edgefact.export.ops.registry import register
 from edgefact.export.tflite_model import Operator, Tensor
 
 KERNEL = "ef_svdf_s8"
+KERNEL_S8_STATE = "ef_svdf_s8_s8"
+#: (weights_time, state) types -> the kernel and the C type of weights_time
+_VARIANTS = {("INT16", "INT16"): (KERNEL, "int16_t"), ("INT8", "INT8"): (KERNEL_S8_STATE, "int8_t")}
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,10 @@ def effective_scales(s_in: np.float32, s_feature: np.float32, s_time: np.float32
 @register
 class Svdf(OpDef):
     name = "SVDF"
-    kernel_names = (KERNEL,)
-    constraints = ("int8 input/output, int8 weights_feature, int16 weights_time, int32 bias, int16 "
-                   "activation state (a variable tensor kept between invocations), any rank and batch")
+    kernel_names = (KERNEL, KERNEL_S8_STATE)
+    constraints = ("int8 input/output, int8 weights_feature, int32 bias, int16 weights_time with an int16 "
+                   "activation state or int8 with int8 (a variable tensor kept between invocations), any "
+                   "rank and batch")
 
     def lower(self, ctx: LowerContext, op: Operator) -> Layer:
         if len(op.inputs) != 5:
@@ -81,9 +88,11 @@ class Svdf(OpDef):
         layer = ctx.base(op, KERNEL, [op.inputs[0], op.inputs[4]])
         inp, state, out = ctx.tensors[op.inputs[0]], ctx.tensors[op.inputs[4]], ctx.tensors[layer.output]
         types = (inp.type_name, wf.type_name, wt.type_name, bias.type_name, state.type_name, out.type_name)
-        if types != ("INT8", "INT8", "INT16", "INT32", "INT16", "INT8"):
+        variant = _VARIANTS.get((wt.type_name, state.type_name))
+        if types[:2] != ("INT8", "INT8") or types[3] != "INT32" or types[5] != "INT8" or variant is None:
             raise ctx.fail(op, f"types {list(types)} (input, weights_feature, weights_time, bias, state, output); "
-                               "supported: int8, int8, int16, int32, int16, int8")
+                               "supported: int8, int8, int16 (or int8), int32, int16 (or int8), int8")
+        layer.kernel = variant[0]
         for t in (wf, wt):
             if t.quantization is None or t.quantization.per_channel:
                 raise ctx.fail(op, f"'{t.name}' needs one (per-tensor) scale")
@@ -119,8 +128,9 @@ class Svdf(OpDef):
         em.check_size(layer, layer.inputs[1], (a.batches, a.num_filters, a.memory_size))
         em.check_size(layer, layer.output, (a.batches, a.num_filters // a.rank))
         wf = em.const_array(layer, "weights_feature", layer.consts["weights_feature"], "int8_t", "weights_feature")
-        wt = em.const_array(layer, "weights_time", layer.consts["weights_time"], "int16_t", "weights_time")
+        wt_ctype = "int16_t" if layer.kernel == KERNEL else "int8_t"
+        wt = em.const_array(layer, "weights_time", layer.consts["weights_time"], wt_ctype, "weights_time")
         bias = em.const_array(layer, "bias", layer.consts["bias"], "int32_t", "bias")
         x, state, y = em.ptr(layer.inputs[0], False), em.ptr(layer.inputs[1], True), em.ptr(layer.output, True)
-        e.calls = [f"st = {KERNEL}(&{layer.sym}_params, {x}, {wf}, {wt}, {bias},", f"        {state}, {y});"]
+        e.calls = [f"st = {layer.kernel}(&{layer.sym}_params, {x}, {wf}, {wt}, {bias},", f"        {state}, {y});"]
         return e

@@ -541,6 +541,15 @@ ef_status ef_requantize_s8(const ef_requantize_params *params, const int8_t *inp
 ef_status ef_svdf_s8(const ef_svdf_params *params, const int8_t *input, const int8_t *weights_feature,
                      const int16_t *weights_time, const int32_t *bias, int16_t *state, int8_t *output);
 
+/** @brief SVDF with int8 weights_time and an int8 state of zero point params->state_offset
+ *         (TFLM's int8 instance of the same kernel): as ef_svdf_s8, the feature value clamped to
+ *         int8, then the state offset added and the sum stored modulo 256 (the TFLM edgefact
+ *         checks against; see ef_svdf_s8.c), the offset subtracted from the state in the time
+ *         dot product.
+ *  @return as ef_svdf_s8; EF_ERR_PARAM also for a state offset outside [-128, 127]. */
+ef_status ef_svdf_s8_s8(const ef_svdf_params *params, const int8_t *input, const int8_t *weights_feature,
+                        const int8_t *weights_time, const int32_t *bias, int8_t *state, int8_t *output);
+
 /* ---- packed (clustered) weights ---------------------------------------------------------- */
 
 /** Packed weight tensor seen as [outer, channels, inner], channels = the quantized axis

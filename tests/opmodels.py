@@ -106,6 +106,12 @@ def _tconv(h: int, w: int, cin: int, cout: int, k: int, strides: tuple[int, int]
                                                   padding=padding, out=out, act=act, bias=bias))
 
 
+def _bmm(s1: tuple[int, ...], s2: tuple[int, ...], adj_x: bool = False, adj_y: bool = False,
+         const: bool = False) -> OpSpec:
+    return OpSpec("BATCH_MATMUL", "bmm", dict(shape1=s1, shape2=s2, adj_x=adj_x, adj_y=adj_y, const=const),
+                  input_ranges=((-1.0, 1.0),) if const else ((-1.0, 1.0), (-3.0, 2.0)))
+
+
 OPMODEL_CASES: dict[str, OpSpec] = {
     # CONV_2D: kernel sizes, strides, padding, odd sizes, channel counts not multiple of 4
     "conv_1x1_s1": _conv(9, 9, 6, 10, 1, 1),
@@ -298,6 +304,13 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "tconv_5x3_s3x2_same": OpSpec("TRANSPOSE_CONV", "tconv", dict(h=3, w=4, cin=5, cout=4, kh=5, kw=3,
                                                                   strides=(3, 2), padding="SAME", out=(9, 8),
                                                                   act="NONE", bias=True)),
+    # BATCH_MATMUL of two activations (different scales), adjoints, broadcast batches, a constant
+    # right operand
+    "bmm_3d": _bmm((1, 5, 6), (1, 6, 4)),
+    "bmm_4d_adj_y": _bmm((1, 3, 5, 7), (1, 3, 4, 7), adj_y=True),
+    "bmm_adj_x": _bmm((1, 6, 5), (1, 6, 3), adj_x=True),
+    "bmm_bcast": _bmm((1, 2, 4, 5), (1, 1, 5, 3)),
+    "bmm_const_rhs": _bmm((1, 3, 4, 6), (3, 6, 5), const=True),
 }
 
 
@@ -820,6 +833,25 @@ def _build_tconv(
     return f, [(1, p["h"], p["w"], p["cin"])]
 
 
+def _build_bmm(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+    s1, s2 = tuple(p["shape1"]), tuple(p["shape2"])
+    if p["const"]:
+        c = tf.constant(rng.uniform(-1.0, 1.0, s2).astype(np.float32))
+
+        def f1(x: Any) -> Any:
+            return tf.matmul(x, c, adjoint_a=p["adj_x"], adjoint_b=p["adj_y"])
+
+        return f1, [s1]
+
+    def f2(x: Any, y: Any) -> Any:
+        return tf.matmul(x, y, adjoint_a=p["adj_x"], adjoint_b=p["adj_y"])
+
+    return f2, [s1, s2]
+
+
 _BUILDERS: dict[
     str, Callable[[dict[str, Any], np.random.Generator], tuple[Callable[..., Any], list[Any]]]
 ] = {
@@ -848,6 +880,7 @@ _BUILDERS: dict[
     "s2d": _build_s2d,
     "resize": _build_resize,
     "tconv": _build_tconv,
+    "bmm": _build_bmm,
 }
 
 

@@ -215,6 +215,22 @@ ef_status ef_fully_connected_per_channel_s8(const ef_fc_params *params,
                                             const int32_t *bias,
                                             const ef_dims *output_dims, int8_t *output);
 
+/** @brief BATCH_MATMUL, int8 (TFLite Micro's arithmetic: int32 sums of the offset-corrected
+ *         products, one per-tensor requantization). The output is dense [batch..., M, N]; each
+ *         operand is read through the strides of ef_batch_matmul_params (adj_x / adj_y and
+ *         broadcast batches are strides, not copies); when both depth strides are 1 the dot
+ *         products run contiguous (SMLAD / Helium).
+ *  @param params      offsets, multiplier/shift, activation, M / K / N, strides, batches
+ *  @param lhs         left operand (int8)
+ *  @param lhs_size    lhs elements: every element read must lie in [0, lhs_size)
+ *  @param rhs         right operand (int8)
+ *  @param rhs_size    rhs elements, as lhs_size
+ *  @param output      output (int8, prod(batch) * M * N elements; must not overlap the operands)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (an extent < 1 or a read outside an operand);
+ *          EF_ERR_PARAM (activation or shift out of range). */
+ef_status ef_batch_matmul_s8(const ef_batch_matmul_params *params, const int8_t *lhs, int32_t lhs_size,
+                             const int8_t *rhs, int32_t rhs_size, int8_t *output);
+
 /* ---- pooling ---------------------------------------------------------------------------- */
 
 /** @brief AVERAGE_POOL_2D: mean over the in-bounds window, rounded half away from zero (input

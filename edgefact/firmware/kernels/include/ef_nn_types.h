@@ -240,6 +240,28 @@ typedef struct {
     int32_t half_pixel_centers;  /**< 1: pixel centres at +0.5 (TF2's tf.image.resize) */
 } ef_resize_params;
 
+/** BATCH_MATMUL: out[b, m, n] = requant(sum_k (lhs[b, m, k] + lhs_offset) * (rhs[b, k, n] +
+ *  rhs_offset)), per-tensor. Every operand is addressed by element strides, so adj_x / adj_y and
+ *  broadcast batch dimensions (stride 0) need no copy. Up to 4 batch dimensions. */
+typedef struct {
+    int32_t lhs_offset;           /**< -lhs zero point */
+    int32_t rhs_offset;           /**< -rhs zero point */
+    int32_t output_offset;        /**< output zero point */
+    int32_t multiplier;           /**< QuantizeMultiplier(lhs_scale * rhs_scale / output_scale) */
+    int32_t shift;
+    ef_activation activation;
+    int32_t rows;                 /**< M */
+    int32_t depth;                /**< K */
+    int32_t cols;                 /**< N */
+    int32_t lhs_row_stride;       /**< lhs step per m */
+    int32_t lhs_depth_stride;     /**< lhs step per k */
+    int32_t rhs_depth_stride;     /**< rhs step per k */
+    int32_t rhs_col_stride;       /**< rhs step per n */
+    int32_t batch[4];             /**< output batch extents, outermost first (unused: 1) */
+    int32_t lhs_batch_stride[4];  /**< lhs step per batch index (0: broadcast) */
+    int32_t rhs_batch_stride[4];  /**< rhs step per batch index (0: broadcast) */
+} ef_batch_matmul_params;
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,10 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edgefact.errors import UnsupportedOpError
 from edgefact.export.codegen import generate_c
 from edgefact.export.hostcheck import kernel_library, run_host_batch
+from edgefact.export.lowering import lower
 from edgefact.export.memplan import check_plan
-from edgefact.export.reference import run_tflm
+from edgefact.export.reference import run_tflm, tflm_arena_bytes
 from edgefact.export.tflite_model import load_tflite
 from edgefact.firmware.kernels import kernel_include_dir
 from edgefact.fsutil import atomic_write_bytes
@@ -119,6 +121,39 @@ def test_state_is_persistent_and_outside_the_arena(stream_model: Path, tmp_path:
     assert "void ef_model_reset(void);" in h and f"#define EF_MODEL_STATE_SIZE {plan.state_bytes}" in h
     assert "if (!ef_state_ready) {" in c and "memcpy(EF_STATE(float, " in c
     assert "ef_state0_init" in gen.files["model_data.c"].read_text()
+    assert gen.arena_bytes + plan.state_bytes <= tflm_arena_bytes(stream_model)  # TFLM's arena holds both
+
+
+def _edited(path: Path, edit: object) -> bytes:
+    """The model at ``path`` after ``edit(ModelT)`` (flatbuffer object API)."""
+    import flatbuffers
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    m = schema.ModelT.InitFromPackedBuf(bytearray(path.read_bytes()), 0)
+    edit(m)  # type: ignore[operator]
+    b = flatbuffers.Builder(4096)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def test_an_initialisation_that_is_not_constant_is_refused(stream_model: Path) -> None:
+    def computed_init(m: object) -> None:
+        sub = m.subgraphs[1]  # type: ignore[attr-defined]
+        assign = next(o for o in sub.operators if len(o.inputs) == 2)
+        sub.tensors[assign.inputs[1]].buffer = 0  # the assigned value is no longer a constant
+        sub.inputs = [assign.inputs[1]]
+
+    with pytest.raises(UnsupportedOpError, match=r"CALL_ONCE.*initialisation subgraph 1 runs ASSIGN_VARIABLE"):
+        lower(load_tflite(_edited(stream_model, computed_init)))
+
+
+def test_control_flow_subgraphs_are_refused(stream_model: Path) -> None:
+    def no_call_once(m: object) -> None:
+        main = m.subgraphs[0]  # type: ignore[attr-defined]
+        main.operators = [o for o in main.operators if not hasattr(o.builtinOptions, "initSubgraphIndex")]
+
+    with pytest.raises(UnsupportedOpError, match="2 subgraphs; edgefact supports one subgraph plus CALL_ONCE"):
+        lower(load_tflite(_edited(stream_model, no_call_once)))
 
 
 def test_models_without_state_generate_no_state_code(tmp_path: Path) -> None:

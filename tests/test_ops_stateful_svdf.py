@@ -23,7 +23,7 @@ from edgefact.errors import UnsupportedOpError
 from edgefact.export.codegen import generate_c
 from edgefact.export.hostcheck import run_host_batch
 from edgefact.export.lowering import lower
-from edgefact.export.reference import run_tflm
+from edgefact.export.reference import run_tflm, tflm_arena_bytes
 from edgefact.export.tflite_model import load_tflite
 
 N_STEPS = 48
@@ -130,6 +130,7 @@ def test_svdf_stream_is_bit_exact_with_tflm_on_the_host(case: str, tmp_path: Pat
     kernel = "ef_svdf_s8" if CASES[case][4] is None else "ef_svdf_s8_s8"
     assert [layer.kernel for layer in gen.graph.layers] == [kernel] * len(CASES[case][0])
     assert len(gen.graph.state) == len(CASES[case][0]) and gen.plan.state_bytes > 0
+    assert gen.arena_bytes + gen.plan.state_bytes <= tflm_arena_bytes(model)
     y = run_host_batch(gen, x)
     assert np.array_equal(y, ref), f"{int((y != ref).sum())} of {ref.size} values differ"
 

@@ -81,12 +81,13 @@ def _default_warmup(runner: Runner) -> int | None:
 
 
 def estimate_footprint(gen: GeneratedModel, n_inputs: int) -> tuple[int, int]:
-    """Pre-build lower bounds: (flash, RAM) bytes = weights + inputs + code floor, arena + outputs."""
+    """Pre-build lower bounds: (flash, RAM) bytes = weights + inputs + code floor, arena + state
+    (variables kept between invocations) + outputs."""
     g = gen.graph
     in_bytes = sum(g.tensors[t].nbytes for t in g.inputs)
     out_bytes = sum(g.tensors[t].nbytes for t in g.outputs)
     flash = gen.const_bytes + n_inputs * in_bytes + CODE_FLOOR_BYTES
-    ram = gen.arena_bytes + max(n_inputs, 1) * out_bytes
+    ram = gen.arena_bytes + gen.plan.state_bytes + max(n_inputs, 1) * out_bytes
     return flash, ram
 
 

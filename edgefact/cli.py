@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from edgefact import procs
 from edgefact.errors import EdgefactError
 
 # name -> "module:attribute" of a click.Command
@@ -95,13 +96,26 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, turning EdgefactError into a clean message and exit status 2."""
+    """Entry point: run the CLI, turning EdgefactError into a clean message and exit status 2.
+
+    Ctrl-C, SIGTERM and SIGHUP kill every child process group at once and unwind (``finally``
+    blocks run: temporary folders go, the ``--out`` lock is released); no child outlives the
+    command (:mod:`edgefact.procs`).
+    """
+    procs.install_signal_handlers()
+    try:
+        _main(argv)
+    finally:
+        procs.kill_all()
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         cli.main(args=argv, standalone_mode=False)
     except EdgefactError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(2)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:

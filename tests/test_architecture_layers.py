@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent / "edgefact"
 #: lowest first; a module belongs to the layer of its longest matching prefix
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("edgefact", "edgefact.errors", "edgefact.units", "edgefact.fsutil", "edgefact.hashing",
-              "edgefact.stdio")),
+              "edgefact.stdio", "edgefact.procs")),
     ("targets", ("edgefact.targets",)),
     ("logproto", ("edgefact.report.logproto",)),
     ("firmware", ("edgefact.firmware",)),

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from edgefact import procs
 from edgefact.errors import EdgefactError, MissingToolError
 from edgefact.export.codegen import GeneratedModel
 from edgefact.firmware.kernels import kernel_include_dir, kernel_sources
@@ -98,7 +98,7 @@ class KernelTree:
 
 
 def _run(cmd: list[str], what: str) -> None:
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    r = procs.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise EdgefactError(f"{what} for the host failed:\n{r.stderr[-4000:]}")
 
@@ -138,7 +138,7 @@ def kernel_library(cc: str = "gcc", opt: str = "-O2", *, tree: KernelTree | None
         if lib.is_file():
             return lib
         tmp_lib = Path(tmp) / "libefnn.a"
-        r = subprocess.run(["ar", "rcs", str(tmp_lib), *map(str, objs)], capture_output=True, text=True)
+        r = procs.run(["ar", "rcs", str(tmp_lib), *map(str, objs)], capture_output=True, text=True)
         if r.returncode != 0:
             raise EdgefactError(f"ar failed: {r.stderr}; install binutils (sudo apt-get install binutils)")
         lib.parent.mkdir(parents=True, exist_ok=True)
@@ -193,8 +193,8 @@ def run_host_batch(gen: GeneratedModel, inputs: np.ndarray | list[np.ndarray],
     with tempfile.TemporaryDirectory(prefix="ef_batch_") as tmp:
         fin, fout = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
         fin.write_bytes(x.tobytes())
-        r = subprocess.run([str(exe), str(fin), str(fout), str(n)], capture_output=True, text=True,
-                           timeout=timeout_s)
+        r = procs.run([str(exe), str(fin), str(fout), str(n)], capture_output=True, text=True,
+                      timeout=timeout_s)
         if r.returncode != 0:
             raise EdgefactError(f"generated model failed on the host: {r.stderr.strip()}")
         y = np.frombuffer(fout.read_bytes(), dtype=_NP[g.tensors[g.outputs[0]].type_name]).reshape(n, -1)

@@ -12,12 +12,12 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 
+from edgefact import procs
 from edgefact.errors import EdgefactError, MissingToolError, ModelTooLargeError
 from edgefact.firmware.boards import hardware_port
 from edgefact.firmware.elf import memory_report
@@ -105,7 +105,7 @@ def _headers(dirs: Sequence[Path]) -> list[Path]:
 
 
 def _run(cmd: list[str], what: str) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = procs.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         msg = (proc.stderr or proc.stdout).strip()
         m = re.search(r"region [`'](\w+)' overflowed by (\d+) bytes", msg)
@@ -178,7 +178,7 @@ def build_firmware(target: Target, app_sources: Sequence[str | os.PathLike[str]]
     if tgt.is_host:
         cflags.append("-D_POSIX_C_SOURCE=200809L")
 
-    version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout.splitlines()[:1]
+    version = procs.run([cc, "--version"], capture_output=True, text=True).stdout.splitlines()[:1]
     key_parts: list[str | bytes] = [cc, *version, *cflags, *_define_flags(all_defines)]
     for p in [*srcs, *_headers(incs), *([ld] if ld else [])]:
         key_parts += [str(p), p.read_bytes()]

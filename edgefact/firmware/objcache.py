@@ -22,12 +22,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import threading
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from edgefact import procs
 from edgefact.hashing import digest, file_sha256
 
 RunFn = Callable[[list[str], str], None]
@@ -46,7 +46,7 @@ def object_cache_dir() -> Path:
 
 def compiler_id(cc: str) -> list[str]:
     """The compiler part of every source key: its name and the first line of ``cc --version``."""
-    proc = subprocess.run([cc, "--version"], capture_output=True, text=True)
+    proc = procs.run([cc, "--version"], capture_output=True, text=True)
     return [cc, *proc.stdout.splitlines()[:1]]
 
 

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+from edgefact import procs
 from edgefact.errors import EdgefactError
 
 T = TypeVar("T")
@@ -72,8 +73,8 @@ def read_frame(f: IO[bytes]) -> Any | None:
 def _start() -> subprocess.Popen[bytes]:
     """The worker, importing from this process's sys.path (the same edgefact, the same helpers)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    return subprocess.Popen([sys.executable, "-m", "edgefact.export.reference.worker"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True, env=env)
+    return procs.popen([sys.executable, "-m", "edgefact.export.reference.worker"], stdin=subprocess.PIPE,
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True, env=env)
 
 
 def shutdown() -> None:

@@ -8,9 +8,7 @@ Every runner (``qemu``, ``host``; ``gdb``, ``pyocd``, ``serial`` for real boards
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -20,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from edgefact import procs
 from edgefact.errors import EdgefactError
 from edgefact.report.logproto import LogFeeder, ParsedLog, Record
 from edgefact.targets import Target
@@ -236,8 +235,13 @@ def run_streaming(cmd: Sequence[str], timeout_s: float, *, on_record: Callable[[
     seconds to exit by itself before it is killed (``returncode`` None, ``timed_out`` False).
     """
     t0 = time.monotonic()
-    proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
-                            start_new_session=True)
+    proc = procs.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
+    with procs.managed(proc):  # an interrupt or error while waiting kills the group too
+        return _stream(proc, t0, timeout_s, on_record, stream, done, grace_s)
+
+
+def _stream(proc: subprocess.Popen[bytes], t0: float, timeout_s: float, on_record: Callable[[Record], None] | None,
+            stream: str, done: Callable[[ParsedLog], bool] | None, grace_s: float) -> StreamedProcess:
     feeder = LogFeeder()
     other: list[bytes] = []
     raw: list[bytes] = []
@@ -295,9 +299,7 @@ def run_streaming(cmd: Sequence[str], timeout_s: float, *, on_record: Callable[[
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    procs.kill_group(proc)
 
 
 __all__ = ["EXIT_APP_ERROR", "EXIT_FAULT", "EXIT_OK", "EXIT_SETUP_ERROR",

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from edgefact import procs
 from edgefact.errors import EdgefactError
 from edgefact.firmware.elf import function_symbols, vector_table
 from edgefact.report.logproto import LogFeeder, Record
@@ -218,8 +219,7 @@ class GdbRunner(Runner):
         if self.gdb_server is None:
             port = free_port()
             command = qemu_gdb_command(target, port, self.semihosting)
-            qemu = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.PIPE, start_new_session=True)
+            qemu = procs.popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             if self.semihosting == "chardev":
                 pump = _Pump(qemu.stderr, stream_feed)
             host = "127.0.0.1"
@@ -250,8 +250,7 @@ class GdbRunner(Runner):
                     mi.command("-target-detach", timeout_s=3.0, check=False)
             mi.close()
             if qemu is not None:
-                if qemu.poll() is None:
-                    kill_group(qemu)
+                kill_group(qemu)  # also when it exited: its group and its entry in the live table
                 if pump is not None:
                     pump.thread.join(timeout=2.0)
         with lock:

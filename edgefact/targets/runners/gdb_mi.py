@@ -7,10 +7,8 @@ File-I/O semihosting, J-Link console packets) handed to a callback.
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -20,6 +18,7 @@ from typing import Any
 
 from pygdbmi.gdbmiparser import parse_response
 
+from edgefact import procs
 from edgefact.errors import EdgefactError, MissingToolError
 
 GDB_HINT = "install it: sudo apt-get install gdb-multiarch"
@@ -47,8 +46,8 @@ class MiSession:
     """A minimal GDB/MI client: token-matched commands, target stream to a callback."""
 
     def __init__(self, gdb: str, on_target_output: Callable[[str], None]) -> None:
-        self.proc = subprocess.Popen([gdb, "--nx", "--quiet", "--interpreter=mi3"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = procs.popen([gdb, "--nx", "--quiet", "--interpreter=mi3"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.on_target_output = on_target_output
         self.events = MiEvents()
         self._results: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -133,18 +132,14 @@ class MiSession:
                 assert self.proc.stdin is not None
                 self.proc.stdin.write(b"-gdb-exit\n")
                 self.proc.stdin.flush()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=2.0)
-            except subprocess.TimeoutExpired:
-                kill_group(self.proc)
+        kill_group(self.proc)  # what is left of its group, and out of the table of live children
         self._reader.join(timeout=2.0)
 
 
 def kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(Exception):
-        proc.wait(timeout=5.0)
+    procs.kill_group(proc)
 
 
 __all__ = ["GDB_HINT", "MiEvents", "MiSession", "find_gdb", "kill_group"]

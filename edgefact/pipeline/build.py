@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from edgefact.errors import EdgefactError
+from edgefact.hashing import file_sha256
 from edgefact.pipeline.config import BuildConfig
 from edgefact.pipeline.stages import SharedCache, StageFn, StageResult, StageRunner, StageSpec, plan
 from edgefact.progress import current as current_output
@@ -372,13 +373,27 @@ class Build:
         cfg = self.cfg
         self.echo(f"edgefact build: target {self.target.name}, model {cfg.model or '(default)'}, out {self.out}")
         artifacts = self._seed_artifacts()
+        model_sha256: str | None = None  # of the .tflite this build's chain produced
         for spec in self.plan:
             inputs = spec.key_inputs(artifacts)
             if spec.action == "report":
-                return self._report(json.loads(inputs["deploy.json"].read_text()), t0)
+                deployed = json.loads(inputs["deploy.json"].read_text())
+                self._check_same_model(deployed, model_sha256)
+                return self._report(deployed, t0)
             result = getattr(self, f"_{spec.action}")(spec, inputs)
             artifacts.update({name: result.path(name) for name in spec.outputs})
+            if "model.tflite" in spec.outputs:
+                model_sha256 = file_sha256(result.path("model.tflite"))
         raise EdgefactError("the build plan has no report stage")  # pragma: no cover - STAGES ends with one
+
+    def _check_same_model(self, deployed: dict[str, Any], model_sha256: str | None) -> None:
+        """The report names this build's model: refuse device figures of another model (e.g. a
+        process that wrote into the same directory without the ``--out`` lock)."""
+        got = (deployed.get("model") or {}).get("sha256")
+        if model_sha256 is not None and got != model_sha256:
+            raise EdgefactError(f"{self.out}: the deploy stage measured another model (sha256 {str(got)[:12]}) than "
+                                f"the one this build converted ({model_sha256[:12]}): something else wrote into "
+                                "this directory during the build; rerun it")
 
     def _report(self, report: dict[str, Any], t0: float) -> BuildResult:
         from edgefact.report.render import json_summary, summary_line, write_reports

@@ -226,18 +226,24 @@ def _config_values(config_path: str | None, out: Any) -> dict[str, Any] | None:
 
 def run_builds(configs: list[BuildConfig], force: tuple[str, ...]) -> None:
     """Run the builds in turn; a failed build leaves no output directory it created empty."""
+    from edgefact.fsutil import describe_os_error, directory_lock
     from edgefact.pipeline.build import run_build
 
     for cfg in configs:
         out_dir = Path(cfg.out)
         existed = out_dir.exists()
-        _expect_from_last_run(cfg, out_dir)
-        try:
-            run_build(cfg, force=force)
-        except BaseException:
-            if not existed and out_dir.is_dir() and not any(out_dir.rglob("manifest.json")):
-                shutil.rmtree(out_dir, ignore_errors=True)
-            raise
+        # one build per output directory: a second one waits, then fails naming this one
+        with directory_lock(out_dir):
+            try:
+                try:
+                    _expect_from_last_run(cfg, out_dir)
+                    run_build(cfg, force=force)
+                except OSError as exc:  # a full disk, a folder made read-only meanwhile...
+                    raise EdgefactError(describe_os_error(exc, out_dir, "the build could not write")) from exc
+            except BaseException:
+                if not existed and out_dir.is_dir() and not any(out_dir.rglob("manifest.json")):
+                    shutil.rmtree(out_dir, ignore_errors=True)
+                raise
 
 
 def _expect_from_last_run(cfg: BuildConfig, out_dir: Path) -> None:

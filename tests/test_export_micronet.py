@@ -30,8 +30,10 @@ def test_fully_connected_by_hand() -> None:
     layer = g.layers[0]
     w = layer.consts["filter"]
     assert w.shape == (5, 16) and np.count_nonzero(w) == 80 and len(np.unique(w)) > 16
-    assert "bias" not in layer.consts and layer.consts["multiplier"].size == 5
-    storage = 80 * 8 / 32 + 5 + 5  # int8 weights + a multiplier and a shift per unit (32-bit each)
+    assert layer.consts["multiplier"].size == 5
+    # the generator folds input_offset * sum(w) into a bias (32-bit, one per unit) even without one
+    assert layer.consts["bias"].size == 5
+    storage = 80 * 8 / 32 + 5 + 5 + 5  # int8 weights + a bias, a multiplier and a shift per unit (32-bit each)
     ops = 80 * (8 / 32 + 1) + 5 * 4  # MACs (8-bit multiply + 32-bit add) + epilogue per output
     assert s.storage == pytest.approx(storage)
     assert s.ops == pytest.approx(ops)

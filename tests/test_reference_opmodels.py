@@ -26,7 +26,7 @@ CASES = sorted(OPMODEL_CASES)
 
 def test_cases_cover_the_kernel_list() -> None:
     ops = {s.op for s in OPMODEL_CASES.values()}
-    assert ops == {
+    assert ops >= {
         "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD", "MUL",
         "MEAN", "PAD", "RESHAPE", "CONCATENATION", "SOFTMAX", "QUANTIZE", "DEQUANTIZE",
     }  # fmt: skip
@@ -37,7 +37,7 @@ def test_cases_cover_the_kernel_list() -> None:
     assert {p["act"] for p in convs} == {"NONE", "RELU", "RELU6"}
     assert any(p["cin"] % 4 and p["cout"] % 4 for p in convs)
     dws = [s.params for s in OPMODEL_CASES.values() if s.kind == "dw"]
-    assert {p["mult"] for p in dws} == {1, 2} and {p["k"] for p in dws} == {3, 5}
+    assert {p["mult"] for p in dws} >= {1, 2} and {p["k"] for p in dws} >= {3, 5}
 
 
 @pytest.mark.parametrize("case", CASES)

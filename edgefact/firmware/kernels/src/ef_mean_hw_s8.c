@@ -45,10 +45,10 @@ ef_status ef_mean_hw_s8(const ef_mean_params *params,
                 const int32_t cnt = EF_MIN(16, in->c - c);
                 const ef_mve_sum16 r = cnt == 16 ? ef_mve_window_sum16(img + c, 1, count, 0, in->c, 16, 1)
                                                  : ef_mve_window_sum16(img + c, 1, count, 0, in->c, cnt, 0);
-                for (int k = 0; k < 4; ++k) {
-                    int32x4_t v = ef_requantize_x4(vaddq_n_s32(r.s[k], zp_term), vm, vs);
+                for (int q = 0; q < 4; ++q) {
+                    int32x4_t v = ef_requantize_x4(vaddq_n_s32(r.s[q], zp_term), vm, vs);
                     v = vminq_s32(vmaxq_s32(vaddq_n_s32(v, params->output_offset), lo), hi);
-                    ef_mve_store4(output + b * in->c + c, v, 4 * k, cnt, 0);
+                    ef_mve_store4(output + b * in->c + c, v, 4 * q, cnt, 0);
                 }
             }
         }

@@ -171,6 +171,19 @@ OPMODEL_CASES: dict[str, OpSpec] = {
                                                             act="RELU6", dilation=2)),
     "dw_3x3_d3_valid_m2": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=12, w=11, c=3, mult=2, k=3, stride=1,
                                                                 padding="VALID", act="NONE", dilation=3)),
+    # DSP generic depthwise (4 output channels per block): k x 1 / 1 x k kernels, multipliers 2, 4
+    # and 8 (inputs as halfword pairs / one broadcast value), block tails (oc % 4), a dilated filter
+    # (its zero taps left out of the interior tap list), a kernel over the list's 64 taps
+    "dw_3x1_m1_s1_same_c8": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=9, w=7, c=8, mult=1, k=3, kh=3, kw=1, stride=1,
+                                                                  padding="SAME", act="RELU")),
+    "dw_1x5_m1_s2_valid_c12": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=7, w=11, c=12, mult=1, k=5, kh=1, kw=5,
+                                                                    stride=2, padding="VALID", act="NONE")),
+    "dw_3x3_m2_s1_same_c7": _dw(7, 6, 7, 2, 3, 1, "SAME", "RELU6"),
+    "dw_3x3_m4_s2_same_c3": _dw(9, 8, 3, 4, 3, 2, "SAME"),
+    "dw_5x5_m8_s1_valid_c2": _dw(8, 7, 2, 8, 5, 1, "VALID", "RELU"),
+    "dw_3x3_d2_same_c8": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=10, w=9, c=8, mult=1, k=3, stride=1,
+                                                               padding="SAME", act="NONE", dilation=2)),
+    "dw_9x9_m1_same_c4": _dw(10, 9, 4, 1, 9, 1, "SAME"),
     # one-hot depthwise kernels (hardened shift layers) -> ef_shift_s8; "taps" non-zero taps per
     # kernel, "zero" channels with an all-zero kernel, "scaled" learned tap values and a bias
     "shift_sal_3x3_s1_same": OpSpec("DEPTHWISE_CONV_2D", "shift",
@@ -435,8 +448,8 @@ def _build_dw(
     p: dict[str, Any], rng: np.random.Generator
 ) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
     tf = _tf()
-    k = p["k"]
-    w = _weights(rng, (k, k, p["c"] * p["mult"]), k * k).reshape(k, k, p["c"], p["mult"])
+    kh, kw = p.get("kh", p["k"]), p.get("kw", p["k"])  # k x 1 / 1 x k kernels through kh / kw
+    w = _weights(rng, (kh, kw, p["c"] * p["mult"]), kh * kw).reshape(kh, kw, p["c"], p["mult"])
     wt = tf.constant(w)
     b = tf.constant(rng.normal(0, 0.2, p["c"] * p["mult"]).astype(np.float32))
     s = p["stride"]
@@ -979,7 +992,8 @@ def _option_problems(spec: OpSpec, model: bytes) -> list[str]:
         want("filter shape", filt.shape, (p["cout"], p["kh"], p["kw"], p["cin"] // p["groups"]))
         want("input channels", m.tensor(op.inputs[0]).shape[-1], p["cin"])
     if spec.kind == "dw":
-        want("filter shape", m.tensor(op.inputs[1]).shape, (1, p["k"], p["k"], p["c"] * p["mult"]))
+        want("filter shape", m.tensor(op.inputs[1]).shape,
+             (1, p.get("kh", p["k"]), p.get("kw", p["k"]), p["c"] * p["mult"]))
         want("depth multiplier", opt.get("depth_multiplier"), p["mult"])
     if spec.kind in ("conv", "dw", "fc"):
         fq = m.tensor(op.inputs[1]).quantization

@@ -1,5 +1,5 @@
-/* DEPTHWISE_CONV_2D, generic: any kernel size, stride, padding and depth multiplier. One body on
- * every target (the fast 3x3 case is ef_depthwise_conv_3x3_s8, which the generator calls). */
+/* DEPTHWISE_CONV_2D, generic: any kernel size, stride, padding and depth multiplier; MVE, DSP and
+ * portable bodies (the fast 3x3 case is ef_depthwise_conv_3x3_s8, which the generator calls). */
 #include "internal/ef_dw_check.h"
 
 #if defined(EF_NN_USE_MVE)
@@ -84,6 +84,221 @@ static inline uint16x8_t dw_channel_index(int32_t oc0, uint16_t recip)
 }
 #endif
 
+#if defined(EF_NN_USE_DSP)
+/*
+ * DSP body (Cortex-M4/M7/M33): 4 output channels per block, one int32 accumulator each, over the
+ * in-bounds taps of the output pixel. Per tap one word of 4 filter values (SXTB16 twice: lanes
+ * 0/2 and 1/3) and the block's inputs as two halfword pairs with the offset added (SXTAB16):
+ * multiplier 1, 4 consecutive input channels (one word); multiplier 2, channels ic, ic + 1 (one
+ * halfword ORed onto itself shifted by 8, so bytes 0 and 2 hold them); multiplier % 4 == 0, one
+ * input value in both halves. Then 4 SMLABB / SMLATT. A tap whose 4 filter values are all zero is
+ * skipped (exactly: it adds nothing), which removes the zero taps of a dilated filter. Channel
+ * tails (out c % 4) and other multipliers take the scalar loop of the same structure.
+ */
+#define EF_DW_DSP_MULT_1 1
+#define EF_DW_DSP_MULT_2 2
+#define EF_DW_DSP_MULT_4N 4
+
+static inline __attribute__((always_inline)) uint32_t dw_dsp_lanes(const int8_t *src, int32_t oc0, int32_t mult,
+                                                                 int32_t kind, uint32_t off2, int32_t in_off,
+                                                                 uint32_t *x13)
+{
+    if (kind == EF_DW_DSP_MULT_1) {
+        const uint32_t x = ef_read_u32(src + oc0);
+        *x13 = ef_sxtab16_ror8(off2, x);
+        return __sxtab16(off2, x);
+    }
+    if (kind == EF_DW_DSP_MULT_2) {
+        uint16_t h;
+        memcpy(&h, src + (oc0 >> 1), 2);
+        const uint32_t x = __sxtab16(off2, (uint32_t)h | ((uint32_t)h << 8));
+        *x13 = x;
+        return x;
+    }
+    const int32_t v = src[oc0 / mult] + in_off;
+    const uint32_t x = ef_pack_lo((uint32_t)v, (uint32_t)v);
+    *x13 = x;
+    return x;
+}
+
+/* The block's four outputs: per-channel requantization in 5 instructions (ef_rq_chan) when every
+ * channel of the block allows it, else ef_requantize out of line. */
+static __attribute__((noinline)) void dw_dsp_out_any(const int32_t *acc, const int32_t *qm, const int32_t *qs,
+                                                     int32_t out_off, int32_t lo, int32_t hi, int8_t *dst)
+{
+    for (int32_t j = 0; j < 4; ++j) {
+        dst[j] = ef_clamp_to_s8(ef_requantize(acc[j], qm[j], qs[j]) + out_off, lo, hi);
+    }
+}
+
+#define EF_DW_DSP_TAPS 64 /* taps of an interior pixel listed per channel block (2 x 256 B of stack) */
+
+static inline __attribute__((always_inline)) void dw_dsp_body(const ef_dw_conv_params *params,
+                                                              const ef_per_channel_quant *quant,
+                                                              const ef_dims *in, const int8_t *input,
+                                                              int32_t kh, int32_t kw, const int8_t *filter,
+                                                              const int32_t *bias, const ef_dims *out,
+                                                              int8_t *output, int32_t kind)
+{
+    const int32_t ic_n = in->c;
+    const int32_t oc_n = out->c;
+    const int32_t mult = params->ch_mult;
+    const int32_t in_off = params->input_offset;
+    const uint32_t off2 = ((uint32_t)(uint16_t)in_off << 16) | (uint16_t)in_off;
+    const int32_t out_off = params->output_offset;
+    const int32_t act_min = params->activation.min;
+    const int32_t act_max = params->activation.max;
+    const int32_t row = in->w * ic_n;
+    const int32_t frow_step = kw * oc_n;
+    const int32_t oc4 = oc_n & ~3;
+    const int32_t *qm = quant->multiplier;
+    const int32_t *qs = quant->shift;
+    /* channel blocks outermost: the block's requantization constants and biases stay put */
+    for (int32_t oc0 = 0; oc0 < oc4; oc0 += 4) {
+        ef_rq_chan rq[4];
+        int32_t b4[4];
+        int fast = 1;
+        for (int32_t j = 0; j < 4; ++j) {
+            const int32_t oc = oc0 + j;
+            fast = fast && ef_rq_chan_ok(qm[oc], qs[oc]);
+            b4[j] = bias != 0 ? bias[oc] : 0;
+        }
+        for (int32_t j = 0; j < 4; ++j) {
+            rq[j] = fast ? ef_rq_chan_of(qm[oc0 + j], qs[oc0 + j], out_off) : (ef_rq_chan){0, 0, 0};
+        }
+        /* an interior pixel's taps whose 4 filter values are not all zero: input and filter offsets */
+        int32_t tap_in[EF_DW_DSP_TAPS];
+        int32_t tap_f[EF_DW_DSP_TAPS];
+        int32_t n_taps = 0;
+        const int listed = kh * kw <= EF_DW_DSP_TAPS;
+        for (int32_t t = 0; listed && t < kh * kw; ++t) {
+            if (ef_read_u32(filter + t * oc_n + oc0) != 0) {
+                tap_in[n_taps] = (t / kw) * row + (t % kw) * ic_n;
+                tap_f[n_taps] = t * oc_n;
+                ++n_taps;
+            }
+        }
+        const int8_t *fblk = filter + oc0;
+        int8_t *dst = output + oc0;
+        for (int32_t b = 0; b < in->n; ++b) {
+            const int8_t *img = input + b * in->h * row;
+            for (int32_t oy = 0; oy < out->h; ++oy) {
+                const int32_t iy0 = oy * params->stride.h - params->padding.h;
+                const int32_t ky0 = EF_MAX(0, -iy0);
+                const int32_t nky_row = EF_MIN(kh, in->h - iy0) - ky0;
+                for (int32_t ox = 0; ox < out->w; ++ox) {
+                    const int32_t ix0 = ox * params->stride.w - params->padding.w;
+                    const int32_t kx0 = EF_MAX(0, -ix0);
+                    const int32_t nkx = EF_MIN(kw, in->w - ix0) - kx0;
+                    int32_t nky = nky_row;
+                    const int8_t *srow = img + (iy0 + ky0) * row + (ix0 + kx0) * ic_n;
+                    const int8_t *frow = filter + (ky0 * kw + kx0) * oc_n + oc0;
+                    int32_t a0 = b4[0];
+                    int32_t a1 = b4[1];
+                    int32_t a2 = b4[2];
+                    int32_t a3 = b4[3];
+                    if (listed && nky == kh && nkx == kw) {
+                        for (int32_t t = 0; t < n_taps; ++t) {
+                            const uint32_t w = ef_read_u32(fblk + tap_f[t]);
+                            uint32_t x13;
+                            const uint32_t x02 = dw_dsp_lanes(srow + tap_in[t], oc0, mult, kind, off2, in_off, &x13);
+                            const uint32_t w02 = __sxtb16(w);
+                            const uint32_t w13 = ef_sxtb16_ror8(w);
+                            a0 = __smlabb((int32_t)x02, (int32_t)w02, a0);
+                            a2 = __smlatt((int32_t)x02, (int32_t)w02, a2);
+                            a1 = __smlabb((int32_t)x13, (int32_t)w13, a1);
+                            a3 = __smlatt((int32_t)x13, (int32_t)w13, a3);
+                        }
+                        nky = 0; /* done: skip the border loop */
+                    }
+                    for (int32_t ky = 0; ky < nky; ++ky) {
+                        const int8_t *src = srow;
+                        const int8_t *f = frow;
+                        for (int32_t kx = 0; kx < nkx; ++kx) {
+                            const uint32_t w = ef_read_u32(f);
+                            if (w != 0) {
+                                uint32_t x13;
+                                const uint32_t x02 = dw_dsp_lanes(src, oc0, mult, kind, off2, in_off, &x13);
+                                const uint32_t w02 = __sxtb16(w);
+                                const uint32_t w13 = ef_sxtb16_ror8(w);
+                                a0 = __smlabb((int32_t)x02, (int32_t)w02, a0);
+                                a2 = __smlatt((int32_t)x02, (int32_t)w02, a2);
+                                a1 = __smlabb((int32_t)x13, (int32_t)w13, a1);
+                                a3 = __smlatt((int32_t)x13, (int32_t)w13, a3);
+                            }
+                            src += ic_n;
+                            f += oc_n;
+                        }
+                        srow += row;
+                        frow += frow_step;
+                    }
+                    if (fast) {
+                        dst[0] = ef_clamp_to_s8(ef_rq_chan_apply(a0, rq[0].khi, rq[0].mult, rq[0].e), act_min, act_max);
+                        dst[1] = ef_clamp_to_s8(ef_rq_chan_apply(a1, rq[1].khi, rq[1].mult, rq[1].e), act_min, act_max);
+                        dst[2] = ef_clamp_to_s8(ef_rq_chan_apply(a2, rq[2].khi, rq[2].mult, rq[2].e), act_min, act_max);
+                        dst[3] = ef_clamp_to_s8(ef_rq_chan_apply(a3, rq[3].khi, rq[3].mult, rq[3].e), act_min, act_max);
+                    } else {
+                        const int32_t acc[4] = {a0, a1, a2, a3};
+                        dw_dsp_out_any(acc, qm + oc0, qs + oc0, out_off, act_min, act_max, dst);
+                    }
+                    dst += oc_n;
+                }
+            }
+        }
+    }
+    /* channel tail: one channel at a time */
+    for (int32_t oc = oc4; oc < oc_n; ++oc) {
+        const int32_t ic = oc / mult;
+        int8_t *dst = output + oc;
+        for (int32_t b = 0; b < in->n; ++b) {
+            const int8_t *img = input + b * in->h * row + ic;
+            for (int32_t oy = 0; oy < out->h; ++oy) {
+                const int32_t iy0 = oy * params->stride.h - params->padding.h;
+                const int32_t ky0 = EF_MAX(0, -iy0);
+                const int32_t nky = EF_MIN(kh, in->h - iy0) - ky0;
+                for (int32_t ox = 0; ox < out->w; ++ox) {
+                    const int32_t ix0 = ox * params->stride.w - params->padding.w;
+                    const int32_t kx0 = EF_MAX(0, -ix0);
+                    const int32_t nkx = EF_MIN(kw, in->w - ix0) - kx0;
+                    const int8_t *srow = img + (iy0 + ky0) * row + (ix0 + kx0) * ic_n;
+                    const int8_t *frow = filter + (ky0 * kw + kx0) * oc_n + oc;
+                    int32_t acc = bias != 0 ? bias[oc] : 0;
+                    for (int32_t ky = 0; ky < nky; ++ky) {
+                        for (int32_t kx = 0; kx < nkx; ++kx) {
+                            acc += (srow[kx * ic_n] + in_off) * frow[kx * oc_n];
+                        }
+                        srow += row;
+                        frow += frow_step;
+                    }
+                    *dst = ef_clamp_to_s8(ef_requantize(acc, qm[oc], qs[oc]) + out_off, act_min, act_max);
+                    dst += oc_n;
+                }
+            }
+        }
+    }
+}
+
+/* 1 when the DSP body ran (multiplier 1, 2 or a multiple of 4), else 0 (the portable loop runs). */
+static int dw_dsp(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                  const int8_t *input, const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                  const ef_dims *out, int8_t *output)
+{
+    const int32_t mult = params->ch_mult;
+    const int32_t kh = filter_dims->h;
+    const int32_t kw = filter_dims->w;
+    if (mult == 1) {
+        dw_dsp_body(params, quant, in, input, kh, kw, filter, bias, out, output, EF_DW_DSP_MULT_1);
+    } else if (mult == 2) {
+        dw_dsp_body(params, quant, in, input, kh, kw, filter, bias, out, output, EF_DW_DSP_MULT_2);
+    } else if (mult % 4 == 0) {
+        dw_dsp_body(params, quant, in, input, kh, kw, filter, bias, out, output, EF_DW_DSP_MULT_4N);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+#endif
+
 ef_status ef_depthwise_conv_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
                                const ef_dims *input_dims, const int8_t *input,
                                const ef_dims *filter_dims, const int8_t *filter,
@@ -145,6 +360,11 @@ ef_status ef_depthwise_conv_s8(const ef_dw_conv_params *params, const ef_per_cha
                 }
             }
         }
+        return EF_OK;
+    }
+#endif
+#if defined(EF_NN_USE_DSP)
+    if (dw_dsp(params, quant, in, input, filter_dims, filter, bias, out, output)) {
         return EF_OK;
     }
 #endif

@@ -121,6 +121,14 @@ def _main(argv: list[str] | None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        from edgefact.fsutil import FS_FAULT_ERRNOS, describe_os_error
+
+        if exc.errno not in FS_FAULT_ERRNOS:
+            raise
+        # read-only, full disk, a file where a folder should be...: one line, no traceback
+        click.secho(f"error: {describe_os_error(exc)}", fg="red", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

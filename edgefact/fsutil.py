@@ -176,20 +176,13 @@ def describe_os_error(exc: OSError, path: str | os.PathLike[str] | None = None, 
     fix = {errno.ENOSPC: "; free some space or give another --out", errno.EDQUOT: "; free some space",
            errno.EROFS: "; give a writable --out", errno.EACCES: "; give a writable --out",
            errno.ENOTDIR: "; give a directory path", errno.EEXIST: "; give a directory path"}.get(exc.errno or 0, "")
-    return f"{where}: {doing}: {problem}{fix}"
+    return f"{where}: {doing}: {problem}{fix}" if where else f"{doing}: {problem}{fix}"
 
 
 def ensure_dir(path: str | os.PathLike[str], what: str = "output directory") -> Path:
     """Create ``path`` (and its parents) as a writable directory, or raise one clear
     ``EdgefactError``: a file in its place or above it, read-only, no permission, full disk."""
-    path = Path(path)
-    for p in (path, *path.parents):
-        if p.exists() or p.is_symlink():
-            if not p.is_dir():
-                kind = "it" if p == path else f"{p}"
-                raise EdgefactError(f"{path}: cannot use as the {what}: {kind} is a file, not a directory; "
-                                    "give a directory path")
-            break
+    path = check_output_dir(path, what)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -238,3 +231,29 @@ def write_files_atomically(dest: str | os.PathLike[str], files: Mapping[str, byt
         return [dst for _, dst in staged]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+#: errno values of file-system faults a user causes (the CLI prints them as one line)
+FS_FAULT_ERRNOS = frozenset(_ERRNO_TEXT) - {errno.ENOENT}
+
+
+def check_output_dir(path: str | os.PathLike[str], what: str = "output directory") -> Path:
+    """Check, without creating or writing anything, that ``path`` can become a writable
+    directory: it (or its nearest existing parent) is a directory, writable, on a writable file
+    system. One ``EdgefactError`` naming the path and the problem otherwise."""
+    path = Path(path)
+    for p in (path, *path.parents):
+        if not (p.exists() or p.is_symlink()):
+            continue
+        if not p.is_dir():
+            where = "it is a file" if p == path else f"{p} is a file"
+            raise EdgefactError(f"{path}: cannot use as the {what}: {where}, not a directory; give a directory path")
+        if not os.access(p, os.W_OK | os.X_OK):
+            try:
+                read_only = bool(os.statvfs(p).f_flag & os.ST_RDONLY)
+            except OSError:
+                read_only = False
+            problem = "the file system is read-only" if read_only else f"{p} is not writable (permission denied)"
+            raise EdgefactError(f"{path}: cannot write the {what}: {problem}; give a writable --out")
+        return path
+    return path

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,7 @@ from edgefact.export.ops import Emission, get_op
 from edgefact.export.ops.quantize import c_float as _cfloat
 from edgefact.export.packing import PackedTensor, pack_and_plan
 from edgefact.export.tflite_model import TFLiteModel, load_tflite
-from edgefact.fsutil import atomic_write_text
+from edgefact.fsutil import write_files_atomically
 
 if TYPE_CHECKING:
     from edgefact.targets import Target
@@ -426,8 +427,10 @@ def layer_table(graph: Graph) -> str:
 def generate_c(model: TFLiteModel | str | os.PathLike[str] | bytes, out_dir: str | os.PathLike[str],
                target: Target | None = None, model_name: str | None = None,
                tflm_arena: int | None = None, prefix: str = DEFAULT_PREFIX, profile_base: int = 0,
-               pack: str = "auto", kernels: dict[int, str] | None = None) -> GeneratedModel:
-    """Generate the C files for ``model`` into ``out_dir`` (written atomically, one by one).
+               pack: str = "auto", kernels: dict[int, str] | None = None,
+               before_write: Callable[[GeneratedModel], None] | None = None) -> GeneratedModel:
+    """Generate the C files for ``model`` into ``out_dir`` (written together: a temporary folder
+    moved into place once complete; ``before_write(gen)`` runs first and may refuse the model).
 
     ``target`` chooses each layer's kernel (None: code valid for any target; the kernel bodies
     are chosen when the library is compiled). ``prefix`` (a C identifier) names the entry point
@@ -465,12 +468,16 @@ def generate_c(model: TFLiteModel | str | os.PathLike[str] | bytes, out_dir: str
                          f"{format_plan(plan, graph, tflm_arena)}\n")
     out = Path(out_dir)
     stem = w.header
-    files = {fname: atomic_write_text(out / (fname.replace("model", stem, 1) if fname != "plan.txt" or
-                                             prefix == DEFAULT_PREFIX else f"{prefix}_plan.txt"), text)
-             for fname, text in texts.items()}
+    names = {fname: (fname.replace("model", stem, 1) if fname != "plan.txt" or prefix == DEFAULT_PREFIX
+                     else f"{prefix}_plan.txt") for fname in texts}
+    files = {fname: out / name for fname, name in names.items()}
     tin, tout = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
-    return GeneratedModel(graph, plan, files, plan.arena_bytes, w.const_bytes, tin.type_name, tout.type_name,
-                          packed)
+    gen = GeneratedModel(graph, plan, files, plan.arena_bytes, w.const_bytes, tin.type_name, tout.type_name, packed)
+    if before_write is not None:
+        before_write(gen)  # e.g. the board fit check: a model that cannot fit writes nothing
+    # all files or none: a full disk or an interrupt never leaves model.c without model_data.c
+    write_files_atomically(out, {names[fname]: text for fname, text in texts.items()})
+    return gen
 
 
 def describe(gen: GeneratedModel) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import click
 
 from edgefact.common_cli import CONTEXT, examples, make_output, opt, output_options
 from edgefact.errors import EdgefactError
+from edgefact.fsutil import check_output_dir, os_errors_as_one_line
 
 
 @click.command(name="convert", context_settings=CONTEXT)
@@ -45,6 +46,7 @@ def convert_cmd(model: Path, target: str, out_dir: Path, with_tflm: bool, pack: 
         raise EdgefactError(f"{model} is not a TFLite flatbuffer (no TFL3 identifier in its first bytes): "
                             "give an int8 .tflite file")
     tgt = get_target(target)
+    check_output_dir(out_dir)  # a file, a path under a file, read-only: refused before any work
     with use_output(make_output(quiet, verbose, as_json)) as out:
         m = load_tflite(model)
         tflm = None
@@ -52,8 +54,11 @@ def convert_cmd(model: Path, target: str, out_dir: Path, with_tflm: bool, pack: 
             from edgefact.export.reference import tflm_arena_bytes
 
             tflm = tflm_arena_bytes(model)
-        gen = generate_c(m, out_dir, target=tgt, model_name=model.name, tflm_arena=tflm, pack=pack)
-        check_fits(tgt, *estimate_footprint(gen, 0), what=f"model {model.name}")
+        with os_errors_as_one_line(out_dir, "cannot write the C files"):  # e.g. a full disk
+            # the fit check runs before anything is written; the five files arrive together
+            gen = generate_c(m, out_dir, target=tgt, model_name=model.name, tflm_arena=tflm, pack=pack,
+                             before_write=lambda g: check_fits(tgt, *estimate_footprint(g, 0),
+                                                               what=f"model {model.name}"))
         line = f"arena: edgefact {gen.arena_bytes} bytes"
         if tflm is not None:
             line += f" | TFLM {tflm} bytes"

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from edgefact.fsutil import atomic_write_text
+from edgefact.fsutil import write_files_atomically
 from edgefact.report.schema import UNIT_CYCLES, UNIT_INSTRUCTIONS, UNIT_NS, derive_fields, validate_report
 from edgefact.units import format_bytes
 
@@ -787,13 +787,10 @@ def render_html(report: dict[str, Any]) -> str:
 
 
 def write_reports(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
-    """Validate ``report`` (after filling derived fields) and write report.json/.md/.html atomically."""
+    """Validate ``report`` (after filling derived fields) and write report.json/.md/.html, all three or none."""
     r = derive_fields(report)
     validate_report(r)
-    out = Path(out_dir)
-    paths = [
-        atomic_write_text(out / "report.json", json.dumps(r, indent=2, sort_keys=False) + "\n"),
-        atomic_write_text(out / "report.md", render_markdown(r)),
-        atomic_write_text(out / "report.html", render_html(r)),
-    ]
-    return paths
+    # rendered first, then written together: never a report.json beside another build's report.html
+    texts = {"report.json": json.dumps(r, indent=2, sort_keys=False) + "\n", "report.md": render_markdown(r),
+             "report.html": render_html(r)}
+    return write_files_atomically(Path(out_dir), texts)

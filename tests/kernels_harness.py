@@ -33,7 +33,7 @@ from edgefact.export.ir import Graph
 from edgefact.export.lowering import lower
 from edgefact.export.ops import get_op
 from edgefact.export.reference import run_litert_ref, run_tflm
-from edgefact.export.tflite_model import load_tflite
+from edgefact.export.tflite_model import TFLiteModel, load_tflite
 
 if TYPE_CHECKING:
     from edgefact.targets import Target
@@ -186,8 +186,10 @@ def gen_dir(where: str, case: str, variant: Variant) -> Path:
     return GEN_ROOT / where / re.sub(r"[^A-Za-z0-9_.@=-]", "_", case + variant.label)
 
 
-def generate(model: bytes, out_dir: Path, variant: Variant, target: Target | None = None,
+def generate(model: bytes | TFLiteModel, out_dir: Path, variant: Variant, target: Target | None = None,
              prefix: str = DEFAULT_PREFIX, profile_base: int = 0) -> GeneratedModel:
+    """``generate_c`` of ``model`` (bytes, or loaded once for several variants) with ``variant``'s
+    kernels forced."""
     return generate_c(model, out_dir, target=target, model_name=out_dir.name, prefix=prefix,
                       profile_base=profile_base, kernels=variant.forced or None)
 

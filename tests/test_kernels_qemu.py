@@ -16,6 +16,7 @@ same checksums, and the DSP build must need fewer instructions on the convolutio
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from kernels_harness import CACHE, CASES, GEN_ROOT, Variant, alternatives, case_
 from opmodels import random_inputs
 
 from edgefact.export.codegen import GeneratedModel
+from edgefact.export.tflite_model import load_tflite
 from edgefact.firmware.build import build_firmware
 from edgefact.firmware.kernels import kernel_include_dir, kernel_sources
 from edgefact.pipeline.app import AppModel, flatten_inputs, np_type, write_app
@@ -80,6 +82,10 @@ def _case(case: str) -> tuple[bytes, list[np.ndarray], list[np.ndarray]]:
 
 _FIRMWARE: list[Firmware] = []
 
+#: The generated code and the builds live in a folder named after the case list: two test sessions
+#: with different cases (an operator being added) never write the same files.
+CASES_KEY = hashlib.sha256("\n".join(CASES).encode()).hexdigest()[:12]
+
 
 def _firmware() -> Firmware:
     """Every case and variant under prefixes ef_k0, ef_k1 ... in one folder, generated once for
@@ -87,24 +93,24 @@ def _firmware() -> Firmware:
     chosen when the kernel library is compiled for the core)."""
     if _FIRMWARE:
         return _FIRMWARE[0]
-    out = GEN_ROOT / "qemu"
+    out = GEN_ROOT / "qemu" / CASES_KEY
     entries: list[Entry] = []
     bases: list[int] = []
     apps: list[AppModel] = []
     base = 0
     for case in CASES:
         model, xs, ref = _case(case)
+        loaded = load_tflite(model)
         pending = [Variant()]
         while pending:
             v = pending.pop(0)
-            prefix = f"ef_k{len(entries)}"
-            gen = generate(model, out / "gen", v, prefix=prefix, profile_base=base)
+            name, prefix = case + v.label, f"ef_k{len(entries)}"
+            gen = generate(loaded, out / "gen", v, prefix=prefix, profile_base=base)
             if not v.kernels:
                 pending += alternatives(gen.graph)
-            entries.append(Entry(case + v.label, case, gen, prefix, _crc(ref, gen.output_type)))
+            entries.append(Entry(name, case, gen, prefix, _crc(ref, gen.output_type)))
             bases.append(base)
-            apps.append(AppModel(gen, prefix, flatten_inputs(gen, xs if len(xs) > 1 else xs[0]), prefix,
-                                 case + v.label))
+            apps.append(AppModel(gen, prefix, flatten_inputs(gen, xs if len(xs) > 1 else xs[0]), prefix, name))
             base += gen.num_regions
     write_app(apps, out / "app", log_outputs=False)
     _FIRMWARE.append(Firmware(entries, bases, apps, out / "gen"))
@@ -129,7 +135,7 @@ def _run(core: str, portable: bool = False) -> tuple[Firmware, RunResult]:
         elf = build_firmware(target, [*sources, app_dir / "ef_app_model.c", app_dir / "ef_app_inputs.c",
                                       *kernel_sources()],
                              [fw.gen_dir, app_dir, kernel_include_dir()],
-                             CACHE / "qemu" / (core + ("-portable" if portable else "")), defines=defines)
+                             CACHE / "qemu" / CASES_KEY / (core + ("-portable" if portable else "")), defines=defines)
         result = get_runner("qemu").run(elf, target, timeout_s=600)
         assert result.ok, f"{core}: exit {result.exit_status}: {result.raw_output[-2000:]}"
         _RUNS[key] = result

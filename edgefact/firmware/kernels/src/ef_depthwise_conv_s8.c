@@ -99,23 +99,24 @@ static inline uint16x8_t dw_channel_index(int32_t oc0, uint16_t recip)
 #define EF_DW_DSP_MULT_2 2
 #define EF_DW_DSP_MULT_4N 4
 
-static inline __attribute__((always_inline)) uint32_t dw_dsp_lanes(const int8_t *src, int32_t oc0, int32_t mult,
-                                                                 int32_t kind, uint32_t off2, int32_t in_off,
-                                                                 uint32_t *x13)
+/* The block's inputs as two halfword pairs (lanes 0/2, 1/3) plus the offset; p points at the
+ * block's first input channel (oc0 / mult). */
+static inline __attribute__((always_inline)) uint32_t dw_dsp_lanes(const int8_t *p, int32_t kind, uint32_t off2,
+                                                                 int32_t in_off, uint32_t *x13)
 {
     if (kind == EF_DW_DSP_MULT_1) {
-        const uint32_t x = ef_read_u32(src + oc0);
+        const uint32_t x = ef_read_u32(p);
         *x13 = ef_sxtab16_ror8(off2, x);
         return __sxtab16(off2, x);
     }
     if (kind == EF_DW_DSP_MULT_2) {
         uint16_t h;
-        memcpy(&h, src + (oc0 >> 1), 2);
+        memcpy(&h, p, 2);
         const uint32_t x = __sxtab16(off2, (uint32_t)h | ((uint32_t)h << 8));
         *x13 = x;
         return x;
     }
-    const int32_t v = src[oc0 / mult] + in_off;
+    const int32_t v = *p + in_off;
     const uint32_t x = ef_pack_lo((uint32_t)v, (uint32_t)v);
     *x13 = x;
     return x;
@@ -128,6 +129,22 @@ static __attribute__((noinline)) void dw_dsp_out_any(const int32_t *acc, const i
 {
     for (int32_t j = 0; j < 4; ++j) {
         dst[j] = ef_clamp_to_s8(ef_requantize(acc[j], qm[j], qs[j]) + out_off, lo, hi);
+    }
+}
+
+static inline __attribute__((always_inline)) void dw_dsp_store4(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+                                                                int fast, const ef_rq_chan *rq, const int32_t *qm,
+                                                                const int32_t *qs, int32_t out_off, int32_t lo,
+                                                                int32_t hi, int8_t *dst)
+{
+    if (fast) {
+        dst[0] = ef_clamp_to_s8(ef_rq_chan_apply(a0, rq[0].khi, rq[0].mult, rq[0].e), lo, hi);
+        dst[1] = ef_clamp_to_s8(ef_rq_chan_apply(a1, rq[1].khi, rq[1].mult, rq[1].e), lo, hi);
+        dst[2] = ef_clamp_to_s8(ef_rq_chan_apply(a2, rq[2].khi, rq[2].mult, rq[2].e), lo, hi);
+        dst[3] = ef_clamp_to_s8(ef_rq_chan_apply(a3, rq[3].khi, rq[3].mult, rq[3].e), lo, hi);
+    } else {
+        const int32_t acc[4] = {a0, a1, a2, a3};
+        dw_dsp_out_any(acc, qm, qs, out_off, lo, hi, dst);
     }
 }
 
@@ -167,18 +184,22 @@ static inline __attribute__((always_inline)) void dw_dsp_body(const ef_dw_conv_p
             rq[j] = fast ? ef_rq_chan_of(qm[oc0 + j], qs[oc0 + j], out_off) : (ef_rq_chan){0, 0, 0};
         }
         /* an interior pixel's taps whose 4 filter values are not all zero: input and filter offsets */
-        int32_t tap_in[EF_DW_DSP_TAPS];
-        int32_t tap_f[EF_DW_DSP_TAPS];
-        int32_t n_taps = 0;
+        int32_t taps[2 * EF_DW_DSP_TAPS]; /* (input offset, filter offset) pairs */
+        int32_t *tend = taps;
         const int listed = kh * kw <= EF_DW_DSP_TAPS;
         for (int32_t t = 0; listed && t < kh * kw; ++t) {
             if (ef_read_u32(filter + t * oc_n + oc0) != 0) {
-                tap_in[n_taps] = (t / kw) * row + (t % kw) * ic_n;
-                tap_f[n_taps] = t * oc_n;
-                ++n_taps;
+                tend[0] = (t / kw) * row + (t % kw) * ic_n;
+                tend[1] = t * oc_n;
+                tend += 2;
             }
         }
         const int8_t *fblk = filter + oc0;
+        const int32_t ic_blk = oc0 / mult; /* the block's first input channel */
+        const int32_t span_step = params->stride.w * ic_n;
+        const int32_t ox_lo = (params->padding.w + params->stride.w - 1) / params->stride.w;
+        const int32_t lim = in->w - kw + params->padding.w;
+        const int32_t ox_hi = lim >= 0 ? EF_MIN(out->w, lim / params->stride.w + 1) : 0;
         int8_t *dst = output + oc0;
         for (int32_t b = 0; b < in->n; ++b) {
             const int8_t *img = input + b * in->h * row;
@@ -186,7 +207,37 @@ static inline __attribute__((always_inline)) void dw_dsp_body(const ef_dw_conv_p
                 const int32_t iy0 = oy * params->stride.h - params->padding.h;
                 const int32_t ky0 = EF_MAX(0, -iy0);
                 const int32_t nky_row = EF_MIN(kh, in->h - iy0) - ky0;
+                const int row_inside = listed && ky0 == 0 && nky_row == kh;
                 for (int32_t ox = 0; ox < out->w; ++ox) {
+                    if (row_inside && ox == ox_lo && ox_lo < ox_hi) {
+                        /* the row's interior span: every tap inside, the listed taps only */
+                        const int8_t *sblk = img + iy0 * row + (ox * params->stride.w - params->padding.w) * ic_n +
+                                             ic_blk;
+                        for (; ox < ox_hi; ++ox) {
+                            int32_t a0 = b4[0];
+                            int32_t a1 = b4[1];
+                            int32_t a2 = b4[2];
+                            int32_t a3 = b4[3];
+                            for (const int32_t *tp = taps; tp != tend; tp += 2) {
+                                const uint32_t w = ef_read_u32(fblk + tp[1]);
+                                uint32_t x13;
+                                const uint32_t x02 = dw_dsp_lanes(sblk + tp[0], kind, off2, in_off, &x13);
+                                const uint32_t w02 = __sxtb16(w);
+                                const uint32_t w13 = ef_sxtb16_ror8(w);
+                                a0 = __smlabb((int32_t)x02, (int32_t)w02, a0);
+                                a2 = __smlatt((int32_t)x02, (int32_t)w02, a2);
+                                a1 = __smlabb((int32_t)x13, (int32_t)w13, a1);
+                                a3 = __smlatt((int32_t)x13, (int32_t)w13, a3);
+                            }
+                            dw_dsp_store4(a0, a1, a2, a3, fast, rq, qm + oc0, qs + oc0, out_off, act_min, act_max,
+                                          dst);
+                            dst += oc_n;
+                            sblk += span_step;
+                        }
+                        if (ox == out->w) {
+                            break;
+                        }
+                    }
                     const int32_t ix0 = ox * params->stride.w - params->padding.w;
                     const int32_t kx0 = EF_MAX(0, -ix0);
                     const int32_t nkx = EF_MIN(kw, in->w - ix0) - kx0;
@@ -198,10 +249,11 @@ static inline __attribute__((always_inline)) void dw_dsp_body(const ef_dw_conv_p
                     int32_t a2 = b4[2];
                     int32_t a3 = b4[3];
                     if (listed && nky == kh && nkx == kw) {
-                        for (int32_t t = 0; t < n_taps; ++t) {
-                            const uint32_t w = ef_read_u32(fblk + tap_f[t]);
+                        const int8_t *sblk = srow + ic_blk;
+                        for (const int32_t *tp = taps; tp != tend; tp += 2) {
+                            const uint32_t w = ef_read_u32(fblk + tp[1]);
                             uint32_t x13;
-                            const uint32_t x02 = dw_dsp_lanes(srow + tap_in[t], oc0, mult, kind, off2, in_off, &x13);
+                            const uint32_t x02 = dw_dsp_lanes(sblk + tp[0], kind, off2, in_off, &x13);
                             const uint32_t w02 = __sxtb16(w);
                             const uint32_t w13 = ef_sxtb16_ror8(w);
                             a0 = __smlabb((int32_t)x02, (int32_t)w02, a0);
@@ -218,7 +270,7 @@ static inline __attribute__((always_inline)) void dw_dsp_body(const ef_dw_conv_p
                             const uint32_t w = ef_read_u32(f);
                             if (w != 0) {
                                 uint32_t x13;
-                                const uint32_t x02 = dw_dsp_lanes(src, oc0, mult, kind, off2, in_off, &x13);
+                                const uint32_t x02 = dw_dsp_lanes(src + ic_blk, kind, off2, in_off, &x13);
                                 const uint32_t w02 = __sxtb16(w);
                                 const uint32_t w13 = ef_sxtb16_ror8(w);
                                 a0 = __smlabb((int32_t)x02, (int32_t)w02, a0);
@@ -232,15 +284,7 @@ static inline __attribute__((always_inline)) void dw_dsp_body(const ef_dw_conv_p
                         srow += row;
                         frow += frow_step;
                     }
-                    if (fast) {
-                        dst[0] = ef_clamp_to_s8(ef_rq_chan_apply(a0, rq[0].khi, rq[0].mult, rq[0].e), act_min, act_max);
-                        dst[1] = ef_clamp_to_s8(ef_rq_chan_apply(a1, rq[1].khi, rq[1].mult, rq[1].e), act_min, act_max);
-                        dst[2] = ef_clamp_to_s8(ef_rq_chan_apply(a2, rq[2].khi, rq[2].mult, rq[2].e), act_min, act_max);
-                        dst[3] = ef_clamp_to_s8(ef_rq_chan_apply(a3, rq[3].khi, rq[3].mult, rq[3].e), act_min, act_max);
-                    } else {
-                        const int32_t acc[4] = {a0, a1, a2, a3};
-                        dw_dsp_out_any(acc, qm + oc0, qs + oc0, out_off, act_min, act_max, dst);
-                    }
+                    dw_dsp_store4(a0, a1, a2, a3, fast, rq, qm + oc0, qs + oc0, out_off, act_min, act_max, dst);
                     dst += oc_n;
                 }
             }

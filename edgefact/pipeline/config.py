@@ -7,6 +7,7 @@ Every option of ``edgefact build`` is a field of :class:`BuildConfig` and a key 
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,8 @@ class BuildConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
+        """Names and ranges, before any work: a NaN or an infinite epoch count, a zero batch or a
+        negative timeout is refused here, naming the option, not seconds into training."""
         if self.factorize not in FACTORIZE_METHODS:
             raise EdgefactError(
                 f"unknown factorization '{self.factorize}': choose one of {', '.join(FACTORIZE_METHODS)}"
@@ -86,6 +89,33 @@ class BuildConfig:
             raise EdgefactError(f"min_agreement must be in (0, 1], got {self.min_agreement}")
         if self.epochs < 0 or self.finetune_epochs < 0:
             raise EdgefactError("epochs must not be negative")
+        for name, (low, low_open, high) in _RANGES.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            bad = (isinstance(value, float) and not math.isfinite(value)) or value < low or \
+                (low_open and value == low) or (high is not None and value > high)
+            if bad:
+                want = f"{'>' if low_open else '>='} {low:g}" + (f" and <= {high:g}" if high is not None else "")
+                kind = "an integer" if isinstance(value, int) else "a finite number"
+                raise EdgefactError(f"build option {_flag(name)} must be {kind} {want}, got {value!r}")
+
+
+#: (lower bound, bound excluded, upper bound or None) of the numeric options (None = unset is fine)
+_RANGES: dict[str, tuple[float, bool, float | None]] = {
+    "rank": (1, False, None), "energy": (0, True, 1), "round_ranks": (1, False, None), "atoms": (1, False, None),
+    "groups": (1, False, None), "epochs": (0, False, None), "finetune_epochs": (0, False, None),
+    "batch_size": (1, False, None), "lr": (0, False, None), "width": (0, True, None), "seed": (0, False, None),
+    "train_samples": (0, False, None), "calib_samples": (1, False, None), "min_agreement": (0, True, 1),
+    "eval_samples": (0, False, None), "bitexact_inputs": (1, False, None), "bench_runs": (1, False, None),
+    "timeout": (0, True, None),
+}
+
+
+def _flag(name: str) -> str:
+    """How a user wrote an option: its flag and its config key."""
+    flag = {"cluster": "--clusters", "cluster_per_channel": "--cluster-mode"}.get(name, "--" + name.replace("_", "-"))
+    return f"{flag} ({name} in edgefact.toml)"
 
 
 def config_keys() -> list[str]:
@@ -98,10 +128,27 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise EdgefactError(f"config file not found: {p}")
     try:
-        data = tomllib.loads(p.read_text())
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise EdgefactError(f"config file {p}: cannot read it ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise EdgefactError(f"config file {p} is not UTF-8 text (byte {exc.start}, line {line}): save it as "
+                            "UTF-8") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise EdgefactError(f"config file {p} is not valid TOML: {exc}") from None
     table = data.get("build", data)
+    if not isinstance(table, dict):
+        raise EdgefactError(f"config file {p}: 'build' must be a table ([build] followed by its keys), "
+                            f"got {type(table).__name__} ({table!r})")
+    if "build" in data and len(data) > 1:
+        others = sorted(k for k in data if k != "build")
+        raise EdgefactError(f"config file {p}: key(s) {', '.join(others)} outside the [build] table; move them "
+                            "into it (or drop the [build] header)")
     valid = set(config_keys()) | set(option_keys())
     unknown = sorted(k.replace("-", "_") for k in table if k.replace("-", "_") not in valid)
     if unknown:
@@ -130,17 +177,41 @@ def make_config(file_values: dict[str, Any] | None, cli_values: dict[str, Any]) 
     return cfg
 
 
+#: the value types of the fields, from their annotations (a field defaulting to None is checked too)
+_SCALARS = {"int": int, "float": float, "str": str, "bool": bool}
+
+
+def _field_type(f: dataclasses.Field[Any]) -> tuple[type, bool] | None:
+    """(value type, None allowed) of a scalar field; None for the dict fields."""
+    parts = [t.strip() for t in str(f.type).split("|")]
+    optional = "None" in parts
+    names = [t for t in parts if t != "None"]
+    if len(names) != 1 or names[0] not in _SCALARS:
+        return None
+    return _SCALARS[names[0]], optional
+
+
 def _coerce(cfg: BuildConfig) -> None:
-    """Coerce TOML values (ints for floats, etc.) and reject wrong types with the key's name."""
+    """Coerce TOML values (ints for floats) and reject wrong types with the key's name, every
+    field included (``rank = "x"`` as well as ``epochs = "many"``)."""
     for f in dataclasses.fields(cfg):
         value = getattr(cfg, f.name)
-        default = f.default if f.default is not dataclasses.MISSING else None
-        if value is None or default is None or f.name == "extra":
+        if f.name in ("extra", "runner_options"):
+            if not isinstance(value, dict):
+                raise EdgefactError(f"build option '{f.name}' must be a table, got {type(value).__name__}")
             continue
-        expected = type(default)
+        ft = _field_type(f)
+        if ft is None:
+            continue
+        expected, optional = ft
+        if value is None:
+            if optional:
+                continue
+            raise EdgefactError(f"build option '{f.name}' must be {expected.__name__}, got nothing")
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             setattr(cfg, f.name, float(value))
-        elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        elif not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
             raise EdgefactError(
-                f"build option '{f.name}' must be {expected.__name__}, got {type(value).__name__} ({value!r})"
+                f"build option '{f.name}' must be {expected.__name__}"
+                f"{' (or left unset)' if optional else ''}, got {type(value).__name__} ({value!r})"
             )

@@ -324,6 +324,16 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "bmm_adj_x": _bmm((1, 6, 5), (1, 6, 3), adj_x=True),
     "bmm_bcast": _bmm((1, 2, 4, 5), (1, 1, 5, 3)),
     "bmm_const_rhs": _bmm((1, 3, 4, 6), (3, 6, 5), const=True),
+    # L2_NORMALIZATION over the last axis: rows of an image, a vector, a wide range with the zero
+    # point far from 0 (an all-zero-point row: the inverse square root of 0)
+    "l2norm_hwc": OpSpec("L2_NORMALIZATION", "l2norm", dict(shape=(1, 4, 5, 7)), input_ranges=((-2.0, 2.0),)),
+    "l2norm_vec": OpSpec("L2_NORMALIZATION", "l2norm", dict(shape=(1, 37)), input_ranges=((-0.3, 0.5),)),
+    "l2norm_offset": OpSpec("L2_NORMALIZATION", "l2norm", dict(shape=(1, 6, 3)), input_ranges=((0.5, 9.0),)),
+    # LOG_SOFTMAX over the last axis: a classifier row, image rows, a wide input range (differences
+    # below the representable range give -128)
+    "log_softmax_vec": OpSpec("LOG_SOFTMAX", "log_softmax", dict(shape=(1, 10)), input_ranges=((-6.0, 6.0),)),
+    "log_softmax_rows": OpSpec("LOG_SOFTMAX", "log_softmax", dict(shape=(1, 4, 3, 7)), input_ranges=((-2.0, 3.0),)),
+    "log_softmax_wide": OpSpec("LOG_SOFTMAX", "log_softmax", dict(shape=(1, 5, 9)), input_ranges=((-40.0, 30.0),)),
 }
 
 
@@ -865,6 +875,28 @@ def _build_bmm(
     return f2, [s1, s2]
 
 
+def _build_l2norm(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+
+    def f(x: Any) -> Any:
+        return tf.math.l2_normalize(x, axis=-1)
+
+    return f, [tuple(p["shape"])]
+
+
+def _build_log_softmax(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+
+    def f(x: Any) -> Any:
+        return tf.nn.log_softmax(x, axis=-1)
+
+    return f, [tuple(p["shape"])]
+
+
 _BUILDERS: dict[
     str, Callable[[dict[str, Any], np.random.Generator], tuple[Callable[..., Any], list[Any]]]
 ] = {
@@ -894,6 +926,8 @@ _BUILDERS: dict[
     "resize": _build_resize,
     "tconv": _build_tconv,
     "bmm": _build_bmm,
+    "l2norm": _build_l2norm,
+    "log_softmax": _build_log_softmax,
 }
 
 

@@ -53,7 +53,7 @@ def _param_structs() -> list[type[CStruct]]:
     found = set()
     for module in (ops.conv, ops.elementwise, ops.fully_connected, ops.movement, ops.pooling, ops.quantize,
                    ops.softmax, ops.base, ops.binary, ops.unary, ops.slicing,
-                   ops.resize, ops.tconv, ops.matmul):
+                   ops.resize, ops.tconv, ops.matmul, ops.normalize):
         for _, obj in inspect.getmembers(module, inspect.isclass):
             if issubclass(obj, CStruct) and obj is not CStruct:
                 found.add(obj)

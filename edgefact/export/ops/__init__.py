@@ -14,6 +14,7 @@ from edgefact.export.ops import (  # noqa: F401  (importing a family module regi
     fully_connected,
     matmul,
     movement,
+    normalize,
     pooling,
     quantize,
     resize,

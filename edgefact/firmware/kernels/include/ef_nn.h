@@ -494,6 +494,20 @@ ef_status ef_resize_bilinear_s8(const ef_resize_params *params, const ef_dims *i
 
 /* RESHAPE has no kernel: the generator aliases the output to the input buffer. */
 
+/** @brief L2_NORMALIZATION over rows of `depth` values, int8 in, int8 out (scale 1/128, zero
+ *         point 0), TFLite Micro's integer algorithm: the int32 sum of squares of the
+ *         zero-point-corrected row, its inverse square root by gemmlowp's fixed-point
+ *         Newton-Raphson (GetInvSqrtQuantizedMultiplierExp), each value requantized by it.
+ *  @param input_offset  -input zero point
+ *  @param input         input [rows, depth] (int8)
+ *  @param rows          number of rows
+ *  @param depth         values per row (at most 2^16, so the sum of squares fits int32)
+ *  @param output        output [rows, depth] (int8; may equal input)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (rows or depth < 1, depth > 2^16); EF_ERR_PARAM
+ *          (input_offset outside [-127, 128]). */
+ef_status ef_l2_normalization_s8(int32_t input_offset, const int8_t *input, int32_t rows, int32_t depth,
+                                 int8_t *output);
+
 /* ---- softmax ---------------------------------------------------------------------------- */
 
 /** @brief SOFTMAX over rows of `depth` values, int8 in, int8 out (scale 1/256, zero point
@@ -506,6 +520,21 @@ ef_status ef_resize_bilinear_s8(const ef_resize_params *params, const ef_dims *i
  *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (rows or depth <= 0); EF_ERR_PARAM. */
 ef_status ef_softmax_s8(const ef_softmax_params *params, const int8_t *input,
                         int32_t rows, int32_t depth, int8_t *output);
+
+/** @brief LOG_SOFTMAX over rows of `depth` values, int8 in, int8 out (scale 16/256, zero point
+ *         127), TFLite's fixed-point reference algorithm: exp of the rescaled differences to the
+ *         row maximum summed in Q12.19, its logarithm in Q5.26, each output the difference minus
+ *         that logarithm (values below the representable range give -128).
+ *  @param params  input multiplier / left shift, reverse scaling divisor / shift, diff_min
+ *                 (edgefact.export.ops.normalize.log_softmax_params)
+ *  @param input   input [rows, depth] (int8)
+ *  @param rows    number of rows
+ *  @param depth   values per row (at most 4096: the Q12 sum of exponentials)
+ *  @param output  output [rows, depth] (int8; may equal input)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (rows or depth < 1, depth > 4096); EF_ERR_PARAM
+ *          (a shift out of range). */
+ef_status ef_log_softmax_s8(const ef_log_softmax_params *params, const int8_t *input, int32_t rows,
+                            int32_t depth, int8_t *output);
 
 /* ---- model boundary --------------------------------------------------------------------- */
 

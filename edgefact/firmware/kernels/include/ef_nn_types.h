@@ -262,6 +262,15 @@ typedef struct {
     int32_t rhs_batch_stride[4];  /**< rhs step per batch index (0: broadcast) */
 } ef_batch_matmul_params;
 
+/** LOG_SOFTMAX int8 (output scale 16/256, zero point 127, as TFLite requires). */
+typedef struct {
+    int32_t input_multiplier;            /**< PreprocessLogSoftmaxScalingExp(1, input_scale, 5) */
+    int32_t input_left_shift;
+    int32_t reverse_scaling_divisor;     /**< QuantizeMultiplierSmallerThanOneExp of the inverse */
+    int32_t reverse_scaling_left_shift;  /**< <= 0 */
+    int32_t diff_min;                    /**< -CalculateInputRadius(5, input_left_shift) */
+} ef_log_softmax_params;
+
 #ifdef __cplusplus
 }
 #endif

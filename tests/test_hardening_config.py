@@ -111,3 +111,12 @@ def test_valid_values_still_pass(tmp_path: Path) -> None:
                         "round_ranks = 1\nenergy = 1.0\n")
     cfg = make_config(load_config_file(f), {})
     assert cfg.rank == 4 and cfg.epochs == 2.0 and cfg.timeout == 30.0 and cfg.bitexact_inputs == 3
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), 0.0, -5.0])
+def test_runner_refuses_a_timeout_that_never_or_always_expires(timeout: float) -> None:
+    """`edgefact run --timeout nan` (click's FloatRange lets NaN and inf through) hung forever."""
+    from edgefact.targets.runners.base import run_streaming
+
+    with pytest.raises(EdgefactError, match="--timeout must be a finite number"):
+        run_streaming(["true"], timeout)

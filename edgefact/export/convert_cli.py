@@ -88,7 +88,7 @@ def deploy_options(f: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--opt", default="-O2", show_default=True, help="Optimisation flag for the firmware build."),
         click.option("--runner", default=None, help="Runner (qemu, host, gdb, pyocd, serial); default by target."),
-        click.option("--inputs", "n_random", default=4, show_default=True,
+        click.option("--inputs", "n_random", type=click.IntRange(1), default=4, show_default=True,
                      help="Number of random inputs embedded in the firmware and checked against TFLM."),
         click.option("--no-run", "no_run", is_flag=True, help="Build only; do not run or compare."),
     ]

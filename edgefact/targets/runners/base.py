@@ -8,6 +8,7 @@ Every runner (``qemu``, ``host``; ``gdb``, ``pyocd``, ``serial`` for real boards
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import threading
@@ -234,6 +235,8 @@ def run_streaming(cmd: Sequence[str], timeout_s: float, *, on_record: Callable[[
     an ``end`` record arrived from a firmware that cannot exit): the process then gets ``grace_s``
     seconds to exit by itself before it is killed (``returncode`` None, ``timed_out`` False).
     """
+    if not (timeout_s > 0 and math.isfinite(timeout_s)):  # NaN never times out: a hang would last forever
+        raise EdgefactError(f"--timeout must be a finite number of seconds > 0, got {timeout_s!r}")
     t0 = time.monotonic()
     proc = procs.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
     with procs.managed(proc):  # an interrupt or error while waiting kills the group too

@@ -74,11 +74,12 @@ def _group_members(pgid: int) -> list[int]:
     return out
 
 
-def _interrupt_hanging_run(tmp_path: Path, target: str, child_name: str, sig: signal.Signals) -> None:
+def _interrupt_hanging_run(tmp_path: Path, target: str, child_name: str, sig: signal.Signals,
+                           extra: tuple[str, ...] = ()) -> None:
     src = tmp_path / "hang.c"
     src.write_text(HANG_APP)
     cmd = [sys.executable, "-c", "from edgefact.cli import main; main()", "run", "--target", target,
-           "--source", str(src), "--timeout", "600", "--out", str(tmp_path / "out")]
+           "--source", str(src), "--timeout", "600", "--out", str(tmp_path / "out"), *extra]
     edgefact = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
     try:
         # the firmware (or QEMU) is a descendant of edgefact once the build is done
@@ -108,11 +109,21 @@ def test_interrupted_host_run_leaves_no_process(tmp_path: Path, sig: signal.Sign
     _interrupt_hanging_run(tmp_path, "host", "firmware", sig)
 
 
+@pytest.mark.qemu
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupted_qemu_run_leaves_no_process(tmp_path: Path, sig: signal.Signals) -> None:
     if shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None:
         pytest.skip("qemu-system-arm / arm-none-eabi-gcc not installed")
     _interrupt_hanging_run(tmp_path, "cortex-m4", "qemu-system-arm", sig)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_gdb_run_leaves_no_process(tmp_path: Path, sig: signal.Signals) -> None:
+    """The GDB runner: QEMU with its gdbstub and gdb-multiarch, both gone after the signal."""
+    if not all(shutil.which(t) for t in ("qemu-system-arm", "arm-none-eabi-gcc", "gdb-multiarch")):
+        pytest.skip("qemu-system-arm / arm-none-eabi-gcc / gdb-multiarch not installed")
+    _interrupt_hanging_run(tmp_path, "cortex-m4", "gdb", sig, ("--runner", "gdb"))
 
 
 def test_run_timeout_kills_the_whole_group() -> None:

@@ -897,6 +897,32 @@ def _build_log_softmax(
     return f, [tuple(p["shape"])]
 
 
+def _build_decoder(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    """An encoder-decoder fragment of the new data-movement operators: conv, SPLIT_V of its
+    channels, a transposed conv and a bilinear upsampling of the parts, their concatenation, a
+    strided slice, a transpose and a mean over the channels (tests/test_ops_movement_block.py)."""
+    tf = _tf()
+    shape = tuple(p["shape"])
+    c = shape[-1]
+    w = tf.constant(_weights(rng, (3, 3, c, 8), 9 * c))
+    b = tf.constant(rng.normal(0, 0.2, 8).astype(np.float32))
+    tw = tf.constant(_weights(rng, (2, 2, 3, 4), 12).transpose(0, 1, 3, 2))
+    h, wd = shape[1], shape[2]
+
+    def f(x: Any) -> Any:
+        y = tf.nn.relu(tf.nn.conv2d(x, w, strides=1, padding="SAME") + b)
+        a, r = tf.split(y, [3, 5], axis=3)
+        up_a = tf.nn.conv2d_transpose(a, tw, (1, 2 * h, 2 * wd, 4), strides=2, padding="SAME")
+        up_r = tf.compat.v1.image.resize_bilinear(r, [2 * h, 2 * wd], half_pixel_centers=True)
+        z = tf.concat([up_a, up_r], axis=3)
+        z = tf.transpose(z[:, ::-2, 1::2, :], (0, 2, 1, 3))
+        return tf.reduce_mean(z, axis=3, keepdims=True)
+
+    return f, [shape]
+
+
 _BUILDERS: dict[
     str, Callable[[dict[str, Any], np.random.Generator], tuple[Callable[..., Any], list[Any]]]
 ] = {
@@ -928,6 +954,7 @@ _BUILDERS: dict[
     "bmm": _build_bmm,
     "l2norm": _build_l2norm,
     "log_softmax": _build_log_softmax,
+    "decoder": _build_decoder,
 }
 
 

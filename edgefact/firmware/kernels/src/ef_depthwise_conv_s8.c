@@ -1,6 +1,9 @@
 /* DEPTHWISE_CONV_2D, generic: any kernel size, stride, padding and depth multiplier; MVE, DSP and
  * portable bodies (the fast 3x3 case is ef_depthwise_conv_3x3_s8, which the generator calls). */
 #include "internal/ef_dw_check.h"
+#if defined(EF_NN_USE_DSP)
+#include "internal/ef_conv_2px.h" /* ef_nn_clamp_s8 */
+#endif
 
 #if defined(EF_NN_USE_MVE)
 /*
@@ -137,11 +140,11 @@ static inline __attribute__((always_inline)) void dw_dsp_store4(int32_t a0, int3
                                                                 const int32_t *qs, int32_t out_off, int32_t lo,
                                                                 int32_t hi, int8_t *dst)
 {
-    if (fast) {
-        dst[0] = ef_clamp_to_s8(ef_rq_chan_apply(a0, rq[0].khi, rq[0].mult, rq[0].e), lo, hi);
-        dst[1] = ef_clamp_to_s8(ef_rq_chan_apply(a1, rq[1].khi, rq[1].mult, rq[1].e), lo, hi);
-        dst[2] = ef_clamp_to_s8(ef_rq_chan_apply(a2, rq[2].khi, rq[2].mult, rq[2].e), lo, hi);
-        dst[3] = ef_clamp_to_s8(ef_rq_chan_apply(a3, rq[3].khi, rq[3].mult, rq[3].e), lo, hi);
+    if (fast) { /* one SSAT each: a narrower activation is a pass over the output at the end */
+        dst[0] = (int8_t)__ssat(ef_rq_chan_apply(a0, rq[0].khi, rq[0].mult, rq[0].e), 8);
+        dst[1] = (int8_t)__ssat(ef_rq_chan_apply(a1, rq[1].khi, rq[1].mult, rq[1].e), 8);
+        dst[2] = (int8_t)__ssat(ef_rq_chan_apply(a2, rq[2].khi, rq[2].mult, rq[2].e), 8);
+        dst[3] = (int8_t)__ssat(ef_rq_chan_apply(a3, rq[3].khi, rq[3].mult, rq[3].e), 8);
     } else {
         const int32_t acc[4] = {a0, a1, a2, a3};
         dw_dsp_out_any(acc, qm, qs, out_off, lo, hi, dst);
@@ -338,6 +341,9 @@ static int dw_dsp(const ef_dw_conv_params *params, const ef_per_channel_quant *q
         dw_dsp_body(params, quant, in, input, kh, kw, filter, bias, out, output, EF_DW_DSP_MULT_4N);
     } else {
         return 0;
+    }
+    if (params->activation.min != -128 || params->activation.max != 127) {
+        ef_nn_clamp_s8(output, in->n * out->h * out->w * out->c, params->activation.min, params->activation.max);
     }
     return 1;
 }

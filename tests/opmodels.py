@@ -923,6 +923,25 @@ def _build_decoder(
     return f, [shape]
 
 
+def _build_conv_then(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    """1x1 conv -> L2 normalization or log-softmax over the channels -> 1x1 conv: the middle
+    layer's input and output are arena buffers, so the planner runs it in place
+    (tests/test_ops_movement_block.py)."""
+    tf = _tf()
+    shape = tuple(p["shape"])
+    w = tf.constant(_weights(rng, (1, 1, shape[-1], 6), shape[-1]))
+    w2 = tf.constant(_weights(rng, (1, 1, 6, 4), 6))
+
+    def f(x: Any) -> Any:
+        y = tf.nn.conv2d(x, w, strides=1, padding="SAME")
+        y = tf.math.l2_normalize(y, axis=-1) if p["fn"] == "l2norm" else tf.nn.log_softmax(y, axis=-1)
+        return tf.nn.conv2d(y, w2, strides=1, padding="SAME")
+
+    return f, [shape]
+
+
 _BUILDERS: dict[
     str, Callable[[dict[str, Any], np.random.Generator], tuple[Callable[..., Any], list[Any]]]
 ] = {
@@ -955,6 +974,7 @@ _BUILDERS: dict[
     "l2norm": _build_l2norm,
     "log_softmax": _build_log_softmax,
     "decoder": _build_decoder,
+    "conv_then": _build_conv_then,
 }
 
 

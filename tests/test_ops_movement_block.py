@@ -8,6 +8,7 @@ an arena no larger than TFLM's.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from kernels_harness import differences
 from opmodels import OpSpec, _cache_path, build_opmodel, interpreter_ops, random_inputs
 
@@ -23,11 +24,11 @@ SPEC = OpSpec("MEAN", "decoder", dict(shape=(1, 6, 5, 4)),
               input_ranges=((-2.0, 2.0),))
 
 
-def _model() -> bytes:
-    path = _cache_path(CASE, SPEC)
+def _model(case: str = CASE, spec: OpSpec = SPEC) -> bytes:
+    path = _cache_path(case, spec)
     if path.is_file():
         return path.read_bytes()
-    model = build_opmodel(CASE, SPEC)
+    model = build_opmodel(case, spec)
     atomic_write_bytes(path, model)
     return model
 
@@ -45,3 +46,19 @@ def test_decoder_block_is_bitexact_and_within_tflms_arena(tmp_path) -> None:
     assert {"ef_strided_copy_s8", "ef_transpose_conv_s8", "ef_resize_bilinear_s8", "ef_reduce_mean_s8"} <= kernels
     assert gen.plan.arena_bytes <= tflm_arena_bytes(model)
     assert np.asarray(got).std() > 0  # the outputs are not a constant
+
+
+@pytest.mark.parametrize("fn,op", [("l2norm", "L2_NORMALIZATION"), ("log_softmax", "LOG_SOFTMAX")])
+def test_normalizations_run_in_place_after_a_conv(fn: str, op: str, tmp_path) -> None:
+    case = f"movement_conv_{fn}"
+    spec = OpSpec(op, "conv_then", dict(shape=(1, 5, 4, 3), fn=fn), expected_ops=("CONV_2D", op, "CONV_2D"))
+    model = _model(case, spec)
+    assert interpreter_ops(model) == list(spec.ops)
+    xs = random_inputs(model, 40, seed=5)
+    ref = run_tflm(model, xs)
+    gen = generate_c(model, tmp_path / "gen")
+    layer = gen.graph.layers[1]
+    assert layer.op == op and layer.inplace_input == 0  # written over the conv's output
+    got = run_host_batch(gen, xs[0])
+    problems = differences(case, ref if isinstance(ref, list) else [ref], got if isinstance(got, list) else [got])
+    assert not problems, "\n".join(problems)

@@ -89,12 +89,23 @@ class KernelTree:
     def installed(cls) -> KernelTree:
         return cls(tuple(kernel_sources()), kernel_include_dir())
 
+    def stamp(self) -> str:
+        """A digest of every source and header (paths and contents): equal stamps mean an
+        unchanged tree (the in-process memo of :func:`kernel_library`; hashing ~40 small files
+        costs far less than asking the object cache about each)."""
+        files = [*self.sources, *sorted(self.include_dir.rglob("*.h"))]
+        return digest(x for p in files for x in (str(p).encode(), p.read_bytes()))
+
     def copy_to(self, dest: Path) -> KernelTree:
         """Copy the tree (the folder holding the sources and the include folder) below ``dest``."""
         root = Path(os.path.commonpath([self.include_dir, *self.sources]))
         shutil.copytree(root, dest, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
         return KernelTree(tuple(dest / s.relative_to(root) for s in self.sources),
                           dest / self.include_dir.relative_to(root))
+
+
+#: kernel libraries built in this process, by (compiler, flags, cache folder, tree stamp)
+_LIBRARIES: dict[tuple[object, ...], Path] = {}
 
 
 def _run(cmd: list[str], what: str) -> None:
@@ -129,13 +140,18 @@ def kernel_library(cc: str = "gcc", opt: str = "-O2", *, tree: KernelTree | None
     can never leave a stale ``libefnn.a`` behind.
     """
     tree = tree or KernelTree.installed()
-    cache = cache or ObjectCache(object_cache_dir(), compiler_id(cc))
     root = cache_dir or CACHE_DIR
+    stamp = (cc, opt, str(root), tree.stamp())
+    known = _LIBRARIES.get(stamp) if cache is None else None  # a caller's own cache sees every lookup
+    if known is not None and known.is_file():
+        return known  # no source or header of the tree changed since it was built in this process
+    cache = cache or ObjectCache(object_cache_dir(), compiler_id(cc))
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ef_kern_", dir=root) as tmp:
         objs = _compile(cache, cc, list(tree.sources), [*_CFLAGS, opt], [tree.include_dir], Path(tmp))
         lib = root / f"kernels-{_objects_key([cc, opt], objs)[:16]}" / "libefnn.a"
         if lib.is_file():
+            _LIBRARIES[stamp] = lib
             return lib
         tmp_lib = Path(tmp) / "libefnn.a"
         r = procs.run(["ar", "rcs", str(tmp_lib), *map(str, objs)], capture_output=True, text=True)
@@ -143,6 +159,7 @@ def kernel_library(cc: str = "gcc", opt: str = "-O2", *, tree: KernelTree | None
             raise EdgefactError(f"ar failed: {r.stderr}; install binutils (sudo apt-get install binutils)")
         lib.parent.mkdir(parents=True, exist_ok=True)
         tmp_lib.replace(lib)
+    _LIBRARIES[stamp] = lib
     return lib
 
 
@@ -158,7 +175,7 @@ def build_host_batch(gen: GeneratedModel, cc: str = "gcc", opt: str = "-O2", *,
     if not driver.is_file() or driver.read_text() != _DRIVER:
         atomic_write_text(driver, _DRIVER)
     srcs = [gen.files["model.c"], gen.files["model_data.c"], driver]
-    lib = kernel_library(cc, opt, tree=tree, cache=cache)
+    lib = kernel_library(cc, opt, tree=tree)
     objs = _compile(cache, cc, srcs, [*_CFLAGS, opt, "-DEF_MODEL_NO_PROFILE"], [out_dir, tree.include_dir],
                     out_dir / "host_obj")
     exe = out_dir / f"ef_batch_{_objects_key([cc, opt, file_sha256(lib)], objs)[:12]}"

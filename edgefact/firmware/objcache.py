@@ -19,6 +19,7 @@ concurrent builds in several processes can share the directory. The cache lives 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -45,9 +46,15 @@ def object_cache_dir() -> Path:
 
 
 def compiler_id(cc: str) -> list[str]:
-    """The compiler part of every source key: its name and the first line of ``cc --version``."""
+    """The compiler part of every source key: its name and the first line of ``cc --version``
+    (asked once per process and compiler: the compiler does not change under a running edgefact)."""
+    return list(_compiler_id(cc))
+
+
+@functools.lru_cache(maxsize=16)
+def _compiler_id(cc: str) -> tuple[str, ...]:
     proc = procs.run([cc, "--version"], capture_output=True, text=True)
-    return [cc, *proc.stdout.splitlines()[:1]]
+    return (cc, *proc.stdout.splitlines()[:1])
 
 
 def parse_depfile(text: str) -> list[Path]:

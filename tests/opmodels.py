@@ -184,6 +184,8 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "dw_3x3_d2_same_c8": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=10, w=9, c=8, mult=1, k=3, stride=1,
                                                                padding="SAME", act="NONE", dilation=2)),
     "dw_9x9_m1_same_c4": _dw(10, 9, 4, 1, 9, 1, "SAME"),
+    "dw_3x3_m3_s2_same_relu_c6": _dw(9, 8, 6, 3, 3, 2, "SAME", "RELU"),  # general multipliers: lanes packed
+    "dw_3x3_m5_s1_valid_c3": _dw(7, 6, 3, 5, 3, 1, "VALID"),
     # one-hot depthwise kernels (hardened shift layers) -> ef_shift_s8; "taps" non-zero taps per
     # kernel, "zero" channels with an all-zero kernel, "scaled" learned tap values and a bias
     "shift_sal_3x3_s1_same": OpSpec("DEPTHWISE_CONV_2D", "shift",

@@ -94,18 +94,25 @@ static inline uint16x8_t dw_channel_index(int32_t oc0, uint16_t recip)
  * 0/2 and 1/3) and the block's inputs as two halfword pairs with the offset added (SXTAB16):
  * multiplier 1, 4 consecutive input channels (one word); multiplier 2, channels ic, ic + 1 (one
  * halfword ORed onto itself shifted by 8, so bytes 0 and 2 hold them); multiplier % 4 == 0, one
- * input value in both halves. Then 4 SMLABB / SMLATT. A tap whose 4 filter values are all zero is
- * skipped (exactly: it adds nothing), which removes the zero taps of a dilated filter. Channel
- * tails (out c % 4) and other multipliers take the scalar loop of the same structure.
+ * input value in both halves; any other, the 4 lanes' inputs (channel (oc0 + j) / mult, the block's
+ * first or next input channel) packed by PKHBT with SADD16 of the offset. Then 4 SMLABB /
+ * SMLATT. A tap whose 4 filter values are all zero is skipped (exactly: it adds nothing), which
+ * removes the zero taps of a dilated filter. Channel tails (out c % 4) take a scalar loop of the
+ * same structure.
  */
 #define EF_DW_DSP_MULT_1 1
 #define EF_DW_DSP_MULT_2 2
 #define EF_DW_DSP_MULT_4N 4
+#define EF_DW_DSP_MULT_ANY 3
 
 /* The block's inputs as two halfword pairs (lanes 0/2, 1/3) plus the offset; p points at the
  * block's first input channel (oc0 / mult). */
+typedef struct {
+    int32_t r1, r2, r3; /* input channel of lane j minus that of lane 0 (0 or 1), general multipliers */
+} dw_lane_rel;
+
 static inline __attribute__((always_inline)) uint32_t dw_dsp_lanes(const int8_t *p, int32_t kind, uint32_t off2,
-                                                                 int32_t in_off, uint32_t *x13)
+                                                                 int32_t in_off, dw_lane_rel rel, uint32_t *x13)
 {
     if (kind == EF_DW_DSP_MULT_1) {
         const uint32_t x = ef_read_u32(p);
@@ -119,10 +126,15 @@ static inline __attribute__((always_inline)) uint32_t dw_dsp_lanes(const int8_t 
         *x13 = x;
         return x;
     }
-    const int32_t v = *p + in_off;
-    const uint32_t x = ef_pack_lo((uint32_t)v, (uint32_t)v);
-    *x13 = x;
-    return x;
+    if (kind == EF_DW_DSP_MULT_4N) {
+        const int32_t v = *p + in_off;
+        const uint32_t x = ef_pack_lo((uint32_t)v, (uint32_t)v);
+        *x13 = x;
+        return x;
+    }
+    /* any other multiplier: lane j reads input channel (oc0 + j) / mult, p[0] or p[1] (rel) */
+    *x13 = __sadd16(ef_pack_lo((uint32_t)(int32_t)p[rel.r1], (uint32_t)(int32_t)p[rel.r3]), off2);
+    return __sadd16(ef_pack_lo((uint32_t)(int32_t)p[0], (uint32_t)(int32_t)p[rel.r2]), off2);
 }
 
 /* The block's four outputs: per-channel requantization in 5 instructions (ef_rq_chan) when every
@@ -199,6 +211,7 @@ static inline __attribute__((always_inline)) void dw_dsp_body(const ef_dw_conv_p
         }
         const int8_t *fblk = filter + oc0;
         const int32_t ic_blk = oc0 / mult; /* the block's first input channel */
+        const dw_lane_rel rel = {(oc0 + 1) / mult - ic_blk, (oc0 + 2) / mult - ic_blk, (oc0 + 3) / mult - ic_blk};
         const int32_t span_step = params->stride.w * ic_n;
         const int32_t ox_lo = (params->padding.w + params->stride.w - 1) / params->stride.w;
         const int32_t lim = in->w - kw + params->padding.w;
@@ -224,7 +237,7 @@ static inline __attribute__((always_inline)) void dw_dsp_body(const ef_dw_conv_p
                             for (const int32_t *tp = taps; tp != tend; tp += 2) {
                                 const uint32_t w = ef_read_u32(fblk + tp[1]);
                                 uint32_t x13;
-                                const uint32_t x02 = dw_dsp_lanes(sblk + tp[0], kind, off2, in_off, &x13);
+                                const uint32_t x02 = dw_dsp_lanes(sblk + tp[0], kind, off2, in_off, rel, &x13);
                                 const uint32_t w02 = __sxtb16(w);
                                 const uint32_t w13 = ef_sxtb16_ror8(w);
                                 a0 = __smlabb((int32_t)x02, (int32_t)w02, a0);
@@ -256,7 +269,7 @@ static inline __attribute__((always_inline)) void dw_dsp_body(const ef_dw_conv_p
                         for (const int32_t *tp = taps; tp != tend; tp += 2) {
                             const uint32_t w = ef_read_u32(fblk + tp[1]);
                             uint32_t x13;
-                            const uint32_t x02 = dw_dsp_lanes(sblk + tp[0], kind, off2, in_off, &x13);
+                            const uint32_t x02 = dw_dsp_lanes(sblk + tp[0], kind, off2, in_off, rel, &x13);
                             const uint32_t w02 = __sxtb16(w);
                             const uint32_t w13 = ef_sxtb16_ror8(w);
                             a0 = __smlabb((int32_t)x02, (int32_t)w02, a0);
@@ -273,7 +286,7 @@ static inline __attribute__((always_inline)) void dw_dsp_body(const ef_dw_conv_p
                             const uint32_t w = ef_read_u32(f);
                             if (w != 0) {
                                 uint32_t x13;
-                                const uint32_t x02 = dw_dsp_lanes(src + ic_blk, kind, off2, in_off, &x13);
+                                const uint32_t x02 = dw_dsp_lanes(src + ic_blk, kind, off2, in_off, rel, &x13);
                                 const uint32_t w02 = __sxtb16(w);
                                 const uint32_t w13 = ef_sxtb16_ror8(w);
                                 a0 = __smlabb((int32_t)x02, (int32_t)w02, a0);
@@ -325,7 +338,7 @@ static inline __attribute__((always_inline)) void dw_dsp_body(const ef_dw_conv_p
     }
 }
 
-/* 1 when the DSP body ran (multiplier 1, 2 or a multiple of 4), else 0 (the portable loop runs). */
+/* The DSP body, for every multiplier; returns 1 (it ran). */
 static int dw_dsp(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
                   const int8_t *input, const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias,
                   const ef_dims *out, int8_t *output)
@@ -340,7 +353,7 @@ static int dw_dsp(const ef_dw_conv_params *params, const ef_per_channel_quant *q
     } else if (mult % 4 == 0) {
         dw_dsp_body(params, quant, in, input, kh, kw, filter, bias, out, output, EF_DW_DSP_MULT_4N);
     } else {
-        return 0;
+        dw_dsp_body(params, quant, in, input, kh, kw, filter, bias, out, output, EF_DW_DSP_MULT_ANY);
     }
     if (params->activation.min != -128 || params->activation.max != 127) {
         ef_nn_clamp_s8(output, in->n * out->h * out->w * out->c, params->activation.min, params->activation.max);

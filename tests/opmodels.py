@@ -904,7 +904,7 @@ def _build_decoder(
 ) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
     """An encoder-decoder fragment of the new data-movement operators: conv, SPLIT_V of its
     channels, a transposed conv and a bilinear upsampling of the parts, their concatenation, a
-    strided slice, a transpose and a mean over the channels (tests/test_ops_movement_block.py)."""
+    strided slice, a transpose and a mean over the channels (tests/test_export_ops_movement_block.py)."""
     tf = _tf()
     shape = tuple(p["shape"])
     c = shape[-1]
@@ -930,7 +930,7 @@ def _build_conv_then(
 ) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
     """1x1 conv -> L2 normalization or log-softmax over the channels -> 1x1 conv: the middle
     layer's input and output are arena buffers, so the planner runs it in place
-    (tests/test_ops_movement_block.py)."""
+    (tests/test_export_ops_movement_block.py)."""
     tf = _tf()
     shape = tuple(p["shape"])
     w = tf.constant(_weights(rng, (1, 1, shape[-1], 6), shape[-1]))

@@ -2,8 +2,8 @@
 TFLite's MultiplyByQuantizedMultiplier, requantization parameters at its extremes, and kernel
 calls whose int32 accumulators are chosen values (so the requantization inside
 DEPTHWISE_CONV_2D / FULLY_CONNECTED sees the whole int32 range, not just sums of small products).
-Shared by tests/test_kernels_requant.py (host, against edgefact.export.quant) and
-tests/test_kernels_qemu.py (the same calls on the emulated cores), through tests/kernel_checks.py."""
+Shared by tests/test_firmware_kernels_requant.py (host, against edgefact.export.quant) and
+tests/test_firmware_kernels_qemu.py (the same calls on the emulated cores), through tests/kernel_checks.py."""
 
 from __future__ import annotations
 

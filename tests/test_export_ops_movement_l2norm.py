@@ -2,7 +2,7 @@
 
 Bit-exactness with TFLM (image rows, a vector, a zero point far from 0 whose all-minimum sample
 is a row of zero points: the inverse square root's special case) runs through the ``l2norm_*``
-OPMODEL_CASES in tests/test_kernels_ops.py and tests/test_kernels_qemu.py. Here: the fixed output
+OPMODEL_CASES in tests/test_firmware_kernels_ops.py and tests/test_firmware_kernels_qemu.py. Here: the fixed output
 quantization of the cases, the degenerate rows and the kernel's argument checks.
 """
 

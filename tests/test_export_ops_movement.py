@@ -2,8 +2,8 @@
 
 The per-op bit-exactness against TFLM (STRIDED_SLICE with negative strides and shrink masks,
 SPLIT / SPLIT_V / UNPACK along every axis, TRANSPOSE, DEPTH_TO_SPACE / SPACE_TO_DEPTH with
-blocks 2 and 3) runs through the OPMODEL_CASES of tests/opmodels.py in tests/test_kernels_ops.py
-(host) and tests/test_kernels_qemu.py (the four cores). Here: the view arithmetic itself, the
+blocks 2 and 3) runs through the OPMODEL_CASES of tests/opmodels.py in tests/test_firmware_kernels_ops.py
+(host) and tests/test_firmware_kernels_qemu.py (the four cores). Here: the view arithmetic itself, the
 kernel's refusal of a view outside its input, and that the lowering really runs these operators
 (not a fold) with views the kernel copies by rows.
 """

@@ -1,8 +1,8 @@
 """BATCH_MATMUL (edgefact.export.ops.matmul, ef_batch_matmul_s8).
 
 Bit-exactness with TFLM (3-D and 4-D, adj_x, adj_y, a broadcast batch, a constant right operand)
-runs through the ``bmm_*`` OPMODEL_CASES in tests/test_kernels_ops.py and
-tests/test_kernels_qemu.py. Here: the cases are what they are named after, the strides the layer
+runs through the ``bmm_*`` OPMODEL_CASES in tests/test_firmware_kernels_ops.py and
+tests/test_firmware_kernels_qemu.py. Here: the cases are what they are named after, the strides the layer
 passes, and the kernel's refusal of reads outside its operands.
 """
 

@@ -1,5 +1,5 @@
 """Firmware: every element-wise test model (the converter-made ELEMENTWISE_CASES of tests/opmodels.py
-and the hand-built configurations of test_ops_elementwise_codegen.py, plus a slice of the all-pairs
+and the hand-built configurations of test_export_ops_elementwise_codegen.py, plus a slice of the all-pairs
 rounding-tie grid per requantizing binary op) in one firmware per emulated core; each model's
 output checksum must equal TFLM's on the host. Cortex-M4/M7/M33 run the DSP bodies (the table
 look-up's word loop, SSUB8/SEL for MAXIMUM/MINIMUM), Cortex-M55 the Helium ones (VLDRB gathers,
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from opmodels import ELEMENTWISE_CASES, get_opmodel, random_inputs
 from ops_elementwise_util import T, one_op_model
-from test_ops_elementwise_codegen import BINARY, LUT_CASES
+from test_export_ops_elementwise_codegen import BINARY, LUT_CASES
 
 from edgefact.pipeline.deploy import deploy_many
 

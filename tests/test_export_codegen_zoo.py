@@ -1,5 +1,5 @@
 """Zoo models (engineer B's zoo -> engineer C's int8 export): generated C bit-exact with TFLM on
-host for 200 real + random inputs and arena <= TFLM's (the emulated cores: test_codegen_qemu)."""
+host for 200 real + random inputs and arena <= TFLM's (the emulated cores: test_export_codegen_qemu)."""
 
 from __future__ import annotations
 

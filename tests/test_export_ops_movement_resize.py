@@ -1,8 +1,8 @@
 """RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR (edgefact.export.ops.resize).
 
 Bit-exactness with TFLM (up and down by non-integer factors; plain, align_corners and
-half_pixel_centers) runs through the ``resize_*`` OPMODEL_CASES in tests/test_kernels_ops.py and
-tests/test_kernels_qemu.py. Here: that those cases really carry the options they are named after,
+half_pixel_centers) runs through the ``resize_*`` OPMODEL_CASES in tests/test_firmware_kernels_ops.py and
+tests/test_firmware_kernels_qemu.py. Here: that those cases really carry the options they are named after,
 the nearest-neighbour tables on known values, and the kernels' argument checks.
 """
 

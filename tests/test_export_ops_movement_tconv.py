@@ -2,7 +2,7 @@
 
 Bit-exactness with TFLM (3x3 / 2x2 / 4x4 / 5x3 filters, strides 1, 2 and 3x2, SAME with even and
 odd outputs, VALID, with and without bias, fused RELU) runs through the ``tconv_*`` OPMODEL_CASES
-in tests/test_kernels_ops.py and tests/test_kernels_qemu.py. Here: the cases are what they are
+in tests/test_firmware_kernels_ops.py and tests/test_firmware_kernels_qemu.py. Here: the cases are what they are
 named after, the layer's figures and padding, and the kernel's argument checks.
 """
 

@@ -2,7 +2,7 @@
 
 Bit-exactness with TFLM (a classifier row, image rows, an input range wide enough that
 differences fall below the representable range) runs through the ``log_softmax_*``
-OPMODEL_CASES in tests/test_kernels_ops.py and tests/test_kernels_qemu.py. Here: the parameters
+OPMODEL_CASES in tests/test_firmware_kernels_ops.py and tests/test_firmware_kernels_qemu.py. Here: the parameters
 against their definition, the fixed-point logarithm against log(), and the argument checks.
 """
 

@@ -1,8 +1,8 @@
 """MEAN over any axes (edgefact.export.ops.pooling: ef_mean_hw_s8 for H,W of a 4-D tensor,
 ef_reduce_mean_s8 otherwise).
 
-Bit-exactness with TFLM runs through the ``mean_*`` OPMODEL_CASES in tests/test_kernels_ops.py
-and tests/test_kernels_qemu.py; the H,W cases also run on the general kernel there (it is their
+Bit-exactness with TFLM runs through the ``mean_*`` OPMODEL_CASES in tests/test_firmware_kernels_ops.py
+and tests/test_firmware_kernels_qemu.py; the H,W cases also run on the general kernel there (it is their
 alternative). Here: the views the general kernel walks, and which kernel each case gets.
 """
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from edgefact.common_cli import CONTEXT, examples, opt
+from edgefact.common_cli import CONTEXT, FiniteFloatRange, examples, opt
 from edgefact.errors import EdgefactError
 from edgefact.export.onnx_export import DEFAULT_OPSET, SUPPORTED_OPSETS
 from edgefact.export.tflite_convert import DEFAULT_CALIB_SAMPLES, DEFAULT_MIN_AGREEMENT
@@ -19,7 +19,7 @@ from edgefact.export.tflite_convert import DEFAULT_CALIB_SAMPLES, DEFAULT_MIN_AG
 @opt("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output file.")
 @opt("--calib-samples", default=DEFAULT_CALIB_SAMPLES, show_default=True, type=click.IntRange(1),
      help="Training samples that calibrate the int8 ranges (class-balanced, fixed seed).")
-@opt("--min-agreement", default=DEFAULT_MIN_AGREEMENT, show_default=True, type=click.FloatRange(0, 1))
+@opt("--min-agreement", default=DEFAULT_MIN_AGREEMENT, show_default=True, type=FiniteFloatRange(0, 1))
 @opt("--eval-samples", default=None, type=click.IntRange(1),
      help="Test samples for accuracy/agreement.  [default: the whole test split]")
 @click.option("--opset", default=DEFAULT_OPSET, show_default=True,

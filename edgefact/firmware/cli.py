@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from edgefact.common_cli import CONTEXT, examples, make_output, opt, output_options
+from edgefact.common_cli import CONTEXT, FiniteFloatRange, examples, make_output, opt, output_options
 from edgefact.errors import EdgefactError
 from edgefact.firmware.build import DEMO_SOURCES, SELFTEST_SOURCES, build_firmware
 from edgefact.firmware.elf import memory_report
@@ -81,7 +81,7 @@ def format_result(res: RunResult, tgt: Target) -> str:
 @opt("--opt", default="-O2", show_default=True)
 @opt("--runner", dest="runner_name", default=None)
 @runner_click_options()
-@opt("--timeout", type=click.FloatRange(0, min_open=True), default=60.0, show_default=True)
+@opt("--timeout", type=FiniteFloatRange(0, min_open=True), default=60.0, show_default=True)
 @opt("--out", dest="out_dir", type=click.Path(file_okay=False), default=None,
      help="Build directory.  [default: out/run/<target>-<app>]")
 @output_options

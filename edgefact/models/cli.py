@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from edgefact.common_cli import CONTEXT, examples, opt
+from edgefact.common_cli import CONTEXT, FiniteFloatRange, examples, opt
 from edgefact.models.zoo import DEFAULT_MODEL, build_model, list_models, model_summary, parse_shape
 
 
@@ -12,7 +12,7 @@ from edgefact.models.zoo import DEFAULT_MODEL, build_model, list_models, model_s
 @click.option("--input", "input_text", default="1x28x28", show_default=True, help="Input shape CxHxW.")
 @click.option("--classes", "num_classes", default=10, show_default=True, type=click.IntRange(1),
               help="Number of classes.")
-@opt("--width", default=1.0, show_default=True, type=click.FloatRange(0, min_open=True))
+@opt("--width", default=1.0, show_default=True, type=FiniteFloatRange(0, min_open=True))
 @click.option("--layers", "show_layers", default=None, metavar="MODEL", help="Also print the per-layer table of MODEL.")
 @examples("edgefact models", "edgefact models --input 3x32x32 --layers resnet8")
 def models_cmd(input_text: str, num_classes: int, width: float, show_layers: str | None) -> None:

@@ -20,6 +20,7 @@ from edgefact.common_cli import (
     CLUSTER_MODES,
     CONTEXT,
     PACK_POLICIES,
+    FiniteFloatRange,
     examples,
     make_output,
     opt,
@@ -126,7 +127,7 @@ def _check_dataset(name: str) -> None:
 @click.option("--factorize", type=click.Choice(FACTORIZE_METHODS), default=_D.factorize, show_default=True,
               help="Factorization method.")
 @click.option("--rank", type=click.IntRange(1), default=None, help="Rank for spatial/lowrank.  [default: by --energy]")
-@click.option("--energy", type=click.FloatRange(0, 1, min_open=True), default=_D.energy, show_default=True,
+@click.option("--energy", type=FiniteFloatRange(0, 1, min_open=True), default=_D.energy, show_default=True,
               help="Singular-value energy kept by spatial/lowrank.")
 @click.option("--round-ranks", type=click.IntRange(1), default=None,
               help="Round energy-chosen ranks up to this channel multiple (1: off).  [default: the target's "
@@ -137,16 +138,16 @@ def _check_dataset(name: str) -> None:
 @opt("--clusters", "--cluster", dest="cluster", type=click.IntRange(0, 256), default=_D.cluster,
      show_default=True)
 @opt("--cluster-mode", type=click.Choice(CLUSTER_MODES), default="per-channel", show_default=True)
-@opt("--epochs", type=click.FloatRange(0), default=_D.epochs, show_default=True,
+@opt("--epochs", type=FiniteFloatRange(0), default=_D.epochs, show_default=True,
      help="Training epochs (0 = the model's recipe); fractions train part of an epoch.")
-@opt("--finetune-epochs", type=click.FloatRange(0), default=_D.finetune_epochs, show_default=True)
+@opt("--finetune-epochs", type=FiniteFloatRange(0), default=_D.finetune_epochs, show_default=True)
 @opt("--batch-size", type=click.IntRange(1), default=_D.batch_size, show_default=True)
-@opt("--lr", type=click.FloatRange(0), default=_D.lr, show_default=True, help="Peak learning rate (0 = the model's recipe).")
-@opt("--width", type=click.FloatRange(0, min_open=True), default=_D.width, show_default=True)
+@opt("--lr", type=FiniteFloatRange(0), default=_D.lr, show_default=True, help="Peak learning rate (0 = the model's recipe).")
+@opt("--width", type=FiniteFloatRange(0, min_open=True), default=_D.width, show_default=True)
 @opt("--seed", type=int, default=_D.seed, show_default=True)
 @opt("--train-samples", type=click.IntRange(0), default=_D.train_samples, show_default=True)
 @opt("--calib-samples", type=click.IntRange(1), default=_D.calib_samples, show_default=True)
-@opt("--min-agreement", type=click.FloatRange(0, 1, min_open=True), default=_D.min_agreement,
+@opt("--min-agreement", type=FiniteFloatRange(0, 1, min_open=True), default=_D.min_agreement,
      show_default=True)
 @opt("--eval-samples", type=click.IntRange(0), default=_D.eval_samples, show_default=True,
      help="Test samples run on the device for on-device accuracy (0 = none).")
@@ -158,7 +159,7 @@ def _check_dataset(name: str) -> None:
 @runner_click_options()
 @click.option("--bench-runs", type=click.IntRange(1), default=_D.bench_runs, show_default=True,
               help="Timed runs on the device (the fastest is reported).")
-@opt("--timeout", type=click.FloatRange(0, min_open=True), default=_D.timeout, show_default=True)
+@opt("--timeout", type=FiniteFloatRange(0, min_open=True), default=_D.timeout, show_default=True)
 @click.option("--no-run", is_flag=True, default=None, help="Build the firmware but do not run it.")
 @opt("--out", default=_D.out, show_default=True, help="Output directory (one cached folder per stage).")
 @opt("--config", dest="config_path", type=click.Path(dir_okay=False), default=None,

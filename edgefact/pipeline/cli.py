@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from edgefact.common_cli import CONTEXT, examples, opt
+from edgefact.common_cli import CONTEXT, FiniteFloatRange, examples, opt
 from edgefact.errors import EdgefactError
 
 
@@ -47,22 +47,22 @@ def _parse_model_args(items: tuple[str, ...]) -> dict[str, Any]:
 @click.command(name="train", context_settings=CONTEXT)
 @opt("--model", dest="model_name", default=None, help="Zoo model (see `edgefact models`).  [default: the default model]")
 @opt("--dataset", default="fashion-mnist", show_default=True)
-@opt("--epochs", type=click.FloatRange(0, min_open=True), default=None,
+@opt("--epochs", type=FiniteFloatRange(0, min_open=True), default=None,
      help="Epochs; fractions train part of an epoch.  [default: the model's recipe]")
 @opt("--batch-size", type=click.IntRange(1), default=None, help="Samples per optimizer step.  [default: the recipe's]")
-@opt("--lr", type=click.FloatRange(0, min_open=True), default=None,
+@opt("--lr", type=FiniteFloatRange(0, min_open=True), default=None,
      help="Peak learning rate (cosine schedule).  [default: the recipe's]")
 @click.option("--optimizer", type=click.Choice(["adam", "adamw", "sgd"]), default=None,
               help="Optimizer.  [default: the recipe's]")
-@click.option("--weight-decay", type=click.FloatRange(0), default=None, help="Weight decay.  [default: the recipe's]")
-@opt("--width", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True)
+@click.option("--weight-decay", type=FiniteFloatRange(0), default=None, help="Weight decay.  [default: the recipe's]")
+@opt("--width", type=FiniteFloatRange(0, min_open=True), default=1.0, show_default=True)
 @click.option("--arg", "model_args", multiple=True, metavar="KEY=VALUE",
               help="Extra model argument, e.g. --arg keep=2 (shiftnet SAL2), --arg blocks=4 (dscnn).")
 @opt("--seed", type=int, default=0, show_default=True)
 @click.option("--teacher", type=click.Path(path_type=Path), default=None, help="Teacher checkpoint for distillation.")
-@click.option("--kd-alpha", type=click.FloatRange(0, 1), default=0.7, show_default=True,
+@click.option("--kd-alpha", type=FiniteFloatRange(0, 1), default=0.7, show_default=True,
               help="Weight of the distillation loss.")
-@click.option("--kd-temperature", type=click.FloatRange(0, min_open=True), default=4.0, show_default=True,
+@click.option("--kd-temperature", type=FiniteFloatRange(0, min_open=True), default=4.0, show_default=True,
               help="Softmax temperature of the distillation loss.")
 @opt("--train-samples", "--max-train-samples", dest="max_train_samples", type=click.IntRange(0), default=None,
      help="Train on the first N training samples only.  [default: all]")
@@ -128,13 +128,13 @@ def train_cmd(
 @click.option("--groups", type=int, default=2, show_default=True, help="grouped: number of groups.")
 @click.option("--include-input-layer", is_flag=True, help="Also factorize the first conv.")
 @opt("--dataset", default=None, help="Data set for the fine-tune.  [default: the checkpoint's]")
-@opt("--epochs", type=click.FloatRange(0), default=2.0, show_default=True,
+@opt("--epochs", type=FiniteFloatRange(0), default=2.0, show_default=True,
      help="Distillation fine-tune epochs (0: none); fractions train part of an epoch.")
 @opt("--batch-size", type=click.IntRange(1), default=128, show_default=True)
-@opt("--lr", type=click.FloatRange(0, min_open=True), default=0.002, show_default=True)
-@click.option("--kd-alpha", type=click.FloatRange(0, 1), default=0.7, show_default=True,
+@opt("--lr", type=FiniteFloatRange(0, min_open=True), default=0.002, show_default=True)
+@click.option("--kd-alpha", type=FiniteFloatRange(0, 1), default=0.7, show_default=True,
               help="Weight of the distillation loss.")
-@click.option("--kd-temperature", type=click.FloatRange(0, min_open=True), default=4.0, show_default=True,
+@click.option("--kd-temperature", type=FiniteFloatRange(0, min_open=True), default=4.0, show_default=True,
               help="Softmax temperature of the distillation loss.")
 @opt("--train-samples", "--max-train-samples", dest="max_train_samples", type=click.IntRange(0), default=None,
      help="Train on the first N training samples only.  [default: all]")

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from edgefact.common_cli import CONTEXT, examples, opt
+from edgefact.common_cli import CONTEXT, FiniteFloatRange, examples, opt
 from edgefact.errors import EdgefactError
 from edgefact.export.tflite_convert import DEFAULT_CALIB_SAMPLES, DEFAULT_MIN_AGREEMENT
 from edgefact.pipeline.cluster import INITS, MODES, ClusterConfig
@@ -81,16 +81,16 @@ def run_cluster(
      help="k-means clusters (shared values) per table (K).")
 @opt("--cluster-mode", "--mode", dest="mode", type=click.Choice(MODES), default="per-channel", show_default=True)
 @click.option("--init", type=click.Choice(INITS), default="kmeans++", show_default=True, help="k-means initialization.")
-@opt("--epochs", default=2.0, show_default=True, type=click.FloatRange(0),
+@opt("--epochs", default=2.0, show_default=True, type=FiniteFloatRange(0),
      help="Fine-tuning epochs (0: none); fractions train part of an epoch.")
-@opt("--lr", default=1e-3, show_default=True, type=click.FloatRange(0, min_open=True), help="Fine-tuning learning rate.")
+@opt("--lr", default=1e-3, show_default=True, type=FiniteFloatRange(0, min_open=True), help="Fine-tuning learning rate.")
 @click.option("--max-layer-drop", default=2.0, show_default=True, type=float,
               help="Accuracy points one clustered layer may cost before its K is raised (2K, 4K) or it is left out.")
 @click.option("--no-distill", is_flag=True, help="Fine-tune on labels only (default: also distil from the unclustered model).")
 @click.option("--tflite", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the int8 .tflite and verify <= K distinct int8 values per channel.")
 @opt("--calib-samples", default=DEFAULT_CALIB_SAMPLES, show_default=True, type=click.IntRange(1))
-@opt("--min-agreement", default=DEFAULT_MIN_AGREEMENT, show_default=True, type=click.FloatRange(0, 1))
+@opt("--min-agreement", default=DEFAULT_MIN_AGREEMENT, show_default=True, type=FiniteFloatRange(0, 1))
 @opt("--train-samples", "--max-train", dest="max_train", default=None, type=click.IntRange(100),
      help="Train on the first N training samples only.  [default: all]")
 @opt("--dataset", "--data", dest="data", default=None, help="Data set name or path.  [default: the checkpoint's]")

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from edgefact.common_cli import CONTEXT, examples, make_output, opt, output_options
+from edgefact.common_cli import CONTEXT, FiniteFloatRange, examples, make_output, opt, output_options
 from edgefact.errors import EdgefactError
 from edgefact.firmware.boards import check_image
 from edgefact.firmware.build import build_info
@@ -94,7 +94,7 @@ def flash_cmd(target_name: str, runner: str, no_reset: bool, elf: Path, **values
 @runner_click_options(only=BENCH_RUNNERS)
 @click.option("--flash", "flash_first", is_flag=True,
               help="--runner serial: flash the ELF with pyOCD (and reset) after opening the port.")
-@opt("--timeout", dest="timeout_s", type=click.FloatRange(0, min_open=True), default=120.0, show_default=True)
+@opt("--timeout", dest="timeout_s", type=FiniteFloatRange(0, min_open=True), default=120.0, show_default=True)
 @output_options
 @_elf_arg
 @examples("edgefact bench -t cortex-m4 out/run/cortex-m4-demo/firmware.elf",

@@ -166,6 +166,39 @@ def struct_decl(em: Emission, layer: Layer, suffix: str, value: CStruct) -> str:
     return f"&{layer.sym}_{suffix}"
 
 
+@dataclass(frozen=True)
+class WeightedOperands:
+    """The C expressions of a weighted layer's call (see :func:`weighted_operands`)."""
+
+    filt: str
+    bias: str
+    input_dims: str
+    filter_dims: str
+    output_dims: str
+    x: str
+    y: str
+
+
+def weighted_operands(layer: Layer, pos: int, em: EmitContext, e: Emission, params: CStruct, input_dims: Dims,
+                      filter_dims: Dims, output_dims: Dims) -> WeightedOperands:
+    """What every convolution-like call declares: filter (or its unpacked buffer), bias, the
+    per-channel requantization arrays and struct, the parameter struct and the three dims, with
+    the input and output sizes checked against the plan."""
+    filt = em.filter_ref(pos, layer, "filter")
+    bias = (em.const_array(layer, "bias", layer.consts["bias"], "int32_t", "bias")
+            if "bias" in layer.consts else "NULL")
+    mult = em.const_array(layer, "multiplier", layer.consts["multiplier"], "int32_t", "requant multiplier")
+    shift = em.const_array(layer, "shift", layer.consts["shift"], "int32_t", "requant shift")
+    e.decls += params.c_define(f"{layer.sym}_params")
+    e.decls.append(f"static const ef_per_channel_quant {layer.sym}_quant = {{{mult}, {shift}}};")
+    d_in = dims_decl(e, layer, "input_dims", input_dims)
+    d_f = dims_decl(e, layer, "filter_dims", filter_dims)
+    d_out = dims_decl(e, layer, "output_dims", output_dims)
+    em.check_size(layer, layer.inputs[0], layer.input_shapes[0])
+    em.check_size(layer, layer.output, layer.output_shape)
+    return WeightedOperands(filt, bias, d_in, d_f, d_out, em.ptr(layer.inputs[0], False), em.ptr(layer.output, True))
+
+
 def params_dims_call(layer: Layer, em: EmitContext, out_dims: tuple[int, ...] | Dims | None = None) -> Emission:
     """The common call shape ``st = <kernel>(&L<i>_params, &in_dims, in, &out_dims, out);`` with
     the layer's CStruct ``args`` as the parameters (``out_dims`` defaults to the output shape)."""

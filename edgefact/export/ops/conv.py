@@ -39,7 +39,7 @@ from edgefact.export.ops.base import (
     LowerContext,
     OpDef,
     c_value,
-    dims_decl,
+    weighted_operands,
 )
 from edgefact.export.ops.movement import PAD_VALUE
 from edgefact.export.ops.registry import register
@@ -268,19 +268,8 @@ class _ConvBase(OpDef):
         a: ConvArgs = layer.args
         e = Emission()
         L = layer.sym
-        filt = em.filter_ref(pos, layer, "filter")
-        bias = (em.const_array(layer, "bias", layer.consts["bias"], "int32_t", "bias")
-                if "bias" in layer.consts else "NULL")
-        mult = em.const_array(layer, "multiplier", layer.consts["multiplier"], "int32_t", "requant multiplier")
-        shift = em.const_array(layer, "shift", layer.consts["shift"], "int32_t", "requant shift")
-        e.decls += a.params.c_define(f"{L}_params")
-        e.decls.append(f"static const ef_per_channel_quant {L}_quant = {{{mult}, {shift}}};")
-        d_in = dims_decl(e, layer, "input_dims", a.input_dims)
-        d_f = dims_decl(e, layer, "filter_dims", a.filter_dims)
-        d_out = dims_decl(e, layer, "output_dims", a.output_dims)
-        em.check_size(layer, layer.inputs[0], layer.input_shapes[0])
-        em.check_size(layer, layer.output, layer.output_shape)
-        x, y = em.ptr(layer.inputs[0], False), em.ptr(layer.output, True)
+        w = weighted_operands(layer, pos, em, e, a.params, a.input_dims, a.filter_dims, a.output_dims)
+        filt, bias, d_in, d_f, d_out, x, y = w.filt, w.bias, w.input_dims, w.filter_dims, w.output_dims, w.x, w.y
         k = layer.kernel
         pad = " " * (len(k) + 6)
         tail = f"{d_out}, {y});"

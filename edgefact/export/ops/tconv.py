@@ -16,7 +16,7 @@ import numpy as np
 
 from edgefact.export import quant
 from edgefact.export.ir import Layer, compute_padding, shape4
-from edgefact.export.ops.base import Dims, Emission, EmitContext, LowerContext, OpDef, dims_decl
+from edgefact.export.ops.base import Dims, Emission, EmitContext, LowerContext, OpDef, weighted_operands
 from edgefact.export.ops.conv import ConvParams
 from edgefact.export.ops.registry import register
 from edgefact.export.tflite_model import Operator
@@ -98,20 +98,8 @@ class TransposeConv(OpDef):
         a: TransposeConvArgs = layer.args
         e = Emission()
         L = layer.sym
-        filt = em.filter_ref(pos, layer, "filter")
-        bias = (em.const_array(layer, "bias", layer.consts["bias"], "int32_t", "bias")
-                if "bias" in layer.consts else "NULL")
-        mult = em.const_array(layer, "multiplier", layer.consts["multiplier"], "int32_t", "requant multiplier")
-        shift = em.const_array(layer, "shift", layer.consts["shift"], "int32_t", "requant shift")
-        e.decls += a.params.c_define(f"{L}_params")
-        e.decls.append(f"static const ef_per_channel_quant {L}_quant = {{{mult}, {shift}}};")
-        d_in = dims_decl(e, layer, "input_dims", a.input_dims)
-        d_f = dims_decl(e, layer, "filter_dims", a.filter_dims)
-        d_out = dims_decl(e, layer, "output_dims", a.output_dims)
-        em.check_size(layer, layer.inputs[0], layer.input_shapes[0])
-        em.check_size(layer, layer.output, layer.output_shape)
-        x, y = em.ptr(layer.inputs[0], False), em.ptr(layer.output, True)
+        w = weighted_operands(layer, pos, em, e, a.params, a.input_dims, a.filter_dims, a.output_dims)
         pad = " " * (len(KERNEL) + 6)
-        e.calls = [f"st = {KERNEL}(&{L}_params, &{L}_quant, {d_in}, {x}, {d_f}, {filt}, {bias},",
-                   f"{pad}{d_out}, {y});"]
+        e.calls = [f"st = {KERNEL}(&{L}_params, &{L}_quant, {w.input_dims}, {w.x}, {w.filter_dims}, {w.filt}, "
+                   f"{w.bias},", f"{pad}{w.output_dims}, {w.y});"]
         return e

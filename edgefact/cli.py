@@ -102,11 +102,14 @@ def main(argv: list[str] | None = None) -> None:
     blocks run: temporary folders go, the ``--out`` lock is released); no child outlives the
     command (:mod:`edgefact.procs`).
     """
-    procs.install_signal_handlers()
+    previous = procs.install_signal_handlers()
     try:
         _main(argv)
     finally:
-        procs.kill_all()
+        # what is left of this command's children goes; later commands in this process (tests
+        # calling main() in-process) may still start theirs: only a signal stops for good
+        procs.kill_all(stop=False)
+        procs.restore_signal_handlers(previous)
 
 
 def _main(argv: list[str] | None) -> None:

@@ -131,16 +131,27 @@ def _on_signal(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def install_signal_handlers() -> None:
+def install_signal_handlers() -> dict[int, Any]:
     """On SIGINT, SIGTERM and SIGHUP kill every child's group at once, then raise
     ``KeyboardInterrupt`` (SIGINT) or ``SystemExit(128 + signal)`` in the main thread, so
     ``finally`` blocks (temporary folder removal, lock release) run as on Ctrl-C. For the CLI
-    entry point; a library caller keeps its own handlers."""
+    entry point; a library caller keeps its own handlers. Returns the previous handlers, for
+    :func:`restore_signal_handlers`."""
+    previous: dict[int, Any] = {}
     if threading.current_thread() is not threading.main_thread():
-        return
+        return previous
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(ValueError, OSError):
-            signal.signal(sig, _on_signal)
+            previous[sig] = signal.signal(sig, _on_signal)
+    return previous
+
+
+def restore_signal_handlers(previous: dict[int, Any]) -> None:
+    """Put back the handlers :func:`install_signal_handlers` replaced (the CLI run in-process,
+    e.g. by tests, leaves the caller's handlers as it found them)."""
+    for sig, handler in previous.items():
+        with contextlib.suppress(ValueError, OSError, TypeError):
+            signal.signal(sig, handler)
 
 
 atexit.register(kill_all)

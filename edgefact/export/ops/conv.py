@@ -13,8 +13,8 @@ target (``EF_NN_USE_DSP`` / ``EF_NN_USE_MVE``).
 
 Dilation runs as the same convolution with zeros between the filter taps (a (k-1)*d+1 filter:
 bit-exact, at the cost of the zero taps); TFLite's SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND
-form of a dilated convolution is recognised and folded into a PAD and one dilated convolution
-(:func:`fold_space_to_batch`).
+form of a dilated convolution is recognised and folded into a zero-point PAD and one dilated
+convolution (:func:`fold_space_to_batch`).
 
 A DEPTHWISE_CONV_2D whose kernels have at most one non-zero tap each (a hardened shift layer)
 runs on ``ef_shift_s8``, a table look-up per output value with 0 MACs (:mod:`.shift`).
@@ -41,7 +41,6 @@ from edgefact.export.ops.base import (
     c_value,
     weighted_operands,
 )
-from edgefact.export.ops.movement import PAD_VALUE
 from edgefact.export.ops.registry import register
 from edgefact.export.tflite_model import Operator, Tensor, TFLiteModel
 
@@ -158,7 +157,7 @@ def fold_space_to_batch(model: TFLiteModel) -> tuple[TFLiteModel, list[tuple[int
         pads_t = Tensor(len(tensors), f"{x.name}/dilation_paddings", (4, 2), "INT32", 0, None, pad_spec)
         mid = Tensor(len(tensors) + 1, f"{x.name}/dilation_padded", padded, x.type_name, 0, x.quantization)
         tensors += [pads_t, mid]
-        pad_op = Operator(s2b.index, "PAD", (x.index, pads_t.index), (mid.index,), {PAD_VALUE: 0},
+        pad_op = Operator(s2b.index, "PAD", (x.index, pads_t.index), (mid.index,), {},
                           options_type="PadOptions")
         options = dict(o, dilation_h_factor=int(block.reshape(-1)[0]), dilation_w_factor=int(block.reshape(-1)[1]))
         ops[j] = [pad_op, dataclasses.replace(conv, inputs=(mid.index, *conv.inputs[1:]), outputs=b2s.outputs,

@@ -6,10 +6,12 @@ items make the command exit with status 1; optional ones (debugger, board tools)
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -110,6 +112,20 @@ def read_pins(lock: Path) -> dict[str, str]:
     return pins
 
 
+def installed_version(name: str) -> str | None:
+    """The version pip installed into this environment's site-packages. A library that vendors
+    a copy on sys.path (ray puts its ``thirdparty_files`` there, with its own psutil) would make
+    plain ``metadata.version`` answer for the vendored copy once imported."""
+    site = {os.path.realpath(p) for p in (sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"])}
+    found = None
+    for dist in metadata.distributions(name=name):
+        where = os.path.realpath(str(dist.locate_file("")))
+        if where in site:
+            return dist.version
+        found = found or dist.version
+    return found
+
+
 def check_python(pins: dict[str, str] | None = None) -> list[Check]:
     if pins is None:
         lock = _lock_file()
@@ -118,10 +134,7 @@ def check_python(pins: dict[str, str] | None = None) -> list[Check]:
     bad: list[str] = []
     checks: list[Check] = []
     for name, want in sorted(pins.items(), key=lambda kv: kv[0].lower()):
-        try:
-            have = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            have = None
+        have = installed_version(name)
         if have != want:
             bad.append(f"{name}=={want}")
             checks.append(Check("python", name, False, f"have {have or 'nothing'}, want {want}",

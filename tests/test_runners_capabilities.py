@@ -198,3 +198,16 @@ def test_one_elf_reader_and_one_qemu_command_line() -> None:
                 if any(isinstance(n, ast.Constant) and n.value in ("-icount", "-semihosting-config")
                        for n in ast.walk(ast.parse(p.read_text())))}
     assert builders == {"edgefact/targets/runners/qemu.py"}
+
+
+@pytest.mark.parametrize("kind", sorted(cls.name for cls in BUILTIN_RUNNERS))
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), 0.0, -1.0])
+def test_every_runner_refuses_a_timeout_that_cannot_fire(kind: str, timeout: float, tmp_path: Path) -> None:
+    """API callers bypass the CLI's range check: a NaN deadline never passes, so a hung board
+    would block forever. Every runner refuses it before it opens a port, a probe or a process."""
+    artifact = tmp_path / "fw.elf"
+    artifact.write_bytes(b"\x7fELF")
+    options = {"port": str(tmp_path / "no-such-tty")} if kind == "serial" else {}
+    runner = get_runner(kind, **options)
+    with pytest.raises(EdgefactError, match="--timeout must be a finite number of seconds > 0"):
+        runner.run(artifact, get_target("host" if kind == "host" else "cortex-m4"), timeout_s=timeout)

@@ -226,6 +226,13 @@ class StreamedProcess:
     wall_s: float
 
 
+def check_timeout(timeout_s: float) -> None:
+    """Refuse a timeout that could never fire: NaN compares false with every deadline, so a hung
+    firmware would block the caller forever (the CLI refuses it earlier; this guards API callers)."""
+    if not (isinstance(timeout_s, int | float) and timeout_s > 0 and math.isfinite(timeout_s)):
+        raise EdgefactError(f"--timeout must be a finite number of seconds > 0, got {timeout_s!r}")
+
+
 def run_streaming(cmd: Sequence[str], timeout_s: float, *, on_record: Callable[[Record], None] | None = None,
                   cwd: str | os.PathLike[str] | None = None, stream: str = "stdout",
                   done: Callable[[ParsedLog], bool] | None = None, grace_s: float = 0.0) -> StreamedProcess:
@@ -235,8 +242,7 @@ def run_streaming(cmd: Sequence[str], timeout_s: float, *, on_record: Callable[[
     an ``end`` record arrived from a firmware that cannot exit): the process then gets ``grace_s``
     seconds to exit by itself before it is killed (``returncode`` None, ``timed_out`` False).
     """
-    if not (timeout_s > 0 and math.isfinite(timeout_s)):  # NaN never times out: a hang would last forever
-        raise EdgefactError(f"--timeout must be a finite number of seconds > 0, got {timeout_s!r}")
+    check_timeout(timeout_s)
     t0 = time.monotonic()
     proc = procs.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
     with procs.managed(proc):  # an interrupt or error while waiting kills the group too

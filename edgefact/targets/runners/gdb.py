@@ -45,6 +45,7 @@ from edgefact.targets.runners.base import (
     Runner,
     RunResult,
     RunTimeoutError,
+    check_timeout,
     register_runner,
     result_from_log,
 )
@@ -191,6 +192,7 @@ class GdbRunner(Runner):
 
     def run(self, artifact: Path, target: Target, timeout_s: float = 60.0,
             on_record: Callable[[Record], None] | None = None) -> RunResult:
+        check_timeout(timeout_s)
         elf = Path(artifact).resolve()
         if not elf.is_file():
             raise EdgefactError(f"{elf}: no such firmware; build it first (edgefact run --no-run / edgefact build)")

@@ -12,6 +12,7 @@ from edgefact.targets.runners.base import (
     Runner,
     RunResult,
     RunTimeoutError,
+    check_timeout,
     register_runner,
     result_from_log,
     run_streaming,
@@ -29,6 +30,7 @@ class HostRunner(Runner):
 
     def run(self, artifact: Path, target: Target, timeout_s: float = 60.0,
             on_record: Callable[[Record], None] | None = None) -> RunResult:
+        check_timeout(timeout_s)
         artifact = Path(artifact).resolve()
         if not artifact.is_file():
             raise EdgefactError(f"executable {artifact} does not exist; build it for target 'host' first")

@@ -33,6 +33,7 @@ from edgefact.targets.runners.base import (
     Runner,
     RunResult,
     RunTimeoutError,
+    check_timeout,
     register_runner,
     result_from_log,
 )
@@ -235,6 +236,7 @@ class PyocdRunner(Runner):
 
     def run(self, artifact: Path, target: Target, timeout_s: float = 60.0,
             on_record: Callable[[Record], None] | None = None) -> RunResult:
+        check_timeout(timeout_s)
         self.check_available()
         from pyocd.debug.semihost import SemihostAgent
 

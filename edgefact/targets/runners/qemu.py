@@ -22,6 +22,7 @@ from edgefact.targets.runners.base import (
     Runner,
     RunResult,
     RunTimeoutError,
+    check_timeout,
     register_runner,
     result_from_log,
     run_streaming,
@@ -95,6 +96,7 @@ class QemuRunner(Runner):
 
     def run(self, artifact: Path, target: Target, timeout_s: float = 60.0,
             on_record: Callable[[Record], None] | None = None) -> RunResult:
+        check_timeout(timeout_s)
         artifact = Path(artifact)
         if not artifact.is_file():
             raise EdgefactError(f"firmware {artifact} does not exist; build it first")

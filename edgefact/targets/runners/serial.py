@@ -16,7 +16,14 @@ from typing import Any
 from edgefact.errors import EdgefactError, MissingToolError
 from edgefact.report.logproto import LogFeeder, Record
 from edgefact.targets import Target
-from edgefact.targets.runners.base import Runner, RunResult, RunTimeoutError, register_runner, result_from_log
+from edgefact.targets.runners.base import (
+    Runner,
+    RunResult,
+    RunTimeoutError,
+    check_timeout,
+    register_runner,
+    result_from_log,
+)
 from edgefact.targets.runners.capabilities import RunnerCapabilities, RunnerOption
 from edgefact.units import UNIT_DEVICE
 
@@ -69,6 +76,7 @@ class SerialRunner(Runner):
 
     def run(self, artifact: Path, target: Target, timeout_s: float = 60.0,
             on_record: Callable[[Record], None] | None = None) -> RunResult:
+        check_timeout(timeout_s)
         self.check_available()
         assert self.port is not None
         t0 = time.monotonic()

@@ -1,7 +1,6 @@
 /* gemmlowp-style fixed-point helpers (Q-format int32, TFLite's rounding conventions) shared by
- * the kernels that evaluate exp / log / reciprocals in fixed point (ef_log_softmax_s8). The same
- * functions as the static ones of ef_softmax_s8.c, plus the logarithm of TFLite's
- * log_x_for_x_greater_than_or_equal_to_1. */
+ * the kernels that evaluate exp / log / reciprocals in fixed point (ef_softmax_s8,
+ * ef_log_softmax_s8), plus the logarithm of TFLite's log_x_for_x_greater_than_or_equal_to_1. */
 #ifndef EF_FIXEDPOINT_H
 #define EF_FIXEDPOINT_H
 

@@ -78,3 +78,41 @@ def test_zoo_blocks_are_not_the_replacements() -> None:
     assert "depthwise.1.running_mean" in DepthwiseSeparable(4, 6).state_dict()
     assert "conv.1.running_mean" in GroupedConv(4, 6, groups=2).state_dict()
     assert not any("running_mean" in k for case in CASES.values() for k in case[2])
+
+
+@pytest.mark.parametrize(("stride", "padding", "bias"), [((1, 1), (1, 1), True), ((2, 1), (0, 1), False)])
+def test_dictionary_dense_form_is_the_same_function(stride: tuple[int, int], padding: tuple[int, int],
+                                                    bias: bool) -> None:
+    torch.manual_seed(3)
+    geometry = {**GEOMETRY, "stride": list(stride), "padding": list(padding), "bias": bias}
+    layer = FactorizedDictionary(**geometry, atoms=3).eval()
+    with torch.no_grad():  # per-channel atoms (as clustering can leave them) and a sparse code mask
+        layer.depthwise.weight.normal_()
+        layer.mask.bernoulli_(0.7)
+        if layer.pointwise.bias is not None:
+            layer.pointwise.bias.normal_()
+    dense = layer.to_form("dense")
+    assert dense.form == "dense" and layer.to_form("depthwise") is layer and dense.to_form("dense") is dense
+    assert set(dense.state_dict()) == {"dense.weight", "dense.bias"} if bias else {"dense.weight"}
+    assert dense.ef_args == {**layer.ef_args, "form": "dense"} and "form" not in layer.ef_args
+    for shape in [(5, 4, 9, 7), (1, 4, 3, 3), (2, 4, 16, 1 + 2 * padding[1])]:
+        x = torch.randn(*shape) * 3
+        with torch.no_grad():
+            want, got = layer(x), dense(x)
+        assert got.shape == want.shape
+        assert torch.allclose(got, want, atol=1e-4, rtol=1e-5), float((got - want).abs().max())
+    # the checkpoint form replays as the dense layer and loads its weights
+    model = nn.Sequential(nn.Conv2d(4, 6, 3, stride, padding, bias=bias))
+    apply_transforms(model, [{"method": "dictionary", "layers": [{"path": "0", "type": "dictionary",
+                                                                  "args": dict(dense.ef_args)}]}])
+    model[0].load_state_dict(dense.state_dict(), strict=True)
+    x = torch.randn(2, 4, 9, 7)
+    with torch.no_grad():
+        assert torch.equal(model[0](x), dense(x))
+    dense.ef_after_step()  # no constraint to re-impose in the deployment form
+    with pytest.raises(EdgefactError, match="no separate atoms"):
+        dense.atom_tensor()
+    with pytest.raises(EdgefactError, match="from the depthwise form to the dense one"):
+        dense.to_form("depthwise")
+    with pytest.raises(EdgefactError, match="unknown dictionary form"):
+        FactorizedDictionary(**GEOMETRY, atoms=2, form="grouped")

@@ -14,10 +14,14 @@ from edgefact.models.factorized import FactorizedDictionary
 from edgefact.models.zoo import build_model
 from edgefact.pipeline.checkpoint import load_checkpoint, save_checkpoint
 from edgefact.pipeline.factorize import (
+    KERNEL_RATES,
+    choose_dictionary_forms,
     depthwise_from_conv,
+    dictionary_form_costs,
     dictionary_from_conv,
     factorize_model,
     grouped_from_conv,
+    kernel_rates,
     rank_for_energy,
     relative_error,
     spatial_from_conv,
@@ -192,3 +196,54 @@ def test_hardware_aware_rank_rounding() -> None:
     assert (rounded.ef_args["rank_in"], rounded.ef_args["rank_out"]) == (round_rank(r_in, 4, 19), round_rank(r_out, 4, 38))
     assert rounded.ef_args["rank_in"] % 4 == 0 or rounded.ef_args["rank_in"] == 19
     assert spatial_from_conv(conv, rank=5, multiple=4).ef_args["rank"] == 5  # explicit rank kept
+
+
+def test_dictionary_form_costs_from_the_measured_rates() -> None:
+    # the cnn's first dictionary layer: 16 -> 32 at 14x14, 3x3 kernels
+    geometry = {"in_ch": 16, "out_ch": 32, "kernel": 3, "stride": 1, "padding": 1, "bias": True}
+    m4, m55 = KERNEL_RATES["cortex-m4"], KERNEL_RATES["cortex-m55"]
+    four = FactorizedDictionary(**geometry, atoms=4)
+    costs = dictionary_form_costs(four, (14, 14), m4)
+    assert costs["depthwise"] == pytest.approx(196 * 9 * 64 / m4["depthwise_mult"] + 196 * 64 * 32 / m4["conv_1x1"])
+    assert costs["dense"] == pytest.approx(196 * 9 * 16 * 32 / m4["conv"])
+    assert costs["dense"] < costs["depthwise"]  # 4 atoms: the dense 3x3 kernel is faster on the M4 ...
+    m55_costs = dictionary_form_costs(four, (14, 14), m55)
+    assert m55_costs["dense"] < m55_costs["depthwise"]  # ... and on the M55
+    one = FactorizedDictionary(**geometry, atoms=1)
+    assert dictionary_form_costs(one, (14, 14), m4)["depthwise"] < dictionary_form_costs(one, (14, 14), m4)["dense"]
+    # without a measured table (the host) the MACs decide: the dictionary's fewer MACs
+    assert dictionary_form_costs(four, (14, 14), None) == {"depthwise": 196 * 64 * (9 + 32), "dense": 196 * 9 * 16 * 32}
+    assert kernel_rates("cortex-m7") is m4 and kernel_rates("cortex-m33") is m4 and kernel_rates("host") is None
+    assert kernel_rates(None) is None
+
+
+def test_choose_dictionary_forms_keeps_the_function_and_the_checkpoint(tmp_path: Path) -> None:
+    shape = (1, 12, 12)
+    torch.manual_seed(0)
+    model = build_model("cnn", shape, num_classes=4).eval()
+    student, _ = factorize_model(model, "dictionary", shape, atoms=4, alpha=0.0)
+    x = torch.randn(3, *shape)
+    with torch.no_grad():
+        want = student(x)
+    host = choose_dictionary_forms(student, shape, "host")
+    assert [r["form"] for r in host] == ["depthwise", "depthwise"] and host[0]["unit"] == "MACs"
+    rows = choose_dictionary_forms(student, shape, "cortex-m55")
+    assert len(rows) == 2
+    assert all(r["form"] == "dense" and r["unit"] == "instructions" and r["costs"]["dense"] < r["costs"]["depthwise"]
+               for r in rows)
+    layers = [m for m in student.modules() if isinstance(m, FactorizedDictionary)]
+    assert len(layers) == 2 and all(m.form == "dense" for m in layers)
+    assert all(rec["args"]["form"] == "dense" for rec in student.ef_transforms[-1]["layers"])
+    with torch.no_grad():
+        got = student(x)
+    assert torch.allclose(got, want, atol=1e-4)
+    meta = {"name": "x", "classes": list("abcd"), "mean": [0.5], "std": [0.25], "input_shape": list(shape)}
+    path = save_checkpoint(tmp_path / "d.pt", student, "cnn", {"input_shape": shape, "num_classes": 4}, meta)
+    with torch.no_grad():
+        assert torch.equal(load_checkpoint(path).build_model()(x), got)
+    # a dense layer stays dense (auto), an explicit form, a bad one
+    assert [r["form"] for r in choose_dictionary_forms(student, shape, "host")] == ["dense", "dense"]
+    assert [r["form"] for r in choose_dictionary_forms(student, shape, "host", form="dense")] == ["dense", "dense"]
+    with pytest.raises(EdgefactError, match="unknown dictionary form"):
+        choose_dictionary_forms(student, shape, "host", form="grouped")
+    assert choose_dictionary_forms(model, shape, "cortex-m4") == []  # nothing to choose in a plain model

@@ -80,6 +80,10 @@ class FactorizedTucker2(FactorizedConv):
         return torch.einsum("or,rsyx,si->oiyx", b, self.core.weight, a)
 
 
+#: the equivalent forms a dictionary layer can be emitted in (see FactorizedDictionary)
+DICTIONARY_FORMS = ("depthwise", "dense")
+
+
 class FactorizedDictionary(FactorizedConv):
     """Depthwise conv applying K atoms to every input channel (D_in -> D_in·K; output channel i·K + k
     is atom k on channel i), then a 1×1 conv (D_in·K -> D_out) holding the sparse codes.
@@ -88,32 +92,59 @@ class FactorizedDictionary(FactorizedConv):
     atoms' sharing across channels and the codes' sparsity pattern are restored after every
     optimizer step (``ef_after_step``, called by ``train_model``). Deployed params (counted as
     stored by TFLite): D_in·K·h·w + D_in·K·D_out; the shared atoms themselves are only K·h·w.
+
+    ``form`` is how the layer computes (and exports): ``depthwise``, the form above, trained and
+    fine-tuned in; ``dense``, the one h×w convolution with the product kernel (``dense_weight``),
+    the same linear function (no activation or rounding between the two convolutions, the bias
+    applied once at the end) in one CONV_2D. :meth:`to_form` converts; which form a target runs
+    faster is decided by ``edgefact.pipeline.factorize.choose_dictionary_forms`` from measured
+    kernel rates. In the dense form the atoms and codes are no longer separate tensors, so it is a
+    deployment form: the constraints are not re-imposed after a step.
     """
 
     kind = "dictionary"
 
-    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool, atoms: int) -> None:
+    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool, atoms: int,
+                 form: str = "depthwise") -> None:
         super().__init__(in_ch, out_ch, kernel, stride, padding, bias)
+        if form not in DICTIONARY_FORMS:
+            raise EdgefactError(f"unknown dictionary form '{form}': use one of {', '.join(DICTIONARY_FORMS)}")
         self.ef_args["atoms"] = int(atoms)
         self.atoms = int(atoms)
+        self.form = form
+        if form == "dense":
+            self.ef_args["form"] = form  # absent = depthwise: the checkpoints written before forms existed
+            self.dense = nn.Conv2d(in_ch, out_ch, self.kernel, self.stride, self.padding, bias=bias)
+            return
         self.depthwise = nn.Conv2d(in_ch, in_ch * atoms, self.kernel, self.stride, self.padding, groups=in_ch, bias=False)
         self.pointwise = nn.Conv2d(in_ch * atoms, out_ch, 1, bias=bias)
         self.register_buffer("mask", torch.ones_like(self.pointwise.weight))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.form == "dense":
+            return self.dense(x)
         return self.pointwise(self.depthwise(x))
+
+    def _need_depthwise(self, what: str) -> None:
+        if self.form != "depthwise":
+            raise EdgefactError(f"dictionary layer in the {self.form} form has no separate {what}: "
+                                "factorize again to get the depthwise form")
 
     def atom_tensor(self) -> torch.Tensor:
         """The K shared atoms (K, h, w): the mean over input channels of the depthwise kernels."""
+        self._need_depthwise("atoms")
         return self.depthwise.weight.view(self.in_ch, self.atoms, *self.kernel).mean(0)
 
     @torch.no_grad()
     def set_atoms(self, atoms: torch.Tensor) -> None:
+        self._need_depthwise("atoms")
         self.depthwise.weight.copy_(atoms.reshape(1, self.atoms, *self.kernel).expand(self.in_ch, -1, -1, -1)
                                     .reshape_as(self.depthwise.weight))  # fmt: skip
 
     @torch.no_grad()
     def ef_after_step(self) -> None:
+        if self.form != "depthwise":
+            return
         # Only when the weights are plain parameters: under weight sharing (clustering) they are
         # recomputed from centroids before every forward pass.
         if isinstance(self.depthwise.weight, nn.Parameter):
@@ -122,8 +153,29 @@ class FactorizedDictionary(FactorizedConv):
             self.pointwise.weight.mul_(self.mask)
 
     def dense_weight(self) -> torch.Tensor:
+        if self.form == "dense":
+            return self.dense.weight
         codes = (self.pointwise.weight * self.mask)[:, :, 0, 0].view(self.out_ch, self.in_ch, self.atoms)
         return torch.einsum("oik,kyx->oiyx", codes, self.atom_tensor())
+
+    @torch.no_grad()
+    def to_form(self, form: str) -> FactorizedDictionary:
+        """This layer in ``form`` (itself when it is already in it), computing the same function."""
+        if form == self.form:
+            return self
+        if form != "dense":
+            raise EdgefactError(f"a dictionary layer converts from the depthwise form to the dense one, not "
+                                f"from {self.form} to {form}")
+        args = {k: v for k, v in self.ef_args.items() if k != "form"}
+        out = FactorizedDictionary(**args, form="dense")
+        # the product of the weights the forward pass uses (per-channel atoms, codes as they are),
+        # in float64 and rounded once: equal to the two-step form up to float32 rounding
+        codes = self.pointwise.weight[:, :, 0, 0].double().view(self.out_ch, self.in_ch, self.atoms)
+        atoms = self.depthwise.weight.double().view(self.in_ch, self.atoms, *self.kernel)
+        out.dense.weight.copy_(torch.einsum("oik,ikyx->oiyx", codes, atoms).float())
+        if self.pointwise.bias is not None and out.dense.bias is not None:
+            out.dense.bias.copy_(self.pointwise.bias)
+        return out.train(self.training)
 
 
 class FactorizedDepthwise(FactorizedConv):

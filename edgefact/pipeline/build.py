@@ -122,6 +122,12 @@ class Build:
         self.accuracy: dict[str, Any] = {}
         #: values earlier stages computed that later stages' keys depend on (StageSpec.upstream)
         self.values: dict[str, Any] = {"mean": None, "std": None}
+        # the measured kernel rates a dictionary layer's emitted form is chosen by (factorize stage key)
+        self.values["kernel_rates"] = None
+        if cfg.factorize == "dictionary":
+            from edgefact.pipeline.factorize import kernel_rates
+
+            self.values["kernel_rates"] = kernel_rates(self.target.core)
         #: hardware-aware factorization: the channel multiple ranks round to (resolved from the core)
         self.round_ranks = cfg.round_ranks if cfg.round_ranks is not None else fast_channel_multiple(self.target.core)
         self.runner = StageRunner(self.out, total=len(self.plan), force=force, echo=self.echo, shared=shared,
@@ -182,7 +188,7 @@ class Build:
 
         def run(tmp: Path) -> dict[str, Any]:
             from edgefact.pipeline.checkpoint import save_checkpoint
-            from edgefact.pipeline.factorize import factorize_model
+            from edgefact.pipeline.factorize import choose_dictionary_forms, factorize_model
             from edgefact.pipeline.train import evaluate, train_model
 
             ck, teacher, ds, (epochs, steps) = self._finetune_setup(ckpt)
@@ -197,9 +203,17 @@ class Build:
             before = evaluate(model, ds.x_test, ds.y_test, ds.mean, ds.std)
             metrics = train_model(model, ds, epochs=epochs, max_steps=steps, batch_size=cfg.batch_size,
                                   lr=1e-3, teacher=teacher, seed=cfg.seed, label="fine-tune")
+            # trained in the depthwise form, a dictionary layer is emitted in the equivalent form the
+            # target's measured kernel rates make fastest (edgefact.pipeline.factorize)
+            forms = choose_dictionary_forms(model, ck.input_shape, self.target.core)
+            for row in forms:
+                self.echo(f"dictionary {row['path']}: {row['form']} form (estimated {row['unit']} "
+                          + ", ".join(f"{f} {c:,}" for f, c in row["costs"].items()) + ")")
             save_checkpoint(tmp / "model.pt", model, ck.arch, ck.arch_args, ck.dataset, metrics,
-                            extra={"factorize": {"method": cfg.factorize, "accuracy_before_finetune": before}})
-            (tmp / "factorize.json").write_text(json.dumps(dataclasses.asdict(rep), indent=2, default=str))
+                            extra={"factorize": {"method": cfg.factorize, "accuracy_before_finetune": before,
+                                                 "dictionary_forms": forms}})
+            (tmp / "factorize.json").write_text(json.dumps(dataclasses.asdict(rep) | {"dictionary_forms": forms},
+                                                           indent=2, default=str))
             return {"accuracy": metrics.get("test_accuracy"), "accuracy_before_finetune": before}
 
         r = self._stage(spec, inputs, run)

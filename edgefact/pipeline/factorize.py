@@ -12,7 +12,9 @@ are kept):
 * ``dictionary`` -- sparse dictionary learning on the h×w kernels, X (D_out·D_in, h·w) ≈ U·V with
   K unit-norm atoms V and sparse codes U (ℓ1, scikit-learn): a depthwise conv applying the K shared
   atoms to every input channel (D_in -> D_in·K) then a sparse 1×1 conv with the codes. Exact for
-  dense codes (alpha 0) and K = h·w. MACs = H'W'·D_in·K·(h·w + D_out).
+  dense codes (alpha 0) and K = h·w. MACs = H'W'·D_in·K·(h·w + D_out). Trained in that form, it is
+  emitted in the equivalent form the target runs fastest (:func:`choose_dictionary_forms`, from
+  measured kernel rates): on the Cortex-M cores measured, the one dense h×w convolution.
 * ``depthwise`` -- depthwise h×w + pointwise 1×1, initialized by a rank-1 SVD per input channel
   of W[:, i] (D_out × h·w). MACs = H'W'·D_in·(h·w + D_out).
 * ``grouped`` -- a grouped conv (g groups) initialized with the block-diagonal part of W.
@@ -36,6 +38,7 @@ from torch import nn
 
 from edgefact.errors import EdgefactError
 from edgefact.models.factorized import (
+    DICTIONARY_FORMS,
     FactorizedConv,
     FactorizedDepthwise,
     FactorizedDictionary,
@@ -357,6 +360,80 @@ def factorize_model(
     return student, report
 
 
+# -- the emitted form of a dictionary layer, by measured cost ------------------------------------
+
+#: MACs per instruction of the kernels a dictionary layer's forms run on, measured under QEMU
+#: (exact instruction counts, report.json ``layers[].macs / count``) on the cnn's two dictionary
+#: layers (16 -> 32 at 14×14, 32 -> 64 at 7×7, 4 atoms) and the baseline cnn's dense 3×3 layers, at
+#: commit 1365e6a: ``edgefact build --model cnn -t T -k 0 [--factorize dictionary --round-ranks 8]
+#: --train-samples 3000 --epochs 1 --finetune-epochs 0.2 --eval-samples 20`` (the mean of the two
+#: layers of each kind). ``conv`` is a dense h×w convolution, ``conv_1x1`` a pointwise one,
+#: ``depthwise_mult`` a depthwise convolution with a depth multiplier > 1. The Cortex-M7 and M33
+#: run the M4's DSP kernels and take its figures. Refresh after a kernel change (the same commands).
+KERNEL_RATES: dict[str, dict[str, float]] = {
+    "cortex-m4": {"conv": 0.835, "conv_1x1": 0.556, "depthwise_mult": 0.148},
+    "cortex-m55": {"conv": 4.882, "conv_1x1": 4.212, "depthwise_mult": 0.338},
+}
+_SAME_KERNELS = {"cortex-m7": "cortex-m4", "cortex-m33": "cortex-m4"}
+
+
+def kernel_rates(core: str | None) -> dict[str, float] | None:
+    """The measured MAC/instruction table of ``core`` (None: no measurement, e.g. the host)."""
+    if core is None:
+        return None
+    return KERNEL_RATES.get(_SAME_KERNELS.get(core, core))
+
+
+def dictionary_form_costs(layer: FactorizedDictionary, out_hw: tuple[int, int],
+                          rates: dict[str, float] | None) -> dict[str, float]:
+    """Estimated cost of each form of ``layer`` with an ``out_hw`` output: instructions from the
+    measured ``rates``, or MACs where there are none (the host: fewer MACs, faster)."""
+    pixels = int(out_hw[0]) * int(out_hw[1])
+    kh, kw = layer.kernel
+    i, o, k = layer.in_ch, layer.out_ch, layer.atoms
+    work = {
+        "depthwise": [("depthwise_mult", pixels * kh * kw * i * k), ("conv_1x1", pixels * i * k * o)],
+        "dense": [("conv", pixels * kh * kw * i * o)],
+    }
+    return {form: float(sum(macs / (rates[kind] if rates else 1.0) for kind, macs in parts))
+            for form, parts in work.items()}
+
+
+def choose_dictionary_forms(model: nn.Module, input_shape: tuple[int, int, int], core: str | None,
+                            form: str = "auto") -> list[dict[str, Any]]:
+    """Put every dictionary layer of ``model`` in its fastest form on ``core`` (``form`` "auto"),
+    or in ``form``; in place, the checkpoint records (``ef_transforms``) updated to match. Returns
+    one row per layer: path, the estimated cost of each form (instructions, or MACs without a
+    measured table) and the form chosen."""
+    if form != "auto" and form not in DICTIONARY_FORMS:
+        raise EdgefactError(f"unknown dictionary form '{form}': use auto or one of {', '.join(DICTIONARY_FORMS)}")
+    layers = [(n, m) for n, m in model.named_modules() if isinstance(m, FactorizedDictionary)]
+    if not layers:
+        return []
+    shapes = {layer.name: layer.output_shape for layer in count_ops(model, input_shape).layers}
+    rates = kernel_rates(core)
+    rows: list[dict[str, Any]] = []
+    chosen: dict[str, str] = {}
+    for name, layer in layers:
+        out_shape = shapes.get(name + (".dense" if layer.form == "dense" else ".pointwise"))
+        if out_shape is None:
+            continue  # not reached by the forward pass
+        costs = dictionary_form_costs(layer, (int(out_shape[-2]), int(out_shape[-1])), rates)
+        # the dense form has lost the atoms/codes split: it can only stay dense
+        reachable = list(costs) if layer.form == "depthwise" else [layer.form]
+        pick = min(reachable, key=lambda f: (costs[f], f != layer.form)) if form == "auto" else form
+        set_module(model, name, layer.to_form(pick))
+        chosen[name] = pick
+        rows.append({"path": name, "core": core, "unit": "instructions" if rates else "MACs",
+                     "costs": {f: round(c) for f, c in costs.items()}, "form": pick})
+    for t in getattr(model, "ef_transforms", []):
+        for rec in t.get("layers", []):
+            if rec.get("type") == FactorizedDictionary.kind and rec.get("path") in chosen:
+                args = {k: v for k, v in rec["args"].items() if k != "form"}
+                rec["args"] = args | ({"form": chosen[rec["path"]]} if chosen[rec["path"]] != "depthwise" else {})
+    return rows
+
+
 class _Probe(nn.Module):
     """Wraps one layer so count_ops can be run on it alone."""
 
@@ -375,6 +452,6 @@ def param_count(model: nn.Module) -> int:
 __all__ = [
     "METHODS", "factorize_model", "spatial_from_conv", "tucker2_from_conv",
     "dictionary_from_conv", "depthwise_from_conv", "grouped_from_conv", "relative_error", "rank_for_energy",
-    "round_rank",
+    "round_rank", "choose_dictionary_forms", "dictionary_form_costs", "kernel_rates", "KERNEL_RATES",
     "FactorizeReport", "LayerChange",
 ]  # fmt: skip

@@ -259,11 +259,13 @@ def _decode(buf: bytes) -> Any:
                                   "re-export or re-copy the .tflite file") from None
 
 
-def _tensor(i: int, t: Any, buffers: list[np.ndarray | None], type_names: dict[int, str]) -> Tensor:
+def _tensor(i: int, t: Any, buffers: list[np.ndarray | None], type_names: dict[int, str],
+            intermediate: bool = False) -> Tensor:
     name = _text(f"tensor {i} name", t.name, f"t{i}")
     label = checks.tensor_label(i, name)
     shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
-    checks.check_shape(label, shape)
+    if not (intermediate and 0 in shape):  # the converter writes an LSTM's intermediates as shape [0]
+        checks.check_shape(label, shape)
     if t.type not in type_names:
         raise MalformedModelError(f"malformed TFLite model: {label} has type number {t.type}, not a TFLite "
                                   "tensor type; re-export the model")
@@ -331,7 +333,15 @@ def _load(buf: bytes, subgraph: int = 0) -> TFLiteModel:
     sg = m.subgraphs[subgraph]
     if sg is None:
         raise MalformedModelError("TFLite model's main subgraph is empty; re-export the model")
-    tensors = [_tensor(i, t, buffers, type_names) for i, t in enumerate(sg.tensors or [])]
+    # Tensors only an operator's `intermediates` name (the quantization of an LSTM's internal
+    # values): no operator reads or writes them, and the converter gives them the shape [0].
+    used = {int(v) for op in (sg.operators or []) for v in [*(op.inputs if op.inputs is not None else []),
+                                                              *(op.outputs if op.outputs is not None else [])]}
+    used |= {int(v) for v in [*(sg.inputs if sg.inputs is not None else []),
+                               *(sg.outputs if sg.outputs is not None else [])]}
+    bookkeeping = {int(v) for op in (sg.operators or []) if op.intermediates is not None
+                   for v in op.intermediates} - used
+    tensors = [_tensor(i, t, buffers, type_names, i in bookkeeping) for i, t in enumerate(sg.tensors or [])]
     n_t = len(tensors)
 
     def _check_indices(what: str, idx: Any, allow_missing: bool = False) -> tuple[int, ...]:

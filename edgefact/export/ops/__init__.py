@@ -12,6 +12,7 @@ from edgefact.export.ops import (  # noqa: F401  (importing a family module regi
     conv,
     elementwise,
     fully_connected,
+    lstm,
     matmul,
     movement,
     normalize,

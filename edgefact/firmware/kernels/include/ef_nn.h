@@ -595,6 +595,24 @@ ef_status ef_svdf_s8(const ef_svdf_params *params, const int8_t *input, const in
 ef_status ef_svdf_s8_s8(const ef_svdf_params *params, const int8_t *input, const int8_t *weights_feature,
                         const int8_t *weights_time, const int32_t *bias, int8_t *state, int8_t *output);
 
+/** @brief UNIDIRECTIONAL_SEQUENCE_LSTM, every time step of the input in order (TensorFlow Lite
+ *         Micro's integer LSTM, bit-exact): per step, the four gates from the input and the
+ *         previous hidden state (int8 dot products requantized to Q3.12, sigmoid / tanh in
+ *         Q0.15), the cell state updated in place, the new hidden state written to the output
+ *         and kept. No peephole, projection, layer norm or CIFG (TFLM supports none).
+ *  @param params            shapes, offsets and requantizations (ef_lstm_params)
+ *  @param input             [batches, time_steps, input_size] int8 ([time_steps, batches, ...] if time_major)
+ *  @param input_weights     [4][units][input_size] int8: forget, input, cell, output gate
+ *  @param recurrent_weights [4][units][units] int8, the same order
+ *  @param bias              [4][units] int32
+ *  @param hidden_state      [batches, units] int8, read and updated; keep it between calls (start: the zero point)
+ *  @param cell_state        [batches, units] int16, read and updated; keep it between calls (start: 0)
+ *  @param output            like input with units values per step
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (a size < 1); EF_ERR_PARAM (offset, clip or shift out of range). */
+ef_status ef_lstm_s8(const ef_lstm_params *params, const int8_t *input, const int8_t *input_weights,
+                     const int8_t *recurrent_weights, const int32_t *bias, int8_t *hidden_state,
+                     int16_t *cell_state, int8_t *output);
+
 /* ---- packed (clustered) weights ---------------------------------------------------------- */
 
 /** Packed weight tensor seen as [outer, channels, inner], channels = the quantized axis

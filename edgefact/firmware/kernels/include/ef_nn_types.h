@@ -234,6 +234,32 @@ typedef struct {
     int32_t time_shift;
 } ef_svdf_params;
 
+/** UNIDIRECTIONAL_SEQUENCE_LSTM (int8 activations and weights, int16 cell state; TFLM's integer
+ *  LSTM). Per-gate arrays are in the order forget, input, cell, output. The gates are Q3.12
+ *  before and Q0.15 after their activation (TFLM's fixed gate scales). */
+typedef struct {
+    int32_t batches;
+    int32_t time_steps;
+    int32_t input_size;
+    int32_t units;                    /**< hidden and cell state values per batch */
+    int32_t time_major;               /**< 1: input and output [time, batch, *]; 0: [batch, time, *] */
+    int32_t input_offset;             /**< -input zero point */
+    int32_t hidden_zero_point;        /**< of the hidden state (= the output's) */
+    int32_t cell_tanh_multiplier;     /**< tanh(cell): TFLite's int16 TANH input multiplier (0: 3 << shift) */
+    int32_t cell_tanh_shift;          /**< and its right shift */
+    int32_t cell_clip;                /**< quantized cell clip, 0: none */
+    int32_t input_multiplier[4];      /**< input x input weights -> gate: s_in s_w / 2^-12 */
+    int32_t input_shift[4];
+    int32_t recurrent_multiplier[4];  /**< hidden x recurrent weights -> gate: s_hidden s_w / 2^-12 */
+    int32_t recurrent_shift[4];
+    int32_t forget_multiplier;        /**< forget gate x cell -> cell: 2^-15 */
+    int32_t forget_shift;
+    int32_t update_multiplier;        /**< input gate x cell gate -> cell: 2^-30 / s_cell */
+    int32_t update_shift;
+    int32_t hidden_multiplier;        /**< tanh(cell) x output gate -> hidden: 2^-30 / s_hidden */
+    int32_t hidden_shift;
+} ef_lstm_params;
+
 /** RESIZE_BILINEAR options (TFLite's; both set is invalid in TFLite). */
 typedef struct {
     int32_t align_corners;       /**< 1: corner pixels of input and output coincide */

@@ -91,15 +91,31 @@ static int16_t ef_tanh16(int32_t x, int32_t multiplier, int32_t shift)
     return (int16_t)(r >> 8);
 }
 
-/* one gate of one unit before its activation (Q3.12) */
-static inline int32_t ef_lstm_gate(const ef_lstm_params *p, int32_t g, const int8_t *x, const int8_t *h,
-                                   const int8_t *wi, const int8_t *wr, int32_t b)
+/* r[g] = sum_k (a[k] + a_off) * w[g * stride + k] for the four gates: the input is read once
+ * (DSP: widened once per word for the four rows), the n % 4 tail by the scalar loop */
+static inline void ef_lstm_dot4(const int8_t *a, int32_t a_off, const int8_t *w, int32_t stride, int32_t n,
+                                int32_t r[4])
 {
-    int32_t a = ef_dot_s8_s8_offset(x, p->input_offset, wi, p->input_size) + b;
-    a = ef_clamp16(ef_requantize(a, p->input_multiplier[g], p->input_shift[g]));
-    int32_t r = ef_dot_s8_s8_offset(h, -p->hidden_zero_point, wr, p->units);
-    r = ef_clamp16(ef_requantize(r, p->recurrent_multiplier[g], p->recurrent_shift[g]));
-    return ef_clamp16(a + r);
+    int32_t i = 0;
+#if defined(EF_NN_USE_DSP)
+    i = n & ~3;
+    ef_dot4_s8_s8_offset(a, a_off, w, w + stride, w + 2 * stride, w + 3 * stride, i, r);
+#elif defined(EF_NN_USE_MVE)
+#pragma GCC unroll 4
+    for (int32_t g = 0; g < 4; ++g) {
+        r[g] = ef_dot_s8_s8_offset(a, a_off, w + g * stride, n);
+    }
+    return;
+#else
+    r[0] = r[1] = r[2] = r[3] = 0;
+#endif
+    for (; i < n; ++i) {
+        const int32_t v = (int32_t)a[i] + a_off;
+        r[0] += v * w[i];
+        r[1] += v * w[stride + i];
+        r[2] += v * w[2 * stride + i];
+        r[3] += v * w[3 * stride + i];
+    }
 }
 
 static ef_status ef_lstm_check(const ef_lstm_params *p)
@@ -122,14 +138,22 @@ static void ef_lstm_step(const ef_lstm_params *p, const int8_t *x, const int8_t 
                          const int32_t *bias, int8_t *h, int16_t *c, int8_t *y)
 {
     const int32_t n_in = p->input_size, n = p->units;
+    int32_t gate[4];
     for (int32_t u = 0; u < n; ++u) {
-        const int8_t *wi_u = wi + u * n_in;
-        const int8_t *wr_u = wr + u * n;
-        const int32_t *b_u = bias + u;
-        const int32_t f = ef_sigmoid16(ef_lstm_gate(p, 0, x, h, wi_u, wr_u, b_u[0]));
-        const int32_t i = ef_sigmoid16(ef_lstm_gate(p, 1, x, h, wi_u + n * n_in, wr_u + n * n, b_u[n]));
-        const int32_t g = ef_tanh16(ef_lstm_gate(p, 2, x, h, wi_u + 2 * n * n_in, wr_u + 2 * n * n, b_u[2 * n]), 0, 0);
-        const int32_t o = ef_sigmoid16(ef_lstm_gate(p, 3, x, h, wi_u + 3 * n * n_in, wr_u + 3 * n * n, b_u[3 * n]));
+        int32_t acc_in[4], acc_rec[4];
+        ef_lstm_dot4(x, p->input_offset, wi + u * n_in, n * n_in, n_in, acc_in);
+        ef_lstm_dot4(h, -p->hidden_zero_point, wr + u * n, n * n, n, acc_rec);
+#pragma GCC unroll 4
+        for (int32_t g = 0; g < 4; ++g) {
+            const int32_t a = ef_clamp16(ef_requantize(acc_in[g] + bias[g * n + u], p->input_multiplier[g],
+                                                       p->input_shift[g]));
+            const int32_t r = ef_clamp16(ef_requantize(acc_rec[g], p->recurrent_multiplier[g], p->recurrent_shift[g]));
+            gate[g] = ef_clamp16(a + r);
+        }
+        const int32_t f = ef_sigmoid16(gate[0]);
+        const int32_t i = ef_sigmoid16(gate[1]);
+        const int32_t g = ef_tanh16(gate[2], 0, 0);
+        const int32_t o = ef_sigmoid16(gate[3]);
         int32_t cu = ef_clamp16(ef_requantize(f * c[u], p->forget_multiplier, p->forget_shift)) +
                      ef_clamp16(ef_requantize(i * g, p->update_multiplier, p->update_shift));
         cu = ef_clamp16(cu);

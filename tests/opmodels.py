@@ -149,6 +149,22 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "conv_3x3_c3_o16_same_relu": _conv(7, 5, 3, 16, 3, 3, act="RELU"),
     "conv_3x3_c3_o11_s2_same": _conv(8, 7, 3, 11, 3, 3, stride=2),
     "conv_3x3_c2_o6_valid_relu6": _conv(6, 5, 2, 6, 3, 3, padding="VALID", act="RELU6"),
+    # DSP channel-pair asm (ef_nn_conv_pairs_2x2): > 64 output channels (two requantization-table
+    # chunks, odd last channel) on the 2-pixel engine (1x1, 3x3 stride 2) and the flat path, the
+    # KWS-like 10x4x1 first layer at 64 channels, flat columns of 3 values (every filter read near
+    # the end in C), single pixels, 1 / 5 / 7 / 15 output channels, an even kernel (SAME padding
+    # larger after than before)
+    "conv_1x1_c8_o67": _conv(5, 3, 8, 67, 1, 1),
+    "conv_3x3_c4_o70_s2_same_relu": _conv(7, 6, 4, 70, 3, 3, stride=2, act="RELU"),
+    "conv_3x3_c3_o67_same": _conv(5, 5, 3, 67, 3, 3),
+    "conv_10x4_c1_o64_s2_same_relu": _conv(13, 6, 1, 64, 10, 4, stride=2, act="RELU"),
+    "conv_1x1_c3_o7_s2": _conv(5, 4, 3, 7, 1, 1, stride=2, padding="VALID"),
+    "conv_3x3_c1_o7_1px_valid": _conv(3, 3, 1, 7, 3, 3, padding="VALID"),
+    "conv_1x1_c4_o5_1px": _conv(1, 1, 4, 5, 1, 1),
+    "conv_4x4_c4_o6_same": _conv(6, 7, 4, 6, 4, 4),
+    "conv_1x1_c16_o15_relu6": _conv(4, 5, 16, 15, 1, 1, act="RELU6"),
+    "conv_3x3_c8_o1_same": _conv(5, 5, 8, 1, 3, 3),
+    "conv_3x3_c3_o5_s2_valid": _conv(9, 8, 3, 5, 3, 3, stride=2, padding="VALID"),
     # DEPTHWISE_CONV_2D
     "dw_3x3_m1_s1_same": _dw(9, 9, 6, 1, 3, 1, "SAME"),
     "dw_3x3_m1_s2_valid_relu": _dw(11, 11, 5, 1, 3, 2, "VALID", "RELU"),

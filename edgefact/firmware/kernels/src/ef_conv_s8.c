@@ -56,6 +56,8 @@ static void fill_column(int16_t *col, const int8_t *input, const ef_dims *in, in
  * are the last col_len % 4 values added in C instead (no read past the filter).
  */
 #define EF_CONV_FLAT_STACK_LEN 64
+/* channel pairs per requantization table (ef_conv_pairs_job; 32 bytes of stack each) */
+#define EF_CONV_FLAT_TAB_PAIRS 32
 
 static void gather_raw(int8_t *raw, const int8_t *input, const ef_dims *in, int32_t b, int32_t iy0, int32_t ix0,
                        int32_t kh, int32_t kw, int32_t c0, int32_t fc, int8_t pad, int32_t n4p)
@@ -129,47 +131,73 @@ static void conv_dsp_flat_small(const ef_conv_params *params, const ef_per_chann
     const int32_t act_min = params->activation.min;
     const int32_t act_max = params->activation.max;
     const int8_t *fend = filter + out->c * col_len;
+    const int32_t pairs_g = oc_per_group >> 1;
+    int32_t tab[EF_CONV_FLAT_TAB_PAIRS * 8];
+    ef_conv_pairs_job job;
+    job.col = cols;
+    job.n = n4p;
+    job.out_off = out_off;
+    job.stride = col_len;
     for (int32_t b = 0; b < in->n; ++b) {
         int8_t *dst = output + b * n_px * out->c;
-        for (int32_t p = 0; p < n_px; p += 2) {
-            const int has_b = p + 1 < n_px;
-            const int32_t pb = has_b ? p + 1 : p;
-            const int32_t oya = p / out->w;
-            const int32_t oxa = p - oya * out->w;
-            const int32_t oyb = pb / out->w;
-            const int32_t oxb = pb - oyb * out->w;
-            const int32_t iya = oya * params->stride.h - params->padding.h;
-            const int32_t ixa = oxa * params->stride.w - params->padding.w;
-            const int32_t iyb = oyb * params->stride.h - params->padding.h;
-            const int32_t ixb = oxb * params->stride.w - params->padding.w;
-            int8_t *dsta = dst + p * out->c;
-            int8_t *dstb = dsta + out->c;
-            for (int32_t g = 0; g < groups; ++g) {
-                gather_raw(raw_a, input, in, b, iya, ixa, kh, kw, g * fc, fc, pad, n4p);
-                gather_raw(raw_b, input, in, b, iyb, ixb, kh, kw, g * fc, fc, pad, n4p);
-                for (int32_t k = 0; k < n4p / 4; ++k) {
-                    const uint32_t wa = raw_words[0][k];
-                    const uint32_t wb = raw_words[1][k];
-                    cols[4 * k] = __sxtab16(off2, wa);
-                    cols[4 * k + 1] = ef_sxtab16_ror8(off2, wa);
-                    cols[4 * k + 2] = __sxtab16(off2, wb);
-                    cols[4 * k + 3] = ef_sxtab16_ror8(off2, wb);
+        for (int32_t g = 0; g < groups; ++g) {
+            /* channel pairs in chunks of EF_CONV_FLAT_TAB_PAIRS; a pair whose n4p-byte filter reads
+             * would pass the end of the filter array (col_len % 4 != 0, the last pairs) and the odd
+             * last channel of the group run in C with the last chunk */
+            for (int32_t k0 = 0; k0 == 0 || k0 < pairs_g; k0 += EF_CONV_FLAT_TAB_PAIRS) {
+                const int32_t np = EF_MIN(EF_CONV_FLAT_TAB_PAIRS, pairs_g - k0);
+                const int32_t oc0 = g * oc_per_group + 2 * k0;
+                int32_t nsafe = np;
+                while (nsafe > 0 && filter + (oc0 + 2 * nsafe - 1) * col_len + n4p > fend) {
+                    --nsafe;
                 }
-                int32_t oc = g * oc_per_group;
-                const int32_t oc_end = oc + oc_per_group;
-                for (; oc + 1 < oc_end; oc += 2) {
-                    int32_t acc[4];
-                    if (bias != 0) {
-                        acc[0] = acc[2] = bias[oc];
-                        acc[1] = acc[3] = bias[oc + 1];
-                    } else {
-                        acc[0] = acc[1] = acc[2] = acc[3] = 0;
+                const int last_chunk = k0 + np >= pairs_g;
+                if (nsafe > 0) {
+                    ef_nn_conv_pairs_tab(tab, bias, qm, qs, oc0, nsafe);
+                }
+                for (int32_t p = 0; p < n_px; p += 2) {
+                    const int has_b = p + 1 < n_px;
+                    const int32_t pb = has_b ? p + 1 : p;
+                    const int32_t oya = p / out->w;
+                    const int32_t oxa = p - oya * out->w;
+                    const int32_t oyb = pb / out->w;
+                    const int32_t oxb = pb - oyb * out->w;
+                    const int32_t iya = oya * params->stride.h - params->padding.h;
+                    const int32_t ixa = oxa * params->stride.w - params->padding.w;
+                    const int32_t iyb = oyb * params->stride.h - params->padding.h;
+                    const int32_t ixb = oxb * params->stride.w - params->padding.w;
+                    int8_t *dsta = dst + p * out->c;
+                    int8_t *dstb = dsta + out->c;
+                    gather_raw(raw_a, input, in, b, iya, ixa, kh, kw, g * fc, fc, pad, n4p);
+                    gather_raw(raw_b, input, in, b, iyb, ixb, kh, kw, g * fc, fc, pad, n4p);
+                    for (int32_t k = 0; k < n4p / 4; ++k) {
+                        const uint32_t wa = raw_words[0][k];
+                        const uint32_t wb = raw_words[1][k];
+                        cols[4 * k] = __sxtab16(off2, wa);
+                        cols[4 * k + 1] = ef_sxtab16_ror8(off2, wa);
+                        cols[4 * k + 2] = __sxtab16(off2, wb);
+                        cols[4 * k + 3] = ef_sxtab16_ror8(off2, wb);
                     }
-                    const int8_t *f0 = filter + oc * col_len;
-                    const int8_t *f1 = f0 + col_len;
-                    const int last = f1 + n4p > fend;
-                    ef_conv_dot_2px_2ch_adv(cols, &f0, &f1, last ? n4 : n4p, acc);
-                    if (last) {
+                    if (nsafe > 0) {
+                        /* a lone last pixel: pixel B is pixel A, its stores land on A's (equal values) */
+                        job.tab = tab;
+                        job.dst = dsta + oc0;
+                        job.doff = has_b ? out->c : 0;
+                        job.pairs = nsafe;
+                        job.f0 = filter + oc0 * col_len;
+                        ef_nn_conv_pairs_2x2(&job);
+                    }
+                    for (int32_t oc = oc0 + 2 * nsafe; oc < oc0 + 2 * np; oc += 2) {
+                        int32_t acc[4];
+                        if (bias != 0) {
+                            acc[0] = acc[2] = bias[oc];
+                            acc[1] = acc[3] = bias[oc + 1];
+                        } else {
+                            acc[0] = acc[1] = acc[2] = acc[3] = 0;
+                        }
+                        const int8_t *f0 = filter + oc * col_len;
+                        const int8_t *f1 = f0 + col_len;
+                        ef_conv_dot_2px_2ch_adv(cols, &f0, &f1, n4, acc);
                         for (int32_t r = n4; r < col_len; ++r) {
                             const int32_t xa = raw_a[r] + in_off;
                             const int32_t xb = raw_b[r] + in_off;
@@ -178,20 +206,21 @@ static void conv_dsp_flat_small(const ef_conv_params *params, const ef_per_chann
                             acc[2] += xb * f0[r - n4];
                             acc[3] += xb * f1[r - n4];
                         }
+                        ef_conv_store_2x2(dsta, dstb, has_b, acc, oc, qm, qs, out_off);
                     }
-                    ef_conv_store_2x2(dsta, dstb, has_b, acc, oc, qm, qs, out_off);
-                }
-                if (oc < oc_end) {
-                    const int8_t *f = filter + oc * col_len;
-                    int32_t acca = 0;
-                    int32_t accb = 0;
-                    for (int32_t r = 0; r < col_len; ++r) {
-                        acca += (raw_a[r] + in_off) * f[r];
-                        accb += (raw_b[r] + in_off) * f[r];
-                    }
-                    dsta[oc] = ef_nn_conv_output_any(acca, bias, oc, qm, qs, out_off, act_min, act_max);
-                    if (has_b) {
-                        dstb[oc] = ef_nn_conv_output_any(accb, bias, oc, qm, qs, out_off, act_min, act_max);
+                    if (last_chunk && (oc_per_group & 1)) {
+                        const int32_t oc = g * oc_per_group + oc_per_group - 1;
+                        const int8_t *f = filter + oc * col_len;
+                        int32_t acca = 0;
+                        int32_t accb = 0;
+                        for (int32_t r = 0; r < col_len; ++r) {
+                            acca += (raw_a[r] + in_off) * f[r];
+                            accb += (raw_b[r] + in_off) * f[r];
+                        }
+                        dsta[oc] = ef_nn_conv_output_any(acca, bias, oc, qm, qs, out_off, act_min, act_max);
+                        if (has_b) {
+                            dstb[oc] = ef_nn_conv_output_any(accb, bias, oc, qm, qs, out_off, act_min, act_max);
+                        }
                     }
                 }
             }

@@ -188,7 +188,120 @@ void ef_nn_clamp_s8(int8_t *p, int32_t n, int32_t lo, int32_t hi)
     }
 }
 
-/* The pixel-pair loop (precondition: ef_conv_rq_fast); the fills and the tails (odd pixel, odd
+void ef_nn_conv_pairs_tab(int32_t *tab, const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t oc,
+                          int32_t pairs)
+{
+    for (int32_t k = 0; k < pairs; ++k, oc += 2, tab += 8) {
+        for (int32_t j = 0; j < 2; ++j) {
+            const int32_t e = -1 - shift[oc + j];
+            tab[3 * j] = mult[oc + j];
+            tab[3 * j + 1] = (int32_t)(1u << (e - 1));
+            tab[3 * j + 2] = e;
+            tab[6 + j] = bias != 0 ? bias[oc + j] : 0;
+        }
+    }
+}
+
+/* ef_conv_dot_2px_2ch_adv's group with its registers fixed for ef_nn_conv_pairs_2x2: column r11,
+ * filters r12 / lr, accumulators A0 r6, A1 r8, B0 r9, B1 r10. */
+#define EF_CONV_PAIRS_GROUP                  \
+    "ldmia.w  r11!, {r0, r1, r2, r3}\n\t"   \
+    "ldr.w    r4, [r12], #4\n\t"             \
+    "sxtb16   r5, r4\n\t"                    \
+    "smlad    r6, r0, r5, r6\n\t"            \
+    "smlad    r9, r2, r5, r9\n\t"            \
+    "sxtb16   r4, r4, ror #8\n\t"            \
+    "smlad    r6, r1, r4, r6\n\t"            \
+    "smlad    r9, r3, r4, r9\n\t"            \
+    "ldr.w    r4, [lr], #4\n\t"              \
+    "sxtb16   r5, r4\n\t"                    \
+    "smlad    r8, r0, r5, r8\n\t"            \
+    "smlad    r10, r2, r5, r10\n\t"          \
+    "sxtb16   r4, r4, ror #8\n\t"            \
+    "smlad    r8, r1, r4, r8\n\t"            \
+    "smlad    r10, r3, r4, r10\n\t"
+
+/* Requantize accumulator `x` with m r1, h r2, e r3, output offset r11 (temporaries r4, r7) and
+ * store it at `dst` (see ef_conv_pairs_job). */
+#define EF_CONV_PAIRS_RQ(x, dst)             \
+    "add      r4, r2, " x ", asr #31\n\t"    \
+    "and      r7, " x ", #0x80000000\n\t"    \
+    "orr      r7, r7, #0x40000000\n\t"       \
+    "smlal    r7, r4, " x ", r1\n\t"         \
+    "asr      r4, r4, r3\n\t"                \
+    "add      r4, r4, r11\n\t"               \
+    "ssat     r4, #8, r4\n\t"                \
+    "strb     r4, " dst "\n\t"
+
+/* Stack frame after the prologue (44 bytes over the 9 saved registers): the job's fields at 0-32
+ * (col, n, tab, dst, doff, out_off, pairs, f0, stride), then the pass count (36) and the entry
+ * address into the unrolled loop (40): groups % 4 leftovers run as a first, partial pass. */
+__attribute__((naked, noinline)) void ef_nn_conv_pairs_2x2(const ef_conv_pairs_job *job)
+{
+    (void)job;
+    __asm__ volatile(
+        "push     {r4-r11, lr}\n\t"
+        "ldmia    r0, {r1, r2, r3, r4, r5, r6, r8, r9, r10}\n\t"
+        "lsr      r11, r2, #2\n\t"  /* groups of 4 values */
+        "and      r0, r11, #3\n\t"
+        "lsr      r11, r11, #2\n\t" /* full passes */
+        "adr.w    r12, 3f + 1\n\t"  /* + 1: Thumb state for BX */
+        "cbz      r0, 5f\n\t"
+        "add      r11, r11, #1\n\t"
+        "rsb      r0, r0, #4\n\t"   /* groups to skip in the first pass */
+        "movs     r7, #60\n\t"      /* bytes per group */
+        "mla      r12, r0, r7, r12\n\t"
+        "5:\n\t"
+        "push     {r1-r6, r8-r12}\n\t"
+        "1:\n\t"
+        "ldr      r12, [sp, #28]\n\t" /* f0 */
+        "ldr      r1, [sp, #32]\n\t"  /* stride */
+        "add      lr, r12, r1\n\t"
+        "add      r1, r12, r1, lsl #1\n\t"
+        "str      r1, [sp, #28]\n\t"  /* the next pair's f0 */
+        "ldr      r0, [sp, #8]\n\t"   /* tab */
+        "ldrd     r6, r8, [r0, #24]\n\t"
+        "mov      r9, r6\n\t"
+        "mov      r10, r8\n\t"
+        "ldr      r11, [sp]\n\t"
+        "ldr      r7, [sp, #36]\n\t"
+        "ldr      r5, [sp, #40]\n\t"
+        "bx       r5\n\t"
+        "3:\n\t"
+        EF_CONV_PAIRS_GROUP
+        EF_CONV_PAIRS_GROUP
+        EF_CONV_PAIRS_GROUP
+        EF_CONV_PAIRS_GROUP
+        "subs     r7, r7, #1\n\t"
+        "bne      3b\n\t"
+        "ldr      r0, [sp, #8]\n\t"
+        "ldr      r5, [sp, #12]\n\t"
+        "ldr      r11, [sp, #20]\n\t"
+        "ldr      r12, [sp, #16]\n\t"
+        "ldmia    r0!, {r1, r2, r3}\n\t"
+        EF_CONV_PAIRS_RQ("r6", "[r5]")
+        EF_CONV_PAIRS_RQ("r9", "[r5, r12]")
+        "ldmia    r0!, {r1, r2, r3}\n\t"
+        "adds     r0, r0, #8\n\t"
+        "str      r0, [sp, #8]\n\t"
+        "adds     r5, r5, #1\n\t"
+        EF_CONV_PAIRS_RQ("r8", "[r5]")
+        EF_CONV_PAIRS_RQ("r10", "[r5, r12]")
+        "adds     r5, r5, #1\n\t"
+        "str      r5, [sp, #12]\n\t"
+        "ldr      r1, [sp, #24]\n\t"
+        "subs     r1, r1, #1\n\t"
+        "str      r1, [sp, #24]\n\t"
+        "bne      1b\n\t"
+        "add      sp, sp, #44\n\t"
+        "pop      {r4-r11, pc}\n\t");
+}
+
+/* channel pairs per requantization table (ef_conv_pairs_job; 32 bytes of stack each) */
+#define EF_CONV_TAB_PAIRS 32
+
+/* The pixel-pair loop (precondition: ef_conv_rq_fast): per group and chunk of channel pairs, every
+ * pixel pair's columns, then ef_nn_conv_pairs_2x2; the fills and the tails (odd pixel, odd
  * channel) stay out of line. */
 static void conv_2px_dsp(
     const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in, const int8_t *input,
@@ -214,59 +327,67 @@ static void conv_2px_dsp(
     const int32_t sw = params->stride.w;
     const int32_t ph = params->padding.h;
     const int32_t pw = params->padding.w;
+    const int32_t pairs_g = oc_per_group >> 1;
+    int32_t tab[EF_CONV_TAB_PAIRS * 8];
+    ef_conv_pairs_job job;
+    job.col = pcol;
+    job.n = col_len;
+    job.doff = out->c;
+    job.out_off = out_off;
+    job.stride = col_len;
     int8_t *dst = output;
     for (int32_t b = 0; b < in->n; ++b) {
         int32_t p = 0;
         int32_t oya = 0;
         int32_t oxa = 0;
-        for (; p + 1 < n_px; p += 2) {
-            int32_t oyb = oya;
-            int32_t oxb = oxa + 1;
-            if (oxb == ow) {
-                oxb = 0;
-                ++oyb;
-            }
-            const int32_t iya = oya * sh - ph;
-            const int32_t ixa = oxa * sw - pw;
-            const int32_t iyb = oyb * sh - ph;
-            const int32_t ixb = oxb * sw - pw;
-            int8_t *dsta = dst;
-            int8_t *dstb = dst + out->c;
-            for (int32_t g = 0; g < groups; ++g) {
-                fill_columns_2px(pcol, input, in, b, iya, ixa, iyb, ixb, kh, kw, g * fc, fc, off2);
-                int32_t oc = g * oc_per_group;
-                const int32_t oc_end = oc + oc_per_group;
-                const int8_t *f0 = filter + oc * col_len;
-                const int8_t *f1 = f0 + col_len;
-                for (; oc + 1 < oc_end; oc += 2) {
-                    int32_t acc[4];
-                    if (bias != 0) {
-                        acc[0] = acc[2] = bias[oc];
-                        acc[1] = acc[3] = bias[oc + 1];
-                    } else {
-                        acc[0] = acc[1] = acc[2] = acc[3] = 0;
-                    }
-                    ef_conv_dot_2px_2ch_adv(pcol, &f0, &f1, col_len, acc);
-                    f0 = f1;
-                    f1 += col_len;
-                    ef_conv_store_2x2(dsta, dstb, 1, acc, oc, qm, qs, out_off);
+        for (int32_t g = 0; g < groups; ++g) {
+            /* channel pairs in chunks of EF_CONV_TAB_PAIRS (one chunk up to 64 channels per group);
+             * the odd last channel of the group with the last chunk */
+            for (int32_t k0 = 0; k0 == 0 || k0 < pairs_g; k0 += EF_CONV_TAB_PAIRS) {
+                const int32_t np = EF_MIN(EF_CONV_TAB_PAIRS, pairs_g - k0);
+                const int32_t oc0 = g * oc_per_group + 2 * k0;
+                const int odd = (oc_per_group & 1) && k0 + np == pairs_g;
+                if (np > 0) {
+                    ef_nn_conv_pairs_tab(tab, bias, qm, qs, oc0, np);
                 }
-                if (oc < oc_end) {
-                    int32_t acca;
-                    int32_t accb;
-                    dot_2px_1ch(pcol, f0, col_len, &acca, &accb);
-                    dsta[oc] = ef_nn_conv_output_any(acca, bias, oc, qm, qs, out_off, act_min, act_max);
-                    dstb[oc] = ef_nn_conv_output_any(accb, bias, oc, qm, qs, out_off, act_min, act_max);
-                }
-            }
-            dst += 2 * out->c;
-            oya = oyb;
-            oxa = oxb + 1;
-            if (oxa == ow) {
+                p = 0;
+                oya = 0;
                 oxa = 0;
-                ++oya;
+                for (; p + 1 < n_px; p += 2) {
+                    int32_t oyb = oya;
+                    int32_t oxb = oxa + 1;
+                    if (oxb == ow) {
+                        oxb = 0;
+                        ++oyb;
+                    }
+                    fill_columns_2px(pcol, input, in, b, oya * sh - ph, oxa * sw - pw, oyb * sh - ph, oxb * sw - pw,
+                                     kh, kw, g * fc, fc, off2);
+                    int8_t *dsta = dst + p * out->c;
+                    if (np > 0) {
+                        job.tab = tab;
+                        job.dst = dsta + oc0;
+                        job.pairs = np;
+                        job.f0 = filter + oc0 * col_len;
+                        ef_nn_conv_pairs_2x2(&job);
+                    }
+                    if (odd) {
+                        const int32_t oc = g * oc_per_group + oc_per_group - 1;
+                        int32_t acca;
+                        int32_t accb;
+                        dot_2px_1ch(pcol, filter + oc * col_len, col_len, &acca, &accb);
+                        dsta[oc] = ef_nn_conv_output_any(acca, bias, oc, qm, qs, out_off, act_min, act_max);
+                        dsta[out->c + oc] = ef_nn_conv_output_any(accb, bias, oc, qm, qs, out_off, act_min, act_max);
+                    }
+                    oya = oyb;
+                    oxa = oxb + 1;
+                    if (oxa == ow) {
+                        oxa = 0;
+                        ++oya;
+                    }
+                }
             }
         }
+        dst += p * out->c;
         if (p < n_px) {
             const int32_t iy0 = oya * sh - ph;
             const int32_t ix0 = oxa * sw - pw;

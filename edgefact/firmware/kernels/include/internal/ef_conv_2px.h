@@ -34,13 +34,14 @@ static inline int32_t ef_conv_rq_one(int32_t x, int32_t m, int32_t e, uint32_t p
     return (int32_t)(n >> 32) >> e;
 }
 
-/* Whether every channel is on ef_requantize's fast path (multiplier >= 0, shift <= -1): a
- * precondition of the DSP 2x2 paths (ef_nn_conv_2px_s8, the flat path of ef_conv_s8), which
- * requantize with ef_conv_rq_one and one SSAT; other layers take the portable body. */
+/* Whether every channel is on ef_requantize's fast path with e = -1 - shift >= 1 (multiplier >= 0,
+ * shift <= -2; every conv of the MLPerf and zoo models): a precondition of the DSP 2x2 paths
+ * (ef_nn_conv_2px_s8, the flat path of ef_conv_s8), which requantize with ef_conv_rq_one or its
+ * asm form in ef_nn_conv_pairs_2x2 and one SSAT; other layers take the portable body. */
 static inline int ef_conv_rq_fast(const ef_per_channel_quant *quant, int32_t channels)
 {
     for (int32_t oc = 0; oc < channels; ++oc) {
-        if (quant->multiplier[oc] < 0 || quant->shift[oc] > -1) {
+        if (quant->multiplier[oc] < 0 || quant->shift[oc] > -2) {
             return 0;
         }
     }
@@ -66,6 +67,33 @@ static inline void ef_conv_store_2x2(int8_t *dsta, int8_t *dstb, int has_b, cons
         dstb[oc + 1] = (int8_t)__ssat(ef_conv_rq_one(acc[3], m1, e1, p1) + out_off, 8);
     }
 }
+
+/* One pixel pair's run of channel pairs (ef_nn_conv_pairs_2x2). Per pair, tab holds 8 words
+ * {m0, h0, e0, m1, h1, e1, bias0, bias1} (e = -1 - shift >= 1, h = 2^(e - 1)): the
+ * requantization of ef_conv_rq_one is then hi(x * m + (h + (x >> 31)) * 2^32 + lo) >> e with
+ * lo = (x & 2^31) | 2^30 (the same k: bit-exact). The field order is the asm's LDM order. */
+typedef struct {
+    const void *col;   /* the two interleaved paired columns of ef_conv_dot_2px_2ch_adv */
+    int32_t n;         /* bytes of each dot product, a multiple of 4, >= 4 */
+    const int32_t *tab; /* 8 words per pair (above), advanced by the call */
+    int8_t *dst;       /* pixel A's output of the first pair's channel; pixel B's at dst + doff */
+    int32_t doff;
+    int32_t out_off;
+    int32_t pairs;     /* >= 1 */
+    const int8_t *f0;  /* first pair's first filter; the pair's second at f0 + stride */
+    int32_t stride;    /* bytes between filter rows (consecutive channels) */
+} ef_conv_pairs_job;
+
+/* Builds tab (ef_conv_pairs_job) for channel pairs (oc, oc + 1) ... of `pairs` pairs. */
+void ef_nn_conv_pairs_tab(int32_t *tab, const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t oc,
+                          int32_t pairs);
+
+/* For each channel pair of the job: the 2x2 dot over the columns (the loop of
+ * ef_conv_dot_2px_2ch_adv, biases as the start), requantization and SSAT stores of the 4 outputs,
+ * all in one asm function: ~60 instructions per pair besides the 15 per 4 column values, against
+ * ~100 with the store in C (register spills around the asm loop). job->dst and job->tab are not
+ * updated in the struct. */
+void ef_nn_conv_pairs_2x2(const ef_conv_pairs_job *job);
 
 /* ef_conv_output, out of line (src/ef_nn_conv_2px_s8.c): the tails of the DSP paths. */
 int8_t ef_nn_conv_output_any(int32_t acc, const int32_t *bias, int32_t oc, const int32_t *mult,

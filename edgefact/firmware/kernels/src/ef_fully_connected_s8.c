@@ -1,8 +1,5 @@
 /* FULLY_CONNECTED, per-tensor and per-channel requantization. */
 #include "internal/ef_nn_internal.h"
-#if defined(EF_NN_USE_DSP)
-#include "internal/ef_conv_2px.h" /* ef_nn_clamp_s8 */
-#endif
 
 static ef_status fc_check(const ef_fc_params *params, const ef_dims *in, const int8_t *input,
                           const ef_dims *fd, const int8_t *filter, const ef_dims *out,
@@ -268,34 +265,16 @@ static inline __attribute__((always_inline)) void fc_dot4_dsp(const int8_t *px, 
 #endif
 }
 
-/* ef_requantize's fast path (multiplier >= 0, shift <= -1, e = -1 - shift, pe = 2^e) plus the
- * output offset and one SSAT: bit-exact with fc_output up to the activation clamp, which
- * fc_run_dsp applies as a pass over the row (ef_nn_clamp_s8: clamp(ssat8(v)) = clamp(v)). */
-static inline int8_t fc_rq_fast(int32_t acc, int32_t m, int32_t e, uint32_t pe, int32_t zo)
-{
-    const int32_t h = (int32_t)(pe - ((uint32_t)acc >> 31));
-    const uint32_t lo = ((uint32_t)h << 31) | (1u << 30);
-    const int64_t kk = (int64_t)(((uint64_t)(uint32_t)(h >> 1) << 32) | lo);
-    const int32_t v = (int32_t)((kk + (int64_t)acc * m) >> 32) >> e;
-    return (int8_t)__ssat(v + zo, 8);
-}
-
 /* DSP body of fc_run (filter and input offsets 0, depth % 4 == 0): four units per pass with the
- * biases as the accumulators' start; when every unit is on ef_requantize's fast path (m >= 0,
- * shift <= -1) the requantization is fc_rq_fast (per-tensor terms hoisted) and a narrower
- * activation one clamp pass per row, else fc_output; the last 1-3 units through the one-unit dot
- * product. */
+ * biases as the accumulators' start; per-tensor requantization on ef_requantize's fast path
+ * (m >= 0, shift <= -1) with its per-layer terms hoisted and one SSAT when the activation is the
+ * full range, else fc_output; the last 1-3 units through the one-unit dot product. */
 static void fc_run_dsp(const ef_fc_params *params, const int32_t *mult, const int32_t *shift, int32_t qstep,
                        const int8_t *input, int32_t depth, const int8_t *filter, const int32_t *bias,
                        int32_t units, int32_t batches, int8_t *output)
 {
-    int fast = 1;
-    for (int32_t u = 0; u < (qstep ? units : 1); ++u) {
-        if (mult[u] < 0 || shift[u] > -1) {
-            fast = 0;
-        }
-    }
-    const int clamp = params->activation.min != -128 || params->activation.max != 127;
+    const int fast = qstep == 0 && mult[0] >= 0 && shift[0] <= -1 && params->activation.min == -128 &&
+                     params->activation.max == 127;
     const int32_t m = mult[0];
     const int32_t e = -1 - shift[0];
     const uint32_t pe = fast ? 1u << e : 0u;
@@ -312,23 +291,19 @@ static void fc_run_dsp(const ef_fc_params *params, const int32_t *mult, const in
                 acc[3] = bias[u + 3];
             }
             fc_dot4_dsp(x, filter + u * depth, depth, acc);
-            if (fast && qstep == 0) {
+            if (fast) {
                 for (int32_t k = 0; k < 4; ++k) {
-                    output[u + k] = fc_rq_fast(acc[k], m, e, pe, zo);
-                }
-            } else if (fast) {
-                for (int32_t k = 0; k < 4; ++k) {
-                    const int32_t ek = -1 - shift[u + k];
-                    output[u + k] = fc_rq_fast(acc[k], mult[u + k], ek, 1u << ek, zo);
+                    const int32_t h = (int32_t)(pe - ((uint32_t)acc[k] >> 31));
+                    const uint32_t lo = ((uint32_t)h << 31) | (1u << 30);
+                    const int64_t kk = (int64_t)(((uint64_t)(uint32_t)(h >> 1) << 32) | lo);
+                    const int32_t v = (int32_t)((kk + (int64_t)acc[k] * m) >> 32) >> e;
+                    output[u + k] = (int8_t)__ssat(v + zo, 8);
                 }
             } else {
                 for (int32_t k = 0; k < 4; ++k) {
                     output[u + k] = fc_output(params, acc[k], 0, u + k, mult[(u + k) * qstep], shift[(u + k) * qstep]);
                 }
             }
-        }
-        if (fast && clamp && u > 0) {
-            ef_nn_clamp_s8(output, u, params->activation.min, params->activation.max);
         }
         for (; u < units; ++u) {
             const int32_t acc = ef_dot_s8_s8_offset(x, 0, filter + u * depth, depth);

@@ -215,6 +215,25 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     # negative control: SAL2 (two taps) stays a depthwise convolution
     "shift_sal2_3x3_s1_same": OpSpec("DEPTHWISE_CONV_2D", "shift",
                                      dict(h=7, w=7, c=4, k=3, stride=1, padding="SAME", taps=2, zero=0, scaled=True)),
+    # shift blocks (conv -> [max pool] -> shift -> conv): the shift's channels are grouped by tap
+    # (shift_layout), folded into both convolutions; copies (identity tables) and tables, MVE
+    # interior chunks with and without a tail, frames on every side, stride 2
+    "shift_block_sal_pool_c13": OpSpec("DEPTHWISE_CONV_2D", "shift_block",
+                                       dict(h=12, w=11, cin=5, c=13, cout=6, k=3, stride=1, pool=True, zero=0,
+                                            scaled=False, k2=1),
+                                       expected_ops=("CONV_2D", "MAX_POOL_2D", "DEPTHWISE_CONV_2D", "CONV_2D")),
+    "shift_block_sal_5x5_s2_c24": OpSpec("DEPTHWISE_CONV_2D", "shift_block",
+                                         dict(h=11, w=13, cin=3, c=24, cout=5, k=5, stride=2, pool=False, zero=0,
+                                              scaled=False, k2=3),
+                                         expected_ops=("CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D")),
+    "shift_block_scaled_zero_c19": OpSpec("DEPTHWISE_CONV_2D", "shift_block",
+                                          dict(h=9, w=8, cin=4, c=19, cout=7, k=3, stride=1, pool=False, zero=3,
+                                               scaled=True, k2=1),
+                                          expected_ops=("CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D")),
+    "shift_block_sal_c32": OpSpec("DEPTHWISE_CONV_2D", "shift_block",
+                                  dict(h=8, w=9, cin=4, c=32, cout=4, k=3, stride=1, pool=False, zero=0,
+                                       scaled=False, k2=1),
+                                  expected_ops=("CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D")),
     # FULLY_CONNECTED
     "fc_bias": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=20, n_out=7, bias=True, act="NONE")),
     "fc_bias_relu": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=33, n_out=10, bias=True, act="RELU")),
@@ -511,6 +530,35 @@ def _build_shift(
         return _act(tf, y, p.get("act", "NONE"))
 
     return f, [(1, p["h"], p["w"], c)]
+
+
+def _build_shift_block(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    """1x1 conv (relu) -> optional 2x2 max pool -> one-tap depthwise (as _build_shift, SAME) ->
+    k2 x k2 conv: the ShiftNet block whose shift channels the generator reorders."""
+    tf = _tf()
+    k, c = p["k"], p["c"]
+    w1 = tf.constant(_weights(rng, (1, 1, p["cin"], c), p["cin"]))
+    b1 = tf.constant(rng.normal(0, 0.2, c).astype(np.float32))
+    w = np.zeros((k * k, c), np.float32)
+    for ch in range(c - p["zero"]):
+        pos = rng.integers(k * k)
+        w[pos, ch] = rng.uniform(0.4, 1.6) * rng.choice([-1, 1]) if p["scaled"] else 1.0
+    wt = tf.constant(w.reshape(k, k, c, 1))
+    bs = tf.constant(rng.normal(0, 0.2, c).astype(np.float32) if p["scaled"] else np.zeros(c, np.float32))
+    k2 = p["k2"]
+    w2 = tf.constant(_weights(rng, (k2, k2, c, p["cout"]), k2 * k2 * c))
+    s = p["stride"]
+
+    def f(x: Any) -> Any:
+        y = tf.nn.relu(tf.nn.conv2d(x, w1, strides=1, padding="SAME") + b1)
+        if p["pool"]:
+            y = tf.nn.max_pool2d(y, ksize=2, strides=2, padding="VALID")
+        y = tf.nn.depthwise_conv2d(y, wt, strides=(1, s, s, 1), padding="SAME") + bs
+        return tf.nn.conv2d(y, w2, strides=1, padding="SAME")
+
+    return f, [(1, p["h"], p["w"], p["cin"])]
 
 
 def _build_fc(
@@ -966,6 +1014,7 @@ _BUILDERS: dict[
     "conv": _build_conv,
     "dw": _build_dw,
     "shift": _build_shift,
+    "shift_block": _build_shift_block,
     "fc": _build_fc,
     "pool": _build_pool,
     "binary": _build_binary,

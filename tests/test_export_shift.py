@@ -15,7 +15,8 @@ from edgefact.export import quant
 from edgefact.export.codegen import generate_c
 from edgefact.export.lowering import lower
 from edgefact.export.ops import get_op
-from edgefact.export.ops.shift import gather_offsets, single_taps, tables
+from edgefact.export.ops.shift import gather_offsets, runs, single_taps, tables
+from edgefact.export.shift_layout import group_shift_channels, shift_order
 from edgefact.export.tflite_model import load_tflite
 
 
@@ -92,3 +93,52 @@ def test_gather_offsets_are_relative_and_bounded() -> None:
     c = 4
     assert raw.tolist() == [(-10 - 1) * c + 0, 0 * c + 1, (10 + 1) * c + 2, 3]
     assert gather_offsets(np.array([0, 8]), 3, (1, 1), 40_000) is None  # would not fit 16 bits
+
+
+def test_runs_join_neighbours_with_one_tap_and_table_and_mark_identity_copies() -> None:
+    ident = np.arange(256, dtype=np.uint8).view(np.int8)
+    luts = np.stack([ident, np.full(256, 5, np.int8)])
+    taps = np.array([4, 4, 4, 0, -1, -1, 4], np.int16)  # 3x3: centre x3, top-left, two zero kernels, centre
+    index = np.array([0, 0, 0, 0, 1, 1, 0], np.uint8)
+    border = np.array([-128, -128, -128, -128, 5, 5, -128], np.int8)
+    rows = runs(taps, index, luts, border, 3)
+    assert rows.tolist() == [[0, 3, 257, -1, -128], [3, 1, 0, -1, -128], [4, 2, -1, 1, 5], [6, 1, 257, -1, -128]]
+
+
+def test_shift_order_groups_by_tap_then_weight_and_bias() -> None:
+    f = np.zeros((1, 3, 3, 6), np.int8)
+    for ch, (tap, w) in enumerate([(4, 127), (0, 127), (4, 127), (0, 64), (8, 127), (0, 127)]):
+        f[0, tap // 3, tap % 3, ch] = w
+    order = shift_order(f, None, None)
+    assert order is not None and order.tolist() == [3, 1, 5, 0, 2, 4]  # tap 0 (weight 64 first), 4, 8
+    f[0, 0, 0, 0] = 1  # two taps: not a shift
+    assert shift_order(f, None, None) is None
+
+
+@pytest.mark.parametrize("case", ["shift_block_sal_pool_c13", "shift_block_sal_c32", "shift_block_scaled_zero_c19"])
+def test_shift_block_channels_are_grouped_into_one_run_per_tap(case: str) -> None:
+    model = load_tflite(get_opmodel(case))
+    _, done = group_shift_channels(model)
+    graph = lower(model)
+    shift = next(la for la in graph.layers if la.kernel == "ef_shift_s8")
+    assert done == [shift.index]
+    taps = shift.args.runs[:, 2]
+    assert len(set(taps.tolist())) == len(taps) or "scaled" in case  # one run per tap (equal tables)
+    assert list(taps) == sorted(taps)  # in tap order
+    # the convolutions around it read / write the permuted channels: the depthwise filter's taps
+    # are sorted too, and the model still computes TFLite's outputs (host and emulator op tests)
+    filt = shift.args.conv
+    assert filt.input_dims.c == shift.args.runs[:, 1].sum()
+
+
+def test_a_shift_reading_the_model_input_keeps_its_channel_order() -> None:
+    model = load_tflite(get_opmodel("shift_sal_3x3_s1_same"))
+    out, done = group_shift_channels(model)
+    assert done == [] and out is model
+
+
+def test_identity_tables_become_copies_without_tables() -> None:
+    layer = lower(load_tflite(get_opmodel("shift_block_sal_c32"))).layers[1]
+    assert layer.kernel == "ef_shift_s8"
+    assert layer.args.luts.shape[0] == 0 and layer.args.params.num_tables == 0
+    assert np.all(layer.args.runs[:, 3] == -1) and "copies" in layer.describe

@@ -11,6 +11,11 @@ Python mirror of TFLite's arithmetic (:mod:`edgefact.export.quant`), and a const
 for the padding (``b_c`` alone). ``ef_shift_s8`` then does a strided table look-up per output
 value: no multiply, no requantization, 0 MACs. Channels with identical tables share one (a SAL
 layer has one table: every kernel is 1.0, quantized to the same int8 value with one scale).
+Where that table is the identity (a SAL whose input and output share scale and zero point, as the
+converter makes them) the channel is a copy. The kernel takes the channels as runs of consecutive
+channels with one tap and one table; :mod:`edgefact.export.shift_layout` orders the channels of a
+shift layer by tap beforehand (folding the order into the layers around it), so a run holds every
+channel of one shift and is one rectangle copy.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ if TYPE_CHECKING:
     from edgefact.export.ops.conv import ConvArgs
 
 KERNEL = "ef_shift_s8"
+RUN_FIELDS = 5  # EF_SHIFT_RUN_FIELDS
+_IDENTITY = np.arange(256, dtype=np.uint8).view(np.int8)
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ class ShiftParams(CStruct):
     filter: tuple[int, int]
     num_tables: int
     offset_base: int
+    num_runs: int
 
 
 @dataclass(frozen=True)
@@ -49,17 +57,16 @@ class ShiftArgs:
 
     params: ShiftParams
     conv: ConvArgs
-    taps: np.ndarray  # int16 per channel
+    runs: np.ndarray  # int16 [R, RUN_FIELDS]: c0, n, tap ((ky << 8) | kx or -1), table (-1: copy), border
     offsets: np.ndarray  # uint16 per channel: interior gather offset minus params.offset_base
-    tables: np.ndarray  # uint8 per channel
-    luts: np.ndarray  # int8 [T, 256]
-    border: np.ndarray  # int8 per channel
+    tables: np.ndarray  # uint8 per channel (read when luts has rows)
+    luts: np.ndarray  # int8 [T, 256]; T = 0 when every run is a copy
     conv_macs: int
     conv_weight_bytes: int
 
     @property
     def table_bytes(self) -> int:
-        return int(self.taps.nbytes + self.offsets.nbytes + self.tables.nbytes + self.luts.nbytes + self.border.nbytes)
+        return int(self.runs.nbytes + self.offsets.nbytes + self.tables.nbytes + self.luts.nbytes)
 
 
 def single_taps(filt: np.ndarray) -> np.ndarray | None:
@@ -115,6 +122,21 @@ def gather_offsets(taps: np.ndarray, kw: int, padding: tuple[int, int], width: i
     return rel.astype(np.uint16), base
 
 
+def runs(taps: np.ndarray, index: np.ndarray, luts: np.ndarray, border: np.ndarray, kw: int) -> np.ndarray:
+    """The kernel's runs: maximal spans of consecutive channels with one tap and one table, as
+    int16 rows (c0, n, (ky << 8) | kx or -1, table or -1 for an identity table, border value)."""
+    rows: list[list[int]] = []
+    for ch in range(len(taps)):
+        t = int(taps[ch])
+        tap = -1 if t < 0 else (t // kw) * 256 + t % kw
+        table = -1 if np.array_equal(luts[index[ch]], _IDENTITY) else int(index[ch])
+        if rows and rows[-1][2] == tap and rows[-1][3] == table:
+            rows[-1][1] += 1
+        else:
+            rows.append([ch, 1, tap, table, int(border[ch])])
+    return np.array(rows, dtype=np.int16).reshape(-1, RUN_FIELDS)
+
+
 def make_shift(layer: Layer, filt: np.ndarray, bias: np.ndarray | None) -> bool:
     """Turn a lowered depthwise layer (``layer.args`` a ConvArgs) into a shift layer when its
     filter allows; True if it did."""
@@ -127,13 +149,18 @@ def make_shift(layer: Layer, filt: np.ndarray, bias: np.ndarray | None) -> bool:
                                  p.input_offset, p.output_offset, p.activation)
     _, kh, kw, _ = filt.shape
     offsets = gather_offsets(taps.astype(np.int64), kw, p.padding, conv.input_dims.w)
-    if luts.shape[0] == 0 or offsets is None:
+    if luts.shape[0] == 0 or offsets is None or kw > 256:
         return False
-    args = ShiftArgs(ShiftParams(p.stride, p.padding, (kh, kw), luts.shape[0], offsets[1]), conv, taps, offsets[0],
-                     index, luts, border, layer.macs, layer.weight_bytes)
+    run_rows = runs(taps, index, luts, border, kw)
+    copies = bool(np.all(run_rows[:, 3] < 0))
+    if copies:  # every channel a copy: no tables at all
+        luts, index = np.zeros((0, 256), np.int8), np.zeros_like(index)
+    args = ShiftArgs(ShiftParams(p.stride, p.padding, (kh, kw), luts.shape[0], offsets[1], len(run_rows)), conv,
+                     run_rows, offsets[0], index, luts, layer.macs, layer.weight_bytes)
     n_shift = int(np.count_nonzero(taps >= 0))
+    how = "copies" if copies else f"{luts.shape[0]} table(s)"
     layer.describe = (f"shift {kh}x{kw} s{p.stride[0]}: {n_shift} shifted + {len(taps) - n_shift} constant "
-                      f"channels, {luts.shape[0]} table(s); " + layer.describe)
+                      f"channels in {len(run_rows)} runs, {how}; " + layer.describe)
     use_shift(layer, args)
     return True
 
@@ -152,18 +179,18 @@ def emit(layer: Layer, pos: int, em: EmitContext) -> Emission:
     a: ShiftArgs = layer.args
     e = Emission()
     L = layer.sym
-    packed = np.where(a.taps >= 0, (a.taps // a.params.filter[1]) * 256 + a.taps % a.params.filter[1], -1)
-    taps = em.const_array(layer, "taps", packed.astype(np.int16), "int16_t", "tap ((ky << 8) | kx, -1: none) per channel")
+    runs_c = em.const_array(layer, "runs", a.runs.reshape(-1), "int16_t",
+                            "runs: first channel, channels, tap ((ky << 8) | kx, -1: none), table (-1: copy), border")
     offs = em.const_array(layer, "offsets", a.offsets, "uint16_t", "interior gather offset per channel")
     idx = em.const_array(layer, "tables", a.tables, "uint8_t", "look-up table per channel")
-    luts = em.const_array(layer, "luts", a.luts, "int8_t", "output per input byte (requantized one-tap products)")
-    border = em.const_array(layer, "border", a.border, "int8_t", "output where the tap reads padding")
+    luts = (em.const_array(layer, "luts", a.luts, "int8_t", "output per input byte (requantized one-tap products)")
+            if a.luts.shape[0] else "0")
     e.decls += a.params.c_define(f"{L}_params")
     d_in = dims_decl(e, layer, "input_dims", a.conv.input_dims)
     d_out = dims_decl(e, layer, "output_dims", a.conv.output_dims)
     em.check_size(layer, layer.inputs[0], layer.input_shapes[0])
     em.check_size(layer, layer.output, layer.output_shape)
     x, y = em.ptr(layer.inputs[0], False), em.ptr(layer.output, True)
-    e.calls = [f"st = ef_shift_s8(&{L}_params, {d_in}, {x}, {taps}, {offs}, {idx}, {luts}, {border},",
+    e.calls = [f"st = ef_shift_s8(&{L}_params, {d_in}, {x}, {runs_c}, {offs}, {idx}, {luts},",
                f"                 {d_out}, {y});"]
     return e

@@ -125,33 +125,35 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
                                    const ef_dims *output_dims, int8_t *output);
 
 /** @brief A shift layer: DEPTHWISE_CONV_2D (depth multiplier 1) whose kernels have at most one
- *         non-zero tap each, as one table look-up per output value (0 MACs).
+ *         non-zero tap each, as copies and table look-ups (0 MACs).
  *
- *  output[b, oy, ox, c] = luts[tables[c] * 256 + (uint8_t)input[b, iy, ix, c]] with
- *  iy = oy * stride.h - padding.h + (taps[c] >> 8), ix = ox * stride.w - padding.w +
- *  (taps[c] & 0xFF), and border[c] where (iy, ix) falls outside the input or taps[c] is -1
- *  (an all-zero kernel). The generator folds the tap weight, the bias, the requantization and
- *  the activation of each channel into its table, so the result is bit-exact with the
- *  depthwise convolution. Where every channel's tap is inside the input (the interior), channel
- *  c of output pixel (oy, ox) reads input + ((oy * stride.h) * w + ox * stride.w) * c_total +
- *  offset_base + offsets[c] instead (a channel without a tap reads its own pixel through a
- *  table filled with its border value), one gather per value. No scratch.
- *  @param params      stride, padding (top/left) and filter size (kh, kw) of the convolution
+ *  The channels form runs (EF_SHIFT_RUN_FIELDS int16 each: c0, n, tap, table, border) of
+ *  consecutive channels sharing a tap and a table, in channel order. For channel c of run r:
+ *  output[b, oy, ox, c] = T_r((uint8_t)input[b, iy, ix, c]) with iy = oy * stride.h -
+ *  padding.h + (tap >> 8), ix = ox * stride.w - padding.w + (tap & 0xFF), where T_r is the
+ *  identity (table -1, a copy) or luts[table * 256 + byte]; the run's border value where (iy,
+ *  ix) falls outside the input or the tap is -1 (an all-zero kernel). The generator folds the
+ *  tap weight, the bias, the requantization and the activation of each channel into its table,
+ *  so the result is bit-exact with the depthwise convolution. Helium gathers the interior
+ *  (every channel's tap inside the input): channel c of output pixel (oy, ox) reads input +
+ *  ((oy * stride.h) * w + ox * stride.w) * c_total + offset_base + offsets[c] (a channel
+ *  without a tap reads its own pixel through a constant table) and, when num_tables > 0,
+ *  looks it up in table tables[c] (an identity table for the channels of a copy run). No scratch.
+ *  @param params      stride, padding (top/left), filter size (kh, kw), table and run counts
  *  @param input_dims  input shape [n, h, w, c]
  *  @param input       input tensor (int8, NHWC)
- *  @param taps        c values: (ky << 8) | kx of the channel's non-zero tap, or -1
+ *  @param runs        num_runs x EF_SHIFT_RUN_FIELDS values (see above)
  *  @param offsets     c values: the interior gather offsets (see above)
- *  @param tables      c values: the channel's table index
- *  @param luts        256 int8 values per table, indexed by the input byte
- *  @param border      c values: the output where the tap reads padding (the bias requantized)
+ *  @param tables      c values: the channel's table index (read when num_tables > 0)
+ *  @param luts        256 int8 values per table, indexed by the input byte (NULL if num_tables is 0)
  *  @param output_dims output shape [n, out_h, out_w, c]
  *  @param output      output tensor (int8, NHWC; must not overlap the input)
  *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (shapes inconsistent with the stride and padding);
- *          EF_ERR_PARAM (stride, padding, filter size, table count, a tap or a table index out
- *          of range). */
+ *          EF_ERR_PARAM (stride, padding, filter size, table or run count, runs not covering the
+ *          channels in order, a tap, table index or border value out of range). */
 ef_status ef_shift_s8(const ef_shift_params *params, const ef_dims *input_dims, const int8_t *input,
-                      const int16_t *taps, const uint16_t *offsets, const uint8_t *tables, const int8_t *luts,
-                      const int8_t *border, const ef_dims *output_dims, int8_t *output);
+                      const int16_t *runs, const uint16_t *offsets, const uint8_t *tables, const int8_t *luts,
+                      const ef_dims *output_dims, int8_t *output);
 
 /** @brief TRANSPOSE_CONV (TFLite Micro's int8 arithmetic: the int32 sum over every input pixel
  *         and tap that lands on an output element, plus the bias, requantized per output

@@ -109,9 +109,14 @@ typedef struct {
     ef_tile stride;
     ef_tile padding;        /**< top / left */
     ef_tile filter;         /**< kernel height / width (the taps index this window) */
-    int32_t num_tables;     /**< look-up tables (1..256); 1: every channel shares table 0 */
+    int32_t num_tables;     /**< look-up tables (0..256); 0: every run is a copy, 1: every channel shares table 0 */
     int32_t offset_base;    /**< added to the interior pixel's input address before offsets[c] */
+    int32_t num_runs;       /**< runs of consecutive channels with one tap and table (1..c) */
 } ef_shift_params;
+
+/** int16 fields per run of ef_shift_s8: first channel, channel count, tap ((ky << 8) | kx, -1:
+ *  none), table (-1: a copy), border value (the output where the tap reads padding). */
+#define EF_SHIFT_RUN_FIELDS 5
 
 /** AVERAGE_POOL_2D / MAX_POOL_2D (input and output share scale and zero point, as in TFLite). */
 typedef struct {

@@ -1,146 +1,445 @@
 /*
  * Shift layer: a DEPTHWISE_CONV_2D whose kernels have at most one non-zero tap each (a hardened
- * shift attention layer), run as one table look-up per output value. The generator folds the
- * tap's weight, the bias and TFLite's requantization of each channel into a 256-entry table
- * (indexed by the input byte) and a border value (the output where the tap reads padding), so
- * the kernel neither multiplies nor requantizes: 0 MACs, bit-exact by construction.
+ * shift attention layer), run as copies and table look-ups. The generator folds the tap's
+ * weight, the bias and TFLite's requantization of each channel into a 256-entry table (indexed
+ * by the input byte); where that table is the identity (a SAL whose input and output share
+ * their quantization) the channel is a plain copy. Output channel c of pixel (oy, ox) is
+ * table_c(input[oy * sh - ph + ky_c, ox * sw - pw + kx_c, c]), or the channel's border value
+ * where that position is padding: 0 MACs, bit-exact by construction.
  *
- * Interior output pixels (every channel's tap inside the input) read channel c at
- * pixel_base + offset_base + offsets[c], offsets precomputed by the generator (a channel with no
- * tap reads its own pixel through a constant table), so the loop over channels is uniform:
- * gather, look up, store contiguous outputs. On Helium 8 channels per step (VLDRB gathers for the
- * input and the table); elsewhere four per iteration, packed into one word store. Border pixels
- * check each channel's tap against the input bounds.
+ * The generator describes the channels as runs: consecutive channels with the same tap and
+ * table (it orders the channels of a shift layer by tap, folding the order into the layers
+ * around it, so a run holds every channel of one shift). A run is a rectangle copy: every
+ * output pixel of its valid rectangle reads the same n consecutive bytes of one input pixel,
+ * the rest of the output gets the run's border value. Scalar cores go run by run, row by row,
+ * with copies specialised by the run's width (byte, halfword, word moves at the pixel stride).
+ * Helium gathers interior pixels (every tap inside the input) through per-channel offsets, 8
+ * channels per step (VLDRB gathers, a second gather for the table), and runs the frame of
+ * border pixels run by run.
  */
 #include <string.h>
 
 #include "internal/ef_nn_internal.h"
 
-/* Rows / columns o in [lo, hi) for which o * stride + off_min >= 0 and o * stride + off_max < size. */
-static void interior_range(int32_t off_min, int32_t off_max, int32_t stride, int32_t size, int32_t out,
-                           int32_t *lo, int32_t *hi)
+typedef struct {
+    const int8_t *in;  /* this batch's input */
+    int8_t *out;       /* this batch's output */
+    const uint8_t *luts;
+    int32_t h, w, c, oh, ow, sh, sw, ph, pw;
+} shift_geom;
+
+/* Output positions o in [0, out) whose input position o * stride + off lies in [0, size): [*lo, *hi). */
+static void valid_range(int32_t off, int32_t stride, int32_t size, int32_t out, int32_t *lo, int32_t *hi)
 {
-    int32_t a = 0;
-    while (a < out && a * stride + off_min < 0) {
-        ++a;
-    }
-    int32_t b = a;
-    while (b < out && b * stride + off_max < size) {
-        ++b;
-    }
+    int32_t a = off >= 0 ? 0 : (stride - 1 - off) / stride;
+    int32_t b = size - 1 - off < 0 ? 0 : (size - 1 - off) / stride + 1;
+    a = EF_MIN(a, out);
+    b = EF_MIN(b, out);
     *lo = a;
-    *hi = b;
+    *hi = EF_MAX(a, b);
 }
 
-#if !defined(EF_NN_USE_MVE)
-/* One border pixel, scalar: each channel checks its tap against the input bounds and reads
- * through the interior offsets from `base` (the pixel's gather base, which may lie outside the
- * input: only in-bounds reads happen). iy0, ix0: the window's top-left input position. */
-static void border_pixel(const ef_dims *in, uintptr_t base, int32_t iy0, int32_t ix0, const int16_t *taps,
-                         const uint16_t *offsets, const uint8_t *tables, const int8_t *luts, const int8_t *border,
-                         int8_t *dst)
+static inline uint32_t ld32(const int8_t *p)
 {
-    const uint32_t h = (uint32_t)in->h;
-    const uint32_t w = (uint32_t)in->w;
-    const int32_t C = in->c;
-    for (int32_t c = 0; c < C; ++c) {
-        const int32_t t = taps[c];
-        int8_t v = border[c];
-        if (t >= 0 && (uint32_t)(iy0 + (t >> 8)) < h && (uint32_t)(ix0 + (t & 0xFF)) < w) {
-            const uint8_t x = *(const uint8_t *)(base + offsets[c]);
-            v = luts[(int32_t)tables[c] * 256 + x];
-        }
-        dst[c] = v;
-    }
-}
-#endif
-
-#if defined(EF_NN_USE_MVE)
-/* Interior pixel, Helium: 8 channels per step (gather the inputs, gather from the table, store
- * contiguous), the tail predicated. */
-static void interior_pixel(const int8_t *src, const uint16_t *offsets, const uint8_t *tables, const int8_t *luts,
-                           int32_t single, int32_t C, int8_t *dst)
-{
-    const uint8_t *s = (const uint8_t *)src;
-    const uint8_t *lut = (const uint8_t *)luts;
-    uint8_t *d = (uint8_t *)dst;
-    int32_t c = 0;
-    if (single) {
-        for (; c + 8 <= C; c += 8) {
-            const uint16x8_t x = vldrbq_gather_offset_u16(s, vldrhq_u16(offsets + c));
-            vstrbq_u16(d + c, vldrbq_gather_offset_u16(lut, x));
-        }
-    } else {
-        for (; c + 8 <= C; c += 8) {
-            const uint16x8_t x = vldrbq_gather_offset_u16(s, vldrhq_u16(offsets + c));
-            const uint16x8_t t = vshlq_n_u16(vldrbq_u16(tables + c), 8);
-            vstrbq_u16(d + c, vldrbq_gather_offset_u16(lut, vaddq_u16(x, t)));
-        }
-    }
-    if (c < C) {
-        const mve_pred16_t p = vctp16q((uint32_t)(C - c));
-        uint16x8_t x = vldrbq_gather_offset_z_u16(s, vldrhq_z_u16(offsets + c, p), p);
-        x = vaddq_x_u16(x, vshlq_n_u16(vldrbq_z_u16(tables + c, p), 8), p);
-        vstrbq_p_u16(d + c, vldrbq_gather_offset_z_u16(lut, x, p), p);
-    }
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
 }
 
-/* Border pixel, Helium: the interior gather with the lanes whose tap falls outside masked off
- * and replaced by the border value. `base` is the pixel's gather base (may lie outside the
- * input: only in-bounds lanes are loaded). */
-static void border_pixel_mve(const ef_dims *in, uintptr_t base, int32_t iy0, int32_t ix0, const int16_t *taps,
-                             const uint16_t *offsets, const uint8_t *tables, const int8_t *luts,
-                             const int8_t *border, int8_t *dst)
+static inline void st32(int8_t *p, uint32_t v)
 {
-    const int32_t C = in->c;
-    const uint8_t *lut = (const uint8_t *)luts;
-    for (int32_t c = 0; c < C; c += 8) {
-        const mve_pred16_t p = vctp16q((uint32_t)(C - c));
-        const int16x8_t t = vldrhq_z_s16(taps + c, p);
-        const uint16x8_t iy = vreinterpretq_u16_s16(vaddq_n_s16(vshrq_n_s16(t, 8), (int16_t)iy0));
-        const uint16x8_t ix = vreinterpretq_u16_s16(vaddq_n_s16(vandq_s16(t, vdupq_n_s16(0xFF)), (int16_t)ix0));
-        const mve_pred16_t ok = (mve_pred16_t)(p & vcmpgeq_n_s16(t, 0) & vcmphiq_u16(vdupq_n_u16((uint16_t)in->h), iy) &
-                                               vcmphiq_u16(vdupq_n_u16((uint16_t)in->w), ix));
-        uint16x8_t x = vldrbq_gather_offset_z_u16((const uint8_t *)base, vldrhq_z_u16(offsets + c, p), ok);
-        x = vaddq_x_u16(x, vshlq_n_u16(vldrbq_z_u16(tables + c, p), 8), p);
-        const uint16x8_t y = vldrbq_gather_offset_z_u16(lut, x, ok);
-        const uint16x8_t b = vldrbq_z_u16((const uint8_t *)border + c, p);
-        vstrbq_p_u16((uint8_t *)dst + c, vpselq_u16(y, b, ok), p);
+    memcpy(p, &v, 4);
+}
+
+static inline uint16_t ld16(const int8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+static inline void st16(int8_t *p, uint16_t v)
+{
+    memcpy(p, &v, 2);
+}
+
+/* The copy, fill and look-up loops below work on a rectangle of `rows` x `cols` output pixels
+ * of one run: n bytes per pixel, output pixels ds bytes apart and rows dr apart, input pixels ss
+ * and rows sr apart. A pixel's n bytes move as words (halfwords below 4), the last one
+ * overlapping the one before where n is not a multiple (every byte written is the run's own). */
+
+static void fill_rect(int8_t *d, int32_t n, int32_t cols, int32_t rows, int32_t ds, int32_t dr, int8_t v)
+{
+    if (cols <= 0 || rows <= 0) {
+        return;
+    }
+    const uint32_t w = 0x01010101u * (uint8_t)v;
+    const int32_t end = cols * ds;
+    const int32_t t = n >= 4 ? n - 4 : (n >= 2 ? n - 2 : 0);
+    for (int32_t r = 0; r < rows; ++r, d += dr) {
+        int8_t *dt = d + t;
+        if (n == 1) {
+            for (int32_t i = 0; i < end; i += ds) {
+                d[i] = v;
+            }
+        } else if (n < 4) {
+            for (int32_t i = 0; i < end; i += ds) {
+                st16(d + i, (uint16_t)w);
+                st16(dt + i, (uint16_t)w);
+            }
+        } else if (n <= 8) {
+            for (int32_t i = 0; i < end; i += ds) {
+                st32(d + i, w);
+                st32(dt + i, w);
+            }
+        } else {
+            for (int32_t i = 0; i < end; i += ds) {
+                for (int32_t j = 0; j < t; j += 4) {
+                    st32(d + i + j, w);
+                }
+                st32(dt + i, w);
+            }
+        }
     }
 }
-#else
-/* Interior pixel, scalar: four channels per iteration, one word store. */
-static void interior_pixel(const int8_t *src, const uint16_t *offsets, const uint8_t *tables, const int8_t *luts,
-                           int32_t single, int32_t C, int8_t *dst)
+
+static void copy_rect(int8_t *d, const int8_t *s, int32_t n, int32_t cols, int32_t rows, int32_t ds, int32_t ss,
+                      int32_t dr, int32_t sr)
 {
-    const uint8_t *lut = (const uint8_t *)luts;
-    int32_t c = 0;
-    if (single) {
-        for (; c + 4 <= C; c += 4) {
-            const uint32_t a = lut[(uint8_t)src[offsets[c]]];
-            const uint32_t b = lut[(uint8_t)src[offsets[c + 1]]];
-            const uint32_t d = lut[(uint8_t)src[offsets[c + 2]]];
-            const uint32_t e = lut[(uint8_t)src[offsets[c + 3]]];
-            const uint32_t w = a | (b << 8) | (d << 16) | (e << 24);
-            memcpy(dst + c, &w, 4);
-        }
-        for (; c < C; ++c) {
-            dst[c] = (int8_t)lut[(uint8_t)src[offsets[c]]];
+    if (cols <= 0 || rows <= 0) {
+        return;
+    }
+    const int32_t t = n >= 4 ? n - 4 : (n >= 2 ? n - 2 : 0);
+    if (ss != ds) { /* stride > 1 */
+        for (int32_t r = 0; r < rows; ++r, d += dr, s += sr) {
+            int8_t *dp = d;
+            const int8_t *sp = s;
+            for (int32_t k = 0; k < cols; ++k, dp += ds, sp += ss) {
+                if (n < 4) {
+                    dp[0] = sp[0];
+                    if (n > 1) {
+                        st16(dp + t, ld16(sp + t));
+                    }
+                } else {
+                    for (int32_t j = 0; j < t; j += 4) {
+                        st32(dp + j, ld32(sp + j));
+                    }
+                    st32(dp + t, ld32(sp + t));
+                }
+            }
         }
         return;
     }
-    for (; c < C; ++c) {
-        dst[c] = (int8_t)lut[(int32_t)tables[c] * 256 + (uint8_t)src[offsets[c]]];
+    const int32_t end = cols * ds;
+    switch (n) {
+    case 1:
+        for (int32_t r = 0; r < rows; ++r, d += dr, s += sr) {
+            int32_t i = 0;
+            for (; i + ds < end; i += 2 * ds) {
+                const int8_t a = s[i];
+                const int8_t b = s[i + ds];
+                d[i] = a;
+                d[i + ds] = b;
+            }
+            if (i < end) {
+                d[i] = s[i];
+            }
+        }
+        return;
+    case 2:
+        for (int32_t r = 0; r < rows; ++r, d += dr, s += sr) {
+            int32_t i = 0;
+            for (; i + ds < end; i += 2 * ds) {
+                const uint16_t a = ld16(s + i);
+                const uint16_t b = ld16(s + i + ds);
+                st16(d + i, a);
+                st16(d + i + ds, b);
+            }
+            if (i < end) {
+                st16(d + i, ld16(s + i));
+            }
+        }
+        return;
+    case 4:
+        for (int32_t r = 0; r < rows; ++r, d += dr, s += sr) {
+            int32_t i = 0;
+            for (; i + ds < end; i += 2 * ds) {
+                const uint32_t a = ld32(s + i);
+                const uint32_t b = ld32(s + i + ds);
+                st32(d + i, a);
+                st32(d + i + ds, b);
+            }
+            if (i < end) {
+                st32(d + i, ld32(s + i));
+            }
+        }
+        return;
+    case 3:
+        for (int32_t r = 0; r < rows; ++r, d += dr, s += sr) {
+            int8_t *dt = d + 1;
+            const int8_t *st = s + 1;
+            for (int32_t i = 0; i < end; i += ds) {
+                const uint16_t a = ld16(s + i);
+                const uint16_t b = ld16(st + i);
+                st16(d + i, a);
+                st16(dt + i, b);
+            }
+        }
+        return;
+    default:
+        break;
+    }
+    if (n <= 8) {
+        for (int32_t r = 0; r < rows; ++r, d += dr, s += sr) {
+            int8_t *dt = d + t;
+            const int8_t *st = s + t;
+            for (int32_t i = 0; i < end; i += ds) {
+                const uint32_t a = ld32(s + i);
+                const uint32_t b = ld32(st + i);
+                st32(d + i, a);
+                st32(dt + i, b);
+            }
+        }
+    } else if (n <= 12) {
+        for (int32_t r = 0; r < rows; ++r, d += dr, s += sr) {
+            int8_t *dt = d + t;
+            const int8_t *st = s + t;
+            for (int32_t i = 0; i < end; i += ds) {
+                const uint32_t a = ld32(s + i);
+                const uint32_t b = ld32(s + i + 4);
+                const uint32_t c = ld32(st + i);
+                st32(d + i, a);
+                st32(d + i + 4, b);
+                st32(dt + i, c);
+            }
+        }
+    } else {
+        for (int32_t r = 0; r < rows; ++r, d += dr, s += sr) {
+            int8_t *dt = d + t;
+            const int8_t *st = s + t;
+            for (int32_t i = 0; i < end; i += ds) {
+                for (int32_t j = 0; j < t; j += 4) {
+                    st32(d + i + j, ld32(s + i + j));
+                }
+                st32(dt + i, ld32(st + i));
+            }
+        }
+    }
+}
+
+/* As copy_rect, every byte through the table lut. */
+static void lut_rect(int8_t *d, const int8_t *s, int32_t n, int32_t cols, int32_t rows, int32_t ds, int32_t ss,
+                     int32_t dr, int32_t sr, const uint8_t *lut)
+{
+    for (int32_t r = 0; r < rows; ++r, d += dr, s += sr) {
+        int8_t *dp = d;
+        const int8_t *sp = s;
+#if defined(EF_NN_USE_MVE)
+        for (int32_t k = 0; k < cols; ++k, dp += ds, sp += ss) {
+            for (int32_t j = 0; j < n; j += 16) {
+                const mve_pred16_t q = vctp8q((uint32_t)(n - j));
+                const uint8x16_t x = vldrbq_z_u8((const uint8_t *)sp + j, q);
+                vstrbq_p_u8((uint8_t *)dp + j, vldrbq_gather_offset_z_u8(lut, x, q), q);
+            }
+        }
+#else
+        for (int32_t k = 0; k < cols; ++k, dp += ds, sp += ss) {
+            for (int32_t j = 0; j < n; ++j) {
+                dp[j] = (int8_t)lut[(uint8_t)sp[j]];
+            }
+        }
+#endif
+    }
+}
+
+/* Run `run` over the output rectangle [y0, y1) x [x0, x1): a copy (or look-up) where its tap
+ * reads the input, its border value elsewhere. */
+static void run_rect(const shift_geom *g, const int16_t *run, int32_t y0, int32_t y1, int32_t x0, int32_t x1)
+{
+    if (y0 >= y1 || x0 >= x1) {
+        return;
+    }
+    const int32_t c0 = run[0];
+    const int32_t n = run[1];
+    const int32_t tap = run[2];
+    const int32_t table = run[3];
+    const int8_t border = (int8_t)run[4];
+    const int32_t C = g->c;
+    const int32_t ow = g->ow;
+    int32_t vy0 = y0;
+    int32_t vy1 = y0;
+    int32_t vx0 = x0;
+    int32_t vx1 = x0;
+    const int8_t *s = g->in;
+    if (tap >= 0) {
+        const int32_t ky = tap >> 8;
+        const int32_t kx = tap & 0xFF;
+        valid_range(ky - g->ph, g->sh, g->h, g->oh, &vy0, &vy1);
+        valid_range(kx - g->pw, g->sw, g->w, ow, &vx0, &vx1);
+        vy0 = EF_MIN(EF_MAX(vy0, y0), y1);
+        vy1 = EF_MAX(EF_MIN(vy1, y1), vy0);
+        vx0 = EF_MIN(EF_MAX(vx0, x0), x1);
+        vx1 = EF_MAX(EF_MIN(vx1, x1), vx0);
+        if (vx0 == vx1) {
+            vy1 = vy0;
+        }
+        if (vy0 < vy1) {
+            s = g->in + ((vy0 * g->sh + ky - g->ph) * g->w + vx0 * g->sw + kx - g->pw) * C + c0;
+        }
+    }
+    const int32_t dr = ow * C;
+    int8_t *d = g->out + (y0 * ow + x0) * C + c0;
+    fill_rect(d, n, x1 - x0, vy0 - y0, C, dr, border);
+    int8_t *dv = d + (vy0 - y0) * dr;
+    fill_rect(dv, n, vx0 - x0, vy1 - vy0, C, dr, border);
+    fill_rect(dv + (vx1 - x0) * C, n, x1 - vx1, vy1 - vy0, C, dr, border);
+    fill_rect(d + (vy1 - y0) * dr, n, x1 - x0, y1 - vy1, C, dr, border);
+    if (vy0 < vy1) {
+        const int32_t sr = g->sh * g->w * C;
+        if (table < 0) {
+            copy_rect(dv + (vx0 - x0) * C, s, n, vx1 - vx0, vy1 - vy0, C, g->sw * C, dr, sr);
+        } else {
+            lut_rect(dv + (vx0 - x0) * C, s, n, vx1 - vx0, vy1 - vy0, C, g->sw * C, dr, sr,
+                     g->luts + table * 256);
+        }
+    }
+}
+
+#if defined(EF_NN_USE_MVE)
+/* Helium frame limits: border rows / columns and channels for which the per-chunk predicates
+ * fit on the stack (beyond them the frame runs run by run). */
+#define SHIFT_MVE_EDGES 4
+#define SHIFT_MVE_CHUNKS 16
+
+/* Interior pixels of one output row, identity or single table, K (1..4) full chunks of 8
+ * channels (offsets kept in registers across the row). */
+#define EF_SHIFT_G(o) (lut ? vldrbq_gather_offset_u16(lut, vldrbq_gather_offset_u16(s, o)) \
+                           : vldrbq_gather_offset_u16(s, o))
+#define EF_SHIFT_ROW(BODY)                                                     \
+    for (int32_t k = 0; k < count; ++k, src += src_step, dst += C) {           \
+        const uint8_t *s = (const uint8_t *)src;                               \
+        uint8_t *d = (uint8_t *)dst;                                           \
+        BODY                                                                   \
+    }
+static void interior_rows_fast(const int8_t *src, int32_t src_step, const uint16_t *offsets, const uint8_t *lut,
+                               int32_t chunks, int32_t count, int32_t C, int8_t *dst)
+{
+    const uint16x8_t o0 = vldrhq_u16(offsets);
+    if (chunks == 1) {
+        EF_SHIFT_ROW(vstrbq_u16(d, EF_SHIFT_G(o0));)
+        return;
+    }
+    const uint16x8_t o1 = vldrhq_u16(offsets + 8);
+    if (chunks == 2) {
+        EF_SHIFT_ROW(vstrbq_u16(d, EF_SHIFT_G(o0)); vstrbq_u16(d + 8, EF_SHIFT_G(o1));)
+        return;
+    }
+    const uint16x8_t o2 = vldrhq_u16(offsets + 16);
+    if (chunks == 3) {
+        EF_SHIFT_ROW(vstrbq_u16(d, EF_SHIFT_G(o0)); vstrbq_u16(d + 8, EF_SHIFT_G(o1));
+                     vstrbq_u16(d + 16, EF_SHIFT_G(o2));)
+        return;
+    }
+    const uint16x8_t o3 = vldrhq_u16(offsets + 24);
+    EF_SHIFT_ROW(vstrbq_u16(d, EF_SHIFT_G(o0)); vstrbq_u16(d + 8, EF_SHIFT_G(o1));
+                 vstrbq_u16(d + 16, EF_SHIFT_G(o2)); vstrbq_u16(d + 24, EF_SHIFT_G(o3));)
+}
+#undef EF_SHIFT_ROW
+#undef EF_SHIFT_G
+
+/* A frame pixel, Helium: the gather of pixel_mve with the lanes off rp[j] & cp[j] (row and
+ * column validity per chunk, each limited to the channels) taking the border value; tp[j]: the
+ * chunk's channels. bord may be read up to the next multiple of 8 channels. */
+static void frame_pixel(uintptr_t base, const uint16_t *offsets, const uint8_t *tables, const uint8_t *lut,
+                        int32_t num_tables, const uint16_t *rp, const uint16_t *cp, const uint16_t *tp,
+                        const int8_t *bord, int32_t chunks, int8_t *dst)
+{
+    const uint8_t *s = (const uint8_t *)base;
+    uint8_t *d = (uint8_t *)dst;
+    const uint8_t *bo = (const uint8_t *)bord;
+    if (num_tables == 0) {
+        for (int32_t j = 0; j < chunks; ++j, offsets += 8, d += 8, bo += 8) {
+            const mve_pred16_t p = (mve_pred16_t)(rp[j] & cp[j]);
+            const uint16x8_t x = vldrbq_gather_offset_z_u16(s, vldrhq_z_u16(offsets, p), p);
+            vstrbq_p_u16(d, vpselq_u16(x, vldrbq_u16(bo), p), (mve_pred16_t)tp[j]);
+        }
+        return;
+    }
+    for (int32_t j = 0, c = 0; j < chunks; ++j, c += 8) {
+        const mve_pred16_t p = (mve_pred16_t)(rp[j] & cp[j]);
+        uint16x8_t x = vldrbq_gather_offset_z_u16(s, vldrhq_z_u16(offsets + c, p), p);
+        if (num_tables > 1) {
+            x = vaddq_x_u16(x, vshlq_n_u16(vldrbq_z_u16(tables + c, p), 8), p);
+        }
+        x = vldrbq_gather_offset_z_u16(lut, x, p);
+        vstrbq_p_u16(d + c, vpselq_u16(x, vldrbq_u16(bo + c), p), (mve_pred16_t)tp[j]);
+    }
+}
+
+/* One pixel, Helium: 8 channels per gather through the offsets from `base` (which may lie
+ * outside the input: lanes off the predicate are not loaded), then the table (none:
+ * num_tables 0; table 0; per-channel tables); lanes off `rp` / `cp` (row / column validity per
+ * chunk, NULL: all valid) take the border value. */
+static void pixel_mve(uintptr_t base, const uint16_t *offsets, const uint8_t *tables, const uint8_t *lut,
+                      int32_t num_tables, const uint16_t *rp, const uint16_t *cp, const int8_t *bord, int32_t C,
+                      int8_t *dst)
+{
+    const uint8_t *s = (const uint8_t *)base;
+    uint8_t *d = (uint8_t *)dst;
+    for (int32_t c = 0, j = 0; c < C; c += 8, ++j) {
+        const mve_pred16_t t = vctp16q((uint32_t)(C - c));
+        mve_pred16_t p = t;
+        if (rp != 0) {
+            p &= rp[j];
+        }
+        if (cp != 0) {
+            p &= cp[j];
+        }
+        uint16x8_t x = vldrbq_gather_offset_z_u16(s, vldrhq_z_u16(offsets + c, p), p);
+        if (num_tables == 1) {
+            x = vldrbq_gather_offset_z_u16(lut, x, p);
+        } else if (num_tables > 1) {
+            x = vaddq_x_u16(x, vshlq_n_u16(vldrbq_z_u16(tables + c, p), 8), p);
+            x = vldrbq_gather_offset_z_u16(lut, x, p);
+        }
+        if (bord != 0) {
+            x = vpselq_u16(x, vldrbq_z_u16((const uint8_t *)bord + c, t), p);
+        }
+        vstrbq_p_u16(d + c, x, t);
+    }
+}
+
+/* Per chunk of 8 channels, the predicate of the channels whose tap is valid: `valid` holds a
+ * byte per channel. */
+static void chunk_preds(const uint8_t *valid, int32_t C, uint16_t *preds)
+{
+    for (int32_t c = 0, j = 0; c < C; c += 8, ++j) {
+        const mve_pred16_t t = vctp16q((uint32_t)(C - c));
+        preds[j] = (uint16_t)(vcmpneq_m_n_u16(vldrbq_z_u16(valid + c, t), 0, t));
+    }
+}
+
+/* valid[c] for every channel: its tap (ky or kx per `vertical`) reads inside the input at
+ * output position o. */
+static void edge_valid(const int16_t *runs, int32_t num_runs, int vertical, int32_t o, int32_t stride,
+                       int32_t pad, int32_t size, uint8_t *valid)
+{
+    for (int32_t r = 0; r < num_runs; ++r) {
+        const int16_t *run = runs + r * EF_SHIFT_RUN_FIELDS;
+        const int32_t t = run[2];
+        const int32_t k = vertical ? (t >> 8) : (t & 0xFF);
+        const int32_t i = o * stride - pad + k;
+        memset(valid + run[0], t >= 0 && i >= 0 && i < size, (size_t)run[1]);
     }
 }
 #endif
 
 ef_status ef_shift_s8(const ef_shift_params *params, const ef_dims *input_dims, const int8_t *input,
-                      const int16_t *taps, const uint16_t *offsets, const uint8_t *tables, const int8_t *luts,
-                      const int8_t *border, const ef_dims *output_dims, int8_t *output)
+                      const int16_t *runs, const uint16_t *offsets, const uint8_t *tables, const int8_t *luts,
+                      const ef_dims *output_dims, int8_t *output)
 {
-    if (params == 0 || input_dims == 0 || input == 0 || taps == 0 || offsets == 0 || tables == 0 || luts == 0 ||
-        border == 0 || output_dims == 0 || output == 0) {
+    if (params == 0 || input_dims == 0 || input == 0 || runs == 0 || offsets == 0 || tables == 0 ||
+        output_dims == 0 || output == 0 || (luts == 0 && params->num_tables > 0)) {
         return EF_ERR_NULL;
     }
     const ef_dims *in = input_dims;
@@ -150,8 +449,9 @@ ef_status ef_shift_s8(const ef_shift_params *params, const ef_dims *input_dims, 
     }
     const int32_t kh = params->filter.h;
     const int32_t kw = params->filter.w;
-    if (kh <= 0 || kw <= 0 || params->stride.h <= 0 || params->stride.w <= 0 || params->padding.h < 0 ||
-        params->padding.w < 0 || params->num_tables <= 0 || params->num_tables > 256) {
+    const int32_t nt = params->num_tables;
+    if (kh <= 0 || kw <= 0 || kw > 256 || params->stride.h <= 0 || params->stride.w <= 0 || params->padding.h < 0 ||
+        params->padding.w < 0 || nt < 0 || nt > 256 || params->num_runs <= 0 || params->num_runs > in->c) {
         return EF_ERR_PARAM;
     }
     if (!ef_out_size_ok(in->h, kh, params->stride.h, params->padding.h, out->h) ||
@@ -159,15 +459,20 @@ ef_status ef_shift_s8(const ef_shift_params *params, const ef_dims *input_dims, 
         return EF_ERR_DIMS;
     }
     const int32_t C = in->c;
-    int32_t ky_min = kh;
-    int32_t ky_max = -1;
-    int32_t kx_min = kw;
-    int32_t kx_max = -1;
-    for (int32_t c = 0; c < C; ++c) {
-        const int32_t t = taps[c];
-        if (t < -1 || (t >= 0 && ((t >> 8) >= kh || (t & 0xFF) >= kw)) || tables[c] >= params->num_tables) {
+    /* the runs cover the channels in order; taps inside the window; tables exist */
+    int32_t next = 0;
+    int32_t ky_min = params->padding.h; /* a channel without a tap reads its base pixel in the interior */
+    int32_t ky_max = params->padding.h;
+    int32_t kx_min = params->padding.w;
+    int32_t kx_max = params->padding.w;
+    for (int32_t r = 0; r < params->num_runs; ++r) {
+        const int16_t *run = runs + r * EF_SHIFT_RUN_FIELDS;
+        const int32_t t = run[2];
+        if (run[0] != next || run[1] <= 0 || t < -1 || (t >= 0 && ((t >> 8) >= kh || (t & 0xFF) >= kw)) ||
+            run[3] < -1 || run[3] >= nt || run[4] < -128 || run[4] > 127) {
             return EF_ERR_PARAM;
         }
+        next += run[1];
         if (t >= 0) {
             ky_min = EF_MIN(ky_min, t >> 8);
             ky_max = EF_MAX(ky_max, t >> 8);
@@ -175,56 +480,112 @@ ef_status ef_shift_s8(const ef_shift_params *params, const ef_dims *input_dims, 
             kx_max = EF_MAX(kx_max, t & 0xFF);
         }
     }
-    if (ky_max < 0) { /* no channel has a tap: read each pixel's own values (constant tables) */
-        ky_min = ky_max = params->padding.h;
-        kx_min = kx_max = params->padding.w;
+    if (next != C) {
+        return EF_ERR_PARAM;
     }
-    /* the base pixel itself must be inside too (channels without a tap read it) */
-    ky_min = EF_MIN(ky_min, params->padding.h);
-    ky_max = EF_MAX(ky_max, params->padding.h);
-    kx_min = EF_MIN(kx_min, params->padding.w);
-    kx_max = EF_MAX(kx_max, params->padding.w);
+    for (int32_t c = 0; c < C && nt > 0; ++c) {
+        if (tables[c] >= nt) {
+            return EF_ERR_PARAM;
+        }
+    }
+    shift_geom g = {input, output, (const uint8_t *)luts, in->h, in->w, C, out->h, out->w, params->stride.h,
+                    params->stride.w, params->padding.h, params->padding.w};
+#if defined(EF_NN_USE_MVE)
+    /* interior: every channel's tap (and the base pixel) inside the input */
     int32_t y_lo;
     int32_t y_hi;
     int32_t x_lo;
     int32_t x_hi;
-    interior_range(ky_min - params->padding.h, ky_max - params->padding.h, params->stride.h, in->h, out->h, &y_lo,
-                   &y_hi);
-    interior_range(kx_min - params->padding.w, kx_max - params->padding.w, params->stride.w, in->w, out->w, &x_lo,
-                   &x_hi);
-    const int32_t single = params->num_tables == 1;
-    const int32_t sh = params->stride.h;
-    const int32_t sw = params->stride.w;
-    const int32_t src_step = sw * C;
-#if defined(EF_NN_USE_MVE)
-#define BORDER_PIXEL()                                                                                         \
-    border_pixel_mve(in, (uintptr_t)in_b + (uintptr_t)(((oy * sh) * in->w + ox * sw) * C + params->offset_base), \
-                     iy0, ox * sw - params->padding.w, taps, offsets, tables, luts, border, dst)
-#else
-#define BORDER_PIXEL()                                                                                     \
-    border_pixel(in, (uintptr_t)in_b + (uintptr_t)(((oy * sh) * in->w + ox * sw) * C + params->offset_base), \
-                 iy0, ox * sw - params->padding.w, taps, offsets, tables, luts, border, dst)
-#endif
+    valid_range(ky_min - params->padding.h, params->stride.h, in->h - (ky_max - ky_min), out->h, &y_lo, &y_hi);
+    valid_range(kx_min - params->padding.w, params->stride.w, in->w - (kx_max - kx_min), out->w, &x_lo, &x_hi);
+    if (x_lo == x_hi) {
+        y_hi = y_lo;
+    }
+    const int32_t edge_rows = out->h - (y_hi - y_lo);
+    const int32_t edge_cols = out->w - (x_hi - x_lo);
+    const int32_t chunks = (C + 7) / 8;
+    const int fast_frame = edge_rows <= SHIFT_MVE_EDGES && edge_cols <= SHIFT_MVE_EDGES && chunks <= SHIFT_MVE_CHUNKS;
+    uint16_t rowp[SHIFT_MVE_EDGES * SHIFT_MVE_CHUNKS];
+    uint16_t colp[SHIFT_MVE_EDGES * SHIFT_MVE_CHUNKS];
+    uint16_t tp[SHIFT_MVE_CHUNKS];
+    int8_t bord[SHIFT_MVE_CHUNKS * 8];
+    if (fast_frame) {
+        uint8_t valid[SHIFT_MVE_CHUNKS * 8];
+        for (int32_t j = 0; j < chunks; ++j) {
+            tp[j] = (uint16_t)vctp16q((uint32_t)(C - 8 * j));
+        }
+        for (int32_t e = 0; e < edge_rows; ++e) {
+            const int32_t oy = e < y_lo ? e : y_hi + (e - y_lo);
+            edge_valid(runs, params->num_runs, 1, oy, g.sh, g.ph, g.h, valid);
+            chunk_preds(valid, C, rowp + e * SHIFT_MVE_CHUNKS);
+        }
+        for (int32_t e = 0; e < edge_cols; ++e) {
+            const int32_t ox = e < x_lo ? e : x_hi + (e - x_lo);
+            edge_valid(runs, params->num_runs, 0, ox, g.sw, g.pw, g.w, valid);
+            chunk_preds(valid, C, colp + e * SHIFT_MVE_CHUNKS);
+        }
+        for (int32_t r = 0; r < params->num_runs; ++r) {
+            const int16_t *run = runs + r * EF_SHIFT_RUN_FIELDS;
+            memset(bord + run[0], (uint8_t)run[4], (size_t)run[1]);
+        }
+    }
+    const int fast_interior = (nt <= 1) && (C % 8) == 0;
     for (int32_t b = 0; b < in->n; ++b) {
-        const int8_t *in_b = input + b * in->h * in->w * C;
-        int8_t *dst = output + b * out->h * out->w * C;
-        for (int32_t oy = 0; oy < out->h; ++oy) {
-            const int32_t iy0 = oy * sh - params->padding.h;
-            const int32_t lo = (oy >= y_lo && oy < y_hi) ? x_lo : out->w;
-            const int32_t hi = (oy >= y_lo && oy < y_hi) ? x_hi : out->w;
-            int32_t ox = 0;
-            for (; ox < lo; ++ox, dst += C) {
-                BORDER_PIXEL();
+        g.in = input + b * in->h * in->w * C;
+        g.out = output + b * out->h * out->w * C;
+        for (int32_t oy = y_lo; oy < y_hi; ++oy) {
+            const int8_t *src = g.in + ((oy * g.sh) * g.w + x_lo * g.sw) * C + params->offset_base;
+            int8_t *dst = g.out + (oy * g.ow + x_lo) * C;
+            if (fast_interior) {
+                for (int32_t c = 0; c < C; c += 32) {
+                    interior_rows_fast(src, g.sw * C, offsets + c, nt ? g.luts : 0, EF_MIN(4, (C - c) / 8),
+                                       x_hi - x_lo, C, dst + c);
+                }
+            } else {
+                for (int32_t ox = x_lo; ox < x_hi; ++ox, src += g.sw * C, dst += C) {
+                    pixel_mve((uintptr_t)src, offsets, tables, g.luts, nt, 0, 0, 0, C, dst);
+                }
             }
-            const int8_t *src = in_b + ((oy * sh) * in->w + ox * sw) * C + params->offset_base;
-            for (; ox < hi; ++ox, dst += C, src += src_step) {
-                interior_pixel(src, offsets, tables, luts, single, C, dst);
+        }
+        if (fast_frame) {
+            for (int32_t oy = 0; oy < out->h; ++oy) {
+                const int edge_row = oy < y_lo || oy >= y_hi;
+                const uint16_t *rp = edge_row ? rowp + (oy < y_lo ? oy : y_lo + oy - y_hi) * SHIFT_MVE_CHUNKS : tp;
+                for (int32_t ox = 0; ox < out->w; ++ox) {
+                    const int edge_col = ox < x_lo || ox >= x_hi;
+                    if (!edge_row && !edge_col) {
+                        ox = x_hi - 1;
+                        continue;
+                    }
+                    const uint16_t *cp = edge_col ? colp + (ox < x_lo ? ox : x_lo + ox - x_hi) * SHIFT_MVE_CHUNKS : tp;
+                    const uintptr_t base =
+                        (uintptr_t)g.in + (uintptr_t)(((oy * g.sh) * g.w + ox * g.sw) * C + params->offset_base);
+                    frame_pixel(base, offsets, tables, g.luts, nt, rp, cp, tp, bord, chunks,
+                                g.out + (oy * g.ow + ox) * C);
+                }
             }
-            for (; ox < out->w; ++ox, dst += C) {
-                BORDER_PIXEL();
+        } else {
+            for (int32_t r = 0; r < params->num_runs; ++r) {
+                const int16_t *run = runs + r * EF_SHIFT_RUN_FIELDS;
+                run_rect(&g, run, 0, y_lo, 0, g.ow);
+                run_rect(&g, run, y_lo, y_hi, 0, x_lo);
+                run_rect(&g, run, y_lo, y_hi, x_hi, g.ow);
+                run_rect(&g, run, y_hi, g.oh, 0, g.ow);
             }
         }
     }
-#undef BORDER_PIXEL
+#else
+    (void)ky_min;
+    (void)ky_max;
+    (void)kx_min;
+    (void)kx_max;
+    for (int32_t b = 0; b < in->n; ++b) {
+        g.in = input + b * in->h * in->w * C;
+        g.out = output + b * out->h * out->w * C;
+        for (int32_t r = 0; r < params->num_runs; ++r) {
+            run_rect(&g, runs + r * EF_SHIFT_RUN_FIELDS, 0, g.oh, 0, g.ow);
+        }
+    }
+#endif
     return EF_OK;
 }

@@ -256,6 +256,16 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "avgpool_3x3_s2_same_c37": _pool("avg", 7, 6, 37, 3, 2, "SAME"),
     "avgpool_global_11x11_c20": _pool("avg", 11, 11, 20, 11, 11, "VALID"),
     "maxpool_3x3_s1_same_c20": _pool("max", 6, 5, 20, 3, 1, "SAME"),
+    # packed pools (DSP: 4 channels per SSUB8/SEL or SXTAB16 word, Helium: 16 per vector, the 2x2
+    # window unrolled): channel tails 1 / 3 / 5 / 17, SAME padding on the bottom / right, windows
+    # over 256 taps (the DSP halfword sums widened in chunks)
+    "maxpool_2x2_s2_same_c17": _pool("max", 7, 9, 17, 2, 2, "SAME"),
+    "maxpool_2x2_s1_same_c1": _pool("max", 5, 6, 1, 2, 1, "SAME"),
+    "maxpool_2x2_s2_valid_c3": _pool("max", 6, 8, 3, 2, 2, "VALID"),
+    "maxpool_3x3_s2_same_c8": _pool("max", 9, 8, 8, 3, 2, "SAME"),
+    "avgpool_2x2_s2_same_c17": _pool("avg", 7, 9, 17, 2, 2, "SAME"),
+    "avgpool_2x2_s1_same_c5": _pool("avg", 5, 4, 5, 2, 1, "SAME"),
+    "avgpool_global_17x17_c8": _pool("avg", 17, 17, 8, 17, 17, "VALID"),
     # element-wise with two inputs of different scales
     "add": OpSpec(
         "ADD", "binary", dict(fn="add", shape=(1, 5, 5, 6), act="NONE"), input_ranges=((-1, 1), (-4, 3))
@@ -267,6 +277,20 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "add_relu6": OpSpec(
         "ADD", "binary", dict(fn="add", shape=(1, 6, 5, 7), act="RELU6"), input_ranges=((-3, 5), (-8, 2))
     ),
+    # ef_add_table_s8: sizes for the 4-lane / 4-element steps and their tails (153 = 38 * 4 + 1,
+    # 30, a 3-element tail only), scales 10^4 apart (the small input's rescale shifts far right)
+    "add_c17_tail": OpSpec(
+        "ADD", "binary", dict(fn="add", shape=(1, 3, 3, 17), act="NONE"), input_ranges=((-1, 1), (-4, 3))
+    ),
+    "add_c5_relu": OpSpec(
+        "ADD", "binary", dict(fn="add", shape=(1, 2, 3, 5), act="RELU"), input_ranges=((-6, 5), (-0.5, 0.4))
+    ),
+    "add_c1_3px": OpSpec(
+        "ADD", "binary", dict(fn="add", shape=(1, 1, 3, 1), act="NONE"), input_ranges=((-2, 2), (-1, 3))
+    ),
+    "add_extreme_scales": OpSpec(
+        "ADD", "binary", dict(fn="add", shape=(1, 4, 4, 3), act="NONE"), input_ranges=((-0.01, 0.01), (-100, 90))
+    ),
     "mul": OpSpec(
         "MUL", "binary", dict(fn="mul", shape=(1, 5, 5, 6), act="NONE"), input_ranges=((-1, 1), (-4, 3))
     ),
@@ -274,6 +298,8 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "mean_hw_keepdims": OpSpec("MEAN", "mean", dict(shape=(1, 7, 5, 6), keepdims=True)),
     "mean_hw": OpSpec("MEAN", "mean", dict(shape=(1, 6, 6, 10), keepdims=False)),
     "mean_hw_c37": OpSpec("MEAN", "mean", dict(shape=(1, 5, 4, 37), keepdims=False)),
+    "mean_hw_c3": OpSpec("MEAN", "mean", dict(shape=(1, 4, 3, 3), keepdims=True)),
+    "mean_hw_c5_300px": OpSpec("MEAN", "mean", dict(shape=(1, 20, 15, 5), keepdims=False)),
     # MEAN over other axes (ef_reduce_mean_s8): one axis, two apart, all, a 3-D tensor
     "mean_c_keepdims": OpSpec("MEAN", "mean", dict(shape=(1, 5, 6, 7), keepdims=True, axes=(3,))),
     "mean_w": OpSpec("MEAN", "mean", dict(shape=(1, 4, 7, 5), keepdims=False, axes=(2,))),
@@ -424,6 +450,8 @@ ELEMENTWISE_CASES: dict[str, OpSpec] = {
     "abs": _unary("abs", (1, 5, 3, 7), "ABS", (-3.0, 1.5)),
     "prelu_per_channel": _unary("prelu", (1, 6, 5, 7), "PRELU", (-3.0, 3.0)),
     "sub": _bc("sub", "SUB", (1, 5, 5, 6), (1, 5, 5, 6)),
+    # SUB on ef_add_table_s8 with the minuend as the exact operand (input1 the larger scale), 17 channels
+    "sub_in1_larger_c17": _bc("sub", "SUB", (1, 3, 3, 17), (1, 3, 3, 17), ranges=((-6.0, 5.0), (-1.0, 1.0))),
     "sub_relu_bc_channel": _bc("sub", "SUB", (1, 5, 7, 6), (1, 1, 1, 6), act="RELU"),
     "sub_bc_row": _bc("sub", "SUB", (1, 4, 5, 3), (1, 4, 1, 1)),
     "sub_const_channel": _bc("sub", "SUB", (1, 5, 3, 7), (7,), const=True),

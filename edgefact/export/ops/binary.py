@@ -11,7 +11,7 @@ from edgefact.errors import EdgefactError
 from edgefact.export import quant
 from edgefact.export.ir import Layer
 from edgefact.export.ops.base import CStruct, Emission, EmitContext, LowerContext, OpDef
-from edgefact.export.ops.elementwise import AddParams
+from edgefact.export.ops.elementwise import AddParams, AddTable, add_table, emit_add_table
 from edgefact.export.ops.operands import Operands, dims_ptrs, lower_operands, operand_ptrs
 from edgefact.export.ops.registry import register
 from edgefact.export.tflite_model import Operator
@@ -37,6 +37,7 @@ class BroadcastArgs:
 
     params: CStruct | None
     operands: Operands
+    table: AddTable | None = None  # SUB of equal shapes: ef_add_table_s8's form
 
 
 class _Broadcast(OpDef):
@@ -64,6 +65,8 @@ class _Broadcast(OpDef):
 
     def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
         a: BroadcastArgs = layer.args
+        if layer.kernel == "ef_add_table_s8" and a.table is not None:
+            return emit_add_table(layer, em, a.table, a.operands)
         e = Emission()
         L = layer.sym
         args = []
@@ -88,13 +91,31 @@ def _add_struct(p: quant.AddParams) -> AddParams:
 class Sub(_Broadcast):
     name = "SUB"
     kernel = "ef_sub_s8"
-    kernel_names = ("ef_sub_s8",)
+    kernel_names = ("ef_sub_s8", "ef_add_table_s8")
     constraints = _Broadcast.constraints + ", fused activation"
 
     def params(self, ctx: LowerContext, op: Operator, o: Operands, out_scale: float, out_zp: int) -> CStruct:
         (s1, z1), (s2, z2) = o.quant
         return _add_struct(quant.sub_params(s1, z1, s2, z2, out_scale, out_zp,
                                             op.options.get("fused_activation_function", "NONE")))
+
+    def lower(self, ctx: LowerContext, op: Operator) -> Layer:
+        """Equal shapes with TFLite's parameters take ADD's table kernel (the subtrahend negated)."""
+        layer = super().lower(ctx, op)
+        a: BroadcastArgs = layer.args
+        if not a.operands.broadcast:
+            (s1, z1), (s2, z2) = a.operands.quant
+            out = ctx.tensors[layer.output]
+            t = add_table(quant.sub_params(s1, z1, s2, z2, out.scale, out.zero_point,
+                                           op.options.get("fused_activation_function", "NONE")), subtract=True)
+            if t is not None:
+                layer.args = BroadcastArgs(a.params, a.operands, t)
+                layer.kernel = "ef_add_table_s8"
+        return layer
+
+    def kernels(self, layer: Layer) -> tuple[str, ...]:
+        a: BroadcastArgs = layer.args
+        return ("ef_add_table_s8", "ef_sub_s8") if a.table is not None else (layer.kernel,)
 
 
 @register

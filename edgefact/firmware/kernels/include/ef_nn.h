@@ -315,6 +315,21 @@ ef_status ef_add_broadcast_s8(const ef_add_params *params,
                               const ef_dims *input2_dims, const int8_t *input2,
                               const ef_dims *output_dims, int8_t *output);
 
+/** @brief ADD / SUB of two tensors of the same shape through a 256-entry table of one operand's
+ *         exact rescale (see ef_add_table_params); bit-exact with ef_add_s8 / ef_sub_s8 on the
+ *         generator's table. In place is allowed (output == direct or tabled).
+ *  @param params  direct operand's multiplier, output offset / multiplier / shift, activation
+ *  @param table   256 int32 values indexed by the tabled operand's byte ((uint8_t)t); each
+ *                 |table[i]| + 128 * |direct_multiplier| must stay below 2^29
+ *  @param direct  the operand with the exact rescale (int8)
+ *  @param tabled  the operand looked up in the table (int8)
+ *  @param output  output (int8)
+ *  @param size    number of elements
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (size < 0); EF_ERR_PARAM (activation, output
+ *          multiplier < 0, |direct_multiplier| > 2^22, output shift outside -23..-1). */
+ef_status ef_add_table_s8(const ef_add_table_params *params, const int32_t *table, const int8_t *direct,
+                          const int8_t *tabled, int8_t *output, int32_t size);
+
 /** @brief MUL of two tensors of the same shape; in place allowed.
  *  @param params  offsets, output multiplier/shift, activation
  *  @param input1  first input (int8)

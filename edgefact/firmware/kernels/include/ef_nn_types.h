@@ -142,6 +142,21 @@ typedef struct {
     ef_activation activation;
 } ef_add_params;
 
+/** ADD / SUB of equal shapes through a table (ef_add_table_s8): the sum of TFLite's two rescaled
+ *  operands is `table[(uint8_t)t] + direct_multiplier * d` for the int8 values t (tabled operand)
+ *  and d (direct operand), then requantized once. The generator fills the table exactly: the
+ *  tabled operand's `MultiplyByQuantizedMultiplier((t + offset) << left_shift, ...)` (negated for
+ *  SUB's subtrahend) plus the direct operand's offset term; the direct operand is the one with
+ *  multiplier 2^30, shift 0 (TFLite's larger-scale input), whose rescale is exactly
+ *  `(d + offset) << (left_shift - 1)`. */
+typedef struct {
+    int32_t direct_multiplier; /**< +-2^(left_shift - 1) (minus: SUB's subtrahend) */
+    int32_t output_offset;
+    int32_t output_multiplier; /**< >= 0 */
+    int32_t output_shift;      /**< -23..-1 */
+    ef_activation activation;
+} ef_add_table_params;
+
 /** MUL. */
 typedef struct {
     int32_t input1_offset;

@@ -292,3 +292,122 @@ ef_status ef_add_broadcast_s8(const ef_add_params *params,
     }
     return EF_OK;
 }
+
+/* ---- ADD / SUB through the generator's table (ef_add_table_s8) ----------------------------
+ * s = table[(uint8_t)t] + K * d is the exact sum of TFLite's two rescaled operands (|s| < 2^29),
+ * so only the output's MultiplyByQuantizedMultiplier(s, m, -r) is left, r in 1..23, m >= 0. With
+ * SaturatingRoundingDoublingHighMul(s, m) = floor((s m + 2^30) / 2^31) (= t; no saturation for
+ * m >= 0) and RoundingDivideByPOT(t, r) = (t + 2^(r-1) - [t < 0]) >> r, the output is
+ *   ((t - [s < 0] + 2^(r-1) + zo * 2^r) >> r
+ * ([s < 0] and [t < 0] differ only where t = 0, where both give zo; |zo| * 2^r <= 2^30). */
+
+#if defined(EF_NN_USE_MVE)
+/* Four elements per step: VLDRB.U32 of the tabled bytes, a VLDRW gather of the table, VMLA by K
+ * of the direct operand; t - [s < 0] is one VQRDMLAH onto s >> 31 (it adds its accumulator
+ * before the high half, with the same rounding), VRSHL rounds the shift half up. */
+static inline __attribute__((always_inline)) int32x4_t add_table_x4(const int32_t *table, uint32x4_t idx,
+                                                                    int32x4_t d, int32_t k, int32_t m, int32_t nr,
+                                                                    int32_t zo, int32x4_t lo, int32x4_t hi)
+{
+    const int32x4_t s = vmlaq_n_s32(vldrwq_gather_shifted_offset_s32(table, idx), d, k);
+    const int32x4_t t = vqrdmlahq_n_s32(vshrq_n_s32(s, 31), s, m);
+    return vminq_s32(vmaxq_s32(vaddq_n_s32(vrshlq_n_s32(t, nr), zo), lo), hi);
+}
+
+static void add_table_mve(const ef_add_table_params *p, const int32_t *table, const int8_t *direct,
+                          const int8_t *tabled, int8_t *output, int32_t size)
+{
+    const int32_t k = p->direct_multiplier;
+    const int32_t m = p->output_multiplier;
+    const int32_t nr = p->output_shift;
+    const int32_t zo = p->output_offset;
+    const int32x4_t lo = vdupq_n_s32(p->activation.min);
+    const int32x4_t hi = vdupq_n_s32(p->activation.max);
+    const uint8_t *tb = (const uint8_t *)tabled;
+    for (int32_t n = size >> 2; n > 0; --n) {
+        vstrbq_s32(output, add_table_x4(table, vldrbq_u32(tb), vldrbq_s32(direct), k, m, nr, zo, lo, hi));
+        tb += 4;
+        direct += 4;
+        output += 4;
+    }
+    if (size & 3) {
+        const mve_pred16_t pr = vctp32q((uint32_t)(size & 3));
+        const int32x4_t r = add_table_x4(table, vldrbq_z_u32(tb, pr), vldrbq_z_s32(direct, pr), k, m, nr, zo, lo, hi);
+        vstrbq_p_s32(output, r, pr);
+    }
+}
+#elif defined(EF_NN_USE_DSP)
+/* SMMLAR(2s, m, C) = C + floor((s m + 2^30) / 2^31) = C + t (|2s| < 2^30), then - [s < 0] as one
+ * ADD with ASR #31, one ASR by r, SSAT: 10 instructions per element with the loads and the store,
+ * four elements per loop pass (post-indexed loads and store). */
+static inline __attribute__((always_inline)) int8_t add_table_one(const int32_t *table, const uint8_t **tp,
+                                                                  const int8_t **dp, int32_t k, int32_t m,
+                                                                  int32_t c, int32_t r, int32_t lo, int32_t hi,
+                                                                  const int full)
+{
+    const int32_t u = table[*(*tp)++];
+    const int32_t s2 = (int32_t)((uint32_t)(u + k * *(*dp)++) << 1);
+    int32_t x;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(x) : "r"(s2), "r"(m), "r"(c));
+    const int32_t v = (x + (s2 >> 31)) >> r;
+    return full ? (int8_t)__ssat(v, 8) : ef_clamp_to_s8(v, lo, hi);
+}
+
+static inline __attribute__((always_inline)) void add_table_dsp_body(const ef_add_table_params *p,
+                                                                     const int32_t *table, const int8_t *direct,
+                                                                     const int8_t *tabled, int8_t *output,
+                                                                     int32_t size, const int full)
+{
+    const int32_t k = p->direct_multiplier;
+    const int32_t m = p->output_multiplier;
+    const int32_t r = -p->output_shift;
+    const int32_t c = (int32_t)((uint32_t)p->output_offset << r) + (1 << (r - 1));
+    const int32_t lo = p->activation.min;
+    const int32_t hi = p->activation.max;
+    const uint8_t *tp = (const uint8_t *)tabled;
+    const int8_t *dp = direct;
+    int8_t *op = output;
+    for (int32_t n = size >> 2; n > 0; --n) {
+        *op++ = add_table_one(table, &tp, &dp, k, m, c, r, lo, hi, full);
+        *op++ = add_table_one(table, &tp, &dp, k, m, c, r, lo, hi, full);
+        *op++ = add_table_one(table, &tp, &dp, k, m, c, r, lo, hi, full);
+        *op++ = add_table_one(table, &tp, &dp, k, m, c, r, lo, hi, full);
+    }
+    for (int32_t n = size & 3; n > 0; --n) {
+        *op++ = add_table_one(table, &tp, &dp, k, m, c, r, lo, hi, full);
+    }
+}
+#endif
+
+ef_status ef_add_table_s8(const ef_add_table_params *params, const int32_t *table, const int8_t *direct,
+                          const int8_t *tabled, int8_t *output, int32_t size)
+{
+    if (params == 0 || table == 0 || direct == 0 || tabled == 0 || output == 0) {
+        return EF_ERR_NULL;
+    }
+    if (size < 0) {
+        return EF_ERR_DIMS;
+    }
+    const ef_add_table_params p = *params; /* a local copy: int8 stores may alias *params */
+    if (!ef_activation_valid(&p.activation) || p.output_multiplier < 0 || p.output_shift < -23 ||
+        p.output_shift > -1 || p.direct_multiplier < -(1 << 22) || p.direct_multiplier > (1 << 22)) {
+        return EF_ERR_PARAM;
+    }
+#if defined(EF_NN_USE_MVE)
+    add_table_mve(&p, table, direct, tabled, output, size);
+#elif defined(EF_NN_USE_DSP)
+    if (p.activation.min == -128 && p.activation.max == 127) {
+        add_table_dsp_body(&p, table, direct, tabled, output, size, 1);
+    } else {
+        add_table_dsp_body(&p, table, direct, tabled, output, size, 0);
+    }
+#else
+    const uint8_t *tb = (const uint8_t *)tabled;
+    for (int32_t i = 0; i < size; ++i) {
+        const int32_t s = table[tb[i]] + p.direct_multiplier * direct[i];
+        const int32_t r = ef_requantize(s, p.output_multiplier, p.output_shift) + p.output_offset;
+        output[i] = ef_clamp_to_s8(r, p.activation.min, p.activation.max);
+    }
+#endif
+    return EF_OK;
+}

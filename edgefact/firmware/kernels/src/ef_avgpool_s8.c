@@ -66,7 +66,23 @@ ef_status ef_avgpool_s8(const ef_pool_params *params,
                     continue;
                 }
 #endif
-                for (int32_t c = 0; c < in->c; ++c) {
+                int32_t c = 0;
+#if defined(EF_NN_USE_DSP)
+                /* 4 channels per word: SXTAB16 halfword sums, the same rounded division */
+                if (count > 0) {
+                    const int8_t *src = input + ((b * in->h + iy0 + ky0) * in->w + ix0 + kx0) * in->c;
+                    for (; c + 4 <= in->c; c += 4) {
+                        int32_t s[4];
+                        ef_dsp_window_sum4(src + c, ky1 - ky0, kx1 - kx0, in->w * in->c, in->c, s);
+                        for (int q = 0; q < 4; ++q) {
+                            const int32_t sum = s[q];
+                            const int32_t avg = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+                            dst[c + q] = ef_clamp_to_s8(avg, params->activation.min, params->activation.max);
+                        }
+                    }
+                }
+#endif
+                for (; c < in->c; ++c) {
                     int32_t sum = 0;
                     for (int32_t ky = ky0; ky < ky1; ++ky) {
                         const int8_t *src = input + ((b * in->h + iy0 + ky) * in->w + ix0 + kx0) * in->c + c;

@@ -1,7 +1,8 @@
 /* MEAN over H and W, TFLite Micro's integer path (the same for keep_dims true and false):
  * the count H*W is folded into the multiplier as floor((multiplier << k) / count) with
  * k = floor(log2(count)) (capped so the shift stays valid), then the zero-point-corrected sum
- * is requantized once. (Not sum/count then rescale: that rounds differently.) */
+ * is requantized once. (Not sum/count then rescale: that rounds differently.) Helium sums 16
+ * channels per block, the DSP extension 4 per word (SXTAB16 halfword pairs). */
 #include "internal/ef_mve_pool.h"
 
 ef_status ef_mean_hw_s8(const ef_mean_params *params,
@@ -57,7 +58,20 @@ ef_status ef_mean_hw_s8(const ef_mean_params *params,
 #endif
     for (int32_t b = 0; b < in->n; ++b) {
         const int8_t *img = input + b * count * in->c;
-        for (int32_t c = 0; c < in->c; ++c) {
+        int32_t c = 0;
+#if defined(EF_NN_USE_DSP)
+        /* 4 channels per word: SXTAB16 halfword sums (ef_dsp_window_sum4), then the same
+         * requantization per channel */
+        for (; c + 4 <= in->c; c += 4) {
+            int32_t s[4];
+            ef_dsp_window_sum4(img + c, 1, count, 0, in->c, s);
+            for (int q = 0; q < 4; ++q) {
+                const int32_t acc = ef_requantize(s[q] + zp_term, mult, shift) + params->output_offset;
+                output[b * in->c + c + q] = ef_clamp_to_s8(acc, params->activation.min, params->activation.max);
+            }
+        }
+#endif
+        for (; c < in->c; ++c) {
             int32_t acc = 0;
             for (int32_t i = 0; i < count; ++i) {
                 acc += img[i * in->c + c];

@@ -1,7 +1,8 @@
 /*
- * Helium helpers of the pooling and MEAN kernels (internal): sums and maxima of one block of 16
- * channels over a window of taps, the channels contiguous in each tap (NHWC), tail-predicated
- * for the last block of a channel count that is not a multiple of 16.
+ * Helium and DSP helpers of the pooling and MEAN kernels (internal): sums of one block of 16
+ * channels (Helium, tail-predicated for the last block of a channel count that is not a multiple
+ * of 16) or of 4 channels (DSP, one word per tap) over a window of taps, the channels contiguous
+ * in each tap (NHWC).
  */
 #ifndef EF_MVE_POOL_H
 #define EF_MVE_POOL_H
@@ -61,5 +62,46 @@ static inline __attribute__((always_inline)) void ef_mve_store4(int8_t *dst, int
 }
 
 #endif /* EF_NN_USE_MVE */
+
+#if defined(EF_NN_USE_DSP)
+/* Sums of 4 channels (one unaligned word per tap) over rows x cols taps starting at src:
+ * SXTAB16 adds channels (0, 2) and (1, 3) of each word as halfword pairs (3 instructions per tap
+ * of 4 channels with the load), widened into s[0..3] every 256 taps (256 x -128 still fits an
+ * int16). */
+static inline void ef_dsp_block_sum4(const int8_t *q, int32_t rows, int32_t cols, int32_t row_step,
+                                     int32_t col_step, int32_t s[4])
+{
+    uint32_t a02 = 0;
+    uint32_t a13 = 0;
+    for (int32_t y = 0; y < rows; ++y) {
+        const int8_t *t = q + y * row_step;
+        for (int32_t x = 0; x < cols; ++x) {
+            const uint32_t w = ef_read_u32(t);
+            a02 = __sxtab16(a02, w);
+            a13 = ef_sxtab16_ror8(a13, w);
+            t += col_step;
+        }
+    }
+    s[0] += (int16_t)a02;
+    s[2] += (int32_t)a02 >> 16;
+    s[1] += (int16_t)a13;
+    s[3] += (int32_t)a13 >> 16;
+}
+
+static inline void ef_dsp_window_sum4(const int8_t *src, int32_t rows, int32_t cols, int32_t row_step,
+                                      int32_t col_step, int32_t s[4])
+{
+    s[0] = s[1] = s[2] = s[3] = 0;
+    if (rows * cols <= 256) { /* the small windows: one widening */
+        ef_dsp_block_sum4(src, rows, cols, row_step, col_step, s);
+        return;
+    }
+    for (int32_t y = 0; y < rows; ++y) {
+        for (int32_t x0 = 0; x0 < cols; x0 += 256) {
+            ef_dsp_block_sum4(src + y * row_step + x0 * col_step, 1, EF_MIN(256, cols - x0), row_step, col_step, s);
+        }
+    }
+}
+#endif /* EF_NN_USE_DSP */
 
 #endif /* EF_MVE_POOL_H */

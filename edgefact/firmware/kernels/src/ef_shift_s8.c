@@ -548,20 +548,27 @@ ef_status ef_shift_s8(const ef_shift_params *params, const ef_dims *input_dims, 
             }
         }
         if (fast_frame) {
+            const int32_t step = g.sw * C;
             for (int32_t oy = 0; oy < out->h; ++oy) {
                 const int edge_row = oy < y_lo || oy >= y_hi;
                 const uint16_t *rp = edge_row ? rowp + (oy < y_lo ? oy : y_lo + oy - y_hi) * SHIFT_MVE_CHUNKS : tp;
-                for (int32_t ox = 0; ox < out->w; ++ox) {
-                    const int edge_col = ox < x_lo || ox >= x_hi;
-                    if (!edge_row && !edge_col) {
-                        ox = x_hi - 1;
-                        continue;
+                uintptr_t base = (uintptr_t)g.in + (uintptr_t)((oy * g.sh) * g.w * C + params->offset_base);
+                int8_t *dst = g.out + oy * g.ow * C;
+                const uint16_t *cp = colp;
+                for (int32_t ox = 0; ox < out->w; ++ox, base += (uintptr_t)step, dst += C) {
+                    if (ox == x_lo) {
+                        if (!edge_row) { /* skip the interior */
+                            base += (uintptr_t)(step * (x_hi - x_lo - 1));
+                            dst += C * (x_hi - x_lo - 1);
+                            ox = x_hi - 1;
+                            continue;
+                        }
                     }
-                    const uint16_t *cp = edge_col ? colp + (ox < x_lo ? ox : x_lo + ox - x_hi) * SHIFT_MVE_CHUNKS : tp;
-                    const uintptr_t base =
-                        (uintptr_t)g.in + (uintptr_t)(((oy * g.sh) * g.w + ox * g.sw) * C + params->offset_base);
-                    frame_pixel(base, offsets, tables, g.luts, nt, rp, cp, tp, bord, chunks,
-                                g.out + (oy * g.ow + ox) * C);
+                    const int edge_col = ox < x_lo || ox >= x_hi;
+                    frame_pixel(base, offsets, tables, g.luts, nt, rp, edge_col ? cp : tp, tp, bord, chunks, dst);
+                    if (edge_col) {
+                        cp += SHIFT_MVE_CHUNKS;
+                    }
                 }
             }
         } else {

@@ -60,6 +60,21 @@ class OpSpec:
         return self.expected_ops or (self.op,)
 
 
+def _argmax(shape: tuple[int, ...], axis: int, out: str = "int32", fn: str = "max", **kw: Any) -> OpSpec:
+    op = "ARG_MAX" if fn == "max" else "ARG_MIN"
+    return OpSpec(op, "argmax", dict(shape=shape, axis=axis, out=out, fn=fn, **kw))
+
+
+def _u8(shape: tuple[int, ...], out: str, head: str = "fc") -> OpSpec:
+    """A small conv classifier converted with inference_input_type=tf.uint8 (the converter's
+    QUANTIZE uint8 -> int8 at the input), its output int8, uint8 (a QUANTIZE int8 -> uint8) or
+    the class index (ARG_MAX)."""
+    ops = ("QUANTIZE", "CONV_2D", "MEAN", "FULLY_CONNECTED")
+    ops += ("ARG_MAX",) if head == "argmax" else ("QUANTIZE",) if out == "uint8" else ()
+    return OpSpec("QUANTIZE", "u8_classifier", dict(shape=shape, in_type="uint8", out_type=out, head=head),
+                  expected_ops=ops, input_ranges=((0.0, 1.0),))
+
+
 def _conv(
     h: int,
     w: int,
@@ -397,6 +412,32 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "log_softmax_vec": OpSpec("LOG_SOFTMAX", "log_softmax", dict(shape=(1, 10)), input_ranges=((-6.0, 6.0),)),
     "log_softmax_rows": OpSpec("LOG_SOFTMAX", "log_softmax", dict(shape=(1, 4, 3, 7)), input_ranges=((-2.0, 3.0),)),
     "log_softmax_wide": OpSpec("LOG_SOFTMAX", "log_softmax", dict(shape=(1, 5, 9)), input_ranges=((-40.0, 30.0),)),
+    # ARG_MAX / ARG_MIN (int8 in, int32 indices out; int64: LITERT_CASES): every axis, negative
+    # axes, rank 2 and 3, channel counts for the Helium 16-lane steps and their tails (7,
+    # 19 = 16 + 3, 37 = 2 * 16 + 5), a classifier head (conv -> mean -> FC -> ARG_MAX)
+    "argmax_c_i32": _argmax((1, 5, 6, 7), 3),
+    "argmax_h_i32": _argmax((1, 6, 5, 4), 1),
+    "argmax_w_neg_i32": _argmax((1, 4, 7, 5), -2),
+    "argmax_3d_c37_i32": _argmax((1, 9, 37), -1),
+    "argmax_vec_i32": _argmax((1, 10), 1),
+    "argmin_c19_i32": _argmax((1, 4, 5, 19), 3, fn="min"),
+    "argmin_w_i32": _argmax((1, 3, 6, 5), 2, fn="min"),
+    "argmax_head_i32": OpSpec("ARG_MAX", "argmax", dict(shape=(1, 8, 8, 3), axis=-1, out="int32", fn="max",
+                                                         head=True),
+                              expected_ops=("CONV_2D", "MEAN", "FULLY_CONNECTED", "ARG_MAX")),
+    # uint8 model inputs (inference_input_type=tf.uint8) with int8, uint8 and ARG_MAX outputs
+    "u8_classifier_i8": _u8((1, 9, 8, 3), "int8"),
+    "u8_classifier_u8": _u8((1, 8, 7, 3), "uint8"),
+    "u8_classifier_argmax": _u8((1, 8, 8, 1), "int8", head="argmax"),
+}
+
+
+# Cases TFLM cannot run, checked against LiteRT's reference instead: ARG_MAX with int64 indices
+# (TFLM's kernel writes int32 only and fails at invoke). tests/test_export_ops_argmax.py runs them
+# on the host and the four cores; get_opmodel() serves them.
+LITERT_CASES: dict[str, OpSpec] = {
+    "argmax_c_i64": _argmax((1, 5, 3, 9), -1, out="int64"),
+    "argmax_h_i64": _argmax((1, 7, 3, 2), 1, out="int64"),
 }
 
 
@@ -991,6 +1032,48 @@ def _build_log_softmax(
     return f, [tuple(p["shape"])]
 
 
+def _build_argmax(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+    shape = tuple(p["shape"])
+    out_type = tf.int64 if p["out"] == "int64" else tf.int32
+    fn = tf.math.argmax if p["fn"] == "max" else tf.math.argmin
+    if p.get("head"):
+        w = tf.constant(_weights(rng, (3, 3, shape[-1], 12), 9 * shape[-1]))
+        fw = tf.constant(_weights(rng, (12, 10), 12))
+        b = tf.constant(rng.normal(0, 0.2, 10).astype(np.float32))
+
+        def f(x: Any) -> Any:
+            h = tf.reduce_mean(tf.nn.relu(tf.nn.conv2d(x, w, strides=2, padding="SAME")), axis=[1, 2])
+            return fn(tf.matmul(h, fw) + b, axis=p["axis"], output_type=out_type)
+
+        return f, [shape]
+
+    def g(x: Any) -> Any:
+        return fn(x, axis=p["axis"], output_type=out_type)
+
+    return g, [shape]
+
+
+def _build_u8_classifier(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    tf = _tf()
+    shape = tuple(p["shape"])
+    w = tf.constant(_weights(rng, (3, 3, shape[-1], 8), 9 * shape[-1]))
+    cb = tf.constant(rng.normal(0, 0.2, 8).astype(np.float32))
+    fw = tf.constant(_weights(rng, (8, 6), 8))
+    b = tf.constant(rng.normal(0, 0.2, 6).astype(np.float32))
+
+    def f(x: Any) -> Any:
+        y = tf.nn.relu(tf.nn.conv2d(x, w, strides=1, padding="SAME") + cb)
+        y = tf.matmul(tf.reduce_mean(y, axis=[1, 2]), fw) + b
+        return tf.math.argmax(y, axis=-1, output_type=tf.int32) if p["head"] == "argmax" else y
+
+    return f, [shape]
+
+
 def _build_decoder(
     p: dict[str, Any], rng: np.random.Generator
 ) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
@@ -1070,6 +1153,8 @@ _BUILDERS: dict[
     "log_softmax": _build_log_softmax,
     "decoder": _build_decoder,
     "conv_then": _build_conv_then,
+    "argmax": _build_argmax,
+    "u8_classifier": _build_u8_classifier,
 }
 
 
@@ -1115,8 +1200,11 @@ def build_opmodel(case_id: str, spec: OpSpec) -> bytes:
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = rep
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.float32 if spec.params.get("float_in") else tf.int8
-    conv.inference_output_type = tf.float32 if spec.params.get("float_out") else tf.int8
+    io_types = {"uint8": tf.uint8, "int8": tf.int8}
+    conv.inference_input_type = (tf.float32 if spec.params.get("float_in")
+                                 else io_types[spec.params.get("in_type", "int8")])
+    conv.inference_output_type = (tf.float32 if spec.params.get("float_out")
+                                  else io_types[spec.params.get("out_type", "int8")])
     return bytes(conv.convert())
 
 
@@ -1192,7 +1280,11 @@ def _option_problems(spec: OpSpec, model: bytes) -> list[str]:
     for tidx in (*m.inputs, *m.outputs):
         t = m.tensor(tidx)
         float_ok = (tidx in m.inputs and p.get("float_in")) or (tidx in m.outputs and p.get("float_out"))
-        want(f"type of model I/O tensor {t.name!r}", t.type_name, "FLOAT32" if float_ok else "INT8")
+        declared = p.get("in_type") if tidx in m.inputs else p.get("out_type")
+        if spec.kind == "argmax" or p.get("head") == "argmax":  # the indices: output_type
+            declared = declared if tidx in m.inputs else p.get("out", "int32")
+        want(f"type of model I/O tensor {t.name!r}", t.type_name,
+             "FLOAT32" if float_ok else (declared or "int8").upper())
     return bad
 
 
@@ -1206,9 +1298,11 @@ def _cache_path(case_id: str, spec: OpSpec) -> Path:
 
 def get_opmodel(case_id: str) -> bytes:
     """The .tflite bytes of a case (cached; generated and verified on first use)."""
-    spec = OPMODEL_CASES.get(case_id) or BLOCK_CASES.get(case_id) or ELEMENTWISE_CASES.get(case_id)
+    spec = (OPMODEL_CASES.get(case_id) or BLOCK_CASES.get(case_id) or ELEMENTWISE_CASES.get(case_id)
+            or LITERT_CASES.get(case_id))
     if spec is None:
-        valid = ", ".join(sorted(OPMODEL_CASES) + sorted(BLOCK_CASES) + sorted(ELEMENTWISE_CASES))
+        valid = ", ".join(sorted(OPMODEL_CASES) + sorted(BLOCK_CASES) + sorted(ELEMENTWISE_CASES)
+                          + sorted(LITERT_CASES))
         raise EdgefactError(f"unknown op model {case_id!r}; valid: {valid}")
     path = _cache_path(case_id, spec)
     if path.is_file():

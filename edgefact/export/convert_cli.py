@@ -34,6 +34,7 @@ def convert_cmd(model: Path, target: str, out_dir: Path, with_tflm: bool, pack: 
                 verbose: bool = False, as_json: bool = False) -> None:
     """Generate C for the int8 MODEL (.tflite): one kernel call per layer and a static memory plan."""
     from edgefact.export.codegen import generate_c, layer_table
+    from edgefact.export.lowering import lower
     from edgefact.export.tflite_model import load_tflite
     from edgefact.firmware.fit import check_fits
     from edgefact.pipeline.deploy import estimate_footprint
@@ -49,6 +50,7 @@ def convert_cmd(model: Path, target: str, out_dir: Path, with_tflm: bool, pack: 
     check_output_dir(out_dir)  # a file, a path under a file, read-only: refused before any work
     with use_output(make_output(quiet, verbose, as_json)) as out:
         m = load_tflite(model)
+        lower(m, tgt)  # what the generator refuses (an operator, a tensor type) is said before TFLM runs
         tflm = None
         if with_tflm:
             from edgefact.export.reference import tflm_arena_bytes

@@ -23,6 +23,7 @@ import numpy as np
 from edgefact import procs
 from edgefact.errors import EdgefactError, MissingToolError
 from edgefact.export.codegen import GeneratedModel
+from edgefact.export.dtypes import np_dtype
 from edgefact.firmware.kernels import kernel_include_dir, kernel_sources
 from edgefact.firmware.objcache import ObjectCache, compiler_id, object_cache_dir
 from edgefact.fsutil import atomic_write_text
@@ -70,7 +71,6 @@ int main(int argc, char **argv)
 
 CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "codegen"
 
-_NP = {"INT8": np.int8, "FLOAT32": np.float32}
 _CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror"]
 
 
@@ -200,7 +200,7 @@ def run_host_batch(gen: GeneratedModel, inputs: np.ndarray | list[np.ndarray],
     if len(arrays) != len(g.inputs):
         raise EdgefactError(f"{len(arrays)} input arrays for a model with {len(g.inputs)} inputs")
     n = len(arrays[0])
-    flat = [np.ascontiguousarray(a, dtype=_NP[tin.type_name]).reshape(n, -1) for a in arrays]
+    flat = [np.ascontiguousarray(a, dtype=np_dtype(tin.type_name)).reshape(n, -1) for a in arrays]
     for a, t in zip(flat, g.inputs, strict=True):
         if a.shape[1] != int(np.prod(g.tensors[t].shape)):
             raise EdgefactError(f"input '{g.tensors[t].name}' needs {int(np.prod(g.tensors[t].shape))} values "
@@ -214,7 +214,7 @@ def run_host_batch(gen: GeneratedModel, inputs: np.ndarray | list[np.ndarray],
                       timeout=timeout_s)
         if r.returncode != 0:
             raise EdgefactError(f"generated model failed on the host: {r.stderr.strip()}")
-        y = np.frombuffer(fout.read_bytes(), dtype=_NP[g.tensors[g.outputs[0]].type_name]).reshape(n, -1)
+        y = np.frombuffer(fout.read_bytes(), dtype=np_dtype(g.tensors[g.outputs[0]].type_name)).reshape(n, -1)
     outs = []
     off = 0
     for t in g.outputs:

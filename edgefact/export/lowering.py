@@ -1,7 +1,8 @@
 """Lower a TFLite model to the graph IR (:mod:`edgefact.export.ir`) through the operator registry.
 
-The driver here owns what every operator shares: activation tensors (int8, or float32 at the
-model boundary), constants, fused activations as clamp ranges, and the error messages naming the
+The driver here owns what every operator shares: activation tensors (int8, float32 at the model
+boundary; the other types of :mod:`edgefact.export.dtypes` only for the entries that declare them
+in ``OpDef.tensor_types``), constants, fused activations as clamp ranges, and the error messages naming the
 operator, its index and its output tensor. Each operator's own lowering, kernel choice and
 scratch size live in its registry entry (:mod:`edgefact.export.ops`).
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from edgefact.errors import UnsupportedOpError
 from edgefact.export import quant
+from edgefact.export.dtypes import COMMON_TYPES, DTYPES, TYPE_FIX
 from edgefact.export.ir import FoldedOp, Graph, Layer, StateVar, TensorInfo, scale_zp
 from edgefact.export.ops import get_op, supported_ops
 from edgefact.export.ops.conv import fold_space_to_batch
@@ -64,17 +66,28 @@ class _Lowering:
             raise self.fail(op, f"constant tensor '{t.name}' used as an activation input; "
                                 "only weights and biases may be constants")
         if idx not in self.tensors:
-            if t.type_name not in ("INT8", "FLOAT32"):
-                raise self.fail(op, f"tensor '{t.name}' has type {t.type_name}; the generator supports int8 "
-                                    "activations (float32 only at the model boundary). Convert with "
-                                    "full-integer int8 quantization")
+            d = DTYPES.get(t.type_name)
+            if d is None:
+                raise self.fail(op, f"tensor '{t.name}' has type {t.type_name}; {TYPE_FIX}")
             scale, zp = scale_zp(t)
-            if t.type_name == "INT8" and t.quantization is None:
-                raise self.fail(op, f"int8 tensor '{t.name}' has no quantization parameters")
+            if t.type_name in ("INT8", "UINT8", "INT16") and t.quantization is None:
+                raise self.fail(op, f"{d.lower} tensor '{t.name}' has no quantization parameters")
             shape = self.shapes.get(idx, t.shape)
-            nbytes = t.nbytes if shape == t.shape else int(np.prod(shape, dtype=np.int64)) * (t.nbytes // max(t.size, 1))
+            nbytes = int(np.prod(shape, dtype=np.int64)) * d.size
             self.tensors[idx] = TensorInfo(idx, t.name, shape, t.type_name, scale, zp, nbytes)
         return self.tensors[idx]
+
+    def check_types(self, op: Operator, layers: list[Layer], allowed: tuple[str, ...]) -> None:
+        """Refuse a layer touching a tensor whose type its entry does not take (int8 and float32
+        always; ``OpDef.tensor_types`` beyond them), naming the tensor; state is the entries' own."""
+        for layer in layers:
+            for i in [*layer.inputs, layer.output]:
+                t = self.tensors.get(i)
+                if t is None or i in self.state or t.type_name in COMMON_TYPES or t.type_name in allowed:
+                    continue
+                takes = ", ".join(x.lower() for x in (*COMMON_TYPES, *allowed))
+                raise self.fail(op, f"tensor '{t.name}' is {t.type_name}; {op.name} takes {takes} tensors. "
+                                    f"{TYPE_FIX}")
 
     def state_tensor(self, idx: int, op: Operator) -> TensorInfo:
         """The TensorInfo of persistent state: a variable tensor, or for a VAR_HANDLE output the
@@ -162,7 +175,9 @@ class _Lowering:
             if len(op.outputs) != 1 and not entry.multi_output:
                 raise self.fail(op, f"{len(op.outputs)} outputs; {op.name} is supported with one output")
             lowered = entry.lower(self, op)
-            layers += lowered if isinstance(lowered, list) else [lowered]
+            lowered = lowered if isinstance(lowered, list) else [lowered]
+            self.check_types(op, lowered, entry.tensor_types)
+            layers += lowered
         for i in m.inputs:
             if i not in self.tensors:
                 self.tensors[i] = self.activation_tensor(i, m.operators[0])

@@ -31,6 +31,7 @@ import numpy as np
 
 from edgefact.errors import EdgefactError
 from edgefact.export.codegen import GeneratedModel
+from edgefact.export.dtypes import dtype, np_dtype
 from edgefact.export.tflite_model import TFLiteModel
 from edgefact.fsutil import atomic_write_text
 
@@ -38,12 +39,13 @@ DEFAULT_RANDOM_INPUTS = 4
 
 
 def np_type(type_name: str) -> Any:
-    """The numpy dtype of a tensor type of the generated code's boundary."""
-    return {"INT8": np.int8, "FLOAT32": np.float32}[type_name]
+    """The numpy dtype of a tensor type of the generated code's boundary (:mod:`edgefact.export.dtypes`)."""
+    return np_dtype(type_name)
 
 
 def default_inputs(model: TFLiteModel, n: int = DEFAULT_RANDOM_INPUTS, seed: int = 0) -> np.ndarray | list[np.ndarray]:
-    """``n`` deterministic random inputs covering the whole int8 range (or [-1, 1) for float).
+    """``n`` deterministic random inputs covering the whole range of an integer input type (int8,
+    uint8, int16), or [-1, 1) for float.
 
     One (N, ...) array, or a list of them (one per model input) for multi-input models.
     """
@@ -52,8 +54,9 @@ def default_inputs(model: TFLiteModel, n: int = DEFAULT_RANDOM_INPUTS, seed: int
     for idx in model.inputs:
         t = model.tensors[idx]
         shape = (n, *t.shape[1:]) if t.shape and t.shape[0] == 1 else (n, *t.shape)
-        if t.type_name == "INT8":
-            arrays.append(rng.integers(-128, 128, shape, dtype=np.int8))
+        if t.type_name != "FLOAT32":
+            info = np.iinfo(np_dtype(t.type_name))
+            arrays.append(rng.integers(info.min, info.max, shape, endpoint=True, dtype=np_dtype(t.type_name)))
         else:
             arrays.append(rng.uniform(-1.0, 1.0, shape).astype(np.float32))
     return arrays[0] if len(arrays) == 1 else arrays
@@ -122,9 +125,9 @@ class AppModel:
         return self.gen.plan.state_bytes > 0
 
 
-def _input_rows(flat: np.ndarray, int8: bool) -> str:
+def _input_rows(flat: np.ndarray, integer: bool) -> str:
     """C initializer rows, one braced row per sample."""
-    fmt = (lambda v: str(int(v))) if int8 else (lambda v: f"{float(v)!r}f")
+    fmt = (lambda v: str(int(v))) if integer else (lambda v: f"{float(v)!r}f")
     rows = []
     for i in range(flat.shape[0]):
         vals = [fmt(v) for v in flat[i].tolist()]
@@ -148,9 +151,9 @@ def _inputs_files(models: Sequence[AppModel], log_outputs: bool) -> tuple[str, s
         p, up = m.prefix, m.prefix.upper()
         head += [f"#define {up}_APP_NUM_INPUTS {m.n_inputs}",
                  f"extern const {p}_input_t {p}_app_inputs[{up}_APP_NUM_INPUTS][{up}_INPUT_SIZE];", ""]
-        int8 = m.gen.graph.tensors[m.gen.graph.inputs[0]].type_name == "INT8"
+        integer = not dtype(m.gen.graph.tensors[m.gen.graph.inputs[0]].type_name).is_float
         body += [f"const {p}_input_t {p}_app_inputs[{up}_APP_NUM_INPUTS][{up}_INPUT_SIZE] = {{",
-                 _input_rows(m.inputs, int8), "};", ""]
+                 _input_rows(m.inputs, integer), "};", ""]
     head += ["#endif", ""]
     return "\n".join(head), "\n".join(body)
 

@@ -185,12 +185,14 @@ def deploy_tflite(tflite_path: str | Path, target: Target | str, out_dir: str | 
     With ``write_report`` the report is also written as report.json/md/html into ``out_dir``;
     with ``run`` the device's outputs of every embedded input go to ``out_dir/outputs.npy``.
     """
+    from edgefact.export.lowering import lower
     from edgefact.export.reference import OracleCrashError, tflm_arena_bytes
 
     tgt = resolve_target(target)
     run_with = resolve_runner(tgt, runner, runner_options)
     path = Path(tflite_path)
     model = load_tflite(path)
+    lower(model, tgt)  # what the generator refuses (an operator, a tensor type) is said first, in its one line
     name = model_name or path.stem
     out = Path(out_dir)
     inputs = select_inputs(model, inputs, n_random, real_inputs)

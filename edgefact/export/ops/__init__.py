@@ -8,6 +8,7 @@ see "How to add an operator" in docs/architecture.md.
 """
 
 from edgefact.export.ops import (  # noqa: F401  (importing a family module registers its entries)
+    argmax,
     binary,
     conv,
     elementwise,

@@ -118,6 +118,8 @@ class OpDef:
     constraints: ClassVar[str] = ""  # what edgefact supports of it, one line (docs, error messages)
     kernel_names: ClassVar[tuple[str, ...]] = ()  # every C kernel it may call (``edgefact ops``, tests)
     multi_output: ClassVar[bool] = False  # True: lower() returns one Layer per output (e.g. SPLIT)
+    # tensor types beyond int8 / float32 (edgefact.export.dtypes) the entry takes and checks itself
+    tensor_types: ClassVar[tuple[str, ...]] = ()
 
     def lower(self, ctx: LowerContext, op: Operator) -> Layer | list[Layer]:
         """Build the layer (shapes, args, consts, MACs, params, kernel, scratch) or raise

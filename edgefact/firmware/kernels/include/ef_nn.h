@@ -584,6 +584,63 @@ ef_status ef_dequantize_s8_f32(const int8_t *input, float *output, int32_t size,
 ef_status ef_requantize_s8(const ef_requantize_params *params, const int8_t *input,
                            int8_t *output, int32_t size);
 
+/** @brief QUANTIZE int8 -> int16: saturate(MultiplyByQuantizedMultiplier(x - input zero point)
+ *         + output zero point), as TFLite's Requantize.
+ *  @param params  offsets and multiplier/shift of input scale / output scale
+ *  @param input   int8 values
+ *  @param output  int16 values
+ *  @param size    number of elements
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (size < 0); EF_ERR_PARAM (shift out of range). */
+ef_status ef_requantize_s8_s16(const ef_requantize_params *params, const int8_t *input, int16_t *output,
+                               int32_t size);
+
+/** @brief QUANTIZE int16 -> int8 (TFLite's Requantize, saturated to int8).
+ *  @param params  offsets and multiplier/shift of input scale / output scale
+ *  @param input   int16 values
+ *  @param output  int8 values
+ *  @param size    number of elements
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (size < 0); EF_ERR_PARAM (shift out of range). */
+ef_status ef_requantize_s16_s8(const ef_requantize_params *params, const int16_t *input, int8_t *output,
+                               int32_t size);
+
+/** @brief QUANTIZE int16 -> int16 (TFLite's Requantize, saturated to int16).
+ *  @param params  offsets and multiplier/shift of input scale / output scale
+ *  @param input   int16 values
+ *  @param output  int16 values (may equal input)
+ *  @param size    number of elements
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (size < 0); EF_ERR_PARAM (shift out of range). */
+ef_status ef_requantize_s16_s16(const ef_requantize_params *params, const int16_t *input, int16_t *output,
+                                int32_t size);
+
+/** @brief DEQUANTIZE int16 -> float: scale * (x - zero_point) in float (equal to TFLite's double
+ *         product converted to float).
+ *  @param input       int16 values
+ *  @param output      float values
+ *  @param size        number of elements
+ *  @param scale       input scale
+ *  @param zero_point  input zero point
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (size < 0). */
+ef_status ef_dequantize_s16_f32(const int16_t *input, float *output, int32_t size, float scale,
+                                int32_t zero_point);
+
+/* ---- index reductions -------------------------------------------------------------------- */
+
+/** @brief ARG_MAX int8: for each [outer, inner] position the index along the axis of the largest
+ *         value, the first one on a tie (TFLite's strict comparison). Helium: VMAXV over 16
+ *         channels per step when the axis is the last one (inner == 1).
+ *  @param params  outer / axis / inner extents and the index width (ef_arg_max_params)
+ *  @param input   input (int8), [outer, axis_size, inner]
+ *  @param output  outer * inner indices, int32_t or int64_t as params->output_bytes says
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (an extent < 1); EF_ERR_PARAM (output_bytes not 4 or 8). */
+ef_status ef_arg_max_s8(const ef_arg_max_params *params, const int8_t *input, void *output);
+
+/** @brief ARG_MIN int8: as ef_arg_max_s8 for the smallest value (first index on a tie).
+ *  @param params  outer / axis / inner extents and the index width (ef_arg_max_params)
+ *  @param input   input (int8), [outer, axis_size, inner]
+ *  @param output  outer * inner indices, int32_t or int64_t as params->output_bytes says
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (an extent < 1); EF_ERR_PARAM (output_bytes not 4 or 8). */
+ef_status ef_arg_min_s8(const ef_arg_max_params *params, const int8_t *input, void *output);
+
 /* ---- stateful (streaming) operators ------------------------------------------------------ */
 
 /** @brief SVDF, one step of a stream (TFLite Micro's integer SVDF, bit-exact): the state moves

@@ -223,6 +223,15 @@ typedef struct {
     int32_t shift;
 } ef_requantize_params;
 
+/** ARG_MAX / ARG_MIN int8: the input seen as [outer, axis_size, inner] (the reduced axis in the
+ *  middle), the output as [outer, inner] indices. */
+typedef struct {
+    int32_t outer;         /**< product of the dims before the axis */
+    int32_t axis_size;     /**< extent of the reduced axis (>= 1) */
+    int32_t inner;         /**< product of the dims after the axis (1: the channel axis) */
+    int32_t output_bytes;  /**< 4: int32_t indices, 8: int64_t */
+} ef_arg_max_params;
+
 /** Most dimensions of an ef_strided_copy_params view (after merging, see ef_strided_copy_s8). */
 #define EF_COPY_MAX_DIMS 6
 

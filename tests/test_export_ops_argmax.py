@@ -11,6 +11,7 @@ the int64 cases (``opmodels.LITERT_CASES``) equal LiteRT's reference instead.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -112,3 +113,24 @@ def test_argmax_bitexact_on_core(core: str) -> None:
             models.append(FwModel(f"{case}_{tag}", model, xs, reference(case)(model, xs)))
     bad = run_on_core(core, models, "argmax")
     assert not bad, "\n".join(bad)
+
+
+def test_deploy_of_int64_indices_is_reported_unchecked_by_tflm(tmp_path: Path) -> None:
+    """TFLM cannot run int64 ARG_MAX: the deployment still builds, runs and reports (bit-exactness
+    "not checked" with TFLM's reason), and the device's indices equal LiteRT's."""
+    import warnings
+
+    from edgefact.pipeline.app import default_inputs
+    from edgefact.pipeline.deploy import deploy_tflite
+
+    src = tmp_path / "am64.tflite"
+    src.write_bytes(get_opmodel("argmax_c_i64"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rep = deploy_tflite(src, "host", tmp_path / "d", n_random=3)
+    assert rep["bitexact"]["checked"] is False and "TFLM reference could not run" in rep["bitexact"]["reason"]
+    assert any("bit-exactness not checked" in str(w.message) for w in caught)
+    assert rep["model"]["output"]["dtype"] == "int64"
+    got = np.load(tmp_path / "d" / "outputs.npy")
+    want = run_litert_ref(src.read_bytes(), default_inputs(load_tflite(src.read_bytes()), 3))[0]
+    assert got.dtype == np.int64 and np.array_equal(got, want)

@@ -186,7 +186,7 @@ def deploy_tflite(tflite_path: str | Path, target: Target | str, out_dir: str | 
     with ``run`` the device's outputs of every embedded input go to ``out_dir/outputs.npy``.
     """
     from edgefact.export.lowering import lower
-    from edgefact.export.reference import OracleCrashError, tflm_arena_bytes
+    from edgefact.export.reference import OracleCrashError, OracleRunError, tflm_arena_bytes
 
     tgt = resolve_target(target)
     run_with = resolve_runner(tgt, runner, runner_options)
@@ -200,7 +200,7 @@ def deploy_tflite(tflite_path: str | Path, target: Target | str, out_dir: str | 
     unchecked: str | None = None  # why the reference cannot run this model, when it cannot
     try:
         tflm_arena: int | None = tflm_arena_bytes(path)
-    except OracleCrashError as exc:
+    except (OracleCrashError, OracleRunError) as exc:
         tflm_arena, unchecked = None, str(exc)
     gen = generate_c(model, out / "gen", target=tgt, model_name=path.name, tflm_arena=tflm_arena,
                      pack=pack, kernels=kernels)
@@ -224,7 +224,7 @@ def deploy_tflite(tflite_path: str | Path, target: Target | str, out_dir: str | 
         if unchecked is None:
             try:
                 bitexact = compare_with_tflm(path, gen, inputs, result)
-            except OracleCrashError as exc:
+            except (OracleCrashError, OracleRunError) as exc:  # e.g. TFLM on int64 ARG_MAX indices
                 unchecked = str(exc)
         if unchecked is not None:
             bitexact = {"reference": "tflm", "checked": False, "equal": None, "inputs": app.n_inputs,

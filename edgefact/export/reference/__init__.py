@@ -27,7 +27,7 @@ from edgefact.export.reference import diff as _diff
 from edgefact.export.reference import litert as _litert
 from edgefact.export.reference import tflm as _tflm
 from edgefact.export.reference.arena import TflmArena
-from edgefact.export.reference.contained import OracleCrashError, call
+from edgefact.export.reference.contained import OracleCrashError, OracleRunError, call
 from edgefact.export.reference.diff import OracleDiff, TensorDiff
 from edgefact.export.reference.modelio import (
     InputsLike,
@@ -67,6 +67,7 @@ def compare_oracles(model: ModelLike, inputs: InputsLike, **kwargs: Any) -> Orac
 
 __all__ = [
     "OracleCrashError",
+    "OracleRunError",
     "InputsLike",
     "ModelIO",
     "ModelLike",

@@ -38,6 +38,11 @@ _lock = threading.Lock()
 _proc: subprocess.Popen[bytes] | None = None
 
 
+class OracleRunError(EdgefactError):
+    """A reference interpreter refused or failed to run this model without crashing (e.g. TFLM's
+    ARG_MAX on int64 indices fails at invoke): what it would have checked stays unchecked."""
+
+
 class OracleCrashError(EdgefactError):
     """A reference interpreter crashed (abort, SIGFPE, SIGSEGV) on this model."""
 
@@ -145,5 +150,5 @@ def call(interpreter: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T
         if isinstance(value, EdgefactError):
             raise value
         # anything else is the interpreter (or its Python binding) failing on this model
-        raise EdgefactError(f"the {interpreter} reference could not run the model ({type(value).__name__}: "
+        raise OracleRunError(f"the {interpreter} reference could not run the model ({type(value).__name__}: "
                             f"{str(value)[:300]}); its bit-exactness cannot be checked") from value

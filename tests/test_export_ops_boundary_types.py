@@ -171,3 +171,17 @@ def test_deploy_report_of_an_argmax_output(tmp_path: Path) -> None:
     assert rep["model"]["output"]["dtype"] == "int32" and rep["model"]["output"]["scale"] is None
     outs = np.load(tmp_path / "d" / "outputs.npy")
     assert outs.dtype == np.int32 and outs.shape == (4,) and ((outs >= 0) & (outs < 6)).all()
+
+
+def test_build_cli_takes_a_uint8_model_with_an_argmax_head(tmp_path: Path) -> None:
+    """`edgefact build --tflite` end to end: uint8 input, ARG_MAX (int32 class) output, bit-exact
+    on the emulated core, the report naming both types."""
+    src = tmp_path / "u8.tflite"
+    src.write_bytes(case_model("u8_classifier_argmax"))
+    res = CliRunner(mix_stderr=False).invoke(cli, ["build", "--tflite", str(src), "-t", "cortex-m4", "--eval-samples",
+                                                   "0", "--bitexact-inputs", "2", "-o", str(tmp_path / "o"), "--json"])
+    assert res.exit_code == 0, res.stderr + str(res.exception)
+    assert json.loads(res.stdout)["bitexact"] is True
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["model"]["input"]["dtype"] == "uint8" and report["model"]["output"]["dtype"] == "int32"
+    assert report["bitexact"]["equal"] is True and report["bitexact"]["inputs"] == 2

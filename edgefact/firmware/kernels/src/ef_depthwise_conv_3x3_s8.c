@@ -33,7 +33,8 @@ static int dw_transposed(const ef_dims *out)
     return out->h > out->w;
 }
 
-/* The ring path applies: stride 1 or 2 along the lines and a padded input line fits a ring line. */
+#if defined(EF_NN_USE_DSP)
+/* The DSP ring path applies: stride 1 or 2 along the lines and a padded input line fits a ring line. */
 static int dw_ring_fits(const ef_dw_conv_params *params, const ef_dims *in, const ef_dims *out)
 {
     const int t = dw_transposed(out);
@@ -42,6 +43,7 @@ static int dw_ring_fits(const ef_dw_conv_params *params, const ef_dims *in, cons
     const int32_t len = (t ? in->h : in->w) + (t ? params->padding.h : params->padding.w);
     return (s == 1 || s == 2) && (n_out - 1) * s + 5 <= DW_RING_W && len <= DW_RING_W;
 }
+#endif
 
 static dw_geom dw_geom_of(const ef_dw_conv_params *params, const ef_dims *in, const ef_dims *out)
 {
@@ -533,239 +535,410 @@ static void dw3x3_mve(const ef_dw_conv_params *params, const ef_per_channel_quan
         }
     }
 }
-/* MVE ring path: one channel at a time, its input lines gathered into the ring (VLDRB.S16 gather
- * of 8 entries at the line's input step, VADD of the offset, VSTRH); then four outputs of a line
- * per int32x4 vector, each of the 9 taps one widening load of 4 ring entries (VLDRH.S32; stride
- * 2: a gather of every other entry) and one VMLA by the tap's weight as a scalar, 4 MACs per
- * VMLA; requantized 4 at a time (ef_requantize_x4 with the channel's constants) and scattered to
- * the 4 outputs' places (VSTRB.32 scatter, offsets 0, s, 2s, 3s); the last vector of a line is
- * tail-predicated. */
-static void dw_mve_load(int16_t *r, const int8_t *src, int32_t len, int32_t step, int32_t in_off)
+/* MVE window path (stride 1, at least 5 output lines): one channel at a time, five output lines
+ * at once. The 7 input lines they read are gathered into a window of int16 (x + input offset)
+ * lines with zero entries for the padding (VLDRB.S16 gather at the line's input step, VADD,
+ * VSTRH); lines longer than DW_SEG outputs run in segments. A column step computes 4 outputs of
+ * each of the 5 lines (int32x4 accumulators): per tap and input line one widening VLDRH.S32 shared
+ * by the up to 3 output lines that read it, and one VMLA by the scalar weight per output line (the
+ * first tap of a line is a VMLAS: x * w00 + bias, so no accumulator set-up); weights are stored
+ * tap-column-major so each of the 3 tap columns is one LDRD + LDR. 21 loads and 45 multiplies for
+ * 180 MACs; then per vector VSHR + VQRDMLAH (the TFLite rounding fix-up folded into the
+ * multiply: (acc >> 31) + SRDHM(acc, m)), VRSHL by the (negative) shift, the output offset, the
+ * clamp and a VSTRB.32 scatter: 118 instructions per 180 MACs with the tail-predicated loop
+ * (DLSTP/LETP, the last column's missing outputs masked). */
+#define DW_WL 32  /* int16 entries per window line (64 bytes: the asm's offsets assume it) */
+#define DW_SEG 28 /* outputs per segment: DW_SEG + 2 entries fit a window line */
+
+/* k: the channel's constants (int32): [0..7] w(1,0), w(2,0), w(0,1), w(1,1), w(2,1), w(0,2), w(1,2),
+ * w(2,2) (w(line, tap along); w(0,0) is the vector w00), [8] bias, [9] output offset, [10] act min,
+ * [11] act max, [12] output step between lines, [13] 4 * output step along a line. q: window line 3. */
+#define DW_WIN_STEP \
+"ldrd %[wa], %[wb], [%[kp]]\n\t" \
+    "ldr %[t], [%[kp], #32]\n\t" \
+    "vldrh.s32 %q[a0], [%[q], #-192]\n\t" \
+    "vmlas.s32 %q[a0], %q[w00], %[t]\n\t" \
+    "vldrh.s32 %q[a1], [%[q], #-128]\n\t" \
+    "vmla.s32 %q[a0], %q[a1], %[wa]\n\t" \
+    "vmlas.s32 %q[a1], %q[w00], %[t]\n\t" \
+    "vldrh.s32 %q[a2], [%[q], #-64]\n\t" \
+    "vmla.s32 %q[a0], %q[a2], %[wb]\n\t" \
+    "vmla.s32 %q[a1], %q[a2], %[wa]\n\t" \
+    "vmlas.s32 %q[a2], %q[w00], %[t]\n\t" \
+    "vldrh.s32 %q[a3], [%[q]], #8\n\t" \
+    "vmla.s32 %q[a1], %q[a3], %[wb]\n\t" \
+    "vmla.s32 %q[a2], %q[a3], %[wa]\n\t" \
+    "vmlas.s32 %q[a3], %q[w00], %[t]\n\t" \
+    "vldrh.s32 %q[a4], [%[q], #56]\n\t" \
+    "vmla.s32 %q[a2], %q[a4], %[wb]\n\t" \
+    "vmla.s32 %q[a3], %q[a4], %[wa]\n\t" \
+    "vmlas.s32 %q[a4], %q[w00], %[t]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #120]\n\t" \
+    "vmla.s32 %q[a3], %q[x], %[wb]\n\t" \
+    "vmla.s32 %q[a4], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #184]\n\t" \
+    "vmla.s32 %q[a4], %q[x], %[wb]\n\t" \
+    "ldrd %[wa], %[wb], [%[kp], #8]\n\t" \
+    "ldr %[wc], [%[kp], #16]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #-198]\n\t" \
+    "vmla.s32 %q[a0], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #-134]\n\t" \
+    "vmla.s32 %q[a0], %q[x], %[wb]\n\t" \
+    "vmla.s32 %q[a1], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #-70]\n\t" \
+    "vmla.s32 %q[a0], %q[x], %[wc]\n\t" \
+    "vmla.s32 %q[a1], %q[x], %[wb]\n\t" \
+    "vmla.s32 %q[a2], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #-6]\n\t" \
+    "vmla.s32 %q[a1], %q[x], %[wc]\n\t" \
+    "vmla.s32 %q[a2], %q[x], %[wb]\n\t" \
+    "vmla.s32 %q[a3], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #58]\n\t" \
+    "vmla.s32 %q[a2], %q[x], %[wc]\n\t" \
+    "vmla.s32 %q[a3], %q[x], %[wb]\n\t" \
+    "vmla.s32 %q[a4], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #122]\n\t" \
+    "vmla.s32 %q[a3], %q[x], %[wc]\n\t" \
+    "vmla.s32 %q[a4], %q[x], %[wb]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #186]\n\t" \
+    "vmla.s32 %q[a4], %q[x], %[wc]\n\t" \
+    "ldrd %[wa], %[wb], [%[kp], #20]\n\t" \
+    "ldr %[wc], [%[kp], #28]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #-196]\n\t" \
+    "vmla.s32 %q[a0], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #-132]\n\t" \
+    "vmla.s32 %q[a0], %q[x], %[wb]\n\t" \
+    "vmla.s32 %q[a1], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #-68]\n\t" \
+    "vmla.s32 %q[a0], %q[x], %[wc]\n\t" \
+    "vmla.s32 %q[a1], %q[x], %[wb]\n\t" \
+    "vmla.s32 %q[a2], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #-4]\n\t" \
+    "vmla.s32 %q[a1], %q[x], %[wc]\n\t" \
+    "vmla.s32 %q[a2], %q[x], %[wb]\n\t" \
+    "vmla.s32 %q[a3], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #60]\n\t" \
+    "vmla.s32 %q[a2], %q[x], %[wc]\n\t" \
+    "vmla.s32 %q[a3], %q[x], %[wb]\n\t" \
+    "vmla.s32 %q[a4], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #124]\n\t" \
+    "vmla.s32 %q[a3], %q[x], %[wc]\n\t" \
+    "vmla.s32 %q[a4], %q[x], %[wb]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #188]\n\t" \
+    "vmla.s32 %q[a4], %q[x], %[wc]\n\t" \
+    "vshr.s32 %q[x], %q[a0], #31\n\t" \
+    "vqrdmlah.s32 %q[x], %q[a0], %[m]\n\t" \
+    "vshr.s32 %q[a0], %q[a1], #31\n\t" \
+    "vqrdmlah.s32 %q[a0], %q[a1], %[m]\n\t" \
+    "vshr.s32 %q[a1], %q[a2], #31\n\t" \
+    "vqrdmlah.s32 %q[a1], %q[a2], %[m]\n\t" \
+    "vshr.s32 %q[a2], %q[a3], #31\n\t" \
+    "vqrdmlah.s32 %q[a2], %q[a3], %[m]\n\t" \
+    "vshr.s32 %q[a3], %q[a4], #31\n\t" \
+    "vqrdmlah.s32 %q[a3], %q[a4], %[m]\n\t" \
+    "ldrd %[wb], %[wc], [%[kp], #40]\n\t" \
+    "vrshl.s32 %q[x], %[e]\n\t" \
+    "vadd.i32 %q[x], %q[x], %[zp]\n\t" \
+    "vrshl.s32 %q[a0], %[e]\n\t" \
+    "vadd.i32 %q[a0], %q[a0], %[zp]\n\t" \
+    "vrshl.s32 %q[a1], %[e]\n\t" \
+    "vadd.i32 %q[a1], %q[a1], %[zp]\n\t" \
+    "vrshl.s32 %q[a2], %[e]\n\t" \
+    "vadd.i32 %q[a2], %q[a2], %[zp]\n\t" \
+    "vrshl.s32 %q[a3], %[e]\n\t" \
+    "vadd.i32 %q[a3], %q[a3], %[zp]\n\t" \
+    "vdup.32 %q[a4], %[wb]\n\t" \
+    "vmax.s32 %q[x], %q[x], %q[a4]\n\t" \
+    "vmax.s32 %q[a0], %q[a0], %q[a4]\n\t" \
+    "vmax.s32 %q[a1], %q[a1], %q[a4]\n\t" \
+    "vmax.s32 %q[a2], %q[a2], %q[a4]\n\t" \
+    "vmax.s32 %q[a3], %q[a3], %q[a4]\n\t" \
+    "vdup.32 %q[a4], %[wc]\n\t" \
+    "vmin.s32 %q[x], %q[x], %q[a4]\n\t" \
+    "vmin.s32 %q[a0], %q[a0], %q[a4]\n\t" \
+    "vmin.s32 %q[a1], %q[a1], %q[a4]\n\t" \
+    "vmin.s32 %q[a2], %q[a2], %q[a4]\n\t" \
+    "vmin.s32 %q[a3], %q[a3], %q[a4]\n\t" \
+    "ldrd %[wa], %[wb], [%[kp], #48]\n\t" \
+    "vstrb.32 %q[x], [%[dst], %q[so]]\n\t" \
+    "add %[t], %[dst], %[wa]\n\t" \
+    "vstrb.32 %q[a0], [%[t], %q[so]]\n\t" \
+    "add %[t], %[t], %[wa]\n\t" \
+    "vstrb.32 %q[a1], [%[t], %q[so]]\n\t" \
+    "add %[t], %[t], %[wa]\n\t" \
+    "vstrb.32 %q[a2], [%[t], %q[so]]\n\t" \
+    "add %[t], %[t], %[wa]\n\t" \
+    "vstrb.32 %q[a3], [%[t], %q[so]]\n\t" \
+    "add %[dst], %[dst], %[wb]\n\t"
+
+static inline void dw_win_cols(const int16_t *q, int8_t *dst, const int32_t *k, int32_t m, int32_t e, int32_t zp,
+                               int32_t n, int32x4_t w00, uint32x4_t so)
 {
-    if (src == 0) {
-        for (int32_t i = 0; i < len; i += 8) {
-            vstrhq_p_s16(r + i, vdupq_n_s16(0), vctp16q((uint32_t)(len - i)));
-        }
-        return;
-    }
-    if (step <= 9000) { /* 7 * step fits the 16-bit gather offsets */
-        const uint16x8_t offs = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)step);
-        int32_t i = 0;
-        for (; i + 8 <= len; i += 8) { /* unpredicated (GCC re-derives the VPR for every predicated op) */
-            const int16x8_t v = vldrbq_gather_offset_s16(src + i * step, offs);
-            vst1q_s16(r + i, vaddq_n_s16(v, (int16_t)in_off));
-        }
-        if (i < len) {
-            const mve_pred16_t p = vctp16q((uint32_t)(len - i));
-            const int16x8_t v = vldrbq_gather_offset_z_s16(src + i * step, offs, p);
-            vstrhq_p_s16(r + i, vaddq_n_s16(v, (int16_t)in_off), p);
-        }
-        return;
-    }
-    for (int32_t i = 0; i < len; ++i) {
-        r[i] = (int16_t)(src[i * step] + in_off);
-    }
+    int32x4_t a0, a1, a2, a3, a4, x;
+    uint32_t wa, wb, wc, t;
+    __asm__ volatile("dlstp.32 lr, %[n]\n"
+                     "1:\n\t"
+                     DW_WIN_STEP
+                     "letp lr, 1b\n\t"
+                     : [a0] "=&w"(a0), [a1] "=&w"(a1), [a2] "=&w"(a2), [a3] "=&w"(a3), [a4] "=&w"(a4),
+                       [x] "=&w"(x), [wa] "=&r"(wa), [wb] "=&r"(wb), [wc] "=&r"(wc), [t] "=&r"(t), [q] "+&r"(q),
+                       [dst] "+&r"(dst)
+                     : [kp] "r"(k), [m] "r"(m), [e] "r"(e), [zp] "r"(zp), [n] "r"(n), [w00] "w"(w00), [so] "w"(so)
+                     : "memory", "lr");
 }
 
-/* Four outputs of one ring line (nine taps: a widening load and a VMLA each), requantized and
- * scattered; p: ring entry of the first output's first tap, pr: the active lanes. */
-static inline __attribute__((always_inline)) int32x4_t dw_mve_taps(const int16_t *q, const int32_t *w9,
-                                                                   const int32_t stride, int32_t bias,
-                                                                   uint32x4_t goff, mve_pred16_t pr, int tail)
+/* The window path applies: stride 1, >= 5 output lines, 7 steps of a line within the gather's
+ * 16-bit offsets, and every channel's shift a right shift (the step's rounding fix-up). */
+static int dw_win_fits(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                       const ef_dims *out)
 {
-    int32x4_t acc = vdupq_n_s32(bias);
-#define DW_MVE_LD(m, k)                                                                                      \
-    (stride == 1 ? (tail ? vldrhq_z_s32(q + (m) * DW_RING_W + (k), pr) : vldrhq_s32(q + (m) * DW_RING_W + (k))) \
-                 : (tail ? vldrhq_gather_shifted_offset_z_s32(q + (m) * DW_RING_W + (k), goff, pr)             \
-                         : vldrhq_gather_shifted_offset_s32(q + (m) * DW_RING_W + (k), goff)))
-    acc = vmlaq_n_s32(acc, DW_MVE_LD(0, 0), w9[0]);
-    acc = vmlaq_n_s32(acc, DW_MVE_LD(0, 1), w9[1]);
-    acc = vmlaq_n_s32(acc, DW_MVE_LD(0, 2), w9[2]);
-    acc = vmlaq_n_s32(acc, DW_MVE_LD(1, 0), w9[3]);
-    acc = vmlaq_n_s32(acc, DW_MVE_LD(1, 1), w9[4]);
-    acc = vmlaq_n_s32(acc, DW_MVE_LD(1, 2), w9[5]);
-    acc = vmlaq_n_s32(acc, DW_MVE_LD(2, 0), w9[6]);
-    acc = vmlaq_n_s32(acc, DW_MVE_LD(2, 1), w9[7]);
-    acc = vmlaq_n_s32(acc, DW_MVE_LD(2, 2), w9[8]);
-#undef DW_MVE_LD
-    return acc;
+    if (params->stride.h != 1 || params->stride.w != 1 || (out->h < out->w ? out->h : out->w) < 5) {
+        return 0;
+    }
+    const dw_geom g = dw_geom_of(params, in, out);
+    if (g.in_along > 9000) {
+        return 0;
+    }
+    for (int32_t c = 0; c < out->c; ++c) {
+        if (quant->shift[c] >= 0) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
-/* Stride 1 in asm (GCC's MVE allocation spilled the loaded vectors and reloaded weights and
- * constants every step): eight outputs (two vectors) or, for a line's last 1..4 outputs, four.
- * Per tap pair one LDRD of the scalar weights, per tap and vector one VLDRH.S32 and one VMLA (4
- * MACs); then per vector ef_requantize_x4 for a right shift (shift < 0: VQRDMULH and VRSHL by the
- * scalar multiplier / shift, VSHR + VQADD for the ties), the output offset, the clamp and the
- * scatter store: 62 instructions for 72 MACs. w: the nine weights. */
-#define DW_MV_TAP2(off, wr)                                                    \
-    "vldrh.s32 %q[x], [%[q], #" #off "]\n\t"                                    \
-    "vmla.s32 %q[a0], %q[x], %[" #wr "]\n\t"                                   \
-    "vldrh.s32 %q[x], [%[q], #" #off "+8]\n\t"                                  \
-    "vmla.s32 %q[a1], %q[x], %[" #wr "]\n\t"
-#define DW_MV_TAP1(off, wr)                                                    \
-    "vldrh.s32 %q[x], [%[q], #" #off "]\n\t"                                    \
-    "vmla.s32 %q[a0], %q[x], %[" #wr "]\n\t"
-#define DW_MV_TAPS(T)                                                          \
-    "ldrd %[t0], %[t1], [%[w], #0]\n\t" T(0, t0) T(2, t1)                       \
-    "ldrd %[t0], %[t1], [%[w], #8]\n\t" T(4, t0) T(112, t1)                     \
-    "ldrd %[t0], %[t1], [%[w], #16]\n\t" T(114, t0) T(116, t1)                  \
-    "ldrd %[t0], %[t1], [%[w], #24]\n\t" T(224, t0) T(226, t1)                  \
-    "ldr %[t0], [%[w], #32]\n\t" T(228, t0)
-#define DW_MV_RQ(a)                                                            \
-    "vqrdmulh.s32 %q[" #a "], %q[" #a "], %[m]\n\t"                             \
-    "vshr.s32 %q[x], %q[" #a "], #31\n\t"                                       \
-    "vqadd.s32 %q[" #a "], %q[" #a "], %q[x]\n\t"                               \
-    "vrshl.s32 %q[" #a "], %[sh]\n\t"                                           \
-    "vadd.i32 %q[" #a "], %q[" #a "], %[zp]\n\t"                                \
-    "vmax.s32 %q[" #a "], %q[" #a "], %q[lo]\n\t"                               \
-    "vmin.s32 %q[" #a "], %q[" #a "], %q[hi]\n\t"
-
-#if DW_RING_W != 56
-#error "DW_MV_TAPS assumes ring lines of 56 entries (112 bytes)"
-#endif
-
-static inline void dw_mve_oct_s1(const int16_t *q, const int32_t *w, int32_t bias, int8_t *dst, int32_t step4,
-                                 int32_t m, int32_t sh, int32_t zp, int32x4_t lo, int32x4_t hi, uint32x4_t so)
+/* A segment of 4j + 1 outputs: the last output of the 5 lines (instead of a column step with 1 of
+ * 4 lanes in use) as two vectors across the lines, out lines 0..3 and 1..4 (lines 1..3 computed
+ * twice, stored twice with the same values): per tap column 4 gathers of window lines (offsets
+ * 0, 1, 2, 3 lines apart, + 0..3 lines: go bytes 96..159) shared by both, 18 VMLA, requantized as
+ * in the step, scattered to the lines' outputs (go bytes 160..175: 0, 1, 2, 3 output lines apart):
+ * 66 instructions. w: window line 0 at the output's first tap. */
+static inline void dw_win_last(const int16_t *w, int8_t *dst, const int32_t *k, int32_t w00, int32_t m, int32_t e,
+                               int32_t zp, const void *go)
 {
-    int32x4_t a0, a1, x;
-    uint32_t t0, t1;
-    __asm__ volatile("vdup.32 %q[a0], %[bias]\n\t"
-                     "vdup.32 %q[a1], %[bias]\n\t"
-                     DW_MV_TAPS(DW_MV_TAP2)
-                     DW_MV_RQ(a0)
-                     "vstrb.32 %q[a0], [%[dst], %q[so]]\n\t"
-                     "add %[t0], %[dst], %[step4]\n\t"
-                     DW_MV_RQ(a1)
-                     "vstrb.32 %q[a1], [%[t0], %q[so]]\n\t"
-                     : [a0] "=&w"(a0), [a1] "=&w"(a1), [x] "=&w"(x), [t0] "=&r"(t0), [t1] "=&r"(t1)
-                     : [q] "r"(q), [w] "r"(w), [bias] "r"(bias), [dst] "r"(dst), [step4] "r"(step4), [m] "r"(m),
-                       [sh] "r"(sh), [zp] "r"(zp), [lo] "w"(lo), [hi] "w"(hi), [so] "w"(so)
+    int32x4_t a, b, x, q0, q1, q2, q3;
+    int32_t wa, wb, wc;
+    __asm__ volatile(
+                     "vldrw.u32 %q[q0], [%[go], #96]\n\t"
+                     "vldrw.u32 %q[q1], [%[go], #112]\n\t"
+                     "vldrw.u32 %q[q2], [%[go], #128]\n\t"
+                     "vldrw.u32 %q[q3], [%[go], #144]\n\t"
+                     "ldr %[wa], [%[k], #32]\n\t"
+                     "vdup.32 %q[a], %[wa]\n\t"
+                     "vdup.32 %q[b], %[wa]\n\t"
+                     "ldrd %[wa], %[wb], [%[k]]\n\t"
+                     "vldrh.s32 %q[x], [%[w], %q[q0]]\n\t"
+                     "vmla.s32 %q[a], %q[x], %[w00]\n\t"
+                     "vldrh.s32 %q[x], [%[w], %q[q1]]\n\t"
+                     "vmla.s32 %q[a], %q[x], %[wa]\n\t"
+                     "vmla.s32 %q[b], %q[x], %[w00]\n\t"
+                     "vldrh.s32 %q[x], [%[w], %q[q2]]\n\t"
+                     "vmla.s32 %q[a], %q[x], %[wb]\n\t"
+                     "vmla.s32 %q[b], %q[x], %[wa]\n\t"
+                     "vldrh.s32 %q[x], [%[w], %q[q3]]\n\t"
+                     "vmla.s32 %q[b], %q[x], %[wb]\n\t"
+                     "ldrd %[wa], %[wb], [%[k], #8]\n\t"
+                     "ldr %[wc], [%[k], #16]\n\t"
+                     "add %[w], %[w], #2\n\t"
+                     "vldrh.s32 %q[x], [%[w], %q[q0]]\n\t"
+                     "vmla.s32 %q[a], %q[x], %[wa]\n\t"
+                     "vldrh.s32 %q[x], [%[w], %q[q1]]\n\t"
+                     "vmla.s32 %q[a], %q[x], %[wb]\n\t"
+                     "vmla.s32 %q[b], %q[x], %[wa]\n\t"
+                     "vldrh.s32 %q[x], [%[w], %q[q2]]\n\t"
+                     "vmla.s32 %q[a], %q[x], %[wc]\n\t"
+                     "vmla.s32 %q[b], %q[x], %[wb]\n\t"
+                     "vldrh.s32 %q[x], [%[w], %q[q3]]\n\t"
+                     "vmla.s32 %q[b], %q[x], %[wc]\n\t"
+                     "ldrd %[wa], %[wb], [%[k], #20]\n\t"
+                     "ldr %[wc], [%[k], #28]\n\t"
+                     "add %[w], %[w], #2\n\t"
+                     "vldrh.s32 %q[x], [%[w], %q[q0]]\n\t"
+                     "vmla.s32 %q[a], %q[x], %[wa]\n\t"
+                     "vldrh.s32 %q[x], [%[w], %q[q1]]\n\t"
+                     "vmla.s32 %q[a], %q[x], %[wb]\n\t"
+                     "vmla.s32 %q[b], %q[x], %[wa]\n\t"
+                     "vldrh.s32 %q[x], [%[w], %q[q2]]\n\t"
+                     "vmla.s32 %q[a], %q[x], %[wc]\n\t"
+                     "vmla.s32 %q[b], %q[x], %[wb]\n\t"
+                     "vldrh.s32 %q[x], [%[w], %q[q3]]\n\t"
+                     "vmla.s32 %q[b], %q[x], %[wc]\n\t"
+                     "vshr.s32 %q[x], %q[a], #31\n\t"
+                     "vqrdmlah.s32 %q[x], %q[a], %[m]\n\t"
+                     "vshr.s32 %q[a], %q[b], #31\n\t"
+                     "vqrdmlah.s32 %q[a], %q[b], %[m]\n\t"
+                     "vrshl.s32 %q[x], %[e]\n\t"
+                     "vrshl.s32 %q[a], %[e]\n\t"
+                     "vadd.i32 %q[x], %q[x], %[zp]\n\t"
+                     "vadd.i32 %q[a], %q[a], %[zp]\n\t"
+                     "ldrd %[wa], %[wb], [%[k], #40]\n\t"
+                     "vdup.32 %q[b], %[wa]\n\t"
+                     "vmax.s32 %q[x], %q[x], %q[b]\n\t"
+                     "vmax.s32 %q[a], %q[a], %q[b]\n\t"
+                     "vdup.32 %q[b], %[wb]\n\t"
+                     "vmin.s32 %q[x], %q[x], %q[b]\n\t"
+                     "vmin.s32 %q[a], %q[a], %q[b]\n\t"
+                     "vldrw.u32 %q[b], [%[go], #160]\n\t"
+                     "ldr %[wa], [%[k], #48]\n\t"
+                     "vstrb.32 %q[x], [%[dst], %q[b]]\n\t"
+                     "add %[dst], %[dst], %[wa]\n\t"
+                     "vstrb.32 %q[a], [%[dst], %q[b]]\n\t"
+                     : [a] "=&w"(a), [b] "=&w"(b), [x] "=&w"(x), [q0] "=&w"(q0), [q1] "=&w"(q1), [q2] "=&w"(q2),
+                       [q3] "=&w"(q3), [wa] "=&r"(wa), [wb] "=&r"(wb), [wc] "=&r"(wc), [w] "+&r"(w), [dst] "+&r"(dst)
+                     : [k] "r"(k), [w00] "r"(w00), [m] "r"(m), [e] "r"(e), [zp] "r"(zp), [go] "r"(go)
                      : "memory");
 }
 
-/* The last 1..4 outputs of a line (pr: their lanes; the loads read ring entries past the line,
- * inside the ring's slack, for the masked lanes). */
-static inline void dw_mve_quad_s1(const int16_t *q, const int32_t *w, int32_t bias, int8_t *dst, int32_t m,
-                                  int32_t sh, int32_t zp, int32x4_t lo, int32x4_t hi, uint32x4_t so, uint32_t pr)
+/* One channel's window lines and constants. The lines: nl window lines from r (entries [0, count),
+ * 24 <= count <= 30) from nl input lines from src (a line apart by across), four gathers of 8
+ * entries per line, the last one at count - 8 (r + d3) overlapping the third. The constants: k[0..7]
+ * by two gathers of the filter (f: the channel's w(0,0)), k[8] = bias + in_off * (sum of the 9
+ * weights); returns w(0,0). go: the 4 gathers' offsets (u16 x 8 each), then the filter gathers'
+ * (u32 x 4 each). */
+static inline int32_t dw_win_prep(int16_t *r, const int8_t *src, int32_t nl, int32_t across, int32_t d3,
+                                  const void *go, const int8_t *f, int32_t *k, int32_t bias, int32_t in_off)
 {
-    int32x4_t a0, x;
-    uint32_t t0, t1;
-    __asm__ volatile("vdup.32 %q[a0], %[bias]\n\t"
-                     DW_MV_TAPS(DW_MV_TAP1)
-                     DW_MV_RQ(a0)
-                     "vmsr p0, %[pr]\n\t"
-                     "vpst\n\t"
-                     "vstrbt.32 %q[a0], [%[dst], %q[so]]\n\t"
-                     : [a0] "=&w"(a0), [x] "=&w"(x), [t0] "=&r"(t0), [t1] "=&r"(t1)
-                     : [q] "r"(q), [w] "r"(w), [bias] "r"(bias), [dst] "r"(dst), [m] "r"(m), [sh] "r"(sh),
-                       [zp] "r"(zp), [lo] "w"(lo), [hi] "w"(hi), [so] "w"(so), [pr] "r"(pr)
-                     : "memory");
+    int16x8_t x, g0, g1, g2, g3;
+    int16_t *rt;
+    int32_t w00, sum;
+    __asm__ volatile("vldrh.u16 %q[g0], [%[go]]\n\t"
+                     "vldrh.u16 %q[g1], [%[go], #16]\n\t"
+                     "vldrh.u16 %q[g2], [%[go], #32]\n\t"
+                     "vldrh.u16 %q[g3], [%[go], #48]\n\t"
+                     "add %[rt], %[r], %[d3]\n\t"
+                     "dls lr, %[nl]\n"
+                     "1:\n\t"
+                     "vldrb.s16 %q[x], [%[src], %q[g1]]\n\t"
+                     "vstrh.16 %q[x], [%[r], #16]\n\t"
+                     "vldrb.s16 %q[x], [%[src], %q[g2]]\n\t"
+                     "vstrh.16 %q[x], [%[r], #32]\n\t"
+                     "vldrb.s16 %q[x], [%[src], %q[g3]]\n\t"
+                     "vstrh.16 %q[x], [%[rt]], #64\n\t"
+                     "vldrb.s16 %q[x], [%[src], %q[g0]]\n\t"
+                     "vstrh.16 %q[x], [%[r]], #64\n\t"
+                     "add %[src], %[src], %[across]\n\t"
+                     "le lr, 1b\n\t"
+                     "vldrw.u32 %q[g0], [%[go], #64]\n\t"
+                     "vldrw.u32 %q[g1], [%[go], #80]\n\t"
+                     "vldrb.s32 %q[g2], [%[f], %q[g0]]\n\t"
+                     "vldrb.s32 %q[g3], [%[f], %q[g1]]\n\t"
+                     "vstrw.32 %q[g2], [%[k]]\n\t"
+                     "vstrw.32 %q[g3], [%[k], #16]\n\t"
+                     "vadd.i32 %q[g2], %q[g2], %q[g3]\n\t"
+                     "ldrsb %[w00], [%[f]]\n\t"
+                     "vaddva.s32 %[w00], %q[g2]\n\t"
+                     "mla %[sum], %[w00], %[inoff], %[bias]\n\t"
+                     "ldrsb %[w00], [%[f]]\n\t"
+                     "str %[sum], [%[k], #32]\n\t"
+                     : [x] "=&w"(x), [g0] "=&w"(g0), [g1] "=&w"(g1), [g2] "=&w"(g2), [g3] "=&w"(g3), [rt] "=&r"(rt),
+                       [w00] "=&r"(w00), [sum] "=&r"(sum), [r] "+&r"(r), [src] "+&r"(src)
+                     : [nl] "r"(nl), [across] "r"(across), [d3] "r"(d3), [go] "r"(go), [f] "r"(f), [k] "r"(k),
+                       [bias] "r"(bias), [inoff] "r"(in_off)
+                     : "memory", "lr");
+    return w00;
 }
 
-static inline __attribute__((always_inline)) void dw_mve_line(const int16_t *p, const int32_t *w9, int32_t n,
-                                                              const int32_t stride, int8_t *dst, int32_t step,
-                                                              int32_t bias, int32x4_t vm, int32x4_t vs, int32_t zp,
-                                                              int32_t lo, int32_t hi, const int fast)
+static void dw3x3_mve_win(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                          const int8_t *input, const int8_t *filter, const int32_t *bias, const ef_dims *out,
+                          int8_t *output)
 {
-    const uint32x4_t soff = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)step);
-    const uint32x4_t goff = vidupq_n_u32(0, 2);
-    const int32_t step4 = 4 * step;
-    int32_t o = 0;
-    if (stride == 1 && fast) {
-        const int32x4_t vlo = vdupq_n_s32(lo);
-        const int32x4_t vhi = vdupq_n_s32(hi);
-        const int32_t m = vgetq_lane_s32(vm, 0);
-        const int32_t sh = vgetq_lane_s32(vs, 0);
-        for (; o + 4 < n; o += 8) { /* more than four left: eight (the store of lanes past n masked) */
-            if (o + 8 <= n) {
-                dw_mve_oct_s1(p, w9, bias, dst, step4, m, sh, zp, vlo, vhi, soff);
-            } else {
-                dw_mve_quad_s1(p, w9, bias, dst, m, sh, zp, vlo, vhi, soff, 0xFFFFu);
-                dw_mve_quad_s1(p + 4, w9, bias, dst + step4, m, sh, zp, vlo, vhi, soff,
-                               (uint32_t)((1u << (4 * (n - o - 4))) - 1u));
-            }
-            p += 8;
-            dst += 2 * step4;
-        }
-        if (o < n) {
-            dw_mve_quad_s1(p, w9, bias, dst, m, sh, zp, vlo, vhi, soff, (uint32_t)((1ull << (4 * (n - o))) - 1u));
-        }
-        return;
-    }
-    for (; o + 4 <= n; o += 4) {
-        int32x4_t acc = dw_mve_taps(p, w9, stride, bias, goff, 0, 0);
-        acc = vaddq_n_s32(ef_requantize_x4(acc, vm, vs), zp);
-        acc = vminq_s32(vmaxq_s32(acc, vdupq_n_s32(lo)), vdupq_n_s32(hi));
-        vstrbq_scatter_offset_s32(dst, soff, acc);
-        p += 4 * stride;
-        dst += step4;
-    }
-    if (o < n) {
-        const mve_pred16_t pr = vctp32q((uint32_t)(n - o));
-        int32x4_t acc = dw_mve_taps(p, w9, stride, bias, goff, pr, 1);
-        acc = vaddq_n_s32(ef_requantize_x4(acc, vm, vs), zp);
-        acc = vminq_s32(vmaxq_s32(acc, vdupq_n_s32(lo)), vdupq_n_s32(hi));
-        vstrbq_scatter_offset_p_s32(dst, soff, acc, pr);
-    }
-}
-
-static void dw3x3_mve_ring(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
-                           const int8_t *input, const int8_t *filter, const int32_t *bias, const ef_dims *out,
-                           int8_t *output)
-{
-    /* + 16: the asm step reads up to 8 entries past a line's last output (stored lanes masked) */
-    int16_t ring[3 * DW_RING_W + 16] __attribute__((aligned(4)));
-    memset(ring, 0, sizeof ring);
+    int16_t win[7 * DW_WL] __attribute__((aligned(8)));
+    int32_t k[14] __attribute__((aligned(8)));
     const int32_t C = in->c;
     const int t = dw_transposed(out);
     const dw_geom g = dw_geom_of(params, in, out);
-    const int32_t stride = t ? params->stride.h : params->stride.w;
-    /* kernel tap (line kl across, k along) of channel c */
-    const int32_t f_across = t ? C : 3 * C;
-    const int32_t f_along = t ? 3 * C : C;
+    const uint32_t fa = (uint32_t)(t ? C : 3 * C);   /* filter step between lines */
+    const uint32_t fl = (uint32_t)(t ? 3 * C : C);   /* along a line */
+    const uint32x4_t fo1 = {fa, 2 * fa, fl, fl + fa}; /* k[0..3] */
+    const uint32x4_t fo2 = {fl + 2 * fa, 2 * fl, 2 * fl + fa, 2 * fl + 2 * fa};
+    const int32_t step = g.in_along;
+    const uint16x8_t goff = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)step);
+    const uint32x4_t so = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)g.out_along);
+    const int32_t in_off = params->input_offset;
+    /* the window holds the raw input and the padding the input zero point (-in_off), so that
+     * (x + in_off) * w = x * w + in_off * w everywhere: in_off * sum(w) goes into the bias */
+    const int16x8_t zp = vdupq_n_s16((int16_t)-in_off);
+    k[9] = params->output_offset;
+    k[10] = params->activation.min;
+    k[11] = params->activation.max;
+    k[12] = g.out_across;
+    k[13] = 4 * g.out_along;
     for (int32_t b = 0; b < in->n; ++b) {
         const int8_t *img = input + b * in->h * in->w * C;
         int8_t *obase = output + b * out->h * out->w * C;
-        for (int32_t c = 0; c < C; ++c) {
-            /* kernel lines 0, 1, 2, 0, 1: rotation rot (ring line m holds kernel line (m + rot) % 3)
-             * is the nine weights from entry 3 rot */
-            int32_t w[15] __attribute__((aligned(8)));
-            for (int32_t i = 0; i < 9; ++i) {
-                w[i] = filter[(i / 3) * f_across + (i % 3) * f_along + c];
+        for (int32_t o0 = 0; o0 < g.out_len; o0 += DW_SEG) {
+            const int32_t n = g.out_len - o0 < DW_SEG ? g.out_len - o0 : DW_SEG;
+            /* window entry j is input entry i0 + j of its line; [ja, jb) inside the input */
+            const int32_t i0 = o0 - g.pad_along;
+            const int32_t ja = i0 < 0 ? -i0 : 0;
+            const int32_t jb = g.len - i0 < n + 2 ? g.len - i0 : n + 2;
+            const int32_t cnt = jb - ja;
+            const int32_t n4 = (n & 3) == 1 ? n - 1 : n; /* outputs of the column steps */
+            const int fill4 = cnt >= 24 && step <= 2000; /* 30 * step fits the 16-bit offsets */
+            uint16_t go[88] __attribute__((aligned(8)));
+            vst1q_u16(go, goff);
+            vst1q_u16(go + 8, vaddq_n_u16(goff, (uint16_t)(8 * step)));
+            vst1q_u16(go + 16, vaddq_n_u16(goff, (uint16_t)(16 * step)));
+            vst1q_u16(go + 24, vaddq_n_u16(goff, (uint16_t)((cnt - 8) * step)));
+            vst1q_u32((uint32_t *)(go + 32), fo1);
+            vst1q_u32((uint32_t *)(go + 40), fo2);
+            for (int32_t i = 0; i < 4; ++i) {
+                vst1q_u32((uint32_t *)(go + 48 + 8 * i), vmulq_n_u32(vidupq_n_u32((uint32_t)i, 1), 2 * DW_WL));
             }
-            for (int32_t i = 9; i < 15; ++i) {
-                w[i] = w[i - 9];
-            }
-            const int32_t bc = bias != 0 ? bias[c] : 0;
-            /* the asm steps implement ef_requantize_x4 for shift < 0 (a right shift only) */
-            const int fast = quant->shift[c] < 0;
-            const int32x4_t vm = vdupq_n_s32(quant->multiplier[c]);
-            const int32x4_t vs = vdupq_n_s32(quant->shift[c]);
-            int32_t next = -g.pad_across;
-            int32_t first = (3 - g.pad_across) % 3; /* ring line of input line iy0: (iy0 + 3) % 3 */
-            int32_t slot = first;                    /* ring line of input line next */
-            for (int32_t oy = 0; oy < g.out_lines; ++oy) {
-                const int32_t iy0 = oy * g.s_across - g.pad_across;
-                for (; next <= iy0 + 2; ++next) {
-                    const int8_t *src = next >= 0 && next < g.lines ? img + next * g.in_across + c : 0;
-                    dw_mve_load(ring + slot * DW_RING_W + g.pad_along, src, g.len, g.in_along, params->input_offset);
-                    slot = slot == 2 ? 0 : slot + 1;
+            vst1q_u32((uint32_t *)(go + 80), vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)g.out_across));
+            for (int32_t gy = 0;; gy += 5) {
+                const int32_t oy = gy + 5 <= g.out_lines ? gy : g.out_lines - 5;
+                /* padding entries and lines outside the input are the same for every channel:
+                 * written once; the lines inside the input are consecutive, l0 .. l1 - 1 */
+                int32_t l0 = 7;
+                int32_t l1 = 0;
+                for (int32_t l = 0; l < 7; ++l) {
+                    const int32_t iy = oy - g.pad_across + l;
+                    for (int32_t j = 0; j < DW_WL; j += 8) {
+                        vst1q_s16(win + l * DW_WL + j, zp);
+                    }
+                    if (iy >= 0 && iy < g.lines) {
+                        l0 = l < l0 ? l : l0;
+                        l1 = l + 1;
+                    }
                 }
-                const int32_t rot = first == 0 ? 0 : 3 - first;
-                first += g.s_across;
-                while (first >= 3) {
-                    first -= 3;
+                const int8_t *lsrc = img + (oy - g.pad_across + l0) * g.in_across + (i0 + ja) * step;
+                int16_t *lwin = win + l0 * DW_WL + ja;
+                int8_t *dst0 = obase + oy * g.out_across + o0 * g.out_along;
+                for (int32_t c = 0; c < C; ++c) {
+                    const int8_t *f = filter + c;
+                    const int32_t bc = bias != 0 ? bias[c] : 0;
+                    int32_t w00;
+                    if (fill4) {
+                        w00 = dw_win_prep(lwin, lsrc + c, l1 - l0, g.in_across, 2 * (cnt - 8), go, f, k, bc, in_off);
+                    } else {
+                        for (int32_t l = l0; l < l1; ++l) {
+                            const int8_t *src = lsrc + c + (l - l0) * g.in_across;
+                            int16_t *r = lwin + (l - l0) * DW_WL;
+                            for (int32_t j = 0; j < cnt; j += 8) {
+                                const mve_pred16_t p = vctp16q((uint32_t)(cnt - j));
+                                vstrhq_p_s16(r + j, vldrbq_gather_offset_z_s16(src, goff, p), p);
+                                src += 8 * step;
+                            }
+                        }
+                        const int32x4_t wv1 = vldrbq_gather_offset_s32(f, fo1);
+                        const int32x4_t wv2 = vldrbq_gather_offset_s32(f, fo2);
+                        vst1q_s32(k, wv1);
+                        vst1q_s32(k + 4, wv2);
+                        w00 = f[0];
+                        k[8] = bc + in_off * (w00 + vaddvq_s32(vaddq_s32(wv1, wv2)));
+                    }
+                    const int32_t m = quant->multiplier[c];
+                    const int32_t e = quant->shift[c];
+                    if (n4 > 0) {
+                        dw_win_cols(win + 3 * DW_WL, dst0 + c, k, m, e, k[9], n4, vdupq_n_s32(w00), so);
+                    }
+                    if (n4 < n) {
+                        dw_win_last(win + n4, dst0 + c + n4 * g.out_along, k, w00, m, e, k[9], go);
+                    }
                 }
-                int8_t *dst = obase + oy * g.out_across + c;
-                if (stride == 1 && fast) {
-                    dw_mve_line(ring, w + 3 * rot, g.out_len, 1, dst, g.out_along, bc, vm, vs, params->output_offset,
-                                params->activation.min, params->activation.max, 1);
-                } else if (stride == 1) {
-                    dw_mve_line(ring, w + 3 * rot, g.out_len, 1, dst, g.out_along, bc, vm, vs, params->output_offset,
-                                params->activation.min, params->activation.max, 0);
-                } else {
-                    dw_mve_line(ring, w + 3 * rot, g.out_len, 2, dst, g.out_along, bc, vm, vs, params->output_offset,
-                                params->activation.min, params->activation.max, 0);
+                if (gy + 5 >= g.out_lines) {
+                    break;
                 }
             }
         }
@@ -792,8 +965,8 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
     const ef_dims *out = output_dims;
     const int32_t C = in->c;
 #if defined(EF_NN_USE_MVE)
-    if (dw_ring_fits(params, in, out)) {
-        dw3x3_mve_ring(params, quant, in, input, filter, bias, out, output);
+    if (dw_win_fits(params, quant, in, out)) {
+        dw3x3_mve_win(params, quant, in, input, filter, bias, out, output);
     } else {
         dw3x3_mve(params, quant, in, input, filter, bias, out, output);
     }

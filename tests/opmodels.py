@@ -312,6 +312,9 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "add_extreme_scales": OpSpec(
         "ADD", "binary", dict(fn="add", shape=(1, 4, 4, 3), act="NONE"), input_ranges=((-0.01, 0.01), (-100, 90))
     ),
+    "mul": OpSpec(
+        "MUL", "binary", dict(fn="mul", shape=(1, 5, 5, 6), act="NONE"), input_ranges=((-1, 1), (-4, 3))
+    ),
     # reductions and data movement
     "mean_hw_keepdims": OpSpec("MEAN", "mean", dict(shape=(1, 7, 5, 6), keepdims=True)),
     "mean_hw": OpSpec("MEAN", "mean", dict(shape=(1, 6, 6, 10), keepdims=False)),
@@ -1361,35 +1364,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
-# MUL's row kernels (internal/ef_mul_row.h: Helium 8 lanes, DSP 4 values per step) and the table
-# look-up's 16-lane Helium loop: element counts on both sides of the step sizes (1, 3, 5, 17, 99),
-# a narrow activation, broadcasting along each axis (a repeated input2 or input1 per row), the
-# squeeze-and-excitation scale with 1, 5, 17 and 33 channels, swish.
-ELEMENTWISE_CASES.update({
-    "mul_eq_c1": _bc("mul", "MUL", (1, 1, 1, 1), (1, 1, 1, 1)),
-    "mul_eq_c3": _bc("mul", "MUL", (1, 1, 1, 3), (1, 1, 1, 3)),
-    "mul_eq_c5": _bc("mul", "MUL", (1, 5), (1, 5)),
-    "mul_eq_c17": _bc("mul", "MUL", (1, 1, 1, 17), (1, 1, 1, 17)),
-    "mul_eq_c33_odd": _bc("mul", "MUL", (1, 3, 1, 33), (1, 3, 1, 33)),
-    "mul_eq_relu6_c17": _bc("mul", "MUL", (1, 3, 3, 17), (1, 3, 3, 17), act="RELU6"),
-    "mul_bc_h_c3": _bc("mul", "MUL", (1, 4, 5, 3), (1, 1, 5, 3)),
-    "mul_bc_w_c5": _bc("mul", "MUL", (1, 4, 5, 5), (1, 4, 1, 5)),
-    "mul_bc_c_rows": _bc("mul", "MUL", (1, 4, 5, 9), (1, 4, 5, 1)),
-    "mul_bc_in1_rows": _bc("mul", "MUL", (1, 4, 5, 1), (1, 4, 5, 9)),
-    "mul_bc_channel_c33_relu": _bc("mul", "MUL", (1, 3, 2, 33), (1, 1, 1, 33), act="RELU"),
-    "se_block_c1": OpSpec("MUL", "se", dict(shape=(1, 3, 5, 1)), expected_ops=("MEAN", "LOGISTIC", "MUL"),
-                          input_ranges=((-3.0, 3.0),)),
-    "se_block_c5": OpSpec("MUL", "se", dict(shape=(1, 4, 4, 5)), expected_ops=("MEAN", "LOGISTIC", "MUL"),
-                          input_ranges=((-3.0, 3.0),)),
-    "se_block_c17": OpSpec("MUL", "se", dict(shape=(1, 5, 3, 17)), expected_ops=("MEAN", "LOGISTIC", "MUL"),
-                           input_ranges=((-3.0, 3.0),)),
-    "se_block_c33": OpSpec("MUL", "se", dict(shape=(1, 3, 3, 33)), expected_ops=("MEAN", "LOGISTIC", "MUL"),
-                           input_ranges=((-3.0, 3.0),)),
-    "swish_c33": OpSpec("MUL", "swish", dict(shape=(1, 3, 3, 33)), expected_ops=("LOGISTIC", "MUL"),
-                        input_ranges=((-5.0, 5.0),)),
-    "hard_swish_c1": _unary("hard_swish", (1, 1), "HARD_SWISH", (-6.0, 6.0)),
-    "logistic_c16": _unary("logistic", (1, 16), "LOGISTIC", (-8.0, 8.0)),
-    "hard_swish_c33_blocks": _unary("hard_swish", (1, 5, 7, 33), "HARD_SWISH", (-6.0, 6.0)),
-})

@@ -132,11 +132,10 @@ static void conv_dsp_flat_small(const ef_conv_params *params, const ef_per_chann
     const int32_t act_max = params->activation.max;
     const int8_t *fend = filter + out->c * col_len;
     const int32_t pairs_g = oc_per_group >> 1;
-    int32_t tab[EF_CONV_FLAT_TAB_PAIRS * 8];
+    int32_t tab[EF_CONV_FLAT_TAB_PAIRS * 8 + 2];
     ef_conv_pairs_job job;
     job.col = cols;
     job.n = n4p;
-    job.out_off = out_off;
     job.stride = col_len;
     for (int32_t b = 0; b < in->n; ++b) {
         int8_t *dst = output + b * n_px * out->c;
@@ -153,7 +152,7 @@ static void conv_dsp_flat_small(const ef_conv_params *params, const ef_per_chann
                 }
                 const int last_chunk = k0 + np >= pairs_g;
                 if (nsafe > 0) {
-                    ef_nn_conv_pairs_tab(tab, bias, qm, qs, oc0, nsafe);
+                    ef_nn_conv_pairs_tab(tab, bias, qm, qs, oc0, nsafe, out_off);
                 }
                 for (int32_t p = 0; p < n_px; p += 2) {
                     const int has_b = p + 1 < n_px;

@@ -189,17 +189,19 @@ void ef_nn_clamp_s8(int8_t *p, int32_t n, int32_t lo, int32_t hi)
 }
 
 void ef_nn_conv_pairs_tab(int32_t *tab, const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t oc,
-                          int32_t pairs)
+                          int32_t pairs, int32_t out_off)
 {
     for (int32_t k = 0; k < pairs; ++k, oc += 2, tab += 8) {
         for (int32_t j = 0; j < 2; ++j) {
             const int32_t e = -1 - shift[oc + j];
-            tab[3 * j] = mult[oc + j];
-            tab[3 * j + 1] = (int32_t)(1u << (e - 1));
-            tab[3 * j + 2] = e;
-            tab[6 + j] = bias != 0 ? bias[oc + j] : 0;
+            tab[j] = bias != 0 ? bias[oc + j] : 0;
+            tab[2 + 3 * j] = mult[oc + j];
+            tab[3 + 3 * j] = (int32_t)(1u << (e - 1)) + out_off * (int32_t)(1u << e);
+            tab[4 + 3 * j] = e;
         }
     }
+    tab[0] = 0; /* read (unused) after the last pair */
+    tab[1] = 0;
 }
 
 /* ef_conv_dot_2px_2ch_adv's group with its registers fixed for ef_nn_conv_pairs_2x2: column r11,
@@ -221,51 +223,49 @@ void ef_nn_conv_pairs_tab(int32_t *tab, const int32_t *bias, const int32_t *mult
     "smlad    r8, r1, r4, r8\n\t"            \
     "smlad    r10, r3, r4, r10\n\t"
 
-/* Requantize accumulator `x` with m r1, h r2, e r3, output offset r11 (temporaries r4, r7) and
- * store it at `dst` (see ef_conv_pairs_job). */
+/* Requantize accumulator `x` with m r1, H r2, e r3 (temporaries r4, r7) and store it at `dst`
+ * (see ef_conv_pairs_job: the output offset is in H). */
 #define EF_CONV_PAIRS_RQ(x, dst)             \
     "add      r4, r2, " x ", asr #31\n\t"    \
     "and      r7, " x ", #0x80000000\n\t"    \
     "orr      r7, r7, #0x40000000\n\t"       \
     "smlal    r7, r4, " x ", r1\n\t"         \
     "asr      r4, r4, r3\n\t"                \
-    "add      r4, r4, r11\n\t"               \
     "ssat     r4, #8, r4\n\t"                \
     "strb     r4, " dst "\n\t"
 
-/* Stack frame after the prologue (44 bytes over the 9 saved registers): the job's fields at 0-32
- * (col, n, tab, dst, doff, out_off, pairs, f0, stride), then the pass count (36) and the entry
- * address into the unrolled loop (40): groups % 4 leftovers run as a first, partial pass. */
+/* Stack frame after the prologue (44 bytes over the 9 saved registers): col 0, n 4, tab 8 (the
+ * current pair's m0), dst 12, doff 16, pairs 20, the entry address into the unrolled loop 24
+ * (groups % 4 leftovers run as a first, partial pass), stride 28, 2 * stride - n 32 (f0's step
+ * after a pair's dot), the pass count 36, a pad word 40. */
 __attribute__((naked, noinline)) void ef_nn_conv_pairs_2x2(const ef_conv_pairs_job *job)
 {
     (void)job;
     __asm__ volatile(
         "push     {r4-r11, lr}\n\t"
-        "ldmia    r0, {r1, r2, r3, r4, r5, r6, r8, r9, r10}\n\t"
-        "lsr      r11, r2, #2\n\t"  /* groups of 4 values */
+        "ldmia    r0, {r1, r2, r3, r4, r5, r6, r8, r9}\n\t"
+        "mov      r12, r8\n\t"                /* f0 */
+        "add      lr, r8, r9\n\t"             /* f1 */
+        "rsb      r10, r2, r9, lsl #1\n\t"
+        "lsr      r11, r2, #2\n\t"            /* groups of 4 values */
         "and      r0, r11, #3\n\t"
-        "lsr      r11, r11, #2\n\t" /* full passes */
-        "adr.w    r12, 3f + 1\n\t"  /* + 1: Thumb state for BX */
+        "lsr      r11, r11, #2\n\t"           /* full passes */
+        "adr.w    r8, 3f + 1\n\t"             /* + 1: Thumb state for BX */
         "cbz      r0, 5f\n\t"
         "add      r11, r11, #1\n\t"
-        "rsb      r0, r0, #4\n\t"   /* groups to skip in the first pass */
-        "movs     r7, #60\n\t"      /* bytes per group */
-        "mla      r12, r0, r7, r12\n\t"
+        "rsb      r0, r0, #4\n\t"             /* groups to skip in the first pass */
+        "movs     r7, #60\n\t"                /* bytes per group */
+        "mla      r8, r0, r7, r8\n\t"
         "5:\n\t"
+        "add      r3, r3, #8\n\t"
         "push     {r1-r6, r8-r12}\n\t"
-        "1:\n\t"
-        "ldr      r12, [sp, #28]\n\t" /* f0 */
-        "ldr      r1, [sp, #32]\n\t"  /* stride */
-        "add      lr, r12, r1\n\t"
-        "add      r1, r12, r1, lsl #1\n\t"
-        "str      r1, [sp, #28]\n\t"  /* the next pair's f0 */
-        "ldr      r0, [sp, #8]\n\t"   /* tab */
-        "ldrd     r6, r8, [r0, #24]\n\t"
+        "ldrd     r6, r8, [r3, #-8]\n\t"      /* the first pair's biases */
         "mov      r9, r6\n\t"
         "mov      r10, r8\n\t"
+        "1:\n\t"
         "ldr      r11, [sp]\n\t"
         "ldr      r7, [sp, #36]\n\t"
-        "ldr      r5, [sp, #40]\n\t"
+        "ldr      r5, [sp, #24]\n\t"
         "bx       r5\n\t"
         "3:\n\t"
         EF_CONV_PAIRS_GROUP
@@ -276,22 +276,27 @@ __attribute__((naked, noinline)) void ef_nn_conv_pairs_2x2(const ef_conv_pairs_j
         "bne      3b\n\t"
         "ldr      r0, [sp, #8]\n\t"
         "ldr      r5, [sp, #12]\n\t"
-        "ldr      r11, [sp, #20]\n\t"
-        "ldr      r12, [sp, #16]\n\t"
+        "ldr      r11, [sp, #16]\n\t"
         "ldmia    r0!, {r1, r2, r3}\n\t"
         EF_CONV_PAIRS_RQ("r6", "[r5]")
-        EF_CONV_PAIRS_RQ("r9", "[r5, r12]")
+        EF_CONV_PAIRS_RQ("r9", "[r5, r11]")
         "ldmia    r0!, {r1, r2, r3}\n\t"
-        "adds     r0, r0, #8\n\t"
-        "str      r0, [sp, #8]\n\t"
         "adds     r5, r5, #1\n\t"
         EF_CONV_PAIRS_RQ("r8", "[r5]")
-        EF_CONV_PAIRS_RQ("r10", "[r5, r12]")
+        EF_CONV_PAIRS_RQ("r10", "[r5, r11]")
         "adds     r5, r5, #1\n\t"
         "str      r5, [sp, #12]\n\t"
-        "ldr      r1, [sp, #24]\n\t"
+        "ldrd     r6, r8, [r0], #8\n\t"       /* the next pair's biases */
+        "str      r0, [sp, #8]\n\t"
+        "mov      r9, r6\n\t"
+        "mov      r10, r8\n\t"
+        "ldr      r1, [sp, #32]\n\t"
+        "add      r12, r12, r1\n\t"
+        "ldr      r1, [sp, #28]\n\t"
+        "add      lr, r12, r1\n\t"
+        "ldr      r1, [sp, #20]\n\t"
         "subs     r1, r1, #1\n\t"
-        "str      r1, [sp, #24]\n\t"
+        "str      r1, [sp, #20]\n\t"
         "bne      1b\n\t"
         "add      sp, sp, #44\n\t"
         "pop      {r4-r11, pc}\n\t");
@@ -328,12 +333,11 @@ static void conv_2px_dsp(
     const int32_t ph = params->padding.h;
     const int32_t pw = params->padding.w;
     const int32_t pairs_g = oc_per_group >> 1;
-    int32_t tab[EF_CONV_TAB_PAIRS * 8];
+    int32_t tab[EF_CONV_TAB_PAIRS * 8 + 2];
     ef_conv_pairs_job job;
     job.col = pcol;
     job.n = col_len;
     job.doff = out->c;
-    job.out_off = out_off;
     job.stride = col_len;
     int8_t *dst = output;
     for (int32_t b = 0; b < in->n; ++b) {
@@ -348,7 +352,7 @@ static void conv_2px_dsp(
                 const int32_t oc0 = g * oc_per_group + 2 * k0;
                 const int odd = (oc_per_group & 1) && k0 + np == pairs_g;
                 if (np > 0) {
-                    ef_nn_conv_pairs_tab(tab, bias, qm, qs, oc0, np);
+                    ef_nn_conv_pairs_tab(tab, bias, qm, qs, oc0, np, out_off);
                 }
                 p = 0;
                 oya = 0;

@@ -34,14 +34,14 @@ static inline int32_t ef_conv_rq_one(int32_t x, int32_t m, int32_t e, uint32_t p
     return (int32_t)(n >> 32) >> e;
 }
 
-/* Whether every channel is on ef_requantize's fast path with e = -1 - shift >= 1 (multiplier >= 0,
- * shift <= -2; every conv of the MLPerf and zoo models): a precondition of the DSP 2x2 paths
+/* Whether every channel is on ef_requantize's fast path with 1 <= e = -1 - shift <= 22 (multiplier
+ * >= 0, -23 <= shift <= -2; every conv of the MLPerf and zoo models: -12 to -2): a precondition of the DSP 2x2 paths
  * (ef_nn_conv_2px_s8, the flat path of ef_conv_s8), which requantize with ef_conv_rq_one or its
  * asm form in ef_nn_conv_pairs_2x2 and one SSAT; other layers take the portable body. */
 static inline int ef_conv_rq_fast(const ef_per_channel_quant *quant, int32_t channels)
 {
     for (int32_t oc = 0; oc < channels; ++oc) {
-        if (quant->multiplier[oc] < 0 || quant->shift[oc] > -2) {
+        if (quant->multiplier[oc] < 0 || quant->shift[oc] > -2 || quant->shift[oc] < -23) {
             return 0;
         }
     }
@@ -69,30 +69,30 @@ static inline void ef_conv_store_2x2(int8_t *dsta, int8_t *dstb, int has_b, cons
 }
 
 /* One pixel pair's run of channel pairs (ef_nn_conv_pairs_2x2). Per pair, tab holds 8 words
- * {m0, h0, e0, m1, h1, e1, bias0, bias1} (e = -1 - shift >= 1, h = 2^(e - 1)): the
- * requantization of ef_conv_rq_one is then hi(x * m + (h + (x >> 31)) * 2^32 + lo) >> e with
- * lo = (x & 2^31) | 2^30 (the same k: bit-exact). The field order is the asm's LDM order. */
+ * {bias0, bias1, m0, H0, e0, m1, H1, e1} (e = -1 - shift, 1 <= e <= 22, H = 2^(e - 1) + out_off
+ * * 2^e), and 2 more words after the last pair (read, unused): the requantization of
+ * ef_conv_rq_one plus the output offset is then hi(x * m + (H + (x >> 31)) * 2^32 + lo) >> e with
+ * lo = (x & 2^31) | 2^30 (the same constant k; the offset term keeps |hi| < 2^31 for e <= 22:
+ * bit-exact). The field order is the asm's LDM order. */
 typedef struct {
-    const void *col;   /* the two interleaved paired columns of ef_conv_dot_2px_2ch_adv */
-    int32_t n;         /* bytes of each dot product, a multiple of 4, >= 4 */
-    const int32_t *tab; /* 8 words per pair (above), advanced by the call */
-    int8_t *dst;       /* pixel A's output of the first pair's channel; pixel B's at dst + doff */
+    const void *col;    /* the two interleaved paired columns of ef_conv_dot_2px_2ch_adv */
+    int32_t n;          /* bytes of each dot product, a multiple of 4, >= 4 */
+    const int32_t *tab; /* 8 words per pair (above) */
+    int8_t *dst;        /* pixel A's output of the first pair's channel; pixel B's at dst + doff */
     int32_t doff;
-    int32_t out_off;
-    int32_t pairs;     /* >= 1 */
-    const int8_t *f0;  /* first pair's first filter; the pair's second at f0 + stride */
-    int32_t stride;    /* bytes between filter rows (consecutive channels) */
+    int32_t pairs;      /* >= 1 */
+    const int8_t *f0;   /* first pair's first filter; the pair's second at f0 + stride */
+    int32_t stride;     /* bytes between filter rows (consecutive channels) */
 } ef_conv_pairs_job;
 
-/* Builds tab (ef_conv_pairs_job) for channel pairs (oc, oc + 1) ... of `pairs` pairs. */
+/* Builds tab (ef_conv_pairs_job, 8 * pairs + 2 words) for channel pairs (oc, oc + 1) ... */
 void ef_nn_conv_pairs_tab(int32_t *tab, const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t oc,
-                          int32_t pairs);
+                          int32_t pairs, int32_t out_off);
 
 /* For each channel pair of the job: the 2x2 dot over the columns (the loop of
  * ef_conv_dot_2px_2ch_adv, biases as the start), requantization and SSAT stores of the 4 outputs,
- * all in one asm function: ~60 instructions per pair besides the 15 per 4 column values, against
- * ~100 with the store in C (register spills around the asm loop). job->dst and job->tab are not
- * updated in the struct. */
+ * all in one asm function: ~52 instructions per pair besides the 15 per 4 column values, against
+ * ~100 with the store in C (register spills around the asm loop). */
 void ef_nn_conv_pairs_2x2(const ef_conv_pairs_job *job);
 
 /* ef_conv_output, out of line (src/ef_nn_conv_2px_s8.c): the tails of the DSP paths. */

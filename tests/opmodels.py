@@ -419,13 +419,14 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "log_softmax_rows": OpSpec("LOG_SOFTMAX", "log_softmax", dict(shape=(1, 4, 3, 7)), input_ranges=((-2.0, 3.0),)),
     "log_softmax_wide": OpSpec("LOG_SOFTMAX", "log_softmax", dict(shape=(1, 5, 9)), input_ranges=((-40.0, 30.0),)),
     # ARG_MAX / ARG_MIN (int8 in, int32 indices out; int64: LITERT_CASES): every axis, negative
-    # axes, rank 2 and 3, channel counts for the Helium 16-lane steps and their tails (7,
+    # axes, rank 2 and 3, channel counts for the Helium 16-lane and DSP 4-lane steps and their tails (7,
     # 19 = 16 + 3, 37 = 2 * 16 + 5), a classifier head (conv -> mean -> FC -> ARG_MAX)
     "argmax_c_i32": _argmax((1, 5, 6, 7), 3),
     "argmax_h_i32": _argmax((1, 6, 5, 4), 1),
     "argmax_w_neg_i32": _argmax((1, 4, 7, 5), -2),
     "argmax_3d_c37_i32": _argmax((1, 9, 37), -1),
     "argmax_vec_i32": _argmax((1, 10), 1),
+    "argmax_c16_i32": _argmax((1, 3, 4, 16), 3),  # whole 4-byte words / one 16-lane vector, no tail
     "argmin_c19_i32": _argmax((1, 4, 5, 19), 3, fn="min"),
     "argmin_w_i32": _argmax((1, 3, 6, 5), 2, fn="min"),
     "argmax_head_i32": OpSpec("ARG_MAX", "argmax", dict(shape=(1, 8, 8, 3), axis=-1, out="int32", fn="max",

@@ -626,8 +626,9 @@ ef_status ef_dequantize_s16_f32(const int16_t *input, float *output, int32_t siz
 /* ---- index reductions -------------------------------------------------------------------- */
 
 /** @brief ARG_MAX int8: for each [outer, inner] position the index along the axis of the largest
- *         value, the first one on a tie (TFLite's strict comparison). Helium: VMAXV over 16
- *         channels per step when the axis is the last one (inner == 1).
+ *         value, the first one on a tie (TFLite's strict comparison). Along the last axis
+ *         (inner == 1) Helium takes 16 values per VMAXV, DSP 4 per SSUB8 + SEL (rows of >= 8),
+ *         then the first index holding the extreme.
  *  @param params  outer / axis / inner extents and the index width (ef_arg_max_params)
  *  @param input   input (int8), [outer, axis_size, inner]
  *  @param output  outer * inner indices, int32_t or int64_t as params->output_bytes says

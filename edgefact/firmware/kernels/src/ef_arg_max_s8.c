@@ -1,5 +1,7 @@
 /* ARG_MAX / ARG_MIN int8: the index of the largest (smallest) value along one axis, the first one
- * on a tie (TFLite's ArgMinMax compares with a strict > / <), written as int32 or int64. */
+ * on a tie (TFLite's ArgMinMax compares with a strict > / <), written as int32 or int64. Along the
+ * last axis (contiguous rows) Helium and DSP find the extreme value 16 / 4 bytes at a time and
+ * then its first index; other axes take the portable strided loop. */
 #include "internal/ef_nn_internal.h"
 
 static void put_index(void *output, int32_t k, int32_t index, int32_t output_bytes)
@@ -34,6 +36,78 @@ static int32_t row_extreme_mve(const int8_t *row, int32_t n, int select_min)
 }
 #endif
 
+/* The first index of the largest value among n values `stride` bytes apart (portable). */
+static int32_t strided_argmax(const int8_t *p, int32_t n, int32_t stride)
+{
+    int32_t best = *p, index = 0;
+    for (int32_t a = 1; a < n; ++a) {
+        p += stride;
+        if (*p > best) {
+            best = *p;
+            index = a;
+        }
+    }
+    return index;
+}
+
+static int32_t strided_argmin(const int8_t *p, int32_t n, int32_t stride)
+{
+    int32_t best = *p, index = 0;
+    for (int32_t a = 1; a < n; ++a) {
+        p += stride;
+        if (*p < best) {
+            best = *p;
+            index = a;
+        }
+    }
+    return index;
+}
+
+#if defined(EF_NN_USE_DSP)
+/* 4 lanes at a time: SSUB8 sets GE[k] where byte k of a >= byte k of b, SEL picks per byte. */
+static inline uint32_t lanes_max(uint32_t a, uint32_t b)
+{
+    (void)__ssub8(a, b);
+    return __sel(a, b);
+}
+
+static inline uint32_t lanes_min(uint32_t a, uint32_t b)
+{
+    (void)__ssub8(a, b);
+    return __sel(b, a);
+}
+
+/* A contiguous row (the channel axis): the extreme value of 4 bytes per word (SSUB8 + SEL, the
+ * word's lanes folded at the end, the n % 4 tail in C), then the first index holding it. */
+static int32_t row_extreme_dsp(const int8_t *row, int32_t n, int select_min)
+{
+    if (n < 8) { /* the second pass would cost more than the words save */
+        return select_min ? strided_argmin(row, n, 1) : strided_argmax(row, n, 1);
+    }
+    uint32_t m = ef_read_u32(row);
+    int32_t a = 4;
+    for (; a + 4 <= n; a += 4) {
+        const uint32_t v = ef_read_u32(row + a);
+        m = select_min ? lanes_min(m, v) : lanes_max(m, v);
+    }
+    const uint32_t h = (m >> 16) | (m << 16); /* fold the word's lanes: 2, then 1 */
+    m = select_min ? lanes_min(m, h) : lanes_max(m, h);
+    const uint32_t q = (m >> 8) | (m << 24);
+    m = select_min ? lanes_min(m, q) : lanes_max(m, q);
+    int32_t best = (int8_t)(m & 0xFFu);
+    for (; a < n; ++a) {
+        if (select_min ? row[a] < best : row[a] > best) {
+            best = row[a];
+        }
+    }
+    int32_t index = 0;
+    while (row[index] != best) {
+        ++index;
+    }
+    return index;
+}
+#endif
+
 static ef_status arg_extreme(const ef_arg_max_params *params, const int8_t *input, void *output, int select_min)
 {
     if (params == 0 || input == 0 || output == 0) {
@@ -53,17 +127,14 @@ static ef_status arg_extreme(const ef_arg_max_params *params, const int8_t *inpu
             put_index(output, o, row_extreme_mve(block, n, select_min), params->output_bytes);
             continue;
         }
+#elif defined(EF_NN_USE_DSP)
+        if (inner == 1) {
+            put_index(output, o, row_extreme_dsp(block, n, select_min), params->output_bytes);
+            continue;
+        }
 #endif
         for (int32_t i = 0; i < inner; ++i) {
-            int8_t best = block[i];
-            int32_t index = 0;
-            for (int32_t a = 1; a < n; ++a) {
-                const int8_t v = block[a * inner + i];
-                if (select_min ? v < best : v > best) {
-                    best = v;
-                    index = a;
-                }
-            }
+            const int32_t index = select_min ? strided_argmin(block + i, n, inner) : strided_argmax(block + i, n, inner);
             put_index(output, o * inner + i, index, params->output_bytes);
         }
     }

@@ -307,129 +307,155 @@ static void run_rect(const shift_geom *g, const int16_t *run, int32_t y0, int32_
 
 #if defined(EF_NN_USE_MVE)
 /* Helium frame limits: border rows / columns and channels for which the per-chunk predicates
- * fit on the stack (beyond them the frame runs run by run). */
+ * fit on the stack (beyond them the frame runs run by run), and the filter size the int8 tap
+ * rows / columns hold. */
 #define SHIFT_MVE_EDGES 4
 #define SHIFT_MVE_CHUNKS 16
+#define SHIFT_MVE_KMAX 127
 
-/* Interior pixels of one output row, identity or single table, K (1..4) full chunks of 8
- * channels (offsets kept in registers across the row). */
-#define EF_SHIFT_G(o) (lut ? vldrbq_gather_offset_u16(lut, vldrbq_gather_offset_u16(s, o)) \
-                           : vldrbq_gather_offset_u16(s, o))
-#define EF_SHIFT_ROW(BODY)                                                     \
-    for (int32_t k = 0; k < count; ++k, src += src_step, dst += C) {           \
-        const uint8_t *s = (const uint8_t *)src;                               \
-        uint8_t *d = (uint8_t *)dst;                                           \
-        BODY                                                                   \
+/* Interior pixels of one output row, C % 8 == 0, identity or table 0: chunks (1..4) of 8
+ * channels from channel 8 * first chunk, offsets kept in registers across the row. */
+#define EF_SHIFT_ROW(BODY)                                                \
+    for (int32_t k = count; k > 0; --k, s += sstep, d += C) {             \
+        BODY                                                              \
     }
-static void interior_rows_fast(const int8_t *src, int32_t src_step, const uint16_t *offsets, const uint8_t *lut,
+#define EF_SHIFT_CASES(G)                                                                            \
+    switch (chunks) {                                                                                \
+    case 1:                                                                                          \
+        EF_SHIFT_ROW(vstrbq_u16(d, G(o0));)                                                          \
+        return;                                                                                      \
+    case 2:                                                                                          \
+        EF_SHIFT_ROW(const uint16x8_t a = G(o0); const uint16x8_t b = G(o1); vstrbq_u16(d, a);       \
+                     vstrbq_u16(d + 8, b);)                                                          \
+        return;                                                                                      \
+    case 3:                                                                                          \
+        EF_SHIFT_ROW(const uint16x8_t a = G(o0); const uint16x8_t b = G(o1); const uint16x8_t e = G(o2); \
+                     vstrbq_u16(d, a); vstrbq_u16(d + 8, b); vstrbq_u16(d + 16, e);)                 \
+        return;                                                                                      \
+    default:                                                                                         \
+        EF_SHIFT_ROW(vstrbq_u16(d, G(o0)); vstrbq_u16(d + 8, G(o1)); vstrbq_u16(d + 16, G(o2));     \
+                     vstrbq_u16(d + 24, G(o3));)                                                     \
+        return;                                                                                      \
+    }
+#define EF_SHIFT_COPY(o) vldrbq_gather_offset_u16(s, o)
+#define EF_SHIFT_LUT(o) vldrbq_gather_offset_u16(lut, vldrbq_gather_offset_u16(s, o))
+static void interior_rows_fast(const int8_t *src, int32_t sstep, const uint16_t *offsets, const uint8_t *lut,
                                int32_t chunks, int32_t count, int32_t C, int8_t *dst)
 {
+    const uint8_t *s = (const uint8_t *)src;
+    uint8_t *d = (uint8_t *)dst;
+    if (lut == 0 && (chunks == 4 || chunks == 2)) { /* copies: a low-overhead loop of gathers and stores */
+        if (chunks == 4) {
+            __asm__ volatile("vldrh.u16 q4, [%[o]]\n"
+                             "vldrh.u16 q5, [%[o], #16]\n"
+                             "vldrh.u16 q6, [%[o], #32]\n"
+                             "vldrh.u16 q7, [%[o], #48]\n"
+                             "wls lr, %[n], 2f\n"
+                             "1:\n"
+                             "vldrb.u16 q0, [%[s], q4]\n"
+                             "vldrb.u16 q1, [%[s], q5]\n"
+                             "vldrb.u16 q2, [%[s], q6]\n"
+                             "vldrb.u16 q3, [%[s], q7]\n"
+                             "add %[s], %[s], %[ss]\n"
+                             "vstrb.16 q0, [%[d]]\n"
+                             "vstrb.16 q1, [%[d], #8]\n"
+                             "vstrb.16 q2, [%[d], #16]\n"
+                             "vstrb.16 q3, [%[d], #24]\n"
+                             "add %[d], %[d], %[c]\n"
+                             "le lr, 1b\n"
+                             "2:\n"
+                             : [s] "+r"(s), [d] "+r"(d)
+                             : [o] "r"(offsets), [n] "r"(count), [ss] "r"(sstep), [c] "r"(C)
+                             : "q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7", "lr", "memory");
+        } else {
+            __asm__ volatile("vldrh.u16 q4, [%[o]]\n"
+                             "vldrh.u16 q5, [%[o], #16]\n"
+                             "wls lr, %[n], 2f\n"
+                             "1:\n"
+                             "vldrb.u16 q0, [%[s], q4]\n"
+                             "vldrb.u16 q1, [%[s], q5]\n"
+                             "add %[s], %[s], %[ss]\n"
+                             "vstrb.16 q0, [%[d]]\n"
+                             "vstrb.16 q1, [%[d], #8]\n"
+                             "add %[d], %[d], %[c]\n"
+                             "le lr, 1b\n"
+                             "2:\n"
+                             : [s] "+r"(s), [d] "+r"(d)
+                             : [o] "r"(offsets), [n] "r"(count), [ss] "r"(sstep), [c] "r"(C)
+                             : "q0", "q1", "q4", "q5", "lr", "memory");
+        }
+        return;
+    }
     const uint16x8_t o0 = vldrhq_u16(offsets);
-    if (chunks == 1) {
-        EF_SHIFT_ROW(vstrbq_u16(d, EF_SHIFT_G(o0));)
-        return;
+    const uint16x8_t o1 = chunks > 1 ? vldrhq_u16(offsets + 8) : o0;
+    const uint16x8_t o2 = chunks > 2 ? vldrhq_u16(offsets + 16) : o0;
+    const uint16x8_t o3 = chunks > 3 ? vldrhq_u16(offsets + 24) : o0;
+    if (lut == 0) {
+        EF_SHIFT_CASES(EF_SHIFT_COPY)
+    } else {
+        EF_SHIFT_CASES(EF_SHIFT_LUT)
     }
-    const uint16x8_t o1 = vldrhq_u16(offsets + 8);
-    if (chunks == 2) {
-        EF_SHIFT_ROW(vstrbq_u16(d, EF_SHIFT_G(o0)); vstrbq_u16(d + 8, EF_SHIFT_G(o1));)
-        return;
-    }
-    const uint16x8_t o2 = vldrhq_u16(offsets + 16);
-    if (chunks == 3) {
-        EF_SHIFT_ROW(vstrbq_u16(d, EF_SHIFT_G(o0)); vstrbq_u16(d + 8, EF_SHIFT_G(o1));
-                     vstrbq_u16(d + 16, EF_SHIFT_G(o2));)
-        return;
-    }
-    const uint16x8_t o3 = vldrhq_u16(offsets + 24);
-    EF_SHIFT_ROW(vstrbq_u16(d, EF_SHIFT_G(o0)); vstrbq_u16(d + 8, EF_SHIFT_G(o1));
-                 vstrbq_u16(d + 16, EF_SHIFT_G(o2)); vstrbq_u16(d + 24, EF_SHIFT_G(o3));)
 }
+#undef EF_SHIFT_LUT
+#undef EF_SHIFT_COPY
+#undef EF_SHIFT_CASES
 #undef EF_SHIFT_ROW
-#undef EF_SHIFT_G
 
-/* A frame pixel, Helium: the gather of pixel_mve with the lanes off rp[j] & cp[j] (row and
- * column validity per chunk, each limited to the channels) taking the border value; tp[j]: the
- * chunk's channels. bord may be read up to the next multiple of 8 channels. */
-static void frame_pixel(uintptr_t base, const uint16_t *offsets, const uint8_t *tables, const uint8_t *lut,
-                        int32_t num_tables, const uint16_t *rp, const uint16_t *cp, const uint16_t *tp,
-                        const int8_t *bord, int32_t chunks, int8_t *dst)
+/* `count` pixels sstep input and dstep output bytes apart, Helium: 8 channels per gather
+ * through the offsets from `src` (which may lie outside the input: lanes off the predicate are
+ * not loaded), then the table (none: num_tables 0; table 0; per-channel tables); lanes off
+ * pp[j] (validity per chunk, limited to the channels; NULL: all valid) take the border value
+ * bord[c], which may be read up to the next multiple of 8 channels. */
+static void pixels_mve(uintptr_t src, int32_t sstep, const uint16_t *offsets, const uint8_t *tables,
+                       const uint8_t *lut, int32_t num_tables, const uint16_t *pp, const int8_t *bord, int32_t C,
+                       int32_t count, int8_t *dst, int32_t dstep)
 {
-    const uint8_t *s = (const uint8_t *)base;
-    uint8_t *d = (uint8_t *)dst;
-    const uint8_t *bo = (const uint8_t *)bord;
-    if (num_tables == 0) {
-        for (int32_t j = 0; j < chunks; ++j, offsets += 8, d += 8, bo += 8) {
-            const mve_pred16_t p = (mve_pred16_t)(rp[j] & cp[j]);
-            const uint16x8_t x = vldrbq_gather_offset_z_u16(s, vldrhq_z_u16(offsets, p), p);
-            vstrbq_p_u16(d, vpselq_u16(x, vldrbq_u16(bo), p), (mve_pred16_t)tp[j]);
+    if (num_tables == 0 && pp != 0 && (C & 7) == 0) { /* the frame of a copy layer */
+        for (int32_t k = 0; k < count; ++k, src += (uintptr_t)sstep, dst += dstep) {
+            const uint8_t *s = (const uint8_t *)src;
+            uint8_t *d = (uint8_t *)dst;
+            const uint16_t *o = offsets;
+            const uint8_t *bo = (const uint8_t *)bord;
+            const uint16_t *q = pp;
+            for (int32_t c = 0; c < C; c += 8, o += 8, bo += 8, d += 8) {
+                const mve_pred16_t p = (mve_pred16_t)*q++;
+                const uint16x8_t x = vldrbq_gather_offset_z_u16(s, vldrhq_u16(o), p);
+                vstrbq_u16(d, vpselq_u16(x, vldrbq_u16(bo), p));
+            }
         }
         return;
     }
-    for (int32_t j = 0, c = 0; j < chunks; ++j, c += 8) {
-        const mve_pred16_t p = (mve_pred16_t)(rp[j] & cp[j]);
-        uint16x8_t x = vldrbq_gather_offset_z_u16(s, vldrhq_z_u16(offsets + c, p), p);
-        if (num_tables > 1) {
-            x = vaddq_x_u16(x, vshlq_n_u16(vldrbq_z_u16(tables + c, p), 8), p);
+    for (int32_t k = 0; k < count; ++k, src += (uintptr_t)sstep, dst += dstep) {
+        const uint8_t *s = (const uint8_t *)src;
+        uint8_t *d = (uint8_t *)dst;
+        for (int32_t c = 0, j = 0; c < C; c += 8, ++j) {
+            const mve_pred16_t t = vctp16q((uint32_t)(C - c));
+            const mve_pred16_t p = pp != 0 ? (mve_pred16_t)pp[j] : t;
+            uint16x8_t x = vldrbq_gather_offset_z_u16(s, vldrhq_z_u16(offsets + c, t), p);
+            if (num_tables > 1) {
+                x = vaddq_x_u16(x, vshlq_n_u16(vldrbq_z_u16(tables + c, t), 8), p);
+            }
+            if (num_tables > 0) {
+                x = vldrbq_gather_offset_z_u16(lut, x, p);
+            }
+            if (pp != 0) {
+                x = vpselq_u16(x, vldrbq_u16((const uint8_t *)bord + c), p);
+            }
+            vstrbq_p_u16(d + c, x, t);
         }
-        x = vldrbq_gather_offset_z_u16(lut, x, p);
-        vstrbq_p_u16(d + c, vpselq_u16(x, vldrbq_u16(bo + c), p), (mve_pred16_t)tp[j]);
     }
 }
 
-/* One pixel, Helium: 8 channels per gather through the offsets from `base` (which may lie
- * outside the input: lanes off the predicate are not loaded), then the table (none:
- * num_tables 0; table 0; per-channel tables); lanes off `rp` / `cp` (row / column validity per
- * chunk, NULL: all valid) take the border value. */
-static void pixel_mve(uintptr_t base, const uint16_t *offsets, const uint8_t *tables, const uint8_t *lut,
-                      int32_t num_tables, const uint16_t *rp, const uint16_t *cp, const int8_t *bord, int32_t C,
-                      int8_t *dst)
+/* Per chunk of 8 channels, the predicate of the channels whose tap k (int8 per channel, -128:
+ * none) reads inside [0, size) at input position k + off. */
+static void edge_preds(const int8_t *k, int32_t off, int32_t size, int32_t C, uint16_t *preds)
 {
-    const uint8_t *s = (const uint8_t *)base;
-    uint8_t *d = (uint8_t *)dst;
-    for (int32_t c = 0, j = 0; c < C; c += 8, ++j) {
-        const mve_pred16_t t = vctp16q((uint32_t)(C - c));
-        mve_pred16_t p = t;
-        if (rp != 0) {
-            p &= rp[j];
-        }
-        if (cp != 0) {
-            p &= cp[j];
-        }
-        uint16x8_t x = vldrbq_gather_offset_z_u16(s, vldrhq_z_u16(offsets + c, p), p);
-        if (num_tables == 1) {
-            x = vldrbq_gather_offset_z_u16(lut, x, p);
-        } else if (num_tables > 1) {
-            x = vaddq_x_u16(x, vshlq_n_u16(vldrbq_z_u16(tables + c, p), 8), p);
-            x = vldrbq_gather_offset_z_u16(lut, x, p);
-        }
-        if (bord != 0) {
-            x = vpselq_u16(x, vldrbq_z_u16((const uint8_t *)bord + c, t), p);
-        }
-        vstrbq_p_u16(d + c, x, t);
-    }
-}
-
-/* Per chunk of 8 channels, the predicate of the channels whose tap is valid: `valid` holds a
- * byte per channel. */
-static void chunk_preds(const uint8_t *valid, int32_t C, uint16_t *preds)
-{
-    for (int32_t c = 0, j = 0; c < C; c += 8, ++j) {
-        const mve_pred16_t t = vctp16q((uint32_t)(C - c));
-        preds[j] = (uint16_t)(vcmpneq_m_n_u16(vldrbq_z_u16(valid + c, t), 0, t));
-    }
-}
-
-/* valid[c] for every channel: its tap (ky or kx per `vertical`) reads inside the input at
- * output position o. */
-static void edge_valid(const int16_t *runs, int32_t num_runs, int vertical, int32_t o, int32_t stride,
-                       int32_t pad, int32_t size, uint8_t *valid)
-{
-    for (int32_t r = 0; r < num_runs; ++r) {
-        const int16_t *run = runs + r * EF_SHIFT_RUN_FIELDS;
-        const int32_t t = run[2];
-        const int32_t k = vertical ? (t >> 8) : (t & 0xFF);
-        const int32_t i = o * stride - pad + k;
-        memset(valid + run[0], t >= 0 && i >= 0 && i < size, (size_t)run[1]);
+    const uint16x8_t sz = vdupq_n_u16((uint16_t)size);
+    for (int32_t c = 0, j = 0; c < C; c += 8, ++j) { /* k holds whole chunks (lanes past C masked) */
+        const int16x8_t kv = vldrbq_s16(k + c);
+        const uint16x8_t v = vreinterpretq_u16_s16(vaddq_n_s16(kv, (int16_t)off));
+        const mve_pred16_t below = vcmphiq_m_u16(sz, v, vctp16q((uint32_t)(C - c)));
+        preds[j] = (uint16_t)vcmpneq_m_n_s16(kv, -128, below);
     }
 }
 #endif
@@ -504,32 +530,36 @@ ef_status ef_shift_s8(const ef_shift_params *params, const ef_dims *input_dims, 
     const int32_t edge_rows = out->h - (y_hi - y_lo);
     const int32_t edge_cols = out->w - (x_hi - x_lo);
     const int32_t chunks = (C + 7) / 8;
-    const int fast_frame = edge_rows <= SHIFT_MVE_EDGES && edge_cols <= SHIFT_MVE_EDGES && chunks <= SHIFT_MVE_CHUNKS;
+    const int fast_frame = edge_rows <= SHIFT_MVE_EDGES && edge_cols <= SHIFT_MVE_EDGES &&
+                           chunks <= SHIFT_MVE_CHUNKS && kh <= SHIFT_MVE_KMAX && kw <= SHIFT_MVE_KMAX;
     uint16_t rowp[SHIFT_MVE_EDGES * SHIFT_MVE_CHUNKS];
     uint16_t colp[SHIFT_MVE_EDGES * SHIFT_MVE_CHUNKS];
-    uint16_t tp[SHIFT_MVE_CHUNKS];
+    uint16_t corner[SHIFT_MVE_CHUNKS];
     int8_t bord[SHIFT_MVE_CHUNKS * 8];
     if (fast_frame) {
-        uint8_t valid[SHIFT_MVE_CHUNKS * 8];
-        for (int32_t j = 0; j < chunks; ++j) {
-            tp[j] = (uint16_t)vctp16q((uint32_t)(C - 8 * j));
+        int8_t kyv[SHIFT_MVE_CHUNKS * 8];
+        int8_t kxv[SHIFT_MVE_CHUNKS * 8];
+        for (int32_t r = 0; r < params->num_runs; ++r) {
+            const int16_t *run = runs + r * EF_SHIFT_RUN_FIELDS;
+            const int32_t t = run[2];
+            for (int32_t j = 0; j < run[1]; j += 16) {
+                const mve_pred16_t q = vctp8q((uint32_t)(run[1] - j));
+                vstrbq_p_s8(kyv + run[0] + j, vdupq_n_s8((int8_t)(t >= 0 ? t >> 8 : -128)), q);
+                vstrbq_p_s8(kxv + run[0] + j, vdupq_n_s8((int8_t)(t >= 0 ? t & 0xFF : -128)), q);
+                vstrbq_p_s8(bord + run[0] + j, vdupq_n_s8((int8_t)run[4]), q);
+            }
         }
         for (int32_t e = 0; e < edge_rows; ++e) {
             const int32_t oy = e < y_lo ? e : y_hi + (e - y_lo);
-            edge_valid(runs, params->num_runs, 1, oy, g.sh, g.ph, g.h, valid);
-            chunk_preds(valid, C, rowp + e * SHIFT_MVE_CHUNKS);
+            edge_preds(kyv, oy * g.sh - g.ph, g.h, C, rowp + e * SHIFT_MVE_CHUNKS);
         }
         for (int32_t e = 0; e < edge_cols; ++e) {
             const int32_t ox = e < x_lo ? e : x_hi + (e - x_lo);
-            edge_valid(runs, params->num_runs, 0, ox, g.sw, g.pw, g.w, valid);
-            chunk_preds(valid, C, colp + e * SHIFT_MVE_CHUNKS);
-        }
-        for (int32_t r = 0; r < params->num_runs; ++r) {
-            const int16_t *run = runs + r * EF_SHIFT_RUN_FIELDS;
-            memset(bord + run[0], (uint8_t)run[4], (size_t)run[1]);
+            edge_preds(kxv, ox * g.sw - g.pw, g.w, C, colp + e * SHIFT_MVE_CHUNKS);
         }
     }
     const int fast_interior = (nt <= 1) && (C % 8) == 0;
+    const int32_t step = g.sw * C;
     for (int32_t b = 0; b < in->n; ++b) {
         g.in = input + b * in->h * in->w * C;
         g.out = output + b * out->h * out->w * C;
@@ -538,37 +568,36 @@ ef_status ef_shift_s8(const ef_shift_params *params, const ef_dims *input_dims, 
             int8_t *dst = g.out + (oy * g.ow + x_lo) * C;
             if (fast_interior) {
                 for (int32_t c = 0; c < C; c += 32) {
-                    interior_rows_fast(src, g.sw * C, offsets + c, nt ? g.luts : 0, EF_MIN(4, (C - c) / 8),
+                    interior_rows_fast(src, step, offsets + c, nt ? g.luts : 0, EF_MIN(4, (C - c) / 8),
                                        x_hi - x_lo, C, dst + c);
                 }
             } else {
-                for (int32_t ox = x_lo; ox < x_hi; ++ox, src += g.sw * C, dst += C) {
-                    pixel_mve((uintptr_t)src, offsets, tables, g.luts, nt, 0, 0, 0, C, dst);
-                }
+                pixels_mve((uintptr_t)src, step, offsets, tables, g.luts, nt, 0, 0, C, x_hi - x_lo, dst, C);
             }
         }
         if (fast_frame) {
-            const int32_t step = g.sw * C;
-            for (int32_t oy = 0; oy < out->h; ++oy) {
-                const int edge_row = oy < y_lo || oy >= y_hi;
-                const uint16_t *rp = edge_row ? rowp + (oy < y_lo ? oy : y_lo + oy - y_hi) * SHIFT_MVE_CHUNKS : tp;
-                uintptr_t base = (uintptr_t)g.in + (uintptr_t)((oy * g.sh) * g.w * C + params->offset_base);
-                int8_t *dst = g.out + oy * g.ow * C;
-                const uint16_t *cp = colp;
-                for (int32_t ox = 0; ox < out->w; ++ox, base += (uintptr_t)step, dst += C) {
-                    if (ox == x_lo) {
-                        if (!edge_row) { /* skip the interior */
-                            base += (uintptr_t)(step * (x_hi - x_lo - 1));
-                            dst += C * (x_hi - x_lo - 1);
-                            ox = x_hi - 1;
-                            continue;
-                        }
+            const int32_t row_in = g.sh * g.w * C;
+            const int32_t row_out = g.ow * C;
+            const uintptr_t base = (uintptr_t)g.in + (uintptr_t)params->offset_base;
+            for (int32_t e = 0; e < edge_cols; ++e) { /* edge columns over the middle rows */
+                const int32_t ox = e < x_lo ? e : x_hi + (e - x_lo);
+                pixels_mve(base + (uintptr_t)(y_lo * row_in + ox * step), row_in, offsets, tables, g.luts, nt,
+                           colp + e * SHIFT_MVE_CHUNKS, bord, C, y_hi - y_lo, g.out + y_lo * row_out + ox * C,
+                           row_out);
+            }
+            for (int32_t e = 0; e < edge_rows; ++e) { /* edge rows: the middle, then the corners */
+                const int32_t oy = e < y_lo ? e : y_hi + (e - y_lo);
+                const uint16_t *rp = rowp + e * SHIFT_MVE_CHUNKS;
+                pixels_mve(base + (uintptr_t)(oy * row_in + x_lo * step), step, offsets, tables, g.luts, nt, rp, bord,
+                           C, x_hi - x_lo, g.out + oy * row_out + x_lo * C, C);
+                for (int32_t f = 0; f < edge_cols; ++f) {
+                    const int32_t ox = f < x_lo ? f : x_hi + (f - x_lo);
+                    const uint16_t *cp = colp + f * SHIFT_MVE_CHUNKS;
+                    for (int32_t j = 0; j < chunks; ++j) {
+                        corner[j] = (uint16_t)(cp[j] & rp[j]);
                     }
-                    const int edge_col = ox < x_lo || ox >= x_hi;
-                    frame_pixel(base, offsets, tables, g.luts, nt, rp, edge_col ? cp : tp, tp, bord, chunks, dst);
-                    if (edge_col) {
-                        cp += SHIFT_MVE_CHUNKS;
-                    }
+                    pixels_mve(base + (uintptr_t)(oy * row_in + ox * step), step, offsets, tables, g.luts, nt, corner,
+                               bord, C, 1, g.out + oy * row_out + ox * C, C);
                 }
             }
         } else {

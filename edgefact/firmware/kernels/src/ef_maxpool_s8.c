@@ -44,6 +44,32 @@ static inline __attribute__((always_inline)) void max_pixel(const int8_t *src, i
         vstrbq_p_s8(dst + c, vminq_s8(vmaxq_s8(m, lo), hi), p);
     }
 }
+
+/* One output row of a 2x2 window with every window in bounds: no per-pixel bounds work. */
+static void max_row_2x2(const int8_t *q, int32_t ow, int32_t step, int32_t row_step, int32_t ch, int8_t *dst,
+                        const ef_activation *act)
+{
+    const int8x16_t lo = vdupq_n_s8((int8_t)act->min);
+    const int8x16_t hi = vdupq_n_s8((int8_t)act->max);
+    for (int32_t ox = 0; ox < ow; ++ox) {
+        const int8_t *a = q;
+        const int8_t *b = q + row_step;
+        int32_t c = 0;
+        for (; c + 16 <= ch; c += 16) {
+            const int8x16_t m = vmaxq_s8(vmaxq_s8(vldrbq_s8(a + c), vldrbq_s8(a + c + ch)),
+                                         vmaxq_s8(vldrbq_s8(b + c), vldrbq_s8(b + c + ch)));
+            vstrbq_s8(dst + c, vminq_s8(vmaxq_s8(m, lo), hi));
+        }
+        if (c < ch) {
+            const mve_pred16_t p = vctp8q((uint32_t)(ch - c));
+            const int8x16_t m = vmaxq_s8(vmaxq_s8(vldrbq_z_s8(a + c, p), vldrbq_z_s8(a + c + ch, p)),
+                                         vmaxq_s8(vldrbq_z_s8(b + c, p), vldrbq_z_s8(b + c + ch, p)));
+            vstrbq_p_s8(dst + c, vminq_s8(vmaxq_s8(m, lo), hi), p);
+        }
+        dst += ch;
+        q += step;
+    }
+}
 #elif defined(EF_NN_USE_DSP)
 /* signed bytewise max / min of two words: SSUB8 sets GE[k] where byte k of a >= byte k of b */
 static inline uint32_t max4(uint32_t a, uint32_t b)
@@ -90,6 +116,29 @@ static inline __attribute__((always_inline)) void max_pixel(const int8_t *src, i
         dst[c] = (int8_t)m;
     }
 }
+
+/* One output row of a 2x2 window with every window in bounds: no per-pixel bounds work (a
+ * narrower activation: the clamp pass afterwards). */
+static void max_row_2x2(const int8_t *q, int32_t ow, int32_t step, int32_t row_step, int32_t ch, int8_t *dst,
+                        const ef_activation *act)
+{
+    (void)act;
+    for (int32_t ox = 0; ox < ow; ++ox) {
+        const int8_t *a = q;
+        const int8_t *b = q + row_step;
+        int32_t c = 0;
+        for (; c + 4 <= ch; c += 4) {
+            const uint32_t m = max4(max4(ef_read_u32(a + c), ef_read_u32(a + c + ch)),
+                                    max4(ef_read_u32(b + c), ef_read_u32(b + c + ch)));
+            memcpy(dst + c, &m, 4);
+        }
+        for (; c < ch; ++c) {
+            dst[c] = (int8_t)EF_MAX(EF_MAX(a[c], a[c + ch]), EF_MAX(b[c], b[c + ch]));
+        }
+        dst += ch;
+        q += step;
+    }
+}
 #else
 static inline __attribute__((always_inline)) void max_pixel(const int8_t *src, int32_t rows, int32_t cols, int32_t row_step, int32_t col_step,
                       int8_t *dst, int32_t ch, const ef_activation *act)
@@ -114,35 +163,51 @@ ef_status ef_maxpool_s8(const ef_pool_params *params,
     if (st != EF_OK) {
         return st;
     }
-    const ef_dims *in = input_dims;
-    const ef_dims *out = output_dims;
+    /* local copies: the int8 stores may alias *params and the dims, which would reload every
+     * field per output pixel */
+    const ef_dims in = *input_dims;
+    const int32_t oh = output_dims->h;
+    const int32_t ow = output_dims->w;
+    const int32_t sh = params->stride.h;
+    const int32_t sw = params->stride.w;
+    const int32_t ph = params->padding.h;
+    const int32_t pw = params->padding.w;
+    const int32_t fh = params->filter.h;
+    const int32_t fw = params->filter.w;
     const ef_activation act = params->activation;
-    const int32_t row_step = in->w * in->c;
+    const int32_t row_step = in.w * in.c;
     int8_t *dst = output;
-    for (int32_t b = 0; b < in->n; ++b) {
-        for (int32_t oy = 0; oy < out->h; ++oy) {
-            const int32_t iy0 = oy * params->stride.h - params->padding.h;
+    for (int32_t b = 0; b < in.n; ++b) {
+        for (int32_t oy = 0; oy < oh; ++oy) {
+            const int32_t iy0 = oy * sh - ph;
             const int32_t ky0 = EF_MAX(0, -iy0);
-            const int32_t ky1 = EF_MIN(params->filter.h, in->h - iy0);
-            for (int32_t ox = 0; ox < out->w; ++ox) {
-                const int32_t ix0 = ox * params->stride.w - params->padding.w;
+            const int32_t ky1 = EF_MIN(fh, in.h - iy0);
+            const int8_t *row = input + (b * in.h + iy0 + ky0) * row_step;
+#if defined(EF_NN_USE_MVE) || defined(EF_NN_USE_DSP)
+            if (fh == 2 && fw == 2 && pw == 0 && ky1 - ky0 == 2 && (ow - 1) * sw + 2 <= in.w) {
+                max_row_2x2(row, ow, sw * in.c, row_step, in.c, dst, &act);
+                dst += ow * in.c;
+                continue;
+            }
+#endif
+            for (int32_t ox = 0; ox < ow; ++ox) {
+                const int32_t ix0 = ox * sw - pw;
                 const int32_t kx0 = EF_MAX(0, -ix0);
-                const int32_t kx1 = EF_MIN(params->filter.w, in->w - ix0);
+                const int32_t kx1 = EF_MIN(fw, in.w - ix0);
                 if (ky1 <= ky0 || kx1 <= kx0) { /* no tap in bounds: the empty maximum, clamped */
-                    for (int32_t c = 0; c < in->c; ++c) {
+                    for (int32_t c = 0; c < in.c; ++c) {
                         dst[c] = ef_clamp_to_s8(-128, act.min, act.max);
                     }
                 } else {
-                    const int8_t *src = input + ((b * in->h + iy0 + ky0) * in->w + ix0 + kx0) * in->c;
-                    max_pixel(src, ky1 - ky0, kx1 - kx0, row_step, in->c, dst, in->c, &act);
+                    max_pixel(row + (ix0 + kx0) * in.c, ky1 - ky0, kx1 - kx0, row_step, in.c, dst, in.c, &act);
                 }
-                dst += out->c;
+                dst += in.c;
             }
         }
     }
 #if defined(EF_NN_USE_DSP) && !defined(EF_NN_USE_MVE)
     if (act.min > -128 || act.max < 127) {
-        ef_nn_clamp_s8(output, in->n * out->h * out->w * out->c, act.min, act.max);
+        ef_nn_clamp_s8(output, in.n * oh * ow * in.c, act.min, act.max);
     }
 #endif
     return EF_OK;

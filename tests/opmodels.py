@@ -259,6 +259,12 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "fc_bias": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=20, n_out=7, bias=True, act="NONE")),
     "fc_bias_relu": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=33, n_out=10, bias=True, act="RELU")),
     "fc_nobias": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=16, n_out=5, bias=False, act="NONE")),
+    # 4-unit interleaved weights (ef_fully_connected_il4_s8, the DSP cores' kernel): 1, 2 and 3
+    # groups of 4 inputs (the odd group first, pairs), unit tails of 1-3, a 128-deep block row
+    "fc_il4_c4_o6": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=4, n_out=6, bias=True, act="NONE")),
+    "fc_il4_c8_o13_relu": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=8, n_out=13, bias=True, act="RELU")),
+    "fc_il4_c12_o4_nobias": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=12, n_out=4, bias=False, act="NONE")),
+    "fc_il4_c128_o9_relu6": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=128, n_out=9, bias=True, act="RELU6")),
     # input zero points far from 0 (the input offset folded into the bias, with and without a bias
     # tensor), more units than one Helium chunk (48) with a 1-unit tail, a depth tail of 6
     "fc_zp_c70_o53_relu": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=70, n_out=53, bias=True, act="RELU"),

@@ -2,7 +2,11 @@
 
 MACs = batches*depth*units. Kernels: ``ef_fully_connected_s8`` (per-tensor quantization) or
 ``ef_fully_connected_per_channel_s8`` (one scale per unit). With symmetric weights the input
-offset is folded into the bias at generation time (``_fold_input_offset``).
+offset is folded into the bias at generation time (``_fold_input_offset``). On the DSP cores
+(Cortex-M4/M7/M33) a per-tensor layer with depth % 4 == 0 and >= 4 units runs
+``ef_fully_connected_il4_s8`` on weights interleaved here in blocks of 4 units (``interleave4``:
+one LDM per 4 units' words, same bytes); a filter stored packed keeps the row-major kernel (its
+unpacked arena copy is row-major).
 """
 
 from __future__ import annotations
@@ -53,10 +57,31 @@ def _fold_input_offset(layer: Layer, weights: np.ndarray, input_offset: int) -> 
     return 0
 
 
+IL4 = "ef_fully_connected_il4_s8"
+#: cores whose library takes the DSP (SMLAD) bodies, where the interleaved kernel pays
+_DSP_CORES = ("cortex-m4", "cortex-m7", "cortex-m33")
+
+
+def interleave4(weights: np.ndarray) -> np.ndarray:
+    """[units, depth] (depth % 4 == 0) -> the layout of ``ef_fully_connected_il4_s8``: per block of
+    4 units, per group of 4 inputs, the 4 units' 4 weights in turn; the last units % 4 rows
+    row-major after the blocks."""
+    units, depth = weights.shape
+    nb = units // 4
+    head = weights[: 4 * nb].reshape(nb, 4, depth // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
+    return np.concatenate([head, weights[4 * nb:].reshape(-1)]).astype(weights.dtype)
+
+
+def _il4_ok(layer: Layer) -> bool:
+    a: FcArgs = layer.args
+    return (layer.kernel in ("ef_fully_connected_s8", IL4) and a.params.filter_offset == 0
+            and a.depth % 4 == 0 and a.units >= 4)
+
+
 @register
 class FullyConnected(OpDef):
     name = "FULLY_CONNECTED"
-    kernel_names = ("ef_fully_connected_s8", "ef_fully_connected_per_channel_s8")
+    kernel_names = ("ef_fully_connected_s8", "ef_fully_connected_per_channel_s8", IL4)
     constraints = "int8 weights (per-tensor or per-unit scales), int32 bias, any batch count"
 
     def lower(self, ctx: LowerContext, op: Operator) -> Layer:
@@ -94,13 +119,27 @@ class FullyConnected(OpDef):
         layer.macs = batches * depth * units
         layer.params = int(filt.data.size) + (int(bias.data.size) if bias is not None else 0)
         layer.weight_bytes = int(filt.data.nbytes) + (int(bias.data.nbytes) if bias is not None else 0)
+        if ctx.target is not None and ctx.target.core in _DSP_CORES and _il4_ok(layer):
+            layer.kernel = IL4
         return layer
+
+    def kernels(self, layer: Layer) -> tuple[str, ...]:
+        if not _il4_ok(layer):
+            return (layer.kernel,)
+        other = "ef_fully_connected_s8" if layer.kernel == IL4 else IL4
+        return (layer.kernel, other)
 
     def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
         a: FcArgs = layer.args
         e = Emission()
         L = layer.sym
-        filt = em.filter_ref(pos, layer, "weights")
+        if layer.kernel == IL4 and layer.packed is not None:
+            layer.kernel = "ef_fully_connected_s8"  # the unpacked copy is row-major
+        if layer.kernel == IL4:
+            w = np.asarray(layer.consts["filter"]).reshape(a.units, a.depth)
+            filt = em.const_array(layer, "filter", interleave4(w), "int8_t", "weights (4-unit interleaved)")
+        else:
+            filt = em.filter_ref(pos, layer, "weights")
         bias = (em.const_array(layer, "bias", layer.consts["bias"], "int32_t", "bias")
                 if "bias" in layer.consts else "NULL")
         e.decls += a.params.c_define(f"{L}_params")

@@ -410,3 +410,152 @@ ef_status ef_fully_connected_per_channel_s8(const ef_fc_params *params,
            output_dims, output);
     return EF_OK;
 }
+
+/* ---- ef_fully_connected_il4_s8: weights interleaved in blocks of 4 units (ef_nn.h) ---------- */
+
+#if defined(EF_NN_USE_DSP)
+/* One group of 4 inputs x 4 units: LDR of the input word, LDM of one weight word per unit, 10
+ * SXTB16, 8 SMLAD (20 instructions per 16 MACs). x r0, weights r1, accumulators r4-r7. */
+#define EF_FC_IL4_GROUP                             \
+    "ldr.w    r9, [r0], #4\n\t"                     \
+    "ldmia.w  r1!, {r10, r11, r12, lr}\n\t"         \
+    "sxtb16   r8, r9\n\t"                           \
+    "sxtb16   r9, r9, ror #8\n\t"                   \
+    "sxtb16   r3, r10\n\t"                          \
+    "smlad    r4, r8, r3, r4\n\t"                   \
+    "sxtb16   r10, r10, ror #8\n\t"                 \
+    "smlad    r4, r9, r10, r4\n\t"                  \
+    "sxtb16   r3, r11\n\t"                          \
+    "smlad    r5, r8, r3, r5\n\t"                   \
+    "sxtb16   r11, r11, ror #8\n\t"                 \
+    "smlad    r5, r9, r11, r5\n\t"                  \
+    "sxtb16   r3, r12\n\t"                          \
+    "smlad    r6, r8, r3, r6\n\t"                   \
+    "sxtb16   r12, r12, ror #8\n\t"                 \
+    "smlad    r6, r9, r12, r6\n\t"                  \
+    "sxtb16   r3, lr\n\t"                           \
+    "smlad    r7, r8, r3, r7\n\t"                   \
+    "sxtb16   lr, lr, ror #8\n\t"                   \
+    "smlad    r7, r9, lr, r7\n\t"
+
+/* acc[k] += sum(x * w(unit 4b + k)) over depth (a multiple of 4, >= 4) for the block at f: 14
+ * registers, so a function of its own (naked: no compiler frame around the asm). */
+__attribute__((naked, noinline)) static void fc_dot4_il4(const int8_t *x, const int8_t *f, int32_t depth,
+                                                        int32_t *acc)
+{
+    (void)x;
+    (void)f;
+    (void)depth;
+    (void)acc;
+    __asm__ volatile(
+        "push     {r4-r11, lr}\n\t"
+        "push     {r3}\n\t"
+        "ldmia    r3, {r4, r5, r6, r7}\n\t"
+        "lsr      r2, r2, #2\n\t"
+        "lsrs     r2, r2, #1\n\t" /* pairs of groups; C: an odd group first */
+        "bcc      1f\n\t"
+        EF_FC_IL4_GROUP
+        "beq      2f\n\t" /* Z still from the LSRS */
+        "1:\n\t"
+        EF_FC_IL4_GROUP
+        EF_FC_IL4_GROUP
+        "subs     r2, r2, #1\n\t"
+        "bne      1b\n\t"
+        "2:\n\t"
+        "pop      {r3}\n\t"
+        "stmia    r3, {r4, r5, r6, r7}\n\t"
+        "pop      {r4-r11, pc}\n\t");
+}
+#endif
+
+/* Portable block dot product in the interleaved layout (also the DSP body with an input offset). */
+static void fc_dot4_il4_c(const int8_t *x, int32_t off, const int8_t *f, int32_t depth, int32_t *acc)
+{
+    for (int32_t g = 0; g < depth; g += 4, f += 16) {
+        for (int32_t k = 0; k < 4; ++k) {
+            int32_t s = 0;
+            for (int32_t t = 0; t < 4; ++t) {
+                s += (x[g + t] + off) * f[4 * k + t];
+            }
+            acc[k] += s;
+        }
+    }
+}
+
+ef_status ef_fully_connected_il4_s8(const ef_fc_params *params, const ef_per_tensor_quant *quant,
+                                    const ef_dims *input_dims, const int8_t *input,
+                                    const ef_dims *filter_dims, const int8_t *filter,
+                                    const int32_t *bias,
+                                    const ef_dims *output_dims, int8_t *output)
+{
+    if (quant == 0) {
+        return EF_ERR_NULL;
+    }
+    const ef_status st = fc_check(params, input_dims, input, filter_dims, filter, output_dims, output);
+    if (st != EF_OK) {
+        return st;
+    }
+    if (!ef_shift_valid(quant->shift)) {
+        return EF_ERR_PARAM;
+    }
+    const ef_dims *fd = filter_dims;
+    const int32_t depth = fd->h * fd->w * fd->c;
+    if ((depth & 3) != 0 || params->filter_offset != 0) {
+        return EF_ERR_UNSUPPORTED;
+    }
+    const ef_fc_params local = *params;
+    const int32_t units = output_dims->c;
+    const int32_t batches = output_dims->n * output_dims->h * output_dims->w;
+    const int32_t nb = units >> 2;
+    const int32_t off = local.input_offset;
+    const int32_t m = quant->multiplier;
+    const int32_t sh = quant->shift;
+#if defined(EF_NN_USE_DSP)
+    /* ef_requantize's fast path with the per-layer terms hoisted and one SSAT (full-range
+     * activation), as fc_run_dsp */
+    const int fast = m >= 0 && sh <= -1 && local.activation.min == -128 && local.activation.max == 127;
+    const int32_t e = -1 - sh;
+    const uint32_t pe = fast ? 1u << e : 0u;
+#endif
+    for (int32_t b = 0; b < batches; ++b) {
+        const int8_t *x = input + b * depth;
+        for (int32_t j = 0; j < nb; ++j) {
+            int32_t acc[4] = {0, 0, 0, 0};
+            if (bias != 0) {
+                acc[0] = bias[4 * j];
+                acc[1] = bias[4 * j + 1];
+                acc[2] = bias[4 * j + 2];
+                acc[3] = bias[4 * j + 3];
+            }
+            const int8_t *f = filter + 4 * j * depth;
+#if defined(EF_NN_USE_DSP)
+            if (off == 0 && ((uintptr_t)f & 3u) == 0) { /* LDM needs word-aligned weights */
+                fc_dot4_il4(x, f, depth, acc);
+            } else {
+                fc_dot4_il4_c(x, off, f, depth, acc);
+            }
+            if (fast) {
+                for (int32_t k = 0; k < 4; ++k) {
+                    const int32_t h = (int32_t)(pe - ((uint32_t)acc[k] >> 31));
+                    const uint32_t lo = ((uint32_t)h << 31) | (1u << 30);
+                    const int64_t kk = (int64_t)(((uint64_t)(uint32_t)(h >> 1) << 32) | lo);
+                    const int32_t v = (int32_t)((kk + (int64_t)acc[k] * m) >> 32) >> e;
+                    output[4 * j + k] = (int8_t)__ssat(v + local.output_offset, 8);
+                }
+                continue;
+            }
+#else
+            fc_dot4_il4_c(x, off, f, depth, acc);
+#endif
+            for (int32_t k = 0; k < 4; ++k) {
+                output[4 * j + k] = fc_output(&local, acc[k], 0, 4 * j + k, m, sh);
+            }
+        }
+        for (int32_t u = 4 * nb; u < units; ++u) {
+            const int32_t acc = ef_dot_s8_s8_offset(x, off, filter + u * depth, depth);
+            output[u] = fc_output(&local, acc, bias, u, m, sh);
+        }
+        output += units;
+    }
+    return EF_OK;
+}

@@ -96,6 +96,15 @@ def _binary_cases() -> list[tuple[str, str, T, T, T, dict]]:
          {}),
         ("PRELU_alpha_rows_big", "PRELU", T((1, 4, 3, 5), 0.3, -60), T((1, 4, 1, 1), 0.05, 100, c((1, 4, 1, 1))),
          T((1, 4, 3, 5), 0.01, 20), {}),
+        # MUL's row kernels by requantization shift (0.0021 / out scale): 0 (Helium without the
+        # rounding shift), -1 (DSP: outside the 5-instruction form), -13, a left shift with a
+        # narrow activation along a broadcast channel row; 17 and 33 values for the step tails
+        ("MUL_shift0_c17", "MUL", T((1, 3, 1, 17), 0.03, 5), T((1, 3, 1, 17), 0.07, -20), T((1, 3, 1, 17), 0.0028, 4),
+         {}),
+        ("MUL_shift_m1_c33", "MUL", T((1, 33), 0.03, 5), T((1, 33), 0.07, -20), T((1, 33), 0.006, -9), {}),
+        ("MUL_shift_m13", "MUL", T((1, 2, 9), 0.03, 5), T((1, 2, 9), 0.07, -20), T((1, 2, 9), 25.0, 0), {}),
+        ("MUL_left_relu6_bc_channel", "MUL", T((1, 5, 3, 17), 0.03, 5), T((1, 1, 1, 17), 0.07, -20),
+         T((1, 5, 3, 17), 0.0003, -128), {"act": "RELU6"}),
     ]
     return cases
 

@@ -5,7 +5,7 @@
  * LEAKY_RELU, ABS) runs here: the generator computes the 256 outputs with an exact mirror of
  * TFLite Micro's integer algorithm (edgefact.export.quant_lut), so the kernel is bit-exact by
  * construction and costs a load, a look-up and a store per element. Helium gathers 16 values
- * per VLDRB (tail predicated); the DSP body reads and writes a word per four values.
+ * per VLDRB (whole blocks unpredicated, the tail one predicated block); the DSP body reads and writes a word per four values.
  */
 #include <string.h>
 
@@ -19,14 +19,21 @@ ef_status ef_lut_s8(const int8_t *table, const int8_t *input, int8_t *output, in
     if (size < 0) {
         return EF_ERR_DIMS;
     }
-    int32_t i = 0;
 #if defined(EF_NN_USE_MVE)
-    for (; i < size; i += 16) {
-        const mve_pred16_t p = vctp8q((uint32_t)(size - i));
-        const uint8x16_t idx = vldrbq_z_u8((const uint8_t *)input + i, p);
-        vstrbq_p_s8(output + i, vldrbq_gather_offset_z_s8(table, idx, p), p);
+    /* whole blocks of 16 unpredicated (load, gather, store, LE), the last size % 16 predicated */
+    const uint8_t *x = (const uint8_t *)input;
+    int8_t *y = output;
+    for (int32_t k = size >> 4; k > 0; --k) {
+        vstrbq_s8(y, vldrbq_gather_offset_s8(table, vldrbq_u8(x)));
+        x += 16;
+        y += 16;
+    }
+    if ((size & 15) != 0) {
+        const mve_pred16_t p = vctp8q((uint32_t)(size & 15));
+        vstrbq_p_s8(y, vldrbq_gather_offset_z_s8(table, vldrbq_z_u8(x, p), p), p);
     }
 #else
+    int32_t i = 0;
 #if defined(EF_NN_USE_DSP)
     const uint8_t *t = (const uint8_t *)table;
     for (; i + 4 <= size; i += 4) {

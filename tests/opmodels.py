@@ -1371,3 +1371,64 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# MUL's row kernels (internal/ef_mul_row.h: Helium 8 lanes, DSP 4 values per step) and the table
+# look-up's 16-lane Helium loop: element counts on both sides of the step sizes (1, 3, 5, 17, 99),
+# a narrow activation, broadcasting along each axis (a repeated input2 or input1 per row), the
+# squeeze-and-excitation scale with 1, 5, 17 and 33 channels, swish.
+ELEMENTWISE_CASES.update({
+    "mul_eq_c1": _bc("mul", "MUL", (1, 1, 1, 1), (1, 1, 1, 1)),
+    "mul_eq_c3": _bc("mul", "MUL", (1, 1, 1, 3), (1, 1, 1, 3)),
+    "mul_eq_c5": _bc("mul", "MUL", (1, 5), (1, 5)),
+    "mul_eq_c17": _bc("mul", "MUL", (1, 1, 1, 17), (1, 1, 1, 17)),
+    "mul_eq_c33_odd": _bc("mul", "MUL", (1, 3, 1, 33), (1, 3, 1, 33)),
+    "mul_eq_relu6_c17": _bc("mul", "MUL", (1, 3, 3, 17), (1, 3, 3, 17), act="RELU6"),
+    "mul_bc_h_c3": _bc("mul", "MUL", (1, 4, 5, 3), (1, 1, 5, 3)),
+    "mul_bc_w_c5": _bc("mul", "MUL", (1, 4, 5, 5), (1, 4, 1, 5)),
+    "mul_bc_c_rows": _bc("mul", "MUL", (1, 4, 5, 9), (1, 4, 5, 1)),
+    "mul_bc_in1_rows": _bc("mul", "MUL", (1, 4, 5, 1), (1, 4, 5, 9)),
+    "mul_bc_channel_c33_relu": _bc("mul", "MUL", (1, 3, 2, 33), (1, 1, 1, 33), act="RELU"),
+    "se_block_c1": OpSpec("MUL", "se", dict(shape=(1, 3, 5, 1)), expected_ops=("MEAN", "LOGISTIC", "MUL"),
+                          input_ranges=((-3.0, 3.0),)),
+    "se_block_c5": OpSpec("MUL", "se", dict(shape=(1, 4, 4, 5)), expected_ops=("MEAN", "LOGISTIC", "MUL"),
+                          input_ranges=((-3.0, 3.0),)),
+    "se_block_c17": OpSpec("MUL", "se", dict(shape=(1, 5, 3, 17)), expected_ops=("MEAN", "LOGISTIC", "MUL"),
+                           input_ranges=((-3.0, 3.0),)),
+    "se_block_c33": OpSpec("MUL", "se", dict(shape=(1, 3, 3, 33)), expected_ops=("MEAN", "LOGISTIC", "MUL"),
+                           input_ranges=((-3.0, 3.0),)),
+    "swish_c33": OpSpec("MUL", "swish", dict(shape=(1, 3, 3, 33)), expected_ops=("LOGISTIC", "MUL"),
+                        input_ranges=((-5.0, 5.0),)),
+    "hard_swish_c1": _unary("hard_swish", (1, 1), "HARD_SWISH", (-6.0, 6.0)),
+    "logistic_c16": _unary("logistic", (1, 16), "LOGISTIC", (-8.0, 8.0)),
+    "hard_swish_c33_blocks": _unary("hard_swish", (1, 5, 7, 33), "HARD_SWISH", (-6.0, 6.0)),
+})
+
+
+# Helium short-column convolutions (kh * kw * filter c <= 48: the pixels in registers, the filters
+# streaming past them; ef_nn_conv_2px_s8.c): 1-, 2- and 3-vector columns (4, 3, 2 pixels per
+# block) with partial last blocks, input depths 1/2/3/4/5/7/9/15/16/32, odd output counts, more
+# channels than one block of sums (32 / 64), a single pixel, strides, padding on one side only
+# (stride 2 on an even size, an even kernel) and on every side, groups 2/4/8 with odd group
+# widths, k x 1 and 1 x k, a window too wide for 8-bit gather offsets (the pair engine instead).
+OPMODEL_CASES.update({
+    "conv_short_3x3_c1_o5_same": _conv(7, 6, 1, 5, 3, 3),
+    "conv_short_3x3_c2_o7_s2_same_relu": _conv(9, 8, 2, 7, 3, 3, stride=2, act="RELU"),
+    "conv_short_3x3_c4_o13_valid": _conv(6, 7, 4, 13, 3, 3, padding="VALID"),
+    "conv_short_3x3_c5_o37_same_relu6": _conv(5, 5, 5, 37, 3, 3, act="RELU6"),
+    "conv_short_3x3_c3_o6_s2_even": _conv(8, 8, 3, 6, 3, 3, stride=2),
+    "conv_short_4x4_c2_o5_same": _conv(6, 7, 2, 5, 4, 4),
+    "conv_short_10x4_c1_o64_s2_relu": _conv(13, 6, 1, 64, 10, 4, stride=2, act="RELU"),
+    "conv_short_1x1_c7_o9": _conv(5, 7, 7, 9, 1, 1),
+    "conv_short_1x1_c9_o40_s2_valid": _conv(9, 9, 9, 40, 1, 1, stride=2, padding="VALID"),
+    "conv_short_1x1_c15_o6_relu6": _conv(4, 5, 15, 6, 1, 1, act="RELU6"),
+    "conv_short_1x1_c16_o35_s2": _conv(8, 8, 16, 35, 1, 1, stride=2),
+    "conv_short_1x1_c32_o5_1px": _conv(1, 1, 32, 5, 1, 1),
+    "conv_short_3x1_c3_o8_same": _conv(8, 6, 3, 8, 3, 1),
+    "conv_short_1x4_c5_o6_s2_same": _conv(7, 9, 5, 6, 1, 4, stride=2),
+    "conv_short_g2_1x1_c10_o6": _conv(6, 5, 10, 6, 1, 1, groups=2),
+    "conv_short_g4_3x3_c12_o20_same": _conv(7, 7, 12, 20, 3, 3, groups=4),
+    "conv_short_g8_1x1_c24_o24_relu": _conv(5, 5, 24, 24, 1, 1, act="RELU", groups=8),
+    "conv_short_g8_3x3_c16_o8_s2": _conv(9, 9, 16, 8, 3, 3, stride=2, groups=8),
+    "conv_short_3x3_c1_o4_wide": _conv(4, 130, 1, 4, 3, 3),
+})

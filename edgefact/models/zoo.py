@@ -28,15 +28,23 @@ from edgefact.models.layers import (
 )
 
 # The model `edgefact build` trains by default, and how (benchmarked by scripts/bench_train).
+# The recipe (issue 11): AdamW with decoupled weight decay, a linear warm-up over the first 5 % of
+# the steps then one cosine decay, label smoothing 0.1; no augmentation: at this size and budget
+# the random crop (padding 2) + mirror cost 0.9 points (8 epochs at width 1: 90.01 % float with
+# them, 90.93 % without; 3 epochs of Adam, the previous recipe: 89.5 %).
 DEFAULT_MODEL = "dscnn"
 DEFAULT_DATASET = "fashion-mnist"
 DEFAULT_TRAIN: dict[str, Any] = {
-    "epochs": 3,
+    "epochs": 7,
     "batch_size": 128,
-    "lr": 0.004,
-    "optimizer": "adam",
-    "weight_decay": 0.0,
+    "lr": 0.005,
+    "optimizer": "adamw",
+    "weight_decay": 0.05,
     "seed": 0,
+    "warmup": 0.05,
+    "label_smoothing": 0.1,
+    "crop_pad": 0,
+    "hflip": False,
 }
 
 
@@ -117,13 +125,15 @@ def cnn_spatial(input_shape: tuple[int, int, int], num_classes: int, width: floa
 
 def dscnn(input_shape: tuple[int, int, int], num_classes: int, width: float = 1.0, blocks: int = 3) -> nn.Module:
     """DS-CNN (Zhang et al. 2017, keyword spotting): a strided 3×3 conv, then depthwise-separable
-    blocks (the second strided). The edgefact default for 1×28×28 Fashion-MNIST."""
+    blocks (the second strided). The edgefact default for 1×28×28 Fashion-MNIST: 40 / 80 / 160
+    channels at width 1 (32 / 64 / 128 before issue 11: 1.17 M MACs, 89.5 % float; the wider one
+    has 1.78 M MACs, below the plain cnn's 1.92 M, and more accuracy per epoch of the 2-core budget)."""
     c, h, w = _check_shape("dscnn", input_shape)
-    stem = ch(32, width)
+    stem = ch(40, width)
     s = 2 if _downsample_ok(h, w) else 1
     layers: list[nn.Module] = [ConvBNAct(c, stem, 3, s)]
     h, w = -(-h // s), -(-w // s)
-    plan = [(64, 1), (64, 2), (128, 1), (128, 1)][:blocks]
+    plan = [(80, 1), (80, 2), (160, 1), (160, 1)][:blocks]
     blocks_, prev = _strided_blocks(stem, h, w, plan, lambda p, o, st: DepthwiseSeparable(p, o, 3, st), width)
     return Classifier(nn.Sequential(*layers, *blocks_), prev, num_classes)
 

@@ -85,6 +85,7 @@ def _dataset(cfg: BuildConfig, mean: list[float] | None = None, std: list[float]
 
 def _train_settings(cfg: BuildConfig, arch: str) -> dict[str, Any]:
     from edgefact.models.zoo import DEFAULT_MODEL, DEFAULT_TRAIN
+    from edgefact.pipeline.train import TRAIN_RECIPE_KEYS
 
     base = dict(DEFAULT_TRAIN) if arch == DEFAULT_MODEL else {"epochs": 4, "lr": 0.004, "optimizer": "adam"}
     return {
@@ -93,6 +94,8 @@ def _train_settings(cfg: BuildConfig, arch: str) -> dict[str, Any]:
         "optimizer": base.get("optimizer", "adam"),
         "weight_decay": base.get("weight_decay", 0.0),
         "batch_size": cfg.batch_size,
+        # the recipe pieces of edgefact.pipeline.train (warm-up, label smoothing, augmentation)
+        "recipe": {k: base[k] for k in TRAIN_RECIPE_KEYS if k in base},
     }
 
 
@@ -154,7 +157,7 @@ class Build:
         def run(tmp: Path) -> dict[str, Any]:
             from edgefact.models.zoo import build_model
             from edgefact.pipeline.checkpoint import save_checkpoint
-            from edgefact.pipeline.train import seed_everything, train_model
+            from edgefact.pipeline.train import recipe_kwargs, seed_everything, train_model
 
             ds = _dataset(cfg)
             seed_everything(cfg.seed)
@@ -163,7 +166,8 @@ class Build:
             epochs, steps = _epochs_to_steps(settings["epochs"], len(ds.x_train), cfg.batch_size)
             metrics = train_model(model, ds, epochs=epochs, max_steps=steps, batch_size=cfg.batch_size,
                                   lr=settings["lr"], optimizer=settings["optimizer"],
-                                  weight_decay=settings["weight_decay"], seed=cfg.seed, label="train")
+                                  weight_decay=settings["weight_decay"], seed=cfg.seed, label="train",
+                                  **recipe_kwargs(settings["recipe"], ds.name, ds.input_shape))
             save_checkpoint(tmp / "model.pt", model, arch, arch_args, ds.meta(), metrics)
             return {"accuracy": metrics.get("test_accuracy"), "metrics": metrics}
 

@@ -82,12 +82,20 @@ def train_cmd(
     from edgefact.models.zoo import DEFAULT_MODEL, DEFAULT_TRAIN, build_model, list_models
     from edgefact.pipeline.checkpoint import load_checkpoint, save_checkpoint
     from edgefact.pipeline.data import load_dataset
-    from edgefact.pipeline.train import seed_everything, set_threads, train_model
+    from edgefact.pipeline.train import (
+        TRAIN_RECIPE_KEYS,
+        recipe_kwargs,
+        seed_everything,
+        set_threads,
+        train_model,
+    )
 
     name = model_name or DEFAULT_MODEL
     if name not in list_models():
         raise EdgefactError(f"unknown model '{name}': choose one of {', '.join(list_models())}")
-    recipe = dict(DEFAULT_TRAIN)
+    # the recommended recipe is the default model's: another model gets its optimizer settings only
+    recipe = dict(DEFAULT_TRAIN) if name == DEFAULT_MODEL else {
+        k: v for k, v in DEFAULT_TRAIN.items() if k not in TRAIN_RECIPE_KEYS}
     for key, val in (("epochs", epochs), ("batch_size", batch_size), ("lr", lr), ("optimizer", optimizer), ("weight_decay", weight_decay)):
         if val is not None:
             recipe[key] = val
@@ -111,6 +119,7 @@ def train_cmd(
         optimizer=str(recipe["optimizer"]), weight_decay=float(recipe["weight_decay"]), seed=seed,
         teacher=teacher_model, kd_alpha=kd_alpha, kd_temperature=kd_temperature, progress=not quiet,
         max_train_samples=max_train_samples, threads=threads,
+        **recipe_kwargs(recipe, ds.name, ds.input_shape),
     )  # fmt: skip
     save_checkpoint(out, model, name, arch_args, ds.meta(), metrics, extra={"recipe": recipe, "seed": seed})
     click.echo(f"test accuracy {metrics['test_accuracy']:.4f}, train {metrics['seconds']:.1f} s -> {out}")

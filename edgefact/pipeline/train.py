@@ -1,8 +1,18 @@
-"""Training and evaluation on CPU: Adam or SGD with a cosine schedule, optional distillation.
+"""Training and evaluation on CPU: Adam, AdamW or SGD with a cosine schedule, optional distillation.
 
 ``train_model`` is the one training loop of edgefact: ``edgefact train``, the factorization
 fine-tune and the clustering fine-tune all call it. Runs are deterministic for a given seed and
-thread count (seeded init by the caller, seeded shuffling here).
+thread count (seeded init by the caller, seeded shuffling and augmentation here).
+
+The recipe pieces (all off by default, so the fine-tunes keep their behaviour; the default
+model's recipe in ``edgefact.models.zoo.DEFAULT_TRAIN`` turns them on):
+
+* ``warmup``: a linear warm-up over that share of the steps, then the cosine decay (one cycle),
+  :func:`lr_factor`;
+* ``label_smoothing``: cross-entropy against smoothed targets (Szegedy et al. 2016);
+* ``crop_pad`` / ``hflip``: random crops of the image padded by ``crop_pad`` pixels of
+  background and random horizontal flips, drawn per sample from their own seeded generator
+  (:func:`augment_batch`), so the shuffling order does not depend on them.
 """
 
 from __future__ import annotations
@@ -22,6 +32,24 @@ from edgefact.pipeline.data import Dataset, normalize
 from edgefact.progress import progress_bar
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
+#: train_model's recipe keywords a zoo recipe (``edgefact.models.zoo.DEFAULT_TRAIN``) may set
+TRAIN_RECIPE_KEYS = ("warmup", "label_smoothing", "crop_pad", "hflip")
+#: data sets whose classes survive a horizontal mirror (clothes do; digits do not)
+MIRROR_SAFE_DATASETS = frozenset({"fashion-mnist"})
+#: random crops shift by at most this share of the smaller image side (2 pixels of 28, none of 8)
+_MAX_CROP_SHARE = 0.125
+
+
+def recipe_kwargs(recipe: dict[str, Any], dataset_name: str, input_shape: tuple[int, ...]) -> dict[str, Any]:
+    """The recipe pieces of ``recipe`` for ``train_model`` that suit the data set: no mirror
+    augmentation unless its classes survive one, no crop larger than an eighth of the image side."""
+    out = {k: recipe[k] for k in TRAIN_RECIPE_KEYS if k in recipe}
+    if out.get("hflip") and dataset_name not in MIRROR_SAFE_DATASETS:
+        out["hflip"] = False
+    if out.get("crop_pad"):
+        side = min(int(v) for v in input_shape[-2:])
+        out["crop_pad"] = min(int(out["crop_pad"]), int(side * _MAX_CROP_SHARE))
+    return out
 
 
 def set_threads(threads: int | None) -> int:
@@ -50,6 +78,42 @@ def _call_step_hooks(model: nn.Module) -> None:
         hook = getattr(m, "ef_after_step", None)
         if callable(hook):
             hook()
+
+
+def lr_factor(step: int, total: int, warmup_steps: int = 0, final: float = 0.0) -> float:
+    """The learning-rate multiplier at ``step`` of ``total``: linear from 1/(warmup_steps+1) up to 1
+    over ``warmup_steps``, then a half cosine from 1 down to ``final`` at ``total``."""
+    total = max(int(total), 1)
+    warmup_steps = max(0, min(int(warmup_steps), total - 1))
+    if step < warmup_steps:
+        return (step + 1) / (warmup_steps + 1)
+    t = min(step - warmup_steps, total - warmup_steps) / max(total - warmup_steps, 1)
+    return final + (1.0 - final) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def augment_batch(xb: torch.Tensor, gen: torch.Generator, crop_pad: int = 0, hflip: bool = False,
+                  fill: torch.Tensor | None = None) -> torch.Tensor:
+    """Random ``crop_pad`` translation (the image padded with ``fill`` per channel, the background
+    value after normalization, then cropped back to its size) and random horizontal flip, drawn
+    per sample from ``gen``. Returns a new tensor; ``xb`` (N, C, H, W) is not modified."""
+    n, c, h, w = xb.shape
+    if n == 0 or (crop_pad <= 0 and not hflip):
+        return xb
+    out = xb
+    if crop_pad > 0:
+        p = int(crop_pad)
+        padded = torch.empty(n, c, h + 2 * p, w + 2 * p, dtype=xb.dtype)
+        padded[:] = (fill if fill is not None else torch.zeros(c, dtype=xb.dtype)).view(1, c, 1, 1)
+        padded[:, :, p : p + h, p : p + w] = xb
+        dy = torch.randint(0, 2 * p + 1, (n,), generator=gen)
+        dx = torch.randint(0, 2 * p + 1, (n,), generator=gen)
+        rows = (dy[:, None] + torch.arange(h)[None, :])[:, None, :, None]  # (N, 1, H, 1)
+        cols = (dx[:, None] + torch.arange(w)[None, :])[:, None, None, :]  # (N, 1, 1, W)
+        out = padded[torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None], rows, cols]
+    if hflip:
+        flip = torch.rand(n, generator=gen) < 0.5
+        out = torch.where(flip.view(n, 1, 1, 1), out.flip(3), out)
+    return out
 
 
 def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -103,12 +167,17 @@ def train_model(
     max_steps: int | None = None,
     evaluate_test: bool = True,
     label: str = "train",
+    warmup: float = 0.0,
+    label_smoothing: float = 0.0,
+    crop_pad: int = 0,
+    hflip: bool = False,
 ) -> dict[str, Any]:
     """Train ``model`` in place on ``dataset`` (normalized with its mean/std); returns metrics.
 
     With a ``teacher`` the loss is ``kd_alpha·KD + (1 - kd_alpha)·CE``. ``max_steps`` caps the number
-    of optimizer steps (for tests). Metrics: test_accuracy, train_accuracy, train_loss, epochs,
-    steps, seconds, samples.
+    of optimizer steps (for tests). ``warmup``, ``label_smoothing``, ``crop_pad`` and ``hflip``: the
+    recipe pieces of the module docstring. Metrics: test_accuracy, train_accuracy, train_loss,
+    epochs, steps, seconds, samples.
     """
     if epochs < 1 and not max_steps:
         raise EdgefactError(f"epochs={epochs}: train for at least one epoch")
@@ -118,6 +187,9 @@ def train_model(
         raise EdgefactError(f"batch size {batch_size} and learning rate {lr} must be positive")
     if not 0.0 <= kd_alpha <= 1.0:
         raise EdgefactError(f"kd_alpha={kd_alpha} must be in [0, 1]")
+    if not (0.0 <= warmup < 1.0 and 0.0 <= label_smoothing < 1.0 and crop_pad >= 0):
+        raise EdgefactError(f"warmup={warmup} and label_smoothing={label_smoothing} must be in [0, 1), "
+                            f"crop_pad={crop_pad} >= 0")
     set_threads(threads)
     seed_everything(seed)
     x = normalize(dataset.x_train[:max_train_samples], dataset.mean, dataset.std)
@@ -138,10 +210,15 @@ def train_model(
         opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     else:
         opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    warmup_steps = int(round(warmup * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, total, warmup_steps))
     if teacher is not None:
         teacher.eval()
     gen = torch.Generator().manual_seed(seed)
+    # augmentation draws from its own stream: the shuffling order is the same with and without it
+    aug_gen = torch.Generator().manual_seed(seed + 0x5EED)
+    # the background (raw 0) after normalization: what the padded border of a crop is filled with
+    fill = torch.from_numpy(normalize(np.zeros((1, x.shape[1], 1, 1), np.float32), dataset.mean, dataset.std)).view(-1)
     start = time.perf_counter()
     step = 0
     loss_sum = 0.0
@@ -159,9 +236,10 @@ def train_model(
                     break
                 idx = perm[i : i + batch_size]
                 xb, yb = xt[idx], yt[idx]
+                xb = augment_batch(xb, aug_gen, crop_pad, hflip, fill)
                 _call_progress_hooks(model, step / max(total - 1, 1))
                 logits = model(xb)
-                loss = F.cross_entropy(logits, yb)
+                loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing)
                 if teacher is not None:
                     with torch.no_grad():
                         t_logits = teacher(xb)

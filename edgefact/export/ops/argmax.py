@@ -41,7 +41,7 @@ class _ArgExtreme(OpDef):
 
     tensor_types = ("INT32", "INT64")
     constraints = ("int8 input of rank <= 4, any constant axis (negative too), int32 or int64 indices "
-                   "(TFLM runs int32 only); the indices may only be model outputs")
+                   "(TFLM runs int32 only); no other operator may read the indices (a model output)")
     kernel: ClassVar[str]
 
     def lower(self, ctx: LowerContext, op: Operator) -> Layer:

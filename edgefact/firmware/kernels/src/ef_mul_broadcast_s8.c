@@ -2,7 +2,7 @@
  * MUL with NumPy broadcasting over 4-D shapes: (a + off1) * (b + off2) rescaled by s1*s2/s_out
  * (TFLite's int8 MUL), row by row on the merged shapes the generator passes (ef_broadcast.h): the
  * squeeze-and-excitation scale [1,H,W,C] x [1,1,1,C] arrives as [H*W, C] x [1, C] rows, a scalar
- * constant as a repeated operand. Helium and DSP run every row through ef_mul_row
+ * constant as a repeated operand. Helium and DSP run the rows through ef_mul_rows
  * (internal/ef_mul_row.h: 8 int16 lanes per step on Helium, 4 values per SXTAB16 / SMULBB step on
  * DSP, a repeated operand as the scalar factor); the portable body is the row loop of
  * ef_broadcast.h with the repeated operand's offset added once per row. The output may overwrite
@@ -13,29 +13,31 @@
 #include "internal/ef_mul_row.h"
 
 #if defined(EF_NN_USE_MVE) || defined(EF_NN_USE_DSP)
-/* Every output row through ef_mul_row; a repeated operand becomes its scalar z (MUL commutes, so
- * a repeated input1 swaps the operands), both repeated: one value filled. */
+/* The output rows of each (n, h) through one ef_mul_rows call (its set-up once per w run, not
+ * per row); a repeated operand becomes its scalar z (MUL commutes, so a repeated input1 swaps
+ * the operands), both repeated: one value filled per row. */
 static void mul_rows(const ef_mul_params *p, const ef_dims *out, const int32_t s1[4], const int8_t *x1,
                      const int32_t s2[4], const int8_t *x2, int8_t *y)
 {
     const int32_t C = out->c;
+    const int32_t W = out->w;
     for (int32_t n = 0; n < out->n; ++n) {
         for (int32_t h = 0; h < out->h; ++h) {
-            for (int32_t w = 0; w < out->w; ++w) {
-                const int8_t *a = x1 + n * s1[0] + h * s1[1] + w * s1[2];
-                const int8_t *b = x2 + n * s2[0] + h * s2[1] + w * s2[2];
-                if (s1[3] != 0) {
-                    ef_mul_row(p, a, p->input1_offset, b, p->input2_offset, s2[3], y, C);
-                } else if (s2[3] != 0) {
-                    ef_mul_row(p, b, p->input2_offset, a, p->input1_offset, 0, y, C);
-                } else {
-                    const int8_t v = ef_mul_one(p, a[0] + p->input1_offset, b[0] + p->input2_offset);
+            const int8_t *a = x1 + n * s1[0] + h * s1[1];
+            const int8_t *b = x2 + n * s2[0] + h * s2[1];
+            if (s1[3] != 0) {
+                ef_mul_rows(p, a, s1[2], p->input1_offset, b, s2[2], p->input2_offset, s2[3], y, W, C);
+            } else if (s2[3] != 0) {
+                ef_mul_rows(p, b, s2[2], p->input2_offset, a, s1[2], p->input1_offset, 0, y, W, C);
+            } else {
+                for (int32_t w = 0; w < W; ++w) {
+                    const int8_t v = ef_mul_one(p, a[w * s1[2]] + p->input1_offset, b[w * s2[2]] + p->input2_offset);
                     for (int32_t c = 0; c < C; ++c) {
-                        y[c] = v;
+                        y[w * C + c] = v;
                     }
                 }
-                y += C;
             }
+            y += W * C;
         }
     }
 }

@@ -1,5 +1,5 @@
 /* MUL: (a + off1) * (b + off2) rescaled by s1*s2/s_out (TFLite's int8 MUL), equal shapes: one row
- * of the whole tensor through ef_mul_row (internal/ef_mul_row.h: Helium 8 values per step, DSP 4
+ * of the whole tensor through ef_mul_rows (internal/ef_mul_row.h: Helium 8 values per step, DSP 4
  * per step with SXTAB16 / SMULBB and the 5-instruction requantization, portable otherwise). */
 #include "internal/ef_mul_row.h"
 
@@ -23,7 +23,7 @@ ef_status ef_mul_s8(const ef_mul_params *params, const int8_t *input1, const int
     /* a local copy: int8 stores may alias *params, which would force reloads every element */
     const ef_mul_params p = *params;
     if (size > 0) {
-        ef_mul_row(&p, input1, p.input1_offset, input2, p.input2_offset, 1, output, size);
+        ef_mul_rows(&p, input1, 0, p.input1_offset, input2, 0, p.input2_offset, 1, output, 1, size);
     }
     return EF_OK;
 }

@@ -29,7 +29,7 @@ from requant_cases import (
 
 from edgefact.export.ops import Dims
 from edgefact.export.ops.base import c_value
-from edgefact.export.ops.conv import DwConvParams
+from edgefact.export.ops.conv import ConvParams, DwConvParams
 from edgefact.export.ops.fully_connected import FcParams
 from edgefact.export.ops.quantize import RequantizeParams
 from edgefact.firmware.build import build_firmware
@@ -128,7 +128,8 @@ def data_header(acc: AccCases, rq: list[tuple[str, tuple[int, int, int, int]]], 
              _struct(FcParams(0, 0, acc.output_offset, act), "ef_chk_fc_params"),
              _struct(Dims(1, 1, 1, 1), "ef_chk_fc_input_dims"), _struct(Dims(c, 1, 1, 1), "ef_chk_fc_filter_dims"),
              _struct(Dims(1, 1, 1, c), "ef_chk_fc_output_dims"), _array("int8_t", "ef_chk_fc_filter", acc.weights),
-             _rows("int8_t", "ef_chk_fc_input", acc.x), ""]
+             _rows("int8_t", "ef_chk_fc_input", acc.x),
+             _struct(ConvParams(0, acc.output_offset, (1, 1), (0, 0), (1, 1), act), "ef_chk_conv_params"), ""]
     qf = quantize_input()
     lines += [f"#define EF_CHK_QF_LEN {qf.size}", f"#define EF_CHK_QF_SCALE_BITS {int(_bits(QF_SCALE))}u",
               f"#define EF_CHK_QF_ZERO_POINT ({QF_ZERO_POINT})", _array("uint32_t", "ef_chk_qf_input_bits", _bits(qf)),
@@ -157,7 +158,7 @@ class Checks:
         edges = {f"xrequant_{k}" for k in range(len(REQUANT_EDGES))}
         want = {name: requant_expected(self.rq_input, p).tobytes() for name, p in self.rq if name not in edges}
         acc = expected_outputs(self.acc).tobytes()
-        want["xrqacc_dw"] = want["xrqacc_fc"] = acc
+        want["xrqacc_dw"] = want["xrqacc_fc"] = want["xrqacc_conv"] = acc
         want["xquantize"] = quantize_expected(quantize_input()).tobytes()
         q = np.arange(-128, 128).astype(np.int8)
         for k, s in enumerate(DQ_SCALES):
@@ -167,7 +168,7 @@ class Checks:
     @property
     def names(self) -> list[str]:
         """Every case, in the order the application runs them."""
-        return [n for n, _ in self.rq] + ["xrqacc_dw", "xrqacc_fc", "xquantize",
+        return [n for n, _ in self.rq] + ["xrqacc_dw", "xrqacc_fc", "xrqacc_conv", "xquantize",
                                           *(f"xdequantize_{k}" for k in range(len(DQ_SCALES)))]
 
 

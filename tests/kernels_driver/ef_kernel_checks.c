@@ -136,6 +136,14 @@ static void check_requantization(void)
                                                &ef_chk_fc_output_dims, acc_out[r]);
     }
     log_case("xrqacc_fc", st, acc_out, sizeof acc_out);
+    /* the same products as a 1x1 convolution of one input channel (Helium: the short-column path
+     * with its requantization of any shift) */
+    st = EF_OK;
+    for (int r = 0; r < EF_CHK_ROWS && st == EF_OK; ++r) {
+        st = ef_conv_1x1_s8(&ef_chk_conv_params, &q, &ef_chk_fc_input_dims, ef_chk_fc_input[r], &ef_chk_fc_filter_dims,
+                            ef_chk_fc_filter, ef_chk_acc_bias, &ef_chk_fc_output_dims, acc_out[r]);
+    }
+    log_case("xrqacc_conv", st, acc_out, sizeof acc_out);
 
     static float qf_in[EF_CHK_QF_LEN];
     for (int i = 0; i < EF_CHK_QF_LEN; ++i) {

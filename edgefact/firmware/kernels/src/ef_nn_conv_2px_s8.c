@@ -508,36 +508,6 @@ static void fill_column(int8_t *col, const conv_geom *g, int32_t iy0, int32_t ix
     const int8x16_t vpad = vdupq_n_s8(g->pad);
     const int32_t kx0 = EF_MAX(0, -ix0);
     const int32_t kx1 = EF_MIN(g->kw, in->w - ix0);
-    if (fc == in->c && seg <= 16 && kx1 > kx0) {
-        /* short rows (a first layer's border): per row one predicated copy of the in-bounds taps
-         * over a predicated zero-point store */
-        const mve_pred16_t p = vctp8q((uint32_t)seg);
-        const mve_pred16_t pm = vctp8q((uint32_t)((kx1 - kx0) * fc));
-        const int32_t left = kx0 * fc;
-        for (int32_t iy = iy0; iy < iy0 + g->kh; ++iy) {
-            vstrbq_p_s8(col, vpad, p);
-            if (iy >= 0 && iy < in->h) {
-                const int8_t *src = g->input + ((g->b * in->h + iy) * in->w + ix0 + kx0) * in->c;
-                vstrbq_p_s8(col + left, vldrbq_z_s8(src, pm), pm);
-            }
-            col += seg;
-        }
-        return;
-    }
-    if (fc == in->c && kx1 > kx0) {
-        /* a border window: the whole column at the zero point, then the in-bounds part of each
-         * in-bounds row */
-        const int32_t left = kx0 * fc;
-        const int32_t mid = (kx1 - kx0) * fc;
-        fill_s8(col, vpad, g->kh * seg);
-        for (int32_t iy = iy0; iy < iy0 + g->kh; ++iy) {
-            if (iy >= 0 && iy < in->h) {
-                copy_s8(col + left, g->input + ((g->b * in->h + iy) * in->w + ix0 + kx0) * in->c, mid);
-            }
-            col += seg;
-        }
-        return;
-    }
     for (int32_t ky = 0; ky < g->kh; ++ky) {
         const int32_t iy = iy0 + ky;
         if (iy < 0 || iy >= in->h || kx1 <= kx0) {
@@ -616,8 +586,6 @@ typedef struct {
     int32_t fstep;    /* 36: 2 * col_len - 16 * full (one-run loop: f0 to the next pair) */
 } pair_runs;
 
-/* Offset of pixel b's sums from pixel a's in dot_pairs' output (bytes). */
-#define EF_CONV_ACC_B (4 * (EF_CONV_MVE_CHUNK + 4))
 
 /* One run for both pixels and both filters, then the tail (first rem lanes, zeroing loads: the
  * other lanes multiply 0 by 0); the filters advance by the whole run. */
@@ -691,8 +659,8 @@ typedef struct {
     "vmladava.s8 %[b0], q1, q2\n\t"                   \
     "vmladava.s8 %[b1], q1, q3\n\t"
 #define EF_CONV_PAIR1_FOOT                              \
-    "strd   %[b0], %[b1], [%[acc], %[boff]]\n\t"      \
-    "strd   %[a0], %[a1], [%[acc]], #8\n\t"           \
+    "strd   %[a1], %[b1], [%[acc], #8]\n\t"           \
+    "strd   %[a0], %[b0], [%[acc]], #16\n\t"          \
     "ldr    %[t], [%[ctx], #36]\n\t"                  \
     "add    %[f0], %[t]\n\t"                          \
     "add    %[f1], %[f0], %[cl]\n\t"                  \
@@ -700,12 +668,12 @@ typedef struct {
     "bne    1b\n\t"
 
 /* Raw sums of the pixel pair in r with ctx->pairs consecutive filter pairs starting at f:
- * acc[2k], acc[2k + 1] = pixel a . filters 2k, 2k + 1, pixel b's at acc + EF_CONV_ACC_B bytes.
+ * acc[2c], acc[2c + 1] = pixels a, b . filter c (two words per channel, the short store's layout).
  * Returns the filter after the last pair. One asm loop over pairs (and runs): GCC, left to it,
  * keeps the loop invariants on the stack around the VMLADAVA loop (~40 instructions per pair
  * besides the 9 per 16 bytes), and opens one VPST per predicated load. VMLADAVA accumulates into
  * even registers only. */
-static inline __attribute__((always_inline)) const int8_t *dot_pairs(pair_runs *r, const int8_t *f, int32_t *acc)
+static __attribute__((noinline)) const int8_t *dot_pairs(pair_runs *r, const int8_t *f, int32_t *acc)
 {
     register int32_t a0 __asm__("r4");
     register int32_t a1 __asm__("r6");
@@ -728,14 +696,14 @@ static inline __attribute__((always_inline)) const int8_t *dot_pairs(pair_runs *
                              : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [pa] "=&r"(pa),
                                [pb] "=&r"(pb), [f0] "+&r"(f0), [f1] "+&r"(f1), [acc] "+&r"(acc), [t] "=&l"(t),
                                [cnt] "+&r"(cnt)
-                             : [ctx] "r"(r), [boff] "i"(EF_CONV_ACC_B), [cl] "r"(cl)
+                             : [ctx] "r"(r), [cl] "r"(cl)
                              : "q0", "q1", "q2", "q3", "lr", "cc", "memory");
         } else {
             __asm__ volatile("1:\n\t" EF_CONV_PAIR1_HEAD EF_CONV_PAIR1_FOOT
                              : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [pa] "=&r"(pa),
                                [pb] "=&r"(pb), [f0] "+&r"(f0), [f1] "+&r"(f1), [acc] "+&r"(acc), [t] "=&l"(t),
                                [cnt] "+&r"(cnt)
-                             : [ctx] "r"(r), [boff] "i"(EF_CONV_ACC_B), [cl] "r"(cl)
+                             : [ctx] "r"(r), [cl] "r"(cl)
                              : "q0", "q1", "q2", "q3", "lr", "cc", "memory");
         }
     } else if (r->rows == 1) {
@@ -747,8 +715,8 @@ static inline __attribute__((always_inline)) const int8_t *dot_pairs(pair_runs *
             "mov.w  %[b1], #0\n\t"
             "ldrd   %[pa], %[pb], [%[ctx]]\n\t"
             EF_CONV_RUN_ASM
-            "strd   %[b0], %[b1], [%[acc], %[boff]]\n\t"
-            "strd   %[a0], %[a1], [%[acc]], #8\n\t"
+            "strd   %[a1], %[b1], [%[acc], #8]\n\t"
+            "strd   %[a0], %[b0], [%[acc]], #16\n\t"
             "ldr    %[t], [%[ctx], #24]\n\t"
             "mov    %[f0], %[f1]\n\t"
             "add    %[f1], %[t]\n\t"
@@ -758,7 +726,7 @@ static inline __attribute__((always_inline)) const int8_t *dot_pairs(pair_runs *
             "bne    1b\n\t"
             : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [pa] "=&r"(pa), [pb] "=&r"(pb),
               [f0] "+&r"(f0), [f1] "+&r"(f1), [acc] "+&r"(acc), [t] "=&l"(t)
-            : [ctx] "r"(r), [boff] "i"(EF_CONV_ACC_B)
+            : [ctx] "r"(r)
             : "q0", "q1", "q2", "q3", "lr", "cc", "memory");
     } else {
         __asm__ volatile(
@@ -777,8 +745,8 @@ static inline __attribute__((always_inline)) const int8_t *dot_pairs(pair_runs *
             "add    %[pb], %[t]\n\t"
             "subs   %[rows], #1\n\t"
             "bne    5b\n\t"
-            "strd   %[b0], %[b1], [%[acc], %[boff]]\n\t"
-            "strd   %[a0], %[a1], [%[acc]], #8\n\t"
+            "strd   %[a1], %[b1], [%[acc], #8]\n\t"
+            "strd   %[a0], %[b0], [%[acc]], #16\n\t"
             "ldr    %[t], [%[ctx], #24]\n\t"
             "mov    %[f0], %[f1]\n\t"
             "add    %[f1], %[t]\n\t"
@@ -788,7 +756,7 @@ static inline __attribute__((always_inline)) const int8_t *dot_pairs(pair_runs *
             "bne    1b\n\t"
             : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [pa] "=&r"(pa), [pb] "=&r"(pb),
               [f0] "+&r"(f0), [f1] "+&r"(f1), [acc] "+&r"(acc), [t] "=&l"(t), [rows] "=&r"(rows)
-            : [ctx] "r"(r), [boff] "i"(EF_CONV_ACC_B)
+            : [ctx] "r"(r)
             : "q0", "q1", "q2", "q3", "lr", "cc", "memory");
     }
     return f0;
@@ -812,90 +780,334 @@ static void effective_bias(int32_t *eff, const int8_t *filter, const int32_t *bi
     }
 }
 
-/* Requantize and store 4 channels (cnt of them when not full) of pixel a and, when two, pixel b:
- * raw sums at acc / accb, eff / mult / shift per channel (the tail's loads are predicated).
- * Compile-time variants: lsh (some channel of the layer shifts left), rneg (every shift < 0: the
- * ties-away fix-up is x - 1 on negative lanes for all of them, no mask), two (a pixel pair). */
-static inline __attribute__((always_inline)) int32x4_t rq_lane4(int32x4_t x, int32x4_t vm, int32x4_t left,
-                                                               int32x4_t right, const int lsh, const int rneg)
-{
-    if (lsh) {
-        x = vshlq_s32(x, left);
-    }
-    x = vqrdmulhq_s32(x, vm);
-    x = vqaddq_s32(x, vshrq_n_s32(rneg ? x : vandq_s32(x, right), 31));
-    return vrshlq_s32(x, right);
-}
+/* What the short-column store needs (one per chunk of channels). */
+typedef struct {
+    const int32_t *eff;   /* effective biases of the chunk's channels */
+    const int32_t *mult;  /* their multipliers and shifts */
+    const int32_t *shift;
+    int32_t nc;           /* channels in the chunk */
+    int32_t out_c;        /* output bytes between two pixels */
+    int32_t out_off;
+    int32_t act_min;
+    int32_t act_max;
+    int32_t words;        /* words per channel in the raw sums (4, or 2 for 2-pixel blocks) */
+    int shifts;           /* 2: every shift < 0, else some shift >= 0 */
+    int8_t *spare;        /* nc bytes for the outputs of a lone last pixel's missing partner */
+} rq_block;
 
-static inline __attribute__((always_inline)) void store_4ch(int8_t *dsta, int8_t *dstb, const int32_t *acc,
-                                                           const int32_t *accb, const int32_t *eff,
-                                                           const int32_t *mult, const int32_t *shift, int32_t cnt,
-                                                           const int full, const int lsh, const int rneg,
-                                                           const int two, int32_t out_off, int32x4_t lo,
-                                                           int32x4_t hi)
+/* The general store (some shift >= 0: rare in TFLite models): ef_requantize per value. */
+static __attribute__((noinline)) void store_any(const rq_block *q, int8_t *dst, const int32_t *acc, int32_t np)
 {
-    const mve_pred16_t p = vctp32q((uint32_t)cnt);
-    const int32x4_t zero = vdupq_n_s32(0);
-    const int32x4_t vs = full ? vldrwq_s32(shift) : vldrwq_z_s32(shift, p);
-    const int32x4_t vm = full ? vldrwq_s32(mult) : vldrwq_z_s32(mult, p);
-    const int32x4_t ve = vldrwq_s32(eff);
-    const int32x4_t right = lsh ? vminq_s32(vs, zero) : vs;
-    const int32x4_t left = lsh ? vmaxq_s32(vs, zero) : zero;
-    int32x4_t x = rq_lane4(vaddq_s32(vldrwq_s32(acc), ve), vm, left, right, lsh, rneg);
-    x = vminq_s32(vmaxq_s32(vaddq_n_s32(x, out_off), lo), hi);
-    if (full) {
-        vstrbq_s32(dsta, x);
-    } else {
-        vstrbq_p_s32(dsta, x, p);
-    }
-    if (two) {
-        int32x4_t y = rq_lane4(vaddq_s32(vldrwq_s32(accb), ve), vm, left, right, lsh, rneg);
-        y = vminq_s32(vmaxq_s32(vaddq_n_s32(y, out_off), lo), hi);
-        if (full) {
-            vstrbq_s32(dstb, y);
-        } else {
-            vstrbq_p_s32(dstb, y, p);
+    for (int32_t i = 0; i < np; ++i) {
+        for (int32_t c = 0; c < q->nc; ++c) {
+            const int32_t x = ef_requantize(acc[q->words * c + i] + q->eff[c], q->mult[c], q->shift[c]) + q->out_off;
+            dst[i * q->out_c + c] = ef_clamp_to_s8(x, q->act_min, q->act_max);
         }
     }
 }
 
-/* Channels 0..n-1 of the pixel pair (pixel b's sums at acc + EF_CONV_ACC_B bytes). */
-static inline __attribute__((always_inline)) void store_2px_body(int8_t *dsta, int8_t *dstb, const int32_t *acc,
-                                                                const int32_t *eff, const int32_t *mult,
-                                                                const int32_t *shift, int32_t n, int32_t out_off,
-                                                                int32_t act_min, int32_t act_max, const int lsh,
-                                                                const int rneg, const int two)
+/* One pixel's 4 channels in the store asm: q3 = its raw sums (gathered by LD), + eff, the rounding
+ * high multiply, the ties-away fix-up (every shift < 0: x - 1 on negative lanes), the rounding right
+ * shift, + out_off, the activation clamp, a predicated byte store stepping D by 4. */
+#define EF_SHORT_RQ(LD, D)                               \
+    LD                                                   \
+    "vadd.i32 q3, q3, q2\n\t"                            \
+    "vqrdmulh.s32 q3, q3, q0\n\t"                        \
+    "vshr.s32 q7, q3, #31\n\t"                           \
+    "vqadd.s32 q3, q3, q7\n\t"                           \
+    "vrshl.s32 q3, q3, q1\n\t"                           \
+    "vadd.i32 q3, q3, %[off]\n\t"                        \
+    "vmax.s32 q3, q3, %q[lo]\n\t"                        \
+    "vmin.s32 q3, q3, %q[hi]\n\t"                        \
+    "vpst\n\t"                                           \
+    "vstrbt.32 q3, [%[" D "]], #4\n\t"
+
+/* Channels 0..nc-1 of np (1..4) consecutive pixels from dst; raw sums acc[words * channel + pixel]
+ * (the layout of short_dots and of the pair engine's dot_pairs). Every shift < 0 (the usual case):
+ * one asm loop over groups of 4 channels, the per-channel terms loaded once for the pixels, each
+ * pixel's 4 sums one word gather through a vector of addresses: 8 + 11 per pixel instructions per
+ * 4 channels (a lone pixel computes a second one into q->spare). Else store_any. */
+static __attribute__((noinline)) void store_short(const rq_block *q, int8_t *dst, const int32_t *acc, int32_t np)
 {
-    const int32x4_t lo = vdupq_n_s32(act_min);
-    const int32x4_t hi = vdupq_n_s32(act_max);
-    const int32_t *accb = acc + EF_CONV_ACC_B / 4;
-    int32_t k = 0;
-    for (; k + 4 <= n; k += 4) {
-        store_4ch(dsta, dstb, acc, accb, eff, mult, shift, 4, 1, lsh, rneg, two, out_off, lo, hi);
-        dsta += 4;
-        dstb += 4;
-        acc += 4;
-        accb += 4;
-        eff += 4;
-        mult += 4;
-        shift += 4;
+    if (q->shifts != 2) {
+        store_any(q, dst, acc, np);
+        return;
     }
-    if (k < n) {
-        store_4ch(dsta, dstb, acc, accb, eff, mult, shift, n - k, 0, lsh, rneg, two, out_off, lo, hi);
+    const int32_t *mult = q->mult;
+    const int32_t *shift = q->shift;
+    const int32_t *eff = q->eff;
+    int8_t *d0 = dst;
+    int8_t *d1 = np > 1 ? dst + q->out_c : q->spare; /* a lone pixel: the second to the spare */
+    int8_t *d2 = dst + 2 * q->out_c; /* used when np > 2 */
+    int8_t *d3 = dst + 3 * q->out_c; /* np > 3 */
+    int32_t rem = q->nc;
+    const int32_t out_off = q->out_off;
+    /* the gathers' addresses: channel lane's sums, q->words apart; pixel i at + 4 i bytes */
+    const int32_t step = 16 * q->words;
+    uint32x4_t addr = vaddq_n_u32(vmulq_n_u32(vidupq_n_u32(0, 4), (uint32_t)q->words), (uint32_t)(uintptr_t)acc);
+    const int32x4_t lo = vdupq_n_s32(q->act_min);
+    const int32x4_t hi = vdupq_n_s32(q->act_max);
+    __asm__ volatile(
+        "add    lr, %[rem], #3\n\t"
+        "lsr    lr, lr, #2\n\t"
+        "dls    lr, lr\n\t"
+        "cmp    %[np], #3\n\t" /* flags for the loop: lt 2 pixels, eq 3, gt 4 */
+        "1:\n\t"
+        "vctp.32 %[rem]\n\t"
+        "vpstt\n\t"
+        "vldrwt.u32 q1, [%[sh]], #16\n\t"
+        "vldrwt.u32 q0, [%[mu]], #16\n\t"
+        "vldrw.u32 q2, [%[ef]], #16\n\t"
+        EF_SHORT_RQ("vldrw.u32 q3, [%q[addr]]\n\t", "d0")
+        EF_SHORT_RQ("vldrw.u32 q3, [%q[addr], #4]\n\t", "d1")
+        "blt    2f\n\t"
+        EF_SHORT_RQ("vldrw.u32 q3, [%q[addr], #8]\n\t", "d2")
+        "ble    2f\n\t"
+        EF_SHORT_RQ("vldrw.u32 q3, [%q[addr], #12]\n\t", "d3")
+        "2:\n\t"
+        "vadd.i32 %q[addr], %q[addr], %[step]\n\t"
+        "sub    %[rem], %[rem], #4\n\t"
+        "le     lr, 1b\n\t"
+        : [sh] "+&r"(shift), [mu] "+&r"(mult), [ef] "+&r"(eff), [rem] "+&r"(rem), [d0] "+&l"(d0), [d1] "+&l"(d1),
+          [d2] "+&l"(d2), [d3] "+&l"(d3), [addr] "+&w"(addr)
+        : [np] "r"(EF_MAX(np, 2)), [off] "r"(out_off), [step] "r"(step), [lo] "w"(lo), [hi] "w"(hi)
+        : "q0", "q1", "q2", "q3", "q7", "lr", "cc", "memory");
+}
+
+/*
+ * Short columns (kh * kw * filter c <= EF_CONV_SHORT_MAX: first layers, 1x1 convs with few input
+ * channels, grouped 1x1 convs): the pixels stay in registers and the filters stream past them.
+ * A block of P pixels (P = 4, 3, 2 for columns of 1, 2, 3 vectors) is loaded once into q0-q5 (the
+ * last vector of each by a zeroing predicated load, so the lanes after the column are 0), then
+ * per output channel: the filter row's 1-3 vectors, one VMLADAV(A) per pixel and vector, one STR
+ * per pixel: 64 MACs in 11 instructions for a 16-byte column, against a full 2x2 step plus a
+ * predicated one for a 27-byte column in the pair engine. The filter's vectors read past its row
+ * into the next row (times the zero lanes: nothing); the channels at the filter's end, whose read
+ * would leave the array, load their last vector predicated (a second loop). Columns: in place for
+ * an unpadded 1x1 filter (grouped too: the group's slice of the input pixel), one VLDRB gather per
+ * 16 bytes for an interior window whose offsets fit in 8 bits (KWS's 10x4 window of 1 channel,
+ * 3x3x3 up to 41 pixels wide), else the column fill of the pair engine.
+ */
+#define EF_CONV_SHORT_MAX 48
+/* output channels per block of sums (4 words x (EF_CONV_SHORT_CHUNK + 4) int32 on the stack; 2-pixel
+ * blocks: twice the channels at 2 words) */
+#define EF_CONV_SHORT_CHUNK 32
+
+/* What the short-column asm reads (fixed offsets). */
+typedef struct {
+    const int8_t *px[4]; /* 0: the columns of the block's pixels */
+    int32_t rem;         /* 16: bytes in the column's last vector (1..16) */
+    int32_t n;           /* 20: channels whose filter vectors are read whole */
+    int32_t n_end;       /* 24: channels after them (the filter's end: last vector predicated) */
+} short_block;
+
+#define EF_SHORT_C1_LD_FULL "vldrb.u8 q4, [%[f]]\n\t"
+#define EF_SHORT_C1_LD_PRED "vpst\n\tvldrbt.u8 q4, [%[f]]\n\t"
+#define EF_SHORT_C1(LD)                                  \
+    LD                                                   \
+    "add    %[f], %[cl]\n\t"                             \
+    "vmladav.s8 r4, q0, q4\n\t"                          \
+    "vmladav.s8 r6, q1, q4\n\t"                          \
+    "vmladav.s8 r8, q2, q4\n\t"                          \
+    "vmladav.s8 r10, q3, q4\n\t"                         \
+    "stm    %[acc]!, {r4, r6, r8, r10}\n\t"
+
+#define EF_SHORT_C2_LD_FULL "vldrb.u8 q6, [%[f]]\n\tvldrb.u8 q7, [%[f], #16]\n\t"
+#define EF_SHORT_C2_LD_PRED "vldrb.u8 q6, [%[f]]\n\tvpst\n\tvldrbt.u8 q7, [%[f], #16]\n\t"
+#define EF_SHORT_C2(LD)                                  \
+    LD                                                   \
+    "add    %[f], %[cl]\n\t"                             \
+    "vmladav.s8 r4, q0, q6\n\t"                          \
+    "vmladava.s8 r4, q1, q7\n\t"                         \
+    "vmladav.s8 r6, q2, q6\n\t"                          \
+    "vmladava.s8 r6, q3, q7\n\t"                         \
+    "vmladav.s8 r8, q4, q6\n\t"                          \
+    "vmladava.s8 r8, q5, q7\n\t"                         \
+    "stm    %[acc]!, {r4, r6, r8, r10}\n\t"
+
+#define EF_SHORT_C3_LD_FULL "vldrb.u8 q6, [%[f], #32]\n\t"
+#define EF_SHORT_C3_LD_PRED "vpst\n\tvldrbt.u8 q6, [%[f], #32]\n\t"
+#define EF_SHORT_C3(LD)                                  \
+    "vldrb.u8 q7, [%[f]]\n\t"                            \
+    "vmladav.s8 r4, q0, q7\n\t"                          \
+    "vmladav.s8 r6, q3, q7\n\t"                          \
+    "vldrb.u8 q7, [%[f], #16]\n\t"                       \
+    LD                                                   \
+    "add    %[f], %[cl]\n\t"                             \
+    "vmladava.s8 r4, q1, q7\n\t"                         \
+    "vmladava.s8 r6, q4, q7\n\t"                         \
+    "vmladava.s8 r4, q2, q6\n\t"                         \
+    "vmladava.s8 r6, q5, q6\n\t"                         \
+    "strd   r4, r6, [%[acc]], #8\n\t"
+
+/* The two channel loops of a block: n whole, then n_end with the last vector predicated (VPR
+ * still holds the column's tail predicate: nothing in between writes it). */
+#define EF_SHORT_LOOPS(BODY, LDF, LDP)                   \
+    "ldr    %[t], [%[r], #20]\n\t"                       \
+    "wls    lr, %[t], 2f\n\t"                            \
+    "1:\n\t" BODY(LDF) "le     lr, 1b\n\t"               \
+    "2:\n\t"                                             \
+    "ldr    %[t], [%[r], #24]\n\t"                       \
+    "wls    lr, %[t], 4f\n\t"                            \
+    "3:\n\t" BODY(LDP) "le     lr, 3b\n\t"               \
+    "4:\n\t"
+
+#define EF_SHORT_OPERANDS                                                                   \
+    : [f] "+&r"(f), [acc] "+&r"(acc), [t] "=&r"(t)                                          \
+    : [r] "r"(blk), [cl] "r"(cl)                                                            \
+    : "r4", "r6", "r8", "r10", "lr", "q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7", "cc", "memory"
+
+/* Raw sums of the block's pixels with blk->n + blk->n_end filters from f (row stride cl): 4 words per
+ * channel (acc[4 * channel + pixel], one STM) for 3-4 pixels, 2 (one STRD) for 2. vecs: vectors per
+ * column (1..3). */
+static __attribute__((noinline)) void short_dots(const short_block *blk, const int8_t *f, int32_t cl, int32_t *acc,
+                                                 int32_t vecs)
+{
+    int32_t t;
+    if (vecs == 1) {
+        __asm__ volatile("ldm    %[r], {r4, r6, r8, r10}\n\t"
+                         "ldr    %[t], [%[r], #16]\n\t"
+                         "vctp.8 %[t]\n\t"
+                         "vpstttt\n\t"
+                         "vldrbt.u8 q0, [r4]\n\t"
+                         "vldrbt.u8 q1, [r6]\n\t"
+                         "vldrbt.u8 q2, [r8]\n\t"
+                         "vldrbt.u8 q3, [r10]\n\t"
+                         EF_SHORT_LOOPS(EF_SHORT_C1, EF_SHORT_C1_LD_FULL, EF_SHORT_C1_LD_PRED)
+                         EF_SHORT_OPERANDS);
+    } else if (vecs == 2) {
+        __asm__ volatile("ldm    %[r], {r4, r6, r8}\n\t"
+                         "ldr    %[t], [%[r], #16]\n\t"
+                         "vldrb.u8 q0, [r4]\n\t"
+                         "vldrb.u8 q2, [r6]\n\t"
+                         "vldrb.u8 q4, [r8]\n\t"
+                         "vctp.8 %[t]\n\t"
+                         "vpsttt\n\t"
+                         "vldrbt.u8 q1, [r4, #16]\n\t"
+                         "vldrbt.u8 q3, [r6, #16]\n\t"
+                         "vldrbt.u8 q5, [r8, #16]\n\t"
+                         EF_SHORT_LOOPS(EF_SHORT_C2, EF_SHORT_C2_LD_FULL, EF_SHORT_C2_LD_PRED)
+                         EF_SHORT_OPERANDS);
+    } else {
+        __asm__ volatile("ldm    %[r], {r4, r6}\n\t"
+                         "ldr    %[t], [%[r], #16]\n\t"
+                         "vldrb.u8 q0, [r4]\n\t"
+                         "vldrb.u8 q1, [r4, #16]\n\t"
+                         "vldrb.u8 q3, [r6]\n\t"
+                         "vldrb.u8 q4, [r6, #16]\n\t"
+                         "vctp.8 %[t]\n\t"
+                         "vpstt\n\t"
+                         "vldrbt.u8 q2, [r4, #32]\n\t"
+                         "vldrbt.u8 q5, [r6, #32]\n\t"
+                         EF_SHORT_LOOPS(EF_SHORT_C3, EF_SHORT_C3_LD_FULL, EF_SHORT_C3_LD_PRED)
+                         EF_SHORT_OPERANDS);
     }
 }
 
-/* Channels 0..n-1 of the pixel pair; shifts: 0 some channel shifts left, 1 every shift <= 0, 2
- * every shift < 0. (A lone last pixel passes a throw-away dstb: one instance per shift kind.) */
-static void store_2px(int8_t *dsta, int8_t *dstb, const int32_t *acc, const int32_t *eff, const int32_t *mult,
-                      const int32_t *shift, int32_t n, int32_t out_off, int32_t act_min, int32_t act_max, int shifts)
+typedef struct {
+    const conv_geom *g;
+    int8_t *scratch;      /* np columns of col_len bytes (unused in place) */
+    const uint8_t *offs;  /* gather offsets of the window's bytes (48, zero-padded) */
+    const uint8_t *tap_y; /* each byte's filter row and column (48 each), for border windows */
+    const uint8_t *tap_x;
+    const ef_dims *out;
+    int32_t sh, sw, ph, pw;
+    int32_t col_len;
+    int in_place;         /* unpadded 1x1: the column is the input pixel's slice */
+} short_geom;
+
+/* Every pixel of image g->b for one chunk of channels (filters from f, input channels from c0,
+ * outputs from dst): blocks of np pixels, their columns, short_dots, one store per block. */
+static __attribute__((noinline)) void short_pixels(const short_geom *s, short_block *blk, const rq_block *q,
+                                                   const int8_t *f, int32_t c0, int8_t *dst, int32_t *acc)
 {
-    if (shifts == 2) {
-        store_2px_body(dsta, dstb, acc, eff, mult, shift, n, out_off, act_min, act_max, 0, 1, 1);
-    } else if (shifts == 1) {
-        store_2px_body(dsta, dstb, acc, eff, mult, shift, n, out_off, act_min, act_max, 0, 0, 1);
-    } else {
-        store_2px_body(dsta, dstb, acc, eff, mult, shift, n, out_off, act_min, act_max, 1, 0, 1);
+    const conv_geom *g = s->g;
+    const ef_dims *in = g->in;
+    const ef_dims *out = s->out;
+    const int32_t cl = s->col_len;
+    const int32_t vecs = (cl + 15) >> 4;
+    const int32_t np = vecs == 1 ? 4 : (vecs == 2 ? 3 : 2);
+    const int32_t n_px = out->h * out->w;
+    const int32_t row = in->w * in->c;
+    const int32_t xstep = s->sw * in->c;
+    const int32_t x_last = in->w - g->kw; /* last interior ix0 */
+    const int8_t *img = g->input + g->b * in->h * row + c0;
+    const mve_pred16_t ptail = vctp8q((uint32_t)(cl - 16 * (vecs - 1)));
+    const int in_place = s->in_place;
+    int8_t *scratch = s->scratch;
+    const int32_t sw = s->sw;
+    const int32_t sh = s->sh;
+    const int32_t pw = s->pw;
+    const int32_t ow = out->w;
+    const int32_t kh = g->kh;
+    const int32_t ih = in->h;
+    const int32_t ic = in->c;
+    const int32_t iw = in->w;
+    const int8x16_t vpad = vdupq_n_s8(g->pad);
+    const uint8x16_t o0 = vldrbq_u8(s->offs);
+    const uint8x16_t o1 = vldrbq_u8(s->offs + 16);
+    const uint8x16_t o2 = vldrbq_u8(s->offs + 32);
+    int32_t ox = 0;
+    int32_t iy0 = -s->ph;
+    int32_t ix0 = -pw;
+    int32_t off = iy0 * row + ix0 * ic; /* of the window's first byte in the image */
+    int y_in = iy0 >= 0 && iy0 + kh <= ih;
+    for (int32_t p = 0; p < n_px; p += np) {
+        const int32_t m = EF_MIN(np, n_px - p);
+        for (int32_t i = 0; i < m; ++i) {
+            const int8_t *px;
+            if (in_place) {
+                px = img + off;
+            } else {
+                int8_t *col = scratch + i * cl;
+                /* (uintptr_t: a border window's first byte may lie outside the image) */
+                const int8_t *src = (const int8_t *)((uintptr_t)img + (uintptr_t)off);
+                if (y_in && (uint32_t)ix0 <= (uint32_t)x_last) {
+                    /* one gather per 16 bytes (lanes past the column gather the window's first
+                     * byte), the last store predicated: the columns are cl bytes apart */
+                    if (vecs == 1) {
+                        vstrbq_p_s8(col, vldrbq_gather_offset_s8(src, o0), ptail);
+                    } else {
+                        vstrbq_s8(col, vldrbq_gather_offset_s8(src, o0));
+                        if (vecs == 2) {
+                            vstrbq_p_s8(col + 16, vldrbq_gather_offset_s8(src, o1), ptail);
+                        } else {
+                            vstrbq_s8(col + 16, vldrbq_gather_offset_s8(src, o1));
+                            vstrbq_p_s8(col + 32, vldrbq_gather_offset_s8(src, o2), ptail);
+                        }
+                    }
+                } else {
+                    /* a border window: the same gathers, lanes outside the input masked off
+                     * (not read) and set to the zero point; u8 lane coordinates (h, w, padding
+                     * below 120): a tap row iy0 + ky from -ph to h + kh is inside iff below h */
+                    for (int32_t v = 0; v < vecs; ++v) {
+                        const uint8x16_t ty = vaddq_n_u8(vldrbq_u8(s->tap_y + 16 * v), (uint8_t)iy0);
+                        const uint8x16_t tx = vaddq_n_u8(vldrbq_u8(s->tap_x + 16 * v), (uint8_t)ix0);
+                        const mve_pred16_t ok =
+                            (mve_pred16_t)~(vcmpcsq_n_u8(ty, (uint8_t)ih) | vcmpcsq_n_u8(tx, (uint8_t)iw));
+                        const int8x16_t x =
+                            vpselq_s8(vldrbq_gather_offset_z_s8(src, vldrbq_u8(s->offs + 16 * v), ok), vpad, ok);
+                        vstrbq_p_s8(col + 16 * v, x, v == vecs - 1 ? ptail : 0xFFFF);
+                    }
+                }
+                px = col;
+            }
+            blk->px[i] = px;
+            off += xstep;
+            ix0 += sw;
+            if (++ox == ow) {
+                ox = 0;
+                iy0 += sh;
+                ix0 = -pw;
+                off = iy0 * row + ix0 * ic;
+                y_in = iy0 >= 0 && iy0 + kh <= ih;
+            }
+        }
+        for (int32_t i = m; i < np; ++i) { /* past the last pixel: sums computed, never stored */
+            blk->px[i] = blk->px[0];
+        }
+        short_dots(blk, f, cl, acc, vecs);
+        store_short(q, dst + p * out->c, acc, m);
     }
 }
 
@@ -920,7 +1132,14 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
     const int32_t ph = params->padding.h;
     const int32_t pw = params->padding.w;
     const int32_t row_vectors = g.kh * ((g.kw * g.fc + 15) >> 4);
-    g.rows_mode = scratch != 0 && groups == 1 && row_vectors <= ((col_len + 15) >> 4) && opg < EF_CONV_ROWS_MAX_OC;
+    /* short columns: in place (unpadded 1x1), or gathered (8-bit offsets; u8 lane coordinates) */
+    const int in_place = scratch == 0 || (g.kh == 1 && g.kw == 1 && ph == 0 && pw == 0 &&
+                                          (out->h - 1) * sh < in->h && (out->w - 1) * sw < in->w);
+    const int gatherable = (g.kh - 1) * in->w * in->c + (g.kw - 1) * in->c + g.fc <= 256 && in->h + g.kh < 120 &&
+                           in->w + g.kw < 120 && ph < 120 && pw < 120;
+    const int short_k = col_len <= EF_CONV_SHORT_MAX && (in_place || gatherable);
+    g.rows_mode = !short_k && scratch != 0 && groups == 1 && row_vectors <= ((col_len + 15) >> 4) &&
+                  opg < EF_CONV_ROWS_MAX_OC;
     if (g.rows_mode) {
         g.rows = g.kh;
         g.seg = g.kw * g.fc;
@@ -932,11 +1151,12 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
     }
     g.full = g.seg >> 4;
     g.rem = g.seg & 15;
-    /* per chunk: effective biases and the raw sums of the two pixels, padded to a multiple of 4
-     * (the last vector reads lanes that are computed or stale, never stored) */
+    /* per chunk: effective biases and the raw sums of the pixels, padded to a multiple of 4 (the
+     * last vector reads lanes that are computed or stale, never stored) */
     int32_t eff[EF_CONV_MVE_CHUNK + 4];
-    int32_t acc[2 * (EF_CONV_MVE_CHUNK + 4)]; /* pixel a, then pixel b at EF_CONV_ACC_B bytes */
-    int8_t spare[EF_CONV_MVE_CHUNK];           /* pixel b's outputs when the last pixel is alone */
+    /* raw sums, 2 words per channel (pixels a, b; short columns of 1-2 vectors: 4 words) */
+    int32_t acc[EF_MAX(2 * (EF_CONV_MVE_CHUNK + 4), 4 * (EF_CONV_SHORT_CHUNK + 4))];
+    int8_t spare[EF_CONV_MVE_CHUNK]; /* pixel b's outputs when the last pixel is alone */
     pair_runs run;
     run.full = g.full;
     run.rem = g.rem;
@@ -947,18 +1167,70 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
     const int32_t out_off = params->output_offset;
     const int32_t act_min = params->activation.min;
     const int32_t act_max = params->activation.max;
-    int shifts = 2; /* store_2px: 2 every shift < 0, 1 every shift <= 0, 0 some shift > 0 */
+    rq_block q;
+    q.eff = eff;
+    q.out_c = out->c;
+    q.out_off = out_off;
+    q.act_min = act_min;
+    q.act_max = act_max;
+    q.words = short_k && col_len <= 32 ? 4 : 2;
+    q.spare = spare;
+    q.shifts = 2; /* 2: every shift < 0 (the asm store), else the general store */
     for (int32_t oc = 0; oc < out->c; ++oc) {
-        shifts = shift[oc] > 0 ? 0 : (shift[oc] == 0 ? EF_MIN(shifts, 1) : shifts);
+        if (shift[oc] >= 0) {
+            q.shifts = 0;
+        }
     }
+    short_geom sg;
+    short_block blk;
+    uint8_t offs[EF_CONV_SHORT_MAX];
+    uint8_t tap_y[EF_CONV_SHORT_MAX];
+    uint8_t tap_x[EF_CONV_SHORT_MAX];
+    int32_t safe = 0;
+    if (short_k) {
+        sg.g = &g;
+        sg.scratch = scratch;
+        sg.out = out;
+        sg.sh = sh;
+        sg.sw = sw;
+        sg.ph = ph;
+        sg.pw = pw;
+        sg.col_len = col_len;
+        sg.in_place = in_place;
+        /* each byte's offset from the window's first and its tap row and column */
+        for (int32_t e = 0; e < EF_CONV_SHORT_MAX; ++e) {
+            const int32_t tap = e < col_len ? e / g.fc : 0;
+            tap_y[e] = (uint8_t)(tap / g.kw);
+            tap_x[e] = (uint8_t)(tap % g.kw);
+            offs[e] = e < col_len ? (uint8_t)(tap_y[e] * in->w * in->c + tap_x[e] * in->c + e % g.fc) : 0;
+        }
+        sg.offs = offs;
+        sg.tap_y = tap_y;
+        sg.tap_x = tap_x;
+        const int32_t vecs = (col_len + 15) >> 4;
+        blk.rem = col_len - 16 * (vecs - 1);
+        /* filters whose unpredicated read (16 * vecs bytes) stays inside the array */
+        const int32_t safe_bytes = out->c * col_len - 16 * vecs;
+        safe = safe_bytes < 0 ? 0 : safe_bytes / col_len + 1;
+    }
+    const int32_t chunk = short_k && col_len <= 32 ? EF_CONV_SHORT_CHUNK : EF_CONV_MVE_CHUNK;
     for (int32_t b = 0; b < in->n; ++b) {
         g.b = b;
         int8_t *out_b = output + b * n_px * out->c;
         for (int32_t grp = 0; grp < groups; ++grp) {
             const int32_t c0 = grp * g.fc;
-            for (int32_t cs = grp * opg; cs < (grp + 1) * opg; cs += EF_CONV_MVE_CHUNK) {
-                const int32_t nc = EF_MIN(EF_CONV_MVE_CHUNK, (grp + 1) * opg - cs);
+            for (int32_t cs = grp * opg; cs < (grp + 1) * opg; cs += chunk) {
+                const int32_t nc = EF_MIN(chunk, (grp + 1) * opg - cs);
                 effective_bias(eff, filter, bias, cs, nc, col_len, params->input_offset);
+                q.mult = mult + cs;
+                q.shift = shift + cs;
+                q.nc = nc;
+                if (short_k) {
+                    blk.n = EF_MIN(nc, EF_MAX(0, safe - cs));
+                    blk.n_end = nc - blk.n;
+                    short_pixels(&sg, &blk, &q, filter + cs * col_len, c0, out_b + cs, acc);
+                    continue;
+                }
                 int32_t oy = 0;
                 int32_t ox = 0;
                 for (int32_t p = 0; p < n_px; p += 2) {
@@ -991,12 +1263,10 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
                     if (nc & 1) { /* odd channel count: the last filter as a pair of itself */
                         run.col_len = 0;
                         run.pairs = 1;
-                        (void)dot_pairs(&run, f, acc + (nc - 1));
+                        (void)dot_pairs(&run, f, acc + 2 * (nc - 1));
                         run.col_len = col_len;
                     }
-                    int8_t *dsta = out_b + p * out->c + cs;
-                    store_2px(dsta, has_b ? dsta + out->c : spare, acc, eff, mult + cs, shift + cs, nc, out_off,
-                              act_min, act_max, shifts);
+                    store_short(&q, out_b + p * out->c + cs, acc, has_b ? 2 : 1);
                 }
             }
         }

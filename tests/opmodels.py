@@ -223,6 +223,11 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "dw_3x3_m1_s1_same_c19_25x5": _dw(25, 5, 19, 1, 3, 1, "SAME", "RELU"),
     "dw_3x3_m1_s1_same_relu6_c5_6x70": _dw(6, 70, 5, 1, 3, 1, "SAME", "RELU6"),
     "dw_3x3_m1_s1_valid_c3_9x33": _dw(9, 33, 3, 1, 3, 1, "VALID"),
+    # stride 2 (3 output lines per step, de-interleaved window lines): SAME with even input (padding
+    # after only), SAME with odd input (padding before), VALID with two equal segments of 12
+    "dw_3x3_m1_s2_same_c10_30x8": _dw(30, 8, 10, 1, 3, 2, "SAME", "RELU"),
+    "dw_3x3_m1_s2_same_relu6_c7_29x9": _dw(29, 9, 7, 1, 3, 2, "SAME", "RELU6"),
+    "dw_3x3_m1_s2_valid_c6_9x49": _dw(9, 49, 6, 1, 3, 2, "VALID"),
     # one-hot depthwise kernels (hardened shift layers) -> ef_shift_s8; "taps" non-zero taps per
     # kernel, "zero" channels with an all-zero kernel, "scaled" learned tap values and a bias
     "shift_sal_3x3_s1_same": OpSpec("DEPTHWISE_CONV_2D", "shift",

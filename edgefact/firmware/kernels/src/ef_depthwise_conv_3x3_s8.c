@@ -549,12 +549,14 @@ static void dw3x3_mve(const ef_dw_conv_params *params, const ef_per_channel_quan
  * (DLSTP/LETP, the last column's missing outputs masked). */
 #define DW_WL 32  /* int16 entries per window line (64 bytes: the asm's offsets assume it) */
 #define DW_SEG 28 /* outputs per segment: DW_SEG + 2 entries fit a window line */
+#define DW_SEG2 15 /* stride 2: DW_SEG2 + 1 even entries fit half a window line */
 
 /* k: the channel's constants (int32): [0..7] w(1,0), w(2,0), w(0,1), w(1,1), w(2,1), w(0,2), w(1,2),
  * w(2,2) (w(line, tap along); w(0,0) is the vector w00), [8] bias, [9] output offset, [10] act min,
  * [11] act max, [12] output step between lines, [13] 4 * output step along a line. q: window line 3. */
+/* 117 instructions with the LETP */
 #define DW_WIN_STEP \
-"ldrd %[wa], %[wb], [%[kp]]\n\t" \
+    "ldrd %[wa], %[wb], [%[kp]]\n\t" \
     "ldr %[t], [%[kp], #32]\n\t" \
     "vldrh.s32 %q[a0], [%[q], #-192]\n\t" \
     "vmlas.s32 %q[a0], %q[w00], %[t]\n\t" \
@@ -671,32 +673,137 @@ static void dw3x3_mve(const ef_dw_conv_params *params, const ef_per_channel_quan
     "vstrb.32 %q[a3], [%[t], %q[so]]\n\t" \
     "add %[dst], %[dst], %[wb]\n\t"
 
+/* 83 instructions with the LETP */
+#define DW_WIN_STEP_S2 \
+    "ldrd %[wa], %[wb], [%[kp]]\n\t" \
+    "ldr %[t], [%[kp], #32]\n\t" \
+    "vldrh.s32 %q[a0], [%[q], #-192]\n\t" \
+    "vmlas.s32 %q[a0], %q[w00], %[t]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #-128]\n\t" \
+    "vmla.s32 %q[a0], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[a1], [%[q], #-64]\n\t" \
+    "vmla.s32 %q[a0], %q[a1], %[wb]\n\t" \
+    "vmlas.s32 %q[a1], %q[w00], %[t]\n\t" \
+    "vldrh.s32 %q[x], [%[q]], #8\n\t" \
+    "vmla.s32 %q[a1], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[a2], [%[q], #56]\n\t" \
+    "vmla.s32 %q[a1], %q[a2], %[wb]\n\t" \
+    "vmlas.s32 %q[a2], %q[w00], %[t]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #120]\n\t" \
+    "vmla.s32 %q[a2], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #184]\n\t" \
+    "vmla.s32 %q[a2], %q[x], %[wb]\n\t" \
+    "ldrd %[wa], %[wb], [%[kp], #8]\n\t" \
+    "ldr %[wc], [%[kp], #16]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #-168]\n\t" \
+    "vmla.s32 %q[a0], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #-104]\n\t" \
+    "vmla.s32 %q[a0], %q[x], %[wb]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #-40]\n\t" \
+    "vmla.s32 %q[a0], %q[x], %[wc]\n\t" \
+    "vmla.s32 %q[a1], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #24]\n\t" \
+    "vmla.s32 %q[a1], %q[x], %[wb]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #88]\n\t" \
+    "vmla.s32 %q[a1], %q[x], %[wc]\n\t" \
+    "vmla.s32 %q[a2], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #152]\n\t" \
+    "vmla.s32 %q[a2], %q[x], %[wb]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #216]\n\t" \
+    "vmla.s32 %q[a2], %q[x], %[wc]\n\t" \
+    "ldrd %[wa], %[wb], [%[kp], #20]\n\t" \
+    "ldr %[wc], [%[kp], #28]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #-198]\n\t" \
+    "vmla.s32 %q[a0], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #-134]\n\t" \
+    "vmla.s32 %q[a0], %q[x], %[wb]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #-70]\n\t" \
+    "vmla.s32 %q[a0], %q[x], %[wc]\n\t" \
+    "vmla.s32 %q[a1], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #-6]\n\t" \
+    "vmla.s32 %q[a1], %q[x], %[wb]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #58]\n\t" \
+    "vmla.s32 %q[a1], %q[x], %[wc]\n\t" \
+    "vmla.s32 %q[a2], %q[x], %[wa]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #122]\n\t" \
+    "vmla.s32 %q[a2], %q[x], %[wb]\n\t" \
+    "vldrh.s32 %q[x], [%[q], #186]\n\t" \
+    "vmla.s32 %q[a2], %q[x], %[wc]\n\t" \
+    "vshr.s32 %q[x], %q[a0], #31\n\t" \
+    "vqrdmlah.s32 %q[x], %q[a0], %[m]\n\t" \
+    "vshr.s32 %q[a0], %q[a1], #31\n\t" \
+    "vqrdmlah.s32 %q[a0], %q[a1], %[m]\n\t" \
+    "vshr.s32 %q[a1], %q[a2], #31\n\t" \
+    "vqrdmlah.s32 %q[a1], %q[a2], %[m]\n\t" \
+    "ldrd %[wb], %[wc], [%[kp], #40]\n\t" \
+    "vrshl.s32 %q[x], %[e]\n\t" \
+    "vadd.i32 %q[x], %q[x], %[zp]\n\t" \
+    "vrshl.s32 %q[a0], %[e]\n\t" \
+    "vadd.i32 %q[a0], %q[a0], %[zp]\n\t" \
+    "vrshl.s32 %q[a1], %[e]\n\t" \
+    "vadd.i32 %q[a1], %q[a1], %[zp]\n\t" \
+    "vdup.32 %q[a2], %[wb]\n\t" \
+    "vmax.s32 %q[x], %q[x], %q[a2]\n\t" \
+    "vmax.s32 %q[a0], %q[a0], %q[a2]\n\t" \
+    "vmax.s32 %q[a1], %q[a1], %q[a2]\n\t" \
+    "vdup.32 %q[a2], %[wc]\n\t" \
+    "vmin.s32 %q[x], %q[x], %q[a2]\n\t" \
+    "vmin.s32 %q[a0], %q[a0], %q[a2]\n\t" \
+    "vmin.s32 %q[a1], %q[a1], %q[a2]\n\t" \
+    "ldrd %[wa], %[wb], [%[kp], #48]\n\t" \
+    "vstrb.32 %q[x], [%[dst], %q[so]]\n\t" \
+    "add %[t], %[dst], %[wa]\n\t" \
+    "vstrb.32 %q[a0], [%[t], %q[so]]\n\t" \
+    "add %[t], %[t], %[wa]\n\t" \
+    "vstrb.32 %q[a1], [%[t], %q[so]]\n\t" \
+    "add %[dst], %[dst], %[wb]\n\t"
+
 static inline void dw_win_cols(const int16_t *q, int8_t *dst, const int32_t *k, int32_t m, int32_t e, int32_t zp,
                                int32_t n, int32x4_t w00, uint32x4_t so)
 {
     int32x4_t a0, a1, a2, a3, a4, x;
     uint32_t wa, wb, wc, t;
+    /* q: a low register (the widening VLDRH.S32 takes no other base) */
     __asm__ volatile("dlstp.32 lr, %[n]\n"
                      "1:\n\t"
                      DW_WIN_STEP
                      "letp lr, 1b\n\t"
                      : [a0] "=&w"(a0), [a1] "=&w"(a1), [a2] "=&w"(a2), [a3] "=&w"(a3), [a4] "=&w"(a4),
-                       [x] "=&w"(x), [wa] "=&r"(wa), [wb] "=&r"(wb), [wc] "=&r"(wc), [t] "=&r"(t), [q] "+&r"(q),
+                       [x] "=&w"(x), [wa] "=&r"(wa), [wb] "=&r"(wb), [wc] "=&r"(wc), [t] "=&r"(t), [q] "+&l"(q),
                        [dst] "+&r"(dst)
                      : [kp] "r"(k), [m] "r"(m), [e] "r"(e), [zp] "r"(zp), [n] "r"(n), [w00] "w"(w00), [so] "w"(so)
                      : "memory", "lr");
 }
 
-/* The window path applies: stride 1, >= 5 output lines, 7 steps of a line within the gather's
- * 16-bit offsets, and every channel's shift a right shift (the step's rounding fix-up). */
+/* Stride 2: three output lines per column step from the same 7-line window (lines de-interleaved
+ * into even and odd entries: the taps of output o are even[o], odd[o], even[o + 1]). */
+static inline void dw_win_cols_s2(const int16_t *q, int8_t *dst, const int32_t *k, int32_t m, int32_t e, int32_t zp,
+                               int32_t n, int32x4_t w00, uint32x4_t so)
+{
+    int32x4_t a0, a1, a2, x;
+    uint32_t wa, wb, wc, t;
+    __asm__ volatile("dlstp.32 lr, %[n]\n"
+                     "1:\n\t"
+                     DW_WIN_STEP_S2
+                     "letp lr, 1b\n\t"
+                     : [a0] "=&w"(a0), [a1] "=&w"(a1), [a2] "=&w"(a2), [x] "=&w"(x), [wa] "=&r"(wa), [wb] "=&r"(wb), [wc] "=&r"(wc), [t] "=&r"(t), [q] "+&l"(q),
+                       [dst] "+&r"(dst)
+                     : [kp] "r"(k), [m] "r"(m), [e] "r"(e), [zp] "r"(zp), [n] "r"(n), [w00] "w"(w00), [so] "w"(so)
+                     : "memory", "lr");
+}
+
+/* The window path applies: stride 1 with >= 5 output lines or stride 2 with >= 3, 14 steps of a
+ * line within the gather's 16-bit offsets, and every channel's shift a right shift (the step's
+ * rounding fix-up). */
 static int dw_win_fits(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
                        const ef_dims *out)
 {
-    if (params->stride.h != 1 || params->stride.w != 1 || (out->h < out->w ? out->h : out->w) < 5) {
+    const int32_t s = params->stride.h;
+    if (s != params->stride.w || (s != 1 && s != 2) || (out->h < out->w ? out->h : out->w) < (s == 1 ? 5 : 3)) {
         return 0;
     }
     const dw_geom g = dw_geom_of(params, in, out);
-    if (g.in_along > 9000) {
+    if (g.in_along > 4500) {
         return 0;
     }
     for (int32_t c = 0; c < out->c; ++c) {
@@ -784,38 +891,47 @@ static inline void dw_win_last(const int16_t *w, int8_t *dst, const int32_t *k, 
                      "add %[dst], %[dst], %[wa]\n\t"
                      "vstrb.32 %q[a], [%[dst], %q[b]]\n\t"
                      : [a] "=&w"(a), [b] "=&w"(b), [x] "=&w"(x), [q0] "=&w"(q0), [q1] "=&w"(q1), [q2] "=&w"(q2),
-                       [q3] "=&w"(q3), [wa] "=&r"(wa), [wb] "=&r"(wb), [wc] "=&r"(wc), [w] "+&r"(w), [dst] "+&r"(dst)
+                       [q3] "=&w"(q3), [wa] "=&r"(wa), [wb] "=&r"(wb), [wc] "=&r"(wc), [w] "+&l"(w), [dst] "+&r"(dst)
                      : [k] "r"(k), [w00] "r"(w00), [m] "r"(m), [e] "r"(e), [zp] "r"(zp), [go] "r"(go)
                      : "memory");
 }
 
-/* One channel's window lines and constants. The lines: nl window lines from r (entries [0, count),
- * 24 <= count <= 30) from nl input lines from src (a line apart by across), four gathers of 8
- * entries per line, the last one at count - 8 (r + d3) overlapping the third. The constants: k[0..7]
- * by two gathers of the filter (f: the channel's w(0,0)), k[8] = bias + in_off * (sum of the 9
- * weights); returns w(0,0). go: the 4 gathers' offsets (u16 x 8 each), then the filter gathers'
- * (u32 x 4 each). */
-static inline int32_t dw_win_prep(int16_t *r, const int8_t *src, int32_t nl, int32_t across, int32_t d3,
-                                  const void *go, const int8_t *f, int32_t *k, int32_t bias, int32_t in_off)
+/* One channel's window lines and constants. The lines: nl window lines from r from nl input lines
+ * from src (a line apart by across), four gathers of 8 entries per line (stride 1: at entries
+ * min(8 v, count - 8) of the line's count >= 8 inputs, the last ones overlapping the earlier;
+ * stride 2: two for the even and two for the odd entries), stored through four pointers that
+ * advance a window line per line. The constants: k[0..7] by two gathers of the filter (f: the
+ * channel's w(0,0)), k[8] = bias + in_off * (sum of the 9 weights); returns w(0,0). go (bytes):
+ * 0..63 the 4 gathers' offsets (u16 x 8 each), 64..95 the filter gathers' (u32 x 4 each), 176..191
+ * the byte offsets of the 4 gathers' stores in a window line, 192 in_off. */
+static inline int32_t dw_win_prep(int16_t *r, const int8_t *src, int32_t nl, int32_t across, const void *go,
+                                  const int8_t *f, int32_t *k, int32_t bias)
 {
     int16x8_t x, g0, g1, g2, g3;
-    int16_t *rt;
-    int32_t w00, sum;
+    int32_t r1, r3; /* the store pointers 1 and 3, then the bias sum and in_off */
+    /* the store pointer 2, then w(0,0) and the weights' sum: VADDVA needs an even register */
+    register int32_t r2 __asm__("r12");
     __asm__ volatile("vldrh.u16 %q[g0], [%[go]]\n\t"
                      "vldrh.u16 %q[g1], [%[go], #16]\n\t"
                      "vldrh.u16 %q[g2], [%[go], #32]\n\t"
                      "vldrh.u16 %q[g3], [%[go], #48]\n\t"
-                     "add %[rt], %[r], %[d3]\n\t"
+                     "ldrd %[r1], %[r2], [%[go], #180]\n\t"
+                     "ldr %[r3], [%[go], #188]\n\t"
+                     "add %[r1], %[r1], %[r]\n\t"
+                     "add %[r2], %[r2], %[r]\n\t"
+                     "add %[r3], %[r3], %[r]\n\t"
+                     "ldr lr, [%[go], #176]\n\t"
+                     "add %[r], %[r], lr\n\t"
                      "dls lr, %[nl]\n"
                      "1:\n\t"
-                     "vldrb.s16 %q[x], [%[src], %q[g1]]\n\t"
-                     "vstrh.16 %q[x], [%[r], #16]\n\t"
-                     "vldrb.s16 %q[x], [%[src], %q[g2]]\n\t"
-                     "vstrh.16 %q[x], [%[r], #32]\n\t"
-                     "vldrb.s16 %q[x], [%[src], %q[g3]]\n\t"
-                     "vstrh.16 %q[x], [%[rt]], #64\n\t"
                      "vldrb.s16 %q[x], [%[src], %q[g0]]\n\t"
                      "vstrh.16 %q[x], [%[r]], #64\n\t"
+                     "vldrb.s16 %q[x], [%[src], %q[g1]]\n\t"
+                     "vstrh.16 %q[x], [%[r1]], #64\n\t"
+                     "vldrb.s16 %q[x], [%[src], %q[g2]]\n\t"
+                     "vstrh.16 %q[x], [%[r2]], #64\n\t"
+                     "vldrb.s16 %q[x], [%[src], %q[g3]]\n\t"
+                     "vstrh.16 %q[x], [%[r3]], #64\n\t"
                      "add %[src], %[src], %[across]\n\t"
                      "le lr, 1b\n\t"
                      "vldrw.u32 %q[g0], [%[go], #64]\n\t"
@@ -825,34 +941,40 @@ static inline int32_t dw_win_prep(int16_t *r, const int8_t *src, int32_t nl, int
                      "vstrw.32 %q[g2], [%[k]]\n\t"
                      "vstrw.32 %q[g3], [%[k], #16]\n\t"
                      "vadd.i32 %q[g2], %q[g2], %q[g3]\n\t"
-                     "ldrsb %[w00], [%[f]]\n\t"
-                     "vaddva.s32 %[w00], %q[g2]\n\t"
-                     "mla %[sum], %[w00], %[inoff], %[bias]\n\t"
-                     "ldrsb %[w00], [%[f]]\n\t"
-                     "str %[sum], [%[k], #32]\n\t"
-                     : [x] "=&w"(x), [g0] "=&w"(g0), [g1] "=&w"(g1), [g2] "=&w"(g2), [g3] "=&w"(g3), [rt] "=&r"(rt),
-                       [w00] "=&r"(w00), [sum] "=&r"(sum), [r] "+&r"(r), [src] "+&r"(src)
-                     : [nl] "r"(nl), [across] "r"(across), [d3] "r"(d3), [go] "r"(go), [f] "r"(f), [k] "r"(k),
-                       [bias] "r"(bias), [inoff] "r"(in_off)
+                     "ldrsb %[r2], [%[f]]\n\t"
+                     "vaddva.s32 %[r2], %q[g2]\n\t"
+                     "ldr %[r3], [%[go], #192]\n\t"
+                     "mla %[r1], %[r2], %[r3], %[bias]\n\t"
+                     "ldrsb %[r2], [%[f]]\n\t"
+                     "str %[r1], [%[k], #32]\n\t"
+                     : [x] "=&w"(x), [g0] "=&w"(g0), [g1] "=&w"(g1), [g2] "=&w"(g2), [g3] "=&w"(g3), [r1] "=&r"(r1),
+                       [r2] "=&r"(r2), [r3] "=&r"(r3), [r] "+&r"(r), [src] "+&r"(src)
+                     : [nl] "r"(nl), [across] "r"(across), [go] "r"(go), [f] "r"(f), [k] "r"(k), [bias] "r"(bias)
                      : "memory", "lr");
-    return w00;
+    return r2;
 }
 
 static void dw3x3_mve_win(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
                           const int8_t *input, const int8_t *filter, const int32_t *bias, const ef_dims *out,
                           int8_t *output)
 {
+    const int s2 = params->stride.h == 2;
     int16_t win[7 * DW_WL] __attribute__((aligned(8)));
     int32_t k[14] __attribute__((aligned(8)));
+    uint16_t go[100] __attribute__((aligned(8)));
+    int32_t *gw = (int32_t *)(go + 88); /* go bytes 176..195 */
     const int32_t C = in->c;
     const int t = dw_transposed(out);
+    const int32_t rl = s2 ? 3 : 5;             /* output lines per step */
+    const int32_t seg = s2 ? DW_SEG2 : DW_SEG; /* outputs per segment */
     const dw_geom g = dw_geom_of(params, in, out);
-    const uint32_t fa = (uint32_t)(t ? C : 3 * C);   /* filter step between lines */
-    const uint32_t fl = (uint32_t)(t ? 3 * C : C);   /* along a line */
+    const uint32_t fa = (uint32_t)(t ? C : 3 * C); /* filter step between lines */
+    const uint32_t fl = (uint32_t)(t ? 3 * C : C); /* along a line */
     const uint32x4_t fo1 = {fa, 2 * fa, fl, fl + fa}; /* k[0..3] */
     const uint32x4_t fo2 = {fl + 2 * fa, 2 * fl, 2 * fl + fa, 2 * fl + 2 * fa};
     const int32_t step = g.in_along;
-    const uint16x8_t goff = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)step);
+    /* stride 2: a gather takes every other input entry (one parity) */
+    const uint16x8_t goff = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)((1 + s2) * step));
     const uint32x4_t so = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)g.out_along);
     const int32_t in_off = params->input_offset;
     /* the window holds the raw input and the padding the input zero point (-in_off), so that
@@ -863,37 +985,62 @@ static void dw3x3_mve_win(const ef_dw_conv_params *params, const ef_per_channel_
     k[11] = params->activation.max;
     k[12] = g.out_across;
     k[13] = 4 * g.out_along;
+    vst1q_u32((uint32_t *)(go + 32), fo1);
+    vst1q_u32((uint32_t *)(go + 40), fo2);
+    for (int32_t i = 0; i < 4; ++i) {
+        vst1q_u32((uint32_t *)(go + 48 + 8 * i), vmulq_n_u32(vidupq_n_u32((uint32_t)i, 1), 2 * DW_WL));
+    }
+    vst1q_u32((uint32_t *)(go + 80), vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)g.out_across));
+    gw[4] = in_off;
     for (int32_t b = 0; b < in->n; ++b) {
         const int8_t *img = input + b * in->h * in->w * C;
         int8_t *obase = output + b * out->h * out->w * C;
-        for (int32_t o0 = 0; o0 < g.out_len; o0 += DW_SEG) {
-            const int32_t n = g.out_len - o0 < DW_SEG ? g.out_len - o0 : DW_SEG;
-            /* window entry j is input entry i0 + j of its line; [ja, jb) inside the input */
-            const int32_t i0 = o0 - g.pad_along;
+        /* segments of equal length (up to seg outputs), so that none is short */
+        const int32_t nseg = (g.out_len + seg - 1) / seg;
+        const int32_t slen = (g.out_len + nseg - 1) / nseg;
+        for (int32_t o0 = 0; o0 < g.out_len; o0 += slen) {
+            const int32_t n = g.out_len - o0 < slen ? g.out_len - o0 : slen;
+            /* window entry j (stride 2: entries j / 2 and DW_WL / 2 + j / 2 for even and odd j) is
+             * input entry i0 + j of its line, [ja, jb) of them inside the input */
+            const int32_t i0 = (1 + s2) * o0 - g.pad_along;
+            const int32_t ne = s2 ? 2 * n + 1 : n + 2;
             const int32_t ja = i0 < 0 ? -i0 : 0;
-            const int32_t jb = g.len - i0 < n + 2 ? g.len - i0 : n + 2;
+            const int32_t jb = g.len - i0 < ne ? g.len - i0 : ne;
+            /* the gathered runs: stride 1 one of cnt entries from ja; stride 2 the even entries
+             * (ce from ea) and the odd ones (co from oa) */
+            const int32_t ea = (ja + 1) >> 1, ce = ((jb + 1) >> 1) - ea;
+            const int32_t oa = ja >> 1, co = (jb >> 1) - oa;
             const int32_t cnt = jb - ja;
-            const int32_t n4 = (n & 3) == 1 ? n - 1 : n; /* outputs of the column steps */
-            const int fill4 = cnt >= 24 && step <= 2000; /* 30 * step fits the 16-bit offsets */
-            uint16_t go[88] __attribute__((aligned(8)));
-            vst1q_u16(go, goff);
-            vst1q_u16(go + 8, vaddq_n_u16(goff, (uint16_t)(8 * step)));
-            vst1q_u16(go + 16, vaddq_n_u16(goff, (uint16_t)(16 * step)));
-            vst1q_u16(go + 24, vaddq_n_u16(goff, (uint16_t)((cnt - 8) * step)));
-            vst1q_u32((uint32_t *)(go + 32), fo1);
-            vst1q_u32((uint32_t *)(go + 40), fo2);
-            for (int32_t i = 0; i < 4; ++i) {
-                vst1q_u32((uint32_t *)(go + 48 + 8 * i), vmulq_n_u32(vidupq_n_u32((uint32_t)i, 1), 2 * DW_WL));
+            const int fast = s2 ? ce >= 8 && co >= 8 : cnt >= 8;
+            const int32_t j0 = s2 ? (2 * ea < 2 * oa + 1 ? 2 * ea : 2 * oa + 1) : ja; /* first entry read */
+            for (int32_t v = 0; v < 4 && fast; ++v) {
+                int32_t e; /* the gather's first input entry (from i0) and window entry */
+                int32_t wpos;
+                if (!s2) {
+                    const int32_t p = 8 * v < cnt - 8 ? 8 * v : cnt - 8;
+                    e = ja + p;
+                    wpos = e;
+                } else if (v < 2) {
+                    const int32_t p = 8 * v < ce - 8 ? 8 * v : ce - 8;
+                    e = 2 * (ea + p);
+                    wpos = ea + p;
+                } else {
+                    const int32_t p = 8 * (v - 2) < co - 8 ? 8 * (v - 2) : co - 8;
+                    e = 2 * (oa + p) + 1;
+                    wpos = DW_WL / 2 + oa + p;
+                }
+                vst1q_u16(go + 8 * v, vaddq_n_u16(goff, (uint16_t)((e - j0) * step)));
+                gw[v] = 2 * wpos;
             }
-            vst1q_u32((uint32_t *)(go + 80), vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)g.out_across));
-            for (int32_t gy = 0;; gy += 5) {
-                const int32_t oy = gy + 5 <= g.out_lines ? gy : g.out_lines - 5;
+            const int32_t n4 = !s2 && (n & 3) == 1 ? n - 1 : n; /* outputs of the column steps */
+            for (int32_t gy = 0;; gy += rl) {
+                const int32_t oy = gy + rl <= g.out_lines ? gy : g.out_lines - rl;
                 /* padding entries and lines outside the input are the same for every channel:
                  * written once; the lines inside the input are consecutive, l0 .. l1 - 1 */
                 int32_t l0 = 7;
                 int32_t l1 = 0;
                 for (int32_t l = 0; l < 7; ++l) {
-                    const int32_t iy = oy - g.pad_across + l;
+                    const int32_t iy = (1 + s2) * oy - g.pad_across + l;
                     for (int32_t j = 0; j < DW_WL; j += 8) {
                         vst1q_s16(win + l * DW_WL + j, zp);
                     }
@@ -902,23 +1049,30 @@ static void dw3x3_mve_win(const ef_dw_conv_params *params, const ef_per_channel_
                         l1 = l + 1;
                     }
                 }
-                const int8_t *lsrc = img + (oy - g.pad_across + l0) * g.in_across + (i0 + ja) * step;
-                int16_t *lwin = win + l0 * DW_WL + ja;
+                const int8_t *lsrc = img + ((1 + s2) * oy - g.pad_across + l0) * g.in_across + (i0 + j0) * step;
+                int16_t *lwin = win + l0 * DW_WL;
                 int8_t *dst0 = obase + oy * g.out_across + o0 * g.out_along;
                 for (int32_t c = 0; c < C; ++c) {
                     const int8_t *f = filter + c;
                     const int32_t bc = bias != 0 ? bias[c] : 0;
                     int32_t w00;
-                    if (fill4) {
-                        w00 = dw_win_prep(lwin, lsrc + c, l1 - l0, g.in_across, 2 * (cnt - 8), go, f, k, bc, in_off);
+                    if (fast) {
+                        w00 = dw_win_prep(lwin, lsrc + c, l1 - l0, g.in_across, go, f, k, bc);
                     } else {
+                        /* short runs: predicated gathers (stride 1: one run; stride 2: even, odd) */
                         for (int32_t l = l0; l < l1; ++l) {
-                            const int8_t *src = lsrc + c + (l - l0) * g.in_across;
-                            int16_t *r = lwin + (l - l0) * DW_WL;
-                            for (int32_t j = 0; j < cnt; j += 8) {
-                                const mve_pred16_t p = vctp16q((uint32_t)(cnt - j));
-                                vstrhq_p_s16(r + j, vldrbq_gather_offset_z_s16(src, goff, p), p);
-                                src += 8 * step;
+                            const int8_t *src = img + ((1 + s2) * oy - g.pad_across + l) * g.in_across + c;
+                            int16_t *r = win + l * DW_WL;
+                            for (int32_t part = 0; part <= s2; ++part) {
+                                const int32_t e = s2 ? 2 * (part ? oa : ea) + part : ja;
+                                const int32_t nr = s2 ? (part ? co : ce) : cnt;
+                                int16_t *rr = r + (s2 ? part * (DW_WL / 2) + (part ? oa : ea) : ja);
+                                for (int32_t j = 0; j < nr; j += 8) {
+                                    const mve_pred16_t p = vctp16q((uint32_t)(nr - j));
+                                    vstrhq_p_s16(rr + j,
+                                                 vldrbq_gather_offset_z_s16(src + (i0 + e + (1 + s2) * j) * step, goff, p),
+                                                 p);
+                                }
                             }
                         }
                         const int32x4_t wv1 = vldrbq_gather_offset_s32(f, fo1);
@@ -930,6 +1084,10 @@ static void dw3x3_mve_win(const ef_dw_conv_params *params, const ef_per_channel_
                     }
                     const int32_t m = quant->multiplier[c];
                     const int32_t e = quant->shift[c];
+                    if (s2) {
+                        dw_win_cols_s2(win + 3 * DW_WL, dst0 + c, k, m, e, k[9], n, vdupq_n_s32(w00), so);
+                        continue;
+                    }
                     if (n4 > 0) {
                         dw_win_cols(win + 3 * DW_WL, dst0 + c, k, m, e, k[9], n4, vdupq_n_s32(w00), so);
                     }
@@ -937,7 +1095,7 @@ static void dw3x3_mve_win(const ef_dw_conv_params *params, const ef_per_channel_
                         dw_win_last(win + n4, dst0 + c + n4 * g.out_along, k, w00, m, e, k[9], go);
                     }
                 }
-                if (gy + 5 >= g.out_lines) {
+                if (gy + rl >= g.out_lines) {
                     break;
                 }
             }

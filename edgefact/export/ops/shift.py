@@ -58,6 +58,7 @@ class ShiftArgs:
     params: ShiftParams
     conv: ConvArgs
     runs: np.ndarray  # int16 [R, RUN_FIELDS]: c0, n, tap ((ky << 8) | kx or -1), table (-1: copy), border
+    taps: np.ndarray  # int16 per channel: its run's tap
     offsets: np.ndarray  # uint16 per channel: interior gather offset minus params.offset_base
     tables: np.ndarray  # uint8 per channel (read when luts has rows)
     luts: np.ndarray  # int8 [T, 256]; T = 0 when every run is a copy
@@ -66,7 +67,7 @@ class ShiftArgs:
 
     @property
     def table_bytes(self) -> int:
-        return int(self.runs.nbytes + self.offsets.nbytes + self.tables.nbytes + self.luts.nbytes)
+        return int(self.runs.nbytes + self.taps.nbytes + self.offsets.nbytes + self.tables.nbytes + self.luts.nbytes)
 
 
 def single_taps(filt: np.ndarray) -> np.ndarray | None:
@@ -156,7 +157,8 @@ def make_shift(layer: Layer, filt: np.ndarray, bias: np.ndarray | None) -> bool:
     if copies:  # every channel a copy: no tables at all
         luts, index = np.zeros((0, 256), np.int8), np.zeros_like(index)
     args = ShiftArgs(ShiftParams(p.stride, p.padding, (kh, kw), luts.shape[0], offsets[1], len(run_rows)), conv,
-                     run_rows, offsets[0], index, luts, layer.macs, layer.weight_bytes)
+                     run_rows, np.repeat(run_rows[:, 2], run_rows[:, 1]).astype(np.int16), offsets[0], index, luts,
+                     layer.macs, layer.weight_bytes)
     n_shift = int(np.count_nonzero(taps >= 0))
     how = "copies" if copies else f"{luts.shape[0]} table(s)"
     layer.describe = (f"shift {kh}x{kw} s{p.stride[0]}: {n_shift} shifted + {len(taps) - n_shift} constant "
@@ -181,6 +183,7 @@ def emit(layer: Layer, pos: int, em: EmitContext) -> Emission:
     L = layer.sym
     runs_c = em.const_array(layer, "runs", a.runs.reshape(-1), "int16_t",
                             "runs: first channel, channels, tap ((ky << 8) | kx, -1: none), table (-1: copy), border")
+    taps = em.const_array(layer, "taps", a.taps, "int16_t", "tap ((ky << 8) | kx, -1: none) per channel")
     offs = em.const_array(layer, "offsets", a.offsets, "uint16_t", "interior gather offset per channel")
     idx = em.const_array(layer, "tables", a.tables, "uint8_t", "look-up table per channel")
     luts = (em.const_array(layer, "luts", a.luts, "int8_t", "output per input byte (requantized one-tap products)")
@@ -191,6 +194,6 @@ def emit(layer: Layer, pos: int, em: EmitContext) -> Emission:
     em.check_size(layer, layer.inputs[0], layer.input_shapes[0])
     em.check_size(layer, layer.output, layer.output_shape)
     x, y = em.ptr(layer.inputs[0], False), em.ptr(layer.output, True)
-    e.calls = [f"st = ef_shift_s8(&{L}_params, {d_in}, {x}, {runs_c}, {offs}, {idx}, {luts},",
+    e.calls = [f"st = ef_shift_s8(&{L}_params, {d_in}, {x}, {runs_c}, {taps}, {offs}, {idx}, {luts},",
                f"                 {d_out}, {y});"]
     return e

@@ -143,6 +143,8 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
  *  @param input_dims  input shape [n, h, w, c]
  *  @param input       input tensor (int8, NHWC)
  *  @param runs        num_runs x EF_SHIFT_RUN_FIELDS values (see above)
+ *  @param taps        c values: each channel's run tap ((ky << 8) | kx, -1: none); Helium
+ *                     computes from them which channels of a border pixel read the input
  *  @param offsets     c values: the interior gather offsets (see above)
  *  @param tables      c values: the channel's table index (read when num_tables > 0)
  *  @param luts        256 int8 values per table, indexed by the input byte (NULL if num_tables is 0)
@@ -152,8 +154,8 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
  *          EF_ERR_PARAM (stride, padding, filter size, table or run count, runs not covering the
  *          channels in order, a tap, table index or border value out of range). */
 ef_status ef_shift_s8(const ef_shift_params *params, const ef_dims *input_dims, const int8_t *input,
-                      const int16_t *runs, const uint16_t *offsets, const uint8_t *tables, const int8_t *luts,
-                      const ef_dims *output_dims, int8_t *output);
+                      const int16_t *runs, const int16_t *taps, const uint16_t *offsets, const uint8_t *tables,
+                      const int8_t *luts, const ef_dims *output_dims, int8_t *output);
 
 /** @brief TRANSPOSE_CONV (TFLite Micro's int8 arithmetic: the int32 sum over every input pixel
  *         and tap that lands on an output element, plus the bias, requantized per output

@@ -307,11 +307,9 @@ static void run_rect(const shift_geom *g, const int16_t *run, int32_t y0, int32_
 
 #if defined(EF_NN_USE_MVE)
 /* Helium frame limits: border rows / columns and channels for which the per-chunk predicates
- * fit on the stack (beyond them the frame runs run by run), and the filter size the int8 tap
- * rows / columns hold. */
+ * fit on the stack (beyond them the frame runs run by run). */
 #define SHIFT_MVE_EDGES 4
 #define SHIFT_MVE_CHUNKS 16
-#define SHIFT_MVE_KMAX 127
 
 /* Interior pixels of one output row, C % 8 == 0, identity or table 0: chunks (1..4) of 8
  * channels from channel 8 * first chunk, offsets kept in registers across the row. */
@@ -407,22 +405,43 @@ static void interior_rows_fast(const int8_t *src, int32_t sstep, const uint16_t 
  * pp[j] (validity per chunk, limited to the channels; NULL: all valid) take the border value
  * bord[c], which may be read up to the next multiple of 8 channels. */
 static void pixels_mve(uintptr_t src, int32_t sstep, const uint16_t *offsets, const uint8_t *tables,
-                       const uint8_t *lut, int32_t num_tables, const uint16_t *pp, const int8_t *bord, int32_t C,
-                       int32_t count, int8_t *dst, int32_t dstep)
+                       const uint8_t *lut, int32_t num_tables, const uint16_t *pp, const int8_t *bord, int8_t border,
+                       int32_t C, int32_t count, int8_t *dst, int32_t dstep)
 {
-    if (num_tables == 0 && pp != 0 && (C & 7) == 0) { /* the frame of a copy layer */
-        for (int32_t k = 0; k < count; ++k, src += (uintptr_t)sstep, dst += dstep) {
-            const uint8_t *s = (const uint8_t *)src;
-            uint8_t *d = (uint8_t *)dst;
-            const uint16_t *o = offsets;
-            const uint8_t *bo = (const uint8_t *)bord;
-            const uint16_t *q = pp;
-            for (int32_t c = 0; c < C; c += 8, o += 8, bo += 8, d += 8) {
-                const mve_pred16_t p = (mve_pred16_t)*q++;
-                const uint16x8_t x = vldrbq_gather_offset_z_u16(s, vldrhq_u16(o), p);
-                vstrbq_u16(d, vpselq_u16(x, vldrbq_u16(bo), p));
-            }
-        }
+    if (num_tables == 0 && pp != 0 && bord == 0 && (C & 7) == 0 && count > 0) {
+        /* the frame of a copy layer with one border value: 8 instructions per chunk */
+        const int32_t chunks = C / 8;
+        const int32_t bv = (uint8_t)border;
+        const uint8_t *s = (const uint8_t *)src;
+        uint8_t *d = (uint8_t *)dst;
+        int32_t n = count;
+        __asm__ volatile("ldr r8, %[bv]\n"
+                         "vdup.16 q2, r8\n"
+                         "1:\n"
+                         "mov r4, %[o]\n"
+                         "mov r6, %[q]\n"
+                         "mov r7, %[d]\n"
+                         "ldr lr, %[k]\n"
+                         "dls lr, lr\n"
+                         "2:\n"
+                         "ldrh r8, [r6], #2\n"
+                         "vldrh.u16 q1, [r4], #16\n"
+                         "vmsr p0, r8\n"
+                         "vpst\n"
+                         "vldrbt.u16 q3, [%[s], q1]\n"
+                         "vpsel q3, q3, q2\n"
+                         "vstrb.16 q3, [r7], #8\n"
+                         "le lr, 2b\n"
+                         "ldr r8, %[ss]\n"
+                         "add %[s], %[s], r8\n"
+                         "ldr r8, %[ds]\n"
+                         "add %[d], %[d], r8\n"
+                         "subs %[n], %[n], #1\n"
+                         "bne 1b\n"
+                         : [s] "+r"(s), [d] "+r"(d), [n] "+r"(n)
+                         : [o] "r"(offsets), [q] "r"(pp), [k] "m"(chunks), [ss] "m"(sstep), [ds] "m"(dstep),
+                           [bv] "m"(bv)
+                         : "r4", "r6", "r7", "r8", "q1", "q2", "q3", "lr", "memory", "cc");
         return;
     }
     for (int32_t k = 0; k < count; ++k, src += (uintptr_t)sstep, dst += dstep) {
@@ -439,32 +458,42 @@ static void pixels_mve(uintptr_t src, int32_t sstep, const uint16_t *offsets, co
                 x = vldrbq_gather_offset_z_u16(lut, x, p);
             }
             if (pp != 0) {
-                x = vpselq_u16(x, vldrbq_u16((const uint8_t *)bord + c), p);
+                const uint16x8_t bv = bord != 0 ? vldrbq_u16((const uint8_t *)bord + c) : vdupq_n_u16((uint8_t)border);
+                x = vpselq_u16(x, bv, p);
             }
             vstrbq_p_u16(d + c, x, t);
         }
     }
 }
 
-/* Per chunk of 8 channels, the predicate of the channels whose tap k (int8 per channel, -128:
- * none) reads inside [0, size) at input position k + off. */
-static void edge_preds(const int8_t *k, int32_t off, int32_t size, int32_t C, uint16_t *preds)
+/* Per chunk of 8 channels, the predicate of the channels whose tap row (vertical) or column,
+ * from taps[c] ((ky << 8) | kx, -1: none), reads inside [0, size) at input position tap + off. */
+static void edge_preds(const int16_t *taps, int vertical, int32_t off, int32_t size, int32_t C, uint16_t *preds)
 {
     const uint16x8_t sz = vdupq_n_u16((uint16_t)size);
-    for (int32_t c = 0, j = 0; c < C; c += 8, ++j) { /* k holds whole chunks (lanes past C masked) */
-        const int16x8_t kv = vldrbq_s16(k + c);
-        const uint16x8_t v = vreinterpretq_u16_s16(vaddq_n_s16(kv, (int16_t)off));
-        const mve_pred16_t below = vcmphiq_m_u16(sz, v, vctp16q((uint32_t)(C - c)));
-        preds[j] = (uint16_t)vcmpneq_m_n_s16(kv, -128, below);
+    const int16x8_t lo = vdupq_n_s16(0xFF);
+    int32_t c = 0;
+    for (; c + 8 <= C; c += 8) {
+        const int16x8_t tv = vldrhq_s16(taps + c);
+        const int16x8_t k = vertical ? vshrq_n_s16(tv, 8) : vandq_s16(tv, lo);
+        const uint16x8_t v = vreinterpretq_u16_s16(vaddq_n_s16(k, (int16_t)off));
+        *preds++ = (uint16_t)vcmpgeq_m_n_s16(tv, 0, vcmphiq_u16(sz, v));
+    }
+    if (c < C) {
+        const mve_pred16_t t = vctp16q((uint32_t)(C - c));
+        const int16x8_t tv = vldrhq_z_s16(taps + c, t);
+        const int16x8_t k = vertical ? vshrq_n_s16(tv, 8) : vandq_s16(tv, lo);
+        const uint16x8_t v = vreinterpretq_u16_s16(vaddq_n_s16(k, (int16_t)off));
+        *preds = (uint16_t)vcmpgeq_m_n_s16(tv, 0, vcmphiq_m_u16(sz, v, t));
     }
 }
 #endif
 
 ef_status ef_shift_s8(const ef_shift_params *params, const ef_dims *input_dims, const int8_t *input,
-                      const int16_t *runs, const uint16_t *offsets, const uint8_t *tables, const int8_t *luts,
-                      const ef_dims *output_dims, int8_t *output)
+                      const int16_t *runs, const int16_t *taps, const uint16_t *offsets, const uint8_t *tables,
+                      const int8_t *luts, const ef_dims *output_dims, int8_t *output)
 {
-    if (params == 0 || input_dims == 0 || input == 0 || runs == 0 || offsets == 0 || tables == 0 ||
+    if (params == 0 || input_dims == 0 || input == 0 || runs == 0 || taps == 0 || offsets == 0 || tables == 0 ||
         output_dims == 0 || output == 0 || (luts == 0 && params->num_tables > 0)) {
         return EF_ERR_NULL;
     }
@@ -531,31 +560,30 @@ ef_status ef_shift_s8(const ef_shift_params *params, const ef_dims *input_dims, 
     const int32_t edge_cols = out->w - (x_hi - x_lo);
     const int32_t chunks = (C + 7) / 8;
     const int fast_frame = edge_rows <= SHIFT_MVE_EDGES && edge_cols <= SHIFT_MVE_EDGES &&
-                           chunks <= SHIFT_MVE_CHUNKS && kh <= SHIFT_MVE_KMAX && kw <= SHIFT_MVE_KMAX;
+                           chunks <= SHIFT_MVE_CHUNKS;
     uint16_t rowp[SHIFT_MVE_EDGES * SHIFT_MVE_CHUNKS];
     uint16_t colp[SHIFT_MVE_EDGES * SHIFT_MVE_CHUNKS];
     uint16_t corner[SHIFT_MVE_CHUNKS];
     int8_t bord[SHIFT_MVE_CHUNKS * 8];
+    const int8_t *bp = 0; /* per-channel border values, or none: every run has `border` */
+    const int8_t border = (int8_t)runs[4];
     if (fast_frame) {
-        int8_t kyv[SHIFT_MVE_CHUNKS * 8];
-        int8_t kxv[SHIFT_MVE_CHUNKS * 8];
-        for (int32_t r = 0; r < params->num_runs; ++r) {
-            const int16_t *run = runs + r * EF_SHIFT_RUN_FIELDS;
-            const int32_t t = run[2];
-            for (int32_t j = 0; j < run[1]; j += 16) {
-                const mve_pred16_t q = vctp8q((uint32_t)(run[1] - j));
-                vstrbq_p_s8(kyv + run[0] + j, vdupq_n_s8((int8_t)(t >= 0 ? t >> 8 : -128)), q);
-                vstrbq_p_s8(kxv + run[0] + j, vdupq_n_s8((int8_t)(t >= 0 ? t & 0xFF : -128)), q);
-                vstrbq_p_s8(bord + run[0] + j, vdupq_n_s8((int8_t)run[4]), q);
+        for (int32_t r = 1; r < params->num_runs && bp == 0; ++r) {
+            if (runs[r * EF_SHIFT_RUN_FIELDS + 4] != runs[4]) {
+                bp = bord;
             }
+        }
+        for (int32_t r = 0; r < params->num_runs && bp != 0; ++r) {
+            const int16_t *run = runs + r * EF_SHIFT_RUN_FIELDS;
+            memset(bord + run[0], (uint8_t)run[4], (size_t)run[1]);
         }
         for (int32_t e = 0; e < edge_rows; ++e) {
             const int32_t oy = e < y_lo ? e : y_hi + (e - y_lo);
-            edge_preds(kyv, oy * g.sh - g.ph, g.h, C, rowp + e * SHIFT_MVE_CHUNKS);
+            edge_preds(taps, 1, oy * g.sh - g.ph, g.h, C, rowp + e * SHIFT_MVE_CHUNKS);
         }
         for (int32_t e = 0; e < edge_cols; ++e) {
             const int32_t ox = e < x_lo ? e : x_hi + (e - x_lo);
-            edge_preds(kxv, ox * g.sw - g.pw, g.w, C, colp + e * SHIFT_MVE_CHUNKS);
+            edge_preds(taps, 0, ox * g.sw - g.pw, g.w, C, colp + e * SHIFT_MVE_CHUNKS);
         }
     }
     const int fast_interior = (nt <= 1) && (C % 8) == 0;
@@ -572,7 +600,7 @@ ef_status ef_shift_s8(const ef_shift_params *params, const ef_dims *input_dims, 
                                        x_hi - x_lo, C, dst + c);
                 }
             } else {
-                pixels_mve((uintptr_t)src, step, offsets, tables, g.luts, nt, 0, 0, C, x_hi - x_lo, dst, C);
+                pixels_mve((uintptr_t)src, step, offsets, tables, g.luts, nt, 0, 0, 0, C, x_hi - x_lo, dst, C);
             }
         }
         if (fast_frame) {
@@ -582,14 +610,14 @@ ef_status ef_shift_s8(const ef_shift_params *params, const ef_dims *input_dims, 
             for (int32_t e = 0; e < edge_cols; ++e) { /* edge columns over the middle rows */
                 const int32_t ox = e < x_lo ? e : x_hi + (e - x_lo);
                 pixels_mve(base + (uintptr_t)(y_lo * row_in + ox * step), row_in, offsets, tables, g.luts, nt,
-                           colp + e * SHIFT_MVE_CHUNKS, bord, C, y_hi - y_lo, g.out + y_lo * row_out + ox * C,
+                           colp + e * SHIFT_MVE_CHUNKS, bp, border, C, y_hi - y_lo, g.out + y_lo * row_out + ox * C,
                            row_out);
             }
             for (int32_t e = 0; e < edge_rows; ++e) { /* edge rows: the middle, then the corners */
                 const int32_t oy = e < y_lo ? e : y_hi + (e - y_lo);
                 const uint16_t *rp = rowp + e * SHIFT_MVE_CHUNKS;
-                pixels_mve(base + (uintptr_t)(oy * row_in + x_lo * step), step, offsets, tables, g.luts, nt, rp, bord,
-                           C, x_hi - x_lo, g.out + oy * row_out + x_lo * C, C);
+                pixels_mve(base + (uintptr_t)(oy * row_in + x_lo * step), step, offsets, tables, g.luts, nt, rp, bp,
+                           border, C, x_hi - x_lo, g.out + oy * row_out + x_lo * C, C);
                 for (int32_t f = 0; f < edge_cols; ++f) {
                     const int32_t ox = f < x_lo ? f : x_hi + (f - x_lo);
                     const uint16_t *cp = colp + f * SHIFT_MVE_CHUNKS;
@@ -597,7 +625,7 @@ ef_status ef_shift_s8(const ef_shift_params *params, const ef_dims *input_dims, 
                         corner[j] = (uint16_t)(cp[j] & rp[j]);
                     }
                     pixels_mve(base + (uintptr_t)(oy * row_in + ox * step), step, offsets, tables, g.luts, nt, corner,
-                               bord, C, 1, g.out + oy * row_out + ox * C, C);
+                               bp, border, C, 1, g.out + oy * row_out + ox * C, C);
                 }
             }
         } else {
@@ -611,6 +639,7 @@ ef_status ef_shift_s8(const ef_shift_params *params, const ef_dims *input_dims, 
         }
     }
 #else
+    (void)taps;
     (void)ky_min;
     (void)ky_max;
     (void)kx_min;

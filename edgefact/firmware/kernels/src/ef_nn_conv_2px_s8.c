@@ -333,6 +333,8 @@ static void conv_2px_dsp(
     const int32_t ph = params->padding.h;
     const int32_t pw = params->padding.w;
     const int32_t pairs_g = oc_per_group >> 1;
+    const int one_tap = kh == 1 && kw == 1 && ph == 0 && pw == 0 && (out->h - 1) * sh < in->h &&
+                        (out->w - 1) * sw < in->w;
     int32_t tab[EF_CONV_TAB_PAIRS * 8 + 2];
     ef_conv_pairs_job job;
     job.col = pcol;
@@ -364,8 +366,25 @@ static void conv_2px_dsp(
                         oxb = 0;
                         ++oyb;
                     }
-                    fill_columns_2px(pcol, input, in, b, oya * sh - ph, oxa * sw - pw, oyb * sh - ph, oxb * sw - pw,
-                                     kh, kw, g * fc, fc, off2);
+                    if (one_tap) { /* 1x1 without padding: both pixels in bounds, one run of fc values */
+                        const int8_t *sa = input + ((b * in->h + oya * sh) * in->w + oxa * sw) * in->c + g * fc;
+                        const int8_t *sb = input + ((b * in->h + oyb * sh) * in->w + oxb * sw) * in->c + g * fc;
+                        uint32_t *d = pcol;
+                        for (int32_t ci = fc >> 2; ci > 0; --ci) {
+                            const uint32_t wa = ef_read_u32(sa);
+                            const uint32_t wb = ef_read_u32(sb);
+                            sa += 4;
+                            sb += 4;
+                            d[0] = __sxtab16(off2, wa);
+                            d[1] = ef_sxtab16_ror8(off2, wa);
+                            d[2] = __sxtab16(off2, wb);
+                            d[3] = ef_sxtab16_ror8(off2, wb);
+                            d += 4;
+                        }
+                    } else {
+                        fill_columns_2px(pcol, input, in, b, oya * sh - ph, oxa * sw - pw, oyb * sh - ph,
+                                         oxb * sw - pw, kh, kw, g * fc, fc, off2);
+                    }
                     int8_t *dsta = dst + p * out->c;
                     if (np > 0) {
                         job.tab = tab;

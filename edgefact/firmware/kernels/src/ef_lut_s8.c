@@ -5,7 +5,7 @@
  * LEAKY_RELU, ABS) runs here: the generator computes the 256 outputs with an exact mirror of
  * TFLite Micro's integer algorithm (edgefact.export.quant_lut), so the kernel is bit-exact by
  * construction and costs a load, a look-up and a store per element. Helium gathers 16 values
- * per VLDRB (whole blocks unpredicated, the tail one predicated block); the DSP body reads and writes a word per four values.
+ * per VLDRB (whole blocks unpredicated, the tail one predicated block); the DSP body looks up 8 values per step and writes them as two words.
  */
 #include <string.h>
 
@@ -35,13 +35,17 @@ ef_status ef_lut_s8(const int8_t *table, const int8_t *input, int8_t *output, in
 #else
     int32_t i = 0;
 #if defined(EF_NN_USE_DSP)
+    /* 8 values per step: each index a zero-extending LDRB (no field extraction), the 8 looked-up
+     * bytes packed into two words and stored with one STR each */
     const uint8_t *t = (const uint8_t *)table;
-    for (; i + 4 <= size; i += 4) {
-        uint32_t x;
-        memcpy(&x, input + i, 4);
-        const uint32_t y = (uint32_t)t[x & 0xFFu] | ((uint32_t)t[(x >> 8) & 0xFFu] << 8) |
-                           ((uint32_t)t[(x >> 16) & 0xFFu] << 16) | ((uint32_t)t[x >> 24] << 24);
-        memcpy(output + i, &y, 4);
+    const uint8_t *x = (const uint8_t *)input;
+    for (; i + 8 <= size; i += 8) {
+        const uint32_t y0 = (uint32_t)t[x[i]] | ((uint32_t)t[x[i + 1]] << 8) | ((uint32_t)t[x[i + 2]] << 16) |
+                            ((uint32_t)t[x[i + 3]] << 24);
+        const uint32_t y1 = (uint32_t)t[x[i + 4]] | ((uint32_t)t[x[i + 5]] << 8) | ((uint32_t)t[x[i + 6]] << 16) |
+                            ((uint32_t)t[x[i + 7]] << 24);
+        memcpy(output + i, &y0, 4);
+        memcpy(output + i + 4, &y1, 4);
     }
 #endif
     for (; i < size; ++i) {

@@ -16,7 +16,9 @@ static __attribute__((noinline)) void avg_block(const int8_t *src, int32_t rows,
                                                 int32_t col_step, int32_t count, uint32_t recip, int8_t *dst,
                                                 int32_t cnt, int32x4_t lo, int32x4_t hi)
 {
-    const ef_mve_sum16 r = ef_mve_window_sum16(src, rows, cols, row_step, col_step, cnt, 0);
+    /* full blocks unpredicated (GCC opens a VPST per predicated load) */
+    const ef_mve_sum16 r = cnt == 16 ? ef_mve_window_sum16(src, rows, cols, row_step, col_step, 16, 1)
+                                     : ef_mve_window_sum16(src, rows, cols, row_step, col_step, cnt, 0);
     for (int k = 0; k < 4; ++k) {
         const int32x4_t s = r.s[k];
         int32x4_t q = s;

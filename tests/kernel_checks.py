@@ -54,6 +54,12 @@ EXPECTED_STATUS = {
     "conv_1x1_on_3x3": -4,  # EF_ERR_UNSUPPORTED
     "dw_3x3_on_5x5": -4,
     "dw_5x5_generic_ok": 0,
+    "arg_max_ok": 0,
+    "arg_max_bad_width": -3,  # output_bytes neither 4 nor 8
+    "arg_min_bad_dims": -2,
+    "arg_max_null_input": -1,
+    "requantize_s8_s16_bad_shift": -3,  # shift outside [-31, 30]
+    "requantize_s16_s8_negative_size": -2,
 }
 
 QF_SCALE, QF_ZERO_POINT = np.float32(0.05), -3

@@ -83,6 +83,18 @@ static void check_arguments(void)
                ef_depthwise_conv_3x3_s8(&dw, &q, &dw_in, chk_in, &dw_f5, chk_filter, NULL, &dw_out5, chk_out));
     log_status("status_dw_5x5_generic_ok",
                ef_depthwise_conv_s8(&dw, &q, &dw_in, chk_in, &dw_f5, chk_filter, NULL, &dw_out5, chk_out));
+
+    /* ARG_MAX / ARG_MIN: extents, index width, pointers; int16 requantization: the shift range */
+    const ef_arg_max_params am_ok = {5, 4, 5, 8}, am_width = {5, 4, 5, 2}, am_dims = {5, 0, 5, 4};
+    log_status("status_arg_max_ok", ef_arg_max_s8(&am_ok, chk_in, chk_scratch));
+    log_status("status_arg_max_bad_width", ef_arg_max_s8(&am_width, chk_in, chk_scratch));
+    log_status("status_arg_min_bad_dims", ef_arg_min_s8(&am_dims, chk_in, chk_scratch));
+    log_status("status_arg_max_null_input", ef_arg_max_s8(&am_ok, NULL, chk_scratch));
+    const ef_requantize_params rq_bad = {0, 0, 1 << 30, 31};
+    log_status("status_requantize_s8_s16_bad_shift",
+               ef_requantize_s8_s16(&rq_bad, chk_in, (int16_t *)(void *)chk_scratch, 8));
+    log_status("status_requantize_s16_s8_negative_size",
+               ef_requantize_s16_s8(&rq_bad, (const int16_t *)(const void *)chk_scratch, chk_out, -1));
 }
 
 /* ---- requantization on chosen values ------------------------------------------------------ */

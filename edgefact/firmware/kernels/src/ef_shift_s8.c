@@ -591,16 +591,16 @@ ef_status ef_shift_s8(const ef_shift_params *params, const ef_dims *input_dims, 
     for (int32_t b = 0; b < in->n; ++b) {
         g.in = input + b * in->h * in->w * C;
         g.out = output + b * out->h * out->w * C;
-        for (int32_t oy = y_lo; oy < y_hi; ++oy) {
-            const int8_t *src = g.in + ((oy * g.sh) * g.w + x_lo * g.sw) * C + params->offset_base;
-            int8_t *dst = g.out + (oy * g.ow + x_lo) * C;
+        uintptr_t src = (uintptr_t)g.in + (uintptr_t)(((y_lo * g.sh) * g.w + x_lo * g.sw) * C + params->offset_base);
+        uintptr_t dst = (uintptr_t)g.out + (uintptr_t)((y_lo * g.ow + x_lo) * C);
+        for (int32_t oy = y_lo; oy < y_hi; ++oy, src += (uintptr_t)(g.sh * g.w * C), dst += (uintptr_t)(g.ow * C)) {
             if (fast_interior) {
                 for (int32_t c = 0; c < C; c += 32) {
-                    interior_rows_fast(src, step, offsets + c, nt ? g.luts : 0, EF_MIN(4, (C - c) / 8),
-                                       x_hi - x_lo, C, dst + c);
+                    interior_rows_fast((const int8_t *)src, step, offsets + c, nt ? g.luts : 0, EF_MIN(4, (C - c) / 8),
+                                       x_hi - x_lo, C, (int8_t *)dst + c);
                 }
             } else {
-                pixels_mve((uintptr_t)src, step, offsets, tables, g.luts, nt, 0, 0, 0, C, x_hi - x_lo, dst, C);
+                pixels_mve(src, step, offsets, tables, g.luts, nt, 0, 0, 0, C, x_hi - x_lo, (int8_t *)dst, C);
             }
         }
         if (fast_frame) {

@@ -133,6 +133,8 @@ static void conv_dsp_flat_small(const ef_conv_params *params, const ef_per_chann
     const int8_t *fend = filter + out->c * col_len;
     const int32_t pairs_g = oc_per_group >> 1;
     int32_t tab[EF_CONV_FLAT_TAB_PAIRS * 8 + 2];
+    int32_t tab_last[8 + 2];
+    uint32_t flast[(2 * EF_CONV_FLAT_STACK_LEN + 4) / 4];
     ef_conv_pairs_job job;
     job.col = cols;
     job.n = n4p;
@@ -153,6 +155,15 @@ static void conv_dsp_flat_small(const ef_conv_params *params, const ef_per_chann
                 const int last_chunk = k0 + np >= pairs_g;
                 if (nsafe > 0) {
                     ef_nn_conv_pairs_tab(tab, bias, qm, qs, oc0, nsafe, out_off);
+                }
+                /* one pair reading past the filter's end (col_len >= 4): its two rows copied to the
+                 * stack with zeros after, so it runs the asm too (the zeros meet the column's padding) */
+                const int one_last = np - nsafe == 1 && col_len >= 4;
+                if (one_last) {
+                    const int32_t ocl = oc0 + 2 * nsafe;
+                    memcpy(flast, filter + ocl * col_len, (size_t)(2 * col_len));
+                    memset((int8_t *)flast + 2 * col_len, 0, 4);
+                    ef_nn_conv_pairs_tab(tab_last, bias, qm, qs, ocl, 1, out_off);
                 }
                 for (int32_t p = 0; p < n_px; p += 2) {
                     const int has_b = p + 1 < n_px;
@@ -186,7 +197,15 @@ static void conv_dsp_flat_small(const ef_conv_params *params, const ef_per_chann
                         job.f0 = filter + oc0 * col_len;
                         ef_nn_conv_pairs_2x2(&job);
                     }
-                    for (int32_t oc = oc0 + 2 * nsafe; oc < oc0 + 2 * np; oc += 2) {
+                    if (one_last) {
+                        job.tab = tab_last;
+                        job.dst = dsta + oc0 + 2 * nsafe;
+                        job.doff = has_b ? out->c : 0;
+                        job.pairs = 1;
+                        job.f0 = (const int8_t *)flast;
+                        ef_nn_conv_pairs_2x2(&job);
+                    }
+                    for (int32_t oc = oc0 + 2 * (nsafe + one_last); oc < oc0 + 2 * np; oc += 2) {
                         int32_t acc[4];
                         if (bias != 0) {
                             acc[0] = acc[2] = bias[oc];

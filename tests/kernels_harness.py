@@ -182,8 +182,12 @@ def uniform_variants(model: bytes, target: Target | None = None) -> list[Variant
 
 
 def gen_dir(where: str, case: str, variant: Variant) -> Path:
-    """A stable folder per (place, case, variant), named after them."""
-    return GEN_ROOT / where / re.sub(r"[^A-Za-z0-9_.@=-]", "_", case + variant.label)
+    """A stable folder per (place, case, variant), named after them (a long name, e.g. a whole
+    model's layers forced onto one kernel, cut with a digest of the rest: file names stop at 255)."""
+    name = re.sub(r"[^A-Za-z0-9_.@=-]", "_", case + variant.label)
+    if len(name) > 160:
+        name = name[:120] + "-" + hashlib.sha256(name.encode()).hexdigest()[:16]
+    return GEN_ROOT / where / name
 
 
 def generate(model: bytes | TFLiteModel, out_dir: Path, variant: Variant, target: Target | None = None,

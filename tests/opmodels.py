@@ -260,6 +260,10 @@ OPMODEL_CASES: dict[str, OpSpec] = {
                                   dict(h=8, w=9, cin=4, c=32, cout=4, k=3, stride=1, pool=False, zero=0,
                                        scaled=False, k2=1),
                                   expected_ops=("CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D")),
+    "shift_block_sal_c48": OpSpec("DEPTHWISE_CONV_2D", "shift_block",
+                                  dict(h=6, w=7, cin=3, c=48, cout=5, k=3, stride=1, pool=False, zero=0,
+                                       scaled=False, k2=1),
+                                  expected_ops=("CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D")),
     # FULLY_CONNECTED
     "fc_bias": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=20, n_out=7, bias=True, act="NONE")),
     "fc_bias_relu": OpSpec("FULLY_CONNECTED", "fc", dict(n_in=33, n_out=10, bias=True, act="RELU")),

@@ -399,6 +399,90 @@ static void interior_rows_fast(const int8_t *src, int32_t sstep, const uint16_t 
 #undef EF_SHIFT_CASES
 #undef EF_SHIFT_ROW
 
+/* The frame of a copy layer with one border value, for a run of `count` pixels sharing one
+ * predicate per chunk (an edge column over the middle rows, an edge row's middle): 4 (or 2)
+ * chunks per pass with the offsets in registers and the predicates in core registers, 5
+ * instructions per chunk. */
+static void frame_copy4(const uint8_t *s, int32_t sstep, const uint16_t *offsets, const uint16_t *pp,
+                        int32_t border, int32_t count, uint8_t *d, int32_t dstep)
+{
+    const uint32_t p0 = pp[0];
+    const uint32_t p1 = pp[1];
+    const uint32_t p2 = pp[2];
+    const uint32_t p3 = pp[3];
+    __asm__ volatile("vldrh.u16 q4, [%[o]]\n"
+                     "vldrh.u16 q5, [%[o], #16]\n"
+                     "vldrh.u16 q6, [%[o], #32]\n"
+                     "vldrh.u16 q7, [%[o], #48]\n"
+                     "ldr r8, %[bv]\n"
+                     "vdup.16 q2, r8\n"
+                     "wls lr, %[n], 2f\n"
+                     "1:\n"
+                     "vmsr p0, %[p0]\n"
+                     "vpst\n"
+                     "vldrbt.u16 q0, [%[s], q4]\n"
+                     "vpsel q0, q0, q2\n"
+                     "vstrb.16 q0, [%[d]]\n"
+                     "vmsr p0, %[p1]\n"
+                     "vpst\n"
+                     "vldrbt.u16 q1, [%[s], q5]\n"
+                     "vpsel q1, q1, q2\n"
+                     "vstrb.16 q1, [%[d], #8]\n"
+                     "vmsr p0, %[p2]\n"
+                     "vpst\n"
+                     "vldrbt.u16 q0, [%[s], q6]\n"
+                     "vpsel q0, q0, q2\n"
+                     "vstrb.16 q0, [%[d], #16]\n"
+                     "vmsr p0, %[p3]\n"
+                     "vpst\n"
+                     "vldrbt.u16 q1, [%[s], q7]\n"
+                     "vpsel q1, q1, q2\n"
+                     "vstrb.16 q1, [%[d], #24]\n"
+                     "ldr r8, %[ss]\n"
+                     "add %[s], %[s], r8\n"
+                     "ldr r8, %[ds]\n"
+                     "add %[d], %[d], r8\n"
+                     "le lr, 1b\n"
+                     "2:\n"
+                     : [s] "+r"(s), [d] "+r"(d)
+                     : [o] "r"(offsets), [n] "r"(count), [p0] "r"(p0), [p1] "r"(p1), [p2] "r"(p2), [p3] "r"(p3),
+                       [ss] "m"(sstep), [ds] "m"(dstep), [bv] "m"(border)
+                     : "r8", "q0", "q1", "q2", "q4", "q5", "q6", "q7", "lr", "memory");
+}
+
+static void frame_copy2(const uint8_t *s, int32_t sstep, const uint16_t *offsets, const uint16_t *pp,
+                        int32_t border, int32_t count, uint8_t *d, int32_t dstep)
+{
+    const uint32_t p0 = pp[0];
+    const uint32_t p1 = pp[1];
+    __asm__ volatile("vldrh.u16 q4, [%[o]]\n"
+                     "vldrh.u16 q5, [%[o], #16]\n"
+                     "ldr r8, %[bv]\n"
+                     "vdup.16 q2, r8\n"
+                     "wls lr, %[n], 2f\n"
+                     "1:\n"
+                     "vmsr p0, %[p0]\n"
+                     "vpst\n"
+                     "vldrbt.u16 q0, [%[s], q4]\n"
+                     "vpsel q0, q0, q2\n"
+                     "vstrb.16 q0, [%[d]]\n"
+                     "vmsr p0, %[p1]\n"
+                     "vpst\n"
+                     "vldrbt.u16 q1, [%[s], q5]\n"
+                     "vpsel q1, q1, q2\n"
+                     "vstrb.16 q1, [%[d], #8]\n"
+                     "ldr r8, %[ss]\n"
+                     "add %[s], %[s], r8\n"
+                     "ldr r8, %[ds]\n"
+                     "add %[d], %[d], r8\n"
+                     "le lr, 1b\n"
+                     "2:\n"
+                     : [s] "+r"(s), [d] "+r"(d)
+                     : [o] "r"(offsets), [n] "r"(count), [p0] "r"(p0), [p1] "r"(p1), [ss] "m"(sstep),
+                       [ds] "m"(dstep), [bv] "m"(border)
+                     : "r8", "q0", "q1", "q2", "q4", "q5", "lr", "memory");
+}
+
 /* `count` pixels sstep input and dstep output bytes apart, Helium: 8 channels per gather
  * through the offsets from `src` (which may lie outside the input: lanes off the predicate are
  * not loaded), then the table (none: num_tables 0; table 0; per-channel tables); lanes off
@@ -408,6 +492,18 @@ static void pixels_mve(uintptr_t src, int32_t sstep, const uint16_t *offsets, co
                        const uint8_t *lut, int32_t num_tables, const uint16_t *pp, const int8_t *bord, int8_t border,
                        int32_t C, int32_t count, int8_t *dst, int32_t dstep)
 {
+    if (num_tables == 0 && pp != 0 && bord == 0 && (C & 15) == 0 && count > 1) {
+        for (int32_t c = 0; c < C; c += 32) { /* runs of pixels: the chunks' predicates in registers */
+            if (C - c >= 32) {
+                frame_copy4((const uint8_t *)src, sstep, offsets + c, pp + c / 8, (uint8_t)border, count,
+                            (uint8_t *)dst + c, dstep);
+            } else {
+                frame_copy2((const uint8_t *)src, sstep, offsets + c, pp + c / 8, (uint8_t)border, count,
+                            (uint8_t *)dst + c, dstep);
+            }
+        }
+        return;
+    }
     if (num_tables == 0 && pp != 0 && bord == 0 && (C & 7) == 0 && count > 0) {
         /* the frame of a copy layer with one border value: 8 instructions per chunk */
         const int32_t chunks = C / 8;

@@ -22,6 +22,7 @@ import numpy as np
 from edgefact.errors import UnsupportedOpError
 from edgefact.export import quant
 from edgefact.export.dtypes import COMMON_TYPES, DTYPES, TYPE_FIX
+from edgefact.export.fusion import fuse_tables
 from edgefact.export.ir import FoldedOp, Graph, Layer, StateVar, TensorInfo, scale_zp
 from edgefact.export.ops import get_op, supported_ops
 from edgefact.export.ops.conv import fold_space_to_batch
@@ -245,7 +246,7 @@ class _Lowering:
 def lower(model: TFLiteModel, target: Target | None = None) -> Graph:
     """Lower a loaded TFLite model to the IR, choosing each layer's kernel for ``target`` (None:
     any target). Raises UnsupportedOpError naming the operator, its index and the supported list."""
-    graph = _Lowering(model, target).lower()
+    graph = fuse_tables(_Lowering(model, target).lower())  # x -> LOGISTIC -> MUL(x, .) etc.: one table
     for what, idx in (("inputs", graph.inputs), ("outputs", graph.outputs)):
         types = {graph.tensors[t].type_name for t in idx}
         if len(types) > 1:

@@ -490,6 +490,8 @@ typedef struct {
     int32_t rem;      /* seg % 16 */
     int8_t pad;
     int rows_mode;
+    const uint8_t *goffs; /* grouped windows: gather offsets of a window row's bytes (48), or NULL */
+    const uint8_t *gtapx; /* their tap columns */
 } conv_geom;
 
 /* n bytes of src to dst (n >= 0), 16 per step, the last step predicated. */
@@ -572,6 +574,76 @@ static __attribute__((noinline)) void copy_window(int8_t *col, const conv_geom *
     }
 }
 
+/* A grouped layer's window (its channels c0..c0 + fc of each tap) as a column: per window row
+ * (kw * fc <= 48 bytes) one VLDRB gather per 16 bytes (8-bit offsets kx * c + ci); on a border,
+ * taps outside the input masked off (not read) and set to the zero point. Instead of one copy per
+ * tap (~20 instructions each). */
+static inline __attribute__((always_inline)) void gather_row(int8_t *col, const int8_t *src, uint8x16_t off,
+                                                            uint8x16_t tx, int whole, int y_in, uint8_t ix0,
+                                                            uint8_t w, int8x16_t vpad, mve_pred16_t p)
+{
+    int8x16_t x;
+    if (whole) {
+        x = vldrbq_gather_offset_s8(src, off);
+    } else {
+        const mve_pred16_t ok = y_in ? (mve_pred16_t)~vcmpcsq_n_u8(vaddq_n_u8(tx, ix0), w) : 0;
+        x = vpselq_s8(vldrbq_gather_offset_z_s8(src, off, ok), vpad, ok);
+    }
+    vstrbq_p_s8(col, x, p);
+}
+
+static __attribute__((noinline)) void gather_window(int8_t *col, const conv_geom *g, int32_t iy0, int32_t ix0,
+                                                    int32_t c0)
+{
+    const ef_dims *in = g->in;
+    const int32_t seg = g->kw * g->fc;
+    const int32_t nv = (seg + 15) >> 4;
+    const mve_pred16_t ptail = vctp8q((uint32_t)(seg - 16 * (nv - 1)));
+    const int8x16_t vpad = vdupq_n_s8(g->pad);
+    const int x_in = ix0 >= 0 && ix0 + g->kw <= in->w;
+    const int32_t row = in->w * in->c;
+    const int32_t h = in->h;
+    const uint8_t w = (uint8_t)in->w;
+    const uint8_t x0 = (uint8_t)ix0;
+    const uint8x16_t o0 = vldrbq_u8(g->goffs);
+    const uint8x16_t o1 = vldrbq_u8(g->goffs + 16);
+    const uint8x16_t o2 = vldrbq_u8(g->goffs + 32);
+    const uint8x16_t t0 = vldrbq_u8(g->gtapx);
+    const uint8x16_t t1 = vldrbq_u8(g->gtapx + 16);
+    const uint8x16_t t2 = vldrbq_u8(g->gtapx + 32);
+    uintptr_t src = (uintptr_t)(g->input + g->b * h * row + c0) + (uintptr_t)((iy0 * in->w + ix0) * in->c);
+    for (int32_t iy = iy0; iy < iy0 + g->kh; ++iy) {
+        const int y_in = (uint32_t)iy < (uint32_t)h;
+        const int whole = y_in && x_in;
+        const int8_t *sp = (const int8_t *)src;
+        if (nv == 1) {
+            gather_row(col, sp, o0, t0, whole, y_in, x0, w, vpad, ptail);
+        } else {
+            gather_row(col, sp, o0, t0, whole, y_in, x0, w, vpad, 0xFFFF);
+            if (nv == 2) {
+                gather_row(col + 16, sp, o1, t1, whole, y_in, x0, w, vpad, ptail);
+            } else {
+                gather_row(col + 16, sp, o1, t1, whole, y_in, x0, w, vpad, 0xFFFF);
+                gather_row(col + 32, sp, o2, t2, whole, y_in, x0, w, vpad, ptail);
+            }
+        }
+        col += seg;
+        src += (uintptr_t)row;
+    }
+}
+
+/* The column of the pixel at (iy0, ix0) in `slot` when it is not an interior window of an
+ * ungrouped layer (copy_window): a grouped window, or a border. */
+static __attribute__((noinline)) void pixel_column(const conv_geom *g, int8_t *slot, int32_t iy0, int32_t ix0,
+                                                   int32_t c0)
+{
+    if (g->goffs != 0) {
+        gather_window(slot, g, iy0, ix0, c0);
+    } else {
+        fill_column(slot, g, iy0, ix0, c0);
+    }
+}
+
 /* Where the runs of the pixel at (iy0, ix0) start and their stride: in place, or a column
  * written to `slot`. */
 static inline const int8_t *pixel_runs(const conv_geom *g, int8_t *slot, int32_t iy0, int32_t ix0, int32_t c0,
@@ -582,10 +654,10 @@ static inline const int8_t *pixel_runs(const conv_geom *g, int8_t *slot, int32_t
         *stride = g->row_step;
         return g->input + ((g->b * in->h + iy0) * in->w + ix0) * in->c + c0;
     }
-    if (g->fc == in->c && iy0 >= 0 && ix0 >= 0 && iy0 + g->kh <= in->h && ix0 + g->kw <= in->w) {
+    if (g->goffs == 0 && g->fc == in->c && iy0 >= 0 && ix0 >= 0 && iy0 + g->kh <= in->h && ix0 + g->kw <= in->w) {
         copy_window(slot, g, iy0, ix0);
     } else {
-        fill_column(slot, g, iy0, ix0, c0);
+        pixel_column(g, slot, iy0, ix0, c0);
     }
     *stride = g->seg;
     return slot;
@@ -725,29 +797,7 @@ static __attribute__((noinline)) const int8_t *dot_pairs(pair_runs *r, const int
                              : [ctx] "r"(r), [cl] "r"(cl)
                              : "q0", "q1", "q2", "q3", "lr", "cc", "memory");
         }
-    } else if (r->rows == 1) {
-        __asm__ volatile(
-            "1:\n\t"
-            "mov.w  %[a0], #0\n\t"
-            "mov.w  %[a1], #0\n\t"
-            "mov.w  %[b0], #0\n\t"
-            "mov.w  %[b1], #0\n\t"
-            "ldrd   %[pa], %[pb], [%[ctx]]\n\t"
-            EF_CONV_RUN_ASM
-            "strd   %[a1], %[b1], [%[acc], #8]\n\t"
-            "strd   %[a0], %[b0], [%[acc]], #16\n\t"
-            "ldr    %[t], [%[ctx], #24]\n\t"
-            "mov    %[f0], %[f1]\n\t"
-            "add    %[f1], %[t]\n\t"
-            "ldr    %[t], [%[ctx], #32]\n\t"
-            "subs   %[t], #1\n\t"
-            "str    %[t], [%[ctx], #32]\n\t"
-            "bne    1b\n\t"
-            : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [pa] "=&r"(pa), [pb] "=&r"(pb),
-              [f0] "+&r"(f0), [f1] "+&r"(f1), [acc] "+&r"(acc), [t] "=&l"(t)
-            : [ctx] "r"(r)
-            : "q0", "q1", "q2", "q3", "lr", "cc", "memory");
-    } else {
+    } else { /* runs per pixel (rows mode), or one run of < 16 bytes */
         __asm__ volatile(
             "1:\n\t"
             "mov.w  %[a0], #0\n\t"
@@ -1170,6 +1220,21 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
     }
     g.full = g.seg >> 4;
     g.rem = g.seg & 15;
+    /* grouped windows gathered a row at a time: rows of <= 48 bytes, offsets and u8 lane
+     * coordinates (w, padding below 120) in range */
+    uint8_t goffs[EF_CONV_SHORT_MAX];
+    uint8_t gtapx[EF_CONV_SHORT_MAX];
+    g.goffs = 0;
+    g.gtapx = gtapx;
+    if (groups > 1 && g.kw * g.fc <= EF_CONV_SHORT_MAX && (g.kw - 1) * in->c + g.fc <= 256 && in->w + g.kw < 120 &&
+        pw < 120) {
+        for (int32_t e = 0; e < EF_CONV_SHORT_MAX; ++e) {
+            const int32_t kx = e < g.kw * g.fc ? e / g.fc : 0;
+            gtapx[e] = (uint8_t)kx;
+            goffs[e] = e < g.kw * g.fc ? (uint8_t)(kx * in->c + e % g.fc) : 0;
+        }
+        g.goffs = goffs;
+    }
     /* per chunk: effective biases and the raw sums of the pixels, padded to a multiple of 4 (the
      * last vector reads lanes that are computed or stale, never stored) */
     int32_t eff[EF_CONV_MVE_CHUNK + 4];

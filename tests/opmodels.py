@@ -327,6 +327,16 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "add_extreme_scales": OpSpec(
         "ADD", "binary", dict(fn="add", shape=(1, 4, 4, 3), act="NONE"), input_ranges=((-0.01, 0.01), (-100, 90))
     ),
+    # SUB of equal shapes: ef_add_table_s8 and, as the alternative, ef_sub_s8's flat bodies (the
+    # Helium 4-lane loop, the portable rows), with either input the exact (larger-scale) operand
+    "sub_table_c17": OpSpec(
+        "SUB", "broadcast", dict(fn="sub", shape1=(1, 3, 3, 17), shape2=(1, 3, 3, 17), const=False, act="NONE"),
+        input_ranges=((-1.0, 1.0), (-3.0, 2.0)),
+    ),
+    "sub_table_in1_larger_relu": OpSpec(
+        "SUB", "broadcast", dict(fn="sub", shape1=(1, 2, 5, 7), shape2=(1, 2, 5, 7), const=False, act="RELU"),
+        input_ranges=((-6.0, 5.0), (-1.0, 1.0)),
+    ),
     "mul": OpSpec(
         "MUL", "binary", dict(fn="mul", shape=(1, 5, 5, 6), act="NONE"), input_ranges=((-1, 1), (-4, 3))
     ),

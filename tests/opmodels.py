@@ -1480,3 +1480,9 @@ OPMODEL_CASES.update({
     "conv_short_g8_3x3_c16_o8_s2": _conv(9, 9, 16, 8, 3, 3, stride=2, groups=8),
     "conv_short_3x3_c1_o4_wide": _conv(4, 130, 1, 4, 3, 3),
 })
+# Helium grouped windows gathered a row at a time (gather_window): window rows of 1 and 3 vectors,
+# odd group widths, borders on every side
+OPMODEL_CASES.update({
+    "conv_gather_g2_3x3_c16_o10_same": _conv(7, 6, 16, 10, 3, 3, groups=2),
+    "conv_gather_g4_5x5_c32_o12_same_relu": _conv(6, 6, 32, 12, 5, 5, act="RELU", groups=4),
+})

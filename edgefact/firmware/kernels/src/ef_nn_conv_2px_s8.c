@@ -1220,14 +1220,19 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
     }
     g.full = g.seg >> 4;
     g.rem = g.seg & 15;
-    /* grouped windows gathered a row at a time: rows of <= 48 bytes, offsets and u8 lane
-     * coordinates (w, padding below 120) in range */
-    uint8_t goffs[EF_CONV_SHORT_MAX];
-    uint8_t gtapx[EF_CONV_SHORT_MAX];
+    /* per-byte gather offsets and tap coordinates: of the whole window (short columns) or of a
+     * window row (grouped windows; the two are exclusive) */
+    uint8_t offs[EF_CONV_SHORT_MAX];
+    uint8_t tap_y[EF_CONV_SHORT_MAX];
+    uint8_t tap_x[EF_CONV_SHORT_MAX];
+    uint8_t *goffs = offs;
+    uint8_t *gtapx = tap_x;
     g.goffs = 0;
     g.gtapx = gtapx;
-    if (groups > 1 && g.kw * g.fc <= EF_CONV_SHORT_MAX && (g.kw - 1) * in->c + g.fc <= 256 && in->w + g.kw < 120 &&
-        pw < 120) {
+    /* grouped windows gathered a row at a time: rows of <= 48 bytes, offsets and u8 lane
+     * coordinates (w, padding below 120) in range */
+    if (!short_k && groups > 1 && g.kw * g.fc <= EF_CONV_SHORT_MAX && (g.kw - 1) * in->c + g.fc <= 256 &&
+        in->w + g.kw < 120 && pw < 120) {
         for (int32_t e = 0; e < EF_CONV_SHORT_MAX; ++e) {
             const int32_t kx = e < g.kw * g.fc ? e / g.fc : 0;
             gtapx[e] = (uint8_t)kx;
@@ -1267,9 +1272,6 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
     }
     short_geom sg;
     short_block blk;
-    uint8_t offs[EF_CONV_SHORT_MAX];
-    uint8_t tap_y[EF_CONV_SHORT_MAX];
-    uint8_t tap_x[EF_CONV_SHORT_MAX];
     int32_t safe = 0;
     if (short_k) {
         sg.g = &g;

@@ -228,6 +228,9 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "dw_3x3_m1_s2_same_c10_30x8": _dw(30, 8, 10, 1, 3, 2, "SAME", "RELU"),
     "dw_3x3_m1_s2_same_relu6_c7_29x9": _dw(29, 9, 7, 1, 3, 2, "SAME", "RELU6"),
     "dw_3x3_m1_s2_valid_c6_9x49": _dw(9, 49, 6, 1, 3, 2, "VALID"),
+    # depth multiplier 2 / 3 on the 3x3 kernel's window path (one window fill per input channel)
+    "dw_3x3_m2_s1_same_c5_9x12": _dw(9, 12, 5, 2, 3, 1, "SAME", "RELU"),
+    "dw_3x3_m3_s2_valid_c3_11x20": _dw(11, 20, 3, 3, 3, 2, "VALID"),
     # one-hot depthwise kernels (hardened shift layers) -> ef_shift_s8; "taps" non-zero taps per
     # kernel, "zero" channels with an all-zero kernel, "scaled" learned tap values and a bias
     "shift_sal_3x3_s1_same": OpSpec("DEPTHWISE_CONV_2D", "shift",

@@ -6,7 +6,8 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
 - ``ef_conv_1x1_s8``: ungrouped 1x1 without padding, a matrix product, no scratch;
 - ``ef_conv_s8``: any other convolution (grouped included), two int16 im2col columns of scratch;
 - ``ef_shift_s8``: depthwise with at most one non-zero tap per kernel (a shift, see below);
-- ``ef_depthwise_conv_3x3_s8``: 3x3, depth multiplier 1, padding <= 1 before;
+- ``ef_depthwise_conv_3x3_s8``: 3x3, depth multiplier 1, padding <= 1 before (a multiplier > 1
+  on Cortex-M55 where its Helium window path takes it, ``_dw3x3_mult_applies``);
 - ``ef_depthwise_conv_s8``: any other depthwise convolution.
 The DSP / Helium / portable body of each kernel is chosen when the library is compiled for the
 target (``EF_NN_USE_DSP`` / ``EF_NN_USE_MVE``).
@@ -181,6 +182,21 @@ def _dw3x3_applies(a: ConvArgs) -> bool:
             and p.padding[0] <= 1 and p.padding[1] <= 1)
 
 
+def _dw3x3_mult_applies(a: ConvArgs, shifts: np.ndarray) -> bool:
+    """The 3x3 depthwise kernel with a depth multiplier > 1: where its Helium window path takes it
+    (``dw_mult_ok`` in ef_depthwise_conv_3x3_s8.c): equal strides 1 with >= 5 output lines or 2
+    with >= 3, a line step <= 4500 bytes, every shift a right shift."""
+    p = a.params
+    if not isinstance(p, DwConvParams) or p.ch_mult == 1 or (a.filter_dims.h, a.filter_dims.w) != (3, 3):
+        return False
+    if p.padding[0] > 1 or p.padding[1] > 1:
+        return False
+    s, i, o = p.stride[0], a.input_dims, a.output_dims
+    step = i.w * i.c if o.h > o.w else i.c
+    return (s == p.stride[1] and s in (1, 2) and min(o.h, o.w) >= (5 if s == 1 else 3) and step <= 4500
+            and bool(np.all(shifts < 0)))
+
+
 class _ConvBase(OpDef):
     depthwise: ClassVar[bool] = False
 
@@ -253,6 +269,9 @@ class _ConvBase(OpDef):
             layer.const_names["bias"] = bias.name
         layer.consts["multiplier"] = np.asarray(m, dtype=np.int32)
         layer.consts["shift"] = np.asarray(s, dtype=np.int32)
+        if (self.depthwise and ctx.target is not None and ctx.target.core == "cortex-m55"
+                and _dw3x3_mult_applies(args, layer.consts["shift"])):
+            layer.kernel = "ef_depthwise_conv_3x3_s8"  # the generic kernel's Helium body is ~4x slower
         layer.params = int(filt.data.size) + (int(bias.data.size) if bias is not None else 0)
         layer.weight_bytes = int(filt_data.nbytes) + (int(bias.data.nbytes) if bias is not None else 0)
         if not self.depthwise:
@@ -285,6 +304,9 @@ class _ConvBase(OpDef):
         generic = "ef_depthwise_conv_s8" if self.depthwise else "ef_conv_s8"
         out = [layer.kernel]
         if layer.kernel == shift_op.KERNEL and _dw3x3_applies(layer.args.conv):
+            out.append("ef_depthwise_conv_3x3_s8")
+        if self.depthwise and isinstance(layer.args, ConvArgs) and _dw3x3_mult_applies(layer.args,
+                                                                                        layer.consts["shift"]):
             out.append("ef_depthwise_conv_3x3_s8")
         return tuple(dict.fromkeys([*out, generic]))
 

@@ -106,8 +106,9 @@ ef_status ef_depthwise_conv_s8(const ef_dw_conv_params *params, const ef_per_cha
 /** @brief DEPTHWISE_CONV_2D with a 3x3 filter, the MobileNet-style layer: the 9 taps unrolled in
  *         the interior. No scratch.
  *
- *  Preconditions (EF_ERR_UNSUPPORTED otherwise): filter 3x3, ch_mult 1, top/left padding <= 1
- *  (SAME or VALID), dilation {1, 1}. Any stride.
+ *  Preconditions (EF_ERR_UNSUPPORTED otherwise): filter 3x3, top/left padding <= 1 (SAME or
+ *  VALID), dilation {1, 1}, any stride with ch_mult 1; ch_mult > 1 only with equal strides 1 and
+ *  >= 5 output rows and columns or 2 and >= 3, a line step <= 4500 bytes and every shift < 0.
  *  @param params      as ef_depthwise_conv_s8
  *  @param quant       per-channel multiplier/shift arrays (c values each)
  *  @param input_dims  input shape [n, h, w, c]

@@ -48,11 +48,12 @@ static int dw_ring_fits(const ef_dw_conv_params *params, const ef_dims *in, cons
 static dw_geom dw_geom_of(const ef_dw_conv_params *params, const ef_dims *in, const ef_dims *out)
 {
     const int32_t C = in->c;
+    const int32_t OC = out->c; /* in->c * depth multiplier */
     if (dw_transposed(out)) {
-        return (dw_geom){in->h, in->w, in->w * C, C, out->h, out->w, out->w * C, C, params->stride.w,
+        return (dw_geom){in->h, in->w, in->w * C, C, out->h, out->w, out->w * OC, OC, params->stride.w,
                          params->padding.h, params->padding.w};
     }
-    return (dw_geom){in->w, in->h, C, in->w * C, out->w, out->h, C, out->w * C, params->stride.h,
+    return (dw_geom){in->w, in->h, C, in->w * C, out->w, out->h, OC, out->w * OC, params->stride.h,
                      params->padding.w, params->padding.h};
 }
 #endif
@@ -903,10 +904,11 @@ static inline void dw_win_last(const int16_t *w, int8_t *dst, const int32_t *k, 
  * advance a window line per line. The constants: k[0..7] by two gathers of the filter (f: the
  * channel's w(0,0)), k[8] = bias + in_off * (sum of the 9 weights); returns w(0,0). go (bytes):
  * 0..63 the 4 gathers' offsets (u16 x 8 each), 64..95 the filter gathers' (u32 x 4 each), 176..191
- * the byte offsets of the 4 gathers' stores in a window line, 192 in_off. */
-static inline int32_t dw_win_prep(int16_t *r, const int8_t *src, int32_t nl, int32_t across, const void *go,
-                                  const int8_t *f, int32_t *k, int32_t bias)
+ * the 4 gathers' store pointers in the first window line, 192 in_off. */
+static inline int32_t dw_win_prep(const int8_t *src, int32_t nl, int32_t across, const void *go, const int8_t *f,
+                                  int32_t *k, int32_t bias)
 {
+    int16_t *r;
     int16x8_t x, g0, g1, g2, g3;
     int32_t r1, r3; /* the store pointers 1 and 3, then the bias sum and in_off */
     /* the store pointer 2, then w(0,0) and the weights' sum: VADDVA needs an even register */
@@ -915,13 +917,8 @@ static inline int32_t dw_win_prep(int16_t *r, const int8_t *src, int32_t nl, int
                      "vldrh.u16 %q[g1], [%[go], #16]\n\t"
                      "vldrh.u16 %q[g2], [%[go], #32]\n\t"
                      "vldrh.u16 %q[g3], [%[go], #48]\n\t"
-                     "ldrd %[r1], %[r2], [%[go], #180]\n\t"
-                     "ldr %[r3], [%[go], #188]\n\t"
-                     "add %[r1], %[r1], %[r]\n\t"
-                     "add %[r2], %[r2], %[r]\n\t"
-                     "add %[r3], %[r3], %[r]\n\t"
-                     "ldr lr, [%[go], #176]\n\t"
-                     "add %[r], %[r], lr\n\t"
+                     "ldrd %[r], %[r1], [%[go], #176]\n\t"
+                     "ldrd %[r2], %[r3], [%[go], #184]\n\t"
                      "dls lr, %[nl]\n"
                      "1:\n\t"
                      "vldrb.s16 %q[x], [%[src], %q[g0]]\n\t"
@@ -948,7 +945,7 @@ static inline int32_t dw_win_prep(int16_t *r, const int8_t *src, int32_t nl, int
                      "ldrsb %[r2], [%[f]]\n\t"
                      "str %[r1], [%[k], #32]\n\t"
                      : [x] "=&w"(x), [g0] "=&w"(g0), [g1] "=&w"(g1), [g2] "=&w"(g2), [g3] "=&w"(g3), [r1] "=&r"(r1),
-                       [r2] "=&r"(r2), [r3] "=&r"(r3), [r] "+&r"(r), [src] "+&r"(src)
+                       [r2] "=&r"(r2), [r3] "=&r"(r3), [r] "=&r"(r), [src] "+&r"(src)
                      : [nl] "r"(nl), [across] "r"(across), [go] "r"(go), [f] "r"(f), [k] "r"(k), [bias] "r"(bias)
                      : "memory", "lr");
     return r2;
@@ -963,13 +960,16 @@ static void dw3x3_mve_win(const ef_dw_conv_params *params, const ef_per_channel_
     int32_t k[14] __attribute__((aligned(8)));
     uint16_t go[100] __attribute__((aligned(8)));
     int32_t *gw = (int32_t *)(go + 88); /* go bytes 176..195 */
+    int32_t woff[4] = {0, 0, 0, 0};     /* the gathers' window entries */
     const int32_t C = in->c;
     const int t = dw_transposed(out);
     const int32_t rl = s2 ? 3 : 5;             /* output lines per step */
     const int32_t seg = s2 ? DW_SEG2 : DW_SEG; /* outputs per segment */
     const dw_geom g = dw_geom_of(params, in, out);
-    const uint32_t fa = (uint32_t)(t ? C : 3 * C); /* filter step between lines */
-    const uint32_t fl = (uint32_t)(t ? 3 * C : C); /* along a line */
+    const int32_t OC = out->c;                      /* C * depth multiplier */
+    const int32_t mult = params->ch_mult;
+    const uint32_t fa = (uint32_t)(t ? OC : 3 * OC); /* filter step between lines */
+    const uint32_t fl = (uint32_t)(t ? 3 * OC : OC); /* along a line */
     const uint32x4_t fo1 = {fa, 2 * fa, fl, fl + fa}; /* k[0..3] */
     const uint32x4_t fo2 = {fl + 2 * fa, 2 * fl, 2 * fl + fa, 2 * fl + 2 * fa};
     const int32_t step = g.in_along;
@@ -1030,7 +1030,7 @@ static void dw3x3_mve_win(const ef_dw_conv_params *params, const ef_per_channel_
                     wpos = DW_WL / 2 + oa + p;
                 }
                 vst1q_u16(go + 8 * v, vaddq_n_u16(goff, (uint16_t)((e - j0) * step)));
-                gw[v] = 2 * wpos;
+                woff[v] = wpos;
             }
             const int32_t n4 = !s2 && (n & 3) == 1 ? n - 1 : n; /* outputs of the column steps */
             for (int32_t gy = 0;; gy += rl) {
@@ -1051,17 +1051,27 @@ static void dw3x3_mve_win(const ef_dw_conv_params *params, const ef_per_channel_
                 }
                 const int8_t *lsrc = img + ((1 + s2) * oy - g.pad_across + l0) * g.in_across + (i0 + j0) * step;
                 int16_t *lwin = win + l0 * DW_WL;
+                for (int32_t v = 0; v < 4; ++v) {
+                    gw[v] = (int32_t)(uintptr_t)(lwin + woff[v]);
+                }
                 int8_t *dst0 = obase + oy * g.out_across + o0 * g.out_along;
-                for (int32_t c = 0; c < C; ++c) {
+                int8_t *dlast = dst0 + n4 * g.out_along; /* the 4j + 1 segment's last outputs */
+                const int32_t *qm = quant->multiplier;
+                const int32_t *qs = quant->shift;
+                /* output channel c reads input channel ic = c / mult: its window is filled for
+                 * the first of its mult output channels */
+                for (int32_t c = 0; c < OC; ++c) {
+                    const int32_t ic = c / mult;
+                    const int first = c - ic * mult == 0;
                     const int8_t *f = filter + c;
                     const int32_t bc = bias != 0 ? bias[c] : 0;
                     int32_t w00;
-                    if (fast) {
-                        w00 = dw_win_prep(lwin, lsrc + c, l1 - l0, g.in_across, go, f, k, bc);
+                    if (fast && first) {
+                        w00 = dw_win_prep(lsrc + ic, l1 - l0, g.in_across, go, f, k, bc);
                     } else {
                         /* short runs: predicated gathers (stride 1: one run; stride 2: even, odd) */
-                        for (int32_t l = l0; l < l1; ++l) {
-                            const int8_t *src = img + ((1 + s2) * oy - g.pad_across + l) * g.in_across + c;
+                        for (int32_t l = l0; l < l1 && !fast && first; ++l) {
+                            const int8_t *src = img + ((1 + s2) * oy - g.pad_across + l) * g.in_across + ic;
                             int16_t *r = win + l * DW_WL;
                             for (int32_t part = 0; part <= s2; ++part) {
                                 const int32_t e = s2 ? 2 * (part ? oa : ea) + part : ja;
@@ -1082,8 +1092,8 @@ static void dw3x3_mve_win(const ef_dw_conv_params *params, const ef_per_channel_
                         w00 = f[0];
                         k[8] = bc + in_off * (w00 + vaddvq_s32(vaddq_s32(wv1, wv2)));
                     }
-                    const int32_t m = quant->multiplier[c];
-                    const int32_t e = quant->shift[c];
+                    const int32_t m = qm[c];
+                    const int32_t e = qs[c];
                     if (s2) {
                         dw_win_cols_s2(win + 3 * DW_WL, dst0 + c, k, m, e, k[9], n, vdupq_n_s32(w00), so);
                         continue;
@@ -1092,7 +1102,7 @@ static void dw3x3_mve_win(const ef_dw_conv_params *params, const ef_per_channel_
                         dw_win_cols(win + 3 * DW_WL, dst0 + c, k, m, e, k[9], n4, vdupq_n_s32(w00), so);
                     }
                     if (n4 < n) {
-                        dw_win_last(win + n4, dst0 + c + n4 * g.out_along, k, w00, m, e, k[9], go);
+                        dw_win_last(win + n4, dlast + c, k, w00, m, e, k[9], go);
                     }
                 }
                 if (gy + rl >= g.out_lines) {
@@ -1103,6 +1113,26 @@ static void dw3x3_mve_win(const ef_dw_conv_params *params, const ef_per_channel_
     }
 }
 #endif
+
+/* A depth multiplier > 1 is supported where the Helium window path takes it (the same conditions
+ * as dw_win_fits: equal strides 1 with >= 5 output lines or 2 with >= 3, a line step <= 4500
+ * bytes, every shift a right shift), on every core alike. */
+static int dw_mult_ok(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                      const ef_dims *out)
+{
+    const int32_t s = params->stride.h;
+    const int32_t lines = out->h < out->w ? out->h : out->w;
+    const int32_t step = out->h > out->w ? in->w * in->c : in->c;
+    if (s != params->stride.w || (s != 1 && s != 2) || lines < (s == 1 ? 5 : 3) || step > 4500) {
+        return 0;
+    }
+    for (int32_t c = 0; c < out->c; ++c) {
+        if (quant->shift[c] >= 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
 
 ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
                                    const ef_dims *input_dims, const int8_t *input,
@@ -1115,30 +1145,33 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
     if (st != EF_OK) {
         return st;
     }
-    if (filter_dims->h != 3 || filter_dims->w != 3 || params->ch_mult != 1 ||
-        params->padding.h > 1 || params->padding.w > 1) {
+    if (filter_dims->h != 3 || filter_dims->w != 3 || params->padding.h > 1 || params->padding.w > 1 ||
+        (params->ch_mult != 1 && !dw_mult_ok(params, quant, input_dims, output_dims))) {
         return EF_ERR_UNSUPPORTED;
     }
     const ef_dims *in = input_dims;
     const ef_dims *out = output_dims;
     const int32_t C = in->c;
+    const int32_t mult = params->ch_mult;
 #if defined(EF_NN_USE_MVE)
-    if (dw_win_fits(params, quant, in, out)) {
+    if (dw_win_fits(params, quant, in, out)) { /* every depth multiplier > 1 (dw_mult_ok) */
         dw3x3_mve_win(params, quant, in, input, filter, bias, out, output);
     } else {
         dw3x3_mve(params, quant, in, input, filter, bias, out, output);
     }
     return EF_OK;
 #elif defined(EF_NN_USE_DSP)
-    if (dw_ring_fits(params, in, out)) {
+    if (mult == 1 && dw_ring_fits(params, in, out)) {
         dw3x3_dsp_ring(params, quant, in, input, filter, bias, out, output);
         return EF_OK;
     }
-    if ((C & 3) == 0) {
+    if (mult == 1 && (C & 3) == 0) {
         dw3x3_dsp(params, quant, in, input, filter, bias, out, output);
         return EF_OK;
     }
 #endif
+    /* portable: output channel oc reads input channel oc / mult */
+    const int32_t OC = out->c;
     const int32_t row = in->w * C;
     const int32_t in_off = params->input_offset;
 
@@ -1153,42 +1186,44 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
                 const int32_t base_index = iy0 * row + ix0 * C; /* negative at the top/left border */
                 if (interior) {
                     const int8_t *base = img + base_index;
-                    for (int32_t c = 0; c < C; ++c) {
-                        const int8_t *p = base + c;
-                        const int8_t *f = filter + c;
+                    for (int32_t oc = 0; oc < OC; ++oc) {
+                        const int8_t *p = base + oc / mult;
+                        const int8_t *f = filter + oc;
                         int32_t acc = 0;
                         acc += (p[0] + in_off) * f[0];
-                        acc += (p[C] + in_off) * f[C];
-                        acc += (p[2 * C] + in_off) * f[2 * C];
-                        acc += (p[row] + in_off) * f[3 * C];
-                        acc += (p[row + C] + in_off) * f[4 * C];
-                        acc += (p[row + 2 * C] + in_off) * f[5 * C];
-                        acc += (p[2 * row] + in_off) * f[6 * C];
-                        acc += (p[2 * row + C] + in_off) * f[7 * C];
-                        acc += (p[2 * row + 2 * C] + in_off) * f[8 * C];
+                        acc += (p[C] + in_off) * f[OC];
+                        acc += (p[2 * C] + in_off) * f[2 * OC];
+                        acc += (p[row] + in_off) * f[3 * OC];
+                        acc += (p[row + C] + in_off) * f[4 * OC];
+                        acc += (p[row + 2 * C] + in_off) * f[5 * OC];
+                        acc += (p[2 * row] + in_off) * f[6 * OC];
+                        acc += (p[2 * row + C] + in_off) * f[7 * OC];
+                        acc += (p[2 * row + 2 * C] + in_off) * f[8 * OC];
                         if (bias != 0) {
-                            acc += bias[c];
+                            acc += bias[oc];
                         }
-                        acc = ef_requantize(acc, quant->multiplier[c], quant->shift[c]) + params->output_offset;
-                        dst[c] = ef_clamp_to_s8(acc, params->activation.min, params->activation.max);
+                        acc = ef_requantize(acc, quant->multiplier[oc], quant->shift[oc]) + params->output_offset;
+                        dst[oc] = ef_clamp_to_s8(acc, params->activation.min, params->activation.max);
                     }
                 } else {
                     const int32_t ky_begin = EF_MAX(0, -iy0);
                     const int32_t ky_end = EF_MIN(3, in->h - iy0);
                     const int32_t kx_begin = EF_MAX(0, -ix0);
                     const int32_t kx_end = EF_MIN(3, in->w - ix0);
-                    for (int32_t c = 0; c < C; ++c) {
+                    for (int32_t oc = 0; oc < OC; ++oc) {
+                        const int32_t ic = oc / mult;
                         int32_t acc = 0;
                         for (int32_t ky = ky_begin; ky < ky_end; ++ky) {
                             for (int32_t kx = kx_begin; kx < kx_end; ++kx) {
-                                acc += (img[base_index + ky * row + kx * C + c] + in_off) * filter[(ky * 3 + kx) * C + c];
+                                acc += (img[base_index + ky * row + kx * C + ic] + in_off) *
+                                       filter[(ky * 3 + kx) * OC + oc];
                             }
                         }
                         if (bias != 0) {
-                            acc += bias[c];
+                            acc += bias[oc];
                         }
-                        acc = ef_requantize(acc, quant->multiplier[c], quant->shift[c]) + params->output_offset;
-                        dst[c] = ef_clamp_to_s8(acc, params->activation.min, params->activation.max);
+                        acc = ef_requantize(acc, quant->multiplier[oc], quant->shift[oc]) + params->output_offset;
+                        dst[oc] = ef_clamp_to_s8(acc, params->activation.min, params->activation.max);
                     }
                 }
                 dst += out->c;

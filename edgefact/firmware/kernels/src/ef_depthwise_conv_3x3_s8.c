@@ -793,28 +793,6 @@ static inline void dw_win_cols_s2(const int16_t *q, int8_t *dst, const int32_t *
                      : "memory", "lr");
 }
 
-/* The window path applies: stride 1 with >= 5 output lines or stride 2 with >= 3, 14 steps of a
- * line within the gather's 16-bit offsets, and every channel's shift a right shift (the step's
- * rounding fix-up). */
-static int dw_win_fits(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
-                       const ef_dims *out)
-{
-    const int32_t s = params->stride.h;
-    if (s != params->stride.w || (s != 1 && s != 2) || (out->h < out->w ? out->h : out->w) < (s == 1 ? 5 : 3)) {
-        return 0;
-    }
-    const dw_geom g = dw_geom_of(params, in, out);
-    if (g.in_along > 4500) {
-        return 0;
-    }
-    for (int32_t c = 0; c < out->c; ++c) {
-        if (quant->shift[c] >= 0) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* A segment of 4j + 1 outputs: the last output of the 5 lines (instead of a column step with 1 of
  * 4 lanes in use) as two vectors across the lines, out lines 0..3 and 1..4 (lines 1..3 computed
  * twice, stored twice with the same values): per tap column 4 gathers of window lines (offsets
@@ -1114,9 +1092,10 @@ static void dw3x3_mve_win(const ef_dw_conv_params *params, const ef_per_channel_
 }
 #endif
 
-/* A depth multiplier > 1 is supported where the Helium window path takes it (the same conditions
- * as dw_win_fits: equal strides 1 with >= 5 output lines or 2 with >= 3, a line step <= 4500
- * bytes, every shift a right shift), on every core alike. */
+/* Where the Helium window path applies, and so where a depth multiplier > 1 is supported (on every
+ * core alike): equal strides 1 with >= 5 output lines or 2 with >= 3, a line step <= 4500 bytes
+ * (14 steps within the gathers' 16-bit offsets), every shift a right shift (the step's rounding
+ * fix-up). */
 static int dw_mult_ok(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
                       const ef_dims *out)
 {
@@ -1154,7 +1133,7 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
     const int32_t C = in->c;
     const int32_t mult = params->ch_mult;
 #if defined(EF_NN_USE_MVE)
-    if (dw_win_fits(params, quant, in, out)) { /* every depth multiplier > 1 (dw_mult_ok) */
+    if (dw_mult_ok(params, quant, in, out)) { /* the window path; every depth multiplier > 1 */
         dw3x3_mve_win(params, quant, in, input, filter, bias, out, output);
     } else {
         dw3x3_mve(params, quant, in, input, filter, bias, out, output);

@@ -1454,35 +1454,6 @@ OPMODEL_CASES.update({
     "conv_short_g8_3x3_c16_o8_s2": _conv(9, 9, 16, 8, 3, 3, stride=2, groups=8),
     "conv_short_3x3_c1_o4_wide": _conv(4, 130, 1, 4, 3, 3),
 })
-
-
-# Helium short-column convolutions (kh * kw * filter c <= 48: the pixels in registers, the filters
-# streaming past them; ef_nn_conv_2px_s8.c): 1-, 2- and 3-vector columns (4, 3, 2 pixels per
-# block) with partial last blocks, input depths 1/2/3/4/5/7/9/15/16/32, odd output counts, more
-# channels than one block of sums (32 / 64), a single pixel, strides, padding on one side only
-# (stride 2 on an even size, an even kernel) and on every side, groups 2/4/8 with odd group
-# widths, k x 1 and 1 x k, a window too wide for 8-bit gather offsets (the pair engine instead).
-OPMODEL_CASES.update({
-    "conv_short_3x3_c1_o5_same": _conv(7, 6, 1, 5, 3, 3),
-    "conv_short_3x3_c2_o7_s2_same_relu": _conv(9, 8, 2, 7, 3, 3, stride=2, act="RELU"),
-    "conv_short_3x3_c4_o13_valid": _conv(6, 7, 4, 13, 3, 3, padding="VALID"),
-    "conv_short_3x3_c5_o37_same_relu6": _conv(5, 5, 5, 37, 3, 3, act="RELU6"),
-    "conv_short_3x3_c3_o6_s2_even": _conv(8, 8, 3, 6, 3, 3, stride=2),
-    "conv_short_4x4_c2_o5_same": _conv(6, 7, 2, 5, 4, 4),
-    "conv_short_10x4_c1_o64_s2_relu": _conv(13, 6, 1, 64, 10, 4, stride=2, act="RELU"),
-    "conv_short_1x1_c7_o9": _conv(5, 7, 7, 9, 1, 1),
-    "conv_short_1x1_c9_o40_s2_valid": _conv(9, 9, 9, 40, 1, 1, stride=2, padding="VALID"),
-    "conv_short_1x1_c15_o6_relu6": _conv(4, 5, 15, 6, 1, 1, act="RELU6"),
-    "conv_short_1x1_c16_o35_s2": _conv(8, 8, 16, 35, 1, 1, stride=2),
-    "conv_short_1x1_c32_o5_1px": _conv(1, 1, 32, 5, 1, 1),
-    "conv_short_3x1_c3_o8_same": _conv(8, 6, 3, 8, 3, 1),
-    "conv_short_1x4_c5_o6_s2_same": _conv(7, 9, 5, 6, 1, 4, stride=2),
-    "conv_short_g2_1x1_c10_o6": _conv(6, 5, 10, 6, 1, 1, groups=2),
-    "conv_short_g4_3x3_c12_o20_same": _conv(7, 7, 12, 20, 3, 3, groups=4),
-    "conv_short_g8_1x1_c24_o24_relu": _conv(5, 5, 24, 24, 1, 1, act="RELU", groups=8),
-    "conv_short_g8_3x3_c16_o8_s2": _conv(9, 9, 16, 8, 3, 3, stride=2, groups=8),
-    "conv_short_3x3_c1_o4_wide": _conv(4, 130, 1, 4, 3, 3),
-})
 # Helium grouped windows gathered a row at a time (gather_window): window rows of 1 and 3 vectors,
 # odd group widths, borders on every side
 OPMODEL_CASES.update({

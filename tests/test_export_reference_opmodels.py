@@ -31,7 +31,7 @@ def test_cases_cover_the_kernel_list() -> None:
         "MEAN", "PAD", "RESHAPE", "CONCATENATION", "SOFTMAX", "QUANTIZE", "DEQUANTIZE",
     }  # fmt: skip
     convs = [s.params for s in OPMODEL_CASES.values() if s.kind == "conv"]
-    assert {p["groups"] for p in convs} == {1, 2, 4}
+    assert {p["groups"] for p in convs} >= {1, 2, 4, 8}  # dense, 2 / 4 groups, and the Helium 8-channel groups
     assert {(p["kh"], p["kw"]) for p in convs} >= {(1, 1), (3, 3), (5, 5), (3, 1), (1, 3), (5, 1), (1, 5)}
     assert {p["stride"] for p in convs} == {1, 2} and {p["padding"] for p in convs} == {"SAME", "VALID"}
     assert {p["act"] for p in convs} == {"NONE", "RELU", "RELU6"}

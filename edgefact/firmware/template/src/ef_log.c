@@ -3,6 +3,10 @@
  *
  * The JSON body is built in a static buffer so that its length and CRC-32 can precede it on the
  * line. A key/value that does not fit is dropped whole and the record gets "cut":1.
+ *
+ * The helpers are kept out of line: inlined into every ef_log_* function (with the 64-bit
+ * division by 10 each time) they made this file 4.1 KB of flash instead of 1.8 KB on Cortex-M,
+ * and the log runs outside the measured inference, so the calls cost nothing that is reported.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -37,7 +41,7 @@ uint32_t ef_crc32(const void *data, size_t n)
 }
 
 /* Append raw bytes; on overflow roll back to the start of the current key. */
-static void ef_put(const char *s, size_t n)
+static __attribute__((noinline)) void ef_put(const char *s, size_t n)
 {
     if (ef_cut) {
         return;
@@ -61,7 +65,7 @@ static void ef_puts_(const char *s)
     ef_put(s, n);
 }
 
-static void ef_put_u64(uint64_t v)
+static __attribute__((noinline)) void ef_put_u64(uint64_t v)
 {
     char tmp[21];
     size_t i = sizeof tmp;
@@ -82,7 +86,7 @@ static void ef_put_i64(int64_t v)
     }
 }
 
-static void ef_key(const char *key)
+static __attribute__((noinline)) void ef_key(const char *key)
 {
     ef_mark = ef_len;
     ef_put(",\"", 2);

@@ -231,6 +231,16 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     # depth multiplier 2 / 3 on the 3x3 kernel's window path (one window fill per input channel)
     "dw_3x3_m2_s1_same_c5_9x12": _dw(9, 12, 5, 2, 3, 1, "SAME", "RELU"),
     "dw_3x3_m3_s2_valid_c3_11x20": _dw(11, 20, 3, 3, 3, 2, "VALID"),
+    # Helium generic depthwise over the tap list (multiplier 1): k x 1 / 1 x k with 8-channel
+    # blocks and predicated tails, border pixels through their in-bounds taps, dilation 3 with SAME
+    # padding (the zero-inserted taps dropped), a single output pixel
+    "dw_1x3_m1_s1_same_c19": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=6, w=9, c=19, mult=1, k=3, kh=1, kw=3, stride=1,
+                                                                   padding="SAME", act="RELU")),
+    "dw_5x1_m1_s2_same_c11": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=11, w=6, c=11, mult=1, k=5, kh=5, kw=1,
+                                                                   stride=2, padding="SAME", act="RELU6")),
+    "dw_3x3_d3_same_c9": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=11, w=10, c=9, mult=1, k=3, stride=1,
+                                                               padding="SAME", act="NONE", dilation=3)),
+    "dw_5x5_m1_valid_1px_c10": _dw(5, 5, 10, 1, 5, 1, "VALID", "RELU"),
     # one-hot depthwise kernels (hardened shift layers) -> ef_shift_s8; "taps" non-zero taps per
     # kernel, "zero" channels with an all-zero kernel, "scaled" learned tap values and a bias
     "shift_sal_3x3_s1_same": OpSpec("DEPTHWISE_CONV_2D", "shift",
@@ -1459,4 +1469,15 @@ OPMODEL_CASES.update({
 OPMODEL_CASES.update({
     "conv_gather_g2_3x3_c16_o10_same": _conv(7, 6, 16, 10, 3, 3, groups=2),
     "conv_gather_g4_5x5_c32_o12_same_relu": _conv(6, 6, 32, 12, 5, 5, act="RELU", groups=4),
+})
+# DSP short-column 1x1 (ef_conv_1x1_short_s8: 4 or 8 input channels, filters widened into a table
+# once per call): odd output channels, more than one 32-channel table, a single pixel, stride 2 on
+# odd and even sizes (one run per output row), fused RELU / RELU6 (the clamp pass)
+OPMODEL_CASES.update({
+    "conv_1x1s_c8_o7": _conv(6, 5, 8, 7, 1, 1),
+    "conv_1x1s_c4_o13_relu6": _conv(7, 6, 4, 13, 1, 1, act="RELU6"),
+    "conv_1x1s_c8_o67_s2_relu": _conv(9, 7, 8, 67, 1, 1, stride=2, act="RELU"),
+    "conv_1x1s_c4_o33_s2_even": _conv(8, 8, 4, 33, 1, 1, stride=2, padding="VALID"),
+    "conv_1x1s_c8_o1_1px": _conv(1, 1, 8, 1, 1, 1),
+    "conv_1x1s_c4_o5_1px_relu": _conv(1, 1, 4, 5, 1, 1, act="RELU"),
 })

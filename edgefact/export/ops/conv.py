@@ -4,6 +4,8 @@ MACs: CONV_2D = N*H_out*W_out*kh*kw*(C_in/groups)*C_out, DEPTHWISE = N*H_out*W_o
 
 Kernels, chosen here from the shapes (the generated code calls them directly):
 - ``ef_conv_1x1_s8``: ungrouped 1x1 without padding, a matrix product, no scratch;
+- ``ef_conv_1x1_short_s8``: the same with 4 or 8 input channels on Cortex-M4/M7/M33 (filters widened
+  once per call into a table, ``_short_1x1_applies``), an alternative elsewhere;
 - ``ef_conv_s8``: any other convolution (grouped included), two int16 im2col columns of scratch;
 - ``ef_shift_s8``: depthwise with at most one non-zero tap per kernel (a shift, see below);
 - ``ef_depthwise_conv_3x3_s8``: 3x3, depth multiplier 1, padding <= 1 before (a multiplier > 1
@@ -85,10 +87,25 @@ class ConvArgs:
     padding_after: tuple[int, int]
 
 
+SHORT_1X1 = "ef_conv_1x1_short_s8"
+_DSP_CORES = ("cortex-m4", "cortex-m7", "cortex-m33")
+
+
+def _short_1x1_applies(layer: Layer) -> bool:
+    """Whether ``ef_conv_1x1_short_s8`` takes its DSP path (src/ef_conv_1x1_short_s8.c): a 1x1
+    layer of ``ef_conv_1x1_s8`` with 4 or 8 input channels and every channel on the fast
+    requantization (multiplier >= 0, -23 <= shift <= -2, ``ef_conv_rq_fast``)."""
+    a = layer.args
+    if not isinstance(a, ConvArgs) or a.filter_dims.c not in (4, 8) or a.groups != 1:
+        return False
+    m, s = layer.consts["multiplier"], layer.consts["shift"]
+    return bool(np.all(m >= 0) and np.all(s <= -2) and np.all(s >= -23))
+
+
 def conv_scratch_bytes(kernel: str, filter_dims: Dims) -> int:
     """Scratch of ``ef_conv_s8``: two int16 columns of kh*kw*filter_c values (the DSP path
     computes two output pixels per pass; the other paths use the first); none for the 1x1 kernel."""
-    if kernel == "ef_conv_1x1_s8":
+    if kernel in ("ef_conv_1x1_s8", SHORT_1X1):
         return 0
     return 4 * filter_dims.h * filter_dims.w * filter_dims.c
 
@@ -272,6 +289,9 @@ class _ConvBase(OpDef):
         if (self.depthwise and ctx.target is not None and ctx.target.core == "cortex-m55"
                 and _dw3x3_mult_applies(args, layer.consts["shift"])):
             layer.kernel = "ef_depthwise_conv_3x3_s8"  # the generic kernel's Helium body is ~4x slower
+        if (layer.kernel == "ef_conv_1x1_s8" and ctx.target is not None and ctx.target.core in _DSP_CORES
+                and _short_1x1_applies(layer)):
+            layer.kernel = SHORT_1X1
         layer.params = int(filt.data.size) + (int(bias.data.size) if bias is not None else 0)
         layer.weight_bytes = int(filt_data.nbytes) + (int(bias.data.nbytes) if bias is not None else 0)
         if not self.depthwise:
@@ -308,6 +328,8 @@ class _ConvBase(OpDef):
         if self.depthwise and isinstance(layer.args, ConvArgs) and _dw3x3_mult_applies(layer.args,
                                                                                         layer.consts["shift"]):
             out.append("ef_depthwise_conv_3x3_s8")
+        if layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1) and _short_1x1_applies(layer):
+            out += ["ef_conv_1x1_s8", SHORT_1X1]
         return tuple(dict.fromkeys([*out, generic]))
 
     def use_kernel(self, layer: Layer, kernel: str) -> None:
@@ -330,7 +352,7 @@ class _ConvBase(OpDef):
 @register
 class Conv2D(_ConvBase):
     name = "CONV_2D"
-    kernel_names = ("ef_conv_1x1_s8", "ef_conv_s8")
+    kernel_names = ("ef_conv_1x1_s8", SHORT_1X1, "ef_conv_s8")
     constraints = ("int8 per-channel symmetric filters, any kernel size, stride, SAME/VALID, groups, dilation "
                    "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")
 

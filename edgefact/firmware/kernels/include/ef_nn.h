@@ -84,6 +84,16 @@ ef_status ef_conv_1x1_s8(const ef_conv_params *params, const ef_per_channel_quan
                          const int32_t *bias,
                          const ef_dims *output_dims, int8_t *output);
 
+/** @brief CONV_2D, ungrouped 1x1 without padding and with 4 or 8 input channels: on the DSP
+ *         cores the filters are widened once per call into a table beside the requantization
+ *         constants and each pixel's input once (src/ef_conv_1x1_short_s8.c); other shapes and
+ *         builds run ef_conv_1x1_s8. Arguments and results as ef_conv_1x1_s8. */
+ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
+                               const ef_dims *input_dims, const int8_t *input,
+                               const ef_dims *filter_dims, const int8_t *filter,
+                               const int32_t *bias,
+                               const ef_dims *output_dims, int8_t *output);
+
 /** @brief DEPTHWISE_CONV_2D, generic: any kernel size, stride, padding and depth multiplier.
  *         Output channel oc = ic * ch_mult + m. No scratch.
  *  @param params      offsets, depth multiplier, stride, top/left padding, dilation ({1, 1}),

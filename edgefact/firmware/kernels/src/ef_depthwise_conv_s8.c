@@ -80,6 +80,147 @@ static inline __attribute__((always_inline)) void dw_block(const ef_dw_conv_para
     }
 }
 
+/*
+ * Helium body for depth multiplier 1 over a list of taps (k x 1 / 1 x k, 5x5, dilated filters):
+ * the layer's taps whose filter values are not all zero over the channels (a dilated filter's
+ * zero-inserted taps drop out, exactly: they add nothing) as (input offset, filter offset) pairs
+ * from the pixel's window origin, listed once per call; a border pixel filters that list to its
+ * in-bounds taps once for all its channel blocks. Per tap and 8 channels: two widening loads, one
+ * VADD of the offset, VMULLB / VMULLT and two VADD; the accumulators start at the bias.
+ */
+#define EF_DW_MVE_TAPS 32 /* listed taps (3 x 128 B + 2 x 128 B of stack) */
+
+static inline __attribute__((always_inline)) void dw_tap_block(const int8_t *px, const int8_t *pw,
+                                                              const int32_t *taps, const int32_t *tend, int16_t off,
+                                                              const int32_t *bias, const int32_t *qm,
+                                                              const int32_t *qs, int32_t out_off, int32_t lo,
+                                                              int32_t hi, int8_t *dst, int32_t cnt, const int full)
+{
+    const mve_pred16_t p = vctp16q((uint32_t)cnt);
+    int32_t pb[8];
+    int32_t pm[8];
+    int32_t ps[8];
+    if (!full) { /* zero-padded copies, so VLD2 reads 8 of each */
+        for (int32_t k = 0; k < 8; ++k) {
+            pb[k] = k < cnt && bias != 0 ? bias[k] : 0;
+            pm[k] = k < cnt ? qm[k] : 0;
+            ps[k] = k < cnt ? qs[k] : 0;
+        }
+        bias = pb;
+        qm = pm;
+        qs = ps;
+    }
+    int32x4_t ae = vdupq_n_s32(0);
+    int32x4_t ao = vdupq_n_s32(0);
+    if (bias != 0) {
+        const int32x4x2_t vb = vld2q_s32(bias);
+        ae = vb.val[0];
+        ao = vb.val[1];
+    }
+    for (const int32_t *tp = taps; tp != tend; tp += 2) {
+        int16x8_t vx = full ? vldrbq_s16(px + tp[0]) : vldrbq_z_s16(px + tp[0], p);
+        vx = vaddq_n_s16(vx, off);
+        const int16x8_t vw = full ? vldrbq_s16(pw + tp[1]) : vldrbq_z_s16(pw + tp[1], p);
+        ae = vaddq_s32(ae, vmullbq_int_s16(vx, vw));
+        ao = vaddq_s32(ao, vmulltq_int_s16(vx, vw));
+    }
+    const int32x4x2_t vm = vld2q_s32(qm);
+    const int32x4x2_t vs = vld2q_s32(qs);
+    ae = ef_requantize_x4(ae, vm.val[0], vs.val[0]);
+    ao = ef_requantize_x4(ao, vm.val[1], vs.val[1]);
+    ae = vminq_s32(vmaxq_s32(vaddq_n_s32(ae, out_off), vdupq_n_s32(lo)), vdupq_n_s32(hi));
+    ao = vminq_s32(vmaxq_s32(vaddq_n_s32(ao, out_off), vdupq_n_s32(lo)), vdupq_n_s32(hi));
+    int16x8_t r = vdupq_n_s16(0);
+    r = vmovnbq_s32(r, ae);
+    r = vmovntq_s32(r, ao);
+    if (full) {
+        vstrbq_s16(dst, r);
+    } else {
+        vstrbq_p_s16(dst, r, p);
+    }
+}
+
+/* Multiplier 1 through the tap list; returns 0 (nothing written) when more than EF_DW_MVE_TAPS
+ * taps are non-zero. */
+static int dw_mve_taps(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                       const int8_t *input, int32_t kh, int32_t kw, const int8_t *filter, const int32_t *bias,
+                       const ef_dims *out, int8_t *output)
+{
+    const int32_t c = out->c;
+    const int32_t row = in->w * c;
+    int32_t taps[2 * EF_DW_MVE_TAPS]; /* (input offset, filter offset) from the window origin */
+    int32_t tkyx[EF_DW_MVE_TAPS];     /* (ky << 16) | kx */
+    int32_t nt = 0;
+    for (int32_t t = 0; t < kh * kw; ++t) {
+        const int8_t *f = filter + t * c;
+        int any = 0;
+        for (int32_t k = 0; k < c && !any; ++k) {
+            any = f[k] != 0;
+        }
+        if (!any) {
+            continue;
+        }
+        if (nt == EF_DW_MVE_TAPS) {
+            return 0;
+        }
+        taps[2 * nt] = (t / kw) * row + (t % kw) * c;
+        taps[2 * nt + 1] = t * c;
+        tkyx[nt] = ((t / kw) << 16) | (t % kw);
+        ++nt;
+    }
+    const int16_t off = (int16_t)params->input_offset;
+    const int32_t out_off = params->output_offset;
+    const int32_t lo = params->activation.min;
+    const int32_t hi = params->activation.max;
+    const int32_t c8 = c & ~7;
+    int32_t btaps[2 * EF_DW_MVE_TAPS];
+    int8_t *dst = output;
+    for (int32_t b = 0; b < in->n; ++b) {
+        for (int32_t oy = 0; oy < out->h; ++oy) {
+            const int32_t iy0 = oy * params->stride.h - params->padding.h;
+            const int32_t ky0 = EF_MAX(0, -iy0);
+            const int32_t ky1 = EF_MIN(kh, in->h - iy0);
+            for (int32_t ox = 0; ox < out->w; ++ox) {
+                const int32_t ix0 = ox * params->stride.w - params->padding.w;
+                const int32_t kx0 = EF_MAX(0, -ix0);
+                const int32_t kx1 = EF_MIN(kw, in->w - ix0);
+                /* the window origin as an offset: only in-bounds taps are added to it */
+                const int32_t base = ((b * in->h + iy0) * in->w + ix0) * c;
+                const int32_t *tl = taps;
+                const int32_t *te = taps + 2 * nt;
+                const int8_t *px = input; /* border: the filtered offsets include the origin */
+                if (ky0 != 0 || ky1 != kh || kx0 != 0 || kx1 != kw) {
+                    int32_t *bt = btaps;
+                    for (int32_t i = 0; i < nt; ++i) {
+                        const int32_t ky = tkyx[i] >> 16;
+                        const int32_t kx = tkyx[i] & 0xffff;
+                        if (ky >= ky0 && ky < ky1 && kx >= kx0 && kx < kx1) {
+                            bt[0] = base + taps[2 * i];
+                            bt[1] = taps[2 * i + 1];
+                            bt += 2;
+                        }
+                    }
+                    tl = btaps;
+                    te = bt;
+                } else {
+                    px = input + base; /* interior: the listed offsets from the origin directly */
+                }
+                int32_t oc0 = 0;
+                for (; oc0 < c8; oc0 += 8) {
+                    dw_tap_block(px + oc0, filter + oc0, tl, te, off, bias != 0 ? bias + oc0 : 0,
+                                 quant->multiplier + oc0, quant->shift + oc0, out_off, lo, hi, dst + oc0, 8, 1);
+                }
+                if (oc0 < c) {
+                    dw_tap_block(px + oc0, filter + oc0, tl, te, off, bias != 0 ? bias + oc0 : 0,
+                                 quant->multiplier + oc0, quant->shift + oc0, out_off, lo, hi, dst + oc0, c - oc0, 0);
+                }
+                dst += c;
+            }
+        }
+    }
+    return 1;
+}
+
 /* floor(v / mult) by a multiply-high, exact for v * mult < 2^16 (checked by the caller). */
 static inline uint16x8_t dw_channel_index(int32_t oc0, uint16_t recip)
 {
@@ -382,6 +523,9 @@ ef_status ef_depthwise_conv_s8(const ef_dw_conv_params *params, const ef_per_cha
 
     int8_t *dst = output;
 #if defined(EF_NN_USE_MVE)
+    if (mult == 1 && dw_mve_taps(params, quant, in, input, kh, kw, filter, bias, out, output)) {
+        return EF_OK;
+    }
     if (mult == 1 || (int64_t)out->c * mult < 65536) {
         /* ceil(2^16 / mult): exact floor(v / mult) for v < out->c, v * mult < 2^16 */
         const uint16_t recip = mult == 1 ? 0 : (uint16_t)((65535u / (uint32_t)mult) + 1u);

@@ -1481,3 +1481,11 @@ OPMODEL_CASES.update({
     "conv_1x1s_c8_o1_1px": _conv(1, 1, 8, 1, 1, 1),
     "conv_1x1s_c4_o5_1px_relu": _conv(1, 1, 4, 5, 1, 1, act="RELU"),
 })
+# ef_conv_1x1_short_s8 at 12 and 16 input channels (entries of 10 / 12 words, 25 / 21 channels
+# per table): odd output channels, two tables, stride 2, a single pixel
+OPMODEL_CASES.update({
+    "conv_1x1s_c12_o49_relu6": _conv(5, 6, 12, 49, 1, 1, act="RELU6"),
+    "conv_1x1s_c12_o3_s2": _conv(7, 8, 12, 3, 1, 1, stride=2),
+    "conv_1x1s_c16_o45_s2_relu": _conv(9, 8, 16, 45, 1, 1, stride=2, act="RELU"),
+    "conv_1x1s_c16_o7_1px": _conv(1, 1, 16, 7, 1, 1),
+})

@@ -1,25 +1,26 @@
-/* CONV_2D, ungrouped unpadded 1x1 with a short column (4 or 8 input channels) on the DSP cores.
+/* CONV_2D, ungrouped unpadded 1x1 with a short column (4, 8, 12 or 16 input channels) on the DSP
+ * cores.
  *
  * The generator picks this kernel only on Cortex-M4/M7/M33 for such layers (MobileNet-style
- * models at small widths), so firmware without them (the MLPerf models) does not link it. With
- * 4-8 values per dot product, ef_conv_1x1_s8's 2x2 channel-pair engine spends ~52 fixed
- * instructions per 16-32 MACs. Here the filter of every output channel is sign-extended once per
- * call into a stack table next to its requantization constants, {bias, m, H, e, K/2 filter words}
- * (H and e as in ef_conv_pairs_job: the output offset folded into H), and one asm loop walks the
- * pixels: per pixel, its K input bytes are widened once (SXTAB16 with the input offset); per
- * output channel one LDM fetches that channel's entry, K/2 SMLAD start from the bias, the
- * requantization and SSAT store follow (14 instructions per 8 MACs at K = 8, 12 per 4 at K = 4,
- * against ~(52 + 15 K/4) / 4 per output channel and pixel before). The last entry's e has bit
- * 31 set (ASR reads only the shift register's low byte): the channel loop's end test is one CMP.
- * Any other layer (other depths, a requantization off the fast path) and the portable / Helium
- * builds run ef_conv_1x1_s8, so the results are those of that kernel, bit-exact with TFLM.
+ * models at small widths, ResNet-8's 16-channel shortcut), so firmware without them (kws_dscnn)
+ * does not link it. With 4-16 values per dot product, ef_conv_1x1_s8's 2x2 channel-pair engine
+ * spends ~52 fixed instructions per 16-64 MACs. Here the filter of every output channel is
+ * sign-extended once per call into a stack table next to its requantization constants (H and e
+ * as in ef_conv_pairs_job: the output offset folded into H), and one asm loop per K walks the
+ * pixels: per pixel, its K input bytes are widened once into registers (SXTAB16 with the input
+ * offset); per output channel one to three LDMs fetch that channel's entry, K/2 SMLAD start from
+ * the bias, the requantization and SSAT store follow (12 instructions per 4 MACs at K = 4, 14 per
+ * 8, 17 per 12, 22 per 16). The last entry's e has bit 31 set (ASR reads only the shift
+ * register's low byte): the channel loop's end test is one CMP. Any other layer (other depths,
+ * a requantization off the fast path) and the portable / Helium builds run ef_conv_1x1_s8, so
+ * the results are those of that kernel, bit-exact with TFLM.
  */
 #include "internal/ef_conv_2px.h"
 
 #if defined(EF_NN_USE_DSP)
 
-/* output channels per table (stack: 4 + K/2 words each, 1 KB at K = 8) */
-#define EF_SHORT_CHUNK 32
+/* words of the stack table (1 KB): 256 / (4 + K/2) output channels per table */
+#define EF_SHORT_TAB_WORDS 256
 
 typedef struct {
     const int8_t *in;   /* first pixel's input */
@@ -51,7 +52,7 @@ typedef struct {
     "ldmia    r0, {r1, r2, r3, r4, r5, r6, r7}\n\t" \
     "push     {r1, r2, r3, r4, r5, r6, r7}\n\t"
 
-#define EF_SHORT_NEXT_PIXEL                  \
+#define EF_SHORT_NEXT_PIXEL(frame)           \
     "ldr      r4, [sp, #16]\n\t"             \
     "ldr      r5, [sp, #20]\n\t"             \
     "add      r4, r4, r5\n\t"                \
@@ -60,7 +61,7 @@ typedef struct {
     "subs     r4, r4, #1\n\t"                \
     "str      r4, [sp, #8]\n\t"              \
     "bne      1b\n\t"                        \
-    "add      sp, sp, #28\n\t"               \
+    "add      sp, sp, #" frame "\n\t"        \
     "pop      {r4-r11, pc}\n\t"
 
 /* K = 8: entries of 8 words {bias, m, H, e, f02, f13, f46, f57}. */
@@ -90,7 +91,7 @@ __attribute__((naked, noinline)) static void short_run8(const short_job *job)
         "smlad    r4, r2, r10, r4\n\t"
         "smlad    r4, r3, r11, r4\n\t"
         EF_SHORT_RQ_LOOP
-        EF_SHORT_NEXT_PIXEL);
+        EF_SHORT_NEXT_PIXEL("28"));
 }
 
 /* K = 4: entries of 6 words {bias, m, H, e, f02, f13}. */
@@ -115,26 +116,129 @@ __attribute__((naked, noinline)) static void short_run4(const short_job *job)
         "smlad    r4, r0, r8, r4\n\t"
         "smlad    r4, r1, r9, r4\n\t"
         EF_SHORT_RQ_LOOP
-        EF_SHORT_NEXT_PIXEL);
+        EF_SHORT_NEXT_PIXEL("28"));
 }
 
-/* The entries of channels oc .. oc + nc - 1 (nc >= 1), k = 4 or 8 filter bytes each. */
+/* The pixel's 16 input values widened with the offset: values 0-7 in r0-r3, 8-15 in r5, r6, r7, lr
+ * (K = 12: 8-11 in r5, r6); the input pointer advanced; r12 the table. */
+#define EF_SHORT_WIDEN8                      \
+    "ldr      r12, [sp]\n\t"                 \
+    "ldr      r10, [sp, #4]\n\t"             \
+    "ldr      r11, [sp, #24]\n\t"            \
+    "ldr      r8, [r12]\n\t"                 \
+    "ldr      r9, [r12, #4]\n\t"             \
+    "sxtab16  r0, r11, r8\n\t"               \
+    "sxtab16  r1, r11, r8, ror #8\n\t"       \
+    "sxtab16  r2, r11, r9\n\t"               \
+    "sxtab16  r3, r11, r9, ror #8\n\t"
+
+/* K = 12: entries of 10 words {bias, f02, f13, f46, f57, f8a, f9b, m, H, e}: 17 instructions per
+ * 12 MACs. */
+__attribute__((naked, noinline)) static void short_run12(const short_job *job)
+{
+    (void)job;
+    __asm__ volatile(
+        EF_SHORT_PROLOGUE
+        "1:\n\t"
+        EF_SHORT_WIDEN8
+        "ldr      r8, [r12, #8]\n\t"
+        "add      r12, r12, r10\n\t"
+        "str      r12, [sp]\n\t"
+        "sxtab16  r5, r11, r8\n\t"
+        "sxtab16  r6, r11, r8, ror #8\n\t"
+        "ldr      r12, [sp, #12]\n\t"
+        "ldr      lr, [sp, #16]\n\t"
+        "2:\n\t"
+        "ldmia    r12!, {r4, r8, r9, r10, r11}\n\t"
+        "smlad    r4, r0, r8, r4\n\t"
+        "smlad    r4, r1, r9, r4\n\t"
+        "smlad    r4, r2, r10, r4\n\t"
+        "smlad    r4, r3, r11, r4\n\t"
+        "ldmia    r12!, {r7, r8, r9, r10, r11}\n\t"
+        "smlad    r4, r5, r7, r4\n\t"
+        "smlad    r4, r6, r8, r4\n\t"
+        "add      r10, r10, r4, asr #31\n\t"
+        "and      r7, r4, #0x80000000\n\t"
+        "orr      r7, r7, #0x40000000\n\t"
+        "smlal    r7, r10, r4, r9\n\t"
+        "asr      r10, r10, r11\n\t"
+        "ssat     r10, #8, r10\n\t"
+        "strb     r10, [lr], #1\n\t"
+        "cmp      r11, #0\n\t"
+        "bge      2b\n\t"
+        EF_SHORT_NEXT_PIXEL("28"));
+}
+
+/* K = 16: entries of 12 words {bias, 8 filter words, m, H, e}; every register holds an input word
+ * or an entry word, so the output pointer lives in a stack slot (28, the frame is 32 bytes): 22
+ * instructions per 16 MACs. */
+__attribute__((naked, noinline)) static void short_run16(const short_job *job)
+{
+    (void)job;
+    __asm__ volatile(
+        "push     {r4-r11, lr}\n\t"
+        "sub      sp, sp, #4\n\t"
+        "ldmia    r0, {r1, r2, r3, r4, r5, r6, r7}\n\t"
+        "push     {r1, r2, r3, r4, r5, r6, r7}\n\t"
+        "1:\n\t"
+        EF_SHORT_WIDEN8
+        "ldr      r8, [r12, #8]\n\t"
+        "ldr      r9, [r12, #12]\n\t"
+        "add      r12, r12, r10\n\t"
+        "str      r12, [sp]\n\t"
+        "sxtab16  r5, r11, r8\n\t"
+        "sxtab16  r6, r11, r8, ror #8\n\t"
+        "sxtab16  r7, r11, r9\n\t"
+        "sxtab16  lr, r11, r9, ror #8\n\t"
+        "ldr      r12, [sp, #12]\n\t"
+        "ldr      r8, [sp, #16]\n\t"
+        "str      r8, [sp, #28]\n\t"
+        "2:\n\t"
+        "ldmia    r12!, {r4, r8, r9, r10, r11}\n\t"
+        "smlad    r4, r0, r8, r4\n\t"
+        "smlad    r4, r1, r9, r4\n\t"
+        "smlad    r4, r2, r10, r4\n\t"
+        "smlad    r4, r3, r11, r4\n\t"
+        "ldmia    r12!, {r8, r9, r10, r11}\n\t"
+        "smlad    r4, r5, r8, r4\n\t"
+        "smlad    r4, r6, r9, r4\n\t"
+        "smlad    r4, r7, r10, r4\n\t"
+        "smlad    r4, lr, r11, r4\n\t"
+        "ldmia    r12!, {r8, r9, r10}\n\t"
+        "add      r9, r9, r4, asr #31\n\t"
+        "and      r11, r4, #0x80000000\n\t"
+        "orr      r11, r11, #0x40000000\n\t"
+        "smlal    r11, r9, r4, r8\n\t"
+        "asr      r9, r9, r10\n\t"
+        "ssat     r9, #8, r9\n\t"
+        "ldr      r4, [sp, #28]\n\t"
+        "strb     r9, [r4], #1\n\t"
+        "str      r4, [sp, #28]\n\t"
+        "cmp      r10, #0\n\t"
+        "bge      2b\n\t"
+        EF_SHORT_NEXT_PIXEL("32"));
+}
+
+/* The entries of channels oc .. oc + nc - 1 (nc >= 1), k = 4, 8, 12 or 16 filter bytes each:
+ * {bias, m, H, e, filter words} for k <= 8, {bias, filter words, m, H, e} above. */
 static void short_tab(int32_t *tab, const int8_t *filter, const int32_t *bias, const int32_t *mult,
                       const int32_t *shift, int32_t oc, int32_t nc, int32_t k, int32_t out_off)
 {
     for (int32_t j = 0; j < nc; ++j, ++oc) {
         const int32_t e = -1 - shift[oc];
+        int32_t *rq = k <= 8 ? tab + 1 : tab + 1 + k / 2;
         tab[0] = bias != 0 ? bias[oc] : 0;
-        tab[1] = mult[oc];
-        tab[2] = (int32_t)(1u << (e - 1)) + out_off * (int32_t)(1u << e);
-        tab[3] = j + 1 == nc ? (int32_t)((uint32_t)e | 0x80000000u) : e;
-        tab += 4;
+        rq[0] = mult[oc];
+        rq[1] = (int32_t)(1u << (e - 1)) + out_off * (int32_t)(1u << e);
+        rq[2] = j + 1 == nc ? (int32_t)((uint32_t)e | 0x80000000u) : e;
+        int32_t *fw = k <= 8 ? tab + 4 : tab + 1;
         for (int32_t i = 0; i < k; i += 4) {
             const uint32_t w = ef_read_u32(filter + oc * k + i);
-            tab[0] = (int32_t)__sxtb16(w);
-            tab[1] = (int32_t)ef_sxtb16_ror8(w);
-            tab += 2;
+            fw[0] = (int32_t)__sxtb16(w);
+            fw[1] = (int32_t)ef_sxtb16_ror8(w);
+            fw += 2;
         }
+        tab += 4 + k / 2;
     }
 }
 #endif
@@ -152,7 +256,7 @@ ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channe
      * ef_conv_1x1_s8, which checks the arguments in full */
     if (params != 0 && quant != 0 && quant->multiplier != 0 && quant->shift != 0 && input != 0 && filter != 0 &&
         output != 0 && ef_dims_valid(in) && ef_dims_valid(filter_dims) && ef_dims_valid(out) &&
-        (in->c == 4 || in->c == 8) && filter_dims->h == 1 && filter_dims->w == 1 && filter_dims->c == in->c &&
+        (in->c & 3) == 0 && in->c <= 16 && filter_dims->h == 1 && filter_dims->w == 1 && filter_dims->c == in->c &&
         filter_dims->n == out->c && out->n == in->n && params->padding.h == 0 && params->padding.w == 0 &&
         params->dilation.h == 1 && params->dilation.w == 1 &&
         ef_out_size_ok(in->h, 1, params->stride.h, 0, out->h) &&
@@ -165,13 +269,14 @@ ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channe
         const int flat = sh == 1 && sw == 1;
         const int32_t runs = flat ? 1 : in->n * out->h;
         const int32_t run_px = flat ? in->n * out->h * out->w : out->w;
-        int32_t tab[EF_SHORT_CHUNK * 8];
+        const int32_t chunk = EF_SHORT_TAB_WORDS / (4 + k / 2);
+        int32_t tab[EF_SHORT_TAB_WORDS];
         short_job job;
         job.in_step = sw * k;
         job.dstep = out->c;
         job.off2 = ((uint32_t)(uint16_t)params->input_offset << 16) | (uint16_t)params->input_offset;
-        for (int32_t oc = 0; oc < out->c; oc += EF_SHORT_CHUNK) {
-            const int32_t nc = EF_MIN(EF_SHORT_CHUNK, out->c - oc);
+        for (int32_t oc = 0; oc < out->c; oc += chunk) {
+            const int32_t nc = EF_MIN(chunk, out->c - oc);
             short_tab(tab, filter, bias, quant->multiplier, quant->shift, oc, nc, k, params->output_offset);
             job.tab = tab;
             for (int32_t r = 0; r < runs; ++r) {
@@ -180,10 +285,14 @@ ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channe
                 job.in = input + ((b * in->h + oy * sh) * in->w) * k;
                 job.n = run_px;
                 job.dst = output + r * run_px * out->c + oc;
-                if (k == 8) {
-                    short_run8(&job);
-                } else {
+                if (k == 4) {
                     short_run4(&job);
+                } else if (k == 8) {
+                    short_run8(&job);
+                } else if (k == 12) {
+                    short_run12(&job);
+                } else {
+                    short_run16(&job);
                 }
             }
         }

@@ -488,6 +488,42 @@ static inline __attribute__((always_inline)) void dw_dsp_body(const ef_dw_conv_p
                         /* the row's interior span: every tap inside, the listed taps only */
                         const int8_t *sblk = img + iy0 * row + (ox * params->stride.w - params->padding.w) * ic_n +
                                              ic_blk;
+                        for (; kind == EF_DW_DSP_MULT_1 && ox + 1 < ox_hi; ox += 2) {
+                            /* two pixels per step: each tap's 4 filter values decoded once */
+                            int32_t a0 = b4[0];
+                            int32_t a1 = b4[1];
+                            int32_t a2 = b4[2];
+                            int32_t a3 = b4[3];
+                            int32_t c0 = b4[0];
+                            int32_t c1 = b4[1];
+                            int32_t c2 = b4[2];
+                            int32_t c3 = b4[3];
+                            for (const int32_t *tp = taps; tp != tend; tp += 2) {
+                                const uint32_t w = ef_read_u32(fblk + tp[1]);
+                                const uint32_t w02 = __sxtb16(w);
+                                const uint32_t w13 = ef_sxtb16_ror8(w);
+                                const uint32_t x = ef_read_u32(sblk + tp[0]);
+                                const uint32_t y = ef_read_u32(sblk + span_step + tp[0]);
+                                const uint32_t x02 = __sxtab16(off2, x);
+                                const uint32_t x13 = ef_sxtab16_ror8(off2, x);
+                                a0 = __smlabb((int32_t)x02, (int32_t)w02, a0);
+                                a2 = __smlatt((int32_t)x02, (int32_t)w02, a2);
+                                a1 = __smlabb((int32_t)x13, (int32_t)w13, a1);
+                                a3 = __smlatt((int32_t)x13, (int32_t)w13, a3);
+                                const uint32_t y02 = __sxtab16(off2, y);
+                                const uint32_t y13 = ef_sxtab16_ror8(off2, y);
+                                c0 = __smlabb((int32_t)y02, (int32_t)w02, c0);
+                                c2 = __smlatt((int32_t)y02, (int32_t)w02, c2);
+                                c1 = __smlabb((int32_t)y13, (int32_t)w13, c1);
+                                c3 = __smlatt((int32_t)y13, (int32_t)w13, c3);
+                            }
+                            dw_dsp_store4(a0, a1, a2, a3, fast, rq, qm + oc0, qs + oc0, out_off, act_min, act_max,
+                                          dst);
+                            dw_dsp_store4(c0, c1, c2, c3, fast, rq, qm + oc0, qs + oc0, out_off, act_min, act_max,
+                                          dst + oc_n);
+                            dst += 2 * oc_n;
+                            sblk += 2 * span_step;
+                        }
                         for (; ox < ox_hi; ++ox) {
                             int32_t a0 = b4[0];
                             int32_t a1 = b4[1];

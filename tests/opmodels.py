@@ -1489,3 +1489,9 @@ OPMODEL_CASES.update({
     "conv_1x1s_c16_o45_s2_relu": _conv(9, 8, 16, 45, 1, 1, stride=2, act="RELU"),
     "conv_1x1s_c16_o7_1px": _conv(1, 1, 16, 7, 1, 1),
 })
+# ef_conv_1x1_short_s8 at 4 input channels, two pixels per entry: odd runs (the last pixel alone)
+# at stride 1 (15 pixels) and stride 2 (rows of 5)
+OPMODEL_CASES.update({
+    "conv_1x1s_c4_o9_odd": _conv(5, 3, 4, 9, 1, 1),
+    "conv_1x1s_c4_o16_s2_odd_relu6": _conv(9, 10, 4, 16, 1, 1, stride=2, act="RELU6"),
+})

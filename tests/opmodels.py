@@ -1495,3 +1495,10 @@ OPMODEL_CASES.update({
     "conv_1x1s_c4_o9_odd": _conv(5, 3, 4, 9, 1, 1),
     "conv_1x1s_c4_o16_s2_odd_relu6": _conv(9, 10, 4, 16, 1, 1, stride=2, act="RELU6"),
 })
+# ef_conv_1x1_short_s8 at 20 input channels (14-word entries, 18 channels per table, input words
+# 8-9 in stack slots): three tables with an odd last one, stride 2, a single pixel
+OPMODEL_CASES.update({
+    "conv_1x1s_c20_o41_relu": _conv(6, 5, 20, 41, 1, 1, act="RELU"),
+    "conv_1x1s_c20_o6_s2": _conv(7, 9, 20, 6, 1, 1, stride=2),
+    "conv_1x1s_c20_o3_1px": _conv(1, 1, 20, 3, 1, 1),
+})

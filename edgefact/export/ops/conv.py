@@ -4,7 +4,7 @@ MACs: CONV_2D = N*H_out*W_out*kh*kw*(C_in/groups)*C_out, DEPTHWISE = N*H_out*W_o
 
 Kernels, chosen here from the shapes (the generated code calls them directly):
 - ``ef_conv_1x1_s8``: ungrouped 1x1 without padding, a matrix product, no scratch;
-- ``ef_conv_1x1_short_s8``: the same with 4, 8, 12 or 16 input channels on Cortex-M4/M7/M33 (filters widened
+- ``ef_conv_1x1_short_s8``: the same with 4-20 (a multiple of 4) input channels on Cortex-M4/M7/M33 (filters widened
   once per call into a table, ``_short_1x1_applies``), an alternative elsewhere;
 - ``ef_conv_s8``: any other convolution (grouped included), two int16 im2col columns of scratch;
 - ``ef_shift_s8``: depthwise with at most one non-zero tap per kernel (a shift, see below);
@@ -93,10 +93,10 @@ _DSP_CORES = ("cortex-m4", "cortex-m7", "cortex-m33")
 
 def _short_1x1_applies(layer: Layer) -> bool:
     """Whether ``ef_conv_1x1_short_s8`` takes its DSP path (src/ef_conv_1x1_short_s8.c): a 1x1
-    layer of ``ef_conv_1x1_s8`` with 4, 8, 12 or 16 input channels and every channel on the fast
+    layer of ``ef_conv_1x1_s8`` with 4, 8, 12, 16 or 20 input channels and every channel on the fast
     requantization (multiplier >= 0, -23 <= shift <= -2, ``ef_conv_rq_fast``)."""
     a = layer.args
-    if not isinstance(a, ConvArgs) or a.filter_dims.c not in (4, 8, 12, 16) or a.groups != 1:
+    if not isinstance(a, ConvArgs) or a.filter_dims.c not in (4, 8, 12, 16, 20) or a.groups != 1:
         return False
     m, s = layer.consts["multiplier"], layer.consts["shift"]
     return bool(np.all(m >= 0) and np.all(s <= -2) and np.all(s >= -23))

@@ -84,7 +84,7 @@ ef_status ef_conv_1x1_s8(const ef_conv_params *params, const ef_per_channel_quan
                          const int32_t *bias,
                          const ef_dims *output_dims, int8_t *output);
 
-/** @brief CONV_2D, ungrouped 1x1 without padding and with 4, 8, 12 or 16 input channels: on the DSP
+/** @brief CONV_2D, ungrouped 1x1 without padding and with 4-20 (a multiple of 4) input channels: on the DSP
  *         cores the filters are widened once per call into a table beside the requantization
  *         constants and each pixel's input once (src/ef_conv_1x1_short_s8.c); other shapes and
  *         builds run ef_conv_1x1_s8. Arguments and results as ef_conv_1x1_s8. */

@@ -1,4 +1,4 @@
-/* CONV_2D, ungrouped unpadded 1x1 with a short column (4, 8, 12 or 16 input channels) on the DSP
+/* CONV_2D, ungrouped unpadded 1x1 with a short column (4, 8, 12, 16 or 20 input channels) on the DSP
  * cores.
  *
  * The generator picks this kernel only on Cortex-M4/M7/M33 for such layers (MobileNet-style
@@ -10,7 +10,7 @@
  * pixels: per pixel, its K input bytes are widened once into registers (SXTAB16 with the input
  * offset); per output channel one to three LDMs fetch that channel's entry, K/2 SMLAD start from
  * the bias, the requantization and SSAT store follow (21 instructions per 8 MACs at K = 4, where
- * two pixels share each entry, 14 per 8 at K = 8, 17 per 12, 22 per 16). The last entry's e has
+ * two pixels share each entry, 14 per 8 at K = 8, 17 per 12, 22 per 16, 25 per 20). The last entry's e has
  * bit 31 set (ASR reads only the shift register's low byte): the channel loop's end test is one
  * CMP. Any other layer (other depths,
  * a requantization off the fast path) and the portable / Helium builds run ef_conv_1x1_s8, so
@@ -270,7 +270,65 @@ __attribute__((naked, noinline)) static void short_run16(const short_job *job)
         EF_SHORT_NEXT_PIXEL("32"));
 }
 
-/* The entries of channels oc .. oc + nc - 1 (nc >= 1), k = 4, 8, 12 or 16 filter bytes each:
+/* K = 20: entries of 14 words {bias, 10 filter words, m, H, e}; input words 8-9 (values 16-19)
+ * in stack slots 32 / 36 beside the output pointer (28; a 40-byte frame): 25 instructions per 20
+ * MACs. */
+__attribute__((naked, noinline)) static void short_run20(const short_job *job)
+{
+    (void)job;
+    __asm__ volatile(
+        "push     {r4-r11, lr}\n\t"
+        "sub      sp, sp, #12\n\t"
+        "ldmia    r0, {r1, r2, r3, r4, r5, r6, r7}\n\t"
+        "push     {r1, r2, r3, r4, r5, r6, r7}\n\t"
+        "1:\n\t"
+        EF_SHORT_WIDEN8
+        "ldr      r8, [r12, #8]\n\t"
+        "ldr      r9, [r12, #12]\n\t"
+        "sxtab16  r5, r11, r8\n\t"
+        "sxtab16  r6, r11, r8, ror #8\n\t"
+        "sxtab16  r7, r11, r9\n\t"
+        "sxtab16  lr, r11, r9, ror #8\n\t"
+        "ldr      r8, [r12, #16]\n\t"
+        "add      r12, r12, r10\n\t"
+        "str      r12, [sp]\n\t"
+        "sxtab16  r9, r11, r8\n\t"
+        "sxtab16  r10, r11, r8, ror #8\n\t"
+        "strd     r9, r10, [sp, #32]\n\t"
+        "ldr      r12, [sp, #12]\n\t"
+        "ldr      r8, [sp, #16]\n\t"
+        "str      r8, [sp, #28]\n\t"
+        "2:\n\t"
+        "ldmia    r12!, {r4, r8, r9, r10, r11}\n\t"
+        "smlad    r4, r0, r8, r4\n\t"
+        "smlad    r4, r1, r9, r4\n\t"
+        "smlad    r4, r2, r10, r4\n\t"
+        "smlad    r4, r3, r11, r4\n\t"
+        "ldmia    r12!, {r8, r9, r10, r11}\n\t"
+        "smlad    r4, r5, r8, r4\n\t"
+        "smlad    r4, r6, r9, r4\n\t"
+        "smlad    r4, r7, r10, r4\n\t"
+        "smlad    r4, lr, r11, r4\n\t"
+        "ldmia    r12!, {r8, r9}\n\t"
+        "ldrd     r10, r11, [sp, #32]\n\t"
+        "smlad    r4, r10, r8, r4\n\t"
+        "smlad    r4, r11, r9, r4\n\t"
+        "ldmia    r12!, {r8, r9, r10}\n\t"
+        "add      r9, r9, r4, asr #31\n\t"
+        "and      r11, r4, #0x80000000\n\t"
+        "orr      r11, r11, #0x40000000\n\t"
+        "smlal    r11, r9, r4, r8\n\t"
+        "asr      r9, r9, r10\n\t"
+        "ssat     r9, #8, r9\n\t"
+        "ldr      r4, [sp, #28]\n\t"
+        "strb     r9, [r4], #1\n\t"
+        "str      r4, [sp, #28]\n\t"
+        "cmp      r10, #0\n\t"
+        "bge      2b\n\t"
+        EF_SHORT_NEXT_PIXEL("40"));
+}
+
+/* The entries of channels oc .. oc + nc - 1 (nc >= 1), k = 4, 8, 12, 16 or 20 filter bytes each:
  * {bias, m, H, e, filter words} for k <= 8, {bias, filter words, m, H, e} above. */
 static void short_tab(int32_t *tab, const int8_t *filter, const int32_t *bias, const int32_t *mult,
                       const int32_t *shift, int32_t oc, int32_t nc, int32_t k, int32_t out_off)
@@ -307,7 +365,7 @@ ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channe
      * ef_conv_1x1_s8, which checks the arguments in full */
     if (params != 0 && quant != 0 && quant->multiplier != 0 && quant->shift != 0 && input != 0 && filter != 0 &&
         output != 0 && ef_dims_valid(in) && ef_dims_valid(filter_dims) && ef_dims_valid(out) &&
-        (in->c & 3) == 0 && in->c <= 16 && filter_dims->h == 1 && filter_dims->w == 1 && filter_dims->c == in->c &&
+        (in->c & 3) == 0 && in->c <= 20 && filter_dims->h == 1 && filter_dims->w == 1 && filter_dims->c == in->c &&
         filter_dims->n == out->c && out->n == in->n && params->padding.h == 0 && params->padding.w == 0 &&
         params->dilation.h == 1 && params->dilation.w == 1 &&
         ef_out_size_ok(in->h, 1, params->stride.h, 0, out->h) &&
@@ -351,8 +409,10 @@ ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channe
                     short_run8(&job);
                 } else if (k == 12) {
                     short_run12(&job);
-                } else {
+                } else if (k == 16) {
                     short_run16(&job);
+                } else {
+                    short_run20(&job);
                 }
             }
         }

@@ -11,7 +11,6 @@ tensor) are not fused.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import numpy as np
 import pytest
 from opmodels import _BUILDERS, OpSpec, _cache_path, _tf, build_opmodel, check_opmodel
 from ops_elementwise_util import all_bytes_input
+from shared_paths import require_arm_tools
 
 from edgefact.export.codegen import generate_c
 from edgefact.export.fusion import binary_table, compose
@@ -167,9 +167,7 @@ def test_model_bitexact_on_host(case: str, tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("core", ["cortex-m55", "cortex-m4"])
 def test_models_bitexact_in_firmware(core: str, tmp_path: Path) -> None:
-    for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is missing: sudo apt-get install gcc-arm-none-eabi qemu-system-arm")
+    require_arm_tools()
     models = []
     for case in sorted(CASES):
         path = tmp_path / f"{case}.tflite"

@@ -7,13 +7,13 @@ VMAX/VMIN), so this pins them to the portable C the host tests check."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from opmodels import ELEMENTWISE_CASES, get_opmodel, random_inputs
 from ops_elementwise_util import T, one_op_model
+from shared_paths import require_arm_tools
 from test_export_ops_elementwise_codegen import BINARY, LUT_CASES
 
 from edgefact.pipeline.deploy import deploy_many
@@ -26,9 +26,7 @@ pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 
 
 def _need_tools() -> None:
-    for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is missing: sudo apt-get install gcc-arm-none-eabi qemu-system-arm")
+    require_arm_tools()
 
 
 def _inputs(ts: list[T], seed: int) -> list[np.ndarray]:

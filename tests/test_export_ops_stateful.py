@@ -9,12 +9,12 @@ variables enabled, cached under ``.cache/stateful/``.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_paths import require_arm_tools
 
 from edgefact.errors import UnsupportedOpError
 from edgefact.export.codegen import generate_c
@@ -233,9 +233,7 @@ def test_app_runs_a_stream_in_order(stream_model: Path, tmp_path: Path) -> None:
 def test_stream_is_bit_exact_on_the_cores(stream_model: Path, tmp_path: Path, core: str) -> None:
     from edgefact.pipeline.deploy import deploy_tflite
 
-    for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is missing: sudo apt-get install gcc-arm-none-eabi qemu-system-arm")
+    require_arm_tools()
     x = _stream(stream_model, 8, 6)
     rep = deploy_tflite(stream_model, core, tmp_path, inputs=x, timeout_s=120, write_report=False)
     assert rep["bitexact"]["equal"] and rep["bitexact"]["inputs"] == len(x)

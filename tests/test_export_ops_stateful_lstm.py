@@ -12,13 +12,13 @@ recovered from TFLM's own int16 TANH.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import flatbuffers
 import numpy as np
 import pytest
 from lstm_models import CONFIGS, _with_cell_clip, lstm_model_path
+from shared_paths import require_arm_tools
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as s
 
 from edgefact.errors import UnsupportedOpError
@@ -183,9 +183,7 @@ def test_lstm_variants_tflm_does_not_run_are_refused() -> None:
 def test_lstm_streams_are_bit_exact_on_the_cores(core: str, tmp_path: Path) -> None:
     from edgefact.pipeline.deploy import deploy_many
 
-    for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is missing: sudo apt-get install gcc-arm-none-eabi qemu-system-arm")
+    require_arm_tools()
     models = [(case, lstm_model_path(case), _stream(_model(case), 8, 4)) for case in sorted(CONFIGS)]
     res = deploy_many(models, core, tmp_path / "out", timeout_s=180)
     assert {name: r["equal"] for name, r in res.items()} == {case: True for case in CONFIGS}

@@ -10,13 +10,13 @@ memory 1 and a state that saturates int16.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import flatbuffers
 import numpy as np
 import pytest
+from shared_paths import require_arm_tools
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as s
 
 from edgefact.errors import UnsupportedOpError
@@ -168,9 +168,7 @@ def test_svdf_state_must_be_a_variable_tensor() -> None:
 def test_svdf_streams_are_bit_exact_on_the_cores(core: str, tmp_path: Path) -> None:
     from edgefact.pipeline.deploy import deploy_many
 
-    for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is missing: sudo apt-get install gcc-arm-none-eabi qemu-system-arm")
+    require_arm_tools()
     models = []
     for case in sorted(CASES):
         path = tmp_path / f"{case}.tflite"

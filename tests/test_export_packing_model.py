@@ -7,7 +7,6 @@ as its own profiling region."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ import pytest
 from codegen_util import MLPERF
 from opmodels import random_inputs
 from packing_util import clustered_model
+from shared_paths import require_arm_tools
 
 from edgefact.export import packing
 from edgefact.export.codegen import generate_c
@@ -120,9 +120,7 @@ def test_corrupted_packing_is_detected(kws_clustered, tmp_path: Path) -> None:
 
 
 def _need_tools() -> None:
-    for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is missing: sudo apt-get install gcc-arm-none-eabi qemu-system-arm")
+    require_arm_tools()
 
 
 @pytest.mark.qemu

@@ -1502,3 +1502,17 @@ OPMODEL_CASES.update({
     "conv_1x1s_c20_o6_s2": _conv(7, 9, 20, 6, 1, 1, stride=2),
     "conv_1x1s_c20_o3_1px": _conv(1, 1, 20, 3, 1, 1),
 })
+# DSP first layers (ef_conv_first_s8: 3x3, 1-4 input channels, windows read in place, borders via a
+# zero-point block): 4/5/8/16 outputs, stride 1 and 2, SAME/VALID, odd sizes, a
+# single pixel, 1-, 2- and 4-channel inputs, fused RELU / RELU6, 20 outputs (two 16-entry tables)
+OPMODEL_CASES.update({
+    "conv_first_c3_o4_same": _conv(7, 9, 3, 4, 3, 3),
+    "conv_first_c3_o5_s2_same_relu6": _conv(9, 8, 3, 5, 3, 3, stride=2, act="RELU6"),
+    "conv_first_c3_o8_s2_valid": _conv(11, 7, 3, 8, 3, 3, stride=2, padding="VALID"),
+    "conv_first_c3_o16_same_relu": _conv(6, 5, 3, 16, 3, 3, act="RELU"),
+    "conv_first_c3_o8_1px": _conv(1, 1, 3, 8, 3, 3),
+    "conv_first_c1_o5_s2": _conv(8, 7, 1, 5, 3, 3, stride=2),
+    "conv_first_c2_o8_valid": _conv(5, 6, 2, 8, 3, 3, padding="VALID"),
+    "conv_first_c4_o7_s2_relu": _conv(7, 7, 4, 7, 3, 3, stride=2, act="RELU"),
+    "conv_first_c3_o20_s2_relu6": _conv(8, 9, 3, 20, 3, 3, stride=2, act="RELU6"),
+})

@@ -6,6 +6,8 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
 - ``ef_conv_1x1_s8``: ungrouped 1x1 without padding, a matrix product, no scratch;
 - ``ef_conv_1x1_short_s8``: the same with 4-20 (a multiple of 4) input channels on Cortex-M4/M7/M33 (filters widened
   once per call into a table, ``_short_1x1_applies``), an alternative elsewhere;
+- ``ef_conv_first_s8``: an ungrouped 3x3 with 3 input channels on Cortex-M4/M7/M33 (windows read in place,
+  ``_first_applies``), an alternative elsewhere and at 1, 2 or 4 channels;
 - ``ef_conv_s8``: any other convolution (grouped included), two int16 im2col columns of scratch;
 - ``ef_shift_s8``: depthwise with at most one non-zero tap per kernel (a shift, see below);
 - ``ef_depthwise_conv_3x3_s8``: 3x3, depth multiplier 1, padding <= 1 before (a multiplier > 1
@@ -97,6 +99,22 @@ def _short_1x1_applies(layer: Layer) -> bool:
     requantization (multiplier >= 0, -23 <= shift <= -2, ``ef_conv_rq_fast``)."""
     a = layer.args
     if not isinstance(a, ConvArgs) or a.filter_dims.c not in (4, 8, 12, 16, 20) or a.groups != 1:
+        return False
+    m, s = layer.consts["multiplier"], layer.consts["shift"]
+    return bool(np.all(m >= 0) and np.all(s <= -2) and np.all(s >= -23))
+
+
+FIRST = "ef_conv_first_s8"
+
+
+def _first_applies(layer: Layer) -> bool:
+    """Whether ``ef_conv_first_s8`` takes its DSP path (src/ef_conv_first_s8.c): an ungrouped 3x3
+    layer of ``ef_conv_s8`` with 1-4 input channels, no dilation and every channel on the fast
+    requantization (as ``_short_1x1_applies``)."""
+    a = layer.args
+    if (not isinstance(a, ConvArgs) or not isinstance(a.params, ConvParams) or a.groups != 1
+            or (a.filter_dims.h, a.filter_dims.w) != (3, 3) or not 1 <= a.filter_dims.c <= 4
+            or a.params.dilation != (1, 1) or not -127 <= a.params.input_offset <= 128):
         return False
     m, s = layer.consts["multiplier"], layer.consts["shift"]
     return bool(np.all(m >= 0) and np.all(s <= -2) and np.all(s >= -23))
@@ -292,6 +310,9 @@ class _ConvBase(OpDef):
         if (layer.kernel == "ef_conv_1x1_s8" and ctx.target is not None and ctx.target.core in _DSP_CORES
                 and _short_1x1_applies(layer)):
             layer.kernel = SHORT_1X1
+        if (layer.kernel == "ef_conv_s8" and ctx.target is not None and ctx.target.core in _DSP_CORES
+                and args.filter_dims.c == 3 and _first_applies(layer)):
+            layer.kernel = FIRST  # 3 channels: its unrolled body (1, 2, 4: ef_conv_s8 is faster); same scratch
         layer.params = int(filt.data.size) + (int(bias.data.size) if bias is not None else 0)
         layer.weight_bytes = int(filt_data.nbytes) + (int(bias.data.nbytes) if bias is not None else 0)
         if not self.depthwise:
@@ -311,7 +332,7 @@ class _ConvBase(OpDef):
         k = layer.kernel
         pad = " " * (len(k) + 6)
         tail = f"{d_out}, {y});"
-        if k == "ef_conv_s8":  # scratch travels with its size, checked by the kernel
+        if k in ("ef_conv_s8", FIRST):  # scratch travels with its size, checked by the kernel
             e.decls.append(f"static const ef_context {L}_ctx = {{{em.scratch(pos, layer)}, {layer.scratch_bytes}}};")
             tail = f"{d_out}, {y}, &{L}_ctx);"
         if self.depthwise:
@@ -330,6 +351,8 @@ class _ConvBase(OpDef):
             out.append("ef_depthwise_conv_3x3_s8")
         if layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1) and _short_1x1_applies(layer):
             out += ["ef_conv_1x1_s8", SHORT_1X1]
+        if layer.kernel in ("ef_conv_s8", FIRST) and not self.depthwise and _first_applies(layer):
+            out.append(FIRST)
         return tuple(dict.fromkeys([*out, generic]))
 
     def use_kernel(self, layer: Layer, kernel: str) -> None:
@@ -342,7 +365,7 @@ class _ConvBase(OpDef):
             layer.scratch_bytes = conv_scratch_bytes(kernel, layer.args.filter_dims)
 
     def scratch_c_expr(self, layer: Layer) -> str | None:
-        if layer.kernel != "ef_conv_s8":
+        if layer.kernel not in ("ef_conv_s8", FIRST):
             return None
         a: ConvArgs = layer.args
         return (f"ef_conv_s8_get_buffer_size(&(const ef_dims){c_value(a.input_dims)}, "
@@ -352,7 +375,7 @@ class _ConvBase(OpDef):
 @register
 class Conv2D(_ConvBase):
     name = "CONV_2D"
-    kernel_names = ("ef_conv_1x1_s8", SHORT_1X1, "ef_conv_s8")
+    kernel_names = ("ef_conv_1x1_s8", SHORT_1X1, FIRST, "ef_conv_s8")
     constraints = ("int8 per-channel symmetric filters, any kernel size, stride, SAME/VALID, groups, dilation "
                    "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")
 

@@ -94,6 +94,18 @@ ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channe
                                const int32_t *bias,
                                const ef_dims *output_dims, int8_t *output);
 
+/** @brief CONV_2D first layer: 3x3 filter, 1-4 input channels, ungrouped, dilation {1, 1}, every
+ *         channel on the fast requantization (multiplier >= 0, -23 <= shift <= -2): on the DSP
+ *         cores the filters are widened once per call into a stack table and each window is read
+ *         in place (src/ef_conv_first_s8.c); other shapes and builds run ef_conv_s8 (ctx is its
+ *         scratch). Arguments and results as ef_conv_s8. */
+ef_status ef_conv_first_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
+                           const ef_dims *input_dims, const int8_t *input,
+                           const ef_dims *filter_dims, const int8_t *filter,
+                           const int32_t *bias,
+                           const ef_dims *output_dims, int8_t *output,
+                           const ef_context *ctx);
+
 /** @brief DEPTHWISE_CONV_2D, generic: any kernel size, stride, padding and depth multiplier.
  *         Output channel oc = ic * ch_mult + m. No scratch.
  *  @param params      offsets, depth multiplier, stride, top/left padding, dilation ({1, 1}),

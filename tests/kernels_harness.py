@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from opmodels import OPMODEL_CASES, OpSpec, build_opmodel, check_opmodel, get_opmodel
@@ -60,6 +60,16 @@ def _conv(h: int, w: int, cin: int, cout: int, k: int, stride: int, padding: str
 
 def _dw(h: int, w: int, c: int, stride: int, padding: str, act: str) -> OpSpec:
     return OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=h, w=w, c=c, mult=1, k=3, stride=stride, padding=padding, act=act))
+
+
+def _hw(top: int, bottom: int, left: int, right: int) -> tuple[tuple[int, int], ...]:
+    return ((0, 0), (top, bottom), (left, right), (0, 0))
+
+
+def _pad_then(shape: tuple[int, ...], then: str, **kw: Any) -> OpSpec:
+    op = "DEPTHWISE_CONV_2D" if then == "dw" else "CONV_2D"
+    ops = ("PAD", op, "MAX_POOL_2D", "CONCATENATION") if kw.get("second_reader") else ("PAD", op)
+    return OpSpec(ops[-1], "block", dict(block="pad_then", shape=shape, then=then, **kw), expected_ops=ops)
 
 
 #: One-op models for kernel paths the shared catalogue does not reach.
@@ -101,6 +111,21 @@ EXTRA_CASES: dict[str, OpSpec] = {
     "xdw_3x3_c2_s1_valid_tall": _dw(9, 4, 2, 1, "VALID", "NONE"),
     "xdw_3x3_c8_s1_same_wide": _dw(3, 66, 8, 1, "SAME", "NONE"),
     "xdw_3x3_c3_s2_same_wide": _dw(2, 121, 3, 2, "SAME", "NONE"),
+    # an explicit zero-point PAD folded into the convolution reading it (edgefact/export/pad_fold.py):
+    # PyTorch's padding=1 at stride 2 (a 1- and a 3-channel first layer, a depthwise), asymmetric
+    # amounts, a PAD in front of a SAME convolution, a 5x5 filter; and PADs that must stay (amounts
+    # the kernels do not take, a padded tensor read twice)
+    **{f"xpad_{name}": _pad_then(shape, then, **kw) for name, (shape, then, kw) in {
+        "conv3x3_c1_s2": ((1, 12, 12, 1), "conv", dict(pads=_hw(1, 1, 1, 1), k=(3, 3), stride=2, cout=8)),
+        "conv3x3_c3_s2": ((1, 10, 9, 3), "conv", dict(pads=_hw(1, 1, 1, 1), k=(3, 3), stride=2, cout=16)),
+        "dw3x3_c13_s2": ((1, 9, 10, 13), "dw", dict(pads=_hw(1, 1, 1, 1), k=(3, 3), stride=2)),
+        "dw3x3_c8_asym": ((1, 7, 8, 8), "dw", dict(pads=_hw(0, 1, 1, 0), k=(3, 3), stride=1)),
+        "conv3x3_c8_same": ((1, 6, 7, 8), "conv", dict(pads=_hw(1, 0, 0, 1), k=(3, 3), padding="SAME", cout=6)),
+        "conv5x5_c4_s1": ((1, 8, 8, 4), "conv", dict(pads=_hw(2, 2, 2, 1), k=(5, 5), cout=7)),
+        "kept_too_much": ((1, 6, 6, 4), "conv", dict(pads=_hw(3, 3, 3, 3), k=(3, 3), cout=4)),
+        "kept_two_readers": ((1, 8, 8, 4), "conv", dict(pads=_hw(1, 1, 1, 1), k=(3, 3), stride=2, cout=4,
+                                                        second_reader=True)),
+    }.items()},
 }
 
 #: Every per-op case: the catalogue's, then the extra ones.

@@ -847,6 +847,29 @@ def _build_block(
             y = tf.nn.relu(c2d(tf.pad(x, pads), cv, stride=2, padding="VALID"))
             return tf.nn.max_pool2d(y, ksize=2, strides=2, padding="VALID")
 
+    elif kind == "pad_then":  # explicit PAD, then a conv / depthwise (and maybe a second reader)
+        pads = tf.constant(np.array(p["pads"], np.int32))
+        kh, kw = p["k"]
+        s_, pad_mode = int(p.get("stride", 1)), str(p.get("padding", "VALID"))
+        if p["then"] == "dw":
+            wd = tf.constant(_weights(rng, (kh, kw, c), kh * kw).reshape(kh, kw, c, 1))
+            bd = tf.constant(rng.normal(0, 0.2, c).astype(np.float32))
+
+            def g(x: Any) -> Any:
+                return tf.nn.depthwise_conv2d(x, wd, strides=(1, s_, s_, 1), padding=pad_mode) + bd
+        else:
+            cv = conv(c, int(p.get("cout", 5)), kh, kw)
+
+            def g(x: Any) -> Any:
+                return c2d(x, cv, stride=s_, padding=pad_mode)
+
+        def f(x: Any) -> Any:
+            xp = tf.pad(x, pads)
+            y = tf.nn.relu(g(xp))
+            if p.get("second_reader"):  # the padded tensor read twice: the PAD must stay
+                return tf.concat([y, tf.nn.max_pool2d(xp, ksize=kh, strides=s_, padding=pad_mode)], axis=3)
+            return y
+
     elif kind == "flatten_fc":
         cv = conv(c, 6, 1, 1)
         n_flat = shape[1] * shape[2] * 6

@@ -28,6 +28,7 @@ from edgefact.export.ops import get_op, supported_ops
 from edgefact.export.ops.conv import fold_space_to_batch
 from edgefact.export.ops.folding import FOLD_ONLY, fold
 from edgefact.export.ops.state import STATE_TYPES, ResourceVar, resolve_resources
+from edgefact.export.pad_fold import fold_pads
 from edgefact.export.shift_layout import group_shift_channels
 from edgefact.export.tflite_checks import dynamic_beyond_batch
 from edgefact.export.tflite_model import Operator, Tensor, TFLiteModel
@@ -156,6 +157,11 @@ class _Lowering:
                 out = m.operators[k].outputs[0]
                 folded.append(FoldedOp(k, f"{what} (into a PAD and the dilated operator {conv})",
                                        (m.tensors[out].name,), (m.tensors[out].shape,)))
+        rewritten, pads = fold_pads(rewritten)
+        for pad in pads:
+            out = rewritten.tensors[pad.outputs[0]]
+            folded.append(FoldedOp(pad.index, "PAD (into the padding of the convolution reading it)", (out.name,),
+                                   (out.shape,)))
         self.model = m = group_shift_channels(rewritten)[0]  # shift layers' channels in tap order
         self.resources = resolve_resources(self)
         for op in m.operators:

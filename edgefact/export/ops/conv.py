@@ -34,7 +34,7 @@ from typing import ClassVar
 import numpy as np
 
 from edgefact.export import quant
-from edgefact.export.ir import Layer, compute_padding, shape4
+from edgefact.export.ir import Layer, shape4
 from edgefact.export.ops import shift as shift_op
 from edgefact.export.ops.base import (
     CStruct,
@@ -47,6 +47,7 @@ from edgefact.export.ops.base import (
     weighted_operands,
 )
 from edgefact.export.ops.registry import register
+from edgefact.export.pad_fold import EXPLICIT_PADDING, conv_padding
 from edgefact.export.tflite_model import Operator, Tensor, TFLiteModel
 
 
@@ -256,8 +257,8 @@ class _ConvBase(OpDef):
         filt_data = dilate_filter(filt.data, dh, dw)  # zero taps between the real ones: bit-exact
         kh_e, kw_e = int(filt_data.shape[1]), int(filt_data.shape[2])
         _, ohh, oww, oc = shape4(out.shape)
-        oh, pt, pb = compute_padding(h, kh, sh, dh, o["padding"])
-        ow, pl, pr = compute_padding(w, kw, sw, dw, o["padding"])
+        oh, pt, pb = conv_padding(o, 0, h, kh, sh, dh)  # a folded PAD's amounts, else SAME / VALID
+        ow, pl, pr = conv_padding(o, 1, w, kw, sw, dw)
         if (ohh, oww) != (oh, ow):
             raise ctx.fail(op, f"output {out.shape} disagrees with the computed {oh}x{ow}")
         act = ctx.act(op, ctx.model.tensors[out.index])
@@ -288,7 +289,8 @@ class _ConvBase(OpDef):
         layer.args = args
         if self.depthwise and _dw3x3_applies(args):
             layer.kernel = "ef_depthwise_conv_3x3_s8"
-        layer.describe = f"{describe} s{sh} {o['padding']} {fused}"
+        pad_text = f"pad {pt}/{pb}/{pl}/{pr} (PAD folded)" if EXPLICIT_PADDING in o else o["padding"]
+        layer.describe = f"{describe} s{sh} {pad_text} {fused}"
         fq = filt.quantization
         if fq is None or filt.type_name != "INT8":
             raise ctx.fail(op, f"filter '{filt.name}' must be int8 with quantization parameters")

@@ -599,7 +599,9 @@ def _build_conv(
     b = tf.constant(rng.normal(0, 0.2, p["cout"]).astype(np.float32))
 
     def f(x: Any) -> Any:
-        y = tf.nn.conv2d(x, w, strides=p["stride"], padding=p["padding"], dilations=p.get("dilation", 1)) + b
+        d = p.get("dilation", 1)  # an int, or (h, w)
+        y = tf.nn.conv2d(x, w, strides=p["stride"], padding=p["padding"],
+                         dilations=list(d) if isinstance(d, tuple | list) else d) + b
         return _act(tf, y, p["act"])
 
     return f, [(1, p["h"], p["w"], p["cin"])]
@@ -1538,4 +1540,45 @@ OPMODEL_CASES.update({
     "conv_first_c2_o8_valid": _conv(5, 6, 2, 8, 3, 3, padding="VALID"),
     "conv_first_c4_o7_s2_relu": _conv(7, 7, 4, 7, 3, 3, stride=2, act="RELU"),
     "conv_first_c3_o20_s2_relu6": _conv(8, 9, 3, 20, 3, 3, stride=2, act="RELU6"),
+})
+
+
+def _dil(h: int, w: int, cin: int, cout: int, k: int | tuple[int, int], d: tuple[int, int], stride: int = 1,
+         padding: str = "SAME", act: str = "NONE", groups: int = 1) -> OpSpec:
+    kh, kw = (k, k) if isinstance(k, int) else k
+    return OpSpec("CONV_2D", "conv", dict(h=h, w=w, cin=cin, cout=cout, kh=kh, kw=kw, stride=stride, padding=padding,
+                                          act=act, groups=groups, dilation=d))
+
+
+# Dilated CONV_2D on ef_conv_s8 with its real kh x kw taps (dilation in the parameters): DSP
+# two-pixel engine (filter c % 4 == 0) with its lone last pixel, DSP flat columns (c 3/5/7) and the
+# portable fallback (c 9: column > 64), Helium short columns (gathered with dilated offsets), rows
+# mode (dilation along h only), flat columns copied per tap, grouped windows gathered per row;
+# dilation 2 and 3, h != w, stride 2, SAME (padding on every side, uneven for an even window) and
+# VALID, odd channel counts, a single output pixel
+OPMODEL_CASES.update({
+    "conv_dil_3x3_d2_c8_o6_same": _dil(11, 10, 8, 6, 3, (2, 2)),
+    "conv_dil_3x3_d3_c16_o5_valid_relu": _dil(12, 13, 16, 5, 3, (3, 3), padding="VALID", act="RELU"),
+    "conv_dil_3x3_d2x1_c16_o4_same": _dil(9, 8, 16, 4, 3, (2, 1)),
+    "conv_dil_3x3_d1x3_c5_o3_same_relu6": _dil(8, 11, 5, 3, 3, (1, 3), act="RELU6"),
+    "conv_dil_3x3_d2_c7_o3_s2_same_relu": _dil(11, 12, 7, 3, 3, (2, 2), stride=2, act="RELU"),
+    "conv_dil_3x3_d3_c3_o5_s2_valid": _dil(13, 12, 3, 5, 3, (3, 3), stride=2, padding="VALID"),
+    "conv_dil_3x3_d2_c4_o5_1px": _dil(5, 5, 4, 5, 3, (2, 2), padding="VALID"),
+    "conv_dil_2x2_d3_c8_o5_same": _dil(7, 8, 8, 5, 2, (3, 3)),
+    "conv_dil_3x2_d2x3_c12_o7_s2_same": _dil(10, 11, 12, 7, (3, 2), (2, 3), stride=2),
+    "conv_dil_3x3_d2_c9_o4_same": _dil(8, 9, 9, 4, 3, (2, 2)),
+    "conv_dil_g2_3x3_d2_c32_o10_same": _dil(8, 7, 32, 10, 3, (2, 2), groups=2),
+    "conv_dil_g4_3x3_d3_c12_o8_same_relu": _dil(9, 9, 12, 8, 3, (3, 3), act="RELU", groups=4),
+    "conv_dil_1x1_d2_c8_o5": _dil(6, 5, 8, 5, 1, (2, 2)),  # a 1x1's dilation changes nothing: the 1x1 kernels
+})
+# Grouped 1x1 convolutions: groups 2 / 4 / 8, odd group widths (input 5 / 7, output 3 / 5 / 9),
+# group widths of 4 / 8 / 16, stride 2, a single pixel
+OPMODEL_CASES.update({
+    "conv_g1x1_g2_c14_o10": _conv(6, 7, 14, 10, 1, 1, groups=2),
+    "conv_g1x1_g4_c20_o12_relu": _conv(5, 6, 20, 12, 1, 1, act="RELU", groups=4),
+    "conv_g1x1_g8_c32_o24": _conv(6, 5, 32, 24, 1, 1, groups=8),
+    "conv_g1x1_g4_c64_o36_s2_relu6": _conv(9, 8, 64, 36, 1, 1, stride=2, act="RELU6", groups=4),
+    "conv_g1x1_g2_c16_o16_odd": _conv(5, 3, 16, 16, 1, 1, groups=2),
+    "conv_g1x1_g8_c64_o64_1px": _conv(1, 1, 64, 64, 1, 1, groups=8),
+    "conv_g1x1_g4_c48_o20_s2_valid": _conv(8, 8, 48, 20, 1, 1, stride=2, padding="VALID", groups=4),
 })

@@ -1,7 +1,9 @@
-"""Dilated convolutions: run as zero-inserted filters, and TFLite's space-to-batch form folded.
+"""Dilated convolutions: CONV_2D with its real taps and the dilation in the kernel's parameters,
+depthwise as zero-inserted filters, and TFLite's space-to-batch form folded.
 
 - every dilated per-op model (conv and depthwise, SAME / VALID, multiplier 2, dilation 2 and 3)
-  generates a larger zero-inserted filter, reports the true MACs, and is bit-exact with TFLM
+  generates the conv's 3x3 filter with its dilation (tests/test_export_conv_dilated_grouped.py has
+  more) or a larger zero-inserted depthwise filter, reports the true MACs, and is bit-exact with TFLM
   (the per-op host and emulator tests run them too);
 - a model written as SPACE_TO_BATCH_ND -> CONV_2D -> BATCH_TO_SPACE_ND (built here by editing a
   converted model, since today's converter fuses the pattern itself) is folded into one dilated
@@ -42,8 +44,10 @@ def test_dilated_layers(case: str, tmp_path) -> None:
     layer = lower(load_tflite(model)).layers[0]
     d = DILATED[case]
     assert f"dilation {d}x{d}" in layer.describe
-    k_eff = 2 * d + 1
+    # CONV_2D: the real 3x3 taps, the dilation in the parameters; depthwise: a zero-inserted filter
+    k_eff = 3 if layer.op == "CONV_2D" else 2 * d + 1
     assert (layer.args.filter_dims.h, layer.args.filter_dims.w) == (k_eff, k_eff)
+    assert layer.args.params.dilation == ((d, d) if layer.op == "CONV_2D" else (1, 1))
     taps = 9 * (layer.args.filter_dims.c if layer.op == "CONV_2D" else 1)
     out = layer.output_shape
     assert layer.macs == out[1] * out[2] * out[3] * taps  # the real taps, not the zero ones

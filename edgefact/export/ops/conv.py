@@ -5,7 +5,7 @@ MACs: CONV_2D = N*H_out*W_out*kh*kw*(C_in/groups)*C_out, DEPTHWISE = N*H_out*W_o
 Kernels, chosen here from the shapes (the generated code calls them directly):
 - ``ef_conv_1x1_s8``: ungrouped 1x1 without padding, a matrix product, no scratch;
 - ``ef_conv_1x1_short_s8``: the same with 4-20 (a multiple of 4) input channels on Cortex-M4/M7/M33 (filters widened
-  once per call into a table, ``_short_1x1_applies``), an alternative elsewhere;
+  once per call into a table, ``_short_1x1_applies``; also a grouped 1x1 with 4-20 per group), an alternative elsewhere;
 - ``ef_conv_first_s8``: an ungrouped 3x3 with 3 input channels on Cortex-M4/M7/M33 (windows read in place,
   ``_first_applies``), an alternative elsewhere and at 1, 2 or 4 channels;
 - ``ef_conv_s8``: any other convolution (grouped included), two int16 im2col columns of scratch;
@@ -16,8 +16,9 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
 The DSP / Helium / portable body of each kernel is chosen when the library is compiled for the
 target (``EF_NN_USE_DSP`` / ``EF_NN_USE_MVE``).
 
-Dilation runs as the same convolution with zeros between the filter taps (a (k-1)*d+1 filter:
-bit-exact, at the cost of the zero taps); TFLite's SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND
+A dilated CONV_2D keeps its kh x kw filter and passes the dilation to ``ef_conv_s8`` (its columns
+gather only the real taps); a dilated depthwise convolution runs as the same convolution with zeros
+between the filter taps (a (k-1)*d+1 filter: bit-exact, its kernels skip the zero taps); TFLite's SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND
 form of a dilated convolution is recognised and folded into a zero-point PAD and one dilated
 convolution (:func:`fold_space_to_batch`).
 
@@ -95,11 +96,14 @@ _DSP_CORES = ("cortex-m4", "cortex-m7", "cortex-m33")
 
 
 def _short_1x1_applies(layer: Layer) -> bool:
-    """Whether ``ef_conv_1x1_short_s8`` takes its DSP path (src/ef_conv_1x1_short_s8.c): a 1x1
-    layer of ``ef_conv_1x1_s8`` with 4, 8, 12, 16 or 20 input channels and every channel on the fast
-    requantization (multiplier >= 0, -23 <= shift <= -2, ``ef_conv_rq_fast``)."""
+    """Whether ``ef_conv_1x1_short_s8`` takes its DSP path (src/ef_conv_1x1_short_s8.c): an unpadded
+    1x1 CONV_2D with 4, 8, 12, 16 or 20 input channels per group (grouped too: each group through
+    the same loops, its slice of every pixel) and every channel on the fast requantization
+    (multiplier >= 0, -23 <= shift <= -2, ``ef_conv_rq_fast``)."""
     a = layer.args
-    if not isinstance(a, ConvArgs) or a.filter_dims.c not in (4, 8, 12, 16, 20) or a.groups != 1:
+    if (not isinstance(a, ConvArgs) or not isinstance(a.params, ConvParams) or a.filter_dims.c not in (4, 8, 12, 16, 20)
+            or (a.filter_dims.h, a.filter_dims.w) != (1, 1) or a.params.padding != (0, 0)
+            or a.padding_after != (0, 0)):
         return False
     m, s = layer.consts["multiplier"], layer.consts["shift"]
     return bool(np.all(m >= 0) and np.all(s <= -2) and np.all(s >= -23))
@@ -254,7 +258,10 @@ class _ConvBase(OpDef):
         if (dh, dw) != (1, 1) and ((kh - 1) * dh + 1 > 2 * h + kh or (kw - 1) * dw + 1 > 2 * w + kw):
             raise ctx.fail(op, f"dilation {dh}x{dw} of a {kh}x{kw} filter spans more than twice the {h}x{w} input; "
                                "every output would read padding only")
-        filt_data = dilate_filter(filt.data, dh, dw)  # zero taps between the real ones: bit-exact
+        # depthwise: zero taps between the real ones (bit-exact); CONV_2D keeps its real taps and
+        # passes the dilation to ef_conv_s8 (a 1x1 filter's dilation changes nothing: dropped)
+        filt_data = dilate_filter(filt.data, dh, dw) if self.depthwise else filt.data
+        conv_dil = (dh, dw) if not self.depthwise and (kh, kw) != (1, 1) else (1, 1)
         kh_e, kw_e = int(filt_data.shape[1]), int(filt_data.shape[2])
         _, ohh, oww, oc = shape4(out.shape)
         oh, pt, pb = conv_padding(o, 0, h, kh, sh, dh)  # a folded PAD's amounts, else SAME / VALID
@@ -277,13 +284,13 @@ class _ConvBase(OpDef):
             if c % fi != 0 or oc % (c // fi) != 0:
                 raise ctx.fail(op, f"filter {filt.shape} does not divide input channels {c} into groups")
             groups = c // fi
-            params = ConvParams(-inp.zero_point, out.zero_point, (sh, sw), (pt, pl), (1, 1), act)
+            params = ConvParams(-inp.zero_point, out.zero_point, (sh, sw), (pt, pl), conv_dil, act)
             layer.macs = n * oh * ow * kh * kw * fi * oc
             describe = f"{kh}x{kw}" + (f" groups={groups}" if groups > 1 else "")
             pointwise = (kh, kw) == (1, 1) and groups == 1 and (pt, pl, pb, pr) == (0, 0, 0, 0)
             layer.kernel = "ef_conv_1x1_s8" if pointwise else "ef_conv_s8"
         if (dh, dw) != (1, 1):
-            describe += f" dilation {dh}x{dw} (as a {kh_e}x{kw_e} filter)"
+            describe += f" dilation {dh}x{dw}" + (f" (as a {kh_e}x{kw_e} filter)" if self.depthwise else "")
         args = ConvArgs(params, Dims.of(inp.shape), Dims.of(tuple(filt_data.shape)), Dims.of(out.shape), groups,
                         (pb, pr))
         layer.args = args
@@ -309,9 +316,9 @@ class _ConvBase(OpDef):
         if (self.depthwise and ctx.target is not None and ctx.target.core == "cortex-m55"
                 and _dw3x3_mult_applies(args, layer.consts["shift"])):
             layer.kernel = "ef_depthwise_conv_3x3_s8"  # the generic kernel's Helium body is ~4x slower
-        if (layer.kernel == "ef_conv_1x1_s8" and ctx.target is not None and ctx.target.core in _DSP_CORES
-                and _short_1x1_applies(layer)):
-            layer.kernel = SHORT_1X1
+        if (layer.kernel in ("ef_conv_1x1_s8", "ef_conv_s8") and ctx.target is not None
+                and ctx.target.core in _DSP_CORES and _short_1x1_applies(layer)):
+            layer.kernel = SHORT_1X1  # grouped 1x1 too (ef_conv_s8's columns cost ~0.6-0.75x of it)
         if (layer.kernel == "ef_conv_s8" and ctx.target is not None and ctx.target.core in _DSP_CORES
                 and args.filter_dims.c == 3 and _first_applies(layer)):
             layer.kernel = FIRST  # 3 channels: its unrolled body (1, 2, 4: ef_conv_s8 is faster); same scratch
@@ -351,8 +358,8 @@ class _ConvBase(OpDef):
         if self.depthwise and isinstance(layer.args, ConvArgs) and _dw3x3_mult_applies(layer.args,
                                                                                         layer.consts["shift"]):
             out.append("ef_depthwise_conv_3x3_s8")
-        if layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1) and _short_1x1_applies(layer):
-            out += ["ef_conv_1x1_s8", SHORT_1X1]
+        if layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1, "ef_conv_s8") and _short_1x1_applies(layer):
+            out += (["ef_conv_1x1_s8"] if layer.args.groups == 1 else []) + [SHORT_1X1]
         if layer.kernel in ("ef_conv_s8", FIRST) and not self.depthwise and _first_applies(layer):
             out.append(FIRST)
         return tuple(dict.fromkeys([*out, generic]))

@@ -29,9 +29,10 @@ extern "C" {
  * at run time: the code generator calls the specialised kernel when its preconditions hold, and a
  * specialised kernel called outside them returns EF_ERR_UNSUPPORTED. */
 
-/** @brief CONV_2D, generic: any kernel size and stride, SAME/VALID via padding, grouped when
- *         filter_dims->c < input_dims->c (groups = input c / filter c).
- *  @param params      offsets, stride, top/left padding, dilation (must be {1, 1}), activation
+/** @brief CONV_2D, generic: any kernel size, stride and dilation, SAME/VALID via padding, grouped
+ *         when filter_dims->c < input_dims->c (groups = input c / filter c).
+ *  @param params      offsets, stride, top/left padding, dilation (>= 1: the kh x kw taps are
+ *                     dilation apart in the input), activation
  *  @param quant       per-output-channel multiplier/shift arrays (out_c values each, shifts in
  *                     [-31, 30])
  *  @param input_dims  input shape [n, h, w, in_c]
@@ -45,8 +46,8 @@ extern "C" {
  *                     4-byte aligned
  *  @return EF_OK; EF_ERR_NULL (a required pointer, ctx or ctx->buf NULL); EF_ERR_DIMS (shapes
  *          inconsistent, channels not divisible by the groups); EF_ERR_PARAM (activation or
- *          shift out of range); EF_ERR_UNSUPPORTED (dilation != 1); EF_ERR_SCRATCH (ctx->size
- *          too small or ctx->buf misaligned). */
+ *          shift out of range, dilation < 1 or over the input size plus the kernel's);
+ *          EF_ERR_SCRATCH (ctx->size too small or ctx->buf misaligned). */
 ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
                      const ef_dims *input_dims, const int8_t *input,
                      const ef_dims *filter_dims, const int8_t *filter,
@@ -84,10 +85,12 @@ ef_status ef_conv_1x1_s8(const ef_conv_params *params, const ef_per_channel_quan
                          const int32_t *bias,
                          const ef_dims *output_dims, int8_t *output);
 
-/** @brief CONV_2D, ungrouped 1x1 without padding and with 4-20 (a multiple of 4) input channels: on the DSP
- *         cores the filters are widened once per call into a table beside the requantization
- *         constants and each pixel's input once (src/ef_conv_1x1_short_s8.c); other shapes and
- *         builds run ef_conv_1x1_s8. Arguments and results as ef_conv_1x1_s8. */
+/** @brief CONV_2D, 1x1 without padding and with 4-20 (a multiple of 4) input channels (per group
+ *         when grouped: filter_dims->c < input_dims->c): on the DSP cores the filters are widened
+ *         once per call into a table beside the requantization constants and each pixel's input
+ *         once (src/ef_conv_1x1_short_s8.c); other shapes and builds run ef_conv_1x1_s8 (grouped:
+ *         ef_conv_s8 on a stack scratch, filter c <= 64, else EF_ERR_UNSUPPORTED). Arguments and
+ *         results as ef_conv_1x1_s8. */
 ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
                                const ef_dims *input_dims, const int8_t *input,
                                const ef_dims *filter_dims, const int8_t *filter,

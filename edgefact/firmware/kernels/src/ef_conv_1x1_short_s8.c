@@ -1,5 +1,5 @@
-/* CONV_2D, ungrouped unpadded 1x1 with a short column (4, 8, 12, 16 or 20 input channels) on the DSP
- * cores.
+/* CONV_2D, unpadded 1x1 with a short column (4, 8, 12, 16 or 20 input channels, per group when
+ * grouped: each group's pixels are its k-byte slice, in_c bytes apart) on the DSP cores.
  *
  * The generator picks this kernel only on Cortex-M4/M7/M33 for such layers (MobileNet-style
  * models at small widths, ResNet-8's 16-channel shortcut), so firmware without them (kws_dscnn)
@@ -17,6 +17,9 @@
  * the results are those of that kernel, bit-exact with TFLM.
  */
 #include "internal/ef_conv_2px.h"
+
+/* largest filter depth of a grouped layer outside the fast path (ef_conv_s8 on a stack scratch) */
+#define EF_SHORT_GROUPED_MAX_C 64
 
 #if defined(EF_NN_USE_DSP)
 
@@ -365,13 +368,15 @@ ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channe
      * ef_conv_1x1_s8, which checks the arguments in full */
     if (params != 0 && quant != 0 && quant->multiplier != 0 && quant->shift != 0 && input != 0 && filter != 0 &&
         output != 0 && ef_dims_valid(in) && ef_dims_valid(filter_dims) && ef_dims_valid(out) &&
-        (in->c & 3) == 0 && in->c <= 20 && filter_dims->h == 1 && filter_dims->w == 1 && filter_dims->c == in->c &&
+        (filter_dims->c & 3) == 0 && filter_dims->c <= 20 && filter_dims->h == 1 && filter_dims->w == 1 &&
+        in->c % filter_dims->c == 0 && out->c % (in->c / filter_dims->c) == 0 &&
         filter_dims->n == out->c && out->n == in->n && params->padding.h == 0 && params->padding.w == 0 &&
         params->dilation.h == 1 && params->dilation.w == 1 &&
         ef_out_size_ok(in->h, 1, params->stride.h, 0, out->h) &&
         ef_out_size_ok(in->w, 1, params->stride.w, 0, out->w) && ef_activation_valid(&params->activation) &&
         ef_conv_rq_fast(quant, out->c)) {
-        const int32_t k = in->c;
+        const int32_t k = filter_dims->c; /* per group: groups of k input channels, opg outputs */
+        const int32_t opg = out->c / (in->c / k);
         const int32_t sh = params->stride.h;
         const int32_t sw = params->stride.w;
         /* stride 1: every pixel follows the previous one, one run; else one run per output row */
@@ -381,17 +386,19 @@ ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channe
         const int32_t chunk = EF_SHORT_TAB_WORDS / (4 + k / 2);
         int32_t tab[EF_SHORT_TAB_WORDS];
         short_job job;
-        job.in_step = sw * k;
+        job.in_step = sw * in->c;
         job.dstep = out->c;
         job.off2 = ((uint32_t)(uint16_t)params->input_offset << 16) | (uint16_t)params->input_offset;
-        for (int32_t oc = 0; oc < out->c; oc += chunk) {
-            const int32_t nc = EF_MIN(chunk, out->c - oc);
+        for (int32_t oc = 0; oc < out->c; oc += EF_MIN(chunk, opg - oc % opg)) {
+            /* channel chunks inside a group: the group's input channels are those of oc */
+            const int32_t nc = EF_MIN(chunk, opg - oc % opg);
+            const int8_t *in_g = input + oc / opg * k;
             short_tab(tab, filter, bias, quant->multiplier, quant->shift, oc, nc, k, params->output_offset);
             job.tab = tab;
             for (int32_t r = 0; r < runs; ++r) {
                 const int32_t b = r / (flat ? 1 : out->h);
                 const int32_t oy = flat ? 0 : r - b * out->h;
-                job.in = input + ((b * in->h + oy * sh) * in->w) * k;
+                job.in = in_g + ((b * in->h + oy * sh) * in->w) * in->c;
                 job.n = run_px;
                 job.dst = output + r * run_px * out->c + oc;
                 if (k == 4) {
@@ -423,5 +430,14 @@ ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channe
         return EF_OK;
     }
 #endif
+    if (input_dims != 0 && filter_dims != 0 && filter_dims->c != input_dims->c) {
+        /* grouped: the generic kernel, on a stack scratch of its 1x1 size (4 * filter c bytes) */
+        uint32_t scratch[EF_SHORT_GROUPED_MAX_C];
+        const ef_context ctx = {scratch, (int32_t)sizeof scratch};
+        if (filter_dims->h != 1 || filter_dims->w != 1 || filter_dims->c > EF_SHORT_GROUPED_MAX_C) {
+            return EF_ERR_UNSUPPORTED;
+        }
+        return ef_conv_s8(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, &ctx);
+    }
     return ef_conv_1x1_s8(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output);
 }

@@ -1,12 +1,13 @@
-/* CONV_2D, generic: any kernel size and stride, SAME/VALID padding, grouped convolution.
+/* CONV_2D, generic: any kernel size, stride and dilation, SAME/VALID padding, grouped convolution.
  *
- * One im2col column of kh * kw * filter c values per output pixel and group, then dot products
+ * One im2col column of kh * kw * filter c values per output pixel and group (the real taps of a
+ * dilated filter, dilation apart in the input), then dot products
  * with every filter of the group. Bodies, chosen at compile time (ef_nn_target.h):
  *  - MVE: the two-pixel engine on int8 columns (ef_nn_conv_2px_s8);
  *  - DSP, when every channel is on the fast requantization (ef_conv_rq_fast): the two-pixel
  *    engine on paired int16 columns when filter c % 4 == 0, else, for a column of at most
  *    EF_CONV_FLAT_STACK_LEN values and >= 2 output channels per group, the flat path
- *    (conv_dsp_flat_small: the same 2x2 asm loop on stack columns); otherwise the portable loop
+ *    (conv_dsp_flat_small: the same 2x2 asm loop on stack columns; undilated); otherwise the portable loop
  *    (whose int16 dot products use SMLAD);
  *  - portable: one int16 column, two output channels per pass. */
 #include "internal/ef_conv_2px.h"
@@ -20,17 +21,17 @@ int32_t ef_conv_s8_get_buffer_size(const ef_dims *input_dims, const ef_dims *fil
     return 4 * filter_dims->h * filter_dims->w * filter_dims->c;
 }
 
-/* Fills `col` with the (input + offset) values under the window at (iy0, ix0) for one group;
- * taps outside the input are 0 so they add nothing, as in TFLite. */
+/* Fills `col` with the (input + offset) values under the window at (iy0, ix0) for one group
+ * (taps dil->h / dil->w apart); taps outside the input are 0 so they add nothing, as in TFLite. */
 static void fill_column(int16_t *col, const int8_t *input, const ef_dims *in, int32_t b,
-                        int32_t iy0, int32_t ix0, int32_t kh, int32_t kw, int32_t c0, int32_t fc,
-                        int32_t input_offset)
+                        int32_t iy0, int32_t ix0, int32_t kh, int32_t kw, const ef_tile *dil, int32_t c0,
+                        int32_t fc, int32_t input_offset)
 {
     int32_t k = 0;
     for (int32_t ky = 0; ky < kh; ++ky) {
-        const int32_t iy = iy0 + ky;
+        const int32_t iy = iy0 + ky * dil->h;
         for (int32_t kx = 0; kx < kw; ++kx) {
-            const int32_t ix = ix0 + kx;
+            const int32_t ix = ix0 + kx * dil->w;
             if (iy < 0 || iy >= in->h || ix < 0 || ix >= in->w) {
                 for (int32_t ci = 0; ci < fc; ++ci) {
                     col[k++] = 0;
@@ -277,11 +278,14 @@ ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *q
     if (out->c % groups != 0) {
         return EF_ERR_DIMS;
     }
-    if (params->dilation.h != 1 || params->dilation.w != 1) {
-        return EF_ERR_UNSUPPORTED;
+    const int32_t dh = params->dilation.h;
+    const int32_t dw = params->dilation.w;
+    if (dh < 1 || dw < 1 || (kh > 1 && dh > in->h + kh) || (kw > 1 && dw > in->w + kw)) {
+        return EF_ERR_PARAM;
     }
-    if (!ef_out_size_ok(in->h, kh, params->stride.h, params->padding.h, out->h) ||
-        !ef_out_size_ok(in->w, kw, params->stride.w, params->padding.w, out->w)) {
+    /* the window's extent: (k - 1) * dilation + 1 */
+    if (!ef_out_size_ok(in->h, (kh - 1) * dh + 1, params->stride.h, params->padding.h, out->h) ||
+        !ef_out_size_ok(in->w, (kw - 1) * dw + 1, params->stride.w, params->padding.w, out->w)) {
         return EF_ERR_DIMS;
     }
     if (!ef_activation_valid(&params->activation)) {
@@ -317,7 +321,7 @@ ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *q
         ef_nn_conv_2px_s8(params, quant, in, input, filter_dims, filter, bias, out, output, scratch);
         return EF_OK;
     }
-    if (col_len <= EF_CONV_FLAT_STACK_LEN && out->c / groups >= 2 && rq_fast) {
+    if (col_len <= EF_CONV_FLAT_STACK_LEN && out->c / groups >= 2 && rq_fast && (dh | dw) == 1) {
         conv_dsp_flat_small(params, quant, in, input, filter_dims, filter, bias, out, output);
         return EF_OK;
     }
@@ -331,7 +335,7 @@ ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *q
                 for (int32_t g = 0; g < groups; ++g) {
                     int32_t oc = g * oc_per_group;
                     const int32_t oc_end = oc + oc_per_group;
-                    fill_column(col, input, in, b, iy0, ix0, kh, kw, g * fc, fc, in_off);
+                    fill_column(col, input, in, b, iy0, ix0, kh, kw, &params->dilation, g * fc, fc, in_off);
                     for (; oc + 1 < oc_end; oc += 2) {
                         int32_t acc0;
                         int32_t acc1;

@@ -24,15 +24,15 @@
  * column, 4 for two interleaved columns (two output pixels, see ef_conv_dot_2px_2ch).
  */
 __attribute__((noinline)) static void fill_column_paired(uint32_t *col, const int8_t *input, const ef_dims *in, int32_t b,
-                               int32_t iy0, int32_t ix0, int32_t kh, int32_t kw, int32_t c0, int32_t fc,
-                               int32_t input_offset, int32_t skip)
+                               int32_t iy0, int32_t ix0, int32_t kh, int32_t kw, const ef_tile *dil, int32_t c0,
+                               int32_t fc, int32_t input_offset, int32_t skip)
 {
     const uint32_t off2 = ((uint32_t)(uint16_t)input_offset << 16) | (uint16_t)input_offset;
     uint32_t *dst = col;
     for (int32_t ky = 0; ky < kh; ++ky) {
-        const int32_t iy = iy0 + ky;
+        const int32_t iy = iy0 + ky * dil->h;
         for (int32_t kx = 0; kx < kw; ++kx) {
-            const int32_t ix = ix0 + kx;
+            const int32_t ix = ix0 + kx * dil->w;
             if (iy < 0 || iy >= in->h || ix < 0 || ix >= in->w) {
                 for (int32_t ci = 0; ci < fc; ci += 4) {
                     dst[0] = 0;
@@ -333,8 +333,9 @@ static void conv_2px_dsp(
     const int32_t ph = params->padding.h;
     const int32_t pw = params->padding.w;
     const int32_t pairs_g = oc_per_group >> 1;
-    const int one_tap = kh == 1 && kw == 1 && ph == 0 && pw == 0 && (out->h - 1) * sh < in->h &&
-                        (out->w - 1) * sw < in->w;
+    /* the columns of a pair: 0 fill_columns_2px, 1 a 1x1 without padding (inline), 2 dilated */
+    const int fill = kh == 1 && kw == 1 && ph == 0 && pw == 0 && (out->h - 1) * sh < in->h &&
+                     (out->w - 1) * sw < in->w ? 1 : (params->dilation.h != 1 || params->dilation.w != 1 ? 2 : 0);
     int32_t tab[EF_CONV_TAB_PAIRS * 8 + 2];
     ef_conv_pairs_job job;
     job.col = pcol;
@@ -366,7 +367,15 @@ static void conv_2px_dsp(
                         oxb = 0;
                         ++oyb;
                     }
-                    if (one_tap) { /* 1x1 without padding: both pixels in bounds, one run of fc values */
+                    if (fill == 0) {
+                        fill_columns_2px(pcol, input, in, b, oya * sh - ph, oxa * sw - pw, oyb * sh - ph,
+                                         oxb * sw - pw, kh, kw, g * fc, fc, off2);
+                    } else if (fill == 2) { /* the two columns interleaved: words 0-1 and 2-3 of each group */
+                        fill_column_paired(pcol, input, in, b, oya * sh - ph, oxa * sw - pw, kh, kw, &params->dilation,
+                                           g * fc, fc, in_off, 4);
+                        fill_column_paired(pcol + 2, input, in, b, oyb * sh - ph, oxb * sw - pw, kh, kw,
+                                           &params->dilation, g * fc, fc, in_off, 4);
+                    } else { /* 1x1 without padding: both pixels in bounds, one run of fc values */
                         const int8_t *sa = input + ((b * in->h + oya * sh) * in->w + oxa * sw) * in->c + g * fc;
                         const int8_t *sb = input + ((b * in->h + oyb * sh) * in->w + oxb * sw) * in->c + g * fc;
                         uint32_t *d = pcol;
@@ -381,9 +390,6 @@ static void conv_2px_dsp(
                             d[3] = ef_sxtab16_ror8(off2, wb);
                             d += 4;
                         }
-                    } else {
-                        fill_columns_2px(pcol, input, in, b, oya * sh - ph, oxa * sw - pw, oyb * sh - ph,
-                                         oxb * sw - pw, kh, kw, g * fc, fc, off2);
                     }
                     int8_t *dsta = dst + p * out->c;
                     if (np > 0) {
@@ -415,7 +421,7 @@ static void conv_2px_dsp(
             const int32_t iy0 = oya * sh - ph;
             const int32_t ix0 = oxa * sw - pw;
             for (int32_t g = 0; g < groups; ++g) {
-                fill_column_paired(pcol, input, in, b, iy0, ix0, kh, kw, g * fc, fc, in_off, 2);
+                fill_column_paired(pcol, input, in, b, iy0, ix0, kh, kw, &params->dilation, g * fc, fc, in_off, 2);
                 int32_t oc = g * oc_per_group;
                 const int32_t oc_end = oc + oc_per_group;
                 for (; oc + 1 < oc_end; oc += 2) {
@@ -483,15 +489,21 @@ typedef struct {
     int32_t kh;
     int32_t kw;
     int32_t fc;
+    int32_t dh;       /* dilation: input rows / columns between two taps */
+    int32_t dw;
+    int32_t ekh;      /* the window's extent in the input: (kh - 1) * dh + 1 */
+    int32_t ekw;
     int32_t seg;      /* bytes of one run */
     int32_t rows;     /* runs per pixel */
-    int32_t row_step; /* input bytes between two rows of the window (rows mode, interior pixels) */
+    int32_t row_step; /* input bytes between two rows of the window (rows mode, interior pixels; dh rows) */
     int32_t full;     /* seg / 16 */
     int32_t rem;      /* seg % 16 */
     int8_t pad;
     int rows_mode;
     const uint8_t *goffs; /* grouped windows: gather offsets of a window row's bytes (48), or NULL */
     const uint8_t *gtapx; /* their tap columns */
+    int colmode;          /* a pixel_column: 0 fill_column, 1 gather_window (goffs), 2 fill_column_dil */
+    int copy_win;         /* interior windows by copy_window: ungrouped, undilated, no goffs */
 } conv_geom;
 
 /* n bytes of src to dst (n >= 0), 16 per step, the last step predicated. */
@@ -516,6 +528,68 @@ static inline void fill_s8(int8_t *dst, int8x16_t v, int32_t n)
     }
     if (n > 0) {
         vstrbq_p_s8(dst, v, vctp8q((uint32_t)n));
+    }
+}
+
+/* fc bytes from s to col (fc >= 1): whole vectors, the last one predicated (p: fc % 16 lanes). */
+static inline __attribute__((always_inline)) int8_t *copy_tap(int8_t *col, const int8_t *s, int32_t fc,
+                                                              mve_pred16_t p)
+{
+    for (; fc >= 16; fc -= 16, col += 16, s += 16) {
+        vstrbq_s8(col, vldrbq_s8(s));
+    }
+    if (fc > 0) {
+        vstrbq_p_s8(col, vldrbq_z_s8(s, p), p);
+    }
+    return col + fc;
+}
+
+/* A dilated window (taps dh / dw apart) at (iy0, ix0) of channels c0..c0+fc as a column of
+ * kh * kw * fc bytes, out-of-bounds taps = pad: every pixel of a dilated layer outside the short
+ * columns (interior and border, grouped or not). Inside the input: one copy per tap, no tests;
+ * on a border, one bounds test per tap. Everything in locals (the int8 stores may alias g). */
+static __attribute__((noinline)) void fill_column_dil(int8_t *col, const conv_geom *g, int32_t iy0, int32_t ix0,
+                                                      int32_t c0)
+{
+    const ef_dims *in = g->in;
+    const int32_t fc = g->fc;
+    const int32_t kh = g->kh;
+    const int32_t kw = g->kw;
+    const int32_t dh = g->dh;
+    const int32_t ih = in->h;
+    const int32_t iw = in->w;
+    const int32_t tstep = g->dw * in->c;
+    const int32_t rstep = dh * iw * in->c;
+    const mve_pred16_t p = vctp8q((uint32_t)(fc & 15));
+    /* (uintptr_t: a border window's first tap may lie outside the image; only in-bounds taps are read) */
+    uintptr_t row = (uintptr_t)(g->input + g->b * ih * iw * in->c + c0) + (uintptr_t)((iy0 * iw + ix0) * in->c);
+    if (iy0 >= 0 && ix0 >= 0 && iy0 + g->ekh <= ih && ix0 + g->ekw <= iw) {
+        for (int32_t ky = 0; ky < kh; ++ky, row += (uintptr_t)rstep) {
+            const int8_t *s = (const int8_t *)row;
+            for (int32_t kx = 0; kx < kw; ++kx, s += tstep) {
+                col = copy_tap(col, s, fc, p);
+            }
+        }
+        return;
+    }
+    const int8x16_t vpad = vdupq_n_s8(g->pad);
+    const int32_t dw = g->dw;
+    for (int32_t ky = 0, iy = iy0; ky < kh; ++ky, iy += dh, row += (uintptr_t)rstep) {
+        uintptr_t s = row;
+        for (int32_t kx = 0, ix = ix0; kx < kw; ++kx, ix += dw, s += (uintptr_t)tstep) {
+            if ((uint32_t)iy < (uint32_t)ih && (uint32_t)ix < (uint32_t)iw) {
+                col = copy_tap(col, (const int8_t *)s, fc, p);
+            } else {
+                int32_t n = fc;
+                for (; n >= 16; n -= 16, col += 16) {
+                    vstrbq_s8(col, vpad);
+                }
+                if (n > 0) {
+                    vstrbq_p_s8(col, vpad, p);
+                    col += n;
+                }
+            }
+        }
     }
 }
 
@@ -637,10 +711,12 @@ static __attribute__((noinline)) void gather_window(int8_t *col, const conv_geom
 static __attribute__((noinline)) void pixel_column(const conv_geom *g, int8_t *slot, int32_t iy0, int32_t ix0,
                                                    int32_t c0)
 {
-    if (g->goffs != 0) {
+    if (g->colmode == 0) {
+        fill_column(slot, g, iy0, ix0, c0);
+    } else if (g->colmode == 1) {
         gather_window(slot, g, iy0, ix0, c0);
     } else {
-        fill_column(slot, g, iy0, ix0, c0);
+        fill_column_dil(slot, g, iy0, ix0, c0);
     }
 }
 
@@ -650,11 +726,11 @@ static inline const int8_t *pixel_runs(const conv_geom *g, int8_t *slot, int32_t
                                        int32_t *stride)
 {
     const ef_dims *in = g->in;
-    if (slot == 0 || (g->rows_mode && iy0 >= 0 && ix0 >= 0 && iy0 + g->kh <= in->h && ix0 + g->kw <= in->w)) {
+    if (slot == 0 || (g->rows_mode && iy0 >= 0 && ix0 >= 0 && iy0 + g->ekh <= in->h && ix0 + g->ekw <= in->w)) {
         *stride = g->row_step;
         return g->input + ((g->b * in->h + iy0) * in->w + ix0) * in->c + c0;
     }
-    if (g->goffs == 0 && g->fc == in->c && iy0 >= 0 && ix0 >= 0 && iy0 + g->kh <= in->h && ix0 + g->kw <= in->w) {
+    if (g->copy_win && iy0 >= 0 && ix0 >= 0 && iy0 + g->kh <= in->h && ix0 + g->kw <= in->w) {
         copy_window(slot, g, iy0, ix0);
     } else {
         pixel_column(g, slot, iy0, ix0, c0);
@@ -1099,7 +1175,7 @@ static __attribute__((noinline)) void short_pixels(const short_geom *s, short_bl
     const int32_t n_px = out->h * out->w;
     const int32_t row = in->w * in->c;
     const int32_t xstep = s->sw * in->c;
-    const int32_t x_last = in->w - g->kw; /* last interior ix0 */
+    const int32_t x_last = in->w - g->ekw; /* last interior ix0 */
     const int8_t *img = g->input + g->b * in->h * row + c0;
     const mve_pred16_t ptail = vctp8q((uint32_t)(cl - 16 * (vecs - 1)));
     const int in_place = s->in_place;
@@ -1108,7 +1184,7 @@ static __attribute__((noinline)) void short_pixels(const short_geom *s, short_bl
     const int32_t sh = s->sh;
     const int32_t pw = s->pw;
     const int32_t ow = out->w;
-    const int32_t kh = g->kh;
+    const int32_t kh = g->ekh;
     const int32_t ih = in->h;
     const int32_t ic = in->c;
     const int32_t iw = in->w;
@@ -1191,6 +1267,10 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
     g.kh = filter_dims->h;
     g.kw = filter_dims->w;
     g.fc = filter_dims->c;
+    g.dh = params->dilation.h;
+    g.dw = params->dilation.w;
+    g.ekh = (g.kh - 1) * g.dh + 1;
+    g.ekw = (g.kw - 1) * g.dw + 1;
     g.pad = (int8_t)(-params->input_offset);
     const int32_t col_len = g.kh * g.kw * g.fc;
     const int32_t groups = in->c / g.fc;
@@ -1204,15 +1284,16 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
     /* short columns: in place (unpadded 1x1), or gathered (8-bit offsets; u8 lane coordinates) */
     const int in_place = scratch == 0 || (g.kh == 1 && g.kw == 1 && ph == 0 && pw == 0 &&
                                           (out->h - 1) * sh < in->h && (out->w - 1) * sw < in->w);
-    const int gatherable = (g.kh - 1) * in->w * in->c + (g.kw - 1) * in->c + g.fc <= 256 && in->h + g.kh < 120 &&
-                           in->w + g.kw < 120 && ph < 120 && pw < 120;
+    const int gatherable = (g.ekh - 1) * in->w * in->c + (g.ekw - 1) * in->c + g.fc <= 256 && in->h + g.ekh < 120 &&
+                           in->w + g.ekw < 120 && ph < 120 && pw < 120;
     const int short_k = col_len <= EF_CONV_SHORT_MAX && (in_place || gatherable);
-    g.rows_mode = !short_k && scratch != 0 && groups == 1 && row_vectors <= ((col_len + 15) >> 4) &&
+    /* rows mode reads kw * fc contiguous bytes per window row: not with dilated columns */
+    g.rows_mode = !short_k && scratch != 0 && groups == 1 && g.dw == 1 && row_vectors <= ((col_len + 15) >> 4) &&
                   opg < EF_CONV_ROWS_MAX_OC;
     if (g.rows_mode) {
         g.rows = g.kh;
         g.seg = g.kw * g.fc;
-        g.row_step = in->w * in->c;
+        g.row_step = g.dh * in->w * in->c;
     } else { /* one run: the flat column, or the input pixel of an unpadded 1x1 */
         g.rows = 1;
         g.seg = col_len;
@@ -1231,7 +1312,8 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
     g.gtapx = gtapx;
     /* grouped windows gathered a row at a time: rows of <= 48 bytes, offsets and u8 lane
      * coordinates (w, padding below 120) in range */
-    if (!short_k && groups > 1 && g.kw * g.fc <= EF_CONV_SHORT_MAX && (g.kw - 1) * in->c + g.fc <= 256 &&
+    const int dilated = g.dh != 1 || g.dw != 1;
+    if (!short_k && groups > 1 && !dilated && g.kw * g.fc <= EF_CONV_SHORT_MAX && (g.kw - 1) * in->c + g.fc <= 256 &&
         in->w + g.kw < 120 && pw < 120) {
         for (int32_t e = 0; e < EF_CONV_SHORT_MAX; ++e) {
             const int32_t kx = e < g.kw * g.fc ? e / g.fc : 0;
@@ -1240,6 +1322,8 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
         }
         g.goffs = goffs;
     }
+    g.colmode = dilated ? 2 : (g.goffs != 0 ? 1 : 0);
+    g.copy_win = !dilated && g.goffs == 0 && g.fc == in->c;
     /* per chunk: effective biases and the raw sums of the pixels, padded to a multiple of 4 (the
      * last vector reads lanes that are computed or stale, never stored) */
     int32_t eff[EF_CONV_MVE_CHUNK + 4];
@@ -1283,11 +1367,13 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
         sg.pw = pw;
         sg.col_len = col_len;
         sg.in_place = in_place;
-        /* each byte's offset from the window's first and its tap row and column */
+        /* each byte's offset from the window's first and its tap row and column (dilated) */
+        const int32_t dh = g.dh;
+        const int32_t dw = g.dw;
         for (int32_t e = 0; e < EF_CONV_SHORT_MAX; ++e) {
             const int32_t tap = e < col_len ? e / g.fc : 0;
-            tap_y[e] = (uint8_t)(tap / g.kw);
-            tap_x[e] = (uint8_t)(tap % g.kw);
+            tap_y[e] = (uint8_t)(tap / g.kw * dh);
+            tap_x[e] = (uint8_t)(tap % g.kw * dw);
             offs[e] = e < col_len ? (uint8_t)(tap_y[e] * in->w * in->c + tap_x[e] * in->c + e % g.fc) : 0;
         }
         sg.offs = offs;

@@ -1,0 +1,106 @@
+"""The generator's side of dilated CONV_2D and grouped 1x1 convolutions.
+
+- a dilated CONV_2D keeps its kh x kw filter and passes the dilation to ``ef_conv_s8`` (the kernel
+  gathers only the real taps): the generated parameters carry the dilation (h != w too), the filter
+  array holds the real taps only, the report's ``kernel`` is ``ef_conv_s8`` and the run is
+  bit-exact with TFLM; a dilated 1x1 (where the dilation changes nothing) stays on the 1x1 kernels;
+- a grouped 1x1 with 4-20 (a multiple of 4) input channels per group runs ``ef_conv_1x1_short_s8``
+  on Cortex-M4/M7/M33 (``ef_conv_s8`` elsewhere and for other widths), with ``ef_conv_s8`` as its
+  alternative and never the ungrouped ``ef_conv_1x1_s8``.
+
+The per-op host and emulator tests run every ``conv_dil_*`` / ``conv_g1x1_*`` case of
+tests/opmodels.py on the kernels chosen here and on their alternatives.
+"""
+
+from __future__ import annotations
+
+import pytest
+from opmodels import OPMODEL_CASES, OpSpec, get_opmodel
+
+from edgefact.export.codegen import generate_c
+from edgefact.export.lowering import lower
+from edgefact.export.ops import get_op
+from edgefact.export.tflite_model import load_tflite
+from edgefact.pipeline.deploy import deploy_tflite
+from edgefact.targets import get_target
+
+DILATED = sorted(n for n in OPMODEL_CASES if n.startswith("conv_dil_") and "_1x1_" not in n)
+GROUPED_1X1 = sorted(n for n in OPMODEL_CASES if n.startswith("conv_g1x1_"))
+
+
+def _dilation(spec: OpSpec) -> tuple[int, int]:
+    d = spec.params["dilation"]
+    return (d, d) if isinstance(d, int) else (int(d[0]), int(d[1]))
+
+
+@pytest.mark.parametrize("case", DILATED)
+def test_dilated_conv_keeps_its_taps_and_dilation(case: str) -> None:
+    spec = OPMODEL_CASES[case]
+    p = spec.params
+    kh, kw, fi = p["kh"], p["kw"], p["cin"] // p["groups"]
+    for target in (None, get_target("cortex-m4"), get_target("cortex-m55")):
+        layer = lower(load_tflite(get_opmodel(case)), target=target).layers[0]
+        assert layer.kernel == "ef_conv_s8"
+        assert layer.args.params.dilation == _dilation(spec)
+        assert (layer.args.filter_dims.h, layer.args.filter_dims.w, layer.args.filter_dims.c) == (kh, kw, fi)
+        assert layer.consts["filter"].shape == (p["cout"], kh, kw, fi)  # no zero-inserted taps
+        assert layer.scratch_bytes == 4 * kh * kw * fi
+        out = layer.output_shape
+        assert layer.macs == out[1] * out[2] * out[3] * kh * kw * fi
+        assert "as a" not in layer.describe  # no "(as a 5x5 filter)"
+
+
+def test_dilated_conv_is_emitted_with_its_dilation(tmp_path) -> None:
+    case = "conv_dil_3x2_d2x3_c12_o7_s2_same"
+    gen = generate_c(get_opmodel(case), tmp_path / "gen", target=get_target("cortex-m4"))
+    code = (tmp_path / "gen" / "model.c").read_text()
+    assert ".dilation = {2, 3}," in code and "st = ef_conv_s8(" in code
+    data = (tmp_path / "gen" / "model_data.c").read_text()
+    layer = gen.graph.layers[0]
+    n_filter = 7 * 3 * 2 * 12
+    assert int(layer.consts["filter"].size) == n_filter and f"[{n_filter}]" in data
+
+
+def test_dilated_conv_report_kernel_and_bitexact(tmp_path) -> None:
+    model = tmp_path / "m.tflite"
+    model.write_bytes(get_opmodel("conv_dil_3x3_d2_c8_o6_same"))
+    rep = deploy_tflite(model, "host", tmp_path / "run", n_random=3, write_report=False)
+    assert rep["bitexact"]["equal"]
+    (row,) = (r for r in rep["layers"] if r["op"] == "CONV_2D")
+    assert row["kernel"] == "ef_conv_s8"
+    assert row["weight_bytes"] == 6 * 3 * 3 * 8 + 4 * 6  # the real taps and the biases
+
+
+def test_dilated_1x1_stays_on_the_1x1_kernels() -> None:
+    model = load_tflite(get_opmodel("conv_dil_1x1_d2_c8_o5"))
+    assert model.operators[0].options["dilation_h_factor"] == 2
+    for core, kernel in (("cortex-m55", "ef_conv_1x1_s8"), ("cortex-m4", "ef_conv_1x1_short_s8")):
+        layer = lower(model, target=get_target(core)).layers[0]
+        assert layer.kernel == kernel and layer.args.params.dilation == (1, 1)
+
+
+@pytest.mark.parametrize("case", GROUPED_1X1)
+def test_grouped_1x1_kernel_choice(case: str) -> None:
+    model = load_tflite(get_opmodel(case))
+    fi = OPMODEL_CASES[case].params["cin"] // OPMODEL_CASES[case].params["groups"]
+    fast = fi in (4, 8, 12, 16, 20)
+    for core in ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55"):
+        layer = lower(model, target=get_target(core)).layers[0]
+        want = "ef_conv_1x1_short_s8" if fast and core != "cortex-m55" else "ef_conv_s8"
+        assert layer.kernel == want, (core, layer.kernel)
+        kernels = get_op("CONV_2D").kernels(layer)
+        assert "ef_conv_1x1_s8" not in kernels
+        assert set(kernels) == ({"ef_conv_1x1_short_s8", "ef_conv_s8"} if fast else {"ef_conv_s8"})
+        assert layer.scratch_bytes == (0 if layer.kernel == "ef_conv_1x1_short_s8" else 4 * fi)
+
+
+def test_space_to_batch_form_folds_into_a_dilated_conv_with_real_taps(tmp_path) -> None:
+    from test_export_dilation import _space_to_batch_form
+
+    data = _space_to_batch_form(get_opmodel("conv_3x3_d2_same"))
+    layers = [la for la in lower(load_tflite(data)).layers if la.op == "CONV_2D"]
+    assert len(layers) == 1
+    conv = layers[0]
+    assert conv.kernel == "ef_conv_s8" and conv.args.params.dilation == (2, 2)
+    assert (conv.args.filter_dims.h, conv.args.filter_dims.w) == (3, 3)
+    assert conv.consts["filter"].shape == (5, 3, 3, 3)  # conv_3x3_d2_same: 3 -> 5 channels, no zero taps

@@ -617,10 +617,11 @@ def _build_dw(
     b = tf.constant(rng.normal(0, 0.2, p["c"] * p["mult"]).astype(np.float32))
     s = p["stride"]
 
-    d = p.get("dilation", 1)
+    d = p.get("dilation", 1)  # an int, or (h, w)
+    dd = tuple(d) if isinstance(d, tuple | list) else (d, d)
 
     def f(x: Any) -> Any:
-        y = tf.nn.depthwise_conv2d(x, wt, strides=(1, s, s, 1), padding=p["padding"], dilations=(d, d)) + b
+        y = tf.nn.depthwise_conv2d(x, wt, strides=(1, s, s, 1), padding=p["padding"], dilations=dd) + b
         return _act(tf, y, p["act"])
 
     return f, [(1, p["h"], p["w"], p["c"])]
@@ -1581,4 +1582,60 @@ OPMODEL_CASES.update({
     "conv_g1x1_g2_c16_o16_odd": _conv(5, 3, 16, 16, 1, 1, groups=2),
     "conv_g1x1_g8_c64_o64_1px": _conv(1, 1, 64, 64, 1, 1, groups=8),
     "conv_g1x1_g4_c48_o20_s2_valid": _conv(8, 8, 48, 20, 1, 1, stride=2, padding="VALID", groups=4),
+})
+
+
+def _dwd(h: int, w: int, c: int, mult: int, dilation: int | tuple[int, int], padding: str,
+         act: str = "NONE") -> OpSpec:
+    return OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=h, w=w, c=c, mult=mult, k=3, stride=1, padding=padding, act=act,
+                                                  dilation=dilation))
+
+
+# 3x3 depthwise kernel, DSP ring with a depth multiplier (the generator's choice on M4/M7/M33; an
+# alternative on every core): multiplier 8 with odd channels, lines along the columns (out_h >
+# out_w) with stride 2, a single pixel, a line too long for the ring (the generic kernel)
+# ef_depthwise_conv_3x3_dilated_s8: every output phase a 3x3 layer on its input sub-lattice
+# (DSP ring / Helium window with >= 5 phase lines, else the portable loop): dilation 2 and 3,
+# 2 x 3, SAME (padding on every side) and VALID, odd channels, a multiplier, phases along the
+# columns, a single pixel, phases too short for the Helium window
+OPMODEL_CASES.update({
+    "dwr_3x3_m8_s1_same_relu_c3": _dw(9, 10, 3, 8, 3, 1, "SAME", "RELU"),
+    "dwr_3x3_m2_s2_valid_c13_12x5": _dw(12, 5, 13, 2, 3, 2, "VALID"),
+    "dwr_3x3_m4_s1_same_1px_c5": _dw(1, 1, 5, 4, 3, 1, "SAME"),
+    "dwr_3x3_m3_s1_same_relu6_c5_7x9": _dw(7, 9, 5, 3, 3, 1, "SAME", "RELU6"),
+    "dwr_3x3_m2_s1_valid_c2_4x60": _dw(4, 60, 2, 2, 3, 1, "VALID"),
+    "dwd_3x3_d2_same_c13_14x12": _dwd(14, 12, 13, 1, 2, "SAME", "RELU"),
+    "dwd_3x3_d3_same_c8_16x18": _dwd(16, 18, 8, 1, 3, "SAME"),
+    "dwd_3x3_d3_valid_c5_20x17": _dwd(20, 17, 5, 1, 3, "VALID", "RELU6"),
+    "dwd_3x3_d2x3_same_c7_13x17": _dwd(13, 17, 7, 1, (2, 3), "SAME"),
+    "dwd_3x3_d3x2_valid_c4_17x11": _dwd(17, 11, 4, 1, (3, 2), "VALID"),
+    "dwd_3x3_d2_m2_same_c5_12x12": _dwd(12, 12, 5, 2, 2, "SAME", "RELU"),
+    "dwd_3x3_d2_valid_c16_30x16": _dwd(30, 16, 16, 1, 2, "VALID"),
+    "dwd_3x3_d2_same_1px_c4": _dwd(1, 1, 4, 1, 2, "SAME"),
+    "dwd_3x3_d2_same_c3_7x6": _dwd(7, 6, 3, 1, 2, "SAME"),
+})
+
+
+def _dwk(h: int, w: int, c: int, mult: int, kh: int, kw: int, stride: int, padding: str, act: str = "NONE") -> OpSpec:
+    return OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=h, w=w, c=c, mult=mult, k=max(kh, kw), kh=kh, kw=kw, stride=stride,
+                                                  padding=padding, act=act))
+
+
+# ef_depthwise_conv_line_s8 (1 x k / k x 1, the DSP and Helium line bodies): k = 2..7 (even k: SAME
+# padding 0 before, 1 after), stride 2 (DSP: aligned words only), odd channel counts and output
+# lines not a multiple of 4, a narrower activation (the DSP clamp pass), a multiplier, a single
+# pixel, a line too long for both bodies (the generic kernel)
+OPMODEL_CASES.update({
+    "dwl_1x3_s1_same_relu6_c13_6x30": _dwk(6, 30, 13, 1, 1, 3, 1, "SAME", "RELU6"),
+    "dwl_3x1_s1_valid_c5_30x6": _dwk(30, 6, 5, 1, 3, 1, 1, "VALID"),
+    "dwl_7x1_s1_same_c6_9x5": _dwk(9, 5, 6, 1, 7, 1, 1, "SAME", "RELU"),
+    "dwl_1x7_s2_same_c3_5x17": _dwk(5, 17, 3, 1, 1, 7, 2, "SAME"),
+    "dwl_1x5_s1_valid_c16_4x9": _dwk(4, 9, 16, 1, 1, 5, 1, "VALID"),
+    "dwl_5x1_m2_s1_same_c5_8x6": _dwk(8, 6, 5, 2, 5, 1, 1, "SAME"),
+    "dwl_3x1_m3_s2_valid_c4_11x7": _dwk(11, 7, 4, 3, 3, 1, 2, "VALID", "RELU"),
+    "dwl_1x3_s1_same_1px_c9": _dwk(1, 1, 9, 1, 1, 3, 1, "SAME"),
+    "dwl_1x2_s1_same_c4_5x7": _dwk(5, 7, 4, 1, 1, 2, 1, "SAME"),
+    "dwl_4x1_s1_same_c3_7x5": _dwk(7, 5, 3, 1, 4, 1, 1, "SAME", "RELU6"),
+    "dwl_6x1_s2_same_c7_13x4": _dwk(13, 4, 7, 1, 6, 1, 2, "SAME"),
+    "dwl_1x3_s1_same_c2_3x140": _dwk(3, 140, 2, 1, 1, 3, 1, "SAME"),
 })

@@ -237,6 +237,120 @@ def _dw3x3_mult_applies(a: ConvArgs, shifts: np.ndarray) -> bool:
             and bool(np.all(shifts < 0)))
 
 
+def _dw_ring_fits(a: ConvArgs) -> bool:
+    """Where the 3x3 kernel's DSP ring path applies (``dw_ring_fits`` in ef_depthwise_conv_3x3_s8.c),
+    and so where that kernel takes a depth multiplier > 1 on every core: stride 1 or 2 along the ring
+    lines (the input rows, the columns when the output is taller than wide), a padded line of at most
+    56 entries and at most 52 outputs along it (stride 2: 26)."""
+    p, i, o = a.params, a.input_dims, a.output_dims
+    t = o.h > o.w
+    s = p.stride[0] if t else p.stride[1]
+    n_out, length = (o.h, i.h + p.padding[0]) if t else (o.w, i.w + p.padding[1])
+    return s in (1, 2) and (n_out - 1) * s + 5 <= 56 and length <= 56
+
+
+def _dw3x3_mult_ring(a: ConvArgs) -> bool:
+    """The 3x3 depthwise kernel with a depth multiplier > 1 through the DSP ring (the generator's
+    choice on Cortex-M4/M7/M33: the ring refilled per multiplier index runs at the multiplier-1 rate,
+    the generic kernel's DSP body at about half of it)."""
+    p = a.params
+    return (isinstance(p, DwConvParams) and p.ch_mult > 1 and (a.filter_dims.h, a.filter_dims.w) == (3, 3)
+            and p.padding[0] <= 1 and p.padding[1] <= 1 and _dw_ring_fits(a))
+
+
+DILATED = "ef_depthwise_conv_3x3_dilated_s8"
+
+
+def _dw_dilation(layer: Layer) -> tuple[int, int] | None:
+    """(dh, dw) when ``ef_depthwise_conv_3x3_dilated_s8`` takes the layer: a depthwise filter of
+    (2 dh + 1) x (2 dw + 1) taps (not 3x3) that is zero off the 3x3 lattice (a zero-inserted dilated
+    3x3: ``dilate_filter``), stride 1, top / left padding <= the dilation."""
+    a = layer.args
+    if not isinstance(a, ConvArgs) or not isinstance(a.params, DwConvParams) or "filter" not in layer.consts:
+        return None
+    fh, fw = a.filter_dims.h, a.filter_dims.w
+    if fh < 3 or fw < 3 or fh % 2 == 0 or fw % 2 == 0 or (fh, fw) == (3, 3):
+        return None
+    dh, dw = (fh - 1) // 2, (fw - 1) // 2
+    p = a.params
+    if p.stride != (1, 1) or p.padding[0] > dh or p.padding[1] > dw:
+        return None
+    off = np.ones((fh, fw), dtype=bool)
+    off[::dh, ::dw] = False
+    return None if np.any(layer.consts["filter"][:, off, :] != 0) else (dh, dw)
+
+
+def _dw_dilated_fast(layer: Layer, core: str) -> bool:
+    """Whether every output phase of the dilated layer fits the 3x3 kernel's fast path on ``core``
+    (``dw_phase`` and the fit test in ef_depthwise_conv_3x3_dilated_s8): the phase layer on the
+    input sub-lattice, its lines along the longer output side; DSP: <= 52 outputs and <= 56 entries
+    with the padding per line; Helium: >= 5 output lines, a line step <= 2184 bytes, shifts < 0."""
+    d = _dw_dilation(layer)
+    if d is None or core not in (*_DSP_CORES, "cortex-m55"):
+        return False
+    if core == "cortex-m55" and not bool(np.all(layer.consts["shift"] < 0)):
+        return False
+    a: ConvArgs = layer.args
+    i, o, p = a.input_dims, a.output_dims, a.params
+
+    def axis(r: int, pad: int, d_: int, n_in: int, n_out: int) -> tuple[int, int, int]:
+        q = -1 if r - pad < 0 else 0
+        e = r - pad - q * d_
+        return ((n_in - e + d_ - 1) // d_ if e < n_in else 0), -q, ((n_out - r + d_ - 1) // d_ if r < n_out else 0)
+
+    for ry in range(d[0]):
+        for rx in range(d[1]):
+            h, ph, oh = axis(ry, p.padding[0], d[0], i.h, o.h)
+            w, pw, ow = axis(rx, p.padding[1], d[1], i.w, o.w)
+            if oh == 0 or ow == 0:
+                continue
+            t = oh > ow
+            length, pad, n_out, lines = (h, ph, oh, ow) if t else (w, pw, ow, oh)
+            step = d[0] * i.w * i.c if t else d[1] * i.c
+            if core == "cortex-m55" and (lines < 5 or step > 2184):
+                return False
+            if core != "cortex-m55" and (n_out + 4 > 56 or length + pad > 56):
+                return False
+    return True
+
+
+LINE = "ef_depthwise_conv_line_s8"
+
+
+def _dw_line(a: ConvArgs) -> bool:
+    """``ef_depthwise_conv_line_s8``'s precondition: a 1 x k or k x 1 depthwise filter, 2 <= k <= 7."""
+    f = a.filter_dims
+    return isinstance(a.params, DwConvParams) and (f.h == 1 or f.w == 1) and 2 <= max(f.h, f.w) <= 7
+
+
+def _dw_line_fast(a: ConvArgs) -> bool:
+    """Where its DSP body runs (``dwl_fits`` in ef_depthwise_conv_line_s8.c): along the kernel's line
+    (the rows for 1 x k, the columns for k x 1) stride 1 or 2, padding + entries <= 128 and
+    stride * outputs + 12 <= 128."""
+    if not _dw_line(a):
+        return False
+    p, i, o = a.params, a.input_dims, a.output_dims
+    vertical = a.filter_dims.w == 1
+    s, pad, length, n_out = ((p.stride[0], p.padding[0], i.h, o.h) if vertical
+                             else (p.stride[1], p.padding[1], i.w, o.w))
+    return s in (1, 2) and pad + length <= 128 and s * n_out + 12 <= 128
+
+
+def _dw_line_fast_mve(a: ConvArgs, shifts: np.ndarray) -> bool:
+    """Where its Helium body runs (``dwl_mve_fits``): stride 1 along the line, padding + entries <=
+    136, the outputs rounded up to 4 plus k <= 136, an input step along the line <= 9000 bytes (the
+    gathers' 16-bit offsets), every shift a right shift."""
+    if not _dw_line(a):
+        return False
+    p, i, o = a.params, a.input_dims, a.output_dims
+    vertical = a.filter_dims.w == 1
+    k = max(a.filter_dims.h, a.filter_dims.w)
+    s, pad, length, n_out, along = ((p.stride[0], p.padding[0], i.h, o.h, i.w * i.c) if vertical
+                                    else (p.stride[1], p.padding[1], i.w, o.w, i.c))
+    return (s == 1 and pad + length <= 136 and (n_out + 3) // 4 * 4 + k <= 136 and along <= 9000
+            and bool(np.all(shifts < 0)))
+
+
 class _ConvBase(OpDef):
     depthwise: ClassVar[bool] = False
 
@@ -316,6 +430,16 @@ class _ConvBase(OpDef):
         if (self.depthwise and ctx.target is not None and ctx.target.core == "cortex-m55"
                 and _dw3x3_mult_applies(args, layer.consts["shift"])):
             layer.kernel = "ef_depthwise_conv_3x3_s8"  # the generic kernel's Helium body is ~4x slower
+        if (self.depthwise and ctx.target is not None and ctx.target.core in _DSP_CORES
+                and _dw3x3_mult_ring(args)):
+            layer.kernel = "ef_depthwise_conv_3x3_s8"
+        if (self.depthwise and layer.kernel == "ef_depthwise_conv_s8" and ctx.target is not None
+                and _dw_dilated_fast(layer, ctx.target.core)):
+            layer.kernel = DILATED  # each phase through the 3x3 paths; the generic kernel: ~2.5x slower
+        if (self.depthwise and layer.kernel == "ef_depthwise_conv_s8" and ctx.target is not None
+                and ((ctx.target.core in _DSP_CORES and _dw_line_fast(args))
+                     or (ctx.target.core == "cortex-m55" and _dw_line_fast_mve(args, layer.consts["shift"])))):
+            layer.kernel = LINE
         if (layer.kernel in ("ef_conv_1x1_s8", "ef_conv_s8") and ctx.target is not None
                 and ctx.target.core in _DSP_CORES and _short_1x1_applies(layer)):
             layer.kernel = SHORT_1X1  # grouped 1x1 too (ef_conv_s8's columns cost ~0.6-0.75x of it)
@@ -355,9 +479,13 @@ class _ConvBase(OpDef):
         out = [layer.kernel]
         if layer.kernel == shift_op.KERNEL and _dw3x3_applies(layer.args.conv):
             out.append("ef_depthwise_conv_3x3_s8")
-        if self.depthwise and isinstance(layer.args, ConvArgs) and _dw3x3_mult_applies(layer.args,
-                                                                                        layer.consts["shift"]):
+        if self.depthwise and isinstance(layer.args, ConvArgs) and (
+                _dw3x3_mult_applies(layer.args, layer.consts["shift"]) or _dw3x3_mult_ring(layer.args)):
             out.append("ef_depthwise_conv_3x3_s8")
+        if self.depthwise and _dw_dilation(layer) is not None:
+            out.append(DILATED)
+        if self.depthwise and isinstance(layer.args, ConvArgs) and _dw_line(layer.args):
+            out.append(LINE)
         if layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1, "ef_conv_s8") and _short_1x1_applies(layer):
             out += (["ef_conv_1x1_s8"] if layer.args.groups == 1 else []) + [SHORT_1X1]
         if layer.kernel in ("ef_conv_s8", FIRST) and not self.depthwise and _first_applies(layer):
@@ -392,7 +520,7 @@ class Conv2D(_ConvBase):
 @register
 class DepthwiseConv2D(_ConvBase):
     name = "DEPTHWISE_CONV_2D"
-    kernel_names = ("ef_shift_s8", "ef_depthwise_conv_3x3_s8", "ef_depthwise_conv_s8")
+    kernel_names = ("ef_shift_s8", "ef_depthwise_conv_3x3_s8", DILATED, LINE, "ef_depthwise_conv_s8")
     constraints = ("int8 per-channel symmetric filters, any kernel size, stride, depth multiplier, dilation "
                    "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")
     depthwise = True

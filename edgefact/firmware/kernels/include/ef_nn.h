@@ -133,7 +133,9 @@ ef_status ef_depthwise_conv_s8(const ef_dw_conv_params *params, const ef_per_cha
  *
  *  Preconditions (EF_ERR_UNSUPPORTED otherwise): filter 3x3, top/left padding <= 1 (SAME or
  *  VALID), dilation {1, 1}, any stride with ch_mult 1; ch_mult > 1 only with equal strides 1 and
- *  >= 5 output rows and columns or 2 and >= 3, a line step <= 4500 bytes and every shift < 0.
+ *  >= 5 output rows and columns or 2 and >= 3, a line step <= 4500 bytes and every shift < 0 (the
+ *  Helium window), or where the DSP ring fits: along the input rows (the columns when out_h >
+ *  out_w) stride 1 or 2, (outputs - 1) * stride + 5 <= 56 and entries + padding <= 56.
  *  @param params      as ef_depthwise_conv_s8
  *  @param quant       per-channel multiplier/shift arrays (c values each)
  *  @param input_dims  input shape [n, h, w, c]
@@ -149,6 +151,58 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
                                    const ef_dims *filter_dims, const int8_t *filter,
                                    const int32_t *bias,
                                    const ef_dims *output_dims, int8_t *output);
+
+/** @brief DEPTHWISE_CONV_2D with a 3x3 filter dilated by (dh, dw), stride 1, in its zero-inserted
+ *         form (a (2 dh + 1) x (2 dw + 1) filter, as the generic kernel takes it). No scratch.
+ *
+ *  Only the 9 taps at rows 0, dh, 2 dh and columns 0, dw, 2 dw are read (the others must be zero
+ *  for the result to be the zero-inserted filter's). Each of the dh x dw output phases is a 3x3
+ *  layer on the input sub-lattice it reads, run by the fast 3x3 paths (DSP ring, Helium window)
+ *  with the lattice's steps; where a phase does not fit them (DSP: a phase line of more than 52
+ *  outputs or 56 entries with padding; Helium: fewer than 5 phase output lines, a phase line step
+ *  over 2184 bytes or a shift >= 0), the portable loop.
+ *  Preconditions (EF_ERR_UNSUPPORTED otherwise): filter sides odd and >= 3, stride {1, 1},
+ *  top/left padding <= the dilation, dilation {1, 1} in params (it is in the filter); any ch_mult.
+ *  @param params      as ef_depthwise_conv_s8
+ *  @param quant       per-channel multiplier/shift arrays (out c values each)
+ *  @param input_dims  input shape [n, h, w, c]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param filter_dims filter shape [1, 2 dh + 1, 2 dw + 1, c * ch_mult]
+ *  @param filter      filter tensor (int8)
+ *  @param bias        out c int32 values, or NULL
+ *  @param output_dims output shape [n, out_h, out_w, c * ch_mult]
+ *  @param output      output tensor (int8, NHWC)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM; EF_ERR_UNSUPPORTED (preconditions). */
+ef_status ef_depthwise_conv_3x3_dilated_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                           const ef_dims *input_dims, const int8_t *input,
+                                           const ef_dims *filter_dims, const int8_t *filter,
+                                           const int32_t *bias,
+                                           const ef_dims *output_dims, int8_t *output);
+
+/** @brief DEPTHWISE_CONV_2D with a one-line kernel, 1 x k or k x 1 (2 <= k <= 7). No scratch.
+ *
+ *  DSP (M4/M7/M33): input channels in pairs, each input line the kernel runs along copied once as
+ *  int16 between zero padding entries, four outputs of a line per step from aligned words and the
+ *  channel's weight pairs held in registers, the 5-instruction per-channel requantization; where a
+ *  line does not fit (stride along it other than 1 or 2, more than 128 entries with the padding or
+ *  stride * outputs + k + 6 > 128) and on other cores, the portable loop.
+ *  Preconditions (EF_ERR_UNSUPPORTED otherwise): filter_dims h == 1 or w == 1, 2 <= k <= 7.
+ *  @param params      as ef_depthwise_conv_s8 (any stride, padding, ch_mult)
+ *  @param quant       per-channel multiplier/shift arrays (out c values each)
+ *  @param input_dims  input shape [n, h, w, c]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param filter_dims filter shape [1, k, 1, c * ch_mult] or [1, 1, k, c * ch_mult]
+ *  @param filter      filter tensor (int8)
+ *  @param bias        out c int32 values, or NULL
+ *  @param output_dims output shape [n, out_h, out_w, c * ch_mult]
+ *  @param output      output tensor (int8, NHWC)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM; EF_ERR_UNSUPPORTED (preconditions). */
+ef_status ef_depthwise_conv_line_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                    const ef_dims *input_dims, const int8_t *input,
+                                    const ef_dims *filter_dims, const int8_t *filter,
+                                    const int32_t *bias,
+                                    const ef_dims *output_dims, int8_t *output);
+
 
 /** @brief A shift layer: DEPTHWISE_CONV_2D (depth multiplier 1) whose kernels have at most one
  *         non-zero tap each, as copies and table look-ups (0 MACs).

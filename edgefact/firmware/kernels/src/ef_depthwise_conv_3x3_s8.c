@@ -33,17 +33,6 @@ static int dw_transposed(const ef_dims *out)
     return out->h > out->w;
 }
 
-#if defined(EF_NN_USE_DSP)
-/* The DSP ring path applies: stride 1 or 2 along the lines and a padded input line fits a ring line. */
-static int dw_ring_fits(const ef_dw_conv_params *params, const ef_dims *in, const ef_dims *out)
-{
-    const int t = dw_transposed(out);
-    const int32_t s = t ? params->stride.h : params->stride.w;
-    const int32_t n_out = t ? out->h : out->w;
-    const int32_t len = (t ? in->h : in->w) + (t ? params->padding.h : params->padding.w);
-    return (s == 1 || s == 2) && (n_out - 1) * s + 5 <= DW_RING_W && len <= DW_RING_W;
-}
-#endif
 
 static dw_geom dw_geom_of(const ef_dw_conv_params *params, const ef_dims *in, const ef_dims *out)
 {
@@ -55,6 +44,52 @@ static dw_geom dw_geom_of(const ef_dw_conv_params *params, const ef_dims *in, co
     }
     return (dw_geom){in->w, in->h, C, in->w * C, out->w, out->h, OC, out->w * OC, params->stride.h,
                      params->padding.w, params->padding.h};
+}
+
+/* A phase (ry, rx) of a stride-1 layer dilated by (dh, dw) (ef_depthwise_conv_3x3_dilated_s8): its
+ * outputs oy = ry + dh j, ox = rx + dw i read only the input rows ey + dh j' and columns ex + dw i',
+ * so on that sub-lattice it is a 3x3 stride-1 layer with padding 0 or 1 (top / left padding <= the
+ * dilation): the ring / window geometry with the lattice's steps, and the byte offsets of the
+ * phase's first input and output pixel. No outputs: out_len or out_lines 0. */
+typedef struct {
+    dw_geom g;
+    int transposed;
+    int32_t in0;
+    int32_t out0;
+} dw_phase_t;
+
+/* One axis: r the output phase, pad the layer's padding (<= d); the first input e, the input
+ * count, the sub-lattice padding and the output count. */
+static void dw_axis(int32_t r, int32_t pad, int32_t d, int32_t n_in, int32_t n_out, int32_t v[4])
+{
+    const int32_t a = r - pad;    /* in [-d, d) */
+    const int32_t q = a < 0 ? -1 : 0; /* floor(a / d) */
+    v[0] = a - q * d;
+    v[1] = v[0] < n_in ? (n_in - v[0] + d - 1) / d : 0;
+    v[2] = -q;
+    v[3] = r < n_out ? (n_out - r + d - 1) / d : 0;
+}
+
+static dw_phase_t dw_phase(const ef_dw_conv_params *params, const ef_dims *in, const ef_dims *out, int32_t dh,
+                           int32_t dw, int32_t ry, int32_t rx)
+{
+    int32_t y[4];
+    int32_t x[4];
+    dw_axis(ry, params->padding.h, dh, in->h, out->h, y);
+    dw_axis(rx, params->padding.w, dw, in->w, out->w, x);
+    const int32_t C = in->c;
+    const int32_t OC = out->c;
+    const int32_t xa = dw * C, ya = dh * in->w * C, oxa = dw * OC, oya = dh * out->w * OC;
+    dw_phase_t p;
+    p.transposed = y[3] > x[3];
+    p.in0 = (y[0] * in->w + x[0]) * C;
+    p.out0 = (ry * out->w + rx) * OC;
+    if (p.transposed) {
+        p.g = (dw_geom){y[1], x[1], ya, xa, y[3], x[3], oya, oxa, 1, y[2], x[2]};
+    } else {
+        p.g = (dw_geom){x[1], y[1], xa, ya, x[3], y[3], oxa, oya, 1, x[2], y[2]};
+    }
+    return p;
 }
 #endif
 
@@ -155,15 +190,15 @@ typedef struct {
     int32_t fast;
 } dw_chan;
 
-/* Weight pairs of one channel, per kernel row ky: (w[ky][0], w[ky][1]) and (w[ky][1], w[ky][2]),
- * for the three rotations rot of the ring (ring row m holds kernel row (m + rot) % 3); transposed:
- * the ring lines run along the input's columns, so the pairs are (w[0][kx], w[1][kx]), ... */
-static void dw_chan_setup(dw_chan *ch, int32_t c, const int8_t *filter, int32_t C, const ef_per_channel_quant *quant,
-                          const int32_t *bias, int32_t out_off, int full_range, int transposed)
+/* Weight pairs of output channel c, per kernel line ky: (w[ky][0], w[ky][1]) and (w[ky][1], w[ky][2]),
+ * for the three rotations rot of the ring (ring row m holds kernel line (m + rot) % 3); along /
+ * across: the filter's byte steps between the taps of a line and between lines (rows: out_c and
+ * 3 out_c; transposed, the ring lines run along the input's columns: swapped; dilated: the
+ * zero-inserted filter's steps between its real taps). */
+static void dw_chan_setup(dw_chan *ch, int32_t c, const int8_t *filter, int32_t along, int32_t across,
+                          const ef_per_channel_quant *quant, const int32_t *bias, int32_t out_off, int full_range)
 {
     uint32_t p[6];
-    const int32_t along = transposed ? 3 * C : C;
-    const int32_t across = transposed ? C : 3 * C;
     for (int32_t ky = 0; ky < 3; ++ky) {
         const uint32_t t0 = (uint16_t)filter[ky * across + c];
         const uint32_t t1 = (uint16_t)filter[ky * across + along + c];
@@ -389,10 +424,12 @@ static inline __attribute__((always_inline)) void dw_ring_load(int16_t *ra, int1
     }
 }
 
-/* Every output line of channels c, c + 1 (c alone when !two), stride along the line fixed. */
+/* Every output line of input channels c, c + 1 (c alone when !two) into the output channels
+ * ch[0] and ch[1] (obase and obase + mult), stride along the line fixed. */
 static inline __attribute__((always_inline)) void dw_pair(int16_t ring[2][3 * DW_RING_W], const dw_chan ch[2], int two,
-                                                          const int8_t *img, int8_t *obase, const dw_geom *g,
-                                                          const ef_dw_conv_params *params, const int32_t stride)
+                                                          int32_t mult, const int8_t *img, int8_t *obase,
+                                                          const dw_geom *g, const ef_dw_conv_params *params,
+                                                          const int32_t stride)
 {
     const int32_t out_off = params->output_offset;
     const int32_t lo = params->activation.min;
@@ -418,9 +455,37 @@ static inline __attribute__((always_inline)) void dw_pair(int16_t ring[2][3 * DW
         int8_t *dst = obase + oy * g->out_across;
         for (int32_t k = 0; k <= two; ++k) {
             if (ch[k].fast) {
-                dw_row(ring[k], ch[k].w[rot], g->out_len, stride, dst + k, g->out_along, &ch[k], 1, out_off, lo, hi);
+                dw_row(ring[k], ch[k].w[rot], g->out_len, stride, dst + k * mult, g->out_along, &ch[k], 1, out_off, lo,
+                       hi);
             } else {
-                dw_row(ring[k], ch[k].w[rot], g->out_len, stride, dst + k, g->out_along, &ch[k], 0, out_off, lo, hi);
+                dw_row(ring[k], ch[k].w[rot], g->out_len, stride, dst + k * mult, g->out_along, &ch[k], 0, out_off, lo,
+                       hi);
+            }
+        }
+    }
+}
+
+/* One image (or one dilation phase of it, see dw_phase) through the ring: input channels in pairs
+ * (C of them), output channel ic * mult + m from input channel ic, the ring refilled for each m (its
+ * copy is about a tenth of a channel's instructions); fa / fx: the filter's steps between the taps
+ * of a line and between lines. */
+static inline __attribute__((always_inline)) void dw_ring_image(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const dw_geom *g,
+                          int32_t stride, const int8_t *img, int8_t *obase, const int8_t *filter, int32_t fa,
+                          int32_t fx, const int32_t *bias, int32_t C, int32_t mult, int16_t ring[2][3 * DW_RING_W])
+{
+    const int full = params->activation.min == -128 && params->activation.max == 127;
+    for (int32_t c = 0; c < C; c += 2) {
+        const int two = c + 1 < C;
+        for (int32_t m = 0; m < mult; ++m) {
+            dw_chan ch[2];
+            dw_chan_setup(&ch[0], c * mult + m, filter, fa, fx, quant, bias, params->output_offset, full);
+            if (two) {
+                dw_chan_setup(&ch[1], (c + 1) * mult + m, filter, fa, fx, quant, bias, params->output_offset, full);
+            }
+            if (stride == 1) {
+                dw_pair(ring, ch, two, mult, img + c, obase + c * mult + m, g, params, 1);
+            } else {
+                dw_pair(ring, ch, two, mult, img + c, obase + c * mult + m, g, params, 2);
             }
         }
     }
@@ -433,26 +498,13 @@ static void dw3x3_dsp_ring(const ef_dw_conv_params *params, const ef_per_channel
     int16_t ring[2][3 * DW_RING_W] __attribute__((aligned(4)));
     memset(ring, 0, sizeof ring);
     const int32_t C = in->c;
-    const int full = params->activation.min == -128 && params->activation.max == 127;
+    const int32_t OC = out->c;
     const int t = dw_transposed(out);
     const dw_geom g = dw_geom_of(params, in, out);
     const int32_t stride = t ? params->stride.h : params->stride.w;
     for (int32_t b = 0; b < in->n; ++b) {
-        const int8_t *img = input + b * in->h * in->w * C;
-        int8_t *obase = output + b * out->h * out->w * C;
-        for (int32_t c = 0; c < C; c += 2) {
-            const int two = c + 1 < C;
-            dw_chan ch[2];
-            dw_chan_setup(&ch[0], c, filter, C, quant, bias, params->output_offset, full, t);
-            if (two) {
-                dw_chan_setup(&ch[1], c + 1, filter, C, quant, bias, params->output_offset, full, t);
-            }
-            if (stride == 1) {
-                dw_pair(ring, ch, two, img + c, obase + c, &g, params, 1);
-            } else {
-                dw_pair(ring, ch, two, img + c, obase + c, &g, params, 2);
-            }
-        }
+        dw_ring_image(params, quant, &g, stride, input + b * in->h * in->w * C, output + b * out->h * out->w * OC,
+                      filter, t ? 3 * OC : OC, t ? OC : 3 * OC, bias, C, params->ch_mult, ring);
     }
 }
 #endif
@@ -929,9 +981,11 @@ static inline int32_t dw_win_prep(const int8_t *src, int32_t nl, int32_t across,
     return r2;
 }
 
-static void dw3x3_mve_win(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
-                          const int8_t *input, const int8_t *filter, const int32_t *bias, const ef_dims *out,
-                          int8_t *output)
+/* One image (or one dilation phase of it, see dw_phase) of geometry g through the window; fa / fl:
+ * the filter's steps between kernel lines and between the taps of a line (bytes). */
+static inline __attribute__((always_inline)) void dw_win_image(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const dw_geom *gp,
+                         const int8_t *img, int8_t *obase, const int8_t *filter, uint32_t fa, uint32_t fl,
+                         const int32_t *bias, int32_t OC, int32_t mult)
 {
     const int s2 = params->stride.h == 2;
     int16_t win[7 * DW_WL] __attribute__((aligned(8)));
@@ -939,15 +993,9 @@ static void dw3x3_mve_win(const ef_dw_conv_params *params, const ef_per_channel_
     uint16_t go[100] __attribute__((aligned(8)));
     int32_t *gw = (int32_t *)(go + 88); /* go bytes 176..195 */
     int32_t woff[4] = {0, 0, 0, 0};     /* the gathers' window entries */
-    const int32_t C = in->c;
-    const int t = dw_transposed(out);
     const int32_t rl = s2 ? 3 : 5;             /* output lines per step */
     const int32_t seg = s2 ? DW_SEG2 : DW_SEG; /* outputs per segment */
-    const dw_geom g = dw_geom_of(params, in, out);
-    const int32_t OC = out->c;                      /* C * depth multiplier */
-    const int32_t mult = params->ch_mult;
-    const uint32_t fa = (uint32_t)(t ? OC : 3 * OC); /* filter step between lines */
-    const uint32_t fl = (uint32_t)(t ? 3 * OC : OC); /* along a line */
+    const dw_geom g = *gp;
     const uint32x4_t fo1 = {fa, 2 * fa, fl, fl + fa}; /* k[0..3] */
     const uint32x4_t fo2 = {fl + 2 * fa, 2 * fl, 2 * fl + fa, 2 * fl + 2 * fa};
     const int32_t step = g.in_along;
@@ -970,9 +1018,7 @@ static void dw3x3_mve_win(const ef_dw_conv_params *params, const ef_per_channel_
     }
     vst1q_u32((uint32_t *)(go + 80), vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)g.out_across));
     gw[4] = in_off;
-    for (int32_t b = 0; b < in->n; ++b) {
-        const int8_t *img = input + b * in->h * in->w * C;
-        int8_t *obase = output + b * out->h * out->w * C;
+    {
         /* segments of equal length (up to seg outputs), so that none is short */
         const int32_t nseg = (g.out_len + seg - 1) / seg;
         const int32_t slen = (g.out_len + nseg - 1) / nseg;
@@ -1090,7 +1136,67 @@ static void dw3x3_mve_win(const ef_dw_conv_params *params, const ef_per_channel_
         }
     }
 }
+
+static void dw3x3_mve_win(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                          const int8_t *input, const int8_t *filter, const int32_t *bias, const ef_dims *out,
+                          int8_t *output)
+{
+    const int t = dw_transposed(out);
+    const dw_geom g = dw_geom_of(params, in, out);
+    const int32_t OC = out->c; /* in->c * depth multiplier */
+    for (int32_t b = 0; b < in->n; ++b) {
+        dw_win_image(params, quant, &g, input + b * in->h * in->w * in->c, output + b * out->h * out->w * OC, filter,
+                     (uint32_t)(t ? OC : 3 * OC), (uint32_t)(t ? 3 * OC : OC), bias, OC, params->ch_mult);
+    }
+}
 #endif
+
+/* The DSP ring path applies: stride 1 or 2 along the lines and a padded input line fits a ring line
+ * (its 56 entries); where it does, a depth multiplier > 1 is supported too (on every core alike). */
+static int dw_ring_fits(const ef_dw_conv_params *params, const ef_dims *in, const ef_dims *out)
+{
+    const int t = out->h > out->w; /* dw_transposed */
+    const int32_t s = t ? params->stride.h : params->stride.w;
+    const int32_t n_out = t ? out->h : out->w;
+    const int32_t len = (t ? in->h : in->w) + (t ? params->padding.h : params->padding.w);
+    return (s == 1 || s == 2) && (n_out - 1) * s + 5 <= 56 && len <= 56;
+}
+
+/* Any 3x3 layer, any stride and depth multiplier, dilated by (dh, dw) (fy / fx: the filter's steps
+ * between its real taps): the 9 taps with per-tap bounds; the fallback of the fast paths. */
+static __attribute__((noinline, optimize("Os"))) void dw3x3_any(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                      const int8_t *input, const int8_t *filter, int32_t dh, int32_t dw, int32_t fy, int32_t fx,
+                      const int32_t *bias, const ef_dims *out, int8_t *output)
+{
+    const int32_t C = in->c;
+    const int32_t OC = out->c;
+    const int32_t mult = params->ch_mult;
+    const int32_t row = in->w * C;
+    const int32_t in_off = params->input_offset;
+    int8_t *dst = output;
+    for (int32_t b = 0; b < in->n; ++b) {
+        const int8_t *img = input + b * in->h * row;
+        for (int32_t oy = 0; oy < out->h; ++oy) {
+            for (int32_t ox = 0; ox < out->w; ++ox) {
+                for (int32_t oc = 0; oc < OC; ++oc) {
+                    int32_t acc = bias != 0 ? bias[oc] : 0;
+                    for (int32_t ky = 0; ky < 3; ++ky) {
+                        const int32_t iy = oy * params->stride.h - params->padding.h + ky * dh;
+                        for (int32_t kx = 0; kx < 3 && iy >= 0 && iy < in->h; ++kx) {
+                            const int32_t ix = ox * params->stride.w - params->padding.w + kx * dw;
+                            if (ix >= 0 && ix < in->w) {
+                                acc += (img[iy * row + ix * C + oc / mult] + in_off) * filter[ky * fy + kx * fx + oc];
+                            }
+                        }
+                    }
+                    acc = ef_requantize(acc, quant->multiplier[oc], quant->shift[oc]) + params->output_offset;
+                    dst[oc] = ef_clamp_to_s8(acc, params->activation.min, params->activation.max);
+                }
+                dst += OC;
+            }
+        }
+    }
+}
 
 /* Where the Helium window path applies, and so where a depth multiplier > 1 is supported (on every
  * core alike): equal strides 1 with >= 5 output lines or 2 with >= 3, a line step <= 4500 bytes
@@ -1125,7 +1231,8 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
         return st;
     }
     if (filter_dims->h != 3 || filter_dims->w != 3 || params->padding.h > 1 || params->padding.w > 1 ||
-        (params->ch_mult != 1 && !dw_mult_ok(params, quant, input_dims, output_dims))) {
+        (params->ch_mult != 1 && !dw_mult_ok(params, quant, input_dims, output_dims) &&
+         !dw_ring_fits(params, input_dims, output_dims))) {
         return EF_ERR_UNSUPPORTED;
     }
     const ef_dims *in = input_dims;
@@ -1135,12 +1242,16 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
 #if defined(EF_NN_USE_MVE)
     if (dw_mult_ok(params, quant, in, out)) { /* the window path; every depth multiplier > 1 */
         dw3x3_mve_win(params, quant, in, input, filter, bias, out, output);
-    } else {
+        return EF_OK;
+    }
+    if (mult == 1) {
         dw3x3_mve(params, quant, in, input, filter, bias, out, output);
+    } else { /* the ring's multipliers (the generator's choice on the DSP cores only) */
+        dw3x3_any(params, quant, in, input, filter, 1, 1, 3 * out->c, out->c, bias, out, output);
     }
     return EF_OK;
 #elif defined(EF_NN_USE_DSP)
-    if (mult == 1 && dw_ring_fits(params, in, out)) {
+    if (dw_ring_fits(params, in, out)) { /* every depth multiplier */
         dw3x3_dsp_ring(params, quant, in, input, filter, bias, out, output);
         return EF_OK;
     }
@@ -1209,5 +1320,85 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
             }
         }
     }
+    return EF_OK;
+}
+
+/* Dilated 3x3 (stride 1), phase by phase: each phase of the output is the fast 3x3 path's layer on
+ * the sub-lattice of the input it reads (see dw_phase), with the lattice's input, output and
+ * filter steps; exact, the zero-inserted taps are never read. Fast where every phase fits the DSP
+ * ring / the Helium window, else the portable loop over the 9 taps. */
+ef_status ef_depthwise_conv_3x3_dilated_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                           const ef_dims *input_dims, const int8_t *input,
+                                           const ef_dims *filter_dims, const int8_t *filter,
+                                           const int32_t *bias,
+                                           const ef_dims *output_dims, int8_t *output)
+{
+    const ef_status st = ef_dw_check(params, quant, input_dims, input, filter_dims, filter,
+                                     output_dims, output);
+    if (st != EF_OK) {
+        return st;
+    }
+    const int32_t FH = filter_dims->h;
+    const int32_t FW = filter_dims->w;
+    const int32_t dh = (FH - 1) / 2;
+    const int32_t dw = (FW - 1) / 2;
+    if (FH < 3 || FW < 3 || (FH & 1) == 0 || (FW & 1) == 0 || params->stride.h != 1 || params->stride.w != 1 ||
+        params->padding.h > dh || params->padding.w > dw) {
+        return EF_ERR_UNSUPPORTED;
+    }
+    const ef_dims *in = input_dims;
+    const ef_dims *out = output_dims;
+    const int32_t OC = out->c;
+    const int32_t fy = dh * FW * OC; /* filter steps between the real taps */
+    const int32_t fx = dw * OC;
+#if defined(EF_NN_USE_MVE) || defined(EF_NN_USE_DSP)
+    int fits = 1;
+    for (int32_t ry = 0; ry < dh && fits; ++ry) {
+        for (int32_t rx = 0; rx < dw && fits; ++rx) {
+            const dw_phase_t ph = dw_phase(params, in, out, dh, dw, ry, rx);
+            if (ph.g.out_len == 0 || ph.g.out_lines == 0) {
+                continue;
+            }
+#if defined(EF_NN_USE_MVE)
+            /* the window's 5 output lines; gather offsets of 30 steps within 16 bits */
+            fits = ph.g.out_lines >= 5 && ph.g.in_along <= 2184;
+#else
+            fits = ph.g.out_len + 4 <= DW_RING_W && ph.g.len + ph.g.pad_along <= DW_RING_W;
+#endif
+        }
+    }
+#if defined(EF_NN_USE_MVE)
+    for (int32_t c = 0; c < OC && fits; ++c) {
+        fits = quant->shift[c] < 0; /* the window's rounding fix-up */
+    }
+#else
+    int16_t ring[2][3 * DW_RING_W] __attribute__((aligned(4)));
+#endif
+    for (int32_t b = 0; b < in->n && fits; ++b) {
+        const int8_t *img = input + b * in->h * in->w * in->c;
+        int8_t *obase = output + b * out->h * out->w * OC;
+        for (int32_t ry = 0; ry < dh; ++ry) {
+            for (int32_t rx = 0; rx < dw; ++rx) {
+                const dw_phase_t ph = dw_phase(params, in, out, dh, dw, ry, rx);
+                if (ph.g.out_len == 0 || ph.g.out_lines == 0) {
+                    continue;
+                }
+                const int t = ph.transposed;
+#if defined(EF_NN_USE_MVE)
+                dw_win_image(params, quant, &ph.g, img + ph.in0, obase + ph.out0, filter, (uint32_t)(t ? fx : fy),
+                             (uint32_t)(t ? fy : fx), bias, OC, params->ch_mult);
+#else
+                memset(ring, 0, sizeof ring); /* the phases' paddings and lengths differ */
+                dw_ring_image(params, quant, &ph.g, 1, img + ph.in0, obase + ph.out0, filter, t ? fy : fx,
+                              t ? fx : fy, bias, in->c, params->ch_mult, ring);
+#endif
+            }
+        }
+    }
+    if (fits) {
+        return EF_OK;
+    }
+#endif
+    dw3x3_any(params, quant, in, input, filter, dh, dw, fy, fx, bias, out, output);
     return EF_OK;
 }

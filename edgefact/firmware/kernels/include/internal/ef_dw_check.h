@@ -4,10 +4,13 @@
 
 #include "ef_nn_internal.h"
 
-static inline ef_status ef_dw_check(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
-                                    const ef_dims *in, const int8_t *input,
-                                    const ef_dims *filter_dims, const int8_t *filter,
-                                    const ef_dims *out, const int8_t *output)
+/* Always inlined: the depthwise kernels sharing a file (3x3, dilated 3x3) are linked one at a
+ * time (function sections), so a shared out-of-line copy only adds a call. */
+static inline __attribute__((always_inline)) ef_status ef_dw_check(const ef_dw_conv_params *params,
+                                                                  const ef_per_channel_quant *quant,
+                                                                  const ef_dims *in, const int8_t *input,
+                                                                  const ef_dims *filter_dims, const int8_t *filter,
+                                                                  const ef_dims *out, const int8_t *output)
 {
     if (params == 0 || quant == 0 || quant->multiplier == 0 || quant->shift == 0 || input == 0 ||
         filter == 0 || output == 0) {

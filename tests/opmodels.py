@@ -251,7 +251,7 @@ OPMODEL_CASES: dict[str, OpSpec] = {
     "shift_scaled_3x3_s1_valid_relu": OpSpec("DEPTHWISE_CONV_2D", "shift",
                                              dict(h=8, w=9, c=5, k=3, stride=1, padding="VALID", taps=1, zero=0,
                                                   scaled=True, act="RELU")),
-    # negative control: SAL2 (two taps) stays a depthwise convolution
+    # SAL2 (two taps) -> ef_shift2_s8 (more two-tap cases: the "shift_mix" block at the end)
     "shift_sal2_3x3_s1_same": OpSpec("DEPTHWISE_CONV_2D", "shift",
                                      dict(h=7, w=7, c=4, k=3, stride=1, padding="SAME", taps=2, zero=0, scaled=True)),
     # shift blocks (conv -> [max pool] -> shift -> conv): the shift's channels are grouped by tap
@@ -1638,4 +1638,53 @@ OPMODEL_CASES.update({
     "dwl_4x1_s1_same_c3_7x5": _dwk(7, 5, 3, 1, 4, 1, 1, "SAME", "RELU6"),
     "dwl_6x1_s2_same_c7_13x4": _dwk(13, 4, 7, 1, 6, 1, 2, "SAME"),
     "dwl_1x3_s1_same_c2_3x140": _dwk(3, 140, 2, 1, 1, 3, 1, "SAME"),
+})
+
+
+# --- two-tap shift layers (ef_shift2_s8) and their negative controls ---------------------------
+def _build_shift_mix(
+    p: dict[str, Any], rng: np.random.Generator
+) -> tuple[Callable[..., Any], list[tuple[int, ...]]]:
+    """Depthwise conv whose channel c has ``taps[c % len(taps)]`` non-zero positions (1.0 each
+    unless ``scaled``: learned-like values of both signs and a bias)."""
+    tf = _tf()
+    k, c, counts = p["k"], p["c"], p["taps"]
+    w = np.zeros((k * k, c), np.float32)
+    for ch in range(c):
+        n = counts[ch % len(counts)]
+        pos = rng.choice(k * k, size=n, replace=False)
+        w[pos, ch] = rng.uniform(0.4, 1.6, n) * rng.choice([-1, 1], n) if p["scaled"] else 1.0
+    wt = tf.constant(w.reshape(k, k, c, 1))
+    b = tf.constant(rng.normal(0, 0.2, c).astype(np.float32) if p["scaled"] else np.zeros(c, np.float32))
+    s = p["stride"]
+
+    def f(x: Any) -> Any:
+        y = tf.nn.depthwise_conv2d(x, wt, strides=(1, s, s, 1), padding=p["padding"]) + b
+        return _act(tf, y, p.get("act", "NONE"))
+
+    return f, [(1, p["h"], p["w"], c)]
+
+
+_BUILDERS["shift_mix"] = _build_shift_mix
+
+
+def _mix(h: int, w: int, c: int, k: int, stride: int, padding: str, taps: tuple[int, ...], scaled: bool = True,
+         act: str = "NONE") -> OpSpec:
+    return OpSpec("DEPTHWISE_CONV_2D", "shift_mix", dict(h=h, w=w, c=c, k=k, stride=stride, padding=padding,
+                                                         taps=taps, scaled=scaled, act=act))
+
+
+# ef_shift2_s8: 0/1/2-tap channels mixed, odd channel counts (13, 9, 5) and full Helium vectors
+# (16), stride 2, SAME (3x3: one pixel of padding on every side; 5x5: two) and VALID, fused
+# RELU / RELU6, SAL2 with equal unit weights, single output pixels (VALID 5x5, SAME on a 1x1
+# input); negative control: a channel with three taps stays a depthwise convolution
+OPMODEL_CASES.update({
+    "shift2_mix_3x3_s1_same_c13_relu": _mix(9, 8, 13, 3, 1, "SAME", (2, 1, 0, 2, 2), act="RELU"),
+    "shift2_5x5_s2_same_c9": _mix(11, 10, 9, 5, 2, "SAME", (2,)),
+    "shift2_5x5_s1_same_c16": _mix(8, 9, 16, 5, 1, "SAME", (2, 2, 2, 1)),
+    "shift2_3x3_s1_valid_c6_relu6": _mix(7, 9, 6, 3, 1, "VALID", (2, 2, 1), act="RELU6"),
+    "shift2_sal2_3x3_s2_valid_c16": _mix(10, 11, 16, 3, 2, "VALID", (2,), scaled=False),
+    "shift2_5x5_valid_1px_c5": _mix(5, 5, 5, 5, 1, "VALID", (2, 2, 0, 1)),
+    "shift2_3x3_same_1px_c7": _mix(1, 1, 7, 3, 1, "SAME", (2,)),
+    "shift_3tap_3x3_s1_same_c7": _mix(7, 6, 7, 3, 1, "SAME", (2, 3, 1)),
 })

@@ -1,8 +1,10 @@
 """Shift layers: recognition of one-tap depthwise kernels and the tables that replace them.
 
-Bit-exactness of ef_shift_s8 against TFLM runs with every per-op model (tests/opmodels.py has
-SAL, zero-kernel, scaled and stride-2 shift cases) in the host and emulator per-op tests; here:
-which layers become shifts, what they report, and the tables against a brute-force evaluation.
+Bit-exactness of ef_shift_s8 and ef_shift2_s8 against TFLM runs with every per-op model
+(tests/opmodels.py has SAL, zero-kernel, scaled and stride-2 shift cases, and the two-tap
+"shift_mix" block) in the host and emulator per-op tests; here: which layers become shifts (one
+or two taps) and which stay convolutions, what they report, and the tables against a brute-force
+evaluation.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from edgefact.export.codegen import generate_c
 from edgefact.export.lowering import lower
 from edgefact.export.ops import get_op
 from edgefact.export.ops.shift import gather_offsets, runs, single_taps, tables
+from edgefact.export.ops.shift2 import two_taps
 from edgefact.export.shift_layout import group_shift_channels, shift_order
 from edgefact.export.tflite_model import load_tflite
 
@@ -35,10 +38,69 @@ def test_one_tap_depthwise_becomes_a_zero_mac_shift(case: str, constant: int) ->
     assert layer.args.conv_macs > 0
 
 
-def test_sal2_and_dense_depthwise_stay_convolutions() -> None:
-    for case in ("shift_sal2_3x3_s1_same", "dw_3x3_m1_s1_same", "dw_5x5_m2_s2_valid"):
+def test_three_taps_and_dense_depthwise_stay_convolutions() -> None:
+    for case in ("shift_3tap_3x3_s1_same_c7", "dw_3x3_m1_s1_same", "dw_5x5_m2_s2_valid"):
         layer = _layer(case)
-        assert layer.kernel != "ef_shift_s8" and layer.macs > 0, case
+        assert layer.kernel not in ("ef_shift_s8", "ef_shift2_s8"), case
+        f = layer.consts["filter"]
+        assert layer.macs == int(np.prod(layer.output_shape)) * f.shape[1] * f.shape[2], case  # every tap
+
+
+@pytest.mark.parametrize(("case", "counts"), [("shift_sal2_3x3_s1_same", (4, 0, 0)),
+                                              ("shift2_mix_3x3_s1_same_c13_relu", (7, 3, 3)),
+                                              ("shift2_5x5_s1_same_c16", (12, 4, 0)),
+                                              ("shift2_5x5_valid_1px_c5", (3, 1, 1))])
+def test_two_tap_depthwise_becomes_a_two_multiply_shift(case: str, counts: tuple[int, int, int]) -> None:
+    """Never the one-tap kernel; MACs are the real products, non-zero taps x output pixels."""
+    layer = _layer(case)
+    assert layer.kernel == "ef_shift2_s8"
+    two, one, zero = counts
+    assert f"{two} two-tap + {one} one-tap + {zero} constant channels" in layer.describe
+    pixels = int(np.prod(layer.output_shape[:-1]))
+    assert layer.macs == (2 * two + one) * pixels
+    assert layer.args.conv_macs == pixels * int(np.prod(layer.consts["filter"].shape))
+    f = layer.consts["filter"].reshape(-1, layer.output_shape[-1])
+    for ch in range(f.shape[1]):  # the taps and weights are the filter's non-zero values
+        kw = layer.consts["filter"].shape[2]
+        taps = [int(t) for t in layer.args.taps[ch] if t >= 0]
+        assert [(t >> 8) * kw + (t & 0xFF) for t in taps] == np.flatnonzero(f[:, ch]).tolist()
+        assert layer.args.weights[ch][:len(taps)].tolist() == f[np.flatnonzero(f[:, ch]), ch].tolist()
+
+
+def test_two_taps_recognition() -> None:
+    f = np.zeros((1, 3, 3, 4), np.int8)
+    f[0, 0, 1, 0] = 127
+    f[0, 2, 2, 1] = -5
+    assert two_taps(f) is None  # one tap at most: the one-tap shift's
+    f[0, 1, 1, 1] = 9
+    taps, weights = two_taps(f)
+    assert taps.tolist() == [[1, -1], [4, 8], [-1, -1], [-1, -1]]
+    assert weights.tolist() == [[127, 0], [9, -5], [0, 0], [0, 0]]
+    assert single_taps(f) is None
+    f[0, 0, 0, 3], f[0, 0, 2, 3], f[0, 2, 0, 3] = 1, 2, 3  # three taps in channel 3: a convolution
+    assert two_taps(f) is None
+
+
+def test_forcing_the_depthwise_kernel_on_a_two_tap_shift(tmp_path) -> None:
+    layer = _layer("shift_sal2_3x3_s1_same")
+    entry = get_op("DEPTHWISE_CONV_2D")
+    assert entry is not None
+    assert entry.kernels(layer) == ("ef_shift2_s8", "ef_depthwise_conv_3x3_s8", "ef_depthwise_conv_s8")
+    macs = layer.args.conv_macs
+    entry.use_kernel(layer, "ef_depthwise_conv_s8")
+    assert layer.kernel == "ef_depthwise_conv_s8" and layer.macs == macs
+    gen = generate_c(get_opmodel("shift_sal2_3x3_s1_same"), tmp_path / "dw")
+    assert "ef_shift2_s8(" in gen.files["model.c"].read_text()
+    gen = generate_c(get_opmodel("shift_sal2_3x3_s1_same"), tmp_path / "dw3", kernels={0: "ef_depthwise_conv_3x3_s8"})
+    text = gen.files["model.c"].read_text()
+    assert "ef_depthwise_conv_3x3_s8(" in text and "ef_shift2_s8(" not in text
+
+
+def test_a_two_tap_shift_keeps_its_channel_order() -> None:
+    f = np.zeros((1, 3, 3, 3), np.int8)
+    f[0, 0, 0, :] = 5
+    f[0, 2, 1, 0] = 7
+    assert shift_order(f, None, None) is None  # shift_layout only reorders one-tap layers
 
 
 def test_forcing_the_depthwise_kernel_restores_its_macs(tmp_path) -> None:

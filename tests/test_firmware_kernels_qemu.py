@@ -161,7 +161,7 @@ def test_every_variant_is_in_the_firmware() -> None:
     fw = _firmware()
     kernels = {layer.kernel for e in fw.entries for layer in e.gen.graph.layers}
     assert {"ef_conv_s8", "ef_conv_1x1_s8", "ef_depthwise_conv_s8", "ef_depthwise_conv_3x3_s8",
-            "ef_shift_s8"} <= kernels
+            "ef_shift_s8", "ef_shift2_s8"} <= kernels
     assert len(fw.entries) > len(CASES)
     assert any("@" in e.name for e in fw.entries)
 

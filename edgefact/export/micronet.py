@@ -110,7 +110,8 @@ def _weighted_layer(layer: Layer) -> LayerScore:
     storage += float(layer.consts["bias"].size) if "bias" in layer.consts else 0.0
     storage += float(layer.consts["multiplier"].size + layer.consts["shift"].size)
     density = float(np.count_nonzero(filt)) / max(int(np.asarray(filt).size), 1)
-    macs = layer.macs * density  # products with a zero weight skipped
+    # products with a zero weight skipped (a two-tap shift layer already counts only its taps)
+    macs = layer.macs if layer.kernel == "ef_shift2_s8" else layer.macs * density
     outputs = prod(layer.output_shape)
     ops = macs * (8 / 32 + 1.0) + outputs * EPILOGUE_OPS
     return LayerScore(layer.name, layer.op, storage, ops, how)

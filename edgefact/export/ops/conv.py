@@ -23,7 +23,8 @@ form of a dilated convolution is recognised and folded into a zero-point PAD and
 convolution (:func:`fold_space_to_batch`).
 
 A DEPTHWISE_CONV_2D whose kernels have at most one non-zero tap each (a hardened shift layer)
-runs on ``ef_shift_s8``, a table look-up per output value with 0 MACs (:mod:`.shift`).
+runs on ``ef_shift_s8``, a table look-up per output value with 0 MACs (:mod:`.shift`); one with at
+most two (some channel two, a SAL2) on ``ef_shift2_s8``, 2 multiplies per output (:mod:`.shift2`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import numpy as np
 from edgefact.export import quant
 from edgefact.export.ir import Layer, shape4
 from edgefact.export.ops import shift as shift_op
+from edgefact.export.ops import shift2 as shift2_op
 from edgefact.export.ops.base import (
     CStruct,
     Dims,
@@ -451,12 +453,15 @@ class _ConvBase(OpDef):
         if not self.depthwise:
             layer.scratch_bytes = conv_scratch_bytes(layer.kernel, args.filter_dims)
         else:
-            shift_op.make_shift(layer, filt_data, bias.data if bias is not None else None)
+            if not shift_op.make_shift(layer, filt_data, bias.data if bias is not None else None):
+                shift2_op.make_shift2(layer, filt_data)  # two taps per kernel (SAL2)
         return layer
 
     def emit(self, layer: Layer, pos: int, em: EmitContext) -> Emission:
         if layer.kernel == shift_op.KERNEL:
             return shift_op.emit(layer, pos, em)
+        if layer.kernel == shift2_op.KERNEL:
+            return shift2_op.emit(layer, pos, em)
         a: ConvArgs = layer.args
         e = Emission()
         L = layer.sym
@@ -477,7 +482,7 @@ class _ConvBase(OpDef):
     def kernels(self, layer: Layer) -> tuple[str, ...]:
         generic = "ef_depthwise_conv_s8" if self.depthwise else "ef_conv_s8"
         out = [layer.kernel]
-        if layer.kernel == shift_op.KERNEL and _dw3x3_applies(layer.args.conv):
+        if layer.kernel in (shift_op.KERNEL, shift2_op.KERNEL) and _dw3x3_applies(layer.args.conv):
             out.append("ef_depthwise_conv_3x3_s8")
         if self.depthwise and isinstance(layer.args, ConvArgs) and (
                 _dw3x3_mult_applies(layer.args, layer.consts["shift"]) or _dw3x3_mult_ring(layer.args)):
@@ -497,6 +502,8 @@ class _ConvBase(OpDef):
             super().use_kernel(layer, kernel)  # raises, naming the possible ones
         if layer.kernel == shift_op.KERNEL and kernel != shift_op.KERNEL:
             shift_op.use_conv(layer, kernel)
+        if layer.kernel == shift2_op.KERNEL and kernel != shift2_op.KERNEL:
+            shift2_op.use_conv(layer, kernel)
         layer.kernel = kernel
         if not self.depthwise:
             layer.scratch_bytes = conv_scratch_bytes(kernel, layer.args.filter_dims)
@@ -520,7 +527,8 @@ class Conv2D(_ConvBase):
 @register
 class DepthwiseConv2D(_ConvBase):
     name = "DEPTHWISE_CONV_2D"
-    kernel_names = ("ef_shift_s8", "ef_depthwise_conv_3x3_s8", DILATED, LINE, "ef_depthwise_conv_s8")
+    kernel_names = ("ef_shift_s8", "ef_shift2_s8", "ef_depthwise_conv_3x3_s8", DILATED,
+                    LINE, "ef_depthwise_conv_s8")
     constraints = ("int8 per-channel symmetric filters, any kernel size, stride, depth multiplier, dilation "
                    "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")
     depthwise = True

@@ -237,6 +237,32 @@ ef_status ef_shift_s8(const ef_shift_params *params, const ef_dims *input_dims, 
                       const int16_t *runs, const int16_t *taps, const uint16_t *offsets, const uint8_t *tables,
                       const int8_t *luts, const ef_dims *output_dims, int8_t *output);
 
+/** @brief A two-tap shift layer (SAL2): DEPTHWISE_CONV_2D (depth multiplier 1) whose kernels have
+ *         at most two non-zero taps each, as 2 multiplies per output (bit-exact with the
+ *         depthwise convolution).
+ *
+ *  output[b, oy, ox, c] = clamp(MBQM(bias[c] + sum_j (input[b, iy_j, ix_j, c] + input_offset) *
+ *  weights[2c + j], multiplier[c], shift[c]) + output_offset) over the taps j in {0, 1} of channel
+ *  c with iy_j = oy * stride.h - padding.h + (taps[2c + j] >> 8), ix_j = ox * stride.w -
+ *  padding.w + (taps[2c + j] & 0xFF) inside the input (a tap in the padding, a tap -1 or a zero
+ *  weight contributes nothing). Channel by channel over the rectangles where each tap is inside
+ *  or outside the input, the constant terms folded per rectangle. No scratch.
+ *  @param params      offsets, stride, padding (top/left), filter size (kh, kw), activation
+ *  @param quant       per-channel requantization (c values each)
+ *  @param input_dims  input shape [n, h, w, c]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param taps        2c values: each channel's two taps ((ky << 8) | kx, -1: none)
+ *  @param weights     2c values: the taps' int8 weights
+ *  @param bias        c int32 values, or NULL
+ *  @param output_dims output shape [n, out_h, out_w, c]
+ *  @param output      output tensor (int8, NHWC; must not overlap the input)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS (shapes inconsistent with the stride and padding);
+ *          EF_ERR_PARAM (stride, padding, filter size, offsets, activation, a shift or a tap out
+ *          of range). */
+ef_status ef_shift2_s8(const ef_shift2_params *params, const ef_per_channel_quant *quant, const ef_dims *input_dims,
+                       const int8_t *input, const int16_t *taps, const int8_t *weights, const int32_t *bias,
+                       const ef_dims *output_dims, int8_t *output);
+
 /** @brief TRANSPOSE_CONV (TFLite Micro's int8 arithmetic: the int32 sum over every input pixel
  *         and tap that lands on an output element, plus the bias, requantized per output
  *         channel). Computed output by output (the taps whose (out + padding - tap) is a

@@ -118,6 +118,16 @@ typedef struct {
  *  none), table (-1: a copy), border value (the output where the tap reads padding). */
 #define EF_SHIFT_RUN_FIELDS 5
 
+/** A two-tap shift layer (ef_shift2_s8): the depthwise convolution's parameters it needs. */
+typedef struct {
+    int32_t input_offset;   /**< -input zero point */
+    int32_t output_offset;  /**< output zero point */
+    ef_tile stride;
+    ef_tile padding;        /**< top / left */
+    ef_tile filter;         /**< kernel height (<= 127) / width (<= 256): the taps index this window */
+    ef_activation activation;
+} ef_shift2_params;
+
 /** AVERAGE_POOL_2D / MAX_POOL_2D (input and output share scale and zero point, as in TFLite). */
 typedef struct {
     ef_tile stride;

@@ -502,7 +502,7 @@ typedef struct {
     int rows_mode;
     const uint8_t *goffs; /* grouped windows: gather offsets of a window row's bytes (48), or NULL */
     const uint8_t *gtapx; /* their tap columns */
-    int colmode;          /* a pixel_column: 0 fill_column, 1 gather_window (goffs), 2 fill_column_dil */
+    int dilated;          /* dh or dw > 1: pixel_column by fill_column_dil (goffs is NULL) */
     int copy_win;         /* interior windows by copy_window: ungrouped, undilated, no goffs */
 } conv_geom;
 
@@ -711,12 +711,12 @@ static __attribute__((noinline)) void gather_window(int8_t *col, const conv_geom
 static __attribute__((noinline)) void pixel_column(const conv_geom *g, int8_t *slot, int32_t iy0, int32_t ix0,
                                                    int32_t c0)
 {
-    if (g->colmode == 0) {
-        fill_column(slot, g, iy0, ix0, c0);
-    } else if (g->colmode == 1) {
+    if (g->goffs != 0) {
         gather_window(slot, g, iy0, ix0, c0);
-    } else {
+    } else if (g->dilated) {
         fill_column_dil(slot, g, iy0, ix0, c0);
+    } else {
+        fill_column(slot, g, iy0, ix0, c0);
     }
 }
 
@@ -1322,7 +1322,7 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
         }
         g.goffs = goffs;
     }
-    g.colmode = dilated ? 2 : (g.goffs != 0 ? 1 : 0);
+    g.dilated = dilated;
     g.copy_win = !dilated && g.goffs == 0 && g.fc == in->c;
     /* per chunk: effective biases and the raw sums of the pixels, padded to a multiple of 4 (the
      * last vector reads lanes that are computed or stale, never stored) */

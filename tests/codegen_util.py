@@ -95,3 +95,37 @@ def zoo_tflite_path(name: str, work_dir: Path) -> Path:
         res = tc.convert_to_int8_tflite(onnx_path, calib, out, min_agreement=0.0)
         (ZOO_CACHE / f"{name}-{key}.json").write_text(json.dumps({"ops": res.ops, "agreement": res.agreement}))
     return out
+
+
+def sal2_shiftnet_tflite_path(work_dir: Path, width: float = 0.5) -> Path:
+    """The cached int8 .tflite of the zoo ShiftNet with SAL2 shifts (``keep=2``, seed 0): each shift
+    kernel's weights drawn from +-U(0.4, 1.6) before hardening (an untrained SAL2 keeps weights of
+    1.0, both taps of a channel equal), calibrated on Fashion-MNIST."""
+    import hashlib
+
+    import torch
+
+    from edgefact.export import tflite_convert as tc
+    from edgefact.export.onnx_export import export_onnx
+    from edgefact.models.layers import ShiftConv, harden_shifts
+    from edgefact.models.zoo import build_model
+
+    shape = (1, 28, 28)
+    torch.manual_seed(0)
+    model = build_model("shiftnet", shape, 10, width=width, keep=2).eval()
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, ShiftConv):
+                mag = 0.4 + 1.2 * torch.rand(m.weight.shape, generator=gen)
+                m.weight.copy_(mag * torch.where(torch.rand(m.weight.shape, generator=gen) < 0.5, -1.0, 1.0))
+    harden_shifts(model)
+    onnx_path = work_dir / "shiftnet_sal2.onnx"
+    export_onnx(model, shape, onnx_path)
+    calib = fashion_mnist_test(10)[1]
+    key = hashlib.sha256(onnx_path.read_bytes() + calib.tobytes() + _export_code_hash().encode()).hexdigest()[:20]
+    out = ZOO_CACHE / f"shiftnet_sal2-{key}.tflite"
+    if not out.is_file():
+        ZOO_CACHE.mkdir(parents=True, exist_ok=True)
+        tc.convert_to_int8_tflite(onnx_path, calib, out, min_agreement=0.0)
+    return out

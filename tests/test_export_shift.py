@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from codegen_util import sal2_shiftnet_tflite_path
 from opmodels import get_opmodel
 
 from edgefact.export import quant
 from edgefact.export.codegen import generate_c
+from edgefact.export.hostcheck import run_host_batch
 from edgefact.export.lowering import lower
 from edgefact.export.ops import get_op
 from edgefact.export.ops.shift import gather_offsets, runs, single_taps, tables
 from edgefact.export.ops.shift2 import two_taps
+from edgefact.export.reference import run_tflm
 from edgefact.export.shift_layout import group_shift_channels, shift_order
 from edgefact.export.tflite_model import load_tflite
 
@@ -204,3 +207,21 @@ def test_identity_tables_become_copies_without_tables() -> None:
     assert layer.kernel == "ef_shift_s8"
     assert layer.args.luts.shape[0] == 0 and layer.args.params.num_tables == 0
     assert np.all(layer.args.runs[:, 3] == -1) and "copies" in layer.describe
+
+
+@pytest.mark.slow  # a zoo model converted (cached after the first run: ~11 s)
+def test_sal2_shiftnet_runs_its_shifts_on_the_two_tap_kernel_bit_exactly(tmp_path) -> None:
+    """The zoo ShiftNet with SAL2 shifts (keep=2, learned-like weights): its four depthwise layers
+    become two-tap shifts with their real MACs, and the generated model equals TFLM on the host."""
+    path = sal2_shiftnet_tflite_path(tmp_path)
+    gen = generate_c(path, tmp_path / "gen")
+    shifts = [la for la in gen.graph.layers if la.op == "DEPTHWISE_CONV_2D"]
+    assert len(shifts) == 4 and all(la.kernel == "ef_shift2_s8" for la in shifts)
+    for la in shifts:
+        assert la.macs == 2 * int(np.prod(la.output_shape)) < la.args.conv_macs
+        assert np.any(la.args.weights[:, 0] != la.args.weights[:, 1])  # two different weights
+    rng = np.random.default_rng(3)
+    x = rng.integers(-128, 128, (16, 28, 28, 1)).astype(np.int8)
+    got, want = run_host_batch(gen, x), run_tflm(path.read_bytes(), x)[0]
+    assert np.array_equal(got, want)
+    assert len({bytes(r) for r in got.reshape(len(got), -1)}) > 4  # not a constant model

@@ -21,7 +21,7 @@
  *     VSHR + VQRDMLAH + VRSHL, VSTRB scatter: 14 instructions per 4 outputs), else 8 channels per
  *     step as int16 lanes (the two products and their sum fit), deinterleaved constants for the
  *     even / odd int32 halves (35 instructions per 8 outputs; the frame with VPT / VCMP predicates
- *     per tap and VPSEL of the zero point: 47).
+ *     per tap and VPSEL of the zero point: 50).
  *   - otherwise (portable, other requantizations): channel by channel over the interior, the
  *     middles of the frame rows and columns and the corners, each a rectangle on which every tap
  *     is inside or outside the input throughout.
@@ -381,7 +381,7 @@ static void sh2_one(const sh2_step *k, const int8_t *s, int32_t i, int8_t *d, in
 
 /* A frame pixel's n channels (n even), full int8 range: sh2_frame's work, per tap the predicate of the lanes
  * whose tap is inside (VPT + VCMP on the window corner plus the taps' positions), a predicated
- * gather and VPSEL of the zero point, the int8 saturation a VQMOVNB.S16 (47 instructions per step
+ * gather and VPSEL of the zero point, the int8 saturation a VQMOVNB.S16 (50 instructions per step
  * of 8 channels). */
 static inline __attribute__((always_inline)) void sh2_frame_full(const sh2_step *k, const int8_t *s, int32_t n,
                                                                  int8_t *d, int32_t iy0, int32_t ix0, uint16x8_t hv,

@@ -1542,6 +1542,18 @@ OPMODEL_CASES.update({
     "conv_first_c4_o7_s2_relu": _conv(7, 7, 4, 7, 3, 3, stride=2, act="RELU"),
     "conv_first_c3_o20_s2_relu6": _conv(8, 9, 3, 20, 3, 3, stride=2, act="RELU6"),
 })
+# Helium first layers (ef_conv_first_s8's MVE body: blocks of 48 / 96 / 32 pixel columns at 3-4 / 1 /
+# 2 channels, 4 pixels per step): several blocks with a partial last group (110, 195, 45 pixels),
+# 1-4 channels, 5 / 13 / 64 outputs, stride 2 on SAME even and odd sizes, VALID, a 1-pixel output,
+# RELU6 (the clamp pass), rows over 255 bytes (100 x 3)
+OPMODEL_CASES.update({
+    "conv_firstv_c3_o13_same": _conv(10, 11, 3, 13, 3, 3),
+    "conv_firstv_c1_o8_same_relu6": _conv(13, 15, 1, 8, 3, 3, act="RELU6"),
+    "conv_firstv_c2_o5_s2_same": _conv(10, 17, 2, 5, 3, 3, stride=2),
+    "conv_firstv_c4_o16_s2_same_relu": _conv(9, 9, 4, 16, 3, 3, stride=2, act="RELU"),
+    "conv_firstv_c3_o64_s2_valid": _conv(8, 100, 3, 64, 3, 3, stride=2, padding="VALID"),
+    "conv_firstv_c4_o5_1px_valid": _conv(3, 3, 4, 5, 3, 3, padding="VALID"),
+})
 
 
 def _dil(h: int, w: int, cin: int, cout: int, k: int | tuple[int, int], d: tuple[int, int], stride: int = 1,

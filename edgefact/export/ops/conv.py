@@ -445,9 +445,9 @@ class _ConvBase(OpDef):
         if (layer.kernel in ("ef_conv_1x1_s8", "ef_conv_s8") and ctx.target is not None
                 and ctx.target.core in _DSP_CORES and _short_1x1_applies(layer)):
             layer.kernel = SHORT_1X1  # grouped 1x1 too (ef_conv_s8's columns cost ~0.6-0.75x of it)
-        if (layer.kernel == "ef_conv_s8" and ctx.target is not None and ctx.target.core in _DSP_CORES
-                and args.filter_dims.c == 3 and _first_applies(layer)):
-            layer.kernel = FIRST  # 3 channels: its unrolled body (1, 2, 4: ef_conv_s8 is faster); same scratch
+        if (layer.kernel == "ef_conv_s8" and ctx.target is not None and _first_applies(layer)
+                and ((ctx.target.core in _DSP_CORES and args.filter_dims.c == 3) or ctx.target.core == "cortex-m55")):
+            layer.kernel = FIRST  # DSP: 3 channels (its unrolled body; 1, 2, 4: ef_conv_s8 is faster); Helium: 1-4
         layer.params = int(filt.data.size) + (int(bias.data.size) if bias is not None else 0)
         layer.weight_bytes = int(filt_data.nbytes) + (int(bias.data.nbytes) if bias is not None else 0)
         if not self.depthwise:

@@ -100,7 +100,9 @@ ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channe
 /** @brief CONV_2D first layer: 3x3 filter, 1-4 input channels, ungrouped, dilation {1, 1}, every
  *         channel on the fast requantization (multiplier >= 0, -23 <= shift <= -2): on the DSP
  *         cores the filters are widened once per call into a stack table and each window is read
- *         in place (src/ef_conv_first_s8.c); other shapes and builds run ef_conv_s8 (ctx is its
+ *         in place, on Helium each block of pixels' windows is copied once into a stack block of
+ *         columns that every output channel streams 4 pixels at a time (src/ef_conv_first_s8.c);
+ *         other shapes and builds run ef_conv_s8 (ctx is its
  *         scratch). Arguments and results as ef_conv_s8. */
 ef_status ef_conv_first_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
                            const ef_dims *input_dims, const int8_t *input,

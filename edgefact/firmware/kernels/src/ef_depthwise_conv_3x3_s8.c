@@ -1,6 +1,8 @@
-/* DEPTHWISE_CONV_2D specialised for 3x3 filters, depth multiplier 1, padding <= 1: the inner
- * loop runs over channels with the 9 taps unrolled, so the common MobileNet-style layer avoids
- * per-tap bounds checks in the interior. */
+/* DEPTHWISE_CONV_2D specialised for 3x3 filters, padding <= 1: ef_depthwise_conv_3x3_s8 (depth
+ * multiplier 1, or > 1 where the Helium window applies), ef_depthwise_conv_3x3_mult_s8 (any depth
+ * multiplier) and ef_depthwise_conv_3x3_dilated_s8 (a dilated 3x3, phase by phase); the portable
+ * inner loop runs over channels with the 9 taps unrolled, so the common MobileNet-style layer
+ * avoids per-tap bounds checks in the interior. */
 #include "internal/ef_dw_check.h"
 
 #include <string.h>
@@ -94,6 +96,18 @@ static dw_phase_t dw_phase(const ef_dw_conv_params *params, const ef_dims *in, c
 #endif
 
 #if defined(EF_NN_USE_DSP)
+/* The DSP ring path applies (any depth multiplier): stride 1 or 2 along the lines and a padded input
+ * line fits a ring line. */
+static inline __attribute__((always_inline)) int dw_ring_fits(const ef_dw_conv_params *params, const ef_dims *in,
+                                                                const ef_dims *out)
+{
+    const int t = dw_transposed(out);
+    const int32_t s = t ? params->stride.h : params->stride.w;
+    const int32_t n_out = t ? out->h : out->w;
+    const int32_t len = (t ? in->h : in->w) + (t ? params->padding.h : params->padding.w);
+    return (s == 1 || s == 2) && (n_out - 1) * s + 5 <= DW_RING_W && len <= DW_RING_W;
+}
+
 static inline int8_t dw_out(int32_t acc, const int32_t *bias, int32_t c, const int32_t *mult,
                             const int32_t *shift, int32_t out_off, int32_t act_min, int32_t act_max)
 {
@@ -424,12 +438,14 @@ static inline __attribute__((always_inline)) void dw_ring_load(int16_t *ra, int1
     }
 }
 
-/* Every output line of input channels c, c + 1 (c alone when !two) into the output channels
- * ch[0] and ch[1] (obase and obase + mult), stride along the line fixed. */
+/* Every output line of input channels c, c + 1 (c alone when !two) into output channels obase and
+ * obase + mult, stride along the line fixed. (GCC's register allocation of this loop is on an edge:
+ * a run-time mult costs ~1% on the multiplier-1 layers, so ef_depthwise_conv_3x3_s8 passes a
+ * literal 1 and the multipliers have their own instance, ef_depthwise_conv_3x3_mult_s8.) */
 static inline __attribute__((always_inline)) void dw_pair(int16_t ring[2][3 * DW_RING_W], const dw_chan ch[2], int two,
-                                                          int32_t mult, const int8_t *img, int8_t *obase,
-                                                          const dw_geom *g, const ef_dw_conv_params *params,
-                                                          const int32_t stride)
+                                                          const int8_t *img, int8_t *obase, const dw_geom *g,
+                                                          const ef_dw_conv_params *params, const int32_t stride,
+                                                          const int32_t mult)
 {
     const int32_t out_off = params->output_offset;
     const int32_t lo = params->activation.min;
@@ -465,15 +481,44 @@ static inline __attribute__((always_inline)) void dw_pair(int16_t ring[2][3 * DW
     }
 }
 
-/* One image (or one dilation phase of it, see dw_phase) through the ring: input channels in pairs
- * (C of them), output channel ic * mult + m from input channel ic, the ring refilled for each m (its
- * copy is about a tenth of a channel's instructions); fa / fx: the filter's steps between the taps
- * of a line and between lines. */
-static inline __attribute__((always_inline)) void dw_ring_image(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const dw_geom *g,
+/* One image (or one dilation phase of it, see dw_phase) of geometry g through the ring: multiplier
+ * 1, input channels in pairs; else one output channel ic * mult + m per pass (the ring refilled for
+ * each: its copy is about a tenth of a channel's instructions). fa / fx: the filter's steps between
+ * the taps of a line and between lines. */
+static void dw_ring_image(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const dw_geom *gp,
                           int32_t stride, const int8_t *img, int8_t *obase, const int8_t *filter, int32_t fa,
-                          int32_t fx, const int32_t *bias, int32_t C, int32_t mult, int16_t ring[2][3 * DW_RING_W])
+                          int32_t fx, const int32_t *bias, int32_t C, int16_t ring[2][3 * DW_RING_W])
 {
     const int full = params->activation.min == -128 && params->activation.max == 127;
+    const int32_t mult = params->ch_mult;
+    const dw_geom g = *gp;
+    const int32_t npass = mult == 1 ? (C + 1) >> 1 : C * mult;
+    for (int32_t i = 0; i < npass; ++i) {
+        const int32_t c = mult == 1 ? 2 * i : i / mult;
+        const int32_t oc = mult == 1 ? c : i;
+        const int two = mult == 1 && c + 1 < C;
+        dw_chan ch[2];
+        dw_chan_setup(&ch[0], oc, filter, fa, fx, quant, bias, params->output_offset, full);
+        if (two) {
+            dw_chan_setup(&ch[1], oc + 1, filter, fa, fx, quant, bias, params->output_offset, full);
+        }
+        if (stride == 1) {
+            dw_pair(ring, ch, two, img + c, obase + oc, &g, params, 1, 1);
+        } else {
+            dw_pair(ring, ch, two, img + c, obase + oc, &g, params, 2, 1);
+        }
+    }
+}
+
+/* The same for a depth multiplier: input channels in pairs, output channels c * mult + m and
+ * (c + 1) * mult + m per pass, the ring refilled for each m. */
+static void dw_ring_image_mult(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const dw_geom *gp,
+                               int32_t stride, const int8_t *img, int8_t *obase, const int8_t *filter, int32_t fa,
+                               int32_t fx, const int32_t *bias, int32_t C, int16_t ring[2][3 * DW_RING_W])
+{
+    const int full = params->activation.min == -128 && params->activation.max == 127;
+    const int32_t mult = params->ch_mult;
+    const dw_geom g = *gp;
     for (int32_t c = 0; c < C; c += 2) {
         const int two = c + 1 < C;
         for (int32_t m = 0; m < mult; ++m) {
@@ -483,9 +528,9 @@ static inline __attribute__((always_inline)) void dw_ring_image(const ef_dw_conv
                 dw_chan_setup(&ch[1], (c + 1) * mult + m, filter, fa, fx, quant, bias, params->output_offset, full);
             }
             if (stride == 1) {
-                dw_pair(ring, ch, two, mult, img + c, obase + c * mult + m, g, params, 1);
+                dw_pair(ring, ch, two, img + c, obase + c * mult + m, &g, params, 1, mult);
             } else {
-                dw_pair(ring, ch, two, mult, img + c, obase + c * mult + m, g, params, 2);
+                dw_pair(ring, ch, two, img + c, obase + c * mult + m, &g, params, 2, mult);
             }
         }
     }
@@ -504,7 +549,7 @@ static void dw3x3_dsp_ring(const ef_dw_conv_params *params, const ef_per_channel
     const int32_t stride = t ? params->stride.h : params->stride.w;
     for (int32_t b = 0; b < in->n; ++b) {
         dw_ring_image(params, quant, &g, stride, input + b * in->h * in->w * C, output + b * out->h * out->w * OC,
-                      filter, t ? 3 * OC : OC, t ? OC : 3 * OC, bias, C, params->ch_mult, ring);
+                      filter, t ? 3 * OC : OC, t ? OC : 3 * OC, bias, C, ring);
     }
 }
 #endif
@@ -811,7 +856,7 @@ static void dw3x3_mve(const ef_dw_conv_params *params, const ef_per_channel_quan
     "vstrb.32 %q[a1], [%[t], %q[so]]\n\t" \
     "add %[dst], %[dst], %[wb]\n\t"
 
-static inline void dw_win_cols(const int16_t *q, int8_t *dst, const int32_t *k, int32_t m, int32_t e, int32_t zp,
+static inline __attribute__((always_inline)) void dw_win_cols(const int16_t *q, int8_t *dst, const int32_t *k, int32_t m, int32_t e, int32_t zp,
                                int32_t n, int32x4_t w00, uint32x4_t so)
 {
     int32x4_t a0, a1, a2, a3, a4, x;
@@ -830,7 +875,7 @@ static inline void dw_win_cols(const int16_t *q, int8_t *dst, const int32_t *k, 
 
 /* Stride 2: three output lines per column step from the same 7-line window (lines de-interleaved
  * into even and odd entries: the taps of output o are even[o], odd[o], even[o + 1]). */
-static inline void dw_win_cols_s2(const int16_t *q, int8_t *dst, const int32_t *k, int32_t m, int32_t e, int32_t zp,
+static inline __attribute__((always_inline)) void dw_win_cols_s2(const int16_t *q, int8_t *dst, const int32_t *k, int32_t m, int32_t e, int32_t zp,
                                int32_t n, int32x4_t w00, uint32x4_t so)
 {
     int32x4_t a0, a1, a2, x;
@@ -851,7 +896,7 @@ static inline void dw_win_cols_s2(const int16_t *q, int8_t *dst, const int32_t *
  * 0, 1, 2, 3 lines apart, + 0..3 lines: go bytes 96..159) shared by both, 18 VMLA, requantized as
  * in the step, scattered to the lines' outputs (go bytes 160..175: 0, 1, 2, 3 output lines apart):
  * 66 instructions. w: window line 0 at the output's first tap. */
-static inline void dw_win_last(const int16_t *w, int8_t *dst, const int32_t *k, int32_t w00, int32_t m, int32_t e,
+static inline __attribute__((always_inline)) void dw_win_last(const int16_t *w, int8_t *dst, const int32_t *k, int32_t w00, int32_t m, int32_t e,
                                int32_t zp, const void *go)
 {
     int32x4_t a, b, x, q0, q1, q2, q3;
@@ -1151,17 +1196,6 @@ static void dw3x3_mve_win(const ef_dw_conv_params *params, const ef_per_channel_
 }
 #endif
 
-/* The DSP ring path applies: stride 1 or 2 along the lines and a padded input line fits a ring line
- * (its 56 entries); where it does, a depth multiplier > 1 is supported too (on every core alike). */
-static int dw_ring_fits(const ef_dw_conv_params *params, const ef_dims *in, const ef_dims *out)
-{
-    const int t = out->h > out->w; /* dw_transposed */
-    const int32_t s = t ? params->stride.h : params->stride.w;
-    const int32_t n_out = t ? out->h : out->w;
-    const int32_t len = (t ? in->h : in->w) + (t ? params->padding.h : params->padding.w);
-    return (s == 1 || s == 2) && (n_out - 1) * s + 5 <= 56 && len <= 56;
-}
-
 /* Any 3x3 layer, any stride and depth multiplier, dilated by (dh, dw) (fy / fx: the filter's steps
  * between its real taps): the 9 taps with per-tap bounds; the fallback of the fast paths. */
 static __attribute__((noinline, optimize("Os"))) void dw3x3_any(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
@@ -1231,8 +1265,7 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
         return st;
     }
     if (filter_dims->h != 3 || filter_dims->w != 3 || params->padding.h > 1 || params->padding.w > 1 ||
-        (params->ch_mult != 1 && !dw_mult_ok(params, quant, input_dims, output_dims) &&
-         !dw_ring_fits(params, input_dims, output_dims))) {
+        (params->ch_mult != 1 && !dw_mult_ok(params, quant, input_dims, output_dims))) {
         return EF_ERR_UNSUPPORTED;
     }
     const ef_dims *in = input_dims;
@@ -1242,12 +1275,8 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
 #if defined(EF_NN_USE_MVE)
     if (dw_mult_ok(params, quant, in, out)) { /* the window path; every depth multiplier > 1 */
         dw3x3_mve_win(params, quant, in, input, filter, bias, out, output);
-        return EF_OK;
-    }
-    if (mult == 1) {
+    } else {
         dw3x3_mve(params, quant, in, input, filter, bias, out, output);
-    } else { /* the ring's multipliers (the generator's choice on the DSP cores only) */
-        dw3x3_any(params, quant, in, input, filter, 1, 1, 3 * out->c, out->c, bias, out, output);
     }
     return EF_OK;
 #elif defined(EF_NN_USE_DSP)
@@ -1390,7 +1419,7 @@ ef_status ef_depthwise_conv_3x3_dilated_s8(const ef_dw_conv_params *params, cons
 #else
                 memset(ring, 0, sizeof ring); /* the phases' paddings and lengths differ */
                 dw_ring_image(params, quant, &ph.g, 1, img + ph.in0, obase + ph.out0, filter, t ? fy : fx,
-                              t ? fx : fy, bias, in->c, params->ch_mult, ring);
+                              t ? fx : fy, bias, in->c, ring);
 #endif
             }
         }
@@ -1400,5 +1429,47 @@ ef_status ef_depthwise_conv_3x3_dilated_s8(const ef_dw_conv_params *params, cons
     }
 #endif
     dw3x3_any(params, quant, in, input, filter, dh, dw, fy, fx, bias, out, output);
+    return EF_OK;
+}
+
+/* 3x3 with a depth multiplier: the DSP ring with each input channel pair refilled per multiplier
+ * index (dw_ring_image_mult); the Helium window where it applies; else the portable 9-tap loop. */
+ef_status ef_depthwise_conv_3x3_mult_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                        const ef_dims *input_dims, const int8_t *input,
+                                        const ef_dims *filter_dims, const int8_t *filter,
+                                        const int32_t *bias,
+                                        const ef_dims *output_dims, int8_t *output)
+{
+    const ef_status st = ef_dw_check(params, quant, input_dims, input, filter_dims, filter,
+                                     output_dims, output);
+    if (st != EF_OK) {
+        return st;
+    }
+    if (filter_dims->h != 3 || filter_dims->w != 3 || params->padding.h > 1 || params->padding.w > 1) {
+        return EF_ERR_UNSUPPORTED;
+    }
+    const ef_dims *in = input_dims;
+    const ef_dims *out = output_dims;
+    const int32_t OC = out->c;
+#if defined(EF_NN_USE_MVE)
+    if (dw_mult_ok(params, quant, in, out)) {
+        dw3x3_mve_win(params, quant, in, input, filter, bias, out, output);
+        return EF_OK;
+    }
+#elif defined(EF_NN_USE_DSP)
+    if (dw_ring_fits(params, in, out)) {
+        int16_t ring[2][3 * DW_RING_W] __attribute__((aligned(4)));
+        memset(ring, 0, sizeof ring);
+        const int t = dw_transposed(out);
+        const dw_geom g = dw_geom_of(params, in, out);
+        for (int32_t b = 0; b < in->n; ++b) {
+            dw_ring_image_mult(params, quant, &g, t ? params->stride.h : params->stride.w,
+                               input + b * in->h * in->w * in->c, output + b * out->h * out->w * OC, filter,
+                               t ? 3 * OC : OC, t ? OC : 3 * OC, bias, in->c, ring);
+        }
+        return EF_OK;
+    }
+#endif
+    dw3x3_any(params, quant, in, input, filter, 1, 1, 3 * OC, OC, bias, out, output);
     return EF_OK;
 }

@@ -1603,9 +1603,10 @@ def _dwd(h: int, w: int, c: int, mult: int, dilation: int | tuple[int, int], pad
                                                   dilation=dilation))
 
 
-# 3x3 depthwise kernel, DSP ring with a depth multiplier (the generator's choice on M4/M7/M33; an
-# alternative on every core): multiplier 8 with odd channels, lines along the columns (out_h >
-# out_w) with stride 2, a single pixel, a line too long for the ring (the generic kernel)
+# ef_depthwise_conv_3x3_mult_s8 (the DSP ring refilled per multiplier index; the generator's choice
+# on M4/M7/M33, an alternative elsewhere: the Helium window or the portable loop): multiplier 8
+# with odd channels, lines along the columns with stride 2, a single pixel, multiplier 3 with
+# RELU6, a line too long for the ring (the portable loop)
 # ef_depthwise_conv_3x3_dilated_s8: every output phase a 3x3 layer on its input sub-lattice
 # (DSP ring / Helium window with >= 5 phase lines, else the portable loop): dilation 2 and 3,
 # 2 x 3, SAME (padding on every side) and VALID, odd channels, a multiplier, phases along the

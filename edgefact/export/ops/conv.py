@@ -240,10 +240,9 @@ def _dw3x3_mult_applies(a: ConvArgs, shifts: np.ndarray) -> bool:
 
 
 def _dw_ring_fits(a: ConvArgs) -> bool:
-    """Where the 3x3 kernel's DSP ring path applies (``dw_ring_fits`` in ef_depthwise_conv_3x3_s8.c),
-    and so where that kernel takes a depth multiplier > 1 on every core: stride 1 or 2 along the ring
-    lines (the input rows, the columns when the output is taller than wide), a padded line of at most
-    56 entries and at most 52 outputs along it (stride 2: 26)."""
+    """Where the 3x3 kernel's DSP ring path applies (``dw_ring_fits`` in ef_depthwise_conv_3x3_s8.c):
+    stride 1 or 2 along the ring lines (the input rows, the columns when the output is taller than
+    wide), a padded line of at most 56 entries and at most 52 outputs along it (stride 2: 26)."""
     p, i, o = a.params, a.input_dims, a.output_dims
     t = o.h > o.w
     s = p.stride[0] if t else p.stride[1]
@@ -251,13 +250,15 @@ def _dw_ring_fits(a: ConvArgs) -> bool:
     return s in (1, 2) and (n_out - 1) * s + 5 <= 56 and length <= 56
 
 
-def _dw3x3_mult_ring(a: ConvArgs) -> bool:
-    """The 3x3 depthwise kernel with a depth multiplier > 1 through the DSP ring (the generator's
-    choice on Cortex-M4/M7/M33: the ring refilled per multiplier index runs at the multiplier-1 rate,
-    the generic kernel's DSP body at about half of it)."""
+MULT = "ef_depthwise_conv_3x3_mult_s8"
+
+
+def _dw3x3_mult(a: ConvArgs) -> bool:
+    """``ef_depthwise_conv_3x3_mult_s8``'s precondition: 3x3, a depth multiplier > 1, padding <= 1
+    before."""
     p = a.params
     return (isinstance(p, DwConvParams) and p.ch_mult > 1 and (a.filter_dims.h, a.filter_dims.w) == (3, 3)
-            and p.padding[0] <= 1 and p.padding[1] <= 1 and _dw_ring_fits(a))
+            and p.padding[0] <= 1 and p.padding[1] <= 1)
 
 
 DILATED = "ef_depthwise_conv_3x3_dilated_s8"
@@ -432,9 +433,9 @@ class _ConvBase(OpDef):
         if (self.depthwise and ctx.target is not None and ctx.target.core == "cortex-m55"
                 and _dw3x3_mult_applies(args, layer.consts["shift"])):
             layer.kernel = "ef_depthwise_conv_3x3_s8"  # the generic kernel's Helium body is ~4x slower
-        if (self.depthwise and ctx.target is not None and ctx.target.core in _DSP_CORES
-                and _dw3x3_mult_ring(args)):
-            layer.kernel = "ef_depthwise_conv_3x3_s8"
+        if (self.depthwise and ctx.target is not None and ctx.target.core in _DSP_CORES and _dw3x3_mult(args)
+                and _dw_ring_fits(args)):
+            layer.kernel = MULT  # the ring refilled per multiplier index: the multiplier-1 rate (generic: half)
         if (self.depthwise and layer.kernel == "ef_depthwise_conv_s8" and ctx.target is not None
                 and _dw_dilated_fast(layer, ctx.target.core)):
             layer.kernel = DILATED  # each phase through the 3x3 paths; the generic kernel: ~2.5x slower
@@ -484,9 +485,11 @@ class _ConvBase(OpDef):
         out = [layer.kernel]
         if layer.kernel in (shift_op.KERNEL, shift2_op.KERNEL) and _dw3x3_applies(layer.args.conv):
             out.append("ef_depthwise_conv_3x3_s8")
-        if self.depthwise and isinstance(layer.args, ConvArgs) and (
-                _dw3x3_mult_applies(layer.args, layer.consts["shift"]) or _dw3x3_mult_ring(layer.args)):
+        if self.depthwise and isinstance(layer.args, ConvArgs) and _dw3x3_mult_applies(layer.args,
+                                                                                        layer.consts["shift"]):
             out.append("ef_depthwise_conv_3x3_s8")
+        if self.depthwise and isinstance(layer.args, ConvArgs) and _dw3x3_mult(layer.args):
+            out.append(MULT)
         if self.depthwise and _dw_dilation(layer) is not None:
             out.append(DILATED)
         if self.depthwise and isinstance(layer.args, ConvArgs) and _dw_line(layer.args):
@@ -527,8 +530,8 @@ class Conv2D(_ConvBase):
 @register
 class DepthwiseConv2D(_ConvBase):
     name = "DEPTHWISE_CONV_2D"
-    kernel_names = ("ef_shift_s8", "ef_shift2_s8", "ef_depthwise_conv_3x3_s8", DILATED,
-                    LINE, "ef_depthwise_conv_s8")
+    kernel_names = ("ef_shift_s8", "ef_shift2_s8", "ef_depthwise_conv_3x3_s8", MULT,
+                    DILATED, LINE, "ef_depthwise_conv_s8")
     constraints = ("int8 per-channel symmetric filters, any kernel size, stride, depth multiplier, dilation "
                    "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")
     depthwise = True

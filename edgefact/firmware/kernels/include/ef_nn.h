@@ -135,9 +135,8 @@ ef_status ef_depthwise_conv_s8(const ef_dw_conv_params *params, const ef_per_cha
  *
  *  Preconditions (EF_ERR_UNSUPPORTED otherwise): filter 3x3, top/left padding <= 1 (SAME or
  *  VALID), dilation {1, 1}, any stride with ch_mult 1; ch_mult > 1 only with equal strides 1 and
- *  >= 5 output rows and columns or 2 and >= 3, a line step <= 4500 bytes and every shift < 0 (the
- *  Helium window), or where the DSP ring fits: along the input rows (the columns when out_h >
- *  out_w) stride 1 or 2, (outputs - 1) * stride + 5 <= 56 and entries + padding <= 56.
+ *  >= 5 output rows and columns or 2 and >= 3, a line step <= 4500 bytes and every shift < 0
+ *  (ef_depthwise_conv_3x3_mult_s8 takes any multiplier).
  *  @param params      as ef_depthwise_conv_s8
  *  @param quant       per-channel multiplier/shift arrays (c values each)
  *  @param input_dims  input shape [n, h, w, c]
@@ -153,6 +152,30 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
                                    const ef_dims *filter_dims, const int8_t *filter,
                                    const int32_t *bias,
                                    const ef_dims *output_dims, int8_t *output);
+
+/** @brief DEPTHWISE_CONV_2D with a 3x3 filter and a depth multiplier (any ch_mult). No scratch.
+ *
+ *  DSP (M4/M7/M33): the 3x3 kernel's ring, each input channel pair copied once per multiplier
+ *  index, where its lines fit (along the input rows, the columns when out_h > out_w: stride 1 or 2,
+ *  (outputs - 1) * stride + 5 <= 56 and entries + padding <= 56); Helium: the 3x3 kernel's window
+ *  where it applies (see ef_depthwise_conv_3x3_s8); elsewhere the portable 9-tap loop.
+ *  Preconditions (EF_ERR_UNSUPPORTED otherwise): filter 3x3, top/left padding <= 1, dilation
+ *  {1, 1}.
+ *  @param params      as ef_depthwise_conv_s8
+ *  @param quant       per-channel multiplier/shift arrays (out c values each)
+ *  @param input_dims  input shape [n, h, w, c]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param filter_dims filter shape [1, 3, 3, c * ch_mult]
+ *  @param filter      filter tensor (int8)
+ *  @param bias        out c int32 values, or NULL
+ *  @param output_dims output shape [n, out_h, out_w, c * ch_mult]
+ *  @param output      output tensor (int8, NHWC)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM; EF_ERR_UNSUPPORTED (preconditions). */
+ef_status ef_depthwise_conv_3x3_mult_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                        const ef_dims *input_dims, const int8_t *input,
+                                        const ef_dims *filter_dims, const int8_t *filter,
+                                        const int32_t *bias,
+                                        const ef_dims *output_dims, int8_t *output);
 
 /** @brief DEPTHWISE_CONV_2D with a 3x3 filter dilated by (dh, dw), stride 1, in its zero-inserted
  *         form (a (2 dh + 1) x (2 dw + 1) filter, as the generic kernel takes it). No scratch.

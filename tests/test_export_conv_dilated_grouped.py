@@ -1,8 +1,10 @@
 """The generator's side of dilated CONV_2D and grouped 1x1 convolutions.
 
-- a dilated CONV_2D keeps its kh x kw filter and passes the dilation to ``ef_conv_s8`` (the kernel
-  gathers only the real taps): the generated parameters carry the dilation (h != w too), the filter
-  array holds the real taps only, the report's ``kernel`` is ``ef_conv_s8`` and the run is
+- a dilated CONV_2D keeps its kh x kw filter and passes the dilation to ``ef_conv_dilated_s8``
+  (``ef_conv_s8``'s bodies gathering only the real taps; a kernel of its own, so firmware without a
+  dilated layer does not link the dilated window builders): the generated parameters carry the
+  dilation (h != w too), the filter array holds the real taps only, the report's ``kernel`` is
+  ``ef_conv_dilated_s8`` (no alternative: ``ef_conv_s8`` refuses a dilation) and the run is
   bit-exact with TFLM; a dilated 1x1 (where the dilation changes nothing) stays on the 1x1 kernels;
 - a grouped 1x1 with 4-20 (a multiple of 4) input channels per group runs ``ef_conv_1x1_short_s8``
   on Cortex-M4/M7/M33 (``ef_conv_s8`` elsewhere and for other widths), with ``ef_conv_s8`` as its
@@ -40,7 +42,8 @@ def test_dilated_conv_keeps_its_taps_and_dilation(case: str) -> None:
     kh, kw, fi = p["kh"], p["kw"], p["cin"] // p["groups"]
     for target in (None, get_target("cortex-m4"), get_target("cortex-m55")):
         layer = lower(load_tflite(get_opmodel(case)), target=target).layers[0]
-        assert layer.kernel == "ef_conv_s8"
+        assert layer.kernel == "ef_conv_dilated_s8"
+        assert get_op("CONV_2D").kernels(layer) == ("ef_conv_dilated_s8",)
         assert layer.args.params.dilation == _dilation(spec)
         assert (layer.args.filter_dims.h, layer.args.filter_dims.w, layer.args.filter_dims.c) == (kh, kw, fi)
         assert layer.consts["filter"].shape == (p["cout"], kh, kw, fi)  # no zero-inserted taps
@@ -54,7 +57,7 @@ def test_dilated_conv_is_emitted_with_its_dilation(tmp_path) -> None:
     case = "conv_dil_3x2_d2x3_c12_o7_s2_same"
     gen = generate_c(get_opmodel(case), tmp_path / "gen", target=get_target("cortex-m4"))
     code = (tmp_path / "gen" / "model.c").read_text()
-    assert ".dilation = {2, 3}," in code and "st = ef_conv_s8(" in code
+    assert ".dilation = {2, 3}," in code and "st = ef_conv_dilated_s8(" in code and "ef_conv_s8(" not in code
     data = (tmp_path / "gen" / "model_data.c").read_text()
     layer = gen.graph.layers[0]
     n_filter = 7 * 3 * 2 * 12
@@ -67,7 +70,7 @@ def test_dilated_conv_report_kernel_and_bitexact(tmp_path) -> None:
     rep = deploy_tflite(model, "host", tmp_path / "run", n_random=3, write_report=False)
     assert rep["bitexact"]["equal"]
     (row,) = (r for r in rep["layers"] if r["op"] == "CONV_2D")
-    assert row["kernel"] == "ef_conv_s8"
+    assert row["kernel"] == "ef_conv_dilated_s8"
     assert row["weight_bytes"] == 6 * 3 * 3 * 8 + 4 * 6  # the real taps and the biases
 
 
@@ -101,6 +104,6 @@ def test_space_to_batch_form_folds_into_a_dilated_conv_with_real_taps(tmp_path) 
     layers = [la for la in lower(load_tflite(data)).layers if la.op == "CONV_2D"]
     assert len(layers) == 1
     conv = layers[0]
-    assert conv.kernel == "ef_conv_s8" and conv.args.params.dilation == (2, 2)
+    assert conv.kernel == "ef_conv_dilated_s8" and conv.args.params.dilation == (2, 2)
     assert (conv.args.filter_dims.h, conv.args.filter_dims.w) == (3, 3)
     assert conv.consts["filter"].shape == (5, 3, 3, 3)  # conv_3x3_d2_same: 3 -> 5 channels, no zero taps

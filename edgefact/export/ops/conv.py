@@ -9,6 +9,7 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
 - ``ef_conv_first_s8``: an ungrouped 3x3 with 3 input channels on Cortex-M4/M7/M33 (windows read in place,
   ``_first_applies``), an alternative elsewhere and at 1, 2 or 4 channels;
 - ``ef_conv_s8``: any other convolution (grouped included), two int16 im2col columns of scratch;
+- ``ef_conv_dilated_s8``: a dilated CONV_2D (``ef_conv_s8``'s bodies on the real taps, same scratch);
 - ``ef_shift_s8``: depthwise with at most one non-zero tap per kernel (a shift, see below);
 - ``ef_depthwise_conv_3x3_s8``: 3x3, depth multiplier 1, padding <= 1 before (a multiplier > 1
   on Cortex-M55 where its Helium window path takes it, ``_dw3x3_mult_applies``);
@@ -16,8 +17,8 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
 The DSP / Helium / portable body of each kernel is chosen when the library is compiled for the
 target (``EF_NN_USE_DSP`` / ``EF_NN_USE_MVE``).
 
-A dilated CONV_2D keeps its kh x kw filter and passes the dilation to ``ef_conv_s8`` (its columns
-gather only the real taps); a dilated depthwise convolution runs as the same convolution with zeros
+A dilated CONV_2D keeps its kh x kw filter and passes the dilation to ``ef_conv_dilated_s8`` (its
+columns gather only the real taps); a dilated depthwise convolution runs as the same convolution with zeros
 between the filter taps (a (k-1)*d+1 filter: bit-exact, its kernels skip the zero taps); TFLite's SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND
 form of a dilated convolution is recognised and folded into a zero-point PAD and one dilated
 convolution (:func:`fold_space_to_batch`).
@@ -112,6 +113,7 @@ def _short_1x1_applies(layer: Layer) -> bool:
 
 
 FIRST = "ef_conv_first_s8"
+CONV_DILATED = "ef_conv_dilated_s8"
 
 
 def _first_applies(layer: Layer) -> bool:
@@ -405,7 +407,7 @@ class _ConvBase(OpDef):
             layer.macs = n * oh * ow * kh * kw * fi * oc
             describe = f"{kh}x{kw}" + (f" groups={groups}" if groups > 1 else "")
             pointwise = (kh, kw) == (1, 1) and groups == 1 and (pt, pl, pb, pr) == (0, 0, 0, 0)
-            layer.kernel = "ef_conv_1x1_s8" if pointwise else "ef_conv_s8"
+            layer.kernel = "ef_conv_1x1_s8" if pointwise else CONV_DILATED if conv_dil != (1, 1) else "ef_conv_s8"
         if (dh, dw) != (1, 1):
             describe += f" dilation {dh}x{dw}" + (f" (as a {kh_e}x{kw_e} filter)" if self.depthwise else "")
         args = ConvArgs(params, Dims.of(inp.shape), Dims.of(tuple(filt_data.shape)), Dims.of(out.shape), groups,
@@ -471,7 +473,7 @@ class _ConvBase(OpDef):
         k = layer.kernel
         pad = " " * (len(k) + 6)
         tail = f"{d_out}, {y});"
-        if k in ("ef_conv_s8", FIRST):  # scratch travels with its size, checked by the kernel
+        if k in ("ef_conv_s8", FIRST, CONV_DILATED):  # scratch travels with its size, checked by the kernel
             e.decls.append(f"static const ef_context {L}_ctx = {{{em.scratch(pos, layer)}, {layer.scratch_bytes}}};")
             tail = f"{d_out}, {y}, &{L}_ctx);"
         if self.depthwise:
@@ -481,6 +483,8 @@ class _ConvBase(OpDef):
         return e
 
     def kernels(self, layer: Layer) -> tuple[str, ...]:
+        if layer.kernel == CONV_DILATED:
+            return (CONV_DILATED,)  # the only conv kernel taking a dilation
         generic = "ef_depthwise_conv_s8" if self.depthwise else "ef_conv_s8"
         out = [layer.kernel]
         if layer.kernel in (shift_op.KERNEL, shift2_op.KERNEL) and _dw3x3_applies(layer.args.conv):
@@ -512,7 +516,7 @@ class _ConvBase(OpDef):
             layer.scratch_bytes = conv_scratch_bytes(kernel, layer.args.filter_dims)
 
     def scratch_c_expr(self, layer: Layer) -> str | None:
-        if layer.kernel not in ("ef_conv_s8", FIRST):
+        if layer.kernel not in ("ef_conv_s8", FIRST, CONV_DILATED):
             return None
         a: ConvArgs = layer.args
         return (f"ef_conv_s8_get_buffer_size(&(const ef_dims){c_value(a.input_dims)}, "
@@ -522,7 +526,7 @@ class _ConvBase(OpDef):
 @register
 class Conv2D(_ConvBase):
     name = "CONV_2D"
-    kernel_names = ("ef_conv_1x1_s8", SHORT_1X1, FIRST, "ef_conv_s8")
+    kernel_names = ("ef_conv_1x1_s8", SHORT_1X1, FIRST, "ef_conv_s8", CONV_DILATED)
     constraints = ("int8 per-channel symmetric filters, any kernel size, stride, SAME/VALID, groups, dilation "
                    "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")
 

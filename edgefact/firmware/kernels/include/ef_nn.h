@@ -29,10 +29,9 @@ extern "C" {
  * at run time: the code generator calls the specialised kernel when its preconditions hold, and a
  * specialised kernel called outside them returns EF_ERR_UNSUPPORTED. */
 
-/** @brief CONV_2D, generic: any kernel size, stride and dilation, SAME/VALID via padding, grouped
- *         when filter_dims->c < input_dims->c (groups = input c / filter c).
- *  @param params      offsets, stride, top/left padding, dilation (>= 1: the kh x kw taps are
- *                     dilation apart in the input), activation
+/** @brief CONV_2D, generic: any kernel size and stride, SAME/VALID via padding, grouped when
+ *         filter_dims->c < input_dims->c (groups = input c / filter c). Dilated: ef_conv_dilated_s8.
+ *  @param params      offsets, stride, top/left padding, dilation (must be {1, 1}), activation
  *  @param quant       per-output-channel multiplier/shift arrays (out_c values each, shifts in
  *                     [-31, 30])
  *  @param input_dims  input shape [n, h, w, in_c]
@@ -46,14 +45,26 @@ extern "C" {
  *                     4-byte aligned
  *  @return EF_OK; EF_ERR_NULL (a required pointer, ctx or ctx->buf NULL); EF_ERR_DIMS (shapes
  *          inconsistent, channels not divisible by the groups); EF_ERR_PARAM (activation or
- *          shift out of range, dilation < 1 or over the input size plus the kernel's);
- *          EF_ERR_SCRATCH (ctx->size too small or ctx->buf misaligned). */
+ *          shift out of range); EF_ERR_UNSUPPORTED (dilation != 1); EF_ERR_SCRATCH (ctx->size
+ *          too small or ctx->buf misaligned). */
 ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
                      const ef_dims *input_dims, const int8_t *input,
                      const ef_dims *filter_dims, const int8_t *filter,
                      const int32_t *bias,
                      const ef_dims *output_dims, int8_t *output,
                      const ef_context *ctx);
+
+/** @brief CONV_2D with dilation (>= 1: the kh x kw taps dilation apart in the input): ef_conv_s8's
+ *         bodies, whose columns gather the real taps only (src/ef_conv_s8.c); a kernel of its own
+ *         so that only firmware with a dilated layer links the dilated window builders. Arguments,
+ *         scratch (ef_conv_s8_get_buffer_size) and results as ef_conv_s8, except dilation: any
+ *         >= 1 (EF_ERR_PARAM below 1 or over the input size plus the kernel's). */
+ef_status ef_conv_dilated_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
+                             const ef_dims *input_dims, const int8_t *input,
+                             const ef_dims *filter_dims, const int8_t *filter,
+                             const int32_t *bias,
+                             const ef_dims *output_dims, int8_t *output,
+                             const ef_context *ctx);
 
 /** @brief Scratch bytes ef_conv_s8 needs: two int16 im2col columns of kh * kw * filter c values
  *         (4 * kh * kw * filter c; the DSP body fills both, the MVE body uses them as two int8

@@ -81,7 +81,7 @@ typedef struct {
     int32_t output_offset;  /**< output zero point */
     ef_tile stride;
     ef_tile padding;
-    ef_tile dilation;       /**< ef_conv_s8: any >= 1; the specialised kernels: {1, 1} */
+    ef_tile dilation;       /**< ef_conv_dilated_s8: any >= 1; the other conv kernels: {1, 1} */
     ef_activation activation;
 } ef_conv_params;
 

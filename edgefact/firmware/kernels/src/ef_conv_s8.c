@@ -1,4 +1,5 @@
-/* CONV_2D, generic: any kernel size, stride and dilation, SAME/VALID padding, grouped convolution.
+/* CONV_2D, generic: any kernel size and stride, SAME/VALID padding, grouped convolution; dilation
+ * through ef_conv_dilated_s8 (the same bodies).
  *
  * One im2col column of kh * kw * filter c values per output pixel and group (the real taps of a
  * dilated filter, dilation apart in the input), then dot products
@@ -252,12 +253,12 @@ static void conv_dsp_flat_small(const ef_conv_params *params, const ef_per_chann
 
 #endif
 
-ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
-                     const ef_dims *input_dims, const int8_t *input,
-                     const ef_dims *filter_dims, const int8_t *filter,
-                     const int32_t *bias,
-                     const ef_dims *output_dims, int8_t *output,
-                     const ef_context *ctx)
+/* ef_conv_s8 (dilated 0: dilation must be 1) and ef_conv_dilated_s8 (1: any dilation), inlined
+ * into both so that only firmware with a dilated layer links the dilated window builders. */
+static inline __attribute__((always_inline)) ef_status conv_s8(
+    const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *input_dims, const int8_t *input,
+    const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias, const ef_dims *output_dims,
+    int8_t *output, const ef_context *ctx, const int dilated)
 {
     if (params == 0 || quant == 0 || quant->multiplier == 0 || quant->shift == 0 || input == 0 ||
         filter == 0 || output == 0 || ctx == 0 || ctx->buf == 0) {
@@ -280,6 +281,9 @@ ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *q
     }
     const int32_t dh = params->dilation.h;
     const int32_t dw = params->dilation.w;
+    if (!dilated && (dh != 1 || dw != 1)) {
+        return EF_ERR_UNSUPPORTED;
+    }
     if (dh < 1 || dw < 1 || (kh > 1 && dh > in->h + kh) || (kw > 1 && dw > in->w + kw)) {
         return EF_ERR_PARAM;
     }
@@ -313,7 +317,11 @@ ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *q
     const int32_t act_max = params->activation.max;
     int8_t *dst = output;
 #if defined(EF_NN_USE_MVE)
-    ef_nn_conv_2px_s8(params, quant, in, input, filter_dims, filter, bias, out, output, scratch);
+    if (dilated) {
+        ef_nn_conv_2px_dil_s8(params, quant, in, input, filter_dims, filter, bias, out, output, scratch);
+    } else {
+        ef_nn_conv_2px_s8(params, quant, in, input, filter_dims, filter, bias, out, output, scratch);
+    }
     return EF_OK;
 #elif defined(EF_NN_USE_DSP)
     const int rq_fast = ef_conv_rq_fast(quant, out->c);
@@ -354,4 +362,24 @@ ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *q
         }
     }
     return EF_OK;
+}
+
+ef_status ef_conv_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
+                     const ef_dims *input_dims, const int8_t *input,
+                     const ef_dims *filter_dims, const int8_t *filter,
+                     const int32_t *bias,
+                     const ef_dims *output_dims, int8_t *output,
+                     const ef_context *ctx)
+{
+    return conv_s8(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, ctx, 0);
+}
+
+ef_status ef_conv_dilated_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
+                             const ef_dims *input_dims, const int8_t *input,
+                             const ef_dims *filter_dims, const int8_t *filter,
+                             const int32_t *bias,
+                             const ef_dims *output_dims, int8_t *output,
+                             const ef_context *ctx)
+{
+    return conv_s8(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, ctx, 1);
 }

@@ -482,7 +482,7 @@ void ef_nn_conv_2px_s8(
  * channels on. */
 #define EF_CONV_ROWS_MAX_OC 8
 
-typedef struct {
+typedef struct conv_geom_s {
     const int8_t *input;
     const ef_dims *in;
     int32_t b;
@@ -502,7 +502,8 @@ typedef struct {
     int rows_mode;
     const uint8_t *goffs; /* grouped windows: gather offsets of a window row's bytes (48), or NULL */
     const uint8_t *gtapx; /* their tap columns */
-    int dilated;          /* dh or dw > 1: pixel_column by fill_column_dil (goffs is NULL) */
+    /* dh or dw > 1: pixel_column by fill_column_dil (goffs is NULL), set by ef_nn_conv_2px_dil_s8 only */
+    void (*fill_dil)(int8_t *col, const struct conv_geom_s *g, int32_t iy0, int32_t ix0, int32_t c0);
     int copy_win;         /* interior windows by copy_window: ungrouped, undilated, no goffs */
 } conv_geom;
 
@@ -713,8 +714,8 @@ static __attribute__((noinline)) void pixel_column(const conv_geom *g, int8_t *s
 {
     if (g->goffs != 0) {
         gather_window(slot, g, iy0, ix0, c0);
-    } else if (g->dilated) {
-        fill_column_dil(slot, g, iy0, ix0, c0);
+    } else if (g->fill_dil != 0) {
+        g->fill_dil(slot, g, iy0, ix0, c0);
     } else {
         fill_column(slot, g, iy0, ix0, c0);
     }
@@ -1256,9 +1257,12 @@ static __attribute__((noinline)) void short_pixels(const short_geom *s, short_bl
     }
 }
 
-void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
-                       const int8_t *input, const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias,
-                       const ef_dims *out, int8_t *output, void *cols)
+typedef void (*fill_dil_fn)(int8_t *col, const conv_geom *g, int32_t iy0, int32_t ix0, int32_t c0);
+
+static __attribute__((noinline)) void conv_2px_mve(const ef_conv_params *params, const ef_per_channel_quant *quant,
+                                                   const ef_dims *in, const int8_t *input, const ef_dims *filter_dims,
+                                                   const int8_t *filter, const int32_t *bias, const ef_dims *out,
+                                                   int8_t *output, void *cols, fill_dil_fn fill_dil)
 {
     int8_t *scratch = (int8_t *)cols;
     conv_geom g;
@@ -1322,7 +1326,7 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
         }
         g.goffs = goffs;
     }
-    g.dilated = dilated;
+    g.fill_dil = dilated ? fill_dil : 0;
     g.copy_win = !dilated && g.goffs == 0 && g.fc == in->c;
     /* per chunk: effective biases and the raw sums of the pixels, padded to a multiple of 4 (the
      * last vector reads lanes that are computed or stale, never stored) */
@@ -1443,6 +1447,20 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
             }
         }
     }
+}
+
+void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                       const int8_t *input, const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                       const ef_dims *out, int8_t *output, void *cols)
+{
+    conv_2px_mve(params, quant, in, input, filter_dims, filter, bias, out, output, cols, 0);
+}
+
+void ef_nn_conv_2px_dil_s8(const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                           const int8_t *input, const ef_dims *filter_dims, const int8_t *filter,
+                           const int32_t *bias, const ef_dims *out, int8_t *output, void *cols)
+{
+    conv_2px_mve(params, quant, in, input, filter_dims, filter, bias, out, output, cols, fill_column_dil);
 }
 
 #else

@@ -114,6 +114,13 @@ void ef_nn_conv_2px_s8(const ef_conv_params *params, const ef_per_channel_quant 
                        const int8_t *input, const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias,
                        const ef_dims *out, int8_t *output, void *cols);
 #endif
+#if defined(EF_NN_USE_MVE)
+/* The same for a dilated layer (ef_conv_dilated_s8): with the dilated window builder, which only
+ * firmware with a dilated convolution links (ef_nn_conv_2px_s8 is for dilation 1 on MVE). */
+void ef_nn_conv_2px_dil_s8(const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                           const int8_t *input, const ef_dims *filter_dims, const int8_t *filter,
+                           const int32_t *bias, const ef_dims *out, int8_t *output, void *cols);
+#endif
 
 #if defined(EF_NN_USE_DSP)
 /* Two output pixels x two output channels per pass over two interleaved paired columns

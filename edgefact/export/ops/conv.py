@@ -226,10 +226,15 @@ def _dw3x3_applies(a: ConvArgs) -> bool:
             and p.padding[0] <= 1 and p.padding[1] <= 1)
 
 
+#: DW_MULT_MAX_STEP of ef_depthwise_conv_3x3_s8.c: a segment's 16-bit gather offsets span up to
+#: 30 line steps (DW_SEG + 2 entries at stride 1, 2 * DW_SEG2 + 1 at stride 2)
+DW_MULT_MAX_STEP = 65535 // 30
+
+
 def _dw3x3_mult_applies(a: ConvArgs, shifts: np.ndarray) -> bool:
     """The 3x3 depthwise kernel with a depth multiplier > 1: where its Helium window path takes it
     (``dw_mult_ok`` in ef_depthwise_conv_3x3_s8.c): equal strides 1 with >= 5 output lines or 2
-    with >= 3, a line step <= 4500 bytes, every shift a right shift."""
+    with >= 3, a line step <= DW_MULT_MAX_STEP bytes, every shift a right shift."""
     p = a.params
     if not isinstance(p, DwConvParams) or p.ch_mult == 1 or (a.filter_dims.h, a.filter_dims.w) != (3, 3):
         return False
@@ -237,7 +242,7 @@ def _dw3x3_mult_applies(a: ConvArgs, shifts: np.ndarray) -> bool:
         return False
     s, i, o = p.stride[0], a.input_dims, a.output_dims
     step = i.w * i.c if o.h > o.w else i.c
-    return (s == p.stride[1] and s in (1, 2) and min(o.h, o.w) >= (5 if s == 1 else 3) and step <= 4500
+    return (s == p.stride[1] and s in (1, 2) and min(o.h, o.w) >= (5 if s == 1 else 3) and step <= DW_MULT_MAX_STEP
             and bool(np.all(shifts < 0)))
 
 

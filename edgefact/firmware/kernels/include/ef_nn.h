@@ -146,7 +146,7 @@ ef_status ef_depthwise_conv_s8(const ef_dw_conv_params *params, const ef_per_cha
  *
  *  Preconditions (EF_ERR_UNSUPPORTED otherwise): filter 3x3, top/left padding <= 1 (SAME or
  *  VALID), dilation {1, 1}, any stride with ch_mult 1; ch_mult > 1 only with equal strides 1 and
- *  >= 5 output rows and columns or 2 and >= 3, a line step <= 4500 bytes and every shift < 0
+ *  >= 5 output rows and columns or 2 and >= 3, a line step <= 2184 bytes and every shift < 0
  *  (ef_depthwise_conv_3x3_mult_s8 takes any multiplier).
  *  @param params      as ef_depthwise_conv_s8
  *  @param quant       per-channel multiplier/shift arrays (c values each)

@@ -1232,17 +1232,20 @@ static __attribute__((noinline, optimize("Os"))) void dw3x3_any(const ef_dw_conv
     }
 }
 
+/* the longest line step whose gather offsets (up to 30 steps in a segment) stay below 2^16 */
+#define DW_MULT_MAX_STEP (65535 / 30)
+
 /* Where the Helium window path applies, and so where a depth multiplier > 1 is supported (on every
- * core alike): equal strides 1 with >= 5 output lines or 2 with >= 3, a line step <= 4500 bytes
- * (14 steps within the gathers' 16-bit offsets), every shift a right shift (the step's rounding
- * fix-up). */
+ * core alike): equal strides 1 with >= 5 output lines or 2 with >= 3, a line step <= 2184 bytes
+ * (a segment of DW_SEG + 2 or 2 * DW_SEG2 + 1 window entries spans up to 30 steps, within its
+ * 16-bit offsets), every shift a right shift (the step's rounding fix-up). */
 static int dw_mult_ok(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
                       const ef_dims *out)
 {
     const int32_t s = params->stride.h;
     const int32_t lines = out->h < out->w ? out->h : out->w;
     const int32_t step = out->h > out->w ? in->w * in->c : in->c;
-    if (s != params->stride.w || (s != 1 && s != 2) || lines < (s == 1 ? 5 : 3) || step > 4500) {
+    if (s != params->stride.w || (s != 1 && s != 2) || lines < (s == 1 ? 5 : 3) || step > DW_MULT_MAX_STEP) {
         return 0;
     }
     for (int32_t c = 0; c < out->c; ++c) {

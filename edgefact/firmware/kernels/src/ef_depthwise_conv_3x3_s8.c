@@ -4,6 +4,7 @@
  * inner loop runs over channels with the 9 taps unrolled, so the common MobileNet-style layer
  * avoids per-tap bounds checks in the interior. */
 #include "internal/ef_dw_check.h"
+#include "internal/ef_dw_widen.h"
 
 #include <string.h>
 
@@ -401,43 +402,6 @@ static inline __attribute__((always_inline)) void dw_row(const int16_t *p, const
     }
 }
 
-/* Input row src (NULL: outside the input, a zero row) of channels c (and c + 1 when two) into ring
- * rows ra (rb) at entries [pad, pad + W); the other entries stay zero. */
-static inline __attribute__((always_inline)) void dw_ring_load(int16_t *ra, int16_t *rb, const int8_t *src,
-                                                               int32_t W, int32_t C, uint32_t off2, int two)
-{
-    int32_t x = 0;
-    if (src == 0) {
-        for (; x < W; ++x) {
-            ra[x] = 0;
-            rb[x] = 0;
-        }
-        return;
-    }
-    if (two) {
-        for (; x + 2 <= W; x += 2) {
-            uint16_t h0;
-            uint16_t h1;
-            memcpy(&h0, src, 2);
-            memcpy(&h1, src + C, 2);
-            const uint32_t v = (uint32_t)h0 | ((uint32_t)h1 << 16);
-            const uint32_t va = __sxtab16(off2, v);
-            const uint32_t vb = ef_sxtab16_ror8(off2, v);
-            memcpy(ra + x, &va, 4);
-            memcpy(rb + x, &vb, 4);
-            src += 2 * C;
-        }
-    }
-    const int32_t in_off = (int16_t)off2;
-    for (; x < W; ++x) {
-        ra[x] = (int16_t)(src[0] + in_off);
-        if (two) {
-            rb[x] = (int16_t)(src[1] + in_off);
-        }
-        src += C;
-    }
-}
-
 /* Every output line of input channels c, c + 1 (c alone when !two) into output channels obase and
  * obase + mult, stride along the line fixed. (GCC's register allocation of this loop is on an edge:
  * a run-time mult costs ~1% on the multiplier-1 layers, so ef_depthwise_conv_3x3_s8 passes a
@@ -458,8 +422,8 @@ static inline __attribute__((always_inline)) void dw_pair(int16_t ring[2][3 * DW
         const int32_t iy0 = oy * g->s_across - g->pad_across;
         for (; next <= iy0 + 2; ++next) {
             const int8_t *src = next >= 0 && next < g->lines ? img + next * g->in_across : 0;
-            dw_ring_load(ring[0] + slot * DW_RING_W + g->pad_along, ring[1] + slot * DW_RING_W + g->pad_along, src,
-                         g->len, g->in_along, off2, two);
+            ef_dw_widen_pair(ring[0] + slot * DW_RING_W + g->pad_along, ring[1] + slot * DW_RING_W + g->pad_along,
+                             src, g->len, g->in_along, off2, two);
             slot = slot == 2 ? 0 : slot + 1;
         }
         /* ring line m holds input line iy0 + k with (iy0 + k + 3) % 3 == m */

@@ -1,6 +1,7 @@
 /* DEPTHWISE_CONV_2D with a one-line kernel (1 x k or k x 1, 2 <= k <= 7): the factorized layers'
  * k x 1 / 1 x k depthwise convolutions. DSP body (M4/M7/M33) and portable body. */
 #include "internal/ef_dw_check.h"
+#include "internal/ef_dw_widen.h"
 
 #include <string.h>
 
@@ -190,41 +191,6 @@ static __attribute__((noinline)) void dwl_line_slow(const int16_t *x, int32_t n_
     }
 }
 
-/* Input line src (NULL: outside the input, zeros) of channels c and c + 1 (two) into ra, rb at
- * entries [0, len): entry i at src + i * along. */
-static inline __attribute__((always_inline)) void dwl_load(int16_t *ra, int16_t *rb, const int8_t *src, int32_t len,
-                                                           int32_t along, uint32_t off2, int two)
-{
-    int32_t i = 0;
-    if (src == 0) {
-        memset(ra, 0, (size_t)len * 2);
-        memset(rb, 0, (size_t)len * 2);
-        return;
-    }
-    if (two) {
-        for (; i + 2 <= len; i += 2) {
-            uint16_t h0;
-            uint16_t h1;
-            memcpy(&h0, src, 2);
-            memcpy(&h1, src + along, 2);
-            const uint32_t v = (uint32_t)h0 | ((uint32_t)h1 << 16);
-            const uint32_t va = __sxtab16(off2, v);
-            const uint32_t vb = ef_sxtab16_ror8(off2, v);
-            memcpy(ra + i, &va, 4);
-            memcpy(rb + i, &vb, 4);
-            src += 2 * along;
-        }
-    }
-    const int32_t in_off = (int16_t)off2;
-    for (; i < len; ++i) {
-        ra[i] = (int16_t)(src[0] + in_off);
-        if (two) {
-            rb[i] = (int16_t)(src[1] + in_off);
-        }
-        src += along;
-    }
-}
-
 /* The layer's lines: along / across the kernel's line (input and output byte steps). */
 typedef struct {
     int32_t len, lines, in_along, in_across, out_len, out_lines, out_along, out_across, s_along, s_across, pad_along,
@@ -265,7 +231,12 @@ static inline __attribute__((always_inline)) void dwl_lines(int16_t buf[2][DWL_W
     int16_t *rb = buf[1] + G.pad_along;
     for (int32_t l = 0; l < G.out_lines; ++l) {
         const int32_t il = l * G.s_across - G.pad_across;
-        dwl_load(ra, rb, il >= 0 && il < G.lines ? img + il * G.in_across : 0, G.len, G.in_along, off2, two);
+        if (il >= 0 && il < G.lines) {
+            ef_dw_widen_pair(ra, rb, img + il * G.in_across, G.len, G.in_along, off2, two);
+        } else { /* a line outside the input: zeros (memset: the lines are long) */
+            memset(ra, 0, (size_t)G.len * 2);
+            memset(rb, 0, (size_t)G.len * 2);
+        }
         int8_t *dst = obase + l * G.out_across;
         for (int q = 0; q <= two; ++q) {
             if (ch[q].fast) {

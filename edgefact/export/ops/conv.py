@@ -512,10 +512,8 @@ class _ConvBase(OpDef):
     def use_kernel(self, layer: Layer, kernel: str) -> None:
         if kernel not in self.kernels(layer):
             super().use_kernel(layer, kernel)  # raises, naming the possible ones
-        if layer.kernel == shift_op.KERNEL and kernel != shift_op.KERNEL:
-            shift_op.use_conv(layer, kernel)
-        if layer.kernel == shift2_op.KERNEL and kernel != shift2_op.KERNEL:
-            shift2_op.use_conv(layer, kernel)
+        if layer.kernel in (shift_op.KERNEL, shift2_op.KERNEL) and kernel != layer.kernel:
+            shift_op.use_conv(layer, kernel)  # back to the depthwise layer the shift replaced
         layer.kernel = kernel
         if not self.depthwise:
             layer.scratch_bytes = conv_scratch_bytes(kernel, layer.args.filter_dims)

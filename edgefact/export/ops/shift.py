@@ -172,7 +172,8 @@ def use_shift(layer: Layer, args: ShiftArgs) -> None:
 
 
 def use_conv(layer: Layer, kernel: str) -> None:
-    """Back to the depthwise convolution the shift replaced."""
+    """Back to the depthwise convolution a shift replaced: one-tap (ShiftArgs) or two-tap
+    (:class:`~edgefact.export.ops.shift2.Shift2Args`), which both keep the layer they replace."""
     a: ShiftArgs = layer.args
     layer.kernel, layer.args, layer.macs, layer.weight_bytes = kernel, a.conv, a.conv_macs, a.conv_weight_bytes
 

@@ -109,12 +109,6 @@ def use_shift2(layer: Layer, args: Shift2Args, macs: int) -> None:
     layer.weight_bytes = args.table_bytes + (int(bias.nbytes) if bias is not None else 0)
 
 
-def use_conv(layer: Layer, kernel: str) -> None:
-    """Back to the depthwise convolution the two-tap shift replaced."""
-    a: Shift2Args = layer.args
-    layer.kernel, layer.args, layer.macs, layer.weight_bytes = kernel, a.conv, a.conv_macs, a.conv_weight_bytes
-
-
 def emit(layer: Layer, pos: int, em: EmitContext) -> Emission:
     a: Shift2Args = layer.args
     e = Emission()

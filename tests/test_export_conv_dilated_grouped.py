@@ -7,7 +7,7 @@
   ``ef_conv_dilated_s8`` (no alternative: ``ef_conv_s8`` refuses a dilation) and the run is
   bit-exact with TFLM; a dilated 1x1 (where the dilation changes nothing) stays on the 1x1 kernels;
 - a grouped 1x1 with 4-20 (a multiple of 4) input channels per group runs ``ef_conv_1x1_short_s8``
-  on Cortex-M4/M7/M33 (``ef_conv_s8`` elsewhere and for other widths), with ``ef_conv_s8`` as its
+  on Cortex-M4/M7/M33 and with 4-16 on Cortex-M55 (``ef_conv_s8`` elsewhere and for other widths), with ``ef_conv_s8`` as its
   alternative and never the ungrouped ``ef_conv_1x1_s8``.
 
 The per-op host and emulator tests run every ``conv_dil_*`` / ``conv_g1x1_*`` case of
@@ -77,7 +77,7 @@ def test_dilated_conv_report_kernel_and_bitexact(tmp_path) -> None:
 def test_dilated_1x1_stays_on_the_1x1_kernels() -> None:
     model = load_tflite(get_opmodel("conv_dil_1x1_d2_c8_o5"))
     assert model.operators[0].options["dilation_h_factor"] == 2
-    for core, kernel in (("cortex-m55", "ef_conv_1x1_s8"), ("cortex-m4", "ef_conv_1x1_short_s8")):
+    for core, kernel in (("cortex-m55", "ef_conv_1x1_short_s8"), ("cortex-m4", "ef_conv_1x1_short_s8")):
         layer = lower(model, target=get_target(core)).layers[0]
         assert layer.kernel == kernel and layer.args.params.dilation == (1, 1)
 
@@ -89,7 +89,7 @@ def test_grouped_1x1_kernel_choice(case: str) -> None:
     fast = fi in (4, 8, 12, 16, 20)
     for core in ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55"):
         layer = lower(model, target=get_target(core)).layers[0]
-        want = "ef_conv_1x1_short_s8" if fast and core != "cortex-m55" else "ef_conv_s8"
+        want = "ef_conv_1x1_short_s8" if fast and (core != "cortex-m55" or fi <= 16) else "ef_conv_s8"
         assert layer.kernel == want, (core, layer.kernel)
         kernels = get_op("CONV_2D").kernels(layer)
         assert "ef_conv_1x1_s8" not in kernels

@@ -5,7 +5,8 @@ MACs: CONV_2D = N*H_out*W_out*kh*kw*(C_in/groups)*C_out, DEPTHWISE = N*H_out*W_o
 Kernels, chosen here from the shapes (the generated code calls them directly):
 - ``ef_conv_1x1_s8``: ungrouped 1x1 without padding, a matrix product, no scratch;
 - ``ef_conv_1x1_short_s8``: the same with 4-20 (a multiple of 4) input channels on Cortex-M4/M7/M33 (filters widened
-  once per call into a table, ``_short_1x1_applies``; also a grouped 1x1 with 4-20 per group), an alternative elsewhere;
+  once per call into a table, ``_short_1x1_applies``; also a grouped 1x1 with 4-20 per group) and with 4-16 on
+  Cortex-M55 (its Helium body: 4 pixels in registers per channel step), an alternative elsewhere;
 - ``ef_conv_first_s8``: an ungrouped 3x3 with 3 input channels on Cortex-M4/M7/M33 (windows read in place,
   ``_first_applies``), an alternative elsewhere and at 1, 2 or 4 channels;
 - ``ef_conv_s8``: any other convolution (grouped included), two int16 im2col columns of scratch;
@@ -450,9 +451,10 @@ class _ConvBase(OpDef):
                 and ((ctx.target.core in _DSP_CORES and _dw_line_fast(args))
                      or (ctx.target.core == "cortex-m55" and _dw_line_fast_mve(args, layer.consts["shift"])))):
             layer.kernel = LINE
-        if (layer.kernel in ("ef_conv_1x1_s8", "ef_conv_s8") and ctx.target is not None
-                and ctx.target.core in _DSP_CORES and _short_1x1_applies(layer)):
-            layer.kernel = SHORT_1X1  # grouped 1x1 too (ef_conv_s8's columns cost ~0.6-0.75x of it)
+        if (layer.kernel in ("ef_conv_1x1_s8", "ef_conv_s8") and ctx.target is not None and _short_1x1_applies(layer)
+                and (ctx.target.core in _DSP_CORES
+                     or (ctx.target.core == "cortex-m55" and args.filter_dims.c <= 16))):
+            layer.kernel = SHORT_1X1  # grouped 1x1 too (ef_conv_s8's columns cost ~0.6-0.75x of it); Helium: K <= 16
         if (layer.kernel == "ef_conv_s8" and ctx.target is not None and _first_applies(layer)
                 and ((ctx.target.core in _DSP_CORES and args.filter_dims.c == 3) or ctx.target.core == "cortex-m55")):
             layer.kernel = FIRST  # DSP: 3 channels (its unrolled body; 1, 2, 4: ef_conv_s8 is faster); Helium: 1-4

@@ -355,6 +355,208 @@ static void short_tab(int32_t *tab, const int8_t *filter, const int32_t *bias, c
 }
 #endif
 
+#if defined(EF_NN_USE_MVE)
+/* Helium body (Cortex-M55; K = 4, 8, 12 or 16 input channels per group): every pixel's K bytes are
+ * one 16-byte vector (a zeroing predicated load: the lanes past K are 0, nothing past the pixel is
+ * read), 4 pixels in q registers per step, reused by every output channel of the table (chunks of
+ * EF_SHORT_MVE_CH channels, 32 bytes each: the filter zero-padded to 16 bytes, then {bias + in_off
+ * * sum(w), m, out_off * 2^e + 2^(e - 1), 24 - e} with e = -shift; the input offset in the bias, so
+ * the raw input is multiplied). Per channel one asm step: VLDRB of the filter and LDM of its terms
+ * (post-incremented), 4 VMLADAV, 2 VMOV into one vector of the 4 pixels' sums, VADD of the bias,
+ * VSHR #31 + VADD of the offset/rounding term, VQRDMLAH of s * m onto it, VQSHL by 24 - e and
+ * VSHR #24 (ef_conv_first_s8's requantization: bit-exact for multiplier >= 0, -23 <= shift <= -2),
+ * one VSTRB.32 scatter of the 4 outputs, ADD, LE: 17 instructions per 4 outputs (16 MACs each at K
+ * = 16). A run's last 1-3 pixels repeat the last one (same value to the same address). */
+#define EF_SHORT_MVE_CH 32
+
+static int ef_short_rq_fast(const ef_per_channel_quant *quant, int32_t channels)
+{
+    for (int32_t oc = 0; oc < channels; ++oc) {
+        if (quant->multiplier[oc] < 0 || quant->shift[oc] > -2 || quant->shift[oc] < -23) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void short_mve_tab(int8_t *tab, const ef_conv_params *params, const ef_per_channel_quant *quant,
+                          const int8_t *filter, const int32_t *bias, int32_t k, int32_t oc0, int32_t nc)
+{
+    const mve_pred16_t pk = vctp8q((uint32_t)k);
+    for (int32_t j = 0; j < nc; ++j, tab += 32) {
+        const int32_t ch = oc0 + j;
+        const int8x16_t f = vldrbq_z_s8(filter + ch * k, pk);
+        vstrbq_s8(tab, f);
+        const int32_t e = -quant->shift[ch];
+        int32_t *q = (int32_t *)(void *)(tab + 16);
+        q[0] = (int32_t)((uint32_t)(bias != 0 ? bias[ch] : 0) +
+                         (uint32_t)params->input_offset * (uint32_t)vaddvq_s8(f));
+        q[1] = quant->multiplier[ch];
+        q[2] = params->output_offset * (1 << e) + (1 << (e - 1));
+        q[3] = 24 - e;
+    }
+}
+
+/* One channel per pass over the table (r10; d r11 the first pixel's output, post-incremented by one
+ * byte per channel; 4 pixels in x0-x3, their output offsets in o). */
+#define EF_SHORT_MVE_CHANNELS                                     \
+    "dls      lr, lr\n"                                           \
+    "1:\n\t"                                                      \
+    "vldrb.u8 %q[f], [r10], #16\n\t"                              \
+    "ldm      r10!, {r1, r3, r5, r9}\n\t"                         \
+    "vmladav.s8 r0, %q[x0], %q[f]\n\t"                            \
+    "vmladav.s8 r2, %q[x1], %q[f]\n\t"                            \
+    "vmladav.s8 r4, %q[x2], %q[f]\n\t"                            \
+    "vmladav.s8 r8, %q[x3], %q[f]\n\t"                            \
+    "vmov     %q[s][2], %q[s][0], r0, r4\n\t"                     \
+    "vmov     %q[s][3], %q[s][1], r2, r8\n\t"                     \
+    "vadd.i32 %q[s], %q[s], r1\n\t"                               \
+    "vshr.s32 %q[t], %q[s], #31\n\t"                              \
+    "vadd.i32 %q[t], %q[t], r5\n\t"                               \
+    "vqrdmlah.s32 %q[t], %q[s], r3\n\t"                           \
+    "vqshl.s32 %q[t], r9\n\t"                                     \
+    "vshr.s32 %q[t], %q[t], #24\n\t"                              \
+    "vstrb.32 %q[t], [r11, %q[o]]\n\t"                            \
+    "add      r11, r11, #1\n\t"                                   \
+    "le       lr, 1b\n\t"
+
+/* A run's full groups of 4 pixels, the state in memory (r12) between groups: {tab, dst, nc, p, step,
+ * 4 * dstep - nc, groups}; P0 = the K-byte pixel predicate. Per group: the 4 pixel loads (one VPST
+ * block), the channel loop, the pointer updates (20 instructions besides the channels). */
+typedef struct {
+    const int8_t *tab;
+    int8_t *dst;
+    int32_t nc;
+    const int8_t *p;
+    int32_t step;
+    int32_t adv;
+    int32_t groups;
+} short_mve_job;
+
+static void short_mve_groups(short_mve_job *job, uint32x4_t o, mve_pred16_t pk)
+{
+    register short_mve_job *jp __asm__("r12") = job;
+    int8x16_t x0, x1, x2, x3, f;
+    int32x4_t sv, tv;
+    __asm__ volatile("vmsr     p0, %[pk]\n"
+                     "2:\n\t"
+                     "ldrd     r0, r1, [r12, #12]\n\t"
+                     "add      r2, r0, r1\n\t"
+                     "add      r3, r2, r1\n\t"
+                     "add      r4, r3, r1\n\t"
+                     "add      r5, r4, r1\n\t"
+                     "str      r5, [r12, #12]\n\t"
+                     "vpstttt\n\t"
+                     "vldrbt.8 %q[x0], [r0]\n\t"
+                     "vldrbt.8 %q[x1], [r2]\n\t"
+                     "vldrbt.8 %q[x2], [r3]\n\t"
+                     "vldrbt.8 %q[x3], [r4]\n\t"
+                     "ldm      r12, {r10, r11, lr}\n\t"
+                     EF_SHORT_MVE_CHANNELS
+                     "ldrd     r0, r1, [r12, #20]\n\t"
+                     "add      r11, r11, r0\n\t"
+                     "str      r11, [r12, #4]\n\t"
+                     "subs     r1, r1, #1\n\t"
+                     "str      r1, [r12, #24]\n\t"
+                     "bne      2b\n\t"
+                     : [x0] "=&w"(x0), [x1] "=&w"(x1), [x2] "=&w"(x2), [x3] "=&w"(x3), [f] "=&w"(f),
+                       [s] "=&w"(sv), [t] "=&w"(tv)
+                     : [o] "w"(o), [pk] "r"((uint32_t)pk), "r"(jp)
+                     : "r0", "r1", "r2", "r3", "r4", "r5", "r8", "r9", "r10", "r11", "lr", "p0", "memory");
+    (void)x0;
+    (void)x1;
+    (void)x2;
+    (void)x3;
+    (void)f;
+    (void)sv;
+    (void)tv;
+}
+
+/* A run's last 1-3 pixels (npx) from p, step bytes apart: the lanes past them repeat the last pixel
+ * and its output address (the same value stored twice). */
+static void short_mve_tail(const int8_t *p, int32_t step, int32_t npx, int8_t *dst, int32_t dstep,
+                           const int8_t *tab, int32_t nc, uint32x4_t offs, mve_pred16_t pk)
+{
+    const int8x16_t x0 = vldrbq_z_s8(p, pk);
+    const int8x16_t x1 = npx > 1 ? vldrbq_z_s8(p + step, pk) : x0;
+    const int8x16_t x2 = npx > 2 ? vldrbq_z_s8(p + 2 * step, pk) : x1;
+    const int8x16_t x3 = x2;
+    const uint32x4_t o = vminq_u32(offs, vdupq_n_u32((uint32_t)((npx - 1) * dstep)));
+    register const int8_t *tp __asm__("r10") = tab;
+    register int8_t *d __asm__("r11") = dst;
+    register int32_t n __asm__("lr") = nc;
+    int8x16_t f;
+    int32x4_t sv, tv;
+    __asm__ volatile(EF_SHORT_MVE_CHANNELS
+                     : "+r"(tp), "+r"(d), "+r"(n), [f] "=&w"(f), [s] "=&w"(sv), [t] "=&w"(tv)
+                     : [x0] "w"(x0), [x1] "w"(x1), [x2] "w"(x2), [x3] "w"(x3), [o] "w"(o)
+                     : "r0", "r1", "r2", "r3", "r4", "r5", "r8", "r9", "memory");
+    (void)n;
+    (void)tp;
+    (void)d;
+    (void)f;
+    (void)sv;
+    (void)tv;
+}
+
+/* npx >= 1 pixels step bytes apart from p, their outputs dstep bytes apart from dst; the table's nc
+ * channels. */
+static void short_mve_run(const int8_t *p, int32_t step, int32_t npx, int8_t *dst, int32_t dstep,
+                          const int8_t *tab, int32_t nc, uint32x4_t offs, mve_pred16_t pk)
+{
+    const int32_t groups = npx >> 2;
+    if (groups > 0) {
+        short_mve_job job = {tab, dst, nc, p, step, 4 * dstep - nc, groups};
+        short_mve_groups(&job, offs, pk);
+    }
+    if (npx & 3) {
+        short_mve_tail(p + groups * 4 * step, step, npx & 3, dst + groups * 4 * dstep, dstep, tab, nc, offs, pk);
+    }
+}
+
+static void short_mve(const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                      const int8_t *input, const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                      const ef_dims *out, int8_t *output)
+{
+    const int32_t k = filter_dims->c; /* per group: groups of k input channels, opg outputs */
+    const int32_t opg = out->c / (in->c / k);
+    const int32_t sh = params->stride.h;
+    const int32_t sw = params->stride.w;
+    const int flat = sh == 1 && sw == 1;
+    const int32_t runs = flat ? 1 : in->n * out->h;
+    const int32_t run_px = flat ? in->n * out->h * out->w : out->w;
+    const int32_t step = sw * in->c;
+    const mve_pred16_t pk = vctp8q((uint32_t)k);
+    const uint32x4_t offs = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)out->c);
+    int32_t tab32[EF_SHORT_MVE_CH * 8];
+    int8_t *tab = (int8_t *)tab32;
+    for (int32_t oc = 0; oc < out->c; oc += EF_MIN(EF_SHORT_MVE_CH, opg - oc % opg)) {
+        const int32_t nc = EF_MIN(EF_SHORT_MVE_CH, opg - oc % opg);
+        const int8_t *in_g = input + oc / opg * k;
+        short_mve_tab(tab, params, quant, filter, bias, k, oc, nc);
+        for (int32_t r = 0; r < runs; ++r) {
+            const int32_t b = r / (flat ? 1 : out->h);
+            const int32_t oy = flat ? 0 : r - b * out->h;
+            short_mve_run(in_g + ((b * in->h + oy * sh) * in->w) * in->c, step, run_px,
+                          output + r * run_px * out->c + oc, out->c, tab, nc, offs, pk);
+        }
+    }
+    if (params->activation.min > -128 || params->activation.max < 127) { /* one clamp pass */
+        const int8x16_t lo = vdupq_n_s8((int8_t)params->activation.min);
+        const int8x16_t hi = vdupq_n_s8((int8_t)params->activation.max);
+        const int32_t n = in->n * out->h * out->w * out->c;
+        int8_t *q = output;
+        for (int32_t i = n >> 4; i > 0; --i, q += 16) {
+            vstrbq_s8(q, vminq_s8(vmaxq_s8(vldrbq_s8(q), lo), hi));
+        }
+        if (n & 15) {
+            const mve_pred16_t p = vctp8q((uint32_t)(n & 15));
+            vstrbq_p_s8(q, vminq_s8(vmaxq_s8(vldrbq_z_s8(q, p), lo), hi), p);
+        }
+    }
+}
+#endif
+
 ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
                                const ef_dims *input_dims, const int8_t *input,
                                const ef_dims *filter_dims, const int8_t *filter,
@@ -428,6 +630,25 @@ ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channe
                            params->activation.max);
         }
         return EF_OK;
+    }
+#endif
+#if defined(EF_NN_USE_MVE)
+    {
+        const ef_dims *in = input_dims;
+        const ef_dims *out = output_dims;
+        /* the Helium path's preconditions (as the DSP path's, K <= 16); everything else goes on */
+        if (params != 0 && quant != 0 && quant->multiplier != 0 && quant->shift != 0 && input != 0 &&
+            filter != 0 && output != 0 && ef_dims_valid(in) && ef_dims_valid(filter_dims) && ef_dims_valid(out) &&
+            (filter_dims->c & 3) == 0 && filter_dims->c <= 16 && filter_dims->h == 1 && filter_dims->w == 1 &&
+            in->c % filter_dims->c == 0 && out->c % (in->c / filter_dims->c) == 0 &&
+            filter_dims->n == out->c && out->n == in->n && params->padding.h == 0 && params->padding.w == 0 &&
+            params->dilation.h == 1 && params->dilation.w == 1 &&
+            ef_out_size_ok(in->h, 1, params->stride.h, 0, out->h) &&
+            ef_out_size_ok(in->w, 1, params->stride.w, 0, out->w) && ef_activation_valid(&params->activation) &&
+            ef_short_rq_fast(quant, out->c)) {
+            short_mve(params, quant, in, input, filter_dims, filter, bias, out, output);
+            return EF_OK;
+        }
     }
 #endif
     if (input_dims != 0 && filter_dims != 0 && filter_dims->c != input_dims->c) {

@@ -361,12 +361,13 @@ static void short_tab(int32_t *tab, const int8_t *filter, const int32_t *bias, c
  * read), 4 pixels in q registers per step, reused by every output channel of the table (chunks of
  * EF_SHORT_MVE_CH channels, 32 bytes each: the filter zero-padded to 16 bytes, then {bias + in_off
  * * sum(w), m, out_off * 2^e + 2^(e - 1), 24 - e} with e = -shift; the input offset in the bias, so
- * the raw input is multiplied). Per channel one asm step: VLDRB of the filter and LDM of its terms
+ * the raw input is multiplied). Per channel: VLDRB of the filter and LDM of its terms
  * (post-incremented), 4 VMLADAV, 2 VMOV into one vector of the 4 pixels' sums, VADD of the bias,
  * VSHR #31 + VADD of the offset/rounding term, VQRDMLAH of s * m onto it, VQSHL by 24 - e and
- * VSHR #24 (ef_conv_first_s8's requantization: bit-exact for multiplier >= 0, -23 <= shift <= -2),
- * one VSTRB.32 scatter of the 4 outputs, ADD, LE: 17 instructions per 4 outputs (16 MACs each at K
- * = 16). A run's last 1-3 pixels repeat the last one (same value to the same address). */
+ * VSHR #24 (ef_conv_first_s8's requantization: bit-exact for multiplier >= 0, -23 <= shift <= -2);
+ * two channels per asm pass, narrowed together (VMOVNT) into one VSTRB.16 scatter of 8 outputs,
+ * ADD, LE: 32 instructions per 8 outputs (16 MACs each at K = 16). A run's last 1-3 pixels repeat
+ * the last one (same value to the same address). */
 #define EF_SHORT_MVE_CH 32
 
 static int ef_short_rq_fast(const ef_per_channel_quant *quant, int32_t channels)
@@ -397,11 +398,9 @@ static void short_mve_tab(int8_t *tab, const ef_conv_params *params, const ef_pe
     }
 }
 
-/* One channel per pass over the table (r10; d r11 the first pixel's output, post-incremented by one
- * byte per channel; 4 pixels in x0-x3, their output offsets in o). */
-#define EF_SHORT_MVE_CHANNELS                                     \
-    "dls      lr, lr\n"                                           \
-    "1:\n\t"                                                      \
+/* One output channel's 4 sums requantized into T (the table entry at r10, post-incremented; 4
+ * pixels in x0-x3; s a temporary, f the filter). */
+#define EF_SHORT_MVE_CHAN(T)                                      \
     "vldrb.u8 %q[f], [r10], #16\n\t"                              \
     "ldm      r10!, {r1, r3, r5, r9}\n\t"                         \
     "vmladav.s8 r0, %q[x0], %q[f]\n\t"                            \
@@ -411,34 +410,50 @@ static void short_mve_tab(int8_t *tab, const ef_conv_params *params, const ef_pe
     "vmov     %q[s][2], %q[s][0], r0, r4\n\t"                     \
     "vmov     %q[s][3], %q[s][1], r2, r8\n\t"                     \
     "vadd.i32 %q[s], %q[s], r1\n\t"                               \
-    "vshr.s32 %q[t], %q[s], #31\n\t"                              \
-    "vadd.i32 %q[t], %q[t], r5\n\t"                               \
-    "vqrdmlah.s32 %q[t], %q[s], r3\n\t"                           \
-    "vqshl.s32 %q[t], r9\n\t"                                     \
-    "vshr.s32 %q[t], %q[t], #24\n\t"                              \
-    "vstrb.32 %q[t], [r11, %q[o]]\n\t"                            \
-    "add      r11, r11, #1\n\t"                                   \
-    "le       lr, 1b\n\t"
+    "vshr.s32 " T ", %q[s], #31\n\t"                              \
+    "vadd.i32 " T ", " T ", r5\n\t"                               \
+    "vqrdmlah.s32 " T ", %q[s], r3\n\t"                           \
+    "vqshl.s32 " T ", r9\n\t"                                     \
+    "vshr.s32 " T ", " T ", #24\n\t"
 
-/* A run's full groups of 4 pixels, the state in memory (r12) between groups: {tab, dst, nc, p, step,
- * 4 * dstep - nc, groups}; P0 = the K-byte pixel predicate. Per group: the 4 pixel loads (one VPST
- * block), the channel loop, the pointer updates (20 instructions besides the channels). */
+/* Channel pairs (lr of them, possibly 0) at d = r11 (the first pixel's output, +2 per pair): the
+ * second channel's results narrowed into the odd halfwords of the first's (VMOVNT), one VSTRB.16
+ * scatter of the 8 outputs (o: halfword offsets {0, 1, oc, oc + 1, ...}): 32 instructions per 8
+ * outputs. */
+#define EF_SHORT_MVE_PAIRS                                        \
+    "wls      lr, lr, 3f\n"                                       \
+    "1:\n\t"                                                      \
+    EF_SHORT_MVE_CHAN("%q[t]")                                    \
+    EF_SHORT_MVE_CHAN("%q[f]")                                    \
+    "vmovnt.i32 %q[t], %q[f]\n\t"                                 \
+    "vstrb.16 %q[t], [r11, %q[o]]\n\t"                            \
+    "add      r11, r11, #2\n\t"                                   \
+    "le       lr, 1b\n"                                           \
+    "3:\n\t"
+
+/* A run's full groups of 4 pixels, the state in memory (r12) between groups: {tab, dst, pairs, p,
+ * step, 4 * dstep - nc, groups, odd, pk}; P0 = pk, the K-byte pixel predicate. Per group: the 4
+ * pixel loads (one VPST block), the channel pairs, an odd last channel (its even halfword lanes
+ * stored, P0 = 0x3333 for that store), the pointer updates (21 instructions besides the channels). */
 typedef struct {
     const int8_t *tab;
     int8_t *dst;
-    int32_t nc;
+    int32_t pairs;
     const int8_t *p;
     int32_t step;
     int32_t adv;
     int32_t groups;
+    int32_t odd;
+    uint32_t pk;
 } short_mve_job;
 
-static void short_mve_groups(short_mve_job *job, uint32x4_t o, mve_pred16_t pk)
+static void short_mve_groups(short_mve_job *job, uint16x8_t o)
 {
     register short_mve_job *jp __asm__("r12") = job;
     int8x16_t x0, x1, x2, x3, f;
     int32x4_t sv, tv;
-    __asm__ volatile("vmsr     p0, %[pk]\n"
+    __asm__ volatile("ldr      r0, [r12, #32]\n\t"
+                     "vmsr     p0, r0\n"
                      "2:\n\t"
                      "ldrd     r0, r1, [r12, #12]\n\t"
                      "add      r2, r0, r1\n\t"
@@ -452,7 +467,18 @@ static void short_mve_groups(short_mve_job *job, uint32x4_t o, mve_pred16_t pk)
                      "vldrbt.8 %q[x2], [r3]\n\t"
                      "vldrbt.8 %q[x3], [r4]\n\t"
                      "ldm      r12, {r10, r11, lr}\n\t"
-                     EF_SHORT_MVE_CHANNELS
+                     EF_SHORT_MVE_PAIRS
+                     "ldr      r0, [r12, #28]\n\t"
+                     "cbz      r0, 4f\n\t"
+                     EF_SHORT_MVE_CHAN("%q[t]")
+                     "movw     r0, #0x3333\n\t"
+                     "vmsr     p0, r0\n\t"
+                     "vpst\n\t"
+                     "vstrbt.16 %q[t], [r11, %q[o]]\n\t"
+                     "add      r11, r11, #1\n\t"
+                     "ldr      r0, [r12, #32]\n\t"
+                     "vmsr     p0, r0\n"
+                     "4:\n\t"
                      "ldrd     r0, r1, [r12, #20]\n\t"
                      "add      r11, r11, r0\n\t"
                      "str      r11, [r12, #4]\n\t"
@@ -461,7 +487,7 @@ static void short_mve_groups(short_mve_job *job, uint32x4_t o, mve_pred16_t pk)
                      "bne      2b\n\t"
                      : [x0] "=&w"(x0), [x1] "=&w"(x1), [x2] "=&w"(x2), [x3] "=&w"(x3), [f] "=&w"(f),
                        [s] "=&w"(sv), [t] "=&w"(tv)
-                     : [o] "w"(o), [pk] "r"((uint32_t)pk), "r"(jp)
+                     : [o] "w"(o), "r"(jp)
                      : "r0", "r1", "r2", "r3", "r4", "r5", "r8", "r9", "r10", "r11", "lr", "p0", "memory");
     (void)x0;
     (void)x1;
@@ -473,27 +499,41 @@ static void short_mve_groups(short_mve_job *job, uint32x4_t o, mve_pred16_t pk)
 }
 
 /* A run's last 1-3 pixels (npx) from p, step bytes apart: the lanes past them repeat the last pixel
- * and its output address (the same value stored twice). */
+ * and its output addresses (the same values stored twice); an odd last channel in C. */
 static void short_mve_tail(const int8_t *p, int32_t step, int32_t npx, int8_t *dst, int32_t dstep,
-                           const int8_t *tab, int32_t nc, uint32x4_t offs, mve_pred16_t pk)
+                           const int8_t *tab, int32_t nc, uint16x8_t offs, mve_pred16_t pk)
 {
     const int8x16_t x0 = vldrbq_z_s8(p, pk);
     const int8x16_t x1 = npx > 1 ? vldrbq_z_s8(p + step, pk) : x0;
     const int8x16_t x2 = npx > 2 ? vldrbq_z_s8(p + 2 * step, pk) : x1;
     const int8x16_t x3 = x2;
-    const uint32x4_t o = vminq_u32(offs, vdupq_n_u32((uint32_t)((npx - 1) * dstep)));
+    const uint16x8_t lo = vandq_u16(vidupq_n_u16(0, 1), vdupq_n_u16(1));
+    const uint16x8_t o = vminq_u16(offs, vaddq_u16(lo, vdupq_n_u16((uint16_t)((npx - 1) * dstep))));
     register const int8_t *tp __asm__("r10") = tab;
     register int8_t *d __asm__("r11") = dst;
-    register int32_t n __asm__("lr") = nc;
+    register int32_t n __asm__("lr") = nc >> 1;
     int8x16_t f;
     int32x4_t sv, tv;
-    __asm__ volatile(EF_SHORT_MVE_CHANNELS
+    __asm__ volatile(EF_SHORT_MVE_PAIRS
                      : "+r"(tp), "+r"(d), "+r"(n), [f] "=&w"(f), [s] "=&w"(sv), [t] "=&w"(tv)
                      : [x0] "w"(x0), [x1] "w"(x1), [x2] "w"(x2), [x3] "w"(x3), [o] "w"(o)
                      : "r0", "r1", "r2", "r3", "r4", "r5", "r8", "r9", "memory");
-    (void)n;
-    (void)tp;
-    (void)d;
+    if (nc & 1) {
+        const int32_t *q = (const int32_t *)(const void *)(tp + 16);
+        const int8x16_t w = vldrbq_s8(tp);
+        int32_t a[4];
+        a[0] = vmladavq_s8(x0, w);
+        a[1] = vmladavq_s8(x1, w);
+        a[2] = vmladavq_s8(x2, w);
+        a[3] = vmladavq_s8(x3, w);
+        const int32x4_t sum = vaddq_n_s32(vldrwq_s32(a), q[0]);
+        int32x4_t t = vaddq_n_s32(vshrq_n_s32(sum, 31), q[2]);
+        t = vqrdmlahq_n_s32(t, sum, q[1]);
+        t = vshrq_n_s32(vqshlq_r_s32(t, q[3]), 24);
+        const uint32x4_t o32 = vminq_u32(vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)dstep),
+                                         vdupq_n_u32((uint32_t)((npx - 1) * dstep)));
+        vstrbq_scatter_offset_s32(d, o32, t);
+    }
     (void)f;
     (void)sv;
     (void)tv;
@@ -502,12 +542,12 @@ static void short_mve_tail(const int8_t *p, int32_t step, int32_t npx, int8_t *d
 /* npx >= 1 pixels step bytes apart from p, their outputs dstep bytes apart from dst; the table's nc
  * channels. */
 static void short_mve_run(const int8_t *p, int32_t step, int32_t npx, int8_t *dst, int32_t dstep,
-                          const int8_t *tab, int32_t nc, uint32x4_t offs, mve_pred16_t pk)
+                          const int8_t *tab, int32_t nc, uint16x8_t offs, mve_pred16_t pk)
 {
     const int32_t groups = npx >> 2;
     if (groups > 0) {
-        short_mve_job job = {tab, dst, nc, p, step, 4 * dstep - nc, groups};
-        short_mve_groups(&job, offs, pk);
+        short_mve_job job = {tab, dst, nc >> 1, p, step, 4 * dstep - nc, groups, nc & 1, (uint32_t)pk};
+        short_mve_groups(&job, offs);
     }
     if (npx & 3) {
         short_mve_tail(p + groups * 4 * step, step, npx & 3, dst + groups * 4 * dstep, dstep, tab, nc, offs, pk);
@@ -527,7 +567,10 @@ static void short_mve(const ef_conv_params *params, const ef_per_channel_quant *
     const int32_t run_px = flat ? in->n * out->h * out->w : out->w;
     const int32_t step = sw * in->c;
     const mve_pred16_t pk = vctp8q((uint32_t)k);
-    const uint32x4_t offs = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)out->c);
+    /* halfword lanes {0, 1, oc, oc + 1, 2 oc, 2 oc + 1, 3 oc, 3 oc + 1} (out->c < 21845: checked) */
+    const uint16x8_t idx = vidupq_n_u16(0, 1);
+    const uint16x8_t offs = vaddq_u16(vmulq_n_u16(vshrq_n_u16(idx, 1), (uint16_t)out->c),
+                                      vandq_u16(idx, vdupq_n_u16(1)));
     int32_t tab32[EF_SHORT_MVE_CH * 8];
     int8_t *tab = (int8_t *)tab32;
     for (int32_t oc = 0; oc < out->c; oc += EF_MIN(EF_SHORT_MVE_CH, opg - oc % opg)) {
@@ -645,7 +688,7 @@ ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channe
             params->dilation.h == 1 && params->dilation.w == 1 &&
             ef_out_size_ok(in->h, 1, params->stride.h, 0, out->h) &&
             ef_out_size_ok(in->w, 1, params->stride.w, 0, out->w) && ef_activation_valid(&params->activation) &&
-            ef_short_rq_fast(quant, out->c)) {
+            out->c <= 21000 && ef_short_rq_fast(quant, out->c)) {
             short_mve(params, quant, in, input, filter_dims, filter, bias, out, output);
             return EF_OK;
         }

@@ -1530,7 +1530,8 @@ OPMODEL_CASES.update({
 })
 # ef_conv_1x1_short_s8's Helium body (4-16 input channels per group, 4 pixels per step, 32-channel
 # tables): runs with 1-3 pixels left (3x5, rows of 5 / 7 at stride 2, a single pixel), 5 / 13 /
-# 70 outputs (three tables), fused RELU6, grouped layers (K = 8 and 4 per group)
+# 70 outputs (three tables), one output (no channel pair), fused RELU6, grouped layers (K = 8 and 4
+# per group)
 OPMODEL_CASES.update({
     "conv_1x1v_c16_o5_3x5": _conv(3, 5, 16, 5, 1, 1),
     "conv_1x1v_c12_o13_s2_relu6": _conv(7, 9, 12, 13, 1, 1, stride=2, act="RELU6"),
@@ -1540,6 +1541,7 @@ OPMODEL_CASES.update({
     "conv_1x1v_c8_o70": _conv(5, 3, 8, 70, 1, 1),
     "conv_1x1v_g2_c16_o10_s2": _conv(7, 7, 16, 10, 1, 1, stride=2, groups=2),
     "conv_1x1v_g4_c16_o12_relu6": _conv(3, 5, 16, 12, 1, 1, act="RELU6", groups=4),
+    "conv_1x1v_c4_o1_4x5": _conv(4, 5, 4, 1, 1, 1),  # one channel: no pair, the odd step only
 })
 # DSP first layers (ef_conv_first_s8: 3x3, 1-4 input channels, windows read in place, borders via a
 # zero-point block): 4/5/8/16 outputs, stride 1 and 2, SAME/VALID, odd sizes, a

@@ -1542,6 +1542,17 @@ OPMODEL_CASES.update({
     "conv_1x1v_g2_c16_o10_s2": _conv(7, 7, 16, 10, 1, 1, stride=2, groups=2),
     "conv_1x1v_g4_c16_o12_relu6": _conv(3, 5, 16, 12, 1, 1, act="RELU6", groups=4),
     "conv_1x1v_c4_o1_4x5": _conv(4, 5, 4, 1, 1, 1),  # one channel: no pair, the odd step only
+    # Helium short 1x1 with two vectors per pixel (K = 17-32): full groups of 4 pixels, 1-3 pixel
+    # tails, odd channel counts, strides, one pixel, groups of 20
+    "conv_1x1w_c20_o40_5x7": _conv(5, 7, 20, 40, 1, 1),
+    "conv_1x1w_c17_o5_3x3": _conv(3, 3, 17, 5, 1, 1),
+    "conv_1x1w_c24_o13_s2_relu6": _conv(7, 9, 24, 13, 1, 1, stride=2, act="RELU6"),
+    "conv_1x1w_c32_o1_1px": _conv(1, 1, 32, 1, 1, 1),
+    "conv_1x1w_c20_o13_1px": _conv(1, 1, 20, 13, 1, 1),
+    "conv_1x1w_c32_o40_s2": _conv(9, 11, 32, 40, 1, 1, stride=2),
+    "conv_1x1w_c17_o40_2x3": _conv(2, 3, 17, 40, 1, 1),
+    "conv_1x1w_c24_o5_4x4": _conv(4, 4, 24, 5, 1, 1),
+    "conv_1x1w_g2_c20_o10_s2": _conv(7, 7, 40, 10, 1, 1, stride=2, groups=2),
 })
 # DSP first layers (ef_conv_first_s8: 3x3, 1-4 input channels, windows read in place, borders via a
 # zero-point block): 4/5/8/16 outputs, stride 1 and 2, SAME/VALID, odd sizes, a

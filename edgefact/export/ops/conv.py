@@ -6,7 +6,8 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
 - ``ef_conv_1x1_s8``: ungrouped 1x1 without padding, a matrix product, no scratch;
 - ``ef_conv_1x1_short_s8``: the same with 4-20 (a multiple of 4) input channels on Cortex-M4/M7/M33 (filters widened
   once per call into a table, ``_short_1x1_applies``; also a grouped 1x1 with 4-20 per group) and with 4-16 on
-  Cortex-M55 (its Helium body: 4 pixels in registers per channel step), an alternative elsewhere;
+  Cortex-M55 (its Helium body: 4 pixels in registers per channel step; also any 17-32 per group,
+  two vectors per pixel, ``_short_1x1_mve2_applies``), an alternative elsewhere;
 - ``ef_conv_first_s8``: an ungrouped 3x3 with 3 input channels on Cortex-M4/M7/M33 (windows read in place,
   ``_first_applies``), an alternative elsewhere and at 1, 2 or 4 channels;
 - ``ef_conv_s8``: any other convolution (grouped included), two int16 im2col columns of scratch;
@@ -108,6 +109,19 @@ def _short_1x1_applies(layer: Layer) -> bool:
     if (not isinstance(a, ConvArgs) or not isinstance(a.params, ConvParams) or a.filter_dims.c not in (4, 8, 12, 16, 20)
             or (a.filter_dims.h, a.filter_dims.w) != (1, 1) or a.params.padding != (0, 0)
             or a.padding_after != (0, 0)):
+        return False
+    m, s = layer.consts["multiplier"], layer.consts["shift"]
+    return bool(np.all(m >= 0) and np.all(s <= -2) and np.all(s >= -23))
+
+
+def _short_1x1_mve2_applies(layer: Layer) -> bool:
+    """Whether ``ef_conv_1x1_short_s8`` takes its two-vector Helium path on Cortex-M55: an unpadded
+    1x1 CONV_2D with 17-32 input channels per group and every channel on the fast requantization
+    (as ``_short_1x1_applies``)."""
+    a = layer.args
+    if (not isinstance(a, ConvArgs) or not isinstance(a.params, ConvParams) or not 17 <= a.filter_dims.c <= 32
+            or (a.filter_dims.h, a.filter_dims.w) != (1, 1) or a.params.padding != (0, 0)
+            or a.padding_after != (0, 0) or a.params.dilation != (1, 1)):
         return False
     m, s = layer.consts["multiplier"], layer.consts["shift"]
     return bool(np.all(m >= 0) and np.all(s <= -2) and np.all(s >= -23))
@@ -455,6 +469,9 @@ class _ConvBase(OpDef):
                 and (ctx.target.core in _DSP_CORES
                      or (ctx.target.core == "cortex-m55" and args.filter_dims.c <= 16))):
             layer.kernel = SHORT_1X1  # grouped 1x1 too (ef_conv_s8's columns cost ~0.6-0.75x of it); Helium: K <= 16
+        if (layer.kernel in ("ef_conv_1x1_s8", "ef_conv_s8") and ctx.target is not None
+                and ctx.target.core == "cortex-m55" and _short_1x1_mve2_applies(layer)):
+            layer.kernel = SHORT_1X1  # Helium, two vectors per pixel (K = 17-32)
         if (layer.kernel == "ef_conv_s8" and ctx.target is not None and _first_applies(layer)
                 and ((ctx.target.core in _DSP_CORES and args.filter_dims.c == 3) or ctx.target.core == "cortex-m55")):
             layer.kernel = FIRST  # DSP: 3 channels (its unrolled body; 1, 2, 4: ef_conv_s8 is faster); Helium: 1-4
@@ -505,7 +522,8 @@ class _ConvBase(OpDef):
             out.append(DILATED)
         if self.depthwise and isinstance(layer.args, ConvArgs) and _dw_line(layer.args):
             out.append(LINE)
-        if layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1, "ef_conv_s8") and _short_1x1_applies(layer):
+        if layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1, "ef_conv_s8") and (_short_1x1_applies(layer)
+                                                                         or _short_1x1_mve2_applies(layer)):
             out += (["ef_conv_1x1_s8"] if layer.args.groups == 1 else []) + [SHORT_1X1]
         if layer.kernel in ("ef_conv_s8", FIRST) and not self.depthwise and _first_applies(layer):
             out.append(FIRST)

@@ -367,7 +367,10 @@ static void short_tab(int32_t *tab, const int8_t *filter, const int32_t *bias, c
  * VSHR #24 (ef_conv_first_s8's requantization: bit-exact for multiplier >= 0, -23 <= shift <= -2);
  * two channels per asm pass, narrowed together (VMOVNT) into one VSTRB.16 scatter of 8 outputs,
  * ADD, LE: 32 instructions per 8 outputs (16 MACs each at K = 16). A run's last 1-3 pixels repeat
- * the last one (same value to the same address). */
+ * the last one (same value to the same address). K = 17-32 (any K there): two vectors per pixel,
+ * the first 16 bytes of 4 pixels in q registers, the other K - 16 (zeroing predicated loads)
+ * reloaded per channel into the eighth q register, VMLADAVA onto the first vector's sums: 48-byte
+ * entries (21 channels per table), 57 instructions per 8 outputs (EF_SHORT_MVE_CHAN2). */
 #define EF_SHORT_MVE_CH 32
 
 static int ef_short_rq_fast(const ef_per_channel_quant *quant, int32_t channels)
@@ -392,6 +395,28 @@ static void short_mve_tab(int8_t *tab, const ef_conv_params *params, const ef_pe
         int32_t *q = (int32_t *)(void *)(tab + 16);
         q[0] = (int32_t)((uint32_t)(bias != 0 ? bias[ch] : 0) +
                          (uint32_t)params->input_offset * (uint32_t)vaddvq_s8(f));
+        q[1] = quant->multiplier[ch];
+        q[2] = params->output_offset * (1 << e) + (1 << (e - 1));
+        q[3] = 24 - e;
+    }
+}
+
+/* K = 17-32: 48-byte entries, the filter in two vectors (the second zero-padded past K), then the
+ * terms as above. */
+static void short_mve_tab2(int8_t *tab, const ef_conv_params *params, const ef_per_channel_quant *quant,
+                           const int8_t *filter, const int32_t *bias, int32_t k, int32_t oc0, int32_t nc)
+{
+    const mve_pred16_t pk = vctp8q((uint32_t)(k - 16));
+    for (int32_t j = 0; j < nc; ++j, tab += 48) {
+        const int32_t ch = oc0 + j;
+        const int8x16_t f0 = vldrbq_s8(filter + ch * k);
+        const int8x16_t f1 = vldrbq_z_s8(filter + ch * k + 16, pk);
+        vstrbq_s8(tab, f0);
+        vstrbq_s8(tab + 16, f1);
+        const int32_t e = -quant->shift[ch];
+        int32_t *q = (int32_t *)(void *)(tab + 32);
+        q[0] = (int32_t)((uint32_t)(bias != 0 ? bias[ch] : 0) +
+                         (uint32_t)params->input_offset * (uint32_t)(vaddvq_s8(f0) + vaddvq_s8(f1)));
         q[1] = quant->multiplier[ch];
         q[2] = params->output_offset * (1 << e) + (1 << (e - 1));
         q[3] = 24 - e;
@@ -539,6 +564,170 @@ static void short_mve_tail(const int8_t *p, int32_t step, int32_t npx, int8_t *d
     (void)tv;
 }
 
+/* K = 17-32: two vectors per pixel, the first 16 bytes of 4 pixels in q registers (x0-x3), the
+ * rest (K - 16 bytes, a zeroing predicated load under P0 = vctp8(K - 16)) reloaded per channel into
+ * the eighth register (b) from the 4 pointers in the job's first words (LDM); the scatter offsets
+ * also reloaded into b before each store. One output channel's 4 sums requantized into T (the
+ * 48-byte entry at r10: 2 filter vectors, then the terms as above). */
+#define EF_SHORT_MVE_CHAN2(T)                                     \
+    "ldm      r12, {r1, r3, r5, r9}\n\t"                          \
+    "vldrb.u8 %q[f], [r10], #16\n\t"                              \
+    "vmladav.s8 r0, %q[x0], %q[f]\n\t"                            \
+    "vmladav.s8 r2, %q[x1], %q[f]\n\t"                            \
+    "vmladav.s8 r4, %q[x2], %q[f]\n\t"                            \
+    "vmladav.s8 r8, %q[x3], %q[f]\n\t"                            \
+    "vldrb.u8 %q[f], [r10], #16\n\t"                              \
+    "vpstttt\n\t"                                                 \
+    "vldrbt.u8 %q[b], [r1]\n\t"                                   \
+    "vmladavat.s8 r0, %q[b], %q[f]\n\t"                           \
+    "vldrbt.u8 %q[b], [r3]\n\t"                                   \
+    "vmladavat.s8 r2, %q[b], %q[f]\n\t"                           \
+    "vpstttt\n\t"                                                 \
+    "vldrbt.u8 %q[b], [r5]\n\t"                                   \
+    "vmladavat.s8 r4, %q[b], %q[f]\n\t"                           \
+    "vldrbt.u8 %q[b], [r9]\n\t"                                   \
+    "vmladavat.s8 r8, %q[b], %q[f]\n\t"                           \
+    "ldm      r10!, {r1, r3, r5, r9}\n\t"                         \
+    "vmov     %q[s][2], %q[s][0], r0, r4\n\t"                     \
+    "vmov     %q[s][3], %q[s][1], r2, r8\n\t"                     \
+    "vadd.i32 %q[s], %q[s], r1\n\t"                               \
+    "vshr.s32 " T ", %q[s], #31\n\t"                              \
+    "vadd.i32 " T ", " T ", r5\n\t"                               \
+    "vqrdmlah.s32 " T ", %q[s], r3\n\t"                           \
+    "vqshl.s32 " T ", r9\n\t"                                     \
+    "vshr.s32 " T ", " T ", #24\n\t"
+
+/* The K = 17-32 groups' state (r12): {4 second-half pointers, tab, dst, pairs, p, step, 4 * dstep -
+ * nc, groups, odd, pk, the scatter offsets}. */
+typedef struct {
+    const int8_t *bp[4];
+    const int8_t *tab;
+    int8_t *dst;
+    int32_t pairs;
+    const int8_t *p;
+    int32_t step;
+    int32_t adv;
+    int32_t groups;
+    int32_t odd;
+    uint32_t pk;
+    uint16_t o[8];
+} short_mve_job2;
+
+static void short_mve_groups2(short_mve_job2 *job)
+{
+    register short_mve_job2 *jp __asm__("r12") = job;
+    int8x16_t x0, x1, x2, x3, f, b;
+    int32x4_t sv, tv;
+    __asm__ volatile("ldr      r0, [r12, #48]\n\t"
+                     "vmsr     p0, r0\n"
+                     "2:\n\t"
+                     "ldrd     r0, r1, [r12, #28]\n\t"
+                     "add      r2, r0, r1\n\t"
+                     "add      r3, r2, r1\n\t"
+                     "add      r4, r3, r1\n\t"
+                     "add      r5, r4, r1\n\t"
+                     "str      r5, [r12, #28]\n\t"
+                     "vldrb.u8 %q[x0], [r0]\n\t"
+                     "vldrb.u8 %q[x1], [r2]\n\t"
+                     "vldrb.u8 %q[x2], [r3]\n\t"
+                     "vldrb.u8 %q[x3], [r4]\n\t"
+                     "add      r1, r0, #16\n\t"
+                     "add      r5, r3, #16\n\t"
+                     "add      r3, r2, #16\n\t"
+                     "add      r9, r4, #16\n\t"
+                     "stm      r12, {r1, r3, r5, r9}\n\t"
+                     "add      r0, r12, #16\n\t"
+                     "ldm      r0, {r10, r11, lr}\n\t"
+                     "wls      lr, lr, 3f\n"
+                     "1:\n\t"
+                     EF_SHORT_MVE_CHAN2("%q[t]")
+                     EF_SHORT_MVE_CHAN2("%q[f]")
+                     "vmovnt.i32 %q[t], %q[f]\n\t"
+                     "vldrh.u16 %q[b], [r12, #52]\n\t"
+                     "vstrb.16 %q[t], [r11, %q[b]]\n\t"
+                     "add      r11, r11, #2\n\t"
+                     "le       lr, 1b\n"
+                     "3:\n\t"
+                     "ldr      r0, [r12, #44]\n\t"
+                     "cmp      r0, #0\n\t"
+                     "beq      4f\n\t"
+                     EF_SHORT_MVE_CHAN2("%q[t]")
+                     "vldrh.u16 %q[b], [r12, #52]\n\t"
+                     "movw     r0, #0x3333\n\t"
+                     "vmsr     p0, r0\n\t"
+                     "vpst\n\t"
+                     "vstrbt.16 %q[t], [r11, %q[b]]\n\t"
+                     "add      r11, r11, #1\n\t"
+                     "ldr      r0, [r12, #48]\n\t"
+                     "vmsr     p0, r0\n"
+                     "4:\n\t"
+                     "ldrd     r0, r1, [r12, #36]\n\t"
+                     "add      r11, r11, r0\n\t"
+                     "str      r11, [r12, #20]\n\t"
+                     "subs     r1, r1, #1\n\t"
+                     "str      r1, [r12, #40]\n\t"
+                     "bne      2b\n\t"
+                     : [x0] "=&w"(x0), [x1] "=&w"(x1), [x2] "=&w"(x2), [x3] "=&w"(x3), [f] "=&w"(f),
+                       [b] "=&w"(b), [s] "=&w"(sv), [t] "=&w"(tv)
+                     : "r"(jp)
+                     : "r0", "r1", "r2", "r3", "r4", "r5", "r8", "r9", "r10", "r11", "lr", "p0", "memory");
+    (void)x0;
+    (void)x1;
+    (void)x2;
+    (void)x3;
+    (void)f;
+    (void)b;
+    (void)sv;
+    (void)tv;
+}
+
+/* K = 17-32: a run's last 1-3 pixels (npx), every channel in C, the lanes past them repeating the
+ * last pixel and its output address. */
+static void short_mve_tail2(const int8_t *p, int32_t step, int32_t npx, int8_t *dst, int32_t dstep,
+                            const int8_t *tab, int32_t nc, mve_pred16_t pk)
+{
+    int8x16_t xa[4], xb[4];
+    for (int32_t i = 0; i < 4; ++i) {
+        const int8_t *q = p + EF_MIN(i, npx - 1) * step;
+        xa[i] = vldrbq_s8(q);
+        xb[i] = vldrbq_z_s8(q + 16, pk);
+    }
+    const uint32x4_t o32 = vminq_u32(vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)dstep),
+                                     vdupq_n_u32((uint32_t)((npx - 1) * dstep)));
+    for (int32_t j = 0; j < nc; ++j, tab += 48) {
+        const int32_t *q = (const int32_t *)(const void *)(tab + 32);
+        const int8x16_t w0 = vldrbq_s8(tab);
+        const int8x16_t w1 = vldrbq_s8(tab + 16);
+        int32_t a[4];
+        for (int32_t i = 0; i < 4; ++i) {
+            a[i] = vmladavaq_s8(vmladavq_s8(xa[i], w0), xb[i], w1);
+        }
+        const int32x4_t sum = vaddq_n_s32(vldrwq_s32(a), q[0]);
+        int32x4_t t = vaddq_n_s32(vshrq_n_s32(sum, 31), q[2]);
+        t = vqrdmlahq_n_s32(t, sum, q[1]);
+        t = vshrq_n_s32(vqshlq_r_s32(t, q[3]), 24);
+        vstrbq_scatter_offset_s32(dst + j, o32, t);
+    }
+}
+
+/* K = 17-32: as short_mve_run. */
+static void short_mve_run2(const int8_t *p, int32_t step, int32_t npx, int8_t *dst, int32_t dstep,
+                           const int8_t *tab, int32_t nc, uint16x8_t offs, mve_pred16_t pk)
+{
+    const int32_t groups = npx >> 2;
+    {
+        if (groups > 0) {
+            short_mve_job2 job = {{0, 0, 0, 0}, tab, dst, nc >> 1, p, step, 4 * dstep - nc, groups, nc & 1,
+                                  (uint32_t)pk, {0}};
+            vstrhq_u16(job.o, offs);
+            short_mve_groups2(&job);
+        }
+        if (npx & 3) {
+            short_mve_tail2(p + groups * 4 * step, step, npx & 3, dst + groups * 4 * dstep, dstep, tab, nc, pk);
+        }
+    }
+}
+
 /* npx >= 1 pixels step bytes apart from p, their outputs dstep bytes apart from dst; the table's nc
  * channels. */
 static void short_mve_run(const int8_t *p, int32_t step, int32_t npx, int8_t *dst, int32_t dstep,
@@ -566,22 +755,32 @@ static void short_mve(const ef_conv_params *params, const ef_per_channel_quant *
     const int32_t runs = flat ? 1 : in->n * out->h;
     const int32_t run_px = flat ? in->n * out->h * out->w : out->w;
     const int32_t step = sw * in->c;
-    const mve_pred16_t pk = vctp8q((uint32_t)k);
+    const mve_pred16_t pk = vctp8q((uint32_t)(k > 16 ? k - 16 : k));
+    const int32_t chunk = k > 16 ? EF_SHORT_MVE_CH * 2 / 3 : EF_SHORT_MVE_CH; /* 48-byte entries */
     /* halfword lanes {0, 1, oc, oc + 1, 2 oc, 2 oc + 1, 3 oc, 3 oc + 1} (out->c < 21845: checked) */
     const uint16x8_t idx = vidupq_n_u16(0, 1);
     const uint16x8_t offs = vaddq_u16(vmulq_n_u16(vshrq_n_u16(idx, 1), (uint16_t)out->c),
                                       vandq_u16(idx, vdupq_n_u16(1)));
     int32_t tab32[EF_SHORT_MVE_CH * 8];
     int8_t *tab = (int8_t *)tab32;
-    for (int32_t oc = 0; oc < out->c; oc += EF_MIN(EF_SHORT_MVE_CH, opg - oc % opg)) {
-        const int32_t nc = EF_MIN(EF_SHORT_MVE_CH, opg - oc % opg);
+    for (int32_t oc = 0; oc < out->c; oc += EF_MIN(chunk, opg - oc % opg)) {
+        const int32_t nc = EF_MIN(chunk, opg - oc % opg);
         const int8_t *in_g = input + oc / opg * k;
-        short_mve_tab(tab, params, quant, filter, bias, k, oc, nc);
+        if (k > 16) {
+            short_mve_tab2(tab, params, quant, filter, bias, k, oc, nc);
+        } else {
+            short_mve_tab(tab, params, quant, filter, bias, k, oc, nc);
+        }
         for (int32_t r = 0; r < runs; ++r) {
             const int32_t b = r / (flat ? 1 : out->h);
             const int32_t oy = flat ? 0 : r - b * out->h;
-            short_mve_run(in_g + ((b * in->h + oy * sh) * in->w) * in->c, step, run_px,
-                          output + r * run_px * out->c + oc, out->c, tab, nc, offs, pk);
+            const int8_t *p = in_g + ((b * in->h + oy * sh) * in->w) * in->c;
+            int8_t *d = output + r * run_px * out->c + oc;
+            if (k > 16) {
+                short_mve_run2(p, step, run_px, d, out->c, tab, nc, offs, pk);
+            } else {
+                short_mve_run(p, step, run_px, d, out->c, tab, nc, offs, pk);
+            }
         }
     }
     if (params->activation.min > -128 || params->activation.max < 127) { /* one clamp pass */
@@ -682,7 +881,8 @@ ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channe
         /* the Helium path's preconditions (as the DSP path's, K <= 16); everything else goes on */
         if (params != 0 && quant != 0 && quant->multiplier != 0 && quant->shift != 0 && input != 0 &&
             filter != 0 && output != 0 && ef_dims_valid(in) && ef_dims_valid(filter_dims) && ef_dims_valid(out) &&
-            (filter_dims->c & 3) == 0 && filter_dims->c <= 16 && filter_dims->h == 1 && filter_dims->w == 1 &&
+            (((filter_dims->c & 3) == 0 && filter_dims->c <= 16) || (filter_dims->c > 16 && filter_dims->c <= 32)) &&
+            filter_dims->h == 1 && filter_dims->w == 1 &&
             in->c % filter_dims->c == 0 && out->c % (in->c / filter_dims->c) == 0 &&
             filter_dims->n == out->c && out->n == in->n && params->padding.h == 0 && params->padding.w == 0 &&
             params->dilation.h == 1 && params->dilation.w == 1 &&

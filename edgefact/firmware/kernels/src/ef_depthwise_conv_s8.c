@@ -6,6 +6,41 @@
 #endif
 
 #if defined(EF_NN_USE_MVE)
+/* A channel tail's bias, multipliers and shifts as zero-padded copies in pb / pm / ps, so VLD2
+ * reads 8 of each; the pointers are redirected to them. */
+static inline __attribute__((always_inline)) void dw_pad8(int32_t cnt, const int32_t **bias, const int32_t **qm,
+                                                         const int32_t **qs, int32_t *pb, int32_t *pm, int32_t *ps)
+{
+    for (int32_t k = 0; k < 8; ++k) {
+        pb[k] = k < cnt && *bias != 0 ? (*bias)[k] : 0;
+        pm[k] = k < cnt ? (*qm)[k] : 0;
+        ps[k] = k < cnt ? (*qs)[k] : 0;
+    }
+    *bias = pb;
+    *qm = pm;
+    *qs = ps;
+}
+
+/* Requantize, offset, clamp and store 8 lanes (even / odd accumulators); a channel tail (!full)
+ * stores the lanes of predicate p only. */
+static inline __attribute__((always_inline)) void dw_rq_store8(int32x4_t ae, int32x4_t ao, int32x4x2_t vm,
+                                                              int32x4x2_t vs, int32_t out_off, int32_t lo,
+                                                              int32_t hi, int8_t *dst, mve_pred16_t p, const int full)
+{
+    ae = ef_requantize_x4(ae, vm.val[0], vs.val[0]);
+    ao = ef_requantize_x4(ao, vm.val[1], vs.val[1]);
+    ae = vminq_s32(vmaxq_s32(vaddq_n_s32(ae, out_off), vdupq_n_s32(lo)), vdupq_n_s32(hi));
+    ao = vminq_s32(vmaxq_s32(vaddq_n_s32(ao, out_off), vdupq_n_s32(lo)), vdupq_n_s32(hi));
+    int16x8_t r = vdupq_n_s16(0);
+    r = vmovnbq_s32(r, ae);
+    r = vmovntq_s32(r, ao);
+    if (full) {
+        vstrbq_s16(dst, r);
+    } else {
+        vstrbq_p_s16(dst, r, p);
+    }
+}
+
 /*
  * Helium body: 8 output channels per block as int16 lanes. Per in-bounds tap, the 8 input values
  * (consecutive channels with multiplier 1, else a VLDRB gather of channel oc / mult) plus the
@@ -47,37 +82,16 @@ static inline __attribute__((always_inline)) void dw_block(const ef_dw_conv_para
     int32_t pb[8];
     int32_t pm[8];
     int32_t ps[8];
-    if (!full) { /* zero-padded copies, so VLD2 reads 8 of each */
-        for (int32_t k = 0; k < 8; ++k) {
-            pb[k] = k < cnt && bias != 0 ? bias[k] : 0;
-            pm[k] = k < cnt ? qm[k] : 0;
-            ps[k] = k < cnt ? qs[k] : 0;
-        }
-        bias = pb;
-        qm = pm;
-        qs = ps;
+    if (!full) {
+        dw_pad8(cnt, &bias, &qm, &qs, pb, pm, ps);
     }
     if (bias != 0) {
         const int32x4x2_t vb = vld2q_s32(bias);
         ae = vaddq_s32(ae, vb.val[0]);
         ao = vaddq_s32(ao, vb.val[1]);
     }
-    const int32x4x2_t vm = vld2q_s32(qm);
-    const int32x4x2_t vs = vld2q_s32(qs);
-    const int32x4_t lo = vdupq_n_s32(params->activation.min);
-    const int32x4_t hi = vdupq_n_s32(params->activation.max);
-    ae = ef_requantize_x4(ae, vm.val[0], vs.val[0]);
-    ao = ef_requantize_x4(ao, vm.val[1], vs.val[1]);
-    ae = vminq_s32(vmaxq_s32(vaddq_n_s32(ae, params->output_offset), lo), hi);
-    ao = vminq_s32(vmaxq_s32(vaddq_n_s32(ao, params->output_offset), lo), hi);
-    int16x8_t r = vdupq_n_s16(0);
-    r = vmovnbq_s32(r, ae);
-    r = vmovntq_s32(r, ao);
-    if (full) {
-        vstrbq_s16(dst, r);
-    } else {
-        vstrbq_p_s16(dst, r, p);
-    }
+    dw_rq_store8(ae, ao, vld2q_s32(qm), vld2q_s32(qs), params->output_offset, params->activation.min,
+                 params->activation.max, dst, p, full);
 }
 
 /*
@@ -100,15 +114,8 @@ static inline __attribute__((always_inline)) void dw_tap_block(const int8_t *px,
     int32_t pb[8];
     int32_t pm[8];
     int32_t ps[8];
-    if (!full) { /* zero-padded copies, so VLD2 reads 8 of each */
-        for (int32_t k = 0; k < 8; ++k) {
-            pb[k] = k < cnt && bias != 0 ? bias[k] : 0;
-            pm[k] = k < cnt ? qm[k] : 0;
-            ps[k] = k < cnt ? qs[k] : 0;
-        }
-        bias = pb;
-        qm = pm;
-        qs = ps;
+    if (!full) {
+        dw_pad8(cnt, &bias, &qm, &qs, pb, pm, ps);
     }
     int32x4_t ae = vdupq_n_s32(0);
     int32x4_t ao = vdupq_n_s32(0);
@@ -154,35 +161,7 @@ static inline __attribute__((always_inline)) void dw_tap_block(const int8_t *px,
         ae = vaddq_s32(ae, vmullbq_int_s16(vx, vw));
         ao = vaddq_s32(ao, vmulltq_int_s16(vx, vw));
     }
-    const int32x4x2_t vm = vld2q_s32(qm);
-    const int32x4x2_t vs = vld2q_s32(qs);
-    ae = ef_requantize_x4(ae, vm.val[0], vs.val[0]);
-    ao = ef_requantize_x4(ao, vm.val[1], vs.val[1]);
-    ae = vminq_s32(vmaxq_s32(vaddq_n_s32(ae, out_off), vdupq_n_s32(lo)), vdupq_n_s32(hi));
-    ao = vminq_s32(vmaxq_s32(vaddq_n_s32(ao, out_off), vdupq_n_s32(lo)), vdupq_n_s32(hi));
-    int16x8_t r = vdupq_n_s16(0);
-    r = vmovnbq_s32(r, ae);
-    r = vmovntq_s32(r, ao);
-    if (full) {
-        vstrbq_s16(dst, r);
-    } else {
-        vstrbq_p_s16(dst, r, p);
-    }
-}
-
-/* Requantize, offset, clamp and store 8 lanes (even / odd accumulators). */
-static inline __attribute__((always_inline)) void dw_rq_store8(int32x4_t ae, int32x4_t ao, int32x4x2_t vm,
-                                                              int32x4x2_t vs, int32_t out_off, int32_t lo,
-                                                              int32_t hi, int8_t *dst)
-{
-    ae = ef_requantize_x4(ae, vm.val[0], vs.val[0]);
-    ao = ef_requantize_x4(ao, vm.val[1], vs.val[1]);
-    ae = vminq_s32(vmaxq_s32(vaddq_n_s32(ae, out_off), vdupq_n_s32(lo)), vdupq_n_s32(hi));
-    ao = vminq_s32(vmaxq_s32(vaddq_n_s32(ao, out_off), vdupq_n_s32(lo)), vdupq_n_s32(hi));
-    int16x8_t r = vdupq_n_s16(0);
-    r = vmovnbq_s32(r, ae);
-    r = vmovntq_s32(r, ao);
-    vstrbq_s16(dst, r);
+    dw_rq_store8(ae, ao, vld2q_s32(qm), vld2q_s32(qs), out_off, lo, hi, dst, p, full);
 }
 
 /* Two interior pixels (px, px + step) of one full 8-channel block: each tap's filter values
@@ -235,8 +214,8 @@ static inline __attribute__((always_inline)) void dw_tap_block2(const int8_t *px
                      : "lr", "memory");
     const int32x4x2_t vm = vld2q_s32(qm);
     const int32x4x2_t vs = vld2q_s32(qs);
-    dw_rq_store8(ae, ao, vm, vs, out_off, lo, hi, dst);
-    dw_rq_store8(be, bo, vm, vs, out_off, lo, hi, dst + dstep);
+    dw_rq_store8(ae, ao, vm, vs, out_off, lo, hi, dst, 0, 1);
+    dw_rq_store8(be, bo, vm, vs, out_off, lo, hi, dst + dstep, 0, 1);
 }
 
 /* Multiplier 1 through the tap list; returns 0 (nothing written) when more than EF_DW_MVE_TAPS

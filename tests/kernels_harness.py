@@ -95,6 +95,17 @@ EXTRA_CASES: dict[str, OpSpec] = {
     # depth 68 keeps the four-channel path straight from the input
     "xconv_1x1_c12_o5_odd_relu6": _conv(5, 3, 12, 5, 1, 1, "VALID", "RELU6", 1),
     "xconv_1x1_c68_o6": _conv(3, 3, 68, 6, 1, 1, "SAME", "NONE", 1),
+    # the DSP 1x1 against a widened-filter table (ef_conv_1x1_2x2_s8: depth % 4 == 0, <= 64): few
+    # outputs, odd outputs (the C tail), one output (no pair), one pixel, odd pixel counts, stride 2,
+    # several table chunks (64 deep: 8 pairs each); 17 / 33 deep take ef_conv_1x1_s8's portable loop
+    "xconv_1x1_c32_o8_relu6": _conv(6, 5, 32, 8, 1, 1, "VALID", "RELU6", 1),
+    "xconv_1x1_c48_o12_s2": _conv(9, 9, 48, 12, 1, 2, "VALID", "NONE", 1),
+    "xconv_1x1_c40_o13_relu": _conv(5, 7, 40, 13, 1, 1, "SAME", "RELU", 1),
+    "xconv_1x1_c64_o3_1px": _conv(1, 1, 64, 3, 1, 1, "VALID", "NONE", 1),
+    "xconv_1x1_c20_o1": _conv(3, 5, 20, 1, 1, 1, "VALID", "NONE", 1),
+    "xconv_1x1_c64_o37_s2_relu6": _conv(7, 6, 64, 37, 1, 2, "SAME", "RELU6", 1),
+    "xconv_1x1_c17_o12": _conv(4, 5, 17, 12, 1, 1, "VALID", "NONE", 1),
+    "xconv_1x1_c33_o8_s2_relu6": _conv(7, 7, 33, 8, 1, 2, "VALID", "RELU6", 1),
     # 3x3 depthwise with channels a multiple of 4: the SMLABB/SMLATT 4-channel path (interior and
     # border taps); tests/opmodels.py's 3x3 multiplier-1 cases have 5 and 6 channels
     "xdw_3x3_c8_s1_same": _dw(7, 5, 8, 1, "SAME", "NONE"),

@@ -8,6 +8,9 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
   once per call into a table, ``_short_1x1_applies``; also a grouped 1x1 with 4-20 per group) and with 4-16 on
   Cortex-M55 (its Helium body: 4 pixels in registers per channel step; also any 17-32 per group,
   two vectors per pixel, ``_short_1x1_mve2_applies``), an alternative elsewhere;
+- ``ef_conv_1x1_2x2_s8``: an ungrouped unpadded 1x1 with 16-64 (a multiple of 4) input channels on
+  Cortex-M4/M7/M33 (2 pixels x 2 channels against filters widened into a stack table,
+  ``_1x1_2x2_applies``), an alternative there from 4 input channels;
 - ``ef_conv_first_s8``: an ungrouped 3x3 with 3 input channels on Cortex-M4/M7/M33 (windows read in place,
   ``_first_applies``), an alternative elsewhere and at 1, 2 or 4 channels;
 - ``ef_conv_s8``: any other convolution (grouped included), two int16 im2col columns of scratch;
@@ -127,6 +130,26 @@ def _short_1x1_mve2_applies(layer: Layer) -> bool:
     return bool(np.all(m >= 0) and np.all(s <= -2) and np.all(s >= -23))
 
 
+DSP_1X1 = "ef_conv_1x1_2x2_s8"
+#: fewest input channels for which the generator picks ``ef_conv_1x1_2x2_s8`` over the short 1x1
+#: (its ~39 instructions per channel pair besides the dot products lose to the short kernel below)
+DSP_1X1_MIN_C = 16
+
+
+def _1x1_2x2_applies(layer: Layer) -> bool:
+    """Whether ``ef_conv_1x1_2x2_s8`` takes the layer (src/ef_conv_1x1_2x2_s8.c, DSP cores only): an
+    ungrouped unpadded 1x1 CONV_2D with 4-64 (a multiple of 4) input channels and every channel on
+    the fast requantization (as ``_short_1x1_applies``)."""
+    a = layer.args
+    if (not isinstance(a, ConvArgs) or not isinstance(a.params, ConvParams) or a.groups != 1
+            or a.filter_dims.c % 4 != 0 or not 4 <= a.filter_dims.c <= 64
+            or (a.filter_dims.h, a.filter_dims.w) != (1, 1) or a.params.padding != (0, 0)
+            or a.padding_after != (0, 0) or a.params.dilation != (1, 1)):
+        return False
+    m, s = layer.consts["multiplier"], layer.consts["shift"]
+    return bool(np.all(m >= 0) and np.all(s <= -2) and np.all(s >= -23))
+
+
 FIRST = "ef_conv_first_s8"
 CONV_DILATED = "ef_conv_dilated_s8"
 
@@ -147,7 +170,7 @@ def _first_applies(layer: Layer) -> bool:
 def conv_scratch_bytes(kernel: str, filter_dims: Dims) -> int:
     """Scratch of ``ef_conv_s8``: two int16 columns of kh*kw*filter_c values (the DSP path
     computes two output pixels per pass; the other paths use the first); none for the 1x1 kernel."""
-    if kernel in ("ef_conv_1x1_s8", SHORT_1X1):
+    if kernel in ("ef_conv_1x1_s8", SHORT_1X1, DSP_1X1):
         return 0
     return 4 * filter_dims.h * filter_dims.w * filter_dims.c
 
@@ -472,6 +495,9 @@ class _ConvBase(OpDef):
         if (layer.kernel in ("ef_conv_1x1_s8", "ef_conv_s8") and ctx.target is not None
                 and ctx.target.core == "cortex-m55" and _short_1x1_mve2_applies(layer)):
             layer.kernel = SHORT_1X1  # Helium, two vectors per pixel (K = 17-32)
+        if (layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1) and ctx.target is not None
+                and ctx.target.core in _DSP_CORES and _1x1_2x2_applies(layer) and args.filter_dims.c >= DSP_1X1_MIN_C):
+            layer.kernel = DSP_1X1  # the 2-pixel engine / short table: ~0.7 MAC/instr, this ~0.9-1.1
         if (layer.kernel == "ef_conv_s8" and ctx.target is not None and _first_applies(layer)
                 and ((ctx.target.core in _DSP_CORES and args.filter_dims.c == 3) or ctx.target.core == "cortex-m55")):
             layer.kernel = FIRST  # DSP: 3 channels (its unrolled body; 1, 2, 4: ef_conv_s8 is faster); Helium: 1-4
@@ -525,6 +551,8 @@ class _ConvBase(OpDef):
         if layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1, "ef_conv_s8") and (_short_1x1_applies(layer)
                                                                          or _short_1x1_mve2_applies(layer)):
             out += (["ef_conv_1x1_s8"] if layer.args.groups == 1 else []) + [SHORT_1X1]
+        if layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1, DSP_1X1, "ef_conv_s8") and _1x1_2x2_applies(layer):
+            out += ["ef_conv_1x1_s8", DSP_1X1]
         if layer.kernel in ("ef_conv_s8", FIRST) and not self.depthwise and _first_applies(layer):
             out.append(FIRST)
         return tuple(dict.fromkeys([*out, generic]))
@@ -549,7 +577,7 @@ class _ConvBase(OpDef):
 @register
 class Conv2D(_ConvBase):
     name = "CONV_2D"
-    kernel_names = ("ef_conv_1x1_s8", SHORT_1X1, FIRST, "ef_conv_s8", CONV_DILATED)
+    kernel_names = ("ef_conv_1x1_s8", SHORT_1X1, DSP_1X1, FIRST, "ef_conv_s8", CONV_DILATED)
     constraints = ("int8 per-channel symmetric filters, any kernel size, stride, SAME/VALID, groups, dilation "
                    "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")
 

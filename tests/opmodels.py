@@ -1495,6 +1495,10 @@ OPMODEL_CASES.update({
 OPMODEL_CASES.update({
     "conv_gather_g2_3x3_c16_o10_same": _conv(7, 6, 16, 10, 3, 3, groups=2),
     "conv_gather_g4_5x5_c32_o12_same_relu": _conv(6, 6, 32, 12, 5, 5, act="RELU", groups=4),
+    # interior windows (gather_window_in): rows of 1, 2 and 3 vectors, valid and strided
+    "conv_gather_g2_5x5_c6_o4_valid": _conv(8, 9, 6, 4, 5, 5, padding="VALID", groups=2),
+    "conv_gather_g2_3x3_c26_o6_s2_relu6": _conv(9, 8, 26, 6, 3, 3, stride=2, act="RELU6", groups=2),
+    "conv_gather_g2_3x3_c16_o14_valid": _conv(6, 7, 16, 14, 3, 3, padding="VALID", groups=2),
 })
 # DSP short-column 1x1 (ef_conv_1x1_short_s8: 4 or 8 input channels, filters widened into a table
 # once per call): odd output channels, more than one 32-channel table, a single pixel, stride 2 on

@@ -1,0 +1,440 @@
+/* DEPTHWISE_CONV_2D, 3x3, depth multiplier 1, pixel by pixel over groups of 4 channels:
+ * ef_depthwise_conv_3x3_px_s8. The generator's choice on M4/M7/M33 where the ring of
+ * ef_depthwise_conv_3x3_s8 is slow: stride 2 (the ring widens 4 input values per output there)
+ * and small maps (its per-line and per-channel set-up dominates a 7x7 or 12x12 layer).
+ * DSP body (M4/M7/M33) and portable body. */
+#include "internal/ef_dw_check.h"
+
+#include <string.h>
+
+#if defined(EF_NN_USE_DSP)
+#include "internal/ef_conv_2px.h" /* ef_nn_clamp_s8 */
+
+/*
+ * DSP body: channels in groups of 4, the group loop outermost so that the group's constants are
+ * set up once: the 9 taps' weights widened into halfword pairs (w0, w2) / (w1, w3) (SXTB16 of the
+ * filter word), the bias with the input offset's term in_off * sum(w) folded in (the inputs of a
+ * window then need no offset), and the 5-instruction requantization constants (ef_rq_chan) per
+ * channel. A run of output pixels is one asm loop (registers fixed, a naked function per window
+ * shape); per pixel and tap one LDR of the 4 input bytes, SXTB16 twice (channels 0 / 2 and 1 / 3
+ * as halfword pairs), one LDRD of the weight pairs and 4 SMLABB / SMLATT (8 instructions per 4
+ * MACs), then per channel AND, RSBS, SBC, SMLAL, ASR (with its two constant loads), SSAT, STRB:
+ * 117 instructions per 36 MACs with the loop. A border pixel whose window keeps 2 or 3 rows and
+ * columns inside the input runs the loop of that shape (2 x 3, 3 x 2, 2 x 2) over just those taps,
+ * with the bias of their offset terms (one small block per group and window shape), so padding
+ * costs fewer instructions than the interior; no lines are copied and nothing is spent per line:
+ * the rate is the same on a 7x7 map as on a 48x48 one, at stride 1 or 2. A group whose channels
+ * are not all on the fast requantization (ef_rq_chan_ok), the last group of fewer than 4 channels
+ * and windows with a single row or column inside the input run the scalar loop; a narrower
+ * activation than int8 is one ef_nn_clamp_s8 pass over the output afterwards.
+ */
+
+/* A block (words), per group and region of output pixels with one window shape: the biases with
+ * the offset terms of the window's taps, per channel j khi, mult, e at DWP_RQ + 3j; the input step
+ * from a window's last row to the next window (DWP_DELTA); the end of the current output row and
+ * of the region (dst); from a row's end to the next row's first window and output; the output row
+ * step. */
+#define DWP_RQ 4
+#define DWP_DELTA 16
+#define DWP_ROWEND 17
+#define DWP_END 18
+#define DWP_RSTEP_IN 19
+#define DWP_RSTEP_OUT 20
+#define DWP_OROW 21
+#define DWP_WORDS 22
+
+/* A run (dwp_run*'s argument, read with one LDM): the first window's top-left tap inside the
+ * input, the first output, the pixel and row steps, the weight pairs of that tap in the group's
+ * 3 x 3 table (tap (r, c) of the window 24 r + 8 c bytes on), the block. */
+typedef struct {
+    const int8_t *p;
+    int8_t *dst;
+    int32_t C;
+    int32_t row;
+    const uint32_t *w;
+    const uint32_t *k;
+} dwp_job;
+
+/* Registers: r0 p, r1 dst, r2 C, r3 row, r4-r7 the accumulators of channels 0-3, r8-r11
+ * temporaries, r12 the weights, lr the block. One tap at addr, weights of window tap (r, c). */
+#define DWP_TAP(addr, r, c)                                 \
+    "ldr      r8, " addr "\n\t"                             \
+    "ldrd     r10, r11, [r12, #24*" #r "+8*" #c "]\n\t"     \
+    "sxtb16   r9, r8\n\t"                                   \
+    "sxtb16   r8, r8, ror #8\n\t"                           \
+    "smlabb   r4, r9, r10, r4\n\t"                          \
+    "smlatt   r6, r9, r10, r6\n\t"                          \
+    "smlabb   r5, r8, r11, r5\n\t"                          \
+    "smlatt   r7, r8, r11, r7\n\t"
+
+#define DWP_ROW3(r) DWP_TAP("[r0]", r, 0) DWP_TAP("[r0, r2]", r, 1) DWP_TAP("[r0, r2, lsl #1]", r, 2)
+#define DWP_ROW2(r) DWP_TAP("[r0]", r, 0) DWP_TAP("[r0, r2]", r, 1)
+#define DWP_NEXT "add      r0, r0, r3\n\t"
+
+/* ef_rq_chan_apply of accumulator a (channel j, constants at word DWP_RQ + 3 j = 4 + 3 j), SSAT,
+ * stored at dst[j]. */
+#define DWP_OUT(a, j)                                       \
+    "and      r8, " a ", #0x80000000\n\t"                   \
+    "rsbs     r8, r8, #0x40000000\n\t"                      \
+    "ldrd     r10, r11, [lr, #16+12*" #j "]\n\t"            \
+    "sbc      r9, r10, #0\n\t"                              \
+    "smlal    r8, r9, " a ", r11\n\t"                       \
+    "ldr      r10, [lr, #24+12*" #j "]\n\t"                 \
+    "asr      r9, r9, r10\n\t"                              \
+    "ssat     r9, #8, r9\n\t"                               \
+    "strb     r9, [r1, #" #j "]\n\t"
+
+/* The output pixels of a region, row by row: job->dst, + C, ... up to k[DWP_ROWEND], then the
+ * next row, up to k[DWP_END] (each row at least one pixel). */
+#define DWP_RUN_FN(name, taps)                                                  \
+    __attribute__((naked, noinline)) static void name(const dwp_job *job)       \
+    {                                                                           \
+        (void)job;                                                              \
+        __asm__ volatile("push     {r4-r11, lr}\n\t"                            \
+                         "ldm      r0, {r0, r1, r2, r3, r12, lr}\n\t"           \
+                         "1:\n\t"                                               \
+                         "ldm      lr, {r4, r5, r6, r7}\n\t"                    \
+                         taps                                                   \
+                         DWP_OUT("r4", 0) DWP_OUT("r5", 1) DWP_OUT("r6", 2) DWP_OUT("r7", 3) \
+                         "ldr      r8, [lr, #64]\n\t"                           \
+                         "add      r0, r0, r8\n\t"                              \
+                         "add      r1, r1, r2\n\t"                              \
+                         "ldr      r8, [lr, #68]\n\t"                           \
+                         "cmp      r1, r8\n\t"                                  \
+                         "bne      1b\n\t"                                      \
+                         "ldr      r9, [lr, #72]\n\t"                           \
+                         "cmp      r1, r9\n\t"                                  \
+                         "beq      2f\n\t"                                      \
+                         "ldrd     r9, r10, [lr, #76]\n\t"                      \
+                         "add      r0, r0, r9\n\t"                              \
+                         "add      r1, r1, r10\n\t"                             \
+                         "ldr      r9, [lr, #84]\n\t"                           \
+                         "add      r8, r8, r9\n\t"                              \
+                         "str      r8, [lr, #68]\n\t"                           \
+                         "b        1b\n\t"                                      \
+                         "2:\n\t"                                               \
+                         "pop      {r4-r11, pc}\n\t"                            \
+                         ::: "memory");                                         \
+    }
+
+#if DWP_RQ != 4 || DWP_DELTA != 16 || DWP_ROWEND != 17 || DWP_END != 18 || DWP_RSTEP_IN != 19 || \
+    DWP_RSTEP_OUT != 20 || DWP_OROW != 21
+#error "DWP_OUT / DWP_RUN_FN assume the block layout above"
+#endif
+
+DWP_RUN_FN(dwp_run33, DWP_ROW3(0) DWP_NEXT DWP_ROW3(1) DWP_NEXT DWP_ROW3(2))
+DWP_RUN_FN(dwp_run23, DWP_ROW3(0) DWP_NEXT DWP_ROW3(1))
+DWP_RUN_FN(dwp_run32, DWP_ROW2(0) DWP_NEXT DWP_ROW2(1) DWP_NEXT DWP_ROW2(2))
+DWP_RUN_FN(dwp_run22, DWP_ROW2(0) DWP_NEXT DWP_ROW2(1))
+
+/* The group's constants: per tap the weight pairs; per window shape (3 row kind + column kind,
+ * dwp_kind) the biases with the offset terms of its taps. */
+typedef struct {
+    uint32_t w[18];
+    int32_t fb[9][4];
+} dwp_group;
+
+/* The group's constants, its requantization constants into the block k; 0 when one of channels
+ * c..c + 3 is not on the fast requantization. */
+static int dwp_group_of(dwp_group *g, uint32_t *k, const int8_t *filter, int32_t C, int32_t c,
+                        const ef_per_channel_quant *quant, const int32_t *bias, int32_t in_off, int32_t out_off)
+{
+    for (int32_t j = 0; j < 4; ++j) {
+        if (!ef_rq_chan_ok(quant->multiplier[c + j], quant->shift[c + j])) {
+            return 0;
+        }
+    }
+    for (int32_t j = 0; j < 4; ++j) {
+        const ef_rq_chan q = ef_rq_chan_of(quant->multiplier[c + j], quant->shift[c + j], out_off);
+        k[DWP_RQ + 3 * j] = (uint32_t)q.khi;
+        k[DWP_RQ + 3 * j + 1] = (uint32_t)q.mult;
+        k[DWP_RQ + 3 * j + 2] = (uint32_t)q.e;
+    }
+    /* per filter row and column span (0-2, 1-2, 0-1) the sums of the weight pairs (|sum| <= 9 * 128
+     * for any window: no halfword overflow) */
+    uint32_t rs[3][3][2];
+    for (int32_t ky = 0; ky < 3; ++ky) {
+        const int8_t *f = filter + 3 * ky * C + c;
+        uint32_t *w = g->w + 6 * ky;
+        for (int32_t kx = 0; kx < 3; ++kx) {
+            const uint32_t v = ef_read_u32(f + kx * C);
+            w[2 * kx] = __sxtb16(v);
+            w[2 * kx + 1] = ef_sxtb16_ror8(v);
+        }
+        for (int32_t h = 0; h < 2; ++h) {
+            rs[ky][1][h] = __sadd16(w[2 + h], w[4 + h]);
+            rs[ky][2][h] = __sadd16(w[2 + h], w[h]);
+            rs[ky][0][h] = __sadd16(rs[ky][1][h], w[h]);
+        }
+    }
+    const int32_t b0 = bias != 0 ? bias[c] : 0;
+    const int32_t b1 = bias != 0 ? bias[c + 1] : 0;
+    const int32_t b2 = bias != 0 ? bias[c + 2] : 0;
+    const int32_t b3 = bias != 0 ? bias[c + 3] : 0;
+    for (int32_t cx = 0; cx < 3; ++cx) {
+        for (int32_t ry = 0; ry < 3; ++ry) {
+            /* row kinds: all three rows, the last two, the first two */
+            const uint32_t mid02 = rs[1][cx][0];
+            const uint32_t mid13 = rs[1][cx][1];
+            const uint32_t s02 = ry == 0 ? __sadd16(__sadd16(mid02, rs[0][cx][0]), rs[2][cx][0])
+                                         : __sadd16(mid02, rs[ry == 1 ? 2 : 0][cx][0]);
+            const uint32_t s13 = ry == 0 ? __sadd16(__sadd16(mid13, rs[0][cx][1]), rs[2][cx][1])
+                                         : __sadd16(mid13, rs[ry == 1 ? 2 : 0][cx][1]);
+            /* bias + in_off * sum, wrapping like the int32 sums they stand for (|in_off| <= 128) */
+            int32_t *fb = g->fb[3 * ry + cx];
+            fb[0] = __smlabb(in_off, (int32_t)s02, b0);
+            fb[1] = __smlabb(in_off, (int32_t)s13, b1);
+            fb[2] = __smlabt(in_off, (int32_t)s02, b2);
+            fb[3] = __smlabt(in_off, (int32_t)s13, b3);
+        }
+    }
+    return 1;
+}
+
+/* The filter taps k0..k1 - 1 (rows or columns) a window starting at input i of n reads. */
+typedef struct {
+    int32_t k0;
+    int32_t k1;
+} dwp_span;
+
+static inline dwp_span dwp_span_of(int32_t i, int32_t n)
+{
+    const dwp_span s = {EF_MAX(0, -i), EF_MIN(3, n - i)};
+    return s;
+}
+
+/* Shape index of a span: 0 all three taps, 1 the last two (window over the start), 2 the first
+ * two (over the end), 3 anything else (the scalar loop). */
+static inline int dwp_kind(dwp_span s)
+{
+    return s.k0 == 0 && s.k1 == 3 ? 0 : s.k0 == 1 && s.k1 == 3 ? 1 : s.k0 == 0 && s.k1 == 2 ? 2 : 3;
+}
+
+/* A run of output columns (rows) with one window shape: the first, the count, the filter taps
+ * read and the shape's kind. */
+typedef struct {
+    int32_t o0;
+    int32_t n;
+    dwp_span s;
+    int kind;
+} dwp_line_run;
+
+#define DWP_MAX_RUNS 5 /* the shapes come in this order: 3*, 1?, 0*, 2?, 3* */
+
+/* A region of output pixels with one window shape (a row run x a column run, both of kinds 0-2),
+ * for any group: byte offsets from the image / output base of the first window's first tap and
+ * the first output, the block's step words (DWP_DELTA.. DWP_RSTEP_OUT; the two ends as offsets
+ * from the output base), the first tap's weights (word offset into the group's table) and the
+ * window shape (3 row kind + column kind: the run function and the biases). */
+typedef struct {
+    int32_t in_off;
+    int32_t out_off;
+    int32_t delta;
+    int32_t rowend;
+    int32_t end;
+    int32_t rstep_in;
+    int32_t rstep_out;
+    int32_t w_off;
+    int32_t fn;
+} dwp_region;
+
+/* A layer's runs and regions (the pixels of a kind-3 row or column run: the scalar loop). */
+typedef struct {
+    dwp_line_run ys[DWP_MAX_RUNS];
+    dwp_line_run xs[DWP_MAX_RUNS];
+    int32_t ny;
+    int32_t nx;
+    dwp_region r[9];
+    int32_t n;
+    int scalar; /* some run of kind 3 */
+} dwp_plan;
+#endif
+
+/* Channels c..c + n - 1 of output pixel (oy, ox), one at a time over the taps inside the input
+ * (the portable body, and the DSP body's groups and windows off its fast path). */
+static void dwp_scalar_px(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                          const int8_t *img, const int8_t *filter, const int32_t *bias, const ef_dims *out,
+                          int8_t *obase, int32_t oy, int32_t ox, int32_t c, int32_t n)
+{
+    const int32_t C = in->c;
+    const int32_t row = in->w * C;
+    const int32_t in_off = params->input_offset;
+    const int32_t iy0 = oy * params->stride.h - params->padding.h;
+    const int32_t ky0 = EF_MAX(0, -iy0);
+    const int32_t ky1 = EF_MIN(3, in->h - iy0);
+    const int32_t ix0 = ox * params->stride.w - params->padding.w;
+    const int32_t kx0 = EF_MAX(0, -ix0);
+    const int32_t kx1 = EF_MIN(3, in->w - ix0);
+    int8_t *dst = obase + (oy * out->w + ox) * C;
+    for (int32_t oc = c; oc < c + n; ++oc) {
+        int32_t acc = bias != 0 ? bias[oc] : 0;
+        for (int32_t ky = ky0; ky < ky1; ++ky) {
+            for (int32_t kx = kx0; kx < kx1; ++kx) {
+                acc += (img[(iy0 + ky) * row + (ix0 + kx) * C + oc] + in_off) * filter[(ky * 3 + kx) * C + oc];
+            }
+        }
+        acc = ef_requantize(acc, quant->multiplier[oc], quant->shift[oc]) + params->output_offset;
+        dst[oc] = ef_clamp_to_s8(acc, params->activation.min, params->activation.max);
+    }
+}
+
+/* Channels c..c + n - 1 of every output pixel of one image. */
+static void dwp_scalar(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                       const int8_t *img, const int8_t *filter, const int32_t *bias, const ef_dims *out,
+                       int8_t *obase, int32_t c, int32_t n)
+{
+    for (int32_t oy = 0; oy < out->h; ++oy) {
+        for (int32_t ox = 0; ox < out->w; ++ox) {
+            dwp_scalar_px(params, quant, in, img, filter, bias, out, obase, oy, ox, c, n);
+        }
+    }
+}
+
+#if defined(EF_NN_USE_DSP)
+/* The runs of output positions 0..n_out - 1 along one axis (window start o * stride - pad of n
+ * inputs); at most DWP_MAX_RUNS (see dwp_kind). */
+static int32_t dwp_runs(dwp_line_run *runs, int32_t stride, int32_t pad, int32_t n, int32_t n_out)
+{
+    int32_t m = 0;
+    for (int32_t o = 0; o < n_out; ++o) {
+        const dwp_span s = dwp_span_of(o * stride - pad, n);
+        const int kind = dwp_kind(s);
+        if (m > 0 && runs[m - 1].kind == kind) {
+            ++runs[m - 1].n;
+        } else {
+            runs[m] = (dwp_line_run){o, 1, s, kind};
+            ++m;
+        }
+    }
+    return m;
+}
+
+/* The regions of a layer: the row runs x the column runs. */
+static void dwp_plan_of(dwp_plan *pl, const ef_dw_conv_params *params, const ef_dims *in, const ef_dims *out)
+{
+    const int32_t C = in->c;
+    const int32_t row = in->w * C;
+    const int32_t orow = out->w * C;
+    const int32_t sh = params->stride.h;
+    const int32_t sw = params->stride.w;
+    pl->ny = dwp_runs(pl->ys, sh, params->padding.h, in->h, out->h);
+    pl->nx = dwp_runs(pl->xs, sw, params->padding.w, in->w, out->w);
+    pl->n = 0;
+    pl->scalar = 0;
+    for (int32_t i = 0; i < pl->ny; ++i) {
+        const dwp_line_run *v = &pl->ys[i];
+        for (int32_t j = 0; j < pl->nx; ++j) {
+            const dwp_line_run *u = &pl->xs[j];
+            if (v->kind == 3 || u->kind == 3) {
+                pl->scalar = 1;
+                continue;
+            }
+            dwp_region *r = &pl->r[pl->n++]; /* kinds 0-2 come in at most 3 runs per axis */
+            r->fn = 3 * v->kind + u->kind;
+            const int32_t iy = v->o0 * sh - params->padding.h + v->s.k0;
+            const int32_t ix = u->o0 * sw - params->padding.w + u->s.k0;
+            const int32_t span = u->n * C; /* output bytes per row */
+            r->in_off = iy * row + ix * C;
+            r->out_off = v->o0 * orow + u->o0 * C;
+            r->delta = sw * C - (v->s.k1 - v->s.k0 - 1) * row;
+            r->rowend = r->out_off + span;
+            r->end = r->out_off + (v->n - 1) * orow + span;
+            r->rstep_in = sh * row - u->n * sw * C;
+            r->rstep_out = orow - span;
+            r->w_off = 6 * v->s.k0 + 2 * u->s.k0;
+        }
+    }
+}
+
+/* Channels c..c + 3 of one image through the asm loops (dwp_group_of accepted them; k holds their
+ * requantization constants and the output row step). */
+static void dwp_dsp_group(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                          const int8_t *img, const int8_t *filter, const int32_t *bias, const ef_dims *out,
+                          int8_t *obase, int32_t c, const dwp_group *g, const dwp_plan *pl, uint32_t *k)
+{
+    typedef void (*dwp_run_fn)(const dwp_job *job);
+    /* by row kind and column kind (dwp_kind): the taps inside the input */
+    static const dwp_run_fn fns[9] = {dwp_run33, dwp_run32, dwp_run32, dwp_run23, dwp_run22, dwp_run22,
+                                      dwp_run23, dwp_run22, dwp_run22};
+    dwp_job job = {0, 0, in->c, in->w * in->c, 0, k};
+    const uint32_t ob = (uint32_t)(uintptr_t)(obase + c);
+    for (int32_t i = 0; i < pl->ny && pl->scalar; ++i) {
+        for (int32_t j = 0; j < pl->nx; ++j) {
+            const dwp_line_run *v = &pl->ys[i];
+            const dwp_line_run *u = &pl->xs[j];
+            if (v->kind != 3 && u->kind != 3) {
+                continue;
+            }
+            for (int32_t oy = v->o0; oy < v->o0 + v->n; ++oy) {
+                for (int32_t ox = u->o0; ox < u->o0 + u->n; ++ox) {
+                    dwp_scalar_px(params, quant, in, img, filter, bias, out, obase, oy, ox, c, 4);
+                }
+            }
+        }
+    }
+    for (int32_t i = 0; i < pl->n; ++i) {
+        const dwp_region *r = &pl->r[i];
+        memcpy(k, g->fb[r->fn], sizeof g->fb[0]);
+        k[DWP_DELTA] = (uint32_t)r->delta;
+        k[DWP_ROWEND] = ob + (uint32_t)r->rowend;
+        k[DWP_END] = ob + (uint32_t)r->end;
+        k[DWP_RSTEP_IN] = (uint32_t)r->rstep_in;
+        k[DWP_RSTEP_OUT] = (uint32_t)r->rstep_out;
+        job.p = img + (r->in_off + c);
+        job.dst = obase + (r->out_off + c);
+        job.w = g->w + r->w_off;
+        fns[r->fn](&job);
+    }
+}
+#endif
+
+ef_status ef_depthwise_conv_3x3_px_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                      const ef_dims *input_dims, const int8_t *input,
+                                      const ef_dims *filter_dims, const int8_t *filter,
+                                      const int32_t *bias,
+                                      const ef_dims *output_dims, int8_t *output)
+{
+    const ef_status st = ef_dw_check(params, quant, input_dims, input, filter_dims, filter,
+                                     output_dims, output);
+    if (st != EF_OK) {
+        return st;
+    }
+    if (filter_dims->h != 3 || filter_dims->w != 3 || params->ch_mult != 1) {
+        return EF_ERR_UNSUPPORTED;
+    }
+    const ef_dims *in = input_dims;
+    const ef_dims *out = output_dims;
+    const int32_t C = in->c;
+    const int32_t in_px = in->h * in->w * C;
+    const int32_t out_px = out->h * out->w * C;
+#if defined(EF_NN_USE_DSP)
+    dwp_plan pl;
+    dwp_plan_of(&pl, params, in, out);
+    uint32_t k[DWP_WORDS] __attribute__((aligned(8)));
+    k[DWP_OROW] = (uint32_t)(out->w * C);
+#endif
+    for (int32_t b = 0; b < in->n; ++b) {
+        const int8_t *img = input + b * in_px;
+        int8_t *obase = output + b * out_px;
+        int32_t c = 0;
+#if defined(EF_NN_USE_DSP)
+        for (; c + 4 <= C; c += 4) {
+            dwp_group g;
+            if (dwp_group_of(&g, k, filter, C, c, quant, bias, params->input_offset, params->output_offset)) {
+                dwp_dsp_group(params, quant, in, img, filter, bias, out, obase, c, &g, &pl, k);
+            } else {
+                dwp_scalar(params, quant, in, img, filter, bias, out, obase, c, 4);
+            }
+        }
+#endif
+        if (c < C) {
+            dwp_scalar(params, quant, in, img, filter, bias, out, obase, c, C - c);
+        }
+    }
+#if defined(EF_NN_USE_DSP)
+    if (params->activation.min > -128 || params->activation.max < 127) {
+        ef_nn_clamp_s8(output, in->n * out_px, params->activation.min, params->activation.max);
+    }
+#endif
+    return EF_OK;
+}

@@ -8,7 +8,7 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
   once per call into a table, ``_short_1x1_applies``; also a grouped 1x1 with 4-20 per group) and with 4-16 on
   Cortex-M55 (its Helium body: 4 pixels in registers per channel step; also any 17-32 per group,
   two vectors per pixel, ``_short_1x1_mve2_applies``), an alternative elsewhere;
-- ``ef_conv_1x1_2x2_s8``: an ungrouped unpadded 1x1 with 16-64 (a multiple of 4) input channels on
+- ``ef_conv_1x1_2x2_s8``: an ungrouped unpadded 1x1 with 12-64 (a multiple of 4) input channels on
   Cortex-M4/M7/M33 (2 pixels x 2 channels against filters widened into a stack table,
   ``_1x1_2x2_applies``), an alternative there from 4 input channels;
 - ``ef_conv_first_s8``: an ungrouped 3x3 with 3 input channels on Cortex-M4/M7/M33 (windows read in place,
@@ -132,8 +132,10 @@ def _short_1x1_mve2_applies(layer: Layer) -> bool:
 
 DSP_1X1 = "ef_conv_1x1_2x2_s8"
 #: fewest input channels for which the generator picks ``ef_conv_1x1_2x2_s8`` over the short 1x1
-#: (its ~39 instructions per channel pair besides the dot products lose to the short kernel below)
-DSP_1X1_MIN_C = 16
+#: (below it, the 4 requantizations and 9 instructions of bookkeeping per channel pair lose to the
+#: short kernel's channel loop: zoo M4 4 -> 8 / 16 at 0.28-0.30 against 0.31-0.33, 8 -> 16 / 32 0.47-0.52
+#: against 0.49-0.54; 12 -> 32 / 48 0.62-0.68 against 0.59-0.64)
+DSP_1X1_MIN_C = 12
 
 
 def _1x1_2x2_applies(layer: Layer) -> bool:

@@ -15,27 +15,35 @@
 #if defined(EF_NN_USE_DSP)
 /*
  * DSP body. Per chunk of output channel pairs, the filters are widened once into a stack table
- * (EF_1X1_TAB_WORDS), in the order the asm loop reads it: the first pair's two biases, then per
+ * (EF_1X1_TAB_WORDS), in the order the asm loop reads it: the first pair's biases (4 words, the
+ * starting accumulators {b0, b0, b1, b1}), then per
  * pair its K / 4 groups of 4 words {f0[0,2], f0[1,3], f1[0,2], f1[1,3]} (SXTB16 halfword pairs),
  * its requantization words {m0, H0, e0, m1, H1, e1} (as ef_nn_conv_pairs_tab: H = 2^(e-1) +
- * out_off * 2^e, the fast path of ef_conv_rq_one) and the next pair's biases; bit 31 of the
- * chunk's last e1 ends the pair loop (ASR by a register reads its low byte only). Then per pixel
- * pair, the two pixels' values are widened (with the input offset) into [A02, A13, B02, B13]
- * words and conv_1x1_pairs runs every pair of the chunk: per group one LDM of the column, one LDM
- * of the table and 8 SMLAD (10 instructions per 16 MACs; the 2-pixel engine's loop is 15, as it
- * widens each filter word per pixel pair), per pair ~11 instructions besides the 4
- * requantizations (7 each). The column is refilled per chunk. An odd last pixel runs as the pair
- * (P, P), storing the same bytes twice; an odd last channel runs in C from the same column.
+ * out_off * 2^e, the fast path of ef_conv_rq_one) and the next pair's 4 biases; bit 31 of the
+ * chunk's last e1 ends the pair loop (ASR by a register reads its low byte only). Then one asm
+ * call per run of pixels (stride 1: the whole tensor; else an output row), conv_1x1_run: per
+ * pixel pair, the two pixels' values are widened (SXTAB16 with the input offset) into
+ * [A02, A13, B02, B13] words (9 instructions per 4 values), then for every pair of the chunk one
+ * LDM of the column, one LDM of the table and 8 SMLAD per 4 values (10 instructions per 16 MACs;
+ * the 2-pixel engine's loop is 15, as it widens each filter word per pixel pair), the 4
+ * requantizations (7 each) and 9 instructions of bookkeeping; ~22 per pixel pair besides the
+ * widening. An odd last pixel of a run runs as the pair (P, P) (steps 0), storing the same bytes
+ * twice; an odd last channel runs in C (conv_1x1_odd).
  */
 
 /* words of the widened-filter table on the stack */
 #define EF_1X1_TAB_WORDS 640
 
 typedef struct {
-    const uint32_t *col; /* [A02, A13, B02, B13] per group of 4 values */
+    const int8_t *in;    /* pixel A of the run's first pair */
+    int32_t step;        /* input bytes from a pair's pixel A to its pixel B (and B to the next A) */
+    int8_t *dst;         /* pixel A's output of the chunk's first channel */
+    int32_t dstep;       /* output bytes from pixel A to pixel B */
+    int32_t n;           /* pixel pairs, >= 1 */
     const uint32_t *tab; /* the chunk's table (above) */
-    int8_t *dsta;        /* pixel A's output of the chunk's first channel */
-    int8_t *dstb;        /* pixel B's (dsta for an odd last pixel) */
+    uint32_t off2;       /* the input offset in both halfwords */
+    int32_t groups;      /* K / 4 */
+    uint32_t *col;       /* [A02, A13, B02, B13] per group of 4 values */
     int32_t skip;        /* groups of the unrolled loop to skip: EF_1X1_MAX_GROUPS - K / 4 */
 } conv_1x1_job;
 
@@ -65,26 +73,49 @@ typedef struct {
     "ssat     r3, #8, r3\n\t"                \
     "strb.w   r3, [" dst "], #1\n\t"
 
-/* Frame (16 bytes below the 9 saved registers): col 0, entry 4, dsta 8, dstb 12. */
-__attribute__((naked, noinline)) static void conv_1x1_pairs(const conv_1x1_job *job)
+/* Frame (48 bytes below the 9 saved registers): col 0, entry 4, dsta 8, dstb 12, then the job's
+ * in 16, step 20, dst 24, dstep 28, n 32, tab 36, off2 40, groups 44 (in, dst, n updated per
+ * pixel pair). */
+__attribute__((naked, noinline)) static void conv_1x1_run(const conv_1x1_job *job)
 {
     (void)job;
     __asm__ volatile(
         "push     {r4-r11, lr}\n\t"
-        "ldmia    r0, {r1, r2, r3, r4, r5}\n\t"
-        "sub      sp, sp, #16\n\t"
-        "adr.w    r6, 3f + 1\n\t"            /* + 1: Thumb state for the branches to it */
-        "movs     r7, #40\n\t"               /* bytes per group */
-        "mla      r5, r5, r7, r6\n\t"
-        "str      r1, [sp]\n\t"
-        "str      r5, [sp, #4]\n\t"
-        "strd     r3, r4, [sp, #8]\n\t"
-        "mov      r12, r1\n\t"
-        "mov      lr, r2\n\t"
-        "ldrd     r8, r10, [lr], #8\n\t"     /* the first pair's biases */
-        "mov      r9, r8\n\t"
-        "mov      r11, r10\n\t"
-        "bx       r5\n\t"
+        "sub      sp, sp, #48\n\t"
+        "ldmia    r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10}\n\t"
+        "adr.w    r11, 3f + 1\n\t"           /* + 1: Thumb state for the branches to it */
+        "movs     r12, #40\n\t"              /* bytes per group */
+        "mla      r10, r10, r12, r11\n\t"
+        "str      r9, [sp]\n\t"
+        "str      r10, [sp, #4]\n\t"
+        "add      r11, sp, #16\n\t"
+        "stmia    r11, {r1, r2, r3, r4, r5, r6, r7, r8}\n\t"
+        "1:\n\t"                             /* a pixel pair */
+        "ldrd     r0, r5, [sp, #16]\n\t"     /* in A, step */
+        "add      r1, r0, r5\n\t"            /* in B */
+        "add      r6, r1, r5\n\t"
+        "str      r6, [sp, #16]\n\t"         /* the next pair's A */
+        "ldrd     r6, r7, [sp, #24]\n\t"     /* dst, dstep */
+        "add      r8, r6, r7\n\t"
+        "strd     r6, r8, [sp, #8]\n\t"      /* dsta, dstb */
+        "add      r6, r8, r7\n\t"
+        "str      r6, [sp, #24]\n\t"
+        "ldrd     r2, r3, [sp, #40]\n\t"     /* off2, groups */
+        "ldr      lr, [sp]\n\t"
+        "2:\n\t"                             /* the column: [A02, A13, B02, B13] per 4 values */
+        "ldr      r4, [r0], #4\n\t"
+        "ldr      r5, [r1], #4\n\t"
+        "sxtab16  r6, r2, r4\n\t"
+        "sxtab16  r7, r2, r4, ror #8\n\t"
+        "sxtab16  r8, r2, r5\n\t"
+        "sxtab16  r9, r2, r5, ror #8\n\t"
+        "stmia    lr!, {r6, r7, r8, r9}\n\t"
+        "subs     r3, r3, #1\n\t"
+        "bne      2b\n\t"
+        "ldr      r12, [sp]\n\t"
+        "ldr      lr, [sp, #36]\n\t"
+        "ldmia    lr!, {r8, r9, r10, r11}\n\t" /* the first pair's biases */
+        "ldr.w    pc, [sp, #4]\n\t"
         ".balign  4\n\t"
         "3:\n\t"
         EF_1X1_GROUP EF_1X1_GROUP EF_1X1_GROUP EF_1X1_GROUP
@@ -99,25 +130,35 @@ __attribute__((naked, noinline)) static void conv_1x1_pairs(const conv_1x1_job *
         "cmp      r2, #0\n\t"                /* bit 31: the chunk's last pair */
         EF_1X1_RQ("r10", "r5")
         EF_1X1_RQ("r11", "r6")
-        "strd     r5, r6, [sp, #8]\n\t"
         "bmi      9f\n\t"
-        "ldrd     r8, r10, [lr], #8\n\t"     /* the next pair's biases */
-        "mov      r9, r8\n\t"
-        "mov      r11, r10\n\t"
+        "strd     r5, r6, [sp, #8]\n\t"
+        "ldmia    lr!, {r8, r9, r10, r11}\n\t" /* the next pair's biases */
         "ldr      r12, [sp]\n\t"
         "ldr.w    pc, [sp, #4]\n\t"
         "9:\n\t"
-        "add      sp, sp, #16\n\t"
+        "ldr      r0, [sp, #32]\n\t"
+        "subs     r0, r0, #1\n\t"
+        "str      r0, [sp, #32]\n\t"
+        "bne      1b\n\t"
+        "add      sp, sp, #48\n\t"
         "pop      {r4-r11, pc}\n\t");
+}
+
+/* A pair's 4 starting accumulators: A0, B0, A1, B1. */
+static inline void conv_1x1_biases(uint32_t *tab, const int32_t *bias, int32_t oc)
+{
+    tab[0] = bias != 0 ? (uint32_t)bias[oc] : 0u;
+    tab[1] = tab[0];
+    tab[2] = bias != 0 ? (uint32_t)bias[oc + 1] : 0u;
+    tab[3] = tab[2];
 }
 
 /* Builds the table of pairs [oc, oc + 2 * np) (np >= 1) of a depth-K filter. */
 static void conv_1x1_table(uint32_t *tab, const int8_t *filter, int32_t k, const int32_t *bias,
                            const int32_t *qm, const int32_t *qs, int32_t oc, int32_t np, int32_t out_off)
 {
-    tab[0] = bias != 0 ? (uint32_t)bias[oc] : 0u;
-    tab[1] = bias != 0 ? (uint32_t)bias[oc + 1] : 0u;
-    tab += 2;
+    conv_1x1_biases(tab, bias, oc);
+    tab += 4;
     for (int32_t j = 0; j < np; ++j, oc += 2) {
         const int8_t *f0 = filter + oc * k;
         const int8_t *f1 = f0 + k;
@@ -138,39 +179,33 @@ static void conv_1x1_table(uint32_t *tab, const int8_t *filter, int32_t k, const
             tab += 3;
         }
         if (j + 1 < np) {
-            tab[0] = bias != 0 ? (uint32_t)bias[oc + 2] : 0u;
-            tab[1] = bias != 0 ? (uint32_t)bias[oc + 3] : 0u;
-            tab += 2;
+            conv_1x1_biases(tab, bias, oc + 2);
+            tab += 4;
         }
     }
     tab[-1] |= 0x80000000u; /* the last e1: the end of the chunk */
 }
 
-/* The input pixel of output pixel (y, x) of batch b. */
-static inline const int8_t *conv_1x1_src(const int8_t *input, const ef_dims *in, const ef_conv_params *params,
-                                         int32_t b, int32_t y, int32_t x)
+/* The odd last channel oc of every pixel, in C (no activation: the caller's clamp pass). */
+static __attribute__((noinline)) void conv_1x1_odd(const ef_conv_params *params, const ef_per_channel_quant *quant,
+                                                   const ef_dims *in, const int8_t *input, const int8_t *filter,
+                                                   const int32_t *bias, const ef_dims *out, int8_t *output)
 {
-    return input + ((b * in->h + y * params->stride.h) * in->w + x * params->stride.w) * in->c;
-}
-
-/* The odd last channel oc of a pixel pair from its column: two dots, requantized in C. */
-static __attribute__((noinline)) void conv_1x1_odd(const uint32_t *col, const int8_t *f, int32_t k,
-                                                   const int32_t *bias, int32_t oc, const ef_per_channel_quant *quant,
-                                                   int32_t out_off, int8_t *dsta, int8_t *dstb)
-{
-    uint32_t a = 0;
-    uint32_t bb = 0;
-    for (int32_t i = 0; i < k; i += 4, col += 4) {
-        const uint32_t w = ef_read_u32(f + i);
-        const uint32_t w02 = __sxtb16(w);
-        const uint32_t w13 = ef_sxtb16_ror8(w);
-        ef_smlad_acc(&a, col[0], w02);
-        ef_smlad_acc(&a, col[1], w13);
-        ef_smlad_acc(&bb, col[2], w02);
-        ef_smlad_acc(&bb, col[3], w13);
+    const int32_t k = in->c;
+    const int32_t oc = out->c - 1;
+    const int8_t *f = filter + oc * k;
+    int8_t *dst = output + oc;
+    for (int32_t b = 0; b < in->n; ++b) {
+        for (int32_t y = 0; y < out->h; ++y) {
+            for (int32_t x = 0; x < out->w; ++x, dst += out->c) {
+                const int8_t *src =
+                    input + ((b * in->h + y * params->stride.h) * in->w + x * params->stride.w) * k;
+                const int32_t acc = ef_dot_s8_s8_offset(src, params->input_offset, f, k);
+                *dst = ef_nn_conv_output_any(acc, bias, oc, quant->multiplier, quant->shift, params->output_offset,
+                                             -128, 127);
+            }
+        }
     }
-    dsta[oc] = ef_nn_conv_output_any((int32_t)a, bias, oc, quant->multiplier, quant->shift, out_off, -128, 127);
-    dstb[oc] = ef_nn_conv_output_any((int32_t)bb, bias, oc, quant->multiplier, quant->shift, out_off, -128, 127);
 }
 
 /* Precondition: in->c % 4 == 0, 4 <= in->c <= EF_CONV_1X1_STACK_DEPTH, ef_conv_rq_fast. */
@@ -181,71 +216,50 @@ static void conv_1x1_dsp(const ef_conv_params *params, const ef_per_channel_quan
     const int32_t k = in->c;
     const int32_t nc = out->c;
     const int32_t pairs = nc >> 1;
-    const int32_t n_px = out->h * out->w;
-    const int32_t ow = out->w;
-    const uint32_t off2 = ((uint32_t)(uint16_t)params->input_offset << 16) | (uint16_t)params->input_offset;
-    const int32_t chunk = (EF_1X1_TAB_WORDS - 2) / (k + 8);
+    /* stride 1 (out == in): every pixel follows the previous one, one run; else one per output row */
+    const int flat = params->stride.h == 1 && params->stride.w == 1;
+    const int32_t runs = flat ? 1 : in->n * out->h;
+    const int32_t run_px = flat ? in->n * out->h * out->w : out->w;
+    const int32_t chunk = EF_1X1_TAB_WORDS / (k + 10);
     uint32_t tab[EF_1X1_TAB_WORDS];
     uint32_t col[EF_CONV_1X1_STACK_DEPTH];
     conv_1x1_job job;
-    job.col = col;
     job.tab = tab;
+    job.off2 = ((uint32_t)(uint16_t)params->input_offset << 16) | (uint16_t)params->input_offset;
+    job.groups = k >> 2;
+    job.col = col;
     job.skip = EF_1X1_MAX_GROUPS - (k >> 2);
-    for (int32_t b = 0; b < in->n; ++b) {
-        int8_t *dst_b = output + b * n_px * nc;
-        for (int32_t p0 = 0; p0 == 0 || p0 < pairs; p0 += chunk) {
-            const int32_t np = EF_MIN(chunk, pairs - p0);
-            const int odd = (nc & 1) && p0 + np >= pairs;
-            if (np > 0) {
-                conv_1x1_table(tab, filter, k, bias, quant->multiplier, quant->shift, 2 * p0, np,
-                               params->output_offset);
+    for (int32_t p0 = 0; p0 < pairs; p0 += chunk) {
+        conv_1x1_table(tab, filter, k, bias, quant->multiplier, quant->shift, 2 * p0, EF_MIN(chunk, pairs - p0),
+                       params->output_offset);
+        for (int32_t r = 0; r < runs; ++r) {
+            const int32_t b = flat ? 0 : r / out->h;
+            const int32_t oy = flat ? 0 : r - b * out->h;
+            const int8_t *src = input + ((b * in->h + oy * params->stride.h) * in->w) * k;
+            int8_t *dst = output + r * run_px * nc + 2 * p0;
+            if (run_px > 1) {
+                job.in = src;
+                job.step = params->stride.w * k;
+                job.dst = dst;
+                job.dstep = nc;
+                job.n = run_px >> 1;
+                conv_1x1_run(&job);
             }
-            int32_t ya = 0;
-            int32_t xa = 0;
-            for (int32_t p = 0; p < n_px; p += 2) {
-                int32_t yb = ya;
-                int32_t xb = xa + 1;
-                if (xb == ow) {
-                    xb = 0;
-                    ++yb;
-                }
-                const int has_b = p + 1 < n_px;
-                const int8_t *sa = conv_1x1_src(input, in, params, b, ya, xa);
-                const int8_t *sb = has_b ? conv_1x1_src(input, in, params, b, yb, xb) : sa;
-                uint32_t *d = col;
-                for (int32_t i = k >> 2; i > 0; --i) {
-                    const uint32_t wa = ef_read_u32(sa);
-                    const uint32_t wb = ef_read_u32(sb);
-                    sa += 4;
-                    sb += 4;
-                    d[0] = __sxtab16(off2, wa);
-                    d[1] = ef_sxtab16_ror8(off2, wa);
-                    d[2] = __sxtab16(off2, wb);
-                    d[3] = ef_sxtab16_ror8(off2, wb);
-                    d += 4;
-                }
-                int8_t *dsta = dst_b + p * nc;
-                int8_t *dstb = has_b ? dsta + nc : dsta;
-                if (np > 0) {
-                    job.dsta = dsta + 2 * p0;
-                    job.dstb = dstb + 2 * p0;
-                    conv_1x1_pairs(&job);
-                }
-                if (odd) {
-                    conv_1x1_odd(col, filter + (nc - 1) * k, k, bias, nc - 1, quant, params->output_offset, dsta,
-                                 dstb);
-                }
-                ya = yb;
-                xa = xb + 1;
-                if (xa == ow) {
-                    xa = 0;
-                    ++ya;
-                }
+            if (run_px & 1) { /* the odd last pixel: the pair (P, P) */
+                job.in = src + (run_px - 1) * params->stride.w * k;
+                job.step = 0;
+                job.dst = dst + (run_px - 1) * nc;
+                job.dstep = 0;
+                job.n = 1;
+                conv_1x1_run(&job);
             }
         }
     }
+    if (nc & 1) {
+        conv_1x1_odd(params, quant, in, input, filter, bias, out, output);
+    }
     if (params->activation.min != -128 || params->activation.max != 127) {
-        ef_nn_clamp_s8(output, in->n * n_px * nc, params->activation.min, params->activation.max);
+        ef_nn_clamp_s8(output, in->n * out->h * out->w * nc, params->activation.min, params->activation.max);
     }
 }
 #endif

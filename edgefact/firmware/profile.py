@@ -144,7 +144,9 @@ def annotate(elf: str | os.PathLike[str], function: str, profile: Profile, divis
     if objdump is None:
         raise MissingToolError("arm-none-eabi-objdump not found on PATH; install it: "
                                "sudo apt-get install gcc-arm-none-eabi")
-    out = subprocess.run([objdump, "-d", "--no-show-raw-insn", f"--disassemble={function}", str(elf)],
+    # armv8.1-m.main decodes every M-profile core's code, MVE included (the ELF alone does not say it)
+    out = subprocess.run([objdump, "-d", "--no-show-raw-insn", "-m", "armv8.1-m.main", f"--disassemble={function}",
+                          str(elf)],
                          capture_output=True, text=True, check=False).stdout
     lines: list[str] = []
     for line in out.splitlines():

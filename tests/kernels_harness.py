@@ -122,6 +122,21 @@ EXTRA_CASES: dict[str, OpSpec] = {
     "xdw_3x3_c2_s1_valid_tall": _dw(9, 4, 2, 1, "VALID", "NONE"),
     "xdw_3x3_c8_s1_same_wide": _dw(3, 66, 8, 1, "SAME", "NONE"),
     "xdw_3x3_c3_s2_same_wide": _dw(2, 121, 3, 2, "SAME", "NONE"),
+    # ef_depthwise_conv_3x3_dot_s8 (Helium: one gathered 9-tap VMLADAV per output, four per step):
+    # small maps at stride 1 / 2 (a table step overlapping the previous: 49, 9 + 3 outputs), exactly
+    # 4 outputs (2x2, 3x3 at stride 2), fewer than 8 pixels per window row (predicated gathers), wide
+    # rows (overlapping gathers), several strips (48 wide: 10 rows; stride 2: 6 rows, the window's
+    # padding rows refilled), VALID, PyTorch's padding 1 at stride 2 (a folded PAD) below
+    "xdw_dot_c16_7x7_s1_same": _dw(7, 7, 16, 1, "SAME", "NONE"),
+    "xdw_dot_c40_14x14_s2_same_relu": _dw(14, 14, 40, 2, "SAME", "RELU"),
+    "xdw_dot_c48_7x7_s1_same_relu6": _dw(7, 7, 48, 1, "SAME", "RELU6"),
+    "xdw_dot_c8_12x12_s2_valid": _dw(12, 12, 8, 2, "VALID", "NONE"),
+    "xdw_dot_c2_4x4_s1_same_relu": _dw(4, 4, 2, 1, "SAME", "RELU"),
+    "xdw_dot_c8_2x2_s1_same": _dw(2, 2, 8, 1, "SAME", "NONE"),
+    "xdw_dot_c16_3x3_s2_same_relu6": _dw(3, 3, 16, 2, "SAME", "RELU6"),
+    "xdw_dot_c4_48x48_s1_same": _dw(48, 48, 4, 1, "SAME", "NONE"),
+    "xdw_dot_c2_60x59_s2_same_relu": _dw(60, 59, 2, 2, "SAME", "RELU"),
+    "xdw_dot_c17_7x7_s2_same": _dw(7, 7, 17, 2, "SAME", "NONE"),  # odd: the 3x3 kernel's window
     # an explicit zero-point PAD folded into the convolution reading it (edgefact/export/pad_fold.py):
     # PyTorch's padding=1 at stride 2 (a 1- and a 3-channel first layer, a depthwise), asymmetric
     # amounts, a PAD in front of a SAME convolution, a 5x5 filter; and PADs that must stay (amounts
@@ -131,6 +146,8 @@ EXTRA_CASES: dict[str, OpSpec] = {
         "conv3x3_c3_s2": ((1, 10, 9, 3), "conv", dict(pads=_hw(1, 1, 1, 1), k=(3, 3), stride=2, cout=16)),
         "dw3x3_c13_s2": ((1, 9, 10, 13), "dw", dict(pads=_hw(1, 1, 1, 1), k=(3, 3), stride=2)),
         "dw3x3_c8_asym": ((1, 7, 8, 8), "dw", dict(pads=_hw(0, 1, 1, 0), k=(3, 3), stride=1)),
+        "dw3x3_c16_s2_p1": ((1, 14, 14, 16), "dw", dict(pads=_hw(1, 1, 1, 1), k=(3, 3), stride=2)),
+        "dw3x3_c40_s2_tl": ((1, 13, 12, 40), "dw", dict(pads=_hw(1, 0, 1, 0), k=(3, 3), stride=2)),
         "conv3x3_c8_same": ((1, 6, 7, 8), "conv", dict(pads=_hw(1, 0, 0, 1), k=(3, 3), padding="SAME", cout=6)),
         "conv5x5_c4_s1": ((1, 8, 8, 4), "conv", dict(pads=_hw(2, 2, 2, 1), k=(5, 5), cout=7)),
         "kept_too_much": ((1, 6, 6, 4), "conv", dict(pads=_hw(3, 3, 3, 3), k=(3, 3), cout=4)),

@@ -18,6 +18,8 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
 - ``ef_shift_s8``: depthwise with at most one non-zero tap per kernel (a shift, see below);
 - ``ef_depthwise_conv_3x3_s8``: 3x3, depth multiplier 1, padding <= 1 before (a multiplier > 1
   on Cortex-M55 where its Helium window path takes it, ``_dw3x3_mult_applies``);
+- ``ef_depthwise_conv_3x3_dot_s8``: the 3x3 kernel's layer on Cortex-M55 where its Helium body takes it
+  (each output one gathered 9-tap VMLADAV, ``_dw3x3_dot_applies``), an alternative elsewhere;
 - ``ef_depthwise_conv_s8``: any other depthwise convolution.
 The DSP / Helium / portable body of each kernel is chosen when the library is compiled for the
 target (``EF_NN_USE_DSP`` / ``EF_NN_USE_MVE``).
@@ -297,6 +299,23 @@ def _dw_ring_fits(a: ConvArgs) -> bool:
     return s in (1, 2) and (n_out - 1) * s + 5 <= 56 and length <= 56
 
 
+DOT = "ef_depthwise_conv_3x3_dot_s8"
+#: DOT_WP_MAX of ef_depthwise_conv_3x3_dot_s8.c: window columns whose 9 taps stay within 8-bit offsets
+DOT_WP_MAX = 62
+
+
+def _dw3x3_dot_applies(a: ConvArgs, shifts: np.ndarray) -> bool:
+    """Where ``ef_depthwise_conv_3x3_dot_s8``'s Helium body takes the layer (``dot_ok``): the 3x3
+    kernel's layer with equal strides 1 or 2, an even channel count, (out_w - 1) * stride + 3 <=
+    DOT_WP_MAX window columns, at least 4 output pixels, every shift a right shift."""
+    if not _dw3x3_applies(a):
+        return False
+    p, o = a.params, a.output_dims
+    s = p.stride[0]
+    return (s == p.stride[1] and s in (1, 2) and a.input_dims.c % 2 == 0 and (o.w - 1) * s + 3 <= DOT_WP_MAX
+            and o.h * o.w >= 4 and bool(np.all(shifts < 0)))
+
+
 MULT = "ef_depthwise_conv_3x3_mult_s8"
 
 
@@ -480,6 +499,9 @@ class _ConvBase(OpDef):
         if (self.depthwise and ctx.target is not None and ctx.target.core == "cortex-m55"
                 and _dw3x3_mult_applies(args, layer.consts["shift"])):
             layer.kernel = "ef_depthwise_conv_3x3_s8"  # the generic kernel's Helium body is ~4x slower
+        if (self.depthwise and ctx.target is not None and ctx.target.core == "cortex-m55"
+                and layer.kernel == "ef_depthwise_conv_3x3_s8" and _dw3x3_dot_applies(args, layer.consts["shift"])):
+            layer.kernel = DOT  # one gather + VMLADAV per output: no window lines to fill per channel
         if (self.depthwise and ctx.target is not None and ctx.target.core in _DSP_CORES and _dw3x3_mult(args)
                 and _dw_ring_fits(args)):
             layer.kernel = MULT  # the ring refilled per multiplier index: the multiplier-1 rate (generic: half)
@@ -546,6 +568,9 @@ class _ConvBase(OpDef):
             out.append("ef_depthwise_conv_3x3_s8")
         if self.depthwise and isinstance(layer.args, ConvArgs) and _dw3x3_mult(layer.args):
             out.append(MULT)
+        if (self.depthwise and isinstance(layer.args, ConvArgs)
+                and _dw3x3_dot_applies(layer.args, layer.consts["shift"])):
+            out += ["ef_depthwise_conv_3x3_s8", DOT]
         if self.depthwise and _dw_dilation(layer) is not None:
             out.append(DILATED)
         if self.depthwise and isinstance(layer.args, ConvArgs) and _dw_line(layer.args):
@@ -587,7 +612,7 @@ class Conv2D(_ConvBase):
 @register
 class DepthwiseConv2D(_ConvBase):
     name = "DEPTHWISE_CONV_2D"
-    kernel_names = ("ef_shift_s8", "ef_shift2_s8", "ef_depthwise_conv_3x3_s8", MULT,
+    kernel_names = ("ef_shift_s8", "ef_shift2_s8", "ef_depthwise_conv_3x3_s8", DOT, MULT,
                     DILATED, LINE, "ef_depthwise_conv_s8")
     constraints = ("int8 per-channel symmetric filters, any kernel size, stride, depth multiplier, dilation "
                    "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")

@@ -1,0 +1,318 @@
+/* DEPTHWISE_CONV_2D 3x3, depth multiplier 1, as one 9-tap dot product per output (Helium):
+ * ef_depthwise_conv_3x3_dot_s8, the generator's choice on Cortex-M55 where it applies (dot_ok; it
+ * is faster than the 3x3 kernel's window on every such MLPerf / zoo layer, most on small maps and
+ * at stride 2). Its own function, so that a firmware using it links none of the 3x3 kernel's
+ * Helium code; on the other cores it is ef_depthwise_conv_3x3_s8 (the same preconditions). */
+#include "internal/ef_dw_check.h"
+
+#define DOT_WP_MAX 62  /* 8-bit tap offsets: (2 wp + 2) * 2 <= 255 */
+
+/* Where the Helium body takes the layer (the generator's test mirrors it: conv.py
+ * _dw3x3_dot_applies): equal strides 1 or 2, depth multiplier 1, an even channel count (channel
+ * pairs, halfword gathers), (out_w - 1) * stride + 3 <= DOT_WP_MAX window columns, at least 4
+ * output pixels, every shift a right shift. */
+static int dot_ok(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                  const ef_dims *out)
+{
+    const int32_t s = params->stride.h;
+    if (s != params->stride.w || (s != 1 && s != 2) || params->ch_mult != 1 || (in->c & 1) != 0 ||
+        (out->w - 1) * s + 3 > DOT_WP_MAX || out->h * out->w < 4) {
+        return 0;
+    }
+    for (int32_t c = 0; c < out->c; ++c) {
+        if (quant->shift[c] >= 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+#if defined(EF_NN_USE_MVE)
+/*
+ * Helium body. The input is copied, one channel pair at a time, into a window of int8 pairs
+ * (entry (row, col) at bytes 2 * (row * wp + col) + {0, 1}: the raw input, the input zero point in
+ * the padding, so (x + in_off) * w = x * w + in_off * w and in_off * sum(w) goes into the bias),
+ * a strip of output rows at a time: per input row of the strip one VLDRH.U16 gather of 8 pixels
+ * (both channels) at the row's pixel step and one contiguous VSTRH per 8 pixels. Then per output
+ * its 9 taps are one 16-lane VLDRB.U8 gather (8-bit offsets from the output's first tap: the
+ * window's row pitch 2 * wp <= 124 bytes) and one VMLADAV.S8 against the channel's weights (taps
+ * 0..7 in the even lanes, tap 8 in lane 1, the other lanes 0); four outputs per step: the four
+ * taps' addresses one LDM from a table of the strip's output pixels (any map shape, no row
+ * boundaries), the four sums moved into one vector (2 VMOV), the bias added, requantized with VSHR
+ * + VQRDMLAH (the rounding fix-up) + VRSHL as the 3x3 window path, offset, clamped and scattered
+ * (VSTRB.32 at the output pixel step): 21 instructions per 36 MACs. The strip's last step takes the
+ * last four outputs (overlapping the previous step: the same values stored again).
+ */
+#define DOT_WIN 2048   /* window bytes: rows x wp entries x 2 channels */
+#define DOT_TAB 512    /* output pixels per strip */
+
+/* One step: four outputs from the table's next four tap addresses, stored at dst (+ so). */
+#define DOT_STEP \
+    "ldm %[tab]!, {%[b0], %[b1], %[b2], %[b3]}\n\t" \
+    "vldrb.u8 %q[x], [%[b0], %q[qt]]\n\t" \
+    "vmladav.s8 %[b0], %q[x], %q[qw]\n\t" \
+    "vldrb.u8 %q[x], [%[b1], %q[qt]]\n\t" \
+    "vmladav.s8 %[b1], %q[x], %q[qw]\n\t" \
+    "vldrb.u8 %q[x], [%[b2], %q[qt]]\n\t" \
+    "vmladav.s8 %[b2], %q[x], %q[qw]\n\t" \
+    "vldrb.u8 %q[x], [%[b3], %q[qt]]\n\t" \
+    "vmladav.s8 %[b3], %q[x], %q[qw]\n\t" \
+    "vmov %q[acc][2], %q[acc][0], %[b0], %[b2]\n\t" \
+    "vmov %q[acc][3], %q[acc][1], %[b1], %[b3]\n\t" \
+    "vadd.i32 %q[acc], %q[acc], %[bias]\n\t" \
+    "vshr.s32 %q[x], %q[acc], #31\n\t" \
+    "vqrdmlah.s32 %q[x], %q[acc], %[m]\n\t" \
+    "vrshl.s32 %q[x], %[rec]\n\t" \
+    "vadd.i32 %q[x], %q[x], %[zp]\n\t" \
+    "vmax.s32 %q[x], %q[x], %q[lo]\n\t" \
+    "vmin.s32 %q[x], %q[x], %q[hi]\n\t" \
+    "vstrb.32 %q[x], [%[dst], %q[so]]\n\t"
+
+/* A channel's constants: the weights (taps 0..7 in the even lanes, tap 8 in lane 1), the bias with
+ * in_off * sum(w), multiplier, shift. */
+typedef struct {
+    int8_t w[16];
+    int32_t bias;
+    int32_t m;
+    int32_t e;
+    int32_t pad;
+} dot_rec;
+
+/* The layer's: activation bounds, the output steps of a step's lanes, output offset, step. */
+typedef struct {
+    int32_t lo[4];
+    int32_t hi[4];
+    uint32_t so[4];
+    int32_t zp;
+    int32_t step;
+} dot_layer;
+
+/* One channel's outputs of a strip: n1 steps advancing dst by the step, then the table's dst
+ * correction (the last step's overlap) and the last step. */
+static inline __attribute__((always_inline)) void dot_run(const uint32_t *tab, int8_t *dst, int32_t n1, uint8x16_t qt,
+                                                          const dot_rec *rec, const dot_layer *kl)
+{
+    /* VMLADAV writes even registers only; LDM wants them ascending */
+    register uint32_t b0 __asm__("r0");
+    register uint32_t b1 __asm__("r2");
+    register uint32_t b2 __asm__("r4");
+    register uint32_t b3 __asm__("r6");
+    register int32_t n __asm__("lr") = n1;
+    int32x4_t x, acc, qw, lo, hi, so;
+    int32_t bias, m, zp;
+    __asm__ volatile("vldrw.u32 %q[qw], [%[rec]]\n\t"
+                     "ldrd %[bias], %[m], [%[rec], #16]\n\t"
+                     "ldr %[rec], [%[rec], #24]\n\t" /* rec: the shift from here on */
+                     "vldrw.u32 %q[lo], [%[kl]]\n\t"
+                     "vldrw.u32 %q[hi], [%[kl], #16]\n\t"
+                     "vldrw.u32 %q[so], [%[kl], #32]\n\t"
+                     "ldrd %[zp], %[kl], [%[kl], #48]\n\t" /* kl: the step */
+                     "wls lr, lr, 2f\n"
+                     "1:\n\t"
+                     DOT_STEP
+                     "add %[dst], %[dst], %[kl]\n\t"
+                     "le lr, 1b\n"
+                     "2:\n\t"
+                     "ldr %[b0], [%[tab]], #4\n\t"
+                     "add %[dst], %[dst], %[b0]\n\t"
+                     DOT_STEP
+                     : [b0] "=&r"(b0), [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3), [x] "=&w"(x),
+                       [acc] "=&w"(acc), [qw] "=&w"(qw), [lo] "=&w"(lo), [hi] "=&w"(hi), [so] "=&w"(so),
+                       [bias] "=&r"(bias), [m] "=&r"(m), [zp] "=&r"(zp), [tab] "+&r"(tab), [dst] "+&r"(dst),
+                       [n] "+&r"(n), [rec] "+&r"(rec), [kl] "+&r"(kl)
+                     : [qt] "w"(qt)
+                     : "memory");
+}
+
+/* rows window rows of one channel pair: wx pixels from src (rows rstep bytes apart, pixels C)
+ * into the window rows from w (wp entries apart). */
+static void dot_fill(uint16_t *w, const int8_t *src, int32_t rows, int32_t wx, int32_t wp, int32_t rstep,
+                     int32_t C, uint16x8_t goff)
+{
+    uint16x8_t x, y;
+    if (((uintptr_t)src & 1) != 0) { /* an odd input address (a model input at an odd offset) */
+        for (int32_t r = 0; r < rows; ++r) {
+            for (int32_t i = 0; i < wx; ++i) {
+                w[i] = (uint16_t)((uint8_t)src[i * C] | ((uint32_t)(uint8_t)src[i * C + 1] << 8));
+            }
+            src += rstep;
+            w += wp;
+        }
+        return;
+    }
+    if (wx < 8) { /* one predicated gather per row */
+        const mve_pred16_t p = vctp16q((uint32_t)wx);
+        __asm__ volatile("wls lr, %[rows], 2f\n"
+                         "1:\n\t"
+                         "vpstt\n\t"
+                         "vldrht.u16 %q[x], [%[src], %q[g]]\n\t"
+                         "vstrht.16 %q[x], [%[w]]\n\t"
+                         "add %[src], %[src], %[rs]\n\t"
+                         "add %[w], %[w], %[ws]\n\t"
+                         "le lr, 1b\n"
+                         "2:\n\t"
+                         : [x] "=&w"(x), [src] "+&r"(src), [w] "+&r"(w)
+                         : [rows] "r"(rows), [rs] "r"(rstep), [ws] "r"(2 * wp), [g] "w"(goff), [p] "Up"(p)
+                         : "memory", "lr");
+        return;
+    }
+    if (wx <= 16) { /* two gathers per row, at 0 and wx - 8 (overlapping below 16) */
+        const uint16x8_t g1 = vaddq_n_u16(goff, (uint16_t)((wx - 8) * C));
+        uint16_t *w1 = w + wx - 8;
+        __asm__ volatile("wls lr, %[rows], 2f\n"
+                         "1:\n\t"
+                         "vldrh.u16 %q[x], [%[src], %q[g]]\n\t"
+                         "vldrh.u16 %q[y], [%[src], %q[g1]]\n\t"
+                         "vstrh.16 %q[x], [%[w]]\n\t"
+                         "vstrh.16 %q[y], [%[w1]]\n\t"
+                         "add %[src], %[src], %[rs]\n\t"
+                         "add %[w], %[w], %[ws]\n\t"
+                         "add %[w1], %[w1], %[ws]\n\t"
+                         "le lr, 1b\n"
+                         "2:\n\t"
+                         : [x] "=&w"(x), [y] "=&w"(y), [src] "+&r"(src), [w] "+&r"(w), [w1] "+&r"(w1)
+                         : [rows] "r"(rows), [rs] "r"(rstep), [ws] "r"(2 * wp), [g] "w"(goff), [g1] "w"(g1)
+                         : "memory", "lr");
+        return;
+    }
+    const int32_t last = wx - 8;
+    for (int32_t r = 0; r < rows; ++r) {
+        for (int32_t i = 0; i < last; i += 8) {
+            vst1q_u16(w + i, vldrhq_gather_offset_u16((const uint16_t *)(const void *)(src + i * C), goff));
+        }
+        vst1q_u16(w + last, vldrhq_gather_offset_u16((const uint16_t *)(const void *)(src + last * C), goff));
+        src += rstep;
+        w += wp;
+    }
+}
+
+/* The strip's table (th output rows): steps of four tap addresses, the last step's dst correction
+ * (bytes), the last four; returns the steps before the last. */
+static int32_t dot_table(uint32_t *tab, const uint16_t *win, int32_t th, int32_t OW, int32_t s, int32_t wp, int32_t C)
+{
+    const int32_t n = th * OW;
+    const int32_t n1 = (n + 3) / 4 - 1;
+    uint32_t *t = tab;
+    uint32_t *tl = tab + 4 * n1 + 1; /* the last four: outputs n - 4 .. n - 1 */
+    for (int32_t q = 0, oy = 0; oy < th; ++oy) {
+        const uint16_t *p = win + oy * s * wp;
+        for (int32_t ox = 0; ox < OW; ++ox, ++q, p += s) {
+            if (q < 4 * n1) {
+                *t++ = (uint32_t)(uintptr_t)p;
+            }
+            if (q >= n - 4) {
+                *tl++ = (uint32_t)(uintptr_t)p;
+            }
+        }
+    }
+    *t = (uint32_t)((n - 4 - 4 * n1) * C);
+    return n1;
+}
+
+static void dot_mve(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                    const int8_t *input, const int8_t *filter, const int32_t *bias, const ef_dims *out,
+                    int8_t *output)
+{
+    const int32_t s = params->stride.h;
+    const int32_t pt = params->padding.h;
+    const int32_t pl = params->padding.w;
+    const int32_t H = in->h, W = in->w, C = in->c;
+    const int32_t OH = out->h, OW = out->w;
+    const int32_t wp = (OW - 1) * s + 3;          /* window columns: col j is input x = j - pl */
+    const int32_t wx = W < wp - pl ? W : wp - pl; /* input pixels per window row */
+    const int32_t rows_max = DOT_WIN / (2 * wp);
+    int32_t toh = (rows_max - 3) / s + 1;
+    if (toh > DOT_TAB / OW) {
+        toh = DOT_TAB / OW;
+    }
+    const int32_t nstrips = (OH + toh - 1) / toh;
+    toh = (OH + nstrips - 1) / nstrips; /* strips of equal height but the last */
+    const int32_t tih_max = (toh - 1) * s + 3;
+    uint16_t win[DOT_WIN / 2] __attribute__((aligned(16)));
+    uint32_t tab[DOT_TAB + 8] __attribute__((aligned(8)));
+    dot_rec rec[2] __attribute__((aligned(16)));
+    dot_layer kl __attribute__((aligned(16)));
+    const int32_t in_off = params->input_offset;
+    const uint16x8_t zpv = vdupq_n_u16((uint16_t)(((uint32_t)(uint8_t)(int8_t)-in_off) * 0x101u));
+    /* tap t = 3 ky + kx at byte 2 (ky wp + kx): taps 0..7 in the even lanes, tap 8 in lane 1 */
+    uint8_t to[16] __attribute__((aligned(16))) = {0};
+    for (int32_t t = 0; t < 9; ++t) {
+        to[t < 8 ? 2 * t : 1] = (uint8_t)(2 * ((t / 3) * wp + t % 3));
+    }
+    const uint8x16_t qt0 = vld1q_u8(to);
+    const uint8x16_t qt1 = vaddq_n_u8(qt0, 1);
+    const uint16x8_t goff = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)C); /* pixels; the filter's taps 0..7 */
+    vst1q_s32(kl.lo, vdupq_n_s32(params->activation.min));
+    vst1q_s32(kl.hi, vdupq_n_s32(params->activation.max));
+    vst1q_u32(kl.so, vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)C));
+    kl.zp = params->output_offset;
+    kl.step = 4 * C;
+    const int8x16_t zero8 = vdupq_n_s8(0);
+    int32_t tab_th = 0; /* the strip height the table holds */
+    int32_t n1 = 0;
+    for (int32_t b = 0; b < in->n; ++b) {
+        const int8_t *img = input + b * H * W * C;
+        int8_t *obase = output + b * OH * OW * C;
+        for (int32_t i = 0; i < tih_max * wp; i += 8) {
+            vst1q_u16(win + i, zpv);
+        }
+        for (int32_t oy0 = 0; oy0 < OH; oy0 += toh) {
+            const int32_t th = OH - oy0 < toh ? OH - oy0 : toh;
+            if (th != tab_th) {
+                n1 = dot_table(tab, win, th, OW, s, wp, C);
+                tab_th = th;
+            }
+            const int32_t tih = (th - 1) * s + 3;
+            const int32_t iy0 = oy0 * s - pt;
+            /* window rows outside the input: the zero point (earlier strips left input there) */
+            const int32_t r0 = iy0 < 0 ? -iy0 : 0;
+            const int32_t r1 = H - iy0 < tih ? H - iy0 : tih;
+            for (int32_t r = r1; r < tih; ++r) {
+                for (int32_t j = 0; j < wp; j += 8) {
+                    vstrhq_p_u16(win + r * wp + j, zpv, vctp16q((uint32_t)(wp - j)));
+                }
+            }
+            int8_t *dst0 = obase + oy0 * OW * C;
+            const int8_t *src0 = img + (iy0 + r0) * W * C;
+            for (int32_t c = 0; c < C; c += 2) {
+                dot_fill(win + r0 * wp + pl, src0 + c, r1 - r0, wx, wp, W * C, C, goff);
+                for (int32_t h = 0; h < 2; ++h) {
+                    const int8_t *f = filter + c + h;
+                    int8x16_t qw = vmovnbq_s16(zero8, vldrbq_gather_offset_s16(f, goff));
+                    qw = vsetq_lane_s8(f[8 * C], qw, 1);
+                    vst1q_s8(rec[h].w, qw);
+                    rec[h].bias = (bias != 0 ? bias[c + h] : 0) + in_off * vaddvq_s8(qw);
+                    rec[h].m = quant->multiplier[c + h];
+                    rec[h].e = quant->shift[c + h];
+                }
+                dot_run(tab, dst0 + c, n1, qt0, &rec[0], &kl);
+                dot_run(tab, dst0 + c + 1, n1, qt1, &rec[1], &kl);
+            }
+        }
+    }
+}
+#endif
+
+ef_status ef_depthwise_conv_3x3_dot_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                       const ef_dims *input_dims, const int8_t *input,
+                                       const ef_dims *filter_dims, const int8_t *filter,
+                                       const int32_t *bias,
+                                       const ef_dims *output_dims, int8_t *output)
+{
+    const ef_status st = ef_dw_check(params, quant, input_dims, input, filter_dims, filter,
+                                     output_dims, output);
+    if (st != EF_OK) {
+        return st;
+    }
+    if (filter_dims->h != 3 || filter_dims->w != 3 || params->padding.h > 1 || params->padding.w > 1 ||
+        !dot_ok(params, quant, input_dims, output_dims)) {
+        return EF_ERR_UNSUPPORTED;
+    }
+#if defined(EF_NN_USE_MVE)
+    dot_mve(params, quant, input_dims, input, filter, bias, output_dims, output);
+    return EF_OK;
+#else
+    return ef_depthwise_conv_3x3_s8(params, quant, input_dims, input, filter_dims, filter, bias, output_dims,
+                                    output);
+#endif
+}

@@ -91,10 +91,13 @@ EXTRA_CASES: dict[str, OpSpec] = {
     # 1x1 with depth % 4 == 0: four output channels per pass, then the pair and single tails
     "xconv_1x1_c8_o7": _conv(5, 6, 8, 7, 1, 1, "SAME", "NONE", 1),
     "xconv_1x1_c16_o6_s2_relu": _conv(7, 7, 16, 6, 1, 2, "VALID", "RELU", 1),
-    # 1x1 through the 2-pixel engine (depth <= 64, stack columns): odd pixel and channel counts;
-    # depth 68 keeps the four-channel path straight from the input
+    # 1x1 through the 2-pixel engine (depth <= 512, stack columns): odd pixel and channel counts;
+    # depth 516 keeps the portable loop straight from the input
     "xconv_1x1_c12_o5_odd_relu6": _conv(5, 3, 12, 5, 1, 1, "VALID", "RELU6", 1),
     "xconv_1x1_c68_o6": _conv(3, 3, 68, 6, 1, 1, "SAME", "NONE", 1),
+    "xconv_1x1_c128_o9_s2_relu6": _conv(5, 7, 128, 9, 1, 2, "VALID", "RELU6", 1),
+    "xconv_1x1_c512_o4_1px": _conv(1, 1, 512, 4, 1, 1, "VALID", "NONE", 1),
+    "xconv_1x1_c516_o3": _conv(2, 3, 516, 3, 1, 1, "VALID", "RELU", 1),
     # the DSP 1x1 against a widened-filter table (ef_conv_1x1_2x2_s8: depth % 4 == 0, <= 64): few
     # outputs, odd outputs (the C tail), one output (no pair), one pixel, odd pixel counts, stride 2,
     # several table chunks (64 deep: 8 pairs each); 17 / 33 deep take ef_conv_1x1_s8's portable loop

@@ -9,8 +9,10 @@
  *  - portable: two output channels per pass straight from the input pixel. */
 #include "internal/ef_conv_2px.h"
 
-/* largest depth whose two int16 columns go on the stack (DSP path) */
-#define EF_CONV_1X1_STACK_DEPTH 64
+/* largest depth whose two int16 columns go on the stack (DSP path; 2 KB). The generator sends the
+ * DSP cores' 12-64-deep layers to ef_conv_1x1_2x2_s8; here the deeper ones (MobileNets' 96-512
+ * channel layers) take the 2-pixel engine instead of the portable loop. */
+#define EF_CONV_1X1_STACK_DEPTH 512
 
 static inline int8_t output_value(int32_t acc, const int32_t *bias, int32_t oc, const int32_t *mult,
                                   const int32_t *shift, int32_t out_off, int32_t act_min, int32_t act_max)
@@ -66,7 +68,7 @@ ef_status ef_conv_1x1_s8(const ef_conv_params *params, const ef_per_channel_quan
     ef_nn_conv_2px_s8(params, quant, in, input, filter_dims, filter, bias, out, output, 0);
     return EF_OK;
 #elif defined(EF_NN_USE_DSP)
-    /* Small depths: two stack columns (2 pixels x EF_CONV_1X1_STACK_DEPTH int16 values, 256 bytes)
+    /* Depths up to EF_CONV_1X1_STACK_DEPTH: two stack columns (2 pixels x that many int16 values)
      * let the 2-pixel x 2-channel engine run (~20 instructions per 16 MACs
      * against ~34 for four channels straight from the input, which runs out of registers). */
     if ((in->c & 3) == 0 && in->c <= EF_CONV_1X1_STACK_DEPTH && ef_conv_rq_fast(quant, out->c)) {

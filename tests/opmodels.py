@@ -1584,6 +1584,27 @@ OPMODEL_CASES.update({
     "conv_firstv_c3_o64_s2_valid": _conv(8, 100, 3, 64, 3, 3, stride=2, padding="VALID"),
     "conv_firstv_c4_o5_1px_valid": _conv(3, 3, 4, 5, 3, 3, padding="VALID"),
 })
+# 1-2 channel first layers on the generator's table (ef_conv_first_c12_s8, DSP: one pixel's window
+# in registers, 4 channels per pass): 16 / 20 outputs and counts entering the first pass late (1, 3,
+# 5, 6, 7), stride 1 and 2, SAME (padding on every side, uneven at stride 2: the top / bottom strips,
+# the left / right blocks) and VALID, odd and tiny maps (the 1-channel word read past the window on
+# the last row: width 3 and 4), a single output pixel, fused RELU / RELU6 (the clamp pass)
+OPMODEL_CASES.update({
+    "conv_first12_c1_o16_same_relu": _conv(9, 10, 1, 16, 3, 3, act="RELU"),
+    "conv_first12_c1_o7_s2_same": _conv(11, 9, 1, 7, 3, 3, stride=2),
+    "conv_first12_c1_o20_s2_same_relu6": _conv(10, 12, 1, 20, 3, 3, stride=2, act="RELU6"),
+    "conv_first12_c1_o5_valid_relu6": _conv(6, 7, 1, 5, 3, 3, padding="VALID", act="RELU6"),
+    "conv_first12_c1_o16_s2_valid": _conv(9, 8, 1, 16, 3, 3, stride=2, padding="VALID"),
+    "conv_first12_c1_o3_w3_valid": _conv(5, 3, 1, 3, 3, 3, padding="VALID"),
+    "conv_first12_c1_o6_w4_same": _conv(4, 4, 1, 6, 3, 3),
+    "conv_first12_c1_o1_1px": _conv(1, 1, 1, 1, 3, 3),
+    "conv_first12_c2_o16_same": _conv(7, 8, 2, 16, 3, 3),
+    "conv_first12_c2_o7_s2_same_relu6": _conv(9, 9, 2, 7, 3, 3, stride=2, act="RELU6"),
+    "conv_first12_c2_o5_valid": _conv(5, 6, 2, 5, 3, 3, padding="VALID"),
+    "conv_first12_c2_o20_s2_valid_relu": _conv(8, 11, 2, 20, 3, 3, stride=2, padding="VALID", act="RELU"),
+    "conv_first12_c2_o3_1px_valid": _conv(3, 3, 2, 3, 3, 3, padding="VALID"),
+    "conv_first12_c2_o1_1px": _conv(1, 1, 2, 1, 3, 3),
+})
 
 
 def _dil(h: int, w: int, cin: int, cout: int, k: int | tuple[int, int], d: tuple[int, int], stride: int = 1,

@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 POLICIES: tuple[str, ...] = ("auto", "always", "never")
 PACKABLE_OPS: tuple[str, ...] = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+#: kernels that read their weights from a table the generator lays out, never the filter array
+TABLE_KERNELS: tuple[str, ...] = ("ef_conv_first_c12_s8",)
 AUTO_MIN_SAVED_BYTES = 64
 AUTO_MIN_SAVED_FRACTION = 0.25
 AUTO_FC_MIN_SAVED_BYTES = 4096
@@ -246,7 +248,7 @@ def apply_packing(graph: Graph, policy: str = "auto") -> dict[int, PackedTensor]
     for layer in graph.layers:  # a second call starts from int8 filters again
         unpack_layer(layer)
     for pos, layer in enumerate(graph.layers):
-        if layer.op not in PACKABLE_OPS or "filter" not in layer.consts:
+        if layer.op not in PACKABLE_OPS or "filter" not in layer.consts or layer.kernel in TABLE_KERNELS:
             continue
         filt = np.asarray(layer.consts["filter"])
         if filt.dtype != np.int8:

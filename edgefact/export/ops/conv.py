@@ -13,6 +13,8 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
   ``_1x1_2x2_applies``), an alternative there from 4 input channels;
 - ``ef_conv_first_s8``: an ungrouped 3x3 with 3 input channels on Cortex-M4/M7/M33 (windows read in place,
   ``_first_applies``), an alternative elsewhere and at 1, 2 or 4 channels;
+- ``ef_conv_first_c12_s8``: an ungrouped 3x3 with 1 or 2 input channels on Cortex-M4/M7/M33, on a per-channel
+  table laid out here (:mod:`.conv_first`, ``_first_c12_applies``), an alternative elsewhere;
 - ``ef_conv_s8``: any other convolution (grouped included), two int16 im2col columns of scratch;
 - ``ef_conv_dilated_s8``: a dilated CONV_2D (``ef_conv_s8``'s bodies on the real taps, same scratch);
 - ``ef_shift_s8``: depthwise with at most one non-zero tap per kernel (a shift, see below);
@@ -45,6 +47,7 @@ import numpy as np
 
 from edgefact.export import quant
 from edgefact.export.ir import Layer, shape4
+from edgefact.export.ops import conv_first
 from edgefact.export.ops import shift as shift_op
 from edgefact.export.ops import shift2 as shift2_op
 from edgefact.export.ops.base import (
@@ -155,7 +158,16 @@ def _1x1_2x2_applies(layer: Layer) -> bool:
 
 
 FIRST = "ef_conv_first_s8"
+FIRST_C12 = conv_first.KERNEL
 CONV_DILATED = "ef_conv_dilated_s8"
+
+
+def _first_c12_applies(layer: Layer) -> bool:
+    """Whether ``ef_conv_first_c12_s8`` takes the layer (:func:`.conv_first.first_c12_applies`)."""
+    a = layer.args
+    return (isinstance(a, ConvArgs) and isinstance(a.params, ConvParams)
+            and conv_first.first_c12_applies(a.filter_dims, a.groups, a.params.dilation,
+                                             a.params.input_offset, layer.consts))
 
 
 def _first_applies(layer: Layer) -> bool:
@@ -174,7 +186,7 @@ def _first_applies(layer: Layer) -> bool:
 def conv_scratch_bytes(kernel: str, filter_dims: Dims) -> int:
     """Scratch of ``ef_conv_s8``: two int16 columns of kh*kw*filter_c values (the DSP path
     computes two output pixels per pass; the other paths use the first); none for the 1x1 kernel."""
-    if kernel in ("ef_conv_1x1_s8", SHORT_1X1, DSP_1X1):
+    if kernel in ("ef_conv_1x1_s8", SHORT_1X1, DSP_1X1, FIRST_C12):
         return 0
     return 4 * filter_dims.h * filter_dims.w * filter_dims.c
 
@@ -525,6 +537,9 @@ class _ConvBase(OpDef):
         if (layer.kernel == "ef_conv_s8" and ctx.target is not None and _first_applies(layer)
                 and ((ctx.target.core in _DSP_CORES and args.filter_dims.c == 3) or ctx.target.core == "cortex-m55")):
             layer.kernel = FIRST  # DSP: 3 channels (its unrolled body; 1, 2, 4: ef_conv_s8 is faster); Helium: 1-4
+        if (layer.kernel == "ef_conv_s8" and ctx.target is not None and ctx.target.core in _DSP_CORES
+                and _first_c12_applies(layer)):
+            layer.kernel = FIRST_C12  # 1-2 channels: ef_conv_s8 0.2-0.33 MAC/instr, this ~0.6-0.8
         layer.params = int(filt.data.size) + (int(bias.data.size) if bias is not None else 0)
         layer.weight_bytes = int(filt_data.nbytes) + (int(bias.data.nbytes) if bias is not None else 0)
         if not self.depthwise:
@@ -540,6 +555,8 @@ class _ConvBase(OpDef):
         if layer.kernel == shift2_op.KERNEL:
             return shift2_op.emit(layer, pos, em)
         a: ConvArgs = layer.args
+        if layer.kernel == FIRST_C12:
+            return conv_first.emit(layer, em, a.params, a.input_dims, a.filter_dims, a.output_dims)
         e = Emission()
         L = layer.sym
         w = weighted_operands(layer, pos, em, e, a.params, a.input_dims, a.filter_dims, a.output_dims)
@@ -582,6 +599,8 @@ class _ConvBase(OpDef):
             out += ["ef_conv_1x1_s8", DSP_1X1]
         if layer.kernel in ("ef_conv_s8", FIRST) and not self.depthwise and _first_applies(layer):
             out.append(FIRST)
+        if layer.kernel in ("ef_conv_s8", FIRST, FIRST_C12) and not self.depthwise and _first_c12_applies(layer):
+            out += [FIRST, FIRST_C12]
         return tuple(dict.fromkeys([*out, generic]))
 
     def use_kernel(self, layer: Layer, kernel: str) -> None:
@@ -604,7 +623,7 @@ class _ConvBase(OpDef):
 @register
 class Conv2D(_ConvBase):
     name = "CONV_2D"
-    kernel_names = ("ef_conv_1x1_s8", SHORT_1X1, DSP_1X1, FIRST, "ef_conv_s8", CONV_DILATED)
+    kernel_names = ("ef_conv_1x1_s8", SHORT_1X1, DSP_1X1, FIRST, FIRST_C12, "ef_conv_s8", CONV_DILATED)
     constraints = ("int8 per-channel symmetric filters, any kernel size, stride, SAME/VALID, groups, dilation "
                    "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")
 

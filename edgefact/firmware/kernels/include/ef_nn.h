@@ -137,6 +137,28 @@ ef_status ef_conv_first_s8(const ef_conv_params *params, const ef_per_channel_qu
                            const ef_dims *output_dims, int8_t *output,
                            const ef_context *ctx);
 
+/** @brief CONV_2D first layer with 1 or 2 input channels: 3x3 filter, ungrouped, dilation {1, 1},
+ *         any stride and padding, on a per-channel table the generator lays out
+ *         (edgefact/export/ops/conv_first.py: the filter taps doubled as int16 pairs in the pixel
+ *         words' order, the doubled bias, the multiplier, the output offset folded into a
+ *         rounding constant, the shift; src/ef_conv_first_c12_s8.c). The generator emits it only
+ *         where every channel is on the fast requantization (multiplier >= 0, -23 <= shift <= -2)
+ *         and |2 * accumulator| < 2^30 for every input. DSP cores: one pixel's window widened
+ *         once (SXTAB16), every channel's entry streamed past it (LDM, SMLAD, a 3-instruction
+ *         requantization, SSAT); other builds: the same arithmetic in C. No scratch.
+ *  @param params      offsets (input offset -127..128), stride, top/left padding, dilation, activation
+ *  @param input_dims  input shape [n, h, w, 1 or 2]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param filter_dims filter shape [out_c, 3, 3, in_c]
+ *  @param table       out_c entries of 9 (1 channel) or 13 (2 channels) int32 words
+ *  @param output_dims output shape [n, out_h, out_w, out_c]
+ *  @param output      output tensor (int8, NHWC)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM (activation, input offset);
+ *          EF_ERR_UNSUPPORTED (not 3x3, other channel counts, dilation). */
+ef_status ef_conv_first_c12_s8(const ef_conv_params *params, const ef_dims *input_dims, const int8_t *input,
+                               const ef_dims *filter_dims, const int32_t *table,
+                               const ef_dims *output_dims, int8_t *output);
+
 /** @brief DEPTHWISE_CONV_2D, generic: any kernel size, stride, padding and depth multiplier.
  *         Output channel oc = ic * ch_mult + m. No scratch.
  *  @param params      offsets, depth multiplier, stride, top/left padding, dilation ({1, 1}),

@@ -140,6 +140,11 @@ EXTRA_CASES: dict[str, OpSpec] = {
     "xdw_dot_c4_48x48_s1_same": _dw(48, 48, 4, 1, "SAME", "NONE"),
     "xdw_dot_c2_60x59_s2_same_relu": _dw(60, 59, 2, 2, "SAME", "RELU"),
     "xdw_dot_c17_7x7_s2_same": _dw(7, 7, 17, 2, "SAME", "NONE"),  # odd: the 3x3 kernel's window
+    # window rows of 17-56 pixels: 2..6 gathers 8 apart and the last 8 (dot_fill's unrolled rows)
+    "xdw_dot_c10_6x24_s1_same": _dw(6, 24, 10, 1, "SAME", "NONE"),
+    "xdw_dot_c6_9x32_valid_relu6": _dw(9, 32, 6, 1, "VALID", "RELU6"),
+    "xdw_dot_c8_12x40_s2_same": _dw(12, 40, 8, 2, "SAME", "NONE"),
+    "xdw_dot_c2_9x56_same": _dw(9, 56, 2, 1, "SAME", "NONE"),
     # an explicit zero-point PAD folded into the convolution reading it (edgefact/export/pad_fold.py):
     # PyTorch's padding=1 at stride 2 (a 1- and a 3-channel first layer, a depthwise), asymmetric
     # amounts, a PAD in front of a SAME convolution, a 5x5 filter; and PADs that must stay (amounts

@@ -124,6 +124,34 @@ static inline __attribute__((always_inline)) void dot_run(const uint32_t *tab, i
                      : "memory");
 }
 
+/* dot_fill's rows of 17..56 pixels: N gathers 8 pixels apart, then the last 8 (overlapping) */
+#define DOT_FILL_ROWS(N) \
+    do { \
+        const int8_t *sp_; \
+        uint16_t *dp_; \
+        __asm__ volatile("wls lr, %[rows], 2f\n" \
+                         "1:\n\t" \
+                         "mov %[s], %[src]\n\t" \
+                         "mov %[d], %[w]\n\t" \
+                         ".rept " N "\n\t" \
+                         "vldrh.u16 %q[x], [%[s], %q[g]]\n\t" \
+                         "add %[s], %[s], %[c8]\n\t" \
+                         "vstrh.16 %q[x], [%[d]], #16\n\t" \
+                         ".endr\n\t" \
+                         "vldrh.u16 %q[x], [%[src], %q[g1]]\n\t" \
+                         "vstrh.16 %q[x], [%[wl]]\n\t" \
+                         "add %[src], %[src], %[rs]\n\t" \
+                         "add %[w], %[w], %[ws]\n\t" \
+                         "add %[wl], %[wl], %[ws]\n\t" \
+                         "le lr, 1b\n" \
+                         "2:\n\t" \
+                         : [x] "=&w"(x), [s] "=&r"(sp_), [d] "=&r"(dp_), [src] "+&r"(src), [w] "+&r"(w), \
+                           [wl] "+&r"(wl) \
+                         : [rows] "r"(rows), [rs] "r"(rstep), [ws] "r"(2 * wp), [c8] "r"(8 * C), [g] "w"(goff), \
+                           [g1] "w"(g1) \
+                         : "memory", "lr"); \
+    } while (0)
+
 /* rows window rows of one channel pair: wx pixels from src (rows rstep bytes apart, pixels C)
  * into the window rows from w (wp entries apart). */
 static void dot_fill(uint16_t *w, const int8_t *src, int32_t rows, int32_t wx, int32_t wp, int32_t rstep,
@@ -176,6 +204,27 @@ static void dot_fill(uint16_t *w, const int8_t *src, int32_t rows, int32_t wx, i
         return;
     }
     const int32_t last = wx - 8;
+    if (wx <= 56) { /* (wx - 1) / 8 gathers 8 pixels apart, the last at wx - 8 */
+        const uint16x8_t g1 = vaddq_n_u16(goff, (uint16_t)(last * C));
+        uint16_t *wl = w + last;
+        switch ((wx - 1) / 8) {
+        case 2:
+            DOT_FILL_ROWS("2");
+            return;
+        case 3:
+            DOT_FILL_ROWS("3");
+            return;
+        case 4:
+            DOT_FILL_ROWS("4");
+            return;
+        case 5:
+            DOT_FILL_ROWS("5");
+            return;
+        default:
+            DOT_FILL_ROWS("6");
+            return;
+        }
+    }
     for (int32_t r = 0; r < rows; ++r) {
         for (int32_t i = 0; i < last; i += 8) {
             vst1q_u16(w + i, vldrhq_gather_offset_u16((const uint16_t *)(const void *)(src + i * C), goff));
@@ -193,19 +242,17 @@ static int32_t dot_table(uint32_t *tab, const uint16_t *win, int32_t th, int32_t
     const int32_t n = th * OW;
     const int32_t n1 = (n + 3) / 4 - 1;
     uint32_t *t = tab;
-    uint32_t *tl = tab + 4 * n1 + 1; /* the last four: outputs n - 4 .. n - 1 */
-    for (int32_t q = 0, oy = 0; oy < th; ++oy) {
+    const uint32_t *end = tab + 4 * n1;
+    for (int32_t oy = 0; t < end; ++oy) {
         const uint16_t *p = win + oy * s * wp;
-        for (int32_t ox = 0; ox < OW; ++ox, ++q, p += s) {
-            if (q < 4 * n1) {
-                *t++ = (uint32_t)(uintptr_t)p;
-            }
-            if (q >= n - 4) {
-                *tl++ = (uint32_t)(uintptr_t)p;
-            }
+        for (int32_t ox = 0; ox < OW && t < end; ++ox, p += s) {
+            *t++ = (uint32_t)(uintptr_t)p;
         }
     }
-    *t = (uint32_t)((n - 4 - 4 * n1) * C);
+    *t++ = (uint32_t)((n - 4 - 4 * n1) * C);
+    for (int32_t q = n - 4; q < n; ++q) { /* the last four */
+        *t++ = (uint32_t)(uintptr_t)(win + (q / OW) * s * wp + (q % OW) * s);
+    }
     return n1;
 }
 
@@ -236,8 +283,10 @@ static void dot_mve(const ef_dw_conv_params *params, const ef_per_channel_quant 
     const uint16x8_t zpv = vdupq_n_u16((uint16_t)(((uint32_t)(uint8_t)(int8_t)-in_off) * 0x101u));
     /* tap t = 3 ky + kx at byte 2 (ky wp + kx): taps 0..7 in the even lanes, tap 8 in lane 1 */
     uint8_t to[16] __attribute__((aligned(16))) = {0};
-    for (int32_t t = 0; t < 9; ++t) {
-        to[t < 8 ? 2 * t : 1] = (uint8_t)(2 * ((t / 3) * wp + t % 3));
+    for (int32_t ky = 0, t = 0; ky < 3; ++ky) {
+        for (int32_t kx = 0; kx < 3; ++kx, t += 2) {
+            to[t < 16 ? t : 1] = (uint8_t)(2 * (ky * wp + kx));
+        }
     }
     const uint8x16_t qt0 = vld1q_u8(to);
     const uint8x16_t qt1 = vaddq_n_u8(qt0, 1);

@@ -54,6 +54,7 @@ EXPECTED_STATUS = {
     "conv_1x1_on_3x3": -4,  # EF_ERR_UNSUPPORTED
     "dw_3x3_on_5x5": -4,
     "dw_5x5_generic_ok": 0,
+    "dw_px_on_5x5": -4,
     "arg_max_ok": 0,
     "arg_max_bad_width": -3,  # output_bytes neither 4 nor 8
     "arg_min_bad_dims": -2,
@@ -164,7 +165,7 @@ class Checks:
         edges = {f"xrequant_{k}" for k in range(len(REQUANT_EDGES))}
         want = {name: requant_expected(self.rq_input, p).tobytes() for name, p in self.rq if name not in edges}
         acc = expected_outputs(self.acc).tobytes()
-        want["xrqacc_dw"] = want["xrqacc_fc"] = want["xrqacc_conv"] = acc
+        want["xrqacc_dw"] = want["xrqacc_dwp"] = want["xrqacc_fc"] = want["xrqacc_conv"] = acc
         want["xquantize"] = quantize_expected(quantize_input()).tobytes()
         q = np.arange(-128, 128).astype(np.int8)
         for k, s in enumerate(DQ_SCALES):
@@ -174,7 +175,7 @@ class Checks:
     @property
     def names(self) -> list[str]:
         """Every case, in the order the application runs them."""
-        return [n for n, _ in self.rq] + ["xrqacc_dw", "xrqacc_fc", "xrqacc_conv", "xquantize",
+        return [n for n, _ in self.rq] + ["xrqacc_dw", "xrqacc_dwp", "xrqacc_fc", "xrqacc_conv", "xquantize",
                                           *(f"xdequantize_{k}" for k in range(len(DQ_SCALES)))]
 
 

@@ -145,6 +145,20 @@ EXTRA_CASES: dict[str, OpSpec] = {
     "xdw_dot_c6_9x32_valid_relu6": _dw(9, 32, 6, 1, "VALID", "RELU6"),
     "xdw_dot_c8_12x40_s2_same": _dw(12, 40, 8, 2, "SAME", "NONE"),
     "xdw_dot_c2_9x56_same": _dw(9, 56, 2, 1, "SAME", "NONE"),
+    # ef_depthwise_conv_3x3_px_s8 (4-channel groups, window shapes 3x3 / 2x3 / 3x2 / 2x2, the scalar
+    # loop for 1-wide windows and channel tails): stride 2 with PyTorch's padding 1, SAME on odd and
+    # even sizes (padding after only), VALID, 1-wide and 1x1 / 2x2 maps, 12 and 4 channels
+    "xdwp_c12_s2_p1": _pad_then((1, 6, 6, 12), "dw", pads=_hw(1, 1, 1, 1), k=(3, 3), stride=2),
+    "xdwp_c8_s2_same_odd_relu6": _dw(5, 7, 8, 2, "SAME", "RELU6"),
+    "xdwp_c4_s2_same_even": _dw(8, 6, 4, 2, "SAME", "NONE"),
+    "xdwp_c8_s2_valid_relu": _dw(7, 6, 8, 2, "VALID", "RELU"),
+    "xdwp_c8_7x7_relu6": _dw(7, 7, 8, 1, "SAME", "RELU6"),
+    "xdwp_c4_9x9_relu": _dw(9, 9, 4, 1, "SAME", "RELU"),
+    "xdwp_c4_s1_valid": _dw(6, 5, 4, 1, "VALID", "NONE"),
+    "xdwp_c4_1x5": _dw(1, 5, 4, 1, "SAME", "NONE"),
+    "xdwp_c8_1x1_relu": _dw(1, 1, 8, 1, "SAME", "RELU"),
+    "xdwp_c4_2x2": _dw(2, 2, 4, 1, "SAME", "NONE"),
+    "xdwp_c8_2x2_s2": _dw(2, 2, 8, 2, "SAME", "RELU6"),
     # an explicit zero-point PAD folded into the convolution reading it (edgefact/export/pad_fold.py):
     # PyTorch's padding=1 at stride 2 (a 1- and a 3-channel first layer, a depthwise), asymmetric
     # amounts, a PAD in front of a SAME convolution, a 5x5 filter; and PADs that must stay (amounts

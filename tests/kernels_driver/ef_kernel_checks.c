@@ -83,6 +83,8 @@ static void check_arguments(void)
                ef_depthwise_conv_3x3_s8(&dw, &q, &dw_in, chk_in, &dw_f5, chk_filter, NULL, &dw_out5, chk_out));
     log_status("status_dw_5x5_generic_ok",
                ef_depthwise_conv_s8(&dw, &q, &dw_in, chk_in, &dw_f5, chk_filter, NULL, &dw_out5, chk_out));
+    log_status("status_dw_px_on_5x5",
+               ef_depthwise_conv_3x3_px_s8(&dw, &q, &dw_in, chk_in, &dw_f5, chk_filter, NULL, &dw_out5, chk_out));
 
     /* ARG_MAX / ARG_MIN: extents, index width, pointers; int16 requantization: the shift range */
     const ef_arg_max_params am_ok = {5, 4, 5, 8}, am_width = {5, 4, 5, 2}, am_dims = {5, 0, 5, 4};
@@ -141,6 +143,14 @@ static void check_requantization(void)
                                       &ef_chk_dw_output_dims, acc_out[r]);
     }
     log_case("xrqacc_dw", st, acc_out, sizeof acc_out);
+    /* the same through the pixel kernel (a 1x1 map: its scalar loop, every shift kind) */
+    st = EF_OK;
+    for (int r = 0; r < EF_CHK_ROWS && st == EF_OK; ++r) {
+        st = ef_depthwise_conv_3x3_px_s8(&ef_chk_dw_params, &q, &ef_chk_dw_input_dims, ef_chk_dw_input[r],
+                                         &ef_chk_dw_filter_dims, ef_chk_dw_filter, ef_chk_acc_bias,
+                                         &ef_chk_dw_output_dims, acc_out[r]);
+    }
+    log_case("xrqacc_dwp", st, acc_out, sizeof acc_out);
     st = EF_OK;
     for (int r = 0; r < EF_CHK_ROWS && st == EF_OK; ++r) {
         st = ef_fully_connected_per_channel_s8(&ef_chk_fc_params, &q, &ef_chk_fc_input_dims, ef_chk_fc_input[r],

@@ -22,6 +22,8 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
   on Cortex-M55 where its Helium window path takes it, ``_dw3x3_mult_applies``);
 - ``ef_depthwise_conv_3x3_dot_s8``: the 3x3 kernel's layer on Cortex-M55 where its Helium body takes it
   (each output one gathered 9-tap VMLADAV, ``_dw3x3_dot_applies``), an alternative elsewhere;
+- ``ef_depthwise_conv_3x3_px_s8``: the 3x3 kernel's multiplier-1 layer pixel by pixel over 4-channel groups, on
+  Cortex-M4/M7/M33 at stride 2 and on maps under 24 wide (``_dw3x3_px_faster``), an alternative elsewhere;
 - ``ef_depthwise_conv_s8``: any other depthwise convolution.
 The DSP / Helium / portable body of each kernel is chosen when the library is compiled for the
 target (``EF_NN_USE_DSP`` / ``EF_NN_USE_MVE``).
@@ -396,6 +398,36 @@ def _dw_dilated_fast(layer: Layer, core: str) -> bool:
 
 
 LINE = "ef_depthwise_conv_line_s8"
+PX = "ef_depthwise_conv_3x3_px_s8"
+
+
+def _dw3x3_px(a: ConvArgs) -> bool:
+    """``ef_depthwise_conv_3x3_px_s8``'s precondition: 3x3, depth multiplier 1 (any stride, padding)."""
+    return (isinstance(a.params, DwConvParams) and a.params.ch_mult == 1
+            and (a.filter_dims.h, a.filter_dims.w) == (3, 3))
+
+
+def _dw3x3_px_region(a: ConvArgs) -> bool:
+    """The shapes ``_dw3x3_px_faster`` picks ``ef_depthwise_conv_3x3_px_s8`` for (quantization aside),
+    where it is an alternative: channels in 4-channel groups, padding <= 1, stride 2 or stride 1 with
+    output lines shorter than 24."""
+    p, o = a.params, a.output_dims
+    if not _dw3x3_px(a) or a.input_dims.c % 4 or p.padding[0] > 1 or p.padding[1] > 1:
+        return False
+    return p.stride == (2, 2) or (p.stride == (1, 1) and max(o.h, o.w) < 24)
+
+
+def _dw3x3_px_faster(a: ConvArgs, multipliers: np.ndarray, shifts: np.ndarray) -> bool:
+    """Where ``ef_depthwise_conv_3x3_px_s8``'s DSP body beats the 3x3 kernel's ring (measured on the
+    M4, ``scripts/bench_mlperf --zoo``): every channel in its 4-channel groups on the fast
+    requantization (``ef_rq_chan_ok``: multiplier >= 0, shift in [-23, -2]), padding <= 1, and
+    stride 2 (the ring widens 4 inputs per output: 0.20-0.23 against 0.30 MAC/instr) or stride 1
+    with output lines shorter than 24 (the ring's per-line set-up: 7x7 0.18 against 0.28, 12x12
+    0.26 against 0.30; 24x24 and KWS's 25 x 5 stay on the ring, 0.335 / 0.302 against 0.31 / 0.30)."""
+    return (_dw3x3_px_region(a) and bool(np.all(multipliers >= 0))
+            and bool(np.all((shifts <= -2) & (shifts >= -23))))
+
+
 
 
 def _dw_line(a: ConvArgs) -> bool:
@@ -524,6 +556,9 @@ class _ConvBase(OpDef):
                 and ((ctx.target.core in _DSP_CORES and _dw_line_fast(args))
                      or (ctx.target.core == "cortex-m55" and _dw_line_fast_mve(args, layer.consts["shift"])))):
             layer.kernel = LINE
+        if (layer.kernel == "ef_depthwise_conv_3x3_s8" and ctx.target is not None and ctx.target.core in _DSP_CORES
+                and _dw3x3_px_faster(args, layer.consts["multiplier"], layer.consts["shift"])):
+            layer.kernel = PX  # pixel by pixel over 4-channel groups: no per-line set-up, stride 2 at the s1 rate
         if (layer.kernel in ("ef_conv_1x1_s8", "ef_conv_s8") and ctx.target is not None and _short_1x1_applies(layer)
                 and (ctx.target.core in _DSP_CORES
                      or (ctx.target.core == "cortex-m55" and args.filter_dims.c <= 16))):
@@ -592,6 +627,10 @@ class _ConvBase(OpDef):
             out.append(DILATED)
         if self.depthwise and isinstance(layer.args, ConvArgs) and _dw_line(layer.args):
             out.append(LINE)
+        if self.depthwise and isinstance(layer.args, ConvArgs) and _dw3x3_px_region(layer.args):
+            out.append(PX)
+            if _dw3x3_applies(layer.args):
+                out.append("ef_depthwise_conv_3x3_s8")  # the ring, when the generator chose PX
         if layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1, "ef_conv_s8") and (_short_1x1_applies(layer)
                                                                          or _short_1x1_mve2_applies(layer)):
             out += (["ef_conv_1x1_s8"] if layer.args.groups == 1 else []) + [SHORT_1X1]
@@ -632,7 +671,7 @@ class Conv2D(_ConvBase):
 class DepthwiseConv2D(_ConvBase):
     name = "DEPTHWISE_CONV_2D"
     kernel_names = ("ef_shift_s8", "ef_shift2_s8", "ef_depthwise_conv_3x3_s8", DOT, MULT,
-                    DILATED, LINE, "ef_depthwise_conv_s8")
+                    DILATED, LINE, PX, "ef_depthwise_conv_s8")
     constraints = ("int8 per-channel symmetric filters, any kernel size, stride, depth multiplier, dilation "
                    "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")
     depthwise = True

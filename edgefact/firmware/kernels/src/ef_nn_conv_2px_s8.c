@@ -105,6 +105,24 @@ __attribute__((noinline)) static void dot_2px_1ch(const uint32_t *col, const int
     *ra = (int32_t)a;
     *rb = (int32_t)b;
 }
+/* n words of both pixels' runs, each widened (+ the offset pair off2) into [A02, A13, B02, B13]. */
+static inline __attribute__((always_inline)) uint32_t *widen_words_2px(uint32_t *dst, const int8_t *sa,
+                                                                      const int8_t *sb, int32_t n, uint32_t off2)
+{
+    for (; n > 0; --n) {
+        const uint32_t wa = ef_read_u32(sa);
+        const uint32_t wb = ef_read_u32(sb);
+        sa += 4;
+        sb += 4;
+        dst[0] = __sxtab16(off2, wa);
+        dst[1] = ef_sxtab16_ror8(off2, wa);
+        dst[2] = __sxtab16(off2, wb);
+        dst[3] = ef_sxtab16_ror8(off2, wb);
+        dst += 4;
+    }
+    return dst;
+}
+
 /* Both columns of a pixel pair in one pass over the taps: per group of 4 channels, the words
  * [A02, A13, B02, B13] of ef_conv_dot_2px_2ch. Out-of-bounds taps are 0 (they add nothing). */
 __attribute__((noinline)) static void fill_columns_2px(uint32_t *dst, const int8_t *input, const ef_dims *in,
@@ -125,18 +143,8 @@ __attribute__((noinline)) static void fill_columns_2px(uint32_t *dst, const int8
         for (int32_t ky = kh; ky > 0; --ky, ra += row, rb += row) {
             const int8_t *sa = ra;
             const int8_t *sb = rb;
-            for (int32_t r = runs; r > 0; --r, sa += in->c - 4 * words, sb += in->c - 4 * words) {
-                for (int32_t ci = words; ci > 0; --ci) {
-                    const uint32_t wa = ef_read_u32(sa);
-                    const uint32_t wb = ef_read_u32(sb);
-                    sa += 4;
-                    sb += 4;
-                    dst[0] = __sxtab16(off2, wa);
-                    dst[1] = ef_sxtab16_ror8(off2, wa);
-                    dst[2] = __sxtab16(off2, wb);
-                    dst[3] = ef_sxtab16_ror8(off2, wb);
-                    dst += 4;
-                }
+            for (int32_t r = runs; r > 0; --r, sa += in->c, sb += in->c) {
+                dst = widen_words_2px(dst, sa, sb, words, off2);
             }
         }
         return;
@@ -152,17 +160,7 @@ __attribute__((noinline)) static void fill_columns_2px(uint32_t *dst, const int8
             const int8_t *sa = ra && (uint32_t)xa < (uint32_t)in->w ? base + ya * row + xa * in->c : 0;
             const int8_t *sb = rb && (uint32_t)xb < (uint32_t)in->w ? base + yb * row + xb * in->c : 0;
             if (sa != 0 && sb != 0) {
-                for (int32_t ci = fc >> 2; ci > 0; --ci) {
-                    const uint32_t wa = ef_read_u32(sa);
-                    const uint32_t wb = ef_read_u32(sb);
-                    sa += 4;
-                    sb += 4;
-                    dst[0] = __sxtab16(off2, wa);
-                    dst[1] = ef_sxtab16_ror8(off2, wa);
-                    dst[2] = __sxtab16(off2, wb);
-                    dst[3] = ef_sxtab16_ror8(off2, wb);
-                    dst += 4;
-                }
+                dst = widen_words_2px(dst, sa, sb, fc >> 2, off2);
             } else { /* a border tap: out-of-bounds words are 0 */
                 for (int32_t ci = fc >> 2; ci > 0; --ci) {
                     if (sa != 0) {

@@ -1605,6 +1605,18 @@ OPMODEL_CASES.update({
     "conv_first12_c2_o3_1px_valid": _conv(3, 3, 2, 3, 3, 3, padding="VALID"),
     "conv_first12_c2_o1_1px": _conv(1, 1, 2, 1, 3, 3),
 })
+# 1-channel first layers on Helium (ef_conv_first_c1_s8: 4 pixels gathered from a padded strip,
+# every channel streamed past them; the conv_first12_c1 cases above run on it too): word stores
+# (channels % 4 == 0) and byte stores (odd counts), partial last groups (widths 5, 7, 3) spilling
+# into the next row or, on the last row, through the local block, two table chunks (40 channels),
+# the widest strip (61 outputs: pitch 63), stride 1 and 2, SAME and VALID, RELU / RELU6 / none
+OPMODEL_CASES.update({
+    "conv_first1_c1_o16_w5_same_relu": _conv(6, 5, 1, 16, 3, 3, act="RELU"),
+    "conv_first1_c1_o20_w7_s2_same_relu6": _conv(9, 13, 1, 20, 3, 3, stride=2, act="RELU6"),
+    "conv_first1_c1_o3_w3_s2_valid": _conv(8, 7, 1, 3, 3, 3, stride=2, padding="VALID"),
+    "conv_first1_c1_o40_w6_same": _conv(4, 6, 1, 40, 3, 3),
+    "conv_first1_c1_o5_w61_same_relu6": _conv(3, 61, 1, 5, 3, 3, act="RELU6"),
+})
 
 
 def _dil(h: int, w: int, cin: int, cout: int, k: int | tuple[int, int], d: tuple[int, int], stride: int = 1,

@@ -1,7 +1,7 @@
 """The generator's side of 3x3 first layers with 1 or 2 input channels (``ef_conv_first_c12_s8``).
 
 - the kernel is chosen on Cortex-M4/M7/M33 (no scratch), Cortex-M55 keeps ``ef_conv_first_s8``'s
-  Helium body, a target-less build ``ef_conv_s8`` (with both as alternatives); 3-channel layers
+  Helium body (1 channel: ``ef_conv_first_c1_s8``, tests/test_export_conv_first_c1.py), a target-less build ``ef_conv_s8`` (with both as alternatives); 3-channel layers
   stay on ``ef_conv_first_s8``;
 - the table (``edgefact/export/ops/conv_first.py``) decoded word by word as the kernel's header
   documents it gives TFLite's requantization exactly (the doubled accumulator, the SMMLAR
@@ -24,7 +24,7 @@ from edgefact.export import quant
 from edgefact.export.codegen import generate_c
 from edgefact.export.lowering import lower
 from edgefact.export.ops import get_op
-from edgefact.export.ops.conv import _first_c12_applies
+from edgefact.export.ops.conv import FIRST_C1, _first_c1_applies, _first_c12_applies
 from edgefact.export.ops.conv_first import KERNEL, first_c12_table, words_per_channel
 from edgefact.export.packing import apply_packing
 from edgefact.export.tflite_model import load_tflite
@@ -37,14 +37,16 @@ C12 = sorted(n for n in OPMODEL_CASES if n.startswith("conv_first12_"))
 @pytest.mark.parametrize("case", C12)
 def test_kernel_choice(case: str) -> None:
     model = load_tflite(get_opmodel(case))
+    c1 = _first_c1_applies(lower(model).layers[0])  # 1 channel: Helium's ef_conv_first_c1_s8
     for core, want in (("cortex-m4", KERNEL), ("cortex-m7", KERNEL), ("cortex-m33", KERNEL),
-                       ("cortex-m55", "ef_conv_first_s8")):
+                       ("cortex-m55", FIRST_C1 if c1 else "ef_conv_first_s8")):
         layer = lower(model, target=get_target(core)).layers[0]
         assert layer.kernel == want, core
         assert layer.scratch_bytes == (0 if want == KERNEL else 4 * 9 * layer.args.filter_dims.c)
     layer = lower(model).layers[0]
     assert layer.kernel == "ef_conv_s8"
-    assert set(get_op("CONV_2D").kernels(layer)) == {"ef_conv_s8", "ef_conv_first_s8", KERNEL}
+    assert set(get_op("CONV_2D").kernels(layer)) == {"ef_conv_s8", "ef_conv_first_s8", KERNEL} | (
+        {FIRST_C1} if c1 else set())
 
 
 def test_three_channels_stay_on_the_first_kernel() -> None:

@@ -15,6 +15,8 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
   ``_first_applies``), an alternative elsewhere and at 1, 2 or 4 channels;
 - ``ef_conv_first_c12_s8``: an ungrouped 3x3 with 1 or 2 input channels on Cortex-M4/M7/M33, on a per-channel
   table laid out here (:mod:`.conv_first`, ``_first_c12_applies``), an alternative elsewhere;
+- ``ef_conv_first_c1_s8``: such a layer with 1 input channel on Cortex-M55 (Helium: 4 pixels gathered once from
+  a padded strip, every channel streamed past them, ``_first_c1_applies``), an alternative elsewhere;
 - ``ef_conv_s8``: any other convolution (grouped included), two int16 im2col columns of scratch;
 - ``ef_conv_dilated_s8``: a dilated CONV_2D (``ef_conv_s8``'s bodies on the real taps, same scratch);
 - ``ef_shift_s8``: depthwise with at most one non-zero tap per kernel (a shift, see below);
@@ -161,6 +163,7 @@ def _1x1_2x2_applies(layer: Layer) -> bool:
 
 FIRST = "ef_conv_first_s8"
 FIRST_C12 = conv_first.KERNEL
+FIRST_C1 = "ef_conv_first_c1_s8"
 CONV_DILATED = "ef_conv_dilated_s8"
 
 
@@ -183,6 +186,24 @@ def _first_applies(layer: Layer) -> bool:
         return False
     m, s = layer.consts["multiplier"], layer.consts["shift"]
     return bool(np.all(m >= 0) and np.all(s <= -2) and np.all(s >= -23))
+
+
+def _first_c1_applies(layer: Layer) -> bool:
+    """Whether ``ef_conv_first_c1_s8`` takes its Helium path: a ``_first_applies`` layer with 1 input
+    channel whose padded strip row (P = (out_w - 1) * stride_w + 3 bytes) keeps the gathers' u8
+    offsets in range (4P + 3 stride_w <= 255, stride_w <= 8) and whose biases with the input offset
+    folded in, b' = bias + in_off * sum(w) = r + 127 q (q truncated), fit the gathers' spare lanes
+    (-768 <= q <= 762)."""
+    if not _first_applies(layer) or layer.args.filter_dims.c != 1:
+        return False
+    sw = layer.args.params.stride[1]
+    if sw > 8 or 4 * ((layer.args.output_dims.w - 1) * sw + 3) + 3 * sw > 255:
+        return False
+    filt = np.asarray(layer.consts["filter"], dtype=np.int64).reshape(layer.args.filter_dims.n, -1)
+    bias = np.asarray(layer.consts["bias"], dtype=np.int64) if "bias" in layer.consts else 0
+    b = bias + layer.args.params.input_offset * filt.sum(axis=1)
+    q = np.sign(b) * (np.abs(b) // 127)
+    return bool(np.all((q >= -768) & (q <= 762)))
 
 
 def conv_scratch_bytes(kernel: str, filter_dims: Dims) -> int:
@@ -572,6 +593,8 @@ class _ConvBase(OpDef):
         if (layer.kernel == "ef_conv_s8" and ctx.target is not None and _first_applies(layer)
                 and ((ctx.target.core in _DSP_CORES and args.filter_dims.c == 3) or ctx.target.core == "cortex-m55")):
             layer.kernel = FIRST  # DSP: 3 channels (its unrolled body; 1, 2, 4: ef_conv_s8 is faster); Helium: 1-4
+        if layer.kernel == FIRST and ctx.target is not None and ctx.target.core == "cortex-m55" and _first_c1_applies(layer):
+            layer.kernel = FIRST_C1  # 1 channel: the column copied per pixel and reloaded per channel ~1.3 MAC/instr
         if (layer.kernel == "ef_conv_s8" and ctx.target is not None and ctx.target.core in _DSP_CORES
                 and _first_c12_applies(layer)):
             layer.kernel = FIRST_C12  # 1-2 channels: ef_conv_s8 0.2-0.33 MAC/instr, this ~0.6-0.8
@@ -599,7 +622,7 @@ class _ConvBase(OpDef):
         k = layer.kernel
         pad = " " * (len(k) + 6)
         tail = f"{d_out}, {y});"
-        if k in ("ef_conv_s8", FIRST, CONV_DILATED):  # scratch travels with its size, checked by the kernel
+        if k in ("ef_conv_s8", FIRST, FIRST_C1, CONV_DILATED):  # scratch travels with its size, checked by the kernel
             e.decls.append(f"static const ef_context {L}_ctx = {{{em.scratch(pos, layer)}, {layer.scratch_bytes}}};")
             tail = f"{d_out}, {y}, &{L}_ctx);"
         if self.depthwise:
@@ -640,6 +663,8 @@ class _ConvBase(OpDef):
             out.append(FIRST)
         if layer.kernel in ("ef_conv_s8", FIRST, FIRST_C12) and not self.depthwise and _first_c12_applies(layer):
             out += [FIRST, FIRST_C12]
+        if layer.kernel in ("ef_conv_s8", FIRST, FIRST_C12, FIRST_C1) and not self.depthwise and _first_c1_applies(layer):
+            out += [FIRST, FIRST_C1]
         return tuple(dict.fromkeys([*out, generic]))
 
     def use_kernel(self, layer: Layer, kernel: str) -> None:
@@ -652,7 +677,7 @@ class _ConvBase(OpDef):
             layer.scratch_bytes = conv_scratch_bytes(kernel, layer.args.filter_dims)
 
     def scratch_c_expr(self, layer: Layer) -> str | None:
-        if layer.kernel not in ("ef_conv_s8", FIRST, CONV_DILATED):
+        if layer.kernel not in ("ef_conv_s8", FIRST, FIRST_C1, CONV_DILATED):
             return None
         a: ConvArgs = layer.args
         return (f"ef_conv_s8_get_buffer_size(&(const ef_dims){c_value(a.input_dims)}, "
@@ -662,7 +687,8 @@ class _ConvBase(OpDef):
 @register
 class Conv2D(_ConvBase):
     name = "CONV_2D"
-    kernel_names = ("ef_conv_1x1_s8", SHORT_1X1, DSP_1X1, FIRST, FIRST_C12, "ef_conv_s8", CONV_DILATED)
+    kernel_names = ("ef_conv_1x1_s8", SHORT_1X1, DSP_1X1, FIRST, FIRST_C12, FIRST_C1, "ef_conv_s8",
+                    CONV_DILATED)
     constraints = ("int8 per-channel symmetric filters, any kernel size, stride, SAME/VALID, groups, dilation "
                    "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")
 

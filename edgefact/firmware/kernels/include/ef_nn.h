@@ -137,6 +137,21 @@ ef_status ef_conv_first_s8(const ef_conv_params *params, const ef_per_channel_qu
                            const ef_dims *output_dims, int8_t *output,
                            const ef_context *ctx);
 
+/** @brief CONV_2D first layer with one input channel (3x3 filter, ungrouped, dilation {1, 1}),
+ *         Helium (Cortex-M55): 4 output pixels of a row gathered once from a zero-point-padded
+ *         strip of the 3 input rows, every output channel streamed past them (one VMLADAV per
+ *         output, the bias folded into the gathered vectors' spare lanes, 4 channels packed into
+ *         one word per pixel; src/ef_conv_first_c1_s8.c). Output rows up to (255 - 3 stride) / 4
+ *         strip bytes, the fast requantization (multiplier >= 0, -23 <= shift <= -2); other
+ *         shapes and builds run ef_conv_s8 (ctx is its scratch). Arguments and results as
+ *         ef_conv_s8. */
+ef_status ef_conv_first_c1_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
+                              const ef_dims *input_dims, const int8_t *input,
+                              const ef_dims *filter_dims, const int8_t *filter,
+                              const int32_t *bias,
+                              const ef_dims *output_dims, int8_t *output,
+                              const ef_context *ctx);
+
 /** @brief CONV_2D first layer with 1 or 2 input channels: 3x3 filter, ungrouped, dilation {1, 1},
  *         any stride and padding, on a per-channel table the generator lays out
  *         (edgefact/export/ops/conv_first.py: the filter taps doubled as int16 pairs in the pixel

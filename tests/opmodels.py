@@ -1700,7 +1700,7 @@ def _dwk(h: int, w: int, c: int, mult: int, kh: int, kw: int, stride: int, paddi
 # ef_depthwise_conv_line_s8 (1 x k / k x 1, the DSP and Helium line bodies): k = 2..7 (even k: SAME
 # padding 0 before, 1 after), stride 2 (DSP: aligned words only), odd channel counts and output
 # lines not a multiple of 4, a narrower activation (the DSP clamp pass), a multiplier, a single
-# pixel, a line too long for both bodies (the generic kernel)
+# pixel, a line too long for the DSP body (there the generic kernel; the Helium body has no limit)
 OPMODEL_CASES.update({
     "dwl_1x3_s1_same_relu6_c13_6x30": _dwk(6, 30, 13, 1, 1, 3, 1, "SAME", "RELU6"),
     "dwl_3x1_s1_valid_c5_30x6": _dwk(30, 6, 5, 1, 3, 1, 1, "VALID"),
@@ -1714,6 +1714,23 @@ OPMODEL_CASES.update({
     "dwl_4x1_s1_same_c3_7x5": _dwk(7, 5, 3, 1, 4, 1, 1, "SAME", "RELU6"),
     "dwl_6x1_s2_same_c7_13x4": _dwk(13, 4, 7, 1, 6, 1, 2, "SAME"),
     "dwl_1x3_s1_same_c2_3x140": _dwk(3, 140, 2, 1, 1, 3, 1, "SAME"),
+    # the Helium body (lanes: 4 neighbouring lines, taps gathered from the input): full groups with
+    # the store addressed from the input pointer, a partial last group, fewer than 4 lines, stride 2
+    # along and across (separate pointers), a multiplier, a single output along, borders only
+    "dwl_3x1_s1_same_relu_c32_9x8": _dwk(9, 8, 32, 1, 3, 1, 1, "SAME", "RELU"),
+    "dwl_1x3_s1_same_c1_7x9": _dwk(7, 9, 1, 1, 1, 3, 1, "SAME"),
+    "dwl_5x1_s2_same_relu6_c17_11x6": _dwk(11, 6, 17, 1, 5, 1, 2, "SAME", "RELU6"),
+    "dwl_7x1_s1_valid_c4_13x5": _dwk(13, 5, 4, 1, 7, 1, 1, "VALID"),
+    "dwl_2x1_s2_valid_c3_9x9": _dwk(9, 9, 3, 1, 2, 1, 2, "VALID", "RELU"),
+    "dwl_1x5_s1_same_c8_3x13": _dwk(3, 13, 8, 1, 1, 5, 1, "SAME"),
+    "dwl_1x7_s1_same_relu_c5_4x7": _dwk(4, 7, 5, 1, 1, 7, 1, "SAME", "RELU"),
+    "dwl_3x1_s1_valid_1out_c17_3x4": _dwk(3, 4, 17, 1, 3, 1, 1, "VALID"),
+    "dwl_1x3_m2_s1_same_c3_5x8": _dwk(5, 8, 3, 2, 1, 3, 1, "SAME", "RELU6"),
+    # k = 4, 5 sliding taps (saturated, then the activation pass), a border run of 4 taps whose
+    # line-group step equals the tap step (the sliding run at stride 2)
+    "dwl_4x1_s1_same_relu6_c5_10x9": _dwk(10, 9, 5, 1, 4, 1, 1, "SAME", "RELU6"),
+    "dwl_1x5_s1_same_relu_c32_5x12": _dwk(5, 12, 32, 1, 1, 5, 1, "SAME", "RELU"),
+    "dwl_6x1_s2_same_relu6_c3_13x8": _dwk(13, 8, 3, 1, 6, 1, 2, "SAME", "RELU6"),
 })
 
 

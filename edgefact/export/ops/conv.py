@@ -471,18 +471,14 @@ def _dw_line_fast(a: ConvArgs) -> bool:
 
 
 def _dw_line_fast_mve(a: ConvArgs, shifts: np.ndarray) -> bool:
-    """Where its Helium body runs (``dwl_mve_fits``): stride 1 along the line, padding + entries <=
-    136, the outputs rounded up to 4 plus k <= 136, an input step along the line <= 9000 bytes (the
-    gathers' 16-bit offsets), every shift a right shift."""
+    """Where its Helium body runs (``dwl_mve_fits``): no padding across the kernel's lines (always
+    so for a 1 x k / k x 1 filter) and every shift a right shift; any stride and line length (the
+    lanes are four neighbouring lines, the taps gathered straight from the input)."""
     if not _dw_line(a):
         return False
-    p, i, o = a.params, a.input_dims, a.output_dims
-    vertical = a.filter_dims.w == 1
-    k = max(a.filter_dims.h, a.filter_dims.w)
-    s, pad, length, n_out, along = ((p.stride[0], p.padding[0], i.h, o.h, i.w * i.c) if vertical
-                                    else (p.stride[1], p.padding[1], i.w, o.w, i.c))
-    return (s == 1 and pad + length <= 136 and (n_out + 3) // 4 * 4 + k <= 136 and along <= 9000
-            and bool(np.all(shifts < 0)))
+    p = a.params
+    pad_across = p.padding[1] if a.filter_dims.w == 1 else p.padding[0]
+    return pad_across == 0 and bool(np.all(shifts < 0))
 
 
 class _ConvBase(OpDef):

@@ -304,17 +304,21 @@ static void dwl_dsp(const ef_dw_conv_params *params, const ef_per_channel_quant 
 
 #if defined(EF_NN_USE_MVE)
 /*
- * Helium body (stride 1 along the line, every shift a right shift): one input channel at a time;
- * each input line it reads is gathered once (VLDRB.S16 at the line's input step, the input
- * offset added, VSTRH) into an int16 line between zero entries for the padding, then for each of
- * its output channels four outputs per step: per tap one widening VLDRH.S32 of the line at the
- * tap's entry and one VMLA by the scalar weight (the first a VMLAS with the bias), requantized with
- * VSHR + VQRDMLAH (the TFLite rounding fix-up folded into the multiply) + VRSHL, the output offset
- * and the clamp, and scattered (VSTRB.32 at the output step); the last step tail-predicated.
- * k = 3: 13 instructions per 12 MACs plus the gather (3 per 8 entries).
+ * Helium body (every shift a right shift, no padding across the lines): one output channel at a
+ * time over the whole map, its constants in registers (k weights, the bias with in_off * sum(w) of
+ * the taps an output reads folded in, so the raw int8 inputs need no offset, m, shift); the lanes
+ * are four neighbouring lines (for k x 1 four columns, for 1 x k four rows) and the outputs along
+ * them are taken one at a time: per tap one VLDRB.S32 gather of the four lines' input entries
+ * straight from the input (no widened copy of the lines), one VMLA by the scalar weight, then
+ * VSHR + VQRDMLAH (the TFLite rounding fix-up folded into the multiply) + VRSHL, the offset, the
+ * clamp and a VSTRB.32 scatter. At stride 1 along the lines (k <= 5, the input and the output
+ * advancing by the same step, so the store is addressed from the gather pointer) the taps slide:
+ * each output gathers one new vector, the others stay in registers from the previous outputs
+ * (k = 3: 14 instructions per 4 outputs; k = 4, 5 only saturate to int8 and leave a narrower
+ * activation to one pass afterwards, their window needing the bounds' registers). The outputs whose
+ * taps leave the line (the padding) run over their in-bounds taps only, all lines of an output
+ * position in one loop; a last group of fewer than 4 lines is tail-predicated.
  */
-#define DWL_MW 136 /* int16 entries per line */
-
 typedef struct {
     int32_t len, lines, in_along, in_across, out_len, out_lines, out_along, out_across, s_along, s_across, pad_along,
         pad_across;
@@ -332,10 +336,9 @@ static dwl_mgeom dwl_mgeom_of(const ef_dw_conv_params *params, const ef_dims *in
                        params->stride.h, params->padding.w, params->padding.h};
 }
 
-static int dwl_mve_fits(const dwl_mgeom *g, int32_t k, const ef_per_channel_quant *quant, int32_t oc_n)
+static int dwl_mve_fits(const dwl_mgeom *g, const ef_per_channel_quant *quant, int32_t oc_n)
 {
-    if (g->s_along != 1 || g->pad_along + g->len > DWL_MW || ((g->out_len + 3) & ~3) + k > DWL_MW ||
-        g->in_along > 9000) {
+    if (g->pad_across != 0 || (g->out_lines - 1) * g->s_across >= g->lines) {
         return 0;
     }
     for (int32_t c = 0; c < oc_n; ++c) {
@@ -346,97 +349,248 @@ static int dwl_mve_fits(const dwl_mgeom *g, int32_t k, const ef_per_channel_quan
     return 1;
 }
 
-/* One output channel's constants: its k weights, bias, multiplier and shift. */
+/* One output channel's run: n outputs, the input / output advancing by sin / sout per output, the
+ * taps A bytes apart, lanes at goff / soff from the input / output pointers. */
 typedef struct {
     int32_t w[EF_DWL_KMAX];
-    int32_t bias;
-    int32_t m;
-    int32_t sh;
-} dwl_mc;
+    int32_t b, m, sh, out_off, lo, hi;
+    int32_t A, sin, sout;
+} dwl_mk;
 
-#define DWL_MM 4 /* output channels of one input channel per line pass */
-
-/* Four outputs from entries x[0 .. k + 2]: the taps (w0: the first weight in every lane, w: all k,
- * b: the bias), the requantization (m, sh), the offset and clamp. */
-static inline __attribute__((always_inline)) int32x4_t dwl_mve_quad(const int16_t *x, int32x4_t w0, const int32_t *w,
-                                                                   int32_t b, int32_t m, int32_t sh, const int k,
-                                                                   int32_t out_off, int32x4_t lo, int32x4_t hi)
+static inline __attribute__((always_inline)) int32x4_t dwl_mve_rq(int32x4_t acc, const dwl_mk *c, int32x4_t lo,
+                                                                 int32x4_t hi)
 {
-    int32x4_t acc = vmlasq_n_s32(vldrhq_s32(x), w0, b);
-    _Pragma("GCC unroll 8")
-    for (int t = 1; t < k; ++t) {
-        acc = vmlaq_n_s32(acc, vldrhq_s32(x + t), w[t]);
-    }
-    acc = vqrdmlahq_n_s32(vshrq_n_s32(acc, 31), acc, m);
-    acc = vrshlq_n_s32(acc, sh);
-    acc = vaddq_n_s32(acc, out_off);
+    acc = vqrdmlahq_n_s32(vshrq_n_s32(acc, 31), acc, c->m);
+    acc = vrshlq_n_s32(acc, c->sh);
+    acc = vaddq_n_s32(acc, c->out_off);
     return vminq_s32(vmaxq_s32(acc, lo), hi);
 }
 
-/* The output lines of input channel ic's output channels ic * mult + m0 .. + nm - 1 (constants
- * q), k fixed: each input line gathered once for them. */
-static inline __attribute__((always_inline)) void dwl_mve_lines(int16_t *line, const dwl_mgeom *g, const int8_t *src0,
-                                                                int8_t *dst0, const dwl_mc *q, int32_t nm,
-                                                                const int k, int16_t in_off, int32_t out_off,
-                                                                int32_t act_lo, int32_t act_hi)
+/* Any tap count kk (weights w), predicated lanes p: the borders and a last partial line group. */
+static __attribute__((noinline)) void dwl_mve_any(const int8_t *src, int8_t *dst, int32_t n, int32_t sin,
+                                                  int32_t sout, const int32_t *w, int32_t kk, int32_t b,
+                                                  const dwl_mk *c, uint32x4_t goff, uint32x4_t soff,
+                                                  mve_pred16_t p)
 {
-    const dwl_mgeom G = *g;
-    const uint16x8_t goff = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)G.in_along);
-    const uint32x4_t soff = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)G.out_along);
-    const int32x4_t lo = vdupq_n_s32(act_lo);
-    const int32x4_t hi = vdupq_n_s32(act_hi);
-    int16_t *lp = line + G.pad_along;
-    const int32_t n4 = G.out_len & ~3;
-    for (int32_t l = 0; l < G.out_lines; ++l) {
-        const int32_t il = l * G.s_across - G.pad_across;
-        if (il >= 0 && il < G.lines) {
-            const int8_t *src = src0 + il * G.in_across;
-            int32_t i = 0;
-            for (; i + 8 <= G.len; i += 8) {
-                vst1q_s16(lp + i, vaddq_n_s16(vldrbq_gather_offset_s16(src + i * G.in_along, goff), in_off));
-            }
-            if (i < G.len) {
-                const mve_pred16_t p = vctp16q((uint32_t)(G.len - i));
-                vstrhq_p_s16(lp + i, vaddq_n_s16(vldrbq_gather_offset_z_s16(src + i * G.in_along, goff, p), in_off),
-                             p);
-            }
-        } else {
-            memset(lp, 0, (size_t)G.len * 2);
+    const int32x4_t lo = vdupq_n_s32(c->lo);
+    const int32x4_t hi = vdupq_n_s32(c->hi);
+    for (int32_t i = 0; i < n; ++i) {
+        int32x4_t acc = vdupq_n_s32(b);
+        for (int32_t t = 0; t < kk; ++t) {
+            acc = vmlaq_n_s32(acc, vldrbq_gather_offset_z_s32(src + t * c->A, goff, p), w[t]);
         }
-        for (int32_t j = 0; j < nm; ++j) {
-            int8_t *dst = dst0 + l * G.out_across + j;
-            /* the constants in registers (the int8 stores could alias q) */
-            int32_t w[EF_DWL_KMAX];
+        vstrbq_scatter_offset_p_s32(dst, soff, dwl_mve_rq(acc, c, lo, hi), p);
+        src += sin;
+        dst += sout;
+    }
+}
+
+/* ng line groups (gin / gout apart) of n outputs each, k fixed (the weights c->w, all in-bounds):
+ * the interior of the full groups, or one border output position of every full group. */
+static inline __attribute__((always_inline)) void dwl_mve_run(const int8_t *src, int8_t *dst, int32_t n, int32_t ng,
+                                                              int32_t gin, int32_t gout, const dwl_mk *c,
+                                                              uint32x4_t goff, uint32x4_t soff, const int k)
+{
+    /* the constants in registers (the int8 stores could alias c) */
+    const int32x4_t lo = vdupq_n_s32(c->lo);
+    const int32x4_t hi = vdupq_n_s32(c->hi);
+    int32_t w[EF_DWL_KMAX];
+    _Pragma("GCC unroll 8")
+    for (int t = 0; t < k; ++t) {
+        w[t] = c->w[t];
+    }
+    const int32_t b = c->b;
+    const int32_t m = c->m;
+    const int32_t sh = c->sh;
+    const int32_t out_off = c->out_off;
+    const int32_t A = c->A;
+    const int32_t sin = c->sin;
+    const int32_t sout = c->sout;
+    if ((k == 2 || k == 3) && sin == A && sin == sout && gin == gout) {
+        /* stride 1 along the lines, one pointer q at the newest tap's entries and the store addressed
+         * from it: the taps slide, so each output gathers one new vector (the others are the
+         * previous outputs' later taps; unrolled by k so that they stay in their registers) */
+        const uint32x4_t so = vaddq_n_u32(soff, (uint32_t)((uintptr_t)dst - (uintptr_t)src - (uint32_t)((k - 1) * A)));
+#define DWL_MVE_OUT(acc)                                                                 \
+    do {                                                                                 \
+        acc = vaddq_n_s32(acc, b);                                                       \
+        acc = vrshlq_n_s32(vqrdmlahq_n_s32(vshrq_n_s32(acc, 31), acc, m), sh);           \
+        acc = vminq_s32(vmaxq_s32(vaddq_n_s32(acc, out_off), lo), hi);                   \
+        vstrbq_scatter_offset_s32((int8_t *)(uintptr_t)q, so, acc);                      \
+        q += sin;                                                                        \
+    } while (0)
+        for (int32_t l = 0; l < ng; ++l) {
+            const int8_t *q = src + l * gin + (k - 1) * A;
+            if (k == 3) {
+                int32x4_t xa = vldrbq_gather_offset_s32(q - 2 * A, goff);
+                int32x4_t xb = vldrbq_gather_offset_s32(q - A, goff);
+                int32x4_t xc;
+                int32x4_t acc;
+                int32_t i;
+                for (int32_t j = n / 3; j > 0; --j) {
+                    xc = vldrbq_gather_offset_s32(q, goff);
+                    acc = vmlaq_n_s32(vmlaq_n_s32(vmulq_n_s32(xa, w[0]), xb, w[1]), xc, w[2]);
+                    DWL_MVE_OUT(acc);
+                    xa = vldrbq_gather_offset_s32(q, goff);
+                    acc = vmlaq_n_s32(vmlaq_n_s32(vmulq_n_s32(xb, w[0]), xc, w[1]), xa, w[2]);
+                    DWL_MVE_OUT(acc);
+                    xb = vldrbq_gather_offset_s32(q, goff);
+                    acc = vmlaq_n_s32(vmlaq_n_s32(vmulq_n_s32(xc, w[0]), xa, w[1]), xb, w[2]);
+                    DWL_MVE_OUT(acc);
+                }
+                for (i = n / 3 * 3; i < n; ++i) {
+                    xc = vldrbq_gather_offset_s32(q, goff);
+                    acc = vmlaq_n_s32(vmlaq_n_s32(vmulq_n_s32(xa, w[0]), xb, w[1]), xc, w[2]);
+                    DWL_MVE_OUT(acc);
+                    xa = xb;
+                    xb = xc;
+                }
+            } else {
+                int32x4_t xa = vldrbq_gather_offset_s32(q - A, goff);
+                int32x4_t xb;
+                int32x4_t acc;
+                for (int32_t j = n / 2; j > 0; --j) {
+                    xb = vldrbq_gather_offset_s32(q, goff);
+                    acc = vmlaq_n_s32(vmulq_n_s32(xa, w[0]), xb, w[1]);
+                    DWL_MVE_OUT(acc);
+                    xa = vldrbq_gather_offset_s32(q, goff);
+                    acc = vmlaq_n_s32(vmulq_n_s32(xb, w[0]), xa, w[1]);
+                    DWL_MVE_OUT(acc);
+                }
+                if (n & 1) {
+                    xb = vldrbq_gather_offset_s32(q, goff);
+                    acc = vmlaq_n_s32(vmulq_n_s32(xa, w[0]), xb, w[1]);
+                    DWL_MVE_OUT(acc);
+                }
+            }
+        }
+#undef DWL_MVE_OUT
+        return;
+    }
+    if ((k == 4 || k == 5) && sin == A && sin == sout && gin == gout) {
+        /* the same sliding taps for k = 4, 5: the window takes the registers of the activation
+         * bounds, so the outputs are only saturated to int8 here (VQSHL #24, VSHR #24) and a
+         * narrower activation is one dwl_mve_clamp pass over the layer's output afterwards */
+        const uint32x4_t so = vaddq_n_u32(soff, (uint32_t)((uintptr_t)dst - (uintptr_t)src - (uint32_t)((k - 1) * A)));
+#define DWL_MVE_SAT(acc)                                                                 \
+    do {                                                                                 \
+        acc = vaddq_n_s32(acc, b);                                                       \
+        acc = vrshlq_n_s32(vqrdmlahq_n_s32(vshrq_n_s32(acc, 31), acc, m), sh);           \
+        acc = vshrq_n_s32(vqshlq_n_s32(vaddq_n_s32(acc, out_off), 24), 24);              \
+        vstrbq_scatter_offset_s32((int8_t *)(uintptr_t)q, so, acc);                      \
+        q += sin;                                                                        \
+    } while (0)
+#define DWL_T4(a, b_, c, d)                                                                              \
+    do {                                                                                                 \
+        d = vldrbq_gather_offset_s32(q, goff);                                                           \
+        acc = vmlaq_n_s32(vmlaq_n_s32(vmlaq_n_s32(vmulq_n_s32(a, w[0]), b_, w[1]), c, w[2]), d, w[3]); \
+        DWL_MVE_SAT(acc);                                                                                \
+    } while (0)
+#define DWL_T5(a, b_, c, d, e)                                                                          \
+    do {                                                                                                \
+        e = vldrbq_gather_offset_s32(q, goff);                                                          \
+        acc = vmlaq_n_s32(vmlaq_n_s32(vmlaq_n_s32(vmlaq_n_s32(vmulq_n_s32(a, w[0]), b_, w[1]), c, w[2]), \
+                                      d, w[3]),                                                         \
+                          e, w[4]);                                                                     \
+        DWL_MVE_SAT(acc);                                                                               \
+    } while (0)
+        for (int32_t l = 0; l < ng; ++l) {
+            const int8_t *q = src + l * gin + (k - 1) * A;
+            int32x4_t xa = vldrbq_gather_offset_s32(q - (k - 1) * A, goff);
+            int32x4_t xb = vldrbq_gather_offset_s32(q - (k - 2) * A, goff);
+            int32x4_t xc = vldrbq_gather_offset_s32(q - (k - 3) * A, goff);
+            int32x4_t xd;
+            int32x4_t xe;
+            int32x4_t acc;
+            if (k == 4) {
+                for (int32_t j = n / 4; j > 0; --j) {
+                    DWL_T4(xa, xb, xc, xd);
+                    DWL_T4(xb, xc, xd, xa);
+                    DWL_T4(xc, xd, xa, xb);
+                    DWL_T4(xd, xa, xb, xc);
+                }
+                for (int32_t i = n / 4 * 4; i < n; ++i) {
+                    DWL_T4(xa, xb, xc, xd);
+                    xa = xb;
+                    xb = xc;
+                    xc = xd;
+                }
+            } else {
+                xd = vldrbq_gather_offset_s32(q - A, goff);
+                for (int32_t j = n / 5; j > 0; --j) {
+                    DWL_T5(xa, xb, xc, xd, xe);
+                    DWL_T5(xb, xc, xd, xe, xa);
+                    DWL_T5(xc, xd, xe, xa, xb);
+                    DWL_T5(xd, xe, xa, xb, xc);
+                    DWL_T5(xe, xa, xb, xc, xd);
+                }
+                for (int32_t i = n / 5 * 5; i < n; ++i) {
+                    DWL_T5(xa, xb, xc, xd, xe);
+                    xa = xb;
+                    xb = xc;
+                    xc = xd;
+                    xd = xe;
+                }
+            }
+        }
+#undef DWL_T5
+#undef DWL_T4
+#undef DWL_MVE_SAT
+        return;
+    }
+    if (k <= 3 && sin == sout && gin == gout) { /* one pointer: per-tap lane offsets, the store from it */
+        uint32x4_t go[EF_DWL_KMAX];
+        _Pragma("GCC unroll 8")
+        for (int t = 0; t < k; ++t) {
+            go[t] = vaddq_n_u32(goff, (uint32_t)(t * A));
+        }
+        const uint32x4_t so = vaddq_n_u32(soff, (uint32_t)((uintptr_t)dst - (uintptr_t)src));
+        for (int32_t l = 0; l < ng; ++l) {
+            const int8_t *p = src + l * gin;
+            for (int32_t i = 0; i < n; ++i) {
+                int32x4_t acc = vmulq_n_s32(vldrbq_gather_offset_s32(p, go[0]), w[0]);
+                _Pragma("GCC unroll 8")
+                for (int t = 1; t < k; ++t) {
+                    acc = vmlaq_n_s32(acc, vldrbq_gather_offset_s32(p, go[t]), w[t]);
+                }
+                acc = vaddq_n_s32(acc, b);
+                acc = vrshlq_n_s32(vqrdmlahq_n_s32(vshrq_n_s32(acc, 31), acc, m), sh);
+                acc = vminq_s32(vmaxq_s32(vaddq_n_s32(acc, out_off), lo), hi);
+                vstrbq_scatter_offset_s32((int8_t *)(uintptr_t)p, so, acc);
+                p += sin;
+            }
+        }
+        return;
+    }
+    for (int32_t l = 0; l < ng; ++l) {
+        const int8_t *p = src + l * gin;
+        int8_t *d = dst + l * gout;
+        for (int32_t i = 0; i < n; ++i) {
+            int32x4_t acc = vmulq_n_s32(vldrbq_gather_offset_s32(p, goff), w[0]);
             _Pragma("GCC unroll 8")
-            for (int t = 0; t < k; ++t) {
-                w[t] = q[j].w[t];
+            for (int t = 1; t < k; ++t) {
+                acc = vmlaq_n_s32(acc, vldrbq_gather_offset_s32(p + t * A, goff), w[t]);
             }
-            const int32x4_t w0 = vdupq_n_s32(w[0]);
-            const int32_t b = q[j].bias;
-            const int32_t m = q[j].m;
-            const int32_t sh = q[j].sh;
-            const int32_t dstep = 4 * G.out_along;
-            const int16_t *x = line;
-            for (int32_t o = 0; o < n4; o += 4) {
-                vstrbq_scatter_offset_s32(dst, soff, dwl_mve_quad(x, w0, w, b, m, sh, k, out_off, lo, hi));
-                dst += dstep;
-                x += 4;
-            }
-            if (n4 < G.out_len) {
-                const mve_pred16_t p = vctp32q((uint32_t)(G.out_len - n4));
-                vstrbq_scatter_offset_p_s32(dst, soff, dwl_mve_quad(x, w0, w, b, m, sh, k, out_off, lo, hi), p);
-            }
+            acc = vaddq_n_s32(acc, b);
+            acc = vrshlq_n_s32(vqrdmlahq_n_s32(vshrq_n_s32(acc, 31), acc, m), sh);
+            acc = vminq_s32(vmaxq_s32(vaddq_n_s32(acc, out_off), lo), hi);
+            vstrbq_scatter_offset_s32(d, soff, acc);
+            p += sin;
+            d += sout;
         }
     }
 }
 
-#define DWL_MVE_FN(k_)                                                                                         \
-    static void dwl_mve_lines_##k_(int16_t *line, const dwl_mgeom *g, const int8_t *src0, int8_t *dst0,        \
-                                   const dwl_mc *q, int32_t nm, int16_t in_off, int32_t out_off, int32_t lo,   \
-                                   int32_t hi)                                                                 \
-    {                                                                                                          \
-        dwl_mve_lines(line, g, src0, dst0, q, nm, (k_), in_off, out_off, lo, hi);                             \
+typedef void (*dwl_mve_run_fn)(const int8_t *, int8_t *, int32_t, int32_t, int32_t, int32_t, const dwl_mk *,
+                               uint32x4_t, uint32x4_t);
+
+#define DWL_MVE_FN(k_)                                                                                          \
+    static void dwl_mve_run_##k_(const int8_t *src, int8_t *dst, int32_t n, int32_t ng, int32_t gin,            \
+                                 int32_t gout, const dwl_mk *c, uint32x4_t goff, uint32x4_t soff)               \
+    {                                                                                                           \
+        dwl_mve_run(src, dst, n, ng, gin, gout, c, goff, soff, (k_));                                           \
     }
+DWL_MVE_FN(1)
 DWL_MVE_FN(2)
 DWL_MVE_FN(3)
 DWL_MVE_FN(4)
@@ -445,39 +599,108 @@ DWL_MVE_FN(6)
 DWL_MVE_FN(7)
 #undef DWL_MVE_FN
 
+static const dwl_mve_run_fn dwl_mve_runs[EF_DWL_KMAX + 1] = {0, dwl_mve_run_1, dwl_mve_run_2, dwl_mve_run_3,
+                                                             dwl_mve_run_4, dwl_mve_run_5, dwl_mve_run_6,
+                                                             dwl_mve_run_7};
+
+/* The activation bounds over n outputs (after the k = 4, 5 sliding runs, which only saturate). */
+static void dwl_mve_clamp(int8_t *y, int32_t n, int32_t lo, int32_t hi)
+{
+    const int8x16_t vlo = vdupq_n_s8((int8_t)lo);
+    const int8x16_t vhi = vdupq_n_s8((int8_t)hi);
+    for (int32_t i = 0; i < n; i += 16) {
+        const mve_pred16_t p = vctp8q((uint32_t)(n - i));
+        vstrbq_p_s8(y + i, vminq_s8(vmaxq_s8(vldrbq_z_s8(y + i, p), vlo), vhi), p);
+    }
+}
+
 static void dwl_mve(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
                     const int8_t *input, const int8_t *filter, int32_t k, const int32_t *bias, const ef_dims *out,
                     int8_t *output, const dwl_mgeom *g)
 {
-    int16_t line[DWL_MW] __attribute__((aligned(8)));
-    memset(line, 0, sizeof line);
+    const dwl_mgeom G = *g;
     const int32_t C = in->c;
     const int32_t OC = out->c;
     const int32_t mult = params->ch_mult;
-    void (*const lines)(int16_t *, const dwl_mgeom *, const int8_t *, int8_t *, const dwl_mc *, int32_t, int16_t,
-                        int32_t, int32_t, int32_t) =
-        k == 2 ? dwl_mve_lines_2 : k == 3 ? dwl_mve_lines_3 : k == 4 ? dwl_mve_lines_4 :
-        k == 5 ? dwl_mve_lines_5 : k == 6 ? dwl_mve_lines_6 : dwl_mve_lines_7;
-    for (int32_t b = 0; b < in->n; ++b) {
-        const int8_t *img = input + b * in->h * in->w * C;
-        int8_t *obase = output + b * out->h * out->w * OC;
-        for (int32_t ic = 0; ic < C; ++ic) {
-            for (int32_t m0 = 0; m0 < mult; m0 += DWL_MM) {
-                const int32_t nm = mult - m0 < DWL_MM ? mult - m0 : DWL_MM;
-                dwl_mc q[DWL_MM];
-                for (int32_t j = 0; j < nm; ++j) {
-                    const int32_t oc = ic * mult + m0 + j;
-                    for (int32_t t = 0; t < EF_DWL_KMAX; ++t) {
-                        q[j].w[t] = t < k ? filter[t * OC + oc] : 0;
+    const int32_t in_off = params->input_offset;
+    const int32_t gin = G.s_across * G.in_across; /* input step between neighbouring lines */
+    const uint32x4_t goff = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)gin);
+    const uint32x4_t soff = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)G.out_across);
+    const int32_t S = G.s_along;
+    /* outputs [o_lo, o_hi) read only taps inside the line */
+    int32_t o_lo = (G.pad_along + S - 1) / S;
+    int32_t o_hi = G.len - k + G.pad_along >= 0 ? (G.len - k + G.pad_along) / S + 1 : 0;
+    o_lo = o_lo < G.out_len ? o_lo : G.out_len;
+    o_hi = o_hi < G.out_len ? o_hi : G.out_len;
+    o_hi = o_hi > o_lo ? o_hi : o_lo;
+    const int32_t full = G.out_lines / 4;
+    const mve_pred16_t all = vctp32q(4);
+    const mve_pred16_t part = vctp32q((uint32_t)(G.out_lines - 4 * full));
+    dwl_mk c;
+    c.out_off = params->output_offset;
+    c.lo = params->activation.min;
+    c.hi = params->activation.max;
+    c.A = G.in_along;
+    c.sin = S * G.in_along;
+    c.sout = G.out_along;
+    for (int32_t bt = 0; bt < in->n; ++bt) {
+        const int8_t *img = input + bt * in->h * in->w * C;
+        int8_t *obase = output + bt * out->h * out->w * OC;
+        for (int32_t oc = 0; oc < OC; ++oc) {
+            const int8_t *src = img + oc / mult;
+            int8_t *dst = obase + oc;
+            int32_t sw = 0;
+            for (int32_t t = 0; t < EF_DWL_KMAX; ++t) {
+                c.w[t] = t < k ? filter[t * OC + oc] : 0;
+                sw += c.w[t];
+            }
+            const int32_t b0 = bias != 0 ? bias[oc] : 0;
+            c.b = b0 + in_off * sw;
+            c.m = quant->multiplier[oc];
+            c.sh = quant->shift[oc];
+            /* the border outputs (all output positions when the last group is partial) */
+            for (int32_t o = 0; o < G.out_len; ++o) {
+                if (o == o_lo && part == 0) {
+                    o = o_hi; /* the interior: below */
+                    if (o >= G.out_len) {
+                        break;
                     }
-                    q[j].bias = bias != 0 ? bias[oc] : 0;
-                    q[j].m = quant->multiplier[oc];
-                    q[j].sh = quant->shift[oc];
                 }
-                lines(line, g, img + ic, obase + ic * mult + m0, q, nm, (int16_t)params->input_offset,
-                      params->output_offset, params->activation.min, params->activation.max);
+                const int32_t e = o * S - G.pad_along; /* the output's first tap's entry */
+                const int32_t t0 = e < 0 ? -e : 0;
+                const int32_t t1 = e + k > G.len ? G.len - e : k;
+                int32_t sb = 0;
+                for (int32_t t = t0; t < t1; ++t) {
+                    sb += c.w[t];
+                }
+                const int32_t bo = b0 + in_off * sb;
+                const int8_t *s0 = src + (e + t0) * G.in_along;
+                int8_t *d0 = dst + o * G.out_along;
+                if ((o < o_lo || o >= o_hi) && full > 0 && t1 > t0) { /* every full group's output o */
+                    dwl_mk cb = c;
+                    for (int32_t t = t0; t < t1; ++t) {
+                        cb.w[t - t0] = c.w[t];
+                    }
+                    cb.b = bo;
+                    cb.sin = 4 * gin;
+                    cb.sout = 4 * G.out_across;
+                    dwl_mve_runs[t1 - t0](s0, d0, full, 1, 0, 0, &cb, goff, soff);
+                } else if (full > 0 && (o < o_lo || o >= o_hi)) {
+                    dwl_mve_any(s0, d0, full, 4 * gin, 4 * G.out_across, &c.w[t0], 0, bo, &c, goff, soff, all);
+                }
+                if (part != 0) { /* the last lines */
+                    dwl_mve_any(s0 + full * 4 * gin, d0 + full * 4 * G.out_across, 1, 0, 0, &c.w[t0], t1 - t0, bo,
+                                &c, goff, soff, part);
+                }
+            }
+            if (o_hi > o_lo && full > 0) {
+                dwl_mve_runs[k](src + (o_lo * S - G.pad_along) * G.in_along, dst + o_lo * G.out_along, o_hi - o_lo,
+                                full, 4 * gin, 4 * G.out_across, &c, goff, soff);
             }
         }
+    }
+    if (k >= 4 && (c.lo != -128 || c.hi != 127)) { /* a 4- or 5-tap run may have saturated only */
+        dwl_mve_clamp(output, in->n * out->h * out->w * OC, c.lo, c.hi);
     }
 }
 #endif
@@ -509,7 +732,7 @@ ef_status ef_depthwise_conv_line_s8(const ef_dw_conv_params *params, const ef_pe
 #endif
 #if defined(EF_NN_USE_MVE)
     const dwl_mgeom mg = dwl_mgeom_of(params, in, out, vertical);
-    if (dwl_mve_fits(&mg, k, quant, out->c)) {
+    if (dwl_mve_fits(&mg, quant, out->c)) {
         dwl_mve(params, quant, in, input, filter, k, bias, out, output, &mg);
         return EF_OK;
     }

@@ -1,4 +1,4 @@
-"""The instruction-trace profiler (edgefact/firmware/profile.py, scripts/profile_fw).
+"""The instruction-trace profiler (edgefact/targets/runners/profile.py, scripts/profile_fw).
 
 Unit: trace lines -> counts per PC and per function, the inference count, the harness row. End
 to end: the MLPerf autoencoder on cortex-m4, profiled, against the exact per-inference count of
@@ -15,7 +15,13 @@ import pytest
 from shared_paths import MLPERF_DIR, require_arm_tools
 
 from edgefact.errors import EdgefactError
-from edgefact.firmware.profile import RUN_FUNCTION, FunctionMap, annotate, count_trace, profile_firmware
+from edgefact.targets.runners.profile import (
+    RUN_FUNCTION,
+    FunctionMap,
+    annotate,
+    count_trace,
+    profile_firmware,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 AD = MLPERF_DIR / "ad_fc_autoencoder_int8.tflite"

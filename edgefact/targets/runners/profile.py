@@ -26,6 +26,8 @@ from pathlib import Path
 
 from edgefact.errors import EdgefactError, MissingToolError
 from edgefact.firmware.elf import memory_report
+from edgefact.targets import get_target
+from edgefact.targets.runners.qemu import qemu_binary, qemu_command
 
 #: the test harness's logging and framing: shown as one line unless asked for
 HARNESS_PREFIXES = ("ef_log_", "ef_put", "ef_crc32", "ef_platform_", "ef_board_", "ef_key", "ef_stack_",
@@ -101,9 +103,6 @@ def _one_insn_flags(qemu: str) -> list[str]:
 
 def profile_firmware(elf: str | os.PathLike[str], core: str, timeout_s: float = 1800.0) -> Profile:
     """Run ``elf`` on ``core``'s emulated machine and count its instructions per function."""
-    from edgefact.targets import get_target
-    from edgefact.targets.runners.qemu import qemu_binary, qemu_command
-
     elf = Path(elf)
     if not elf.is_file():
         raise EdgefactError(f"{elf}: no such firmware ELF; build it first (edgefact build ... or scripts/bench_*)")

@@ -90,6 +90,9 @@ EXTRA_CASES: dict[str, OpSpec] = {
     "xconv_3x3_c3_o16_relu": _conv(7, 7, 3, 16, 3, 1, "SAME", "RELU", 1),
     # 1x1 with depth % 4 == 0: four output channels per pass, then the pair and single tails
     "xconv_1x1_c8_o7": _conv(5, 6, 8, 7, 1, 1, "SAME", "NONE", 1),
+    # grouped 1x1 on ef_conv_1x1_2x2_s8 (DSP) with 32 per group and an odd count per group (the
+    # conv_g1x1_* op-model cases cover 8, 12 and 16 per group)
+    "xconv_g2_1x1_c64_o10_relu6": _conv(5, 7, 64, 10, 1, 1, "VALID", "RELU6", 2),
     "xconv_1x1_c16_o6_s2_relu": _conv(7, 7, 16, 6, 1, 2, "VALID", "RELU", 1),
     # 1x1 through the 2-pixel engine (depth <= 512, stack columns): odd pixel and channel counts;
     # depth 516 keeps the portable loop straight from the input

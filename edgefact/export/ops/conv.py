@@ -8,7 +8,7 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
   once per call into a table, ``_short_1x1_applies``; also a grouped 1x1 with 4-20 per group) and with 4-16 on
   Cortex-M55 (its Helium body: 4 pixels in registers per channel step; also any 17-32 per group,
   two vectors per pixel, ``_short_1x1_mve2_applies``), an alternative elsewhere;
-- ``ef_conv_1x1_2x2_s8``: an ungrouped unpadded 1x1 with 12-64 (a multiple of 4) input channels on
+- ``ef_conv_1x1_2x2_s8``: an unpadded 1x1 with 12-64 (a multiple of 4) input channels per group on
   Cortex-M4/M7/M33 (2 pixels x 2 channels against filters widened into a stack table,
   ``_1x1_2x2_applies``), an alternative there from 4 input channels;
 - ``ef_conv_first_s8``: an ungrouped 3x3 with 3 input channels on Cortex-M4/M7/M33 (windows read in place,
@@ -149,10 +149,11 @@ DSP_1X1_MIN_C = 12
 
 def _1x1_2x2_applies(layer: Layer) -> bool:
     """Whether ``ef_conv_1x1_2x2_s8`` takes the layer (src/ef_conv_1x1_2x2_s8.c, DSP cores only): an
-    ungrouped unpadded 1x1 CONV_2D with 4-64 (a multiple of 4) input channels and every channel on
-    the fast requantization (as ``_short_1x1_applies``)."""
+    unpadded 1x1 CONV_2D with 4-64 (a multiple of 4) input channels per group (grouped too: each
+    group its slice of every pixel) and every channel on the fast requantization (as
+    ``_short_1x1_applies``)."""
     a = layer.args
-    if (not isinstance(a, ConvArgs) or not isinstance(a.params, ConvParams) or a.groups != 1
+    if (not isinstance(a, ConvArgs) or not isinstance(a.params, ConvParams)
             or a.filter_dims.c % 4 != 0 or not 4 <= a.filter_dims.c <= 64
             or (a.filter_dims.h, a.filter_dims.w) != (1, 1) or a.params.padding != (0, 0)
             or a.padding_after != (0, 0) or a.params.dilation != (1, 1)):
@@ -583,7 +584,7 @@ class _ConvBase(OpDef):
         if (layer.kernel in ("ef_conv_1x1_s8", "ef_conv_s8") and ctx.target is not None
                 and ctx.target.core == "cortex-m55" and _short_1x1_mve2_applies(layer)):
             layer.kernel = SHORT_1X1  # Helium, two vectors per pixel (K = 17-32)
-        if (layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1) and ctx.target is not None
+        if (layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1, "ef_conv_s8") and ctx.target is not None
                 and ctx.target.core in _DSP_CORES and _1x1_2x2_applies(layer) and args.filter_dims.c >= DSP_1X1_MIN_C):
             layer.kernel = DSP_1X1  # the 2-pixel engine / short table: ~0.7 MAC/instr, this ~0.9-1.1
         if (layer.kernel == "ef_conv_s8" and ctx.target is not None and _first_applies(layer)
@@ -654,7 +655,7 @@ class _ConvBase(OpDef):
                                                                          or _short_1x1_mve2_applies(layer)):
             out += (["ef_conv_1x1_s8"] if layer.args.groups == 1 else []) + [SHORT_1X1]
         if layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1, DSP_1X1, "ef_conv_s8") and _1x1_2x2_applies(layer):
-            out += ["ef_conv_1x1_s8", DSP_1X1]
+            out += (["ef_conv_1x1_s8"] if layer.args.groups == 1 else []) + [DSP_1X1]
         if layer.kernel in ("ef_conv_s8", FIRST) and not self.depthwise and _first_applies(layer):
             out.append(FIRST)
         if layer.kernel in ("ef_conv_s8", FIRST, FIRST_C12) and not self.depthwise and _first_c12_applies(layer):

@@ -111,11 +111,12 @@ ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channe
                                const int32_t *bias,
                                const ef_dims *output_dims, int8_t *output);
 
-/** @brief CONV_2D, ungrouped 1x1 without padding, 4-64 (a multiple of 4) input channels, every
- *         channel on the fast requantization (multiplier >= 0, -23 <= shift <= -2): on the DSP
- *         cores 2 output pixels x 2 output channels per step against the filters widened once per
- *         call into a stack table (src/ef_conv_1x1_2x2_s8.c; other shapes: EF_ERR_UNSUPPORTED);
- *         the portable and Helium builds run ef_conv_1x1_s8. Arguments and results as
+/** @brief CONV_2D, 1x1 without padding, 4-64 (a multiple of 4) input channels per group (grouped
+ *         too: filter c = input c / groups), every channel on the fast requantization
+ *         (multiplier >= 0, -23 <= shift <= -2): on the DSP cores 2 output pixels x 2 output
+ *         channels per step against the filters widened once per call into a stack table
+ *         (src/ef_conv_1x1_2x2_s8.c; other shapes: EF_ERR_UNSUPPORTED); the portable and Helium
+ *         builds run ef_conv_1x1_s8 (grouped: ef_conv_1x1_short_s8). Arguments and results as
  *         ef_conv_1x1_s8. */
 ef_status ef_conv_1x1_2x2_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
                              const ef_dims *input_dims, const int8_t *input,

@@ -1,11 +1,12 @@
-/* CONV_2D, ungrouped unpadded 1x1 with 4-64 (a multiple of 4) input channels, every channel on
- * the fast requantization (multiplier >= 0, -23 <= shift <= -2), on the DSP cores: 2 output pixels
- * x 2 output channels per step against a stack table of widened filters.
+/* CONV_2D, unpadded 1x1 with 4-64 (a multiple of 4) input channels per group (grouped too: each
+ * group its slice of every pixel), every channel on the fast requantization (multiplier >= 0,
+ * -23 <= shift <= -2), on the DSP cores: 2 output pixels x 2 output channels per step against a
+ * stack table of widened filters.
  *
  * The generator picks this kernel on Cortex-M4/M7/M33 for such layers (`_1x1_2x2_applies` in
  * edgefact/export/ops/conv.py), so firmware whose 1x1 layers all take it does not link
  * ef_conv_1x1_s8. Other shapes return EF_ERR_UNSUPPORTED on the DSP cores; the portable and Helium
- * builds run ef_conv_1x1_s8 (same results, bit-exact with TFLM).
+ * builds run ef_conv_1x1_s8 (grouped: ef_conv_1x1_short_s8; same results, bit-exact with TFLM).
  */
 #include "internal/ef_conv_2px.h"
 
@@ -186,20 +187,20 @@ static void conv_1x1_table(uint32_t *tab, const int8_t *filter, int32_t k, const
     tab[-1] |= 0x80000000u; /* the last e1: the end of the chunk */
 }
 
-/* The odd last channel oc of every pixel, in C (no activation: the caller's clamp pass). */
+/* Output channel oc (the odd last one of its group, depth k from input channel c0) of every pixel,
+ * in C (no activation: the caller's clamp pass). */
 static __attribute__((noinline)) void conv_1x1_odd(const ef_conv_params *params, const ef_per_channel_quant *quant,
                                                    const ef_dims *in, const int8_t *input, const int8_t *filter,
-                                                   const int32_t *bias, const ef_dims *out, int8_t *output)
+                                                   const int32_t *bias, const ef_dims *out, int8_t *output,
+                                                   int32_t k, int32_t c0, int32_t oc)
 {
-    const int32_t k = in->c;
-    const int32_t oc = out->c - 1;
     const int8_t *f = filter + oc * k;
     int8_t *dst = output + oc;
     for (int32_t b = 0; b < in->n; ++b) {
         for (int32_t y = 0; y < out->h; ++y) {
             for (int32_t x = 0; x < out->w; ++x, dst += out->c) {
                 const int8_t *src =
-                    input + ((b * in->h + y * params->stride.h) * in->w + x * params->stride.w) * k;
+                    input + ((b * in->h + y * params->stride.h) * in->w + x * params->stride.w) * in->c + c0;
                 const int32_t acc = ef_dot_s8_s8_offset(src, params->input_offset, f, k);
                 *dst = ef_nn_conv_output_any(acc, bias, oc, quant->multiplier, quant->shift, params->output_offset,
                                              -128, 127);
@@ -208,13 +209,12 @@ static __attribute__((noinline)) void conv_1x1_odd(const ef_conv_params *params,
     }
 }
 
-/* Precondition: in->c % 4 == 0, 4 <= in->c <= EF_CONV_1X1_STACK_DEPTH, ef_conv_rq_fast. */
+/* One group: input channels c0..c0 + k - 1 of every pixel, output channels oc0..oc0 + nc - 1.
+ * Precondition: k % 4 == 0, 4 <= k <= EF_CONV_1X1_STACK_DEPTH, ef_conv_rq_fast. */
 static void conv_1x1_dsp(const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
                          const int8_t *input, const int8_t *filter, const int32_t *bias, const ef_dims *out,
-                         int8_t *output)
+                         int8_t *output, int32_t k, int32_t c0, int32_t oc0, int32_t nc)
 {
-    const int32_t k = in->c;
-    const int32_t nc = out->c;
     const int32_t pairs = nc >> 1;
     /* stride 1 (out == in): every pixel follows the previous one, one run; else one per output row */
     const int flat = params->stride.h == 1 && params->stride.w == 1;
@@ -230,25 +230,25 @@ static void conv_1x1_dsp(const ef_conv_params *params, const ef_per_channel_quan
     job.col = col;
     job.skip = EF_1X1_MAX_GROUPS - (k >> 2);
     for (int32_t p0 = 0; p0 < pairs; p0 += chunk) {
-        conv_1x1_table(tab, filter, k, bias, quant->multiplier, quant->shift, 2 * p0, EF_MIN(chunk, pairs - p0),
-                       params->output_offset);
+        conv_1x1_table(tab, filter, k, bias, quant->multiplier, quant->shift, oc0 + 2 * p0,
+                       EF_MIN(chunk, pairs - p0), params->output_offset);
         for (int32_t r = 0; r < runs; ++r) {
             const int32_t b = flat ? 0 : r / out->h;
             const int32_t oy = flat ? 0 : r - b * out->h;
-            const int8_t *src = input + ((b * in->h + oy * params->stride.h) * in->w) * k;
-            int8_t *dst = output + r * run_px * nc + 2 * p0;
+            const int8_t *src = input + ((b * in->h + oy * params->stride.h) * in->w) * in->c + c0;
+            int8_t *dst = output + r * run_px * out->c + oc0 + 2 * p0;
             if (run_px > 1) {
                 job.in = src;
-                job.step = params->stride.w * k;
+                job.step = params->stride.w * in->c;
                 job.dst = dst;
-                job.dstep = nc;
+                job.dstep = out->c;
                 job.n = run_px >> 1;
                 conv_1x1_run(&job);
             }
             if (run_px & 1) { /* the odd last pixel: the pair (P, P) */
-                job.in = src + (run_px - 1) * params->stride.w * k;
+                job.in = src + (run_px - 1) * params->stride.w * in->c;
                 job.step = 0;
-                job.dst = dst + (run_px - 1) * nc;
+                job.dst = dst + (run_px - 1) * out->c;
                 job.dstep = 0;
                 job.n = 1;
                 conv_1x1_run(&job);
@@ -256,10 +256,7 @@ static void conv_1x1_dsp(const ef_conv_params *params, const ef_per_channel_quan
         }
     }
     if (nc & 1) {
-        conv_1x1_odd(params, quant, in, input, filter, bias, out, output);
-    }
-    if (params->activation.min != -128 || params->activation.max != 127) {
-        ef_nn_clamp_s8(output, in->n * out->h * out->w * nc, params->activation.min, params->activation.max);
+        conv_1x1_odd(params, quant, in, input, filter, bias, out, output, k, c0, oc0 + nc - 1);
     }
 }
 #endif
@@ -280,12 +277,13 @@ ef_status ef_conv_1x1_2x2_s8(const ef_conv_params *params, const ef_per_channel_
     if (!ef_dims_valid(in) || !ef_dims_valid(filter_dims) || !ef_dims_valid(out)) {
         return EF_ERR_DIMS;
     }
-    if (filter_dims->h != 1 || filter_dims->w != 1 || filter_dims->c != in->c || (in->c & 3) != 0 ||
-        in->c > EF_CONV_1X1_STACK_DEPTH || params->padding.h != 0 || params->padding.w != 0 ||
-        params->dilation.h != 1 || params->dilation.w != 1) {
+    const int32_t k = filter_dims->c;
+    if (filter_dims->h != 1 || filter_dims->w != 1 || (k & 3) != 0 || k < 4 || k > EF_CONV_1X1_STACK_DEPTH ||
+        params->padding.h != 0 || params->padding.w != 0 || params->dilation.h != 1 || params->dilation.w != 1) {
         return EF_ERR_UNSUPPORTED;
     }
-    if (filter_dims->n != out->c || out->n != in->n || !ef_out_size_ok(in->h, 1, params->stride.h, 0, out->h) ||
+    if (in->c % k != 0 || out->c % (in->c / k) != 0 || filter_dims->n != out->c || out->n != in->n ||
+        !ef_out_size_ok(in->h, 1, params->stride.h, 0, out->h) ||
         !ef_out_size_ok(in->w, 1, params->stride.w, 0, out->w)) {
         return EF_ERR_DIMS;
     }
@@ -295,9 +293,18 @@ ef_status ef_conv_1x1_2x2_s8(const ef_conv_params *params, const ef_per_channel_
     if (!ef_conv_rq_fast(quant, out->c)) {
         return EF_ERR_UNSUPPORTED;
     }
-    conv_1x1_dsp(params, quant, in, input, filter, bias, out, output);
+    const int32_t opg = out->c / (in->c / k);
+    for (int32_t c0 = 0, oc0 = 0; c0 < in->c; c0 += k, oc0 += opg) {
+        conv_1x1_dsp(params, quant, in, input, filter, bias, out, output, k, c0, oc0, opg);
+    }
+    if (params->activation.min != -128 || params->activation.max != 127) {
+        ef_nn_clamp_s8(output, in->n * out->h * out->w * out->c, params->activation.min, params->activation.max);
+    }
     return EF_OK;
 #else
+    if (input_dims != 0 && filter_dims != 0 && filter_dims->c != input_dims->c) { /* grouped */
+        return ef_conv_1x1_short_s8(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output);
+    }
     return ef_conv_1x1_s8(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output);
 #endif
 }

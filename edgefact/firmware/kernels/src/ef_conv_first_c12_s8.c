@@ -38,6 +38,7 @@
  * ef_conv_first_s8 on Cortex-M55).
  */
 #include "ef_nn.h"
+#include "internal/ef_conv_2px.h"
 #include "internal/ef_nn_internal.h"
 
 /* words per output channel's entry */
@@ -219,24 +220,6 @@ static void c2_run(const int8_t *p, int32_t rs, int32_t step, int32_t n, uint32_
 typedef void (*c12_run_fn)(const int8_t *p, int32_t rs, int32_t step, int32_t n, uint32_t off2, const int32_t *tab,
                            int32_t skip, int32_t oc, int8_t *dst);
 
-/* Clamps n int8 values in place to [lo, hi], 4 per word (SSUB8 / SEL). */
-static void c12_clamp(int8_t *p, int32_t n, int32_t lo, int32_t hi)
-{
-    const uint32_t lo4 = ((uint32_t)lo & 0xFFu) * 0x01010101u;
-    const uint32_t hi4 = ((uint32_t)hi & 0xFFu) * 0x01010101u;
-    int32_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        uint32_t w = ef_read_u32(p + i);
-        (void)__ssub8(w, lo4); /* GE per byte: w >= lo */
-        w = __sel(w, lo4);
-        (void)__ssub8(hi4, w); /* GE per byte: hi >= w */
-        w = __sel(w, hi4);
-        memcpy(p + i, &w, 4);
-    }
-    for (; i < n; ++i) {
-        p[i] = ef_clamp_to_s8(p[i], lo, hi);
-    }
-}
 
 /* The window rows iy .. iy + 2 of columns ix .. ix + cols - 1 (cols * C + 4 <= EF_C12_STRIP) into
  * rows of EF_C12_STRIP bytes at dst, the zero point outside the image: word stores of the zero point
@@ -366,7 +349,7 @@ static void c12_dsp(const ef_conv_params *params, const ef_dims *in, const int8_
         }
     }
     if (params->activation.min > -128 || params->activation.max < 127) {
-        c12_clamp(output, in->n * out->h * ow * oc, params->activation.min, params->activation.max);
+        ef_nn_clamp_s8(output, in->n * out->h * ow * oc, params->activation.min, params->activation.max);
     }
 }
 

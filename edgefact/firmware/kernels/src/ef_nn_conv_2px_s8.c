@@ -404,18 +404,7 @@ static void conv_2px_dsp(
                     } else { /* 1x1 without padding: both pixels in bounds, one run of fc values */
                         const int8_t *sa = input + ((b * in->h + oya * sh) * in->w + oxa * sw) * in->c + g * fc;
                         const int8_t *sb = input + ((b * in->h + oyb * sh) * in->w + oxb * sw) * in->c + g * fc;
-                        uint32_t *d = pcol;
-                        for (int32_t ci = fc >> 2; ci > 0; --ci) {
-                            const uint32_t wa = ef_read_u32(sa);
-                            const uint32_t wb = ef_read_u32(sb);
-                            sa += 4;
-                            sb += 4;
-                            d[0] = __sxtab16(off2, wa);
-                            d[1] = ef_sxtab16_ror8(off2, wa);
-                            d[2] = __sxtab16(off2, wb);
-                            d[3] = ef_sxtab16_ror8(off2, wb);
-                            d += 4;
-                        }
+                        (void)widen_words_2px(pcol, sa, sb, fc >> 2, off2);
                     }
                     int8_t *dsta = dst + p * out->c;
                     if (np > 0) {

@@ -26,6 +26,8 @@ FOLDED = {  # case -> the convolution's (top, bottom, left, right) after the fol
     "xpad_conv3x3_c3_s2": (1, 1, 1, 1),
     "xpad_dw3x3_c13_s2": (1, 1, 1, 1),
     "xpad_dw3x3_c8_asym": (0, 1, 1, 0),
+    "xpad_dw3x3_c16_s2_p1": (1, 1, 1, 1),  # the Helium gathered depthwise's strips at stride 2
+    "xpad_dw3x3_c40_s2_tl": (1, 0, 1, 0),  # top / left only
     "xpad_conv3x3_c8_same": (2, 1, 1, 2),  # the PAD's (1, 0, 0, 1) plus SAME's 1 on every side
     "xpad_conv5x5_c4_s1": (2, 2, 2, 1),
 }

@@ -51,6 +51,10 @@ EXPECTED_STATUS = {
     "conv_null_scratch_buf": -1,
     "conv_small_scratch": -5,  # EF_ERR_SCRATCH
     "conv_misaligned_scratch": -5,
+    "conv_2x2_ok": 0,
+    "conv_2x2_no_scratch": -1,
+    "conv_2x2_small_scratch": -5,
+    "conv_2x2_misaligned_scratch": -5,
     "conv_1x1_on_3x3": -4,  # EF_ERR_UNSUPPORTED
     "dw_3x3_on_5x5": -4,
     "dw_5x5_generic_ok": 0,

@@ -114,3 +114,33 @@ def test_space_to_batch_form_folds_into_a_dilated_conv_with_real_taps(tmp_path) 
     assert conv.kernel == "ef_conv_dilated_s8" and conv.args.params.dilation == (2, 2)
     assert (conv.args.filter_dims.h, conv.args.filter_dims.w) == (3, 3)
     assert conv.consts["filter"].shape == (5, 3, 3, 3)  # conv_3x3_d2_same: 3 -> 5 channels, no zero taps
+
+
+#: windowed convolutions and whether ef_conv_2x2_s8 takes them on the DSP cores (window depth
+#: kh*kw*c <= 144 per group, c % 4 == 0), with the scratch it asks for: one group's channel pairs
+#: of widened filter table, (kh*kw*c + 10) words each, at most 2048 words of whole pairs
+TABLE_CASES = {
+    # case: (takes it, scratch bytes on the DSP cores)
+    "xconv_3x1_c16_o20_same_relu6": (True, 4 * 10 * (48 + 10)),
+    "xconv_g2_1x3_c16_o10_s2": (True, 4 * 2 * (24 + 10)),  # 5 outputs per group: 2 pairs + the C channel
+    "conv_3x3_c16_o37_same": (True, 4 * (2048 // 154) * 154),  # 18 pairs, 13 per chunk
+    "conv_3x3_c8_o1_same": (True, 4 * 72),  # no pair: ef_conv_s8's two columns are larger
+    "conv_5x5_c16_o5_same": (False, 4 * 400),  # 400 deep: ef_conv_s8
+    "conv_3x1_same": (False, 4 * 18),  # 6 channels: not a multiple of 4
+}
+
+
+@pytest.mark.parametrize("case", sorted(TABLE_CASES))
+def test_windowed_conv_table_kernel_choice(case: str) -> None:
+    from kernels_harness import EXTRA_CASES, case_model
+
+    takes, scratch = TABLE_CASES[case]
+    assert case in EXTRA_CASES or case in OPMODEL_CASES
+    model = load_tflite(case_model(case))
+    for core in ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55"):
+        layer = lower(model, target=get_target(core)).layers[0]
+        dsp = core != "cortex-m55"
+        assert layer.kernel == ("ef_conv_2x2_s8" if takes and dsp else "ef_conv_s8"), (core, layer.kernel)
+        assert ("ef_conv_2x2_s8" in get_op("CONV_2D").kernels(layer)) == takes  # an alternative everywhere
+        assert layer.scratch_bytes == (scratch if takes and dsp else 4 * layer.args.filter_dims.h
+                                       * layer.args.filter_dims.w * layer.args.filter_dims.c)

@@ -33,7 +33,7 @@ static const int8_t chk_filter[4 * 5 * 5 * 4];
 static const int32_t chk_mult[4] = {1 << 30, 1 << 30, 1 << 30, 1 << 30};
 static const int32_t chk_shift[4] = {0, 0, 0, 0};
 static int8_t chk_out[1 * 5 * 5 * 4];
-static int32_t chk_scratch[64]; /* int32: 4-byte aligned */
+static int32_t chk_scratch[128]; /* int32: 4-byte aligned; ef_conv_2x2_s8 takes 368 bytes */
 
 static void log_status(const char *name, ef_status st)
 {
@@ -71,6 +71,26 @@ static void check_arguments(void)
     log_status("status_conv_null_scratch_buf", conv(&ok, 3, &no_buf));
     log_status("status_conv_small_scratch", conv(&ok, 3, &small));
     log_status("status_conv_misaligned_scratch", conv(&ok, 3, &misaligned));
+
+    /* the DSP table conv (fast requantization, 4 channels: its DSP path on the DSP cores,
+     * ef_conv_s8 elsewhere): the same scratch errors on every build */
+    {
+        static const int32_t fast_shift[4] = {-2, -2, -2, -2};
+        const ef_per_channel_quant fq = {chk_mult, fast_shift};
+        const ef_dims in4 = {1, 5, 5, 4}, f4 = {4, 3, 3, 4}, out4 = {1, 3, 3, 4};
+        const int32_t need4 = ef_conv_2x2_s8_get_buffer_size(&in4, &f4);
+        const ef_context ctx4 = {chk_scratch, need4};
+        const ef_context small4 = {chk_scratch, ef_conv_s8_get_buffer_size(&in4, &f4) - 1};
+        const ef_context misaligned4 = {(int8_t *)chk_scratch + 1, need4};
+        log_status("status_conv_2x2_ok",
+                   ef_conv_2x2_s8(&ok, &fq, &in4, chk_in, &f4, chk_filter, NULL, &out4, chk_out, &ctx4));
+        log_status("status_conv_2x2_no_scratch",
+                   ef_conv_2x2_s8(&ok, &fq, &in4, chk_in, &f4, chk_filter, NULL, &out4, chk_out, NULL));
+        log_status("status_conv_2x2_small_scratch",
+                   ef_conv_2x2_s8(&ok, &fq, &in4, chk_in, &f4, chk_filter, NULL, &out4, chk_out, &small4));
+        log_status("status_conv_2x2_misaligned_scratch",
+                   ef_conv_2x2_s8(&ok, &fq, &in4, chk_in, &f4, chk_filter, NULL, &out4, chk_out, &misaligned4));
+    }
 
     /* specialised kernels outside their preconditions */
     const ef_per_channel_quant q = {chk_mult, chk_shift};

@@ -17,6 +17,9 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
   table laid out here (:mod:`.conv_first`, ``_first_c12_applies``), an alternative elsewhere;
 - ``ef_conv_first_c1_s8``: such a layer with 1 input channel on Cortex-M55 (Helium: 4 pixels gathered once from
   a padded strip, every channel streamed past them, ``_first_c1_applies``), an alternative elsewhere;
+- ``ef_conv_2x2_s8``: a windowed convolution (k x 1, 1 x k, grouped 3x3, ...) whose per-group depth kh*kw*c is at
+  most 144 with c a multiple of 4, on Cortex-M4/M7/M33 (2 pixels x 2 channels against filters widened once into a
+  stack table, ``_conv_2x2_applies``), an alternative elsewhere (it runs ``ef_conv_s8`` there);
 - ``ef_conv_s8``: any other convolution (grouped included), two int16 im2col columns of scratch;
 - ``ef_conv_dilated_s8``: a dilated CONV_2D (``ef_conv_s8``'s bodies on the real taps, same scratch);
 - ``ef_shift_s8``: depthwise with at most one non-zero tap per kernel (a shift, see below);
@@ -162,6 +165,27 @@ def _1x1_2x2_applies(layer: Layer) -> bool:
     return bool(np.all(m >= 0) and np.all(s <= -2) and np.all(s >= -23))
 
 
+CONV_2X2 = "ef_conv_2x2_s8"
+#: deepest per-group window ``ef_conv_2x2_s8`` takes (its unrolled loop: 36 groups of 4 values)
+CONV_2X2_MAX_DEPTH = 144
+
+
+def _conv_2x2_applies(layer: Layer) -> bool:
+    """Whether ``ef_conv_2x2_s8`` takes the layer on the DSP cores (src/ef_conv_2x2_s8.c): a CONV_2D
+    with a window of kh*kw*c <= 144 values per group, c a multiple of 4, no dilation, and every
+    channel on the fast requantization (as ``_short_1x1_applies``). Unpadded 1x1 layers are left to
+    the 1x1 kernels, which read the pixels in place."""
+    a = layer.args
+    if (not isinstance(a, ConvArgs) or not isinstance(a.params, ConvParams) or a.filter_dims.c % 4 != 0
+            or a.filter_dims.h * a.filter_dims.w * a.filter_dims.c > CONV_2X2_MAX_DEPTH
+            or a.params.dilation != (1, 1)):
+        return False
+    if (a.filter_dims.h, a.filter_dims.w) == (1, 1) and a.params.padding == (0, 0) and a.padding_after == (0, 0):
+        return False
+    m, s = layer.consts["multiplier"], layer.consts["shift"]
+    return bool(np.all(m >= 0) and np.all(s <= -2) and np.all(s >= -23))
+
+
 FIRST = "ef_conv_first_s8"
 FIRST_C12 = conv_first.KERNEL
 FIRST_C1 = "ef_conv_first_c1_s8"
@@ -207,12 +231,26 @@ def _first_c1_applies(layer: Layer) -> bool:
     return bool(np.all((q >= -768) & (q <= 762)))
 
 
-def conv_scratch_bytes(kernel: str, filter_dims: Dims) -> int:
+#: table words ``ef_conv_2x2_s8`` keeps in its scratch at most (EF_CONV_2X2_TAB_WORDS, 8 KB)
+CONV_2X2_TAB_WORDS = 2048
+
+
+def conv_scratch_bytes(kernel: str, filter_dims: Dims, in_c: int | None = None) -> int:
     """Scratch of ``ef_conv_s8``: two int16 columns of kh*kw*filter_c values (the DSP path
-    computes two output pixels per pass; the other paths use the first); none for the 1x1 kernel."""
+    computes two output pixels per pass; the other paths use the first); none for the 1x1 kernel.
+    ``ef_conv_2x2_s8`` (``in_c``: the input channels, for the group count): the widened-filter
+    table of one group's channel pairs, kh*kw*c + 10 words each, at most CONV_2X2_TAB_WORDS of
+    whole pairs, when larger than that (as ``ef_conv_2x2_s8_get_buffer_size``)."""
     if kernel in ("ef_conv_1x1_s8", SHORT_1X1, DSP_1X1, FIRST_C12):
         return 0
-    return 4 * filter_dims.h * filter_dims.w * filter_dims.c
+    k = filter_dims.h * filter_dims.w * filter_dims.c
+    generic = 4 * k
+    if kernel != CONV_2X2:
+        return generic
+    if in_c is None:
+        raise ValueError("ef_conv_2x2_s8's scratch depends on the input channels")
+    pairs = filter_dims.n // (in_c // filter_dims.c) // 2
+    return max(generic, 4 * min(pairs, CONV_2X2_TAB_WORDS // (k + 10)) * (k + 10))
 
 
 def dilate_filter(filt: np.ndarray, dh: int, dw: int) -> np.ndarray:
@@ -587,6 +625,9 @@ class _ConvBase(OpDef):
         if (layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1, "ef_conv_s8") and ctx.target is not None
                 and ctx.target.core in _DSP_CORES and _1x1_2x2_applies(layer) and args.filter_dims.c >= DSP_1X1_MIN_C):
             layer.kernel = DSP_1X1  # the 2-pixel engine / short table: ~0.7 MAC/instr, this ~0.9-1.1
+        if (layer.kernel == "ef_conv_s8" and ctx.target is not None and ctx.target.core in _DSP_CORES
+                and _conv_2x2_applies(layer)):
+            layer.kernel = CONV_2X2  # the 2-pixel engine widens each filter word per pixel pair: 15 per 16 MACs, this 10
         if (layer.kernel == "ef_conv_s8" and ctx.target is not None and _first_applies(layer)
                 and ((ctx.target.core in _DSP_CORES and args.filter_dims.c == 3) or ctx.target.core == "cortex-m55")):
             layer.kernel = FIRST  # DSP: 3 channels (its unrolled body; 1, 2, 4: ef_conv_s8 is faster); Helium: 1-4
@@ -598,7 +639,7 @@ class _ConvBase(OpDef):
         layer.params = int(filt.data.size) + (int(bias.data.size) if bias is not None else 0)
         layer.weight_bytes = int(filt_data.nbytes) + (int(bias.data.nbytes) if bias is not None else 0)
         if not self.depthwise:
-            layer.scratch_bytes = conv_scratch_bytes(layer.kernel, args.filter_dims)
+            layer.scratch_bytes = conv_scratch_bytes(layer.kernel, args.filter_dims, args.input_dims.c)
         else:
             if not shift_op.make_shift(layer, filt_data, bias.data if bias is not None else None):
                 shift2_op.make_shift2(layer, filt_data)  # two taps per kernel (SAL2)
@@ -619,7 +660,7 @@ class _ConvBase(OpDef):
         k = layer.kernel
         pad = " " * (len(k) + 6)
         tail = f"{d_out}, {y});"
-        if k in ("ef_conv_s8", FIRST, FIRST_C1, CONV_DILATED):  # scratch travels with its size, checked by the kernel
+        if k in ("ef_conv_s8", CONV_2X2, FIRST, FIRST_C1, CONV_DILATED):  # scratch travels with its size, checked by the kernel
             e.decls.append(f"static const ef_context {L}_ctx = {{{em.scratch(pos, layer)}, {layer.scratch_bytes}}};")
             tail = f"{d_out}, {y}, &{L}_ctx);"
         if self.depthwise:
@@ -656,7 +697,9 @@ class _ConvBase(OpDef):
             out += (["ef_conv_1x1_s8"] if layer.args.groups == 1 else []) + [SHORT_1X1]
         if layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1, DSP_1X1, "ef_conv_s8") and _1x1_2x2_applies(layer):
             out += (["ef_conv_1x1_s8"] if layer.args.groups == 1 else []) + [DSP_1X1]
-        if layer.kernel in ("ef_conv_s8", FIRST) and not self.depthwise and _first_applies(layer):
+        if layer.kernel in ("ef_conv_s8", CONV_2X2, FIRST) and not self.depthwise and _conv_2x2_applies(layer):
+            out.append(CONV_2X2)
+        if layer.kernel in ("ef_conv_s8", CONV_2X2, FIRST) and not self.depthwise and _first_applies(layer):
             out.append(FIRST)
         if layer.kernel in ("ef_conv_s8", FIRST, FIRST_C12) and not self.depthwise and _first_c12_applies(layer):
             out += [FIRST, FIRST_C12]
@@ -671,20 +714,21 @@ class _ConvBase(OpDef):
             shift_op.use_conv(layer, kernel)  # back to the depthwise layer the shift replaced
         layer.kernel = kernel
         if not self.depthwise:
-            layer.scratch_bytes = conv_scratch_bytes(kernel, layer.args.filter_dims)
+            layer.scratch_bytes = conv_scratch_bytes(kernel, layer.args.filter_dims, layer.args.input_dims.c)
 
     def scratch_c_expr(self, layer: Layer) -> str | None:
-        if layer.kernel not in ("ef_conv_s8", FIRST, FIRST_C1, CONV_DILATED):
+        if layer.kernel not in ("ef_conv_s8", CONV_2X2, FIRST, FIRST_C1, CONV_DILATED):
             return None
         a: ConvArgs = layer.args
-        return (f"ef_conv_s8_get_buffer_size(&(const ef_dims){c_value(a.input_dims)}, "
+        own = "ef_conv_2x2_s8" if layer.kernel == CONV_2X2 else "ef_conv_s8"
+        return (f"{own}_get_buffer_size(&(const ef_dims){c_value(a.input_dims)}, "
                 f"&(const ef_dims){c_value(a.filter_dims)})")
 
 
 @register
 class Conv2D(_ConvBase):
     name = "CONV_2D"
-    kernel_names = ("ef_conv_1x1_s8", SHORT_1X1, DSP_1X1, FIRST, FIRST_C12, FIRST_C1, "ef_conv_s8",
+    kernel_names = ("ef_conv_1x1_s8", SHORT_1X1, DSP_1X1, CONV_2X2, FIRST, FIRST_C12, FIRST_C1, "ef_conv_s8",
                     CONV_DILATED)
     constraints = ("int8 per-channel symmetric filters, any kernel size, stride, SAME/VALID, groups, dilation "
                    "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")

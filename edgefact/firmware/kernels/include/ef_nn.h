@@ -124,6 +124,30 @@ ef_status ef_conv_1x1_2x2_s8(const ef_conv_params *params, const ef_per_channel_
                              const int32_t *bias,
                              const ef_dims *output_dims, int8_t *output);
 
+/** @brief CONV_2D with a window (any kernel size, stride, padding; grouped too) whose per-group
+ *         depth kh * kw * filter c is at most 144, filter c a multiple of 4, dilation {1, 1},
+ *         every channel on the fast requantization (multiplier >= 0, -23 <= shift <= -2): on the
+ *         DSP cores 2 output pixels x 2 output channels per step against the filters widened once
+ *         per call into a table in the scratch, each pixel pair's windows widened into a stack
+ *         column (src/ef_conv_2x2_s8.c; the short windows factorization makes: k x 1, 1 x k,
+ *         grouped); other shapes and builds run ef_conv_s8. Arguments and results as ef_conv_s8.
+ *  @param ctx scratch: at least ef_conv_2x2_s8_get_buffer_size(input_dims, filter_dims) bytes,
+ *             4-byte aligned (EF_ERR_NULL / EF_ERR_SCRATCH otherwise) */
+ef_status ef_conv_2x2_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
+                         const ef_dims *input_dims, const int8_t *input,
+                         const ef_dims *filter_dims, const int8_t *filter,
+                         const int32_t *bias,
+                         const ef_dims *output_dims, int8_t *output,
+                         const ef_context *ctx);
+
+/** @brief Scratch bytes ef_conv_2x2_s8 needs: the widened-filter table of one group's output
+ *         channel pairs (kh * kw * filter c + 10 words per pair, at most 8 KB of pairs), or
+ *         ef_conv_s8_get_buffer_size (its fallback's) when larger. Depends on the shapes only.
+ *  @param input_dims  input shape, as passed to ef_conv_2x2_s8
+ *  @param filter_dims filter shape, as passed to ef_conv_2x2_s8
+ *  @return the size in bytes (0 when a pointer is NULL). */
+int32_t ef_conv_2x2_s8_get_buffer_size(const ef_dims *input_dims, const ef_dims *filter_dims);
+
 /** @brief CONV_2D first layer: 3x3 filter, 1-4 input channels, ungrouped, dilation {1, 1}, every
  *         channel on the fast requantization (multiplier >= 0, -23 <= shift <= -2): on the DSP
  *         cores the filters are widened once per call into a stack table and each window is read

@@ -8,20 +8,15 @@
  * ef_conv_1x1_s8. Other shapes return EF_ERR_UNSUPPORTED on the DSP cores; the portable and Helium
  * builds run ef_conv_1x1_s8 (grouped: ef_conv_1x1_short_s8; same results, bit-exact with TFLM).
  */
-#include "internal/ef_conv_2px.h"
+#include "internal/ef_conv_tab.h"
 
 /* deepest input this kernel takes: 16 groups of 4 in the unrolled loop, a 256-byte column */
 #define EF_CONV_1X1_STACK_DEPTH 64
 
 #if defined(EF_NN_USE_DSP)
 /*
- * DSP body. Per chunk of output channel pairs, the filters are widened once into a stack table
- * (EF_1X1_TAB_WORDS), in the order the asm loop reads it: the first pair's biases (4 words, the
- * starting accumulators {b0, b0, b1, b1}), then per
- * pair its K / 4 groups of 4 words {f0[0,2], f0[1,3], f1[0,2], f1[1,3]} (SXTB16 halfword pairs),
- * its requantization words {m0, H0, e0, m1, H1, e1} (as ef_nn_conv_pairs_tab: H = 2^(e-1) +
- * out_off * 2^e, the fast path of ef_conv_rq_one) and the next pair's 4 biases; bit 31 of the
- * chunk's last e1 ends the pair loop (ASR by a register reads its low byte only). Then one asm
+ * DSP body, on the widened-filter table engine (include/internal/ef_conv_tab.h): per chunk of
+ * output channel pairs, the filters are widened once into a stack table (ef_nn_conv_tab_build). Then one asm
  * call per run of pixels (stride 1: the whole tensor; else an output row), conv_1x1_run: per
  * pixel pair, the two pixels' values are widened (SXTAB16 with the input offset) into
  * [A02, A13, B02, B13] words (9 instructions per 4 values), then for every pair of the chunk one
@@ -31,9 +26,6 @@
  * widening. An odd last pixel of a run runs as the pair (P, P) (steps 0), storing the same bytes
  * twice; an odd last channel runs in C (conv_1x1_odd).
  */
-
-/* words of the widened-filter table on the stack */
-#define EF_1X1_TAB_WORDS 640
 
 typedef struct {
     const int8_t *in;    /* pixel A of the run's first pair */
@@ -48,31 +40,7 @@ typedef struct {
     int32_t skip;        /* groups of the unrolled loop to skip: EF_1X1_MAX_GROUPS - K / 4 */
 } conv_1x1_job;
 
-/* One group of 4 values: column words r0-r3 (r12), table words r4-r7 (lr), accumulators
- * A0 r8, B0 r9, A1 r10, B1 r11; 40 bytes (32-bit encodings only: the entry arithmetic). */
-#define EF_1X1_GROUP                        \
-    "ldmia.w  r12!, {r0, r1, r2, r3}\n\t"   \
-    "ldmia.w  lr!, {r4, r5, r6, r7}\n\t"    \
-    "smlad    r8, r0, r4, r8\n\t"           \
-    "smlad    r9, r2, r4, r9\n\t"           \
-    "smlad    r10, r0, r6, r10\n\t"         \
-    "smlad    r11, r2, r6, r11\n\t"         \
-    "smlad    r8, r1, r5, r8\n\t"           \
-    "smlad    r9, r3, r5, r9\n\t"           \
-    "smlad    r10, r1, r7, r10\n\t"         \
-    "smlad    r11, r3, r7, r11\n\t"
 #define EF_1X1_MAX_GROUPS (EF_CONV_1X1_STACK_DEPTH / 4)
-
-/* Requantize `x` with m r0, H r1, e r2 (temporaries r3, r4; no flags touched) and store it at
- * `dst`, post-incremented. */
-#define EF_1X1_RQ(x, dst)                    \
-    "add.w    r3, r1, " x ", asr #31\n\t"    \
-    "and      r4, " x ", #0x80000000\n\t"    \
-    "orr      r4, r4, #0x40000000\n\t"       \
-    "smlal    r4, r3, " x ", r0\n\t"         \
-    "asr.w    r3, r3, r2\n\t"                \
-    "ssat     r3, #8, r3\n\t"                \
-    "strb.w   r3, [" dst "], #1\n\t"
 
 /* Frame (48 bytes below the 9 saved registers): col 0, entry 4, dsta 8, dstb 12, then the job's
  * in 16, step 20, dst 24, dstep 28, n 32, tab 36, off2 40, groups 44 (in, dst, n updated per
@@ -117,74 +85,13 @@ __attribute__((naked, noinline)) static void conv_1x1_run(const conv_1x1_job *jo
         "ldr      lr, [sp, #36]\n\t"
         "ldmia    lr!, {r8, r9, r10, r11}\n\t" /* the first pair's biases */
         "ldr.w    pc, [sp, #4]\n\t"
-        ".balign  4\n\t"
-        "3:\n\t"
-        EF_1X1_GROUP EF_1X1_GROUP EF_1X1_GROUP EF_1X1_GROUP
-        EF_1X1_GROUP EF_1X1_GROUP EF_1X1_GROUP EF_1X1_GROUP
-        EF_1X1_GROUP EF_1X1_GROUP EF_1X1_GROUP EF_1X1_GROUP
-        EF_1X1_GROUP EF_1X1_GROUP EF_1X1_GROUP EF_1X1_GROUP
-        "ldrd     r5, r6, [sp, #8]\n\t"
-        "ldmia    lr!, {r0, r1, r2}\n\t"
-        EF_1X1_RQ("r8", "r5")
-        EF_1X1_RQ("r9", "r6")
-        "ldmia    lr!, {r0, r1, r2}\n\t"
-        "cmp      r2, #0\n\t"                /* bit 31: the chunk's last pair */
-        EF_1X1_RQ("r10", "r5")
-        EF_1X1_RQ("r11", "r6")
-        "bmi      9f\n\t"
-        "strd     r5, r6, [sp, #8]\n\t"
-        "ldmia    lr!, {r8, r9, r10, r11}\n\t" /* the next pair's biases */
-        "ldr      r12, [sp]\n\t"
-        "ldr.w    pc, [sp, #4]\n\t"
-        "9:\n\t"
+        EF_CONV_TAB_PAIRS(EF_CONV_TAB_GROUPS4 EF_CONV_TAB_GROUPS4 EF_CONV_TAB_GROUPS4 EF_CONV_TAB_GROUPS4)
         "ldr      r0, [sp, #32]\n\t"
         "subs     r0, r0, #1\n\t"
         "str      r0, [sp, #32]\n\t"
         "bne      1b\n\t"
         "add      sp, sp, #48\n\t"
         "pop      {r4-r11, pc}\n\t");
-}
-
-/* A pair's 4 starting accumulators: A0, B0, A1, B1. */
-static inline void conv_1x1_biases(uint32_t *tab, const int32_t *bias, int32_t oc)
-{
-    tab[0] = bias != 0 ? (uint32_t)bias[oc] : 0u;
-    tab[1] = tab[0];
-    tab[2] = bias != 0 ? (uint32_t)bias[oc + 1] : 0u;
-    tab[3] = tab[2];
-}
-
-/* Builds the table of pairs [oc, oc + 2 * np) (np >= 1) of a depth-K filter. */
-static void conv_1x1_table(uint32_t *tab, const int8_t *filter, int32_t k, const int32_t *bias,
-                           const int32_t *qm, const int32_t *qs, int32_t oc, int32_t np, int32_t out_off)
-{
-    conv_1x1_biases(tab, bias, oc);
-    tab += 4;
-    for (int32_t j = 0; j < np; ++j, oc += 2) {
-        const int8_t *f0 = filter + oc * k;
-        const int8_t *f1 = f0 + k;
-        for (int32_t i = 0; i < k; i += 4) {
-            const uint32_t w0 = ef_read_u32(f0 + i);
-            const uint32_t w1 = ef_read_u32(f1 + i);
-            tab[0] = __sxtb16(w0);
-            tab[1] = ef_sxtb16_ror8(w0);
-            tab[2] = __sxtb16(w1);
-            tab[3] = ef_sxtb16_ror8(w1);
-            tab += 4;
-        }
-        for (int32_t c = 0; c < 2; ++c) {
-            const int32_t e = -1 - qs[oc + c];
-            tab[0] = (uint32_t)qm[oc + c];
-            tab[1] = (1u << (e - 1)) + (uint32_t)out_off * (1u << e);
-            tab[2] = (uint32_t)e;
-            tab += 3;
-        }
-        if (j + 1 < np) {
-            conv_1x1_biases(tab, bias, oc + 2);
-            tab += 4;
-        }
-    }
-    tab[-1] |= 0x80000000u; /* the last e1: the end of the chunk */
 }
 
 /* Output channel oc (the odd last one of its group, depth k from input channel c0) of every pixel,
@@ -220,8 +127,8 @@ static void conv_1x1_dsp(const ef_conv_params *params, const ef_per_channel_quan
     const int flat = params->stride.h == 1 && params->stride.w == 1;
     const int32_t runs = flat ? 1 : in->n * out->h;
     const int32_t run_px = flat ? in->n * out->h * out->w : out->w;
-    const int32_t chunk = EF_1X1_TAB_WORDS / (k + 10);
-    uint32_t tab[EF_1X1_TAB_WORDS];
+    const int32_t chunk = EF_CONV_TAB_WORDS / (k + 10);
+    uint32_t tab[EF_CONV_TAB_WORDS];
     uint32_t col[EF_CONV_1X1_STACK_DEPTH];
     conv_1x1_job job;
     job.tab = tab;
@@ -230,7 +137,7 @@ static void conv_1x1_dsp(const ef_conv_params *params, const ef_per_channel_quan
     job.col = col;
     job.skip = EF_1X1_MAX_GROUPS - (k >> 2);
     for (int32_t p0 = 0; p0 < pairs; p0 += chunk) {
-        conv_1x1_table(tab, filter, k, bias, quant->multiplier, quant->shift, oc0 + 2 * p0,
+        ef_nn_conv_tab_build(tab, filter, k, bias, quant->multiplier, quant->shift, oc0 + 2 * p0,
                        EF_MIN(chunk, pairs - p0), params->output_offset);
         for (int32_t r = 0; r < runs; ++r) {
             const int32_t b = flat ? 0 : r / out->h;

@@ -188,6 +188,18 @@ __attribute__((noinline)) static void fill_columns_2px(uint32_t *dst, const int8
     }
 }
 
+void ef_nn_fill_columns_2px(uint32_t *dst, const int8_t *input, const ef_dims *in, int32_t b, int32_t iya,
+                            int32_t ixa, int32_t iyb, int32_t ixb, int32_t kh, int32_t kw, int32_t c0, int32_t fc,
+                            uint32_t off2)
+{
+    fill_columns_2px(dst, input, in, b, iya, ixa, iyb, ixb, kh, kw, c0, fc, off2);
+}
+
+void ef_nn_dot_2px_1ch(const uint32_t *col, const int8_t *f, int32_t n, int32_t *ra, int32_t *rb)
+{
+    dot_2px_1ch(col, f, n, ra, rb);
+}
+
 /* ef_conv_output out of line, for the tails (odd pixel, odd channel) of the DSP paths: rare
  * outputs, and one copy instead of one per call site (flash). */
 int8_t ef_nn_conv_output_any(int32_t acc, const int32_t *bias, int32_t oc, const int32_t *mult,

@@ -99,6 +99,16 @@ void ef_nn_conv_pairs_2x2(const ef_conv_pairs_job *job);
 int8_t ef_nn_conv_output_any(int32_t acc, const int32_t *bias, int32_t oc, const int32_t *mult,
                              const int32_t *shift, int32_t out_off, int32_t act_min, int32_t act_max);
 
+/* Both columns of a pixel pair (windows at (iya, ixa) and (iyb, ixb), input channels c0 ..
+ * c0 + fc - 1, fc % 4 == 0) in one pass over the taps: per group of 4 values the words
+ * [A02, A13, B02, B13] (+ the input offset pair off2); out-of-bounds taps are 0. */
+void ef_nn_fill_columns_2px(uint32_t *dst, const int8_t *input, const ef_dims *in, int32_t b, int32_t iya,
+                            int32_t ixa, int32_t iyb, int32_t ixb, int32_t kh, int32_t kw, int32_t c0, int32_t fc,
+                            uint32_t off2);
+
+/* One filter's dot products (n values, n % 4 == 0) with both columns of such a pair: ra, rb. */
+void ef_nn_dot_2px_1ch(const uint32_t *col, const int8_t *f, int32_t n, int32_t *ra, int32_t *rb);
+
 /* Clamps n int8 values in place to [lo, hi] (-128 <= lo <= hi <= 127), 4 per word with
  * SSUB8/SEL; clamp(ssat8(v)) = clamp(v), so this after an SSAT store is the activation. */
 void ef_nn_clamp_s8(int8_t *p, int32_t n, int32_t lo, int32_t hi);

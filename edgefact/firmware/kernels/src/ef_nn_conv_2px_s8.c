@@ -823,6 +823,7 @@ typedef struct {
     int32_t rows;     /* 28: runs per pixel */
     int32_t pairs;    /* 32: channel pairs left (counted down) */
     int32_t fstep;    /* 36: 2 * col_len - 16 * full (one-run loop: f0 to the next pair) */
+    int32_t full1;    /* 40: full - 1 (one-run loop: the steps after the first) */
 } pair_runs;
 
 
@@ -871,8 +872,7 @@ typedef struct {
     "vmladav.s8 %[a1], q0, q3\n\t"                    \
     "vmladav.s8 %[b0], q1, q2\n\t"                    \
     "vmladav.s8 %[b1], q1, q3\n\t"                    \
-    "ldr    lr, [%[ctx], #8]\n\t"                     \
-    "sub    lr, lr, #1\n\t"                           \
+    "ldr    lr, [%[ctx], #40]\n\t"                    \
     "wls    lr, lr, 3f\n\t"                           \
     "2:\n\t"                                          \
     "vldrb.u8 q0, [%[pa]], #16\n\t"                   \
@@ -886,8 +886,6 @@ typedef struct {
     "le     lr, 2b\n\t"                               \
     "3:\n\t"
 #define EF_CONV_PAIR1_TAIL                              \
-    "ldr    %[t], [%[ctx], #12]\n\t"                  \
-    "vctp.8 %[t]\n\t"                                 \
     "vpstttt\n\t"                                     \
     "vldrbt.u8 q0, [%[pa]]\n\t"                       \
     "vldrbt.u8 q1, [%[pb]]\n\t"                       \
@@ -925,13 +923,17 @@ static __attribute__((noinline)) const int8_t *dot_pairs(pair_runs *r, const int
     int32_t t;
     int32_t rows;
     r->fstep = 2 * r->col_len - 16 * r->full;
+    r->full1 = r->full - 1;
     if (r->rows == 1 && r->full >= 1) {
         /* one run per pixel (1x1, flat columns): the first 16 bytes start the sums (VMLADAV), the
          * pair count and the filter stride stay in registers, the tail is compiled in or out */
         int32_t cnt = r->pairs;
         const int32_t cl = r->col_len;
         if (r->rem != 0) {
-            __asm__ volatile("1:\n\t" EF_CONV_PAIR1_HEAD EF_CONV_PAIR1_TAIL EF_CONV_PAIR1_FOOT
+            /* the tail's predicate once for all pairs (nothing in the loop writes VPR) */
+            __asm__ volatile("ldr    %[t], [%[ctx], #12]\n\t"
+                             "vctp.8 %[t]\n\t"
+                             "1:\n\t" EF_CONV_PAIR1_HEAD EF_CONV_PAIR1_TAIL EF_CONV_PAIR1_FOOT
                              : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [pa] "=&r"(pa),
                                [pb] "=&r"(pb), [f0] "+&r"(f0), [f1] "+&r"(f1), [acc] "+&r"(acc), [t] "=&l"(t),
                                [cnt] "+&r"(cnt)
@@ -1231,6 +1233,7 @@ typedef struct {
     int32_t sh, sw, ph, pw;
     int32_t col_len;
     int in_place;         /* unpadded 1x1: the column is the input pixel's slice */
+    int gather;           /* the window's offsets fit the 8-bit gathers; else the pair engine's column fills */
 } short_geom;
 
 /* Every pixel of image g->b for one chunk of channels (filters from f, input channels from c0,
@@ -1251,6 +1254,9 @@ static __attribute__((noinline)) void short_pixels(const short_geom *s, short_bl
     const int8_t *img = g->input + g->b * in->h * row + c0;
     const mve_pred16_t ptail = vctp8q((uint32_t)(cl - 16 * (vecs - 1)));
     const int in_place = s->in_place;
+    const int gather = s->gather;
+    const int32_t seg = g->kw * g->fc; /* bytes of a window row (the column fills) */
+    const mve_pred16_t pseg = vctp8q((uint32_t)EF_MIN(seg, 16));
     int8_t *scratch = s->scratch;
     const int32_t sw = s->sw;
     const int32_t sh = s->sh;
@@ -1279,7 +1285,21 @@ static __attribute__((noinline)) void short_pixels(const short_geom *s, short_bl
                 int8_t *col = scratch + i * cl;
                 /* (uintptr_t: a border window's first byte may lie outside the image) */
                 const int8_t *src = (const int8_t *)((uintptr_t)img + (uintptr_t)off);
-                if (y_in && (uint32_t)ix0 <= (uint32_t)x_last) {
+                if (!gather) {
+                    /* rows too far apart for 8-bit offsets (k x 1 windows of wide rows): an interior
+                     * window of an ungrouped layer is kh row copies, any other the column fill */
+                    if (y_in && (uint32_t)ix0 <= (uint32_t)x_last && g->copy_win && seg <= 16) {
+                        const int8_t *sp = src;
+                        int8_t *cp = col;
+                        for (int32_t ky = 0; ky < kh; ++ky, sp += row, cp += seg) {
+                            vstrbq_p_s8(cp, vldrbq_z_s8(sp, pseg), pseg);
+                        }
+                    } else if (y_in && (uint32_t)ix0 <= (uint32_t)x_last && g->copy_win) {
+                        copy_window(col, g, iy0, ix0);
+                    } else {
+                        pixel_column(g, col, iy0, ix0, c0);
+                    }
+                } else if (y_in && (uint32_t)ix0 <= (uint32_t)x_last) {
                     /* one gather per 16 bytes (lanes past the column gather the window's first
                      * byte), the last store predicated: the columns are cl bytes apart */
                     if (vecs == 1) {
@@ -1361,7 +1381,10 @@ static __attribute__((noinline)) void conv_2px_mve(const ef_conv_params *params,
                                           (out->h - 1) * sh < in->h && (out->w - 1) * sw < in->w);
     const int gatherable = (g.ekh - 1) * in->w * in->c + (g.ekw - 1) * in->c + g.fc <= 256 && in->h + g.ekh < 120 &&
                            in->w + g.ekw < 120 && ph < 120 && pw < 120;
-    const int short_k = col_len <= EF_CONV_SHORT_MAX && (in_place || gatherable);
+    /* (not gatherable: each column by row copies / the column fill, from 8 channels per group on;
+     * below, rows mode reads the windows in place) */
+    const int short_k = col_len <= EF_CONV_SHORT_MAX &&
+                        (in_place || gatherable || opg >= EF_CONV_ROWS_MAX_OC);
     /* rows mode reads kw * fc contiguous bytes per window row: not with dilated columns */
     g.rows_mode = !short_k && scratch != 0 && groups == 1 && g.dw == 1 && row_vectors <= ((col_len + 15) >> 4) &&
                   opg < EF_CONV_ROWS_MAX_OC;
@@ -1442,6 +1465,7 @@ static __attribute__((noinline)) void conv_2px_mve(const ef_conv_params *params,
         sg.pw = pw;
         sg.col_len = col_len;
         sg.in_place = in_place;
+        sg.gather = gatherable;
         /* each byte's offset from the window's first and its tap row and column (dilated) */
         const int32_t dh = g.dh;
         const int32_t dw = g.dw;

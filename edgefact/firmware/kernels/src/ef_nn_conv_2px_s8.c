@@ -687,22 +687,9 @@ static __attribute__((noinline)) void copy_window(int8_t *col, const conv_geom *
 
 /* A grouped layer's window (its channels c0..c0 + fc of each tap) as a column: per window row
  * (kw * fc <= 48 bytes) one VLDRB gather per 16 bytes (8-bit offsets kx * c + ci); on a border,
- * taps outside the input masked off (not read) and set to the zero point. Instead of one copy per
- * tap (~20 instructions each). */
-static inline __attribute__((always_inline)) void gather_row(int8_t *col, const int8_t *src, uint8x16_t off,
-                                                            uint8x16_t tx, int whole, int y_in, uint8_t ix0,
-                                                            uint8_t w, int8x16_t vpad, mve_pred16_t p)
-{
-    int8x16_t x;
-    if (whole) {
-        x = vldrbq_gather_offset_s8(src, off);
-    } else {
-        const mve_pred16_t ok = y_in ? (mve_pred16_t)~vcmpcsq_n_u8(vaddq_n_u8(tx, ix0), w) : 0;
-        x = vpselq_s8(vldrbq_gather_offset_z_s8(src, off, ok), vpad, ok);
-    }
-    vstrbq_p_s8(col, x, p);
-}
-
+ * taps outside the input masked off (not read) and set to the zero point (the column masks once per
+ * window, rows outside the input the zero point). Instead of one copy per tap (~20 instructions
+ * each). */
 static __attribute__((noinline)) void gather_window(int8_t *col, const conv_geom *g, int32_t iy0, int32_t ix0,
                                                     int32_t c0)
 {
@@ -719,27 +706,38 @@ static __attribute__((noinline)) void gather_window(int8_t *col, const conv_geom
     const uint8x16_t o0 = vldrbq_u8(g->goffs);
     const uint8x16_t o1 = vldrbq_u8(g->goffs + 16);
     const uint8x16_t o2 = vldrbq_u8(g->goffs + 32);
-    const uint8x16_t t0 = vldrbq_u8(g->gtapx);
-    const uint8x16_t t1 = vldrbq_u8(g->gtapx + 16);
-    const uint8x16_t t2 = vldrbq_u8(g->gtapx + 32);
+    /* the lanes whose tap column is inside the input, the same for every row of the window (u8
+     * coordinates: a column left of the input wraps above w) */
+    const mve_pred16_t k0 = x_in ? 0xFFFF : (mve_pred16_t)~vcmpcsq_n_u8(vaddq_n_u8(vldrbq_u8(g->gtapx), x0), w);
+    const mve_pred16_t k1 =
+        x_in ? 0xFFFF : (mve_pred16_t)~vcmpcsq_n_u8(vaddq_n_u8(vldrbq_u8(g->gtapx + 16), x0), w);
+    const mve_pred16_t k2 =
+        x_in ? 0xFFFF : (mve_pred16_t)~vcmpcsq_n_u8(vaddq_n_u8(vldrbq_u8(g->gtapx + 32), x0), w);
     uintptr_t src = (uintptr_t)(g->input + g->b * h * row + c0) + (uintptr_t)((iy0 * in->w + ix0) * in->c);
-    for (int32_t iy = iy0; iy < iy0 + g->kh; ++iy) {
-        const int y_in = (uint32_t)iy < (uint32_t)h;
-        const int whole = y_in && x_in;
+    for (int32_t iy = iy0; iy < iy0 + g->kh; ++iy, col += seg, src += (uintptr_t)row) {
         const int8_t *sp = (const int8_t *)src;
-        if (nv == 1) {
-            gather_row(col, sp, o0, t0, whole, y_in, x0, w, vpad, ptail);
-        } else {
-            gather_row(col, sp, o0, t0, whole, y_in, x0, w, vpad, 0xFFFF);
-            if (nv == 2) {
-                gather_row(col + 16, sp, o1, t1, whole, y_in, x0, w, vpad, ptail);
-            } else {
-                gather_row(col + 16, sp, o1, t1, whole, y_in, x0, w, vpad, 0xFFFF);
-                gather_row(col + 32, sp, o2, t2, whole, y_in, x0, w, vpad, ptail);
+        int8x16_t x0v = vpad;
+        int8x16_t x1v = vpad;
+        int8x16_t x2v = vpad;
+        if ((uint32_t)iy < (uint32_t)h) { /* a row inside: the taps inside, the zero point outside */
+            x0v = vpselq_s8(vldrbq_gather_offset_z_s8(sp, o0, k0), vpad, k0);
+            if (nv > 1) {
+                x1v = vpselq_s8(vldrbq_gather_offset_z_s8(sp, o1, k1), vpad, k1);
+            }
+            if (nv > 2) {
+                x2v = vpselq_s8(vldrbq_gather_offset_z_s8(sp, o2, k2), vpad, k2);
             }
         }
-        col += seg;
-        src += (uintptr_t)row;
+        if (nv == 1) {
+            vstrbq_p_s8(col, x0v, ptail);
+        } else if (nv == 2) {
+            vstrbq_s8(col, x0v);
+            vstrbq_p_s8(col + 16, x1v, ptail);
+        } else {
+            vstrbq_s8(col, x0v);
+            vstrbq_s8(col + 16, x1v);
+            vstrbq_p_s8(col + 32, x2v, ptail);
+        }
     }
 }
 
@@ -789,6 +787,42 @@ static __attribute__((noinline)) void pixel_column(const conv_geom *g, int8_t *s
         g->fill_dil(slot, g, iy0, ix0, c0);
     } else {
         fill_column(slot, g, iy0, ix0, c0);
+    }
+}
+
+/* The columns of n consecutive interior windows of a grouped layer (gathered rows, g->goffs) on
+ * one input row: window i at src + i * xstep, its column at col + i * col_len. The offsets are
+ * loaded once for the n windows; per window row one VLDRB gather per 16 bytes and its store
+ * (against ~120 instructions a window through pixel_runs, pixel_column and gather_window_in). */
+static __attribute__((noinline)) void gather_run_in(int8_t *col, int32_t col_len, const int8_t *src, int32_t xstep,
+                                                    int32_t n, const conv_geom *g)
+{
+    const int32_t seg = g->kw * g->fc;
+    const int32_t row = g->in->w * g->in->c;
+    const int32_t kh = g->kh;
+    const mve_pred16_t ptail = vctp8q((uint32_t)(((seg - 1) & 15) + 1));
+    const uint8x16_t o0 = vldrbq_u8(g->goffs);
+    const uint8x16_t o1 = vldrbq_u8(g->goffs + 16);
+    const uint8x16_t o2 = vldrbq_u8(g->goffs + 32);
+    for (; n > 0; --n, col += col_len, src += xstep) {
+        const int8_t *sp = src;
+        int8_t *c = col;
+        if (seg <= 16) {
+            for (int32_t ky = kh; ky > 0; --ky, c += seg, sp += row) {
+                vstrbq_p_s8(c, vldrbq_gather_offset_s8(sp, o0), ptail);
+            }
+        } else if (seg <= 32) {
+            for (int32_t ky = kh; ky > 0; --ky, c += seg, sp += row) {
+                vstrbq_s8(c, vldrbq_gather_offset_s8(sp, o0));
+                vstrbq_p_s8(c + 16, vldrbq_gather_offset_s8(sp, o1), ptail);
+            }
+        } else {
+            for (int32_t ky = kh; ky > 0; --ky, c += seg, sp += row) {
+                vstrbq_s8(c, vldrbq_gather_offset_s8(sp, o0));
+                vstrbq_s8(c + 16, vldrbq_gather_offset_s8(sp, o1));
+                vstrbq_p_s8(c + 32, vldrbq_gather_offset_s8(sp, o2), ptail);
+            }
+        }
     }
 }
 
@@ -896,16 +930,58 @@ typedef struct {
     "vmladava.s8 %[b0], q1, q2\n\t"                   \
     "vmladava.s8 %[b1], q1, q3\n\t"
 #define EF_CONV_PAIR1_FOOT                              \
-    "strd   %[a1], %[b1], [%[acc], #8]\n\t"           \
-    "strd   %[a0], %[b0], [%[acc]], #16\n\t"          \
+    "strd   %[a1], %[b1], [%[acc], #16]\n\t"           \
+    "strd   %[a0], %[b0], [%[acc]], #32\n\t"          \
     "ldr    %[t], [%[ctx], #36]\n\t"                  \
     "add    %[f0], %[t]\n\t"                          \
     "add    %[f1], %[f0], %[cl]\n\t"                  \
     "subs   %[cnt], #1\n\t"                           \
     "bne    1b\n\t"
 
+/* The one-run pair loop unrolled (1 <= full <= EF_CONV_UNROLL + 1): the first 16 bytes with VMLADAV,
+ * then a computed branch (lr, set once per call) into EF_CONV_UNROLL unrolled 16-byte steps of 32 bytes
+ * of code each, entered full - 1 steps before their end; the tail; the foot with the filter step in
+ * t. No loop counter per pair: 7 instructions of overhead per pair against 13 in the WLS/LE loop. */
+#define EF_CONV_UNROLL 8
+#define EF_CONV_STEP_ACC                                \
+    "vldrb.u8 q0, [%[pa]], #16\n\t"                   \
+    "vldrb.u8 q1, [%[pb]], #16\n\t"                   \
+    "vldrb.u8 q2, [%[f0]], #16\n\t"                   \
+    "vldrb.u8 q3, [%[f1]], #16\n\t"                   \
+    "vmladava.s8 %[a0], q0, q2\n\t"                   \
+    "vmladava.s8 %[a1], q0, q3\n\t"                   \
+    "vmladava.s8 %[b0], q1, q2\n\t"                   \
+    "vmladava.s8 %[b1], q1, q3\n\t"
+#define EF_CONV_UNR_SETUP                               \
+    "ldr    lr, [%[ctx], #40]\n\t"                    \
+    "adr.w  %[t], 7f\n\t"                             \
+    "sub    lr, %[t], lr, lsl #5\n\t"                 \
+    "orr    lr, lr, #1\n\t"                           \
+    "ldr    %[t], [%[ctx], #36]\n\t"
+#define EF_CONV_UNR_HEAD                                \
+    "ldrd   %[pa], %[pb], [%[ctx]]\n\t"               \
+    "vldrb.u8 q0, [%[pa]], #16\n\t"                   \
+    "vldrb.u8 q1, [%[pb]], #16\n\t"                   \
+    "vldrb.u8 q2, [%[f0]], #16\n\t"                   \
+    "vldrb.u8 q3, [%[f1]], #16\n\t"                   \
+    "vmladav.s8 %[a0], q0, q2\n\t"                    \
+    "vmladav.s8 %[a1], q0, q3\n\t"                    \
+    "vmladav.s8 %[b0], q1, q2\n\t"                    \
+    "vmladav.s8 %[b1], q1, q3\n\t"                    \
+    "bx     lr\n\t"                                   \
+    ".rept 8\n\t" EF_CONV_STEP_ACC ".endr\n\t"        \
+    "7:\n\t"
+#define EF_CONV_UNR_FOOT                                \
+    "strd   %[a1], %[b1], [%[acc], #16]\n\t"           \
+    "strd   %[a0], %[b0], [%[acc]], #32\n\t"          \
+    "add    %[f0], %[t]\n\t"                          \
+    "add    %[f1], %[f0], %[cl]\n\t"                  \
+    "subs   %[cnt], #1\n\t"                           \
+    "bne    1b\n\t"
+
 /* Raw sums of the pixel pair in r with ctx->pairs consecutive filter pairs starting at f:
- * acc[2c], acc[2c + 1] = pixels a, b . filter c (two words per channel, the short store's layout).
+ * acc[4c], acc[4c + 1] = pixels a, b . filter c (four words per channel, the short store's layout:
+ * a block of 4 pixels is two calls, the second at acc + 2).
  * Returns the filter after the last pair. One asm loop over pairs (and runs): GCC, left to it,
  * keeps the loop invariants on the stack around the VMLADAVA loop (~40 instructions per pair
  * besides the 9 per 16 bytes), and opens one VPST per predicated load. VMLADAVA accumulates into
@@ -924,7 +1000,29 @@ static __attribute__((noinline)) const int8_t *dot_pairs(pair_runs *r, const int
     int32_t rows;
     r->fstep = 2 * r->col_len - 16 * r->full;
     r->full1 = r->full - 1;
-    if (r->rows == 1 && r->full >= 1) {
+    if (r->rows == 1 && r->full >= 1 && r->full <= EF_CONV_UNROLL + 1) {
+        int32_t cnt = r->pairs;
+        const int32_t cl = r->col_len;
+        if (r->rem != 0) {
+            __asm__ volatile("ldr    %[t], [%[ctx], #12]\n\t"
+                             "vctp.8 %[t]\n\t"
+                             EF_CONV_UNR_SETUP
+                             "1:\n\t" EF_CONV_UNR_HEAD EF_CONV_PAIR1_TAIL EF_CONV_UNR_FOOT
+                             : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [pa] "=&r"(pa),
+                               [pb] "=&r"(pb), [f0] "+&r"(f0), [f1] "+&r"(f1), [acc] "+&r"(acc), [t] "=&l"(t),
+                               [cnt] "+&r"(cnt)
+                             : [ctx] "r"(r), [cl] "r"(cl)
+                             : "q0", "q1", "q2", "q3", "lr", "cc", "memory");
+        } else {
+            __asm__ volatile(EF_CONV_UNR_SETUP
+                             "1:\n\t" EF_CONV_UNR_HEAD EF_CONV_UNR_FOOT
+                             : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [pa] "=&r"(pa),
+                               [pb] "=&r"(pb), [f0] "+&r"(f0), [f1] "+&r"(f1), [acc] "+&r"(acc), [t] "=&l"(t),
+                               [cnt] "+&r"(cnt)
+                             : [ctx] "r"(r), [cl] "r"(cl)
+                             : "q0", "q1", "q2", "q3", "lr", "cc", "memory");
+        }
+    } else if (r->rows == 1 && r->full >= 1) {
         /* one run per pixel (1x1, flat columns): the first 16 bytes start the sums (VMLADAV), the
          * pair count and the filter stride stay in registers, the tail is compiled in or out */
         int32_t cnt = r->pairs;
@@ -964,8 +1062,8 @@ static __attribute__((noinline)) const int8_t *dot_pairs(pair_runs *r, const int
             "add    %[pb], %[t]\n\t"
             "subs   %[rows], #1\n\t"
             "bne    5b\n\t"
-            "strd   %[a1], %[b1], [%[acc], #8]\n\t"
-            "strd   %[a0], %[b0], [%[acc]], #16\n\t"
+            "strd   %[a1], %[b1], [%[acc], #16]\n\t"
+            "strd   %[a0], %[b0], [%[acc]], #32\n\t"
             "ldr    %[t], [%[ctx], #24]\n\t"
             "mov    %[f0], %[f1]\n\t"
             "add    %[f1], %[t]\n\t"
@@ -1009,7 +1107,7 @@ typedef struct {
     int32_t out_off;
     int32_t act_min;
     int32_t act_max;
-    int32_t words;        /* words per channel in the raw sums (4, or 2 for 2-pixel blocks) */
+    int32_t words;        /* words per channel in the raw sums (4: blocks of up to 4 pixels) */
     int shifts;           /* 2: every shift < 0, else some shift >= 0 */
     int8_t *spare;        /* nc bytes for the outputs of a lone last pixel's missing partner */
 } rq_block;
@@ -1108,9 +1206,6 @@ static __attribute__((noinline)) void store_short(const rq_block *q, int8_t *dst
  * 3x3x3 up to 41 pixels wide), else the column fill of the pair engine.
  */
 #define EF_CONV_SHORT_MAX 48
-/* output channels per block of sums (4 words x (EF_CONV_SHORT_CHUNK + 4) int32 on the stack; 2-pixel
- * blocks: twice the channels at 2 words) */
-#define EF_CONV_SHORT_CHUNK 32
 
 /* What the short-column asm reads (fixed offsets). */
 typedef struct {
@@ -1157,7 +1252,7 @@ typedef struct {
     "vmladava.s8 r6, q4, q7\n\t"                         \
     "vmladava.s8 r4, q2, q6\n\t"                         \
     "vmladava.s8 r6, q5, q6\n\t"                         \
-    "strd   r4, r6, [%[acc]], #8\n\t"
+    "strd   r4, r6, [%[acc]], #16\n\t"
 
 /* The two channel loops of a block: n whole, then n_end with the last vector predicated (VPR
  * still holds the column's tail predicate: nothing in between writes it). */
@@ -1171,6 +1266,11 @@ typedef struct {
     "3:\n\t" BODY(LDP) "le     lr, 3b\n\t"               \
     "4:\n\t"
 
+#define EF_SHORT_OPERANDS_PX                                                                \
+    : [f] "+&r"(f), [acc] "+&r"(acc), [t] "=&r"(t)                                          \
+    : [r] "r"(blk), [cl] "r"(cl), [px] "r"(px)                                              \
+    : "r4", "r6", "r8", "r10", "lr", "q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7", "cc", "memory"
+
 #define EF_SHORT_OPERANDS                                                                   \
     : [f] "+&r"(f), [acc] "+&r"(acc), [t] "=&r"(t)                                          \
     : [r] "r"(blk), [cl] "r"(cl)                                                            \
@@ -1180,7 +1280,7 @@ typedef struct {
  * channel (acc[4 * channel + pixel], one STM) for 3-4 pixels, 2 (one STRD) for 2. vecs: vectors per
  * column (1..3). */
 static __attribute__((noinline)) void short_dots(const short_block *blk, const int8_t *f, int32_t cl, int32_t *acc,
-                                                 int32_t vecs)
+                                                 int32_t vecs, const int8_t *const *px)
 {
     int32_t t;
     if (vecs == 1) {
@@ -1208,7 +1308,7 @@ static __attribute__((noinline)) void short_dots(const short_block *blk, const i
                          EF_SHORT_LOOPS(EF_SHORT_C2, EF_SHORT_C2_LD_FULL, EF_SHORT_C2_LD_PRED)
                          EF_SHORT_OPERANDS);
     } else {
-        __asm__ volatile("ldm    %[r], {r4, r6}\n\t"
+        __asm__ volatile("ldm    %[px], {r4, r6}\n\t"
                          "ldr    %[t], [%[r], #16]\n\t"
                          "vldrb.u8 q0, [r4]\n\t"
                          "vldrb.u8 q1, [r4, #16]\n\t"
@@ -1219,7 +1319,7 @@ static __attribute__((noinline)) void short_dots(const short_block *blk, const i
                          "vldrbt.u8 q2, [r4, #32]\n\t"
                          "vldrbt.u8 q5, [r6, #32]\n\t"
                          EF_SHORT_LOOPS(EF_SHORT_C3, EF_SHORT_C3_LD_FULL, EF_SHORT_C3_LD_PRED)
-                         EF_SHORT_OPERANDS);
+                         EF_SHORT_OPERANDS_PX);
     }
 }
 
@@ -1246,7 +1346,7 @@ static __attribute__((noinline)) void short_pixels(const short_geom *s, short_bl
     const ef_dims *out = s->out;
     const int32_t cl = s->col_len;
     const int32_t vecs = (cl + 15) >> 4;
-    const int32_t np = vecs == 1 ? 4 : (vecs == 2 ? 3 : 2);
+    const int32_t np = vecs == 2 ? 3 : 4; /* 3 vectors: 2 + 2 */
     const int32_t n_px = out->h * out->w;
     const int32_t row = in->w * in->c;
     const int32_t xstep = s->sw * in->c;
@@ -1343,7 +1443,10 @@ static __attribute__((noinline)) void short_pixels(const short_geom *s, short_bl
         for (int32_t i = m; i < np; ++i) { /* past the last pixel: sums computed, never stored */
             blk->px[i] = blk->px[0];
         }
-        short_dots(blk, f, cl, acc, vecs);
+        short_dots(blk, f, cl, acc, vecs, blk->px);
+        if (vecs == 3 && m > 2) { /* 3-vector columns: two pixels per pass, one store for 4 */
+            short_dots(blk, f, cl, acc + 2, vecs, blk->px + 2);
+        }
         store_short(q, dst + p * out->c, acc, m);
     }
 }
@@ -1425,8 +1528,8 @@ static __attribute__((noinline)) void conv_2px_mve(const ef_conv_params *params,
     /* per chunk: effective biases and the raw sums of the pixels, padded to a multiple of 4 (the
      * last vector reads lanes that are computed or stale, never stored) */
     int32_t eff[EF_CONV_MVE_CHUNK + 4];
-    /* raw sums, 2 words per channel (pixels a, b; short columns of 1-2 vectors: 4 words) */
-    int32_t acc[EF_MAX(2 * (EF_CONV_MVE_CHUNK + 4), 4 * (EF_CONV_SHORT_CHUNK + 4))];
+    /* raw sums, 4 words per channel (a block of 4 pixels; short columns of 3 vectors: 2 words) */
+    int32_t acc[4 * (EF_CONV_MVE_CHUNK + 4)];
     int8_t spare[EF_CONV_MVE_CHUNK]; /* pixel b's outputs when the last pixel is alone */
     pair_runs run;
     run.full = g.full;
@@ -1444,7 +1547,7 @@ static __attribute__((noinline)) void conv_2px_mve(const ef_conv_params *params,
     q.out_off = out_off;
     q.act_min = act_min;
     q.act_max = act_max;
-    q.words = short_k && col_len <= 32 ? 4 : 2;
+    q.words = 4;
     q.spare = spare;
     q.shifts = 2; /* 2: every shift < 0 (the asm store), else the general store */
     for (int32_t oc = 0; oc < out->c; ++oc) {
@@ -1484,7 +1587,8 @@ static __attribute__((noinline)) void conv_2px_mve(const ef_conv_params *params,
         const int32_t safe_bytes = out->c * col_len - 16 * vecs;
         safe = safe_bytes < 0 ? 0 : safe_bytes / col_len + 1;
     }
-    const int32_t chunk = short_k && col_len <= 32 ? EF_CONV_SHORT_CHUNK : EF_CONV_MVE_CHUNK;
+    const int32_t chunk = EF_CONV_MVE_CHUNK; /* 4 words of sums per channel (blocks of 4 pixels) */
+    const int32_t x_last = in->w - g.kw; /* the last interior ix0 (grouped windows: undilated) */
     for (int32_t b = 0; b < in->n; ++b) {
         g.b = b;
         int8_t *out_b = output + b * n_px * out->c;
@@ -1504,40 +1608,55 @@ static __attribute__((noinline)) void conv_2px_mve(const ef_conv_params *params,
                 }
                 int32_t oy = 0;
                 int32_t ox = 0;
-                for (int32_t p = 0; p < n_px; p += 2) {
-                    const int has_b = p + 1 < n_px;
-                    int32_t sa;
-                    int32_t sb;
-                    const int8_t *a = pixel_runs(&g, scratch, oy * sh - ph, ox * sw - pw, c0, &sa);
-                    if (++ox == out->w) {
-                        ox = 0;
-                        ++oy;
-                    }
-                    const int8_t *pb = a;
-                    sb = sa;
-                    if (has_b) {
-                        pb = pixel_runs(&g, scratch ? scratch + col_len : 0, oy * sh - ph, ox * sw - pw, c0, &sb);
-                        if (++ox == out->w) {
+                /* blocks of 4 pixels (4 columns of scratch): two pair passes, one store (the
+                 * requantization's per-channel terms loaded once for 4 pixels) */
+                for (int32_t p = 0; p < n_px; p += 4) {
+                    const int32_t m = EF_MIN(4, n_px - p);
+                    const int8_t *px[4];
+                    int32_t st[4];
+                    for (int32_t i = 0; i < m;) {
+                        const int32_t iy0 = oy * sh - ph;
+                        const int32_t ix0 = ox * sw - pw;
+                        if (g.goffs != 0 && iy0 >= 0 && iy0 + g.kh <= in->h && ix0 >= 0 && ix0 <= x_last) {
+                            /* grouped: the run of interior windows on this output row, in one call */
+                            const int32_t n =
+                                EF_MIN(EF_MIN(m - i, out->w - ox), (x_last - ix0) / sw + 1);
+                            gather_run_in(scratch + i * col_len, col_len,
+                                          input + ((b * in->h + iy0) * in->w + ix0) * in->c + c0, sw * in->c, n, &g);
+                            for (int32_t k = i + n; i < k; ++i) {
+                                px[i] = scratch + i * col_len;
+                                st[i] = col_len;
+                            }
+                            ox += n;
+                        } else {
+                            px[i] = pixel_runs(&g, scratch ? scratch + i * col_len : 0, iy0, ix0, c0, &st[i]);
+                            ++i;
+                            ++ox;
+                        }
+                        if (ox == out->w) {
                             ox = 0;
                             ++oy;
                         }
                     }
-                    run.a = a;
-                    run.b = pb;
-                    run.sa = sa - 16 * g.full;
-                    run.sb = sb - 16 * g.full;
-                    const int8_t *f = filter + cs * col_len;
-                    if (nc >= 2) {
-                        run.pairs = nc >> 1;
-                        f = dot_pairs(&run, f, acc);
+                    for (int32_t i = 0; i < m; i += 2) {
+                        const int32_t j = i + 1 < m ? i + 1 : i; /* a lone last pixel: paired with itself */
+                        run.a = px[i];
+                        run.b = px[j];
+                        run.sa = st[i] - 16 * g.full;
+                        run.sb = st[j] - 16 * g.full;
+                        const int8_t *f = filter + cs * col_len;
+                        if (nc >= 2) {
+                            run.pairs = nc >> 1;
+                            f = dot_pairs(&run, f, acc + i);
+                        }
+                        if (nc & 1) { /* odd channel count: the last filter as a pair of itself */
+                            run.col_len = 0;
+                            run.pairs = 1;
+                            (void)dot_pairs(&run, f, acc + 4 * (nc - 1) + i);
+                            run.col_len = col_len;
+                        }
                     }
-                    if (nc & 1) { /* odd channel count: the last filter as a pair of itself */
-                        run.col_len = 0;
-                        run.pairs = 1;
-                        (void)dot_pairs(&run, f, acc + 2 * (nc - 1));
-                        run.col_len = col_len;
-                    }
-                    store_short(&q, out_b + p * out->c + cs, acc, has_b ? 2 : 1);
+                    store_short(&q, out_b + p * out->c + cs, acc, m);
                 }
             }
         }

@@ -741,47 +741,13 @@ static __attribute__((noinline)) void gather_window(int8_t *col, const conv_geom
     }
 }
 
-/* A grouped layer's window inside the input (every tap in bounds): per window row one
- * unmasked VLDRB gather per 16 bytes and its store, nothing else. Most windows of a grouped
- * layer; gather_window's border set-up (tap coordinates, masks, the pad vector: ~100
- * instructions per call) is not paid for them. */
-static __attribute__((noinline)) void gather_window_in(int8_t *col, const conv_geom *g, const int8_t *src)
-{
-    const int32_t seg = g->kw * g->fc;
-    const int32_t row = g->in->w * g->in->c;
-    const mve_pred16_t ptail = vctp8q((uint32_t)(((seg - 1) & 15) + 1));
-    const uint8x16_t o0 = vldrbq_u8(g->goffs);
-    int32_t ky = g->kh;
-    if (seg <= 16) {
-        for (; ky > 0; --ky, col += seg, src += row) {
-            vstrbq_p_s8(col, vldrbq_gather_offset_s8(src, o0), ptail);
-        }
-    } else if (seg <= 32) {
-        const uint8x16_t o1 = vldrbq_u8(g->goffs + 16);
-        for (; ky > 0; --ky, col += seg, src += row) {
-            vstrbq_s8(col, vldrbq_gather_offset_s8(src, o0));
-            vstrbq_p_s8(col + 16, vldrbq_gather_offset_s8(src, o1), ptail);
-        }
-    } else {
-        const uint8x16_t o1 = vldrbq_u8(g->goffs + 16);
-        const uint8x16_t o2 = vldrbq_u8(g->goffs + 32);
-        for (; ky > 0; --ky, col += seg, src += row) {
-            vstrbq_s8(col, vldrbq_gather_offset_s8(src, o0));
-            vstrbq_s8(col + 16, vldrbq_gather_offset_s8(src, o1));
-            vstrbq_p_s8(col + 32, vldrbq_gather_offset_s8(src, o2), ptail);
-        }
-    }
-}
-
 /* The column of the pixel at (iy0, ix0) in `slot` when it is not an interior window of an
- * ungrouped layer (copy_window): a grouped window, or a border. */
+ * ungrouped layer (copy_window) or of a grouped one (gather_run_in, from the pair loop): a grouped
+ * window on a border (gather_window), a dilated window, or the column fill. */
 static __attribute__((noinline)) void pixel_column(const conv_geom *g, int8_t *slot, int32_t iy0, int32_t ix0,
                                                    int32_t c0)
 {
-    const ef_dims *in = g->in;
-    if (g->goffs != 0 && iy0 >= 0 && ix0 >= 0 && iy0 + g->kh <= in->h && ix0 + g->kw <= in->w) {
-        gather_window_in(slot, g, g->input + ((g->b * in->h + iy0) * in->w + ix0) * in->c + c0);
-    } else if (g->goffs != 0) {
+    if (g->goffs != 0) {
         gather_window(slot, g, iy0, ix0, c0);
     } else if (g->fill_dil != 0) {
         g->fill_dil(slot, g, iy0, ix0, c0);
@@ -793,7 +759,7 @@ static __attribute__((noinline)) void pixel_column(const conv_geom *g, int8_t *s
 /* The columns of n consecutive interior windows of a grouped layer (gathered rows, g->goffs) on
  * one input row: window i at src + i * xstep, its column at col + i * col_len. The offsets are
  * loaded once for the n windows; per window row one VLDRB gather per 16 bytes and its store
- * (against ~120 instructions a window through pixel_runs, pixel_column and gather_window_in). */
+ * (against ~120 instructions a window through pixel_runs and pixel_column before). */
 static __attribute__((noinline)) void gather_run_in(int8_t *col, int32_t col_len, const int8_t *src, int32_t xstep,
                                                     int32_t n, const conv_geom *g)
 {
@@ -857,7 +823,7 @@ typedef struct {
     int32_t rows;     /* 28: runs per pixel */
     int32_t pairs;    /* 32: channel pairs left (counted down) */
     int32_t fstep;    /* 36: 2 * col_len - 16 * full (one-run loop: f0 to the next pair) */
-    int32_t full1;    /* 40: full - 1 (one-run loop: the steps after the first) */
+    int32_t full1;    /* 40: full - 1 (one-run loops: the steps after the first) */
 } pair_runs;
 
 
@@ -938,11 +904,13 @@ typedef struct {
     "subs   %[cnt], #1\n\t"                           \
     "bne    1b\n\t"
 
-/* The one-run pair loop unrolled (1 <= full <= EF_CONV_UNROLL + 1): the first 16 bytes with VMLADAV,
- * then a computed branch (lr, set once per call) into EF_CONV_UNROLL unrolled 16-byte steps of 32 bytes
- * of code each, entered full - 1 steps before their end; the tail; the foot with the filter step in
- * t. No loop counter per pair: 7 instructions of overhead per pair against 13 in the WLS/LE loop. */
-#define EF_CONV_UNROLL 8
+/* The one-run pair loop unrolled: the first 16 bytes with VMLADAV, then a computed branch (lr, set
+ * once per call) into a run of unrolled 16-byte steps of 32 bytes of code each, entered full - 1
+ * steps before its end, the tail (rem != 0), the foot with the filter step in t. No loop counter per
+ * pair: 7 instructions of overhead per pair against 13 in the WLS/LE loop. The .rept counts of the
+ * two bodies (EF_CONV_UNR_HEAD(17), (4) in dot_pairs) are these: */
+#define EF_CONV_UNROLL 17     /* runs of 16 * n bytes: n <= 18 (3x3 x 32 channels) */
+#define EF_CONV_UNROLL_REM 4  /* runs with a tail: up to 5 steps and the tail (K < 96) */
 #define EF_CONV_STEP_ACC                                \
     "vldrb.u8 q0, [%[pa]], #16\n\t"                   \
     "vldrb.u8 q1, [%[pb]], #16\n\t"                   \
@@ -958,7 +926,7 @@ typedef struct {
     "sub    lr, %[t], lr, lsl #5\n\t"                 \
     "orr    lr, lr, #1\n\t"                           \
     "ldr    %[t], [%[ctx], #36]\n\t"
-#define EF_CONV_UNR_HEAD                                \
+#define EF_CONV_UNR_HEAD(REPT)                          \
     "ldrd   %[pa], %[pb], [%[ctx]]\n\t"               \
     "vldrb.u8 q0, [%[pa]], #16\n\t"                   \
     "vldrb.u8 q1, [%[pb]], #16\n\t"                   \
@@ -969,7 +937,7 @@ typedef struct {
     "vmladav.s8 %[b0], q1, q2\n\t"                    \
     "vmladav.s8 %[b1], q1, q3\n\t"                    \
     "bx     lr\n\t"                                   \
-    ".rept 8\n\t" EF_CONV_STEP_ACC ".endr\n\t"        \
+    ".rept " #REPT "\n\t" EF_CONV_STEP_ACC ".endr\n\t" \
     "7:\n\t"
 #define EF_CONV_UNR_FOOT                                \
     "strd   %[a1], %[b1], [%[acc], #16]\n\t"           \
@@ -998,16 +966,16 @@ static __attribute__((noinline)) const int8_t *dot_pairs(pair_runs *r, const int
     const int8_t *pb;
     int32_t t;
     int32_t rows;
-    r->fstep = 2 * r->col_len - 16 * r->full;
-    r->full1 = r->full - 1;
-    if (r->rows == 1 && r->full >= 1 && r->full <= EF_CONV_UNROLL + 1) {
+    if (r->rows == 1 && r->full >= 1 && r->full <= (r->rem != 0 ? EF_CONV_UNROLL_REM : EF_CONV_UNROLL) + 1) {
         int32_t cnt = r->pairs;
         const int32_t cl = r->col_len;
+        r->full1 = r->full - 1;
+        r->fstep = 2 * cl - 16 * r->full;
         if (r->rem != 0) {
             __asm__ volatile("ldr    %[t], [%[ctx], #12]\n\t"
                              "vctp.8 %[t]\n\t"
                              EF_CONV_UNR_SETUP
-                             "1:\n\t" EF_CONV_UNR_HEAD EF_CONV_PAIR1_TAIL EF_CONV_UNR_FOOT
+                             "1:\n\t" EF_CONV_UNR_HEAD(4) EF_CONV_PAIR1_TAIL EF_CONV_UNR_FOOT
                              : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [pa] "=&r"(pa),
                                [pb] "=&r"(pb), [f0] "+&r"(f0), [f1] "+&r"(f1), [acc] "+&r"(acc), [t] "=&l"(t),
                                [cnt] "+&r"(cnt)
@@ -1015,14 +983,18 @@ static __attribute__((noinline)) const int8_t *dot_pairs(pair_runs *r, const int
                              : "q0", "q1", "q2", "q3", "lr", "cc", "memory");
         } else {
             __asm__ volatile(EF_CONV_UNR_SETUP
-                             "1:\n\t" EF_CONV_UNR_HEAD EF_CONV_UNR_FOOT
+                             "1:\n\t" EF_CONV_UNR_HEAD(17) EF_CONV_UNR_FOOT
                              : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [pa] "=&r"(pa),
                                [pb] "=&r"(pb), [f0] "+&r"(f0), [f1] "+&r"(f1), [acc] "+&r"(acc), [t] "=&l"(t),
                                [cnt] "+&r"(cnt)
                              : [ctx] "r"(r), [cl] "r"(cl)
                              : "q0", "q1", "q2", "q3", "lr", "cc", "memory");
         }
-    } else if (r->rows == 1 && r->full >= 1) {
+        return f0;
+    }
+    r->fstep = 2 * r->col_len - 16 * r->full;
+    r->full1 = r->full - 1;
+    if (r->rows == 1 && r->full >= 1) {
         /* one run per pixel (1x1, flat columns): the first 16 bytes start the sums (VMLADAV), the
          * pair count and the filter stride stay in registers, the tail is compiled in or out */
         int32_t cnt = r->pairs;

@@ -123,6 +123,13 @@ EXTRA_CASES: dict[str, OpSpec] = {
                                                             padding="SAME", act="NONE", groups=1)),
 
     "xconv_1x1_c33_o8_s2_relu6": _conv(7, 7, 33, 8, 1, 2, "VALID", "RELU6", 1),
+    # Helium short columns (<= 48 bytes) whose window rows lie too far apart for 8-bit gather
+    # offsets (a 3x1 filter over 16 / 32 channels): interior windows as row copies, borders and
+    # grouped windows by the column fill; an odd channel count, stride 2, two groups
+    "xconv_3x1_c16_o13_same_relu": OpSpec("CONV_2D", "conv", dict(h=7, w=9, cin=16, cout=13, kh=3, kw=1, stride=1,
+                                                                  padding="SAME", act="RELU", groups=1)),
+    "xconv_g2_3x1_c32_o16_s2_same": OpSpec("CONV_2D", "conv", dict(h=8, w=9, cin=32, cout=16, kh=3, kw=1, stride=2,
+                                                                   padding="SAME", act="NONE", groups=2)),
     # 3x3 depthwise with channels a multiple of 4: the SMLABB/SMLATT 4-channel path (interior and
     # border taps); tests/opmodels.py's 3x3 multiplier-1 cases have 5 and 6 channels
     "xdw_3x3_c8_s1_same": _dw(7, 5, 8, 1, "SAME", "NONE"),

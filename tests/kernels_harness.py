@@ -111,14 +111,16 @@ EXTRA_CASES: dict[str, OpSpec] = {
     "xconv_1x1_c20_o1": _conv(3, 5, 20, 1, 1, 1, "VALID", "NONE", 1),
     "xconv_1x1_c64_o37_s2_relu6": _conv(7, 6, 64, 37, 1, 2, "SAME", "RELU6", 1),
     "xconv_1x1_c17_o12": _conv(4, 5, 17, 12, 1, 1, "VALID", "NONE", 1),
-    # windows on ef_conv_2x2_s8 (DSP: depth kh*kw*c <= 160, c % 4 == 0): a 3x1 of the spatially
+    # windows on ef_conv_2x2_s8 (DSP: depth kh*kw*c <= 288, c % 4 == 0): a 3x1 of the spatially
     # separable cnn's shape (10 pairs, one table chunk), a grouped 1x3 at stride 2 with an odd count
     # per group (the C channel); conv_3x3_c16_o37_same (tests/opmodels.py) takes two chunks
     "xconv_3x1_c16_o20_same_relu6": OpSpec("CONV_2D", "conv", dict(h=7, w=5, cin=16, cout=20, kh=3, kw=1, stride=1,
                                                                    padding="SAME", act="RELU6", groups=1)),
     "xconv_g2_1x3_c16_o10_s2": OpSpec("CONV_2D", "conv", dict(h=5, w=9, cin=16, cout=10, kh=1, kw=3, stride=2,
                                                               padding="SAME", act="NONE", groups=2)),
-    # the deepest window it takes (160: the whole unrolled loop, no group skipped)
+    # a 160-deep window (5x1 / 1x5 over 32 channels), and the deepest it takes (288: the whole
+    # unrolled loop, no group skipped; the dense 3x3 over 32 channels)
+    "xconv_3x3_c32_o6_same": _conv(4, 4, 32, 6, 3, 1, "SAME", "NONE", 1),
     "xconv_1x5_c32_o6_same": OpSpec("CONV_2D", "conv", dict(h=4, w=7, cin=32, cout=6, kh=1, kw=5, stride=1,
                                                             padding="SAME", act="NONE", groups=1)),
 

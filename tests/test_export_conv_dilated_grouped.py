@@ -117,7 +117,7 @@ def test_space_to_batch_form_folds_into_a_dilated_conv_with_real_taps(tmp_path) 
 
 
 #: windowed convolutions and whether ef_conv_2x2_s8 takes them on the DSP cores (window depth
-#: kh*kw*c <= 160 per group, c % 4 == 0), with the scratch it asks for: one group's channel pairs
+#: kh*kw*c <= 288 per group, c % 4 == 0), with the scratch it asks for: one group's channel pairs
 #: of widened filter table, (kh*kw*c + 10) words each, at most 2048 words of whole pairs
 TABLE_CASES = {
     # case: (takes it, scratch bytes on the DSP cores)
@@ -126,7 +126,8 @@ TABLE_CASES = {
     "conv_3x3_c16_o37_same": (True, 4 * (2048 // 154) * 154),  # 18 pairs, 13 per chunk
     "conv_3x3_c8_o1_same": (True, 4 * 72),  # no pair: ef_conv_s8's two columns are larger
     "xconv_1x5_c32_o6_same": (True, 4 * 3 * (160 + 10)),
-    "conv_5x5_c16_o5_same": (False, 4 * 400),  # 400 deep (over 160): ef_conv_s8
+    "xconv_3x3_c32_o6_same": (True, 4 * 3 * (288 + 10)),
+    "conv_5x5_c16_o5_same": (False, 4 * 400),  # 400 deep (over 288): ef_conv_s8
     "conv_3x1_same": (False, 4 * 18),  # 6 channels: not a multiple of 4
 }
 

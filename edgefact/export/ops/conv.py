@@ -18,7 +18,7 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
 - ``ef_conv_first_c1_s8``: such a layer with 1 input channel on Cortex-M55 (Helium: 4 pixels gathered once from
   a padded strip, every channel streamed past them, ``_first_c1_applies``), an alternative elsewhere;
 - ``ef_conv_2x2_s8``: a windowed convolution (k x 1, 1 x k, grouped 3x3, ...) whose per-group depth kh*kw*c is at
-  most 160 with c a multiple of 4, on Cortex-M4/M7/M33 (2 pixels x 2 channels against filters widened once into a
+  most 288 with c a multiple of 4, on Cortex-M4/M7/M33 (2 pixels x 2 channels against filters widened once into a
   stack table, ``_conv_2x2_applies``), an alternative elsewhere (it runs ``ef_conv_s8`` there);
 - ``ef_conv_s8``: any other convolution (grouped included), two int16 im2col columns of scratch;
 - ``ef_conv_dilated_s8``: a dilated CONV_2D (``ef_conv_s8``'s bodies on the real taps, same scratch);
@@ -166,13 +166,13 @@ def _1x1_2x2_applies(layer: Layer) -> bool:
 
 
 CONV_2X2 = "ef_conv_2x2_s8"
-#: deepest per-group window ``ef_conv_2x2_s8`` takes (its unrolled loop: 40 groups of 4 values)
-CONV_2X2_MAX_DEPTH = 160
+#: deepest per-group window ``ef_conv_2x2_s8`` takes (its unrolled loop: 72 groups of 4 values)
+CONV_2X2_MAX_DEPTH = 288
 
 
 def _conv_2x2_applies(layer: Layer) -> bool:
     """Whether ``ef_conv_2x2_s8`` takes the layer on the DSP cores (src/ef_conv_2x2_s8.c): a CONV_2D
-    with a window of kh*kw*c <= 160 values per group, c a multiple of 4, no dilation, and every
+    with a window of kh*kw*c <= 288 values per group, c a multiple of 4, no dilation, and every
     channel on the fast requantization (as ``_short_1x1_applies``). Unpadded 1x1 layers are left to
     the 1x1 kernels, which read the pixels in place."""
     a = layer.args

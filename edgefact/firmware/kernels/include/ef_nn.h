@@ -125,7 +125,7 @@ ef_status ef_conv_1x1_2x2_s8(const ef_conv_params *params, const ef_per_channel_
                              const ef_dims *output_dims, int8_t *output);
 
 /** @brief CONV_2D with a window (any kernel size, stride, padding; grouped too) whose per-group
- *         depth kh * kw * filter c is at most 160, filter c a multiple of 4, dilation {1, 1},
+ *         depth kh * kw * filter c is at most 288, filter c a multiple of 4, dilation {1, 1},
  *         every channel on the fast requantization (multiplier >= 0, -23 <= shift <= -2): on the
  *         DSP cores 2 output pixels x 2 output channels per step against the filters widened once
  *         per call into a table in the scratch, each pixel pair's windows widened into a stack

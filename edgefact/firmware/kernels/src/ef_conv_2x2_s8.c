@@ -1,20 +1,20 @@
 /* CONV_2D with a window (any kernel size, stride and padding; grouped too) whose per-group depth
- * K = kh * kw * filter c is at most 160 with filter c a multiple of 4 and every channel on the
+ * K = kh * kw * filter c is at most 288 with filter c a multiple of 4 and every channel on the
  * fast requantization (multiplier >= 0, -23 <= shift <= -2), on the DSP cores: 2 output pixels
  * x 2 output channels per step against the widened-filter table (include/internal/ef_conv_tab.h).
  *
  * The layers factorization makes are short: a 3x1 / 1x3 with 16 or 32 channels (K = 48 / 96), a
  * 5x1 / 1x5 with 32 (K = 160), a grouped 3x3 with 8 or 16 per group (K = 72 / 144), a Tucker
- * core; ef_conv_s8's 2-pixel engine widens every filter word again per pixel pair (15 instructions per 16 MACs), here each filter is
+ * core (and the dense 3x3 over up to 32 channels, K = 288); ef_conv_s8's 2-pixel engine widens every filter word again per pixel pair (15 instructions per 16 MACs), here each filter is
  * widened once per call (10). The generator picks this kernel on Cortex-M4/M7/M33 for such layers
  * (`_conv_2x2_applies` in edgefact/export/ops/conv.py); other shapes and the portable and Helium
  * builds run ef_conv_s8 (ctx is its scratch).
  */
 #include "internal/ef_conv_tab.h"
 
-/* deepest window this kernel takes: 40 groups of 4 in the unrolled loop */
-#define EF_CONV_2X2_MAX_DEPTH 160
-/* most table words the scratch holds (8 KB): K = 144 then fits 13 channel pairs per chunk, 160 12 */
+/* deepest window this kernel takes: 72 groups of 4 in the unrolled loop */
+#define EF_CONV_2X2_MAX_DEPTH 288
+/* most table words the scratch holds (8 KB): K = 144 then fits 13 channel pairs per chunk, 288 6 */
 #define EF_CONV_2X2_TAB_WORDS 2048
 
 /* Channel pairs per table chunk: a group's pairs, at most what EF_CONV_2X2_TAB_WORDS holds. */
@@ -36,7 +36,7 @@ static int32_t conv_2x2_chunk_pairs(const ef_dims *in, const ef_dims *f)
  * chunk (conv_2x2_pair: per channel pair the unrolled groups from K / 4 before the end, 4
  * requantizations and stores). An odd last channel of a group: ef_nn_dot_2px_1ch on the same
  * column, in C. A window repeats its widening once per chunk: K <= 48 fits 35 pairs in one chunk,
- * K = 144 13 pairs, K = 160 12.
+ * K = 144 13 pairs, K = 288 6.
  */
 #define EF_CONV_2X2_MAX_GROUPS (EF_CONV_2X2_MAX_DEPTH / 4)
 
@@ -67,6 +67,8 @@ __attribute__((naked, noinline)) static void conv_2x2_pair(const conv_2x2_job *j
         "ldmia    lr!, {r8, r9, r10, r11}\n\t"  /* the first pair's biases */
         "bx       r5\n\t"
         EF_CONV_TAB_PAIRS(EF_CONV_TAB_GROUPS4 EF_CONV_TAB_GROUPS4 EF_CONV_TAB_GROUPS4 EF_CONV_TAB_GROUPS4
+                          EF_CONV_TAB_GROUPS4 EF_CONV_TAB_GROUPS4 EF_CONV_TAB_GROUPS4 EF_CONV_TAB_GROUPS4
+                          EF_CONV_TAB_GROUPS4 EF_CONV_TAB_GROUPS4 EF_CONV_TAB_GROUPS4 EF_CONV_TAB_GROUPS4
                           EF_CONV_TAB_GROUPS4 EF_CONV_TAB_GROUPS4 EF_CONV_TAB_GROUPS4 EF_CONV_TAB_GROUPS4
                           EF_CONV_TAB_GROUPS4 EF_CONV_TAB_GROUPS4)
         "add      sp, sp, #16\n\t"

@@ -115,6 +115,14 @@ SHORT_1X1 = "ef_conv_1x1_short_s8"
 _DSP_CORES = ("cortex-m4", "cortex-m7", "cortex-m33")
 
 
+def _rq_fast(layer: Layer) -> bool:
+    """Whether every output channel is on the kernels' fast requantization (multiplier >= 0,
+    -23 <= shift <= -2; ``ef_conv_rq_fast`` in the C library), a precondition of the DSP / Helium
+    table and short kernels."""
+    m, s = layer.consts["multiplier"], layer.consts["shift"]
+    return bool(np.all(m >= 0) and np.all(s <= -2) and np.all(s >= -23))
+
+
 def _short_1x1_applies(layer: Layer) -> bool:
     """Whether ``ef_conv_1x1_short_s8`` takes its DSP path (src/ef_conv_1x1_short_s8.c): an unpadded
     1x1 CONV_2D with 4, 8, 12, 16 or 20 input channels per group (grouped too: each group through
@@ -125,8 +133,7 @@ def _short_1x1_applies(layer: Layer) -> bool:
             or (a.filter_dims.h, a.filter_dims.w) != (1, 1) or a.params.padding != (0, 0)
             or a.padding_after != (0, 0)):
         return False
-    m, s = layer.consts["multiplier"], layer.consts["shift"]
-    return bool(np.all(m >= 0) and np.all(s <= -2) and np.all(s >= -23))
+    return _rq_fast(layer)
 
 
 def _short_1x1_mve2_applies(layer: Layer) -> bool:
@@ -138,8 +145,7 @@ def _short_1x1_mve2_applies(layer: Layer) -> bool:
             or (a.filter_dims.h, a.filter_dims.w) != (1, 1) or a.params.padding != (0, 0)
             or a.padding_after != (0, 0) or a.params.dilation != (1, 1)):
         return False
-    m, s = layer.consts["multiplier"], layer.consts["shift"]
-    return bool(np.all(m >= 0) and np.all(s <= -2) and np.all(s >= -23))
+    return _rq_fast(layer)
 
 
 DSP_1X1 = "ef_conv_1x1_2x2_s8"
@@ -161,8 +167,7 @@ def _1x1_2x2_applies(layer: Layer) -> bool:
             or (a.filter_dims.h, a.filter_dims.w) != (1, 1) or a.params.padding != (0, 0)
             or a.padding_after != (0, 0) or a.params.dilation != (1, 1)):
         return False
-    m, s = layer.consts["multiplier"], layer.consts["shift"]
-    return bool(np.all(m >= 0) and np.all(s <= -2) and np.all(s >= -23))
+    return _rq_fast(layer)
 
 
 CONV_2X2 = "ef_conv_2x2_s8"
@@ -182,8 +187,7 @@ def _conv_2x2_applies(layer: Layer) -> bool:
         return False
     if (a.filter_dims.h, a.filter_dims.w) == (1, 1) and a.params.padding == (0, 0) and a.padding_after == (0, 0):
         return False
-    m, s = layer.consts["multiplier"], layer.consts["shift"]
-    return bool(np.all(m >= 0) and np.all(s <= -2) and np.all(s >= -23))
+    return _rq_fast(layer)
 
 
 FIRST = "ef_conv_first_s8"
@@ -209,8 +213,7 @@ def _first_applies(layer: Layer) -> bool:
             or (a.filter_dims.h, a.filter_dims.w) != (3, 3) or not 1 <= a.filter_dims.c <= 4
             or a.params.dilation != (1, 1) or not -127 <= a.params.input_offset <= 128):
         return False
-    m, s = layer.consts["multiplier"], layer.consts["shift"]
-    return bool(np.all(m >= 0) and np.all(s <= -2) and np.all(s >= -23))
+    return _rq_fast(layer)
 
 
 def _first_c1_applies(layer: Layer) -> bool:

@@ -138,7 +138,7 @@ static void conv_1x1_dsp(const ef_conv_params *params, const ef_per_channel_quan
     job.skip = EF_1X1_MAX_GROUPS - (k >> 2);
     for (int32_t p0 = 0; p0 < pairs; p0 += chunk) {
         ef_nn_conv_tab_build(tab, filter, k, bias, quant->multiplier, quant->shift, oc0 + 2 * p0,
-                       EF_MIN(chunk, pairs - p0), params->output_offset);
+                             EF_MIN(chunk, pairs - p0), params->output_offset);
         for (int32_t r = 0; r < runs; ++r) {
             const int32_t b = flat ? 0 : r / out->h;
             const int32_t oy = flat ? 0 : r - b * out->h;

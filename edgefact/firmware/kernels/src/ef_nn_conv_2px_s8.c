@@ -859,10 +859,9 @@ typedef struct {
     "vmladava.s8 %[b1], q1, q3\n\t"                     \
     "4:\n\t"
 
-/* The one-run pair loop (full >= 1): first 16 bytes with VMLADAV (no zeroing), full - 1 more in
- * the WLS/LE loop, then (EF_CONV_PAIR1_TAIL) the rem tail; the foot stores the four sums and steps
- * to the next filter pair. */
-#define EF_CONV_PAIR1_HEAD                              \
+/* A pair's first 16 bytes: both pixels' column pointers from the context, one step of both
+ * columns against both filters with VMLADAV (the sums start here, no zeroing). */
+#define EF_CONV_STEP_FIRST                              \
     "ldrd   %[pa], %[pb], [%[ctx]]\n\t"               \
     "vldrb.u8 q0, [%[pa]], #16\n\t"                   \
     "vldrb.u8 q1, [%[pb]], #16\n\t"                   \
@@ -871,7 +870,13 @@ typedef struct {
     "vmladav.s8 %[a0], q0, q2\n\t"                    \
     "vmladav.s8 %[a1], q0, q3\n\t"                    \
     "vmladav.s8 %[b0], q1, q2\n\t"                    \
-    "vmladav.s8 %[b1], q1, q3\n\t"                    \
+    "vmladav.s8 %[b1], q1, q3\n\t"
+
+/* The one-run pair loop (full >= 1): first 16 bytes with VMLADAV (no zeroing), full - 1 more in
+ * the WLS/LE loop, then (EF_CONV_PAIR1_TAIL) the rem tail; the foot stores the four sums and steps
+ * to the next filter pair. */
+#define EF_CONV_PAIR1_HEAD                              \
+    EF_CONV_STEP_FIRST                                \
     "ldr    lr, [%[ctx], #40]\n\t"                    \
     "wls    lr, lr, 3f\n\t"                           \
     "2:\n\t"                                          \
@@ -927,15 +932,7 @@ typedef struct {
     "orr    lr, lr, #1\n\t"                           \
     "ldr    %[t], [%[ctx], #36]\n\t"
 #define EF_CONV_UNR_HEAD(REPT)                          \
-    "ldrd   %[pa], %[pb], [%[ctx]]\n\t"               \
-    "vldrb.u8 q0, [%[pa]], #16\n\t"                   \
-    "vldrb.u8 q1, [%[pb]], #16\n\t"                   \
-    "vldrb.u8 q2, [%[f0]], #16\n\t"                   \
-    "vldrb.u8 q3, [%[f1]], #16\n\t"                   \
-    "vmladav.s8 %[a0], q0, q2\n\t"                    \
-    "vmladav.s8 %[a1], q0, q3\n\t"                    \
-    "vmladav.s8 %[b0], q1, q2\n\t"                    \
-    "vmladav.s8 %[b1], q1, q3\n\t"                    \
+    EF_CONV_STEP_FIRST                                \
     "bx     lr\n\t"                                   \
     ".rept " #REPT "\n\t" EF_CONV_STEP_ACC ".endr\n\t" \
     "7:\n\t"

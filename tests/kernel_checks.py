@@ -55,6 +55,10 @@ EXPECTED_STATUS = {
     "conv_2x2_no_scratch": -1,
     "conv_2x2_small_scratch": -5,
     "conv_2x2_misaligned_scratch": -5,
+    "conv_2x2_dilated_ok": 0,
+    "conv_2x2_dilated_small_scratch": -5,
+    "conv_2x2_dilated_zero_dilation": -3,  # EF_ERR_PARAM (ef_conv_dilated_s8's check)
+    "conv_2x2_undilated_entry_dilated": -4,  # EF_ERR_UNSUPPORTED (ef_conv_s8 refuses a dilation)
     "conv_1x1_on_3x3": -4,  # EF_ERR_UNSUPPORTED
     "dw_3x3_on_5x5": -4,
     "dw_5x5_generic_ok": 0,

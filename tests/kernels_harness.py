@@ -123,6 +123,11 @@ EXTRA_CASES: dict[str, OpSpec] = {
     "xconv_3x3_c32_o6_same": _conv(4, 4, 32, 6, 3, 1, "SAME", "NONE", 1),
     "xconv_1x5_c32_o6_same": OpSpec("CONV_2D", "conv", dict(h=4, w=7, cin=32, cout=6, kh=1, kw=5, stride=1,
                                                             padding="SAME", act="NONE", groups=1)),
+    # ef_conv_2x2_dilated_s8 at the full depth (288 real taps' values), an odd pixel count (the last
+    # pixel as its own pair) and an odd output count; opmodels' conv_dil_* cases reach the rest
+    "xconv_dil_3x3_d2_c32_o9_same_relu": OpSpec("CONV_2D", "conv", dict(h=5, w=7, cin=32, cout=9, kh=3, kw=3, stride=1,
+                                                                        padding="SAME", act="RELU", groups=1,
+                                                                        dilation=2)),
 
     "xconv_1x1_c33_o8_s2_relu6": _conv(7, 7, 33, 8, 1, 2, "VALID", "RELU6", 1),
     # Helium short columns (<= 48 bytes) whose window rows lie too far apart for 8-bit gather

@@ -4,8 +4,10 @@
   (``ef_conv_s8``'s bodies gathering only the real taps; a kernel of its own, so firmware without a
   dilated layer does not link the dilated window builders): the generated parameters carry the
   dilation (h != w too), the filter array holds the real taps only, the report's ``kernel`` is
-  ``ef_conv_dilated_s8`` (no alternative: ``ef_conv_s8`` refuses a dilation) and the run is
-  bit-exact with TFLM; a dilated 1x1 (where the dilation changes nothing) stays on the 1x1 kernels;
+  ``ef_conv_dilated_s8`` (``ef_conv_s8`` refuses a dilation) and the run is bit-exact with TFLM;
+  where the real taps' window fits ``ef_conv_2x2_s8`` (kh*kw*c <= 288, c % 4 == 0) the DSP cores run
+  its dilated entry ``ef_conv_2x2_dilated_s8`` (with its table scratch), an alternative everywhere;
+  a dilated 1x1 (where the dilation changes nothing) stays on the 1x1 kernels;
 - a grouped 1x1 with 4-20 (a multiple of 4) input channels per group runs ``ef_conv_1x1_short_s8``
   on Cortex-M4/M7/M33 and with 4-16 on Cortex-M55 (``ef_conv_s8`` elsewhere and for other widths), with ``ef_conv_s8`` as its
   alternative and never the ungrouped ``ef_conv_1x1_s8``.
@@ -40,14 +42,21 @@ def test_dilated_conv_keeps_its_taps_and_dilation(case: str) -> None:
     spec = OPMODEL_CASES[case]
     p = spec.params
     kh, kw, fi = p["kh"], p["kw"], p["cin"] // p["groups"]
-    for target in (None, get_target("cortex-m4"), get_target("cortex-m55")):
+    table = fi % 4 == 0 and kh * kw * fi <= 288  # ef_conv_2x2_dilated_s8's window (fast requantization aside)
+    for target in (None, get_target("cortex-m4"), get_target("cortex-m7"), get_target("cortex-m55")):
         layer = lower(load_tflite(get_opmodel(case)), target=target).layers[0]
-        assert layer.kernel == "ef_conv_dilated_s8"
-        assert get_op("CONV_2D").kernels(layer) == ("ef_conv_dilated_s8",)
+        dsp = target is not None and target.core != "cortex-m55"
+        takes = table and layer.kernel == "ef_conv_2x2_dilated_s8"
+        assert takes == (table and dsp), (case, target, layer.kernel)
+        assert layer.kernel == ("ef_conv_2x2_dilated_s8" if takes else "ef_conv_dilated_s8")
+        assert set(get_op("CONV_2D").kernels(layer)) == (
+            {"ef_conv_dilated_s8", "ef_conv_2x2_dilated_s8"} if table else {"ef_conv_dilated_s8"})
         assert layer.args.params.dilation == _dilation(spec)
         assert (layer.args.filter_dims.h, layer.args.filter_dims.w, layer.args.filter_dims.c) == (kh, kw, fi)
         assert layer.consts["filter"].shape == (p["cout"], kh, kw, fi)  # no zero-inserted taps
-        assert layer.scratch_bytes == 4 * kh * kw * fi
+        pairs = p["cout"] // p["groups"] // 2
+        k = kh * kw * fi
+        assert layer.scratch_bytes == (max(4 * k, 4 * min(pairs, 2048 // (k + 10)) * (k + 10)) if takes else 4 * k)
         out = layer.output_shape
         assert layer.macs == out[1] * out[2] * out[3] * kh * kw * fi
         assert "as a" not in layer.describe  # no "(as a 5x5 filter)"
@@ -57,7 +66,10 @@ def test_dilated_conv_is_emitted_with_its_dilation(tmp_path) -> None:
     case = "conv_dil_3x2_d2x3_c12_o7_s2_same"
     gen = generate_c(get_opmodel(case), tmp_path / "gen", target=get_target("cortex-m4"))
     code = (tmp_path / "gen" / "model.c").read_text()
-    assert ".dilation = {2, 3}," in code and "st = ef_conv_dilated_s8(" in code and "ef_conv_s8(" not in code
+    assert ".dilation = {2, 3}," in code and "st = ef_conv_2x2_dilated_s8(" in code and "ef_conv_s8(" not in code
+    gen55 = generate_c(get_opmodel(case), tmp_path / "gen55", target=get_target("cortex-m55"))
+    assert "st = ef_conv_dilated_s8(" in (tmp_path / "gen55" / "model.c").read_text()
+    assert gen55.graph.layers[0].kernel == "ef_conv_dilated_s8"
     data = (tmp_path / "gen" / "model_data.c").read_text()
     layer = gen.graph.layers[0]
     n_filter = 7 * 3 * 2 * 12

@@ -92,6 +92,27 @@ static void check_arguments(void)
                    ef_conv_2x2_s8(&ok, &fq, &in4, chk_in, &f4, chk_filter, NULL, &out4, chk_out, &misaligned4));
     }
 
+    /* its dilated entry: a 2x2 filter at dilation 2 (a 3x3 extent) over the same input */
+    {
+        static const int32_t fast_shift[4] = {-2, -2, -2, -2};
+        const ef_per_channel_quant fq = {chk_mult, fast_shift};
+        const ef_conv_params dil = {0, 0, {1, 1}, {0, 0}, {2, 2}, {-128, 127}};
+        ef_conv_params dil0 = dil;
+        dil0.dilation.h = 0;
+        const ef_dims in4 = {1, 5, 5, 4}, f4 = {4, 2, 2, 4}, out4 = {1, 3, 3, 4};
+        const int32_t need4 = ef_conv_2x2_s8_get_buffer_size(&in4, &f4);
+        const ef_context ctx4 = {chk_scratch, need4};
+        const ef_context small4 = {chk_scratch, ef_conv_s8_get_buffer_size(&in4, &f4) - 1};
+        log_status("status_conv_2x2_dilated_ok",
+                   ef_conv_2x2_dilated_s8(&dil, &fq, &in4, chk_in, &f4, chk_filter, NULL, &out4, chk_out, &ctx4));
+        log_status("status_conv_2x2_dilated_small_scratch",
+                   ef_conv_2x2_dilated_s8(&dil, &fq, &in4, chk_in, &f4, chk_filter, NULL, &out4, chk_out, &small4));
+        log_status("status_conv_2x2_dilated_zero_dilation",
+                   ef_conv_2x2_dilated_s8(&dil0, &fq, &in4, chk_in, &f4, chk_filter, NULL, &out4, chk_out, &ctx4));
+        log_status("status_conv_2x2_undilated_entry_dilated",
+                   ef_conv_2x2_s8(&dil, &fq, &in4, chk_in, &f4, chk_filter, NULL, &out4, chk_out, &ctx4));
+    }
+
     /* specialised kernels outside their preconditions */
     const ef_per_channel_quant q = {chk_mult, chk_shift};
     const ef_dims out = {1, 3, 3, 4};

@@ -22,6 +22,8 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
   stack table, ``_conv_2x2_applies``), an alternative elsewhere (it runs ``ef_conv_s8`` there);
 - ``ef_conv_s8``: any other convolution (grouped included), two int16 im2col columns of scratch;
 - ``ef_conv_dilated_s8``: a dilated CONV_2D (``ef_conv_s8``'s bodies on the real taps, same scratch);
+- ``ef_conv_2x2_dilated_s8``: ``ef_conv_2x2_s8`` for a dilated CONV_2D (its columns gather the real taps), on
+  Cortex-M4/M7/M33 where the window (``_conv_2x2_dilated_applies``) fits, an alternative elsewhere;
 - ``ef_shift_s8``: depthwise with at most one non-zero tap per kernel (a shift, see below);
 - ``ef_depthwise_conv_3x3_s8``: 3x3, depth multiplier 1, padding <= 1 before (a multiplier > 1
   on Cortex-M55 where its Helium window path takes it, ``_dw3x3_mult_applies``);
@@ -175,25 +177,37 @@ CONV_2X2 = "ef_conv_2x2_s8"
 CONV_2X2_MAX_DEPTH = 288
 
 
-def _conv_2x2_applies(layer: Layer) -> bool:
-    """Whether ``ef_conv_2x2_s8`` takes the layer on the DSP cores (src/ef_conv_2x2_s8.c): a CONV_2D
-    with a window of kh*kw*c <= 288 values per group, c a multiple of 4, no dilation, and every
-    channel on the fast requantization (as ``_short_1x1_applies``). Unpadded 1x1 layers are left to
-    the 1x1 kernels, which read the pixels in place."""
+def _conv_2x2_window(layer: Layer) -> bool:
+    """Whether ``ef_conv_2x2_s8`` / ``ef_conv_2x2_dilated_s8`` take the layer on the DSP cores
+    (src/ef_conv_2x2_s8.c), dilation aside: a CONV_2D with a window of kh*kw*c <= 288 real taps' values
+    per group, c a multiple of 4, and every channel on the fast requantization (as
+    ``_short_1x1_applies``). Unpadded 1x1 layers are left to the 1x1 kernels, which read the pixels
+    in place."""
     a = layer.args
     if (not isinstance(a, ConvArgs) or not isinstance(a.params, ConvParams) or a.filter_dims.c % 4 != 0
-            or a.filter_dims.h * a.filter_dims.w * a.filter_dims.c > CONV_2X2_MAX_DEPTH
-            or a.params.dilation != (1, 1)):
+            or a.filter_dims.h * a.filter_dims.w * a.filter_dims.c > CONV_2X2_MAX_DEPTH):
         return False
     if (a.filter_dims.h, a.filter_dims.w) == (1, 1) and a.params.padding == (0, 0) and a.padding_after == (0, 0):
         return False
     return _rq_fast(layer)
 
 
+def _conv_2x2_applies(layer: Layer) -> bool:
+    """Whether ``ef_conv_2x2_s8`` takes the layer on the DSP cores: a ``_conv_2x2_window`` without dilation."""
+    return _conv_2x2_window(layer) and layer.args.params.dilation == (1, 1)
+
+
+def _conv_2x2_dilated_applies(layer: Layer) -> bool:
+    """Whether ``ef_conv_2x2_dilated_s8`` takes the dilated layer on the DSP cores: a ``_conv_2x2_window``
+    with a dilation (its columns gather the real taps, dilation apart)."""
+    return _conv_2x2_window(layer) and layer.args.params.dilation != (1, 1)
+
+
 FIRST = "ef_conv_first_s8"
 FIRST_C12 = conv_first.KERNEL
 FIRST_C1 = "ef_conv_first_c1_s8"
 CONV_DILATED = "ef_conv_dilated_s8"
+CONV_2X2_DIL = "ef_conv_2x2_dilated_s8"
 
 
 def _first_c12_applies(layer: Layer) -> bool:
@@ -248,7 +262,7 @@ def conv_scratch_bytes(kernel: str, filter_dims: Dims, in_c: int | None = None) 
         return 0
     k = filter_dims.h * filter_dims.w * filter_dims.c
     generic = 4 * k
-    if kernel != CONV_2X2:
+    if kernel not in (CONV_2X2, CONV_2X2_DIL):
         return generic
     if in_c is None:
         raise ValueError("ef_conv_2x2_s8's scratch depends on the input channels")
@@ -631,6 +645,9 @@ class _ConvBase(OpDef):
         if (layer.kernel == "ef_conv_s8" and ctx.target is not None and ctx.target.core in _DSP_CORES
                 and _conv_2x2_applies(layer)):
             layer.kernel = CONV_2X2  # the 2-pixel engine widens each filter word per pixel pair: 15 per 16 MACs, this 10
+        if (layer.kernel == CONV_DILATED and ctx.target is not None and ctx.target.core in _DSP_CORES
+                and _conv_2x2_dilated_applies(layer)):
+            layer.kernel = CONV_2X2_DIL  # the same table, the columns gathering the real taps
         if (layer.kernel == "ef_conv_s8" and ctx.target is not None and _first_applies(layer)
                 and ((ctx.target.core in _DSP_CORES and args.filter_dims.c == 3) or ctx.target.core == "cortex-m55")):
             layer.kernel = FIRST  # DSP: 3 channels (its unrolled body; 1, 2, 4: ef_conv_s8 is faster); Helium: 1-4
@@ -663,7 +680,7 @@ class _ConvBase(OpDef):
         k = layer.kernel
         pad = " " * (len(k) + 6)
         tail = f"{d_out}, {y});"
-        if k in ("ef_conv_s8", CONV_2X2, FIRST, FIRST_C1, CONV_DILATED):  # scratch travels with its size, checked by the kernel
+        if k in ("ef_conv_s8", CONV_2X2, FIRST, FIRST_C1, CONV_DILATED, CONV_2X2_DIL):  # scratch travels with its size, checked by the kernel
             e.decls.append(f"static const ef_context {L}_ctx = {{{em.scratch(pos, layer)}, {layer.scratch_bytes}}};")
             tail = f"{d_out}, {y}, &{L}_ctx);"
         if self.depthwise:
@@ -673,8 +690,9 @@ class _ConvBase(OpDef):
         return e
 
     def kernels(self, layer: Layer) -> tuple[str, ...]:
-        if layer.kernel == CONV_DILATED:
-            return (CONV_DILATED,)  # the only conv kernel taking a dilation
+        if layer.kernel in (CONV_DILATED, CONV_2X2_DIL):  # the only conv kernels taking a dilation
+            alts = [CONV_2X2_DIL] if _conv_2x2_dilated_applies(layer) else []
+            return tuple(dict.fromkeys([layer.kernel, *alts, CONV_DILATED]))
         generic = "ef_depthwise_conv_s8" if self.depthwise else "ef_conv_s8"
         out = [layer.kernel]
         if layer.kernel in (shift_op.KERNEL, shift2_op.KERNEL) and _dw3x3_applies(layer.args.conv):
@@ -720,10 +738,10 @@ class _ConvBase(OpDef):
             layer.scratch_bytes = conv_scratch_bytes(kernel, layer.args.filter_dims, layer.args.input_dims.c)
 
     def scratch_c_expr(self, layer: Layer) -> str | None:
-        if layer.kernel not in ("ef_conv_s8", CONV_2X2, FIRST, FIRST_C1, CONV_DILATED):
+        if layer.kernel not in ("ef_conv_s8", CONV_2X2, FIRST, FIRST_C1, CONV_DILATED, CONV_2X2_DIL):
             return None
         a: ConvArgs = layer.args
-        own = "ef_conv_2x2_s8" if layer.kernel == CONV_2X2 else "ef_conv_s8"
+        own = "ef_conv_2x2_s8" if layer.kernel in (CONV_2X2, CONV_2X2_DIL) else "ef_conv_s8"
         return (f"{own}_get_buffer_size(&(const ef_dims){c_value(a.input_dims)}, "
                 f"&(const ef_dims){c_value(a.filter_dims)})")
 
@@ -732,7 +750,7 @@ class _ConvBase(OpDef):
 class Conv2D(_ConvBase):
     name = "CONV_2D"
     kernel_names = ("ef_conv_1x1_s8", SHORT_1X1, DSP_1X1, CONV_2X2, FIRST, FIRST_C12, FIRST_C1, "ef_conv_s8",
-                    CONV_DILATED)
+                    CONV_DILATED, CONV_2X2_DIL)
     constraints = ("int8 per-channel symmetric filters, any kernel size, stride, SAME/VALID, groups, dilation "
                    "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")
 

@@ -140,6 +140,20 @@ ef_status ef_conv_2x2_s8(const ef_conv_params *params, const ef_per_channel_quan
                          const ef_dims *output_dims, int8_t *output,
                          const ef_context *ctx);
 
+/** @brief ef_conv_2x2_s8 for a dilated CONV_2D (dilation >= 1: the kh x kw taps dilation apart in
+ *         the input; the window depth limits apply to the real taps): the same DSP body, its
+ *         pixel pairs' columns gathering the real taps only; other shapes and builds run
+ *         ef_conv_dilated_s8. A kernel of its own so that only firmware with a dilated layer links
+ *         ef_conv_dilated_s8. Arguments and results as ef_conv_dilated_s8.
+ *  @param ctx scratch: at least ef_conv_2x2_s8_get_buffer_size(input_dims, filter_dims) bytes,
+ *             4-byte aligned (EF_ERR_NULL / EF_ERR_SCRATCH otherwise) */
+ef_status ef_conv_2x2_dilated_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
+                                 const ef_dims *input_dims, const int8_t *input,
+                                 const ef_dims *filter_dims, const int8_t *filter,
+                                 const int32_t *bias,
+                                 const ef_dims *output_dims, int8_t *output,
+                                 const ef_context *ctx);
+
 /** @brief Scratch bytes ef_conv_2x2_s8 needs: the widened-filter table of one group's output
  *         channel pairs (kh * kw * filter c + 10 words per pair, at most 8 KB of pairs), or
  *         ef_conv_s8_get_buffer_size (its fallback's) when larger. Depends on the shapes only.

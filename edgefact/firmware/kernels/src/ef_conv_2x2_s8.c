@@ -2,13 +2,14 @@
  * K = kh * kw * filter c is at most 288 with filter c a multiple of 4 and every channel on the
  * fast requantization (multiplier >= 0, -23 <= shift <= -2), on the DSP cores: 2 output pixels
  * x 2 output channels per step against the widened-filter table (include/internal/ef_conv_tab.h).
+ * ef_conv_2x2_dilated_s8: the same for a dilated layer (the columns gather the real taps).
  *
  * The layers factorization makes are short: a 3x1 / 1x3 with 16 or 32 channels (K = 48 / 96), a
  * 5x1 / 1x5 with 32 (K = 160), a grouped 3x3 with 8 or 16 per group (K = 72 / 144), a Tucker
  * core (and the dense 3x3 over up to 32 channels, K = 288); ef_conv_s8's 2-pixel engine widens every filter word again per pixel pair (15 instructions per 16 MACs), here each filter is
  * widened once per call (10). The generator picks this kernel on Cortex-M4/M7/M33 for such layers
- * (`_conv_2x2_applies` in edgefact/export/ops/conv.py); other shapes and the portable and Helium
- * builds run ef_conv_s8 (ctx is its scratch).
+ * (`_conv_2x2_applies` / `_conv_2x2_dilated_applies` in edgefact/export/ops/conv.py); other shapes
+ * and the portable and Helium builds run ef_conv_s8 / ef_conv_dilated_s8 (ctx is its scratch).
  */
 #include "internal/ef_conv_tab.h"
 
@@ -125,7 +126,7 @@ static void conv_2x2_dsp(const ef_conv_params *params, const ef_per_channel_quan
                         ++oyb;
                     }
                     ef_nn_fill_columns_2px(col, input, in, b, oya * sh - ph, oxa * sw - pw, oyb * sh - ph,
-                                           oxb * sw - pw, kh, kw, g * fc, fc, off2);
+                                           oxb * sw - pw, kh, kw, g * fc, fc, off2, &params->dilation);
                     int8_t *dsta = img + p * out->c;
                     int8_t *dstb = has_b ? dsta + out->c : dsta;
                     if (np > 0) {
@@ -165,25 +166,29 @@ int32_t ef_conv_2x2_s8_get_buffer_size(const ef_dims *input_dims, const ef_dims 
     return EF_MAX(generic, tab);
 }
 
-ef_status ef_conv_2x2_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
-                         const ef_dims *input_dims, const int8_t *input,
-                         const ef_dims *filter_dims, const int8_t *filter,
-                         const int32_t *bias,
-                         const ef_dims *output_dims, int8_t *output,
-                         const ef_context *ctx)
+/* ef_conv_2x2_s8 (dilated 0: dilation {1, 1}, else ef_conv_s8) and ef_conv_2x2_dilated_s8 (1: any
+ * dilation, else ef_conv_dilated_s8), inlined into both so that only firmware with a dilated
+ * layer links ef_conv_dilated_s8. */
+static inline __attribute__((always_inline)) ef_status conv_2x2(
+    const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *input_dims, const int8_t *input,
+    const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias, const ef_dims *output_dims,
+    int8_t *output, const ef_context *ctx, const int dilated)
 {
 #if defined(EF_NN_USE_DSP)
     const ef_dims *in = input_dims;
     const ef_dims *f = filter_dims;
     const ef_dims *out = output_dims;
     /* the fast path's preconditions; everything else (and every argument error) goes to
-     * ef_conv_s8, which checks the arguments in full */
+     * ef_conv_s8 / ef_conv_dilated_s8, which check the arguments in full */
     if (params != 0 && quant != 0 && quant->multiplier != 0 && quant->shift != 0 && input != 0 && filter != 0 &&
         output != 0 && ef_dims_valid(in) && ef_dims_valid(f) && ef_dims_valid(out) && (f->c & 3) == 0 &&
         f->h * f->w * f->c <= EF_CONV_2X2_MAX_DEPTH && in->c % f->c == 0 && out->c % (in->c / f->c) == 0 &&
-        f->n == out->c && out->n == in->n && params->dilation.h == 1 && params->dilation.w == 1 &&
-        ef_out_size_ok(in->h, f->h, params->stride.h, params->padding.h, out->h) &&
-        ef_out_size_ok(in->w, f->w, params->stride.w, params->padding.w, out->w) &&
+        f->n == out->c && out->n == in->n &&
+        (dilated ? params->dilation.h >= 1 && params->dilation.w >= 1 && params->dilation.h <= in->h &&
+                       params->dilation.w <= in->w
+                 : params->dilation.h == 1 && params->dilation.w == 1) &&
+        ef_out_size_ok(in->h, (f->h - 1) * params->dilation.h + 1, params->stride.h, params->padding.h, out->h) &&
+        ef_out_size_ok(in->w, (f->w - 1) * params->dilation.w + 1, params->stride.w, params->padding.w, out->w) &&
         ef_activation_valid(&params->activation) && ef_conv_rq_fast(quant, out->c)) {
         if (ctx == 0 || ctx->buf == 0) {
             return EF_ERR_NULL;
@@ -198,5 +203,29 @@ ef_status ef_conv_2x2_s8(const ef_conv_params *params, const ef_per_channel_quan
         return EF_OK;
     }
 #endif
+    if (dilated) {
+        return ef_conv_dilated_s8(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output,
+                                  ctx);
+    }
     return ef_conv_s8(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, ctx);
+}
+
+ef_status ef_conv_2x2_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
+                         const ef_dims *input_dims, const int8_t *input,
+                         const ef_dims *filter_dims, const int8_t *filter,
+                         const int32_t *bias,
+                         const ef_dims *output_dims, int8_t *output,
+                         const ef_context *ctx)
+{
+    return conv_2x2(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, ctx, 0);
+}
+
+ef_status ef_conv_2x2_dilated_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,
+                                 const ef_dims *input_dims, const int8_t *input,
+                                 const ef_dims *filter_dims, const int8_t *filter,
+                                 const int32_t *bias,
+                                 const ef_dims *output_dims, int8_t *output,
+                                 const ef_context *ctx)
+{
+    return conv_2x2(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, ctx, 1);
 }

@@ -132,40 +132,48 @@ static inline __attribute__((always_inline)) uint32_t *widen_words_2px(uint32_t 
     return dst;
 }
 
-/* Both columns of a pixel pair in one pass over the taps: per group of 4 channels, the words
- * [A02, A13, B02, B13] of ef_conv_dot_2px_2ch. Out-of-bounds taps are 0 (they add nothing). */
+/* Both columns of a pixel pair in one pass over the taps (dil: the taps' spacing, {1, 1} undilated):
+ * per group of 4 channels, the words [A02, A13, B02, B13] of ef_conv_dot_2px_2ch. Out-of-bounds
+ * taps are 0 (they add nothing). */
 __attribute__((noinline)) static void fill_columns_2px(uint32_t *dst, const int8_t *input, const ef_dims *in,
                                                       int32_t b, int32_t iya, int32_t ixa, int32_t iyb, int32_t ixb,
-                                                      int32_t kh, int32_t kw, int32_t c0, int32_t fc, uint32_t off2)
+                                                      int32_t kh, int32_t kw, int32_t c0, int32_t fc, uint32_t off2,
+                                                      const ef_tile *dil)
 {
     const int32_t row = in->w * in->c;
     const int8_t *base = input + b * in->h * row + c0;
-    if (iya >= 0 && iyb >= 0 && ixa >= 0 && ixb >= 0 && iya + kh <= in->h && iyb + kh <= in->h &&
-        ixa + kw <= in->w && ixb + kw <= in->w) {
+    const int32_t dh = dil->h;
+    const int32_t dw = dil->w;
+    const int32_t eh = (kh - 1) * dh + 1; /* the window's extent */
+    const int32_t ew = (kw - 1) * dw + 1;
+    if (iya >= 0 && iyb >= 0 && ixa >= 0 && ixb >= 0 && iya + eh <= in->h && iyb + eh <= in->h &&
+        ixa + ew <= in->w && ixb + ew <= in->w) {
         /* both windows inside the input (most pixel pairs): no bounds tests; an ungrouped
-         * window row is one run of kw * c bytes, a grouped one kw runs of fc bytes, c apart */
-        const int whole = fc == in->c;
+         * undilated window row is one run of kw * c bytes, otherwise kw runs of fc bytes, dw * c apart */
+        const int whole = fc == in->c && dw == 1;
         const int32_t words = (whole ? kw * fc : fc) >> 2;
         const int32_t runs = whole ? 1 : kw;
+        const int32_t rstep = dh * row;
+        const int32_t tstep = dw * in->c;
         const int8_t *ra = base + iya * row + ixa * in->c;
         const int8_t *rb = base + iyb * row + ixb * in->c;
-        for (int32_t ky = kh; ky > 0; --ky, ra += row, rb += row) {
+        for (int32_t ky = kh; ky > 0; --ky, ra += rstep, rb += rstep) {
             const int8_t *sa = ra;
             const int8_t *sb = rb;
-            for (int32_t r = runs; r > 0; --r, sa += in->c, sb += in->c) {
+            for (int32_t r = runs; r > 0; --r, sa += tstep, sb += tstep) {
                 dst = widen_words_2px(dst, sa, sb, words, off2);
             }
         }
         return;
     }
     for (int32_t ky = 0; ky < kh; ++ky) {
-        const int32_t ya = iya + ky;
-        const int32_t yb = iyb + ky;
+        const int32_t ya = iya + ky * dh;
+        const int32_t yb = iyb + ky * dh;
         const int ra = (uint32_t)ya < (uint32_t)in->h;
         const int rb = (uint32_t)yb < (uint32_t)in->h;
         for (int32_t kx = 0; kx < kw; ++kx) {
-            const int32_t xa = ixa + kx;
-            const int32_t xb = ixb + kx;
+            const int32_t xa = ixa + kx * dw;
+            const int32_t xb = ixb + kx * dw;
             const int8_t *sa = ra && (uint32_t)xa < (uint32_t)in->w ? base + ya * row + xa * in->c : 0;
             const int8_t *sb = rb && (uint32_t)xb < (uint32_t)in->w ? base + yb * row + xb * in->c : 0;
             if (sa != 0 && sb != 0) {
@@ -199,9 +207,9 @@ __attribute__((noinline)) static void fill_columns_2px(uint32_t *dst, const int8
 
 void ef_nn_fill_columns_2px(uint32_t *dst, const int8_t *input, const ef_dims *in, int32_t b, int32_t iya,
                             int32_t ixa, int32_t iyb, int32_t ixb, int32_t kh, int32_t kw, int32_t c0, int32_t fc,
-                            uint32_t off2)
+                            uint32_t off2, const ef_tile *dil)
 {
-    fill_columns_2px(dst, input, in, b, iya, ixa, iyb, ixb, kh, kw, c0, fc, off2);
+    fill_columns_2px(dst, input, in, b, iya, ixa, iyb, ixb, kh, kw, c0, fc, off2, dil);
 }
 
 void ef_nn_dot_2px_1ch(const uint32_t *col, const int8_t *f, int32_t n, int32_t *ra, int32_t *rb)
@@ -380,9 +388,9 @@ static void conv_2px_dsp(
     const int32_t ph = params->padding.h;
     const int32_t pw = params->padding.w;
     const int32_t pairs_g = oc_per_group >> 1;
-    /* the columns of a pair: 0 fill_columns_2px, 1 a 1x1 without padding (inline), 2 dilated */
+    /* the columns of a pair: 0 fill_columns_2px (dilated too), 1 a 1x1 without padding (inline) */
     const int fill = kh == 1 && kw == 1 && ph == 0 && pw == 0 && (out->h - 1) * sh < in->h &&
-                     (out->w - 1) * sw < in->w ? 1 : (params->dilation.h != 1 || params->dilation.w != 1 ? 2 : 0);
+                     (out->w - 1) * sw < in->w ? 1 : 0;
     int32_t tab[EF_CONV_TAB_PAIRS * 8 + 2];
     ef_conv_pairs_job job;
     job.col = pcol;
@@ -416,12 +424,7 @@ static void conv_2px_dsp(
                     }
                     if (fill == 0) {
                         fill_columns_2px(pcol, input, in, b, oya * sh - ph, oxa * sw - pw, oyb * sh - ph,
-                                         oxb * sw - pw, kh, kw, g * fc, fc, off2);
-                    } else if (fill == 2) { /* the two columns interleaved: words 0-1 and 2-3 of each group */
-                        fill_column_paired(pcol, input, in, b, oya * sh - ph, oxa * sw - pw, kh, kw, &params->dilation,
-                                           g * fc, fc, in_off, 4);
-                        fill_column_paired(pcol + 2, input, in, b, oyb * sh - ph, oxb * sw - pw, kh, kw,
-                                           &params->dilation, g * fc, fc, in_off, 4);
+                                         oxb * sw - pw, kh, kw, g * fc, fc, off2, &params->dilation);
                     } else { /* 1x1 without padding: both pixels in bounds, one run of fc values */
                         const int8_t *sa = input + ((b * in->h + oya * sh) * in->w + oxa * sw) * in->c + g * fc;
                         const int8_t *sb = input + ((b * in->h + oyb * sh) * in->w + oxb * sw) * in->c + g * fc;

@@ -79,6 +79,48 @@ def test_tucker2_exact_at_full_rank_and_bounded_below(stride: int) -> None:
     assert low.first.out_channels == 3 and low.core.out_channels == 5
 
 
+def test_tucker2_folds_full_rank_factors_into_the_core() -> None:
+    """A full-rank factor is a change of basis: folded, the layer computes the same function with
+    one 1x1 convolution fewer (fewer MACs, no int8 intermediate on the device)."""
+    from edgefact.models.factorized import apply_transforms
+    from edgefact.models.ops import count_ops
+
+    conv = _conv()
+    unfolded_err = {}
+    for r_in in (3, 6):
+        for r_out in (5, 10):
+            layer = tucker2_from_conv(conv, rank=(r_in, r_out))
+            want = tuple(f for f, full in (("first", r_in == 6), ("last", r_out == 10)) if full)
+            assert layer.fold == want and layer.ef_args.get("fold", []) == list(want)
+            assert isinstance(layer.first, nn.Identity) == ("first" in want)
+            assert isinstance(layer.last, nn.Identity) == ("last" in want)
+            assert layer.core.in_channels == r_in and layer.core.out_channels == r_out  # full ranks: 6 / 10
+            assert (layer.core.bias is not None) == ("last" in want)  # the bias rides on the last conv
+            unfolded_err[(r_in, r_out)] = relative_error(conv, layer)
+            assert _out_err(conv, layer) < 1.0
+    # folding changes nothing in the function: the errors are those of the discarded spectra only
+    w = conv.weight.detach().double()
+    s_out = torch.linalg.svdvals(w.reshape(10, -1)).numpy()
+    s_in = torch.linalg.svdvals(w.permute(1, 0, 2, 3).reshape(6, -1)).numpy()
+    assert unfolded_err[(6, 10)] < 1e-6
+    assert unfolded_err[(6, 5)] ** 2 == pytest.approx((s_out[5:] ** 2).sum() / (s_out**2).sum(), rel=1e-4)
+    assert unfolded_err[(3, 10)] ** 2 == pytest.approx((s_in[3:] ** 2).sum() / (s_in**2).sum(), rel=1e-4)
+    # fewer MACs than the same ranks with a full-rank 1x1 in front: 6 * 6 per pixel less
+    folded = tucker2_from_conv(conv, rank=(6, 5))
+    macs = count_ops(nn.Sequential(folded), (6, 8, 8)).total_macs
+    assert macs == 8 * 8 * (9 * 6 * 5 + 5 * 10)
+    # a checkpoint record rebuilds the folded structure, and the weights load into it
+    rebuilt = apply_transforms(nn.Sequential(nn.Conv2d(6, 10, 3, padding=1)),
+                               [{"method": "lowrank", "layers": [{"path": "0", "type": "lowrank",
+                                                                  "args": folded.ef_args}]}])
+    rebuilt.load_state_dict(nn.Sequential(folded).state_dict())
+    x = torch.randn(1, 6, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(rebuilt(x), folded(x))
+    with pytest.raises(EdgefactError, match="unknown Tucker factor"):
+        type(folded)(6, 10, 3, 1, 1, True, 6, 5, fold=["middle"])
+
+
 def test_rank_by_energy() -> None:
     assert rank_for_energy(np.array([3.0, 2.0, 1.0]), 9 / 14) == 1
     assert rank_for_energy(np.array([3.0, 2.0, 1.0]), 0.9) == 2

@@ -61,23 +61,47 @@ class FactorizedSpatial(FactorizedConv):
         return torch.einsum("riy,orx->oiyx", v, h)
 
 
+#: the Tucker-2 factors that can be folded into the core (``FactorizedTucker2(fold=...)``)
+TUCKER_FACTORS = ("first", "last")
+
+
 class FactorizedTucker2(FactorizedConv):
+    """1×1 (D_in -> R_in), h×w core (R_in -> R_out), 1×1 (R_out -> D_out).
+
+    ``fold`` names factors multiplied into the core instead (``TUCKER_FACTORS``): a factor at full
+    rank (R_in = D_in, R_out = D_out) is only a change of basis, so folding it keeps the function and
+    removes a whole layer (its MACs, and on the device its requantized int8 intermediate); the
+    core then reads D_in or writes D_out channels directly (an ``nn.Identity`` in its place).
+    """
+
     kind = "lowrank"
 
-    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool, rank_in: int, rank_out: int) -> None:
+    def __init__(self, in_ch: int, out_ch: int, kernel: Any, stride: Any, padding: Any, bias: bool, rank_in: int,
+                 rank_out: int, fold: tuple[str, ...] | list[str] = ()) -> None:
         super().__init__(in_ch, out_ch, kernel, stride, padding, bias)
+        unknown = sorted(set(fold) - set(TUCKER_FACTORS))
+        if unknown:
+            raise EdgefactError(f"unknown Tucker factor(s) to fold: {', '.join(unknown)} (use {', '.join(TUCKER_FACTORS)})")
+        self.fold = tuple(f for f in TUCKER_FACTORS if f in fold)
         self.ef_args.update(rank_in=int(rank_in), rank_out=int(rank_out))
-        self.first = nn.Conv2d(in_ch, rank_in, 1, bias=False)
-        self.core = nn.Conv2d(rank_in, rank_out, self.kernel, self.stride, self.padding, bias=False)
-        self.last = nn.Conv2d(rank_out, out_ch, 1, bias=bias)
+        if self.fold:
+            self.ef_args["fold"] = list(self.fold)
+        c_in = in_ch if "first" in self.fold else rank_in
+        c_out = out_ch if "last" in self.fold else rank_out
+        self.first: nn.Module = nn.Identity() if "first" in self.fold else nn.Conv2d(in_ch, rank_in, 1, bias=False)
+        self.core = nn.Conv2d(c_in, c_out, self.kernel, self.stride, self.padding, bias=bias and "last" in self.fold)
+        self.last: nn.Module = nn.Identity() if "last" in self.fold else nn.Conv2d(rank_out, out_ch, 1, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.last(self.core(self.first(x)))
 
     def dense_weight(self) -> torch.Tensor:
-        a = self.first.weight[:, :, 0, 0]  # (Ri, I)
-        b = self.last.weight[:, :, 0, 0]  # (O, Ro)
-        return torch.einsum("or,rsyx,si->oiyx", b, self.core.weight, a)
+        w = self.core.weight
+        if isinstance(self.first, nn.Conv2d):
+            w = torch.einsum("rsyx,si->riyx", w, self.first.weight[:, :, 0, 0])  # (Ri, I)
+        if isinstance(self.last, nn.Conv2d):
+            w = torch.einsum("or,riyx->oiyx", self.last.weight[:, :, 0, 0], w)  # (O, Ro)
+        return w
 
 
 #: the equivalent forms a dictionary layer can be emitted in (see FactorizedDictionary)

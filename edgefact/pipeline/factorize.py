@@ -117,7 +117,9 @@ def tucker2_from_conv(
     multiple: int = 1,
 ) -> FactorizedTucker2:
     """Ranks explicit, or the smallest keeping ``energy`` of each unfolding's spectrum, lowered (if
-    ``max_ratio``) until the layer keeps at most ``max_ratio`` of the original parameters."""
+    ``max_ratio``) until the layer keeps at most ``max_ratio`` of the original parameters. A factor
+    whose rank is full (after the rounding to ``multiple``) is folded into the core: it would be an
+    exact change of basis that costs a layer and its MACs."""
     w = conv.weight.detach().double()
     o, i, kh, kw = w.shape
     u_out, s_out, _ = torch.linalg.svd(w.reshape(o, -1), full_matrices=False)
@@ -135,14 +137,17 @@ def tucker2_from_conv(
                 else:
                     r_out -= 1
         r_in, r_out = round_rank(r_in, multiple, len(s_in)), round_rank(r_out, multiple, len(s_out))
-    a = u_in[:, :r_in]  # (I, Ri)
-    b = u_out[:, :r_out]  # (O, Ro)
+    fold = tuple(f for f, r, full in (("first", r_in, i), ("last", r_out, o)) if r >= full)
+    a = u_in[:, :r_in] if "first" not in fold else torch.eye(i, dtype=w.dtype)  # (I, Ri)
+    b = u_out[:, :r_out] if "last" not in fold else torch.eye(o, dtype=w.dtype)  # (O, Ro)
     core = torch.einsum("oiyx,or,is->rsyx", w, b, a)  # (Ro, Ri, kh, kw)
-    layer = FactorizedTucker2(**_geometry(conv), rank_in=r_in, rank_out=r_out)
-    layer.first.weight.copy_(a.t().reshape(r_in, i, 1, 1).float())
+    layer = FactorizedTucker2(**_geometry(conv), rank_in=r_in, rank_out=r_out, fold=fold)
+    if isinstance(layer.first, nn.Conv2d):
+        layer.first.weight.copy_(a.t().reshape(r_in, i, 1, 1).float())
     layer.core.weight.copy_(core.float())
-    layer.last.weight.copy_(b.reshape(o, r_out, 1, 1).float())
-    _copy_bias(conv, layer.last)
+    if isinstance(layer.last, nn.Conv2d):
+        layer.last.weight.copy_(b.reshape(o, r_out, 1, 1).float())
+    _copy_bias(conv, layer.last if isinstance(layer.last, nn.Conv2d) else layer.core)
     return layer
 
 
@@ -332,7 +337,8 @@ def factorize_model(
             detail = f"rank {layer.ef_args['rank']}"
         elif method == "lowrank":
             layer = tucker2_from_conv(conv, rank, energy, max_ratio, channel_multiple)
-            detail = f"ranks in {layer.ef_args['rank_in']} out {layer.ef_args['rank_out']}"
+            detail = f"ranks in {layer.ef_args['rank_in']} out {layer.ef_args['rank_out']}" + "".join(
+                f", {f} 1×1 at full rank folded into the core" for f in layer.fold)
         elif method == "dictionary":
             layer = dictionary_from_conv(conv, atoms, alpha, seed)
             mask = layer.mask

@@ -168,6 +168,17 @@ EXTRA_CASES: dict[str, OpSpec] = {
     "xdw_dot_c4_48x48_s1_same": _dw(48, 48, 4, 1, "SAME", "NONE"),
     "xdw_dot_c2_60x59_s2_same_relu": _dw(60, 59, 2, 2, "SAME", "RELU"),
     "xdw_dot_c17_7x7_s2_same": _dw(7, 7, 17, 2, "SAME", "NONE"),  # odd: the 3x3 kernel's window
+    # the dot kernel with a depth multiplier: one channel pair's window for its 2 M output channels
+    # (M 2 / 3 / 4, stride 1 and 2, the 4-output minimum, two strips at 60 wide; small maps: the
+    # harness firmware's 4 MB flash holds every case's inputs)
+    "xdw_dot_m2_c8_6x5_s1_same_relu": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=6, w=5, c=8, mult=2, k=3, stride=1,
+                                                                             padding="SAME", act="RELU")),
+    "xdw_dot_m4_c4_7x7_s2_same": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=7, w=7, c=4, mult=4, k=3, stride=2,
+                                                                        padding="SAME", act="NONE")),
+    "xdw_dot_m3_c2_4x4_s1_valid_relu6": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=4, w=4, c=2, mult=3, k=3, stride=1,
+                                                                               padding="VALID", act="RELU6")),
+    "xdw_dot_m2_c2_10x60_s1_same": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=10, w=60, c=2, mult=2, k=3, stride=1,
+                                                                          padding="SAME", act="NONE")),
     # window rows of 17-56 pixels: 2..6 gathers 8 apart and the last 8 (dot_fill's unrolled rows)
     "xdw_dot_c10_6x24_s1_same": _dw(6, 24, 10, 1, "SAME", "NONE"),
     "xdw_dot_c6_9x32_valid_relu6": _dw(9, 32, 6, 1, "VALID", "RELU6"),

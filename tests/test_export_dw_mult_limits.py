@@ -37,3 +37,36 @@ def test_selection_stops_at_the_limit() -> None:
     assert _dw3x3_mult_applies(_args(9, DW_MULT_MAX_STEP), shifts)  # wide layer: the step is the channels
     assert not _dw3x3_mult_applies(_args(9, DW_MULT_MAX_STEP + 1), shifts)
     assert not _dw3x3_mult_applies(_args(9, 16), np.zeros(1, np.int32))  # a left shift: not this path
+
+
+def test_dot_kernel_takes_a_depth_multiplier_on_helium() -> None:
+    """The 9-tap dot kernel serves a channel pair's 2 M output channels from one window: the
+    generator's choice on Cortex-M55 for a 3x3 depthwise layer with a multiplier where dot_ok holds
+    (an even input channel count, every shift a right shift), with the DSP multiplier kernel (its
+    build on the other cores) among the alternatives; the DSP cores keep that kernel where its ring
+    fits (56 entries a line), else the generic one."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from kernels_harness import case_model
+
+    from edgefact.export.lowering import lower
+    from edgefact.export.ops import get_op
+    from edgefact.export.ops.conv import DOT, MULT, _dw3x3_dot_applies
+    from edgefact.export.tflite_model import load_tflite
+    from edgefact.targets import get_target
+
+    right = -np.ones(32, np.int32)
+    assert _dw3x3_dot_applies(_args(9, 16, mult=2), right)
+    assert not _dw3x3_dot_applies(_args(9, 15, mult=2), right)  # odd input channels: no channel pairs
+    assert not _dw3x3_dot_applies(_args(9, 16, mult=2), np.zeros(32, np.int32))
+    assert not _dw3x3_dot_applies(_args(61, 16, mult=2), right)  # 62 window columns at most
+    for case in ("xdw_dot_m2_c8_6x5_s1_same_relu", "xdw_dot_m4_c4_7x7_s2_same", "xdw_dot_m3_c2_4x4_s1_valid_relu6",
+                 "xdw_dot_m2_c2_10x60_s1_same"):
+        model = load_tflite(case_model(case))
+        m55 = lower(model, target=get_target("cortex-m55")).layers[0]
+        assert np.all(m55.consts["shift"] < 0) and m55.kernel == DOT, (case, m55.kernel)
+        assert {DOT, MULT} <= set(get_op("DEPTHWISE_CONV_2D").kernels(m55))
+        m4 = lower(model, target=get_target("cortex-m4")).layers[0]
+        assert DOT in get_op("DEPTHWISE_CONV_2D").kernels(m4)  # an alternative (the DSP build: MULT's body)
+        assert m4.kernel == (MULT if m4.args.input_dims.w <= 50 else "ef_depthwise_conv_s8"), (case, m4.kernel)

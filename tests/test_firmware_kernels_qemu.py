@@ -2,8 +2,9 @@
 
 Every per-op case of tests/kernels_harness.py, with the kernels the registry chooses and with
 each alternative kernel its entries allow, is generated under its own symbol prefix and linked
-into ONE firmware per core (the multi-model application of edgefact.pipeline.app, 6 inputs per
-case); each case's output CRC-32 must equal the reference interpreter's (TFLM, which the host
+into one firmware per core and part (the multi-model application of edgefact.pipeline.app, 6
+inputs per case; the cases in PARTS parts, so that each firmware's inputs fit the emulated 4 MB
+flash of the Cortex-M4 board); each case's output CRC-32 must equal the reference interpreter's (TFLM, which the host
 tests pin the host build to). The kernel API checks (tests/kernels_driver/ef_kernel_checks.c:
 argument statuses, requantization at MultiplyByQuantizedMultiplier's extremes, chosen int32
 accumulators through the depthwise 3x3 and per-channel FC kernels, QUANTIZE/DEQUANTIZE) run on
@@ -45,6 +46,9 @@ N_SAMPLES = 6
 #: copy of its inputs, and with every alternative at N_SAMPLES the firmware outgrew the emulated
 #: 4 MB flash
 N_ALT_SAMPLES = 4
+#: firmware per core, each with every PARTS-th case: one firmware with every case's inputs outgrew the
+#: M4 board's 4 MB flash
+PARTS = 2
 
 
 @dataclass(frozen=True)
@@ -85,25 +89,25 @@ def _case(case: str) -> tuple[bytes, list[np.ndarray], list[np.ndarray]]:
     return _REFS[case]
 
 
-_FIRMWARE: list[Firmware] = []
+_FIRMWARE: dict[int, Firmware] = {}
 
 #: The generated code and the builds live in a folder named after the case list: two test sessions
 #: with different cases (an operator being added) never write the same files.
 CASES_KEY = hashlib.sha256("\n".join(CASES).encode()).hexdigest()[:12]
 
 
-def _firmware() -> Firmware:
-    """Every case and variant under prefixes ef_k0, ef_k1 ... in one folder, generated once for
-    all cores: without a target, as code valid for every core (the DSP / MVE / portable bodies are
-    chosen when the kernel library is compiled for the core)."""
-    if _FIRMWARE:
-        return _FIRMWARE[0]
-    out = GEN_ROOT / "qemu" / CASES_KEY
+def _firmware(part: int) -> Firmware:
+    """Every PARTS-th case (from ``part``) and its variants under prefixes ef_k0, ef_k1 ... in one
+    folder, generated once for all cores: without a target, as code valid for every core (the DSP /
+    MVE / portable bodies are chosen when the kernel library is compiled for the core)."""
+    if part in _FIRMWARE:
+        return _FIRMWARE[part]
+    out = GEN_ROOT / "qemu" / CASES_KEY / f"part{part}"
     entries: list[Entry] = []
     bases: list[int] = []
     apps: list[AppModel] = []
     base = 0
-    for case in CASES:
+    for case in CASES[part::PARTS]:
         model, xs, ref = _case(case)
         loaded = load_tflite(model)
         pending = [Variant()]
@@ -120,16 +124,21 @@ def _firmware() -> Firmware:
             apps.append(AppModel(gen, prefix, flatten_inputs(gen, xv if len(xv) > 1 else xv[0]), prefix, name))
             base += gen.num_regions
     write_app(apps, out / "app", log_outputs=False)
-    _FIRMWARE.append(Firmware(entries, bases, apps, out / "gen"))
-    return _FIRMWARE[0]
+    _FIRMWARE[part] = Firmware(entries, bases, apps, out / "gen")
+    return _FIRMWARE[part]
 
 
-_RUNS: dict[tuple[str, bool], RunResult] = {}
+_RUNS: dict[tuple[str, bool, int], RunResult] = {}
 
 
-def _run(core: str, portable: bool = False) -> tuple[Firmware, RunResult]:
-    fw = _firmware()
-    key = (core, portable)
+def _runs(core: str, portable: bool = False) -> list[tuple[Firmware, RunResult]]:
+    """Every part's firmware and its run on ``core``."""
+    return [_run(core, part, portable) for part in range(PARTS)]
+
+
+def _run(core: str, part: int, portable: bool = False) -> tuple[Firmware, RunResult]:
+    fw = _firmware(part)
+    key = (core, portable, part)
     if key not in _RUNS:
         target = get_target(core)
         app_dir = fw.gen_dir.parent / "app"
@@ -142,7 +151,8 @@ def _run(core: str, portable: bool = False) -> tuple[Firmware, RunResult]:
         elf = build_firmware(target, [*sources, app_dir / "ef_app_model.c", app_dir / "ef_app_inputs.c",
                                       *kernel_sources()],
                              [fw.gen_dir, app_dir, kernel_include_dir()],
-                             CACHE / "qemu" / CASES_KEY / (core + ("-portable" if portable else "")), defines=defines)
+                             CACHE / "qemu" / CASES_KEY / f"part{part}" / (core + ("-portable" if portable else "")),
+                             defines=defines)
         result = get_runner("qemu").run(elf, target, timeout_s=600)
         assert result.ok, f"{core}: exit {result.exit_status}: {result.raw_output[-2000:]}"
         _RUNS[key] = result
@@ -165,34 +175,36 @@ def _check_api(core: str, portable: bool = False) -> None:
 def test_every_variant_is_in_the_firmware() -> None:
     """Specialised and generic kernels both run: the firmware holds the alternatives of 1x1
     convolutions, 3x3 depthwise and shift layers besides the chosen kernels."""
-    fw = _firmware()
-    kernels = {layer.kernel for e in fw.entries for layer in e.gen.graph.layers}
+    entries = [e for part in range(PARTS) for e in _firmware(part).entries]
+    kernels = {layer.kernel for e in entries for layer in e.gen.graph.layers}
     assert {"ef_conv_s8", "ef_conv_1x1_s8", "ef_depthwise_conv_s8", "ef_depthwise_conv_3x3_s8",
             "ef_shift_s8", "ef_shift2_s8"} <= kernels
-    assert len(fw.entries) > len(CASES)
-    assert any("@" in e.name for e in fw.entries)
+    assert len(entries) > len(CASES) and {e.case for e in entries} == set(CASES)
+    assert any("@" in e.name for e in entries)
 
 
 @pytest.mark.parametrize("core", CORES)
 def test_kernels_bitexact_on_core(core: str) -> None:
-    fw, result = _run(core)
-    _check(core, fw, result)
+    for part, (fw, result) in enumerate(_runs(core)):
+        _check(f"{core} part {part}", fw, result)
     _check_api(core)
 
 
 def test_dsp_path_matches_portable_and_is_faster() -> None:
-    fw, dsp = _run("cortex-m4")
-    _, portable = _run("cortex-m4", portable=True)
-    _check("cortex-m4", fw, dsp)
-    _check("cortex-m4 (portable)", fw, portable)
+    d = p = 0
+    for part in range(PARTS):
+        fw, dsp = _run("cortex-m4", part)
+        _, portable = _run("cortex-m4", part, portable=True)
+        _check(f"cortex-m4 part {part}", fw, dsp)
+        _check(f"cortex-m4 (portable) part {part}", fw, portable)
+        # One timed inference per case (input 0): summed over the conv / FC cases, the SMLAD loops
+        # must save instructions (so the DSP path is really taken).
+        ids = {i for e, b in zip(fw.entries, fw.bases, strict=True) if e.case.startswith(("conv_", "xconv_", "fc_"))
+               for i in range(b, b + e.gen.num_regions)}
+
+        def total(result: RunResult, ids: set[int] = ids) -> int:
+            return sum(int(r["count"]) for r in result.log.region_records if int(r["id"]) in ids)
+
+        d, p = d + total(dsp), p + total(portable)
     _check_api("cortex-m4", portable=True)
-    # One timed inference per case (input 0): summed over the conv / FC cases, the SMLAD loops must
-    # save instructions (so the DSP path is really taken).
-    ids = {i for e, b in zip(fw.entries, fw.bases, strict=True) if e.case.startswith(("conv_", "xconv_", "fc_"))
-           for i in range(b, b + e.gen.num_regions)}
-
-    def total(result: RunResult) -> int:
-        return sum(int(r["count"]) for r in result.log.region_records if int(r["id"]) in ids)
-
-    d, p = total(dsp), total(portable)
     assert d < 0.97 * p, (d, p)

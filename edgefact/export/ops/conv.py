@@ -27,7 +27,7 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
 - ``ef_shift_s8``: depthwise with at most one non-zero tap per kernel (a shift, see below);
 - ``ef_depthwise_conv_3x3_s8``: 3x3, depth multiplier 1, padding <= 1 before (a multiplier > 1
   on Cortex-M55 where its Helium window path takes it, ``_dw3x3_mult_applies``);
-- ``ef_depthwise_conv_3x3_dot_s8``: the 3x3 kernel's layer on Cortex-M55 where its Helium body takes it
+- ``ef_depthwise_conv_3x3_dot_s8``: a 3x3 depthwise layer (any depth multiplier) on Cortex-M55 where its Helium body takes it
   (each output one gathered 9-tap VMLADAV, ``_dw3x3_dot_applies``), an alternative elsewhere;
 - ``ef_depthwise_conv_3x3_px_s8``: the 3x3 kernel's multiplier-1 layer pixel by pixel over 4-channel groups, on
   Cortex-M4/M7/M33 at stride 2 and on maps under 24 wide (``_dw3x3_px_faster``), an alternative elsewhere;
@@ -396,10 +396,11 @@ DOT_WP_MAX = 62
 
 
 def _dw3x3_dot_applies(a: ConvArgs, shifts: np.ndarray) -> bool:
-    """Where ``ef_depthwise_conv_3x3_dot_s8``'s Helium body takes the layer (``dot_ok``): the 3x3
-    kernel's layer with equal strides 1 or 2, an even channel count, (out_w - 1) * stride + 3 <=
-    DOT_WP_MAX window columns, at least 4 output pixels, every shift a right shift."""
-    if not _dw3x3_applies(a):
+    """Where ``ef_depthwise_conv_3x3_dot_s8``'s Helium body takes the layer (``dot_ok``): a 3x3
+    depthwise layer (any depth multiplier) with padding <= 1 before, equal strides 1 or 2, an even
+    input channel count, (out_w - 1) * stride + 3 <= DOT_WP_MAX window columns, at least 4 output
+    pixels, every shift a right shift."""
+    if not (_dw3x3_applies(a) or _dw3x3_mult(a)):
         return False
     p, o = a.params, a.output_dims
     s = p.stride[0]
@@ -617,7 +618,8 @@ class _ConvBase(OpDef):
                 and _dw3x3_mult_applies(args, layer.consts["shift"])):
             layer.kernel = "ef_depthwise_conv_3x3_s8"  # the generic kernel's Helium body is ~4x slower
         if (self.depthwise and ctx.target is not None and ctx.target.core == "cortex-m55"
-                and layer.kernel == "ef_depthwise_conv_3x3_s8" and _dw3x3_dot_applies(args, layer.consts["shift"])):
+                and layer.kernel in ("ef_depthwise_conv_3x3_s8", "ef_depthwise_conv_s8")
+                and _dw3x3_dot_applies(args, layer.consts["shift"])):
             layer.kernel = DOT  # one gather + VMLADAV per output: no window lines to fill per channel
         if (self.depthwise and ctx.target is not None and ctx.target.core in _DSP_CORES and _dw3x3_mult(args)
                 and _dw_ring_fits(args)):
@@ -704,7 +706,7 @@ class _ConvBase(OpDef):
             out.append(MULT)
         if (self.depthwise and isinstance(layer.args, ConvArgs)
                 and _dw3x3_dot_applies(layer.args, layer.consts["shift"])):
-            out += ["ef_depthwise_conv_3x3_s8", DOT]
+            out += (["ef_depthwise_conv_3x3_s8"] if _dw3x3_applies(layer.args) else [MULT]) + [DOT]
         if self.depthwise and _dw_dilation(layer) is not None:
             out.append(DILATED)
         if self.depthwise and isinstance(layer.args, ConvArgs) and _dw_line(layer.args):

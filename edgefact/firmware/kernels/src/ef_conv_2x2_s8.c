@@ -76,9 +76,12 @@ __attribute__((naked, noinline)) static void conv_2x2_pair(const conv_2x2_job *j
         "pop      {r4-r11, pc}\n\t");
 }
 
-static void conv_2x2_dsp(const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
-                         const int8_t *input, const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias,
-                         const ef_dims *out, int8_t *output, uint32_t *tab)
+/* The DSP body (dilated: the columns gather the real taps dilation apart; inlined into both entries,
+ * so the undilated one calls the undilated fill). */
+static inline __attribute__((always_inline)) void conv_2x2_dsp(
+    const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in, const int8_t *input,
+    const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias, const ef_dims *out, int8_t *output,
+    uint32_t *tab, const int dilated)
 {
     const int32_t kh = filter_dims->h;
     const int32_t kw = filter_dims->w;
@@ -125,8 +128,13 @@ static void conv_2x2_dsp(const ef_conv_params *params, const ef_per_channel_quan
                         oxb = 0;
                         ++oyb;
                     }
-                    ef_nn_fill_columns_2px(col, input, in, b, oya * sh - ph, oxa * sw - pw, oyb * sh - ph,
-                                           oxb * sw - pw, kh, kw, g * fc, fc, off2, &params->dilation);
+                    if (dilated) {
+                        ef_nn_fill_columns_2px_dil(col, input, in, b, oya * sh - ph, oxa * sw - pw, oyb * sh - ph,
+                                                   oxb * sw - pw, kh, kw, g * fc, fc, off2, &params->dilation);
+                    } else {
+                        ef_nn_fill_columns_2px(col, input, in, b, oya * sh - ph, oxa * sw - pw, oyb * sh - ph,
+                                               oxb * sw - pw, kh, kw, g * fc, fc, off2);
+                    }
                     int8_t *dsta = img + p * out->c;
                     int8_t *dstb = has_b ? dsta + out->c : dsta;
                     if (np > 0) {
@@ -196,7 +204,7 @@ static inline __attribute__((always_inline)) ef_status conv_2x2(
         if (ctx->size < ef_conv_2x2_s8_get_buffer_size(in, f) || ((uintptr_t)ctx->buf & 3u) != 0) {
             return EF_ERR_SCRATCH;
         }
-        conv_2x2_dsp(params, quant, in, input, f, filter, bias, out, output, (uint32_t *)ctx->buf);
+        conv_2x2_dsp(params, quant, in, input, f, filter, bias, out, output, (uint32_t *)ctx->buf, dilated);
         if (params->activation.min != -128 || params->activation.max != 127) {
             ef_nn_clamp_s8(output, in->n * out->h * out->w * out->c, params->activation.min, params->activation.max);
         }

@@ -1,21 +1,22 @@
-/* DEPTHWISE_CONV_2D 3x3, depth multiplier 1, as one 9-tap dot product per output (Helium):
+/* DEPTHWISE_CONV_2D 3x3, any depth multiplier, as one 9-tap dot product per output (Helium):
  * ef_depthwise_conv_3x3_dot_s8, the generator's choice on Cortex-M55 where it applies (dot_ok; it
  * is faster than the 3x3 kernel's window on every such MLPerf / zoo layer, most on small maps and
  * at stride 2). Its own function, so that a firmware using it links none of the 3x3 kernel's
- * Helium code; on the other cores it is ef_depthwise_conv_3x3_s8 (the same preconditions). */
+ * Helium code; on the other cores it is ef_depthwise_conv_3x3_s8 (depth multiplier 1) or
+ * ef_depthwise_conv_3x3_mult_s8 (> 1), whose preconditions these include. */
 #include "internal/ef_dw_check.h"
 
 #define DOT_WP_MAX 62  /* 8-bit tap offsets: (2 wp + 2) * 2 <= 255 */
 
 /* Where the Helium body takes the layer (the generator's test mirrors it: conv.py
- * _dw3x3_dot_applies): equal strides 1 or 2, depth multiplier 1, an even channel count (channel
- * pairs, halfword gathers), (out_w - 1) * stride + 3 <= DOT_WP_MAX window columns, at least 4
- * output pixels, every shift a right shift. */
+ * _dw3x3_dot_applies): equal strides 1 or 2, any depth multiplier, an even input channel count
+ * (channel pairs, halfword gathers), (out_w - 1) * stride + 3 <= DOT_WP_MAX window columns, at
+ * least 4 output pixels, every shift a right shift. */
 static int dot_ok(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
                   const ef_dims *out)
 {
     const int32_t s = params->stride.h;
-    if (s != params->stride.w || (s != 1 && s != 2) || params->ch_mult != 1 || (in->c & 1) != 0 ||
+    if (s != params->stride.w || (s != 1 && s != 2) || params->ch_mult < 1 || (in->c & 1) != 0 ||
         (out->w - 1) * s + 3 > DOT_WP_MAX || out->h * out->w < 4) {
         return 0;
     }
@@ -41,7 +42,9 @@ static int dot_ok(const ef_dw_conv_params *params, const ef_per_channel_quant *q
  * boundaries), the four sums moved into one vector (2 VMOV), the bias added, requantized with VSHR
  * + VQRDMLAH (the rounding fix-up) + VRSHL as the 3x3 window path, offset, clamped and scattered
  * (VSTRB.32 at the output pixel step): 21 instructions per 36 MACs. The strip's last step takes the
- * last four outputs (overlapping the previous step: the same values stored again).
+ * last four outputs (overlapping the previous step: the same values stored again). With a depth
+ * multiplier M the window of a channel pair serves the 2 M output channels that read it (output
+ * channel i M + j reads input channel i): one window fill per 2 M channels' strips.
  */
 #define DOT_WIN 2048   /* window bytes: rows x wp entries x 2 channels */
 #define DOT_TAB 512    /* output pixels per strip */
@@ -236,8 +239,9 @@ static void dot_fill(uint16_t *w, const int8_t *src, int32_t rows, int32_t wx, i
 }
 
 /* The strip's table (th output rows): steps of four tap addresses, the last step's dst correction
- * (bytes), the last four; returns the steps before the last. */
-static int32_t dot_table(uint32_t *tab, const uint16_t *win, int32_t th, int32_t OW, int32_t s, int32_t wp, int32_t C)
+ * (bytes: OC, the output pixel step), the last four; returns the steps before the last. */
+static int32_t dot_table(uint32_t *tab, const uint16_t *win, int32_t th, int32_t OW, int32_t s, int32_t wp,
+                         int32_t OC)
 {
     const int32_t n = th * OW;
     const int32_t n1 = (n + 3) / 4 - 1;
@@ -249,7 +253,7 @@ static int32_t dot_table(uint32_t *tab, const uint16_t *win, int32_t th, int32_t
             *t++ = (uint32_t)(uintptr_t)p;
         }
     }
-    *t++ = (uint32_t)((n - 4 - 4 * n1) * C);
+    *t++ = (uint32_t)((n - 4 - 4 * n1) * OC);
     for (int32_t q = n - 4; q < n; ++q) { /* the last four */
         *t++ = (uint32_t)(uintptr_t)(win + (q / OW) * s * wp + (q % OW) * s);
     }
@@ -264,7 +268,8 @@ static void dot_mve(const ef_dw_conv_params *params, const ef_per_channel_quant 
     const int32_t pt = params->padding.h;
     const int32_t pl = params->padding.w;
     const int32_t H = in->h, W = in->w, C = in->c;
-    const int32_t OH = out->h, OW = out->w;
+    const int32_t OH = out->h, OW = out->w, OC = out->c;
+    const int32_t M = params->ch_mult;
     const int32_t wp = (OW - 1) * s + 3;          /* window columns: col j is input x = j - pl */
     const int32_t wx = W < wp - pl ? W : wp - pl; /* input pixels per window row */
     const int32_t rows_max = DOT_WIN / (2 * wp);
@@ -290,25 +295,26 @@ static void dot_mve(const ef_dw_conv_params *params, const ef_per_channel_quant 
     }
     const uint8x16_t qt0 = vld1q_u8(to);
     const uint8x16_t qt1 = vaddq_n_u8(qt0, 1);
-    const uint16x8_t goff = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)C); /* pixels; the filter's taps 0..7 */
+    const uint16x8_t goff = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)C);   /* input pixels */
+    const uint16x8_t foff = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)OC);  /* the filter's taps 0..7 */
     vst1q_s32(kl.lo, vdupq_n_s32(params->activation.min));
     vst1q_s32(kl.hi, vdupq_n_s32(params->activation.max));
-    vst1q_u32(kl.so, vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)C));
+    vst1q_u32(kl.so, vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)OC));
     kl.zp = params->output_offset;
-    kl.step = 4 * C;
+    kl.step = 4 * OC;
     const int8x16_t zero8 = vdupq_n_s8(0);
     int32_t tab_th = 0; /* the strip height the table holds */
     int32_t n1 = 0;
     for (int32_t b = 0; b < in->n; ++b) {
         const int8_t *img = input + b * H * W * C;
-        int8_t *obase = output + b * OH * OW * C;
+        int8_t *obase = output + b * OH * OW * OC;
         for (int32_t i = 0; i < tih_max * wp; i += 8) {
             vst1q_u16(win + i, zpv);
         }
         for (int32_t oy0 = 0; oy0 < OH; oy0 += toh) {
             const int32_t th = OH - oy0 < toh ? OH - oy0 : toh;
             if (th != tab_th) {
-                n1 = dot_table(tab, win, th, OW, s, wp, C);
+                n1 = dot_table(tab, win, th, OW, s, wp, OC);
                 tab_th = th;
             }
             const int32_t tih = (th - 1) * s + 3;
@@ -321,21 +327,24 @@ static void dot_mve(const ef_dw_conv_params *params, const ef_per_channel_quant 
                     vstrhq_p_u16(win + r * wp + j, zpv, vctp16q((uint32_t)(wp - j)));
                 }
             }
-            int8_t *dst0 = obase + oy0 * OW * C;
+            int8_t *dst0 = obase + oy0 * OW * OC;
             const int8_t *src0 = img + (iy0 + r0) * W * C;
             for (int32_t c = 0; c < C; c += 2) {
                 dot_fill(win + r0 * wp + pl, src0 + c, r1 - r0, wx, wp, W * C, C, goff);
-                for (int32_t h = 0; h < 2; ++h) {
-                    const int8_t *f = filter + c + h;
-                    int8x16_t qw = vmovnbq_s16(zero8, vldrbq_gather_offset_s16(f, goff));
-                    qw = vsetq_lane_s8(f[8 * C], qw, 1);
-                    vst1q_s8(rec[h].w, qw);
-                    rec[h].bias = (bias != 0 ? bias[c + h] : 0) + in_off * vaddvq_s8(qw);
-                    rec[h].m = quant->multiplier[c + h];
-                    rec[h].e = quant->shift[c + h];
+                for (int32_t j = 0; j < M; ++j) { /* output j of channel c and of channel c + 1 */
+                    for (int32_t h = 0; h < 2; ++h) {
+                        const int32_t oc = (c + h) * M + j;
+                        const int8_t *f = filter + oc;
+                        int8x16_t qw = vmovnbq_s16(zero8, vldrbq_gather_offset_s16(f, foff));
+                        qw = vsetq_lane_s8(f[8 * OC], qw, 1);
+                        vst1q_s8(rec[h].w, qw);
+                        rec[h].bias = (bias != 0 ? bias[oc] : 0) + in_off * vaddvq_s8(qw);
+                        rec[h].m = quant->multiplier[oc];
+                        rec[h].e = quant->shift[oc];
+                    }
+                    dot_run(tab, dst0 + c * M + j, n1, qt0, &rec[0], &kl);
+                    dot_run(tab, dst0 + (c + 1) * M + j, n1, qt1, &rec[1], &kl);
                 }
-                dot_run(tab, dst0 + c, n1, qt0, &rec[0], &kl);
-                dot_run(tab, dst0 + c + 1, n1, qt1, &rec[1], &kl);
             }
         }
     }
@@ -361,6 +370,10 @@ ef_status ef_depthwise_conv_3x3_dot_s8(const ef_dw_conv_params *params, const ef
     dot_mve(params, quant, input_dims, input, filter, bias, output_dims, output);
     return EF_OK;
 #else
+    if (params->ch_mult > 1) {
+        return ef_depthwise_conv_3x3_mult_s8(params, quant, input_dims, input, filter_dims, filter, bias,
+                                             output_dims, output);
+    }
     return ef_depthwise_conv_3x3_s8(params, quant, input_dims, input, filter_dims, filter, bias, output_dims,
                                     output);
 #endif

@@ -132,18 +132,16 @@ static inline __attribute__((always_inline)) uint32_t *widen_words_2px(uint32_t 
     return dst;
 }
 
-/* Both columns of a pixel pair in one pass over the taps (dil: the taps' spacing, {1, 1} undilated):
- * per group of 4 channels, the words [A02, A13, B02, B13] of ef_conv_dot_2px_2ch. Out-of-bounds
- * taps are 0 (they add nothing). */
-__attribute__((noinline)) static void fill_columns_2px(uint32_t *dst, const int8_t *input, const ef_dims *in,
-                                                      int32_t b, int32_t iya, int32_t ixa, int32_t iyb, int32_t ixb,
-                                                      int32_t kh, int32_t kw, int32_t c0, int32_t fc, uint32_t off2,
-                                                      const ef_tile *dil)
+/* Both columns of a pixel pair in one pass over the taps (dh, dw: the taps' spacing): per group of
+ * 4 channels, the words [A02, A13, B02, B13] of ef_conv_dot_2px_2ch. Out-of-bounds taps are 0
+ * (they add nothing). Inlined into the undilated fill (dh = dw = 1: the constants fold, no
+ * register goes to the spacing) and the dilated one. */
+static inline __attribute__((always_inline)) void fill_columns_2px_at(
+    uint32_t *dst, const int8_t *input, const ef_dims *in, int32_t b, int32_t iya, int32_t ixa, int32_t iyb,
+    int32_t ixb, int32_t kh, int32_t kw, int32_t c0, int32_t fc, uint32_t off2, int32_t dh, int32_t dw)
 {
     const int32_t row = in->w * in->c;
     const int8_t *base = input + b * in->h * row + c0;
-    const int32_t dh = dil->h;
-    const int32_t dw = dil->w;
     const int32_t eh = (kh - 1) * dh + 1; /* the window's extent */
     const int32_t ew = (kw - 1) * dw + 1;
     if (iya >= 0 && iyb >= 0 && ixa >= 0 && ixb >= 0 && iya + eh <= in->h && iyb + eh <= in->h &&
@@ -205,11 +203,33 @@ __attribute__((noinline)) static void fill_columns_2px(uint32_t *dst, const int8
     }
 }
 
+__attribute__((noinline)) static void fill_columns_2px(uint32_t *dst, const int8_t *input, const ef_dims *in,
+                                                      int32_t b, int32_t iya, int32_t ixa, int32_t iyb, int32_t ixb,
+                                                      int32_t kh, int32_t kw, int32_t c0, int32_t fc, uint32_t off2)
+{
+    fill_columns_2px_at(dst, input, in, b, iya, ixa, iyb, ixb, kh, kw, c0, fc, off2, 1, 1);
+}
+
+__attribute__((noinline)) static void fill_columns_2px_dil(uint32_t *dst, const int8_t *input, const ef_dims *in,
+                                                          int32_t b, int32_t iya, int32_t ixa, int32_t iyb,
+                                                          int32_t ixb, int32_t kh, int32_t kw, int32_t c0,
+                                                          int32_t fc, uint32_t off2, const ef_tile *dil)
+{
+    fill_columns_2px_at(dst, input, in, b, iya, ixa, iyb, ixb, kh, kw, c0, fc, off2, dil->h, dil->w);
+}
+
 void ef_nn_fill_columns_2px(uint32_t *dst, const int8_t *input, const ef_dims *in, int32_t b, int32_t iya,
                             int32_t ixa, int32_t iyb, int32_t ixb, int32_t kh, int32_t kw, int32_t c0, int32_t fc,
-                            uint32_t off2, const ef_tile *dil)
+                            uint32_t off2)
 {
-    fill_columns_2px(dst, input, in, b, iya, ixa, iyb, ixb, kh, kw, c0, fc, off2, dil);
+    fill_columns_2px(dst, input, in, b, iya, ixa, iyb, ixb, kh, kw, c0, fc, off2);
+}
+
+void ef_nn_fill_columns_2px_dil(uint32_t *dst, const int8_t *input, const ef_dims *in, int32_t b, int32_t iya,
+                                int32_t ixa, int32_t iyb, int32_t ixb, int32_t kh, int32_t kw, int32_t c0, int32_t fc,
+                                uint32_t off2, const ef_tile *dil)
+{
+    fill_columns_2px_dil(dst, input, in, b, iya, ixa, iyb, ixb, kh, kw, c0, fc, off2, dil);
 }
 
 void ef_nn_dot_2px_1ch(const uint32_t *col, const int8_t *f, int32_t n, int32_t *ra, int32_t *rb)
@@ -388,9 +408,9 @@ static void conv_2px_dsp(
     const int32_t ph = params->padding.h;
     const int32_t pw = params->padding.w;
     const int32_t pairs_g = oc_per_group >> 1;
-    /* the columns of a pair: 0 fill_columns_2px (dilated too), 1 a 1x1 without padding (inline) */
+    /* the columns of a pair: 0 fill_columns_2px, 1 a 1x1 without padding (inline), 2 dilated */
     const int fill = kh == 1 && kw == 1 && ph == 0 && pw == 0 && (out->h - 1) * sh < in->h &&
-                     (out->w - 1) * sw < in->w ? 1 : 0;
+                     (out->w - 1) * sw < in->w ? 1 : (params->dilation.h != 1 || params->dilation.w != 1 ? 2 : 0);
     int32_t tab[EF_CONV_TAB_PAIRS * 8 + 2];
     ef_conv_pairs_job job;
     job.col = pcol;
@@ -424,7 +444,10 @@ static void conv_2px_dsp(
                     }
                     if (fill == 0) {
                         fill_columns_2px(pcol, input, in, b, oya * sh - ph, oxa * sw - pw, oyb * sh - ph,
-                                         oxb * sw - pw, kh, kw, g * fc, fc, off2, &params->dilation);
+                                         oxb * sw - pw, kh, kw, g * fc, fc, off2);
+                    } else if (fill == 2) {
+                        fill_columns_2px_dil(pcol, input, in, b, oya * sh - ph, oxa * sw - pw, oyb * sh - ph,
+                                             oxb * sw - pw, kh, kw, g * fc, fc, off2, &params->dilation);
                     } else { /* 1x1 without padding: both pixels in bounds, one run of fc values */
                         const int8_t *sa = input + ((b * in->h + oya * sh) * in->w + oxa * sw) * in->c + g * fc;
                         const int8_t *sb = input + ((b * in->h + oyb * sh) * in->w + oxb * sw) * in->c + g * fc;

@@ -100,11 +100,16 @@ int8_t ef_nn_conv_output_any(int32_t acc, const int32_t *bias, int32_t oc, const
                              const int32_t *shift, int32_t out_off, int32_t act_min, int32_t act_max);
 
 /* Both columns of a pixel pair (windows at (iya, ixa) and (iyb, ixb), input channels c0 ..
- * c0 + fc - 1, fc % 4 == 0, taps dil apart) in one pass over the taps: per group of 4 values the
- * words [A02, A13, B02, B13] (+ the input offset pair off2); out-of-bounds taps are 0. */
+ * c0 + fc - 1, fc % 4 == 0) in one pass over the taps: per group of 4 values the words
+ * [A02, A13, B02, B13] (+ the input offset pair off2); out-of-bounds taps are 0. */
 void ef_nn_fill_columns_2px(uint32_t *dst, const int8_t *input, const ef_dims *in, int32_t b, int32_t iya,
                             int32_t ixa, int32_t iyb, int32_t ixb, int32_t kh, int32_t kw, int32_t c0, int32_t fc,
-                            uint32_t off2, const ef_tile *dil);
+                            uint32_t off2);
+
+/* The same with the taps dil apart (a dilated window's real taps). */
+void ef_nn_fill_columns_2px_dil(uint32_t *dst, const int8_t *input, const ef_dims *in, int32_t b, int32_t iya,
+                                int32_t ixa, int32_t iyb, int32_t ixb, int32_t kh, int32_t kw, int32_t c0, int32_t fc,
+                                uint32_t off2, const ef_tile *dil);
 
 /* One filter's dot products (n values, n % 4 == 0) with both columns of such a pair: ra, rb. */
 void ef_nn_dot_2px_1ch(const uint32_t *col, const int8_t *f, int32_t n, int32_t *ra, int32_t *rb);

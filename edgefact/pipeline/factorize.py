@@ -370,15 +370,21 @@ def factorize_model(
 
 #: MACs per instruction of the kernels a dictionary layer's forms run on, measured under QEMU
 #: (exact instruction counts, report.json ``layers[].macs / count``) on the cnn's two dictionary
-#: layers (16 -> 32 at 14×14, 32 -> 64 at 7×7, 4 atoms) and the baseline cnn's dense 3×3 layers, at
-#: commit 1365e6a: ``edgefact build --model cnn -t T -k 0 [--factorize dictionary --round-ranks 8]
-#: --train-samples 3000 --epochs 1 --finetune-epochs 0.2 --eval-samples 20`` (the mean of the two
-#: layers of each kind). ``conv`` is a dense h×w convolution, ``conv_1x1`` a pointwise one,
-#: ``depthwise_mult`` a depthwise convolution with a depth multiplier > 1. The Cortex-M7 and M33
-#: run the M4's DSP kernels and take its figures. Refresh after a kernel change (the same commands).
+#: layers (16 -> 32 at 14×14, 32 -> 64 at 7×7, 4 atoms) and the baseline cnn's dense 3×3 layers,
+#: the mean of the two layers of each kind. ``conv`` is a dense h×w convolution, ``conv_1x1`` a
+#: pointwise one, ``depthwise_mult`` a depthwise convolution with a depth multiplier > 1. The
+#: Cortex-M7 and M33 run the M4's DSP kernels and take its figures. Refresh after a kernel change:
+#: the baseline from ``scripts/compare_factorizations -o DIR --train-samples 3000 --epochs 1
+#: --finetune-epochs 0.2 --eval-samples 20 -- --min-agreement 0.5`` (DIR/cnn-none/report-T), the
+#: depthwise form from ``edgefact build --model cnn -k 0 --factorize dictionary --round-ranks 8 -t
+#: host`` (same budget; without a rate table the fewer MACs win) deployed with ``edgefact build
+#: --tflite .../tflite/model.tflite -t T``. Measured in the sixth session (issue 11), after the DSP
+#: table convolutions, the DSP multiplier ring and the Helium dot kernel's depth multiplier:
+#: M4 conv 1.174 / 1.109, conv_1x1 1.162 / 0.888, depthwise_mult 0.271 / 0.181; M55 4.554 / 5.851,
+#: 3.908 / 5.222, 1.535 / 1.227 (before: M4 0.835, 0.556, 0.148; M55 4.882, 4.212, 0.338).
 KERNEL_RATES: dict[str, dict[str, float]] = {
-    "cortex-m4": {"conv": 0.835, "conv_1x1": 0.556, "depthwise_mult": 0.148},
-    "cortex-m55": {"conv": 4.882, "conv_1x1": 4.212, "depthwise_mult": 0.338},
+    "cortex-m4": {"conv": 1.142, "conv_1x1": 1.025, "depthwise_mult": 0.226},
+    "cortex-m55": {"conv": 5.203, "conv_1x1": 4.565, "depthwise_mult": 1.381},
 }
 _SAME_KERNELS = {"cortex-m7": "cortex-m4", "cortex-m33": "cortex-m4"}
 

@@ -158,3 +158,33 @@ def test_windowed_conv_table_kernel_choice(case: str) -> None:
         assert ("ef_conv_2x2_s8" in get_op("CONV_2D").kernels(layer)) == takes  # an alternative everywhere
         assert layer.scratch_bytes == (scratch if takes and dsp else 4 * layer.args.filter_dims.h
                                        * layer.args.filter_dims.w * layer.args.filter_dims.c)
+
+
+#: unpadded 1x1 convolutions: the DSP 1x1 kernels up to 64 input channels per group, the table
+#: conv from 68 to 288 (ef_conv_1x1_s8's DSP loop widens every filter word per pixel pair), the
+#: 1x1 kernel beyond; (kernel on the DSP cores, scratch bytes there)
+POINTWISE_CASES = {
+    "xconv_1x1_c32_o8_relu6": ("ef_conv_1x1_2x2_s8", 0),
+    "xconv_1x1_c68_o6": ("ef_conv_2x2_s8", 4 * 3 * (68 + 10)),
+    "xconv_1x1_c128_o9_s2_relu6": ("ef_conv_2x2_s8", 4 * 4 * (128 + 10)),  # 9 outputs: 4 pairs + the C channel
+    "xconv_1x1_c516_o3": ("ef_conv_1x1_s8", 0),  # 516 deep: over the unrolled loop
+    "xconv_1x1_c33_o8_s2_relu6": ("ef_conv_1x1_s8", 0),  # not a multiple of 4
+}
+
+
+@pytest.mark.parametrize("case", sorted(POINTWISE_CASES))
+def test_deep_pointwise_conv_takes_the_table_kernel_on_the_dsp_cores(case: str) -> None:
+    from kernels_harness import EXTRA_CASES, case_model
+
+    kernel, scratch = POINTWISE_CASES[case]
+    assert case in EXTRA_CASES
+    model = load_tflite(case_model(case))
+    for core in ("cortex-m4", "cortex-m33", "cortex-m55"):
+        layer = lower(model, target=get_target(core)).layers[0]
+        if core == "cortex-m55":
+            assert layer.kernel != "ef_conv_2x2_s8" and layer.scratch_bytes == 0
+        else:
+            assert (layer.kernel, layer.scratch_bytes) == (kernel, scratch), core
+        kernels = get_op("CONV_2D").kernels(layer)
+        assert ("ef_conv_2x2_s8" in kernels) == (kernel == "ef_conv_2x2_s8")  # an alternative everywhere
+        assert "ef_conv_1x1_s8" in kernels

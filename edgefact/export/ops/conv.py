@@ -156,6 +156,8 @@ DSP_1X1 = "ef_conv_1x1_2x2_s8"
 #: short kernel's channel loop: zoo M4 4 -> 8 / 16 at 0.28-0.30 against 0.31-0.33, 8 -> 16 / 32 0.47-0.52
 #: against 0.49-0.54; 12 -> 32 / 48 0.62-0.68 against 0.59-0.64)
 DSP_1X1_MIN_C = 12
+#: deepest per-group input ``ef_conv_1x1_2x2_s8`` takes (its stack table)
+DSP_1X1_MAX_C = 64
 
 
 def _1x1_2x2_applies(layer: Layer) -> bool:
@@ -165,7 +167,7 @@ def _1x1_2x2_applies(layer: Layer) -> bool:
     ``_short_1x1_applies``)."""
     a = layer.args
     if (not isinstance(a, ConvArgs) or not isinstance(a.params, ConvParams)
-            or a.filter_dims.c % 4 != 0 or not 4 <= a.filter_dims.c <= 64
+            or a.filter_dims.c % 4 != 0 or not 4 <= a.filter_dims.c <= DSP_1X1_MAX_C
             or (a.filter_dims.h, a.filter_dims.w) != (1, 1) or a.params.padding != (0, 0)
             or a.padding_after != (0, 0) or a.params.dilation != (1, 1)):
         return False
@@ -181,15 +183,22 @@ def _conv_2x2_window(layer: Layer) -> bool:
     """Whether ``ef_conv_2x2_s8`` / ``ef_conv_2x2_dilated_s8`` take the layer on the DSP cores
     (src/ef_conv_2x2_s8.c), dilation aside: a CONV_2D with a window of kh*kw*c <= 288 real taps' values
     per group, c a multiple of 4, and every channel on the fast requantization (as
-    ``_short_1x1_applies``). Unpadded 1x1 layers are left to the 1x1 kernels, which read the pixels
-    in place."""
+    ``_short_1x1_applies``). Unpadded 1x1 layers up to 64 channels per group are left to the 1x1
+    kernels, which read the pixels in place (the DSP 1x1 table kernel stops at 64: deeper ones come
+    here, ``ef_conv_1x1_s8``'s DSP loop widens every filter word per pixel pair)."""
     a = layer.args
     if (not isinstance(a, ConvArgs) or not isinstance(a.params, ConvParams) or a.filter_dims.c % 4 != 0
             or a.filter_dims.h * a.filter_dims.w * a.filter_dims.c > CONV_2X2_MAX_DEPTH):
         return False
-    if (a.filter_dims.h, a.filter_dims.w) == (1, 1) and a.params.padding == (0, 0) and a.padding_after == (0, 0):
+    if _pointwise(a) and a.filter_dims.c <= DSP_1X1_MAX_C:
         return False
     return _rq_fast(layer)
+
+
+def _pointwise(a: ConvArgs) -> bool:
+    """An unpadded 1x1 CONV_2D (``ef_conv_1x1_s8``'s layer when ungrouped)."""
+    return ((a.filter_dims.h, a.filter_dims.w) == (1, 1) and a.params.padding == (0, 0)
+            and a.padding_after == (0, 0))
 
 
 def _conv_2x2_applies(layer: Layer) -> bool:
@@ -644,8 +653,8 @@ class _ConvBase(OpDef):
         if (layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1, "ef_conv_s8") and ctx.target is not None
                 and ctx.target.core in _DSP_CORES and _1x1_2x2_applies(layer) and args.filter_dims.c >= DSP_1X1_MIN_C):
             layer.kernel = DSP_1X1  # the 2-pixel engine / short table: ~0.7 MAC/instr, this ~0.9-1.1
-        if (layer.kernel == "ef_conv_s8" and ctx.target is not None and ctx.target.core in _DSP_CORES
-                and _conv_2x2_applies(layer)):
+        if (layer.kernel in ("ef_conv_s8", "ef_conv_1x1_s8") and ctx.target is not None
+                and ctx.target.core in _DSP_CORES and _conv_2x2_applies(layer)):
             layer.kernel = CONV_2X2  # the 2-pixel engine widens each filter word per pixel pair: 15 per 16 MACs, this 10
         if (layer.kernel == CONV_DILATED and ctx.target is not None and ctx.target.core in _DSP_CORES
                 and _conv_2x2_dilated_applies(layer)):
@@ -720,8 +729,9 @@ class _ConvBase(OpDef):
             out += (["ef_conv_1x1_s8"] if layer.args.groups == 1 else []) + [SHORT_1X1]
         if layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1, DSP_1X1, "ef_conv_s8") and _1x1_2x2_applies(layer):
             out += (["ef_conv_1x1_s8"] if layer.args.groups == 1 else []) + [DSP_1X1]
-        if layer.kernel in ("ef_conv_s8", CONV_2X2, FIRST) and not self.depthwise and _conv_2x2_applies(layer):
-            out.append(CONV_2X2)
+        if (layer.kernel in ("ef_conv_s8", "ef_conv_1x1_s8", CONV_2X2, FIRST) and not self.depthwise
+                and _conv_2x2_applies(layer)):
+            out += (["ef_conv_1x1_s8"] if layer.args.groups == 1 and _pointwise(layer.args) else []) + [CONV_2X2]
         if layer.kernel in ("ef_conv_s8", CONV_2X2, FIRST) and not self.depthwise and _first_applies(layer):
             out.append(FIRST)
         if layer.kernel in ("ef_conv_s8", FIRST, FIRST_C12) and not self.depthwise and _first_c12_applies(layer):

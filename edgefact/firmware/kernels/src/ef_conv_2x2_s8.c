@@ -76,9 +76,9 @@ __attribute__((naked, noinline)) static void conv_2x2_pair(const conv_2x2_job *j
         "pop      {r4-r11, pc}\n\t");
 }
 
-/* The DSP body (dilated: the columns gather the real taps dilation apart; inlined into both entries,
- * so the undilated one calls the undilated fill). */
-static inline __attribute__((always_inline)) void conv_2x2_dsp(
+/* The DSP body (dilated: the columns gather the real taps dilation apart), instantiated as
+ * conv_2x2_dsp and conv_2x2_dsp_dil so that the undilated one calls the undilated fill only. */
+static inline __attribute__((always_inline)) void conv_2x2_dsp_at(
     const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in, const int8_t *input,
     const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias, const ef_dims *out, int8_t *output,
     uint32_t *tab, const int dilated)
@@ -160,6 +160,20 @@ static inline __attribute__((always_inline)) void conv_2x2_dsp(
         }
     }
 }
+
+static void conv_2x2_dsp(const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                         const int8_t *input, const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                         const ef_dims *out, int8_t *output, uint32_t *tab)
+{
+    conv_2x2_dsp_at(params, quant, in, input, filter_dims, filter, bias, out, output, tab, 0);
+}
+
+static void conv_2x2_dsp_dil(const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                             const int8_t *input, const ef_dims *filter_dims, const int8_t *filter,
+                             const int32_t *bias, const ef_dims *out, int8_t *output, uint32_t *tab)
+{
+    conv_2x2_dsp_at(params, quant, in, input, filter_dims, filter, bias, out, output, tab, 1);
+}
 #endif
 
 int32_t ef_conv_2x2_s8_get_buffer_size(const ef_dims *input_dims, const ef_dims *filter_dims)
@@ -204,7 +218,11 @@ static inline __attribute__((always_inline)) ef_status conv_2x2(
         if (ctx->size < ef_conv_2x2_s8_get_buffer_size(in, f) || ((uintptr_t)ctx->buf & 3u) != 0) {
             return EF_ERR_SCRATCH;
         }
-        conv_2x2_dsp(params, quant, in, input, f, filter, bias, out, output, (uint32_t *)ctx->buf, dilated);
+        if (dilated) {
+            conv_2x2_dsp_dil(params, quant, in, input, f, filter, bias, out, output, (uint32_t *)ctx->buf);
+        } else {
+            conv_2x2_dsp(params, quant, in, input, f, filter, bias, out, output, (uint32_t *)ctx->buf);
+        }
         if (params->activation.min != -128 || params->activation.max != 127) {
             ef_nn_clamp_s8(output, in->n * out->h * out->w * out->c, params->activation.min, params->activation.max);
         }

@@ -132,46 +132,72 @@ static inline __attribute__((always_inline)) uint32_t *widen_words_2px(uint32_t 
     return dst;
 }
 
-/* Both columns of a pixel pair in one pass over the taps (dh, dw: the taps' spacing): per group of
- * 4 channels, the words [A02, A13, B02, B13] of ef_conv_dot_2px_2ch. Out-of-bounds taps are 0
- * (they add nothing). Inlined into the undilated fill (dh = dw = 1: the constants fold, no
- * register goes to the spacing) and the dilated one. */
-static inline __attribute__((always_inline)) void fill_columns_2px_at(
-    uint32_t *dst, const int8_t *input, const ef_dims *in, int32_t b, int32_t iya, int32_t ixa, int32_t iyb,
-    int32_t ixb, int32_t kh, int32_t kw, int32_t c0, int32_t fc, uint32_t off2, int32_t dh, int32_t dw)
+/* One tap of both windows (sa / sb: its fc input values, or NULL outside the input): the words
+ * [A02, A13, B02, B13] per 4 values, out-of-bounds ones 0; returns the end. */
+static inline __attribute__((always_inline)) uint32_t *widen_tap_2px(uint32_t *dst, const int8_t *sa,
+                                                                    const int8_t *sb, int32_t fc, uint32_t off2)
+{
+    if (sa != 0 && sb != 0) {
+        return widen_words_2px(dst, sa, sb, fc >> 2, off2);
+    }
+    for (int32_t ci = fc >> 2; ci > 0; --ci) { /* a border tap: out-of-bounds words are 0 */
+        if (sa != 0) {
+            const uint32_t wa = ef_read_u32(sa);
+            sa += 4;
+            dst[0] = __sxtab16(off2, wa);
+            dst[1] = ef_sxtab16_ror8(off2, wa);
+        } else {
+            dst[0] = 0;
+            dst[1] = 0;
+        }
+        if (sb != 0) {
+            const uint32_t wb = ef_read_u32(sb);
+            sb += 4;
+            dst[2] = __sxtab16(off2, wb);
+            dst[3] = ef_sxtab16_ror8(off2, wb);
+        } else {
+            dst[2] = 0;
+            dst[3] = 0;
+        }
+        dst += 4;
+    }
+    return dst;
+}
+
+/* Both columns of a pixel pair in one pass over the taps: per group of 4 channels, the words
+ * [A02, A13, B02, B13] of ef_conv_dot_2px_2ch. Out-of-bounds taps are 0 (they add nothing). */
+__attribute__((noinline)) static void fill_columns_2px(uint32_t *dst, const int8_t *input, const ef_dims *in,
+                                                      int32_t b, int32_t iya, int32_t ixa, int32_t iyb, int32_t ixb,
+                                                      int32_t kh, int32_t kw, int32_t c0, int32_t fc, uint32_t off2)
 {
     const int32_t row = in->w * in->c;
     const int8_t *base = input + b * in->h * row + c0;
-    const int32_t eh = (kh - 1) * dh + 1; /* the window's extent */
-    const int32_t ew = (kw - 1) * dw + 1;
-    if (iya >= 0 && iyb >= 0 && ixa >= 0 && ixb >= 0 && iya + eh <= in->h && iyb + eh <= in->h &&
-        ixa + ew <= in->w && ixb + ew <= in->w) {
+    if (iya >= 0 && iyb >= 0 && ixa >= 0 && ixb >= 0 && iya + kh <= in->h && iyb + kh <= in->h &&
+        ixa + kw <= in->w && ixb + kw <= in->w) {
         /* both windows inside the input (most pixel pairs): no bounds tests; an ungrouped
-         * undilated window row is one run of kw * c bytes, otherwise kw runs of fc bytes, dw * c apart */
-        const int whole = fc == in->c && dw == 1;
+         * window row is one run of kw * c bytes, a grouped one kw runs of fc bytes, c apart */
+        const int whole = fc == in->c;
         const int32_t words = (whole ? kw * fc : fc) >> 2;
         const int32_t runs = whole ? 1 : kw;
-        const int32_t rstep = dh * row;
-        const int32_t tstep = dw * in->c;
         const int8_t *ra = base + iya * row + ixa * in->c;
         const int8_t *rb = base + iyb * row + ixb * in->c;
-        for (int32_t ky = kh; ky > 0; --ky, ra += rstep, rb += rstep) {
+        for (int32_t ky = kh; ky > 0; --ky, ra += row, rb += row) {
             const int8_t *sa = ra;
             const int8_t *sb = rb;
-            for (int32_t r = runs; r > 0; --r, sa += tstep, sb += tstep) {
+            for (int32_t r = runs; r > 0; --r, sa += in->c, sb += in->c) {
                 dst = widen_words_2px(dst, sa, sb, words, off2);
             }
         }
         return;
     }
     for (int32_t ky = 0; ky < kh; ++ky) {
-        const int32_t ya = iya + ky * dh;
-        const int32_t yb = iyb + ky * dh;
+        const int32_t ya = iya + ky;
+        const int32_t yb = iyb + ky;
         const int ra = (uint32_t)ya < (uint32_t)in->h;
         const int rb = (uint32_t)yb < (uint32_t)in->h;
         for (int32_t kx = 0; kx < kw; ++kx) {
-            const int32_t xa = ixa + kx * dw;
-            const int32_t xb = ixb + kx * dw;
+            const int32_t xa = ixa + kx;
+            const int32_t xb = ixb + kx;
             const int8_t *sa = ra && (uint32_t)xa < (uint32_t)in->w ? base + ya * row + xa * in->c : 0;
             const int8_t *sb = rb && (uint32_t)xb < (uint32_t)in->w ? base + yb * row + xb * in->c : 0;
             if (sa != 0 && sb != 0) {
@@ -203,19 +229,29 @@ static inline __attribute__((always_inline)) void fill_columns_2px_at(
     }
 }
 
-__attribute__((noinline)) static void fill_columns_2px(uint32_t *dst, const int8_t *input, const ef_dims *in,
-                                                      int32_t b, int32_t iya, int32_t ixa, int32_t iyb, int32_t ixb,
-                                                      int32_t kh, int32_t kw, int32_t c0, int32_t fc, uint32_t off2)
-{
-    fill_columns_2px_at(dst, input, in, b, iya, ixa, iyb, ixb, kh, kw, c0, fc, off2, 1, 1);
-}
-
+/* fill_columns_2px for a dilated window (its kh x kw taps dil apart): tap by tap, each with its
+ * bounds test (ef_conv_2x2_dilated_s8's columns; a function of its own so that only firmware
+ * with a dilated layer links it). */
 __attribute__((noinline)) static void fill_columns_2px_dil(uint32_t *dst, const int8_t *input, const ef_dims *in,
                                                           int32_t b, int32_t iya, int32_t ixa, int32_t iyb,
                                                           int32_t ixb, int32_t kh, int32_t kw, int32_t c0,
                                                           int32_t fc, uint32_t off2, const ef_tile *dil)
 {
-    fill_columns_2px_at(dst, input, in, b, iya, ixa, iyb, ixb, kh, kw, c0, fc, off2, dil->h, dil->w);
+    const int32_t row = in->w * in->c;
+    const int8_t *base = input + b * in->h * row + c0;
+    for (int32_t ky = 0; ky < kh; ++ky) {
+        const int32_t ya = iya + ky * dil->h;
+        const int32_t yb = iyb + ky * dil->h;
+        const int ra = (uint32_t)ya < (uint32_t)in->h;
+        const int rb = (uint32_t)yb < (uint32_t)in->h;
+        for (int32_t kx = 0; kx < kw; ++kx) {
+            const int32_t xa = ixa + kx * dil->w;
+            const int32_t xb = ixb + kx * dil->w;
+            const int8_t *sa = ra && (uint32_t)xa < (uint32_t)in->w ? base + ya * row + xa * in->c : 0;
+            const int8_t *sb = rb && (uint32_t)xb < (uint32_t)in->w ? base + yb * row + xb * in->c : 0;
+            dst = widen_tap_2px(dst, sa, sb, fc, off2);
+        }
+    }
 }
 
 void ef_nn_fill_columns_2px(uint32_t *dst, const int8_t *input, const ef_dims *in, int32_t b, int32_t iya,
@@ -445,9 +481,11 @@ static void conv_2px_dsp(
                     if (fill == 0) {
                         fill_columns_2px(pcol, input, in, b, oya * sh - ph, oxa * sw - pw, oyb * sh - ph,
                                          oxb * sw - pw, kh, kw, g * fc, fc, off2);
-                    } else if (fill == 2) {
-                        fill_columns_2px_dil(pcol, input, in, b, oya * sh - ph, oxa * sw - pw, oyb * sh - ph,
-                                             oxb * sw - pw, kh, kw, g * fc, fc, off2, &params->dilation);
+                    } else if (fill == 2) { /* the two columns interleaved: words 0-1 and 2-3 of each group */
+                        fill_column_paired(pcol, input, in, b, oya * sh - ph, oxa * sw - pw, kh, kw, &params->dilation,
+                                           g * fc, fc, in_off, 4);
+                        fill_column_paired(pcol + 2, input, in, b, oyb * sh - ph, oxb * sw - pw, kh, kw,
+                                           &params->dilation, g * fc, fc, in_off, 4);
                     } else { /* 1x1 without padding: both pixels in bounds, one run of fc values */
                         const int8_t *sa = input + ((b * in->h + oya * sh) * in->w + oxa * sw) * in->c + g * fc;
                         const int8_t *sb = input + ((b * in->h + oyb * sh) * in->w + oxb * sw) * in->c + g * fc;

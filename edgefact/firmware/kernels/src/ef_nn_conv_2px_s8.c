@@ -132,15 +132,12 @@ static inline __attribute__((always_inline)) uint32_t *widen_words_2px(uint32_t 
     return dst;
 }
 
-/* One tap of both windows (sa / sb: its fc input values, or NULL outside the input): the words
+/* A border tap of both windows (sa / sb: its fc input values, or NULL outside the input): the words
  * [A02, A13, B02, B13] per 4 values, out-of-bounds ones 0; returns the end. */
-static inline __attribute__((always_inline)) uint32_t *widen_tap_2px(uint32_t *dst, const int8_t *sa,
-                                                                    const int8_t *sb, int32_t fc, uint32_t off2)
+static inline __attribute__((always_inline)) uint32_t *widen_border_tap_2px(uint32_t *dst, const int8_t *sa,
+                                                                           const int8_t *sb, int32_t fc, uint32_t off2)
 {
-    if (sa != 0 && sb != 0) {
-        return widen_words_2px(dst, sa, sb, fc >> 2, off2);
-    }
-    for (int32_t ci = fc >> 2; ci > 0; --ci) { /* a border tap: out-of-bounds words are 0 */
+    for (int32_t ci = fc >> 2; ci > 0; --ci) {
         if (sa != 0) {
             const uint32_t wa = ef_read_u32(sa);
             sa += 4;
@@ -202,28 +199,8 @@ __attribute__((noinline)) static void fill_columns_2px(uint32_t *dst, const int8
             const int8_t *sb = rb && (uint32_t)xb < (uint32_t)in->w ? base + yb * row + xb * in->c : 0;
             if (sa != 0 && sb != 0) {
                 dst = widen_words_2px(dst, sa, sb, fc >> 2, off2);
-            } else { /* a border tap: out-of-bounds words are 0 */
-                for (int32_t ci = fc >> 2; ci > 0; --ci) {
-                    if (sa != 0) {
-                        const uint32_t wa = ef_read_u32(sa);
-                        sa += 4;
-                        dst[0] = __sxtab16(off2, wa);
-                        dst[1] = ef_sxtab16_ror8(off2, wa);
-                    } else {
-                        dst[0] = 0;
-                        dst[1] = 0;
-                    }
-                    if (sb != 0) {
-                        const uint32_t wb = ef_read_u32(sb);
-                        sb += 4;
-                        dst[2] = __sxtab16(off2, wb);
-                        dst[3] = ef_sxtab16_ror8(off2, wb);
-                    } else {
-                        dst[2] = 0;
-                        dst[3] = 0;
-                    }
-                    dst += 4;
-                }
+            } else {
+                dst = widen_border_tap_2px(dst, sa, sb, fc, off2);
             }
         }
     }
@@ -249,7 +226,8 @@ __attribute__((noinline)) static void fill_columns_2px_dil(uint32_t *dst, const 
             const int32_t xb = ixb + kx * dil->w;
             const int8_t *sa = ra && (uint32_t)xa < (uint32_t)in->w ? base + ya * row + xa * in->c : 0;
             const int8_t *sb = rb && (uint32_t)xb < (uint32_t)in->w ? base + yb * row + xb * in->c : 0;
-            dst = widen_tap_2px(dst, sa, sb, fc, off2);
+            dst = sa != 0 && sb != 0 ? widen_words_2px(dst, sa, sb, fc >> 2, off2)
+                                     : widen_border_tap_2px(dst, sa, sb, fc, off2);
         }
     }
 }

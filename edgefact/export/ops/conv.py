@@ -138,12 +138,19 @@ def _short_1x1_applies(layer: Layer) -> bool:
     return _rq_fast(layer)
 
 
-def _short_1x1_mve2_applies(layer: Layer) -> bool:
-    """Whether ``ef_conv_1x1_short_s8`` takes its two-vector Helium path on Cortex-M55: an unpadded
-    1x1 CONV_2D with 17-32 input channels per group and every channel on the fast requantization
-    (as ``_short_1x1_applies``)."""
+#: deepest filter (input channels per group) the generator gives ``ef_conv_1x1_short_s8``'s Helium
+#: body (the kernel takes up to 64)
+SHORT_1X1_MVE_MAX_C = 64
+
+
+def _short_1x1_mve_applies(layer: Layer) -> bool:
+    """Whether ``ef_conv_1x1_short_s8`` takes its Helium path on Cortex-M55: an unpadded, undilated
+    1x1 CONV_2D with 1-64 input channels per group (4 pixels x 4 output channels per step, 16 bytes
+    of each pixel at a time) and every channel on the fast requantization (as
+    ``_short_1x1_applies``)."""
     a = layer.args
-    if (not isinstance(a, ConvArgs) or not isinstance(a.params, ConvParams) or not 17 <= a.filter_dims.c <= 32
+    if (not isinstance(a, ConvArgs) or not isinstance(a.params, ConvParams)
+            or not 1 <= a.filter_dims.c <= SHORT_1X1_MVE_MAX_C
             or (a.filter_dims.h, a.filter_dims.w) != (1, 1) or a.params.padding != (0, 0)
             or a.padding_after != (0, 0) or a.params.dilation != (1, 1)):
         return False
@@ -643,13 +650,12 @@ class _ConvBase(OpDef):
         if (layer.kernel == "ef_depthwise_conv_3x3_s8" and ctx.target is not None and ctx.target.core in _DSP_CORES
                 and _dw3x3_px_faster(args, layer.consts["multiplier"], layer.consts["shift"])):
             layer.kernel = PX  # pixel by pixel over 4-channel groups: no per-line set-up, stride 2 at the s1 rate
-        if (layer.kernel in ("ef_conv_1x1_s8", "ef_conv_s8") and ctx.target is not None and _short_1x1_applies(layer)
-                and (ctx.target.core in _DSP_CORES
-                     or (ctx.target.core == "cortex-m55" and args.filter_dims.c <= 16))):
-            layer.kernel = SHORT_1X1  # grouped 1x1 too (ef_conv_s8's columns cost ~0.6-0.75x of it); Helium: K <= 16
         if (layer.kernel in ("ef_conv_1x1_s8", "ef_conv_s8") and ctx.target is not None
-                and ctx.target.core == "cortex-m55" and _short_1x1_mve2_applies(layer)):
-            layer.kernel = SHORT_1X1  # Helium, two vectors per pixel (K = 17-32)
+                and ctx.target.core in _DSP_CORES and _short_1x1_applies(layer)):
+            layer.kernel = SHORT_1X1  # grouped 1x1 too (ef_conv_s8's columns cost ~0.6-0.75x of it)
+        if (layer.kernel in ("ef_conv_1x1_s8", "ef_conv_s8") and ctx.target is not None
+                and ctx.target.core == "cortex-m55" and _short_1x1_mve_applies(layer)):
+            layer.kernel = SHORT_1X1  # Helium: 4 pixels x 4 channels per step, K = 1-64
         if (layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1, "ef_conv_s8") and ctx.target is not None
                 and ctx.target.core in _DSP_CORES and _1x1_2x2_applies(layer) and args.filter_dims.c >= DSP_1X1_MIN_C):
             layer.kernel = DSP_1X1  # the 2-pixel engine / short table: ~0.7 MAC/instr, this ~0.9-1.1
@@ -725,7 +731,7 @@ class _ConvBase(OpDef):
             if _dw3x3_applies(layer.args):
                 out.append("ef_depthwise_conv_3x3_s8")  # the ring, when the generator chose PX
         if layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1, "ef_conv_s8") and (_short_1x1_applies(layer)
-                                                                         or _short_1x1_mve2_applies(layer)):
+                                                                         or _short_1x1_mve_applies(layer)):
             out += (["ef_conv_1x1_s8"] if layer.args.groups == 1 else []) + [SHORT_1X1]
         if layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1, DSP_1X1, "ef_conv_s8") and _1x1_2x2_applies(layer):
             out += (["ef_conv_1x1_s8"] if layer.args.groups == 1 else []) + [DSP_1X1]

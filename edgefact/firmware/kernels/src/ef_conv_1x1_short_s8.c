@@ -356,390 +356,335 @@ static void short_tab(int32_t *tab, const int8_t *filter, const int32_t *bias, c
 #endif
 
 #if defined(EF_NN_USE_MVE)
-/* Helium body (Cortex-M55; K = 4, 8, 12 or 16 input channels per group): every pixel's K bytes are
- * one 16-byte vector (a zeroing predicated load: the lanes past K are 0, nothing past the pixel is
- * read), 4 pixels in q registers per step, reused by every output channel of the table (chunks of
- * EF_SHORT_MVE_CH channels, 32 bytes each: the filter zero-padded to 16 bytes, then {bias + in_off
- * * sum(w), m, out_off * 2^e + 2^(e - 1), 24 - e} with e = -shift; the input offset in the bias, so
- * the raw input is multiplied). Per channel: VLDRB of the filter and LDM of its terms
- * (post-incremented), 4 VMLADAV, 2 VMOV into one vector of the 4 pixels' sums, VADD of the bias,
- * VSHR #31 + VADD of the offset/rounding term, VQRDMLAH of s * m onto it, VQSHL by 24 - e and
- * VSHR #24 (ef_conv_first_s8's requantization: bit-exact for multiplier >= 0, -23 <= shift <= -2);
- * two channels per asm pass, narrowed together (VMOVNT) into one VSTRB.16 scatter of 8 outputs,
- * ADD, LE: 32 instructions per 8 outputs (16 MACs each at K = 16). A run's last 1-3 pixels repeat
- * the last one (same value to the same address). K = 17-32 (any K there): two vectors per pixel,
- * the first 16 bytes of 4 pixels in q registers, the other K - 16 (zeroing predicated loads)
- * reloaded per channel into the eighth q register, VMLADAVA onto the first vector's sums: 48-byte
- * entries (21 channels per table), 57 instructions per 8 outputs (EF_SHORT_MVE_CHAN2). */
-#define EF_SHORT_MVE_CH 32
+/* Helium body (Cortex-M55; K = 1-64 input channels per group, nv = ceil(K / 16) vectors per
+ * pixel). 4 pixels at a time (lanes = pixels): each 16-byte chunk j of their K bytes is loaded
+ * into q0-q3 (the last chunk by zeroing predicated loads: the lanes past K are 0, nothing past
+ * the pixel is read), and the output channels stream past them from stack tables (a chunk of
+ * channels per EF_SHORT_MVE_TAB_BYTES):
+ *   W: per channel 7 words {b, m, b, H, b, 24 - e, b}, b = bias + in_off * sum(w) (the raw input
+ *      is multiplied), e = -shift, H = out_off * 2^e + 2^(e - 1);
+ *   F: per chunk j and channel the 16 filter bytes of chunk j (zero past K);
+ *   B: per channel 7 words, W with the 4 pixels' partial sums in place of the bias (nv > 1);
+ *   O: per quad of channels the 16 store offsets.
+ * One LDM {r0-r5, r8} loads the 4 sums' start into r0, r2, r4, r8 and m, H, 24 - e into r1, r3,
+ * r5. Chunk 0 of nv > 1 (phase A): LDM of W, VLDRB of the filter chunk, 4 VMLADAVA, STM into B
+ * (7 instructions per channel); a middle chunk: LDM and STM of B (7); the last chunk: LDM of B
+ * (of W when nv = 1), VLDRB, 4 VMLADAVA, 2 VMOV into one vector of the 4 sums, VSHR #31 + VADD
+ * of H, VQRDMLAH by m, VQSHL by 24 - e (ef_conv_first_s8's requantization, the result left in
+ * each lane's top byte). Four channels are narrowed together (2 VSHRNB.I32 #16, 1 VSHRNB.I16 #8)
+ * into 16 bytes, {c1, c3, c0, c2} per pixel, stored by one VSTRB.8 scatter through the quad's
+ * 8-bit offsets (3 out_c + channels <= 256; else two VSTRB.16 through 16-bit offsets, the even
+ * then the odd bytes): 54 instructions per 16 outputs (57). A last partial quad repeats the
+ * chunk's last channel (entries and offsets: the same value stored twice). A run's groups of 4
+ * pixels are one asm loop; its last 1-3 pixels are the last 4 again (the overlap rewrites the
+ * same values); a run of fewer than 4 pixels goes pixel by pixel (4 lanes of the same pixel and
+ * address). */
+#define EF_SHORT_MVE_TAB_BYTES 3328
 
-static int ef_short_rq_fast(const ef_per_channel_quant *quant, int32_t channels)
-{
-    for (int32_t oc = 0; oc < channels; ++oc) {
-        if (quant->multiplier[oc] < 0 || quant->shift[oc] > -2 || quant->shift[oc] < -23) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static void short_mve_tab(int8_t *tab, const ef_conv_params *params, const ef_per_channel_quant *quant,
-                          const int8_t *filter, const int32_t *bias, int32_t k, int32_t oc0, int32_t nc)
-{
-    const mve_pred16_t pk = vctp8q((uint32_t)k);
-    for (int32_t j = 0; j < nc; ++j, tab += 32) {
-        const int32_t ch = oc0 + j;
-        const int8x16_t f = vldrbq_z_s8(filter + ch * k, pk);
-        vstrbq_s8(tab, f);
-        const int32_t e = -quant->shift[ch];
-        int32_t *q = (int32_t *)(void *)(tab + 16);
-        q[0] = (int32_t)((uint32_t)(bias != 0 ? bias[ch] : 0) +
-                         (uint32_t)params->input_offset * (uint32_t)vaddvq_s8(f));
-        q[1] = quant->multiplier[ch];
-        q[2] = params->output_offset * (1 << e) + (1 << (e - 1));
-        q[3] = 24 - e;
-    }
-}
-
-/* K = 17-32: 48-byte entries, the filter in two vectors (the second zero-padded past K), then the
- * terms as above. */
-static void short_mve_tab2(int8_t *tab, const ef_conv_params *params, const ef_per_channel_quant *quant,
-                           const int8_t *filter, const int32_t *bias, int32_t k, int32_t oc0, int32_t nc)
-{
-    const mve_pred16_t pk = vctp8q((uint32_t)(k - 16));
-    for (int32_t j = 0; j < nc; ++j, tab += 48) {
-        const int32_t ch = oc0 + j;
-        const int8x16_t f0 = vldrbq_s8(filter + ch * k);
-        const int8x16_t f1 = vldrbq_z_s8(filter + ch * k + 16, pk);
-        vstrbq_s8(tab, f0);
-        vstrbq_s8(tab + 16, f1);
-        const int32_t e = -quant->shift[ch];
-        int32_t *q = (int32_t *)(void *)(tab + 32);
-        q[0] = (int32_t)((uint32_t)(bias != 0 ? bias[ch] : 0) +
-                         (uint32_t)params->input_offset * (uint32_t)(vaddvq_s8(f0) + vaddvq_s8(f1)));
-        q[1] = quant->multiplier[ch];
-        q[2] = params->output_offset * (1 << e) + (1 << (e - 1));
-        q[3] = 24 - e;
-    }
-}
-
-/* One output channel's 4 sums requantized into T (the table entry at r10, post-incremented; 4
- * pixels in x0-x3; s a temporary, f the filter). */
-#define EF_SHORT_MVE_CHAN(T)                                      \
-    "vldrb.u8 %q[f], [r10], #16\n\t"                              \
-    "ldm      r10!, {r1, r3, r5, r9}\n\t"                         \
-    "vmladav.s8 r0, %q[x0], %q[f]\n\t"                            \
-    "vmladav.s8 r2, %q[x1], %q[f]\n\t"                            \
-    "vmladav.s8 r4, %q[x2], %q[f]\n\t"                            \
-    "vmladav.s8 r8, %q[x3], %q[f]\n\t"                            \
-    "vmov     %q[s][2], %q[s][0], r0, r4\n\t"                     \
-    "vmov     %q[s][3], %q[s][1], r2, r8\n\t"                     \
-    "vadd.i32 %q[s], %q[s], r1\n\t"                               \
-    "vshr.s32 " T ", %q[s], #31\n\t"                              \
-    "vadd.i32 " T ", " T ", r5\n\t"                               \
-    "vqrdmlah.s32 " T ", %q[s], r3\n\t"                           \
-    "vqshl.s32 " T ", r9\n\t"                                     \
-    "vshr.s32 " T ", " T ", #24\n\t"
-
-/* Channel pairs (lr of them, possibly 0) at d = r11 (the first pixel's output, +2 per pair): the
- * second channel's results narrowed into the odd halfwords of the first's (VMOVNT), one VSTRB.16
- * scatter of the 8 outputs (o: halfword offsets {0, 1, oc, oc + 1, ...}): 32 instructions per 8
- * outputs. */
-#define EF_SHORT_MVE_PAIRS                                        \
-    "wls      lr, lr, 3f\n"                                       \
-    "1:\n\t"                                                      \
-    EF_SHORT_MVE_CHAN("%q[t]")                                    \
-    EF_SHORT_MVE_CHAN("%q[f]")                                    \
-    "vmovnt.i32 %q[t], %q[f]\n\t"                                 \
-    "vstrb.16 %q[t], [r11, %q[o]]\n\t"                            \
-    "add      r11, r11, #2\n\t"                                   \
-    "le       lr, 1b\n"                                           \
-    "3:\n\t"
-
-/* A run's full groups of 4 pixels, the state in memory (r12) between groups: {tab, dst, pairs, p,
- * step, 4 * dstep - nc, groups, odd, pk}; P0 = pk, the K-byte pixel predicate. Per group: the 4
- * pixel loads (one VPST block), the channel pairs, an odd last channel (its even halfword lanes
- * stored, P0 = 0x3333 for that store), the pointer updates (21 instructions besides the channels). */
+/* the job the asm loops read (r12); its byte offsets are in the asm */
 typedef struct {
-    const int8_t *tab;
-    int8_t *dst;
-    int32_t pairs;
-    const int8_t *p;
-    int32_t step;
-    int32_t adv;
-    int32_t groups;
-    int32_t odd;
-    uint32_t pk;
+    int32_t adv;       /*  0: bytes between groups' outputs (4 out_c) */
+    int32_t step;      /*  4: bytes between a group's pixels */
+    const int32_t *w;  /*  8: W */
+    const int8_t *f;   /* 12: F (chunk 0, then the others, 16 * ne bytes each) */
+    int32_t nq;        /* 16: quads of channel entries (ne = 4 nq) */
+    int32_t *b;        /* 20: B */
+    const uint8_t *o;  /* 24: O */
+    uint32_t pk;       /* 28: the last chunk's byte predicate */
+    int32_t groups;    /* 32: groups of 4 pixels (counted down by the nv > 1 loop) */
+    int32_t step4;     /* 36: bytes between groups' inputs */
+    int32_t lastoff;   /* 40: 16 (nv - 1) */
+    const int8_t *p0;  /* 44: the first group's first pixel */
+    int8_t *dst;       /* 48: the first group's first output */
 } short_mve_job;
 
-static void short_mve_groups(short_mve_job *job, uint16x8_t o)
+typedef char short_mve_job_layout[(sizeof(short_mve_job) == 52 && sizeof(void *) == 4) ? 1 : -1];
+
+/* One output channel of the last chunk: the 4 sums' start and the constants from r7 (post-
+ * incremented), the filter chunk from r10, the requantized lanes (top bytes) in T. */
+#define EF_SMVE_CH(T)                                \
+    "ldm      r7!, {r0, r1, r2, r3, r4, r5, r8}\n\t" \
+    "vldrb.u8 q4, [r10], #16\n\t"                    \
+    "vmladava.s8 r0, q0, q4\n\t"                     \
+    "vmladava.s8 r2, q1, q4\n\t"                     \
+    "vmladava.s8 r4, q2, q4\n\t"                     \
+    "vmladava.s8 r8, q3, q4\n\t"                     \
+    "vmov     q5[2], q5[0], r0, r4\n\t"              \
+    "vmov     q5[3], q5[1], r2, r8\n\t"              \
+    "vshr.s32 " T ", q5, #31\n\t"                    \
+    "vadd.i32 " T ", " T ", r3\n\t"                  \
+    "vqrdmlah.s32 " T ", q5, r1\n\t"                 \
+    "vqshl.s32 " T ", r5\n\t"
+
+/* A quad of channels narrowed into q7 ({c1, c3, c0, c2} per pixel) and stored at r11 through the
+ * quad's offsets (r12, post-incremented): one 8-bit-offset scatter, or two 16-bit-offset ones. */
+#define EF_SMVE_QUAD                                 \
+    EF_SMVE_CH("q6")                                 \
+    EF_SMVE_CH("q4")                                 \
+    "vshrnb.i32 q6, q4, #16\n\t"                     \
+    EF_SMVE_CH("q7")                                 \
+    EF_SMVE_CH("q4")                                 \
+    "vshrnb.i32 q7, q4, #16\n\t"                     \
+    "vshrnb.i16 q7, q6, #8\n\t"
+#define EF_SMVE_STORE8                               \
+    "vldrb.u8 q4, [r12], #16\n\t"                    \
+    "vstrb.8  q7, [r11, q4]\n\t"
+#define EF_SMVE_STORE16                              \
+    "vldrh.u16 q4, [r12], #16\n\t"                   \
+    "vstrb.16 q7, [r11, q4]\n\t"                     \
+    "vshr.u16 q7, q7, #8\n\t"                        \
+    "vldrh.u16 q4, [r12], #16\n\t"                   \
+    "vstrb.16 q7, [r11, q4]\n\t"
+
+/* phase A (chunk 0 of nv > 1): W (r9) and F (r10) in, B (r7) out */
+#define EF_SMVE_A                                    \
+    "ldm      r9!, {r0, r1, r2, r3, r4, r5, r8}\n\t" \
+    "vldrb.u8 q4, [r10], #16\n\t"                    \
+    "vmladava.s8 r0, q0, q4\n\t"                     \
+    "vmladava.s8 r2, q1, q4\n\t"                     \
+    "vmladava.s8 r4, q2, q4\n\t"                     \
+    "vmladava.s8 r8, q3, q4\n\t"                     \
+    "stm      r7!, {r0, r1, r2, r3, r4, r5, r8}\n\t"
+
+/* a middle chunk: B (r7) in and out */
+#define EF_SMVE_M                                    \
+    "ldm      r7, {r0, r1, r2, r3, r4, r5, r8}\n\t"  \
+    "vldrb.u8 q4, [r10], #16\n\t"                    \
+    "vmladava.s8 r0, q0, q4\n\t"                     \
+    "vmladava.s8 r2, q1, q4\n\t"                     \
+    "vmladava.s8 r4, q2, q4\n\t"                     \
+    "vmladava.s8 r8, q3, q4\n\t"                     \
+    "stm      r7!, {r0, r1, r2, r3, r4, r5, r8}\n\t"
+
+/* nv = 1: the job's groups (r12 the job, then the quads' offsets, which end where the job begins:
+ * r12 is the job again after the quads; r6 the group's first pixel, r9 the groups left, r11 the
+ * group's first output); q0-q3 the pixels, q4 the filter chunk (then a channel's result), q5 the
+ * sums, q6 / q7 the narrowed results. 15 instructions per group besides the quads. */
+#define EF_SMVE_ONE(STORE)                           \
+    "push     {r4-r11, lr}\n\t"                      \
+    "vpush    {d8-d15}\n\t"                          \
+    "mov      r12, r0\n\t"                           \
+    "ldr      r0, [r12]\n\t"                         \
+    "ldrd     r6, r11, [r12, #44]\n\t"               \
+    "sub      r11, r11, r0\n\t"                      \
+    "ldr      r9, [r12, #32]\n\t"                    \
+    "ldr      r0, [r12, #28]\n\t"                    \
+    "vmsr     p0, r0\n"                              \
+    "2:\n\t"                                         \
+    "ldm      r12, {r0, r1, r7, r10, lr}\n\t"        \
+    "add      r11, r11, r0\n\t"                      \
+    "add      r2, r6, r1\n\t"                        \
+    "add      r3, r2, r1\n\t"                        \
+    "add      r4, r3, r1\n\t"                        \
+    "vpstttt\n\t"                                    \
+    "vldrbt.u8 q0, [r6]\n\t"                         \
+    "vldrbt.u8 q1, [r2]\n\t"                         \
+    "vldrbt.u8 q2, [r3]\n\t"                         \
+    "vldrbt.u8 q3, [r4]\n\t"                         \
+    "add      r6, r4, r1\n\t"                        \
+    "ldr      r12, [r12, #24]\n\t"                   \
+    "dls      lr, lr\n"                              \
+    "1:\n\t"                                         \
+    EF_SMVE_QUAD                                     \
+    STORE                                            \
+    "le       lr, 1b\n\t"                            \
+    "subs     r9, r9, #1\n\t"                        \
+    "bne      2b\n\t"                                \
+    "vpop     {d8-d15}\n\t"                          \
+    "pop      {r4-r11, pc}\n\t"
+
+/* nv > 1: as EF_SMVE_ONE, the groups counted in the job; per group phase A over chunk 0, the
+ * middle chunks (r9 the chunk's byte offset), the last chunk's quads. */
+#define EF_SMVE_MULTI(STORE)                         \
+    "push     {r4-r11, lr}\n\t"                      \
+    "vpush    {d8-d15}\n\t"                          \
+    "mov      r12, r0\n\t"                           \
+    "ldr      r0, [r12]\n\t"                         \
+    "ldrd     r6, r11, [r12, #44]\n\t"               \
+    "sub      r11, r11, r0\n\t"                      \
+    "ldr      r0, [r12, #28]\n\t"                    \
+    "vmsr     p0, r0\n"                              \
+    "2:\n\t"                                         \
+    "ldm      r12, {r0, r1, r9, r10, lr}\n\t"        \
+    "add      r11, r11, r0\n\t"                      \
+    "add      r2, r6, r1\n\t"                        \
+    "add      r3, r2, r1\n\t"                        \
+    "add      r4, r3, r1\n\t"                        \
+    "vldrb.u8 q0, [r6]\n\t"                          \
+    "vldrb.u8 q1, [r2]\n\t"                          \
+    "vldrb.u8 q2, [r3]\n\t"                          \
+    "vldrb.u8 q3, [r4]\n\t"                          \
+    "ldr      r7, [r12, #20]\n\t"                    \
+    "dls      lr, lr\n"                              \
+    "3:\n\t"                                         \
+    EF_SMVE_A EF_SMVE_A EF_SMVE_A EF_SMVE_A          \
+    "le       lr, 3b\n\t"                            \
+    "mov      r9, #16\n"                             \
+    "4:\n\t"                                         \
+    "ldr      r0, [r12, #40]\n\t"                    \
+    "ldr      r1, [r12, #4]\n\t"                     \
+    "add      r5, r6, r9\n\t"                        \
+    "add      r2, r5, r1\n\t"                        \
+    "add      r3, r2, r1\n\t"                        \
+    "add      r4, r3, r1\n\t"                        \
+    "ldr      r7, [r12, #20]\n\t"                    \
+    "ldr      lr, [r12, #16]\n\t"                    \
+    "cmp      r9, r0\n\t"                            \
+    "beq      5f\n\t"                                \
+    "vldrb.u8 q0, [r5]\n\t"                          \
+    "vldrb.u8 q1, [r2]\n\t"                          \
+    "vldrb.u8 q2, [r3]\n\t"                          \
+    "vldrb.u8 q3, [r4]\n\t"                          \
+    "dls      lr, lr\n"                              \
+    "6:\n\t"                                         \
+    EF_SMVE_M EF_SMVE_M EF_SMVE_M EF_SMVE_M          \
+    "le       lr, 6b\n\t"                            \
+    "add      r9, r9, #16\n\t"                       \
+    "b        4b\n"                                  \
+    "5:\n\t"                                         \
+    "vpstttt\n\t"                                    \
+    "vldrbt.u8 q0, [r5]\n\t"                         \
+    "vldrbt.u8 q1, [r2]\n\t"                         \
+    "vldrbt.u8 q2, [r3]\n\t"                         \
+    "vldrbt.u8 q3, [r4]\n\t"                         \
+    "ldr      r12, [r12, #24]\n\t"                   \
+    "dls      lr, lr\n"                              \
+    "1:\n\t"                                         \
+    EF_SMVE_QUAD                                     \
+    STORE                                            \
+    "le       lr, 1b\n\t"                            \
+    "ldrd     r1, r0, [r12, #32]\n\t"                \
+    "add      r6, r6, r0\n\t"                        \
+    "subs     r1, r1, #1\n\t"                        \
+    "str      r1, [r12, #32]\n\t"                    \
+    "bne      2b\n\t"                                \
+    "vpop     {d8-d15}\n\t"                          \
+    "pop      {r4-r11, pc}\n\t"
+
+__attribute__((naked, noinline)) static void short_mve_one8(short_mve_job *job)
 {
-    register short_mve_job *jp __asm__("r12") = job;
-    int8x16_t x0, x1, x2, x3, f;
-    int32x4_t sv, tv;
-    __asm__ volatile("ldr      r0, [r12, #32]\n\t"
-                     "vmsr     p0, r0\n"
-                     "2:\n\t"
-                     "ldrd     r0, r1, [r12, #12]\n\t"
-                     "add      r2, r0, r1\n\t"
-                     "add      r3, r2, r1\n\t"
-                     "add      r4, r3, r1\n\t"
-                     "add      r5, r4, r1\n\t"
-                     "str      r5, [r12, #12]\n\t"
-                     "vpstttt\n\t"
-                     "vldrbt.8 %q[x0], [r0]\n\t"
-                     "vldrbt.8 %q[x1], [r2]\n\t"
-                     "vldrbt.8 %q[x2], [r3]\n\t"
-                     "vldrbt.8 %q[x3], [r4]\n\t"
-                     "ldm      r12, {r10, r11, lr}\n\t"
-                     EF_SHORT_MVE_PAIRS
-                     "ldr      r0, [r12, #28]\n\t"
-                     "cbz      r0, 4f\n\t"
-                     EF_SHORT_MVE_CHAN("%q[t]")
-                     "movw     r0, #0x3333\n\t"
-                     "vmsr     p0, r0\n\t"
-                     "vpst\n\t"
-                     "vstrbt.16 %q[t], [r11, %q[o]]\n\t"
-                     "add      r11, r11, #1\n\t"
-                     "ldr      r0, [r12, #32]\n\t"
-                     "vmsr     p0, r0\n"
-                     "4:\n\t"
-                     "ldrd     r0, r1, [r12, #20]\n\t"
-                     "add      r11, r11, r0\n\t"
-                     "str      r11, [r12, #4]\n\t"
-                     "subs     r1, r1, #1\n\t"
-                     "str      r1, [r12, #24]\n\t"
-                     "bne      2b\n\t"
-                     : [x0] "=&w"(x0), [x1] "=&w"(x1), [x2] "=&w"(x2), [x3] "=&w"(x3), [f] "=&w"(f),
-                       [s] "=&w"(sv), [t] "=&w"(tv)
-                     : [o] "w"(o), "r"(jp)
-                     : "r0", "r1", "r2", "r3", "r4", "r5", "r8", "r9", "r10", "r11", "lr", "p0", "memory");
-    (void)x0;
-    (void)x1;
-    (void)x2;
-    (void)x3;
-    (void)f;
-    (void)sv;
-    (void)tv;
+    (void)job;
+    __asm__ volatile(EF_SMVE_ONE(EF_SMVE_STORE8));
 }
 
-/* A run's last 1-3 pixels (npx) from p, step bytes apart: the lanes past them repeat the last pixel
- * and its output addresses (the same values stored twice); an odd last channel in C. */
-static void short_mve_tail(const int8_t *p, int32_t step, int32_t npx, int8_t *dst, int32_t dstep,
-                           const int8_t *tab, int32_t nc, uint16x8_t offs, mve_pred16_t pk)
+__attribute__((naked, noinline)) static void short_mve_one16(short_mve_job *job)
 {
-    const int8x16_t x0 = vldrbq_z_s8(p, pk);
-    const int8x16_t x1 = npx > 1 ? vldrbq_z_s8(p + step, pk) : x0;
-    const int8x16_t x2 = npx > 2 ? vldrbq_z_s8(p + 2 * step, pk) : x1;
-    const int8x16_t x3 = x2;
-    const uint16x8_t lo = vandq_u16(vidupq_n_u16(0, 1), vdupq_n_u16(1));
-    const uint16x8_t o = vminq_u16(offs, vaddq_u16(lo, vdupq_n_u16((uint16_t)((npx - 1) * dstep))));
-    register const int8_t *tp __asm__("r10") = tab;
-    register int8_t *d __asm__("r11") = dst;
-    register int32_t n __asm__("lr") = nc >> 1;
-    int8x16_t f;
-    int32x4_t sv, tv;
-    __asm__ volatile(EF_SHORT_MVE_PAIRS
-                     : "+r"(tp), "+r"(d), "+r"(n), [f] "=&w"(f), [s] "=&w"(sv), [t] "=&w"(tv)
-                     : [x0] "w"(x0), [x1] "w"(x1), [x2] "w"(x2), [x3] "w"(x3), [o] "w"(o)
-                     : "r0", "r1", "r2", "r3", "r4", "r5", "r8", "r9", "memory");
-    if (nc & 1) {
-        const int32_t *q = (const int32_t *)(const void *)(tp + 16);
-        const int8x16_t w = vldrbq_s8(tp);
-        int32_t a[4];
-        a[0] = vmladavq_s8(x0, w);
-        a[1] = vmladavq_s8(x1, w);
-        a[2] = vmladavq_s8(x2, w);
-        a[3] = vmladavq_s8(x3, w);
-        const int32x4_t sum = vaddq_n_s32(vldrwq_s32(a), q[0]);
-        int32x4_t t = vaddq_n_s32(vshrq_n_s32(sum, 31), q[2]);
-        t = vqrdmlahq_n_s32(t, sum, q[1]);
-        t = vshrq_n_s32(vqshlq_r_s32(t, q[3]), 24);
-        const uint32x4_t o32 = vminq_u32(vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)dstep),
-                                         vdupq_n_u32((uint32_t)((npx - 1) * dstep)));
-        vstrbq_scatter_offset_s32(d, o32, t);
+    (void)job;
+    __asm__ volatile(EF_SMVE_ONE(EF_SMVE_STORE16));
+}
+
+__attribute__((naked, noinline)) static void short_mve_multi8(short_mve_job *job)
+{
+    (void)job;
+    __asm__ volatile(EF_SMVE_MULTI(EF_SMVE_STORE8));
+}
+
+__attribute__((naked, noinline)) static void short_mve_multi16(short_mve_job *job)
+{
+    (void)job;
+    __asm__ volatile(EF_SMVE_MULTI(EF_SMVE_STORE16));
+}
+
+/* Whether every channel is on the fast requantization (multiplier >= 0, -23 <= shift <= -2). */
+static int ef_short_rq_fast(const ef_per_channel_quant *quant, int32_t channels)
+{
+    int32_t mmin = 0;
+    int32_t smin = -2;
+    int32_t smax = -2;
+    for (int32_t oc = 0; oc < channels; oc += 4) {
+        const mve_pred16_t p = vctp32q((uint32_t)(channels - oc));
+        const int32x4_t m = vldrwq_z_s32(quant->multiplier + oc, p);
+        const int32x4_t s = vldrwq_z_s32(quant->shift + oc, p);
+        mmin = vminvq_s32(mmin, m);
+        smin = vminvq_p_s32(smin, s, p);
+        smax = vmaxvq_p_s32(smax, s, p);
     }
-    (void)f;
-    (void)sv;
-    (void)tv;
+    return mmin >= 0 && smax <= -2 && smin >= -23;
 }
 
-/* K = 17-32: two vectors per pixel, the first 16 bytes of 4 pixels in q registers (x0-x3), the
- * rest (K - 16 bytes, a zeroing predicated load under P0 = vctp8(K - 16)) reloaded per channel into
- * the eighth register (b) from the 4 pointers in the job's first words (LDM); the scatter offsets
- * also reloaded into b before each store. One output channel's 4 sums requantized into T (the
- * 48-byte entry at r10: 2 filter vectors, then the terms as above). */
-#define EF_SHORT_MVE_CHAN2(T)                                     \
-    "ldm      r12, {r1, r3, r5, r9}\n\t"                          \
-    "vldrb.u8 %q[f], [r10], #16\n\t"                              \
-    "vmladav.s8 r0, %q[x0], %q[f]\n\t"                            \
-    "vmladav.s8 r2, %q[x1], %q[f]\n\t"                            \
-    "vmladav.s8 r4, %q[x2], %q[f]\n\t"                            \
-    "vmladav.s8 r8, %q[x3], %q[f]\n\t"                            \
-    "vldrb.u8 %q[f], [r10], #16\n\t"                              \
-    "vpstttt\n\t"                                                 \
-    "vldrbt.u8 %q[b], [r1]\n\t"                                   \
-    "vmladavat.s8 r0, %q[b], %q[f]\n\t"                           \
-    "vldrbt.u8 %q[b], [r3]\n\t"                                   \
-    "vmladavat.s8 r2, %q[b], %q[f]\n\t"                           \
-    "vpstttt\n\t"                                                 \
-    "vldrbt.u8 %q[b], [r5]\n\t"                                   \
-    "vmladavat.s8 r4, %q[b], %q[f]\n\t"                           \
-    "vldrbt.u8 %q[b], [r9]\n\t"                                   \
-    "vmladavat.s8 r8, %q[b], %q[f]\n\t"                           \
-    "ldm      r10!, {r1, r3, r5, r9}\n\t"                         \
-    "vmov     %q[s][2], %q[s][0], r0, r4\n\t"                     \
-    "vmov     %q[s][3], %q[s][1], r2, r8\n\t"                     \
-    "vadd.i32 %q[s], %q[s], r1\n\t"                               \
-    "vshr.s32 " T ", %q[s], #31\n\t"                              \
-    "vadd.i32 " T ", " T ", r5\n\t"                               \
-    "vqrdmlah.s32 " T ", %q[s], r3\n\t"                           \
-    "vqshl.s32 " T ", r9\n\t"                                     \
-    "vshr.s32 " T ", " T ", #24\n\t"
-
-/* The K = 17-32 groups' state (r12): {4 second-half pointers, tab, dst, pairs, p, step, 4 * dstep -
- * nc, groups, odd, pk, the scatter offsets}. */
-typedef struct {
-    const int8_t *bp[4];
-    const int8_t *tab;
-    int8_t *dst;
-    int32_t pairs;
-    const int8_t *p;
-    int32_t step;
-    int32_t adv;
-    int32_t groups;
-    int32_t odd;
-    uint32_t pk;
-    uint16_t o[8];
-} short_mve_job2;
-
-static void short_mve_groups2(short_mve_job2 *job)
+/* The tables of channels oc0 .. oc0 + nc - 1 (nc >= 1), ne = 4 nq entries (entry j: channel
+ * min(j, nc - 1)): W at w, F at f (nv chunks of 16 ne bytes), the quads' offsets at o (ps the
+ * output's pixel stride, 0 for the single-pixel mode; wide: 16-bit). */
+static void short_mve_tab(int32_t *w, int8_t *f, uint8_t *o, const ef_conv_params *params,
+                          const ef_per_channel_quant *quant, const int8_t *filter, const int32_t *bias, int32_t k,
+                          int32_t nv, int32_t oc0, int32_t nc, int32_t ne, int32_t ps, int wide)
 {
-    register short_mve_job2 *jp __asm__("r12") = job;
-    int8x16_t x0, x1, x2, x3, f, b;
-    int32x4_t sv, tv;
-    __asm__ volatile("ldr      r0, [r12, #48]\n\t"
-                     "vmsr     p0, r0\n"
-                     "2:\n\t"
-                     "ldrd     r0, r1, [r12, #28]\n\t"
-                     "add      r2, r0, r1\n\t"
-                     "add      r3, r2, r1\n\t"
-                     "add      r4, r3, r1\n\t"
-                     "add      r5, r4, r1\n\t"
-                     "str      r5, [r12, #28]\n\t"
-                     "vldrb.u8 %q[x0], [r0]\n\t"
-                     "vldrb.u8 %q[x1], [r2]\n\t"
-                     "vldrb.u8 %q[x2], [r3]\n\t"
-                     "vldrb.u8 %q[x3], [r4]\n\t"
-                     "add      r1, r0, #16\n\t"
-                     "add      r5, r3, #16\n\t"
-                     "add      r3, r2, #16\n\t"
-                     "add      r9, r4, #16\n\t"
-                     "stm      r12, {r1, r3, r5, r9}\n\t"
-                     "add      r0, r12, #16\n\t"
-                     "ldm      r0, {r10, r11, lr}\n\t"
-                     "wls      lr, lr, 3f\n"
-                     "1:\n\t"
-                     EF_SHORT_MVE_CHAN2("%q[t]")
-                     EF_SHORT_MVE_CHAN2("%q[f]")
-                     "vmovnt.i32 %q[t], %q[f]\n\t"
-                     "vldrh.u16 %q[b], [r12, #52]\n\t"
-                     "vstrb.16 %q[t], [r11, %q[b]]\n\t"
-                     "add      r11, r11, #2\n\t"
-                     "le       lr, 1b\n"
-                     "3:\n\t"
-                     "ldr      r0, [r12, #44]\n\t"
-                     "cmp      r0, #0\n\t"
-                     "beq      4f\n\t"
-                     EF_SHORT_MVE_CHAN2("%q[t]")
-                     "vldrh.u16 %q[b], [r12, #52]\n\t"
-                     "movw     r0, #0x3333\n\t"
-                     "vmsr     p0, r0\n\t"
-                     "vpst\n\t"
-                     "vstrbt.16 %q[t], [r11, %q[b]]\n\t"
-                     "add      r11, r11, #1\n\t"
-                     "ldr      r0, [r12, #48]\n\t"
-                     "vmsr     p0, r0\n"
-                     "4:\n\t"
-                     "ldrd     r0, r1, [r12, #36]\n\t"
-                     "add      r11, r11, r0\n\t"
-                     "str      r11, [r12, #20]\n\t"
-                     "subs     r1, r1, #1\n\t"
-                     "str      r1, [r12, #40]\n\t"
-                     "bne      2b\n\t"
-                     : [x0] "=&w"(x0), [x1] "=&w"(x1), [x2] "=&w"(x2), [x3] "=&w"(x3), [f] "=&w"(f),
-                       [b] "=&w"(b), [s] "=&w"(sv), [t] "=&w"(tv)
-                     : "r"(jp)
-                     : "r0", "r1", "r2", "r3", "r4", "r5", "r8", "r9", "r10", "r11", "lr", "p0", "memory");
-    (void)x0;
-    (void)x1;
-    (void)x2;
-    (void)x3;
-    (void)f;
-    (void)b;
-    (void)sv;
-    (void)tv;
-}
-
-/* K = 17-32: a run's last 1-3 pixels (npx), every channel in C, the lanes past them repeating the
- * last pixel and its output address. */
-static void short_mve_tail2(const int8_t *p, int32_t step, int32_t npx, int8_t *dst, int32_t dstep,
-                            const int8_t *tab, int32_t nc, mve_pred16_t pk)
-{
-    int8x16_t xa[4], xb[4];
-    for (int32_t i = 0; i < 4; ++i) {
-        const int8_t *q = p + EF_MIN(i, npx - 1) * step;
-        xa[i] = vldrbq_s8(q);
-        xb[i] = vldrbq_z_s8(q + 16, pk);
-    }
-    const uint32x4_t o32 = vminq_u32(vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)dstep),
-                                     vdupq_n_u32((uint32_t)((npx - 1) * dstep)));
-    for (int32_t j = 0; j < nc; ++j, tab += 48) {
-        const int32_t *q = (const int32_t *)(const void *)(tab + 32);
-        const int8x16_t w0 = vldrbq_s8(tab);
-        const int8x16_t w1 = vldrbq_s8(tab + 16);
-        int32_t a[4];
-        for (int32_t i = 0; i < 4; ++i) {
-            a[i] = vmladavaq_s8(vmladavq_s8(xa[i], w0), xb[i], w1);
+    const mve_pred16_t pk = vctp8q((uint32_t)(k - 16 * (nv - 1)));
+    /* the filter chunks and their sums (into each entry's first word); the entries past nc
+     * repeat the last channel */
+    const int8_t *src = filter + oc0 * k;
+    if (nv == 1) {
+        int8_t *d = f;
+        int32_t *ws = w;
+        for (int32_t j = ne; j > 0; --j, d += 16, ws += 7) {
+            const int8x16_t v = vldrbq_z_s8(src, pk);
+            vstrbq_s8(d, v);
+            ws[0] = vaddvq_s8(v);
+            src += j > ne - nc + 1 ? k : 0;
         }
-        const int32x4_t sum = vaddq_n_s32(vldrwq_s32(a), q[0]);
-        int32x4_t t = vaddq_n_s32(vshrq_n_s32(sum, 31), q[2]);
-        t = vqrdmlahq_n_s32(t, sum, q[1]);
-        t = vshrq_n_s32(vqshlq_r_s32(t, q[3]), 24);
-        vstrbq_scatter_offset_s32(dst + j, o32, t);
-    }
-}
-
-/* K = 17-32: as short_mve_run. */
-static void short_mve_run2(const int8_t *p, int32_t step, int32_t npx, int8_t *dst, int32_t dstep,
-                           const int8_t *tab, int32_t nc, uint16x8_t offs, mve_pred16_t pk)
-{
-    const int32_t groups = npx >> 2;
-    {
-        if (groups > 0) {
-            short_mve_job2 job = {{0, 0, 0, 0}, tab, dst, nc >> 1, p, step, 4 * dstep - nc, groups, nc & 1,
-                                  (uint32_t)pk, {0}};
-            vstrhq_u16(job.o, offs);
-            short_mve_groups2(&job);
-        }
-        if (npx & 3) {
-            short_mve_tail2(p + groups * 4 * step, step, npx & 3, dst + groups * 4 * dstep, dstep, tab, nc, pk);
+    } else {
+        for (int32_t j = 0; j < ne; ++j) {
+            int8_t *d = f + 16 * j;
+            const int8_t *s = src;
+            int32_t sum = 0;
+            for (int32_t i = 1; i < nv; ++i, s += 16, d += 16 * ne) {
+                const int8x16_t v = vldrbq_s8(s);
+                vstrbq_s8(d, v);
+                sum = vaddvaq_s8(sum, v);
+            }
+            const int8x16_t v = vldrbq_z_s8(s, pk);
+            vstrbq_s8(d, v);
+            w[7 * j] = vaddvaq_s8(sum, v);
+            src += j + 1 < nc ? k : 0;
         }
     }
-}
-
-/* npx >= 1 pixels step bytes apart from p, their outputs dstep bytes apart from dst; the table's nc
- * channels. */
-static void short_mve_run(const int8_t *p, int32_t step, int32_t npx, int8_t *dst, int32_t dstep,
-                          const int8_t *tab, int32_t nc, uint16x8_t offs, mve_pred16_t pk)
-{
-    const int32_t groups = npx >> 2;
-    if (groups > 0) {
-        short_mve_job job = {tab, dst, nc >> 1, p, step, 4 * dstep - nc, groups, nc & 1, (uint32_t)pk};
-        short_mve_groups(&job, offs);
+    /* the words of 4 entries at a time */
+    const uint32x4_t lane = vidupq_n_u32(0, 1);
+    const uint32x4_t at = vmulq_n_u32(lane, 28);
+    const int32x4_t one = vdupq_n_s32(1);
+    for (int32_t j = 0; j < ne; j += 4) {
+        const uint32x4_t ch = vminq_u32(vaddq_n_u32(lane, (uint32_t)j), vdupq_n_u32((uint32_t)(nc - 1)));
+        const uint32x4_t at_j = vaddq_n_u32(at, (uint32_t)(28 * j));
+        const int32x4_t sum = vldrwq_gather_offset_s32(w, at_j);
+        const int32x4_t bv = bias != 0 ? vldrwq_gather_shifted_offset_s32(bias + oc0, ch) : vdupq_n_s32(0);
+        const int32x4_t m = vldrwq_gather_shifted_offset_s32(quant->multiplier + oc0, ch);
+        const int32x4_t s = vldrwq_gather_shifted_offset_s32(quant->shift + oc0, ch); /* -e */
+        const int32x4_t b = vmlaq_n_s32(bv, sum, params->input_offset);
+        const int32x4_t e = vnegq_s32(s);
+        const int32x4_t h = vaddq_s32(vshlq_s32(vdupq_n_s32(params->output_offset), e),
+                                      vshlq_s32(one, vsubq_s32(e, one)));
+        vstrwq_scatter_offset_s32(w, at_j, b);
+        vstrwq_scatter_offset_s32(w + 1, at_j, m);
+        vstrwq_scatter_offset_s32(w + 2, at_j, b);
+        vstrwq_scatter_offset_s32(w + 3, at_j, h);
+        vstrwq_scatter_offset_s32(w + 4, at_j, b);
+        vstrwq_scatter_offset_s32(w + 5, at_j, vaddq_n_s32(s, 24));
+        vstrwq_scatter_offset_s32(w + 6, at_j, b);
     }
-    if (npx & 3) {
-        short_mve_tail(p + groups * 4 * step, step, npx & 3, dst + groups * 4 * dstep, dstep, tab, nc, offs, pk);
+    /* the offsets: lane (pixel p, byte i) of a quad at p ps + its channel */
+    if (wide) {
+        /* halfword lanes 2p / 2p + 1: the even bytes {c1, c0}, then the odd bytes {c3, c2} */
+        const uint16x8_t h = vidupq_n_u16(0, 1);
+        const uint16x8_t c = veorq_u16(vandq_u16(h, vdupq_n_u16(1)), vdupq_n_u16(1));
+        const uint16x8_t pix = vmulq_n_u16(vshrq_n_u16(h, 1), (uint16_t)ps);
+        const uint16x8_t last = vdupq_n_u16((uint16_t)(nc - 1));
+        uint16_t *o16 = (uint16_t *)(void *)o;
+        for (int32_t j = 0; j < ne; j += 4, o16 += 16) {
+            const uint16x8_t cj = vaddq_n_u16(c, (uint16_t)j);
+            vstrhq_u16(o16, vaddq_u16(pix, vminq_u16(cj, last)));
+            vstrhq_u16(o16 + 8, vaddq_u16(pix, vminq_u16(vaddq_n_u16(cj, 2), last)));
+        }
+    } else {
+        /* the narrowed bytes {c1, c3, c0, c2} per pixel */
+        const uint8x16_t i = vidupq_n_u8(0, 1);
+        const uint8x16_t q = vandq_u8(i, vdupq_n_u8(3));
+        const uint8x16_t c = vaddq_u8(vshlq_n_u8(vandq_u8(q, vdupq_n_u8(1)), 1),
+                                      veorq_u8(vshrq_n_u8(q, 1), vdupq_n_u8(1)));
+        const uint8x16_t pix = vmulq_n_u8(vshrq_n_u8(i, 2), (uint8_t)ps);
+        const uint8x16_t last = vdupq_n_u8((uint8_t)(nc - 1));
+        for (int32_t j = 0; j < ne; j += 4, o += 16) {
+            vstrbq_u8(o, vaddq_u8(pix, vminq_u8(vaddq_n_u8(c, (uint8_t)j), last)));
+        }
     }
 }
 
@@ -749,39 +694,82 @@ static void short_mve(const ef_conv_params *params, const ef_per_channel_quant *
 {
     const int32_t k = filter_dims->c; /* per group: groups of k input channels, opg outputs */
     const int32_t opg = out->c / (in->c / k);
+    const int32_t nv = (k + 15) >> 4;
     const int32_t sh = params->stride.h;
     const int32_t sw = params->stride.w;
     const int flat = sh == 1 && sw == 1;
     const int32_t runs = flat ? 1 : in->n * out->h;
     const int32_t run_px = flat ? in->n * out->h * out->w : out->w;
-    const int32_t step = sw * in->c;
-    const mve_pred16_t pk = vctp8q((uint32_t)(k > 16 ? k - 16 : k));
-    const int32_t chunk = k > 16 ? EF_SHORT_MVE_CH * 2 / 3 : EF_SHORT_MVE_CH; /* 48-byte entries */
-    /* halfword lanes {0, 1, oc, oc + 1, 2 oc, 2 oc + 1, 3 oc, 3 oc + 1} (out->c < 21845: checked) */
-    const uint16x8_t idx = vidupq_n_u16(0, 1);
-    const uint16x8_t offs = vaddq_u16(vmulq_n_u16(vshrq_n_u16(idx, 1), (uint16_t)out->c),
-                                      vandq_u16(idx, vdupq_n_u16(1)));
-    int32_t tab32[EF_SHORT_MVE_CH * 8];
-    int8_t *tab = (int8_t *)tab32;
-    for (int32_t oc = 0; oc < out->c; oc += EF_MIN(chunk, opg - oc % opg)) {
-        const int32_t nc = EF_MIN(chunk, opg - oc % opg);
+    const int32_t ps = out->c;
+    /* bytes per channel: W, F, B (nv > 1), O (4 or 8); chunks a multiple of 4 channels; 8-bit
+     * store offsets reach 3 ps + the chunk's channels */
+    int wide = 1;
+    int32_t cmax = (EF_SHORT_MVE_TAB_BYTES / (28 + 16 * nv + (nv > 1 ? 28 : 0) + 8)) & ~3;
+    if (3 * ps + 4 <= 256) {
+        const int32_t c8 = (EF_SHORT_MVE_TAB_BYTES / (28 + 16 * nv + (nv > 1 ? 28 : 0) + 4)) & ~3;
+        wide = 0;
+        cmax = EF_MIN(c8, (256 - 3 * ps) & ~3);
+    }
+    void (*run)(short_mve_job *) = nv > 1 ? (wide ? short_mve_multi16 : short_mve_multi8)
+                                          : (wide ? short_mve_one16 : short_mve_one8);
+    /* the tables, then the job (the quads' offsets end where it begins) */
+    int32_t tab[EF_SHORT_MVE_TAB_BYTES / 4 + sizeof(short_mve_job) / 4];
+    short_mve_job tmpl;
+    tmpl.step = sw * in->c;
+    tmpl.step4 = 4 * tmpl.step;
+    tmpl.lastoff = 16 * (nv - 1);
+    tmpl.pk = (uint32_t)vctp8q((uint32_t)(k - 16 * (nv - 1)));
+    tmpl.adv = 4 * ps;
+    for (int32_t oc = 0; oc < out->c;) {
+        /* channel chunks inside a group (the group's input channels are those of oc), balanced */
+        const int32_t left = opg - oc % opg;
+        const int32_t parts = (left + cmax - 1) / cmax;
+        const int32_t nc = EF_MIN(left, ((left + parts - 1) / parts + 3) & ~3);
+        const int32_t nq = (nc + 3) >> 2;
+        const int32_t ne = 4 * nq;
         const int8_t *in_g = input + oc / opg * k;
-        if (k > 16) {
-            short_mve_tab2(tab, params, quant, filter, bias, k, oc, nc);
-        } else {
-            short_mve_tab(tab, params, quant, filter, bias, k, oc, nc);
-        }
+        int32_t *w = tab;
+        int8_t *f = (int8_t *)(tab + 7 * ne);
+        int32_t *b = tab + 7 * ne + 4 * nv * ne;
+        uint8_t *o = (uint8_t *)(b + (nv > 1 ? 7 * ne : 0));
+        short_mve_tab(w, f, o, params, quant, filter, bias, k, nv, oc, nc, ne, run_px >= 4 ? ps : 0, wide);
+        short_mve_job *jp = (short_mve_job *)(void *)(o + (wide ? 32 : 16) * nq);
+        short_mve_job job = tmpl;
+        job.w = w;
+        job.f = f;
+        job.b = b;
+        job.o = o;
+        job.nq = nq;
         for (int32_t r = 0; r < runs; ++r) {
-            const int32_t b = r / (flat ? 1 : out->h);
-            const int32_t oy = flat ? 0 : r - b * out->h;
-            const int8_t *p = in_g + ((b * in->h + oy * sh) * in->w) * in->c;
-            int8_t *d = output + r * run_px * out->c + oc;
-            if (k > 16) {
-                short_mve_run2(p, step, run_px, d, out->c, tab, nc, offs, pk);
-            } else {
-                short_mve_run(p, step, run_px, d, out->c, tab, nc, offs, pk);
+            const int32_t bi = r / (flat ? 1 : out->h);
+            const int32_t oy = flat ? 0 : r - bi * out->h;
+            const int8_t *p = in_g + ((bi * in->h + oy * sh) * in->w) * in->c;
+            int8_t *d = output + r * run_px * ps + oc;
+            if (run_px >= 4) {
+                job.p0 = p;
+                job.dst = d;
+                job.groups = run_px >> 2;
+                *jp = job;
+                run(jp);
+                if (run_px & 3) { /* the last 4 pixels again */
+                    job.p0 = p + (run_px - 4) * job.step;
+                    job.dst = d + (run_px - 4) * ps;
+                    job.groups = 1;
+                    *jp = job;
+                    run(jp);
+                }
+            } else { /* pixel by pixel: 4 lanes of the same pixel (offsets without the pixel term) */
+                for (int32_t i = 0; i < run_px; ++i) {
+                    *jp = job;
+                    jp->step = 0;
+                    jp->p0 = p + i * job.step;
+                    jp->dst = d + i * ps;
+                    jp->groups = 1;
+                    run(jp);
+                }
             }
         }
+        oc += nc;
     }
     if (params->activation.min > -128 || params->activation.max < 127) { /* one clamp pass */
         const int8x16_t lo = vdupq_n_s8((int8_t)params->activation.min);
@@ -878,10 +866,10 @@ ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channe
     {
         const ef_dims *in = input_dims;
         const ef_dims *out = output_dims;
-        /* the Helium path's preconditions (as the DSP path's, K <= 16); everything else goes on */
+        /* the Helium path's preconditions (as the DSP path's, any K <= 64); everything else goes on */
         if (params != 0 && quant != 0 && quant->multiplier != 0 && quant->shift != 0 && input != 0 &&
             filter != 0 && output != 0 && ef_dims_valid(in) && ef_dims_valid(filter_dims) && ef_dims_valid(out) &&
-            (((filter_dims->c & 3) == 0 && filter_dims->c <= 16) || (filter_dims->c > 16 && filter_dims->c <= 32)) &&
+            filter_dims->c >= 1 && filter_dims->c <= 64 &&
             filter_dims->h == 1 && filter_dims->w == 1 &&
             in->c % filter_dims->c == 0 && out->c % (in->c / filter_dims->c) == 0 &&
             filter_dims->n == out->c && out->n == in->n && params->padding.h == 0 && params->padding.w == 0 &&

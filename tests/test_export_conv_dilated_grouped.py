@@ -24,6 +24,7 @@ from opmodels import OPMODEL_CASES, OpSpec, get_opmodel
 from edgefact.export.codegen import generate_c
 from edgefact.export.lowering import lower
 from edgefact.export.ops import get_op
+from edgefact.export.ops.conv import SHORT_1X1_MVE_MAX_C
 from edgefact.export.tflite_model import load_tflite
 from edgefact.pipeline.deploy import deploy_tflite
 from edgefact.targets import get_target
@@ -99,16 +100,19 @@ def test_grouped_1x1_kernel_choice(case: str) -> None:
     model = load_tflite(get_opmodel(case))
     fi = OPMODEL_CASES[case].params["cin"] // OPMODEL_CASES[case].params["groups"]
     fast = fi in (4, 8, 12, 16, 20)
+    # Helium: the short 1x1 takes any depth up to SHORT_1X1_MVE_MAX_C (4 pixels x 4 channels per step,
+    # 16 bytes of each pixel at a time), so the M55 picks it for every grouped 1x1 here
+    mve = 1 <= fi <= SHORT_1X1_MVE_MAX_C
     table = fi % 4 == 0 and 4 <= fi <= 64  # ef_conv_1x1_2x2_s8 takes it (DSP), picked from 12 per group
     for core in ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55"):
         layer = lower(model, target=get_target(core)).layers[0]
-        want = "ef_conv_1x1_short_s8" if fast and (core != "cortex-m55" or fi <= 16) else "ef_conv_s8"
+        want = "ef_conv_1x1_short_s8" if (mve if core == "cortex-m55" else fast) else "ef_conv_s8"
         if core != "cortex-m55" and table and fi >= 12:
             want = "ef_conv_1x1_2x2_s8"
         assert layer.kernel == want, (core, layer.kernel)
         kernels = get_op("CONV_2D").kernels(layer)
         assert "ef_conv_1x1_s8" not in kernels
-        expected = ({"ef_conv_1x1_short_s8", "ef_conv_s8"} if fast else {"ef_conv_s8"}) | (
+        expected = ({"ef_conv_1x1_short_s8", "ef_conv_s8"} if fast or mve else {"ef_conv_s8"}) | (
             {"ef_conv_1x1_2x2_s8"} if table else set())
         if layer.kernel == "ef_conv_1x1_2x2_s8":  # chosen over the short 1x1, which is then not offered
             expected = {"ef_conv_1x1_2x2_s8", "ef_conv_s8"}

@@ -140,7 +140,7 @@ def _short_1x1_applies(layer: Layer) -> bool:
 
 #: deepest filter (input channels per group) the generator gives ``ef_conv_1x1_short_s8``'s Helium
 #: body (the kernel takes up to 64)
-SHORT_1X1_MVE_MAX_C = 64
+SHORT_1X1_MVE_MAX_C = 48
 
 
 def _short_1x1_mve_applies(layer: Layer) -> bool:

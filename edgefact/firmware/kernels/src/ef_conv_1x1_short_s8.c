@@ -417,7 +417,7 @@ typedef char short_mve_job_layout[(sizeof(short_mve_job) == 52 && sizeof(void *)
     "vqshl.s32 " T ", r5\n\t"
 
 /* A quad of channels narrowed into q7 ({c1, c3, c0, c2} per pixel) and stored at r11 through the
- * quad's offsets (r12, post-incremented): one 8-bit-offset scatter, or two 16-bit-offset ones. */
+ * quad's offsets (r12, post-incremented): one 8-bit-offset scatter. */
 #define EF_SMVE_QUAD                                 \
     EF_SMVE_CH("q6")                                 \
     EF_SMVE_CH("q4")                                 \
@@ -429,12 +429,6 @@ typedef char short_mve_job_layout[(sizeof(short_mve_job) == 52 && sizeof(void *)
 #define EF_SMVE_STORE8                               \
     "vldrb.u8 q4, [r12], #16\n\t"                    \
     "vstrb.8  q7, [r11, q4]\n\t"
-#define EF_SMVE_STORE16                              \
-    "vldrh.u16 q4, [r12], #16\n\t"                   \
-    "vstrb.16 q7, [r11, q4]\n\t"                     \
-    "vshr.u16 q7, q7, #8\n\t"                        \
-    "vldrh.u16 q4, [r12], #16\n\t"                   \
-    "vstrb.16 q7, [r11, q4]\n\t"
 
 /* phase A (chunk 0 of nv > 1): W (r9) and F (r10) in, B (r7) out */
 #define EF_SMVE_A                                    \
@@ -567,22 +561,10 @@ __attribute__((naked, noinline)) static void short_mve_one8(short_mve_job *job)
     __asm__ volatile(EF_SMVE_ONE(EF_SMVE_STORE8));
 }
 
-__attribute__((naked, noinline)) static void short_mve_one16(short_mve_job *job)
-{
-    (void)job;
-    __asm__ volatile(EF_SMVE_ONE(EF_SMVE_STORE16));
-}
-
 __attribute__((naked, noinline)) static void short_mve_multi8(short_mve_job *job)
 {
     (void)job;
     __asm__ volatile(EF_SMVE_MULTI(EF_SMVE_STORE8));
-}
-
-__attribute__((naked, noinline)) static void short_mve_multi16(short_mve_job *job)
-{
-    (void)job;
-    __asm__ volatile(EF_SMVE_MULTI(EF_SMVE_STORE16));
 }
 
 /* Whether every channel is on the fast requantization (multiplier >= 0, -23 <= shift <= -2). */
@@ -603,11 +585,14 @@ static int ef_short_rq_fast(const ef_per_channel_quant *quant, int32_t channels)
 }
 
 /* The tables of channels oc0 .. oc0 + nc - 1 (nc >= 1), ne = 4 nq entries (entry j: channel
- * min(j, nc - 1)): W at w, F at f (nv chunks of 16 ne bytes), the quads' offsets at o (ps the
- * output's pixel stride, 0 for the single-pixel mode; wide: 16-bit). */
-static void short_mve_tab(int32_t *w, int8_t *f, uint8_t *o, const ef_conv_params *params,
-                          const ef_per_channel_quant *quant, const int8_t *filter, const int32_t *bias, int32_t k,
-                          int32_t nv, int32_t oc0, int32_t nc, int32_t ne, int32_t ps, int wide)
+ * min(j, nc - 1)): W at w, F at f (nv chunks of 16 ne bytes), the quads' 8-bit offsets at o (ps
+ * the pixel stride of the stores, 0 for the single-pixel mode). */
+static __attribute__((noinline)) void short_mve_tab(int32_t *w, int8_t *f, uint8_t *o,
+                                                                  const ef_conv_params *params,
+                                                                  const ef_per_channel_quant *quant,
+                                                                  const int8_t *filter, const int32_t *bias,
+                                                                  int32_t k, int32_t nv, int32_t oc0, int32_t nc,
+                                                                  int32_t ne, int32_t ps)
 {
     const mve_pred16_t pk = vctp8q((uint32_t)(k - 16 * (nv - 1)));
     /* the filter chunks and their sums (into each entry's first word); the entries past nc
@@ -661,36 +646,46 @@ static void short_mve_tab(int32_t *w, int8_t *f, uint8_t *o, const ef_conv_param
         vstrwq_scatter_offset_s32(w + 5, at_j, vaddq_n_s32(s, 24));
         vstrwq_scatter_offset_s32(w + 6, at_j, b);
     }
-    /* the offsets: lane (pixel p, byte i) of a quad at p ps + its channel */
-    if (wide) {
-        /* halfword lanes 2p / 2p + 1: the even bytes {c1, c0}, then the odd bytes {c3, c2} */
-        const uint16x8_t h = vidupq_n_u16(0, 1);
-        const uint16x8_t c = veorq_u16(vandq_u16(h, vdupq_n_u16(1)), vdupq_n_u16(1));
-        const uint16x8_t pix = vmulq_n_u16(vshrq_n_u16(h, 1), (uint16_t)ps);
-        const uint16x8_t last = vdupq_n_u16((uint16_t)(nc - 1));
-        uint16_t *o16 = (uint16_t *)(void *)o;
-        for (int32_t j = 0; j < ne; j += 4, o16 += 16) {
-            const uint16x8_t cj = vaddq_n_u16(c, (uint16_t)j);
-            vstrhq_u16(o16, vaddq_u16(pix, vminq_u16(cj, last)));
-            vstrhq_u16(o16 + 8, vaddq_u16(pix, vminq_u16(vaddq_n_u16(cj, 2), last)));
-        }
-    } else {
-        /* the narrowed bytes {c1, c3, c0, c2} per pixel */
-        const uint8x16_t i = vidupq_n_u8(0, 1);
-        const uint8x16_t q = vandq_u8(i, vdupq_n_u8(3));
-        const uint8x16_t c = vaddq_u8(vshlq_n_u8(vandq_u8(q, vdupq_n_u8(1)), 1),
-                                      veorq_u8(vshrq_n_u8(q, 1), vdupq_n_u8(1)));
-        const uint8x16_t pix = vmulq_n_u8(vshrq_n_u8(i, 2), (uint8_t)ps);
-        const uint8x16_t last = vdupq_n_u8((uint8_t)(nc - 1));
-        for (int32_t j = 0; j < ne; j += 4, o += 16) {
-            vstrbq_u8(o, vaddq_u8(pix, vminq_u8(vaddq_n_u8(c, (uint8_t)j), last)));
+    /* the offsets: lane (pixel p, byte i) of a quad at p ps + its channel; the narrowed bytes
+     * are {c1, c3, c0, c2} per pixel */
+    const uint8x16_t i = vidupq_n_u8(0, 1);
+    const uint8x16_t q = vandq_u8(i, vdupq_n_u8(3));
+    const uint8x16_t c = vaddq_u8(vshlq_n_u8(vandq_u8(q, vdupq_n_u8(1)), 1), veorq_u8(vshrq_n_u8(q, 1), vdupq_n_u8(1)));
+    const uint8x16_t pix = vmulq_n_u8(vshrq_n_u8(i, 2), (uint8_t)ps);
+    const uint8x16_t last = vdupq_n_u8((uint8_t)(nc - 1));
+    for (int32_t j = 0; j < ne; j += 4, o += 16) {
+        vstrbq_u8(o, vaddq_u8(pix, vminq_u8(vaddq_n_u8(c, (uint8_t)j), last)));
+    }
+}
+
+/* The job's groups (jp: groups of 4 pixels from p0) into d; wide (out_c > 84, beyond the 8-bit
+ * store offsets): through tmp (the pixels ne apart), then each pixel's nc bytes copied to d (ps
+ * apart). */
+static void short_mve_go(short_mve_job *jp, void (*run)(short_mve_job *), const int8_t *p0, int32_t groups,
+                         int8_t *d, int32_t ps, int8_t *tmp, int32_t nc, int32_t ne)
+{
+    jp->p0 = p0;
+    jp->groups = groups;
+    if (tmp == 0) {
+        jp->dst = d;
+        run(jp);
+        return;
+    }
+    jp->dst = tmp;
+    run(jp);
+    for (int32_t i = jp->step != 0 ? 4 * groups : 1; i > 0; --i, tmp += ne, d += ps) {
+        for (int32_t c = 0; c < nc; c += 16) {
+            const mve_pred16_t p = vctp8q((uint32_t)(nc - c));
+            vstrbq_p_s8(d + c, vldrbq_z_s8(tmp + c, p), p);
         }
     }
 }
 
-static void short_mve(const ef_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
-                      const int8_t *input, const ef_dims *filter_dims, const int8_t *filter, const int32_t *bias,
-                      const ef_dims *out, int8_t *output)
+static __attribute__((noinline, optimize("Os"))) void short_mve(const ef_conv_params *params,
+                                                              const ef_per_channel_quant *quant, const ef_dims *in,
+                                                              const int8_t *input, const ef_dims *filter_dims,
+                                                              const int8_t *filter, const int32_t *bias,
+                                                              const ef_dims *out, int8_t *output)
 {
     const int32_t k = filter_dims->c; /* per group: groups of k input channels, opg outputs */
     const int32_t opg = out->c / (in->c / k);
@@ -701,25 +696,20 @@ static void short_mve(const ef_conv_params *params, const ef_per_channel_quant *
     const int32_t runs = flat ? 1 : in->n * out->h;
     const int32_t run_px = flat ? in->n * out->h * out->w : out->w;
     const int32_t ps = out->c;
-    /* bytes per channel: W, F, B (nv > 1), O (4 or 8); chunks a multiple of 4 channels; 8-bit
-     * store offsets reach 3 ps + the chunk's channels */
-    int wide = 1;
-    int32_t cmax = (EF_SHORT_MVE_TAB_BYTES / (28 + 16 * nv + (nv > 1 ? 28 : 0) + 8)) & ~3;
-    if (3 * ps + 4 <= 256) {
-        const int32_t c8 = (EF_SHORT_MVE_TAB_BYTES / (28 + 16 * nv + (nv > 1 ? 28 : 0) + 4)) & ~3;
-        wide = 0;
-        cmax = EF_MIN(c8, (256 - 3 * ps) & ~3);
-    }
-    void (*run)(short_mve_job *) = nv > 1 ? (wide ? short_mve_multi16 : short_mve_multi8)
-                                          : (wide ? short_mve_one16 : short_mve_one8);
-    /* the tables, then the job (the quads' offsets end where it begins) */
+    /* 8-bit store offsets reach 3 ps + the chunk's channels; wider outputs go through 4 groups'
+     * stack block (16 bytes per channel, pixels ne apart) */
+    const int wide = 3 * ps + 4 > 256;
+    const int32_t per = 28 + 16 * nv + (nv > 1 ? 28 : 0) + 4 + (wide ? 16 : 0); /* W, F, B, O, block */
+    const int32_t cmax = EF_MIN(EF_SHORT_MVE_TAB_BYTES / per, wide ? 64 : 256 - 3 * ps) & ~3;
+    const int32_t gmax = wide ? 4 : 0x7fffffff;
+    void (*run)(short_mve_job *) = nv > 1 ? short_mve_multi8 : short_mve_one8;
+    /* the tables, then the job (the quads' offsets end where it begins), then the block */
     int32_t tab[EF_SHORT_MVE_TAB_BYTES / 4 + sizeof(short_mve_job) / 4];
     short_mve_job tmpl;
     tmpl.step = sw * in->c;
     tmpl.step4 = 4 * tmpl.step;
     tmpl.lastoff = 16 * (nv - 1);
     tmpl.pk = (uint32_t)vctp8q((uint32_t)(k - 16 * (nv - 1)));
-    tmpl.adv = 4 * ps;
     for (int32_t oc = 0; oc < out->c;) {
         /* channel chunks inside a group (the group's input channels are those of oc), balanced */
         const int32_t left = opg - oc % opg;
@@ -727,46 +717,42 @@ static void short_mve(const ef_conv_params *params, const ef_per_channel_quant *
         const int32_t nc = EF_MIN(left, ((left + parts - 1) / parts + 3) & ~3);
         const int32_t nq = (nc + 3) >> 2;
         const int32_t ne = 4 * nq;
+        const int32_t sps = wide ? ne : ps; /* the stores' pixel stride */
         const int8_t *in_g = input + oc / opg * k;
         int32_t *w = tab;
         int8_t *f = (int8_t *)(tab + 7 * ne);
         int32_t *b = tab + 7 * ne + 4 * nv * ne;
         uint8_t *o = (uint8_t *)(b + (nv > 1 ? 7 * ne : 0));
-        short_mve_tab(w, f, o, params, quant, filter, bias, k, nv, oc, nc, ne, run_px >= 4 ? ps : 0, wide);
-        short_mve_job *jp = (short_mve_job *)(void *)(o + (wide ? 32 : 16) * nq);
-        short_mve_job job = tmpl;
-        job.w = w;
-        job.f = f;
-        job.b = b;
-        job.o = o;
-        job.nq = nq;
+        short_mve_job *jp = (short_mve_job *)(void *)(o + 16 * nq);
+        int8_t *tmp = wide ? (int8_t *)(jp + 1) : 0;
+        short_mve_tab(w, f, o, params, quant, filter, bias, k, nv, oc, nc, ne, run_px >= 4 ? sps : 0);
+        *jp = tmpl;
+        jp->adv = 4 * sps;
+        jp->w = w;
+        jp->f = f;
+        jp->b = b;
+        jp->o = o;
+        jp->nq = nq;
+        if (run_px < 4) {
+            jp->step = 0; /* pixel by pixel: 4 lanes of the same pixel (offsets without the pixel term) */
+        }
         for (int32_t r = 0; r < runs; ++r) {
             const int32_t bi = r / (flat ? 1 : out->h);
             const int32_t oy = flat ? 0 : r - bi * out->h;
             const int8_t *p = in_g + ((bi * in->h + oy * sh) * in->w) * in->c;
             int8_t *d = output + r * run_px * ps + oc;
-            if (run_px >= 4) {
-                job.p0 = p;
-                job.dst = d;
-                job.groups = run_px >> 2;
-                *jp = job;
-                run(jp);
-                if (run_px & 3) { /* the last 4 pixels again */
-                    job.p0 = p + (run_px - 4) * job.step;
-                    job.dst = d + (run_px - 4) * ps;
-                    job.groups = 1;
-                    *jp = job;
-                    run(jp);
-                }
-            } else { /* pixel by pixel: 4 lanes of the same pixel (offsets without the pixel term) */
+            if (run_px < 4) {
                 for (int32_t i = 0; i < run_px; ++i) {
-                    *jp = job;
-                    jp->step = 0;
-                    jp->p0 = p + i * job.step;
-                    jp->dst = d + i * ps;
-                    jp->groups = 1;
-                    run(jp);
+                    short_mve_go(jp, run, p + i * tmpl.step, 1, d + i * ps, ps, tmp, nc, ne);
                 }
+                continue;
+            }
+            for (int32_t g = 0; g < run_px >> 2; g += gmax) {
+                short_mve_go(jp, run, p + 4 * g * tmpl.step, EF_MIN(gmax, (run_px >> 2) - g), d + 4 * g * ps, ps, tmp,
+                             nc, ne);
+            }
+            if (run_px & 3) { /* the last 4 pixels again */
+                short_mve_go(jp, run, p + (run_px - 4) * tmpl.step, 1, d + (run_px - 4) * ps, ps, tmp, nc, ne);
             }
         }
         oc += nc;

@@ -131,17 +131,17 @@ EXTRA_CASES: dict[str, OpSpec] = {
 
     "xconv_1x1_c33_o8_s2_relu6": _conv(7, 7, 33, 8, 1, 2, "VALID", "RELU6", 1),
     # the Helium short 1x1 (4 pixels x 4 channels per step, 16 bytes of each pixel at a time): K = 24
-    # (two chunks, a partial quad, a run's last pixels again), 40 at stride 2 over 64 channels, 7
-    # and 56 (predicated last chunks), 3 pixels (pixel by pixel), two groups of 24 at stride 2 (5
-    # per group), wide outputs (> 84 channels: 16-bit store offsets) with chunks of 29 / 43 channels
-    "xconv_1x1_c24_o13_relu": _conv(5, 7, 24, 13, 1, 1, "VALID", "RELU", 1),
-    "xconv_1x1_c40_o64_s2": _conv(9, 9, 40, 64, 1, 2, "VALID", "NONE", 1),
-    "xconv_1x1_c7_o10_relu6": _conv(6, 5, 7, 10, 1, 1, "VALID", "RELU6", 1),
-    "xconv_1x1_c56_o9": _conv(4, 5, 56, 9, 1, 1, "VALID", "NONE", 1),
+    # (two chunks, a partial quad, a run's last pixels again), 40 at stride 2 over 64 channels (three
+    # chunks, runs of 5), 7 (a predicated chunk), 3 pixels (pixel by pixel), two groups of 24 at
+    # stride 2 (5 per group), wide outputs (> 84 channels: through the stack block) with chunks of
+    # 29 / 43 channels, 80 channels (chunks of 16: 8-bit store offsets)
+    "xconv_1x1_c24_o13_relu": _conv(3, 5, 24, 13, 1, 1, "VALID", "RELU", 1),
+    "xconv_1x1_c40_o64_s2": _conv(3, 9, 40, 64, 1, 2, "VALID", "NONE", 1),
+    "xconv_1x1_c7_o10_relu6": _conv(3, 5, 7, 10, 1, 1, "VALID", "RELU6", 1),
     "xconv_1x1_c24_o6_3px": _conv(1, 3, 24, 6, 1, 1, "VALID", "NONE", 1),
-    "xconv_g2_1x1_c48_o10_s2": _conv(7, 9, 48, 10, 1, 2, "VALID", "NONE", 2),
+    "xconv_g2_1x1_c48_o10_s2": _conv(3, 9, 48, 10, 1, 2, "VALID", "NONE", 2),
     "xconv_1x1_c24_o93": _conv(3, 5, 24, 93, 1, 1, "VALID", "NONE", 1),
-    "xconv_1x1_c16_o87_s2_relu": _conv(7, 6, 16, 87, 1, 2, "VALID", "RELU", 1),
+    "xconv_1x1_c16_o87_s2_relu": _conv(3, 9, 16, 87, 1, 2, "VALID", "RELU", 1),
     "xconv_1x1_c16_o80": _conv(3, 3, 16, 80, 1, 1, "VALID", "NONE", 1),
     # Helium short columns (<= 48 bytes) whose window rows lie too far apart for 8-bit gather
     # offsets (a 3x1 filter over 16 / 32 channels): interior windows as row copies, borders and

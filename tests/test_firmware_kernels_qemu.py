@@ -41,10 +41,10 @@ pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 
 CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
 N_SAMPLES = 6
-#: inputs embedded per alternative-kernel variant (a prefix of the case's: all-min, all-max and two
-#: random samples; a prefix, so a stateful model's stream stays valid): each variant embeds its own
-#: copy of its inputs, and with every alternative at N_SAMPLES the firmware outgrew the emulated
-#: 4 MB flash
+#: inputs run per alternative-kernel variant (a prefix of the case's: all-min, all-max and two
+#: random samples; a prefix, so a stateful model's stream stays valid), read from the chosen
+#: kernels' embedded copy (AppModel.inputs_of: one copy per case; with a copy per variant the
+#: firmware outgrew the emulated 4 MB flash)
 N_ALT_SAMPLES = 4
 #: firmware per core, each with every PARTS-th case: one firmware with every case's inputs outgrew the
 #: M4 board's 4 MB flash
@@ -111,9 +111,11 @@ def _firmware(part: int) -> Firmware:
         model, xs, ref = _case(case)
         loaded = load_tflite(model)
         pending = [Variant()]
+        first = ""  # the chosen kernels' prefix: the alternatives read its embedded inputs
         while pending:
             v = pending.pop(0)
             name, prefix = case + v.label, f"ef_k{len(entries)}"
+            first = first or prefix
             gen = generate(loaded, out / "gen", v, prefix=prefix, profile_base=base)
             if not v.kernels:
                 pending += alternatives(gen.graph)
@@ -121,7 +123,8 @@ def _firmware(part: int) -> Firmware:
             xv = [x[:n] for x in xs]
             entries.append(Entry(name, case, gen, prefix, _crc([r[:n] for r in ref], gen.output_type)))
             bases.append(base)
-            apps.append(AppModel(gen, prefix, flatten_inputs(gen, xv if len(xv) > 1 else xv[0]), prefix, name))
+            apps.append(AppModel(gen, prefix, flatten_inputs(gen, xv if len(xv) > 1 else xv[0]), prefix, name,
+                                 inputs_of=first if v.kernels else ""))
             base += gen.num_regions
     write_app(apps, out / "app", log_outputs=False)
     _FIRMWARE[part] = Firmware(entries, bases, apps, out / "gen")

@@ -5,9 +5,9 @@ MACs: CONV_2D = N*H_out*W_out*kh*kw*(C_in/groups)*C_out, DEPTHWISE = N*H_out*W_o
 Kernels, chosen here from the shapes (the generated code calls them directly):
 - ``ef_conv_1x1_s8``: ungrouped 1x1 without padding, a matrix product, no scratch;
 - ``ef_conv_1x1_short_s8``: the same with 4-20 (a multiple of 4) input channels on Cortex-M4/M7/M33 (filters widened
-  once per call into a table, ``_short_1x1_applies``; also a grouped 1x1 with 4-20 per group) and with 4-16 on
-  Cortex-M55 (its Helium body: 4 pixels in registers per channel step; also any 17-32 per group,
-  two vectors per pixel, ``_short_1x1_mve2_applies``), an alternative elsewhere;
+  once per call into a table, ``_short_1x1_applies``; also a grouped 1x1 with 4-20 per group) and with any
+  1-48 per group on Cortex-M55 (its Helium body: 4 pixels x 4 output channels per step, 16 bytes of each pixel
+  at a time, one vector requantization per 4 outputs, ``_short_1x1_mve_applies``), an alternative elsewhere;
 - ``ef_conv_1x1_2x2_s8``: an unpadded 1x1 with 12-64 (a multiple of 4) input channels per group on
   Cortex-M4/M7/M33 (2 pixels x 2 channels against filters widened into a stack table,
   ``_1x1_2x2_applies``), an alternative there from 4 input channels;
@@ -138,14 +138,16 @@ def _short_1x1_applies(layer: Layer) -> bool:
     return _rq_fast(layer)
 
 
-#: deepest filter (input channels per group) the generator gives ``ef_conv_1x1_short_s8``'s Helium
-#: body (the kernel takes up to 64)
+#: deepest filter (input channels per group) ``ef_conv_1x1_short_s8``'s Helium body takes (its tables:
+#: 3 vectors per pixel; with a fourth it beat ``ef_conv_1x1_s8`` at 64 too, kws_dscnn's 25x5x64 -> 64
+#: 122,109 -> 83,878 instructions, but that firmware then links both kernels: flash 1.215x of the
+#: pre-work firmware, over bench_mlperf's 1.15x)
 SHORT_1X1_MVE_MAX_C = 48
 
 
 def _short_1x1_mve_applies(layer: Layer) -> bool:
     """Whether ``ef_conv_1x1_short_s8`` takes its Helium path on Cortex-M55: an unpadded, undilated
-    1x1 CONV_2D with 1-64 input channels per group (4 pixels x 4 output channels per step, 16 bytes
+    1x1 CONV_2D with 1-48 input channels per group (4 pixels x 4 output channels per step, 16 bytes
     of each pixel at a time) and every channel on the fast requantization (as
     ``_short_1x1_applies``)."""
     a = layer.args
@@ -655,7 +657,7 @@ class _ConvBase(OpDef):
             layer.kernel = SHORT_1X1  # grouped 1x1 too (ef_conv_s8's columns cost ~0.6-0.75x of it)
         if (layer.kernel in ("ef_conv_1x1_s8", "ef_conv_s8") and ctx.target is not None
                 and ctx.target.core == "cortex-m55" and _short_1x1_mve_applies(layer)):
-            layer.kernel = SHORT_1X1  # Helium: 4 pixels x 4 channels per step, K = 1-64
+            layer.kernel = SHORT_1X1  # Helium: 4 pixels x 4 channels per step, K = 1-48
         if (layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1, "ef_conv_s8") and ctx.target is not None
                 and ctx.target.core in _DSP_CORES and _1x1_2x2_applies(layer) and args.filter_dims.c >= DSP_1X1_MIN_C):
             layer.kernel = DSP_1X1  # the 2-pixel engine / short table: ~0.7 MAC/instr, this ~0.9-1.1

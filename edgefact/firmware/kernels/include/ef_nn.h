@@ -99,10 +99,10 @@ ef_status ef_conv_1x1_s8(const ef_conv_params *params, const ef_per_channel_quan
 /** @brief CONV_2D, 1x1 without padding and with 4-20 (a multiple of 4) input channels (per group
  *         when grouped: filter_dims->c < input_dims->c): on the DSP cores the filters are widened
  *         once per call into a table beside the requantization constants and each pixel's input
- *         once (src/ef_conv_1x1_short_s8.c); on Helium (4-16 channels per group, a multiple of
- *         4, or any 17-32: two vectors per pixel) 4 pixels stay in q registers while the
- *         channels' zero-padded filters stream past them; other shapes and
- *         builds run ef_conv_1x1_s8 (grouped:
+ *         once (src/ef_conv_1x1_short_s8.c); on Helium (any 1-48 channels per group, every
+ *         channel on the fast requantization) 4 pixels x 4 output channels per step, 16 bytes of
+ *         each pixel at a time in q registers against stack tables of the filters, biases and
+ *         requantization constants; other shapes and builds run ef_conv_1x1_s8 (grouped:
  *         ef_conv_s8 on a stack scratch, filter c <= 64, else EF_ERR_UNSUPPORTED). Arguments and
  *         results as ef_conv_1x1_s8. */
 ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channel_quant *quant,

@@ -13,8 +13,9 @@
  * two pixels share each entry, 14 per 8 at K = 8, 17 per 12, 22 per 16, 25 per 20). The last entry's e has
  * bit 31 set (ASR reads only the shift register's low byte): the channel loop's end test is one
  * CMP. Any other layer (other depths,
- * a requantization off the fast path) and the portable / Helium builds run ef_conv_1x1_s8, so
- * the results are those of that kernel, bit-exact with TFLM.
+ * a requantization off the fast path) and the portable build run ef_conv_1x1_s8, so the results
+ * are those of that kernel, bit-exact with TFLM. The Helium body (Cortex-M55, any depth up to 48)
+ * is described below, above its code.
  */
 #include "internal/ef_conv_2px.h"
 
@@ -356,7 +357,7 @@ static void short_tab(int32_t *tab, const int8_t *filter, const int32_t *bias, c
 #endif
 
 #if defined(EF_NN_USE_MVE)
-/* Helium body (Cortex-M55; K = 1-64 input channels per group, nv = ceil(K / 16) vectors per
+/* Helium body (Cortex-M55; K = 1-48 input channels per group, nv = ceil(K / 16) vectors per
  * pixel). 4 pixels at a time (lanes = pixels): each 16-byte chunk j of their K bytes is loaded
  * into q0-q3 (the last chunk by zeroing predicated loads: the lanes past K are 0, nothing past
  * the pixel is read), and the output channels stream past them from stack tables (a chunk of
@@ -373,11 +374,12 @@ static void short_tab(int32_t *tab, const int8_t *filter, const int32_t *bias, c
  * of H, VQRDMLAH by m, VQSHL by 24 - e (ef_conv_first_s8's requantization, the result left in
  * each lane's top byte). Four channels are narrowed together (2 VSHRNB.I32 #16, 1 VSHRNB.I16 #8)
  * into 16 bytes, {c1, c3, c0, c2} per pixel, stored by one VSTRB.8 scatter through the quad's
- * 8-bit offsets (3 out_c + channels <= 256; else two VSTRB.16 through 16-bit offsets, the even
- * then the odd bytes): 54 instructions per 16 outputs (57). A last partial quad repeats the
- * chunk's last channel (entries and offsets: the same value stored twice). A run's groups of 4
- * pixels are one asm loop; its last 1-3 pixels are the last 4 again (the overlap rewrites the
- * same values); a run of fewer than 4 pixels goes pixel by pixel (4 lanes of the same pixel and
+ * 8-bit offsets (3 out_c + the chunk's channels <= 256; wider outputs are stored 4 groups at a
+ * time into a stack block, pixels ne apart, and copied out): 54 instructions per 16 outputs. A
+ * last partial quad repeats the chunk's last channel (entries and offsets: the same value stored
+ * twice). A run's groups of 4 pixels are one asm loop (15 instructions per group besides the
+ * quads at nv = 1); its last 1-3 pixels are the last 4 again (the overlap rewrites the same
+ * values); a run of fewer than 4 pixels goes pixel by pixel (4 lanes of the same pixel and
  * address). */
 #define EF_SHORT_MVE_TAB_BYTES 3328
 
@@ -852,10 +854,10 @@ ef_status ef_conv_1x1_short_s8(const ef_conv_params *params, const ef_per_channe
     {
         const ef_dims *in = input_dims;
         const ef_dims *out = output_dims;
-        /* the Helium path's preconditions (as the DSP path's, any K <= 64); everything else goes on */
+        /* the Helium path's preconditions (as the DSP path's, any K <= 48); everything else goes on */
         if (params != 0 && quant != 0 && quant->multiplier != 0 && quant->shift != 0 && input != 0 &&
             filter != 0 && output != 0 && ef_dims_valid(in) && ef_dims_valid(filter_dims) && ef_dims_valid(out) &&
-            filter_dims->c >= 1 && filter_dims->c <= 64 &&
+            filter_dims->c >= 1 && filter_dims->c <= 48 &&
             filter_dims->h == 1 && filter_dims->w == 1 &&
             in->c % filter_dims->c == 0 && out->c % (in->c / filter_dims->c) == 0 &&
             filter_dims->n == out->c && out->n == in->n && params->padding.h == 0 && params->padding.w == 0 &&

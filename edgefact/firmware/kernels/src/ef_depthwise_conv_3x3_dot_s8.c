@@ -260,16 +260,44 @@ static int32_t dot_table(uint32_t *tab, const uint16_t *win, int32_t th, int32_t
     return n1;
 }
 
-static void dot_mve(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
-                    const int8_t *input, const int8_t *filter, const int32_t *bias, const ef_dims *out,
-                    int8_t *output)
+/* The 2 M output channels of input channel pair (c, c + 1) over a strip: per multiplier index j,
+ * both channels' records (weights gathered OC apart, the bias with in_off * sum(w)), then their
+ * outputs. */
+static inline __attribute__((always_inline)) void dot_pair(const uint32_t *tab, int8_t *dst0, int32_t n1,
+                                                           uint8x16_t qt0, uint8x16_t qt1, dot_rec *rec,
+                                                           const dot_layer *kl, const int8_t *filter,
+                                                           const int32_t *bias, const ef_per_channel_quant *quant,
+                                                           int32_t in_off, int32_t OC, int32_t c, int32_t M)
+{
+    const int8x16_t zero8 = vdupq_n_s8(0);
+    const uint16x8_t foff = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)OC); /* the filter's taps 0..7 */
+    for (int32_t j = 0; j < M; ++j) { /* output j of channel c and of channel c + 1 */
+        for (int32_t h = 0; h < 2; ++h) {
+            const int32_t oc = (c + h) * M + j;
+            const int8_t *f = filter + oc;
+            int8x16_t qw = vmovnbq_s16(zero8, vldrbq_gather_offset_s16(f, foff));
+            qw = vsetq_lane_s8(f[8 * OC], qw, 1);
+            vst1q_s8(rec[h].w, qw);
+            rec[h].bias = (bias != 0 ? bias[oc] : 0) + in_off * vaddvq_s8(qw);
+            rec[h].m = quant->multiplier[oc];
+            rec[h].e = quant->shift[oc];
+        }
+        dot_run(tab, dst0 + c * M + j, n1, qt0, &rec[0], kl);
+        dot_run(tab, dst0 + (c + 1) * M + j, n1, qt1, &rec[1], kl);
+    }
+}
+
+/* The Helium body, for a depth multiplier M (instantiated with M = 1, as a constant, and with any M:
+ * the multiplier loop costs the multiplier-1 layers spills otherwise). */
+static inline __attribute__((always_inline)) void dot_mve_at(
+    const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in, const int8_t *input,
+    const int8_t *filter, const int32_t *bias, const ef_dims *out, int8_t *output, const int32_t M)
 {
     const int32_t s = params->stride.h;
     const int32_t pt = params->padding.h;
     const int32_t pl = params->padding.w;
     const int32_t H = in->h, W = in->w, C = in->c;
     const int32_t OH = out->h, OW = out->w, OC = out->c;
-    const int32_t M = params->ch_mult;
     const int32_t wp = (OW - 1) * s + 3;          /* window columns: col j is input x = j - pl */
     const int32_t wx = W < wp - pl ? W : wp - pl; /* input pixels per window row */
     const int32_t rows_max = DOT_WIN / (2 * wp);
@@ -296,13 +324,11 @@ static void dot_mve(const ef_dw_conv_params *params, const ef_per_channel_quant 
     const uint8x16_t qt0 = vld1q_u8(to);
     const uint8x16_t qt1 = vaddq_n_u8(qt0, 1);
     const uint16x8_t goff = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)C);   /* input pixels */
-    const uint16x8_t foff = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)OC);  /* the filter's taps 0..7 */
     vst1q_s32(kl.lo, vdupq_n_s32(params->activation.min));
     vst1q_s32(kl.hi, vdupq_n_s32(params->activation.max));
     vst1q_u32(kl.so, vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)OC));
     kl.zp = params->output_offset;
     kl.step = 4 * OC;
-    const int8x16_t zero8 = vdupq_n_s8(0);
     int32_t tab_th = 0; /* the strip height the table holds */
     int32_t n1 = 0;
     for (int32_t b = 0; b < in->n; ++b) {
@@ -331,23 +357,24 @@ static void dot_mve(const ef_dw_conv_params *params, const ef_per_channel_quant 
             const int8_t *src0 = img + (iy0 + r0) * W * C;
             for (int32_t c = 0; c < C; c += 2) {
                 dot_fill(win + r0 * wp + pl, src0 + c, r1 - r0, wx, wp, W * C, C, goff);
-                for (int32_t j = 0; j < M; ++j) { /* output j of channel c and of channel c + 1 */
-                    for (int32_t h = 0; h < 2; ++h) {
-                        const int32_t oc = (c + h) * M + j;
-                        const int8_t *f = filter + oc;
-                        int8x16_t qw = vmovnbq_s16(zero8, vldrbq_gather_offset_s16(f, foff));
-                        qw = vsetq_lane_s8(f[8 * OC], qw, 1);
-                        vst1q_s8(rec[h].w, qw);
-                        rec[h].bias = (bias != 0 ? bias[oc] : 0) + in_off * vaddvq_s8(qw);
-                        rec[h].m = quant->multiplier[oc];
-                        rec[h].e = quant->shift[oc];
-                    }
-                    dot_run(tab, dst0 + c * M + j, n1, qt0, &rec[0], &kl);
-                    dot_run(tab, dst0 + (c + 1) * M + j, n1, qt1, &rec[1], &kl);
-                }
+                dot_pair(tab, dst0, n1, qt0, qt1, rec, &kl, filter, bias, quant, in_off, OC, c, M);
             }
         }
     }
+}
+
+static void dot_mve(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                    const int8_t *input, const int8_t *filter, const int32_t *bias, const ef_dims *out,
+                    int8_t *output)
+{
+    dot_mve_at(params, quant, in, input, filter, bias, out, output, 1);
+}
+
+static void dot_mve_mult(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                         const int8_t *input, const int8_t *filter, const int32_t *bias, const ef_dims *out,
+                         int8_t *output)
+{
+    dot_mve_at(params, quant, in, input, filter, bias, out, output, params->ch_mult);
 }
 #endif
 
@@ -367,7 +394,11 @@ ef_status ef_depthwise_conv_3x3_dot_s8(const ef_dw_conv_params *params, const ef
         return EF_ERR_UNSUPPORTED;
     }
 #if defined(EF_NN_USE_MVE)
-    dot_mve(params, quant, input_dims, input, filter, bias, output_dims, output);
+    if (params->ch_mult == 1) {
+        dot_mve(params, quant, input_dims, input, filter, bias, output_dims, output);
+    } else {
+        dot_mve_mult(params, quant, input_dims, input, filter, bias, output_dims, output);
+    }
     return EF_OK;
 #else
     if (params->ch_mult > 1) {

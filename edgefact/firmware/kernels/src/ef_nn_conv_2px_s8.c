@@ -643,6 +643,18 @@ static __attribute__((noinline)) void fill_column_dil(int8_t *col, const conv_ge
     /* (uintptr_t: a border window's first tap may lie outside the image; only in-bounds taps are read) */
     uintptr_t row = (uintptr_t)(g->input + g->b * ih * iw * in->c + c0) + (uintptr_t)((iy0 * iw + ix0) * in->c);
     if (iy0 >= 0 && ix0 >= 0 && iy0 + g->ekh <= ih && ix0 + g->ekw <= iw) {
+        if (fc == 16 || fc == 32) { /* whole vectors, unrolled: no per-tap loop or tail test */
+            for (int32_t ky = 0; ky < kh; ++ky, row += (uintptr_t)rstep) {
+                const int8_t *s = (const int8_t *)row;
+                for (int32_t kx = 0; kx < kw; ++kx, s += tstep, col += fc) {
+                    vstrbq_s8(col, vldrbq_s8(s));
+                    if (fc == 32) {
+                        vstrbq_s8(col + 16, vldrbq_s8(s + 16));
+                    }
+                }
+            }
+            return;
+        }
         for (int32_t ky = 0; ky < kh; ++ky, row += (uintptr_t)rstep) {
             const int8_t *s = (const int8_t *)row;
             for (int32_t kx = 0; kx < kw; ++kx, s += tstep) {

@@ -402,15 +402,19 @@ typedef struct {
 
 typedef char short_mve_job_layout[(sizeof(short_mve_job) == 52 && sizeof(void *) == 4) ? 1 : -1];
 
-/* One output channel of the last chunk: the 4 sums' start and the constants from r7 (post-
- * incremented), the filter chunk from r10, the requantized lanes (top bytes) in T. */
-#define EF_SMVE_CH(T)                                \
-    "ldm      r7!, {r0, r1, r2, r3, r4, r5, r8}\n\t" \
+/* one filter chunk (F, r10) into the 4 pixels' sums r0 / r2 / r4 / r8 */
+#define EF_SMVE_DOT4                                 \
     "vldrb.u8 q4, [r10], #16\n\t"                    \
     "vmladava.s8 r0, q0, q4\n\t"                     \
     "vmladava.s8 r2, q1, q4\n\t"                     \
     "vmladava.s8 r4, q2, q4\n\t"                     \
-    "vmladava.s8 r8, q3, q4\n\t"                     \
+    "vmladava.s8 r8, q3, q4\n\t"
+
+/* One output channel of the last chunk: the 4 sums' start and the constants from r7 (post-
+ * incremented), the filter chunk from r10, the requantized lanes (top bytes) in T. */
+#define EF_SMVE_CH(T)                                \
+    "ldm      r7!, {r0, r1, r2, r3, r4, r5, r8}\n\t" \
+    EF_SMVE_DOT4                                     \
     "vmov     q5[2], q5[0], r0, r4\n\t"              \
     "vmov     q5[3], q5[1], r2, r8\n\t"              \
     "vshr.s32 " T ", q5, #31\n\t"                    \
@@ -435,21 +439,13 @@ typedef char short_mve_job_layout[(sizeof(short_mve_job) == 52 && sizeof(void *)
 /* phase A (chunk 0 of nv > 1): W (r9) and F (r10) in, B (r7) out */
 #define EF_SMVE_A                                    \
     "ldm      r9!, {r0, r1, r2, r3, r4, r5, r8}\n\t" \
-    "vldrb.u8 q4, [r10], #16\n\t"                    \
-    "vmladava.s8 r0, q0, q4\n\t"                     \
-    "vmladava.s8 r2, q1, q4\n\t"                     \
-    "vmladava.s8 r4, q2, q4\n\t"                     \
-    "vmladava.s8 r8, q3, q4\n\t"                     \
+    EF_SMVE_DOT4                                     \
     "stm      r7!, {r0, r1, r2, r3, r4, r5, r8}\n\t"
 
 /* a middle chunk: B (r7) in and out */
 #define EF_SMVE_M                                    \
     "ldm      r7, {r0, r1, r2, r3, r4, r5, r8}\n\t"  \
-    "vldrb.u8 q4, [r10], #16\n\t"                    \
-    "vmladava.s8 r0, q0, q4\n\t"                     \
-    "vmladava.s8 r2, q1, q4\n\t"                     \
-    "vmladava.s8 r4, q2, q4\n\t"                     \
-    "vmladava.s8 r8, q3, q4\n\t"                     \
+    EF_SMVE_DOT4                                     \
     "stm      r7!, {r0, r1, r2, r3, r4, r5, r8}\n\t"
 
 /* nv = 1: the job's groups (r12 the job, then the quads' offsets, which end where the job begins:

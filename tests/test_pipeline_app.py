@@ -65,3 +65,23 @@ def test_input_checks_and_selection() -> None:
     assert np.array_equal(select_inputs(model, None, 3, None), select_inputs(model, None, 3, None))  # deterministic
     with pytest.raises(EdgefactError, match="no inputs to run"):
         select_inputs(model, None, 0, None)
+
+
+def test_a_model_can_read_an_earlier_models_inputs(tmp_path: Path) -> None:
+    """A variant that runs a prefix of another model's inputs reads that model's embedded copy
+    (the kernel harness's alternative kernels): no second copy, and a wrong reference is refused."""
+    g0, g1 = _gen("ef_a.h"), _gen("ef_b.h")
+    x = flatten_inputs(g0, np.arange(18).reshape(3, 6))
+    first = AppModel(g0, "ef_a", x, "ef_a", "a")
+    shared = AppModel(g1, "ef_b", x[:2], "ef_b", "b", inputs_of="ef_a")
+    _, inputs_c, header = write_app([first, shared], tmp_path)
+    h = header.read_text()
+    assert "#define EF_B_APP_NUM_INPUTS 2" in h and "#define ef_b_app_inputs ef_a_app_inputs" in h
+    assert "ef_b_app_inputs[" not in inputs_c.read_text()  # no copy of its own
+    for bad in (AppModel(g1, "ef_b", x[:2] + 1, "ef_b", "b", inputs_of="ef_a"),  # other values
+                AppModel(g1, "ef_b", np.concatenate([x, x[:1]]), "ef_b", "b", inputs_of="ef_a"),  # more rows
+                AppModel(g1, "ef_b", x[:2], "ef_b", "b", inputs_of="ef_z")):  # no such model
+        with pytest.raises(EdgefactError, match="reads the inputs of"):
+            write_app([first, bad], tmp_path)
+    with pytest.raises(EdgefactError, match="reads the inputs of"):  # a later model is not there yet
+        write_app([shared, first], tmp_path)

@@ -125,6 +125,12 @@ def _rq_fast(layer: Layer) -> bool:
     return bool(np.all(m >= 0) and np.all(s <= -2) and np.all(s >= -23))
 
 
+def _pointwise(a: ConvArgs) -> bool:
+    """An unpadded 1x1 CONV_2D (``ef_conv_1x1_s8``'s layer when ungrouped)."""
+    return ((a.filter_dims.h, a.filter_dims.w) == (1, 1) and a.params.padding == (0, 0)
+            and a.padding_after == (0, 0))
+
+
 def _short_1x1_applies(layer: Layer) -> bool:
     """Whether ``ef_conv_1x1_short_s8`` takes its DSP path (src/ef_conv_1x1_short_s8.c): an unpadded
     1x1 CONV_2D with 4, 8, 12, 16 or 20 input channels per group (grouped too: each group through
@@ -132,8 +138,7 @@ def _short_1x1_applies(layer: Layer) -> bool:
     (multiplier >= 0, -23 <= shift <= -2, ``ef_conv_rq_fast``)."""
     a = layer.args
     if (not isinstance(a, ConvArgs) or not isinstance(a.params, ConvParams) or a.filter_dims.c not in (4, 8, 12, 16, 20)
-            or (a.filter_dims.h, a.filter_dims.w) != (1, 1) or a.params.padding != (0, 0)
-            or a.padding_after != (0, 0)):
+            or not _pointwise(a)):
         return False
     return _rq_fast(layer)
 
@@ -153,8 +158,7 @@ def _short_1x1_mve_applies(layer: Layer) -> bool:
     a = layer.args
     if (not isinstance(a, ConvArgs) or not isinstance(a.params, ConvParams)
             or not 1 <= a.filter_dims.c <= SHORT_1X1_MVE_MAX_C
-            or (a.filter_dims.h, a.filter_dims.w) != (1, 1) or a.params.padding != (0, 0)
-            or a.padding_after != (0, 0) or a.params.dilation != (1, 1)):
+            or not _pointwise(a) or a.params.dilation != (1, 1)):
         return False
     return _rq_fast(layer)
 
@@ -177,8 +181,7 @@ def _1x1_2x2_applies(layer: Layer) -> bool:
     a = layer.args
     if (not isinstance(a, ConvArgs) or not isinstance(a.params, ConvParams)
             or a.filter_dims.c % 4 != 0 or not 4 <= a.filter_dims.c <= DSP_1X1_MAX_C
-            or (a.filter_dims.h, a.filter_dims.w) != (1, 1) or a.params.padding != (0, 0)
-            or a.padding_after != (0, 0) or a.params.dilation != (1, 1)):
+            or not _pointwise(a) or a.params.dilation != (1, 1)):
         return False
     return _rq_fast(layer)
 
@@ -202,12 +205,6 @@ def _conv_2x2_window(layer: Layer) -> bool:
     if _pointwise(a) and a.filter_dims.c <= DSP_1X1_MAX_C:
         return False
     return _rq_fast(layer)
-
-
-def _pointwise(a: ConvArgs) -> bool:
-    """An unpadded 1x1 CONV_2D (``ef_conv_1x1_s8``'s layer when ungrouped)."""
-    return ((a.filter_dims.h, a.filter_dims.w) == (1, 1) and a.params.padding == (0, 0)
-            and a.padding_after == (0, 0))
 
 
 def _conv_2x2_applies(layer: Layer) -> bool:
@@ -723,7 +720,7 @@ class _ConvBase(OpDef):
             out.append(MULT)
         if (self.depthwise and isinstance(layer.args, ConvArgs)
                 and _dw3x3_dot_applies(layer.args, layer.consts["shift"])):
-            out += (["ef_depthwise_conv_3x3_s8"] if _dw3x3_applies(layer.args) else [MULT]) + [DOT]
+            out += (["ef_depthwise_conv_3x3_s8"] if _dw3x3_applies(layer.args) else []) + [DOT]  # MULT: above
         if self.depthwise and _dw_dilation(layer) is not None:
             out.append(DILATED)
         if self.depthwise and isinstance(layer.args, ConvArgs) and _dw_line(layer.args):

@@ -146,14 +146,14 @@ def _c_string(s: str) -> str:
 
 def _check_shared_inputs(models: Sequence[AppModel]) -> None:
     """Every ``inputs_of`` names an earlier model with its own copy whose rows begin with this
-    model's inputs (same values per sample, at least as many rows): else the firmware would run on
+    model's inputs (same type and values per sample, at least as many rows): else the firmware would run on
     other inputs than the reference's."""
     own: dict[str, AppModel] = {}
     for m in models:
         if m.inputs_of:
             src = own.get(m.inputs_of)
-            if (src is None or src.inputs.shape[1] != m.inputs.shape[1] or src.n_inputs < m.n_inputs
-                    or not np.array_equal(src.inputs[:m.n_inputs], m.inputs)):
+            if (src is None or src.inputs.dtype != m.inputs.dtype or src.inputs.shape[1] != m.inputs.shape[1]
+                    or src.n_inputs < m.n_inputs or not np.array_equal(src.inputs[:m.n_inputs], m.inputs)):
                 raise EdgefactError(f"model '{m.prefix}' reads the inputs of '{m.inputs_of}', which is not an "
                                     "earlier model with its own copy starting with the same inputs")
         else:

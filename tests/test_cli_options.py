@@ -92,6 +92,16 @@ def test_dash_h_and_an_example_in_every_help(name: str) -> None:
     assert "[default: None]" not in res.output
 
 
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_dash_h_after_the_command_ran_on_its_own(commands, name: str) -> None:
+    """Every command declares -h itself: click keeps a command's help option from its first
+    invocation, so one run outside the group (a script, a test) must not lose -h under it."""
+    assert "-h" in commands[name].context_settings.get("help_option_names", []), name
+    CliRunner().invoke(commands[name], ["--help"])
+    res = CliRunner().invoke(cli, [name, "-h"])
+    assert res.exit_code == 0, res.output
+
+
 @pytest.mark.parametrize("name", OUTPUT_COMMANDS)
 def test_output_flags_on_result_commands(commands, name: str) -> None:
     flags = {o for p in _options(commands[name]) for o in p.opts}

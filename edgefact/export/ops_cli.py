@@ -6,10 +6,11 @@ import json
 
 import click
 
+from edgefact.common_cli import CONTEXT
 from edgefact.export.ops import all_ops
 
 
-@click.command(name="ops")
+@click.command(name="ops", context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 def ops_cmd(as_json: bool) -> None:
     """List the TFLite operators the code generator supports.

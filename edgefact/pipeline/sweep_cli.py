@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from edgefact.common_cli import CONTEXT
 from edgefact.errors import EdgefactError
 
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmg]?)(i?b?)\s*$", re.IGNORECASE)
@@ -53,7 +54,7 @@ _AXES = ("model", "factorize", "rank", "energy", "atoms", "groups", "cluster", "
          "epochs", "target")
 
 
-@click.command(name="sweep")
+@click.command(name="sweep", context_settings=CONTEXT)
 @click.argument("sweep_file", required=False, type=click.Path(dir_okay=False))
 @click.option("--model", "-m", multiple=True, help="Axis: zoo name or model file (repeatable).")
 @click.option("--factorize", multiple=True,

@@ -63,6 +63,8 @@ EXPECTED_STATUS = {
     "dw_3x3_on_5x5": -4,
     "dw_5x5_generic_ok": 0,
     "dw_px_on_5x5": -4,
+    "dw_px_mult4_ok": 0,
+    "dw_px_mult2": -4,  # a multiplier neither 1 nor a multiple of 4
     "arg_max_ok": 0,
     "arg_max_bad_width": -3,  # output_bytes neither 4 nor 8
     "arg_min_bad_dims": -2,

@@ -211,6 +211,17 @@ EXTRA_CASES: dict[str, OpSpec] = {
     "xdwp_c8_1x1_relu": _dw(1, 1, 8, 1, "SAME", "RELU"),
     "xdwp_c4_2x2": _dw(2, 2, 4, 1, "SAME", "NONE"),
     "xdwp_c8_2x2_s2": _dw(2, 2, 8, 2, "SAME", "RELU6"),
+    # its multiplier groups (ch_mult a multiple of 4: 4 output channels of one input, LDRSB taps):
+    # the dictionary factorization's 7x7 shape, odd input channels, VALID, stride 2 on odd / even
+    # sizes, a 1-wide map (the scalar loop) and a narrower activation (the clamp pass)
+    "xdwp_m4_c8_7x7_same": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=7, w=7, c=8, mult=4, k=3, stride=1,
+                                                                  padding="SAME", act="NONE")),
+    "xdwp_m8_c3_6x5_valid_relu6": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=6, w=5, c=3, mult=8, k=3, stride=1,
+                                                                         padding="VALID", act="RELU6")),
+    "xdwp_m4_c5_9x8_s2_same_relu": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=9, w=8, c=5, mult=4, k=3, stride=2,
+                                                                          padding="SAME", act="RELU")),
+    "xdwp_m4_c2_1x5": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=1, w=5, c=2, mult=4, k=3, stride=1,
+                                                             padding="SAME", act="NONE")),
     # an explicit zero-point PAD folded into the convolution reading it (edgefact/export/pad_fold.py):
     # PyTorch's padding=1 at stride 2 (a 1- and a 3-channel first layer, a depthwise), asymmetric
     # amounts, a PAD in front of a SAME convolution, a 5x5 filter; and PADs that must stay (amounts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -248,9 +249,16 @@ def test_dictionary_form_costs_from_the_measured_rates() -> None:
     costs = dictionary_form_costs(four, (14, 14), m4)
     assert costs["depthwise"] == pytest.approx(196 * 9 * 64 / m4["depthwise_mult"] + 196 * 64 * 32 / m4["conv_1x1"])
     assert costs["dense"] == pytest.approx(196 * 9 * 16 * 32 / m4["conv"])
-    assert costs["dense"] < costs["depthwise"]  # 4 atoms over 16 channels: the dense 3x3 is faster on the M4 ...
+    # 4 atoms over 16 channels: the depthwise x 4 + 1x1 form is faster on both cores (the M4's
+    # multiplier-group pixel kernel, the M55's dot kernel) ...
+    assert costs["depthwise"] < costs["dense"]
     m55_costs = dictionary_form_costs(four, (14, 14), m55)
-    assert m55_costs["depthwise"] < m55_costs["dense"]  # ... not on the M55 (its dot kernel takes the multiplier)
+    assert m55_costs["depthwise"] < m55_costs["dense"]
+    # ... 16 atoms are not: their 1x1 alone has twice the dense layer's MACs
+    sixteen = FactorizedDictionary(**geometry, atoms=16)
+    for rates in (m4, m55):
+        assert dictionary_form_costs(sixteen, (14, 14), rates)["dense"] < dictionary_form_costs(sixteen, (14, 14),
+                                                                                                rates)["depthwise"]
     one = FactorizedDictionary(**geometry, atoms=1)
     assert dictionary_form_costs(one, (14, 14), m4)["depthwise"] < dictionary_form_costs(one, (14, 14), m4)["dense"]
     # without a measured table (the host) the MACs decide: the dictionary's fewer MACs
@@ -259,7 +267,8 @@ def test_dictionary_form_costs_from_the_measured_rates() -> None:
     assert kernel_rates(None) is None
 
 
-def test_choose_dictionary_forms_keeps_the_function_and_the_checkpoint(tmp_path: Path) -> None:
+def test_choose_dictionary_forms_keeps_the_function_and_the_checkpoint(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     shape = (1, 12, 12)
     torch.manual_seed(0)
     model = build_model("cnn", shape, num_classes=4).eval()
@@ -269,8 +278,12 @@ def test_choose_dictionary_forms_keeps_the_function_and_the_checkpoint(tmp_path:
         want = student(x)
     host = choose_dictionary_forms(student, shape, "host")
     assert [r["form"] for r in host] == ["depthwise", "depthwise"] and host[0]["unit"] == "MACs"
-    # on the M4 the 16 -> 32 layer runs faster dense, the 32 -> 64 one as depthwise x 4 + 1x1 (the
-    # pointwise share grows with the channels); each row's form is its cheaper estimate
+    # with the M4's rates before its multiplier-group depthwise kernel (the sixth session's table),
+    # the 16 -> 32 layer ran faster dense, the 32 -> 64 one as depthwise x 4 + 1x1 (the pointwise
+    # share grows with the channels); each row's form is its cheaper estimate
+    assert [r["form"] for r in choose_dictionary_forms(copy.deepcopy(student), shape, "cortex-m4")] == [
+        "depthwise", "depthwise"]
+    monkeypatch.setitem(KERNEL_RATES, "cortex-m4", {"conv": 1.142, "conv_1x1": 1.172, "depthwise_mult": 0.226})
     rows = choose_dictionary_forms(student, shape, "cortex-m4")
     assert [r["form"] for r in rows] == ["dense", "depthwise"]
     assert all(r["unit"] == "instructions" and r["costs"][r["form"]] == min(r["costs"].values()) for r in rows)

@@ -29,8 +29,9 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
   on Cortex-M55 where its Helium window path takes it, ``_dw3x3_mult_applies``);
 - ``ef_depthwise_conv_3x3_dot_s8``: a 3x3 depthwise layer (any depth multiplier) on Cortex-M55 where its Helium body takes it
   (each output one gathered 9-tap VMLADAV, ``_dw3x3_dot_applies``), an alternative elsewhere;
-- ``ef_depthwise_conv_3x3_px_s8``: the 3x3 kernel's multiplier-1 layer pixel by pixel over 4-channel groups, on
-  Cortex-M4/M7/M33 at stride 2 and on maps under 24 wide (``_dw3x3_px_faster``), an alternative elsewhere;
+- ``ef_depthwise_conv_3x3_px_s8``: a 3x3 depthwise layer pixel by pixel over 4-output-channel groups, on
+  Cortex-M4/M7/M33 (``_dw3x3_px_faster``) for a depth multiplier that is a multiple of 4 and, at
+  multiplier 1, at stride 2 and on maps under 24 wide; an alternative elsewhere;
 - ``ef_depthwise_conv_s8``: any other depthwise convolution.
 The DSP / Helium / portable body of each kernel is chosen when the library is compiled for the
 target (``EF_NN_USE_DSP`` / ``EF_NN_USE_MVE``).
@@ -495,17 +496,25 @@ PX = "ef_depthwise_conv_3x3_px_s8"
 
 
 def _dw3x3_px(a: ConvArgs) -> bool:
-    """``ef_depthwise_conv_3x3_px_s8``'s precondition: 3x3, depth multiplier 1 (any stride, padding)."""
-    return (isinstance(a.params, DwConvParams) and a.params.ch_mult == 1
+    """``ef_depthwise_conv_3x3_px_s8``'s precondition: 3x3, depth multiplier 1 or a multiple of 4
+    (any stride, padding)."""
+    return (isinstance(a.params, DwConvParams) and (a.params.ch_mult == 1 or a.params.ch_mult % 4 == 0)
             and (a.filter_dims.h, a.filter_dims.w) == (3, 3))
 
 
 def _dw3x3_px_region(a: ConvArgs) -> bool:
     """The shapes ``_dw3x3_px_faster`` picks ``ef_depthwise_conv_3x3_px_s8`` for (quantization aside),
-    where it is an alternative: channels in 4-channel groups, padding <= 1, stride 2 or stride 1 with
-    output lines shorter than 24."""
+    where it is an alternative: padding <= 1, and a depth multiplier that is a multiple of 4 (a
+    group's 4 outputs read one input: 6 instructions per tap against 8 at multiplier 1, where the
+    ring of ``ef_depthwise_conv_3x3_mult_s8`` widens each input line once per multiplier index), or
+    multiplier 1 with channels in 4-channel groups at stride 2 or stride 1 with output lines shorter
+    than 24."""
     p, o = a.params, a.output_dims
-    if not _dw3x3_px(a) or a.input_dims.c % 4 or p.padding[0] > 1 or p.padding[1] > 1:
+    if not _dw3x3_px(a) or p.padding[0] > 1 or p.padding[1] > 1:
+        return False
+    if p.ch_mult != 1:
+        return True
+    if a.input_dims.c % 4:
         return False
     return p.stride == (2, 2) or (p.stride == (1, 1) and max(o.h, o.w) < 24)
 
@@ -646,7 +655,9 @@ class _ConvBase(OpDef):
                 and ((ctx.target.core in _DSP_CORES and _dw_line_fast(args))
                      or (ctx.target.core == "cortex-m55" and _dw_line_fast_mve(args, layer.consts["shift"])))):
             layer.kernel = LINE
-        if (layer.kernel == "ef_depthwise_conv_3x3_s8" and ctx.target is not None and ctx.target.core in _DSP_CORES
+        if ((layer.kernel in ("ef_depthwise_conv_3x3_s8", MULT)
+             or (layer.kernel == "ef_depthwise_conv_s8" and self.depthwise and args.params.ch_mult != 1))
+                and ctx.target is not None and ctx.target.core in _DSP_CORES
                 and _dw3x3_px_faster(args, layer.consts["multiplier"], layer.consts["shift"])):
             layer.kernel = PX  # pixel by pixel over 4-channel groups: no per-line set-up, stride 2 at the s1 rate
         if (layer.kernel in ("ef_conv_1x1_s8", "ef_conv_s8") and ctx.target is not None

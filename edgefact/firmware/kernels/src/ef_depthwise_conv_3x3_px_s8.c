@@ -1,5 +1,5 @@
-/* DEPTHWISE_CONV_2D, 3x3, depth multiplier 1, pixel by pixel over groups of 4 channels:
- * ef_depthwise_conv_3x3_px_s8. The generator's choice on M4/M7/M33 where the ring of
+/* DEPTHWISE_CONV_2D, 3x3, depth multiplier 1 or a multiple of 4, pixel by pixel over groups of 4
+ * output channels: ef_depthwise_conv_3x3_px_s8. The generator's choice on M4/M7/M33 where the ring of
  * ef_depthwise_conv_3x3_s8 is slow: stride 2 (the ring widens 4 input values per output there)
  * and small maps (its per-line and per-channel set-up dominates a 7x7 or 12x12 layer).
  * DSP body (M4/M7/M33) and portable body. */
@@ -27,6 +27,10 @@
  * are not all on the fast requantization (ef_rq_chan_ok), the last group of fewer than 4 channels
  * and windows with a single row or column inside the input run the scalar loop; a narrower
  * activation than int8 is one ef_nn_clamp_s8 pass over the output afterwards.
+ * A depth multiplier M that is a multiple of 4 (a dictionary factorization's atoms): the 4 output
+ * channels of a group read one input channel, so a tap is one LDRSB of that input, the same LDRD of
+ * the weight pairs and 4 SMLABB / SMLABT (6 instructions per 4 MACs instead of 8), and the output
+ * steps by the output's channel count (a word of the block) instead of the input's.
  */
 
 /* A block (words), per group and region of output pixels with one window shape: the biases with
@@ -41,7 +45,8 @@
 #define DWP_RSTEP_IN 19
 #define DWP_RSTEP_OUT 20
 #define DWP_OROW 21
-#define DWP_WORDS 22
+#define DWP_OSTEP 22 /* output bytes between two pixels (the multiplier loops; C in r2 otherwise) */
+#define DWP_WORDS 23
 
 /* A run (dwp_run*'s argument, read with one LDM): the first window's top-left tap inside the
  * input, the first output, the pixel and row steps, the weight pairs of that tap in the group's
@@ -69,6 +74,19 @@ typedef struct {
 
 #define DWP_ROW3(r) DWP_TAP("[r0]", r, 0) DWP_TAP("[r0, r2]", r, 1) DWP_TAP("[r0, r2, lsl #1]", r, 2)
 #define DWP_ROW2(r) DWP_TAP("[r0]", r, 0) DWP_TAP("[r0, r2]", r, 1)
+
+/* The same tap of a multiplier group: its 4 output channels read the one input byte at addr (r8,
+ * sign-extended: its low halfword is the value), against the weight pairs (w0, w2) / (w1, w3). */
+#define DWPM_TAP(addr, r, c)                                \
+    "ldrsb    r8, " addr "\n\t"                             \
+    "ldrd     r10, r11, [r12, #24*" #r "+8*" #c "]\n\t"     \
+    "smlabb   r4, r8, r10, r4\n\t"                          \
+    "smlabt   r6, r8, r10, r6\n\t"                          \
+    "smlabb   r5, r8, r11, r5\n\t"                          \
+    "smlabt   r7, r8, r11, r7\n\t"
+
+#define DWPM_ROW3(r) DWPM_TAP("[r0]", r, 0) DWPM_TAP("[r0, r2]", r, 1) DWPM_TAP("[r0, r2, lsl #1]", r, 2)
+#define DWPM_ROW2(r) DWPM_TAP("[r0]", r, 0) DWPM_TAP("[r0, r2]", r, 1)
 #define DWP_NEXT "add      r0, r0, r3\n\t"
 
 /* ef_rq_chan_apply of accumulator a (channel j, constants at word DWP_RQ + 3 j = 4 + 3 j), SSAT,
@@ -84,9 +102,11 @@ typedef struct {
     "ssat     r9, #8, r9\n\t"                               \
     "strb     r9, [r1, #" #j "]\n\t"
 
-/* The output pixels of a region, row by row: job->dst, + C, ... up to k[DWP_ROWEND], then the
- * next row, up to k[DWP_END] (each row at least one pixel). */
-#define DWP_RUN_FN(name, taps)                                                  \
+/* The output pixels of a region, row by row: job->dst, + C (ostep), ... up to k[DWP_ROWEND], then
+ * the next row, up to k[DWP_END] (each row at least one pixel). */
+#define DWP_OSTEP_C "add      r1, r1, r2\n\t"
+#define DWP_OSTEP_K "ldr      r8, [lr, #88]\n\t" "add      r1, r1, r8\n\t"
+#define DWP_RUN_FN(name, taps, ostep)                                           \
     __attribute__((naked, noinline)) static void name(const dwp_job *job)       \
     {                                                                           \
         (void)job;                                                              \
@@ -98,7 +118,7 @@ typedef struct {
                          DWP_OUT("r4", 0) DWP_OUT("r5", 1) DWP_OUT("r6", 2) DWP_OUT("r7", 3) \
                          "ldr      r8, [lr, #64]\n\t"                           \
                          "add      r0, r0, r8\n\t"                              \
-                         "add      r1, r1, r2\n\t"                              \
+                         ostep                                                  \
                          "ldr      r8, [lr, #68]\n\t"                           \
                          "cmp      r1, r8\n\t"                                  \
                          "bne      1b\n\t"                                      \
@@ -118,14 +138,18 @@ typedef struct {
     }
 
 #if DWP_RQ != 4 || DWP_DELTA != 16 || DWP_ROWEND != 17 || DWP_END != 18 || DWP_RSTEP_IN != 19 || \
-    DWP_RSTEP_OUT != 20 || DWP_OROW != 21
+    DWP_RSTEP_OUT != 20 || DWP_OROW != 21 || DWP_OSTEP != 22
 #error "DWP_OUT / DWP_RUN_FN assume the block layout above"
 #endif
 
-DWP_RUN_FN(dwp_run33, DWP_ROW3(0) DWP_NEXT DWP_ROW3(1) DWP_NEXT DWP_ROW3(2))
-DWP_RUN_FN(dwp_run23, DWP_ROW3(0) DWP_NEXT DWP_ROW3(1))
-DWP_RUN_FN(dwp_run32, DWP_ROW2(0) DWP_NEXT DWP_ROW2(1) DWP_NEXT DWP_ROW2(2))
-DWP_RUN_FN(dwp_run22, DWP_ROW2(0) DWP_NEXT DWP_ROW2(1))
+DWP_RUN_FN(dwp_run33, DWP_ROW3(0) DWP_NEXT DWP_ROW3(1) DWP_NEXT DWP_ROW3(2), DWP_OSTEP_C)
+DWP_RUN_FN(dwp_run23, DWP_ROW3(0) DWP_NEXT DWP_ROW3(1), DWP_OSTEP_C)
+DWP_RUN_FN(dwp_run32, DWP_ROW2(0) DWP_NEXT DWP_ROW2(1) DWP_NEXT DWP_ROW2(2), DWP_OSTEP_C)
+DWP_RUN_FN(dwp_run22, DWP_ROW2(0) DWP_NEXT DWP_ROW2(1), DWP_OSTEP_C)
+DWP_RUN_FN(dwpm_run33, DWPM_ROW3(0) DWP_NEXT DWPM_ROW3(1) DWP_NEXT DWPM_ROW3(2), DWP_OSTEP_K)
+DWP_RUN_FN(dwpm_run23, DWPM_ROW3(0) DWP_NEXT DWPM_ROW3(1), DWP_OSTEP_K)
+DWP_RUN_FN(dwpm_run32, DWPM_ROW2(0) DWP_NEXT DWPM_ROW2(1) DWP_NEXT DWPM_ROW2(2), DWP_OSTEP_K)
+DWP_RUN_FN(dwpm_run22, DWPM_ROW2(0) DWP_NEXT DWPM_ROW2(1), DWP_OSTEP_K)
 
 /* The group's constants: per tap the weight pairs; per window shape (3 row kind + column kind,
  * dwp_kind) the biases with the offset terms of its taps. */
@@ -250,13 +274,16 @@ typedef struct {
 } dwp_plan;
 #endif
 
-/* Channels c..c + n - 1 of output pixel (oy, ox), one at a time over the taps inside the input
- * (the portable body, and the DSP body's groups and windows off its fast path). */
+/* Output channels c..c + n - 1 of output pixel (oy, ox), one at a time over the taps inside the
+ * input (the portable body, and the DSP body's groups and windows off its fast path); output
+ * channel oc reads input channel oc / ch_mult. */
 static void dwp_scalar_px(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
                           const int8_t *img, const int8_t *filter, const int32_t *bias, const ef_dims *out,
                           int8_t *obase, int32_t oy, int32_t ox, int32_t c, int32_t n)
 {
     const int32_t C = in->c;
+    const int32_t OC = out->c;
+    const int32_t M = params->ch_mult;
     const int32_t row = in->w * C;
     const int32_t in_off = params->input_offset;
     const int32_t iy0 = oy * params->stride.h - params->padding.h;
@@ -265,12 +292,13 @@ static void dwp_scalar_px(const ef_dw_conv_params *params, const ef_per_channel_
     const int32_t ix0 = ox * params->stride.w - params->padding.w;
     const int32_t kx0 = EF_MAX(0, -ix0);
     const int32_t kx1 = EF_MIN(3, in->w - ix0);
-    int8_t *dst = obase + (oy * out->w + ox) * C;
+    int8_t *dst = obase + (oy * out->w + ox) * OC;
     for (int32_t oc = c; oc < c + n; ++oc) {
+        const int32_t ic = oc / M;
         int32_t acc = bias != 0 ? bias[oc] : 0;
         for (int32_t ky = ky0; ky < ky1; ++ky) {
             for (int32_t kx = kx0; kx < kx1; ++kx) {
-                acc += (img[(iy0 + ky) * row + (ix0 + kx) * C + oc] + in_off) * filter[(ky * 3 + kx) * C + oc];
+                acc += (img[(iy0 + ky) * row + (ix0 + kx) * C + ic] + in_off) * filter[(ky * 3 + kx) * OC + oc];
             }
         }
         acc = ef_requantize(acc, quant->multiplier[oc], quant->shift[oc]) + params->output_offset;
@@ -278,7 +306,7 @@ static void dwp_scalar_px(const ef_dw_conv_params *params, const ef_per_channel_
     }
 }
 
-/* Channels c..c + n - 1 of every output pixel of one image. */
+/* Output channels c..c + n - 1 of every output pixel of one image. */
 static void dwp_scalar(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
                        const int8_t *img, const int8_t *filter, const int32_t *bias, const ef_dims *out,
                        int8_t *obase, int32_t c, int32_t n)
@@ -309,12 +337,14 @@ static int32_t dwp_runs(dwp_line_run *runs, int32_t stride, int32_t pad, int32_t
     return m;
 }
 
-/* The regions of a layer: the row runs x the column runs. */
+/* The regions of a layer: the row runs x the column runs (input steps of in->c bytes per pixel,
+ * output steps of out->c). */
 static void dwp_plan_of(dwp_plan *pl, const ef_dw_conv_params *params, const ef_dims *in, const ef_dims *out)
 {
     const int32_t C = in->c;
+    const int32_t OC = out->c;
     const int32_t row = in->w * C;
-    const int32_t orow = out->w * C;
+    const int32_t orow = out->w * OC;
     const int32_t sh = params->stride.h;
     const int32_t sw = params->stride.w;
     pl->ny = dwp_runs(pl->ys, sh, params->padding.h, in->h, out->h);
@@ -333,9 +363,9 @@ static void dwp_plan_of(dwp_plan *pl, const ef_dw_conv_params *params, const ef_
             r->fn = 3 * v->kind + u->kind;
             const int32_t iy = v->o0 * sh - params->padding.h + v->s.k0;
             const int32_t ix = u->o0 * sw - params->padding.w + u->s.k0;
-            const int32_t span = u->n * C; /* output bytes per row */
+            const int32_t span = u->n * OC; /* output bytes per row */
             r->in_off = iy * row + ix * C;
-            r->out_off = v->o0 * orow + u->o0 * C;
+            r->out_off = v->o0 * orow + u->o0 * OC;
             r->delta = sw * C - (v->s.k1 - v->s.k0 - 1) * row;
             r->rowend = r->out_off + span;
             r->end = r->out_off + (v->n - 1) * orow + span;
@@ -346,8 +376,9 @@ static void dwp_plan_of(dwp_plan *pl, const ef_dw_conv_params *params, const ef_
     }
 }
 
-/* Channels c..c + 3 of one image through the asm loops (dwp_group_of accepted them; k holds their
- * requantization constants and the output row step). */
+/* Output channels c..c + 3 of one image through the asm loops (dwp_group_of accepted them; k holds
+ * their requantization constants and the output row and pixel steps): multiplier 1, input channels
+ * c..c + 3; a multiple of 4, input channel c / ch_mult for all four. */
 static void dwp_dsp_group(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
                           const int8_t *img, const int8_t *filter, const int32_t *bias, const ef_dims *out,
                           int8_t *obase, int32_t c, const dwp_group *g, const dwp_plan *pl, uint32_t *k)
@@ -356,6 +387,10 @@ static void dwp_dsp_group(const ef_dw_conv_params *params, const ef_per_channel_
     /* by row kind and column kind (dwp_kind): the taps inside the input */
     static const dwp_run_fn fns[9] = {dwp_run33, dwp_run32, dwp_run32, dwp_run23, dwp_run22, dwp_run22,
                                       dwp_run23, dwp_run22, dwp_run22};
+    static const dwp_run_fn fns_m[9] = {dwpm_run33, dwpm_run32, dwpm_run32, dwpm_run23, dwpm_run22, dwpm_run22,
+                                        dwpm_run23, dwpm_run22, dwpm_run22};
+    const int mult = params->ch_mult != 1;
+    const int32_t ic = c / params->ch_mult;
     dwp_job job = {0, 0, in->c, in->w * in->c, 0, k};
     const uint32_t ob = (uint32_t)(uintptr_t)(obase + c);
     for (int32_t i = 0; i < pl->ny && pl->scalar; ++i) {
@@ -380,10 +415,10 @@ static void dwp_dsp_group(const ef_dw_conv_params *params, const ef_per_channel_
         k[DWP_END] = ob + (uint32_t)r->end;
         k[DWP_RSTEP_IN] = (uint32_t)r->rstep_in;
         k[DWP_RSTEP_OUT] = (uint32_t)r->rstep_out;
-        job.p = img + (r->in_off + c);
+        job.p = img + (r->in_off + ic);
         job.dst = obase + (r->out_off + c);
         job.w = g->w + r->w_off;
-        fns[r->fn](&job);
+        (mult ? fns_m : fns)[r->fn](&job);
     }
 }
 #endif
@@ -399,19 +434,20 @@ ef_status ef_depthwise_conv_3x3_px_s8(const ef_dw_conv_params *params, const ef_
     if (st != EF_OK) {
         return st;
     }
-    if (filter_dims->h != 3 || filter_dims->w != 3 || params->ch_mult != 1) {
+    if (filter_dims->h != 3 || filter_dims->w != 3 || (params->ch_mult != 1 && params->ch_mult % 4 != 0)) {
         return EF_ERR_UNSUPPORTED;
     }
     const ef_dims *in = input_dims;
     const ef_dims *out = output_dims;
-    const int32_t C = in->c;
-    const int32_t in_px = in->h * in->w * C;
+    const int32_t C = out->c; /* output channels: in->c * ch_mult */
+    const int32_t in_px = in->h * in->w * in->c;
     const int32_t out_px = out->h * out->w * C;
 #if defined(EF_NN_USE_DSP)
     dwp_plan pl;
     dwp_plan_of(&pl, params, in, out);
     uint32_t k[DWP_WORDS] __attribute__((aligned(8)));
     k[DWP_OROW] = (uint32_t)(out->w * C);
+    k[DWP_OSTEP] = (uint32_t)C;
 #endif
     for (int32_t b = 0; b < in->n; ++b) {
         const int8_t *img = input + b * in_px;

@@ -64,7 +64,9 @@ EXPECTED_STATUS = {
     "dw_5x5_generic_ok": 0,
     "dw_px_on_5x5": -4,
     "dw_px_mult4_ok": 0,
-    "dw_px_mult2": -4,  # a multiplier neither 1 nor a multiple of 4
+    "dw_px_mult2": -4,  # the multiplier entry: a multiple of 4 only
+    "dw_px_mult1": -4,
+    "dw_px_on_mult4": -4,  # the multiplier-1 entry
     "arg_max_ok": 0,
     "arg_max_bad_width": -3,  # output_bytes neither 4 nor 8
     "arg_min_bad_dims": -2,

@@ -52,7 +52,7 @@ def test_dot_kernel_takes_a_depth_multiplier_on_helium() -> None:
 
     from edgefact.export.lowering import lower
     from edgefact.export.ops import get_op
-    from edgefact.export.ops.conv import DOT, MULT, PX, _dw3x3_dot_applies
+    from edgefact.export.ops.conv import DOT, MULT, PX_MULT, _dw3x3_dot_applies
     from edgefact.export.tflite_model import load_tflite
     from edgefact.targets import get_target
 
@@ -70,14 +70,14 @@ def test_dot_kernel_takes_a_depth_multiplier_on_helium() -> None:
         m4 = lower(model, target=get_target("cortex-m4")).layers[0]
         assert DOT in get_op("DEPTHWISE_CONV_2D").kernels(m4)  # an alternative (the DSP build: MULT's body)
         ring = MULT if m4.args.input_dims.w <= 50 else "ef_depthwise_conv_s8"
-        assert m4.kernel == (PX if m4.args.params.ch_mult % 4 == 0 else ring), (case, m4.kernel)
+        assert m4.kernel == (PX_MULT if m4.args.params.ch_mult % 4 == 0 else ring), (case, m4.kernel)
 
 
 def test_a_multiplier_of_4_takes_the_pixel_kernel_on_the_dsp_cores() -> None:
-    """ch_mult 4 / 8: ef_depthwise_conv_3x3_px_s8's multiplier groups (4 outputs of one input per
-    LDRSB tap) on M4/M7/M33, the ring of ef_depthwise_conv_3x3_mult_s8 still an alternative;
-    multipliers 2 and 3 stay on the ring; the Helium core keeps its dot kernel (px has no Helium
-    body)."""
+    """ch_mult 4 / 8: ef_depthwise_conv_3x3_px_mult_s8 (4 outputs of one input per group, paired
+    taps) on M4/M7/M33, the ring of ef_depthwise_conv_3x3_mult_s8 still an alternative;
+    multipliers 2 and 3 stay on the ring; the Helium core keeps its dot kernel (the pixel kernels
+    have no Helium body)."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -85,20 +85,21 @@ def test_a_multiplier_of_4_takes_the_pixel_kernel_on_the_dsp_cores() -> None:
 
     from edgefact.export.lowering import lower
     from edgefact.export.ops import get_op
-    from edgefact.export.ops.conv import DOT, MULT, PX, _dw3x3_px
+    from edgefact.export.ops.conv import DOT, MULT, PX, PX_MULT, _dw3x3_px, _dw3x3_px_mult
     from edgefact.export.tflite_model import load_tflite
     from edgefact.targets import get_target
 
-    assert _dw3x3_px(_args(9, 16, mult=4)) and _dw3x3_px(_args(9, 16, mult=8))
-    assert not _dw3x3_px(_args(9, 16, mult=2)) and not _dw3x3_px(_args(9, 16, mult=3))
+    assert _dw3x3_px_mult(_args(9, 16, mult=4)) and _dw3x3_px_mult(_args(9, 16, mult=8))
+    assert not _dw3x3_px_mult(_args(9, 16, mult=2)) and not _dw3x3_px_mult(_args(9, 16, mult=3))
+    assert not _dw3x3_px_mult(_args(9, 16, mult=1)) and not _dw3x3_px(_args(9, 16, mult=4))
     for case in ("xdwp_m4_c8_7x7_same", "xdwp_m8_c3_6x5_valid_relu6", "xdwp_m4_c5_9x8_s2_same_relu"):
         model = load_tflite(case_model(case))
         for core in ("cortex-m4", "cortex-m7", "cortex-m33"):
             layer = lower(model, target=get_target(core)).layers[0]
-            assert layer.kernel == PX, (case, core, layer.kernel)
+            assert layer.kernel == PX_MULT, (case, core, layer.kernel)
             assert MULT in get_op("DEPTHWISE_CONV_2D").kernels(layer)
         m55 = lower(model, target=get_target("cortex-m55")).layers[0]
-        assert m55.kernel != PX and (m55.kernel == DOT or m55.args.input_dims.c % 2), case  # odd: no dot
+        assert m55.kernel not in (PX, PX_MULT) and (m55.kernel == DOT or m55.args.input_dims.c % 2), case  # odd: no dot
     for case in ("xdw_dot_m2_c8_6x5_s1_same_relu", "xdw_dot_m3_c2_4x4_s1_valid_relu6"):
         m4 = lower(load_tflite(case_model(case)), target=get_target("cortex-m4")).layers[0]
-        assert m4.kernel == MULT and PX not in get_op("DEPTHWISE_CONV_2D").kernels(m4), case
+        assert m4.kernel == MULT and not {PX, PX_MULT} & set(get_op("DEPTHWISE_CONV_2D").kernels(m4)), case

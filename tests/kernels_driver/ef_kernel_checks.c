@@ -126,15 +126,21 @@ static void check_arguments(void)
                ef_depthwise_conv_s8(&dw, &q, &dw_in, chk_in, &dw_f5, chk_filter, NULL, &dw_out5, chk_out));
     log_status("status_dw_px_on_5x5",
                ef_depthwise_conv_3x3_px_s8(&dw, &q, &dw_in, chk_in, &dw_f5, chk_filter, NULL, &dw_out5, chk_out));
-    /* its multiplier groups: ch_mult 4 (one input channel, 4 outputs) runs, ch_mult 2 is refused */
+    /* its multiplier entry: ch_mult 4 (one input channel, 4 outputs) runs there and not in the
+     * multiplier-1 entry; ch_mult 2 and 1 are refused */
     {
         const ef_dw_conv_params dw4 = {0, 0, 4, {1, 1}, {0, 0}, {1, 1}, {-128, 127}};
         const ef_dw_conv_params dw2 = {0, 0, 2, {1, 1}, {0, 0}, {1, 1}, {-128, 127}};
         const ef_dims in1 = {1, 3, 3, 1}, in2 = {1, 3, 3, 2}, f3 = {1, 3, 3, 4}, o4 = {1, 1, 1, 4};
+        const ef_dims in4 = {1, 3, 3, 4};
         log_status("status_dw_px_mult4_ok",
-                   ef_depthwise_conv_3x3_px_s8(&dw4, &q, &in1, chk_in, &f3, chk_filter, NULL, &o4, chk_out));
+                   ef_depthwise_conv_3x3_px_mult_s8(&dw4, &q, &in1, chk_in, &f3, chk_filter, NULL, &o4, chk_out));
         log_status("status_dw_px_mult2",
-                   ef_depthwise_conv_3x3_px_s8(&dw2, &q, &in2, chk_in, &f3, chk_filter, NULL, &o4, chk_out));
+                   ef_depthwise_conv_3x3_px_mult_s8(&dw2, &q, &in2, chk_in, &f3, chk_filter, NULL, &o4, chk_out));
+        log_status("status_dw_px_mult1",
+                   ef_depthwise_conv_3x3_px_mult_s8(&dw, &q, &in4, chk_in, &f3, chk_filter, NULL, &o4, chk_out));
+        log_status("status_dw_px_on_mult4",
+                   ef_depthwise_conv_3x3_px_s8(&dw4, &q, &in1, chk_in, &f3, chk_filter, NULL, &o4, chk_out));
     }
 
     /* ARG_MAX / ARG_MIN: extents, index width, pointers; int16 requantization: the shift range */

@@ -29,9 +29,10 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
   on Cortex-M55 where its Helium window path takes it, ``_dw3x3_mult_applies``);
 - ``ef_depthwise_conv_3x3_dot_s8``: a 3x3 depthwise layer (any depth multiplier) on Cortex-M55 where its Helium body takes it
   (each output one gathered 9-tap VMLADAV, ``_dw3x3_dot_applies``), an alternative elsewhere;
-- ``ef_depthwise_conv_3x3_px_s8``: a 3x3 depthwise layer pixel by pixel over 4-output-channel groups, on
-  Cortex-M4/M7/M33 (``_dw3x3_px_faster``) for a depth multiplier that is a multiple of 4 and, at
-  multiplier 1, at stride 2 and on maps under 24 wide; an alternative elsewhere;
+- ``ef_depthwise_conv_3x3_px_s8``: the 3x3 kernel's multiplier-1 layer pixel by pixel over 4-channel groups, on
+  Cortex-M4/M7/M33 at stride 2 and on maps under 24 wide (``_dw3x3_px_faster``), an alternative elsewhere;
+- ``ef_depthwise_conv_3x3_px_mult_s8``: the same for a depth multiplier that is a multiple of 4 (a group's 4
+  outputs read one input), on Cortex-M4/M7/M33 with padding <= 1, an alternative elsewhere;
 - ``ef_depthwise_conv_s8``: any other depthwise convolution.
 The DSP / Helium / portable body of each kernel is chosen when the library is compiled for the
 target (``EF_NN_USE_DSP`` / ``EF_NN_USE_MVE``).
@@ -493,30 +494,43 @@ def _dw_dilated_fast(layer: Layer, core: str) -> bool:
 
 LINE = "ef_depthwise_conv_line_s8"
 PX = "ef_depthwise_conv_3x3_px_s8"
+PX_MULT = "ef_depthwise_conv_3x3_px_mult_s8"
 
 
 def _dw3x3_px(a: ConvArgs) -> bool:
-    """``ef_depthwise_conv_3x3_px_s8``'s precondition: 3x3, depth multiplier 1 or a multiple of 4
-    (any stride, padding)."""
-    return (isinstance(a.params, DwConvParams) and (a.params.ch_mult == 1 or a.params.ch_mult % 4 == 0)
+    """``ef_depthwise_conv_3x3_px_s8``'s precondition: 3x3, depth multiplier 1 (any stride, padding)."""
+    return (isinstance(a.params, DwConvParams) and a.params.ch_mult == 1
+            and (a.filter_dims.h, a.filter_dims.w) == (3, 3))
+
+
+def _dw3x3_px_mult(a: ConvArgs) -> bool:
+    """``ef_depthwise_conv_3x3_px_mult_s8``'s precondition: 3x3, a depth multiplier that is a
+    multiple of 4 (any stride, padding)."""
+    return (isinstance(a.params, DwConvParams) and a.params.ch_mult % 4 == 0
             and (a.filter_dims.h, a.filter_dims.w) == (3, 3))
 
 
 def _dw3x3_px_region(a: ConvArgs) -> bool:
-    """The shapes ``_dw3x3_px_faster`` picks ``ef_depthwise_conv_3x3_px_s8`` for (quantization aside),
-    where it is an alternative: padding <= 1, and a depth multiplier that is a multiple of 4 (a
-    group's 4 outputs read one input: 6 instructions per tap against 8 at multiplier 1, where the
-    ring of ``ef_depthwise_conv_3x3_mult_s8`` widens each input line once per multiplier index), or
-    multiplier 1 with channels in 4-channel groups at stride 2 or stride 1 with output lines shorter
-    than 24."""
+    """The shapes ``_dw3x3_px_faster`` picks the pixel kernels for (quantization aside), where they
+    are alternatives: padding <= 1, and a depth multiplier that is a multiple of 4
+    (``ef_depthwise_conv_3x3_px_mult_s8``: a group's 4 outputs read one input, 15 instructions per
+    3 taps x 4 channels against 24 at multiplier 1, where the ring of
+    ``ef_depthwise_conv_3x3_mult_s8`` widens each input line once per multiplier index), or
+    multiplier 1 (``ef_depthwise_conv_3x3_px_s8``) with channels in 4-channel groups at stride 2 or
+    stride 1 with output lines shorter than 24."""
     p, o = a.params, a.output_dims
-    if not _dw3x3_px(a) or p.padding[0] > 1 or p.padding[1] > 1:
+    if not (_dw3x3_px(a) or _dw3x3_px_mult(a)) or p.padding[0] > 1 or p.padding[1] > 1:
         return False
     if p.ch_mult != 1:
         return True
     if a.input_dims.c % 4:
         return False
     return p.stride == (2, 2) or (p.stride == (1, 1) and max(o.h, o.w) < 24)
+
+
+def _px_kernel(a: ConvArgs) -> str:
+    """The pixel kernel of a layer in ``_dw3x3_px_region``."""
+    return PX if a.params.ch_mult == 1 else PX_MULT
 
 
 def _dw3x3_px_faster(a: ConvArgs, multipliers: np.ndarray, shifts: np.ndarray) -> bool:
@@ -659,7 +673,7 @@ class _ConvBase(OpDef):
              or (layer.kernel == "ef_depthwise_conv_s8" and self.depthwise and args.params.ch_mult != 1))
                 and ctx.target is not None and ctx.target.core in _DSP_CORES
                 and _dw3x3_px_faster(args, layer.consts["multiplier"], layer.consts["shift"])):
-            layer.kernel = PX  # pixel by pixel over 4-channel groups: no per-line set-up, stride 2 at the s1 rate
+            layer.kernel = _px_kernel(args)  # pixel by pixel over 4-channel groups: no per-line set-up, stride 2 at the s1 rate
         if (layer.kernel in ("ef_conv_1x1_s8", "ef_conv_s8") and ctx.target is not None
                 and ctx.target.core in _DSP_CORES and _short_1x1_applies(layer)):
             layer.kernel = SHORT_1X1  # grouped 1x1 too (ef_conv_s8's columns cost ~0.6-0.75x of it)
@@ -737,7 +751,7 @@ class _ConvBase(OpDef):
         if self.depthwise and isinstance(layer.args, ConvArgs) and _dw_line(layer.args):
             out.append(LINE)
         if self.depthwise and isinstance(layer.args, ConvArgs) and _dw3x3_px_region(layer.args):
-            out.append(PX)
+            out.append(_px_kernel(layer.args))
             if _dw3x3_applies(layer.args):
                 out.append("ef_depthwise_conv_3x3_s8")  # the ring, when the generator chose PX
         if layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1, "ef_conv_s8") and (_short_1x1_applies(layer)
@@ -787,7 +801,7 @@ class Conv2D(_ConvBase):
 class DepthwiseConv2D(_ConvBase):
     name = "DEPTHWISE_CONV_2D"
     kernel_names = ("ef_shift_s8", "ef_shift2_s8", "ef_depthwise_conv_3x3_s8", DOT, MULT,
-                    DILATED, LINE, PX, "ef_depthwise_conv_s8")
+                    DILATED, LINE, PX, PX_MULT, "ef_depthwise_conv_s8")
     constraints = ("int8 per-channel symmetric filters, any kernel size, stride, depth multiplier, dilation "
                    "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")
     depthwise = True

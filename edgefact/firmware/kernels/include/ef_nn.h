@@ -283,20 +283,46 @@ ef_status ef_depthwise_conv_3x3_dot_s8(const ef_dw_conv_params *params, const ef
                                        const int32_t *bias,
                                        const ef_dims *output_dims, int8_t *output);
 
-/** @brief DEPTHWISE_CONV_2D with a 3x3 filter, depth multiplier 1 or a multiple of 4, pixel by
- *  pixel. No scratch.
+/** @brief DEPTHWISE_CONV_2D with a 3x3 filter, depth multiplier 1, pixel by pixel. No scratch.
  *
- *  DSP (M4/M7/M33): output channels in groups of 4 (the group's weights widened into halfword
- *  pairs, its bias with the input offset's term folded in and its requantization constants set
- *  once), each interior output pixel one asm step (per tap LDR, 2 SXTB16, LDRD, 4 SMLABB / SMLATT;
- *  with a multiplier the group's 4 outputs read one input channel: LDRSB, LDRD, 4 SMLABB /
- *  SMLABT; the 5-instruction requantization per channel), border pixels over their in-bounds taps;
- *  nothing per line, so it is the generator's choice where the ring of ef_depthwise_conv_3x3_s8 is
- *  slow (stride 2, small maps) and for the multipliers it takes (the ring widens each input line
- *  once per multiplier index). Channels of a group with a shift outside [-23, -2] or a negative
- *  multiplier, and the last C % 4 channels, take the portable loop (the only body on other cores).
- *  Preconditions (EF_ERR_UNSUPPORTED otherwise): filter 3x3, ch_mult 1 or a multiple of 4,
- *  dilation {1, 1}; any stride and padding.
+ *  DSP (M4/M7/M33): channels in groups of 4 (the group's weights widened into halfword pairs, its
+ *  bias with the input offset's term folded in and its requantization constants set once), each
+ *  interior output pixel one asm step (per tap LDR, 2 SXTB16, LDRD, 4 SMLABB / SMLATT; the
+ *  5-instruction requantization per channel), border pixels over their in-bounds taps; nothing per
+ *  line, so it is the generator's choice where the ring of ef_depthwise_conv_3x3_s8 is slow (stride
+ *  2, small maps). Channels of a group with a shift outside [-23, -2] or a negative multiplier, and
+ *  the last C % 4 channels, take the portable loop (the only body on other cores).
+ *  Preconditions (EF_ERR_UNSUPPORTED otherwise): filter 3x3, ch_mult 1, dilation {1, 1}; any
+ *  stride and padding.
+ *  @param params      as ef_depthwise_conv_s8
+ *  @param quant       per-channel multiplier/shift arrays (c values each)
+ *  @param input_dims  input shape [n, h, w, c]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param filter_dims filter shape [1, 3, 3, c]
+ *  @param filter      filter tensor (int8)
+ *  @param bias        c int32 values, or NULL
+ *  @param output_dims output shape [n, out_h, out_w, c]
+ *  @param output      output tensor (int8, NHWC)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM; EF_ERR_UNSUPPORTED (preconditions). */
+ef_status ef_depthwise_conv_3x3_px_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                      const ef_dims *input_dims, const int8_t *input,
+                                      const ef_dims *filter_dims, const int8_t *filter,
+                                      const int32_t *bias,
+                                      const ef_dims *output_dims, int8_t *output);
+
+/** @brief DEPTHWISE_CONV_2D with a 3x3 filter and a depth multiplier that is a multiple of 4, pixel
+ *  by pixel. No scratch.
+ *
+ *  ef_depthwise_conv_3x3_px_s8's plan for groups of 4 output channels that read one input channel
+ *  (a dictionary factorization's atoms): DSP (M4/M7/M33) per window row the first two taps inside
+ *  the input as one halfword pair of that input against each channel's weight pair (2 LDRSB,
+ *  PKHBT, 2 LDRD, 4 SMLAD), a third tap one LDRSB against the (w_c0, w_c2) / (w_c1, w_c3) pairs
+ *  (LDRD, 4 SMLABB / SMLABT): 15 instructions per 12 MACs; the output pixel step a word of the
+ *  block. The generator's choice on those cores for such layers with padding <= 1 (the multiplier
+ *  ring of ef_depthwise_conv_3x3_mult_s8 widens each input line once per multiplier index). Groups
+ *  off the fast requantization take the portable loop (the only body on other cores).
+ *  Preconditions (EF_ERR_UNSUPPORTED otherwise): filter 3x3, ch_mult a multiple of 4, dilation
+ *  {1, 1}; any stride and padding.
  *  @param params      as ef_depthwise_conv_s8
  *  @param quant       per-channel multiplier/shift arrays (c * ch_mult values each)
  *  @param input_dims  input shape [n, h, w, c]
@@ -307,11 +333,11 @@ ef_status ef_depthwise_conv_3x3_dot_s8(const ef_dw_conv_params *params, const ef
  *  @param output_dims output shape [n, out_h, out_w, c * ch_mult]
  *  @param output      output tensor (int8, NHWC)
  *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM; EF_ERR_UNSUPPORTED (preconditions). */
-ef_status ef_depthwise_conv_3x3_px_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
-                                      const ef_dims *input_dims, const int8_t *input,
-                                      const ef_dims *filter_dims, const int8_t *filter,
-                                      const int32_t *bias,
-                                      const ef_dims *output_dims, int8_t *output);
+ef_status ef_depthwise_conv_3x3_px_mult_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                           const ef_dims *input_dims, const int8_t *input,
+                                           const ef_dims *filter_dims, const int8_t *filter,
+                                           const int32_t *bias,
+                                           const ef_dims *output_dims, int8_t *output);
 
 /** @brief DEPTHWISE_CONV_2D with a 3x3 filter and a depth multiplier (any ch_mult). No scratch.
  *

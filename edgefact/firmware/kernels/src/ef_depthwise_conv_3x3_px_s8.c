@@ -1,8 +1,9 @@
-/* DEPTHWISE_CONV_2D, 3x3, depth multiplier 1 or a multiple of 4, pixel by pixel over groups of 4
- * output channels: ef_depthwise_conv_3x3_px_s8. The generator's choice on M4/M7/M33 where the ring of
- * ef_depthwise_conv_3x3_s8 is slow: stride 2 (the ring widens 4 input values per output there)
- * and small maps (its per-line and per-channel set-up dominates a 7x7 or 12x12 layer).
- * DSP body (M4/M7/M33) and portable body. */
+/* DEPTHWISE_CONV_2D, 3x3, pixel by pixel over groups of 4 output channels: depth multiplier 1
+ * (ef_depthwise_conv_3x3_px_s8) or a multiple of 4 (ef_depthwise_conv_3x3_px_mult_s8). The
+ * generator's choice on M4/M7/M33 where the ring of ef_depthwise_conv_3x3_s8 is slow: stride 2 (the
+ * ring widens 4 input values per output there) and small maps (its per-line and per-channel set-up
+ * dominates a 7x7 or 12x12 layer); for the multipliers it takes, everywhere (the multiplier ring
+ * widens each input line once per multiplier index). DSP body (M4/M7/M33) and portable body. */
 #include "internal/ef_dw_check.h"
 
 #include <string.h>
@@ -28,9 +29,11 @@
  * and windows with a single row or column inside the input run the scalar loop; a narrower
  * activation than int8 is one ef_nn_clamp_s8 pass over the output afterwards.
  * A depth multiplier M that is a multiple of 4 (a dictionary factorization's atoms): the 4 output
- * channels of a group read one input channel, so a tap is one LDRSB of that input, the same LDRD of
- * the weight pairs and 4 SMLABB / SMLABT (6 instructions per 4 MACs instead of 8), and the output
- * steps by the output's channel count (a word of the block) instead of the input's.
+ * channels of a group read one input channel, so a window row's first two taps are one halfword
+ * pair of that input against each channel's weight pair (SMLAD) and a third tap one LDRSB against
+ * the pairs above (DWPM_PAIR / DWPM_THIRD: 15 instructions per 12 MACs where multiplier 1 takes
+ * 24), and the output steps by the output's channel count (a word of the block) instead of the
+ * input's.
  */
 
 /* A block (words), per group and region of output pixels with one window shape: the biases with
@@ -75,18 +78,34 @@ typedef struct {
 #define DWP_ROW3(r) DWP_TAP("[r0]", r, 0) DWP_TAP("[r0, r2]", r, 1) DWP_TAP("[r0, r2, lsl #1]", r, 2)
 #define DWP_ROW2(r) DWP_TAP("[r0]", r, 0) DWP_TAP("[r0, r2]", r, 1)
 
-/* The same tap of a multiplier group: its 4 output channels read the one input byte at addr (r8,
- * sign-extended: its low halfword is the value), against the weight pairs (w0, w2) / (w1, w3). */
-#define DWPM_TAP(addr, r, c)                                \
-    "ldrsb    r8, " addr "\n\t"                             \
-    "ldrd     r10, r11, [r12, #24*" #r "+8*" #c "]\n\t"     \
+/* A window row of a multiplier group, whose 4 output channels read one input channel: the row's
+ * first two taps inside the input as one halfword pair (x0, x1) (2 LDRSB, PKHBT) against each
+ * channel's weight pair (w0, w1) (2 LDRD, 4 SMLAD), a third tap (LDRSB: its low halfword is the
+ * value) against the pairs (w_c0, w_c2) / (w_c1, w_c3) (LDRD, SMLABB / SMLABT x 4): 15
+ * instructions per 12 MACs. The group's table has 12 words per filter row (DWPM_ROW_WORDS): the
+ * pairs of taps 0-1, the third-tap pairs of tap 2, the pairs of taps 1-2 (a window whose first
+ * column is padding reads those from its first tap on), the third-tap pairs of tap 0 (unused). */
+#define DWPM_PAIR(r)                                        \
+    "ldrsb    r8, [r0]\n\t"                                 \
+    "ldrsb    r9, [r0, r2]\n\t"                             \
+    "ldrd     r10, r11, [r12, #48*" #r "]\n\t"              \
+    "pkhbt    r8, r8, r9, lsl #16\n\t"                      \
+    "smlad    r4, r8, r10, r4\n\t"                          \
+    "smlad    r5, r8, r11, r5\n\t"                          \
+    "ldrd     r10, r11, [r12, #48*" #r "+8]\n\t"            \
+    "smlad    r6, r8, r10, r6\n\t"                          \
+    "smlad    r7, r8, r11, r7\n\t"
+#define DWPM_THIRD(r)                                       \
+    "ldrsb    r8, [r0, r2, lsl #1]\n\t"                     \
+    "ldrd     r10, r11, [r12, #48*" #r "+16]\n\t"           \
     "smlabb   r4, r8, r10, r4\n\t"                          \
     "smlabt   r6, r8, r10, r6\n\t"                          \
     "smlabb   r5, r8, r11, r5\n\t"                          \
     "smlabt   r7, r8, r11, r7\n\t"
+#define DWPM_ROW_WORDS 12
 
-#define DWPM_ROW3(r) DWPM_TAP("[r0]", r, 0) DWPM_TAP("[r0, r2]", r, 1) DWPM_TAP("[r0, r2, lsl #1]", r, 2)
-#define DWPM_ROW2(r) DWPM_TAP("[r0]", r, 0) DWPM_TAP("[r0, r2]", r, 1)
+#define DWPM_ROW3(r) DWPM_PAIR(r) DWPM_THIRD(r)
+#define DWPM_ROW2(r) DWPM_PAIR(r)
 #define DWP_NEXT "add      r0, r0, r3\n\t"
 
 /* ef_rq_chan_apply of accumulator a (channel j, constants at word DWP_RQ + 3 j = 4 + 3 j), SSAT,
@@ -151,17 +170,31 @@ DWP_RUN_FN(dwpm_run23, DWPM_ROW3(0) DWP_NEXT DWPM_ROW3(1), DWP_OSTEP_K)
 DWP_RUN_FN(dwpm_run32, DWPM_ROW2(0) DWP_NEXT DWPM_ROW2(1) DWP_NEXT DWPM_ROW2(2), DWP_OSTEP_K)
 DWP_RUN_FN(dwpm_run22, DWPM_ROW2(0) DWP_NEXT DWPM_ROW2(1), DWP_OSTEP_K)
 
-/* The group's constants: per tap the weight pairs; per window shape (3 row kind + column kind,
- * dwp_kind) the biases with the offset terms of its taps. */
+/* The group's constants: per tap the weight pairs (multiplier 1), or per filter row the tap-pair
+ * table of DWPM_PAIR / DWPM_THIRD (a multiplier group); per window shape (3 row kind + column
+ * kind, dwp_kind) the biases with the offset terms of its taps. */
 typedef struct {
     uint32_t w[18];
+    uint32_t wm[3 * DWPM_ROW_WORDS];
     int32_t fb[9][4];
 } dwp_group;
 
-/* The group's constants, its requantization constants into the block k; 0 when one of channels
- * c..c + 3 is not on the fast requantization. */
-static int dwp_group_of(dwp_group *g, uint32_t *k, const int8_t *filter, int32_t C, int32_t c,
-                        const ef_per_channel_quant *quant, const int32_t *bias, int32_t in_off, int32_t out_off)
+/* Channel j's weights of taps a, b as one halfword pair (w_a, w_b), j = 0..3, from the taps'
+ * (c0, c2) / (c1, c3) pairs wa, wb (PKHBT / PKHTB). */
+static inline void dwpm_pairs(uint32_t *dst, const uint32_t *wa, const uint32_t *wb)
+{
+    dst[0] = (wa[0] & 0xFFFFu) | (wb[0] << 16);
+    dst[1] = (wa[1] & 0xFFFFu) | (wb[1] << 16);
+    dst[2] = (wa[0] >> 16) | (wb[0] & 0xFFFF0000u);
+    dst[3] = (wa[1] >> 16) | (wb[1] & 0xFFFF0000u);
+}
+
+/* The group's constants (pairs: also the multiplier table), its requantization constants into
+ * the block k; 0 when one of channels c..c + 3 is not on the fast requantization. */
+static inline __attribute__((always_inline)) int dwp_group_of(dwp_group *g, uint32_t *k, const int8_t *filter,
+                                                              int32_t C, int32_t c, const ef_per_channel_quant *quant,
+                                                              const int32_t *bias, int32_t in_off, int32_t out_off,
+                                                              const int pairs)
 {
     for (int32_t j = 0; j < 4; ++j) {
         if (!ef_rq_chan_ok(quant->multiplier[c + j], quant->shift[c + j])) {
@@ -184,6 +217,15 @@ static int dwp_group_of(dwp_group *g, uint32_t *k, const int8_t *filter, int32_t
             const uint32_t v = ef_read_u32(f + kx * C);
             w[2 * kx] = __sxtb16(v);
             w[2 * kx + 1] = ef_sxtb16_ror8(v);
+        }
+        if (pairs) { /* the multiplier table (DWPM_PAIR / DWPM_THIRD) */
+            uint32_t *wm = g->wm + DWPM_ROW_WORDS * ky;
+            dwpm_pairs(wm, w, w + 2);
+            wm[4] = w[4];
+            wm[5] = w[5];
+            dwpm_pairs(wm + 6, w + 2, w + 4);
+            wm[10] = w[0];
+            wm[11] = w[1];
         }
         for (int32_t h = 0; h < 2; ++h) {
             rs[ky][1][h] = __sadd16(w[2 + h], w[4 + h]);
@@ -379,9 +421,12 @@ static void dwp_plan_of(dwp_plan *pl, const ef_dw_conv_params *params, const ef_
 /* Output channels c..c + 3 of one image through the asm loops (dwp_group_of accepted them; k holds
  * their requantization constants and the output row and pixel steps): multiplier 1, input channels
  * c..c + 3; a multiple of 4, input channel c / ch_mult for all four. */
-static void dwp_dsp_group(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
-                          const int8_t *img, const int8_t *filter, const int32_t *bias, const ef_dims *out,
-                          int8_t *obase, int32_t c, const dwp_group *g, const dwp_plan *pl, uint32_t *k)
+static inline __attribute__((always_inline)) void dwp_dsp_group(const ef_dw_conv_params *params,
+                                                                const ef_per_channel_quant *quant, const ef_dims *in,
+                                                                const int8_t *img, const int8_t *filter,
+                                                                const int32_t *bias, const ef_dims *out, int8_t *obase,
+                                                                int32_t c, const dwp_group *g, const dwp_plan *pl,
+                                                                uint32_t *k, const int mult)
 {
     typedef void (*dwp_run_fn)(const dwp_job *job);
     /* by row kind and column kind (dwp_kind): the taps inside the input */
@@ -389,8 +434,7 @@ static void dwp_dsp_group(const ef_dw_conv_params *params, const ef_per_channel_
                                       dwp_run23, dwp_run22, dwp_run22};
     static const dwp_run_fn fns_m[9] = {dwpm_run33, dwpm_run32, dwpm_run32, dwpm_run23, dwpm_run22, dwpm_run22,
                                         dwpm_run23, dwpm_run22, dwpm_run22};
-    const int mult = params->ch_mult != 1;
-    const int32_t ic = c / params->ch_mult;
+    const int32_t ic = mult ? c / params->ch_mult : c;
     dwp_job job = {0, 0, in->c, in->w * in->c, 0, k};
     const uint32_t ob = (uint32_t)(uintptr_t)(obase + c);
     for (int32_t i = 0; i < pl->ny && pl->scalar; ++i) {
@@ -417,24 +461,52 @@ static void dwp_dsp_group(const ef_dw_conv_params *params, const ef_per_channel_
         k[DWP_RSTEP_OUT] = (uint32_t)r->rstep_out;
         job.p = img + (r->in_off + ic);
         job.dst = obase + (r->out_off + c);
-        job.w = g->w + r->w_off;
+        /* the first tap inside the window: row k0 and column k0 (w_off = 6 k0_row + 2 k0_col) */
+        job.w = mult ? g->wm + DWPM_ROW_WORDS * (r->w_off / 6) + 3 * (r->w_off % 6) : g->w + r->w_off;
         (mult ? fns_m : fns)[r->fn](&job);
     }
 }
 #endif
 
-ef_status ef_depthwise_conv_3x3_px_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
-                                      const ef_dims *input_dims, const int8_t *input,
-                                      const ef_dims *filter_dims, const int8_t *filter,
-                                      const int32_t *bias,
-                                      const ef_dims *output_dims, int8_t *output)
+#if defined(EF_NN_USE_DSP)
+/* The 4-channel groups of one image through the asm loops (a group off the fast requantization
+ * through the scalar loop); mult: the multiplier groups' loops. Returns the first channel left
+ * (C % 4 of them). Inlined once per mode, so multiplier 1 runs without the multiplier's tests. */
+static inline __attribute__((always_inline)) int32_t dwp_groups(const ef_dw_conv_params *params,
+                                                                const ef_per_channel_quant *quant, const ef_dims *in,
+                                                                const int8_t *img, const int8_t *filter,
+                                                                const int32_t *bias, const ef_dims *out, int8_t *obase,
+                                                                const dwp_plan *pl, uint32_t *k, const int mult)
+{
+    const int32_t C = out->c;
+    int32_t c = 0;
+    for (; c + 4 <= C; c += 4) {
+        dwp_group g;
+        if (dwp_group_of(&g, k, filter, C, c, quant, bias, params->input_offset, params->output_offset, mult)) {
+            dwp_dsp_group(params, quant, in, img, filter, bias, out, obase, c, &g, pl, k, mult);
+        } else {
+            dwp_scalar(params, quant, in, img, filter, bias, out, obase, c, 4);
+        }
+    }
+    return c;
+}
+#endif
+
+/* Both entries: mult 0 multiplier 1, 1 a multiple of 4 (each entry inlines its own mode, so a
+ * firmware links the asm loops of the one it calls). */
+static inline __attribute__((always_inline)) ef_status dwp_entry(const ef_dw_conv_params *params,
+                                                                 const ef_per_channel_quant *quant,
+                                                                 const ef_dims *input_dims, const int8_t *input,
+                                                                 const ef_dims *filter_dims, const int8_t *filter,
+                                                                 const int32_t *bias, const ef_dims *output_dims,
+                                                                 int8_t *output, const int mult)
 {
     const ef_status st = ef_dw_check(params, quant, input_dims, input, filter_dims, filter,
                                      output_dims, output);
     if (st != EF_OK) {
         return st;
     }
-    if (filter_dims->h != 3 || filter_dims->w != 3 || (params->ch_mult != 1 && params->ch_mult % 4 != 0)) {
+    if (filter_dims->h != 3 || filter_dims->w != 3 || (mult ? params->ch_mult % 4 != 0 : params->ch_mult != 1)) {
         return EF_ERR_UNSUPPORTED;
     }
     const ef_dims *in = input_dims;
@@ -447,21 +519,16 @@ ef_status ef_depthwise_conv_3x3_px_s8(const ef_dw_conv_params *params, const ef_
     dwp_plan_of(&pl, params, in, out);
     uint32_t k[DWP_WORDS] __attribute__((aligned(8)));
     k[DWP_OROW] = (uint32_t)(out->w * C);
-    k[DWP_OSTEP] = (uint32_t)C;
+    if (mult) {
+        k[DWP_OSTEP] = (uint32_t)C;
+    }
 #endif
     for (int32_t b = 0; b < in->n; ++b) {
         const int8_t *img = input + b * in_px;
         int8_t *obase = output + b * out_px;
         int32_t c = 0;
 #if defined(EF_NN_USE_DSP)
-        for (; c + 4 <= C; c += 4) {
-            dwp_group g;
-            if (dwp_group_of(&g, k, filter, C, c, quant, bias, params->input_offset, params->output_offset)) {
-                dwp_dsp_group(params, quant, in, img, filter, bias, out, obase, c, &g, &pl, k);
-            } else {
-                dwp_scalar(params, quant, in, img, filter, bias, out, obase, c, 4);
-            }
-        }
+        c = dwp_groups(params, quant, in, img, filter, bias, out, obase, &pl, k, mult);
 #endif
         if (c < C) {
             dwp_scalar(params, quant, in, img, filter, bias, out, obase, c, C - c);
@@ -473,4 +540,22 @@ ef_status ef_depthwise_conv_3x3_px_s8(const ef_dw_conv_params *params, const ef_
     }
 #endif
     return EF_OK;
+}
+
+ef_status ef_depthwise_conv_3x3_px_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                      const ef_dims *input_dims, const int8_t *input,
+                                      const ef_dims *filter_dims, const int8_t *filter,
+                                      const int32_t *bias,
+                                      const ef_dims *output_dims, int8_t *output)
+{
+    return dwp_entry(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, 0);
+}
+
+ef_status ef_depthwise_conv_3x3_px_mult_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                           const ef_dims *input_dims, const int8_t *input,
+                                           const ef_dims *filter_dims, const int8_t *filter,
+                                           const int32_t *bias,
+                                           const ef_dims *output_dims, int8_t *output)
+{
+    return dwp_entry(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, 1);
 }

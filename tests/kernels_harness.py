@@ -58,8 +58,9 @@ def _conv(h: int, w: int, cin: int, cout: int, k: int, stride: int, padding: str
                                           act=act, groups=groups))
 
 
-def _dw(h: int, w: int, c: int, stride: int, padding: str, act: str) -> OpSpec:
-    return OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=h, w=w, c=c, mult=1, k=3, stride=stride, padding=padding, act=act))
+def _dw(h: int, w: int, c: int, stride: int, padding: str, act: str, mult: int = 1) -> OpSpec:
+    return OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=h, w=w, c=c, mult=mult, k=3, stride=stride, padding=padding,
+                                                  act=act))
 
 
 def _hw(top: int, bottom: int, left: int, right: int) -> tuple[tuple[int, int], ...]:
@@ -184,14 +185,10 @@ EXTRA_CASES: dict[str, OpSpec] = {
     # the dot kernel with a depth multiplier: one channel pair's window for its 2 M output channels
     # (M 2 / 3 / 4, stride 1 and 2, the 4-output minimum, two strips at 60 wide; small maps: the
     # harness firmware's 4 MB flash holds every case's inputs)
-    "xdw_dot_m2_c8_6x5_s1_same_relu": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=6, w=5, c=8, mult=2, k=3, stride=1,
-                                                                             padding="SAME", act="RELU")),
-    "xdw_dot_m4_c4_7x7_s2_same": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=7, w=7, c=4, mult=4, k=3, stride=2,
-                                                                        padding="SAME", act="NONE")),
-    "xdw_dot_m3_c2_4x4_s1_valid_relu6": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=4, w=4, c=2, mult=3, k=3, stride=1,
-                                                                               padding="VALID", act="RELU6")),
-    "xdw_dot_m2_c2_10x60_s1_same": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=10, w=60, c=2, mult=2, k=3, stride=1,
-                                                                          padding="SAME", act="NONE")),
+    "xdw_dot_m2_c8_6x5_s1_same_relu": _dw(6, 5, 8, 1, "SAME", "RELU", mult=2),
+    "xdw_dot_m4_c4_7x7_s2_same": _dw(7, 7, 4, 2, "SAME", "NONE", mult=4),
+    "xdw_dot_m3_c2_4x4_s1_valid_relu6": _dw(4, 4, 2, 1, "VALID", "RELU6", mult=3),
+    "xdw_dot_m2_c2_10x60_s1_same": _dw(10, 60, 2, 1, "SAME", "NONE", mult=2),
     # window rows of 17-56 pixels: 2..6 gathers 8 apart and the last 8 (dot_fill's unrolled rows)
     "xdw_dot_c10_6x24_s1_same": _dw(6, 24, 10, 1, "SAME", "NONE"),
     "xdw_dot_c6_9x32_valid_relu6": _dw(9, 32, 6, 1, "VALID", "RELU6"),
@@ -214,14 +211,10 @@ EXTRA_CASES: dict[str, OpSpec] = {
     # its multiplier groups (ch_mult a multiple of 4: 4 output channels of one input, LDRSB taps):
     # the dictionary factorization's 7x7 shape, odd input channels, VALID, stride 2 on odd / even
     # sizes, a 1-wide map (the scalar loop) and a narrower activation (the clamp pass)
-    "xdwp_m4_c8_7x7_same": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=7, w=7, c=8, mult=4, k=3, stride=1,
-                                                                  padding="SAME", act="NONE")),
-    "xdwp_m8_c3_6x5_valid_relu6": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=6, w=5, c=3, mult=8, k=3, stride=1,
-                                                                         padding="VALID", act="RELU6")),
-    "xdwp_m4_c5_9x8_s2_same_relu": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=9, w=8, c=5, mult=4, k=3, stride=2,
-                                                                          padding="SAME", act="RELU")),
-    "xdwp_m4_c2_1x5": OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=1, w=5, c=2, mult=4, k=3, stride=1,
-                                                             padding="SAME", act="NONE")),
+    "xdwp_m4_c8_7x7_same": _dw(7, 7, 8, 1, "SAME", "NONE", mult=4),
+    "xdwp_m8_c3_6x5_valid_relu6": _dw(6, 5, 3, 1, "VALID", "RELU6", mult=8),
+    "xdwp_m4_c5_9x8_s2_same_relu": _dw(9, 8, 5, 2, "SAME", "RELU", mult=4),
+    "xdwp_m4_c2_1x5": _dw(1, 5, 2, 1, "SAME", "NONE", mult=4),
     # an explicit zero-point PAD folded into the convolution reading it (edgefact/export/pad_fold.py):
     # PyTorch's padding=1 at stride 2 (a 1- and a 3-channel first layer, a depthwise), asymmetric
     # amounts, a PAD in front of a SAME convolution, a 5x5 filter; and PADs that must stay (amounts

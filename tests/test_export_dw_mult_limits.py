@@ -103,3 +103,32 @@ def test_a_multiplier_of_4_takes_the_pixel_kernel_on_the_dsp_cores() -> None:
     for case in ("xdw_dot_m2_c8_6x5_s1_same_relu", "xdw_dot_m3_c2_4x4_s1_valid_relu6"):
         m4 = lower(load_tflite(case_model(case)), target=get_target("cortex-m4")).layers[0]
         assert m4.kernel == MULT and not {PX, PX_MULT} & set(get_op("DEPTHWISE_CONV_2D").kernels(m4)), case
+
+
+def test_pixel_kernels_bias_bound_and_ring_rule() -> None:
+    """The generator's copy of the pixel kernels' bias bound is the C one (their doubled accumulators
+    stay under 2^30 in magnitude: the 3-instruction requantization is exact), a larger bias keeps a
+    layer off them; at multiplier 1 and stride 1 the ring keeps long lines with a whole number of
+    4-output steps or many lines (24x24, 29x29, 40 x 6), the pixel kernel takes short lines and few
+    ragged ones (16x16, KWS's 25 x 5)."""
+    from edgefact.export.ops.conv import DWP_BIAS_MAX, _dw3x3_px_faster
+
+    src = (SRC.parent / "ef_depthwise_conv_3x3_px_s8.c").read_text()
+    m = re.search(r"#define DWP_BIAS_MAX (.+)", src)
+    assert m and m.group(1).strip() == "((1 << 29) - 2 * 128 * 9 * 128 - 1)"
+    assert DWP_BIAS_MAX == (1 << 29) - 2 * 128 * 9 * 128 - 1
+    assert 2 * (DWP_BIAS_MAX + 2 * 128 * 9 * 128) < 1 << 30
+
+    def layer(h: int, w: int) -> ConvArgs:
+        p = DwConvParams(0, 0, 1, (1, 1), (1, 1), (1, 1), (-128, 127))
+        return ConvArgs(p, Dims(1, h, w, 16), Dims(1, 3, 3, 16), Dims(1, h, w, 16), 1, (1, 1))
+
+    m16, s16 = np.full(16, 1 << 30, np.int32), np.full(16, -8, np.int32)
+    picks = {(h, w): _dw3x3_px_faster(layer(h, w), m16, s16) for h, w in
+             [(16, 16), (20, 20), (25, 5), (26, 6), (24, 24), (29, 29), (40, 6), (28, 7)]}
+    assert picks == {(16, 16): True, (20, 20): True, (25, 5): True, (26, 6): True, (24, 24): False,
+                     (29, 29): False, (40, 6): False, (28, 7): False}
+    bias = np.zeros(16, np.int64)
+    assert _dw3x3_px_faster(layer(16, 16), m16, s16, bias)
+    bias[3] = -(DWP_BIAS_MAX + 1)
+    assert not _dw3x3_px_faster(layer(16, 16), m16, s16, bias)

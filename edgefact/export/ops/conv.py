@@ -30,7 +30,8 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
 - ``ef_depthwise_conv_3x3_dot_s8``: a 3x3 depthwise layer (any depth multiplier) on Cortex-M55 where its Helium body takes it
   (each output one gathered 9-tap VMLADAV, ``_dw3x3_dot_applies``), an alternative elsewhere;
 - ``ef_depthwise_conv_3x3_px_s8``: the 3x3 kernel's multiplier-1 layer pixel by pixel over 4-channel groups, on
-  Cortex-M4/M7/M33 at stride 2 and on maps under 24 wide (``_dw3x3_px_faster``), an alternative elsewhere;
+  Cortex-M4/M7/M33 at stride 2 and where the ring's lines are short or few and ragged (``_dw3x3_px_faster``), an
+  alternative elsewhere;
 - ``ef_depthwise_conv_3x3_px_mult_s8``: the same for a depth multiplier that is a multiple of 4 (a group's 4
   outputs read one input), on Cortex-M4/M7/M33 with padding <= 1, an alternative elsewhere;
 - ``ef_depthwise_conv_s8``: any other depthwise convolution.
@@ -517,7 +518,8 @@ def _dw3x3_px_region(a: ConvArgs) -> bool:
     3 taps x 4 channels against 24 at multiplier 1, where the ring of
     ``ef_depthwise_conv_3x3_mult_s8`` widens each input line once per multiplier index), or
     multiplier 1 (``ef_depthwise_conv_3x3_px_s8``) with channels in 4-channel groups at stride 2 or
-    stride 1 with output lines shorter than 24."""
+    at stride 1 where the ring's lines (the longer output extent) are short or few with a ragged
+    end: shorter than 24, or not a multiple of its 4-output step on fewer than 8 lines."""
     p, o = a.params, a.output_dims
     if not (_dw3x3_px(a) or _dw3x3_px_mult(a)) or p.padding[0] > 1 or p.padding[1] > 1:
         return False
@@ -525,7 +527,8 @@ def _dw3x3_px_region(a: ConvArgs) -> bool:
         return True
     if a.input_dims.c % 4:
         return False
-    return p.stride == (2, 2) or (p.stride == (1, 1) and max(o.h, o.w) < 24)
+    line, lines = max(o.h, o.w), min(o.h, o.w)
+    return p.stride == (2, 2) or (p.stride == (1, 1) and (line < 24 or (line % 4 != 0 and lines < 8)))
 
 
 def _px_kernel(a: ConvArgs) -> str:
@@ -533,15 +536,26 @@ def _px_kernel(a: ConvArgs) -> str:
     return PX if a.params.ch_mult == 1 else PX_MULT
 
 
-def _dw3x3_px_faster(a: ConvArgs, multipliers: np.ndarray, shifts: np.ndarray) -> bool:
-    """Where ``ef_depthwise_conv_3x3_px_s8``'s DSP body beats the 3x3 kernel's ring (measured on the
-    M4, ``scripts/bench_mlperf --zoo``): every channel in its 4-channel groups on the fast
-    requantization (``ef_rq_chan_ok``: multiplier >= 0, shift in [-23, -2]), padding <= 1, and
-    stride 2 (the ring widens 4 inputs per output: 0.20-0.23 against 0.30 MAC/instr) or stride 1
-    with output lines shorter than 24 (the ring's per-line set-up: 7x7 0.18 against 0.28, 12x12
-    0.26 against 0.30; 24x24 and KWS's 25 x 5 stay on the ring, 0.335 / 0.302 against 0.31 / 0.30)."""
+#: the largest |bias| the pixel kernels' asm loops take (``DWP_BIAS_MAX`` in
+#: ef_depthwise_conv_3x3_px_s8.c: |2 * accumulator| < 2^30 for any input); a group with a larger
+#: one runs their scalar loop
+DWP_BIAS_MAX = (1 << 29) - 2 * 128 * 9 * 128 - 1
+
+
+def _dw3x3_px_faster(a: ConvArgs, multipliers: np.ndarray, shifts: np.ndarray,
+                     bias: np.ndarray | None = None) -> bool:
+    """Where the pixel kernels' DSP body beats the 3x3 kernel's ring (measured on the M4 with
+    one-op 16-channel layers and ``scripts/bench_mlperf``): every channel in its 4-channel groups on
+    their asm loops (``ef_rq_chan_ok``: multiplier >= 0, shift in [-23, -2]; |bias| <=
+    ``DWP_BIAS_MAX``), padding <= 1, and a depth multiplier that is a multiple of 4, or stride 2
+    (the ring widens 4 inputs per output: 0.20-0.23 against 0.32 MAC/instr), or stride 1 where the
+    ring's line set-up or ragged line ends weigh (7x7 0.18 / 16x16 0.296 / 20x20 0.319 against
+    0.29 / 0.325 / 0.328; KWS's 25 x 5 0.302 and 26 x 6 0.306 against 0.319 / 0.315; the ring
+    stays ahead on 24x24 0.335, 28 x 7 0.323, 29x29 0.346, 40 x 6 0.343, 48 x 8 0.361 against
+    0.330 / 0.319 / 0.331 / 0.322 / 0.326)."""
     return (_dw3x3_px_region(a) and bool(np.all(multipliers >= 0))
-            and bool(np.all((shifts <= -2) & (shifts >= -23))))
+            and bool(np.all((shifts <= -2) & (shifts >= -23)))
+            and (bias is None or bool(np.all(np.abs(np.asarray(bias, np.int64)) <= DWP_BIAS_MAX))))
 
 
 
@@ -672,7 +686,8 @@ class _ConvBase(OpDef):
         if ((layer.kernel in ("ef_depthwise_conv_3x3_s8", MULT)
              or (layer.kernel == "ef_depthwise_conv_s8" and self.depthwise and args.params.ch_mult != 1))
                 and ctx.target is not None and ctx.target.core in _DSP_CORES
-                and _dw3x3_px_faster(args, layer.consts["multiplier"], layer.consts["shift"])):
+                and _dw3x3_px_faster(args, layer.consts["multiplier"], layer.consts["shift"],
+                                     layer.consts.get("bias"))):
             layer.kernel = _px_kernel(args)  # pixel by pixel over 4-channel groups: no per-line set-up, stride 2 at the s1 rate
         if (layer.kernel in ("ef_conv_1x1_s8", "ef_conv_s8") and ctx.target is not None
                 and ctx.target.core in _DSP_CORES and _short_1x1_applies(layer)):

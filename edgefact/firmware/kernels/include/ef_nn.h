@@ -288,10 +288,12 @@ ef_status ef_depthwise_conv_3x3_dot_s8(const ef_dw_conv_params *params, const ef
  *  DSP (M4/M7/M33): channels in groups of 4 (the group's weights widened into halfword pairs, its
  *  bias with the input offset's term folded in and its requantization constants set once), each
  *  interior output pixel one asm step (per tap LDR, 2 SXTB16, LDRD, 4 SMLABB / SMLATT; the
- *  5-instruction requantization per channel), border pixels over their in-bounds taps; nothing per
- *  line, so it is the generator's choice where the ring of ef_depthwise_conv_3x3_s8 is slow (stride
- *  2, small maps). Channels of a group with a shift outside [-23, -2] or a negative multiplier, and
- *  the last C % 4 channels, take the portable loop (the only body on other cores).
+ *  accumulators doubled and a 3-instruction requantization per channel, ADD / SMMLAR / ASR),
+ *  border pixels over their in-bounds taps; nothing per line, so it is the generator's choice where
+ *  the ring of ef_depthwise_conv_3x3_s8 is slow (stride 2, small maps). Channels of a group with a
+ *  shift outside [-23, -2], a negative multiplier or a bias beyond +-(2^29 - 294,913), an input
+ *  offset outside [-128, 128], and the last C % 4 channels, take the portable loop (the only body
+ *  on other cores).
  *  Preconditions (EF_ERR_UNSUPPORTED otherwise): filter 3x3, ch_mult 1, dilation {1, 1}; any
  *  stride and padding.
  *  @param params      as ef_depthwise_conv_s8
@@ -318,9 +320,10 @@ ef_status ef_depthwise_conv_3x3_px_s8(const ef_dw_conv_params *params, const ef_
  *  the input as one halfword pair of that input against each channel's weight pair (2 LDRSB,
  *  PKHBT, 2 LDRD, 4 SMLAD), a third tap one LDRSB against the (w_c0, w_c2) / (w_c1, w_c3) pairs
  *  (LDRD, 4 SMLABB / SMLABT): 15 instructions per 12 MACs; the output pixel step a word of the
- *  block. The generator's choice on those cores for such layers with padding <= 1 (the multiplier
- *  ring of ef_depthwise_conv_3x3_mult_s8 widens each input line once per multiplier index). Groups
- *  off the fast requantization take the portable loop (the only body on other cores).
+ *  block; the requantization as in ef_depthwise_conv_3x3_px_s8. The generator's choice on those
+ *  cores for such layers with padding <= 1 (the multiplier ring of ef_depthwise_conv_3x3_mult_s8
+ *  widens each input line once per multiplier index). Groups off its fast path (as in
+ *  ef_depthwise_conv_3x3_px_s8) take the portable loop (the only body on other cores).
  *  Preconditions (EF_ERR_UNSUPPORTED otherwise): filter 3x3, ch_mult a multiple of 4, dilation
  *  {1, 1}; any stride and padding.
  *  @param params      as ef_depthwise_conv_s8

@@ -108,18 +108,28 @@ typedef struct {
 #define DWPM_ROW2(r) DWPM_PAIR(r)
 #define DWP_NEXT "add      r0, r0, r3\n\t"
 
-/* ef_rq_chan_apply of accumulator a (channel j, constants at word DWP_RQ + 3 j = 4 + 3 j), SSAT,
- * stored at dst[j]. */
+/* The requantization of accumulator a = 2 * acc (channel j, constants at word DWP_RQ + 3 j = 4 + 3 j:
+ * K = 2^(r-1) + output_offset * 2^r, the multiplier m, r = -shift), SSAT, stored at dst[j]:
+ *   ADD    t, K, a, ASR #31      (K - [acc < 0])
+ *   SMMLAR t, a, m, t            (t + floor((a * m + 2^31) / 2^32) = t + floor((acc * m + 2^30) / 2^31))
+ *   ASR    t, t, r
+ * = floor((floor((acc * m + 2^30) / 2^31) + 2^(r-1) - [acc < 0]) / 2^r) + output_offset, which is
+ * ef_rq_chan_apply's value (ef_requantize's fast path plus the offset; ef_conv_first_c12_s8 uses
+ * the same form): 7 instructions with the two constant loads against 9. Exact while every term
+ * stays inside int32: |2 * acc| < 2^30, which DWP_BIAS_MAX guarantees for any input and weights. */
 #define DWP_OUT(a, j)                                       \
-    "and      r8, " a ", #0x80000000\n\t"                   \
-    "rsbs     r8, r8, #0x40000000\n\t"                      \
     "ldrd     r10, r11, [lr, #16+12*" #j "]\n\t"            \
-    "sbc      r9, r10, #0\n\t"                              \
-    "smlal    r8, r9, " a ", r11\n\t"                       \
+    "add      r8, r10, " a ", asr #31\n\t"                  \
+    "smmlar   r8, " a ", r11, r8\n\t"                       \
     "ldr      r10, [lr, #24+12*" #j "]\n\t"                 \
-    "asr      r9, r9, r10\n\t"                              \
-    "ssat     r9, #8, r9\n\t"                               \
-    "strb     r9, [r1, #" #j "]\n\t"
+    "asr      r8, r8, r10\n\t"                              \
+    "ssat     r8, #8, r8\n\t"                               \
+    "strb     r8, [r1, #" #j "]\n\t"
+
+/* The largest |bias| of a group on the asm loops: with |x| <= 128 per tap, |w| <= 128, |input
+ * offset| <= 128 and 9 taps, |acc| <= |bias| + 2 * 128 * 9 * 128 < 2^29 (|2 * acc| < 2^30, DWP_OUT's
+ * bound); a larger bias (none seen in a real model) sends its group to the scalar loop. */
+#define DWP_BIAS_MAX ((1 << 29) - 2 * 128 * 9 * 128 - 1)
 
 /* The output pixels of a region, row by row: job->dst, + C (ostep), ... up to k[DWP_ROWEND], then
  * the next row, up to k[DWP_END] (each row at least one pixel). */
@@ -196,27 +206,33 @@ static inline __attribute__((always_inline)) int dwp_group_of(dwp_group *g, uint
                                                               const int32_t *bias, int32_t in_off, int32_t out_off,
                                                               const int pairs)
 {
+    if (in_off < -128 || in_off > 128) {
+        return 0;
+    }
     for (int32_t j = 0; j < 4; ++j) {
-        if (!ef_rq_chan_ok(quant->multiplier[c + j], quant->shift[c + j])) {
+        const int32_t bj = bias != 0 ? bias[c + j] : 0;
+        if (!ef_rq_chan_ok(quant->multiplier[c + j], quant->shift[c + j]) || bj > DWP_BIAS_MAX || bj < -DWP_BIAS_MAX) {
             return 0;
         }
     }
     for (int32_t j = 0; j < 4; ++j) {
-        const ef_rq_chan q = ef_rq_chan_of(quant->multiplier[c + j], quant->shift[c + j], out_off);
-        k[DWP_RQ + 3 * j] = (uint32_t)q.khi;
-        k[DWP_RQ + 3 * j + 1] = (uint32_t)q.mult;
-        k[DWP_RQ + 3 * j + 2] = (uint32_t)q.e;
+        const int32_t r = -quant->shift[c + j]; /* 2..23 */
+        k[DWP_RQ + 3 * j] = (uint32_t)((1 << (r - 1)) + out_off * (1 << r));
+        k[DWP_RQ + 3 * j + 1] = (uint32_t)quant->multiplier[c + j];
+        k[DWP_RQ + 3 * j + 2] = (uint32_t)r;
     }
-    /* per filter row and column span (0-2, 1-2, 0-1) the sums of the weight pairs (|sum| <= 9 * 128
-     * for any window: no halfword overflow) */
+    /* per filter row and column span (0-2, 1-2, 0-1) the sums of the (doubled) weight pairs (|sum|
+     * <= 2 * 9 * 128 for any window: no halfword overflow) */
     uint32_t rs[3][3][2];
     for (int32_t ky = 0; ky < 3; ++ky) {
         const int8_t *f = filter + 3 * ky * C + c;
         uint32_t *w = g->w + 6 * ky;
         for (int32_t kx = 0; kx < 3; ++kx) {
             const uint32_t v = ef_read_u32(f + kx * C);
-            w[2 * kx] = __sxtb16(v);
-            w[2 * kx + 1] = ef_sxtb16_ror8(v);
+            const uint32_t lo = __sxtb16(v);
+            const uint32_t hi = ef_sxtb16_ror8(v);
+            w[2 * kx] = __sadd16(lo, lo); /* doubled: the accumulators hold 2 * acc (DWP_OUT) */
+            w[2 * kx + 1] = __sadd16(hi, hi);
         }
         if (pairs) { /* the multiplier table (DWPM_PAIR / DWPM_THIRD) */
             uint32_t *wm = g->wm + DWPM_ROW_WORDS * ky;
@@ -233,10 +249,10 @@ static inline __attribute__((always_inline)) int dwp_group_of(dwp_group *g, uint
             rs[ky][0][h] = __sadd16(rs[ky][1][h], w[h]);
         }
     }
-    const int32_t b0 = bias != 0 ? bias[c] : 0;
-    const int32_t b1 = bias != 0 ? bias[c + 1] : 0;
-    const int32_t b2 = bias != 0 ? bias[c + 2] : 0;
-    const int32_t b3 = bias != 0 ? bias[c + 3] : 0;
+    const int32_t b0 = bias != 0 ? 2 * bias[c] : 0;
+    const int32_t b1 = bias != 0 ? 2 * bias[c + 1] : 0;
+    const int32_t b2 = bias != 0 ? 2 * bias[c + 2] : 0;
+    const int32_t b3 = bias != 0 ? 2 * bias[c + 3] : 0;
     for (int32_t cx = 0; cx < 3; ++cx) {
         for (int32_t ry = 0; ry < 3; ++ry) {
             /* row kinds: all three rows, the last two, the first two */
@@ -246,7 +262,7 @@ static inline __attribute__((always_inline)) int dwp_group_of(dwp_group *g, uint
                                          : __sadd16(mid02, rs[ry == 1 ? 2 : 0][cx][0]);
             const uint32_t s13 = ry == 0 ? __sadd16(__sadd16(mid13, rs[0][cx][1]), rs[2][cx][1])
                                          : __sadd16(mid13, rs[ry == 1 ? 2 : 0][cx][1]);
-            /* bias + in_off * sum, wrapping like the int32 sums they stand for (|in_off| <= 128) */
+            /* 2 * (bias + in_off * sum): |bias| <= DWP_BIAS_MAX, |in_off| <= 128, no wrap */
             int32_t *fb = g->fb[3 * ry + cx];
             fb[0] = __smlabb(in_off, (int32_t)s02, b0);
             fb[1] = __smlabb(in_off, (int32_t)s13, b1);

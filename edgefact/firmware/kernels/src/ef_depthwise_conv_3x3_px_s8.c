@@ -14,19 +14,20 @@
 /*
  * DSP body: channels in groups of 4, the group loop outermost so that the group's constants are
  * set up once: the 9 taps' weights widened into halfword pairs (w0, w2) / (w1, w3) (SXTB16 of the
- * filter word), the bias with the input offset's term in_off * sum(w) folded in (the inputs of a
- * window then need no offset), and the 5-instruction requantization constants (ef_rq_chan) per
- * channel. A run of output pixels is one asm loop (registers fixed, a naked function per window
- * shape); per pixel and tap one LDR of the 4 input bytes, SXTB16 twice (channels 0 / 2 and 1 / 3
- * as halfword pairs), one LDRD of the weight pairs and 4 SMLABB / SMLATT (8 instructions per 4
- * MACs), then per channel AND, RSBS, SBC, SMLAL, ASR (with its two constant loads), SSAT, STRB:
- * 117 instructions per 36 MACs with the loop. A border pixel whose window keeps 2 or 3 rows and
+ * filter word) and doubled, the bias with the input offset's term in_off * sum(w) folded in (the
+ * inputs of a window then need no offset) and doubled, and the requantization constants per
+ * channel (DWP_OUT). A run of output pixels is one asm loop (registers fixed, a naked function per
+ * window shape); per pixel and tap one LDR of the 4 input bytes, SXTB16 twice (channels 0 / 2 and
+ * 1 / 3 as halfword pairs), one LDRD of the weight pairs and 4 SMLABB / SMLATT (8 instructions per
+ * 4 MACs), then per channel the 3-instruction requantization of the doubled accumulator (with its
+ * two constant loads), SSAT, STRB: 110 instructions per 36 MACs with the loop. A border pixel whose window keeps 2 or 3 rows and
  * columns inside the input runs the loop of that shape (2 x 3, 3 x 2, 2 x 2) over just those taps,
  * with the bias of their offset terms (one small block per group and window shape), so padding
  * costs fewer instructions than the interior; no lines are copied and nothing is spent per line:
  * the rate is the same on a 7x7 map as on a 48x48 one, at stride 1 or 2. A group whose channels
- * are not all on the fast requantization (ef_rq_chan_ok), the last group of fewer than 4 channels
- * and windows with a single row or column inside the input run the scalar loop; a narrower
+ * are not all on the fast requantization (ef_rq_chan_ok) or within DWP_BIAS_MAX, every group of a
+ * layer whose input offset is outside [-128, 128], the last group of fewer than 4 channels and
+ * windows with a single row or column inside the input run the scalar loop; a narrower
  * activation than int8 is one ef_nn_clamp_s8 pass over the output afterwards.
  * A depth multiplier M that is a multiple of 4 (a dictionary factorization's atoms): the 4 output
  * channels of a group read one input channel, so a window row's first two taps are one halfword
@@ -82,27 +83,27 @@ typedef struct {
  * first two taps inside the input as one halfword pair (x0, x1) (2 LDRSB, PKHBT) against each
  * channel's weight pair (w0, w1) (2 LDRD, 4 SMLAD), a third tap (LDRSB: its low halfword is the
  * value) against the pairs (w_c0, w_c2) / (w_c1, w_c3) (LDRD, SMLABB / SMLABT x 4): 15
- * instructions per 12 MACs. The group's table has 12 words per filter row (DWPM_ROW_WORDS): the
+ * instructions per 12 MACs. The group's table has 10 words per filter row (DWPM_ROW_WORDS): the
  * pairs of taps 0-1, the third-tap pairs of tap 2, the pairs of taps 1-2 (a window whose first
- * column is padding reads those from its first tap on), the third-tap pairs of tap 0 (unused). */
+ * column is padding reads those from its first tap on; it has no third tap). */
 #define DWPM_PAIR(r)                                        \
     "ldrsb    r8, [r0]\n\t"                                 \
     "ldrsb    r9, [r0, r2]\n\t"                             \
-    "ldrd     r10, r11, [r12, #48*" #r "]\n\t"              \
+    "ldrd     r10, r11, [r12, #40*" #r "]\n\t"              \
     "pkhbt    r8, r8, r9, lsl #16\n\t"                      \
     "smlad    r4, r8, r10, r4\n\t"                          \
     "smlad    r5, r8, r11, r5\n\t"                          \
-    "ldrd     r10, r11, [r12, #48*" #r "+8]\n\t"            \
+    "ldrd     r10, r11, [r12, #40*" #r "+8]\n\t"            \
     "smlad    r6, r8, r10, r6\n\t"                          \
     "smlad    r7, r8, r11, r7\n\t"
 #define DWPM_THIRD(r)                                       \
     "ldrsb    r8, [r0, r2, lsl #1]\n\t"                     \
-    "ldrd     r10, r11, [r12, #48*" #r "+16]\n\t"           \
+    "ldrd     r10, r11, [r12, #40*" #r "+16]\n\t"           \
     "smlabb   r4, r8, r10, r4\n\t"                          \
     "smlabt   r6, r8, r10, r6\n\t"                          \
     "smlabb   r5, r8, r11, r5\n\t"                          \
     "smlabt   r7, r8, r11, r7\n\t"
-#define DWPM_ROW_WORDS 12
+#define DWPM_ROW_WORDS 10 /* the 40 of DWPM_PAIR / DWPM_THIRD's offsets, in words */
 
 #define DWPM_ROW3(r) DWPM_PAIR(r) DWPM_THIRD(r)
 #define DWPM_ROW2(r) DWPM_PAIR(r)
@@ -200,15 +201,13 @@ static inline void dwpm_pairs(uint32_t *dst, const uint32_t *wa, const uint32_t 
 }
 
 /* The group's constants (pairs: also the multiplier table), its requantization constants into
- * the block k; 0 when one of channels c..c + 3 is not on the fast requantization. */
+ * the block k; 0 when one of channels c..c + 3 is not on the fast requantization or its bias is
+ * beyond DWP_BIAS_MAX (the input offset is checked once per layer, in dwp_groups). */
 static inline __attribute__((always_inline)) int dwp_group_of(dwp_group *g, uint32_t *k, const int8_t *filter,
                                                               int32_t C, int32_t c, const ef_per_channel_quant *quant,
                                                               const int32_t *bias, int32_t in_off, int32_t out_off,
                                                               const int pairs)
 {
-    if (in_off < -128 || in_off > 128) {
-        return 0;
-    }
     for (int32_t j = 0; j < 4; ++j) {
         const int32_t bj = bias != 0 ? bias[c + j] : 0;
         if (!ef_rq_chan_ok(quant->multiplier[c + j], quant->shift[c + j]) || bj > DWP_BIAS_MAX || bj < -DWP_BIAS_MAX) {
@@ -240,8 +239,6 @@ static inline __attribute__((always_inline)) int dwp_group_of(dwp_group *g, uint
             wm[4] = w[4];
             wm[5] = w[5];
             dwpm_pairs(wm + 6, w + 2, w + 4);
-            wm[10] = w[0];
-            wm[11] = w[1];
         }
         for (int32_t h = 0; h < 2; ++h) {
             rs[ky][1][h] = __sadd16(w[2 + h], w[4 + h]);
@@ -487,7 +484,7 @@ static inline __attribute__((always_inline)) void dwp_dsp_group(const ef_dw_conv
 #if defined(EF_NN_USE_DSP)
 /* The 4-channel groups of one image through the asm loops (a group off the fast requantization
  * through the scalar loop); mult: the multiplier groups' loops. Returns the first channel left
- * (C % 4 of them). Inlined once per mode, so multiplier 1 runs without the multiplier's tests. */
+ * (C % 4 of them; all of them with an input offset outside [-128, 128]). Inlined once per mode, so multiplier 1 runs without the multiplier's tests. */
 static inline __attribute__((always_inline)) int32_t dwp_groups(const ef_dw_conv_params *params,
                                                                 const ef_per_channel_quant *quant, const ef_dims *in,
                                                                 const int8_t *img, const int8_t *filter,
@@ -496,6 +493,9 @@ static inline __attribute__((always_inline)) int32_t dwp_groups(const ef_dw_conv
 {
     const int32_t C = out->c;
     int32_t c = 0;
+    if (params->input_offset < -128 || params->input_offset > 128) {
+        return 0; /* DWP_BIAS_MAX's bound assumes |input offset| <= 128: every group in the scalar loop */
+    }
     for (; c + 4 <= C; c += 4) {
         dwp_group g;
         if (dwp_group_of(&g, k, filter, C, c, quant, bias, params->input_offset, params->output_offset, mult)) {

@@ -67,6 +67,11 @@ EXPECTED_STATUS = {
     "dw_px_mult2": -4,  # the multiplier entry: a multiple of 4 only
     "dw_px_mult1": -4,
     "dw_px_on_mult4": -4,  # the multiplier-1 entry
+    "dw_px_dil_5x5_ok": 0,  # the dilated pixel entry: odd filters >= 3, multiplier 1, stride 1
+    "dw_px_dil_3x7_ok": 0,
+    "dw_px_dil_even": -4,
+    "dw_px_dil_mult4": -4,
+    "dw_px_dil_s2": -4,
     "arg_max_ok": 0,
     "arg_max_bad_width": -3,  # output_bytes neither 4 nor 8
     "arg_min_bad_dims": -2,

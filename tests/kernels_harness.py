@@ -63,6 +63,11 @@ def _dw(h: int, w: int, c: int, stride: int, padding: str, act: str, mult: int =
                                                   act=act))
 
 
+def _dwd(h: int, w: int, c: int, dilation: int | tuple[int, int], padding: str, act: str) -> OpSpec:
+    return OpSpec("DEPTHWISE_CONV_2D", "dw", dict(h=h, w=w, c=c, mult=1, k=3, stride=1, padding=padding, act=act,
+                                                  dilation=dilation))
+
+
 def _hw(top: int, bottom: int, left: int, right: int) -> tuple[tuple[int, int], ...]:
     return ((0, 0), (top, bottom), (left, right), (0, 0))
 
@@ -215,6 +220,14 @@ EXTRA_CASES: dict[str, OpSpec] = {
     "xdwp_m8_c3_6x5_valid_relu6": _dw(6, 5, 3, 1, "VALID", "RELU6", mult=8),
     "xdwp_m4_c5_9x8_s2_same_relu": _dw(9, 8, 5, 2, "SAME", "RELU", mult=4),
     "xdwp_m4_c2_1x5": _dw(1, 5, 2, 1, "SAME", "NONE", mult=4),
+    # ef_depthwise_conv_3x3_px_dilated_s8 (each phase of a dilated 3x3 through the pixel plan, on its
+    # input lattice): phases of unequal sizes (15 x 13 at dilation 2), dilation 4 with 2- and 3-pixel
+    # phases, 2 x 3 VALID, a map smaller than the dilation in one axis (1-pixel phases: the scalar
+    # loop) with a channel tail, a narrower activation (the clamp pass)
+    "xdwpd_c8_d2_15x13_same_relu": _dwd(15, 13, 8, 2, "SAME", "RELU"),
+    "xdwpd_c12_d4_11x9_same": _dwd(11, 9, 12, 4, "SAME", "NONE"),
+    "xdwpd_c4_d2x3_9x14_valid_relu6": _dwd(9, 14, 4, (2, 3), "VALID", "RELU6"),
+    "xdwpd_c6_d3_2x7_same": _dwd(2, 7, 6, 3, "SAME", "NONE"),
     # an explicit zero-point PAD folded into the convolution reading it (edgefact/export/pad_fold.py):
     # PyTorch's padding=1 at stride 2 (a 1- and a 3-channel first layer, a depthwise), asymmetric
     # amounts, a PAD in front of a SAME convolution, a 5x5 filter; and PADs that must stay (amounts

@@ -134,3 +134,48 @@ def test_space_to_batch_pattern_folds_into_one_dilated_conv(tmp_path) -> None:
     want = run_litert_ref(data, xs)[0]
     assert np.array_equal(want, run_tflm(get_opmodel("conv_3x3_d2_same"), xs)[0])
     assert np.array_equal(got.reshape(-1), want.reshape(-1))
+
+
+def test_dilated_depthwise_takes_the_pixel_phases_on_the_dsp_cores() -> None:
+    """A dilated 3x3 depthwise layer with multiplier 1 runs ef_depthwise_conv_3x3_px_dilated_s8 on
+    M4/M7/M33 where its phases are short (the ring of ef_depthwise_conv_3x3_dilated_s8 pays its
+    line set-up per phase: 28x28 at dilation 2, 0.272 against 0.326 MAC/instr), the ring where
+    they are long with whole 4-output steps (48x48: 0.335 against 0.330), each the other's
+    alternative; a multiplier or the Helium core keep the ring / window kernel; channels off the
+    4-channel groups or a shift outside the asm loops' range keep the ring."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from kernels_harness import case_model
+
+    from edgefact.export.ops import get_op
+    from edgefact.export.ops.conv import DILATED, PX_DIL, _dw_px_dilated_faster
+    from edgefact.targets import get_target
+
+    def layer(case: str, core: str):
+        return lower(load_tflite(case_model(case)), target=get_target(core)).layers[0]
+
+    for case in ("xdwpd_c8_d2_15x13_same_relu", "xdwpd_c12_d4_11x9_same", "dwd_3x3_d3_same_c8_16x18"):
+        for core in ("cortex-m4", "cortex-m7", "cortex-m33"):
+            la = layer(case, core)
+            assert la.kernel == PX_DIL, (case, core, la.kernel)
+            assert DILATED in get_op("DEPTHWISE_CONV_2D").kernels(la)
+        m55 = layer(case, "cortex-m55")
+        assert m55.kernel != PX_DIL and PX_DIL in get_op("DEPTHWISE_CONV_2D").kernels(m55)
+    m2 = layer("dwd_3x3_d2_m2_same_c5_12x12", "cortex-m4")  # a multiplier: not the pixel phases
+    assert m2.kernel != PX_DIL and PX_DIL not in get_op("DEPTHWISE_CONV_2D").kernels(m2)
+    odd = layer("dwd_3x3_d2_same_c13_14x12", "cortex-m4")  # 13 channels: a scalar tail, the ring kept
+    assert odd.kernel == DILATED and PX_DIL in get_op("DEPTHWISE_CONV_2D").kernels(odd)
+    la = layer("xdwpd_c8_d2_15x13_same_relu", "cortex-m4")
+    assert _dw_px_dilated_faster(la, "cortex-m4")
+    la.consts["shift"] = la.consts["shift"].copy()
+    la.consts["shift"][5] = -1  # off the asm loops' requantization
+    assert not _dw_px_dilated_faster(la, "cortex-m4")
+    # the phase rule: a 48x48 layer at dilation 2 has 24 x 24 phases (the ring), 40x40 20 x 20
+    la = layer("xdwpd_c8_d2_15x13_same_relu", "cortex-m4")
+    for hw, px in ((48, False), (40, True), (28, True)):
+        a = la.args
+        dims = type(a.input_dims)(1, hw, hw, 8)
+        la.args = type(a)(a.params, dims, a.filter_dims, dims, a.groups, a.padding_after)
+        assert _dw_px_dilated_faster(la, "cortex-m4") == px, hw

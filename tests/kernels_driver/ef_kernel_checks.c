@@ -142,6 +142,25 @@ static void check_arguments(void)
         log_status("status_dw_px_on_mult4",
                    ef_depthwise_conv_3x3_px_s8(&dw4, &q, &in1, chk_in, &f3, chk_filter, NULL, &o4, chk_out));
     }
+    /* the dilated pixel entry: a zero-inserted 5x5 (dilation 2) and a 3x7 (1 x 3) run; an even
+     * filter, a multiplier and stride 2 are refused */
+    {
+        const ef_dw_conv_params dws2 = {0, 0, 1, {2, 2}, {0, 0}, {1, 1}, {-128, 127}};
+        const ef_dw_conv_params dw4 = {0, 0, 4, {1, 1}, {0, 0}, {1, 1}, {-128, 127}};
+        const ef_dims in5 = {1, 5, 5, 4}, f5 = {1, 5, 5, 4}, o1 = {1, 1, 1, 4};
+        const ef_dims in37 = {1, 3, 7, 4}, f37 = {1, 3, 7, 4}, f4 = {1, 4, 4, 4}, o2 = {1, 2, 2, 4};
+        const ef_dims in1 = {1, 5, 5, 1}, f5m = {1, 5, 5, 4};
+        log_status("status_dw_px_dil_5x5_ok",
+                   ef_depthwise_conv_3x3_px_dilated_s8(&dw, &q, &in5, chk_in, &f5, chk_filter, NULL, &o1, chk_out));
+        log_status("status_dw_px_dil_3x7_ok",
+                   ef_depthwise_conv_3x3_px_dilated_s8(&dw, &q, &in37, chk_in, &f37, chk_filter, NULL, &o1, chk_out));
+        log_status("status_dw_px_dil_even",
+                   ef_depthwise_conv_3x3_px_dilated_s8(&dw, &q, &in5, chk_in, &f4, chk_filter, NULL, &o2, chk_out));
+        log_status("status_dw_px_dil_mult4",
+                   ef_depthwise_conv_3x3_px_dilated_s8(&dw4, &q, &in1, chk_in, &f5m, chk_filter, NULL, &o1, chk_out));
+        log_status("status_dw_px_dil_s2",
+                   ef_depthwise_conv_3x3_px_dilated_s8(&dws2, &q, &in5, chk_in, &f5, chk_filter, NULL, &o1, chk_out));
+    }
 
     /* ARG_MAX / ARG_MIN: extents, index width, pointers; int16 requantization: the shift range */
     const ef_arg_max_params am_ok = {5, 4, 5, 8}, am_width = {5, 4, 5, 2}, am_dims = {5, 0, 5, 4};

@@ -34,6 +34,11 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
   alternative elsewhere;
 - ``ef_depthwise_conv_3x3_px_mult_s8``: the same for a depth multiplier that is a multiple of 4 (a group's 4
   outputs read one input), on Cortex-M4/M7/M33 with padding <= 1, an alternative elsewhere;
+- ``ef_depthwise_conv_3x3_dilated_s8``: a dilated 3x3 depthwise layer (the zero-inserted filter of
+  ``_dw_dilation``), each output phase through the 3x3 kernel's DSP ring / Helium window where they fit
+  (``_dw_dilated_fast``), an alternative elsewhere;
+- ``ef_depthwise_conv_3x3_px_dilated_s8``: such a layer with multiplier 1, each phase through the pixel kernel's
+  plan, on Cortex-M4/M7/M33 where its phases are short (``_dw_px_dilated_faster``), an alternative elsewhere;
 - ``ef_depthwise_conv_s8``: any other depthwise convolution.
 The DSP / Helium / portable body of each kernel is chosen when the library is compiled for the
 target (``EF_NN_USE_DSP`` / ``EF_NN_USE_MVE``).
@@ -493,6 +498,37 @@ def _dw_dilated_fast(layer: Layer, core: str) -> bool:
     return True
 
 
+PX_DIL = "ef_depthwise_conv_3x3_px_dilated_s8"
+
+
+def _dw_px_dilated(layer: Layer) -> bool:
+    """``ef_depthwise_conv_3x3_px_dilated_s8``'s precondition: a dilated 3x3 (``_dw_dilation``) with
+    depth multiplier 1."""
+    return _dw_dilation(layer) is not None and layer.args.params.ch_mult == 1
+
+
+def _dw_px_dilated_faster(layer: Layer, core: str) -> bool:
+    """Where the pixel kernel's phases beat the ring's (``_dw_dilated_fast``) on the DSP cores: every
+    channel in its 4-channel groups on the asm loops (as ``_dw3x3_px_faster``) and the phases, the
+    layer's outputs taken one residue in dh x dw at a time, short or few and ragged by the rule of
+    ``_dw3x3_px_region`` (their longer side: out / dilation, rounded up), or the ring does not take the
+    layer. Measured on the M4 (one-op 28x28x32 / 40x40x16 / 30x30x16 / 48x48x16, dilation 2 / 2 / 3 / 2,
+    ring against pixel phases): 0.272 / 0.319 / 0.229 / 0.335 against 0.326 / 0.329 / 0.309 / 0.330
+    MAC/instr."""
+    if core not in _DSP_CORES or not _dw_px_dilated(layer):
+        return False
+    a: ConvArgs = layer.args
+    m, s, b = layer.consts["multiplier"], layer.consts["shift"], layer.consts.get("bias")
+    if (a.input_dims.c % 4 or not bool(np.all(m >= 0)) or not bool(np.all((s <= -2) & (s >= -23)))
+            or (b is not None and not bool(np.all(np.abs(np.asarray(b, np.int64)) <= DWP_BIAS_MAX)))):
+        return False
+    dh, dw = _dw_dilation(layer)
+    o = a.output_dims
+    ph, pw = -(-o.h // dh), -(-o.w // dw)
+    line, lines = max(ph, pw), min(ph, pw)
+    return not _dw_dilated_fast(layer, core) or line < 24 or (line % 4 != 0 and lines < 8)
+
+
 LINE = "ef_depthwise_conv_line_s8"
 PX = "ef_depthwise_conv_3x3_px_s8"
 PX_MULT = "ef_depthwise_conv_3x3_px_mult_s8"
@@ -679,6 +715,9 @@ class _ConvBase(OpDef):
         if (self.depthwise and layer.kernel == "ef_depthwise_conv_s8" and ctx.target is not None
                 and _dw_dilated_fast(layer, ctx.target.core)):
             layer.kernel = DILATED  # each phase through the 3x3 paths; the generic kernel: ~2.5x slower
+        if (self.depthwise and layer.kernel in (DILATED, "ef_depthwise_conv_s8") and ctx.target is not None
+                and _dw_px_dilated_faster(layer, ctx.target.core)):
+            layer.kernel = PX_DIL  # the phases pixel by pixel: no per-line ring set-up on their short lines
         if (self.depthwise and layer.kernel == "ef_depthwise_conv_s8" and ctx.target is not None
                 and ((ctx.target.core in _DSP_CORES and _dw_line_fast(args))
                      or (ctx.target.core == "cortex-m55" and _dw_line_fast_mve(args, layer.consts["shift"])))):
@@ -763,6 +802,8 @@ class _ConvBase(OpDef):
             out += (["ef_depthwise_conv_3x3_s8"] if _dw3x3_applies(layer.args) else []) + [DOT]  # MULT: above
         if self.depthwise and _dw_dilation(layer) is not None:
             out.append(DILATED)
+            if _dw_px_dilated(layer):
+                out.append(PX_DIL)
         if self.depthwise and isinstance(layer.args, ConvArgs) and _dw_line(layer.args):
             out.append(LINE)
         if self.depthwise and isinstance(layer.args, ConvArgs) and _dw3x3_px_region(layer.args):
@@ -816,7 +857,7 @@ class Conv2D(_ConvBase):
 class DepthwiseConv2D(_ConvBase):
     name = "DEPTHWISE_CONV_2D"
     kernel_names = ("ef_shift_s8", "ef_shift2_s8", "ef_depthwise_conv_3x3_s8", DOT, MULT,
-                    DILATED, LINE, PX, PX_MULT, "ef_depthwise_conv_s8")
+                    DILATED, PX_DIL, LINE, PX, PX_MULT, "ef_depthwise_conv_s8")
     constraints = ("int8 per-channel symmetric filters, any kernel size, stride, depth multiplier, dilation "
                    "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")
     depthwise = True

@@ -342,6 +342,36 @@ ef_status ef_depthwise_conv_3x3_px_mult_s8(const ef_dw_conv_params *params, cons
                                            const int32_t *bias,
                                            const ef_dims *output_dims, int8_t *output);
 
+/** @brief DEPTHWISE_CONV_2D of a dilated 3x3 filter (stride 1, depth multiplier 1), pixel by
+ *  pixel, phase by phase. No scratch.
+ *
+ *  The filter is the zero-inserted (2 dh + 1) x (2 dw + 1) one of a 3x3 filter dilated by
+ *  (dh, dw) (the generator's form of a dilated depthwise layer); only its 3x3 real taps are read,
+ *  so the others must be zero for TFLite's result. The outputs (ry + dh j, rx + dw i) of each phase
+ *  (ry, rx) read one residue lattice of the input, on which they are a 3x3 stride-1 layer:
+ *  ef_depthwise_conv_3x3_px_s8's DSP plan and asm loops run each phase with the lattice's pixel
+ *  and row steps (the same 110 instructions per interior pixel and 4 channels as the undilated
+ *  layer). The generator's choice on M4/M7/M33 where the phases are short (the ring of
+ *  ef_depthwise_conv_3x3_dilated_s8 pays its line set-up per phase). Groups off the fast path (as
+ *  in ef_depthwise_conv_3x3_px_s8) take the portable loop (the only body on other cores).
+ *  Preconditions (EF_ERR_UNSUPPORTED otherwise): filter h and w odd and >= 3, ch_mult 1,
+ *  stride {1, 1}; any padding.
+ *  @param params      as ef_depthwise_conv_s8 (its dilation field is not read: the filter holds it)
+ *  @param quant       per-channel multiplier/shift arrays (c values each)
+ *  @param input_dims  input shape [n, h, w, c]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param filter_dims filter shape [1, 2 dh + 1, 2 dw + 1, c]
+ *  @param filter      filter tensor (int8)
+ *  @param bias        c int32 values, or NULL
+ *  @param output_dims output shape [n, out_h, out_w, c]
+ *  @param output      output tensor (int8, NHWC)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM; EF_ERR_UNSUPPORTED (preconditions). */
+ef_status ef_depthwise_conv_3x3_px_dilated_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                              const ef_dims *input_dims, const int8_t *input,
+                                              const ef_dims *filter_dims, const int8_t *filter,
+                                              const int32_t *bias,
+                                              const ef_dims *output_dims, int8_t *output);
+
 /** @brief DEPTHWISE_CONV_2D with a 3x3 filter and a depth multiplier (any ch_mult). No scratch.
  *
  *  DSP (M4/M7/M33): the 3x3 kernel's ring, each input channel pair copied once per multiplier

@@ -3,10 +3,47 @@
  * generator's choice on M4/M7/M33 where the ring of ef_depthwise_conv_3x3_s8 is slow: stride 2 (the
  * ring widens 4 input values per output there) and small maps (its per-line and per-channel set-up
  * dominates a 7x7 or 12x12 layer); for the multipliers it takes, everywhere (the multiplier ring
- * widens each input line once per multiplier index). DSP body (M4/M7/M33) and portable body. */
+ * widens each input line once per multiplier index). A dilated 3x3 (ef_depthwise_conv_3x3_px_dilated_s8)
+ * runs the multiplier-1 plan phase by phase, each phase a 3x3 layer on its input lattice (the
+ * pixel and row steps of the asm loops are the lattice's: no new loop). DSP body (M4/M7/M33) and
+ * portable body. */
 #include "internal/ef_dw_check.h"
 
 #include <string.h>
+
+/* A filter's 3 x 3 real taps: the dilation between them (in input pixels) and their byte steps in
+ * the filter (a 3 x 3 filter: dilation 1, steps 3 OC and OC; a zero-inserted dilated one of
+ * (2 dh + 1) x (2 dw + 1) taps: dh (2 dw + 1) OC and dw OC, its other taps never read). */
+typedef struct {
+    int32_t dh;
+    int32_t dw;
+    int32_t fy;
+    int32_t fx;
+} dwp_taps;
+
+/* The output pixels one pass covers, as a layer of its own: the whole layer, or one phase of a
+ * dilated one (ef_depthwise_conv_3x3_px_dilated_s8: the outputs (ry + dh j, rx + dw i) read only
+ * the input rows and columns of one residue, a 3 x 3 layer of stride 1 on that sub-lattice). */
+typedef struct {
+    int32_t h;     /* the input lattice's rows and columns */
+    int32_t w;
+    int32_t oh;    /* its output rows and columns */
+    int32_t ow;
+    int32_t pad_h; /* padding before the first input, and the strides, in lattice steps */
+    int32_t pad_w;
+    int32_t sh;
+    int32_t sw;
+    int32_t px;    /* input bytes between neighbouring lattice pixels: along a row, between rows */
+    int32_t row;
+    int32_t opx;   /* the same for the outputs */
+    int32_t orow;
+    int32_t in0;   /* byte offsets of the lattice's first input and output pixel in the image */
+    int32_t out0;
+    int32_t oy0;   /* the layer's output (oy0 + ody j, ox0 + odx i) is the lattice's output (j, i) */
+    int32_t ox0;
+    int32_t ody;
+    int32_t odx;
+} dwp_lattice;
 
 #if defined(EF_NN_USE_DSP)
 #include "internal/ef_conv_2px.h" /* ef_nn_clamp_s8 */
@@ -202,9 +239,10 @@ static inline void dwpm_pairs(uint32_t *dst, const uint32_t *wa, const uint32_t 
 
 /* The group's constants (pairs: also the multiplier table), its requantization constants into
  * the block k; 0 when one of channels c..c + 3 is not on the fast requantization or its bias is
- * beyond DWP_BIAS_MAX (the input offset is checked once per layer, in dwp_groups). */
+ * beyond DWP_BIAS_MAX (the input offset is checked once per layer, in dwp_entry). */
 static inline __attribute__((always_inline)) int dwp_group_of(dwp_group *g, uint32_t *k, const int8_t *filter,
-                                                              int32_t C, int32_t c, const ef_per_channel_quant *quant,
+                                                              const dwp_taps *t, int32_t c,
+                                                              const ef_per_channel_quant *quant,
                                                               const int32_t *bias, int32_t in_off, int32_t out_off,
                                                               const int pairs)
 {
@@ -224,10 +262,10 @@ static inline __attribute__((always_inline)) int dwp_group_of(dwp_group *g, uint
      * <= 2 * 9 * 128 for any window: no halfword overflow) */
     uint32_t rs[3][3][2];
     for (int32_t ky = 0; ky < 3; ++ky) {
-        const int8_t *f = filter + 3 * ky * C + c;
+        const int8_t *f = filter + ky * t->fy + c;
         uint32_t *w = g->w + 6 * ky;
         for (int32_t kx = 0; kx < 3; ++kx) {
-            const uint32_t v = ef_read_u32(f + kx * C);
+            const uint32_t v = ef_read_u32(f + kx * t->fx);
             const uint32_t lo = __sxtb16(v);
             const uint32_t hi = ef_sxtb16_ror8(v);
             w[2 * kx] = __sadd16(lo, lo); /* doubled: the accumulators hold 2 * acc (DWP_OUT) */
@@ -317,8 +355,9 @@ typedef struct {
     int32_t fn;
 } dwp_region;
 
-/* A layer's runs and regions (the pixels of a kind-3 row or column run: the scalar loop). */
+/* A pass's lattice, runs and regions (the pixels of a kind-3 row or column run: the scalar loop). */
 typedef struct {
+    dwp_lattice lat;
     dwp_line_run ys[DWP_MAX_RUNS];
     dwp_line_run xs[DWP_MAX_RUNS];
     int32_t ny;
@@ -329,12 +368,12 @@ typedef struct {
 } dwp_plan;
 #endif
 
-/* Output channels c..c + n - 1 of output pixel (oy, ox), one at a time over the taps inside the
- * input (the portable body, and the DSP body's groups and windows off its fast path); output
- * channel oc reads input channel oc / ch_mult. */
+/* Output channels c..c + n - 1 of the layer's output pixel (oy, ox), one at a time over the real
+ * taps inside the input (the portable body, and the DSP body's groups and windows off its fast
+ * path); output channel oc reads input channel oc / ch_mult. */
 static void dwp_scalar_px(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
-                          const int8_t *img, const int8_t *filter, const int32_t *bias, const ef_dims *out,
-                          int8_t *obase, int32_t oy, int32_t ox, int32_t c, int32_t n)
+                          const int8_t *img, const int8_t *filter, const dwp_taps *t, const int32_t *bias,
+                          const ef_dims *out, int8_t *obase, int32_t oy, int32_t ox, int32_t c, int32_t n)
 {
     const int32_t C = in->c;
     const int32_t OC = out->c;
@@ -342,18 +381,31 @@ static void dwp_scalar_px(const ef_dw_conv_params *params, const ef_per_channel_
     const int32_t row = in->w * C;
     const int32_t in_off = params->input_offset;
     const int32_t iy0 = oy * params->stride.h - params->padding.h;
-    const int32_t ky0 = EF_MAX(0, -iy0);
-    const int32_t ky1 = EF_MIN(3, in->h - iy0);
     const int32_t ix0 = ox * params->stride.w - params->padding.w;
-    const int32_t kx0 = EF_MAX(0, -ix0);
-    const int32_t kx1 = EF_MIN(3, in->w - ix0);
+    int32_t ky0 = 0;
+    int32_t ky1 = 3;
+    int32_t kx0 = 0;
+    int32_t kx1 = 3;
+    while (ky0 < 3 && iy0 + ky0 * t->dh < 0) {
+        ++ky0;
+    }
+    while (ky1 > ky0 && iy0 + (ky1 - 1) * t->dh >= in->h) {
+        --ky1;
+    }
+    while (kx0 < 3 && ix0 + kx0 * t->dw < 0) {
+        ++kx0;
+    }
+    while (kx1 > kx0 && ix0 + (kx1 - 1) * t->dw >= in->w) {
+        --kx1;
+    }
     int8_t *dst = obase + (oy * out->w + ox) * OC;
     for (int32_t oc = c; oc < c + n; ++oc) {
         const int32_t ic = oc / M;
         int32_t acc = bias != 0 ? bias[oc] : 0;
         for (int32_t ky = ky0; ky < ky1; ++ky) {
             for (int32_t kx = kx0; kx < kx1; ++kx) {
-                acc += (img[(iy0 + ky) * row + (ix0 + kx) * C + ic] + in_off) * filter[(ky * 3 + kx) * OC + oc];
+                acc += (img[(iy0 + ky * t->dh) * row + (ix0 + kx * t->dw) * C + ic] + in_off) *
+                       filter[ky * t->fy + kx * t->fx + oc];
             }
         }
         acc = ef_requantize(acc, quant->multiplier[oc], quant->shift[oc]) + params->output_offset;
@@ -361,16 +413,26 @@ static void dwp_scalar_px(const ef_dw_conv_params *params, const ef_per_channel_
     }
 }
 
-/* Output channels c..c + n - 1 of every output pixel of one image. */
+/* Output channels c..c + n - 1 of every output pixel of one image's lattice. */
 static void dwp_scalar(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
-                       const int8_t *img, const int8_t *filter, const int32_t *bias, const ef_dims *out,
-                       int8_t *obase, int32_t c, int32_t n)
+                       const int8_t *img, const int8_t *filter, const dwp_taps *t, const int32_t *bias,
+                       const ef_dims *out, int8_t *obase, const dwp_lattice *lat, int32_t c, int32_t n)
 {
-    for (int32_t oy = 0; oy < out->h; ++oy) {
-        for (int32_t ox = 0; ox < out->w; ++ox) {
-            dwp_scalar_px(params, quant, in, img, filter, bias, out, obase, oy, ox, c, n);
+    for (int32_t j = 0; j < lat->oh; ++j) {
+        for (int32_t i = 0; i < lat->ow; ++i) {
+            dwp_scalar_px(params, quant, in, img, filter, t, bias, out, obase, lat->oy0 + lat->ody * j,
+                          lat->ox0 + lat->odx * i, c, n);
         }
     }
+}
+
+/* The whole layer as one lattice. */
+static inline dwp_lattice dwp_layer_lattice(const ef_dw_conv_params *params, const ef_dims *in, const ef_dims *out)
+{
+    const dwp_lattice lat = {in->h, in->w, out->h, out->w, params->padding.h, params->padding.w,
+                             params->stride.h, params->stride.w, in->c, in->w * in->c, out->c, out->w * out->c,
+                             0, 0, 0, 0, 1, 1};
+    return lat;
 }
 
 #if defined(EF_NN_USE_DSP)
@@ -392,18 +454,14 @@ static int32_t dwp_runs(dwp_line_run *runs, int32_t stride, int32_t pad, int32_t
     return m;
 }
 
-/* The regions of a layer: the row runs x the column runs (input steps of in->c bytes per pixel,
- * output steps of out->c). */
-static void dwp_plan_of(dwp_plan *pl, const ef_dw_conv_params *params, const ef_dims *in, const ef_dims *out)
+/* The regions of a pass: the lattice's row runs x its column runs. */
+static void dwp_plan_of(dwp_plan *pl, const dwp_lattice *lat)
 {
-    const int32_t C = in->c;
-    const int32_t OC = out->c;
-    const int32_t row = in->w * C;
-    const int32_t orow = out->w * OC;
-    const int32_t sh = params->stride.h;
-    const int32_t sw = params->stride.w;
-    pl->ny = dwp_runs(pl->ys, sh, params->padding.h, in->h, out->h);
-    pl->nx = dwp_runs(pl->xs, sw, params->padding.w, in->w, out->w);
+    const int32_t sh = lat->sh;
+    const int32_t sw = lat->sw;
+    pl->lat = *lat;
+    pl->ny = dwp_runs(pl->ys, sh, lat->pad_h, lat->h, lat->oh);
+    pl->nx = dwp_runs(pl->xs, sw, lat->pad_w, lat->w, lat->ow);
     pl->n = 0;
     pl->scalar = 0;
     for (int32_t i = 0; i < pl->ny; ++i) {
@@ -416,30 +474,31 @@ static void dwp_plan_of(dwp_plan *pl, const ef_dw_conv_params *params, const ef_
             }
             dwp_region *r = &pl->r[pl->n++]; /* kinds 0-2 come in at most 3 runs per axis */
             r->fn = 3 * v->kind + u->kind;
-            const int32_t iy = v->o0 * sh - params->padding.h + v->s.k0;
-            const int32_t ix = u->o0 * sw - params->padding.w + u->s.k0;
-            const int32_t span = u->n * OC; /* output bytes per row */
-            r->in_off = iy * row + ix * C;
-            r->out_off = v->o0 * orow + u->o0 * OC;
-            r->delta = sw * C - (v->s.k1 - v->s.k0 - 1) * row;
+            const int32_t iy = v->o0 * sh - lat->pad_h + v->s.k0;
+            const int32_t ix = u->o0 * sw - lat->pad_w + u->s.k0;
+            const int32_t span = u->n * lat->opx; /* output bytes per row */
+            r->in_off = lat->in0 + iy * lat->row + ix * lat->px;
+            r->out_off = lat->out0 + v->o0 * lat->orow + u->o0 * lat->opx;
+            r->delta = sw * lat->px - (v->s.k1 - v->s.k0 - 1) * lat->row;
             r->rowend = r->out_off + span;
-            r->end = r->out_off + (v->n - 1) * orow + span;
-            r->rstep_in = sh * row - u->n * sw * C;
-            r->rstep_out = orow - span;
+            r->end = r->out_off + (v->n - 1) * lat->orow + span;
+            r->rstep_in = sh * lat->row - u->n * sw * lat->px;
+            r->rstep_out = lat->orow - span;
             r->w_off = 6 * v->s.k0 + 2 * u->s.k0;
         }
     }
 }
 
-/* Output channels c..c + 3 of one image through the asm loops (dwp_group_of accepted them; k holds
- * their requantization constants and the output row and pixel steps): multiplier 1, input channels
- * c..c + 3; a multiple of 4, input channel c / ch_mult for all four. */
+/* Output channels c..c + 3 of one image's pass through the asm loops (dwp_group_of accepted them;
+ * k holds their requantization constants and the pass's output row and pixel steps): multiplier 1,
+ * input channels c..c + 3; a multiple of 4, input channel c / ch_mult for all four. */
 static inline __attribute__((always_inline)) void dwp_dsp_group(const ef_dw_conv_params *params,
                                                                 const ef_per_channel_quant *quant, const ef_dims *in,
                                                                 const int8_t *img, const int8_t *filter,
-                                                                const int32_t *bias, const ef_dims *out, int8_t *obase,
-                                                                int32_t c, const dwp_group *g, const dwp_plan *pl,
-                                                                uint32_t *k, const int mult)
+                                                                const dwp_taps *t, const int32_t *bias,
+                                                                const ef_dims *out, int8_t *obase, int32_t c,
+                                                                const dwp_group *g, const dwp_plan *pl, uint32_t *k,
+                                                                const int mult)
 {
     typedef void (*dwp_run_fn)(const dwp_job *job);
     /* by row kind and column kind (dwp_kind): the taps inside the input */
@@ -447,8 +506,9 @@ static inline __attribute__((always_inline)) void dwp_dsp_group(const ef_dw_conv
                                       dwp_run23, dwp_run22, dwp_run22};
     static const dwp_run_fn fns_m[9] = {dwpm_run33, dwpm_run32, dwpm_run32, dwpm_run23, dwpm_run22, dwpm_run22,
                                         dwpm_run23, dwpm_run22, dwpm_run22};
+    const dwp_lattice *lat = &pl->lat;
     const int32_t ic = mult ? c / params->ch_mult : c;
-    dwp_job job = {0, 0, in->c, in->w * in->c, 0, k};
+    dwp_job job = {0, 0, lat->px, lat->row, 0, k};
     const uint32_t ob = (uint32_t)(uintptr_t)(obase + c);
     for (int32_t i = 0; i < pl->ny && pl->scalar; ++i) {
         for (int32_t j = 0; j < pl->nx; ++j) {
@@ -459,7 +519,8 @@ static inline __attribute__((always_inline)) void dwp_dsp_group(const ef_dw_conv
             }
             for (int32_t oy = v->o0; oy < v->o0 + v->n; ++oy) {
                 for (int32_t ox = u->o0; ox < u->o0 + u->n; ++ox) {
-                    dwp_scalar_px(params, quant, in, img, filter, bias, out, obase, oy, ox, c, 4);
+                    dwp_scalar_px(params, quant, in, img, filter, t, bias, out, obase, lat->oy0 + lat->ody * oy,
+                                  lat->ox0 + lat->odx * ox, c, 4);
                 }
             }
         }
@@ -479,50 +540,88 @@ static inline __attribute__((always_inline)) void dwp_dsp_group(const ef_dw_conv
         (mult ? fns_m : fns)[r->fn](&job);
     }
 }
-#endif
 
-#if defined(EF_NN_USE_DSP)
-/* The 4-channel groups of one image through the asm loops (a group off the fast requantization
- * through the scalar loop); mult: the multiplier groups' loops. Returns the first channel left
- * (C % 4 of them; all of them with an input offset outside [-128, 128]). Inlined once per mode, so multiplier 1 runs without the multiplier's tests. */
+/* The 4-channel groups of one image's pass through the asm loops (a group off the fast
+ * requantization through the scalar loop, over the pass's pixels); mult: the multiplier groups'
+ * loops. The input offset is in [-128, 128] (DWP_BIAS_MAX's bound; the caller checks). Returns the
+ * first channel left (C % 4 of them). Inlined once per mode, so multiplier 1 runs without the
+ * multiplier's tests. */
 static inline __attribute__((always_inline)) int32_t dwp_groups(const ef_dw_conv_params *params,
                                                                 const ef_per_channel_quant *quant, const ef_dims *in,
                                                                 const int8_t *img, const int8_t *filter,
-                                                                const int32_t *bias, const ef_dims *out, int8_t *obase,
-                                                                const dwp_plan *pl, uint32_t *k, const int mult)
+                                                                const dwp_taps *t, const int32_t *bias,
+                                                                const ef_dims *out, int8_t *obase, const dwp_plan *pl,
+                                                                uint32_t *k, const int mult)
 {
     const int32_t C = out->c;
     int32_t c = 0;
-    if (params->input_offset < -128 || params->input_offset > 128) {
-        return 0; /* DWP_BIAS_MAX's bound assumes |input offset| <= 128: every group in the scalar loop */
+    k[DWP_OROW] = (uint32_t)pl->lat.orow;
+    if (mult) {
+        k[DWP_OSTEP] = (uint32_t)pl->lat.opx;
     }
     for (; c + 4 <= C; c += 4) {
         dwp_group g;
-        if (dwp_group_of(&g, k, filter, C, c, quant, bias, params->input_offset, params->output_offset, mult)) {
-            dwp_dsp_group(params, quant, in, img, filter, bias, out, obase, c, &g, pl, k, mult);
+        if (dwp_group_of(&g, k, filter, t, c, quant, bias, params->input_offset, params->output_offset, mult)) {
+            dwp_dsp_group(params, quant, in, img, filter, t, bias, out, obase, c, &g, pl, k, mult);
         } else {
-            dwp_scalar(params, quant, in, img, filter, bias, out, obase, c, 4);
+            dwp_scalar(params, quant, in, img, filter, t, bias, out, obase, &pl->lat, c, 4);
         }
     }
     return c;
 }
+
+/* One axis of a dilated layer's phase (output residue r of the dilation d, the layer's padding
+ * pad before the first input): v[0] the first input of the sub-lattice, v[1] its input count,
+ * v[2] its padding before the first, v[3] its output count. */
+static void dwp_axis(int32_t r, int32_t pad, int32_t d, int32_t n_in, int32_t n_out, int32_t v[4])
+{
+    const int32_t a = r - pad;
+    const int32_t q = a >= 0 ? a / d : -((d - 1 - a) / d); /* floor(a / d) */
+    v[0] = a - q * d;                                      /* in [0, d) */
+    v[1] = v[0] < n_in ? (n_in - v[0] + d - 1) / d : 0;
+    v[2] = -q;
+    v[3] = r < n_out ? (n_out - r + d - 1) / d : 0;
+}
+
+/* Phase (ry, rx) of a stride-1 layer whose real taps are dh x dw input pixels apart: the outputs
+ * oy = ry + dh j, ox = rx + dw i read the inputs iy = ry - pad_h + dh (j + ky), which is the input
+ * lattice of one residue; on it a 3 x 3 stride-1 layer. No outputs: oh or ow 0. */
+static dwp_lattice dwp_phase_lattice(const ef_dw_conv_params *params, const ef_dims *in, const ef_dims *out,
+                                     const dwp_taps *t, int32_t ry, int32_t rx)
+{
+    int32_t y[4];
+    int32_t x[4];
+    dwp_axis(ry, params->padding.h, t->dh, in->h, out->h, y);
+    dwp_axis(rx, params->padding.w, t->dw, in->w, out->w, x);
+    const int32_t C = in->c;
+    const int32_t OC = out->c;
+    const dwp_lattice lat = {y[1], x[1], y[3], x[3], y[2], x[2], 1, 1, t->dw * C, t->dh * in->w * C,
+                             t->dw * OC, t->dh * out->w * OC, (y[0] * in->w + x[0]) * C, (ry * out->w + rx) * OC,
+                             ry, rx, t->dh, t->dw};
+    return lat;
+}
 #endif
 
-/* Both entries: mult 0 multiplier 1, 1 a multiple of 4 (each entry inlines its own mode, so a
- * firmware links the asm loops of the one it calls). */
+/* The entries: mult 0 multiplier 1, 1 a multiple of 4; dil 1 a dilated layer (a zero-inserted
+ * filter, multiplier 1, stride 1), phase by phase (dwp_phase_lattice). Each entry inlines its own
+ * mode, so a firmware links the asm loops of the one it calls. */
 static inline __attribute__((always_inline)) ef_status dwp_entry(const ef_dw_conv_params *params,
                                                                  const ef_per_channel_quant *quant,
                                                                  const ef_dims *input_dims, const int8_t *input,
                                                                  const ef_dims *filter_dims, const int8_t *filter,
                                                                  const int32_t *bias, const ef_dims *output_dims,
-                                                                 int8_t *output, const int mult)
+                                                                 int8_t *output, const int mult, const int dil)
 {
     const ef_status st = ef_dw_check(params, quant, input_dims, input, filter_dims, filter,
                                      output_dims, output);
     if (st != EF_OK) {
         return st;
     }
-    if (filter_dims->h != 3 || filter_dims->w != 3 || (mult ? params->ch_mult % 4 != 0 : params->ch_mult != 1)) {
+    const int32_t FH = filter_dims->h;
+    const int32_t FW = filter_dims->w;
+    if (dil ? (FH < 3 || FW < 3 || (FH & 1) == 0 || (FW & 1) == 0 || params->ch_mult != 1 ||
+               params->stride.h != 1 || params->stride.w != 1)
+            : (FH != 3 || FW != 3 || (mult ? params->ch_mult % 4 != 0 : params->ch_mult != 1))) {
         return EF_ERR_UNSUPPORTED;
     }
     const ef_dims *in = input_dims;
@@ -530,24 +629,37 @@ static inline __attribute__((always_inline)) ef_status dwp_entry(const ef_dw_con
     const int32_t C = out->c; /* output channels: in->c * ch_mult */
     const int32_t in_px = in->h * in->w * in->c;
     const int32_t out_px = out->h * out->w * C;
+    const dwp_taps t = {(FH - 1) / 2, (FW - 1) / 2, (FH - 1) / 2 * FW * C, (FW - 1) / 2 * C};
+    const dwp_lattice whole = dwp_layer_lattice(params, in, out);
 #if defined(EF_NN_USE_DSP)
+    /* DWP_BIAS_MAX's bound assumes |input offset| <= 128: else every group in the scalar loop */
+    const int fast = params->input_offset >= -128 && params->input_offset <= 128;
     dwp_plan pl;
-    dwp_plan_of(&pl, params, in, out);
-    uint32_t k[DWP_WORDS] __attribute__((aligned(8)));
-    k[DWP_OROW] = (uint32_t)(out->w * C);
-    if (mult) {
-        k[DWP_OSTEP] = (uint32_t)C;
+    if (!dil) {
+        dwp_plan_of(&pl, &whole);
     }
+    uint32_t k[DWP_WORDS] __attribute__((aligned(8)));
 #endif
     for (int32_t b = 0; b < in->n; ++b) {
         const int8_t *img = input + b * in_px;
         int8_t *obase = output + b * out_px;
         int32_t c = 0;
 #if defined(EF_NN_USE_DSP)
-        c = dwp_groups(params, quant, in, img, filter, bias, out, obase, &pl, k, mult);
+        for (int32_t ry = 0; ry < t.dh && fast; ++ry) {
+            for (int32_t rx = 0; rx < t.dw; ++rx) {
+                if (dil) {
+                    const dwp_lattice ph = dwp_phase_lattice(params, in, out, &t, ry, rx);
+                    if (ph.oh == 0 || ph.ow == 0) {
+                        continue;
+                    }
+                    dwp_plan_of(&pl, &ph);
+                }
+                c = dwp_groups(params, quant, in, img, filter, &t, bias, out, obase, &pl, k, mult);
+            }
+        }
 #endif
         if (c < C) {
-            dwp_scalar(params, quant, in, img, filter, bias, out, obase, c, C - c);
+            dwp_scalar(params, quant, in, img, filter, &t, bias, out, obase, &whole, c, C - c);
         }
     }
 #if defined(EF_NN_USE_DSP)
@@ -564,7 +676,7 @@ ef_status ef_depthwise_conv_3x3_px_s8(const ef_dw_conv_params *params, const ef_
                                       const int32_t *bias,
                                       const ef_dims *output_dims, int8_t *output)
 {
-    return dwp_entry(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, 0);
+    return dwp_entry(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, 0, 0);
 }
 
 ef_status ef_depthwise_conv_3x3_px_mult_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
@@ -573,5 +685,14 @@ ef_status ef_depthwise_conv_3x3_px_mult_s8(const ef_dw_conv_params *params, cons
                                            const int32_t *bias,
                                            const ef_dims *output_dims, int8_t *output)
 {
-    return dwp_entry(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, 1);
+    return dwp_entry(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, 1, 0);
+}
+
+ef_status ef_depthwise_conv_3x3_px_dilated_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                              const ef_dims *input_dims, const int8_t *input,
+                                              const ef_dims *filter_dims, const int8_t *filter,
+                                              const int32_t *bias,
+                                              const ef_dims *output_dims, int8_t *output)
+{
+    return dwp_entry(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, 0, 1);
 }

@@ -72,6 +72,10 @@ EXPECTED_STATUS = {
     "dw_px_dil_even": -4,
     "dw_px_dil_mult4": -4,
     "dw_px_dil_s2": -4,
+    "dw_dot_dil_ok": 0,  # the dilated dot entry: >= 4 outputs, even channels, multiplier 1
+    "dw_dot_dil_1px": -4,
+    "dw_dot_dil_odd": -4,
+    "dw_dot_dil_mult4": -4,
     "arg_max_ok": 0,
     "arg_max_bad_width": -3,  # output_bytes neither 4 nor 8
     "arg_min_bad_dims": -2,

@@ -228,6 +228,11 @@ EXTRA_CASES: dict[str, OpSpec] = {
     "xdwpd_c12_d4_11x9_same": _dwd(11, 9, 12, 4, "SAME", "NONE"),
     "xdwpd_c4_d2x3_9x14_valid_relu6": _dwd(9, 14, 4, (2, 3), "VALID", "RELU6"),
     "xdwpd_c6_d3_2x7_same": _dwd(2, 7, 6, 3, "SAME", "NONE"),
+    # ef_depthwise_conv_3x3_dot_dilated_s8 (Helium: the dot kernel on a window stored residue by
+    # residue; the cases above too where the channels are even): strips of output rows, the last
+    # shorter (40 x 30 at dilation 2: 3 strips; 36 x 20 at dilation 3: 2)
+    "xdwdd_c2_d2_40x30_same_relu": _dwd(40, 30, 2, 2, "SAME", "RELU"),
+    "xdwdd_c4_d3_36x20_same": _dwd(36, 20, 4, 3, "SAME", "NONE"),
     # an explicit zero-point PAD folded into the convolution reading it (edgefact/export/pad_fold.py):
     # PyTorch's padding=1 at stride 2 (a 1- and a 3-channel first layer, a depthwise), asymmetric
     # amounts, a PAD in front of a SAME convolution, a 5x5 filter; and PADs that must stay (amounts

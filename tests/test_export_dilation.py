@@ -141,8 +141,9 @@ def test_dilated_depthwise_takes_the_pixel_phases_on_the_dsp_cores() -> None:
     M4/M7/M33 where its phases are short (the ring of ef_depthwise_conv_3x3_dilated_s8 pays its
     line set-up per phase: 28x28 at dilation 2, 0.272 against 0.326 MAC/instr), the ring where
     they are long with whole 4-output steps (48x48: 0.335 against 0.330), each the other's
-    alternative; a multiplier or the Helium core keep the ring / window kernel; channels off the
-    4-channel groups or a shift outside the asm loops' range keep the ring."""
+    alternative; a multiplier keeps the ring; channels off the 4-channel groups or a shift outside
+    the asm loops' range keep the ring. On the Helium core ef_depthwise_conv_3x3_dot_dilated_s8 (even
+    channels, a stored window row of <= 62 pixels, right shifts), else the ring's Helium window."""
     import sys
     from pathlib import Path
 
@@ -150,7 +151,13 @@ def test_dilated_depthwise_takes_the_pixel_phases_on_the_dsp_cores() -> None:
     from kernels_harness import case_model
 
     from edgefact.export.ops import get_op
-    from edgefact.export.ops.conv import DILATED, PX_DIL, _dw_px_dilated_faster
+    from edgefact.export.ops.conv import (
+        DILATED,
+        DOT_DIL,
+        PX_DIL,
+        _dw_dot_dilated_applies,
+        _dw_px_dilated_faster,
+    )
     from edgefact.targets import get_target
 
     def layer(case: str, core: str):
@@ -162,11 +169,26 @@ def test_dilated_depthwise_takes_the_pixel_phases_on_the_dsp_cores() -> None:
             assert la.kernel == PX_DIL, (case, core, la.kernel)
             assert DILATED in get_op("DEPTHWISE_CONV_2D").kernels(la)
         m55 = layer(case, "cortex-m55")
-        assert m55.kernel != PX_DIL and PX_DIL in get_op("DEPTHWISE_CONV_2D").kernels(m55)
+        assert m55.kernel == DOT_DIL and PX_DIL in get_op("DEPTHWISE_CONV_2D").kernels(m55), (case, m55.kernel)
+        assert DOT_DIL in get_op("DEPTHWISE_CONV_2D").kernels(la)  # an alternative on the DSP cores
     m2 = layer("dwd_3x3_d2_m2_same_c5_12x12", "cortex-m4")  # a multiplier: not the pixel phases
     assert m2.kernel != PX_DIL and PX_DIL not in get_op("DEPTHWISE_CONV_2D").kernels(m2)
     odd = layer("dwd_3x3_d2_same_c13_14x12", "cortex-m4")  # 13 channels: a scalar tail, the ring kept
     assert odd.kernel == DILATED and PX_DIL in get_op("DEPTHWISE_CONV_2D").kernels(odd)
+    odd55 = layer("dwd_3x3_d2_same_c13_14x12", "cortex-m55")  # no channel pairs: the Helium window
+    assert odd55.kernel == DILATED and DOT_DIL not in get_op("DEPTHWISE_CONV_2D").kernels(odd55)
+    # the dot kernel's window: a stored row of dw * ceil((out_w + 2 dw) / dw) <= 62 pixels
+    wide = layer("xdwdd_c2_d2_40x30_same_relu", "cortex-m55")
+    assert wide.kernel == DOT_DIL and _dw_dot_dilated_applies(wide)
+    a = wide.args
+    for ow, fits in ((58, True), (59, False)):
+        dims = type(a.input_dims)(1, 8, ow, 2)
+        wide.args = type(a)(a.params, dims, a.filter_dims, dims, a.groups, a.padding_after)
+        assert _dw_dot_dilated_applies(wide) == fits, ow
+    wide.args = a
+    wide.consts["shift"] = wide.consts["shift"].copy()
+    wide.consts["shift"][1] = 0
+    assert not _dw_dot_dilated_applies(wide)
     la = layer("xdwpd_c8_d2_15x13_same_relu", "cortex-m4")
     assert _dw_px_dilated_faster(la, "cortex-m4")
     la.consts["shift"] = la.consts["shift"].copy()

@@ -160,6 +160,23 @@ static void check_arguments(void)
                    ef_depthwise_conv_3x3_px_dilated_s8(&dw4, &q, &in1, chk_in, &f5m, chk_filter, NULL, &o1, chk_out));
         log_status("status_dw_px_dil_s2",
                    ef_depthwise_conv_3x3_px_dilated_s8(&dws2, &q, &in5, chk_in, &f5, chk_filter, NULL, &o1, chk_out));
+        /* the dilated dot entry: 4 output pixels at dilation 2 run; one pixel, odd channels, a
+         * multiplier are refused */
+        const ef_dw_conv_params dwp2 = {0, 0, 1, {1, 1}, {2, 2}, {1, 1}, {-128, 127}};
+        const ef_dims in22 = {1, 2, 2, 4}, o22 = {1, 2, 2, 4}, in22odd = {1, 2, 2, 3}, f5odd = {1, 5, 5, 3};
+        const ef_dims o22odd = {1, 2, 2, 3};
+        static const int32_t right_shift[4] = {-2, -2, -2, -2}; /* the entry takes right shifts only */
+        const ef_per_channel_quant rq = {chk_mult, right_shift};
+        log_status("status_dw_dot_dil_ok",
+                   ef_depthwise_conv_3x3_dot_dilated_s8(&dwp2, &rq, &in22, chk_in, &f5, chk_filter, NULL, &o22,
+                                                        chk_out));
+        log_status("status_dw_dot_dil_1px",
+                   ef_depthwise_conv_3x3_dot_dilated_s8(&dw, &rq, &in5, chk_in, &f5, chk_filter, NULL, &o1, chk_out));
+        log_status("status_dw_dot_dil_odd",
+                   ef_depthwise_conv_3x3_dot_dilated_s8(&dwp2, &rq, &in22odd, chk_in, &f5odd, chk_filter, NULL,
+                                                        &o22odd, chk_out));
+        log_status("status_dw_dot_dil_mult4",
+                   ef_depthwise_conv_3x3_dot_dilated_s8(&dw4, &rq, &in1, chk_in, &f5m, chk_filter, NULL, &o1, chk_out));
     }
 
     /* ARG_MAX / ARG_MIN: extents, index width, pointers; int16 requantization: the shift range */

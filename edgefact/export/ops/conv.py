@@ -39,6 +39,8 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
   (``_dw_dilated_fast``), an alternative elsewhere;
 - ``ef_depthwise_conv_3x3_px_dilated_s8``: such a layer with multiplier 1, each phase through the pixel kernel's
   plan, on Cortex-M4/M7/M33 where its phases are short (``_dw_px_dilated_faster``), an alternative elsewhere;
+- ``ef_depthwise_conv_3x3_dot_dilated_s8``: such a layer with multiplier 1 on Cortex-M55 where the dot kernel's
+  window, stored residue by residue, holds it (``_dw_dot_dilated_applies``), an alternative elsewhere;
 - ``ef_depthwise_conv_s8``: any other depthwise convolution.
 The DSP / Helium / portable body of each kernel is chosen when the library is compiled for the
 target (``EF_NN_USE_DSP`` / ``EF_NN_USE_MVE``).
@@ -529,6 +531,29 @@ def _dw_px_dilated_faster(layer: Layer, core: str) -> bool:
     return not _dw_dilated_fast(layer, core) or line < 24 or (line % 4 != 0 and lines < 8)
 
 
+DOT_DIL = "ef_depthwise_conv_3x3_dot_dilated_s8"
+#: DOT_DIL_MAX of ef_depthwise_conv_3x3_dot_s8.c: the largest dilation of its dilated entry
+DOT_DIL_MAX = 8
+
+
+def _dw_dot_dilated_applies(layer: Layer) -> bool:
+    """Where ``ef_depthwise_conv_3x3_dot_dilated_s8``'s Helium body takes the layer (``dot_dil_ok``):
+    a dilated 3x3 (``_dw_dilation``: stride 1, padding <= the dilation) by at most DOT_DIL_MAX,
+    multiplier 1, an even channel count, a window row stored residue by residue of
+    dw * ceil((out_w + 2 dw) / dw) <= DOT_WP_MAX pixels holding >= 3 dh rows in the 2 KB window,
+    16-bit filter and gather offsets, >= 4 output pixels, every shift a right shift."""
+    d = _dw_dilation(layer)
+    if d is None:
+        return False
+    a: ConvArgs = layer.args
+    dh, dw = d
+    i, o = a.input_dims, a.output_dims
+    wp = dw * -(-(o.w + 2 * dw) // dw)
+    return (a.params.ch_mult == 1 and i.c % 2 == 0 and max(dh, dw) <= DOT_DIL_MAX and wp <= DOT_WP_MAX
+            and 2048 // (2 * wp) // dh >= 3 and 2 * dh * (2 * dw + 1) * o.c <= 65535 and 7 * dw * i.c <= 65535
+            and o.h * o.w >= 4 and bool(np.all(layer.consts["shift"] < 0)))
+
+
 LINE = "ef_depthwise_conv_line_s8"
 PX = "ef_depthwise_conv_3x3_px_s8"
 PX_MULT = "ef_depthwise_conv_3x3_px_mult_s8"
@@ -718,6 +743,9 @@ class _ConvBase(OpDef):
         if (self.depthwise and layer.kernel in (DILATED, "ef_depthwise_conv_s8") and ctx.target is not None
                 and _dw_px_dilated_faster(layer, ctx.target.core)):
             layer.kernel = PX_DIL  # the phases pixel by pixel: no per-line ring set-up on their short lines
+        if (self.depthwise and layer.kernel in (DILATED, "ef_depthwise_conv_s8") and ctx.target is not None
+                and ctx.target.core == "cortex-m55" and _dw_dot_dilated_applies(layer)):
+            layer.kernel = DOT_DIL  # the dot kernel on a window stored residue by residue: the 3x3 taps adjacent
         if (self.depthwise and layer.kernel == "ef_depthwise_conv_s8" and ctx.target is not None
                 and ((ctx.target.core in _DSP_CORES and _dw_line_fast(args))
                      or (ctx.target.core == "cortex-m55" and _dw_line_fast_mve(args, layer.consts["shift"])))):
@@ -804,6 +832,8 @@ class _ConvBase(OpDef):
             out.append(DILATED)
             if _dw_px_dilated(layer):
                 out.append(PX_DIL)
+            if _dw_dot_dilated_applies(layer):
+                out.append(DOT_DIL)
         if self.depthwise and isinstance(layer.args, ConvArgs) and _dw_line(layer.args):
             out.append(LINE)
         if self.depthwise and isinstance(layer.args, ConvArgs) and _dw3x3_px_region(layer.args):
@@ -857,7 +887,7 @@ class Conv2D(_ConvBase):
 class DepthwiseConv2D(_ConvBase):
     name = "DEPTHWISE_CONV_2D"
     kernel_names = ("ef_shift_s8", "ef_shift2_s8", "ef_depthwise_conv_3x3_s8", DOT, MULT,
-                    DILATED, PX_DIL, LINE, PX, PX_MULT, "ef_depthwise_conv_s8")
+                    DILATED, PX_DIL, DOT_DIL, LINE, PX, PX_MULT, "ef_depthwise_conv_s8")
     constraints = ("int8 per-channel symmetric filters, any kernel size, stride, depth multiplier, dilation "
                    "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")
     depthwise = True

@@ -283,6 +283,35 @@ ef_status ef_depthwise_conv_3x3_dot_s8(const ef_dw_conv_params *params, const ef
                                        const int32_t *bias,
                                        const ef_dims *output_dims, int8_t *output);
 
+/** @brief DEPTHWISE_CONV_2D of a dilated 3x3 filter, each output one 9-tap dot product (Helium):
+ *         the generator's choice on Cortex-M55 where its Helium body applies. No scratch (stack:
+ *         a 2 KB window and a 2 KB table).
+ *
+ *  ef_depthwise_conv_3x3_dot_s8's body on a window whose rows and columns are stored one residue
+ *  of the dilation after the other, so that an output's 9 real taps are 3 x 3 neighbours there (the
+ *  same gathers, tap offsets and loop as the undilated layer); the fill copies each residue's
+ *  pixels dilation apart. The filter is the zero-inserted (2 dh + 1) x (2 dw + 1) one; only its 3x3
+ *  real taps are read. On the other cores this is ef_depthwise_conv_3x3_dilated_s8.
+ *  Preconditions (EF_ERR_UNSUPPORTED otherwise, on every core): filter h and w odd and >= 3
+ *  (dilation (h - 1) / 2, (w - 1) / 2 <= 8), stride {1, 1}, ch_mult 1, padding <= the dilation, an
+ *  even channel count, a stored window row of dw * ceil((out_w + 2 dw) / dw) <= 62 pixels and at
+ *  least 3 dh rows, out_h * out_w >= 4, every shift < 0.
+ *  @param params      as ef_depthwise_conv_s8 (its dilation field is not read: the filter holds it)
+ *  @param quant       per-channel multiplier/shift arrays (c values each)
+ *  @param input_dims  input shape [n, h, w, c]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param filter_dims filter shape [1, 2 dh + 1, 2 dw + 1, c]
+ *  @param filter      filter tensor (int8)
+ *  @param bias        c int32 values, or NULL
+ *  @param output_dims output shape [n, out_h, out_w, c]
+ *  @param output      output tensor (int8, NHWC)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM; EF_ERR_UNSUPPORTED (preconditions). */
+ef_status ef_depthwise_conv_3x3_dot_dilated_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                               const ef_dims *input_dims, const int8_t *input,
+                                               const ef_dims *filter_dims, const int8_t *filter,
+                                               const int32_t *bias,
+                                               const ef_dims *output_dims, int8_t *output);
+
 /** @brief DEPTHWISE_CONV_2D with a 3x3 filter, depth multiplier 1, pixel by pixel. No scratch.
  *
  *  DSP (M4/M7/M33): channels in groups of 4 (the group's weights widened into halfword pairs, its

@@ -28,6 +28,41 @@ static int dot_ok(const ef_dw_conv_params *params, const ef_per_channel_quant *q
     return 1;
 }
 
+#define DOT_DIL_MAX 8   /* the largest dilation of ef_depthwise_conv_3x3_dot_dilated_s8 */
+#define DOT_WIN 2048   /* window bytes: rows x wp entries x 2 channels */
+
+/* Where ef_depthwise_conv_3x3_dot_dilated_s8's Helium body takes a dilated layer (the generator's
+ * test mirrors it: conv.py _dw_dot_dilated_applies): the zero-inserted filter of a 3x3 dilated by
+ * (dh, dw) <= DOT_DIL_MAX, stride 1, multiplier 1, padding <= the dilation, an even channel count,
+ * a window whose residues stored one after the other keep a row pitch wp = dw ceil((out_w - 1 +
+ * 2 dw + 1) / dw) <= DOT_WP_MAX and hold at least 3 dh rows, 16-bit filter offsets, at least 4
+ * output pixels, every shift a right shift. */
+static int dot_dil_ok(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                      const ef_dims *filter_dims, const ef_dims *out)
+{
+    const int32_t FH = filter_dims->h;
+    const int32_t FW = filter_dims->w;
+    if (FH < 3 || FW < 3 || (FH & 1) == 0 || (FW & 1) == 0) {
+        return 0;
+    }
+    const int32_t dh = (FH - 1) / 2;
+    const int32_t dw = (FW - 1) / 2;
+    const int32_t wp0 = out->w - 1 + 2 * dw + 1;
+    const int32_t wp = dw * ((wp0 + dw - 1) / dw);
+    if (params->stride.h != 1 || params->stride.w != 1 || params->ch_mult != 1 || (in->c & 1) != 0 ||
+        dh > DOT_DIL_MAX || dw > DOT_DIL_MAX || params->padding.h > dh || params->padding.w > dw ||
+        wp > DOT_WP_MAX || DOT_WIN / (2 * wp) / dh < 3 || (FH - 1) * FW * out->c > 65535 ||
+        7 * dw * in->c > 65535 || out->h * out->w < 4) {
+        return 0;
+    }
+    for (int32_t c = 0; c < out->c; ++c) {
+        if (quant->shift[c] >= 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 #if defined(EF_NN_USE_MVE)
 /*
  * Helium body. The input is copied, one channel pair at a time, into a window of int8 pairs
@@ -46,7 +81,6 @@ static int dot_ok(const ef_dw_conv_params *params, const ef_per_channel_quant *q
  * multiplier M the window of a channel pair serves the 2 M output channels that read it (output
  * channel i M + j reads input channel i): one window fill per 2 M channels' strips.
  */
-#define DOT_WIN 2048   /* window bytes: rows x wp entries x 2 channels */
 #define DOT_TAB 512    /* output pixels per strip */
 
 /* One step: four outputs from the table's next four tap addresses, stored at dst (+ so). */
@@ -266,17 +300,17 @@ static int32_t dot_table(uint32_t *tab, const uint16_t *win, int32_t th, int32_t
 static inline __attribute__((always_inline)) void dot_pair(const uint32_t *tab, int8_t *dst0, int32_t n1,
                                                            uint8x16_t qt0, uint8x16_t qt1, dot_rec *rec,
                                                            const dot_layer *kl, const int8_t *filter,
+                                                           uint16x8_t foff, int32_t f8,
                                                            const int32_t *bias, const ef_per_channel_quant *quant,
-                                                           int32_t in_off, int32_t OC, int32_t c, int32_t M)
+                                                           int32_t in_off, int32_t c, int32_t M)
 {
     const int8x16_t zero8 = vdupq_n_s8(0);
-    const uint16x8_t foff = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)OC); /* the filter's taps 0..7 */
     for (int32_t j = 0; j < M; ++j) { /* output j of channel c and of channel c + 1 */
         for (int32_t h = 0; h < 2; ++h) {
             const int32_t oc = (c + h) * M + j;
             const int8_t *f = filter + oc;
             int8x16_t qw = vmovnbq_s16(zero8, vldrbq_gather_offset_s16(f, foff));
-            qw = vsetq_lane_s8(f[8 * OC], qw, 1);
+            qw = vsetq_lane_s8(f[f8], qw, 1);
             vst1q_s8(rec[h].w, qw);
             rec[h].bias = (bias != 0 ? bias[oc] : 0) + in_off * vaddvq_s8(qw);
             rec[h].m = quant->multiplier[oc];
@@ -287,43 +321,110 @@ static inline __attribute__((always_inline)) void dot_pair(const uint32_t *tab, 
     }
 }
 
+/* A dilated layer's window (dh, dw > 1, stride 1): its rows and columns stored one residue of the
+ * dilation after the other (window row j at row (j % dh) Rh + j / dh, column i at (i % dw) Wr + i / dw),
+ * so a window's 9 real taps are 3 x 3 neighbours there, as in an undilated layer's window, and the
+ * same tap offsets, gathers and loop serve it; the fill copies each residue's pixels with the
+ * dilation's pixel step. rmap / cmap: the stored row / column of window row / column j. */
+typedef struct {
+    int32_t rh;          /* stored rows per row residue */
+    int32_t wr;          /* stored columns per column residue */
+    int32_t col_dst[DOT_DIL_MAX]; /* per column residue: the first stored column of an input pixel */
+    int32_t col_src[DOT_DIL_MAX]; /* its input column */
+    int32_t col_n[DOT_DIL_MAX];   /* input pixels of that residue in the window */
+} dot_dil;
+
+static inline int32_t dot_dil_at(int32_t j, int32_t d, int32_t per)
+{
+    return (j % d) * per + j / d;
+}
+
+/* The strip's table for a dilated window: as dot_table, at the stored positions of each output's
+ * first tap (window row oy, column ox: stride 1). */
+static int32_t dot_table_dil(uint32_t *tab, const uint16_t *win, int32_t th, int32_t OW, int32_t wp, int32_t OC,
+                             int32_t dh, int32_t dw, const dot_dil *dd)
+{
+    const int32_t n = th * OW;
+    const int32_t n1 = (n + 3) / 4 - 1;
+    uint32_t *t = tab;
+    const uint32_t *end = tab + 4 * n1;
+    for (int32_t oy = 0; t < end; ++oy) {
+        const uint16_t *p = win + dot_dil_at(oy, dh, dd->rh) * wp;
+        for (int32_t ox = 0; ox < OW && t < end; ++ox) {
+            *t++ = (uint32_t)(uintptr_t)(p + dot_dil_at(ox, dw, dd->wr));
+        }
+    }
+    *t++ = (uint32_t)((n - 4 - 4 * n1) * OC);
+    for (int32_t q = n - 4; q < n; ++q) { /* the last four */
+        *t++ = (uint32_t)(uintptr_t)(win + dot_dil_at(q / OW, dh, dd->rh) * wp + dot_dil_at(q % OW, dw, dd->wr));
+    }
+    return n1;
+}
+
 /* The Helium body, for a depth multiplier M (instantiated with M = 1, as a constant, and with any M:
- * the multiplier loop costs the multiplier-1 layers spills otherwise). */
+ * the multiplier loop costs the multiplier-1 layers spills otherwise) and a dilation (dh, dw) of the
+ * 3x3 taps (1, 1 as constants but in ef_depthwise_conv_3x3_dot_dilated_s8: stride 1, its filter
+ * the zero-inserted (2 dh + 1) x (2 dw + 1) one, the window stored residue by residue, dot_dil). */
 static inline __attribute__((always_inline)) void dot_mve_at(
     const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in, const int8_t *input,
-    const int8_t *filter, const int32_t *bias, const ef_dims *out, int8_t *output, const int32_t M)
+    const int8_t *filter, const int32_t *bias, const ef_dims *out, int8_t *output, const int32_t M,
+    const int32_t dh, const int32_t dw)
 {
+    const int dil = dh > 1 || dw > 1;
     const int32_t s = params->stride.h;
     const int32_t pt = params->padding.h;
     const int32_t pl = params->padding.w;
     const int32_t H = in->h, W = in->w, C = in->c;
     const int32_t OH = out->h, OW = out->w, OC = out->c;
-    const int32_t wp = (OW - 1) * s + 3;          /* window columns: col j is input x = j - pl */
+    const int32_t wp0 = (OW - 1) * s + 2 * dw + 1; /* window columns: col j is input x = j - pl */
+    const int32_t wr = (wp0 + dw - 1) / dw;        /* dilated: stored columns per residue */
+    const int32_t wp = dil ? dw * wr : wp0;        /* the stored row pitch */
     const int32_t wx = W < wp - pl ? W : wp - pl; /* input pixels per window row */
     const int32_t rows_max = DOT_WIN / (2 * wp);
-    int32_t toh = (rows_max - 3) / s + 1;
+    int32_t toh = dil ? dh * (rows_max / dh) - 2 * dh : (rows_max - 3) / s + 1;
     if (toh > DOT_TAB / OW) {
         toh = DOT_TAB / OW;
     }
     const int32_t nstrips = (OH + toh - 1) / toh;
     toh = (OH + nstrips - 1) / nstrips; /* strips of equal height but the last */
-    const int32_t tih_max = (toh - 1) * s + 3;
+    const int32_t tih_max = (toh - 1) * s + 2 * dh + 1;
+    dot_dil dd;
+    dd.rh = (tih_max + dh - 1) / dh;
+    dd.wr = wr;
+    const int32_t rows_stored = dil ? dh * dd.rh : tih_max;
     uint16_t win[DOT_WIN / 2] __attribute__((aligned(16)));
     uint32_t tab[DOT_TAB + 8] __attribute__((aligned(8)));
     dot_rec rec[2] __attribute__((aligned(16)));
     dot_layer kl __attribute__((aligned(16)));
     const int32_t in_off = params->input_offset;
     const uint16x8_t zpv = vdupq_n_u16((uint16_t)(((uint32_t)(uint8_t)(int8_t)-in_off) * 0x101u));
-    /* tap t = 3 ky + kx at byte 2 (ky wp + kx): taps 0..7 in the even lanes, tap 8 in lane 1 */
+    /* tap t = 3 ky + kx at byte 2 (ky wp + kx): taps 0..7 in the even lanes, tap 8 in lane 1; its
+     * weight at filter byte (ky dh (2 dw + 1) + kx dw) OC */
     uint8_t to[16] __attribute__((aligned(16))) = {0};
+    uint16_t fo[8] __attribute__((aligned(16)));
     for (int32_t ky = 0, t = 0; ky < 3; ++ky) {
         for (int32_t kx = 0; kx < 3; ++kx, t += 2) {
             to[t < 16 ? t : 1] = (uint8_t)(2 * (ky * wp + kx));
+            if (dil && t < 16) {
+                fo[t / 2] = (uint16_t)((ky * dh * (2 * dw + 1) + kx * dw) * OC);
+            }
         }
     }
+    const uint16x8_t foff = dil ? vld1q_u16(fo) : vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)OC);
+    const int32_t f8 = dil ? (2 * dh * (2 * dw + 1) + 2 * dw) * OC : 8 * OC;
     const uint8x16_t qt0 = vld1q_u8(to);
     const uint8x16_t qt1 = vaddq_n_u8(qt0, 1);
-    const uint16x8_t goff = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)C);   /* input pixels */
+    const uint16x8_t goff = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)(C * dw)); /* input pixels */
+    if (dil) {
+        for (int32_t rx = 0; rx < dw; ++rx) { /* window columns rx + dw t inside the input */
+            const int32_t t0 = rx >= pl ? 0 : (pl - rx + dw - 1) / dw;
+            const int32_t lim = W + pl < wp0 ? W + pl : wp0;
+            const int32_t t1 = lim > rx ? (lim - rx + dw - 1) / dw : 0;
+            dd.col_dst[rx] = rx * wr + t0;
+            dd.col_src[rx] = rx + dw * t0 - pl;
+            dd.col_n[rx] = t1 - t0;
+        }
+    }
     vst1q_s32(kl.lo, vdupq_n_s32(params->activation.min));
     vst1q_s32(kl.hi, vdupq_n_s32(params->activation.max));
     vst1q_u32(kl.so, vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)OC));
@@ -334,30 +435,48 @@ static inline __attribute__((always_inline)) void dot_mve_at(
     for (int32_t b = 0; b < in->n; ++b) {
         const int8_t *img = input + b * H * W * C;
         int8_t *obase = output + b * OH * OW * OC;
-        for (int32_t i = 0; i < tih_max * wp; i += 8) {
+        for (int32_t i = 0; i < rows_stored * wp; i += 8) {
             vst1q_u16(win + i, zpv);
         }
         for (int32_t oy0 = 0; oy0 < OH; oy0 += toh) {
             const int32_t th = OH - oy0 < toh ? OH - oy0 : toh;
             if (th != tab_th) {
-                n1 = dot_table(tab, win, th, OW, s, wp, OC);
+                n1 = dil ? dot_table_dil(tab, win, th, OW, wp, OC, dh, dw, &dd) : dot_table(tab, win, th, OW, s, wp, OC);
                 tab_th = th;
             }
-            const int32_t tih = (th - 1) * s + 3;
+            const int32_t tih = (th - 1) * s + 2 * dh + 1;
             const int32_t iy0 = oy0 * s - pt;
             /* window rows outside the input: the zero point (earlier strips left input there) */
             const int32_t r0 = iy0 < 0 ? -iy0 : 0;
             const int32_t r1 = H - iy0 < tih ? H - iy0 : tih;
             for (int32_t r = r1; r < tih; ++r) {
+                uint16_t *row = win + (dil ? dot_dil_at(r, dh, dd.rh) : r) * wp;
                 for (int32_t j = 0; j < wp; j += 8) {
-                    vstrhq_p_u16(win + r * wp + j, zpv, vctp16q((uint32_t)(wp - j)));
+                    vstrhq_p_u16(row + j, zpv, vctp16q((uint32_t)(wp - j)));
                 }
             }
             int8_t *dst0 = obase + oy0 * OW * OC;
             const int8_t *src0 = img + (iy0 + r0) * W * C;
             for (int32_t c = 0; c < C; c += 2) {
-                dot_fill(win + r0 * wp + pl, src0 + c, r1 - r0, wx, wp, W * C, C, goff);
-                dot_pair(tab, dst0, n1, qt0, qt1, rec, &kl, filter, bias, quant, in_off, OC, c, M);
+                if (dil) {
+                    for (int32_t ry = 0; ry < dh; ++ry) { /* window rows r0 + ry + dh k inside the input */
+                        const int32_t j0 = r0 + ry;
+                        if (j0 >= r1) {
+                            continue;
+                        }
+                        uint16_t *wrow = win + dot_dil_at(j0, dh, dd.rh) * wp;
+                        const int8_t *srow = src0 + ry * W * C + c;
+                        for (int32_t rx = 0; rx < dw; ++rx) {
+                            if (dd.col_n[rx] > 0) {
+                                dot_fill(wrow + dd.col_dst[rx], srow + dd.col_src[rx] * C, (r1 - j0 + dh - 1) / dh,
+                                         dd.col_n[rx], wp, dh * W * C, dw * C, goff);
+                            }
+                        }
+                    }
+                } else {
+                    dot_fill(win + r0 * wp + pl, src0 + c, r1 - r0, wx, wp, W * C, C, goff);
+                }
+                dot_pair(tab, dst0, n1, qt0, qt1, rec, &kl, filter, foff, f8, bias, quant, in_off, c, M);
             }
         }
     }
@@ -367,14 +486,21 @@ static void dot_mve(const ef_dw_conv_params *params, const ef_per_channel_quant 
                     const int8_t *input, const int8_t *filter, const int32_t *bias, const ef_dims *out,
                     int8_t *output)
 {
-    dot_mve_at(params, quant, in, input, filter, bias, out, output, 1);
+    dot_mve_at(params, quant, in, input, filter, bias, out, output, 1, 1, 1);
 }
 
 static void dot_mve_mult(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
                          const int8_t *input, const int8_t *filter, const int32_t *bias, const ef_dims *out,
                          int8_t *output)
 {
-    dot_mve_at(params, quant, in, input, filter, bias, out, output, params->ch_mult);
+    dot_mve_at(params, quant, in, input, filter, bias, out, output, params->ch_mult, 1, 1);
+}
+
+static void dot_mve_dil(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
+                        const int8_t *input, const int8_t *filter, const int32_t *bias, const ef_dims *out,
+                        int8_t *output, int32_t dh, int32_t dw)
+{
+    dot_mve_at(params, quant, in, input, filter, bias, out, output, 1, dh, dw);
 }
 #endif
 
@@ -407,5 +533,31 @@ ef_status ef_depthwise_conv_3x3_dot_s8(const ef_dw_conv_params *params, const ef
     }
     return ef_depthwise_conv_3x3_s8(params, quant, input_dims, input, filter_dims, filter, bias, output_dims,
                                     output);
+#endif
+}
+
+/* Dilated: the dot kernel on a window stored residue by residue (dot_dil), falling back to
+ * ef_depthwise_conv_3x3_dilated_s8 on the other cores. */
+ef_status ef_depthwise_conv_3x3_dot_dilated_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                               const ef_dims *input_dims, const int8_t *input,
+                                               const ef_dims *filter_dims, const int8_t *filter,
+                                               const int32_t *bias,
+                                               const ef_dims *output_dims, int8_t *output)
+{
+    const ef_status st = ef_dw_check(params, quant, input_dims, input, filter_dims, filter,
+                                     output_dims, output);
+    if (st != EF_OK) {
+        return st;
+    }
+    if (!dot_dil_ok(params, quant, input_dims, filter_dims, output_dims)) {
+        return EF_ERR_UNSUPPORTED;
+    }
+#if defined(EF_NN_USE_MVE)
+    dot_mve_dil(params, quant, input_dims, input, filter, bias, output_dims, output, (filter_dims->h - 1) / 2,
+                (filter_dims->w - 1) / 2);
+    return EF_OK;
+#else
+    return ef_depthwise_conv_3x3_dilated_s8(params, quant, input_dims, input, filter_dims, filter, bias,
+                                            output_dims, output);
 #endif
 }

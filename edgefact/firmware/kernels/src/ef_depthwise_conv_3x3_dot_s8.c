@@ -279,18 +279,22 @@ static int32_t dot_table(uint32_t *tab, const uint16_t *win, int32_t th, int32_t
 {
     const int32_t n = th * OW;
     const int32_t n1 = (n + 3) / 4 - 1;
+    /* every output's address in raster order, a row at a time by 4 (VSTRW, VADD: the stores past a
+     * row's end are overwritten by the next row's, the last row's land in the table's slack) */
+    const uint32_t st = 2u * (uint32_t)s; /* bytes between neighbouring outputs' first taps */
+    const uint32x4_t lane = vmulq_n_u32(vidupq_n_u32(0, 1), st);
     uint32_t *t = tab;
-    const uint32_t *end = tab + 4 * n1;
-    for (int32_t oy = 0; t < end; ++oy) {
-        const uint16_t *p = win + oy * s * wp;
-        for (int32_t ox = 0; ox < OW && t < end; ++ox, p += s) {
-            *t++ = (uint32_t)(uintptr_t)p;
+    for (int32_t oy = 0; oy < th; ++oy, t += OW) {
+        uint32x4_t v = vaddq_n_u32(lane, (uint32_t)(uintptr_t)(win + oy * s * wp));
+        for (int32_t i = 0; i < OW; i += 4) {
+            vst1q_u32(t + i, v);
+            v = vaddq_n_u32(v, 4u * st);
         }
     }
-    *t++ = (uint32_t)((n - 4 - 4 * n1) * OC);
-    for (int32_t q = n - 4; q < n; ++q) { /* the last four */
-        *t++ = (uint32_t)(uintptr_t)(win + (q / OW) * s * wp + (q % OW) * s);
-    }
+    /* after the steps, the dst correction and the last four (read before they are overwritten) */
+    const uint32x4_t last = vld1q_u32(tab + n - 4);
+    tab[4 * n1] = (uint32_t)((n - 4 - 4 * n1) * OC);
+    vst1q_u32(tab + 4 * n1 + 1, last);
     return n1;
 }
 

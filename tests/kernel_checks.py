@@ -188,6 +188,7 @@ class Checks:
         acc = expected_outputs(self.acc).tobytes()
         want["xrqacc_dw"] = want["xrqacc_dwp"] = want["xrqacc_fc"] = want["xrqacc_conv"] = acc
         want["xquantize"] = quantize_expected(quantize_input()).tobytes()
+        want["xmaxpool_c20_act"], want["xmaxpool_c32"] = maxpool_expected()
         q = np.arange(-128, 128).astype(np.int8)
         for k, s in enumerate(DQ_SCALES):
             want[f"xdequantize_{k}"] = dequantize_expected(q, s).tobytes()
@@ -196,8 +197,22 @@ class Checks:
     @property
     def names(self) -> list[str]:
         """Every case, in the order the application runs them."""
-        return [n for n, _ in self.rq] + ["xrqacc_dw", "xrqacc_dwp", "xrqacc_fc", "xrqacc_conv", "xquantize",
+        return [n for n, _ in self.rq] + ["xrqacc_dw", "xrqacc_dwp", "xrqacc_fc", "xrqacc_conv", "xmaxpool_c20_act",
+                                          "xmaxpool_c32", "xquantize",
                                           *(f"xdequantize_{k}" for k in range(len(DQ_SCALES)))]
+
+
+def maxpool_expected() -> tuple[bytes, bytes]:
+    """ef_kernel_checks.c's two MAX_POOL_2D cases (2x2 windows, stride 2, on its pseudo-random
+    6 x 10 input): 20 channels clamped to [-20, 50], 32 channels over the full range."""
+    i = np.arange(6 * 10 * 32)
+    x = ((i * 37 + (i >> 5) * 11) & 0xFF).astype(np.uint8).view(np.int8)
+
+    def pool(c: int) -> np.ndarray:
+        v = x[: 6 * 10 * c].reshape(3, 2, 5, 2, c)
+        return v.max(axis=(1, 3))
+
+    return np.clip(pool(20), -20, 50).astype(np.int8).tobytes(), pool(32).astype(np.int8).tobytes()
 
 
 @cache

@@ -260,6 +260,24 @@ static void check_requantization(void)
     }
     log_case("xrqacc_conv", st, acc_out, sizeof acc_out);
 
+    /* MAX_POOL_2D rows of in-bounds 2x2 windows (max_row_2x2): 20 channels (Helium: a block and a
+     * predicated tail; DSP: 5 words) with a narrower activation (the clamp), and 32 channels (two
+     * blocks) over the full range, on a fixed pseudo-random input */
+    {
+        static int8_t mp_in[6 * 10 * 32];
+        static int8_t mp_out[3 * 5 * 32];
+        for (int i = 0; i < (int)sizeof mp_in; ++i) {
+            mp_in[i] = (int8_t)((i * 37 + (i >> 5) * 11) & 0xFF);
+        }
+        const ef_pool_params narrow = {{2, 2}, {0, 0}, {2, 2}, {-20, 50}};
+        const ef_pool_params full = {{2, 2}, {0, 0}, {2, 2}, {-128, 127}};
+        const ef_dims in20 = {1, 6, 10, 20}, out20 = {1, 3, 5, 20}, in32 = {1, 6, 10, 32}, out32 = {1, 3, 5, 32};
+        st = ef_maxpool_s8(&narrow, &in20, mp_in, &out20, mp_out);
+        log_case("xmaxpool_c20_act", st, mp_out, 3 * 5 * 20);
+        st = ef_maxpool_s8(&full, &in32, mp_in, &out32, mp_out);
+        log_case("xmaxpool_c32", st, mp_out, 3 * 5 * 32);
+    }
+
     static float qf_in[EF_CHK_QF_LEN];
     for (int i = 0; i < EF_CHK_QF_LEN; ++i) {
         qf_in[i] = float_of(ef_chk_qf_input_bits[i]);

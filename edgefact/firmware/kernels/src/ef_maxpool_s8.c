@@ -45,29 +45,56 @@ static inline __attribute__((always_inline)) void max_pixel(const int8_t *src, i
     }
 }
 
-/* One output row of a 2x2 window with every window in bounds: no per-pixel bounds work. */
+/* One output row of a 2x2 window with every window in bounds: no per-pixel bounds work. A block of
+ * 16 channels at a time over the row's pixels (the pixel loop innermost: its set-up once per block,
+ * not per pixel), the clamp only for a narrower activation than int8. */
+static inline __attribute__((always_inline)) void max_run_2x2(const int8_t *a, const int8_t *b, int32_t ch,
+                                                                int32_t ow, int32_t step, int8_t *d, int8x16_t lo,
+                                                                int8x16_t hi, const int clamp, const int tail,
+                                                                mve_pred16_t p)
+{
+    const int8_t *a1 = a + ch;
+    const int8_t *b1 = b + ch;
+    for (int32_t ox = 0; ox < ow; ++ox) {
+        int8x16_t m;
+        if (tail) {
+            m = vmaxq_s8(vmaxq_s8(vldrbq_z_s8(a, p), vldrbq_z_s8(a1, p)), vmaxq_s8(vldrbq_z_s8(b, p), vldrbq_z_s8(b1, p)));
+        } else {
+            m = vmaxq_s8(vmaxq_s8(vldrbq_s8(a), vldrbq_s8(a1)), vmaxq_s8(vldrbq_s8(b), vldrbq_s8(b1)));
+        }
+        if (clamp) {
+            m = vminq_s8(vmaxq_s8(m, lo), hi);
+        }
+        if (tail) {
+            vstrbq_p_s8(d, m, p);
+        } else {
+            vstrbq_s8(d, m);
+        }
+        a += step;
+        a1 += step;
+        b += step;
+        b1 += step;
+        d += ch;
+    }
+}
+
 static void max_row_2x2(const int8_t *q, int32_t ow, int32_t step, int32_t row_step, int32_t ch, int8_t *dst,
                         const ef_activation *act)
 {
     const int8x16_t lo = vdupq_n_s8((int8_t)act->min);
     const int8x16_t hi = vdupq_n_s8((int8_t)act->max);
-    for (int32_t ox = 0; ox < ow; ++ox) {
-        const int8_t *a = q;
-        const int8_t *b = q + row_step;
-        int32_t c = 0;
-        for (; c + 16 <= ch; c += 16) {
-            const int8x16_t m = vmaxq_s8(vmaxq_s8(vldrbq_s8(a + c), vldrbq_s8(a + c + ch)),
-                                         vmaxq_s8(vldrbq_s8(b + c), vldrbq_s8(b + c + ch)));
-            vstrbq_s8(dst + c, vminq_s8(vmaxq_s8(m, lo), hi));
+    const int clamp = act->min > -128 || act->max < 127;
+    const mve_pred16_t all = 0xFFFF; /* unused: whole blocks */
+    int32_t c = 0;
+    for (; c + 16 <= ch; c += 16) {
+        if (clamp) {
+            max_run_2x2(q + c, q + c + row_step, ch, ow, step, dst + c, lo, hi, 1, 0, all);
+        } else {
+            max_run_2x2(q + c, q + c + row_step, ch, ow, step, dst + c, lo, hi, 0, 0, all);
         }
-        if (c < ch) {
-            const mve_pred16_t p = vctp8q((uint32_t)(ch - c));
-            const int8x16_t m = vmaxq_s8(vmaxq_s8(vldrbq_z_s8(a + c, p), vldrbq_z_s8(a + c + ch, p)),
-                                         vmaxq_s8(vldrbq_z_s8(b + c, p), vldrbq_z_s8(b + c + ch, p)));
-            vstrbq_p_s8(dst + c, vminq_s8(vmaxq_s8(m, lo), hi), p);
-        }
-        dst += ch;
-        q += step;
+    }
+    if (c < ch) {
+        max_run_2x2(q + c, q + c + row_step, ch, ow, step, dst + c, lo, hi, 1, 1, vctp8q((uint32_t)(ch - c)));
     }
 }
 #elif defined(EF_NN_USE_DSP)
@@ -118,25 +145,29 @@ static inline __attribute__((always_inline)) void max_pixel(const int8_t *src, i
 }
 
 /* One output row of a 2x2 window with every window in bounds: no per-pixel bounds work (a
- * narrower activation: the clamp pass afterwards). */
+ * narrower activation: the clamp pass afterwards). A word of 4 channels at a time over the row's
+ * pixels (the pixel loop innermost), the last ch % 4 channels one at a time. */
 static void max_row_2x2(const int8_t *q, int32_t ow, int32_t step, int32_t row_step, int32_t ch, int8_t *dst,
                         const ef_activation *act)
 {
     (void)act;
-    for (int32_t ox = 0; ox < ow; ++ox) {
-        const int8_t *a = q;
-        const int8_t *b = q + row_step;
-        int32_t c = 0;
-        for (; c + 4 <= ch; c += 4) {
-            const uint32_t m = max4(max4(ef_read_u32(a + c), ef_read_u32(a + c + ch)),
-                                    max4(ef_read_u32(b + c), ef_read_u32(b + c + ch)));
-            memcpy(dst + c, &m, 4);
+    int32_t c = 0;
+    for (; c + 4 <= ch; c += 4) {
+        const int8_t *a = q + c;
+        const int8_t *b = a + row_step;
+        int8_t *d = dst + c;
+        for (int32_t n = ow; n > 0; --n, a += step, b += step, d += ch) {
+            const uint32_t m = max4(max4(ef_read_u32(a), ef_read_u32(a + ch)), max4(ef_read_u32(b), ef_read_u32(b + ch)));
+            memcpy(d, &m, 4);
         }
-        for (; c < ch; ++c) {
-            dst[c] = (int8_t)EF_MAX(EF_MAX(a[c], a[c + ch]), EF_MAX(b[c], b[c + ch]));
+    }
+    for (; c < ch; ++c) {
+        const int8_t *a = q + c;
+        const int8_t *b = a + row_step;
+        int8_t *d = dst + c;
+        for (int32_t ox = 0; ox < ow; ++ox, a += step, b += step, d += ch) {
+            *d = (int8_t)EF_MAX(EF_MAX(a[0], a[ch]), EF_MAX(b[0], b[ch]));
         }
-        dst += ch;
-        q += step;
     }
 }
 #else

@@ -76,6 +76,10 @@ EXPECTED_STATUS = {
     "dw_dot_dil_1px": -4,
     "dw_dot_dil_odd": -4,
     "dw_dot_dil_mult4": -4,
+    "dw_dot_m1_ok": 0,  # the undilated dot entries: multiplier 1 / > 1, each refusing the other's
+    "dw_dot_on_m2": -4,
+    "dw_dot_mult_m2_ok": 0,
+    "dw_dot_mult_on_m1": -4,
     "arg_max_ok": 0,
     "arg_max_bad_width": -3,  # output_bytes neither 4 nor 8
     "arg_min_bad_dims": -2,

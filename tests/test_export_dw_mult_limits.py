@@ -40,8 +40,8 @@ def test_selection_stops_at_the_limit() -> None:
 
 
 def test_dot_kernel_takes_a_depth_multiplier_on_helium() -> None:
-    """The 9-tap dot kernel serves a channel pair's 2 M output channels from one window: the
-    generator's choice on Cortex-M55 for a 3x3 depthwise layer with a multiplier where dot_ok holds
+    """The 9-tap dot kernel serves a channel pair's 2 M output channels from one window (its
+    multiplier entry, ef_depthwise_conv_3x3_dot_mult_s8): the generator's choice on Cortex-M55 for a 3x3 depthwise layer with a multiplier where dot_ok holds
     (an even input channel count, every shift a right shift), with the DSP multiplier kernel (its
     build on the other cores) among the alternatives; the DSP cores keep that kernel where its ring
     fits (56 entries a line), else the generic one."""
@@ -52,7 +52,7 @@ def test_dot_kernel_takes_a_depth_multiplier_on_helium() -> None:
 
     from edgefact.export.lowering import lower
     from edgefact.export.ops import get_op
-    from edgefact.export.ops.conv import DOT, MULT, PX_MULT, _dw3x3_dot_applies
+    from edgefact.export.ops.conv import DOT, DOT_MULT, MULT, PX_MULT, _dw3x3_dot_applies
     from edgefact.export.tflite_model import load_tflite
     from edgefact.targets import get_target
 
@@ -65,10 +65,11 @@ def test_dot_kernel_takes_a_depth_multiplier_on_helium() -> None:
                  "xdw_dot_m2_c2_10x60_s1_same"):
         model = load_tflite(case_model(case))
         m55 = lower(model, target=get_target("cortex-m55")).layers[0]
-        assert np.all(m55.consts["shift"] < 0) and m55.kernel == DOT, (case, m55.kernel)
-        assert {DOT, MULT} <= set(get_op("DEPTHWISE_CONV_2D").kernels(m55))
+        assert np.all(m55.consts["shift"] < 0) and m55.kernel == DOT_MULT, (case, m55.kernel)
+        assert {DOT_MULT, MULT} <= set(get_op("DEPTHWISE_CONV_2D").kernels(m55))
+        assert DOT not in get_op("DEPTHWISE_CONV_2D").kernels(m55)  # the multiplier-1 entry refuses it
         m4 = lower(model, target=get_target("cortex-m4")).layers[0]
-        assert DOT in get_op("DEPTHWISE_CONV_2D").kernels(m4)  # an alternative (the DSP build: MULT's body)
+        assert DOT_MULT in get_op("DEPTHWISE_CONV_2D").kernels(m4)  # an alternative (the DSP build: MULT's body)
         ring = MULT if m4.args.input_dims.w <= 50 else "ef_depthwise_conv_s8"
         assert m4.kernel == (PX_MULT if m4.args.params.ch_mult % 4 == 0 else ring), (case, m4.kernel)
 
@@ -85,7 +86,7 @@ def test_a_multiplier_of_4_takes_the_pixel_kernel_on_the_dsp_cores() -> None:
 
     from edgefact.export.lowering import lower
     from edgefact.export.ops import get_op
-    from edgefact.export.ops.conv import DOT, MULT, PX, PX_MULT, _dw3x3_px, _dw3x3_px_mult
+    from edgefact.export.ops.conv import DOT_MULT, MULT, PX, PX_MULT, _dw3x3_px, _dw3x3_px_mult
     from edgefact.export.tflite_model import load_tflite
     from edgefact.targets import get_target
 
@@ -99,7 +100,7 @@ def test_a_multiplier_of_4_takes_the_pixel_kernel_on_the_dsp_cores() -> None:
             assert layer.kernel == PX_MULT, (case, core, layer.kernel)
             assert MULT in get_op("DEPTHWISE_CONV_2D").kernels(layer)
         m55 = lower(model, target=get_target("cortex-m55")).layers[0]
-        assert m55.kernel not in (PX, PX_MULT) and (m55.kernel == DOT or m55.args.input_dims.c % 2), case  # odd: no dot
+        assert m55.kernel not in (PX, PX_MULT) and (m55.kernel == DOT_MULT or m55.args.input_dims.c % 2), case  # odd: no dot
     for case in ("xdw_dot_m2_c8_6x5_s1_same_relu", "xdw_dot_m3_c2_4x4_s1_valid_relu6"):
         m4 = lower(load_tflite(case_model(case)), target=get_target("cortex-m4")).layers[0]
         assert m4.kernel == MULT and not {PX, PX_MULT} & set(get_op("DEPTHWISE_CONV_2D").kernels(m4)), case

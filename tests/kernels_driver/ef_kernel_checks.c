@@ -177,6 +177,21 @@ static void check_arguments(void)
                                                         &o22odd, chk_out));
         log_status("status_dw_dot_dil_mult4",
                    ef_depthwise_conv_3x3_dot_dilated_s8(&dw4, &rq, &in1, chk_in, &f5m, chk_filter, NULL, &o1, chk_out));
+        /* the undilated dot entries: multiplier 1 and > 1 each refuse the other's */
+        const ef_dw_conv_params dwm2 = {0, 0, 2, {1, 1}, {1, 1}, {1, 1}, {-128, 127}};
+        const ef_dw_conv_params dwm1 = {0, 0, 1, {1, 1}, {1, 1}, {1, 1}, {-128, 127}};
+        const ef_dims d_in2 = {1, 2, 2, 2}, d_f4 = {1, 3, 3, 4}, d_o4 = {1, 2, 2, 4}, d_f2 = {1, 3, 3, 2};
+        const ef_dims d_o2 = {1, 2, 2, 2};
+        log_status("status_dw_dot_m1_ok",
+                   ef_depthwise_conv_3x3_dot_s8(&dwm1, &rq, &d_in2, chk_in, &d_f2, chk_filter, NULL, &d_o2, chk_out));
+        log_status("status_dw_dot_on_m2",
+                   ef_depthwise_conv_3x3_dot_s8(&dwm2, &rq, &d_in2, chk_in, &d_f4, chk_filter, NULL, &d_o4, chk_out));
+        log_status("status_dw_dot_mult_m2_ok",
+                   ef_depthwise_conv_3x3_dot_mult_s8(&dwm2, &rq, &d_in2, chk_in, &d_f4, chk_filter, NULL, &d_o4,
+                                                     chk_out));
+        log_status("status_dw_dot_mult_on_m1",
+                   ef_depthwise_conv_3x3_dot_mult_s8(&dwm1, &rq, &d_in2, chk_in, &d_f2, chk_filter, NULL, &d_o2,
+                                                     chk_out));
     }
 
     /* ARG_MAX / ARG_MIN: extents, index width, pointers; int16 requantization: the shift range */

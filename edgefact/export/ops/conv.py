@@ -27,7 +27,8 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
 - ``ef_shift_s8``: depthwise with at most one non-zero tap per kernel (a shift, see below);
 - ``ef_depthwise_conv_3x3_s8``: 3x3, depth multiplier 1, padding <= 1 before (a multiplier > 1
   on Cortex-M55 where its Helium window path takes it, ``_dw3x3_mult_applies``);
-- ``ef_depthwise_conv_3x3_dot_s8``: a 3x3 depthwise layer (any depth multiplier) on Cortex-M55 where its Helium body takes it
+- ``ef_depthwise_conv_3x3_dot_s8`` / ``ef_depthwise_conv_3x3_dot_mult_s8``: a 3x3 depthwise layer (multiplier 1 /
+  > 1) on Cortex-M55 where its Helium body takes it
   (each output one gathered 9-tap VMLADAV, ``_dw3x3_dot_applies``), an alternative elsewhere;
 - ``ef_depthwise_conv_3x3_px_s8``: the 3x3 kernel's multiplier-1 layer pixel by pixel over 4-channel groups, on
   Cortex-M4/M7/M33 at stride 2 and where the ring's lines are short or few and ragged (``_dw3x3_px_faster``), an
@@ -416,6 +417,7 @@ def _dw_ring_fits(a: ConvArgs) -> bool:
 
 
 DOT = "ef_depthwise_conv_3x3_dot_s8"
+DOT_MULT = "ef_depthwise_conv_3x3_dot_mult_s8"
 #: DOT_WP_MAX of ef_depthwise_conv_3x3_dot_s8.c: window columns whose 9 taps stay within 8-bit offsets
 DOT_WP_MAX = 62
 
@@ -434,6 +436,12 @@ def _dw3x3_dot_applies(a: ConvArgs, shifts: np.ndarray) -> bool:
 
 
 MULT = "ef_depthwise_conv_3x3_mult_s8"
+
+
+def _dot_kernel(a: ConvArgs) -> str:
+    """The dot kernel's entry for a layer in ``_dw3x3_dot_applies``: multiplier 1 or > 1 (separate
+    entries, so a multiplier-1 firmware links no multiplier body: 1.7 KB on kws_dscnn)."""
+    return DOT if a.params.ch_mult == 1 else DOT_MULT
 
 
 def _dw3x3_mult(a: ConvArgs) -> bool:
@@ -733,7 +741,7 @@ class _ConvBase(OpDef):
         if (self.depthwise and ctx.target is not None and ctx.target.core == "cortex-m55"
                 and layer.kernel in ("ef_depthwise_conv_3x3_s8", "ef_depthwise_conv_s8")
                 and _dw3x3_dot_applies(args, layer.consts["shift"])):
-            layer.kernel = DOT  # one gather + VMLADAV per output: no window lines to fill per channel
+            layer.kernel = _dot_kernel(args)  # one gather + VMLADAV per output: no window lines to fill per channel
         if (self.depthwise and ctx.target is not None and ctx.target.core in _DSP_CORES and _dw3x3_mult(args)
                 and _dw_ring_fits(args)):
             layer.kernel = MULT  # the ring refilled per multiplier index: the multiplier-1 rate (generic: half)
@@ -827,7 +835,7 @@ class _ConvBase(OpDef):
             out.append(MULT)
         if (self.depthwise and isinstance(layer.args, ConvArgs)
                 and _dw3x3_dot_applies(layer.args, layer.consts["shift"])):
-            out += (["ef_depthwise_conv_3x3_s8"] if _dw3x3_applies(layer.args) else []) + [DOT]  # MULT: above
+            out += (["ef_depthwise_conv_3x3_s8"] if _dw3x3_applies(layer.args) else []) + [_dot_kernel(layer.args)]
         if self.depthwise and _dw_dilation(layer) is not None:
             out.append(DILATED)
             if _dw_px_dilated(layer):
@@ -886,7 +894,7 @@ class Conv2D(_ConvBase):
 @register
 class DepthwiseConv2D(_ConvBase):
     name = "DEPTHWISE_CONV_2D"
-    kernel_names = ("ef_shift_s8", "ef_shift2_s8", "ef_depthwise_conv_3x3_s8", DOT, MULT,
+    kernel_names = ("ef_shift_s8", "ef_shift2_s8", "ef_depthwise_conv_3x3_s8", DOT, DOT_MULT, MULT,
                     DILATED, PX_DIL, DOT_DIL, LINE, PX, PX_MULT, "ef_depthwise_conv_s8")
     constraints = ("int8 per-channel symmetric filters, any kernel size, stride, depth multiplier, dilation "
                    "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")

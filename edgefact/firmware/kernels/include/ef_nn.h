@@ -262,10 +262,11 @@ ef_status ef_depthwise_conv_3x3_s8(const ef_dw_conv_params *params, const ef_per
  *  Helium: strips of output rows; per channel pair the strip's input rows copied into a window of
  *  int8 pairs with the zero point in the padding, then per output one 16-lane gather of its 9 taps
  *  and one VMLADAV.S8, four outputs requantized together (src/ef_depthwise_conv_3x3_dot_s8.c); a
- *  channel pair's window serves all its output channels. On the other cores this is
- *  ef_depthwise_conv_3x3_s8 (ch_mult 1) or ef_depthwise_conv_3x3_mult_s8 (> 1).
+ *  channel pair's window serves all its output channels. This entry takes depth multiplier 1
+ *  (ef_depthwise_conv_3x3_dot_mult_s8 the others: a firmware calling only this one links no
+ *  multiplier body). On the other cores this is ef_depthwise_conv_3x3_s8.
  *  Preconditions (EF_ERR_UNSUPPORTED otherwise, on every core): filter 3x3, top/left padding <= 1,
- *  dilation {1, 1}, any ch_mult, equal strides 1 or 2, an even input channel count,
+ *  dilation {1, 1}, ch_mult 1, equal strides 1 or 2, an even input channel count,
  *  (out_w - 1) * stride + 3 <= 62, out_h * out_w >= 4, every shift < 0.
  *  @param params      as ef_depthwise_conv_s8
  *  @param quant       per-output-channel multiplier/shift arrays (c * ch_mult values each)
@@ -282,6 +283,29 @@ ef_status ef_depthwise_conv_3x3_dot_s8(const ef_dw_conv_params *params, const ef
                                        const ef_dims *filter_dims, const int8_t *filter,
                                        const int32_t *bias,
                                        const ef_dims *output_dims, int8_t *output);
+
+/** @brief ef_depthwise_conv_3x3_dot_s8 for a depth multiplier > 1 (Helium): a channel pair's
+ *         window serves its 2 * ch_mult output channels (output channel i * ch_mult + j reads
+ *         input channel i). No scratch (stack: a 2 KB window and a 2 KB table).
+ *
+ *  On the other cores this is ef_depthwise_conv_3x3_mult_s8.
+ *  Preconditions (EF_ERR_UNSUPPORTED otherwise, on every core): those of
+ *  ef_depthwise_conv_3x3_dot_s8 with ch_mult >= 2 instead of 1.
+ *  @param params      as ef_depthwise_conv_s8
+ *  @param quant       per-output-channel multiplier/shift arrays (c * ch_mult values each)
+ *  @param input_dims  input shape [n, h, w, c]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param filter_dims filter shape [1, 3, 3, c * ch_mult]
+ *  @param filter      filter tensor (int8)
+ *  @param bias        c * ch_mult int32 values, or NULL
+ *  @param output_dims output shape [n, out_h, out_w, c * ch_mult]
+ *  @param output      output tensor (int8, NHWC)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM; EF_ERR_UNSUPPORTED (preconditions). */
+ef_status ef_depthwise_conv_3x3_dot_mult_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                            const ef_dims *input_dims, const int8_t *input,
+                                            const ef_dims *filter_dims, const int8_t *filter,
+                                            const int32_t *bias,
+                                            const ef_dims *output_dims, int8_t *output);
 
 /** @brief DEPTHWISE_CONV_2D of a dilated 3x3 filter, each output one 9-tap dot product (Helium):
  *         the generator's choice on Cortex-M55 where its Helium body applies. No scratch (stack:

@@ -1,5 +1,7 @@
 /* DEPTHWISE_CONV_2D 3x3, any depth multiplier, as one 9-tap dot product per output (Helium):
- * ef_depthwise_conv_3x3_dot_s8, the generator's choice on Cortex-M55 where it applies (dot_ok; it
+ * ef_depthwise_conv_3x3_dot_s8 (multiplier 1) and ef_depthwise_conv_3x3_dot_mult_s8 (> 1; separate
+ * entries, so a multiplier-1 firmware links no multiplier body), the generator's choice on
+ * Cortex-M55 where it applies (dot_ok; it
  * is faster than the 3x3 kernel's window on every such MLPerf / zoo layer, most on small maps and
  * at stride 2). Its own function, so that a firmware using it links none of the 3x3 kernel's
  * Helium code; on the other cores it is ef_depthwise_conv_3x3_s8 (depth multiplier 1) or
@@ -350,18 +352,22 @@ static int32_t dot_table_dil(uint32_t *tab, const uint16_t *win, int32_t th, int
 {
     const int32_t n = th * OW;
     const int32_t n1 = (n + 3) / 4 - 1;
+    /* the stored column of each output's first tap (bytes), once; then per row its base plus
+     * those, 4 at a time as in dot_table */
+    uint32_t col[DOT_WP_MAX + 4] __attribute__((aligned(8)));
+    for (int32_t ox = 0; ox < OW + 3; ++ox) {
+        col[ox] = ox < OW ? 2u * (uint32_t)dot_dil_at(ox, dw, dd->wr) : 0u;
+    }
     uint32_t *t = tab;
-    const uint32_t *end = tab + 4 * n1;
-    for (int32_t oy = 0; t < end; ++oy) {
-        const uint16_t *p = win + dot_dil_at(oy, dh, dd->rh) * wp;
-        for (int32_t ox = 0; ox < OW && t < end; ++ox) {
-            *t++ = (uint32_t)(uintptr_t)(p + dot_dil_at(ox, dw, dd->wr));
+    for (int32_t oy = 0; oy < th; ++oy, t += OW) {
+        const uint32_t base = (uint32_t)(uintptr_t)(win + dot_dil_at(oy, dh, dd->rh) * wp);
+        for (int32_t i = 0; i < OW; i += 4) {
+            vst1q_u32(t + i, vaddq_n_u32(vld1q_u32(col + i), base));
         }
     }
-    *t++ = (uint32_t)((n - 4 - 4 * n1) * OC);
-    for (int32_t q = n - 4; q < n; ++q) { /* the last four */
-        *t++ = (uint32_t)(uintptr_t)(win + dot_dil_at(q / OW, dh, dd->rh) * wp + dot_dil_at(q % OW, dw, dd->wr));
-    }
+    const uint32x4_t last = vld1q_u32(tab + n - 4);
+    tab[4 * n1] = (uint32_t)((n - 4 - 4 * n1) * OC);
+    vst1q_u32(tab + 4 * n1 + 1, last);
     return n1;
 }
 
@@ -508,11 +514,14 @@ static void dot_mve_dil(const ef_dw_conv_params *params, const ef_per_channel_qu
 }
 #endif
 
-ef_status ef_depthwise_conv_3x3_dot_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
-                                       const ef_dims *input_dims, const int8_t *input,
-                                       const ef_dims *filter_dims, const int8_t *filter,
-                                       const int32_t *bias,
-                                       const ef_dims *output_dims, int8_t *output)
+/* The two undilated entries' checks: mult 0 multiplier 1, 1 a multiplier > 1. */
+static inline __attribute__((always_inline)) ef_status dot_entry_check(const ef_dw_conv_params *params,
+                                                                       const ef_per_channel_quant *quant,
+                                                                       const ef_dims *input_dims, const int8_t *input,
+                                                                       const ef_dims *filter_dims,
+                                                                       const int8_t *filter,
+                                                                       const ef_dims *output_dims,
+                                                                       const int8_t *output, const int mult)
 {
     const ef_status st = ef_dw_check(params, quant, input_dims, input, filter_dims, filter,
                                      output_dims, output);
@@ -520,23 +529,49 @@ ef_status ef_depthwise_conv_3x3_dot_s8(const ef_dw_conv_params *params, const ef
         return st;
     }
     if (filter_dims->h != 3 || filter_dims->w != 3 || params->padding.h > 1 || params->padding.w > 1 ||
-        !dot_ok(params, quant, input_dims, output_dims)) {
+        (mult ? params->ch_mult < 2 : params->ch_mult != 1) || !dot_ok(params, quant, input_dims, output_dims)) {
         return EF_ERR_UNSUPPORTED;
     }
-#if defined(EF_NN_USE_MVE)
-    if (params->ch_mult == 1) {
-        dot_mve(params, quant, input_dims, input, filter, bias, output_dims, output);
-    } else {
-        dot_mve_mult(params, quant, input_dims, input, filter, bias, output_dims, output);
+    return EF_OK;
+}
+
+/* Multiplier 1 (a firmware calling only this links none of the multiplier body). */
+ef_status ef_depthwise_conv_3x3_dot_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                       const ef_dims *input_dims, const int8_t *input,
+                                       const ef_dims *filter_dims, const int8_t *filter,
+                                       const int32_t *bias,
+                                       const ef_dims *output_dims, int8_t *output)
+{
+    const ef_status st = dot_entry_check(params, quant, input_dims, input, filter_dims, filter, output_dims, output, 0);
+    if (st != EF_OK) {
+        return st;
     }
+#if defined(EF_NN_USE_MVE)
+    dot_mve(params, quant, input_dims, input, filter, bias, output_dims, output);
     return EF_OK;
 #else
-    if (params->ch_mult > 1) {
-        return ef_depthwise_conv_3x3_mult_s8(params, quant, input_dims, input, filter_dims, filter, bias,
-                                             output_dims, output);
-    }
     return ef_depthwise_conv_3x3_s8(params, quant, input_dims, input, filter_dims, filter, bias, output_dims,
                                     output);
+#endif
+}
+
+/* A depth multiplier > 1: a channel pair's window serves its 2 M output channels. */
+ef_status ef_depthwise_conv_3x3_dot_mult_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                            const ef_dims *input_dims, const int8_t *input,
+                                            const ef_dims *filter_dims, const int8_t *filter,
+                                            const int32_t *bias,
+                                            const ef_dims *output_dims, int8_t *output)
+{
+    const ef_status st = dot_entry_check(params, quant, input_dims, input, filter_dims, filter, output_dims, output, 1);
+    if (st != EF_OK) {
+        return st;
+    }
+#if defined(EF_NN_USE_MVE)
+    dot_mve_mult(params, quant, input_dims, input, filter, bias, output_dims, output);
+    return EF_OK;
+#else
+    return ef_depthwise_conv_3x3_mult_s8(params, quant, input_dims, input, filter_dims, filter, bias,
+                                         output_dims, output);
 #endif
 }
 

@@ -528,15 +528,12 @@ def _dw_px_dilated_faster(layer: Layer, core: str) -> bool:
     if core not in _DSP_CORES or not _dw_px_dilated(layer):
         return False
     a: ConvArgs = layer.args
-    m, s, b = layer.consts["multiplier"], layer.consts["shift"], layer.consts.get("bias")
-    if (a.input_dims.c % 4 or not bool(np.all(m >= 0)) or not bool(np.all((s <= -2) & (s >= -23)))
-            or (b is not None and not bool(np.all(np.abs(np.asarray(b, np.int64)) <= DWP_BIAS_MAX)))):
+    if a.input_dims.c % 4 or not _px_quant_ok(layer.consts["multiplier"], layer.consts["shift"],
+                                              layer.consts.get("bias")):
         return False
     dh, dw = _dw_dilation(layer)
     o = a.output_dims
-    ph, pw = -(-o.h // dh), -(-o.w // dw)
-    line, lines = max(ph, pw), min(ph, pw)
-    return not _dw_dilated_fast(layer, core) or line < 24 or (line % 4 != 0 and lines < 8)
+    return not _dw_dilated_fast(layer, core) or _px_lines_short(-(-o.h // dh), -(-o.w // dw))
 
 
 DOT_DIL = "ef_depthwise_conv_3x3_dot_dilated_s8"
@@ -596,8 +593,15 @@ def _dw3x3_px_region(a: ConvArgs) -> bool:
         return True
     if a.input_dims.c % 4:
         return False
-    line, lines = max(o.h, o.w), min(o.h, o.w)
-    return p.stride == (2, 2) or (p.stride == (1, 1) and (line < 24 or (line % 4 != 0 and lines < 8)))
+    return p.stride == (2, 2) or (p.stride == (1, 1) and _px_lines_short(o.h, o.w))
+
+
+def _px_lines_short(oh: int, ow: int) -> bool:
+    """The stride-1 ring/pixel rule on an oh x ow output (a layer's, or a dilated layer's phase):
+    the ring's lines (the longer extent) are shorter than 24, or not a multiple of its 4-output step
+    on fewer than 8 lines."""
+    line, lines = max(oh, ow), min(oh, ow)
+    return line < 24 or (line % 4 != 0 and lines < 8)
 
 
 def _px_kernel(a: ConvArgs) -> str:
@@ -622,8 +626,13 @@ def _dw3x3_px_faster(a: ConvArgs, multipliers: np.ndarray, shifts: np.ndarray,
     0.29 / 0.325 / 0.328; KWS's 25 x 5 0.302 and 26 x 6 0.306 against 0.319 / 0.315; the ring
     stays ahead on 24x24 0.335, 28 x 7 0.323, 29x29 0.346, 40 x 6 0.343, 48 x 8 0.361 against
     0.330 / 0.319 / 0.331 / 0.322 / 0.326)."""
-    return (_dw3x3_px_region(a) and bool(np.all(multipliers >= 0))
-            and bool(np.all((shifts <= -2) & (shifts >= -23)))
+    return _dw3x3_px_region(a) and _px_quant_ok(multipliers, shifts, bias)
+
+
+def _px_quant_ok(multipliers: np.ndarray, shifts: np.ndarray, bias: np.ndarray | None) -> bool:
+    """Every channel on the pixel kernels' asm loops (``dwp_group_of``): ``ef_rq_chan_ok``
+    (multiplier >= 0, shift in [-23, -2]) and |bias| <= ``DWP_BIAS_MAX``."""
+    return (bool(np.all(multipliers >= 0)) and bool(np.all((shifts <= -2) & (shifts >= -23)))
             and (bias is None or bool(np.all(np.abs(np.asarray(bias, np.int64)) <= DWP_BIAS_MAX))))
 
 

@@ -420,6 +420,8 @@ DOT = "ef_depthwise_conv_3x3_dot_s8"
 DOT_MULT = "ef_depthwise_conv_3x3_dot_mult_s8"
 #: DOT_WP_MAX of ef_depthwise_conv_3x3_dot_s8.c: window columns whose 9 taps stay within 8-bit offsets
 DOT_WP_MAX = 62
+#: DOT_WIN of ef_depthwise_conv_3x3_dot_s8.c: the window's bytes
+DOT_WIN = 2048
 
 
 def _dw3x3_dot_applies(a: ConvArgs, shifts: np.ndarray) -> bool:
@@ -546,7 +548,8 @@ def _dw_dot_dilated_applies(layer: Layer) -> bool:
     a dilated 3x3 (``_dw_dilation``: stride 1, padding <= the dilation) by at most DOT_DIL_MAX,
     multiplier 1, an even channel count, a window row stored residue by residue of
     dw * ceil((out_w + 2 dw) / dw) <= DOT_WP_MAX pixels holding >= 3 dh rows in the 2 KB window,
-    16-bit filter and gather offsets, >= 4 output pixels, every shift a right shift."""
+    16-bit filter offsets (taps 0..7: tap 7's (2 dh (2 dw + 1) + dw) OC the largest) and gather offsets, >= 4
+    output pixels, every shift a right shift."""
     d = _dw_dilation(layer)
     if d is None:
         return False
@@ -555,7 +558,8 @@ def _dw_dot_dilated_applies(layer: Layer) -> bool:
     i, o = a.input_dims, a.output_dims
     wp = dw * -(-(o.w + 2 * dw) // dw)
     return (a.params.ch_mult == 1 and i.c % 2 == 0 and max(dh, dw) <= DOT_DIL_MAX and wp <= DOT_WP_MAX
-            and 2048 // (2 * wp) // dh >= 3 and 2 * dh * (2 * dw + 1) * o.c <= 65535 and 7 * dw * i.c <= 65535
+            and DOT_WIN // (2 * wp) // dh >= 3 and (2 * dh * (2 * dw + 1) + dw) * o.c <= 65535
+            and 7 * dw * i.c <= 65535
             and o.h * o.w >= 4 and bool(np.all(layer.consts["shift"] < 0)))
 
 

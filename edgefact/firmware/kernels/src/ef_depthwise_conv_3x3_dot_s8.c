@@ -37,8 +37,9 @@ static int dot_ok(const ef_dw_conv_params *params, const ef_per_channel_quant *q
  * test mirrors it: conv.py _dw_dot_dilated_applies): the zero-inserted filter of a 3x3 dilated by
  * (dh, dw) <= DOT_DIL_MAX, stride 1, multiplier 1, padding <= the dilation, an even channel count,
  * a window whose residues stored one after the other keep a row pitch wp = dw ceil((out_w - 1 +
- * 2 dw + 1) / dw) <= DOT_WP_MAX and hold at least 3 dh rows, 16-bit filter offsets, at least 4
- * output pixels, every shift a right shift. */
+ * 2 dw + 1) / dw) <= DOT_WP_MAX and hold at least 3 dh rows, 16-bit filter offsets for taps 0..7
+ * (the largest, tap 7's, (2 dh (2 dw + 1) + dw) OC), at least 4 output pixels, every shift a right
+ * shift. */
 static int dot_dil_ok(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
                       const ef_dims *filter_dims, const ef_dims *out)
 {
@@ -53,7 +54,7 @@ static int dot_dil_ok(const ef_dw_conv_params *params, const ef_per_channel_quan
     const int32_t wp = dw * ((wp0 + dw - 1) / dw);
     if (params->stride.h != 1 || params->stride.w != 1 || params->ch_mult != 1 || (in->c & 1) != 0 ||
         dh > DOT_DIL_MAX || dw > DOT_DIL_MAX || params->padding.h > dh || params->padding.w > dw ||
-        wp > DOT_WP_MAX || DOT_WIN / (2 * wp) / dh < 3 || (FH - 1) * FW * out->c > 65535 ||
+        wp > DOT_WP_MAX || DOT_WIN / (2 * wp) / dh < 3 || ((FH - 1) * FW + dw) * out->c > 65535 ||
         7 * dw * in->c > 65535 || out->h * out->w < 4) {
         return 0;
     }

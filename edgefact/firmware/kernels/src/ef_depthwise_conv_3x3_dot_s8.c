@@ -10,6 +10,17 @@
 
 #define DOT_WP_MAX 62  /* 8-bit tap offsets: (2 wp + 2) * 2 <= 255 */
 
+/* Every one of the n channels' shifts a right shift (the requantization's VRSHL rounding fix-up). */
+static int dot_right_shifts(const ef_per_channel_quant *quant, int32_t n)
+{
+    for (int32_t c = 0; c < n; ++c) {
+        if (quant->shift[c] >= 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Where the Helium body takes the layer (the generator's test mirrors it: conv.py
  * _dw3x3_dot_applies): equal strides 1 or 2, any depth multiplier, an even input channel count
  * (channel pairs, halfword gathers), (out_w - 1) * stride + 3 <= DOT_WP_MAX window columns, at
@@ -22,12 +33,7 @@ static int dot_ok(const ef_dw_conv_params *params, const ef_per_channel_quant *q
         (out->w - 1) * s + 3 > DOT_WP_MAX || out->h * out->w < 4) {
         return 0;
     }
-    for (int32_t c = 0; c < out->c; ++c) {
-        if (quant->shift[c] >= 0) {
-            return 0;
-        }
-    }
-    return 1;
+    return dot_right_shifts(quant, out->c);
 }
 
 #define DOT_DIL_MAX 8   /* the largest dilation of ef_depthwise_conv_3x3_dot_dilated_s8 */
@@ -58,12 +64,7 @@ static int dot_dil_ok(const ef_dw_conv_params *params, const ef_per_channel_quan
         7 * dw * in->c > 65535 || out->h * out->w < 4) {
         return 0;
     }
-    for (int32_t c = 0; c < out->c; ++c) {
-        if (quant->shift[c] >= 0) {
-            return 0;
-        }
-    }
-    return 1;
+    return dot_right_shifts(quant, out->c);
 }
 
 #if defined(EF_NN_USE_MVE)
@@ -294,8 +295,6 @@ static void dot_fill(uint16_t *w, const int8_t *src, int32_t rows, int32_t wx, i
     }
 }
 
-/* The strip's table (th output rows): steps of four tap addresses, the last step's dst correction
- * (bytes: OC, the output pixel step), the last four; returns the steps before the last. */
 /* A table's end, after the n1 steps' addresses (every output's address in raster order, n of them,
  * at tab): the dst correction (<= 0: the last step overlaps the one before) and the last four
  * outputs' addresses (read before they are overwritten); one output left (n % 4 == 1): the marker
@@ -312,6 +311,8 @@ static void dot_table_tail(uint32_t *tab, int32_t n, int32_t n1, int32_t OC)
     vst1q_u32(tab + 4 * n1 + 1, last);
 }
 
+/* The strip's table (th output rows): steps of four tap addresses, then its end (dot_table_tail);
+ * returns the steps before the last. */
 static int32_t dot_table(uint32_t *tab, const uint16_t *win, int32_t th, int32_t OW, int32_t s, int32_t wp,
                          int32_t OC)
 {
@@ -364,7 +365,7 @@ static inline __attribute__((always_inline)) void dot_pair(const uint32_t *tab, 
  * dilation after the other (window row j at row (j % dh) Rh + j / dh, column i at (i % dw) Wr + i / dw),
  * so a window's 9 real taps are 3 x 3 neighbours there, as in an undilated layer's window, and the
  * same tap offsets, gathers and loop serve it; the fill copies each residue's pixels with the
- * dilation's pixel step. rmap / cmap: the stored row / column of window row / column j. */
+ * dilation's pixel step (dot_dil_at: the stored row / column of window row / column j). */
 typedef struct {
     int32_t rh;          /* stored rows per row residue */
     int32_t wr;          /* stored columns per column residue */

@@ -8,6 +8,7 @@
  * pixel and row steps of the asm loops are the lattice's: no new loop). DSP body (M4/M7/M33) and
  * portable body. */
 #include "internal/ef_dw_check.h"
+#include "internal/ef_dw_phase.h"
 
 #include <string.h>
 
@@ -570,19 +571,6 @@ static inline __attribute__((always_inline)) int32_t dwp_groups(const ef_dw_conv
     return c;
 }
 
-/* One axis of a dilated layer's phase (output residue r of the dilation d, the layer's padding
- * pad before the first input): v[0] the first input of the sub-lattice, v[1] its input count,
- * v[2] its padding before the first, v[3] its output count. */
-static void dwp_axis(int32_t r, int32_t pad, int32_t d, int32_t n_in, int32_t n_out, int32_t v[4])
-{
-    const int32_t a = r - pad;
-    const int32_t q = a >= 0 ? a / d : -((d - 1 - a) / d); /* floor(a / d) */
-    v[0] = a - q * d;                                      /* in [0, d) */
-    v[1] = v[0] < n_in ? (n_in - v[0] + d - 1) / d : 0;
-    v[2] = -q;
-    v[3] = r < n_out ? (n_out - r + d - 1) / d : 0;
-}
-
 /* Phase (ry, rx) of a stride-1 layer whose real taps are dh x dw input pixels apart: the outputs
  * oy = ry + dh j, ox = rx + dw i read the inputs iy = ry - pad_h + dh (j + ky), which is the input
  * lattice of one residue; on it a 3 x 3 stride-1 layer. No outputs: oh or ow 0. */
@@ -591,8 +579,8 @@ static dwp_lattice dwp_phase_lattice(const ef_dw_conv_params *params, const ef_d
 {
     int32_t y[4];
     int32_t x[4];
-    dwp_axis(ry, params->padding.h, t->dh, in->h, out->h, y);
-    dwp_axis(rx, params->padding.w, t->dw, in->w, out->w, x);
+    ef_dw_phase_axis(ry, params->padding.h, t->dh, in->h, out->h, y);
+    ef_dw_phase_axis(rx, params->padding.w, t->dw, in->w, out->w, x);
     const int32_t C = in->c;
     const int32_t OC = out->c;
     const dwp_lattice lat = {y[1], x[1], y[3], x[3], y[2], x[2], 1, 1, t->dw * C, t->dh * in->w * C,

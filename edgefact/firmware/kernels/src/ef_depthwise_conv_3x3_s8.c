@@ -4,6 +4,7 @@
  * inner loop runs over channels with the 9 taps unrolled, so the common MobileNet-style layer
  * avoids per-tap bounds checks in the interior. */
 #include "internal/ef_dw_check.h"
+#include "internal/ef_dw_phase.h"
 #include "internal/ef_dw_widen.h"
 
 #include <string.h>
@@ -61,25 +62,13 @@ typedef struct {
     int32_t out0;
 } dw_phase_t;
 
-/* One axis: r the output phase, pad the layer's padding (<= d); the first input e, the input
- * count, the sub-lattice padding and the output count. */
-static void dw_axis(int32_t r, int32_t pad, int32_t d, int32_t n_in, int32_t n_out, int32_t v[4])
-{
-    const int32_t a = r - pad;    /* in [-d, d) */
-    const int32_t q = a < 0 ? -1 : 0; /* floor(a / d) */
-    v[0] = a - q * d;
-    v[1] = v[0] < n_in ? (n_in - v[0] + d - 1) / d : 0;
-    v[2] = -q;
-    v[3] = r < n_out ? (n_out - r + d - 1) / d : 0;
-}
-
 static dw_phase_t dw_phase(const ef_dw_conv_params *params, const ef_dims *in, const ef_dims *out, int32_t dh,
                            int32_t dw, int32_t ry, int32_t rx)
 {
     int32_t y[4];
     int32_t x[4];
-    dw_axis(ry, params->padding.h, dh, in->h, out->h, y);
-    dw_axis(rx, params->padding.w, dw, in->w, out->w, x);
+    ef_dw_phase_axis(ry, params->padding.h, dh, in->h, out->h, y);
+    ef_dw_phase_axis(rx, params->padding.w, dw, in->w, out->w, x);
     const int32_t C = in->c;
     const int32_t OC = out->c;
     const int32_t xa = dw * C, ya = dh * in->w * C, oxa = dw * OC, oya = dh * out->w * OC;

@@ -96,7 +96,7 @@ def test_compare_html(browser, tmp_path: Path) -> None:
     assert len(state["images"]) == 1
     from selenium.webdriver.common.by import By
 
-    assert "CONV_2D + CONV_2D" in browser.find_element(By.ID, "layers").text
+    assert "2× CONV_2D" in browser.find_element(By.ID, "layers").text
 
 
 def _save_small_png(src: Path, dst: Path) -> None:

@@ -92,7 +92,7 @@ def test_compare_command_reports_delivered_share_and_exports(tmp_path) -> None:
     assert data["layers"]["lowrank"][2]["delivered"] == pytest.approx((1 - 100000 / 180500) / 0.625)
     row = next(line for line in res.stdout.splitlines() if line.startswith("| lowrank"))
     assert "1.11×" in row and f"{100 * want.delivered:.0f}%" in row
-    assert "CONV_2D + CONV_2D" in res.stdout  # the per-layer diff
+    assert "2× CONV_2D" in res.stdout  # the per-layer diff
     csv_text = (out / "compare.csv").read_text()
     assert csv_text.splitlines()[0].startswith("label,") and "lowrank" in csv_text
     assert baseline_ratios(load_variants(dirs))[0].delivered is None
@@ -139,6 +139,6 @@ def test_a_derived_runs_report_shows_its_baseline(tmp_path) -> None:
     md = render_markdown(var)
     want = run_ratios(var, base)
     assert "## Against the baseline" in md and f"{100 * want.delivered:.0f}%" in md
-    assert "CONV_2D + CONV_2D" in md and f"{100 * (1 - 100000 / 180500) / 0.625:.0f}%" in md
+    assert "2× CONV_2D" in md and f"{100 * (1 - 100000 / 180500) / 0.625:.0f}%" in md
     assert f"{1 / want.count_ratio:.2f}× vs baseline" in summary_line(var)
     assert "Against the baseline" in render_html(var)

@@ -9,7 +9,15 @@ import re
 import pytest
 from report_samples import sample_report
 
-from edgefact.report.render import format_table, render_markdown, summary_line, write_reports
+from edgefact.report.render import (
+    PATH_WIDTH,
+    fmt_ops,
+    fmt_path,
+    format_table,
+    render_markdown,
+    summary_line,
+    write_reports,
+)
 from edgefact.report.schema import ReportSchemaError, validate_report
 
 
@@ -145,3 +153,23 @@ def test_accuracy_intervals_from_the_sample_size() -> None:
     lo, hi = wilson_interval(0.893, 10000)
     row = next(line for line in md.splitlines() if line.startswith("| int8"))
     assert f"{fmt_pct(lo)} – {fmt_pct(hi)}" in row and "10,000 samples" in row
+
+
+def test_paths_and_op_runs_are_shortened_for_the_tables() -> None:
+    assert fmt_path("/tmp/x/model.tflite") == "/tmp/x/model.tflite"
+    deep = "/home/someone/a/very/deep/checkout/of/edgefact/runs/factorizations-full/cnn-grouped/model.tflite"
+    short = fmt_path(deep)
+    assert len(short) <= PATH_WIDTH and short.startswith("…/") and short.endswith("/cnn-grouped/model.tflite")
+    assert fmt_path("/" + "x" * 80 + ".tflite").endswith("x.tflite")  # the file name is kept, however long
+    assert fmt_ops(["CONV_2D", "CONV_2D", "CONV_2D"]) == "3× CONV_2D"
+    assert fmt_ops(["DEPTHWISE_CONV_2D", "CONV_2D", "CONV_2D"]) == "DEPTHWISE_CONV_2D + 2× CONV_2D"
+    assert fmt_ops([]) == "–"
+
+
+def test_a_deep_model_path_keeps_the_summary_table_narrow() -> None:
+    report = sample_report()
+    report["model"]["path"] = "/" + "/".join(["deep-directory"] * 12) + "/model.tflite"
+    md = render_markdown(report)
+    assert max(len(line) for line in md.splitlines() if line.startswith("|")) <= 100
+    row = next(line for line in md.splitlines() if line.startswith("| model"))
+    assert "(…/deep-directory/deep-directory/model.tflite)" in row

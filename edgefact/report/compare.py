@@ -29,6 +29,7 @@ from edgefact.report.render import (
     count_name,
     fmt_bytes,
     fmt_int,
+    fmt_ops,
     fmt_pct,
     format_table,
     html_table,
@@ -198,7 +199,7 @@ def diffs(variants: Sequence[Variant]) -> dict[str, list[LayerDiff] | None]:
 
 def layer_diff_table(d: Sequence[LayerDiff]) -> tuple[list[str], list[list[str]], str]:
     headers = ["#", "baseline op", "variant ops", "MACs ×", "count ×", "speed-up", "weights ×", "act. ×", "delivered"]
-    rows = [[str(x.index), x.op, " + ".join(x.variant_ops), _x(x.ratios.mac_ratio), _x(x.ratios.count_ratio),
+    rows = [[str(x.index), x.op, fmt_ops(x.variant_ops), _x(x.ratios.mac_ratio), _x(x.ratios.count_ratio),
              _x(x.ratios.speedup), _x(x.ratios.flash_ratio), _x(x.ratios.arena_ratio),
              fmt_pct(x.ratios.delivered, 0)] for x in d]
     return headers, rows, "rll" + "r" * 6

@@ -48,6 +48,37 @@ def fmt_shape(shape: Any) -> str:
     return "×".join(str(d) for d in shape)
 
 
+#: the widest a path may be in a report table (report.json keeps it whole)
+PATH_WIDTH = 48
+
+
+def fmt_path(path: str, width: int = PATH_WIDTH) -> str:
+    """``path`` for a table cell: whole when it fits ``width``, else its last components behind
+    an ellipsis (the file name always kept), so that the tables of report.md stay within 100
+    columns wherever the run directory lies."""
+    if len(path) <= width:
+        return path
+    parts = path.replace("\\", "/").split("/")
+    tail = parts[-1]
+    for part in reversed(parts[:-1]):
+        if len(part) + 1 + len(tail) + 2 > width:
+            break
+        tail = f"{part}/{tail}"
+    return "…/" + tail
+
+
+def fmt_ops(ops: Sequence[str]) -> str:
+    """The ops a baseline layer became, runs of one op counted: ``3× CONV_2D``,
+    ``DEPTHWISE_CONV_2D + CONV_2D``."""
+    runs: list[list[Any]] = []
+    for op in ops:
+        if runs and runs[-1][0] == op:
+            runs[-1][1] += 1
+        else:
+            runs.append([op, 1])
+    return " + ".join(op if n == 1 else f"{n}× {op}" for op, n in runs) or "–"
+
+
 def fmt_clock(hz: float) -> str:
     return f"{hz / 1e6:g} MHz"
 
@@ -350,7 +381,7 @@ def _facts(r: dict[str, Any]) -> list[list[str]]:
         facts.append(["budget", verdict])
     facts += [
         ["target", f"{target['name']} ({target['kind']}, {target['core']}" + (f", QEMU {where}" if where else "") + ")"],
-        ["model", model["name"] + (f" ({model['path']})" if model.get("path") else "")],
+        ["model", model["name"] + (f" ({fmt_path(str(model['path']))})" if model.get("path") else "")],
         ["unit", r["unit"]],
         ["MACs / inference", fmt_int(r["totals"]["macs"])],
         ["created", f"{r['created']} by edgefact {r['edgefact_version']}"],
@@ -391,7 +422,7 @@ def _baseline_tables(r: dict[str, Any]) -> list[tuple[list[str], list[list[str]]
               _times(x.get("flash_ratio")), _times(x.get("arena_ratio")), fmt_pct(x.get("delivered"), 0)]],
             "lrrrrrr")]
     if b.get("layers"):
-        rows = [[str(d["index"]), d["op"], " + ".join(d["variant_ops"]), _times(d.get("mac_ratio")),
+        rows = [[str(d["index"]), d["op"], fmt_ops(d["variant_ops"]), _times(d.get("mac_ratio")),
                  _times(d.get("count_ratio")), _times(d.get("flash_ratio")), _times(d.get("arena_ratio")),
                  fmt_pct(d.get("delivered"), 0)] for d in b["layers"]]
         out.append((["#", "baseline op", "now", "MACs ×", "count ×", "weights ×", "act. ×", "delivered"], rows,

@@ -427,13 +427,17 @@ DOT_WIN = 2048
 def _dw3x3_dot_applies(a: ConvArgs, shifts: np.ndarray) -> bool:
     """Where ``ef_depthwise_conv_3x3_dot_s8``'s Helium body takes the layer (``dot_ok``): a 3x3
     depthwise layer (any depth multiplier) with padding <= 1 before, equal strides 1 or 2, an even
-    input channel count, (out_w - 1) * stride + 3 <= DOT_WP_MAX window columns, at least 4 output
-    pixels, every shift a right shift."""
+    input channel count, wp = (out_w - 1) * stride + 3 <= DOT_WP_MAX window columns, 16-bit gather
+    offsets (the fill's (wx - 1) C over a window row's wx = min(in_w, wp - pad) input pixels, the
+    weights' 7 OC), at least 4 output pixels, every shift a right shift."""
     if not (_dw3x3_applies(a) or _dw3x3_mult(a)):
         return False
-    p, o = a.params, a.output_dims
+    p, i, o = a.params, a.input_dims, a.output_dims
     s = p.stride[0]
-    return (s == p.stride[1] and s in (1, 2) and a.input_dims.c % 2 == 0 and (o.w - 1) * s + 3 <= DOT_WP_MAX
+    wp = (o.w - 1) * s + 3
+    wx = min(i.w, wp - p.padding[1])
+    return (s == p.stride[1] and s in (1, 2) and i.c % 2 == 0 and wp <= DOT_WP_MAX
+            and (wx - 1) * i.c <= 65535 and 7 * o.c <= 65535
             and o.h * o.w >= 4 and bool(np.all(shifts < 0)))
 
 
@@ -548,18 +552,21 @@ def _dw_dot_dilated_applies(layer: Layer) -> bool:
     a dilated 3x3 (``_dw_dilation``: stride 1, padding <= the dilation) by at most DOT_DIL_MAX,
     multiplier 1, an even channel count, a window row stored residue by residue of
     dw * ceil((out_w + 2 dw) / dw) <= DOT_WP_MAX pixels holding >= 3 dh rows in the 2 KB window,
-    16-bit filter offsets (taps 0..7: tap 7's (2 dh (2 dw + 1) + dw) OC the largest) and gather offsets, >= 4
-    output pixels, every shift a right shift."""
+    16-bit filter offsets (taps 0..7: tap 7's (2 dh (2 dw + 1) + dw) OC the largest) and fill
+    offsets (the 8-pixel gather's 7 dw C; a residue's last pixel's (n - 1) dw C, n = ceil(min(in_w,
+    wp0 - pad) / dw) its most input pixels), >= 4 output pixels, every shift a right shift."""
     d = _dw_dilation(layer)
     if d is None:
         return False
     a: ConvArgs = layer.args
     dh, dw = d
     i, o = a.input_dims, a.output_dims
-    wp = dw * -(-(o.w + 2 * dw) // dw)
+    wp0 = o.w + 2 * dw
+    wp = dw * -(-wp0 // dw)
+    n = -(-min(i.w, wp0 - a.params.padding[1]) // dw)  # the most input pixels of a residue's row
     return (a.params.ch_mult == 1 and i.c % 2 == 0 and max(dh, dw) <= DOT_DIL_MAX and wp <= DOT_WP_MAX
             and DOT_WIN // (2 * wp) // dh >= 3 and (2 * dh * (2 * dw + 1) + dw) * o.c <= 65535
-            and 7 * dw * i.c <= 65535
+            and 7 * dw * i.c <= 65535 and (n - 1) * dw * i.c <= 65535
             and o.h * o.w >= 4 and bool(np.all(layer.consts["shift"] < 0)))
 
 

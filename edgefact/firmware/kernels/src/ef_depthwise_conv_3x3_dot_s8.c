@@ -23,14 +23,17 @@ static int dot_right_shifts(const ef_per_channel_quant *quant, int32_t n)
 
 /* Where the Helium body takes the layer (the generator's test mirrors it: conv.py
  * _dw3x3_dot_applies): equal strides 1 or 2, any depth multiplier, an even input channel count
- * (channel pairs, halfword gathers), (out_w - 1) * stride + 3 <= DOT_WP_MAX window columns, at
- * least 4 output pixels, every shift a right shift. */
+ * (channel pairs, halfword gathers), wp = (out_w - 1) * stride + 3 <= DOT_WP_MAX window columns,
+ * 16-bit gather offsets (the fill's, (wx - 1) C for the wx = min(in_w, wp - pad) input pixels of a
+ * window row; the weights', 7 OC), at least 4 output pixels, every shift a right shift. */
 static int dot_ok(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
                   const ef_dims *out)
 {
     const int32_t s = params->stride.h;
+    const int32_t wp = (out->w - 1) * s + 3;
+    const int32_t wx = in->w < wp - params->padding.w ? in->w : wp - params->padding.w;
     if (s != params->stride.w || (s != 1 && s != 2) || params->ch_mult < 1 || (in->c & 1) != 0 ||
-        (out->w - 1) * s + 3 > DOT_WP_MAX || out->h * out->w < 4) {
+        wp > DOT_WP_MAX || (wx - 1) * in->c > 65535 || 7 * out->c > 65535 || out->h * out->w < 4) {
         return 0;
     }
     return dot_right_shifts(quant, out->c);
@@ -44,8 +47,9 @@ static int dot_ok(const ef_dw_conv_params *params, const ef_per_channel_quant *q
  * (dh, dw) <= DOT_DIL_MAX, stride 1, multiplier 1, padding <= the dilation, an even channel count,
  * a window whose residues stored one after the other keep a row pitch wp = dw ceil((out_w - 1 +
  * 2 dw + 1) / dw) <= DOT_WP_MAX and hold at least 3 dh rows, 16-bit filter offsets for taps 0..7
- * (the largest, tap 7's, (2 dh (2 dw + 1) + dw) OC), at least 4 output pixels, every shift a right
- * shift. */
+ * (the largest, tap 7's, (2 dh (2 dw + 1) + dw) OC), 16-bit fill offsets (the 8-pixel gather's
+ * 7 dw C; a residue's last pixel's (n - 1) dw C, n = ceil(min(in_w, wp0 - pad) / dw) its most input
+ * pixels), at least 4 output pixels, every shift a right shift. */
 static int dot_dil_ok(const ef_dw_conv_params *params, const ef_per_channel_quant *quant, const ef_dims *in,
                       const ef_dims *filter_dims, const ef_dims *out)
 {
@@ -58,10 +62,12 @@ static int dot_dil_ok(const ef_dw_conv_params *params, const ef_per_channel_quan
     const int32_t dw = (FW - 1) / 2;
     const int32_t wp0 = out->w - 1 + 2 * dw + 1;
     const int32_t wp = dw * ((wp0 + dw - 1) / dw);
+    const int32_t wx = in->w < wp0 - params->padding.w ? in->w : wp0 - params->padding.w;
+    const int32_t n = (wx + dw - 1) / dw; /* the most input pixels of a residue's window row */
     if (params->stride.h != 1 || params->stride.w != 1 || params->ch_mult != 1 || (in->c & 1) != 0 ||
         dh > DOT_DIL_MAX || dw > DOT_DIL_MAX || params->padding.h > dh || params->padding.w > dw ||
         wp > DOT_WP_MAX || DOT_WIN / (2 * wp) / dh < 3 || ((FH - 1) * FW + dw) * out->c > 65535 ||
-        7 * dw * in->c > 65535 || out->h * out->w < 4) {
+        7 * dw * in->c > 65535 || (n - 1) * dw * in->c > 65535 || out->h * out->w < 4) {
         return 0;
     }
     return dot_right_shifts(quant, out->c);

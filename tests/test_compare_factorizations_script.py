@@ -1,0 +1,53 @@
+"""scripts/compare_factorizations: per-method fine-tune epochs (issue 11, deliver 5: each
+factorization fine-tuned long enough to converge) and the table's fine-tune column."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+from pathlib import Path
+
+import click
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "compare_factorizations"
+
+
+def _module():
+    loader = importlib.machinery.SourceFileLoader("compare_factorizations", str(SCRIPT))
+    spec = importlib.util.spec_from_loader("compare_factorizations", loader)
+    assert spec is not None
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+def test_method_epochs_parse_and_refuse_clearly() -> None:
+    cf = _module()
+    assert cf._method_epochs("grouped=24, depthwise=12.5") == {"grouped": 24.0, "depthwise": 12.5}
+    assert cf._method_epochs("") == {}
+    for bad, says in (("grouped", "METHOD=EPOCHS"), ("cnn=3", "one of spatial"), ("grouped=x", "number"),
+                      ("grouped=-1", "number")):
+        with pytest.raises(click.BadParameter, match=says):
+            cf._method_epochs(bad)
+    assert cf.FULL_METHOD_EPOCHS["grouped"] > cf.FULL["finetune_epochs"]
+
+
+def _report(count: int, macs: int, stages: list[dict]) -> dict:
+    return {"totals": {"count": count, "macs": macs, "params": 10, "deployable_flash_bytes": 2048},
+            "accuracy": {"float": 0.9, "int8": 0.89, "device": 0.9, "device_samples": 500}, "stages": stages,
+            "layers": []}
+
+
+def test_table_shows_each_methods_fine_tune_epochs_and_time() -> None:
+    cf = _module()
+    base = {"cortex-m4": _report(1000, 2000, [{"name": "train", "seconds": 169.4, "cached": False}])}
+    var = {"cortex-m4": _report(600, 1000, [{"name": "train", "seconds": 0.0, "cached": True},
+                                            {"name": "factorize", "seconds": 581.2, "cached": False}])}
+    rows = [cf._row("none", base, base, ["cortex-m4"]), cf._row("grouped", var, base, ["cortex-m4"], 24.0)]
+    assert rows[1]["finetune_epochs"] == 24.0 and rows[1]["train_seconds"] == 581.2
+    assert rows[0]["finetune_epochs"] is None and rows[0]["train_seconds"] == 169.4
+    lines = cf._table(rows, ["cortex-m4"]).splitlines()
+    assert lines[0].endswith("| fine-tune |")
+    assert lines[2].endswith("| – | –, 169 s |")  # the baseline: its training time
+    assert lines[3].endswith("| 0.80 | 24 ep, 581 s |")  # delivered (1 - 0.6) / (1 - 0.5)

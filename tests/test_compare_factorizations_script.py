@@ -3,23 +3,13 @@ factorization fine-tuned long enough to converge) and the table's fine-tune colu
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
-from pathlib import Path
-
 import click
 import pytest
+from script_module import load_script
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "compare_factorizations"
 
-
-def _module():
-    loader = importlib.machinery.SourceFileLoader("compare_factorizations", str(SCRIPT))
-    spec = importlib.util.spec_from_loader("compare_factorizations", loader)
-    assert spec is not None
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
+def _module():  # noqa: ANN202
+    return load_script("compare_factorizations")
 
 
 def test_method_epochs_parse_and_refuse_clearly() -> None:

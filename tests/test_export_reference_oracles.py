@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import os
 from pathlib import Path
 
@@ -145,13 +143,9 @@ def test_compare_oracles_on_kws() -> None:
 
 
 def _oracle_diff_script():  # noqa: ANN202
-    path = Path(__file__).resolve().parent.parent / "scripts" / "oracle_diff"
-    loader = importlib.machinery.SourceFileLoader("oracle_diff", str(path))
-    spec = importlib.util.spec_from_loader("oracle_diff", loader)
-    assert spec is not None
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
+    from script_module import load_script
+
+    return load_script("oracle_diff")
 
 
 def test_fc_difference_is_single_vs_double_rounding() -> None:

@@ -4,14 +4,13 @@ estimates at the published clock (no emulator run: counts come from a bench_mlpe
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from script_module import load_script
 from shared_paths import MLPERF_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,13 +18,8 @@ SCRIPT = ROOT / "scripts" / "bench_published"
 README = MLPERF_DIR / "README.md"
 
 
-def _module():
-    loader = importlib.machinery.SourceFileLoader("bench_published", str(SCRIPT))
-    spec = importlib.util.spec_from_loader("bench_published", loader)
-    assert spec is not None
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
+def _module():  # noqa: ANN202
+    return load_script("bench_published")
 
 
 @pytest.mark.skipif(not README.is_file(), reason="shared MLPerf Tiny models not present")

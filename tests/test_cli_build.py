@@ -31,6 +31,8 @@ def _invoke(args: list[str], cwd: Path | None = None):
     (["-t", "cortex-m99"], "cortex-m99"),
     (["--dataset", "imagenet-1k"], "unknown data set 'imagenet-1k'"),
     (["--rank", "4"], "add --factorize"),
+    (["--max-ratio", "0.4"], "add --factorize"),
+    (["--factorize", "lowrank", "--max-ratio", "0"], "0"),
     (["-t", "cortex-m4", "-t", "cortex-m4"], "--target given twice"),
     (["-k", "1"], "-k/--clusters"),
     (["--min-agreement", "1.5"], "1.5"),

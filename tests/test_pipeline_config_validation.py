@@ -46,6 +46,8 @@ def _toml(tmp_path: Path, text: str | bytes) -> Path:
     ("lr = nan", ["--lr", "finite"]),
     ("width = 0", ["--width", "> 0"]),
     ("energy = 1.5", ["--energy", "<= 1"]),
+    ("max_ratio = 0", ["--max-ratio", "> 0"]),
+    ("max_ratio = 2", ["--max-ratio", "<= 1"]),
     ("groups = 0", ["--groups"]),
     ('target = ["cortex-m4"]', ["target", "str", "list"]),
     ("no_run = 1", ["no_run", "bool"]),

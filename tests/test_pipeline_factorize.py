@@ -241,6 +241,68 @@ def test_hardware_aware_rank_rounding() -> None:
     assert spatial_from_conv(conv, rank=5, multiple=4).ef_args["rank"] == 5  # explicit rank kept
 
 
+def _spectra(conv: nn.Conv2d) -> tuple[np.ndarray, np.ndarray]:
+    w = conv.weight.detach().double()
+    o, i = w.shape[:2]
+    s_out = torch.linalg.svdvals(w.reshape(o, -1)).numpy()
+    s_in = torch.linalg.svdvals(w.permute(1, 0, 2, 3).reshape(i, -1)).numpy()
+    return s_in, s_out
+
+
+@pytest.mark.parametrize(("c_in", "c_out", "multiple"), [(16, 32, 8), (32, 64, 8), (16, 32, 4), (19, 38, 4)])
+def test_rounded_ranks_stay_inside_the_cap(c_in: int, c_out: int, multiple: int) -> None:
+    """Rounding an energy-capped rank up used to break the cap (the cnn's 16 -> 32 layer came out at
+    0.92x of its MACs under --max-ratio 0.5); now it takes, of the multiple pairs inside the cap and
+    no larger than the energy ranks rounded up, the one that keeps the most energy, checked here
+    against every pair by brute force."""
+    from edgefact.pipeline.factorize import round_rank, tucker2_params
+
+    torch.manual_seed(c_in + multiple)
+    conv = nn.Conv2d(c_in, c_out, 3, padding=1)
+    with torch.no_grad():  # a decaying spectrum, as in a trained layer (a random one is flat)
+        u, _, vt = torch.linalg.svd(conv.weight.reshape(c_out, -1), full_matrices=False)
+        decayed = (u * 0.8 ** torch.arange(vt.shape[0], dtype=u.dtype)) @ vt
+        conv.weight.copy_(decayed.reshape_as(conv.weight))
+    dense = c_in * c_out * 9
+    layer = tucker2_from_conv(conv, energy=0.99, max_ratio=0.5, multiple=multiple)
+    r_in, r_out = layer.ef_args["rank_in"], layer.ef_args["rank_out"]
+    assert tucker2_params(c_in, c_out, 9, r_in, r_out) <= 0.5 * dense
+    assert r_in % multiple == 0 or r_in == c_in
+    assert r_out % multiple == 0 or r_out == c_out
+    s_in, s_out = _spectra(conv)
+
+    def kept(s: np.ndarray, r: int) -> float:
+        return float((s[:r] ** 2).sum() / (s**2).sum())
+
+    e_in, e_out = rank_for_energy(s_in, 0.99), rank_for_energy(s_out, 0.99)
+    pairs = [(a, b) for a in sorted({*range(multiple, c_in, multiple), c_in}) if a <= round_rank(e_in, multiple, c_in)
+             for b in sorted({*range(multiple, c_out, multiple), c_out}) if b <= round_rank(e_out, multiple, c_out)
+             if tucker2_params(c_in, c_out, 9, a, b) <= 0.5 * dense]
+    best = max(kept(s_in, a) + kept(s_out, b) for a, b in pairs)
+    assert kept(s_in, r_in) + kept(s_out, r_out) == pytest.approx(best)
+    # the same layer without the cap still rounds up, as before
+    free = tucker2_from_conv(conv, energy=0.99, max_ratio=None, multiple=multiple)
+    plain = tucker2_from_conv(conv, energy=0.99, max_ratio=None)
+    assert free.ef_args["rank_in"] == round_rank(plain.ef_args["rank_in"], multiple, c_in)
+    # spatial: the largest multiple inside the cap
+    sp = spatial_from_conv(conv, energy=0.99, max_ratio=0.3, multiple=multiple)
+    r = sp.ef_args["rank"]
+    assert r * 3 * (c_in + c_out) <= 0.3 * dense
+    assert r % multiple == 0 and (r + multiple) * 3 * (c_in + c_out) > 0.3 * dense
+
+
+def test_tucker2_params_count_folded_factors_as_free() -> None:
+    from edgefact.pipeline.factorize import tucker2_params
+
+    assert tucker2_params(16, 32, 9, 8, 16) == 16 * 8 + 8 * 16 * 9 + 16 * 32
+    assert tucker2_params(16, 32, 9, 16, 8) == 16 * 8 * 9 + 8 * 32  # the 16 -> 16 1x1 is folded
+    assert tucker2_params(16, 32, 9, 16, 32) == 16 * 32 * 9  # both folded: the dense layer
+    torch.manual_seed(1)
+    conv = nn.Conv2d(16, 32, 3, padding=1)
+    layer = tucker2_from_conv(conv, rank=(16, 8))
+    assert sum(m.weight.numel() for m in layer.modules() if isinstance(m, nn.Conv2d)) == tucker2_params(16, 32, 9, 16, 8)
+
+
 def test_dictionary_form_costs_from_the_measured_rates() -> None:
     # the cnn's first dictionary layer: 16 -> 32 at 14x14, 3x3 kernels
     geometry = {"in_ch": 16, "out_ch": 32, "kernel": 3, "stride": 1, "padding": 1, "bias": True}
@@ -303,3 +365,23 @@ def test_choose_dictionary_forms_keeps_the_function_and_the_checkpoint(tmp_path:
     with pytest.raises(EdgefactError, match="unknown dictionary form"):
         choose_dictionary_forms(student, shape, "host", form="grouped")
     assert choose_dictionary_forms(model, shape, "cortex-m4") == []  # nothing to choose in a plain model
+
+
+def test_build_options_reach_the_factorization() -> None:
+    """`edgefact build --max-ratio/--round-ranks/--rank/--atoms` as factorize_model's keywords, and a
+    lowrank factorization of the cnn under them keeps each layer inside the cap on the multiple."""
+    from edgefact.pipeline.build import factorize_options
+    from edgefact.pipeline.config import BuildConfig
+
+    kw = factorize_options(BuildConfig(factorize="lowrank", max_ratio=0.4, energy=0.95), 8)
+    assert kw["max_ratio"] == 0.4 and kw["channel_multiple"] == 8 and kw["energy"] == 0.95
+    assert "rank" not in kw and "atoms" not in kw
+    assert factorize_options(BuildConfig(max_ratio=1.0, rank=4, atoms=3), 1) | {"seed": 0} == {
+        "energy": 0.9, "groups": 2, "seed": 0, "channel_multiple": 1, "max_ratio": None, "rank": 4, "atoms": 3}
+    torch.manual_seed(0)
+    model = build_model("cnn", (1, 28, 28), 10)
+    _, rep = factorize_model(model, "lowrank", (1, 28, 28), **kw)
+    replaced = [c for c in rep.layers if c.replaced]
+    assert len(replaced) == 2
+    for c in replaced:
+        assert c.macs_after <= 0.4 * c.macs_before, c

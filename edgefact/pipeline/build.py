@@ -99,6 +99,18 @@ def _train_settings(cfg: BuildConfig, arch: str) -> dict[str, Any]:
     }
 
 
+def factorize_options(cfg: BuildConfig, channel_multiple: int) -> dict[str, Any]:
+    """``factorize_model``'s keywords for a build: the options the user set, the target's channel
+    multiple for the rank rounding, and ``--max-ratio`` 1 as no cap at all."""
+    kw: dict[str, Any] = {"energy": cfg.energy, "groups": cfg.groups, "seed": cfg.seed,
+                          "channel_multiple": channel_multiple, "max_ratio": cfg.max_ratio if cfg.max_ratio < 1 else None}
+    if cfg.rank is not None:
+        kw["rank"] = cfg.rank
+    if cfg.atoms is not None:
+        kw["atoms"] = cfg.atoms
+    return kw
+
+
 class Build:
     """One ``edgefact build``: resolves the configuration into stages and runs them."""
 
@@ -196,13 +208,8 @@ class Build:
             from edgefact.pipeline.train import evaluate, train_model
 
             ck, teacher, ds, (epochs, steps) = self._finetune_setup(ckpt)
-            kw: dict[str, Any] = {"energy": cfg.energy, "groups": cfg.groups, "seed": cfg.seed,
-                                  "channel_multiple": self.round_ranks}
-            if cfg.rank is not None:
-                kw["rank"] = cfg.rank
-            if cfg.atoms is not None:
-                kw["atoms"] = cfg.atoms
-            model, rep = factorize_model(teacher, cfg.factorize, ck.input_shape, **kw)
+            model, rep = factorize_model(teacher, cfg.factorize, ck.input_shape,
+                                         **factorize_options(cfg, self.round_ranks))
             self.echo(rep.table())
             before = evaluate(model, ds.x_test, ds.y_test, ds.mean, ds.std)
             metrics = train_model(model, ds, epochs=epochs, max_steps=steps, batch_size=cfg.batch_size,

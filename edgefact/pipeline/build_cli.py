@@ -96,8 +96,9 @@ def check_build(cfg: BuildConfig, given: dict[str, Any]) -> None:
 
         if cfg.runner not in registered_runners():
             raise EdgefactError(f"unknown runner '{cfg.runner}': choose one of {', '.join(registered_runners())}")
-    if cfg.factorize == "none" and any(k in given for k in ("rank", "energy", "atoms", "groups", "round_ranks")):
-        raise EdgefactError("--rank/--energy/--round-ranks/--atoms/--groups set the factorization: "
+    if cfg.factorize == "none" and any(k in given for k in ("rank", "energy", "max_ratio", "atoms", "groups",
+                                                           "round_ranks")):
+        raise EdgefactError("--rank/--energy/--max-ratio/--round-ranks/--atoms/--groups set the factorization: "
                             "add --factorize METHOD")
 
 
@@ -129,6 +130,9 @@ def _check_dataset(name: str) -> None:
 @click.option("--rank", type=click.IntRange(1), default=None, help="Rank for spatial/lowrank.  [default: by --energy]")
 @click.option("--energy", type=FiniteFloatRange(0, 1, min_open=True), default=_D.energy, show_default=True,
               help="Singular-value energy kept by spatial/lowrank.")
+@click.option("--max-ratio", type=FiniteFloatRange(0, 1, min_open=True), default=_D.max_ratio, show_default=True,
+              help="Energy-chosen spatial/lowrank ranks keep at most this share of a layer's weights and MACs "
+                   "(after --round-ranks; 1: no cap).")
 @click.option("--round-ranks", type=click.IntRange(1), default=None,
               help="Round energy-chosen ranks up to this channel multiple (1: off).  [default: the target's "
                    "fast-kernel multiple: 4 on DSP cores, 8 on Helium]")

@@ -131,7 +131,11 @@ def train_cmd(
               help="Factorization: spatial (kx1+1xk), lowrank (SVD), dictionary, depthwise or grouped.")
 @click.option("--rank", type=int, default=None, help="spatial/lowrank: explicit rank (else chosen by --energy).")
 @click.option("--energy", type=float, default=0.9, show_default=True, help="spatial/lowrank: kept share of the squared spectrum.")
-@click.option("--max-ratio", type=float, default=0.5, show_default=True, help="Energy-chosen ranks keep at most this share of a layer's params.")
+@click.option("--max-ratio", type=FiniteFloatRange(0, 1), default=0.5, show_default=True,
+              help="Energy-chosen ranks keep at most this share of a layer's params, after --round-ranks (0: no cap).")
+@click.option("--round-ranks", type=click.IntRange(1), default=1, show_default=True,
+              help="Round energy-chosen ranks to this channel multiple (4 for the DSP cores' fast kernels, 8 for "
+                   "Helium's; 1: off).")
 @click.option("--atoms", type=int, default=4, show_default=True, help="dictionary: atoms per dictionary.")
 @click.option("--alpha", type=float, default=0.2, show_default=True, help="dictionary: l1 weight (0 = dense codes).")
 @click.option("--groups", type=int, default=2, show_default=True, help="grouped: number of groups.")
@@ -154,8 +158,8 @@ def train_cmd(
 @examples("edgefact factorize fm.pt --method lowrank --energy 0.8 --out fm-lr.pt",
           "edgefact factorize fm.pt --method grouped --groups 4 --epochs 0 --out fm-g4.pt")
 def factorize_cmd(
-    checkpoint: Path, method: str, rank: int | None, energy: float, max_ratio: float, atoms: int, alpha: float,
-    groups: int, include_input_layer: bool, dataset: str | None, epochs: float, batch_size: int, lr: float,
+    checkpoint: Path, method: str, rank: int | None, energy: float, max_ratio: float, round_ranks: int, atoms: int,
+    alpha: float, groups: int, include_input_layer: bool, dataset: str | None, epochs: float, batch_size: int, lr: float,
     kd_alpha: float, kd_temperature: float, max_train_samples: int | None, seed: int, threads: int | None,
     out: Path, quiet: bool,
 ) -> None:  # fmt: skip
@@ -172,7 +176,7 @@ def factorize_cmd(
     teacher = ck.build_model()
     student, report = factorize_model(
         teacher, method, ck.input_shape, rank=rank, energy=energy, atoms=atoms, alpha=alpha, groups=groups,
-        include_input_layer=include_input_layer, max_ratio=max_ratio or None, seed=seed,
+        include_input_layer=include_input_layer, max_ratio=max_ratio or None, seed=seed, channel_multiple=round_ranks,
     )  # fmt: skip
     click.echo(f"{method} factorization of {checkpoint} ({ck.arch}):")
     click.echo(report.table())

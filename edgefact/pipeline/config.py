@@ -34,6 +34,9 @@ class BuildConfig:
     rank: int | None = None
     """Rank for spatial/lowrank factorization (None = chosen by ``energy``)."""
     energy: float = 0.9
+    max_ratio: float = 0.5
+    """Energy-chosen spatial/lowrank ranks keep at most this share of a layer's weights (and so of its
+    MACs), after the rounding to ``round_ranks``; 1 = no cap."""
     round_ranks: int | None = None
     """Round energy-chosen ranks up to this channel multiple (None = the target's fast-kernel multiple:
     4 on DSP cores, 8 on Helium, 1 on the host; 1 = no rounding)."""
@@ -103,7 +106,7 @@ class BuildConfig:
 
 #: (lower bound, bound excluded, upper bound or None) of the numeric options (None = unset is fine)
 _RANGES: dict[str, tuple[float, bool, float | None]] = {
-    "rank": (1, False, None), "energy": (0, True, 1), "round_ranks": (1, False, None), "atoms": (1, False, None),
+    "rank": (1, False, None), "energy": (0, True, 1), "max_ratio": (0, True, 1), "round_ranks": (1, False, None), "atoms": (1, False, None),
     "groups": (1, False, None), "epochs": (0, False, None), "finetune_epochs": (0, False, None),
     "batch_size": (1, False, None), "lr": (0, False, None), "width": (0, True, None), "seed": (0, False, None),
     "train_samples": (0, False, None), "calib_samples": (1, False, None), "min_agreement": (0, True, 1),

@@ -285,7 +285,7 @@ STAGES: tuple[StageSpec, ...] = (
               options=("model", "width", "epochs", "lr", *_SEED_OPTIONS), tools=("torch",)),
     StageSpec("import", "copy", frozenset({"checkpoint"}), inputs=("source",), outputs=("model.pt",)),
     StageSpec("factorize", "factorize", _TRAINED, inputs=("model.pt",), outputs=("model.pt", "factorize.json"),
-              options=("factorize", "rank", "energy", "round_ranks", "atoms", "groups", "finetune_epochs",
+              options=("factorize", "rank", "energy", "max_ratio", "round_ranks", "atoms", "groups", "finetune_epochs",
                        *_SEED_OPTIONS),
               upstream=("kernel_rates",), tools=("torch",), enabled=lambda cfg: cfg.factorize != "none"),
     StageSpec("cluster", "cluster", _TRAINED, inputs=("model.pt",), outputs=("model.pt", "cluster.json"),

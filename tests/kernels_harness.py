@@ -83,6 +83,12 @@ EXTRA_CASES: dict[str, OpSpec] = {
     # filter depth a multiple of 4 with odd output channel counts: the SMLAD column path, the
     # 4-channel 1x1 path and their tails (tests/opmodels.py has even counts / odd depths there)
     "xconv_3x3_c8_o5_same": _conv(7, 7, 8, 5, 3, 1, "SAME", "NONE", 1),
+    # ungrouped windows of <= 48 bytes a row gathered on Helium (gather_run_in inside, gather_window
+    # on the borders): stride 2 with an odd channel count, a 5x5 window's two border columns, 12
+    # channels a tap
+    "xconv_3x3_c8_o17_s2_relu": _conv(9, 11, 8, 17, 3, 2, "SAME", "RELU", 1),
+    "xconv_5x5_c8_o12_same": _conv(8, 9, 8, 12, 5, 1, "SAME", "NONE", 1),
+    "xconv_3x3_c12_o24_relu6": _conv(6, 7, 12, 24, 3, 1, "SAME", "RELU6", 1),
     "xconv_g2_3x3_c16_o6_s2_relu": _conv(9, 8, 16, 6, 3, 2, "SAME", "RELU", 2),
     "xconv_5x5_c4_o3_valid_relu6": _conv(9, 9, 4, 3, 5, 1, "VALID", "RELU6", 1),
     "xconv_g4_3x3_c16_o4_valid": _conv(6, 7, 16, 4, 3, 1, "VALID", "NONE", 4),

@@ -739,7 +739,7 @@ static __attribute__((noinline)) void copy_window(int8_t *col, const conv_geom *
     }
 }
 
-/* A grouped layer's window (its channels c0..c0 + fc of each tap) as a column: per window row
+/* A window (of a grouped layer: its channels c0..c0 + fc of each tap) as a column: per window row
  * (kw * fc <= 48 bytes) one VLDRB gather per 16 bytes (8-bit offsets kx * c + ci); on a border,
  * taps outside the input masked off (not read) and set to the zero point (the column masks once per
  * window, rows outside the input the zero point). Instead of one copy per tap (~20 instructions
@@ -1534,11 +1534,13 @@ static __attribute__((noinline)) void conv_2px_mve(const ef_conv_params *params,
     uint8_t *gtapx = tap_x;
     g.goffs = 0;
     g.gtapx = gtapx;
-    /* grouped windows gathered a row at a time: rows of <= 48 bytes, offsets and u8 lane
-     * coordinates (w, padding below 120) in range */
+    /* windows gathered a row at a time: rows of <= 48 bytes, offsets and u8 lane coordinates (w,
+     * padding below 120) in range; grouped layers, and ungrouped ones outside rows mode (a group
+     * that is the whole input: gather_run_in and gather_window against copy_window's ~96 and the
+     * column fill's ~300 instructions for a 3x3 window of 8 channels) */
     const int dilated = g.dh != 1 || g.dw != 1;
-    if (!short_k && groups > 1 && !dilated && g.kw * g.fc <= EF_CONV_SHORT_MAX && (g.kw - 1) * in->c + g.fc <= 256 &&
-        in->w + g.kw < 120 && pw < 120) {
+    if (!short_k && (groups > 1 || !g.rows_mode) && !dilated && g.kw * g.fc <= EF_CONV_SHORT_MAX &&
+        (g.kw - 1) * in->c + g.fc <= 256 && in->w + g.kw < 120 && pw < 120) {
         for (int32_t e = 0; e < EF_CONV_SHORT_MAX; ++e) {
             const int32_t kx = e < g.kw * g.fc ? e / g.fc : 0;
             gtapx[e] = (uint8_t)kx;
@@ -1641,7 +1643,7 @@ static __attribute__((noinline)) void conv_2px_mve(const ef_conv_params *params,
                         const int32_t iy0 = oy * sh - ph;
                         const int32_t ix0 = ox * sw - pw;
                         if (g.goffs != 0 && iy0 >= 0 && iy0 + g.kh <= in->h && ix0 >= 0 && ix0 <= x_last) {
-                            /* grouped: the run of interior windows on this output row, in one call */
+                            /* gathered windows: the run of interior ones on this output row, in one call */
                             const int32_t n =
                                 EF_MIN(EF_MIN(m - i, out->w - ox), (x_last - ix0) / sw + 1);
                             gather_run_in(scratch + i * col_len, col_len,

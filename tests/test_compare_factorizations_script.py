@@ -41,3 +41,21 @@ def test_table_shows_each_methods_fine_tune_epochs_and_time() -> None:
     assert lines[0].endswith("| fine-tune |")
     assert lines[2].endswith("| – | –, 169 s |")  # the baseline: its training time
     assert lines[3].endswith("| 0.80 | 24 ep, 581 s |")  # delivered (1 - 0.6) / (1 - 0.5)
+    assert lines[3].startswith("| grouped | ")
+
+
+def test_full_budget_options_name_the_method_row() -> None:
+    """--full's lowrank is capped at --max-ratio 0.55 (0.49x of the cnn's MACs) and fine-tuned 12
+    epochs; the row says so, and the options reach only that method's builds."""
+    cf = _module()
+    assert cf.FULL_METHOD_OPTIONS["lowrank"] == ("--max-ratio", "0.55")
+    assert cf.FULL_METHOD_EPOCHS["lowrank"] == 12.0
+    assert "none" not in cf.FULL_METHOD_OPTIONS  # the baseline refuses factorization options
+    base = {"cortex-m4": _report(1000, 2000, [])}
+    var = {"cortex-m4": _report(600, 1000, [])}
+    rows = [cf._row("none", base, base, ["cortex-m4"]),
+            cf._row("lowrank", var, base, ["cortex-m4"], 12.0, cf.FULL_METHOD_OPTIONS["lowrank"])]
+    assert rows[1]["options"] == ["--max-ratio", "0.55"]
+    lines = cf._table(rows, ["cortex-m4"]).splitlines()
+    assert lines[3].startswith("| lowrank `--max-ratio 0.55` | ")
+    assert lines[2].startswith("| none (baseline) | ")

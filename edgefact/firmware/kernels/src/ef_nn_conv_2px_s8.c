@@ -582,7 +582,7 @@ typedef struct conv_geom_s {
     const uint8_t *gtapx; /* their tap columns */
     /* dh or dw > 1: pixel_column by fill_column_dil (goffs is NULL), set by ef_nn_conv_2px_dil_s8 only */
     void (*fill_dil)(int8_t *col, const struct conv_geom_s *g, int32_t iy0, int32_t ix0, int32_t c0);
-    int copy_win;         /* interior windows by copy_window: ungrouped, undilated, no goffs */
+    int copy_win;         /* interior windows by copy_window: ungrouped, undilated, no goffs (or short) */
 } conv_geom;
 
 /* n bytes of src to dst (n >= 0), 16 per step, the last step predicated. */
@@ -1537,9 +1537,11 @@ static __attribute__((noinline)) void conv_2px_mve(const ef_conv_params *params,
     /* windows gathered a row at a time: rows of <= 48 bytes, offsets and u8 lane coordinates (w,
      * padding below 120) in range; grouped layers, and ungrouped ones outside rows mode (a group
      * that is the whole input: gather_run_in and gather_window against copy_window's ~96 and the
-     * column fill's ~300 instructions for a 3x3 window of 8 channels) */
+     * column fill's ~300 instructions for a 3x3 window of 8 channels); short columns that the
+     * whole-window gather cannot reach (k x 1 windows over wide rows) for their border windows */
     const int dilated = g.dh != 1 || g.dw != 1;
-    if (!short_k && (groups > 1 || !g.rows_mode) && !dilated && g.kw * g.fc <= EF_CONV_SHORT_MAX &&
+    const int rows_gather = short_k ? !in_place && !gatherable : (groups > 1 || !g.rows_mode);
+    if (rows_gather && !dilated && g.kw * g.fc <= EF_CONV_SHORT_MAX &&
         (g.kw - 1) * in->c + g.fc <= 256 && in->w + g.kw < 120 && pw < 120) {
         for (int32_t e = 0; e < EF_CONV_SHORT_MAX; ++e) {
             const int32_t kx = e < g.kw * g.fc ? e / g.fc : 0;
@@ -1549,7 +1551,9 @@ static __attribute__((noinline)) void conv_2px_mve(const ef_conv_params *params,
         g.goffs = goffs;
     }
     g.fill_dil = dilated ? fill_dil : 0;
-    g.copy_win = !dilated && g.goffs == 0 && g.fc == in->c;
+    /* (the pair loop gathers the interior windows of a goffs layer itself; short columns keep their
+     * interior row copies and gather only the border windows) */
+    g.copy_win = !dilated && g.fc == in->c && (g.goffs == 0 || short_k);
     /* per chunk: effective biases and the raw sums of the pixels, padded to a multiple of 4 (the
      * last vector reads lanes that are computed or stale, never stored) */
     int32_t eff[EF_CONV_MVE_CHUNK + 4];

@@ -76,9 +76,11 @@ def tucker2_params(c_in: int, c_out: int, taps: int, r_in: int, r_out: int) -> i
     return (c_in * r_in if r_in < c_in else 0) + r_in * r_out * taps + (r_out * c_out if r_out < c_out else 0)
 
 
-def _kept_energy(singular_values: np.ndarray, r: int) -> float:
+def _energy_shares(singular_values: np.ndarray) -> np.ndarray:
+    """Share of the squared spectrum kept by rank 1, 2, ...; all 1 for a zero spectrum."""
     s2 = np.asarray(singular_values, dtype=np.float64) ** 2
-    return float(s2[:r].sum() / s2.sum()) if s2.sum() > 0 else 1.0
+    total = s2.sum()
+    return np.cumsum(s2) / total if total > 0 else np.ones_like(s2)
 
 
 def _tucker2_round_within(s_in: np.ndarray, s_out: np.ndarray, capped: tuple[int, int], ceiling: tuple[int, int],
@@ -97,16 +99,14 @@ def _tucker2_round_within(s_in: np.ndarray, s_out: np.ndarray, capped: tuple[int
               if tucker2_params(c_in, c_out, taps, a, b) <= budget]
     if not inside:
         return capped  # no multiple fits: the cap wins over the rounding
-    return max(inside, key=lambda ab: (_kept_energy(s_in, ab[0]) + _kept_energy(s_out, ab[1]), -sum(ab)))
+    kept_in, kept_out = _energy_shares(s_in), _energy_shares(s_out)
+    return max(inside, key=lambda ab: (kept_in[ab[0] - 1] + kept_out[ab[1] - 1], -sum(ab)))
 
 
 def rank_for_energy(singular_values: np.ndarray, energy: float) -> int:
     """Smallest rank whose singular values keep at least ``energy`` of the squared spectrum."""
-    s2 = np.asarray(singular_values, dtype=np.float64) ** 2
-    if s2.sum() == 0:
-        return 1
-    cum = np.cumsum(s2) / s2.sum()
-    return int(min(len(s2), np.searchsorted(cum, energy - 1e-12) + 1))
+    cum = _energy_shares(singular_values)  # all 1 for a zero spectrum: rank 1
+    return int(min(len(cum), np.searchsorted(cum, energy - 1e-12) + 1))
 
 
 def _geometry(conv: nn.Conv2d) -> dict[str, Any]:

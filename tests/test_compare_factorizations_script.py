@@ -48,7 +48,7 @@ def test_full_budget_options_name_the_method_row() -> None:
     """--full's lowrank is capped at --max-ratio 0.55 (0.49x of the cnn's MACs) and fine-tuned 12
     epochs; the row says so, and the options reach only that method's builds."""
     cf = _module()
-    assert cf.FULL_METHOD_OPTIONS["lowrank"] == ("--max-ratio", "0.55")
+    assert cf.FULL_METHOD_OPTIONS["lowrank"] == cf.FULL_METHOD_OPTIONS["dictionary"] == ("--max-ratio", "0.55")
     assert cf.FULL_METHOD_EPOCHS["lowrank"] == 12.0 and cf.FULL_METHOD_EPOCHS["dictionary"] == 12.0
     assert "none" not in cf.FULL_METHOD_OPTIONS  # the baseline refuses factorization options
     base = {"cortex-m4": _report(1000, 2000, [])}

@@ -18,8 +18,10 @@ from edgefact.pipeline.factorize import (
     KERNEL_RATES,
     choose_dictionary_forms,
     depthwise_from_conv,
+    dictionary_atoms,
     dictionary_form_costs,
     dictionary_from_conv,
+    dictionary_ratio,
     factorize_model,
     grouped_from_conv,
     kernel_rates,
@@ -159,6 +161,27 @@ def test_dictionary_sparse_codes_stay_sparse_and_atoms_shared() -> None:
     w = layer.depthwise.weight.view(6, 4, 3, 3)
     assert torch.allclose(w, w[:1].expand_as(w))
     assert torch.all(layer.pointwise.weight[mask == 0] == 0)
+
+
+def test_dictionary_atoms_capped_like_the_ranks() -> None:
+    """Default atom counts (h*w/2) shrink until the layer keeps at most max_ratio of its weights;
+    an explicit count is used as given. By hand for the cnn's two 3x3 layers: k atoms keep
+    k (9 + o) / (9 o) of them, 4 / 3 atoms 0.569 / 0.427 of the 16 -> 32 layer and 0.507 / 0.380 of
+    the 32 -> 64 one."""
+    c1, c2 = nn.Conv2d(16, 32, 3, padding=1), nn.Conv2d(32, 64, 3, padding=1)
+    assert dictionary_ratio(c1, 4) == pytest.approx(4 * 41 / 288) and dictionary_ratio(c2, 3) == pytest.approx(3 * 73 / 576)
+    assert [dictionary_atoms(c, None, None) for c in (c1, c2)] == [4, 4]
+    assert [dictionary_atoms(c, None, 0.5) for c in (c1, c2)] == [3, 3]
+    assert [dictionary_atoms(c, None, 0.55) for c in (c1, c2)] == [3, 4]
+    assert [dictionary_atoms(c, None, 0.1) for c in (c1, c2)] == [1, 1]  # never fewer than one atom
+    assert dictionary_atoms(c1, 4, 0.5) == 4 and dictionary_atoms(c1, 20, None) == 9
+    # the whole cnn at 0.55: 3 + 4 atoms, the model's MACs at <= 0.5x (4 + 4: 0.57x)
+    torch.manual_seed(0)
+    model = build_model("cnn", (1, 28, 28), 10)
+    for ratio, atoms, at_most in ((0.55, [3, 4], 0.5), (None, [4, 4], 0.57)):
+        student, rep = factorize_model(model, "dictionary", (1, 28, 28), alpha=0.0, max_ratio=ratio)
+        assert [m.atoms for m in student.modules() if isinstance(m, FactorizedDictionary)] == atoms
+        assert rep.macs_after / rep.macs_before <= at_most
 
 
 def test_depthwise_init_exact_for_separable_kernel() -> None:

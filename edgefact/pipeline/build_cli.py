@@ -131,12 +131,13 @@ def _check_dataset(name: str) -> None:
 @click.option("--energy", type=FiniteFloatRange(0, 1, min_open=True), default=_D.energy, show_default=True,
               help="Singular-value energy kept by spatial/lowrank.")
 @click.option("--max-ratio", type=FiniteFloatRange(0, 1, min_open=True), default=_D.max_ratio, show_default=True,
-              help="Energy-chosen spatial/lowrank ranks keep at most this share of a layer's weights and MACs "
-                   "(after --round-ranks; 1: no cap).")
+              help="Energy-chosen spatial/lowrank ranks and default dictionary atom counts keep at most this share "
+                   "of a layer's weights and MACs (after --round-ranks; 1: no cap).")
 @click.option("--round-ranks", type=click.IntRange(1), default=None,
               help="Round energy-chosen ranks up to this channel multiple (1: off).  [default: the target's "
                    "fast-kernel multiple: 4 on DSP cores, 8 on Helium]")
-@click.option("--atoms", type=click.IntRange(1), default=None, help="Dictionary atoms per input channel.  [default: h*w/2]")
+@click.option("--atoms", type=click.IntRange(1), default=None, help="Dictionary atoms per input channel.  [default: h*w/2, fewer where "
+              "a layer would keep more than --max-ratio]")
 @click.option("--groups", type=click.IntRange(1), default=_D.groups, show_default=True,
               help="Groups for --factorize grouped.")
 @opt("--clusters", "--cluster", dest="cluster", type=click.IntRange(0, 256), default=_D.cluster,

@@ -132,11 +132,14 @@ def train_cmd(
 @click.option("--rank", type=int, default=None, help="spatial/lowrank: explicit rank (else chosen by --energy).")
 @click.option("--energy", type=float, default=0.9, show_default=True, help="spatial/lowrank: kept share of the squared spectrum.")
 @click.option("--max-ratio", type=FiniteFloatRange(0, 1), default=0.5, show_default=True,
-              help="Energy-chosen ranks keep at most this share of a layer's params, after --round-ranks (0: no cap).")
+              help="Energy-chosen ranks (after --round-ranks) and default atom counts keep at most this share of a "
+                   "layer's params (0: no cap).")
 @click.option("--round-ranks", type=click.IntRange(1), default=1, show_default=True,
               help="Round energy-chosen ranks to this channel multiple (4 for the DSP cores' fast kernels, 8 for "
                    "Helium's; 1: off).")
-@click.option("--atoms", type=int, default=4, show_default=True, help="dictionary: atoms per dictionary.")
+@click.option("--atoms", type=click.IntRange(1), default=None,
+              help="dictionary: atoms per dictionary.  [default: h*w/2, fewer where a layer would keep more than "
+                   "--max-ratio of its params]")
 @click.option("--alpha", type=float, default=0.2, show_default=True, help="dictionary: l1 weight (0 = dense codes).")
 @click.option("--groups", type=int, default=2, show_default=True, help="grouped: number of groups.")
 @click.option("--include-input-layer", is_flag=True, help="Also factorize the first conv.")
@@ -158,7 +161,7 @@ def train_cmd(
 @examples("edgefact factorize fm.pt --method lowrank --energy 0.8 --out fm-lr.pt",
           "edgefact factorize fm.pt --method grouped --groups 4 --epochs 0 --out fm-g4.pt")
 def factorize_cmd(
-    checkpoint: Path, method: str, rank: int | None, energy: float, max_ratio: float, round_ranks: int, atoms: int,
+    checkpoint: Path, method: str, rank: int | None, energy: float, max_ratio: float, round_ranks: int, atoms: int | None,
     alpha: float, groups: int, include_input_layer: bool, dataset: str | None, epochs: float, batch_size: int, lr: float,
     kd_alpha: float, kd_temperature: float, max_train_samples: int | None, seed: int, threads: int | None,
     out: Path, quiet: bool,

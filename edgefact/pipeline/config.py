@@ -35,13 +35,14 @@ class BuildConfig:
     """Rank for spatial/lowrank factorization (None = chosen by ``energy``)."""
     energy: float = 0.9
     max_ratio: float = 0.5
-    """Energy-chosen spatial/lowrank ranks keep at most this share of a layer's weights (and so of its
-    MACs), after the rounding to ``round_ranks``; 1 = no cap."""
+    """Energy-chosen spatial/lowrank ranks and default dictionary atom counts keep at most this share
+    of a layer's weights (and so of its MACs), after the rounding to ``round_ranks``; 1 = no cap."""
     round_ranks: int | None = None
     """Round energy-chosen ranks up to this channel multiple (None = the target's fast-kernel multiple:
     4 on DSP cores, 8 on Helium, 1 on the host; 1 = no rounding)."""
     atoms: int | None = None
-    """Dictionary atoms per input channel for ``dictionary`` (None = h*w/2)."""
+    """Dictionary atoms per input channel for ``dictionary`` (None = h*w/2, fewer where a layer would
+    keep more than ``max_ratio`` of its weights)."""
     groups: int = 2
     """Groups for ``grouped`` factorization."""
     cluster: int = 16

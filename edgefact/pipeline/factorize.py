@@ -197,6 +197,28 @@ def tucker2_from_conv(
     return layer
 
 
+def dictionary_ratio(conv: nn.Conv2d, atoms: int) -> float:
+    """The share of ``conv``'s weights a dictionary of ``atoms`` atoms keeps as deployed: per input
+    channel its atoms as an h×w depthwise filter each, and the codes as a dense 1×1 (TFLite stores
+    the sparse codes densely). The same share of its MACs, as both forms run at conv's resolution."""
+    o, _, kh, kw = conv.weight.shape
+    return atoms * (kh * kw + o) / (o * kh * kw)
+
+
+def dictionary_atoms(conv: nn.Conv2d, atoms: int | None, max_ratio: float | None) -> int:
+    """The atom count of ``conv``'s dictionary: an explicit ``atoms`` as given; otherwise the most,
+    up to h*w/2, with which the layer keeps at most ``max_ratio`` of its weights (at least 1). The
+    same cap as the energy-chosen ranks: without it the cnn's two 3×3 layers take 4 atoms each,
+    0.57× of the model's MACs; at ``max_ratio`` 0.55 they take 3 and 4, 0.50×."""
+    kh, kw = conv.kernel_size
+    if atoms is not None:
+        return max(1, min(int(atoms), kh * kw))
+    k = max(1, kh * kw // 2)
+    while k > 1 and max_ratio is not None and dictionary_ratio(conv, k) > max_ratio:
+        k -= 1
+    return k
+
+
 @torch.no_grad()
 def dictionary_from_conv(conv: nn.Conv2d, atoms: int = 4, alpha: float = 0.2, seed: int = 0) -> FactorizedDictionary:
     """Dictionary of ``atoms`` unit-norm atoms over the h×w kernels.
@@ -331,7 +353,7 @@ def factorize_model(
     *,
     rank: int | None = None,
     energy: float = 0.9,
-    atoms: int = 4,
+    atoms: int | None = None,
     alpha: float = 0.2,
     groups: int = 2,
     include_input_layer: bool = False,
@@ -343,8 +365,9 @@ def factorize_model(
     """A factorized copy of ``model`` and the per-layer report. The copy carries ``ef_transforms``
     (the model's previous transforms plus this one) for ``save_checkpoint``.
 
-    Ranks chosen by ``energy`` are capped so that a layer keeps at most ``max_ratio`` of its
-    parameters (None: no cap); an explicit ``rank`` is used as given.
+    Ranks chosen by ``energy``, and dictionary atom counts when ``atoms`` is None, are capped so
+    that a layer keeps at most ``max_ratio`` of its parameters (None: no cap); an explicit ``rank``
+    or ``atoms`` is used as given.
 
     Layers whose factorization would not save parameters are kept unless ``keep_if_larger`` is False.
 
@@ -360,7 +383,7 @@ def factorize_model(
         raise EdgefactError(f"rank {rank} must be at least 1")
     if channel_multiple < 1:
         raise EdgefactError(f"channel multiple {channel_multiple} must be at least 1 (1: no rounding)")
-    if atoms < 1 or groups < 1 or alpha < 0:
+    if (atoms is not None and atoms < 1) or groups < 1 or alpha < 0:
         raise EdgefactError(f"atoms ({atoms}) and groups ({groups}) must be >= 1, alpha ({alpha}) >= 0")
     student = copy.deepcopy(model).eval()
     before = count_ops(student, input_shape)
@@ -386,7 +409,7 @@ def factorize_model(
             detail = f"ranks in {layer.ef_args['rank_in']} out {layer.ef_args['rank_out']}" + "".join(
                 f", {f} 1×1 at full rank folded into the core" for f in layer.fold)
         elif method == "dictionary":
-            layer = dictionary_from_conv(conv, atoms, alpha, seed)
+            layer = dictionary_from_conv(conv, dictionary_atoms(conv, atoms, max_ratio), alpha, seed)
             mask = layer.mask
             detail = f"{layer.atoms} atoms, codes {int(mask.sum())}/{mask.numel()} non-zero"
         elif method == "depthwise":
@@ -512,7 +535,7 @@ def param_count(model: nn.Module) -> int:
 
 __all__ = [
     "METHODS", "factorize_model", "spatial_from_conv", "tucker2_from_conv",
-    "dictionary_from_conv", "depthwise_from_conv", "grouped_from_conv", "relative_error", "rank_for_energy",
+    "dictionary_from_conv", "dictionary_atoms", "dictionary_ratio", "depthwise_from_conv", "grouped_from_conv", "relative_error", "rank_for_energy",
     "round_rank", "tucker2_params", "choose_dictionary_forms", "dictionary_form_costs", "kernel_rates", "KERNEL_RATES",
     "FactorizeReport", "LayerChange",
 ]  # fmt: skip

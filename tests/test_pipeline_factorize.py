@@ -15,7 +15,6 @@ from edgefact.models.factorized import FactorizedDictionary
 from edgefact.models.zoo import build_model
 from edgefact.pipeline.checkpoint import load_checkpoint, save_checkpoint
 from edgefact.pipeline.factorize import (
-    KERNEL_RATES,
     choose_dictionary_forms,
     depthwise_from_conv,
     dictionary_atoms,
@@ -24,12 +23,13 @@ from edgefact.pipeline.factorize import (
     dictionary_ratio,
     factorize_model,
     grouped_from_conv,
-    kernel_rates,
     rank_for_energy,
     relative_error,
     spatial_from_conv,
     tucker2_from_conv,
 )
+from edgefact.targets import kernel_costs
+from edgefact.targets.kernel_costs import CostModel, cost_models
 
 torch.set_num_threads(1)
 
@@ -326,30 +326,34 @@ def test_tucker2_params_count_folded_factors_as_free() -> None:
     assert sum(m.weight.numel() for m in layer.modules() if isinstance(m, nn.Conv2d)) == tucker2_params(16, 32, 9, 16, 8)
 
 
-def test_dictionary_form_costs_from_the_measured_rates() -> None:
+def test_dictionary_form_costs_from_the_measured_kernel_costs() -> None:
     # the cnn's first dictionary layer: 16 -> 32 at 14x14, 3x3 kernels
     geometry = {"in_ch": 16, "out_ch": 32, "kernel": 3, "stride": 1, "padding": 1, "bias": True}
-    m4, m55 = KERNEL_RATES["cortex-m4"], KERNEL_RATES["cortex-m55"]
+    m4, m55 = cost_models("cortex-m4"), cost_models("cortex-m55")
+    assert m4 is not None and m55 is not None
     four = FactorizedDictionary(**geometry, atoms=4)
     costs = dictionary_form_costs(four, (14, 14), m4)
-    assert costs["depthwise"] == pytest.approx(196 * 9 * 64 / m4["depthwise_mult"] + 196 * 64 * 32 / m4["conv_1x1"])
-    assert costs["dense"] == pytest.approx(196 * 9 * 16 * 32 / m4["conv"])
-    # 4 atoms over 16 channels: the depthwise x 4 + 1x1 form is faster on both cores (the M4's
-    # multiplier-group pixel kernel, the M55's dot kernel) ...
+    # measured shapes cost their measurement: the depthwise x 4 (64 outputs a pixel), its 64 -> 32 1x1
+    assert costs["depthwise"] == m4["depthwise_mult"].measured[(14, 14, 16, 64, 3, 3)] + m4["conv_1x1"].measured[
+        (14, 14, 64, 32, 1, 1)]
+    assert costs["dense"] == m4["conv"].measured[(14, 14, 16, 32, 3, 3)]
+    # the depthwise x 4 + 1x1 form is faster on both cores (the M4's multiplier-group pixel
+    # kernel, the M55's dot kernel) ...
     assert costs["depthwise"] < costs["dense"]
     m55_costs = dictionary_form_costs(four, (14, 14), m55)
     assert m55_costs["depthwise"] < m55_costs["dense"]
-    # ... 16 atoms are not: their 1x1 alone has twice the dense layer's MACs
+    # ... 16 atoms are not (unmeasured shapes: the fit): their 1x1 alone has twice the dense MACs
     sixteen = FactorizedDictionary(**geometry, atoms=16)
-    for rates in (m4, m55):
-        assert dictionary_form_costs(sixteen, (14, 14), rates)["dense"] < dictionary_form_costs(sixteen, (14, 14),
-                                                                                                rates)["depthwise"]
-    one = FactorizedDictionary(**geometry, atoms=1)
-    assert dictionary_form_costs(one, (14, 14), m4)["depthwise"] < dictionary_form_costs(one, (14, 14), m4)["dense"]
+    for models in (m4, m55):
+        big = dictionary_form_costs(sixteen, (14, 14), models)
+        assert big["dense"] < big["depthwise"]
+        assert big["depthwise"] == pytest.approx(
+            models["depthwise_mult"].instructions(196 * 256, 196 * 9 * 256) + models["conv_1x1"].instructions(
+                196 * 32, 196 * 256 * 32))
     # without a measured table (the host) the MACs decide: the dictionary's fewer MACs
     assert dictionary_form_costs(four, (14, 14), None) == {"depthwise": 196 * 64 * (9 + 32), "dense": 196 * 9 * 16 * 32}
-    assert kernel_rates("cortex-m7") is m4 and kernel_rates("cortex-m33") is m4 and kernel_rates("host") is None
-    assert kernel_rates(None) is None
+    assert cost_models("cortex-m7") is m4 and cost_models("cortex-m33") is m4 and cost_models("host") is None
+    assert cost_models(None) is None
 
 
 def test_choose_dictionary_forms_keeps_the_function_and_the_checkpoint(tmp_path: Path,
@@ -363,12 +367,13 @@ def test_choose_dictionary_forms_keeps_the_function_and_the_checkpoint(tmp_path:
         want = student(x)
     host = choose_dictionary_forms(student, shape, "host")
     assert [r["form"] for r in host] == ["depthwise", "depthwise"] and host[0]["unit"] == "MACs"
-    # with the M4's rates before its multiplier-group depthwise kernel (the sixth session's table),
-    # the 16 -> 32 layer ran faster dense, the 32 -> 64 one as depthwise x 4 + 1x1 (the pointwise
-    # share grows with the channels); each row's form is its cheaper estimate
-    assert [r["form"] for r in choose_dictionary_forms(copy.deepcopy(student), shape, "cortex-m4")] == [
-        "depthwise", "depthwise"]
-    monkeypatch.setitem(KERNEL_RATES, "cortex-m4", {"conv": 1.142, "conv_1x1": 1.172, "depthwise_mult": 0.226})
+    # with a depthwise multiplier kernel at 0.22 MAC/instruction against 1.1 for the convolutions
+    # (the M4 before its multiplier-group depthwise kernel), the 16 -> 32 layer runs faster dense,
+    # the 32 -> 64 one as depthwise x 4 + 1x1 (the pointwise share grows with the channels); each
+    # row's form is its cheaper estimate
+    slow = {"conv": CostModel(0.0, 0.0, 0.9), "conv_1x1": CostModel(0.0, 0.0, 0.9),
+            "depthwise_mult": CostModel(0.0, 0.0, 4.5)}
+    monkeypatch.setattr(kernel_costs, "_shipped_table", lambda: {"cortex-m4": slow})
     rows = choose_dictionary_forms(student, shape, "cortex-m4")
     assert [r["form"] for r in rows] == ["dense", "depthwise"]
     assert all(r["unit"] == "instructions" and r["costs"][r["form"]] == min(r["costs"].values()) for r in rows)
@@ -388,6 +393,26 @@ def test_choose_dictionary_forms_keeps_the_function_and_the_checkpoint(tmp_path:
     with pytest.raises(EdgefactError, match="unknown dictionary form"):
         choose_dictionary_forms(student, shape, "host", form="grouped")
     assert choose_dictionary_forms(model, shape, "cortex-m4") == []  # nothing to choose in a plain model
+
+
+def test_cnn_dictionary_forms_chosen_by_their_measured_costs() -> None:
+    """The zoo cnn's dictionary layers (16 -> 32 at 14x14, 32 -> 64 at 7x7) at 3 and 4 atoms: both
+    forms of each are measured shapes of the shipped table, so the choice compares measurements
+    (bench_kernel_costs: the depthwise form is the faster one of all eight on the M4 and the M55)."""
+    torch.manual_seed(0)
+    model = build_model("cnn", (1, 28, 28), 10).eval()
+    for atoms in (3, 4):
+        student, _ = factorize_model(model, "dictionary", (1, 28, 28), atoms=atoms, alpha=0.0)
+        for core in ("cortex-m4", "cortex-m55"):
+            models = cost_models(core)
+            assert models is not None
+            rows = choose_dictionary_forms(copy.deepcopy(student), (1, 28, 28), core)
+            assert [r["form"] for r in rows] == ["depthwise", "depthwise"]
+            for row, (h, i, o) in zip(rows, ((14, 16, 32), (7, 32, 64)), strict=False):
+                assert row["costs"] == {
+                    "depthwise": models["depthwise_mult"].measured[(h, h, i, i * atoms, 3, 3)]
+                    + models["conv_1x1"].measured[(h, h, i * atoms, o, 1, 1)],
+                    "dense": models["conv"].measured[(h, h, i, o, 3, 3)]}
 
 
 def test_build_options_reach_the_factorization() -> None:

@@ -14,7 +14,7 @@ from edgefact.pipeline.build import Build
 from edgefact.pipeline.config import BuildConfig, make_config
 from edgefact.pipeline.stages import MODEL_KINDS, STAGES, StageRunner, StageSpec, plan
 
-UPSTREAM = {"mean": [0.5], "std": [0.25], "kernel_rates": None}
+UPSTREAM = {"mean": [0.5], "std": [0.25], "kernel_costs": None}
 
 
 def _names(cfg: BuildConfig, kind: str) -> list[str]:

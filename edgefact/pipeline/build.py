@@ -137,12 +137,12 @@ class Build:
         self.accuracy: dict[str, Any] = {}
         #: values earlier stages computed that later stages' keys depend on (StageSpec.upstream)
         self.values: dict[str, Any] = {"mean": None, "std": None}
-        # the measured kernel rates a dictionary layer's emitted form is chosen by (factorize stage key)
-        self.values["kernel_rates"] = None
+        # the measured kernel costs a dictionary layer's emitted form is chosen by (factorize stage key)
+        self.values["kernel_costs"] = None
         if cfg.factorize == "dictionary":
-            from edgefact.pipeline.factorize import kernel_rates
+            from edgefact.targets.kernel_costs import cost_key
 
-            self.values["kernel_rates"] = kernel_rates(self.target.core)
+            self.values["kernel_costs"] = cost_key(self.target.core)
         #: hardware-aware factorization: the channel multiple ranks round to (resolved from the core)
         self.round_ranks = cfg.round_ranks if cfg.round_ranks is not None else fast_channel_multiple(self.target.core)
         self.runner = StageRunner(self.out, total=len(self.plan), force=force, echo=self.echo, shared=shared,

@@ -14,7 +14,8 @@ are kept):
   atoms to every input channel (D_in -> D_in·K) then a sparse 1×1 conv with the codes. Exact for
   dense codes (alpha 0) and K = h·w. MACs = H'W'·D_in·K·(h·w + D_out). Trained in that form, it is
   emitted in the equivalent form the target runs fastest (:func:`choose_dictionary_forms`, from
-  measured kernel rates): on the Cortex-M cores measured, the one dense h×w convolution.
+  the measured kernel costs of edgefact.targets.kernel_costs): on the Cortex-M cores measured, the
+  depthwise × K + 1×1 form for the cnn's layers, the dense h×w convolution where K is large.
 * ``depthwise`` -- depthwise h×w + pointwise 1×1, initialized by a rank-1 SVD per input channel
   of W[:, i] (D_out × h·w). MACs = H'W'·D_in·(h·w + D_out).
 * ``grouped`` -- a grouped conv (g groups) initialized with the block-diagonal part of W.
@@ -48,6 +49,7 @@ from edgefact.models.factorized import (
     set_module,
 )
 from edgefact.models.ops import count_ops
+from edgefact.targets.kernel_costs import CostModel, cost_models
 
 METHODS = ("spatial", "lowrank", "dictionary", "depthwise", "grouped")
 
@@ -437,49 +439,24 @@ def factorize_model(
 
 # -- the emitted form of a dictionary layer, by measured cost ------------------------------------
 
-#: MACs per instruction of the kernels a dictionary layer's forms run on, measured under QEMU
-#: (exact instruction counts, report.json ``layers[].macs / count``) on the cnn's two dictionary
-#: layers (16 -> 32 at 14×14, 32 -> 64 at 7×7, 4 atoms) and the baseline cnn's dense 3×3 layers,
-#: the mean of the two layers of each kind. ``conv`` is a dense h×w convolution, ``conv_1x1`` a
-#: pointwise one, ``depthwise_mult`` a depthwise convolution with a depth multiplier > 1. The
-#: Cortex-M7 and M33 run the M4's DSP kernels and take its figures. Refresh after a kernel change:
-#: the baseline from ``scripts/compare_factorizations -o DIR --train-samples 3000 --epochs 1
-#: --finetune-epochs 0.2 --eval-samples 20 -- --min-agreement 0.5`` (DIR/cnn-none/report-T), the
-#: depthwise form from ``edgefact build --model cnn -k 0 --factorize dictionary --round-ranks 8 -t
-#: host`` (same budget; without a rate table the fewer MACs win) deployed with ``edgefact build
-#: --tflite .../tflite/model.tflite -t T``. Measured in the sixth session (issue 11), after the DSP
-#: table convolutions, the DSP multiplier ring and the Helium dot kernel's depth multiplier:
-#: M4 conv 1.174 / 1.109, conv_1x1 1.162 / 1.181 (the 128-deep one on the table conv), depthwise_mult
-#: 0.271 / 0.181; M55 4.554 / 5.851,
-#: 3.908 / 5.222, 1.535 / 1.227 (before: M4 0.835, 0.556, 0.148; M55 4.882, 4.212, 0.338). Seventh
-#: session: the M4's multiplier-4 layers on ef_depthwise_conv_3x3_px_mult_s8, 0.411 / 0.343 (the
-#: depthwise form now wins both layers there too).
-KERNEL_RATES: dict[str, dict[str, float]] = {
-    "cortex-m4": {"conv": 1.142, "conv_1x1": 1.172, "depthwise_mult": 0.377},
-    "cortex-m55": {"conv": 5.203, "conv_1x1": 4.565, "depthwise_mult": 1.381},
-}
-_SAME_KERNELS = {"cortex-m7": "cortex-m4", "cortex-m33": "cortex-m4"}
-
-
-def kernel_rates(core: str | None) -> dict[str, float] | None:
-    """The measured MAC/instruction table of ``core`` (None: no measurement, e.g. the host)."""
-    if core is None:
-        return None
-    return KERNEL_RATES.get(_SAME_KERNELS.get(core, core))
-
-
 def dictionary_form_costs(layer: FactorizedDictionary, out_hw: tuple[int, int],
-                          rates: dict[str, float] | None) -> dict[str, float]:
+                          models: dict[str, CostModel] | None) -> dict[str, float]:
     """Estimated cost of each form of ``layer`` with an ``out_hw`` output: instructions from the
-    measured ``rates``, or MACs where there are none (the host: fewer MACs, faster)."""
-    pixels = int(out_hw[0]) * int(out_hw[1])
+    core's measured kernel cost ``models`` (edgefact.targets.kernel_costs: the measurement of a
+    measured shape, else the per-output + per-MAC fit), or MACs where there are none (the host:
+    fewer MACs, faster)."""
+    h, w = int(out_hw[0]), int(out_hw[1])
+    pixels = h * w
     kh, kw = layer.kernel
     i, o, k = layer.in_ch, layer.out_ch, layer.atoms
+    # (kind, dims, outputs, MACs) of each stage
     work = {
-        "depthwise": [("depthwise_mult", pixels * kh * kw * i * k), ("conv_1x1", pixels * i * k * o)],
-        "dense": [("conv", pixels * kh * kw * i * o)],
+        "depthwise": [("depthwise_mult", (h, w, i, i * k, kh, kw), pixels * i * k, pixels * kh * kw * i * k),
+                      ("conv_1x1", (h, w, i * k, o, 1, 1), pixels * o, pixels * i * k * o)],
+        "dense": [("conv", (h, w, i, o, kh, kw), pixels * o, pixels * kh * kw * i * o)],
     }
-    return {form: float(sum(macs / (rates[kind] if rates else 1.0) for kind, macs in parts))
+    return {form: float(sum(models[kind].cost(dims, outs, macs) if models else macs
+                            for kind, dims, outs, macs in parts))
             for form, parts in work.items()}
 
 
@@ -495,20 +472,20 @@ def choose_dictionary_forms(model: nn.Module, input_shape: tuple[int, int, int],
     if not layers:
         return []
     shapes = {layer.name: layer.output_shape for layer in count_ops(model, input_shape).layers}
-    rates = kernel_rates(core)
+    models = cost_models(core)
     rows: list[dict[str, Any]] = []
     chosen: dict[str, str] = {}
     for name, layer in layers:
         out_shape = shapes.get(name + (".dense" if layer.form == "dense" else ".pointwise"))
         if out_shape is None:
             continue  # not reached by the forward pass
-        costs = dictionary_form_costs(layer, (int(out_shape[-2]), int(out_shape[-1])), rates)
+        costs = dictionary_form_costs(layer, (int(out_shape[-2]), int(out_shape[-1])), models)
         # the dense form has lost the atoms/codes split: it can only stay dense
         reachable = list(costs) if layer.form == "depthwise" else [layer.form]
         pick = min(reachable, key=lambda f: (costs[f], f != layer.form)) if form == "auto" else form
         set_module(model, name, layer.to_form(pick))
         chosen[name] = pick
-        rows.append({"path": name, "core": core, "unit": "instructions" if rates else "MACs",
+        rows.append({"path": name, "core": core, "unit": "instructions" if models else "MACs",
                      "costs": {f: round(c) for f, c in costs.items()}, "form": pick})
     for t in getattr(model, "ef_transforms", []):
         for rec in t.get("layers", []):
@@ -536,6 +513,6 @@ def param_count(model: nn.Module) -> int:
 __all__ = [
     "METHODS", "factorize_model", "spatial_from_conv", "tucker2_from_conv",
     "dictionary_from_conv", "dictionary_atoms", "dictionary_ratio", "depthwise_from_conv", "grouped_from_conv", "relative_error", "rank_for_energy",
-    "round_rank", "tucker2_params", "choose_dictionary_forms", "dictionary_form_costs", "kernel_rates", "KERNEL_RATES",
+    "round_rank", "tucker2_params", "choose_dictionary_forms", "dictionary_form_costs",
     "FactorizeReport", "LayerChange",
 ]  # fmt: skip

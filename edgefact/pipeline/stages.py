@@ -287,7 +287,7 @@ STAGES: tuple[StageSpec, ...] = (
     StageSpec("factorize", "factorize", _TRAINED, inputs=("model.pt",), outputs=("model.pt", "factorize.json"),
               options=("factorize", "rank", "energy", "max_ratio", "round_ranks", "atoms", "groups", "finetune_epochs",
                        *_SEED_OPTIONS),
-              upstream=("kernel_rates",), tools=("torch",), enabled=lambda cfg: cfg.factorize != "none"),
+              upstream=("kernel_costs",), tools=("torch",), enabled=lambda cfg: cfg.factorize != "none"),
     StageSpec("cluster", "cluster", _TRAINED, inputs=("model.pt",), outputs=("model.pt", "cluster.json"),
               options=("cluster", "cluster_per_channel", "finetune_epochs", *_SEED_OPTIONS),
               tools=("torch", "scikit-learn"), enabled=lambda cfg: cfg.cluster > 0),

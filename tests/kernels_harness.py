@@ -120,6 +120,11 @@ EXTRA_CASES: dict[str, OpSpec] = {
     "xconv_1x1_c48_o12_s2": _conv(9, 9, 48, 12, 1, 2, "VALID", "NONE", 1),
     "xconv_1x1_c40_o13_relu": _conv(5, 7, 40, 13, 1, 1, "SAME", "RELU", 1),
     "xconv_1x1_c64_o3_1px": _conv(1, 1, 64, 3, 1, 1, "VALID", "NONE", 1),
+    # 49-64-byte pointwise columns (the Helium pair engine's, kept there: a one-pixel short-column
+    # pass measured 6 % slower on KWS's 64 -> 64 layers): tail lanes, odd channels, a group's slice
+    "xconv_1x1_c49_o5_3px": _conv(1, 3, 49, 5, 1, 1, "VALID", "NONE", 1),
+    "xconv_1x1_c56_o19_relu": _conv(5, 7, 56, 19, 1, 1, "VALID", "RELU", 1),
+    "xconv_1x1_g2_c128_o22_relu6": _conv(3, 5, 128, 22, 1, 1, "VALID", "RELU6", 2),
     "xconv_1x1_c20_o1": _conv(3, 5, 20, 1, 1, 1, "VALID", "NONE", 1),
     "xconv_1x1_c64_o37_s2_relu6": _conv(7, 6, 64, 37, 1, 2, "SAME", "RELU6", 1),
     "xconv_1x1_c17_o12": _conv(4, 5, 17, 12, 1, 1, "VALID", "NONE", 1),

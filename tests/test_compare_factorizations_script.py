@@ -49,7 +49,7 @@ def test_full_budget_options_name_the_method_row() -> None:
     epochs; the row says so, and the options reach only that method's builds."""
     cf = _module()
     assert cf.FULL_METHOD_OPTIONS["lowrank"] == cf.FULL_METHOD_OPTIONS["dictionary"] == ("--max-ratio", "0.55")
-    assert cf.FULL_METHOD_EPOCHS["lowrank"] == 12.0 and cf.FULL_METHOD_EPOCHS["dictionary"] == 12.0
+    assert cf.FULL_METHOD_EPOCHS["lowrank"] == 12.0 and cf.FULL_METHOD_EPOCHS["dictionary"] == 24.0
     assert "none" not in cf.FULL_METHOD_OPTIONS  # the baseline refuses factorization options
     base = {"cortex-m4": _report(1000, 2000, [])}
     var = {"cortex-m4": _report(600, 1000, [])}

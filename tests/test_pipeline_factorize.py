@@ -350,6 +350,14 @@ def test_dictionary_form_costs_from_the_measured_kernel_costs() -> None:
         assert big["depthwise"] == pytest.approx(
             models["depthwise_mult"].instructions(196 * 256, 196 * 9 * 256) + models["conv_1x1"].instructions(
                 196 * 32, 196 * 256 * 32))
+    # a stride-2 layer with the same 14x14 output is not the measured stride-1 shape: the fit
+    # (its 1x1 stage, stride 1 on the depthwise's output, is still a lookup)
+    strided = FactorizedDictionary(**(geometry | {"stride": 2}), atoms=4)
+    for models in (m4, m55):
+        got = dictionary_form_costs(strided, (14, 14), models)
+        assert got["dense"] == pytest.approx(models["conv"].instructions(196 * 32, 196 * 9 * 16 * 32))
+        assert got["depthwise"] == pytest.approx(models["depthwise_mult"].instructions(196 * 64, 196 * 9 * 64)
+                                                 + models["conv_1x1"].measured[(14, 14, 64, 32, 1, 1)])
     # without a measured table (the host) the MACs decide: the dictionary's fewer MACs
     assert dictionary_form_costs(four, (14, 14), None) == {"depthwise": 196 * 64 * (9 + 32), "dense": 196 * 9 * 16 * 32}
     assert cost_models("cortex-m7") is m4 and cost_models("cortex-m33") is m4 and cost_models("host") is None

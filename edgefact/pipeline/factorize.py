@@ -449,11 +449,15 @@ def dictionary_form_costs(layer: FactorizedDictionary, out_hw: tuple[int, int],
     pixels = h * w
     kh, kw = layer.kernel
     i, o, k = layer.in_ch, layer.out_ch, layer.atoms
-    # (kind, dims, outputs, MACs) of each stage
+    # the table's measurements are of stride-1 SAME layers, keyed by the output's size: any other
+    # layer takes the fit (a stride-2 layer's 14×14 output is not the stride-1 14×14 sample)
+    like = layer.stride == (1, 1) and layer.padding == (kh // 2, kw // 2)
+    # (kind, dims, outputs, MACs) of each stage; the 1x1 runs on the depthwise's output either way
     work = {
-        "depthwise": [("depthwise_mult", (h, w, i, i * k, kh, kw), pixels * i * k, pixels * kh * kw * i * k),
+        "depthwise": [("depthwise_mult", (h, w, i, i * k, kh, kw) if like else None, pixels * i * k,
+                       pixels * kh * kw * i * k),
                       ("conv_1x1", (h, w, i * k, o, 1, 1), pixels * o, pixels * i * k * o)],
-        "dense": [("conv", (h, w, i, o, kh, kw), pixels * o, pixels * kh * kw * i * o)],
+        "dense": [("conv", (h, w, i, o, kh, kw) if like else None, pixels * o, pixels * kh * kw * i * o)],
     }
     return {form: float(sum(models[kind].cost(dims, outs, macs) if models else macs
                             for kind, dims, outs, macs in parts))

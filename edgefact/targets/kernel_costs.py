@@ -54,12 +54,13 @@ class CostModel:
         """The fitted cost of a layer with ``outputs`` output elements and ``macs`` MACs."""
         return self.per_layer + self.per_output * outputs + self.per_mac * macs
 
-    def cost(self, dims: Dims, outputs: int, macs: int) -> float:
-        """The measured cost of a layer of shape ``dims`` where the table has it, else the fit. The
+    def cost(self, dims: Dims | None, outputs: int, macs: int) -> float:
+        """The measured cost of a layer of shape ``dims`` where the table has it, else (or with
+        ``dims`` None: a layer unlike the measured ones, which are stride 1 with SAME padding) the fit. The
         kernels switch bodies with the shape (a 1×1 of 48 input channels runs on the Helium short
         kernel, one of 64 on the general one at two thirds of its rate), which no one linear fit
         follows; the shapes factorization creates in the zoo's cnn are measured exactly."""
-        got = self.measured.get(tuple(int(d) for d in dims))  # type: ignore[arg-type]
+        got = None if dims is None else self.measured.get(tuple(int(d) for d in dims))  # type: ignore[arg-type]
         return float(got) if got is not None else self.instructions(outputs, macs)
 
 

@@ -19,6 +19,15 @@ from opmodels import OpSpec, build_opmodel
 from edgefact.pipeline.deploy import deploy_tflite
 
 
+def shape_label(spec: OpSpec) -> str:
+    """A conv or depthwise one-op model's shape as the benchmarks print it: "14x14x16->32 3x3",
+    "14x14x16 x4 3x3" (depthwise: channels and multiplier)."""
+    p = spec.params
+    if spec.kind == "dw":
+        return f"{p['h']}x{p['w']}x{p['c']} x{p['mult']} {p['kh']}x{p['kw']}"
+    return f"{p['h']}x{p['w']}x{p['cin']}->{p['cout']} {p['kh']}x{p['kw']}"
+
+
 class OneOpBench:
     """Measures one-op models (``OpSpec``) on cores, each (model, core) once per instance."""
 

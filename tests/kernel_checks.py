@@ -67,6 +67,10 @@ EXPECTED_STATUS = {
     "dw_px_mult2": -4,  # the multiplier entry: a multiple of 4 only
     "dw_px_mult1": -4,
     "dw_px_on_mult4": -4,  # the multiplier-1 entry
+    "dw_px_any_mult2_ok": 0,  # the any-multiplier entry: ch_mult >= 2, 3x3
+    "dw_px_any_mult4_ok": 0,
+    "dw_px_any_mult1": -4,
+    "dw_px_any_5x5": -4,
     "dw_px_dil_5x5_ok": 0,  # the dilated pixel entry: odd filters >= 3, multiplier 1, stride 1
     "dw_px_dil_3x7_ok": 0,
     "dw_px_dil_even": -4,

@@ -231,6 +231,16 @@ EXTRA_CASES: dict[str, OpSpec] = {
     "xdwp_m8_c3_6x5_valid_relu6": _dw(6, 5, 3, 1, "VALID", "RELU6", mult=8),
     "xdwp_m4_c5_9x8_s2_same_relu": _dw(9, 8, 5, 2, "SAME", "RELU", mult=4),
     "xdwp_m4_c2_1x5": _dw(1, 5, 2, 1, "SAME", "NONE", mult=4),
+    # ef_depthwise_conv_3x3_px_mult_any_s8 (any multiplier >= 2: a group reads one input or two split
+    # 3 + 1, 2 + 2, 1 + 3): multiplier 3 on the cnn dictionary's 14x14x16 and with every split and
+    # a channel tail, 2 at stride 2 (2 + 2 only), 5 (one-input groups among the splits) VALID, 6
+    # with a narrower activation, a 1-wide map (the scalar loop)
+    "xdwp_m3_c16_14x14_same": _dw(14, 14, 16, 1, "SAME", "NONE", mult=3),
+    "xdwp_m3_c6_7x7_same_relu": _dw(7, 7, 6, 1, "SAME", "RELU", mult=3),
+    "xdwp_m2_c5_8x7_s2_same_relu6": _dw(8, 7, 5, 2, "SAME", "RELU6", mult=2),
+    "xdwp_m5_c4_6x6_valid": _dw(6, 6, 4, 1, "VALID", "NONE", mult=5),
+    "xdwp_m6_c3_5x9_same_relu6": _dw(5, 9, 3, 1, "SAME", "RELU6", mult=6),
+    "xdwp_m3_c2_1x5": _dw(1, 5, 2, 1, "SAME", "NONE", mult=3),
     # ef_depthwise_conv_3x3_px_dilated_s8 (each phase of a dilated 3x3 through the pixel plan, on its
     # input lattice): phases of unequal sizes (15 x 13 at dilation 2), dilation 4 with 2- and 3-pixel
     # phases, 2 x 3 VALID, a map smaller than the dilation in one axis (1-pixel phases: the scalar

@@ -52,7 +52,7 @@ def test_dot_kernel_takes_a_depth_multiplier_on_helium() -> None:
 
     from edgefact.export.lowering import lower
     from edgefact.export.ops import get_op
-    from edgefact.export.ops.conv import DOT, DOT_MULT, MULT, PX_MULT, _dw3x3_dot_applies
+    from edgefact.export.ops.conv import DOT, DOT_MULT, MULT, PX_MULT, PX_MULT_ANY, _dw3x3_dot_applies
     from edgefact.export.tflite_model import load_tflite
     from edgefact.targets import get_target
 
@@ -70,15 +70,15 @@ def test_dot_kernel_takes_a_depth_multiplier_on_helium() -> None:
         assert DOT not in get_op("DEPTHWISE_CONV_2D").kernels(m55)  # the multiplier-1 entry refuses it
         m4 = lower(model, target=get_target("cortex-m4")).layers[0]
         assert DOT_MULT in get_op("DEPTHWISE_CONV_2D").kernels(m4)  # an alternative (the DSP build: MULT's body)
-        ring = MULT if m4.args.input_dims.w <= 50 else "ef_depthwise_conv_s8"
-        assert m4.kernel == (PX_MULT if m4.args.params.ch_mult % 4 == 0 else ring), (case, m4.kernel)
+        assert m4.kernel == (PX_MULT if m4.args.params.ch_mult % 4 == 0 else PX_MULT_ANY), (case, m4.kernel)
 
 
 def test_a_multiplier_of_4_takes_the_pixel_kernel_on_the_dsp_cores() -> None:
     """ch_mult 4 / 8: ef_depthwise_conv_3x3_px_mult_s8 (4 outputs of one input per group, paired
-    taps) on M4/M7/M33, the ring of ef_depthwise_conv_3x3_mult_s8 still an alternative;
-    multipliers 2 and 3 stay on the ring; the Helium core keeps its dot kernel (the pixel kernels
-    have no Helium body)."""
+    taps) on M4/M7/M33, the ring of ef_depthwise_conv_3x3_mult_s8 and the any-multiplier entry
+    still alternatives; other multipliers (2, 3, 5, 6) take ef_depthwise_conv_3x3_px_mult_any_s8
+    (groups that read two inputs), the ring an alternative; the Helium core keeps its dot kernel
+    (the pixel kernels have no Helium body)."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -86,24 +86,42 @@ def test_a_multiplier_of_4_takes_the_pixel_kernel_on_the_dsp_cores() -> None:
 
     from edgefact.export.lowering import lower
     from edgefact.export.ops import get_op
-    from edgefact.export.ops.conv import DOT_MULT, MULT, PX, PX_MULT, _dw3x3_px, _dw3x3_px_mult
+    from edgefact.export.ops.conv import (
+        DOT_MULT,
+        MULT,
+        PX,
+        PX_MULT,
+        PX_MULT_ANY,
+        _dw3x3_px,
+        _dw3x3_px_mult,
+        _dw3x3_px_mult_any,
+        _px_kernel,
+    )
     from edgefact.export.tflite_model import load_tflite
     from edgefact.targets import get_target
 
     assert _dw3x3_px_mult(_args(9, 16, mult=4)) and _dw3x3_px_mult(_args(9, 16, mult=8))
     assert not _dw3x3_px_mult(_args(9, 16, mult=2)) and not _dw3x3_px_mult(_args(9, 16, mult=3))
     assert not _dw3x3_px_mult(_args(9, 16, mult=1)) and not _dw3x3_px(_args(9, 16, mult=4))
+    assert all(_dw3x3_px_mult_any(_args(9, 16, mult=m)) for m in (2, 3, 4, 5, 8)) and not _dw3x3_px_mult_any(_args(9, 16, 1))
+    assert [_px_kernel(_args(9, 16, mult=m)) for m in (1, 2, 3, 4, 5, 8)] == [PX, PX_MULT_ANY, PX_MULT_ANY, PX_MULT,
+                                                                             PX_MULT_ANY, PX_MULT]
     for case in ("xdwp_m4_c8_7x7_same", "xdwp_m8_c3_6x5_valid_relu6", "xdwp_m4_c5_9x8_s2_same_relu"):
         model = load_tflite(case_model(case))
         for core in ("cortex-m4", "cortex-m7", "cortex-m33"):
             layer = lower(model, target=get_target(core)).layers[0]
             assert layer.kernel == PX_MULT, (case, core, layer.kernel)
-            assert MULT in get_op("DEPTHWISE_CONV_2D").kernels(layer)
+            assert {MULT, PX_MULT_ANY} <= set(get_op("DEPTHWISE_CONV_2D").kernels(layer))
         m55 = lower(model, target=get_target("cortex-m55")).layers[0]
         assert m55.kernel not in (PX, PX_MULT) and (m55.kernel == DOT_MULT or m55.args.input_dims.c % 2), case  # odd: no dot
-    for case in ("xdw_dot_m2_c8_6x5_s1_same_relu", "xdw_dot_m3_c2_4x4_s1_valid_relu6"):
-        m4 = lower(load_tflite(case_model(case)), target=get_target("cortex-m4")).layers[0]
-        assert m4.kernel == MULT and not {PX, PX_MULT} & set(get_op("DEPTHWISE_CONV_2D").kernels(m4)), case
+    for case in ("xdw_dot_m2_c8_6x5_s1_same_relu", "xdw_dot_m3_c2_4x4_s1_valid_relu6", "xdwp_m3_c6_7x7_same_relu",
+                 "xdwp_m5_c4_6x6_valid", "xdwp_m6_c3_5x9_same_relu6", "xdwp_m2_c5_8x7_s2_same_relu6"):
+        for core in ("cortex-m4", "cortex-m7", "cortex-m33"):
+            layer = lower(load_tflite(case_model(case)), target=get_target(core)).layers[0]
+            kernels = set(get_op("DEPTHWISE_CONV_2D").kernels(layer))
+            assert layer.kernel == PX_MULT_ANY and MULT in kernels and not {PX, PX_MULT} & kernels, (case, core)
+        m55 = lower(load_tflite(case_model(case)), target=get_target("cortex-m55")).layers[0]
+        assert m55.kernel != PX_MULT_ANY, case
 
 
 def test_pixel_kernels_bias_bound_and_ring_rule() -> None:

@@ -141,6 +141,16 @@ static void check_arguments(void)
                    ef_depthwise_conv_3x3_px_mult_s8(&dw, &q, &in4, chk_in, &f3, chk_filter, NULL, &o4, chk_out));
         log_status("status_dw_px_on_mult4",
                    ef_depthwise_conv_3x3_px_s8(&dw4, &q, &in1, chk_in, &f3, chk_filter, NULL, &o4, chk_out));
+        /* the any-multiplier entry: ch_mult 2 and 4 run, 1 is refused, a 5x5 filter too */
+        const ef_dims f5 = {1, 5, 5, 4}, in52 = {1, 5, 5, 2};
+        log_status("status_dw_px_any_mult2_ok",
+                   ef_depthwise_conv_3x3_px_mult_any_s8(&dw2, &q, &in2, chk_in, &f3, chk_filter, NULL, &o4, chk_out));
+        log_status("status_dw_px_any_mult4_ok",
+                   ef_depthwise_conv_3x3_px_mult_any_s8(&dw4, &q, &in1, chk_in, &f3, chk_filter, NULL, &o4, chk_out));
+        log_status("status_dw_px_any_mult1",
+                   ef_depthwise_conv_3x3_px_mult_any_s8(&dw, &q, &in4, chk_in, &f3, chk_filter, NULL, &o4, chk_out));
+        log_status("status_dw_px_any_5x5",
+                   ef_depthwise_conv_3x3_px_mult_any_s8(&dw2, &q, &in52, chk_in, &f5, chk_filter, NULL, &o4, chk_out));
     }
     /* the dilated pixel entry: a zero-inserted 5x5 (dilation 2) and a 3x7 (1 x 3) run; an even
      * filter, a multiplier and stride 2 are refused */

@@ -35,6 +35,9 @@ Kernels, chosen here from the shapes (the generated code calls them directly):
   alternative elsewhere;
 - ``ef_depthwise_conv_3x3_px_mult_s8``: the same for a depth multiplier that is a multiple of 4 (a group's 4
   outputs read one input), on Cortex-M4/M7/M33 with padding <= 1, an alternative elsewhere;
+- ``ef_depthwise_conv_3x3_px_mult_any_s8``: the same for any other multiplier >= 2 (a group's 4 outputs read
+  one input or two neighbouring ones), on Cortex-M4/M7/M33 with padding <= 1, an alternative elsewhere and
+  for the multiples of 4;
 - ``ef_depthwise_conv_3x3_dilated_s8``: a dilated 3x3 depthwise layer (the zero-inserted filter of
   ``_dw_dilation``), each output phase through the 3x3 kernel's DSP ring / Helium window where they fit
   (``_dw_dilated_fast``), an alternative elsewhere;
@@ -573,6 +576,7 @@ def _dw_dot_dilated_applies(layer: Layer) -> bool:
 LINE = "ef_depthwise_conv_line_s8"
 PX = "ef_depthwise_conv_3x3_px_s8"
 PX_MULT = "ef_depthwise_conv_3x3_px_mult_s8"
+PX_MULT_ANY = "ef_depthwise_conv_3x3_px_mult_any_s8"
 
 
 def _dw3x3_px(a: ConvArgs) -> bool:
@@ -588,17 +592,25 @@ def _dw3x3_px_mult(a: ConvArgs) -> bool:
             and (a.filter_dims.h, a.filter_dims.w) == (3, 3))
 
 
+def _dw3x3_px_mult_any(a: ConvArgs) -> bool:
+    """``ef_depthwise_conv_3x3_px_mult_any_s8``'s precondition: 3x3, a depth multiplier >= 2 (any
+    stride, padding)."""
+    return (isinstance(a.params, DwConvParams) and a.params.ch_mult >= 2
+            and (a.filter_dims.h, a.filter_dims.w) == (3, 3))
+
+
 def _dw3x3_px_region(a: ConvArgs) -> bool:
     """The shapes ``_dw3x3_px_faster`` picks the pixel kernels for (quantization aside), where they
-    are alternatives: padding <= 1, and a depth multiplier that is a multiple of 4
-    (``ef_depthwise_conv_3x3_px_mult_s8``: a group's 4 outputs read one input, 15 instructions per
-    3 taps x 4 channels against 24 at multiplier 1, where the ring of
-    ``ef_depthwise_conv_3x3_mult_s8`` widens each input line once per multiplier index), or
+    are alternatives: padding <= 1, and a depth multiplier > 1 (``ef_depthwise_conv_3x3_px_mult_s8``
+    for a multiple of 4: a group's 4 outputs read one input, 15 instructions per 3 taps x 4 channels
+    against 24 at multiplier 1; ``ef_depthwise_conv_3x3_px_mult_any_s8`` otherwise: 18 where a group
+    reads two inputs; the ring of ``ef_depthwise_conv_3x3_mult_s8`` widens each input line once per
+    multiplier index), or
     multiplier 1 (``ef_depthwise_conv_3x3_px_s8``) with channels in 4-channel groups at stride 2 or
     at stride 1 where the ring's lines (the longer output extent) are short or few with a ragged
     end: shorter than 24, or not a multiple of its 4-output step on fewer than 8 lines."""
     p, o = a.params, a.output_dims
-    if not (_dw3x3_px(a) or _dw3x3_px_mult(a)) or p.padding[0] > 1 or p.padding[1] > 1:
+    if not (_dw3x3_px(a) or _dw3x3_px_mult_any(a)) or p.padding[0] > 1 or p.padding[1] > 1:
         return False
     if p.ch_mult != 1:
         return True
@@ -616,8 +628,10 @@ def _px_lines_short(oh: int, ow: int) -> bool:
 
 
 def _px_kernel(a: ConvArgs) -> str:
-    """The pixel kernel of a layer in ``_dw3x3_px_region``."""
-    return PX if a.params.ch_mult == 1 else PX_MULT
+    """The pixel kernel of a layer in ``_dw3x3_px_region`` (separate entries, so that a firmware
+    links only the loops its multipliers need)."""
+    m = a.params.ch_mult
+    return PX if m == 1 else PX_MULT if m % 4 == 0 else PX_MULT_ANY
 
 
 #: the largest |bias| the pixel kernels' asm loops take (``DWP_BIAS_MAX`` in
@@ -631,7 +645,7 @@ def _dw3x3_px_faster(a: ConvArgs, multipliers: np.ndarray, shifts: np.ndarray,
     """Where the pixel kernels' DSP body beats the 3x3 kernel's ring (measured on the M4 with
     one-op 16-channel layers and ``scripts/bench_mlperf``): every channel in its 4-channel groups on
     their asm loops (``ef_rq_chan_ok``: multiplier >= 0, shift in [-23, -2]; |bias| <=
-    ``DWP_BIAS_MAX``), padding <= 1, and a depth multiplier that is a multiple of 4, or stride 2
+    ``DWP_BIAS_MAX``), padding <= 1, and a depth multiplier > 1, or stride 2
     (the ring widens 4 inputs per output: 0.20-0.23 against 0.32 MAC/instr), or stride 1 where the
     ring's line set-up or ragged line ends weigh (7x7 0.18 / 16x16 0.296 / 20x20 0.319 against
     0.29 / 0.325 / 0.328; KWS's 25 x 5 0.302 and 26 x 6 0.306 against 0.319 / 0.315; the ring
@@ -866,6 +880,8 @@ class _ConvBase(OpDef):
             out.append(LINE)
         if self.depthwise and isinstance(layer.args, ConvArgs) and _dw3x3_px_region(layer.args):
             out.append(_px_kernel(layer.args))
+            if _dw3x3_px_mult_any(layer.args):
+                out.append(PX_MULT_ANY)  # also a multiple of 4: its one-input groups on the same loops
             if _dw3x3_applies(layer.args):
                 out.append("ef_depthwise_conv_3x3_s8")  # the ring, when the generator chose PX
         if layer.kernel in ("ef_conv_1x1_s8", SHORT_1X1, "ef_conv_s8") and (_short_1x1_applies(layer)
@@ -915,7 +931,7 @@ class Conv2D(_ConvBase):
 class DepthwiseConv2D(_ConvBase):
     name = "DEPTHWISE_CONV_2D"
     kernel_names = ("ef_shift_s8", "ef_shift2_s8", "ef_depthwise_conv_3x3_s8", DOT, DOT_MULT, MULT,
-                    DILATED, PX_DIL, DOT_DIL, LINE, PX, PX_MULT, "ef_depthwise_conv_s8")
+                    DILATED, PX_DIL, DOT_DIL, LINE, PX, PX_MULT, PX_MULT_ANY, "ef_depthwise_conv_s8")
     constraints = ("int8 per-channel symmetric filters, any kernel size, stride, depth multiplier, dilation "
                    "(also as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around it)")
     depthwise = True

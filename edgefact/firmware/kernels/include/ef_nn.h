@@ -395,6 +395,39 @@ ef_status ef_depthwise_conv_3x3_px_mult_s8(const ef_dw_conv_params *params, cons
                                            const int32_t *bias,
                                            const ef_dims *output_dims, int8_t *output);
 
+/** @brief DEPTHWISE_CONV_2D with a 3x3 filter and any depth multiplier >= 2, pixel by pixel. No
+ *  scratch.
+ *
+ *  ef_depthwise_conv_3x3_px_mult_s8's plan for a multiplier that is not a multiple of 4 (2, 3, 5,
+ *  6, ...: a dictionary factorization's atom counts): a group of 4 output channels reads one input
+ *  channel (ef_depthwise_conv_3x3_px_mult_s8's loops) or two neighbouring ones a, a + 1, split
+ *  3 + 1, 2 + 2 or 1 + 3. DSP (M4/M7/M33), such a group per window row: the byte pairs (a, a + 1) of
+ *  the first two taps (2 LDRH, PKHBT, 2 SXTB16) give both channels' halfword pairs, each output's
+ *  SMLAD taking its input's (2 LDRD, 4 SMLAD), a third tap one LDRH and SXTB16 against the
+ *  (w_c0, w_c2) / (w_c1, w_c3) pairs (LDRD, 4 SMLA<B|T><B|T>): 18 instructions per 12 MACs; the
+ *  requantization as in ef_depthwise_conv_3x3_px_s8. The generator's choice on those cores for such
+ *  layers with padding <= 1 where the quantization is on the fast path (the multiplier ring of
+ *  ef_depthwise_conv_3x3_mult_s8 widens each input line once per multiplier index); its own entry,
+ *  so a multiple-of-4 firmware links none of the split loops. Groups off the fast path take the
+ *  portable loop (the only body on other cores).
+ *  Preconditions (EF_ERR_UNSUPPORTED otherwise): filter 3x3, ch_mult >= 2, dilation {1, 1}; any
+ *  stride and padding.
+ *  @param params      as ef_depthwise_conv_s8
+ *  @param quant       per-channel multiplier/shift arrays (c * ch_mult values each)
+ *  @param input_dims  input shape [n, h, w, c]
+ *  @param input       input tensor (int8, NHWC)
+ *  @param filter_dims filter shape [1, 3, 3, c * ch_mult]
+ *  @param filter      filter tensor (int8)
+ *  @param bias        c * ch_mult int32 values, or NULL
+ *  @param output_dims output shape [n, out_h, out_w, c * ch_mult]
+ *  @param output      output tensor (int8, NHWC)
+ *  @return EF_OK; EF_ERR_NULL; EF_ERR_DIMS; EF_ERR_PARAM; EF_ERR_UNSUPPORTED (preconditions). */
+ef_status ef_depthwise_conv_3x3_px_mult_any_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                               const ef_dims *input_dims, const int8_t *input,
+                                               const ef_dims *filter_dims, const int8_t *filter,
+                                               const int32_t *bias,
+                                               const ef_dims *output_dims, int8_t *output);
+
 /** @brief DEPTHWISE_CONV_2D of a dilated 3x3 filter (stride 1, depth multiplier 1), pixel by
  *  pixel, phase by phase. No scratch.
  *

@@ -1,5 +1,6 @@
 /* DEPTHWISE_CONV_2D, 3x3, pixel by pixel over groups of 4 output channels: depth multiplier 1
- * (ef_depthwise_conv_3x3_px_s8) or a multiple of 4 (ef_depthwise_conv_3x3_px_mult_s8). The
+ * (ef_depthwise_conv_3x3_px_s8), a multiple of 4 (ef_depthwise_conv_3x3_px_mult_s8) or any other
+ * multiplier >= 2 (ef_depthwise_conv_3x3_px_mult_any_s8). The
  * generator's choice on M4/M7/M33 where the ring of ef_depthwise_conv_3x3_s8 is slow: stride 2 (the
  * ring widens 4 input values per output there) and small maps (its per-line and per-channel set-up
  * dominates a 7x7 or 12x12 layer); for the multipliers it takes, everywhere (the multiplier ring
@@ -73,6 +74,14 @@ typedef struct {
  * the pairs above (DWPM_PAIR / DWPM_THIRD: 15 instructions per 12 MACs where multiplier 1 takes
  * 24), and the output steps by the output's channel count (a word of the block) instead of the
  * input's.
+ * Any other multiplier M >= 2 (2, 3, 5, 6: a dictionary's atom counts, Tucker ranks): a group's 4
+ * outputs read at most two neighbouring input channels a, b = a + 1, the first M (a + 1) - c of
+ * them a (all four: the loops above). Per window row the first two taps of both channels are two
+ * LDRH of the byte pairs (a, b), PKHBT and SXTB16 / SXTB16 ROR 8: the halfword pairs (a0, a1) and
+ * (b0, b1), each channel's SMLAD against the pair of its input; the third tap one LDRH, SXTB16 and
+ * SXTB16 ROR 8 (a2 and b2 as low halfwords), each channel's SMLABB / SMLABT taking its input's
+ * (DWPX_PAIR / DWPX_THIRD): 19 instructions per 12 MACs. The three ways a group splits (3 + 1,
+ * 2 + 2, 1 + 3) are three sets of loops, one per split and window shape.
  */
 
 /* A block (words), per group and region of output pixels with one window shape: the biases with
@@ -145,6 +154,46 @@ typedef struct {
 
 #define DWPM_ROW3(r) DWPM_PAIR(r) DWPM_THIRD(r)
 #define DWPM_ROW2(r) DWPM_PAIR(r)
+
+/* A window row of a group whose channels j read input a (s_j "r9") or b = a + 1 (s_j "r8"), the
+ * row's first tap at [r0] on channel a: the pairs (a0, a1) in r9 and (b0, b1) in r8 from the byte
+ * pairs (a, b) of taps 0 and 1 (LDRH x 2, PKHBT: bytes a0 b0 a1 b1; SXTB16 and SXTB16 ROR 8), the
+ * third tap's a2 and b2 as the low halfwords of r9 and r8 (LDRH, SXTB16, SXTB16 ROR 8); the same
+ * table as DWPM_PAIR / DWPM_THIRD. */
+#define DWPX_PAIR(r, s0, s1, s2, s3)                        \
+    "ldrh     r8, [r0]\n\t"                                 \
+    "ldrh     r9, [r0, r2]\n\t"                             \
+    "ldrd     r10, r11, [r12, #40*" #r "]\n\t"              \
+    "pkhbt    r8, r8, r9, lsl #16\n\t"                      \
+    "sxtb16   r9, r8\n\t"                                   \
+    "sxtb16   r8, r8, ror #8\n\t"                           \
+    "smlad    r4, " s0 ", r10, r4\n\t"                      \
+    "smlad    r5, " s1 ", r11, r5\n\t"                      \
+    "ldrd     r10, r11, [r12, #40*" #r "+8]\n\t"            \
+    "smlad    r6, " s2 ", r10, r6\n\t"                      \
+    "smlad    r7, " s3 ", r11, r7\n\t"
+#define DWPX_THIRD(r, s0, s1, s2, s3)                       \
+    "ldrh     r8, [r0, r2, lsl #1]\n\t"                     \
+    "ldrd     r10, r11, [r12, #40*" #r "+16]\n\t"           \
+    "sxtb16   r9, r8\n\t"                                   \
+    "sxtb16   r8, r8, ror #8\n\t"                           \
+    "smlabb   r4, " s0 ", r10, r4\n\t"                      \
+    "smlabt   r6, " s2 ", r10, r6\n\t"                      \
+    "smlabb   r5, " s1 ", r11, r5\n\t"                      \
+    "smlabt   r7, " s3 ", r11, r7\n\t"
+
+/* The three splits of a group: 3 + 1, 2 + 2, 1 + 3 outputs of a and b. */
+#define DWPX_31 "r9", "r9", "r9", "r8"
+#define DWPX_22 "r9", "r9", "r8", "r8"
+#define DWPX_13 "r9", "r8", "r8", "r8"
+#define DWPX_PAIR_(...) DWPX_PAIR(__VA_ARGS__) /* expands a split's register list into the arguments */
+#define DWPX_THIRD_(...) DWPX_THIRD(__VA_ARGS__)
+#define DWPX_ROW2_31(r) DWPX_PAIR_(r, DWPX_31)
+#define DWPX_ROW2_22(r) DWPX_PAIR_(r, DWPX_22)
+#define DWPX_ROW2_13(r) DWPX_PAIR_(r, DWPX_13)
+#define DWPX_ROW3_31(r) DWPX_PAIR_(r, DWPX_31) DWPX_THIRD_(r, DWPX_31)
+#define DWPX_ROW3_22(r) DWPX_PAIR_(r, DWPX_22) DWPX_THIRD_(r, DWPX_22)
+#define DWPX_ROW3_13(r) DWPX_PAIR_(r, DWPX_13) DWPX_THIRD_(r, DWPX_13)
 #define DWP_NEXT "add      r0, r0, r3\n\t"
 
 /* The requantization of accumulator a = 2 * acc (channel j, constants at word DWP_RQ + 3 j = 4 + 3 j:
@@ -218,6 +267,15 @@ DWP_RUN_FN(dwpm_run33, DWPM_ROW3(0) DWP_NEXT DWPM_ROW3(1) DWP_NEXT DWPM_ROW3(2),
 DWP_RUN_FN(dwpm_run23, DWPM_ROW3(0) DWP_NEXT DWPM_ROW3(1), DWP_OSTEP_K)
 DWP_RUN_FN(dwpm_run32, DWPM_ROW2(0) DWP_NEXT DWPM_ROW2(1) DWP_NEXT DWPM_ROW2(2), DWP_OSTEP_K)
 DWP_RUN_FN(dwpm_run22, DWPM_ROW2(0) DWP_NEXT DWPM_ROW2(1), DWP_OSTEP_K)
+/* the splits' loops: 3 x 3, 2 x 3, 3 x 2 and 2 x 2 windows per split */
+#define DWPX_RUN_FNS(sp)                                                                                      \
+    DWP_RUN_FN(dwpx_run33_##sp, DWPX_ROW3_##sp(0) DWP_NEXT DWPX_ROW3_##sp(1) DWP_NEXT DWPX_ROW3_##sp(2), DWP_OSTEP_K) \
+    DWP_RUN_FN(dwpx_run23_##sp, DWPX_ROW3_##sp(0) DWP_NEXT DWPX_ROW3_##sp(1), DWP_OSTEP_K)                         \
+    DWP_RUN_FN(dwpx_run32_##sp, DWPX_ROW2_##sp(0) DWP_NEXT DWPX_ROW2_##sp(1) DWP_NEXT DWPX_ROW2_##sp(2), DWP_OSTEP_K) \
+    DWP_RUN_FN(dwpx_run22_##sp, DWPX_ROW2_##sp(0) DWP_NEXT DWPX_ROW2_##sp(1), DWP_OSTEP_K)
+DWPX_RUN_FNS(31)
+DWPX_RUN_FNS(22)
+DWPX_RUN_FNS(13)
 
 /* The group's constants: per tap the weight pairs (multiplier 1), or per filter row the tap-pair
  * table of DWPM_PAIR / DWPM_THIRD (a multiplier group); per window shape (3 row kind + column
@@ -491,8 +549,10 @@ static void dwp_plan_of(dwp_plan *pl, const dwp_lattice *lat)
 }
 
 /* Output channels c..c + 3 of one image's pass through the asm loops (dwp_group_of accepted them;
- * k holds their requantization constants and the pass's output row and pixel steps): multiplier 1,
- * input channels c..c + 3; a multiple of 4, input channel c / ch_mult for all four. */
+ * k holds their requantization constants and the pass's output row and pixel steps): mult 0
+ * (multiplier 1), input channels c..c + 3; 1 (a multiple of 4), input channel c / ch_mult for all
+ * four; 2 (any multiplier), input a = c / ch_mult for the first ch_mult (a + 1) - c of them and
+ * a + 1 for the rest (one of the split loops when that is fewer than 4). */
 static inline __attribute__((always_inline)) void dwp_dsp_group(const ef_dw_conv_params *params,
                                                                 const ef_per_channel_quant *quant, const ef_dims *in,
                                                                 const int8_t *img, const int8_t *filter,
@@ -507,8 +567,16 @@ static inline __attribute__((always_inline)) void dwp_dsp_group(const ef_dw_conv
                                       dwp_run23, dwp_run22, dwp_run22};
     static const dwp_run_fn fns_m[9] = {dwpm_run33, dwpm_run32, dwpm_run32, dwpm_run23, dwpm_run22, dwpm_run22,
                                         dwpm_run23, dwpm_run22, dwpm_run22};
+#define DWPX_FNS(sp)                                                                                 \
+    {dwpx_run33_##sp, dwpx_run32_##sp, dwpx_run32_##sp, dwpx_run23_##sp, dwpx_run22_##sp, dwpx_run22_##sp, \
+     dwpx_run23_##sp, dwpx_run22_##sp, dwpx_run22_##sp}
+    /* by the outputs of input a (1-3) */
+    static const dwp_run_fn fns_x[3][9] = {DWPX_FNS(13), DWPX_FNS(22), DWPX_FNS(31)};
+#undef DWPX_FNS
     const dwp_lattice *lat = &pl->lat;
     const int32_t ic = mult ? c / params->ch_mult : c;
+    const int32_t na = mult == 2 ? params->ch_mult * (ic + 1) - c : 4; /* the outputs of input ic */
+    const dwp_run_fn *run = mult == 0 ? fns : na >= 4 ? fns_m : fns_x[na - 1];
     dwp_job job = {0, 0, lat->px, lat->row, 0, k};
     const uint32_t ob = (uint32_t)(uintptr_t)(obase + c);
     for (int32_t i = 0; i < pl->ny && pl->scalar; ++i) {
@@ -538,7 +606,7 @@ static inline __attribute__((always_inline)) void dwp_dsp_group(const ef_dw_conv
         job.dst = obase + (r->out_off + c);
         /* the first tap inside the window: row k0 and column k0 (w_off = 6 k0_row + 2 k0_col) */
         job.w = mult ? g->wm + DWPM_ROW_WORDS * (r->w_off / 6) + 3 * (r->w_off % 6) : g->w + r->w_off;
-        (mult ? fns_m : fns)[r->fn](&job);
+        run[r->fn](&job);
     }
 }
 
@@ -590,7 +658,7 @@ static dwp_lattice dwp_phase_lattice(const ef_dw_conv_params *params, const ef_d
 }
 #endif
 
-/* The entries: mult 0 multiplier 1, 1 a multiple of 4; dil 1 a dilated layer (a zero-inserted
+/* The entries: mult 0 multiplier 1, 1 a multiple of 4, 2 any multiplier >= 2; dil 1 a dilated layer (a zero-inserted
  * filter, multiplier 1, stride 1), phase by phase (dwp_phase_lattice). Each entry inlines its own
  * mode, so a firmware links the asm loops of the one it calls. */
 static inline __attribute__((always_inline)) ef_status dwp_entry(const ef_dw_conv_params *params,
@@ -609,7 +677,8 @@ static inline __attribute__((always_inline)) ef_status dwp_entry(const ef_dw_con
     const int32_t FW = filter_dims->w;
     if (dil ? (FH < 3 || FW < 3 || (FH & 1) == 0 || (FW & 1) == 0 || params->ch_mult != 1 ||
                params->stride.h != 1 || params->stride.w != 1)
-            : (FH != 3 || FW != 3 || (mult ? params->ch_mult % 4 != 0 : params->ch_mult != 1))) {
+            : (FH != 3 || FW != 3
+               || (mult == 0 ? params->ch_mult != 1 : mult == 1 ? params->ch_mult % 4 != 0 : params->ch_mult < 2))) {
         return EF_ERR_UNSUPPORTED;
     }
     const ef_dims *in = input_dims;
@@ -683,4 +752,13 @@ ef_status ef_depthwise_conv_3x3_px_dilated_s8(const ef_dw_conv_params *params, c
                                               const ef_dims *output_dims, int8_t *output)
 {
     return dwp_entry(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, 0, 1);
+}
+
+ef_status ef_depthwise_conv_3x3_px_mult_any_s8(const ef_dw_conv_params *params, const ef_per_channel_quant *quant,
+                                               const ef_dims *input_dims, const int8_t *input,
+                                               const ef_dims *filter_dims, const int8_t *filter,
+                                               const int32_t *bias,
+                                               const ef_dims *output_dims, int8_t *output)
+{
+    return dwp_entry(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, 2, 0);
 }

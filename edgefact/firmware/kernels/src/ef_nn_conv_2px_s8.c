@@ -777,7 +777,7 @@ static __attribute__((noinline)) void copy_window(int8_t *col, const conv_geom *
 /* A window (of a grouped layer: its channels c0..c0 + fc of each tap) as a column: per window row
  * (kw * fc <= 48 bytes) one VLDRB gather per 16 bytes (8-bit offsets kx * c + ci); on a border,
  * taps outside the input masked off (not read) and set to the zero point (the column masks once per
- * window, rows outside the input the zero point). One asm loop over the rows (EF_GW_ASM: 13 + 5 per
+ * window, rows outside the input the zero point). One asm loop over the rows (EF_GW_ASM: 10 + 5 per
  * vector instructions a row), against ~30 a row and ~60 of set-up in the compiled loops. */
 static __attribute__((noinline)) void gather_window(int8_t *col, const conv_geom *g, int32_t iy0, int32_t ix0,
                                                     int32_t c0)
@@ -841,10 +841,10 @@ static __attribute__((noinline)) void pixel_column(const conv_geom *g, int8_t *s
 #define EF_GRI_LOADS1 "vldrb.u8 q0, [%[s], q4]\n\t"
 #define EF_GRI_LOADS2 EF_GRI_LOADS1 "vldrb.u8 q1, [%[s], q5]\n\t"
 #define EF_GRI_LOADS3 EF_GRI_LOADS2 "vldrb.u8 q2, [%[s], q6]\n\t"
-#define EF_GRI_FULL1 "vpst\n\t" "vstrbt.8 q0, [%[c]]\n\t" /* one vector: every row predicated */
+#define EF_GRI_LAST1 "vpst\n\t" "vstrbt.8 q0, [%[c]]\n\t"
+#define EF_GRI_FULL1 EF_GRI_LAST1 /* one vector: every row predicated */
 #define EF_GRI_FULL2 "vstrb.8 q0, [%[c]]\n\t" "vstrb.8 q1, [%[c], #16]\n\t"
 #define EF_GRI_FULL3 EF_GRI_FULL2 "vstrb.8 q2, [%[c], #32]\n\t"
-#define EF_GRI_LAST1 "vpst\n\t" "vstrbt.8 q0, [%[c]]\n\t"
 #define EF_GRI_LAST2 "vstrb.8 q0, [%[c]]\n\t" "vpst\n\t" "vstrbt.8 q1, [%[c], #16]\n\t"
 #define EF_GRI_LAST3 EF_GRI_FULL2 "vpst\n\t" "vstrbt.8 q2, [%[c], #32]\n\t"
 #define EF_GRI_ASM(NV)                                                                              \
@@ -875,8 +875,8 @@ static __attribute__((noinline)) void pixel_column(const conv_geom *g, int8_t *s
 /* The columns of n >= 1 consecutive interior windows of a grouped layer (gathered rows, g->goffs,
  * kw * fc <= 48 bytes) on one input row: window i at src + i * xstep, its column at col + i *
  * col_len. The offsets and the tail predicate are loaded once for the n windows; per window row
- * one VLDRB gather and one store per 16 bytes, in one asm loop (4 + 8 per row + 4 instructions a
- * window at kw * fc <= 32, against ~41 through the compiled loops). */
+ * one VLDRB gather and one store per 16 bytes, in one asm loop (at kw * fc <= 32: 4, 8 per row before
+ * the last, 5, 4 instructions a window, 29 at kh = 3, against ~41 through the compiled loops). */
 static __attribute__((noinline)) void gather_run_in(int8_t *col, int32_t col_len, const int8_t *src, int32_t xstep,
                                                     int32_t n, const conv_geom *g)
 {
